@@ -1,0 +1,262 @@
+// Options of the appliance: flags > environment > stored settings > defaults, validated once into
+// a frozen object. The first fourteen are the flags of the authentication proxy Gatehouse
+// replaces, with the same names, variables and defaults; do not rename them.
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import { parseCidr } from './lib/cidr.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface ClientSpec {
+  /** Canonical CIDR text. */
+  address: string;
+  secret: string;
+}
+
+export interface Settings {
+  notakeyHost: string | undefined;
+  notakeyAccessId: string | undefined;
+  notakeyTimeout: number;
+  messageTtlSeconds: number;
+  messageTitle: string;
+  messageDescription: string;
+  proxyReceiveTimeout: number;
+  proxySendTimeout: number;
+  listenAddress: string;
+  downstreamAddress: string | undefined;
+  addressSecretIn: readonly ClientSpec[];
+  secretOut: string | undefined;
+  portIn: number;
+  portOut: number;
+  dataDir: string;
+  httpAddress: string;
+  httpPort: number;
+  pipePath: string | undefined;
+  failmode: 'secure' | 'safe';
+  unenrolledUsers: 'reject' | 'allow';
+  otpDelimiter: string;
+}
+
+export type SettingKey = keyof Settings;
+export type Source = 'flag' | 'env' | 'stored' | 'default';
+
+interface OptionDef<K extends SettingKey = SettingKey> {
+  key: K;
+  flag: string;
+  env: string;
+  /** Whether an admin may store it in the database (the data directory itself cannot be). */
+  storable: boolean;
+  parse(raw: string, name: string): Settings[K];
+  fallback: Settings[K];
+  help: string;
+}
+
+const fail = (name: string, raw: string, why: string): never => {
+  throw new ConfigError(`${name}: '${raw}' ${why}`);
+};
+
+const text = (raw: string): string => raw;
+const optionalText = (raw: string): string | undefined => (raw === '' ? undefined : raw);
+function seconds(raw: string, name: string): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 86400) fail(name, raw, 'is not a number of seconds (greater than 0, at most 86400)');
+  return n;
+}
+function port(raw: string, name: string): number {
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) < 1 || Number(raw) > 65535) fail(name, raw, 'is not a port number (1-65535)');
+  return Number(raw);
+}
+function ipAddress(raw: string, name: string): string {
+  if (isIP(raw) === 0) fail(name, raw, 'is not an IPv4 or IPv6 address');
+  return raw;
+}
+function hostOrIp(raw: string, name: string): string | undefined {
+  if (raw === '') return undefined;
+  if (isIP(raw) === 0 && !/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/.test(raw)) {
+    fail(name, raw, 'is not an IP address or host name');
+  }
+  return raw;
+}
+function url(raw: string, name: string): string | undefined {
+  if (raw === '') return undefined;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return fail(name, raw, 'is not a URL (expected e.g. https://host/api/)');
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') fail(name, raw, 'must be an http:// or https:// URL');
+  // The API paths are appended to it ({host}v2/...), so it must end with a slash.
+  return raw.endsWith('/') ? raw : `${raw}/`;
+}
+const oneOf =
+  <T extends string>(...values: T[]) =>
+  (raw: string, name: string): T => {
+    if (!(values as string[]).includes(raw)) fail(name, raw, `must be one of ${values.join(', ')}`);
+    return raw as T;
+  };
+function delimiter(raw: string, name: string): string {
+  if (raw.length !== 1) fail(name, raw, 'must be a single character');
+  return raw;
+}
+
+/** `ADDRESS:SECRET`, or `[IPV6]:SECRET`; the address may carry a /prefix. */
+export function parseAddressSecret(raw: string, name: string): ClientSpec {
+  let addr: string;
+  let secret: string;
+  const bracket = /^\[([^\]]+)\]:(.*)$/.exec(raw);
+  if (bracket) {
+    addr = bracket[1]!;
+    secret = bracket[2]!;
+  } else {
+    const i = raw.indexOf(':');
+    if (i < 0) return fail(name, raw, 'is not ADDRESS:SECRET (e.g. 10.0.0.1:s3cret, 0.0.0.0:s3cret for any IPv4 client)');
+    addr = raw.slice(0, i);
+    secret = raw.slice(i + 1);
+  }
+  const cidr = parseCidr(addr);
+  if (cidr === null) return fail(name, raw.replace(/:.*/, ':…'), 'does not start with an IP address or CIDR (ADDRESS:SECRET)');
+  if (secret === '') return fail(name, `${addr}:`, 'has an empty secret (ADDRESS:SECRET)');
+  return { address: cidr.text, secret };
+}
+function clientList(raw: string, name: string): ClientSpec[] {
+  // Several entries in one environment variable are separated by commas or spaces.
+  return raw
+    .split(/[\s,]+/)
+    .filter((s) => s !== '')
+    .map((s) => parseAddressSecret(s, name));
+}
+
+function def<K extends SettingKey>(d: OptionDef<K>): OptionDef<K> {
+  return d;
+}
+
+export const OPTIONS = [
+  def({ key: 'notakeyHost', flag: 'notakey-host', env: 'NOTAKEY_HOST', storable: true, parse: url, fallback: undefined, help: 'push API base URL incl. scheme and path, without version' }),
+  def({ key: 'notakeyAccessId', flag: 'notakey-access-id', env: 'NOTAKEY_ACCESS_ID', storable: true, parse: optionalText, fallback: undefined, help: 'application access id on the push API' }),
+  def({ key: 'notakeyTimeout', flag: 'notakey-timeout', env: 'NOTAKEY_TIMEOUT', storable: true, parse: seconds, fallback: 5, help: 'seconds for one push-API call' }),
+  def({ key: 'messageTtlSeconds', flag: 'message-ttl-seconds', env: 'NOTAKEY_TTL_SECONDS', storable: true, parse: seconds, fallback: 60, help: 'how long a push request waits for the user' }),
+  def({ key: 'messageTitle', flag: 'message-title', env: 'MESSAGE_TITLE', storable: true, parse: text, fallback: 'VPN authentication', help: 'push title' }),
+  def({ key: 'messageDescription', flag: 'message-description', env: 'MESSAGE_DESCRIPTION', storable: true, parse: text, fallback: 'Do you want to allow VPN access for user {0}?', help: 'push text; {0} = user name' }),
+  def({ key: 'proxyReceiveTimeout', flag: 'proxy-receive-timeout', env: 'PROXY_RECEIVE_TIMEOUT', storable: true, parse: seconds, fallback: 5, help: 'seconds to wait for the downstream answer' }),
+  def({ key: 'proxySendTimeout', flag: 'proxy-send-timeout', env: 'PROXY_SEND_TIMEOUT', storable: true, parse: seconds, fallback: 5, help: 'seconds allowed to send to downstream' }),
+  def({ key: 'listenAddress', flag: 'listen-address', env: 'LISTEN_ADDRESS', storable: true, parse: ipAddress, fallback: '127.0.0.1', help: 'address for RADIUS clients' }),
+  def({ key: 'downstreamAddress', flag: 'downstream-address', env: 'DOWNSTREAM_ADDRESS', storable: true, parse: hostOrIp, fallback: undefined, help: 'downstream RADIUS server (IP or host name)' }),
+  def({ key: 'addressSecretIn', flag: 'address-secret-in', env: 'ADDRESS_SECRET_IN', storable: false, parse: clientList, fallback: [], help: 'ADDRESS:SECRET of a RADIUS client, repeatable; 0.0.0.0:s = any IPv4 client' }),
+  def({ key: 'secretOut', flag: 'secret-out', env: 'SECRET_OUT', storable: true, parse: optionalText, fallback: undefined, help: 'downstream shared secret' }),
+  def({ key: 'portIn', flag: 'port-in', env: 'PORT_IN', storable: true, parse: port, fallback: 1812, help: 'RADIUS port for clients' }),
+  def({ key: 'portOut', flag: 'port-out', env: 'PORT_OUT', storable: true, parse: port, fallback: 1812, help: 'downstream RADIUS port' }),
+  def({ key: 'dataDir', flag: 'data-dir', env: 'GATEHOUSE_DATA_DIR', storable: false, parse: text, fallback: './data', help: 'SQLite store, master key, TLS material' }),
+  def({ key: 'httpAddress', flag: 'http-address', env: 'HTTP_ADDRESS', storable: true, parse: ipAddress, fallback: '127.0.0.1', help: 'admin UI and API address' }),
+  def({ key: 'httpPort', flag: 'http-port', env: 'HTTP_PORT', storable: true, parse: port, fallback: 8080, help: 'admin UI and API port' }),
+  def({ key: 'pipePath', flag: 'pipe-path', env: 'PIPE_PATH', storable: true, parse: optionalText, fallback: undefined, help: 'Windows logon endpoint: named pipe or Unix socket path' }),
+  def({ key: 'failmode', flag: 'failmode', env: 'FAILMODE', storable: true, parse: oneOf('secure', 'safe'), fallback: 'secure', help: 'push service unreachable: secure rejects, safe accepts on the password' }),
+  def({ key: 'unenrolledUsers', flag: 'unenrolled-users', env: 'UNENROLLED_USERS', storable: true, parse: oneOf('reject', 'allow'), fallback: 'reject', help: 'users with no second factor: reject, or allow on the password alone' }),
+  def({ key: 'otpDelimiter', flag: 'otp-delimiter', env: 'OTP_DELIMITER', storable: true, parse: delimiter, fallback: ',', help: 'PAP password secret,123456 carries a TOTP code' }),
+] as const satisfies readonly OptionDef[];
+
+/** Values given on the command line or in the environment, already validated. */
+export interface FixedOptions {
+  values: Partial<Settings>;
+  sources: Partial<Record<SettingKey, 'flag' | 'env'>>;
+}
+
+/**
+ * Parse the flags of `serve` (and `--data-dir` of every command) and the environment.
+ * Throws ConfigError with a one-line message naming the flag or variable.
+ */
+export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEnv, extra: { allowPositionals?: boolean } = {}): { fixed: FixedOptions; positionals: string[] } {
+  const options: Record<string, { type: 'string'; multiple?: boolean }> = {};
+  for (const o of OPTIONS) options[o.flag] = o.key === 'addressSecretIn' ? { type: 'string', multiple: true } : { type: 'string' };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: extra.allowPositionals ?? false });
+  } catch (e) {
+    throw new ConfigError(flagErrorMessage(e));
+  }
+  const values: Record<string, unknown> = {};
+  const sources: Partial<Record<SettingKey, 'flag' | 'env'>> = {};
+  for (const o of OPTIONS) {
+    const fromFlag = parsed.values[o.flag] as string | string[] | undefined;
+    if (fromFlag !== undefined) {
+      if (Array.isArray(fromFlag)) values[o.key] = fromFlag.flatMap((v) => clientList(v, `--${o.flag}`));
+      else values[o.key] = o.parse(fromFlag, `--${o.flag}`);
+      sources[o.key] = 'flag';
+      continue;
+    }
+    const fromEnv = env[o.env];
+    if (fromEnv !== undefined && fromEnv !== '') {
+      values[o.key] = o.parse(fromEnv, o.env);
+      sources[o.key] = 'env';
+    }
+  }
+  return { fixed: { values: values as Partial<Settings>, sources }, positionals: parsed.positionals };
+}
+
+/** Node's parseArgs messages, turned into one line that names the flag. */
+export function flagErrorMessage(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const unknown = /Unknown option '([^']+)'/.exec(msg);
+  if (unknown) return `unknown flag ${unknown[1]} (see gatehouse --help)`;
+  const missing = /Option '(?:-\w, )?(--[\w-]+)(?: <value>)?' argument missing/.exec(msg);
+  if (missing) return `${missing[1]} needs a value`;
+  const positional = /Unexpected argument '([^']+)'/.exec(msg);
+  if (positional) return `unexpected argument '${positional[1]}'`;
+  return msg.split('\n')[0] ?? msg;
+}
+
+export interface ResolvedSettings {
+  settings: Readonly<Settings>;
+  sources: Readonly<Record<SettingKey, Source>>;
+  /** Stored values that failed validation: ignored (default used), reported once by the caller. */
+  invalidStored: string[];
+}
+
+/** Merge: flag > env > stored > default. Pure; called at start and whenever stored settings change. */
+export function resolveSettings(fixed: FixedOptions, stored: ReadonlyMap<string, string>): ResolvedSettings {
+  const settings: Record<string, unknown> = {};
+  const sources: Record<string, Source> = {};
+  const invalidStored: string[] = [];
+  for (const o of OPTIONS) {
+    if (o.key in fixed.values) {
+      settings[o.key] = fixed.values[o.key];
+      sources[o.key] = fixed.sources[o.key] ?? 'flag';
+      continue;
+    }
+    const raw = o.storable ? stored.get(o.flag) : undefined;
+    if (raw !== undefined) {
+      try {
+        settings[o.key] = o.parse(raw, `stored setting ${o.flag}`);
+        sources[o.key] = 'stored';
+        continue;
+      } catch (e) {
+        invalidStored.push((e as Error).message);
+      }
+    }
+    settings[o.key] = o.fallback;
+    sources[o.key] = 'default';
+  }
+  return { settings: Object.freeze(settings as unknown as Settings), sources: Object.freeze(sources as Record<SettingKey, Source>), invalidStored };
+}
+
+/** Validate one value an admin wants to store; returns the error message or null. */
+export function validateStoredSetting(flag: string, raw: string): string | null {
+  const o = OPTIONS.find((x) => x.flag === flag);
+  if (o === undefined || !o.storable) return `${flag} is not a stored setting`;
+  try {
+    o.parse(raw, flag);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+export function usage(): string {
+  const lines = OPTIONS.map((o) => {
+    const dflt = Array.isArray(o.fallback) || o.fallback === undefined ? '' : ` (default ${String(o.fallback)})`;
+    return `  --${o.flag.padEnd(22)} ${o.env.padEnd(22)} ${o.help}${dflt}`;
+  });
+  return ['Usage: gatehouse [serve] [flags]', '', '  flag                     environment            meaning', ...lines].join('\n');
+}

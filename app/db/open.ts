@@ -1,0 +1,51 @@
+// Opening the store: better-sqlite3 with WAL, drizzle over it, migrations applied before use.
+import Database from 'better-sqlite3';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../lib/package-root.js';
+import * as schema from './schema.js';
+
+export const DB_FILE = 'gatehouse.sqlite';
+
+export type Db = BetterSQLite3Database<typeof schema>;
+
+export interface Store {
+  db: Db;
+  /** The raw connection, for the few things drizzle does not do (backup, pragmas, prepared hot paths). */
+  sqlite: Database.Database;
+  close(): void;
+  /** Changes whenever another connection (a CLI command) commits; cheap to poll. */
+  dataVersion(): number;
+}
+
+/** Open (creating if needed) DATA_DIR/gatehouse.sqlite, or ':memory:' for tests, and migrate it. */
+export function openStore(dataDirOrMemory: string): Store {
+  let file = ':memory:';
+  if (dataDirOrMemory !== ':memory:') {
+    mkdirSync(dataDirOrMemory, { recursive: true, mode: 0o700 });
+    file = join(dataDirOrMemory, DB_FILE);
+  }
+  const sqlite = new Database(file);
+  sqlite.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode keeps the database consistent on power loss; a commit may roll back on
+  // power loss but never on a process crash, which is what answered-request audit needs.
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = drizzle(sqlite, { schema });
+  // Migrations run with foreign keys off on this connection and are checked afterwards: the
+  // drizzle migrator wraps them in a transaction, where the pragma would have no effect.
+  sqlite.pragma('foreign_keys = OFF');
+  migrate(db, { migrationsFolder: join(packageRoot(), 'migrations') });
+  const bad = sqlite.pragma('foreign_key_check') as unknown[];
+  if (bad.length > 0) throw new Error(`store has ${bad.length} foreign key violations after migration`);
+  sqlite.pragma('foreign_keys = ON');
+  const dv = sqlite.prepare('PRAGMA data_version').pluck();
+  return {
+    db,
+    sqlite,
+    close: () => sqlite.close(),
+    dataVersion: () => dv.get() as number,
+  };
+}

@@ -1,0 +1,81 @@
+// Audit log storage: append in one immediate transaction that links to the current tail, so
+// several processes (the appliance and CLI commands) can append to the same chain.
+import type { Statement } from 'better-sqlite3';
+import { chainHash, GENESIS_HASH, type AuditRecord, type UnchainedRecord } from '../../audit/chain.js';
+import type { Store } from '../open.js';
+
+export type NewAuditRow = Omit<UnchainedRecord, 'id'>;
+
+export interface AuditStore {
+  append(rows: readonly NewAuditRow[]): void;
+  iterate(filter?: AuditFilter): IterableIterator<AuditRecord>;
+  count(): number;
+}
+
+export interface AuditFilter {
+  since?: number;
+  until?: number;
+}
+
+interface RawRow {
+  id: number;
+  time: number;
+  event: string;
+  outcome: AuditRecord['outcome'];
+  username: string | null;
+  reason: string | null;
+  source: string | null;
+  client: string | null;
+  actor: string | null;
+  details: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+function toRecord(r: RawRow): AuditRecord {
+  return {
+    id: r.id,
+    time: r.time,
+    event: r.event,
+    outcome: r.outcome,
+    username: r.username,
+    reason: r.reason,
+    source: r.source,
+    client: r.client,
+    actor: r.actor,
+    details: r.details,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}
+
+export function createAuditStore(store: Store): AuditStore {
+  const { sqlite } = store;
+  const tail = sqlite.prepare('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1') as Statement<[], { id: number; hash: string }>;
+  const insert = sqlite.prepare(
+    'INSERT INTO audit_log (id, time, event, outcome, username, reason, source, client, actor, details, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)',
+  );
+  const appendTx = sqlite.transaction((rows: readonly NewAuditRow[]) => {
+    const last = tail.get();
+    let id = last ? last.id : 0;
+    let prev = last ? last.hash : GENESIS_HASH;
+    for (const row of rows) {
+      id++;
+      const rec: UnchainedRecord = { id, ...row };
+      const hash = chainHash(prev, rec);
+      insert.run(id, rec.time, rec.event, rec.outcome, rec.username, rec.reason, rec.source, rec.client, rec.actor, rec.details, prev, hash);
+      prev = hash;
+    }
+  });
+  const countStmt = sqlite.prepare('SELECT count(*) FROM audit_log').pluck() as Statement<[], number>;
+  return {
+    append(rows) {
+      if (rows.length > 0) appendTx.immediate(rows);
+    },
+    *iterate(filter = {}) {
+      const stmt = sqlite.prepare('SELECT * FROM audit_log WHERE time >= ? AND time <= ? ORDER BY id') as Statement<[number, number], RawRow>;
+      for (const r of stmt.iterate(filter.since ?? 0, filter.until ?? Number.MAX_SAFE_INTEGER)) yield toRecord(r);
+    },
+    count: () => countStmt.get() ?? 0,
+  };
+}

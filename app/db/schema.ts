@@ -1,0 +1,57 @@
+// The only schema source. Change it, then `npm run db:generate` and commit the new migration.
+import { sql } from 'drizzle-orm';
+import { blob, index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+/** RADIUS clients (NAS): an address or CIDR and its shared secret, sealed with the master key. */
+export const radiusClients = sqliteTable('radius_clients', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  name: text('name').notNull(),
+  /** Normalised address or CIDR, e.g. `10.0.0.0/8`, `192.0.2.7/32`. */
+  address: text('address').notNull().unique(),
+  secretSealed: blob('secret_sealed', { mode: 'buffer' }).notNull(),
+  /** `yes`, `no` or `auto` (required once the client has been seen sending one). */
+  requireMessageAuthenticator: text('require_message_authenticator', { enum: ['yes', 'no', 'auto'] }).notNull().default('auto'),
+  messageAuthenticatorSeen: integer('message_authenticator_seen', { mode: 'boolean' }).notNull().default(false),
+  createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
+});
+
+/** Downstream RADIUS servers that check passwords. */
+export const downstreamServers = sqliteTable('downstream_servers', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  name: text('name').notNull(),
+  host: text('host').notNull(),
+  port: integer('port').notNull().default(1812),
+  secretSealed: blob('secret_sealed', { mode: 'buffer' }).notNull(),
+  requireMessageAuthenticator: integer('require_message_authenticator', { mode: 'boolean' }).notNull().default(false),
+  createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
+});
+
+/** Settings stored from the admin UI or CLI; flags and environment variables override them. */
+export const settings = sqliteTable('settings', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+  updatedAt: integer('updated_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
+});
+
+/**
+ * Append-only, hash-chained audit log: hash = SHA-256(prev_hash + canonical record).
+ * Nothing updates or deletes rows; triggers below refuse it.
+ */
+export const auditLog = sqliteTable(
+  'audit_log',
+  {
+    id: integer('id').primaryKey(),
+    time: integer('time').notNull(),
+    event: text('event').notNull(),
+    outcome: text('outcome', { enum: ['accept', 'reject', 'drop', 'challenge', 'error', 'ok'] }).notNull(),
+    username: text('username'),
+    reason: text('reason'),
+    source: text('source'),
+    client: text('client'),
+    actor: text('actor'),
+    details: text('details'),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [index('audit_log_time').on(t.time), index('audit_log_username').on(t.username, t.time), index('audit_log_event').on(t.event, t.time)],
+);

@@ -1,0 +1,14 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The folder holding package.json, whether running from app/ (tsx) or dist/app/ (built). */
+export function packageRoot(from: string = import.meta.url): string {
+  let dir = dirname(fileURLToPath(from));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'migrations'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find the gatehouse package root (package.json beside migrations/)');
+    dir = up;
+  }
+}
