@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../lib/package-root.js';
 import * as schema from './schema.js';
@@ -28,6 +28,8 @@ export function openStore(dataDirOrMemory: string): Store {
     file = join(dataDirOrMemory, DB_FILE);
   }
   const sqlite = new Database(file);
+  // The store holds sealed secrets and the audit log: readable by the service user only.
+  if (file !== ':memory:') chmodSync(file, 0o600);
   sqlite.pragma('journal_mode = WAL');
   // NORMAL in WAL mode keeps the database consistent on power loss; a commit may roll back on
   // power loss but never on a process crash, which is what answered-request audit needs.

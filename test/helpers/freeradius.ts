@@ -491,7 +491,9 @@ export async function startFreeRadius(opts: FreeRadiusOptions): Promise<FreeRadi
       const portTaken = /Address already in use/.test(lastLog);
       if (state === 'exited' && portTaken && i + 1 < attempts) continue;
       const why = state === 'timeout' ? `was not ready within ${READY_TIMEOUT_MS / 1000} s` : 'exited during startup';
-      const conf = portTaken ? '' : `\nradiusd.conf:\n${numbered(radiusdConf(dir, port, opts))}`;
+      const conf = portTaken
+        ? ''
+        : `\nradiusd.conf:\n${numbered(radiusdConf(dir, port, opts))}\nusers:\n${numbered(usersFile(opts.users))}`;
       throw new Error(`freeradius ${why} (port ${port}). Log:\n${lastLog}${conf}`);
     }
     throw new Error(`freeradius could not bind a free port. Log:\n${lastLog}`);

@@ -1,0 +1,75 @@
+// Entry point of the `gatehouse` command: dispatch to a sub-command.
+import { ConfigError, parseServeOptions, usage } from '../config.js';
+import { startAppliance } from '../main.js';
+import { auditCommand } from './audit.js';
+import { clientCommand } from './clients.js';
+import type { CliIo } from './context.js';
+import { downstreamCommand } from './downstream.js';
+
+const COMMANDS = `Commands:
+  gatehouse [serve] [flags]            start the appliance
+  gatehouse client add|list|remove     RADIUS clients stored in the data directory
+  gatehouse downstream set|show|remove the downstream RADIUS server stored in the data directory
+  gatehouse audit export|verify        read and check the audit log
+Every command takes --data-dir (GATEHOUSE_DATA_DIR, default ./data).`;
+
+function processIo(): CliIo {
+  return {
+    out: (t) => void process.stdout.write(t),
+    err: (t) => void process.stderr.write(t),
+    isTty: process.stdout.isTTY === true,
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
+  };
+}
+
+async function serveCommand(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { fixed } = parseServeOptions(args, env);
+  const running = await startAppliance(fixed, env);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      process.stderr.write(`gatehouse: ${signal} received, stopping\n`);
+      running.stop().then(resolve, resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIo = processIo()): Promise<number> {
+  const [first, ...rest] = argv;
+  try {
+    if (first === '--help' || first === '-h' || first === 'help') {
+      io.out(`${usage()}\n\n${COMMANDS}\n`);
+      return 0;
+    }
+    if (first === undefined || first.startsWith('-')) return await serveCommand(argv, env);
+    switch (first) {
+      case 'serve':
+        if (rest.includes('--help') || rest.includes('-h')) {
+          io.out(`${usage()}\n`);
+          return 0;
+        }
+        return await serveCommand(rest, env);
+      case 'client':
+        return await clientCommand(rest, env, io);
+      case 'downstream':
+        return await downstreamCommand(rest, env, io);
+      case 'audit':
+        return await auditCommand(rest, env, io);
+      default:
+        throw new ConfigError(`unknown command '${first}' (see gatehouse --help)`);
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      io.err(`gatehouse: ${e.message}\n`);
+      return 2;
+    }
+    io.err(`gatehouse: ${(e as Error).message}\n`);
+    return 1;
+  }
+}

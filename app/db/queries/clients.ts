@@ -1,0 +1,61 @@
+// RADIUS clients stored in the database (flag/env clients are merged in by app/radius/clients.ts).
+import { asc, eq, sql } from 'drizzle-orm';
+import type { Store } from '../open.js';
+import { radiusClients } from '../schema.js';
+import type { Sealer } from '../secrets.js';
+
+export type RequireMa = 'yes' | 'no' | 'auto';
+const PURPOSE = 'radius_clients.secret';
+
+export interface StoredClient {
+  id: number;
+  name: string;
+  address: string;
+  secret: Buffer;
+  requireMessageAuthenticator: RequireMa;
+  messageAuthenticatorSeen: boolean;
+  createdAt: number;
+}
+
+export function listClients(store: Store, sealer: Sealer): StoredClient[] {
+  return store.db
+    .select()
+    .from(radiusClients)
+    .orderBy(asc(radiusClients.address))
+    .all()
+    .map((r) => ({ ...omitSealed(r), secret: sealer.open(r.secretSealed, PURPOSE) }));
+}
+
+function omitSealed<T extends { secretSealed: Buffer }>(r: T): Omit<T, 'secretSealed'> {
+  const { secretSealed: _, ...rest } = r;
+  return rest;
+}
+
+export class DuplicateClientError extends Error {}
+
+export function insertClient(store: Store, sealer: Sealer, c: { name: string; address: string; secret: string; requireMessageAuthenticator: RequireMa }): number {
+  try {
+    const row = store.db
+      .insert(radiusClients)
+      .values({ name: c.name, address: c.address, secretSealed: sealer.seal(Buffer.from(c.secret, 'utf8'), PURPOSE), requireMessageAuthenticator: c.requireMessageAuthenticator })
+      .returning({ id: radiusClients.id })
+      .get();
+    return row.id;
+  } catch (e) {
+    if (String((e as Error).message).includes('UNIQUE')) throw new DuplicateClientError(`a client with address ${c.address} already exists`);
+    throw e;
+  }
+}
+
+export function deleteClientByAddress(store: Store, address: string): boolean {
+  return store.db.delete(radiusClients).where(eq(radiusClients.address, address)).run().changes > 0;
+}
+
+/** `auto` clients: remember that one sent a Message-Authenticator, so it is required from now on. */
+export function markMessageAuthenticatorSeen(store: Store, id: number): void {
+  store.db
+    .update(radiusClients)
+    .set({ messageAuthenticatorSeen: sql`1` })
+    .where(eq(radiusClients.id, id))
+    .run();
+}

@@ -1,0 +1,15 @@
+import { sql } from 'drizzle-orm';
+import type { Store } from '../open.js';
+import { settings } from '../schema.js';
+
+export function readStoredSettings(store: Store): Map<string, string> {
+  return new Map(store.db.select({ key: settings.key, value: settings.value }).from(settings).all().map((r) => [r.key, r.value] as const));
+}
+
+export function writeStoredSetting(store: Store, key: string, value: string): void {
+  store.db
+    .insert(settings)
+    .values({ key, value })
+    .onConflictDoUpdate({ target: settings.key, set: { value, updatedAt: sql`(unixepoch('subsec') * 1000)` } })
+    .run();
+}

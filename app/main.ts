@@ -1,0 +1,182 @@
+// Composition root: config -> store (open + migrate) -> services -> RADIUS and HTTP listeners.
+// Only this file constructs long-lived things; everything else receives them.
+import { serve as serveHttp, type ServerType } from '@hono/node-server';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createAuditor } from './audit/audit.js';
+import { ConfigError, resolveSettings, type FixedOptions, type ResolvedSettings } from './config.js';
+import { createAuditStore } from './db/queries/audit.js';
+import { listClients, markMessageAuthenticatorSeen } from './db/queries/clients.js';
+import { listDownstreams } from './db/queries/downstream.js';
+import { readStoredSettings } from './db/queries/settings.js';
+import { openStore } from './db/open.js';
+import { createSealer, loadMasterKey } from './db/secrets.js';
+import { createHttpApp } from './http.js';
+import { createLogger } from './lib/log.js';
+import { Counters } from './lib/metrics.js';
+import { requestPushApproval } from './mfa/push.js';
+import { buildClientTable, type ClientTable } from './radius/clients.js';
+import { createDownstreamLeg, type DownstreamTarget } from './radius/downstream.js';
+import { listenRadius } from './radius/listener.js';
+import { createProxy } from './radius/proxy.js';
+
+export interface Running {
+  radiusPort: number;
+  httpPort: number;
+  stop(): Promise<void>;
+}
+
+/** Start the appliance. Resolves once RADIUS and HTTP listen; rejects on a bad configuration. */
+export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv): Promise<Running> {
+  const log = createLogger(env['LOG_LEVEL'] === 'debug' ? 'debug' : 'info');
+  const dataDir = fixed.values.dataDir ?? './data';
+  const store = openStore(dataDir);
+  const sealer = createSealer(loadMasterKey(dataDir, env['GATEHOUSE_MASTER_KEY']));
+  const audit = createAuditor(createAuditStore(store));
+  const counters = new Counters();
+
+  if (fixed.values.downstreamAddress !== undefined && fixed.values.secretOut === undefined) {
+    store.close();
+    throw new ConfigError(`${fixed.sources.downstreamAddress === 'env' ? 'SECRET_OUT' : '--secret-out'} is required with a downstream address`);
+  }
+
+  interface State {
+    resolved: ResolvedSettings;
+    clients: ClientTable;
+    downstream: DownstreamTarget | undefined;
+  }
+  const load = (): State => {
+    const resolved = resolveSettings(fixed, readStoredSettings(store));
+    for (const msg of resolved.invalidStored) log.warn('ignoring an invalid stored setting', { problem: msg });
+    const s = resolved.settings;
+    const clients = buildClientTable(s.addressSecretIn, fixed.sources.addressSecretIn === 'env' ? 'env' : 'flag', listClients(store, sealer));
+    let downstream: DownstreamTarget | undefined;
+    if (s.downstreamAddress !== undefined && s.secretOut !== undefined) {
+      downstream = { name: `${s.downstreamAddress}:${s.portOut}`, host: s.downstreamAddress, port: s.portOut, secret: Buffer.from(s.secretOut, 'utf8'), requireMessageAuthenticator: false };
+    } else {
+      const d = listDownstreams(store, sealer)[0];
+      if (d !== undefined) downstream = { name: d.name, host: d.host, port: d.port, secret: d.secret, requireMessageAuthenticator: d.requireMessageAuthenticator };
+    }
+    return { resolved, clients, downstream };
+  };
+  let state = load();
+  const settings = state.resolved.settings;
+  if (state.clients.all().length === 0) log.warn('no RADIUS clients configured: add one with --address-secret-in or `gatehouse client add`');
+  if (state.downstream === undefined) log.warn('no downstream RADIUS server configured: set --downstream-address and --secret-out');
+
+  // CLI commands and (later) the admin UI write to the store; pick their changes up without a restart.
+  let version = store.dataVersion();
+  const watcher = setInterval(() => {
+    const v = store.dataVersion();
+    if (v === version) return;
+    version = v;
+    try {
+      state = load();
+      log.info('configuration reloaded', { clients: state.clients.all().length, downstream: state.downstream?.name ?? null });
+    } catch (e) {
+      log.error('reloading configuration failed; keeping the previous one', { error: (e as Error).message });
+    }
+  }, 1000);
+  watcher.unref();
+
+  const leg = createDownstreamLeg();
+  const pushDeps = { fetch: globalThis.fetch, sleep: (ms: number, signal?: AbortSignal) => sleep(ms, undefined, signal ? { signal } : {}), now: Date.now };
+  let listener: Awaited<ReturnType<typeof listenRadius>> | undefined;
+  const proxy = createProxy({
+    settings: () => state.resolved.settings,
+    clients: () => state.clients,
+    downstream: () => state.downstream,
+    leg,
+    send: (buf, port, address) => {
+      try {
+        listener?.send(buf, port, address);
+      } catch (e) {
+        log.warn('RADIUS send failed', { error: (e as Error).message });
+      }
+    },
+    audit,
+    counters,
+    approve: (req, s, signal) =>
+      requestPushApproval(
+        { host: s.notakeyHost ?? '', accessId: s.notakeyAccessId ?? '', callTimeoutMs: s.notakeyTimeout * 1000, ttlSeconds: s.messageTtlSeconds, title: s.messageTitle, description: s.messageDescription },
+        req,
+        pushDeps,
+        signal,
+      ),
+    onMessageAuthenticatorSeen: (client) => {
+      if (client.id !== undefined) markMessageAuthenticatorSeen(store, client.id);
+    },
+    random: randomBytes,
+    now: Date.now,
+    log,
+  });
+
+  try {
+    listener = await listenRadius(
+      settings.listenAddress,
+      settings.portIn,
+      (buf, address, port) => {
+        try {
+          proxy.handle(buf, address, port);
+        } catch (e) {
+          counters.inc('errors', 'internal');
+          log.error('packet handling failed', { error: (e as Error).message });
+        }
+      },
+      (e) => log.error('RADIUS socket error', { error: e.message }),
+    );
+  } catch (e) {
+    clearInterval(watcher);
+    store.close();
+    throw new ConfigError(`cannot listen for RADIUS on ${settings.listenAddress}:${settings.portIn}: ${(e as Error).message}`);
+  }
+
+  let ready = false;
+  const app = createHttpApp({
+    ready: () => ready,
+    metrics: () => {
+      const p = proxy.pending();
+      const ds = leg.stats();
+      return counters.render({ pending_logins: p.logins, pending_pushes: p.pushes, downstream_in_flight: ds.inFlight, downstream_sockets: ds.sockets });
+    },
+  });
+  let http: ServerType;
+  try {
+    http = await new Promise<ServerType>((resolve, reject) => {
+      const server = serveHttp({ fetch: app.fetch, hostname: settings.httpAddress, port: settings.httpPort }, () => resolve(server));
+      server.once('error', reject);
+    });
+  } catch (e) {
+    await listener.close();
+    clearInterval(watcher);
+    store.close();
+    throw new ConfigError(`cannot listen for HTTP on ${settings.httpAddress}:${settings.httpPort}: ${(e as Error).message}`);
+  }
+  ready = true;
+  audit.record({ event: 'service.start', outcome: 'ok', details: { address: `${listener.address}:${listener.port}` } });
+  log.info('gatehouse ready', { radius: `${listener.address}:${listener.port}`, http: `http://${settings.httpAddress}:${settings.httpPort}/`, dataDir });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    radiusPort: listener.port,
+    httpPort: settings.httpPort,
+    stop() {
+      stopping ??= (async () => {
+        ready = false;
+        clearInterval(watcher);
+        // Waiting logins are answered (rejected) before the socket closes.
+        await proxy.shutdown();
+        await leg.close();
+        await listener?.close();
+        await new Promise<void>((r) => {
+          http.close(() => r());
+          if ('closeAllConnections' in http) http.closeAllConnections();
+        });
+        audit.record({ event: 'service.stop', outcome: 'ok' });
+        store.close();
+        log.info('gatehouse stopped');
+      })();
+      return stopping;
+    },
+  };
+}

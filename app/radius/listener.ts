@@ -1,0 +1,38 @@
+// The client leg's transport: one UDP socket for RADIUS clients. No decisions here.
+import dgram from 'node:dgram';
+import { isIPv6 } from 'node:net';
+
+export interface Listener {
+  address: string;
+  port: number;
+  send(buf: Buffer, port: number, address: string): void;
+  close(): Promise<void>;
+}
+
+export async function listenRadius(address: string, port: number, onPacket: (buf: Buffer, address: string, port: number) => void, onError: (e: Error) => void): Promise<Listener> {
+  const sock = dgram.createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4' });
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind(port, address, () => {
+      sock.off('error', reject);
+      resolve();
+    });
+  });
+  // Bursts from a busy concentrator overflow the kernel's default buffer at ~256 in flight.
+  for (const set of [() => sock.setRecvBufferSize(8 * 1024 * 1024), () => sock.setSendBufferSize(4 * 1024 * 1024)]) {
+    try {
+      set();
+    } catch {
+      // capped by net.core.rmem_max / wmem_max: keep the default
+    }
+  }
+  sock.on('message', (buf, rinfo) => onPacket(buf, rinfo.address, rinfo.port));
+  sock.on('error', onError);
+  const bound = sock.address();
+  return {
+    address: bound.address,
+    port: bound.port,
+    send: (buf, p, a) => sock.send(buf, p, a),
+    close: () => new Promise<void>((r) => sock.close(() => r())),
+  };
+}

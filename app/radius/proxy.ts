@@ -1,0 +1,291 @@
+// The per-request flow of the RADIUS proxy: check the client, forward to the downstream server,
+// and only when it accepts ask for the second factor; answer accept, reject, challenge or
+// nothing. Retransmissions are absorbed here: a request is keyed by client address, port,
+// identifier and authenticator, and its final answer is cached and repeated.
+import type { Auditor } from '../audit/audit.js';
+import type { AuditDetails, Outcome } from '../audit/chain.js';
+import type { Settings } from '../config.js';
+import { normalizeAddress } from '../lib/cidr.js';
+import type { Logger } from '../lib/log.js';
+import type { Counters } from '../lib/metrics.js';
+import { failmodeVerdict } from '../mfa/failmode.js';
+import type { ApprovalRequest, FactorOutcome } from '../mfa/factor.js';
+import { messageAuthenticatorVerdict, type ClientTable, type RadiusClient } from './clients.js';
+import { checkRequestMa, Code, decodePacket, encodeResponse, getAttr, getString, getVendorAttr, MsAttr, RadiusDecodeError, textAttributes, VENDOR_MICROSOFT, Attr, type Attribute, type RadiusPacket } from './codec.js';
+import { CryptoError, unhidePassword } from './crypto.js';
+import { DownstreamError, type DownstreamLeg, type DownstreamTarget, type Exchange } from './downstream.js';
+import { clientResponseAttributes, downstreamRequestAttributes, proxyStateOf } from './rewrite.js';
+
+/** How long a final answer is repeated to late retransmissions. */
+export const ANSWER_CACHE_MS = 30_000;
+/** Drops from one source for one reason are audited once per window, with a count of the rest. */
+const DROP_AUDIT_WINDOW_MS = 60_000;
+
+export interface ProxyDeps {
+  settings(): Readonly<Settings>;
+  clients(): ClientTable;
+  downstream(): DownstreamTarget | undefined;
+  leg: DownstreamLeg;
+  send(buf: Buffer, port: number, address: string): void;
+  audit: Auditor;
+  counters: Counters;
+  /** Ask for a push approval; never rejects. */
+  approve(req: ApprovalRequest, settings: Readonly<Settings>, signal: AbortSignal): Promise<FactorOutcome>;
+  /** An `auto` client sent its first Message-Authenticator: persist that it is now required. */
+  onMessageAuthenticatorSeen(client: RadiusClient): void;
+  random(size: number): Buffer;
+  now(): number;
+  log: Logger;
+}
+
+export interface Proxy {
+  handle(buf: Buffer, address: string, port: number): void;
+  /** Logins waiting for a second factor, and distinct push requests behind them. */
+  pending(): { logins: number; pushes: number };
+  /** Answer every waiting login with a reject and stop taking new ones. */
+  shutdown(): Promise<void>;
+}
+
+interface Entry {
+  response: Buffer | undefined;
+  exchange: Exchange | undefined;
+}
+
+type Verdict = { code: number; attributes: Attribute[]; outcome: Outcome; reason: string; details?: AuditDetails };
+
+const MESSAGES = {
+  push_denied: 'The login was denied on the phone.',
+  push_expired: 'The login was not approved in time.',
+  unenrolled: 'No second factor is set up for this user.',
+  failmode_secure: 'The approval service cannot be reached; try again later.',
+  no_user_name: 'The request has no user name.',
+  no_downstream: 'No RADIUS server is configured to check passwords.',
+  shutdown: 'The authentication service is restarting; try again.',
+} as const;
+
+function authMethod(attrs: readonly Attribute[]): NonNullable<AuditDetails['authMethod']> {
+  if (getAttr(attrs, Attr.UserPassword)) return 'pap';
+  if (getAttr(attrs, Attr.ChapPassword)) return 'chap';
+  if (getAttr(attrs, Attr.EapMessage)) return 'eap';
+  if (getVendorAttr(attrs, VENDOR_MICROSOFT, MsAttr.Chap2Response)) return 'mschapv2';
+  if (getVendorAttr(attrs, VENDOR_MICROSOFT, MsAttr.ChapResponse)) return 'mschap';
+  return 'other';
+}
+
+export function createProxy(deps: ProxyDeps): Proxy {
+  const cache = new Map<string, Entry>();
+  /** Answered keys in answer order; the TTL is constant, so this is also expiry order. */
+  const expiry: { key: string; at: number }[] = [];
+  let expiryHead = 0;
+  const joins = new Map<string, Promise<FactorOutcome>>();
+  const dropWindows = new Map<string, { since: number; suppressed: number }>();
+  const abort = new AbortController();
+  let waiting = 0;
+  let closing = false;
+
+  const sweep = setInterval(() => {
+    const now = deps.now();
+    while (expiryHead < expiry.length && expiry[expiryHead]!.at <= now) cache.delete(expiry[expiryHead++]!.key);
+    if (expiryHead > 4096) {
+      expiry.splice(0, expiryHead);
+      expiryHead = 0;
+    }
+    if (dropWindows.size > 10_000) dropWindows.clear();
+  }, 1000);
+  sweep.unref();
+
+  const salt = (): Buffer => {
+    const s = deps.random(2);
+    s[0] = s[0]! | 0x80;
+    return s;
+  };
+
+  function drop(address: string, port: number, reason: string, client: RadiusClient | undefined, username?: string): void {
+    deps.counters.inc('drops', reason);
+    const key = `${address}|${reason}`;
+    const now = deps.now();
+    const w = dropWindows.get(key);
+    if (w !== undefined && now - w.since < DROP_AUDIT_WINDOW_MS) {
+      w.suppressed++;
+      return;
+    }
+    dropWindows.set(key, { since: now, suppressed: 0 });
+    const details: AuditDetails = {};
+    if (w !== undefined && w.suppressed > 0) details.suppressed = w.suppressed;
+    deps.audit.record({ event: 'radius.drop', outcome: 'drop', reason, source: `${address}:${port}`, client: client?.name ?? null, username: username ?? null, details });
+  }
+
+  function handle(buf: Buffer, rawAddress: string, port: number): void {
+    deps.counters.inc('packets');
+    const address = normalizeAddress(rawAddress);
+    const client = deps.clients().lookup(address);
+    if (client === undefined) return drop(address, port, 'unknown_client', undefined);
+    if (closing) return;
+    let packet: RadiusPacket;
+    try {
+      packet = decodePacket(buf);
+    } catch (e) {
+      if (e instanceof RadiusDecodeError) return drop(address, port, 'malformed', client);
+      throw e;
+    }
+    const maCheck = checkRequestMa(buf, packet, client.secret);
+    const ma = messageAuthenticatorVerdict(client, maCheck);
+    if (!ma.accept) return drop(address, port, ma.reason, client, getString(packet.attributes, Attr.UserName));
+    if (ma.firstSeen) {
+      client.messageAuthenticatorSeen = true;
+      deps.onMessageAuthenticatorSeen(client);
+    }
+    if (packet.code === Code.StatusServer) {
+      // RFC 5997: Status-Server must carry a valid Message-Authenticator; answer that we are alive.
+      if (maCheck === 'valid') {
+        deps.send(encodeResponse(Code.AccessAccept, packet.identifier, packet.authenticator, [], client.secret), port, address);
+      }
+      return;
+    }
+    if (packet.code !== Code.AccessRequest) return drop(address, port, 'unsupported_code', client);
+
+    const key = `${address}|${port}|${packet.identifier}|${packet.authenticator.toString('latin1')}`;
+    const known = cache.get(key);
+    if (known !== undefined) {
+      deps.counters.inc('retransmissions');
+      if (known.response !== undefined) deps.send(known.response, port, address);
+      else known.exchange?.retransmit();
+      return;
+    }
+    deps.counters.inc('requests');
+    const entry: Entry = { response: undefined, exchange: undefined };
+    cache.set(key, entry);
+    // The packet's attribute values are views into `buf`, which stays alive with them.
+    authenticate(client, packet, address, port, key, entry).catch((e: unknown) => {
+      cache.delete(key);
+      deps.counters.inc('errors', 'internal');
+      deps.log.error('request failed', { error: (e as Error).message, source: `${address}:${port}` });
+      deps.audit.record({ event: 'radius.auth', outcome: 'error', reason: 'internal_error', source: `${address}:${port}`, client: client.name, username: getString(packet.attributes, Attr.UserName) ?? null });
+    });
+  }
+
+  async function authenticate(client: RadiusClient, packet: RadiusPacket, address: string, port: number, key: string, entry: Entry): Promise<void> {
+    const source = `${address}:${port}`;
+    const username = getString(packet.attributes, Attr.UserName);
+    const callingStationId = getString(packet.attributes, Attr.CallingStationId);
+    const proxyState = proxyStateOf(packet.attributes);
+    const details: AuditDetails = { packetId: packet.identifier, authMethod: authMethod(packet.attributes) };
+    if (callingStationId !== undefined) details.callingStationId = callingStationId;
+
+    const finish = (v: Verdict): void => {
+      const response = encodeResponse(v.code, packet.identifier, packet.authenticator, v.attributes, client.secret, true);
+      entry.response = response;
+      entry.exchange = undefined;
+      expiry.push({ key, at: deps.now() + ANSWER_CACHE_MS });
+      deps.counters.inc(v.outcome === 'accept' ? 'accepts' : v.outcome === 'reject' ? 'rejects' : 'challenges', v.reason);
+      // The audit record is written before the answer leaves, so an answered request always has one.
+      deps.audit.record({ event: 'radius.auth', outcome: v.outcome, reason: v.reason, username: username ?? null, source, client: client.name, details: { ...details, ...v.details } });
+      deps.send(response, port, address);
+    };
+    const reject = (reason: keyof typeof MESSAGES, extra?: AuditDetails): Verdict => ({
+      code: Code.AccessReject,
+      attributes: [...textAttributes(Attr.ReplyMessage, MESSAGES[reason]), ...proxyState],
+      outcome: 'reject',
+      reason,
+      ...(extra ? { details: extra } : {}),
+    });
+
+    if (username === undefined || username === '') return finish(reject('no_user_name'));
+    const target = deps.downstream();
+    if (target === undefined) return finish(reject('no_downstream'));
+
+    let password: Buffer | undefined;
+    const hidden = getAttr(packet.attributes, Attr.UserPassword);
+    if (hidden !== undefined) {
+      try {
+        password = unhidePassword(hidden, client.secret, packet.authenticator);
+      } catch (e) {
+        if (!(e instanceof CryptoError)) throw e;
+        cache.delete(key);
+        return drop(address, port, 'malformed', client, username);
+      }
+    }
+
+    const settings = deps.settings();
+    const downAuth = deps.random(16);
+    const attrs = downstreamRequestAttributes(packet.attributes, { secret: client.secret, authenticator: packet.authenticator }, { secret: target.secret, authenticator: downAuth }, password, salt);
+    password?.fill(0);
+    const exchange = deps.leg.exchange(target, attrs, downAuth, { sendMs: settings.proxySendTimeout * 1000, receiveMs: settings.proxyReceiveTimeout * 1000 });
+    entry.exchange = exchange;
+    let answer;
+    try {
+      answer = await exchange.answer;
+    } catch (e) {
+      if (!(e instanceof DownstreamError)) throw e;
+      // No answer to the client: it retries (or fails over to another server), and since the
+      // entry is forgotten, its retransmission is forwarded afresh.
+      cache.delete(key);
+      deps.counters.inc('errors', `downstream_${e.reason}`);
+      deps.audit.record({ event: 'radius.auth', outcome: 'error', reason: `downstream_${e.reason}`, username, source, client: client.name, details: { ...details, downstream: target.name } });
+      return;
+    }
+    details.downstream = target.name;
+    const replyAttrs = clientResponseAttributes(answer.packet.attributes, { secret: target.secret, authenticator: answer.requestAuthenticator }, { secret: client.secret, authenticator: packet.authenticator }, proxyState, salt);
+    if (answer.packet.code === Code.AccessReject) {
+      return finish({ code: Code.AccessReject, attributes: replyAttrs, outcome: 'reject', reason: 'downstream_reject' });
+    }
+    if (answer.packet.code === Code.AccessChallenge) {
+      return finish({ code: Code.AccessChallenge, attributes: replyAttrs, outcome: 'challenge', reason: 'downstream_challenge' });
+    }
+
+    // The password is right. Now the second factor.
+    const accept = (reason: string, extra?: AuditDetails): Verdict => ({ code: Code.AccessAccept, attributes: replyAttrs, outcome: 'accept', reason, ...(extra ? { details: extra } : {}) });
+    const unenrolled = (): Verdict => (deps.settings().unenrolledUsers === 'allow' ? accept('unenrolled_allowed', { factor: 'none' }) : reject('unenrolled', { factor: 'none' }));
+    if (settings.notakeyHost === undefined || settings.notakeyAccessId === undefined) return finish(unenrolled());
+
+    const joinKey = `${client.cidr.text}|${username}|${callingStationId ?? ''}`;
+    let outcome = joins.get(joinKey);
+    const joined = outcome !== undefined;
+    if (outcome === undefined) {
+      const fingerprint = callingStationId !== undefined ? `${client.name} from ${callingStationId}` : client.name;
+      outcome = deps.approve({ username, fingerprint }, settings, abort.signal);
+      const mine = outcome;
+      joins.set(joinKey, mine);
+      void mine.finally(() => {
+        if (joins.get(joinKey) === mine) joins.delete(joinKey);
+      });
+    }
+    waiting++;
+    let result: FactorOutcome;
+    try {
+      result = await outcome;
+    } finally {
+      waiting--;
+    }
+    const push: AuditDetails = { factor: 'push', ...(joined ? { joined: true } : {}) };
+    if (closing) return finish(reject('shutdown', push));
+    switch (result.kind) {
+      case 'approved':
+        return finish(accept('push_approved', push));
+      case 'denied':
+        return finish(reject('push_denied', push));
+      case 'expired':
+        return finish(reject('push_expired', push));
+      case 'unknown_user':
+        return finish(unenrolled());
+      case 'unreachable': {
+        const fm = failmodeVerdict(deps.settings().failmode);
+        const d = { ...push, message: result.detail };
+        return finish(fm.accept ? accept(fm.reason, d) : reject('failmode_secure', d));
+      }
+    }
+  }
+
+  return {
+    handle,
+    pending: () => ({ logins: waiting, pushes: joins.size }),
+    async shutdown() {
+      closing = true;
+      abort.abort();
+      clearInterval(sweep);
+      await Promise.allSettled([...joins.values()]);
+      // Let the awaiting requests write their rejects.
+      await new Promise((r) => setImmediate(r));
+    },
+  };
+}
