@@ -1,0 +1,116 @@
+// Start the real `bin/gatehouse` as a child process on free loopback ports with a fresh data
+// directory, wait for GET /healthz, and stop it with SIGTERM.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freeUdpPort } from './freeradius.js';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const GATEHOUSE = join(ROOT, 'bin', 'gatehouse');
+
+export function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function tempDir(prefix = 'gatehouse-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export interface Appliance {
+  radiusPort: number;
+  httpPort: number;
+  dataDir: string;
+  child: ChildProcess;
+  output(): string;
+  /** Run a sub-command against the same data directory. */
+  cli(args: string[], stdin?: string): Promise<CliResult>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [GATEHOUSE, ...args], { env: { PATH: process.env['PATH'], ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
+
+export interface StartOptions {
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  dataDir?: string;
+  /** Set to false to pass --port-in / --http-port yourself. */
+  ports?: boolean;
+}
+
+export async function startAppliance(opts: StartOptions = {}): Promise<Appliance> {
+  const dataDir = opts.dataDir ?? (await tempDir());
+  const radiusPort = await freeUdpPort();
+  const httpPort = await freeTcpPort();
+  const args = ['serve', '--data-dir', dataDir, ...(opts.ports === false ? [] : ['--port-in', String(radiusPort), '--http-port', String(httpPort)]), ...(opts.args ?? [])];
+  const child = spawn(process.execPath, [GATEHOUSE, ...args], { env: { PATH: process.env['PATH'], ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`gatehouse exited with ${child.exitCode} before it was ready:\n${out}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`gatehouse not ready within 15 s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  let stopped: Promise<number | null> | undefined;
+  return {
+    radiusPort,
+    httpPort,
+    dataDir,
+    child,
+    output: () => out,
+    cli: (a, stdin) => runCli([...a, '--data-dir', dataDir], stdin === undefined ? {} : { stdin }),
+    stop(signal = 'SIGTERM') {
+      stopped ??= (async () => {
+        if (child.exitCode === null) child.kill(signal);
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        const code = await exited;
+        clearTimeout(timer);
+        if (opts.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+        return code;
+      })();
+      return stopped;
+    },
+  };
+}
