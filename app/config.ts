@@ -112,7 +112,8 @@ export function parseAddressSecret(raw: string, name: string): ClientSpec {
     secret = bracket[2]!;
   } else {
     const i = raw.indexOf(':');
-    if (i < 0) return fail(name, raw, 'is not ADDRESS:SECRET (e.g. 10.0.0.1:s3cret, 0.0.0.0:s3cret for any IPv4 client)');
+    // The value is not echoed: without a colon it may well be a secret typed on its own.
+    if (i < 0) throw new ConfigError(`${name}: expected ADDRESS:SECRET (e.g. 10.0.0.1:s3cret, 0.0.0.0:s3cret for any IPv4 client)`);
     addr = raw.slice(0, i);
     secret = raw.slice(i + 1);
   }
@@ -181,7 +182,9 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   for (const o of OPTIONS) {
     const fromFlag = parsed.values[o.flag] as string | string[] | undefined;
     if (fromFlag !== undefined) {
-      if (Array.isArray(fromFlag)) values[o.key] = fromFlag.flatMap((v) => clientList(v, `--${o.flag}`));
+      // Each flag carries one ADDRESS:SECRET (the secret may contain commas or spaces); only the
+      // environment variable holds several.
+      if (Array.isArray(fromFlag)) values[o.key] = fromFlag.map((v) => parseAddressSecret(v, `--${o.flag}`));
       else values[o.key] = o.parse(fromFlag, `--${o.flag}`);
       sources[o.key] = 'flag';
       continue;

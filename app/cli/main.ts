@@ -34,8 +34,14 @@ async function serveCommand(args: readonly string[], env: NodeJS.ProcessEnv): Pr
       process.stderr.write(`gatehouse: ${signal} received, stopping\n`);
       running.stop().then(resolve, resolve);
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    let stopping = false;
+    const onSignal = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      stop(signal);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
   return 0;
 }

@@ -109,6 +109,10 @@ export async function requestPushApproval(settings: PushSettings, req: ApprovalR
 
   const deadline = deps.now() + settings.ttlSeconds * 1000;
   const interval = deps.pollIntervalMs ?? 1000;
+  // Polls that fail are retried until the TTL ends. Only a service that never answered a poll
+  // during the whole TTL counts as unreachable (failmode); once it answered, running out of
+  // time is an expiry.
+  let answeredPoll = false;
   let lastError: string | undefined;
   while (deps.now() < deadline) {
     if (signal?.aborted) return { kind: 'unreachable', detail: 'aborted' };
@@ -117,16 +121,14 @@ export async function requestPushApproval(settings: PushSettings, req: ApprovalR
     try {
       const got = await call(deps, `${base}/auth_request/${encodeURIComponent(uuid)}`, { method: 'GET', headers: { accept: 'application/json' } }, settings.callTimeoutMs, signal);
       if (got.status === 404 || got.body === undefined) return { kind: 'expired' };
-      lastError = undefined;
+      answeredPoll = true;
       const type = got.body['response_type'];
       if (type === 'ApproveRequest') return { kind: 'approved' };
       if (type === 'DenyRequest') return { kind: 'denied' };
       if (got.body['expired'] === true) return { kind: 'expired' };
     } catch (e) {
-      // A failed poll is retried until the TTL ends; only a service that stays unreachable
-      // for the whole TTL falls to failmode.
       lastError = (e as Error).message;
     }
   }
-  return lastError !== undefined ? { kind: 'unreachable', detail: `poll: ${lastError}` } : { kind: 'expired' };
+  return !answeredPoll && lastError !== undefined ? { kind: 'unreachable', detail: `poll: ${lastError}` } : { kind: 'expired' };
 }

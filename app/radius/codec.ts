@@ -73,7 +73,6 @@ export interface RadiusPacket {
 
 export type DecodeErrorReason =
   | 'too_short'
-  | 'too_long'
   | 'length_mismatch'
   | 'bad_attribute_length'
   | 'bad_message_authenticator'
@@ -168,11 +167,18 @@ export function getVendorAttr(attrs: readonly Attribute[], vendor: number, type:
   return undefined;
 }
 
-/** Split a long text into Reply-Message-sized pieces (253 bytes each). */
+/** Split a long text into Reply-Message-sized pieces of at most 253 bytes, each valid UTF-8. */
 export function textAttributes(type: number, text: string): Attribute[] {
   const buf = Buffer.from(text, 'utf8');
   const out: Attribute[] = [];
-  for (let i = 0; i < buf.length; i += 253) out.push({ type, value: buf.subarray(i, i + 253) });
+  let i = 0;
+  while (i < buf.length) {
+    let end = Math.min(i + 253, buf.length);
+    // Never cut inside a character: back off over continuation bytes (10xxxxxx).
+    if (end < buf.length) while (end > i && (buf[end]! & 0xc0) === 0x80) end--;
+    out.push({ type, value: buf.subarray(i, end) });
+    i = end;
+  }
   return out;
 }
 

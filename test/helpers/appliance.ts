@@ -103,7 +103,7 @@ export async function startAppliance(opts: StartOptions = {}): Promise<Appliance
     cli: (a, stdin) => runCli([...a, '--data-dir', dataDir], stdin === undefined ? {} : { stdin }),
     stop(signal = 'SIGTERM') {
       stopped ??= (async () => {
-        if (child.exitCode === null) child.kill(signal);
+        if (child.exitCode === null && child.signalCode === null && !child.killed) child.kill(signal);
         const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
         const code = await exited;
         clearTimeout(timer);

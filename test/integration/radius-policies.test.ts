@@ -1,0 +1,215 @@
+// Proxy behaviour under other configurations: failmode, unenrolled users, downstream faults,
+// hundreds of requests in flight, environment-only configuration, shutdown with logins waiting.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Attr, Code, getString } from '../../app/radius/codec.js';
+import { startAppliance, type Appliance } from '../helpers/appliance.js';
+import { freeUdpPort, startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
+import { startHoldingRelay } from '../helpers/holding-relay.js';
+import { startPushServer } from '../helpers/push-server.js';
+import { runRadclient } from '../helpers/radclient.js';
+import { createTestClient, str } from '../helpers/radius-client.js';
+
+const CS = 'nas-secret-1';
+const DS = 'down-secret-1';
+const users = Array.from({ length: 40 }, (_, i) => ({ name: `u${i}`, password: `pw-${i}` }));
+
+interface Ctx {
+  fr: FreeRadius;
+}
+
+async function exportAudit(gh: Appliance): Promise<Record<string, unknown>[]> {
+  const res = await gh.cli(['audit', 'export']);
+  return res.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+const downstreamArgs = (fr: FreeRadius) => ['--downstream-address', '127.0.0.1', '--port-out', String(fr.port), '--secret-out', DS, '--address-secret-in', `127.0.0.1:${CS}`];
+
+const P = suite<Ctx>('proxy policies');
+
+P.before(async (ctx) => {
+  ctx.fr = await startFreeRadius({ users, clients: [{ address: '127.0.0.1', secret: DS }] });
+});
+P.after(async (ctx) => {
+  await ctx.fr?.stop();
+});
+
+P('no push service configured: --unenrolled-users reject (default) rejects after the password, allow accepts', async ({ fr }) => {
+  const rejecting = await startAppliance({ args: downstreamArgs(fr) });
+  const allowing = await startAppliance({ args: [...downstreamArgs(fr), '--unenrolled-users', 'allow'] });
+  try {
+    const a = await createTestClient({ port: rejecting.radiusPort, secret: CS });
+    const r1 = await a.request(a.build([str(Attr.UserName, 'u1')], { password: 'pw-1' }));
+    assert.is(r1?.packet.code, Code.AccessReject);
+    assert.match(getString(r1!.packet.attributes, Attr.ReplyMessage) ?? '', /No second factor/);
+    await a.close();
+    const b = await createTestClient({ port: allowing.radiusPort, secret: CS });
+    assert.is((await b.request(b.build([str(Attr.UserName, 'u1')], { password: 'pw-1' })))?.packet.code, Code.AccessAccept);
+    assert.is((await b.request(b.build([str(Attr.UserName, 'u1')], { password: 'wrong' })))?.packet.code, Code.AccessReject);
+    await b.close();
+    const rows = await exportAudit(allowing);
+    assert.ok(rows.some((r) => r['reason'] === 'unenrolled_allowed' && r['outcome'] === 'accept'));
+  } finally {
+    await rejecting.stop();
+    await allowing.stop();
+  }
+});
+
+P('push service unreachable: failmode secure rejects, safe accepts on the password; both audited', async ({ fr }) => {
+  const deadPort = await freeUdpPort(); // nothing listens there over TCP either
+  const host = `http://127.0.0.1:${deadPort}/api/`;
+  const secure = await startAppliance({ args: [...downstreamArgs(fr), '--notakey-host', host, '--notakey-access-id', 'x'] });
+  const safe = await startAppliance({ args: [...downstreamArgs(fr), '--notakey-host', host, '--notakey-access-id', 'x', '--failmode', 'safe'] });
+  try {
+    const a = await createTestClient({ port: secure.radiusPort, secret: CS });
+    const ra = await a.request(a.build([str(Attr.UserName, 'u2')], { password: 'pw-2' }));
+    assert.is(ra?.packet.code, Code.AccessReject);
+    assert.match(getString(ra!.packet.attributes, Attr.ReplyMessage) ?? '', /cannot be reached/);
+    await a.close();
+    const b = await createTestClient({ port: safe.radiusPort, secret: CS });
+    assert.is((await b.request(b.build([str(Attr.UserName, 'u2')], { password: 'pw-2' })))?.packet.code, Code.AccessAccept);
+    // failmode never skips the password.
+    assert.is((await b.request(b.build([str(Attr.UserName, 'u2')], { password: 'bad' })))?.packet.code, Code.AccessReject);
+    await b.close();
+    assert.ok((await exportAudit(secure)).some((r) => r['reason'] === 'failmode_secure' && r['outcome'] === 'reject'));
+    assert.ok((await exportAudit(safe)).some((r) => r['reason'] === 'failmode_safe' && r['outcome'] === 'accept'));
+  } finally {
+    await secure.stop();
+    await safe.stop();
+  }
+});
+
+P('a push API slower than --notakey-timeout, or answering 500, counts as unreachable', async ({ fr }) => {
+  const push = await startPushServer();
+  push.behave('u3', { kind: 'slow', createDelayMs: 3000, then: 'approve' });
+  push.behave('u4', { kind: 'error', status: 500 });
+  const gh = await startAppliance({ args: [...downstreamArgs(fr), '--notakey-host', push.url, '--notakey-access-id', 'x', '--notakey-timeout', '1'] });
+  try {
+    const c = await createTestClient({ port: gh.radiusPort, secret: CS });
+    const started = Date.now();
+    const r3 = await c.request(c.build([str(Attr.UserName, 'u3')], { password: 'pw-3' }));
+    assert.is(r3?.packet.code, Code.AccessReject);
+    assert.ok(Date.now() - started < 2900, 'the 1 s call timeout was honoured');
+    assert.is((await c.request(c.build([str(Attr.UserName, 'u4')], { password: 'pw-4' })))?.packet.code, Code.AccessReject);
+    await c.close();
+    const rows = await exportAudit(gh);
+    assert.ok(rows.some((r) => r['username'] === 'u3' && r['reason'] === 'failmode_secure'));
+    assert.ok(rows.some((r) => r['username'] === 'u4' && r['reason'] === 'failmode_secure'));
+  } finally {
+    await gh.stop();
+    await push.close();
+  }
+});
+
+P('downstream server silent: no answer within --proxy-receive-timeout, audited; a later retransmission is forwarded again', async ({ fr }) => {
+  const silentPort = await freeUdpPort();
+  const gh = await startAppliance({ args: ['--downstream-address', '127.0.0.1', '--port-out', String(silentPort), '--secret-out', DS, '--address-secret-in', `127.0.0.1:${CS}`, '--proxy-receive-timeout', '1', '--unenrolled-users', 'allow'] });
+  try {
+    const c = await createTestClient({ port: gh.radiusPort, secret: CS });
+    const req = c.build([str(Attr.UserName, 'u5')], { password: 'pw-5' });
+    assert.is(await c.request(req, 1800), undefined);
+    const rows = await exportAudit(gh);
+    assert.ok(rows.some((r) => r['username'] === 'u5' && r['outcome'] === 'error' && r['reason'] === 'downstream_timeout'));
+    await c.close();
+  } finally {
+    await gh.stop();
+  }
+  void fr;
+});
+
+P('a downstream answer signed with another secret is ignored (no answer, timeout audited)', async ({ fr }) => {
+  const gh = await startAppliance({ args: ['--downstream-address', '127.0.0.1', '--port-out', String(fr.port), '--secret-out', 'not-the-downstream-secret', '--address-secret-in', `127.0.0.1:${CS}`, '--proxy-receive-timeout', '1', '--unenrolled-users', 'allow'] });
+  try {
+    const c = await createTestClient({ port: gh.radiusPort, secret: CS });
+    assert.is(await c.request(c.build([str(Attr.UserName, 'u6')], { password: 'pw-6' }), 2000), undefined);
+    await c.close();
+    const metrics = await (await fetch(`http://127.0.0.1:${gh.httpPort}/metrics`)).text();
+    assert.match(metrics, /downstream_timeout/);
+  } finally {
+    await gh.stop();
+  }
+});
+
+P('more than 256 requests in flight to one downstream server are all answered', async ({ fr }) => {
+  // The relay holds 600 requests before any reaches FreeRADIUS: all 600 are in flight at once,
+  // which needs at least three sockets of 256 identifiers each.
+  const relay = await startHoldingRelay(fr, 600);
+  const gh = await startAppliance({ args: ['--downstream-address', '127.0.0.1', '--port-out', String(relay.port), '--secret-out', DS, '--address-secret-in', `127.0.0.1:${CS}`, '--unenrolled-users', 'allow', '--proxy-receive-timeout', '10'] });
+  try {
+    const clients = await Promise.all(Array.from({ length: 3 }, () => createTestClient({ port: gh.radiusPort, secret: CS })));
+    const reqs = clients.flatMap((c) =>
+      Array.from({ length: 200 }, (_, i) => {
+        const u = users[i % users.length]!;
+        const s = c.build([str(Attr.UserName, u.name)], { password: i % 10 === 0 ? 'wrong' : u.password });
+        return { c, s, expect: i % 10 === 0 ? Code.AccessReject : Code.AccessAccept };
+      }),
+    );
+    for (const r of reqs) r.c.send(r.s);
+    const answers = await Promise.all(reqs.map((r) => r.c.answer(r.s, 10_000)));
+    const wrong = answers.filter((a, i) => a?.packet.code !== reqs[i]!.expect).length;
+    assert.is(wrong, 0, `${wrong} of ${reqs.length} requests unanswered or answered wrongly`);
+    assert.is(relay.peakHeld(), 600);
+    assert.ok(relay.sourcePorts() >= 3, `expected at least 3 downstream sockets, saw ${relay.sourcePorts()}`);
+    await Promise.all(clients.map((c) => c.close()));
+  } finally {
+    await gh.stop();
+    await relay.close();
+  }
+});
+
+P('configured entirely by environment variables, as the old proxy`s docker run -e line; flags win over them', async ({ fr }) => {
+  const push = await startPushServer({ kind: 'approve' });
+  const env = {
+    NOTAKEY_HOST: push.url,
+    NOTAKEY_ACCESS_ID: 'env-app',
+    MESSAGE_TITLE: 'Title from env',
+    MESSAGE_DESCRIPTION: 'Allow {0}?',
+    NOTAKEY_TTL_SECONDS: '30',
+    DOWNSTREAM_ADDRESS: '127.0.0.1',
+    PORT_OUT: String(fr.port),
+    SECRET_OUT: DS,
+    ADDRESS_SECRET_IN: `10.0.0.0/8:other, 127.0.0.1:${CS}`,
+    LISTEN_ADDRESS: '127.0.0.1',
+  };
+  const gh = await startAppliance({ env, args: ['--message-title', 'Title from flag'] });
+  try {
+    const r = await runRadclient({ server: `127.0.0.1:${gh.radiusPort}`, secret: CS, attrs: 'User-Name = "u7"\nUser-Password = "pw-7"\nMessage-Authenticator = 0x00', timeoutSec: 5, retries: 1 });
+    assert.is(r.replyCode, 'Access-Accept', r.stdout + r.stderr + gh.output());
+    const c = push.creates.find((x) => x.username === 'u7');
+    assert.ok(c);
+    assert.is(c!.accessId, 'env-app');
+    assert.is(c!.body.action, 'Title from flag');
+    assert.is(c!.body.description, 'Allow u7?');
+    assert.is(c!.body.ttl_seconds, 30);
+  } finally {
+    await gh.stop();
+    await push.close();
+  }
+});
+
+P('SIGTERM with logins waiting on the phone: they are answered with a reject, the store is closed cleanly', async ({ fr }) => {
+  const push = await startPushServer({ kind: 'pending' });
+  const gh = await startAppliance({ args: [...downstreamArgs(fr), '--notakey-host', push.url, '--notakey-access-id', 'x'] });
+  const c = await createTestClient({ port: gh.radiusPort, secret: CS });
+  try {
+    const req = c.build([str(Attr.UserName, 'u8')], { password: 'pw-8' });
+    c.send(req);
+    const t0 = Date.now();
+    while (push.creates.length === 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+    const answer = c.answer(req, 5000);
+    gh.child.kill('SIGTERM');
+    const res = await answer;
+    assert.is(res?.packet.code, Code.AccessReject);
+    assert.match(getString(res!.packet.attributes, Attr.ReplyMessage) ?? '', /restarting/);
+    assert.is(await gh.stop(), 0);
+  } finally {
+    await c.close();
+    await push.close();
+  }
+});
+
+P.run();

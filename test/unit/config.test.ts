@@ -1,0 +1,278 @@
+// app/config.ts: the command line and environment of the proxy Gatehouse replaces (DESIGN.md
+// "The appliance command line"), precedence flag > env > stored > default, one-line errors.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ConfigError, type FixedOptions, OPTIONS, parseServeOptions, resolveSettings, type Settings, type SettingKey, usage, validateStoredSetting } from '../../app/config.js';
+
+const Config = suite('config');
+
+const NO_STORED: ReadonlyMap<string, string> = new Map();
+const parse = (argv: string[], env: Record<string, string> = {}) => parseServeOptions(argv, env).fixed;
+const resolve = (argv: string[], env: Record<string, string> = {}, stored: Record<string, string> = {}) => resolveSettings(parse(argv, env), new Map(Object.entries(stored)));
+
+/** DESIGN.md's two tables: flag, environment variable, default. */
+const TABLE: [SettingKey, string, string, Settings[SettingKey]][] = [
+  ['notakeyHost', 'notakey-host', 'NOTAKEY_HOST', undefined],
+  ['notakeyAccessId', 'notakey-access-id', 'NOTAKEY_ACCESS_ID', undefined],
+  ['notakeyTimeout', 'notakey-timeout', 'NOTAKEY_TIMEOUT', 5],
+  ['messageTtlSeconds', 'message-ttl-seconds', 'NOTAKEY_TTL_SECONDS', 60],
+  ['messageTitle', 'message-title', 'MESSAGE_TITLE', 'VPN authentication'],
+  ['messageDescription', 'message-description', 'MESSAGE_DESCRIPTION', 'Do you want to allow VPN access for user {0}?'],
+  ['proxyReceiveTimeout', 'proxy-receive-timeout', 'PROXY_RECEIVE_TIMEOUT', 5],
+  ['proxySendTimeout', 'proxy-send-timeout', 'PROXY_SEND_TIMEOUT', 5],
+  ['listenAddress', 'listen-address', 'LISTEN_ADDRESS', '127.0.0.1'],
+  ['downstreamAddress', 'downstream-address', 'DOWNSTREAM_ADDRESS', undefined],
+  ['addressSecretIn', 'address-secret-in', 'ADDRESS_SECRET_IN', []],
+  ['secretOut', 'secret-out', 'SECRET_OUT', undefined],
+  ['portIn', 'port-in', 'PORT_IN', 1812],
+  ['portOut', 'port-out', 'PORT_OUT', 1812],
+  ['dataDir', 'data-dir', 'GATEHOUSE_DATA_DIR', './data'],
+  ['httpAddress', 'http-address', 'HTTP_ADDRESS', '127.0.0.1'],
+  ['httpPort', 'http-port', 'HTTP_PORT', 8080],
+  ['pipePath', 'pipe-path', 'PIPE_PATH', undefined],
+  ['failmode', 'failmode', 'FAILMODE', 'secure'],
+  ['unenrolledUsers', 'unenrolled-users', 'UNENROLLED_USERS', 'reject'],
+  ['otpDelimiter', 'otp-delimiter', 'OTP_DELIMITER', ','],
+];
+
+/** A valid value for each option, and what it parses to. */
+const SAMPLE: Record<SettingKey, [string, unknown]> = {
+  notakeyHost: ['https://push.example/api/', 'https://push.example/api/'],
+  notakeyAccessId: ['app-123', 'app-123'],
+  notakeyTimeout: ['7', 7],
+  messageTtlSeconds: ['90', 90],
+  messageTitle: ['Sign in', 'Sign in'],
+  messageDescription: ['Allow {0}?', 'Allow {0}?'],
+  proxyReceiveTimeout: ['3', 3],
+  proxySendTimeout: ['2', 2],
+  listenAddress: ['0.0.0.0', '0.0.0.0'],
+  downstreamAddress: ['radius.example', 'radius.example'],
+  addressSecretIn: ['10.0.0.1:s', [{ address: '10.0.0.1/32', secret: 's' }]],
+  secretOut: ['down-secret', 'down-secret'],
+  portIn: ['11812', 11812],
+  portOut: ['21812', 21812],
+  dataDir: ['/var/lib/gatehouse', '/var/lib/gatehouse'],
+  httpAddress: ['::', '::'],
+  httpPort: ['9090', 9090],
+  pipePath: ['/run/gatehouse.sock', '/run/gatehouse.sock'],
+  failmode: ['safe', 'safe'],
+  unenrolledUsers: ['allow', 'allow'],
+  otpDelimiter: [':', ':'],
+};
+
+function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
+  try {
+    fn();
+  } catch (e) {
+    assert.instance(e, ConfigError);
+    const msg = (e as Error).message;
+    assert.not.match(msg, /\n/, 'one line');
+    for (const n of mustName) assert.ok(msg.includes(n), `message "${msg}" names ${n}`);
+    return e as ConfigError;
+  }
+  throw new assert.Assertion({ message: `expected a ConfigError naming ${mustName.join(', ')}`, operator: 'throws', generated: false, actual: 'no error', expects: 'ConfigError' });
+}
+
+// --- names and defaults ---------------------------------------------------
+
+Config('the 21 options have the flag, environment variable and default of DESIGN.md', () => {
+  assert.is(OPTIONS.length, 21);
+  assert.equal(
+    OPTIONS.map((o) => [o.key, o.flag, o.env, o.fallback]),
+    TABLE,
+  );
+  const { settings, sources } = resolveSettings({ values: {}, sources: {} }, NO_STORED);
+  for (const [key, , , dflt] of TABLE) {
+    assert.equal(settings[key], dflt, key);
+    assert.is(sources[key], 'default', key);
+  }
+  assert.ok(Object.isFrozen(settings));
+});
+
+Config('every option is read from its flag and from its environment variable', () => {
+  for (const [key, flag, env] of TABLE) {
+    const [raw, value] = SAMPLE[key];
+    const byFlag = parse([`--${flag}`, raw]);
+    assert.equal(byFlag.values[key], value, `--${flag}`);
+    assert.is(byFlag.sources[key], 'flag');
+    const byFlagEq = parse([`--${flag}=${raw}`]);
+    assert.equal(byFlagEq.values[key], value, `--${flag}=`);
+    const byEnv = parse([], { [env]: raw });
+    assert.equal(byEnv.values[key], value, env);
+    assert.is(byEnv.sources[key], 'env');
+  }
+});
+
+Config('usage lists every flag with its environment variable', () => {
+  const text = usage();
+  for (const [, flag, env] of TABLE) {
+    assert.match(text, `--${flag}`);
+    assert.match(text, env);
+  }
+});
+
+// --- precedence -------------------------------------------------------------
+
+Config('flag beats env beats stored beats default', () => {
+  const all = resolve(['--port-in', '1001'], { PORT_IN: '1002' }, { 'port-in': '1003' });
+  assert.is(all.settings.portIn, 1001);
+  assert.is(all.sources.portIn, 'flag');
+  const envStored = resolve([], { PORT_IN: '1002' }, { 'port-in': '1003' });
+  assert.is(envStored.settings.portIn, 1002);
+  assert.is(envStored.sources.portIn, 'env');
+  const storedOnly = resolve([], {}, { 'port-in': '1003' });
+  assert.is(storedOnly.settings.portIn, 1003);
+  assert.is(storedOnly.sources.portIn, 'stored');
+  const none = resolve([], {}, {});
+  assert.is(none.settings.portIn, 1812);
+  assert.is(none.sources.portIn, 'default');
+});
+
+Config('precedence holds per option: each comes from its own highest source', () => {
+  const r = resolve(['--failmode', 'safe'], { MESSAGE_TITLE: 'From env', FAILMODE: 'secure' }, { 'message-title': 'From store', 'otp-delimiter': '#', failmode: 'secure' });
+  assert.is(r.settings.failmode, 'safe');
+  assert.is(r.sources.failmode, 'flag');
+  assert.is(r.settings.messageTitle, 'From env');
+  assert.is(r.sources.messageTitle, 'env');
+  assert.is(r.settings.otpDelimiter, '#');
+  assert.is(r.sources.otpDelimiter, 'stored');
+  assert.is(r.settings.httpPort, 8080);
+  assert.is(r.sources.httpPort, 'default');
+  assert.equal(r.invalidStored, []);
+});
+
+Config('an empty environment variable counts as unset', () => {
+  const r = resolve([], { PORT_IN: '', NOTAKEY_HOST: '' }, { 'port-in': '1003' });
+  assert.is(r.settings.portIn, 1003);
+  assert.is(r.sources.notakeyHost, 'default');
+});
+
+Config('the data directory and RADIUS clients cannot come from the store', () => {
+  const r = resolve([], {}, { 'data-dir': '/elsewhere', 'address-secret-in': '10.0.0.1:s' });
+  assert.is(r.settings.dataDir, './data');
+  assert.equal(r.settings.addressSecretIn, []);
+  assert.ok(validateStoredSetting('data-dir', '/x') !== null);
+  assert.ok(validateStoredSetting('address-secret-in', '10.0.0.1:s') !== null);
+  assert.is(validateStoredSetting('port-in', '1812'), null);
+  assert.match(validateStoredSetting('port-in', '0') ?? '', 'port-in');
+});
+
+// --- RADIUS clients ---------------------------------------------------------
+
+Config('--address-secret-in is repeatable', () => {
+  const f = parse(['--address-secret-in', '10.0.0.1:one', '--address-secret-in', '192.0.2.0/24:two']);
+  assert.equal(f.values.addressSecretIn, [
+    { address: '10.0.0.1/32', secret: 'one' },
+    { address: '192.0.2.0/24', secret: 'two' },
+  ]);
+});
+
+Config('ADDRESS_SECRET_IN holds several entries separated by commas or spaces', () => {
+  const f = parse([], { ADDRESS_SECRET_IN: '10.0.0.1:one,10.0.0.2:two 10.0.0.3:three ,  10.0.0.4:four\t10.0.0.5:five' });
+  assert.equal(
+    f.values.addressSecretIn?.map((c) => `${c.address}=${c.secret}`),
+    ['10.0.0.1/32=one', '10.0.0.2/32=two', '10.0.0.3/32=three', '10.0.0.4/32=four', '10.0.0.5/32=five'],
+  );
+});
+
+Config('address forms: 0.0.0.0 (any IPv4), [IPv6]:secret, IPv6 prefix, secret containing ":"', () => {
+  const f = parse(['--address-secret-in', '0.0.0.0:any', '--address-secret-in', '[::1]:loop', '--address-secret-in', '[2001:db8::/32]:net', '--address-secret-in', '10.0.0.9:a:b::c']);
+  assert.equal(f.values.addressSecretIn, [
+    { address: '0.0.0.0/0', secret: 'any' },
+    { address: '::1/128', secret: 'loop' },
+    { address: '2001:db8::/32', secret: 'net' },
+    { address: '10.0.0.9/32', secret: 'a:b::c' },
+  ]);
+  assert.equal(parse([], { ADDRESS_SECRET_IN: '[::1]:x:y' }).values.addressSecretIn, [{ address: '::1/128', secret: 'x:y' }]);
+});
+
+Config('a malformed ADDRESS:SECRET is a ConfigError naming the flag or variable', () => {
+  for (const bad of ['no-colon-here', 'radius.example:secret', '10.0.0.1:', '10.0.0.300:s', '::1:s', '[::1]s']) {
+    configError(() => parse(['--address-secret-in', bad]), '--address-secret-in');
+    configError(() => parse([], { ADDRESS_SECRET_IN: `10.0.0.1:ok,${bad}` }), 'ADDRESS_SECRET_IN');
+  }
+});
+
+Config('the error for a bad address does not repeat the secret', () => {
+  const e = configError(() => parse(['--address-secret-in', 'radius.example:TopSecret123']), '--address-secret-in');
+  assert.not.match(e.message, 'TopSecret123');
+});
+
+// --- errors -----------------------------------------------------------------
+
+Config('ports 0, 65536 and abc are refused, naming the flag or variable', () => {
+  for (const bad of ['0', '65536', 'abc', '-1', '1.5', '']) {
+    configError(() => parse(['--port-in', bad]), '--port-in');
+    configError(() => parse([`--http-port=${bad}`]), '--http-port');
+  }
+  for (const bad of ['0', '65536', 'abc']) configError(() => parse([], { PORT_OUT: bad }), 'PORT_OUT');
+  assert.is(parse(['--port-out', '65535']).values.portOut, 65535);
+  assert.is(parse(['--port-out', '1']).values.portOut, 1);
+});
+
+Config('an unknown flag is refused, naming it', () => {
+  configError(() => parse(['--notakey-hots', 'https://x/']), '--notakey-hots');
+  configError(() => parse(['--bogus']), '--bogus');
+});
+
+Config('a flag without its value is refused, naming it', () => {
+  configError(() => parse(['--port-in']), '--port-in');
+  configError(() => parse(['--listen-address', '--port-in', '1812']), '--listen-address');
+});
+
+Config('a stray positional argument is refused', () => {
+  configError(() => parse(['serve-now']), 'serve-now');
+});
+
+Config('failmode other than secure or safe is refused', () => {
+  for (const bad of ['loose', 'SECURE', '']) configError(() => parse(['--failmode', bad]), '--failmode');
+  configError(() => parse([], { FAILMODE: 'open' }), 'FAILMODE');
+  configError(() => parse([], { UNENROLLED_USERS: 'maybe' }), 'UNENROLLED_USERS');
+});
+
+Config('seconds must be a number greater than 0', () => {
+  for (const bad of ['0', '-5', 'abc', '5s', 'Infinity', 'NaN', ' ']) {
+    configError(() => parse(['--notakey-timeout', bad]), '--notakey-timeout');
+    configError(() => parse([], { NOTAKEY_TTL_SECONDS: bad }), 'NOTAKEY_TTL_SECONDS');
+  }
+  assert.is(parse(['--proxy-receive-timeout', '0.5']).values.proxyReceiveTimeout, 0.5);
+});
+
+Config('addresses and other values are validated', () => {
+  configError(() => parse(['--listen-address', 'localhost']), '--listen-address');
+  configError(() => parse([], { HTTP_ADDRESS: '10.0.0' }), 'HTTP_ADDRESS');
+  configError(() => parse(['--downstream-address', 'bad host!']), '--downstream-address');
+  configError(() => parse(['--otp-delimiter', ',,']), '--otp-delimiter');
+  configError(() => parse(['--notakey-host', 'not a url']), '--notakey-host');
+  configError(() => parse(['--notakey-host', 'ftp://push.example/api/']), '--notakey-host');
+  assert.is(parse(['--downstream-address', '192.0.2.10']).values.downstreamAddress, '192.0.2.10');
+});
+
+Config('the notakey host gets a trailing slash (the API paths are appended to it)', () => {
+  assert.is(parse(['--notakey-host', 'https://push.example/api']).values.notakeyHost, 'https://push.example/api/');
+  assert.is(parse([], { NOTAKEY_HOST: 'https://push.example/api/' }).values.notakeyHost, 'https://push.example/api/');
+  assert.is(resolve([], {}, { 'notakey-host': 'http://10.0.0.5:8080/api' }).settings.notakeyHost, 'http://10.0.0.5:8080/api/');
+});
+
+Config('invalid stored values are ignored, with a message in invalidStored', () => {
+  const r = resolve([], {}, { 'port-in': 'abc', failmode: 'loose', 'message-title': 'OK title' });
+  assert.is(r.settings.portIn, 1812);
+  assert.is(r.sources.portIn, 'default');
+  assert.is(r.settings.failmode, 'secure');
+  assert.is(r.sources.failmode, 'default');
+  assert.is(r.settings.messageTitle, 'OK title');
+  assert.is(r.invalidStored.length, 2);
+  assert.ok(r.invalidStored.some((m) => m.includes('port-in')));
+  assert.ok(r.invalidStored.some((m) => m.includes('failmode')));
+});
+
+Config('a stored value shadowed by a flag or env is not reported invalid', () => {
+  const fixed: FixedOptions = parse(['--port-in', '1812'], { FAILMODE: 'safe' });
+  const r = resolveSettings(fixed, new Map([
+    ['port-in', 'abc'],
+    ['failmode', 'loose'],
+  ]));
+  assert.equal(r.invalidStored, []);
+});
+
+Config.run();
