@@ -205,6 +205,8 @@ export function flagErrorMessage(e: unknown): string {
   if (unknown) return `unknown flag ${unknown[1]} (see gatehouse --help)`;
   const missing = /Option '(?:-\w, )?(--[\w-]+)(?: <value>)?' argument missing/.exec(msg);
   if (missing) return `${missing[1]} needs a value`;
+  const ambiguous = /Option '(?:-\w, )?(--[\w-]+)(?: <value>)?' argument is ambiguous/.exec(msg);
+  if (ambiguous) return `${ambiguous[1]}: a value starting with '-' must be written ${ambiguous[1]}=VALUE`;
   const positional = /Unexpected argument '([^']+)'/.exec(msg);
   if (positional) return `unexpected argument '${positional[1]}'`;
   return msg.split('\n')[0] ?? msg;

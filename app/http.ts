@@ -1,19 +1,13 @@
-// The root HTTP app: health and metrics for now; the admin UI and API mount here later.
+// The root HTTP app: every URL family is mounted here, in one place.
 import { Hono } from 'hono';
+import { createHealthRoutes, type HealthDeps } from './routes/health.js';
 
-export interface HttpDeps {
-  ready(): boolean;
-  metrics(): string;
-}
+export type HttpDeps = HealthDeps;
 
 export function createHttpApp(deps: HttpDeps): Hono {
   const app = new Hono();
-  app.get('/healthz', (c) => (deps.ready() ? c.json({ status: 'ok' }) : c.json({ status: 'starting' }, 503)));
-  app.get('/metrics', (c) => c.text(deps.metrics(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  app.route('/', createHealthRoutes(deps));
   app.notFound((c) => c.json({ error: 'not found' }, 404));
-  app.onError((err, c) => {
-    void err;
-    return c.json({ error: 'internal error' }, 500);
-  });
+  app.onError((_err, c) => c.json({ error: 'internal error' }, 500));
   return app;
 }

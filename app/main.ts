@@ -29,16 +29,15 @@ export interface Running {
 /** Start the appliance. Resolves once RADIUS and HTTP listen; rejects on a bad configuration. */
 export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv): Promise<Running> {
   const log = createLogger(env['LOG_LEVEL'] === 'debug' ? 'debug' : 'info');
+  if (fixed.values.downstreamAddress !== undefined && fixed.values.secretOut === undefined) {
+    throw new ConfigError(`${fixed.sources.downstreamAddress === 'env' ? 'SECRET_OUT' : '--secret-out'} is required with a downstream address`);
+  }
   const dataDir = fixed.values.dataDir ?? './data';
   const store = openStore(dataDir);
   const sealer = createSealer(loadMasterKey(dataDir, env['GATEHOUSE_MASTER_KEY']));
   const audit = createAuditor(createAuditStore(store));
   const counters = new Counters();
 
-  if (fixed.values.downstreamAddress !== undefined && fixed.values.secretOut === undefined) {
-    store.close();
-    throw new ConfigError(`${fixed.sources.downstreamAddress === 'env' ? 'SECRET_OUT' : '--secret-out'} is required with a downstream address`);
-  }
 
   interface State {
     resolved: ResolvedSettings;

@@ -1,0 +1,141 @@
+// The gatehouse command line as an admin uses it: bad flags, client and downstream commands,
+// audit export and verify (with tampering), the master key file.
+import Database from 'better-sqlite3';
+import { statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runCli, tempDir } from '../helpers/appliance.js';
+
+interface Ctx {
+  dir: string;
+}
+const Cli = suite<Ctx>('gatehouse command line');
+Cli.before.each(async (ctx) => {
+  ctx.dir = await tempDir();
+});
+Cli.after.each(async (ctx) => {
+  await rm(ctx.dir, { recursive: true, force: true });
+});
+
+/** [name, argv (the data dir is appended), environment, expected one-line error] */
+const BAD: [string, string[], NodeJS.ProcessEnv, RegExp][] = [
+  ['unknown flag', ['--no-such-flag'], {}, /^gatehouse: unknown flag --no-such-flag/],
+  ['port out of range', ['--port-in', '70000'], {}, /^gatehouse: --port-in: '70000' is not a port number/],
+  ['port from env', [], { PORT_OUT: '0' }, /^gatehouse: PORT_OUT: '0' is not a port number/],
+  ['malformed client', ['--address-secret-in', 'not-an-address:x'], {}, /^gatehouse: --address-secret-in: .*does not start with an IP address/],
+  ['client without secret', ['--address-secret-in', '10.0.0.1'], {}, /^gatehouse: --address-secret-in: expected ADDRESS:SECRET/],
+  ['failmode', ['serve', '--failmode', 'open'], {}, /^gatehouse: --failmode: 'open' must be one of secure, safe/],
+  ['env failmode', [], { FAILMODE: 'maybe' }, /^gatehouse: FAILMODE: 'maybe' must be one of secure, safe/],
+  ['timeout', ['--notakey-timeout=-1'], {}, /^gatehouse: --notakey-timeout: '-1' is not a number of seconds/],
+  ['dash value', ['--notakey-timeout', '-1'], {}, /^gatehouse: --notakey-timeout: a value starting with '-' must be written --notakey-timeout=VALUE/],
+  ['listen address', ['--listen-address', 'example.org'], {}, /^gatehouse: --listen-address: 'example.org' is not an IPv4 or IPv6 address/],
+  ['push host', ['--notakey-host', 'ftp://x/'], {}, /^gatehouse: --notakey-host: 'ftp:\/\/x\/' must be an http/],
+  ['missing value', ['--data-dir', '/nonexistent', '--secret-out'], {}, /^gatehouse: --secret-out needs a value/],
+  ['downstream without secret', ['--downstream-address', '127.0.0.1'], {}, /^gatehouse: --secret-out is required/],
+  ['unknown command', ['frobnicate'], {}, /^gatehouse: unknown command 'frobnicate'/],
+];
+
+for (const [name, args, env, expected] of BAD) {
+  Cli(`bad input exits non-zero with one line naming it: ${name}`, async ({ dir }) => {
+    const r = await runCli(args.includes('--secret-out') && args.at(-1) === '--secret-out' ? args : [...args, '--data-dir', dir], { env });
+    assert.is.not(r.code, 0);
+    assert.match(r.stderr, expected);
+    assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.is(r.stdout, '');
+  });
+}
+
+Cli('a secret given without an address is not echoed in the error', async ({ dir }) => {
+  const r = await runCli(['--address-secret-in', 'SuperSecret123', '--data-dir', dir]);
+  assert.is(r.code, 2);
+  assert.not.match(r.stderr, /SuperSecret123/);
+});
+
+Cli('client add, list and remove; duplicates refused; each change audited; secrets sealed at rest', async ({ dir }) => {
+  const add = await runCli(['client', 'add', '192.0.2.0/24', 'nas-secret-abc', '--name', 'branch-vpn', '--data-dir', dir]);
+  assert.is(add.code, 0, add.stderr);
+  const dup = await runCli(['client', 'add', '192.0.2.9/24', 'x', '--data-dir', dir]);
+  assert.is(dup.code, 1);
+  assert.match(dup.stderr, /already exists/);
+  const bad = await runCli(['client', 'add', '192.0.2.0/33', 'x', '--data-dir', dir]);
+  assert.is(bad.code, 2);
+  const list = await runCli(['client', 'list', '--data-dir', dir]);
+  assert.match(list.stdout, /192\.0\.2\.0\/24\tbranch-vpn\tauto\tno/);
+  assert.not.match(list.stdout, /nas-secret-abc/);
+  const db = new Database(join(dir, 'gatehouse.sqlite'), { readonly: true });
+  const raw = db.prepare('SELECT secret_sealed FROM radius_clients').pluck().get() as Buffer;
+  db.close();
+  assert.not.ok(raw.includes(Buffer.from('nas-secret-abc')), 'secret stored in clear');
+  assert.is(statSync(join(dir, 'master.key')).mode & 0o777, 0o600);
+  const rm1 = await runCli(['client', 'remove', '192.0.2.0/24', '--data-dir', dir]);
+  assert.is(rm1.code, 0, rm1.stderr);
+  const rm2 = await runCli(['client', 'remove', '192.0.2.0/24', '--data-dir', dir]);
+  assert.is(rm2.code, 1);
+  const audit = await runCli(['audit', 'export', '--data-dir', dir]);
+  const events = audit.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
+  assert.equal(events, ['client.add', 'client.remove']);
+  assert.not.match(audit.stdout, /nas-secret-abc/);
+});
+
+Cli('a store opened with another master key refuses to reveal its secrets', async ({ dir }) => {
+  await runCli(['client', 'add', '10.1.1.1', 'abc', '--data-dir', dir]);
+  const r = await runCli(['client', 'list', '--data-dir', dir], { env: { GATEHOUSE_MASTER_KEY: '11'.repeat(32) } });
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /cannot be opened with this master key/);
+});
+
+Cli('audit verify passes on an intact log and names the first tampered record', async ({ dir }) => {
+  for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4']) assert.is((await runCli(['client', 'add', a, 's', '--data-dir', dir])).code, 0);
+  const ok = await runCli(['audit', 'verify', '--data-dir', dir]);
+  assert.is(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /4 records verified/);
+  // Tamper as an attacker with file access would: past the append-only triggers.
+  const db = new Database(join(dir, 'gatehouse.sqlite'));
+  db.exec('DROP TRIGGER audit_log_no_update');
+  db.prepare("UPDATE audit_log SET details = '{\"address\":\"10.9.9.9/32\"}' WHERE id = 3").run();
+  db.close();
+  const bad = await runCli(['audit', 'verify', '--data-dir', dir]);
+  assert.is(bad.code, 1);
+  assert.match(bad.stderr, /record 3/);
+});
+
+Cli('audit verify detects a removed record', async ({ dir }) => {
+  for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) await runCli(['client', 'add', a, 's', '--data-dir', dir]);
+  const db = new Database(join(dir, 'gatehouse.sqlite'));
+  db.exec('DROP TRIGGER audit_log_no_delete');
+  db.prepare('DELETE FROM audit_log WHERE id = 2').run();
+  db.close();
+  const bad = await runCli(['audit', 'verify', '--data-dir', dir]);
+  assert.is(bad.code, 1);
+  assert.match(bad.stderr, /record 3/);
+});
+
+Cli('audit export as CSV quotes fields and neutralises formulas', async ({ dir }) => {
+  await runCli(['client', 'add', '10.0.0.1', 's', '--name', '=cmd|calc', '--data-dir', dir]);
+  const csv = await runCli(['audit', 'export', '--format', 'csv', '--data-dir', dir]);
+  assert.is(csv.code, 0);
+  assert.match(csv.stdout, /"'=cmd\|calc"/);
+  const bad = await runCli(['audit', 'export', '--format', 'xml', '--data-dir', dir]);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /--format: 'xml' must be jsonl or csv/);
+});
+
+Cli('downstream set, show and remove', async ({ dir }) => {
+  assert.is((await runCli(['downstream', 'set', 'radius.internal', 'down-secret', '--port', '1645', '--data-dir', dir])).code, 0);
+  const show = await runCli(['downstream', 'show', '--data-dir', dir]);
+  assert.match(show.stdout, /radius\.internal:1645/);
+  assert.not.match(show.stdout, /down-secret/);
+  assert.is((await runCli(['downstream', 'set', 'x', 'y', '--port', '99999', '--data-dir', dir])).code, 2);
+  assert.is((await runCli(['downstream', 'remove', '--data-dir', dir])).code, 0);
+  assert.is((await runCli(['downstream', 'show', '--data-dir', dir])).stdout, '');
+});
+
+Cli('--help lists every flag with its environment variable', async () => {
+  const r = await runCli(['--help']);
+  assert.is(r.code, 0);
+  for (const f of ['--notakey-host', 'NOTAKEY_TTL_SECONDS', '--address-secret-in', 'ADDRESS_SECRET_IN', '--failmode', '--otp-delimiter', 'GATEHOUSE_DATA_DIR']) assert.match(r.stdout, f);
+});
+
+Cli.run();
