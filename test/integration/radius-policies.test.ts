@@ -121,6 +121,21 @@ P('downstream server silent: no answer within --proxy-receive-timeout, audited; 
   void fr;
 });
 
+P('a downstream host name that cannot be resolved is an audited error, bounded by --proxy-send-timeout', async () => {
+  const gh = await startAppliance({ args: ['--downstream-address', 'no-such-radius.invalid', '--secret-out', DS, '--address-secret-in', `127.0.0.1:${CS}`, '--proxy-send-timeout', '1', '--unenrolled-users', 'allow'] });
+  try {
+    const c = await createTestClient({ port: gh.radiusPort, secret: CS });
+    assert.is(await c.request(c.build([str(Attr.UserName, 'u9')], { password: 'pw-9' }), 2500), undefined);
+    await c.close();
+    const row = (await exportAudit(gh)).find((r) => r['username'] === 'u9');
+    assert.ok(row, 'no audit record');
+    assert.is(row['outcome'], 'error');
+    assert.ok(['downstream_resolve_error', 'downstream_send_timeout'].includes(String(row['reason'])), String(row['reason']));
+  } finally {
+    await gh.stop();
+  }
+});
+
 P('a downstream answer signed with another secret is ignored (no answer, timeout audited)', async ({ fr }) => {
   const gh = await startAppliance({ args: ['--downstream-address', '127.0.0.1', '--port-out', String(fr.port), '--secret-out', 'not-the-downstream-secret', '--address-secret-in', `127.0.0.1:${CS}`, '--proxy-receive-timeout', '1', '--unenrolled-users', 'allow'] });
   try {

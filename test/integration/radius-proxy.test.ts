@@ -298,6 +298,11 @@ Push('a request from an address that is not a client is dropped and audited; `cl
   }
 });
 
+Push('Status-Server with a Message-Authenticator is answered (RFC 5997)', async ({ gh }) => {
+  const r = await runRadclient({ server: `127.0.0.1:${gh.radiusPort}`, secret: CLIENT_SECRET, code: 'status', attrs: 'Message-Authenticator = 0x00', timeoutSec: 2, retries: 1 });
+  assert.is(r.replyCode, 'Access-Accept', r.stdout + r.stderr);
+});
+
 Push('every decision is in the audit log, the chain verifies, and no password or secret is in it or in the output', async ({ gh }) => {
   const res = await gh.cli(['audit', 'export']);
   for (const secret of [CLIENT_SECRET, DOWN_SECRET, 'alice-pw', 'grace-pw', 'tunnelsecret', 'magic']) {
