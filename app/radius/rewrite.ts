@@ -37,6 +37,13 @@ function reencryptVsa(value: Buffer, from: Leg, to: Leg, salt: SaltSource): Buff
   return changed ? encodeVsa(vsa.vendor, subs) : value;
 }
 
+/** An attribute as the other leg must see it: salt-encrypted values re-encrypted, others as they are. */
+function reencrypt(a: Attribute, from: Leg, to: Leg, salt: SaltSource): Attribute {
+  if (a.type === Attr.TunnelPassword) return { type: a.type, value: reencryptTunnelPassword(a.value, from, to, salt) };
+  if (a.type === Attr.VendorSpecific) return { type: a.type, value: reencryptVsa(a.value, from, to, salt) };
+  return a;
+}
+
 /**
  * Attributes for the downstream Access-Request. `password` is the client's decrypted
  * User-Password (or the part of it left after an appended code was split off).
@@ -54,16 +61,10 @@ export function downstreamRequestAttributes(attrs: readonly Attribute[], from: L
       case Attr.UserPassword:
         if (password !== undefined) out.push({ type: a.type, value: hidePassword(password, to.secret, to.authenticator) });
         break;
-      case Attr.TunnelPassword:
-        out.push({ type: a.type, value: reencryptTunnelPassword(a.value, from, to, salt) });
-        break;
-      case Attr.VendorSpecific:
-        out.push({ type: a.type, value: reencryptVsa(a.value, from, to, salt) });
-        break;
       default:
         if (a.type === Attr.ChapPassword) chap = true;
         if (a.type === Attr.ChapChallenge) chapChallenge = true;
-        out.push(a);
+        out.push(reencrypt(a, from, to, salt));
     }
   }
   if (chap && !chapChallenge) out.push({ type: Attr.ChapChallenge, value: from.authenticator });
@@ -82,14 +83,8 @@ export function clientResponseAttributes(attrs: readonly Attribute[], from: Leg,
       case Attr.MessageAuthenticator:
       case Attr.ProxyState:
         break;
-      case Attr.TunnelPassword:
-        out.push({ type: a.type, value: reencryptTunnelPassword(a.value, from, to, salt) });
-        break;
-      case Attr.VendorSpecific:
-        out.push({ type: a.type, value: reencryptVsa(a.value, from, to, salt) });
-        break;
       default:
-        out.push(a);
+        out.push(reencrypt(a, from, to, salt));
     }
   }
   for (const p of clientProxyState) out.push(p);

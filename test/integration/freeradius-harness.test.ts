@@ -1,12 +1,12 @@
 /**
  * Checks the FreeRADIUS test harness (test/helpers/freeradius.ts) with the real radclient.
  */
-import { createCipheriv, createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { requireTool, startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
 import { replyAttributes, runRadclient, type RadclientResult } from '../helpers/radclient.js';
+import { mschapV1ResponseAttribute, mschapV2ResponseAttribute } from '../helpers/mschap.js';
 
 const SECRET = 'harness-secret';
 const MA_SECRET = 'ma-secret';
@@ -69,79 +69,7 @@ function explain(r: RadclientResult, ctx: Ctx): string {
   return `radclient exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}\nfreeradius log:\n${ctx.fr?.logs() ?? ''}`;
 }
 
-// --- MS-CHAP (RFC 2433 / RFC 2759) computed here: Node's OpenSSL 3 has neither md4 nor des-ecb.
-
-function md4(msg: Buffer): Buffer {
-  const rotl = (x: number, n: number) => (x << n) | (x >>> (32 - n));
-  const padLen = (((msg.length + 8) >> 6) << 6) + 64;
-  const buf = Buffer.alloc(padLen);
-  msg.copy(buf);
-  buf[msg.length] = 0x80;
-  buf.writeUInt32LE((msg.length * 8) >>> 0, padLen - 8);
-  buf.writeUInt32LE(Math.floor(msg.length / 0x20000000), padLen - 4);
-  let a = 0x67452301;
-  let b = 0xefcdab89;
-  let c = 0x98badcfe;
-  let d = 0x10325476;
-  const F = (x: number, y: number, z: number) => (x & y) | (~x & z);
-  const G = (x: number, y: number, z: number) => (x & y) | (x & z) | (y & z);
-  const H = (x: number, y: number, z: number) => x ^ y ^ z;
-  for (let o = 0; o < padLen; o += 64) {
-    const X = Array.from({ length: 16 }, (_, i) => buf.readUInt32LE(o + i * 4));
-    const x = (i: number) => X[i] as number;
-    const [aa, bb, cc, dd] = [a, b, c, d];
-    for (const i of [0, 4, 8, 12]) {
-      a = rotl((a + F(b, c, d) + x(i)) | 0, 3);
-      d = rotl((d + F(a, b, c) + x(i + 1)) | 0, 7);
-      c = rotl((c + F(d, a, b) + x(i + 2)) | 0, 11);
-      b = rotl((b + F(c, d, a) + x(i + 3)) | 0, 19);
-    }
-    for (const i of [0, 1, 2, 3]) {
-      a = rotl((a + G(b, c, d) + x(i) + 0x5a827999) | 0, 3);
-      d = rotl((d + G(a, b, c) + x(i + 4) + 0x5a827999) | 0, 5);
-      c = rotl((c + G(d, a, b) + x(i + 8) + 0x5a827999) | 0, 9);
-      b = rotl((b + G(c, d, a) + x(i + 12) + 0x5a827999) | 0, 13);
-    }
-    for (const i of [0, 2, 1, 3]) {
-      a = rotl((a + H(b, c, d) + x(i) + 0x6ed9eba1) | 0, 3);
-      d = rotl((d + H(a, b, c) + x(i + 8) + 0x6ed9eba1) | 0, 9);
-      c = rotl((c + H(d, a, b) + x(i + 4) + 0x6ed9eba1) | 0, 11);
-      b = rotl((b + H(c, d, a) + x(i + 12) + 0x6ed9eba1) | 0, 15);
-    }
-    a = (a + aa) | 0;
-    b = (b + bb) | 0;
-    c = (c + cc) | 0;
-    d = (d + dd) | 0;
-  }
-  const out = Buffer.alloc(16);
-  [a, b, c, d].forEach((v, i) => out.writeInt32LE(v, i * 4));
-  return out;
-}
-
-/** Single DES via 3DES with K1 = K2 = K3 (single des-ecb is not in OpenSSL 3's default provider). */
-function des(key7: Buffer, block: Buffer): Buffer {
-  const k = (i: number) => key7[i] as number;
-  const key8 = Buffer.from([
-    k(0),
-    (k(0) << 7) | (k(1) >> 1),
-    (k(1) << 6) | (k(2) >> 2),
-    (k(2) << 5) | (k(3) >> 3),
-    (k(3) << 4) | (k(4) >> 4),
-    (k(4) << 3) | (k(5) >> 5),
-    (k(5) << 2) | (k(6) >> 6),
-    k(6) << 1,
-  ].map((v) => v & 0xff));
-  const cipher = createCipheriv('des-ede3-ecb', Buffer.concat([key8, key8, key8]), null);
-  cipher.setAutoPadding(false);
-  return Buffer.concat([cipher.update(block), cipher.final()]);
-}
-
-function challengeResponse(challenge8: Buffer, hash16: Buffer): Buffer {
-  const z = Buffer.concat([hash16, Buffer.alloc(5)]);
-  return Buffer.concat([des(z.subarray(0, 7), challenge8), des(z.subarray(7, 14), challenge8), des(z.subarray(14, 21), challenge8)]);
-}
-
-const ntHash = (password: string) => md4(Buffer.from(password, 'utf16le'));
+// --- MS-CHAP (RFC 2433 / RFC 2759), from the shared test helper.
 
 // RFC 2759 section 9.2 test vectors
 const V2 = {
@@ -154,12 +82,7 @@ const V2 = {
 };
 
 function mschapV2Response(): Buffer {
-  const challengeHash = createHash('sha1')
-    .update(Buffer.concat([V2.peerChallenge, V2.authChallenge, Buffer.from(V2.user)]))
-    .digest()
-    .subarray(0, 8);
-  const nt = challengeResponse(challengeHash, ntHash(V2.password));
-  return Buffer.concat([Buffer.from([1, 0]), V2.peerChallenge, Buffer.alloc(8), nt]);
+  return mschapV2ResponseAttribute(1, V2.authChallenge, V2.peerChallenge, V2.user, V2.password);
 }
 
 // --- tests
@@ -240,7 +163,7 @@ test('MS-CHAPv2 (RFC 2759 vectors) -> Access-Accept with MS-CHAP2-Success and MP
 
 test('MS-CHAPv1 -> Access-Accept with MS-CHAP-MPPE-Keys', async (ctx) => {
   const challenge = Buffer.from('0102030405060708', 'hex');
-  const response = Buffer.concat([Buffer.from([1, 1]), Buffer.alloc(24), challengeResponse(challenge, ntHash(V2.password))]);
+  const response = mschapV1ResponseAttribute(1, challenge, V2.password);
   const r = await auth(ctx, [
     `User-Name = "${V2.user}"`,
     `MS-CHAP-Challenge = 0x${challenge.toString('hex')}`,
