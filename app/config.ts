@@ -37,6 +37,10 @@ export interface Settings {
   failmode: 'secure' | 'safe';
   unenrolledUsers: 'reject' | 'allow';
   otpDelimiter: string;
+  totpMaxFailures: number;
+  totpLockoutMinutes: number;
+  totpChallengeTtl: number;
+  totpIssuer: string;
 }
 
 export type SettingKey = keyof Settings;
@@ -97,6 +101,19 @@ const oneOf =
     if (!(values as string[]).includes(raw)) fail(name, raw, `must be one of ${values.join(', ')}`);
     return raw as T;
   };
+function count(raw: string, name: string): number {
+  if (!/^\d{1,3}$/.test(raw) || Number(raw) < 1) fail(name, raw, 'is not a whole number from 1 to 999');
+  return Number(raw);
+}
+function minutes(raw: string, name: string): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 525600) fail(name, raw, 'is not a number of minutes (greater than 0, at most 525600)');
+  return n;
+}
+function nonEmpty(raw: string, name: string): string {
+  if (raw.trim() === '') fail(name, raw, 'must not be empty');
+  return raw;
+}
 function delimiter(raw: string, name: string): string {
   if (raw.length !== 1) fail(name, raw, 'must be a single character');
   return raw;
@@ -144,11 +161,11 @@ export const OPTIONS = [
   def({ key: 'proxyReceiveTimeout', flag: 'proxy-receive-timeout', env: 'PROXY_RECEIVE_TIMEOUT', storable: true, parse: seconds, fallback: 5, help: 'seconds to wait for the downstream answer' }),
   def({ key: 'proxySendTimeout', flag: 'proxy-send-timeout', env: 'PROXY_SEND_TIMEOUT', storable: true, parse: seconds, fallback: 5, help: 'seconds allowed to send to downstream' }),
   def({ key: 'listenAddress', flag: 'listen-address', env: 'LISTEN_ADDRESS', storable: true, parse: ipAddress, fallback: '127.0.0.1', help: 'address for RADIUS clients' }),
-  def({ key: 'downstreamAddress', flag: 'downstream-address', env: 'DOWNSTREAM_ADDRESS', storable: true, parse: hostOrIp, fallback: undefined, help: 'downstream RADIUS server (IP or host name)' }),
+  def({ key: 'downstreamAddress', flag: 'downstream-address', env: 'DOWNSTREAM_ADDRESS', storable: false, parse: hostOrIp, fallback: undefined, help: 'downstream RADIUS server (IP or host name)' }),
   def({ key: 'addressSecretIn', flag: 'address-secret-in', env: 'ADDRESS_SECRET_IN', storable: false, parse: clientList, fallback: [], help: 'ADDRESS:SECRET of a RADIUS client, repeatable; 0.0.0.0:s = any IPv4 client' }),
-  def({ key: 'secretOut', flag: 'secret-out', env: 'SECRET_OUT', storable: true, parse: optionalText, fallback: undefined, help: 'downstream shared secret' }),
+  def({ key: 'secretOut', flag: 'secret-out', env: 'SECRET_OUT', storable: false, parse: optionalText, fallback: undefined, help: 'downstream shared secret' }),
   def({ key: 'portIn', flag: 'port-in', env: 'PORT_IN', storable: true, parse: port, fallback: 1812, help: 'RADIUS port for clients' }),
-  def({ key: 'portOut', flag: 'port-out', env: 'PORT_OUT', storable: true, parse: port, fallback: 1812, help: 'downstream RADIUS port' }),
+  def({ key: 'portOut', flag: 'port-out', env: 'PORT_OUT', storable: false, parse: port, fallback: 1812, help: 'downstream RADIUS port' }),
   def({ key: 'dataDir', flag: 'data-dir', env: 'GATEHOUSE_DATA_DIR', storable: false, parse: text, fallback: './data', help: 'SQLite store, master key, TLS material' }),
   def({ key: 'httpAddress', flag: 'http-address', env: 'HTTP_ADDRESS', storable: true, parse: ipAddress, fallback: '127.0.0.1', help: 'admin UI and API address' }),
   def({ key: 'httpPort', flag: 'http-port', env: 'HTTP_PORT', storable: true, parse: port, fallback: 8080, help: 'admin UI and API port' }),
@@ -156,6 +173,10 @@ export const OPTIONS = [
   def({ key: 'failmode', flag: 'failmode', env: 'FAILMODE', storable: true, parse: oneOf('secure', 'safe'), fallback: 'secure', help: 'push service unreachable: secure rejects, safe accepts on the password' }),
   def({ key: 'unenrolledUsers', flag: 'unenrolled-users', env: 'UNENROLLED_USERS', storable: true, parse: oneOf('reject', 'allow'), fallback: 'reject', help: 'users with no second factor: reject, or allow on the password alone' }),
   def({ key: 'otpDelimiter', flag: 'otp-delimiter', env: 'OTP_DELIMITER', storable: true, parse: delimiter, fallback: ',', help: 'PAP password secret,123456 carries a TOTP code' }),
+  def({ key: 'totpMaxFailures', flag: 'totp-max-failures', env: 'TOTP_MAX_FAILURES', storable: true, parse: count, fallback: 5, help: 'consecutive wrong codes that lock a user out' }),
+  def({ key: 'totpLockoutMinutes', flag: 'totp-lockout-minutes', env: 'TOTP_LOCKOUT_MINUTES', storable: true, parse: minutes, fallback: 15, help: 'how long a lockout lasts' }),
+  def({ key: 'totpChallengeTtl', flag: 'totp-challenge-ttl', env: 'TOTP_CHALLENGE_TTL', storable: true, parse: seconds, fallback: 120, help: 'seconds a RADIUS code challenge (its State) stays valid' }),
+  def({ key: 'totpIssuer', flag: 'totp-issuer', env: 'TOTP_ISSUER', storable: true, parse: nonEmpty, fallback: 'Gatehouse', help: 'issuer shown in authenticator apps' }),
 ] as const satisfies readonly OptionDef[];
 
 /** Values given on the command line or in the environment, already validated. */

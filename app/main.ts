@@ -9,12 +9,14 @@ import { createAuditStore } from './db/queries/audit.js';
 import { listClients, markMessageAuthenticatorSeen } from './db/queries/clients.js';
 import { listDownstreams } from './db/queries/downstream.js';
 import { readStoredSettings } from './db/queries/settings.js';
+import { createUserFactorQueries } from './db/queries/users.js';
 import { openStore } from './db/open.js';
 import { createSealer, loadMasterKey } from './db/secrets.js';
 import { createHttpApp } from './http.js';
 import { createLogger } from './lib/log.js';
 import { Counters } from './lib/metrics.js';
 import { requestPushApproval } from './mfa/push.js';
+import { createTotpFactor } from './mfa/totp.js';
 import { buildClientTable, type ClientTable } from './radius/clients.js';
 import { createDownstreamLeg, type DownstreamTarget } from './radius/downstream.js';
 import { listenRadius } from './radius/listener.js';
@@ -95,6 +97,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     },
     audit,
     counters,
+    totp: createTotpFactor(createUserFactorQueries(store, sealer), () => ({ maxFailures: state.resolved.settings.totpMaxFailures, lockoutMs: state.resolved.settings.totpLockoutMinutes * 60_000 }), Date.now),
     approve: (req, s, signal) =>
       requestPushApproval(
         { host: s.notakeyHost ?? '', accessId: s.notakeyAccessId ?? '', callTimeoutMs: s.notakeyTimeout * 1000, ttlSeconds: s.messageTtlSeconds, title: s.messageTitle, description: s.messageDescription },

@@ -21,6 +21,7 @@ export interface AuditDetails {
   downstreamCode?: string;
   authMethod?: 'pap' | 'chap' | 'mschap' | 'mschapv2' | 'eap' | 'other';
   joined?: boolean;
+  appendedCode?: boolean;
   suppressed?: number;
   address?: string;
   name?: string;

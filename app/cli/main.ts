@@ -5,11 +5,16 @@ import { auditCommand } from './audit.js';
 import { clientCommand } from './clients.js';
 import type { CliIo } from './context.js';
 import { downstreamCommand } from './downstream.js';
+import { settingsCommand } from './settings.js';
+import { totpCommand, userCommand } from './users.js';
 
 const COMMANDS = `Commands:
   gatehouse [serve] [flags]            start the appliance
   gatehouse client add|list|remove     RADIUS clients stored in the data directory
   gatehouse downstream set|show|remove the downstream RADIUS server stored in the data directory
+  gatehouse user add|list|remove|lock|unlock   people who log in
+  gatehouse totp enroll|remove NAME    a user's TOTP authenticator (prints the otpauth:// URI)
+  gatehouse settings list|set|unset    settings stored in the data directory
   gatehouse audit export|verify        read and check the audit log
 Every command takes --data-dir (GATEHOUSE_DATA_DIR, default ./data).`;
 
@@ -67,6 +72,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
         return await downstreamCommand(rest, env, io);
       case 'audit':
         return await auditCommand(rest, env, io);
+      case 'user':
+        return await userCommand(rest, env, io);
+      case 'totp':
+        return await totpCommand(rest, env, io);
+      case 'settings':
+        return await settingsCommand(rest, env, io);
       default:
         throw new ConfigError(`unknown command '${first}' (see gatehouse --help)`);
     }

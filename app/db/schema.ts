@@ -55,3 +55,32 @@ export const auditLog = sqliteTable(
   },
   (t) => [index('audit_log_time').on(t.time), index('audit_log_username').on(t.username, t.time), index('audit_log_event').on(t.event, t.time)],
 );
+
+/** People who log in through Gatehouse (RADIUS user names). Lock state applies to every factor. */
+export const users = sqliteTable('users', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  username: text('username').notNull().unique(),
+  /** Locked by an admin until unlocked. */
+  locked: integer('locked', { mode: 'boolean' }).notNull().default(false),
+  /** Locked automatically after too many wrong codes, until this time (ms). */
+  lockedUntil: integer('locked_until'),
+  /** Consecutive wrong codes since the last good one. */
+  failedAttempts: integer('failed_attempts').notNull().default(0),
+  createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
+});
+
+/** A user's TOTP authenticator (RFC 6238); the seed is sealed with the master key. */
+export const totpAccounts = sqliteTable('totp_accounts', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  userId: integer('user_id')
+    .notNull()
+    .unique()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  seedSealed: blob('seed_sealed', { mode: 'buffer' }).notNull(),
+  algorithm: text('algorithm', { enum: ['SHA1', 'SHA256', 'SHA512'] }).notNull().default('SHA1'),
+  digits: integer('digits').notNull().default(6),
+  period: integer('period').notNull().default(30),
+  /** Time step of the last accepted code: that code and older ones are refused (replay). */
+  lastUsedStep: integer('last_used_step').notNull().default(-1),
+  createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
+});

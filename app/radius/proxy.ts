@@ -12,8 +12,12 @@ import { failmodeVerdict } from '../mfa/failmode.js';
 import type { ApprovalRequest, FactorOutcome } from '../mfa/factor.js';
 import { messageAuthenticatorVerdict, type ClientTable, type RadiusClient } from './clients.js';
 import { checkRequestMa, Code, decodePacket, encodeResponse, getAttr, getString, getVendorAttr, MsAttr, RadiusDecodeError, textAttributes, VENDOR_MICROSOFT, Attr, type Attribute, type RadiusPacket } from './codec.js';
-import { CryptoError, unhidePassword } from './crypto.js';
-import { DownstreamError, type DownstreamLeg, type DownstreamTarget, type Exchange } from './downstream.js';
+import { normalizeUsername } from '../db/queries/users.js';
+import { codeEquals } from '../mfa/otp.js';
+import type { TotpFactor } from '../mfa/totp.js';
+import { createChallengeStore, splitAppendedCode } from './challenges.js';
+import { chapResponse, CryptoError, safeEqual, unhidePassword } from './crypto.js';
+import { DownstreamError, type DownstreamAnswer, type DownstreamLeg, type DownstreamTarget, type Exchange } from './downstream.js';
 import { clientResponseAttributes, downstreamRequestAttributes, proxyStateOf } from './rewrite.js';
 
 /** How long a final answer is repeated to late retransmissions. */
@@ -29,6 +33,7 @@ export interface ProxyDeps {
   send(buf: Buffer, port: number, address: string): void;
   audit: Auditor;
   counters: Counters;
+  totp: TotpFactor;
   /** Ask for a push approval; never rejects. */
   approve(req: ApprovalRequest, settings: Readonly<Settings>, signal: AbortSignal): Promise<FactorOutcome>;
   /** An `auto` client sent its first Message-Authenticator: persist that it is now required. */
@@ -60,8 +65,15 @@ const MESSAGES = {
   failmode_secure: 'The approval service cannot be reached; try again later.',
   no_user_name: 'The request has no user name.',
   no_downstream: 'No RADIUS server is configured to check passwords.',
+  locked: 'This account is locked; ask your administrator.',
+  totp_wrong: 'The code is not correct.',
+  totp_replayed: 'That code was already used; wait for the next one.',
+  state_expired: 'The code request has expired; log in again.',
+  state_mismatch: 'The code request does not belong to this login; log in again.',
   shutdown: 'The authentication service is restarting; try again.',
 } as const;
+
+const CODE_PROMPT = 'Enter the code from your authenticator app';
 
 function authMethod(attrs: readonly Attribute[]): NonNullable<AuditDetails['authMethod']> {
   if (getAttr(attrs, Attr.UserPassword)) return 'pap';
@@ -80,6 +92,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
   const joins = new Map<string, Promise<FactorOutcome>>();
   const dropWindows = new Map<string, { since: number; suppressed: number }>();
   const abort = new AbortController();
+  const challenges = createChallengeStore(deps.random, deps.now);
   let waiting = 0;
   let closing = false;
 
@@ -191,6 +204,18 @@ export function createProxy(deps: ProxyDeps): Proxy {
     });
 
     if (username === undefined || username === '') return finish(reject('no_user_name'));
+
+    // The answer to one of our own code challenges: check the code, never the password again.
+    const state = getAttr(packet.attributes, Attr.State);
+    if (state !== undefined && challenges.isOurs(state)) {
+      const matches = codeMatcher(packet, client);
+      if (matches === undefined) {
+        cache.delete(key);
+        return drop(address, port, 'malformed', client, username);
+      }
+      return finish(answerChallenge(client, packet, username, state, matches, proxyState, reject, source));
+    }
+
     const target = deps.downstream();
     if (target === undefined) return finish(reject('no_downstream'));
 
@@ -207,25 +232,22 @@ export function createProxy(deps: ProxyDeps): Proxy {
     }
 
     const settings = deps.settings();
-    const downAuth = deps.random(16);
-    const attrs = downstreamRequestAttributes(packet.attributes, { secret: client.secret, authenticator: packet.authenticator }, { secret: target.secret, authenticator: downAuth }, password, salt);
-    password?.fill(0);
-    const exchange = deps.leg.exchange(target, attrs, downAuth, { sendMs: settings.proxySendTimeout * 1000, receiveMs: settings.proxyReceiveTimeout * 1000 });
-    entry.exchange = exchange;
-    let answer;
-    try {
-      answer = await exchange.answer;
-    } catch (e) {
-      if (!(e instanceof DownstreamError)) throw e;
-      // No answer to the client: it retries (or fails over to another server), and since the
-      // entry is forgotten, its retransmission is forwarded afresh.
-      cache.delete(key);
-      deps.counters.inc('errors', `downstream_${e.reason}`);
-      deps.audit.record({ event: 'radius.auth', outcome: 'error', reason: `downstream_${e.reason}`, username, source, client: client.name, details: { ...details, downstream: target.name } });
-      return;
+    // A TOTP user may append the code to a PAP password (for clients that cannot do challenges).
+    // The split password is tried first; if the server rejects it, the whole password is tried,
+    // for people whose real password happens to end in ",123456".
+    const status = deps.totp.status(username);
+    const appended = password !== undefined && status.known && status.totp !== null ? splitAppendedCode(password, settings.otpDelimiter, status.totp.digits) : undefined;
+    let answer = await askDownstream(target, packet, client, appended?.password ?? password, entry, key, source, username, details);
+    let code = appended?.code;
+    if (answer !== undefined && appended !== undefined && answer.packet.code === Code.AccessReject) {
+      answer = await askDownstream(target, packet, client, password, entry, key, source, username, details);
+      code = undefined;
     }
+    password?.fill(0);
+    if (answer === undefined) return;
     details.downstream = target.name;
-    const replyAttrs = clientResponseAttributes(answer.packet.attributes, { secret: target.secret, authenticator: answer.requestAuthenticator }, { secret: client.secret, authenticator: packet.authenticator }, proxyState, salt);
+    const fromDownstream = { secret: target.secret, authenticator: answer.requestAuthenticator };
+    const replyAttrs = clientResponseAttributes(answer.packet.attributes, fromDownstream, { secret: client.secret, authenticator: packet.authenticator }, proxyState, salt);
     if (answer.packet.code === Code.AccessReject) {
       return finish({ code: Code.AccessReject, attributes: replyAttrs, outcome: 'reject', reason: 'downstream_reject' });
     }
@@ -233,9 +255,34 @@ export function createProxy(deps: ProxyDeps): Proxy {
       return finish({ code: Code.AccessChallenge, attributes: replyAttrs, outcome: 'challenge', reason: 'downstream_challenge' });
     }
 
-    // The password is right. Now the second factor.
+    // The password is right. Now the second factor: TOTP when the user has an account, else
+    // push when a push service is configured, else --unenrolled-users.
     const accept = (reason: string, extra?: AuditDetails): Verdict => ({ code: Code.AccessAccept, attributes: replyAttrs, outcome: 'accept', reason, ...(extra ? { details: extra } : {}) });
     const unenrolled = (): Verdict => (deps.settings().unenrolledUsers === 'allow' ? accept('unenrolled_allowed', { factor: 'none' }) : reject('unenrolled', { factor: 'none' }));
+    const now = deps.totp.status(username);
+    if (now.known && now.lock.locked) return finish(reject('locked', { factor: now.totp ? 'totp' : 'push' }));
+    if (now.known && now.totp !== null) {
+      const totp: AuditDetails = { factor: 'totp' };
+      if (code !== undefined) {
+        const r = verifyCode(username, codeEquals(code), client, source);
+        return finish(r.ok ? accept('totp_ok', { ...totp, appendedCode: true }) : reject(r.reason, { ...totp, appendedCode: true }));
+      }
+      const st = challenges.issue({
+        client: client.cidr.text,
+        username: normalizeUsername(username),
+        expires: deps.now() + settings.totpChallengeTtl * 1000,
+        downstreamAttributes: answer.packet.attributes,
+        downstreamSecret: target.secret,
+        downstreamAuthenticator: answer.requestAuthenticator,
+      });
+      return finish({
+        code: Code.AccessChallenge,
+        attributes: [...textAttributes(Attr.ReplyMessage, CODE_PROMPT), { type: Attr.State, value: st }, ...proxyState],
+        outcome: 'challenge',
+        reason: 'totp_challenge',
+        details: totp,
+      });
+    }
     if (settings.notakeyHost === undefined || settings.notakeyAccessId === undefined) return finish(unenrolled());
 
     const joinKey = `${client.cidr.text}|${username}|${callingStationId ?? ''}`;
@@ -274,6 +321,72 @@ export function createProxy(deps: ProxyDeps): Proxy {
         return finish(fm.accept ? accept(fm.reason, d) : reject('failmode_secure', d));
       }
     }
+  }
+
+  /** Forward to the downstream server; undefined (and audited, and forgotten) when it does not answer. */
+  async function askDownstream(target: DownstreamTarget, packet: RadiusPacket, client: RadiusClient, password: Buffer | undefined, entry: Entry, key: string, source: string, username: string, details: AuditDetails): Promise<DownstreamAnswer | undefined> {
+    const settings = deps.settings();
+    const downAuth = deps.random(16);
+    const attrs = downstreamRequestAttributes(packet.attributes, { secret: client.secret, authenticator: packet.authenticator }, { secret: target.secret, authenticator: downAuth }, password, salt);
+    const exchange = deps.leg.exchange(target, attrs, downAuth, { sendMs: settings.proxySendTimeout * 1000, receiveMs: settings.proxyReceiveTimeout * 1000 });
+    entry.exchange = exchange;
+    try {
+      return await exchange.answer;
+    } catch (e) {
+      if (!(e instanceof DownstreamError)) throw e;
+      // No answer to the client: it retries (or fails over to another server), and since the
+      // entry is forgotten, its retransmission is forwarded afresh.
+      cache.delete(key);
+      deps.counters.inc('errors', `downstream_${e.reason}`);
+      deps.audit.record({ event: 'radius.auth', outcome: 'error', reason: `downstream_${e.reason}`, username, source, client: client.name, details: { ...details, downstream: target.name } });
+      return undefined;
+    } finally {
+      entry.exchange = undefined;
+    }
+  }
+
+  /** How to recognise the code in a request: typed as the PAP password, or inside a CHAP response. */
+  function codeMatcher(packet: RadiusPacket, client: RadiusClient): ((code: string) => boolean) | undefined {
+    const hidden = getAttr(packet.attributes, Attr.UserPassword);
+    if (hidden !== undefined) {
+      try {
+        return codeEquals(unhidePassword(hidden, client.secret, packet.authenticator).toString('utf8').trim());
+      } catch {
+        return undefined;
+      }
+    }
+    const chap = getAttr(packet.attributes, Attr.ChapPassword);
+    if (chap !== undefined && chap.length === 17) {
+      const challenge = getAttr(packet.attributes, Attr.ChapChallenge) ?? packet.authenticator;
+      const ident = chap[0]!;
+      const response = chap.subarray(1);
+      return (candidate) => safeEqual(chapResponse(ident, Buffer.from(candidate, 'latin1'), challenge), response);
+    }
+    return () => false;
+  }
+
+  /** Verify a code; a lockout it causes is an audit event of its own. */
+  function verifyCode(username: string, matches: (code: string) => boolean, client: RadiusClient, source: string): { ok: true } | { ok: false; reason: 'totp_wrong' | 'totp_replayed' | 'locked' } {
+    const r = deps.totp.verify(username, matches);
+    if (r.ok) return r;
+    if (r.reason === 'no_totp') return { ok: false, reason: 'totp_wrong' };
+    if (r.reason !== 'locked' && r.lockedNow) {
+      deps.audit.record({ event: 'user.lockout', outcome: 'ok', username, source, client: client.name, reason: 'too_many_wrong_codes' });
+    }
+    return { ok: false, reason: r.reason };
+  }
+
+  function answerChallenge(client: RadiusClient, packet: RadiusPacket, username: string, state: Buffer, matches: (code: string) => boolean, proxyState: Attribute[], reject: (reason: keyof typeof MESSAGES, extra?: AuditDetails) => Verdict, source: string): Verdict {
+    const totp: AuditDetails = { factor: 'totp' };
+    const found = challenges.take(state);
+    if (!found.found) return reject('state_expired', totp);
+    const ch = found.challenge;
+    // The State is bound to the client and the user it was issued to.
+    if (ch.client !== client.cidr.text || ch.username !== normalizeUsername(username)) return reject('state_mismatch', totp);
+    const r = verifyCode(username, matches, client, source);
+    if (!r.ok) return reject(r.reason, totp);
+    const attributes = clientResponseAttributes(ch.downstreamAttributes, { secret: ch.downstreamSecret, authenticator: ch.downstreamAuthenticator }, { secret: client.secret, authenticator: packet.authenticator }, proxyState, salt);
+    return { code: Code.AccessAccept, attributes, outcome: 'accept', reason: 'totp_ok', details: totp };
   }
 
   return {

@@ -33,6 +33,10 @@ const TABLE: [SettingKey, string, string, Settings[SettingKey]][] = [
   ['failmode', 'failmode', 'FAILMODE', 'secure'],
   ['unenrolledUsers', 'unenrolled-users', 'UNENROLLED_USERS', 'reject'],
   ['otpDelimiter', 'otp-delimiter', 'OTP_DELIMITER', ','],
+  ['totpMaxFailures', 'totp-max-failures', 'TOTP_MAX_FAILURES', 5],
+  ['totpLockoutMinutes', 'totp-lockout-minutes', 'TOTP_LOCKOUT_MINUTES', 15],
+  ['totpChallengeTtl', 'totp-challenge-ttl', 'TOTP_CHALLENGE_TTL', 120],
+  ['totpIssuer', 'totp-issuer', 'TOTP_ISSUER', 'Gatehouse'],
 ];
 
 /** A valid value for each option, and what it parses to. */
@@ -58,6 +62,10 @@ const SAMPLE: Record<SettingKey, [string, unknown]> = {
   failmode: ['safe', 'safe'],
   unenrolledUsers: ['allow', 'allow'],
   otpDelimiter: [':', ':'],
+  totpMaxFailures: ['3', 3],
+  totpLockoutMinutes: ['30', 30],
+  totpChallengeTtl: ['60', 60],
+  totpIssuer: ['ACME VPN', 'ACME VPN'],
 };
 
 function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
@@ -75,8 +83,8 @@ function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
 
 // --- names and defaults ---------------------------------------------------
 
-Config('the 21 options have the flag, environment variable and default of DESIGN.md', () => {
-  assert.is(OPTIONS.length, 21);
+Config('every option has the flag, environment variable and default of DESIGN.md (21) or of the TOTP settings (4)', () => {
+  assert.is(OPTIONS.length, 25);
   assert.equal(
     OPTIONS.map((o) => [o.key, o.flag, o.env, o.fallback]),
     TABLE,

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Store } from '../open.js';
 import { settings } from '../schema.js';
 
@@ -12,4 +12,8 @@ export function writeStoredSetting(store: Store, key: string, value: string): vo
     .values({ key, value })
     .onConflictDoUpdate({ target: settings.key, set: { value, updatedAt: sql`(unixepoch('subsec') * 1000)` } })
     .run();
+}
+
+export function deleteStoredSetting(store: Store, key: string): boolean {
+  return store.db.delete(settings).where(eq(settings.key, key)).run().changes > 0;
 }
