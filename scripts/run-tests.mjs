@@ -2,6 +2,8 @@
 // Runs every test file (uvu under tsx, one process) and ends with the plain summary line
 // "N passed, N failed". Extra arguments narrow the run: `npm test -- test/unit` or
 // `npm test -- test/integration radius-proxy`.
+// uvu exits 0 when a suite's before hook throws and none of its tests run: this script counts
+// those tests as failed, from uvu's Total and Passed lines.
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
