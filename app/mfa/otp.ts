@@ -43,14 +43,17 @@ export type TotpCheck = { ok: true; step: number } | { ok: false; reason: 'wrong
  */
 export function checkTotp(secret: Buffer, matches: (code: string) => boolean, nowMs: number, p: TotpParams, lastUsedStep: number, window = 1): TotpCheck {
   const now = totpStep(nowMs, p.period);
-  let found = -1;
+  let fresh = -1;
+  let used = false;
   for (let step = now - window; step <= now + window; step++) {
     if (step < 0) continue;
-    if (matches(hotp(secret, step, p.digits, p.algorithm)) && found < 0) found = step;
+    if (!matches(hotp(secret, step, p.digits, p.algorithm))) continue;
+    // The newest unused step wins, should a code (rarely) match more than one step.
+    if (step > lastUsedStep) fresh = step;
+    else used = true;
   }
-  if (found < 0) return { ok: false, reason: 'wrong' };
-  if (found <= lastUsedStep) return { ok: false, reason: 'replayed' };
-  return { ok: true, step: found };
+  if (fresh >= 0) return { ok: true, step: fresh };
+  return { ok: false, reason: used ? 'replayed' : 'wrong' };
 }
 
 /** Constant-time comparison of a typed code with a candidate. */

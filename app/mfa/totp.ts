@@ -1,7 +1,7 @@
 // The TOTP factor: what the proxy (and later the Windows endpoint) asks of a user's account.
 // Verification, replay protection and lockout happen in one synchronous transaction, so two
 // requests carrying the same code cannot both be accepted.
-import type { UserFactorQueries, UserWithTotp } from '../db/queries/users.js';
+import type { UserFactorQueries } from '../db/queries/users.js';
 import { afterFailure, lockVerdict, type LockoutPolicy, type LockVerdict } from './lockout.js';
 import { checkTotp, type TotpParams } from './otp.js';
 
@@ -20,10 +20,11 @@ export interface TotpFactor {
 }
 
 export function createTotpFactor(q: UserFactorQueries, policy: () => LockoutPolicy, now: () => number): TotpFactor {
-  const statusOf = (u: UserWithTotp | undefined, t: number): UserStatus =>
-    u === undefined ? { known: false } : { known: true, lock: lockVerdict(u, t), totp: u.totp?.params ?? null };
   return {
-    status: (username) => statusOf(q.find(username), now()),
+    status(username) {
+      const u = q.findStatus(username);
+      return u === undefined ? { known: false } : { known: true, lock: lockVerdict(u, now()), totp: u.totp };
+    },
     verify(username, matches) {
       return q.transaction((): TotpResult => {
         const t = now();

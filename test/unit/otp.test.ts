@@ -108,6 +108,14 @@ Otp('checkTotp: a wider window accepts further drift', () => {
   assert.equal(checkTotp(SEED, codeEquals(codeAt(K)), now, P, -1, 0), { ok: true, step: K });
 });
 
+Otp('checkTotp: when a code matches several steps, the newest unused one is taken', () => {
+  const now = 1_700_000_000_000;
+  const step = totpStep(now, 30);
+  const matchesAll = () => true;
+  assert.equal(checkTotp(RFC4226_SECRET, matchesAll, now, DEFAULT_TOTP, step - 1), { ok: true, step: step + 1 });
+  assert.equal(checkTotp(RFC4226_SECRET, matchesAll, now, DEFAULT_TOTP, step + 1), { ok: false, reason: 'replayed' });
+});
+
 Otp('checkTotp: a code whose step is at or before lastUsedStep is replayed', () => {
   const now = K * 30_000 + 1_000;
   // The same step again.

@@ -106,6 +106,8 @@ interface FactorRow {
 /** Prepared statements for the RADIUS hot path: one lookup per accepted password. */
 export interface UserFactorQueries {
   find(username: string): UserWithTotp | undefined;
+  /** The same without opening the seed, for deciding which factor applies. */
+  findStatus(username: string): (Omit<UserWithTotp, 'totp'> & { totp: TotpParams | null }) | undefined;
   /** A good code: remember its step and clear the failure count. */
   recordSuccess(userId: number, totpId: number, step: number): void;
   recordLockState(userId: number, lockedUntil: number | null, failedAttempts: number): void;
@@ -139,6 +141,12 @@ export function createUserFactorQueries(store: Store, sealer: Sealer): UserFacto
                 lastUsedStep: r.last_used_step ?? -1,
               },
       };
+    },
+    findStatus(username) {
+      const r = find.get(normalizeUsername(username));
+      if (r === undefined) return undefined;
+      const totp: TotpParams | null = r.totp_id === null ? null : { algorithm: r.algorithm ?? 'SHA1', digits: r.digits === 8 ? 8 : 6, period: r.period ?? 30 };
+      return { id: r.id, locked: r.locked === 1, lockedUntil: r.locked_until, failedAttempts: r.failed_attempts, totp };
     },
     recordSuccess(userId, totpId, s) {
       step.run(s, totpId);
