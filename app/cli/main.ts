@@ -1,6 +1,7 @@
 // Entry point of the `gatehouse` command: dispatch to a sub-command.
 import { ConfigError, parseServeOptions, usage } from '../config.js';
 import { startAppliance } from '../main.js';
+import { adminCommand, tokenCommand } from './admins.js';
 import { auditCommand } from './audit.js';
 import { clientCommand } from './clients.js';
 import type { CliIo } from './context.js';
@@ -15,6 +16,8 @@ const COMMANDS = `Commands:
   gatehouse user add|list|remove|lock|unlock   people who log in
   gatehouse totp enroll|remove NAME    a user's TOTP authenticator (prints the otpauth:// URI)
   gatehouse settings list|set|unset    settings stored in the data directory
+  gatehouse admin add|list|remove|reset-totp|password   admins of the web UI
+  gatehouse token create|list|revoke   bearer tokens for the JSON API
   gatehouse audit export|verify        read and check the audit log
 Every command takes --data-dir (GATEHOUSE_DATA_DIR, default ./data).`;
 
@@ -78,6 +81,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
         return await totpCommand(rest, env, io);
       case 'settings':
         return await settingsCommand(rest, env, io);
+      case 'admin':
+        return await adminCommand(rest, env, io);
+      case 'token':
+        return await tokenCommand(rest, env, io);
       default:
         throw new ConfigError(`unknown command '${first}' (see gatehouse --help)`);
     }

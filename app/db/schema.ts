@@ -84,3 +84,46 @@ export const totpAccounts = sqliteTable('totp_accounts', {
   lastUsedStep: integer('last_used_step').notNull().default(-1),
   createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
 });
+
+/** People who run Gatehouse from the browser. They sign in with a password and a TOTP code. */
+export const admins = sqliteTable('admins', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  name: text('name').notNull().unique(),
+  /** scrypt, self-describing: `scrypt$N$r$p$salt$hash` (base64). */
+  passwordHash: text('password_hash').notNull(),
+  /** Null until the admin has enrolled (on first sign-in) or after a reset. */
+  totpSeedSealed: blob('totp_seed_sealed', { mode: 'buffer' }),
+  totpLastUsedStep: integer('totp_last_used_step').notNull().default(-1),
+  failedAttempts: integer('failed_attempts').notNull().default(0),
+  lockedUntil: integer('locked_until'),
+  createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
+});
+
+/** Browser sessions. The cookie holds a random token; only its SHA-256 is stored. */
+export const adminSessions = sqliteTable(
+  'admin_sessions',
+  {
+    id: text('id').primaryKey(),
+    adminId: integer('admin_id')
+      .notNull()
+      .references(() => admins.id, { onDelete: 'cascade' }),
+    /** Password checked, code not yet: the session may only finish signing in. */
+    stage: text('stage', { enum: ['password', 'full'] }).notNull(),
+    csrfToken: text('csrf_token').notNull(),
+    /** During first sign-in: the TOTP seed being enrolled, sealed, until a code confirms it. */
+    pendingSeedSealed: blob('pending_seed_sealed', { mode: 'buffer' }),
+    createdAt: integer('created_at').notNull(),
+    lastSeenAt: integer('last_seen_at').notNull(),
+  },
+  (t) => [index('admin_sessions_admin').on(t.adminId)],
+);
+
+/** Bearer tokens for the JSON API; only a SHA-256 of the token is stored. */
+export const apiTokens = sqliteTable('api_tokens', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  name: text('name').notNull().unique(),
+  tokenHash: text('token_hash').notNull().unique(),
+  createdBy: text('created_by').notNull(),
+  createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
+  lastUsedAt: integer('last_used_at'),
+});

@@ -8,13 +8,33 @@ export type NewAuditRow = Omit<UnchainedRecord, 'id'>;
 
 export interface AuditStore {
   append(rows: readonly NewAuditRow[]): void;
+  /** Every matching record, oldest first (streamed). */
   iterate(filter?: AuditFilter): IterableIterator<AuditRecord>;
+  /** One page, newest first, of records with an id below `beforeId` (keyset pagination). */
+  page(filter: AuditFilter, beforeId: number | undefined, limit: number): AuditRecord[];
   count(): number;
 }
 
 export interface AuditFilter {
   since?: number;
   until?: number;
+  username?: string;
+  event?: string;
+  outcome?: string;
+  /** Prefix of the source, e.g. `192.0.2.7` or `http:`. */
+  source?: string;
+}
+
+function whereOf(f: AuditFilter): { sql: string; params: (string | number)[] } {
+  const parts: string[] = [];
+  const params: (string | number)[] = [];
+  if (f.since !== undefined) parts.push('time >= ?') && params.push(f.since);
+  if (f.until !== undefined) parts.push('time <= ?') && params.push(f.until);
+  if (f.username) parts.push('username = ?') && params.push(f.username);
+  if (f.event) parts.push('event = ?') && params.push(f.event);
+  if (f.outcome) parts.push('outcome = ?') && params.push(f.outcome);
+  if (f.source) parts.push("source >= ? AND source < ?") && params.push(f.source, f.source + '\uffff');
+  return { sql: parts.length ? parts.join(' AND ') : '1', params };
 }
 
 interface RawRow {
@@ -73,8 +93,14 @@ export function createAuditStore(store: Store): AuditStore {
       if (rows.length > 0) appendTx.immediate(rows);
     },
     *iterate(filter = {}) {
-      const stmt = sqlite.prepare('SELECT * FROM audit_log WHERE time >= ? AND time <= ? ORDER BY id') as Statement<[number, number], RawRow>;
-      for (const r of stmt.iterate(filter.since ?? 0, filter.until ?? Number.MAX_SAFE_INTEGER)) yield toRecord(r);
+      const w = whereOf(filter);
+      const stmt = sqlite.prepare(`SELECT * FROM audit_log WHERE ${w.sql} ORDER BY id`) as Statement<(string | number)[], RawRow>;
+      for (const r of stmt.iterate(...w.params)) yield toRecord(r);
+    },
+    page(filter, beforeId, limit) {
+      const w = whereOf(filter);
+      const stmt = sqlite.prepare(`SELECT * FROM audit_log WHERE id < ? AND ${w.sql} ORDER BY id DESC LIMIT ?`) as Statement<(string | number)[], RawRow>;
+      return stmt.all(beforeId ?? Number.MAX_SAFE_INTEGER, ...w.params, limit).map(toRecord);
     },
     count: () => countStmt.get() ?? 0,
   };

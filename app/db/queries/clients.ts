@@ -59,3 +59,15 @@ export function markMessageAuthenticatorSeen(store: Store, id: number): void {
     .where(eq(radiusClients.id, id))
     .run();
 }
+
+export function updateClient(store: Store, sealer: Sealer, address: string, patch: { name?: string; secret?: string; requireMessageAuthenticator?: RequireMa }): boolean {
+  const set: Partial<typeof radiusClients.$inferInsert> = {};
+  if (patch.name !== undefined) set.name = patch.name;
+  if (patch.secret !== undefined) set.secretSealed = sealer.seal(Buffer.from(patch.secret, 'utf8'), PURPOSE);
+  if (patch.requireMessageAuthenticator !== undefined) {
+    set.requireMessageAuthenticator = patch.requireMessageAuthenticator;
+    set.messageAuthenticatorSeen = false;
+  }
+  if (Object.keys(set).length === 0) return store.db.select({ id: radiusClients.id }).from(radiusClients).where(eq(radiusClients.address, address)).get() !== undefined;
+  return store.db.update(radiusClients).set(set).where(eq(radiusClients.address, address)).run().changes > 0;
+}

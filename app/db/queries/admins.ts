@@ -1,0 +1,159 @@
+// Admins of the web UI, their sessions, and API tokens.
+import { and, asc, eq, lt, sql } from 'drizzle-orm';
+import type { Store } from '../open.js';
+import { adminSessions, admins, apiTokens } from '../schema.js';
+import type { Sealer } from '../secrets.js';
+
+const SEED_PURPOSE = 'admins.totp_seed';
+
+export interface AdminRow {
+  id: number;
+  name: string;
+  passwordHash: string;
+  hasTotp: boolean;
+  totpLastUsedStep: number;
+  failedAttempts: number;
+  lockedUntil: number | null;
+  createdAt: number;
+}
+
+export class DuplicateAdminError extends Error {}
+
+function toAdmin(r: typeof admins.$inferSelect): AdminRow {
+  return { id: r.id, name: r.name, passwordHash: r.passwordHash, hasTotp: r.totpSeedSealed !== null, totpLastUsedStep: r.totpLastUsedStep, failedAttempts: r.failedAttempts, lockedUntil: r.lockedUntil, createdAt: r.createdAt };
+}
+
+export function countAdmins(store: Store): number {
+  return store.db.select({ n: sql<number>`count(*)` }).from(admins).get()?.n ?? 0;
+}
+
+export function listAdmins(store: Store): AdminRow[] {
+  return store.db.select().from(admins).orderBy(asc(admins.name)).all().map(toAdmin);
+}
+
+export function findAdminByName(store: Store, name: string): AdminRow | undefined {
+  const r = store.db.select().from(admins).where(eq(admins.name, name)).get();
+  return r === undefined ? undefined : toAdmin(r);
+}
+
+export function findAdminById(store: Store, id: number): AdminRow | undefined {
+  const r = store.db.select().from(admins).where(eq(admins.id, id)).get();
+  return r === undefined ? undefined : toAdmin(r);
+}
+
+export function insertAdmin(store: Store, name: string, passwordHash: string): number {
+  if (findAdminByName(store, name)) throw new DuplicateAdminError(`admin ${name} already exists`);
+  return store.db.insert(admins).values({ name, passwordHash }).returning({ id: admins.id }).get().id;
+}
+
+export function updateAdminPassword(store: Store, name: string, passwordHash: string): boolean {
+  return store.db.update(admins).set({ passwordHash }).where(eq(admins.name, name)).run().changes > 0;
+}
+
+export function deleteAdmin(store: Store, name: string): boolean {
+  return store.db.delete(admins).where(eq(admins.name, name)).run().changes > 0;
+}
+
+export function openAdminSeed(store: Store, sealer: Sealer, id: number): Buffer | undefined {
+  const r = store.db.select({ seed: admins.totpSeedSealed }).from(admins).where(eq(admins.id, id)).get();
+  return r?.seed ? sealer.open(r.seed, SEED_PURPOSE) : undefined;
+}
+
+export function setAdminSeed(store: Store, sealer: Sealer, id: number, seed: Buffer | null, lastUsedStep = -1): void {
+  store.db
+    .update(admins)
+    .set({ totpSeedSealed: seed === null ? null : sealer.seal(seed, SEED_PURPOSE), totpLastUsedStep: lastUsedStep })
+    .where(eq(admins.id, id))
+    .run();
+}
+
+export function recordAdminSignIn(store: Store, id: number, ok: boolean, lockedUntil: number | null, failedAttempts: number, lastUsedStep?: number): void {
+  store.db
+    .update(admins)
+    .set({ failedAttempts: ok ? 0 : failedAttempts, lockedUntil: ok ? null : lockedUntil, ...(lastUsedStep !== undefined ? { totpLastUsedStep: lastUsedStep } : {}) })
+    .where(eq(admins.id, id))
+    .run();
+}
+
+// --- sessions
+
+export interface SessionRow {
+  id: string;
+  adminId: number;
+  adminName: string;
+  stage: 'password' | 'full';
+  csrfToken: string;
+  createdAt: number;
+  lastSeenAt: number;
+}
+
+export function insertSession(store: Store, s: Omit<SessionRow, 'adminName'> & { pendingSeedSealed?: Buffer | null }): void {
+  store.db.insert(adminSessions).values(s).run();
+}
+
+export function findSession(store: Store, id: string): SessionRow | undefined {
+  return store.db
+    .select({ id: adminSessions.id, adminId: adminSessions.adminId, adminName: admins.name, stage: adminSessions.stage, csrfToken: adminSessions.csrfToken, createdAt: adminSessions.createdAt, lastSeenAt: adminSessions.lastSeenAt })
+    .from(adminSessions)
+    .innerJoin(admins, eq(admins.id, adminSessions.adminId))
+    .where(eq(adminSessions.id, id))
+    .get();
+}
+
+export function touchSession(store: Store, id: string, now: number): void {
+  store.db.update(adminSessions).set({ lastSeenAt: now }).where(eq(adminSessions.id, id)).run();
+}
+
+export function deleteSession(store: Store, id: string): void {
+  store.db.delete(adminSessions).where(eq(adminSessions.id, id)).run();
+}
+
+export function deleteSessionsOfAdmin(store: Store, adminId: number): void {
+  store.db.delete(adminSessions).where(eq(adminSessions.adminId, adminId)).run();
+}
+
+export function deleteSessionsIdleSince(store: Store, idleBefore: number, createdBefore: number): void {
+  store.db.delete(adminSessions).where(lt(adminSessions.lastSeenAt, idleBefore)).run();
+  store.db.delete(adminSessions).where(lt(adminSessions.createdAt, createdBefore)).run();
+}
+
+// --- API tokens
+
+export interface TokenRow {
+  id: number;
+  name: string;
+  createdBy: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+export class DuplicateTokenError extends Error {}
+
+export function insertApiToken(store: Store, name: string, tokenHash: string, createdBy: string): number {
+  if (store.db.select({ id: apiTokens.id }).from(apiTokens).where(eq(apiTokens.name, name)).get()) throw new DuplicateTokenError(`a token named ${name} already exists`);
+  return store.db.insert(apiTokens).values({ name, tokenHash, createdBy }).returning({ id: apiTokens.id }).get().id;
+}
+
+export function listApiTokens(store: Store): TokenRow[] {
+  return store.db.select({ id: apiTokens.id, name: apiTokens.name, createdBy: apiTokens.createdBy, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt }).from(apiTokens).orderBy(asc(apiTokens.name)).all();
+}
+
+export function findApiTokenByHash(store: Store, tokenHash: string): TokenRow | undefined {
+  return store.db.select({ id: apiTokens.id, name: apiTokens.name, createdBy: apiTokens.createdBy, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt }).from(apiTokens).where(eq(apiTokens.tokenHash, tokenHash)).get();
+}
+
+export function touchApiToken(store: Store, id: number, now: number): void {
+  store.db.update(apiTokens).set({ lastUsedAt: now }).where(and(eq(apiTokens.id, id))).run();
+}
+
+export function deleteApiToken(store: Store, name: string): boolean {
+  return store.db.delete(apiTokens).where(eq(apiTokens.name, name)).run().changes > 0;
+}
+
+export function setSessionStage(store: Store, id: string, stage: 'password' | 'full', pendingSeedSealed: Buffer | null): void {
+  store.db.update(adminSessions).set({ stage, pendingSeedSealed }).where(eq(adminSessions.id, id)).run();
+}
+
+export function findSessionPendingSeed(store: Store, id: string): Buffer | null {
+  return store.db.select({ s: adminSessions.pendingSeedSealed }).from(adminSessions).where(eq(adminSessions.id, id)).get()?.s ?? null;
+}

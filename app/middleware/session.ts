@@ -1,0 +1,60 @@
+// Admin sessions: a random token in an HttpOnly, SameSite=Strict cookie (Secure and __Host-
+// over HTTPS); the store keeps only its SHA-256. Idle and absolute timeouts end a session.
+import type { Context } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { createMiddleware } from 'hono/factory';
+import { deleteSession, findSession, insertSession, touchSession, type SessionRow } from '../db/queries/admins.js';
+import type { Store } from '../db/open.js';
+import { newToken, tokenHash } from '../lib/tokens.js';
+import type { WebEnv } from '../web-env.js';
+import { redirect } from './htmx.js';
+
+export const IDLE_MS = 30 * 60_000;
+export const ABSOLUTE_MS = 12 * 3600_000;
+const TOUCH_EVERY_MS = 60_000;
+
+const cookieName = (secure: boolean) => (secure ? '__Host-gh_session' : 'gh_session');
+
+export function loadSession(store: Store, now: () => number) {
+  return createMiddleware<WebEnv>(async (c, next) => {
+    const secure = c.get('secure');
+    const token = getCookie(c, cookieName(secure));
+    let session: SessionRow | undefined;
+    if (token !== undefined && token.length < 200) {
+      const id = tokenHash(token);
+      const found = findSession(store, id);
+      const t = now();
+      if (found !== undefined && (t - found.lastSeenAt > IDLE_MS || t - found.createdAt > ABSOLUTE_MS)) deleteSession(store, id);
+      else if (found !== undefined) {
+        session = found;
+        if (t - found.lastSeenAt > TOUCH_EVERY_MS) touchSession(store, id, t);
+      }
+    }
+    c.set('session', session);
+    await next();
+  });
+}
+
+/** Start a session for an admin whose password was right; returns its id (the token's hash). */
+export function startSession(c: Context<WebEnv>, store: Store, adminId: number, stage: 'password' | 'full', now: number, pendingSeedSealed: Buffer | null = null): string {
+  const token = newToken();
+  const id = tokenHash(token);
+  insertSession(store, { id, adminId, stage, csrfToken: newToken(), createdAt: now, lastSeenAt: now, pendingSeedSealed });
+  const secure = c.get('secure');
+  setCookie(c, cookieName(secure), token, { httpOnly: true, sameSite: 'Strict', secure, path: '/', maxAge: ABSOLUTE_MS / 1000 });
+  return id;
+}
+
+export function endSession(c: Context<WebEnv>, store: Store): void {
+  const s = c.get('session');
+  if (s !== undefined) deleteSession(store, s.id);
+  const secure = c.get('secure');
+  deleteCookie(c, cookieName(secure), { path: '/', secure });
+}
+
+/** Pages behind sign-in: anyone else is sent to the sign-in page. */
+export const requireAdmin = createMiddleware<WebEnv>(async (c, next) => {
+  const s = c.get('session');
+  if (s === undefined || s.stage !== 'full') return redirect(c, '/login');
+  await next();
+});

@@ -1,0 +1,48 @@
+// What the web routes need from the running appliance. Built once in app/main.ts.
+import type { ResolvedSettings } from '../config.js';
+import type { Store } from '../db/open.js';
+import type { Sealer } from '../db/secrets.js';
+import type { Auditor } from '../audit/audit.js';
+import type { AuditStore } from '../db/queries/audit.js';
+import type { Counters } from '../lib/metrics.js';
+import type { OpsDeps } from '../ops/ops.js';
+import type { Assets } from '../views/layout.js';
+
+export interface PendingApproval {
+  username: string;
+  client: string;
+  callingStationId: string | undefined;
+  startedAt: number;
+  ttlSeconds: number;
+  waiting: number;
+}
+
+export interface ClientActivity {
+  lastSeen: number;
+  sentMessageAuthenticator: boolean;
+}
+
+export interface RuntimeClient {
+  name: string;
+  address: string;
+  source: 'flag' | 'env' | 'db';
+  requireMessageAuthenticator: 'yes' | 'no' | 'auto';
+  messageAuthenticatorSeen: boolean;
+}
+
+export interface WebDeps {
+  store: Store;
+  sealer: Sealer;
+  audit: Auditor;
+  auditStore: AuditStore;
+  counters: Counters;
+  ops: OpsDeps;
+  assets: Assets;
+  now(): number;
+  resolved(): ResolvedSettings;
+  runtimeClients(): readonly RuntimeClient[];
+  clientActivity(address: string): ClientActivity | undefined;
+  downstream(): { name: string; host: string; port: number; source: 'flag' | 'env' | 'db' } | undefined;
+  pendingApprovals(): PendingApproval[];
+  health(): { downstream: 'ok' | 'unknown' | 'failing' | 'none'; push: 'ok' | 'unknown' | 'failing' | 'none' };
+}
