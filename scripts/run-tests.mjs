@@ -12,11 +12,22 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const [dir = 'test', pattern = '\\.test\\.ts$'] = process.argv.slice(2);
 const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'node_modules', 'uvu', 'bin.js'), dir, pattern], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
 let tail = '';
+let finishTimer;
 child.stdout.on('data', (d) => {
   process.stdout.write(d);
   tail = (tail + d.toString()).slice(-4000);
+  // uvu prints Duration last, but its process stays alive while a failed test left a socket or
+  // timer open: end it after a grace period rather than hang the run.
+  if (finishTimer === undefined && /Duration:/.test(tail)) {
+    finishTimer = setTimeout(() => {
+      process.stdout.write('\ntest process still running 10 s after the summary (a handle left open): stopping it\n');
+      child.kill('SIGKILL');
+    }, 10_000);
+    finishTimer.unref();
+  }
 });
 child.on('close', (code, signal) => {
+  clearTimeout(finishTimer);
   // eslint-disable-next-line no-control-regex
   const plain = tail.replace(/\x1b\[[0-9;]*m/g, '');
   const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? NaN);

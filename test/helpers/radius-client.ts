@@ -38,6 +38,12 @@ export const str = (type: number, v: string): Attribute => ({ type, value: Buffe
 export async function createTestClient(server: { host?: string; port: number; secret: string; bindAddress?: string }): Promise<TestClient> {
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, server.bindAddress ?? '127.0.0.1', r));
+  // Hundreds of answers can arrive at once; the default buffer would drop some.
+  try {
+    sock.setRecvBufferSize(4 * 1024 * 1024);
+  } catch {
+    // capped by net.core.rmem_max
+  }
   const secret = Buffer.from(server.secret, 'utf8');
   const host = server.host ?? '127.0.0.1';
   const requests = new Map<number, Sent>();

@@ -8,7 +8,7 @@ import { freeUdpPort, startFreeRadius, type FreeRadius } from '../helpers/freera
 import { startHoldingRelay } from '../helpers/holding-relay.js';
 import { startPushServer } from '../helpers/push-server.js';
 import { runRadclient } from '../helpers/radclient.js';
-import { createTestClient, str } from '../helpers/radius-client.js';
+import { createTestClient, str, type TestClient } from '../helpers/radius-client.js';
 
 const CS = 'nas-secret-1';
 const DS = 'down-secret-1';
@@ -153,9 +153,10 @@ P('more than 256 requests in flight to one downstream server are all answered', 
   // The relay holds 600 requests before any reaches FreeRADIUS: all 600 are in flight at once,
   // which needs at least three sockets of 256 identifiers each.
   const relay = await startHoldingRelay(fr, 600);
+  const clients: TestClient[] = [];
   const gh = await startAppliance({ args: ['--downstream-address', '127.0.0.1', '--port-out', String(relay.port), '--secret-out', DS, '--address-secret-in', `127.0.0.1:${CS}`, '--unenrolled-users', 'allow', '--proxy-receive-timeout', '10'] });
   try {
-    const clients = await Promise.all(Array.from({ length: 3 }, () => createTestClient({ port: gh.radiusPort, secret: CS })));
+    for (let i = 0; i < 3; i++) clients.push(await createTestClient({ port: gh.radiusPort, secret: CS }));
     const reqs = clients.flatMap((c) =>
       Array.from({ length: 200 }, (_, i) => {
         const u = users[i % users.length]!;
@@ -163,14 +164,14 @@ P('more than 256 requests in flight to one downstream server are all answered', 
         return { c, s, expect: i % 10 === 0 ? Code.AccessReject : Code.AccessAccept };
       }),
     );
-    for (const r of reqs) r.c.send(r.s);
-    const answers = await Promise.all(reqs.map((r) => r.c.answer(r.s, 10_000)));
+    // Like real RADIUS clients, retransmit after a while: UDP may drop an answer in a burst of 600.
+    const answers = await Promise.all(reqs.map((r) => r.c.request(r.s, 12_000, 4000)));
     const wrong = answers.filter((a, i) => a?.packet.code !== reqs[i]!.expect).length;
     assert.is(wrong, 0, `${wrong} of ${reqs.length} requests unanswered or answered wrongly`);
-    assert.is(relay.peakHeld(), 600);
+    assert.ok(relay.peakHeld() >= 600, `${relay.peakHeld()} held at once`);
     assert.ok(relay.sourcePorts() >= 3, `expected at least 3 downstream sockets, saw ${relay.sourcePorts()}`);
-    await Promise.all(clients.map((c) => c.close()));
   } finally {
+    await Promise.all(clients.map((c) => c.close()));
     await gh.stop();
     await relay.close();
   }
