@@ -1,13 +1,50 @@
-// The root HTTP app: every URL family is mounted here, in one place.
+// The root HTTP app: middleware in one listed order, and every URL family mounted here.
 import { Hono } from 'hono';
+import { csrf } from './middleware/csrf.js';
+import { securityHeaders } from './middleware/security.js';
+import { loadSession, requireAdmin } from './middleware/session.js';
+import { createAuditRoutes } from './routes/audit.js';
+import { createClientRoutes } from './routes/clients.js';
+import { createDashboardRoutes } from './routes/dashboard.js';
+import type { WebDeps } from './routes/deps.js';
 import { createHealthRoutes, type HealthDeps } from './routes/health.js';
+import { createSessionRoutes } from './routes/session.js';
+import { createStaticRoutes, type loadAssets } from './routes/static.js';
+import { createSystemRoutes } from './routes/system.js';
+import { createUserRoutes } from './routes/users.js';
+import type { WebEnv } from './web-env.js';
 
-export type HttpDeps = HealthDeps;
+export interface HttpDeps extends HealthDeps {
+  web: WebDeps;
+  files: ReturnType<typeof loadAssets>['files'];
+  /** Served over HTTPS: cookies get Secure and the __Host- prefix, HSTS is sent. */
+  secure: boolean;
+}
 
-export function createHttpApp(deps: HttpDeps): Hono {
-  const app = new Hono();
+export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
+  const app = new Hono<WebEnv>();
+  // 1. transport facts, 2. security headers on everything.
+  app.use('*', async (c, next) => {
+    c.set('secure', deps.secure);
+    await next();
+  });
+  app.use('*', securityHeaders);
+  // Public: health, metrics, assets.
   app.route('/', createHealthRoutes(deps));
-  app.notFound((c) => c.json({ error: 'not found' }, 404));
-  app.onError((_err, c) => c.json({ error: 'internal error' }, 500));
+  app.route('/', createStaticRoutes(deps.files));
+  // The browser UI: 3. session, 4. CSRF, then sign-in pages, 5. the admin gate, then the pages.
+  const ui = new Hono<WebEnv>();
+  ui.use('*', loadSession(deps.web.store, deps.web.now));
+  ui.use('*', csrf);
+  ui.route('/', createSessionRoutes(deps.web));
+  ui.use('*', requireAdmin);
+  ui.route('/', createDashboardRoutes(deps.web));
+  ui.route('/', createClientRoutes(deps.web));
+  ui.route('/', createUserRoutes(deps.web));
+  ui.route('/', createAuditRoutes(deps.web));
+  ui.route('/', createSystemRoutes(deps.web));
+  app.route('/', ui);
+  app.notFound((c) => c.text('Not found', 404));
+  app.onError((_err, c) => c.text('Internal error', 500));
   return app;
 }

@@ -12,7 +12,12 @@ import { readStoredSettings } from './db/queries/settings.js';
 import { createUserFactorQueries } from './db/queries/users.js';
 import { openStore } from './db/open.js';
 import { createSealer, loadMasterKey } from './db/secrets.js';
+import { countAdmins, deleteSessionsIdleSince } from './db/queries/admins.js';
 import { createHttpApp } from './http.js';
+import { ABSOLUTE_MS, IDLE_MS } from './middleware/session.js';
+import type { OpsDeps } from './ops/ops.js';
+import type { WebDeps } from './routes/deps.js';
+import { loadAssets } from './routes/static.js';
 import { createLogger } from './lib/log.js';
 import { Counters } from './lib/metrics.js';
 import { requestPushApproval } from './mfa/push.js';
@@ -37,7 +42,8 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   const dataDir = fixed.values.dataDir ?? './data';
   const store = openStore(dataDir);
   const sealer = createSealer(loadMasterKey(dataDir, env['GATEHOUSE_MASTER_KEY']));
-  const audit = createAuditor(createAuditStore(store));
+  const auditStore = createAuditStore(store);
+  const audit = createAuditor(auditStore);
   const counters = new Counters();
 
 
@@ -81,6 +87,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   watcher.unref();
 
   const leg = createDownstreamLeg();
+  let pushHealth: 'ok' | 'failing' | 'unknown' = 'unknown';
   const pushDeps = { fetch: globalThis.fetch, sleep: (ms: number, signal?: AbortSignal) => sleep(ms, undefined, signal ? { signal } : {}), now: Date.now };
   let listener: Awaited<ReturnType<typeof listenRadius>> | undefined;
   const proxy = createProxy({
@@ -98,13 +105,16 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     audit,
     counters,
     totp: createTotpFactor(createUserFactorQueries(store, sealer), () => ({ maxFailures: state.resolved.settings.totpMaxFailures, lockoutMs: state.resolved.settings.totpLockoutMinutes * 60_000 }), Date.now),
-    approve: (req, s, signal) =>
-      requestPushApproval(
+    approve: async (req, s, signal) => {
+      const outcome = await requestPushApproval(
         { host: s.notakeyHost ?? '', accessId: s.notakeyAccessId ?? '', callTimeoutMs: s.notakeyTimeout * 1000, ttlSeconds: s.messageTtlSeconds, title: s.messageTitle, description: s.messageDescription },
         req,
         pushDeps,
         signal,
-      ),
+      );
+      pushHealth = outcome.kind === 'unreachable' ? 'failing' : 'ok';
+      return outcome;
+    },
     onMessageAuthenticatorSeen: (client) => {
       if (client.id !== undefined) markMessageAuthenticatorSeen(store, client.id);
     },
@@ -134,6 +144,43 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   }
 
   let ready = false;
+  const { assets, files } = loadAssets();
+  const ops: OpsDeps = {
+    store,
+    sealer,
+    audit,
+    afterChange: () => {
+      state = load();
+      version = store.dataVersion();
+    },
+    fixedSources: () => fixed.sources,
+    totpIssuer: () => state.resolved.settings.totpIssuer,
+  };
+  const web: WebDeps = {
+    store,
+    sealer,
+    audit,
+    auditStore,
+    counters,
+    ops,
+    assets,
+    now: Date.now,
+    resolved: () => state.resolved,
+    runtimeClients: () =>
+      state.clients.all().map((c) => ({ name: c.name, address: c.cidr.text, source: c.source, requireMessageAuthenticator: c.requireMessageAuthenticator, messageAuthenticatorSeen: c.messageAuthenticatorSeen })),
+    clientActivity: (address) => proxy.activity(address),
+    downstream: () => {
+      const ds = state.downstream;
+      if (ds === undefined) return undefined;
+      const src = state.resolved.sources.downstreamAddress;
+      return { name: ds.name, host: ds.host, port: ds.port, source: src === 'flag' || src === 'env' ? src : 'db' };
+    },
+    pendingApprovals: () => proxy.pendingPushes(),
+    health: () => ({
+      downstream: state.downstream === undefined ? 'none' : proxy.downstreamHealth(),
+      push: state.resolved.settings.notakeyHost === undefined ? 'none' : pushHealth,
+    }),
+  };
   const app = createHttpApp({
     ready: () => ready,
     metrics: () => {
@@ -141,6 +188,9 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       const ds = leg.stats();
       return counters.render({ pending_logins: p.logins, pending_pushes: p.pushes, downstream_in_flight: ds.inFlight, downstream_sockets: ds.sockets });
     },
+    web,
+    files,
+    secure: false,
   });
   let http: ServerType;
   try {
@@ -155,6 +205,9 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     throw new ConfigError(`cannot listen for HTTP on ${settings.httpAddress}:${settings.httpPort}: ${(e as Error).message}`);
   }
   ready = true;
+  const sessionSweep = setInterval(() => deleteSessionsIdleSince(store, Date.now() - IDLE_MS, Date.now() - ABSOLUTE_MS), 10 * 60_000);
+  sessionSweep.unref();
+  if (countAdmins(store) === 0) log.warn('no admin yet: create one with `gatehouse admin add NAME` (password on standard input), then sign in at the web UI');
   audit.record({ event: 'service.start', outcome: 'ok', details: { address: `${listener.address}:${listener.port}` } });
   log.info('gatehouse ready', { radius: `${listener.address}:${listener.port}`, http: `http://${settings.httpAddress}:${settings.httpPort}/`, dataDir });
 
@@ -166,6 +219,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       stopping ??= (async () => {
         ready = false;
         clearInterval(watcher);
+        clearInterval(sessionSweep);
         // Waiting logins are answered (rejected) before the socket closes.
         await proxy.shutdown();
         await leg.close();

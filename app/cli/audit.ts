@@ -1,29 +1,10 @@
 // gatehouse audit export [--format jsonl|csv] [--since ISO] [--until ISO] | audit verify
-import { verifyChain, type AuditRecord } from '../audit/chain.js';
+import { verifyChain } from '../audit/chain.js';
+import { exportBatches } from '../audit/export.js';
 import { ConfigError } from '../config.js';
 import { openContext, parseCommand, type CliIo } from './context.js';
 
 const USAGE = 'usage: gatehouse audit export [--format jsonl|csv] [--since TIME] [--until TIME] | audit verify';
-const COLUMNS = ['id', 'time', 'event', 'outcome', 'username', 'reason', 'source', 'client', 'actor', 'details', 'hash'] as const;
-
-export function exportRow(r: AuditRecord): Record<(typeof COLUMNS)[number], string | number | null> {
-  return { id: r.id, time: new Date(r.time).toISOString(), event: r.event, outcome: r.outcome, username: r.username, reason: r.reason, source: r.source, client: r.client, actor: r.actor, details: r.details, hash: r.hash };
-}
-
-/** JSON lines carry `details` as an object rather than as a JSON string. */
-function jsonLine(r: AuditRecord): string {
-  const row = exportRow(r);
-  return JSON.stringify({ ...row, details: r.details === null ? null : (JSON.parse(r.details) as unknown) });
-}
-
-function csvCell(v: string | number | null): string {
-  if (v === null) return '';
-  const s = String(v);
-  // Quote always-needed characters, and neutralise spreadsheet formulas (CSV injection).
-  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
-  return /[",\r\n']/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
-
 function parseTime(flag: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const t = Date.parse(raw);
@@ -43,15 +24,7 @@ export async function auditCommand(args: readonly string[], env: NodeJS.ProcessE
     const ctx = openContext(dataDir, env);
     try {
       const filter = { ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) };
-      let batch: string[] = format === 'csv' ? [COLUMNS.join(',')] : [];
-      for (const r of ctx.auditStore.iterate(filter)) {
-        batch.push(format === 'csv' ? COLUMNS.map((c) => csvCell(exportRow(r)[c])).join(',') : jsonLine(r));
-        if (batch.length >= 1000) {
-          io.out(batch.join('\n') + '\n');
-          batch = [];
-        }
-      }
-      if (batch.length > 0) io.out(batch.join('\n') + '\n');
+      for (const chunk of exportBatches(ctx.auditStore.iterate(filter), format)) io.out(chunk);
     } finally {
       ctx.close();
     }

@@ -43,10 +43,26 @@ export interface ProxyDeps {
   log: Logger;
 }
 
+export interface PendingPush {
+  username: string;
+  client: string;
+  callingStationId: string | undefined;
+  startedAt: number;
+  ttlSeconds: number;
+  /** Logins (original and joined) waiting on this push. */
+  waiting: number;
+}
+
 export interface Proxy {
   handle(buf: Buffer, address: string, port: number): void;
   /** Logins waiting for a second factor, and distinct push requests behind them. */
   pending(): { logins: number; pushes: number };
+  /** The push requests waiting for a decision, oldest first. */
+  pendingPushes(): PendingPush[];
+  /** When a client (by its CIDR text) was last heard, and whether it signs requests. */
+  activity(client: string): { lastSeen: number; sentMessageAuthenticator: boolean } | undefined;
+  /** Whether the downstream server answered the last exchange. */
+  downstreamHealth(): 'ok' | 'failing' | 'unknown';
   /** Answer every waiting login with a reject and stop taking new ones. */
   shutdown(): Promise<void>;
 }
@@ -90,6 +106,9 @@ export function createProxy(deps: ProxyDeps): Proxy {
   const expiry: { key: string; at: number }[] = [];
   let expiryHead = 0;
   const joins = new Map<string, Promise<FactorOutcome>>();
+  const pushes = new Map<string, PendingPush>();
+  const activity = new Map<string, { lastSeen: number; sentMessageAuthenticator: boolean }>();
+  let downstreamState: 'ok' | 'failing' | 'unknown' = 'unknown';
   const dropWindows = new Map<string, { since: number; suppressed: number }>();
   const abort = new AbortController();
   const challenges = createChallengeStore(deps.random, deps.now);
@@ -144,6 +163,12 @@ export function createProxy(deps: ProxyDeps): Proxy {
     const maCheck = checkRequestMa(buf, packet, client.secret);
     const ma = messageAuthenticatorVerdict(client, maCheck);
     if (!ma.accept) return drop(address, port, ma.reason, client, getString(packet.attributes, Attr.UserName));
+    const seen = activity.get(client.cidr.text);
+    if (seen === undefined) activity.set(client.cidr.text, { lastSeen: deps.now(), sentMessageAuthenticator: maCheck === 'valid' });
+    else {
+      seen.lastSeen = deps.now();
+      seen.sentMessageAuthenticator = maCheck === 'valid';
+    }
     if (ma.firstSeen) {
       client.messageAuthenticatorSeen = true;
       deps.onMessageAuthenticatorSeen(client);
@@ -293,10 +318,16 @@ export function createProxy(deps: ProxyDeps): Proxy {
       outcome = deps.approve({ username, fingerprint }, settings, abort.signal);
       const mine = outcome;
       joins.set(joinKey, mine);
+      pushes.set(joinKey, { username, client: client.name, callingStationId, startedAt: deps.now(), ttlSeconds: settings.messageTtlSeconds, waiting: 0 });
       void mine.finally(() => {
-        if (joins.get(joinKey) === mine) joins.delete(joinKey);
+        if (joins.get(joinKey) === mine) {
+          joins.delete(joinKey);
+          pushes.delete(joinKey);
+        }
       });
     }
+    const view = pushes.get(joinKey);
+    if (view !== undefined) view.waiting++;
     waiting++;
     let result: FactorOutcome;
     try {
@@ -331,9 +362,12 @@ export function createProxy(deps: ProxyDeps): Proxy {
     const exchange = deps.leg.exchange(target, attrs, downAuth, { sendMs: settings.proxySendTimeout * 1000, receiveMs: settings.proxyReceiveTimeout * 1000 });
     entry.exchange = exchange;
     try {
-      return await exchange.answer;
+      const answer = await exchange.answer;
+      downstreamState = 'ok';
+      return answer;
     } catch (e) {
       if (!(e instanceof DownstreamError)) throw e;
+      if (e.reason !== 'closed') downstreamState = 'failing';
       // No answer to the client: it retries (or fails over to another server), and since the
       // entry is forgotten, its retransmission is forwarded afresh.
       cache.delete(key);
@@ -392,6 +426,9 @@ export function createProxy(deps: ProxyDeps): Proxy {
   return {
     handle,
     pending: () => ({ logins: waiting, pushes: joins.size }),
+    pendingPushes: () => [...pushes.values()].map((p) => ({ ...p })),
+    activity: (c) => activity.get(c),
+    downstreamHealth: () => downstreamState,
     async shutdown() {
       closing = true;
       abort.abort();

@@ -1,4 +1,5 @@
 // The page frame: head with the served assets, the navigation, flash messages.
+import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 
 export interface Assets {
@@ -29,8 +30,13 @@ const NAV: [href: string, label: string][] = [
   ['/tokens', 'API tokens'],
 ];
 
+/** The doctype is a constant (never data), the one use of raw(). */
+const DOCTYPE = raw('<!DOCTYPE html>');
+
 export function Layout(p: LayoutProps) {
   return (
+    <>
+    {DOCTYPE}
     <html lang="en">
       <head>
         <meta charset="utf-8" />
@@ -76,6 +82,7 @@ export function Layout(p: LayoutProps) {
         )}
       </body>
     </html>
+    </>
   );
 }
 

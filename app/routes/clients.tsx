@@ -1,0 +1,53 @@
+import { Hono, type Context } from 'hono';
+import { parseCidr } from '../lib/cidr.js';
+import { addClient, editClient, removeClient } from '../ops/ops.js';
+import { ClientEditPage, ClientsPage, type ClientsProps, type ClientView } from '../views/clients.js';
+import type { WebEnv } from '../web-env.js';
+import type { WebDeps } from './deps.js';
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+export function createClientRoutes(d: WebDeps) {
+  const views = (): ClientView[] =>
+    d.runtimeClients().map((c) => {
+      const a = d.clientActivity(c.address);
+      return { ...c, lastSeen: a?.lastSeen, sendsMessageAuthenticator: a?.sentMessageAuthenticator };
+    });
+  const page = (c: Context<WebEnv>, extra: Partial<ClientsProps> = {}, status: 200 | 400 | 404 | 409 = 200) =>
+    c.html(<ClientsPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} now={d.now()} clients={views()} {...extra} />, status);
+  const actor = (c: Context<WebEnv>) => `admin:${c.get('session')!.adminName}`;
+
+  return new Hono<WebEnv>()
+    .get('/clients', (c) => page(c))
+    .post('/clients', async (c) => {
+      const b = await c.req.parseBody();
+      const input = { name: str(b['name']), address: str(b['address']), secret: str(b['secret']), requireMessageAuthenticator: str(b['requireMessageAuthenticator']) };
+      const r = addClient(d.ops, actor(c), input);
+      if (!r.ok) return page(c, { error: { message: r.error, field: r.field }, form: input }, r.status);
+      c.header('Cache-Control', 'no-store');
+      return page(c, { created: r.value });
+    })
+    .get('/clients/edit', (c) => {
+      const cidr = parseCidr(c.req.query('address') ?? '');
+      const client = views().find((x) => x.source === 'db' && x.address === cidr?.text);
+      if (client === undefined) return page(c, { error: { message: 'No such stored client.' } }, 404);
+      return c.html(<ClientEditPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} client={client} />);
+    })
+    .post('/clients/edit', async (c) => {
+      const b = await c.req.parseBody();
+      const address = str(b['address']) ?? '';
+      const r = editClient(d.ops, actor(c), address, { name: str(b['name']), secret: str(b['secret']), requireMessageAuthenticator: str(b['requireMessageAuthenticator']) });
+      if (!r.ok) {
+        const client = views().find((x) => x.source === 'db' && x.address === parseCidr(address)?.text);
+        if (client === undefined) return page(c, { error: { message: r.error } }, r.status);
+        return c.html(<ClientEditPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} client={client} error={r.error} />, r.status);
+      }
+      return page(c, { notice: `Client ${r.value.address} saved.` });
+    })
+    .post('/clients/remove', async (c) => {
+      const b = await c.req.parseBody();
+      const r = removeClient(d.ops, actor(c), str(b['address']) ?? '');
+      if (!r.ok) return page(c, { error: { message: r.error } }, r.status);
+      return page(c, { notice: 'Client removed; its requests are dropped from now on.' });
+    });
+}

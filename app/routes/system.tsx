@@ -1,0 +1,91 @@
+// Approvals, downstream server, settings, admins and API tokens pages.
+import { Hono, type Context } from 'hono';
+import { OPTIONS } from '../config.js';
+import { listAdmins, listApiTokens } from '../db/queries/admins.js';
+import { listDownstreams } from '../db/queries/downstream.js';
+import { addAdmin, changeAdmin, createApiToken, removeDownstream, revokeApiToken, setDownstream, setSetting } from '../ops/ops.js';
+import { ApprovalsLive, ApprovalsPage, DownstreamPage, SettingsPage, TokensPage, AdminsPage, type SettingRow } from '../views/system.js';
+import { isHtmx } from '../middleware/htmx.js';
+import type { WebEnv } from '../web-env.js';
+import type { WebDeps } from './deps.js';
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+type Status = 200 | 400 | 404 | 409;
+
+export function createSystemRoutes(d: WebDeps) {
+  const base = (c: Context<WebEnv>) => ({ assets: d.assets, csrf: c.get('csrf'), admin: c.get('session')!.adminName });
+  const actor = (c: Context<WebEnv>) => `admin:${c.get('session')!.adminName}`;
+  const msg = (r: { ok: true } | { ok: false; error: string }, notice: string) => (r.ok ? { notice } : { error: r.error });
+  const status = (r: { ok: true } | { ok: false; status: 400 | 404 | 409 }): Status => (r.ok ? 200 : r.status);
+
+  const approvals = (c: Context<WebEnv>) => {
+    const now = d.now();
+    const pending = d.pendingApprovals();
+    const recent = d.auditStore.page({ event: 'radius.auth' }, undefined, 25).filter((r) => r.details !== null && /"factor":"(push|totp)"/.test(r.details));
+    if (isHtmx(c)) return c.html(<ApprovalsLive now={now} pending={pending} recent={recent} />);
+    return c.html(<ApprovalsPage {...base(c)} now={now} pending={pending} recent={recent} />);
+  };
+
+  const downstream = (c: Context<WebEnv>, extra: { notice?: string; error?: string } = {}, code: Status = 200) =>
+    c.html(<DownstreamPage {...base(c)} {...extra} current={d.downstream()} requireMa={listDownstreams(d.store, d.sealer)[0]?.requireMessageAuthenticator ?? false} />, code);
+
+  const settings = (c: Context<WebEnv>, extra: { notice?: string; error?: string } = {}, code: Status = 200) => {
+    const { settings: s, sources } = d.resolved();
+    const rows: SettingRow[] = OPTIONS.filter((o) => o.storable).map((o) => {
+      const v = s[o.key];
+      return { flag: o.flag, env: o.env, help: o.help, value: v === undefined ? '' : Array.isArray(v) ? '' : String(v), source: sources[o.key] };
+    });
+    return c.html(<SettingsPage {...base(c)} {...extra} rows={rows} />, code);
+  };
+
+  const admins = (c: Context<WebEnv>, extra: { notice?: string; error?: string } = {}, code: Status = 200) =>
+    c.html(<AdminsPage {...base(c)} {...extra} admins={listAdmins(d.store)} self={c.get('session')!.adminName} />, code);
+
+  const tokens = (c: Context<WebEnv>, extra: { notice?: string; error?: string; created?: { name: string; token: string } } = {}, code: Status = 200) =>
+    c.html(<TokensPage {...base(c)} {...extra} tokens={listApiTokens(d.store)} now={d.now()} />, code);
+
+  return new Hono<WebEnv>()
+    .get('/approvals', approvals)
+    .get('/downstream', (c) => downstream(c))
+    .post('/downstream', async (c) => {
+      const b = await c.req.parseBody();
+      if (d.downstream()?.source === 'flag' || d.downstream()?.source === 'env') return downstream(c, { error: 'The server is set by a flag or the environment.' }, 409);
+      const r = setDownstream(d.ops, actor(c), { host: str(b['host']), port: str(b['port']), secret: str(b['secret']), requireMessageAuthenticator: b['requireMessageAuthenticator'] === 'yes' });
+      return downstream(c, msg(r, 'Downstream server saved; new logins use it now.'), status(r));
+    })
+    .post('/downstream/remove', (c) => {
+      const r = removeDownstream(d.ops, actor(c));
+      return downstream(c, msg(r, 'Downstream server removed.'), status(r));
+    })
+    .get('/settings', (c) => settings(c))
+    .post('/settings', async (c) => {
+      const b = await c.req.parseBody();
+      const key = str(b['key']) ?? '';
+      const r = setSetting(d.ops, actor(c), key, (str(b['value']) ?? '').trim());
+      return settings(c, msg(r, `${key} saved.`), status(r));
+    })
+    .get('/admins', (c) => admins(c))
+    .post('/admins', async (c) => {
+      const b = await c.req.parseBody();
+      const r = await addAdmin(d.ops, actor(c), str(b['name']), str(b['password']));
+      return admins(c, msg(r, `Admin ${r.ok ? r.value : ''} added; they set up TOTP at their first sign-in.`), status(r));
+    })
+    .post('/admins/:action{remove|reset-totp}', async (c) => {
+      const b = await c.req.parseBody();
+      const action = c.req.param('action') as 'remove' | 'reset-totp';
+      const r = changeAdmin(d.ops, actor(c), c.get('session')!.adminName, str(b['name']) ?? '', action);
+      return admins(c, msg(r, action === 'remove' ? 'Admin removed.' : 'TOTP reset; they enrol again at their next sign-in.'), status(r));
+    })
+    .get('/tokens', (c) => tokens(c))
+    .post('/tokens', async (c) => {
+      const b = await c.req.parseBody();
+      const r = createApiToken(d.ops, actor(c), str(b['name']));
+      c.header('Cache-Control', 'no-store');
+      return r.ok ? tokens(c, { created: r.value }) : tokens(c, { error: r.error }, r.status);
+    })
+    .post('/tokens/revoke', async (c) => {
+      const b = await c.req.parseBody();
+      const r = revokeApiToken(d.ops, actor(c), str(b['name']) ?? '');
+      return tokens(c, msg(r, 'Token revoked.'), status(r));
+    });
+}

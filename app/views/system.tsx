@@ -1,0 +1,284 @@
+// Approvals, downstream server, settings, admins and API tokens.
+import type { AuditRecord } from '../audit/chain.js';
+import type { Source } from '../config.js';
+import type { AdminRow, TokenRow } from '../db/queries/admins.js';
+import type { PendingApproval } from '../routes/deps.js';
+import { SecretOnce } from './clients.js';
+import { ago, Csrf, Field, Flash, isoTime, Layout, type Assets } from './layout.js';
+
+interface Page {
+  assets: Assets;
+  csrf: string;
+  admin: string;
+  notice?: string | undefined;
+  error?: string | undefined;
+}
+
+function Messages(p: { notice?: string | undefined; error?: string | undefined }) {
+  return (
+    <>
+      {p.notice ? <Flash kind="ok">{p.notice}</Flash> : null}
+      {p.error ? <Flash kind="error">{p.error}</Flash> : null}
+    </>
+  );
+}
+
+// --- approvals
+
+export function ApprovalsLive(p: { now: number; pending: PendingApproval[]; recent: AuditRecord[] }) {
+  return (
+    <div id="approvals" hx-get="/approvals" hx-trigger="every 2s" hx-select="#approvals" hx-swap="outerHTML">
+      <section class="card" aria-labelledby="h-pending">
+        <h2 id="h-pending">Waiting for the phone ({p.pending.length})</h2>
+        {p.pending.length === 0 ? (
+          <p class="empty">No login is waiting for approval.</p>
+        ) : (
+          <table>
+            <thead><tr><th>User</th><th>Client</th><th>Calling station</th><th>Waiting</th><th>Expires in</th><th>Logins</th></tr></thead>
+            <tbody>
+              {p.pending.map((a) => (
+                <tr>
+                  <td>{a.username}</td>
+                  <td>{a.client}</td>
+                  <td class="mono">{a.callingStationId ?? ''}</td>
+                  <td>{Math.round((p.now - a.startedAt) / 1000)} s</td>
+                  <td>{Math.max(0, Math.round(a.ttlSeconds - (p.now - a.startedAt) / 1000))} s</td>
+                  <td>{a.waiting}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      <section class="card" aria-labelledby="h-decided">
+        <h2 id="h-decided">Recent decisions</h2>
+        {p.recent.length === 0 ? (
+          <p class="empty">No second-factor decisions yet.</p>
+        ) : (
+          <table>
+            <thead><tr><th>When</th><th>User</th><th>Outcome</th><th>Reason</th><th>Client</th></tr></thead>
+            <tbody>
+              {p.recent.map((r) => (
+                <tr>
+                  <td title={new Date(r.time).toISOString()}>{ago(r.time, p.now)}</td>
+                  <td>{r.username ?? ''}</td>
+                  <td><span class={`badge ${r.outcome}`}>{r.outcome}</span></td>
+                  <td>{r.reason ?? ''}</td>
+                  <td>{r.client ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </div>
+  );
+}
+
+export function ApprovalsPage(p: Page & { now: number; pending: PendingApproval[]; recent: AuditRecord[] }) {
+  return (
+    <Layout title="Approvals" assets={p.assets} csrf={p.csrf} admin={p.admin} active="/approvals">
+      <ApprovalsLive now={p.now} pending={p.pending} recent={p.recent} />
+    </Layout>
+  );
+}
+
+// --- downstream
+
+export function DownstreamPage(p: Page & { current: { name: string; host: string; port: number; source: 'flag' | 'env' | 'db' } | undefined; requireMa: boolean }) {
+  const fixed = p.current !== undefined && p.current.source !== 'db';
+  return (
+    <Layout title="Downstream RADIUS server" assets={p.assets} csrf={p.csrf} admin={p.admin} active="/downstream">
+      <Messages notice={p.notice} error={p.error} />
+      <section class="card">
+        <h2>Current server</h2>
+        {p.current === undefined ? (
+          <p class="empty">None configured: every login is rejected until a server that checks passwords is set.</p>
+        ) : (
+          <dl class="kv">
+            <dt>Name</dt><dd>{p.current.name}</dd>
+            <dt>Address</dt><dd class="mono">{p.current.host}:{p.current.port}</dd>
+            <dt>Set by</dt><dd>{p.current.source === 'db' ? 'this page (stored)' : p.current.source === 'flag' ? '--downstream-address, --secret-out, --port-out' : 'DOWNSTREAM_ADDRESS, SECRET_OUT, PORT_OUT'}</dd>
+          </dl>
+        )}
+      </section>
+      {fixed ? (
+        <Flash kind="info">The server is set on the command line or in the environment, so it is read-only here.</Flash>
+      ) : (
+        <section class="card">
+          <h2>{p.current ? 'Replace the server' : 'Set the server'}</h2>
+          <form method="post" action="/downstream">
+            <Csrf token={p.csrf} />
+            <div class="row">
+              <Field label="Host or IP address" name="host" required value={p.current?.host} />
+              <Field label="Port" name="port" value={String(p.current?.port ?? 1812)} inputmode="numeric" />
+              <Field label="Shared secret" name="secret" type="password" required autocomplete="new-password" />
+            </div>
+            <div class="field">
+              <label><input type="checkbox" name="requireMessageAuthenticator" value="yes" checked={p.requireMa} /> Require Message-Authenticator in its answers</label>
+              <p class="hint">Leave off for FreeRADIUS 3.2.1 and others that do not send one.</p>
+            </div>
+            <div class="row">
+              <button type="submit">Save</button>
+            </div>
+          </form>
+          {p.current ? (
+            <form method="post" action="/downstream/remove" hx-confirm="Remove the downstream server? Logins are rejected until a new one is set.">
+              <Csrf token={p.csrf} />
+              <p><button type="submit" class="danger small">Remove</button></p>
+            </form>
+          ) : null}
+        </section>
+      )}
+    </Layout>
+  );
+}
+
+// --- settings
+
+export interface SettingRow {
+  flag: string;
+  env: string;
+  help: string;
+  value: string;
+  source: Source;
+}
+
+export function SettingsPage(p: Page & { rows: SettingRow[] }) {
+  return (
+    <Layout title="Settings" assets={p.assets} csrf={p.csrf} admin={p.admin} active="/settings">
+      <Messages notice={p.notice} error={p.error} />
+      <section class="card">
+        <p class="muted">Changes apply at once, except the listen addresses and ports, which apply at the next start. A value set by a flag or environment variable cannot be changed here. Empty a field to return to the default.</p>
+        <table>
+          <thead><tr><th>Setting</th><th>Value</th><th>From</th></tr></thead>
+          <tbody>
+            {p.rows.map((r) => (
+              <tr>
+                <td>
+                  <label for={`s-${r.flag}`}><strong>{r.flag}</strong></label>
+                  <div class="hint">{r.help}</div>
+                </td>
+                <td>
+                  {r.source === 'flag' || r.source === 'env' ? (
+                    <input id={`s-${r.flag}`} value={r.value} readonly aria-describedby={`src-${r.flag}`} />
+                  ) : (
+                    <form method="post" action="/settings" class="inline-form">
+                      <Csrf token={p.csrf} />
+                      <input type="hidden" name="key" value={r.flag} />
+                      <input id={`s-${r.flag}`} name="value" value={r.source === 'stored' ? r.value : ''} placeholder={r.value} />
+                      <button type="submit" class="small secondary">Save</button>
+                    </form>
+                  )}
+                </td>
+                <td id={`src-${r.flag}`}>
+                  {r.source === 'flag' ? <span class="badge">set by --{r.flag}</span> : r.source === 'env' ? <span class="badge">set by {r.env}</span> : r.source === 'stored' ? <span class="badge ok">stored</span> : <span class="muted">default</span>}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    </Layout>
+  );
+}
+
+// --- admins
+
+export function AdminsPage(p: Page & { admins: AdminRow[]; self: string }) {
+  return (
+    <Layout title="Admins" assets={p.assets} csrf={p.csrf} admin={p.admin} active="/admins">
+      <Messages notice={p.notice} error={p.error} />
+      <section class="card">
+        <table>
+          <thead><tr><th>Name</th><th>TOTP</th><th>Added</th><th><span class="muted">Actions</span></th></tr></thead>
+          <tbody>
+            {p.admins.map((a) => (
+              <tr>
+                <td>{a.name}{a.name === p.self ? <span class="muted"> (you)</span> : null}</td>
+                <td>{a.hasTotp ? <span class="badge ok">enrolled</span> : <span class="badge warn">enrols at next sign-in</span>}</td>
+                <td>{isoTime(a.createdAt)}</td>
+                <td class="actions">
+                  {a.name !== p.self ? (
+                    <>
+                      <form method="post" action="/admins/reset-totp" hx-confirm={`Reset ${a.name}'s TOTP? They set up a new one at their next sign-in.`}>
+                        <Csrf token={p.csrf} /><input type="hidden" name="name" value={a.name} />
+                        <button type="submit" class="small secondary">Reset TOTP</button>
+                      </form>{' '}
+                      <form method="post" action="/admins/remove" hx-confirm={`Remove the admin ${a.name}?`}>
+                        <Csrf token={p.csrf} /><input type="hidden" name="name" value={a.name} />
+                        <button type="submit" class="small danger">Remove</button>
+                      </form>
+                    </>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <section class="card">
+        <h2>Add an admin</h2>
+        <form method="post" action="/admins">
+          <Csrf token={p.csrf} />
+          <div class="row">
+            <Field label="Name" name="name" required autocomplete="off" />
+            <Field label="Password" name="password" type="password" required autocomplete="new-password" hint="At least 12 characters" />
+          </div>
+          <p class="hint">The new admin sets up a TOTP code at their first sign-in.</p>
+          <button type="submit">Add admin</button>
+        </form>
+      </section>
+    </Layout>
+  );
+}
+
+// --- API tokens
+
+export function TokensPage(p: Page & { tokens: TokenRow[]; created?: { name: string; token: string } | undefined; now: number }) {
+  return (
+    <Layout title="API tokens" assets={p.assets} csrf={p.csrf} admin={p.admin} active="/tokens">
+      <Messages notice={p.notice} error={p.error} />
+      {p.created ? (
+        <section class="card" role="status">
+          <h2>Token {p.created.name} created</h2>
+          <p>Use it as <code>Authorization: Bearer …</code> with the JSON API under <code>/api/v1</code> (see <a href="/api/v1/openapi.json" hx-boost="false">openapi.json</a>). It is shown only now.</p>
+          <SecretOnce id="new-token" secret={p.created.token} />
+        </section>
+      ) : null}
+      <section class="card">
+        {p.tokens.length === 0 ? (
+          <p class="empty">No API tokens.</p>
+        ) : (
+          <table>
+            <thead><tr><th>Name</th><th>Created by</th><th>Created</th><th>Last used</th><th><span class="muted">Actions</span></th></tr></thead>
+            <tbody>
+              {p.tokens.map((t) => (
+                <tr>
+                  <td>{t.name}</td>
+                  <td>{t.createdBy}</td>
+                  <td>{isoTime(t.createdAt)}</td>
+                  <td>{t.lastUsedAt ? ago(t.lastUsedAt, p.now) : <span class="muted">never</span>}</td>
+                  <td class="actions">
+                    <form method="post" action="/tokens/revoke" hx-confirm={`Revoke the token ${t.name}? Scripts using it stop working at once.`}>
+                      <Csrf token={p.csrf} /><input type="hidden" name="name" value={t.name} />
+                      <button type="submit" class="small danger">Revoke</button>
+                    </form>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      <section class="card">
+        <h2>Create a token</h2>
+        <form method="post" action="/tokens" class="inline-form">
+          <Csrf token={p.csrf} />
+          <Field label="Name" name="name" required placeholder="provisioning-script" />
+          <button type="submit">Create token</button>
+        </form>
+      </section>
+    </Layout>
+  );
+}
