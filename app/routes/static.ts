@@ -28,8 +28,11 @@ export function loadAssets(): { assets: Assets; files: Asset[] } {
   return { assets: { css: css.path, js: js.path, htmx: htmx.path }, files: [css, js, htmx] };
 }
 
+const FAVICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#141b26"/><path d="M8 3l5 5-5 5-5-5z" fill="#7ea2ff"/></svg>';
+
 export function createStaticRoutes(files: readonly Asset[]) {
   const app = new Hono();
+  app.get('/favicon.ico', (c) => c.body(FAVICON, 200, { 'content-type': 'image/svg+xml', 'cache-control': 'public, max-age=86400' }));
   for (const f of files) {
     app.get(f.path, (c) => c.body(new Uint8Array(f.body), 200, { 'content-type': f.type, 'cache-control': 'public, max-age=31536000, immutable' }));
   }
