@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { csrf } from './middleware/csrf.js';
 import { securityHeaders } from './middleware/security.js';
 import { loadSession, requireAdmin } from './middleware/session.js';
+import { createApiRoutes } from './routes/api.js';
 import { createAuditRoutes } from './routes/audit.js';
 import { createClientRoutes } from './routes/clients.js';
 import { createDashboardRoutes } from './routes/dashboard.js';
@@ -32,6 +33,8 @@ export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
   // Public: health, metrics, assets.
   app.route('/', createHealthRoutes(deps));
   app.route('/', createStaticRoutes(deps.files));
+  // The JSON API: bearer tokens, its own errors, none of the browser UI's session or CSRF.
+  app.route('/api/v1', createApiRoutes(deps.web));
   // The browser UI: 3. session, 4. CSRF, then sign-in pages, 5. the admin gate, then the pages.
   const ui = new Hono<WebEnv>();
   ui.use('*', loadSession(deps.web.store, deps.web.now));
@@ -46,5 +49,18 @@ export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
   app.route('/', ui);
   app.notFound((c) => c.text('Not found', 404));
   app.onError((_err, c) => c.text('Internal error', 500));
+  return app;
+}
+
+/** The plain-HTTP side when HTTPS is on: health for probes, a redirect for everything else. */
+export function createRedirectApp(httpsPort: number, ready: () => boolean): Hono {
+  const app = new Hono();
+  app.get('/healthz', (c) => (ready() ? c.json({ status: 'ok' }) : c.json({ status: 'starting' }, 503)));
+  app.all('*', (c) => {
+    const url = new URL(c.req.url);
+    url.protocol = 'https:';
+    url.port = String(httpsPort);
+    return c.redirect(url.toString(), 308);
+  });
   return app;
 }

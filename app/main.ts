@@ -2,6 +2,8 @@
 // Only this file constructs long-lived things; everything else receives them.
 import { serve as serveHttp, type ServerType } from '@hono/node-server';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAuditor } from './audit/audit.js';
 import { ConfigError, resolveSettings, type FixedOptions, type ResolvedSettings } from './config.js';
@@ -13,7 +15,7 @@ import { createUserFactorQueries } from './db/queries/users.js';
 import { openStore } from './db/open.js';
 import { createSealer, loadMasterKey } from './db/secrets.js';
 import { countAdmins, deleteSessionsIdleSince } from './db/queries/admins.js';
-import { createHttpApp } from './http.js';
+import { createHttpApp, createRedirectApp } from './http.js';
 import { ABSOLUTE_MS, IDLE_MS } from './middleware/session.js';
 import type { OpsDeps } from './ops/ops.js';
 import type { WebDeps } from './routes/deps.js';
@@ -68,9 +70,24 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   };
   let state = load();
   const settings = state.resolved.settings;
+
+  // With a certificate the UI is served over HTTPS, and the HTTP port only redirects to it
+  // (and still answers /healthz, for load balancers and container health checks).
+  let tls: { cert: Buffer; key: Buffer } | undefined;
+  if (settings.tlsCert !== undefined || settings.tlsKey !== undefined) {
+    if (settings.tlsCert === undefined || settings.tlsKey === undefined) {
+      store.close();
+      throw new ConfigError('--tls-cert and --tls-key must be given together');
+    }
+    try {
+      tls = { cert: readFileSync(settings.tlsCert), key: readFileSync(settings.tlsKey) };
+    } catch (e) {
+      store.close();
+      throw new ConfigError(`cannot read the TLS certificate or key: ${(e as Error).message}`);
+    }
+  }
   if (state.clients.all().length === 0) log.warn('no RADIUS clients configured: add one with --address-secret-in or `gatehouse client add`');
   if (state.downstream === undefined) log.warn('no downstream RADIUS server configured: set --downstream-address and --secret-out');
-
   // CLI commands and (later) the admin UI write to the store; pick their changes up without a restart.
   let version = store.dataVersion();
   const watcher = setInterval(() => {
@@ -181,7 +198,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       push: state.resolved.settings.notakeyHost === undefined ? 'none' : pushHealth,
     }),
   };
-  const app = createHttpApp({
+  const httpDeps = {
     ready: () => ready,
     metrics: () => {
       const p = proxy.pending();
@@ -191,18 +208,28 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     web,
     files,
     secure: false,
-  });
-  let http: ServerType;
-  try {
-    http = await new Promise<ServerType>((resolve, reject) => {
-      const server = serveHttp({ fetch: app.fetch, hostname: settings.httpAddress, port: settings.httpPort }, () => resolve(server));
+  };
+  const app = createHttpApp(httpDeps);
+  const servers: ServerType[] = [];
+  const listen = (fetch: (req: Request) => Response | Promise<Response>, port: number, secureServer: boolean) =>
+    new Promise<ServerType>((resolve, reject) => {
+      const server = secureServer
+        ? serveHttp({ fetch, hostname: settings.httpAddress, port, createServer: createHttpsServer, serverOptions: { cert: tls!.cert, key: tls!.key } }, () => resolve(server))
+        : serveHttp({ fetch, hostname: settings.httpAddress, port }, () => resolve(server));
       server.once('error', reject);
     });
+  try {
+    if (tls === undefined) servers.push(await listen(app.fetch, settings.httpPort, false));
+    else {
+      servers.push(await listen(createHttpApp({ ...httpDeps, secure: true }).fetch, settings.httpsPort, true));
+      servers.push(await listen(createRedirectApp(settings.httpsPort, () => ready).fetch, settings.httpPort, false));
+    }
   } catch (e) {
+    for (const s of servers) s.close();
     await listener.close();
     clearInterval(watcher);
     store.close();
-    throw new ConfigError(`cannot listen for HTTP on ${settings.httpAddress}:${settings.httpPort}: ${(e as Error).message}`);
+    throw new ConfigError(`cannot listen for HTTP on ${settings.httpAddress}:${settings.httpPort}${tls ? ` or HTTPS on ${settings.httpsPort}` : ''}: ${(e as Error).message}`);
   }
   ready = true;
   const sessionSweep = setInterval(() => deleteSessionsIdleSince(store, Date.now() - IDLE_MS, Date.now() - ABSOLUTE_MS), 10 * 60_000);
@@ -224,10 +251,15 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
         await proxy.shutdown();
         await leg.close();
         await listener?.close();
-        await new Promise<void>((r) => {
-          http.close(() => r());
-          if ('closeAllConnections' in http) http.closeAllConnections();
-        });
+        await Promise.all(
+          servers.map(
+            (http) =>
+              new Promise<void>((r) => {
+                http.close(() => r());
+                if ('closeAllConnections' in http) http.closeAllConnections();
+              }),
+          ),
+        );
         audit.record({ event: 'service.stop', outcome: 'ok' });
         store.close();
         log.info('gatehouse stopped');

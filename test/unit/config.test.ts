@@ -37,6 +37,9 @@ const TABLE: [SettingKey, string, string, Settings[SettingKey]][] = [
   ['totpLockoutMinutes', 'totp-lockout-minutes', 'TOTP_LOCKOUT_MINUTES', 15],
   ['totpChallengeTtl', 'totp-challenge-ttl', 'TOTP_CHALLENGE_TTL', 120],
   ['totpIssuer', 'totp-issuer', 'TOTP_ISSUER', 'Gatehouse'],
+  ['tlsCert', 'tls-cert', 'TLS_CERT', undefined],
+  ['tlsKey', 'tls-key', 'TLS_KEY', undefined],
+  ['httpsPort', 'https-port', 'HTTPS_PORT', 8443],
 ];
 
 /** A valid value for each option, and what it parses to. */
@@ -66,6 +69,9 @@ const SAMPLE: Record<SettingKey, [string, unknown]> = {
   totpLockoutMinutes: ['30', 30],
   totpChallengeTtl: ['60', 60],
   totpIssuer: ['ACME VPN', 'ACME VPN'],
+  tlsCert: ['/etc/gatehouse/cert.pem', '/etc/gatehouse/cert.pem'],
+  tlsKey: ['/etc/gatehouse/key.pem', '/etc/gatehouse/key.pem'],
+  httpsPort: ['443', 443],
 };
 
 function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
@@ -83,8 +89,8 @@ function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
 
 // --- names and defaults ---------------------------------------------------
 
-Config('every option has the flag, environment variable and default of DESIGN.md (21) or of the TOTP settings (4)', () => {
-  assert.is(OPTIONS.length, 25);
+Config('every option has the flag, environment variable and default of DESIGN.md (21) or of Gatehouse own (TOTP, TLS)', () => {
+  assert.is(OPTIONS.length, 28);
   assert.equal(
     OPTIONS.map((o) => [o.key, o.flag, o.env, o.fallback]),
     TABLE,
