@@ -53,7 +53,9 @@ export const auditLog = sqliteTable(
     prevHash: text('prev_hash').notNull(),
     hash: text('hash').notNull(),
   },
-  (t) => [index('audit_log_time').on(t.time), index('audit_log_username').on(t.username, t.time), index('audit_log_event').on(t.event, t.time)],
+  // Pages are newest-first by id with optional filters: (column, id) indexes serve them without
+  // sorting, even at a million records.
+  (t) => [index('audit_log_time').on(t.time), index('audit_log_username_id').on(t.username, t.id), index('audit_log_event_id').on(t.event, t.id), index('audit_log_outcome_id').on(t.outcome, t.id)],
 );
 
 /** People who log in through Gatehouse (RADIUS user names). Lock state applies to every factor. */
