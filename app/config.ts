@@ -179,10 +179,10 @@ export const OPTIONS = [
   def({ key: 'totpMaxFailures', flag: 'totp-max-failures', env: 'TOTP_MAX_FAILURES', storable: true, parse: count, fallback: 5, help: 'consecutive wrong codes that lock a user out' }),
   def({ key: 'totpLockoutMinutes', flag: 'totp-lockout-minutes', env: 'TOTP_LOCKOUT_MINUTES', storable: true, parse: minutes, fallback: 15, help: 'how long a lockout lasts' }),
   def({ key: 'totpChallengeTtl', flag: 'totp-challenge-ttl', env: 'TOTP_CHALLENGE_TTL', storable: true, parse: seconds, fallback: 120, help: 'seconds a RADIUS code challenge (its State) stays valid' }),
+  def({ key: 'totpIssuer', flag: 'totp-issuer', env: 'TOTP_ISSUER', storable: true, parse: nonEmpty, fallback: 'Gatehouse', help: 'issuer shown in authenticator apps' }),
   def({ key: 'tlsCert', flag: 'tls-cert', env: 'TLS_CERT', storable: false, parse: optionalText, fallback: undefined, help: 'PEM certificate (chain) for HTTPS; with --tls-key the UI is served over HTTPS' }),
   def({ key: 'tlsKey', flag: 'tls-key', env: 'TLS_KEY', storable: false, parse: optionalText, fallback: undefined, help: 'PEM private key for HTTPS' }),
   def({ key: 'httpsPort', flag: 'https-port', env: 'HTTPS_PORT', storable: false, parse: port, fallback: 8443, help: 'HTTPS port when a certificate is given; the HTTP port then redirects to it' }),
-  def({ key: 'totpIssuer', flag: 'totp-issuer', env: 'TOTP_ISSUER', storable: true, parse: nonEmpty, fallback: 'Gatehouse', help: 'issuer shown in authenticator apps' }),
 ] as const satisfies readonly OptionDef[];
 
 /** Values given on the command line or in the environment, already validated. */

@@ -1,0 +1,328 @@
+// The JSON API for automation under /api/v1: bearer tokens (created in the UI or with
+// `gatehouse token create NAME`, stored hashed), the same operations as the pages (app/ops), JSON
+// in and out, errors as {"error": message, "field"?: name}. No session and no CSRF: a bearer token
+// is never sent by a browser on its own. The OpenAPI document (app/routes/openapi.ts) is public.
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { createMiddleware } from 'hono/factory';
+import { HTTPException } from 'hono/http-exception';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exportRow } from '../audit/export.js';
+import type { AuditRecord } from '../audit/chain.js';
+import { OPTIONS } from '../config.js';
+import { findApiTokenByHash, listAdmins, listApiTokens, touchApiToken } from '../db/queries/admins.js';
+import { listDownstreams } from '../db/queries/downstream.js';
+import type { UserRow } from '../db/queries/users.js';
+import { parseCidr } from '../lib/cidr.js';
+import { packageRoot } from '../lib/package-root.js';
+import { tokenHash } from '../lib/tokens.js';
+import { addClient, addUser, changeUser, editClient, enrolUserTotp, removeClient, removeDownstream, searchUsers, setDownstream, setSetting, type Result } from '../ops/ops.js';
+import { auditFilterFromQuery } from './audit.js';
+import type { RuntimeClient, WebDeps } from './deps.js';
+import { openApiDocument } from './openapi.js';
+
+export const API_BODY_LIMIT = 64 * 1024;
+export const AUDIT_LIMIT_DEFAULT = 100;
+export const AUDIT_LIMIT_MAX = 500;
+/** last_used_at is written at most this often per token. */
+const TOUCH_EVERY_MS = 60_000;
+
+interface ApiEnv {
+  Variables: { actor: string };
+}
+
+/** An error answered as JSON with its status; thrown by the body helpers, caught by onError. */
+class ApiError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 404 | 409 | 413 | 415,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+type Body = Record<string, unknown>;
+
+/** The request body as a JSON object: 415 unless Content-Type is JSON, 400 unless it parses. */
+async function readJson(c: Context<ApiEnv>): Promise<Body> {
+  const type = c.req.header('Content-Type') ?? '';
+  if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) throw new ApiError(415, 'the request body must be JSON (Content-Type: application/json)');
+  const text = await c.req.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // The parser's message may quote the body (and a secret in it): not echoed.
+    throw new ApiError(400, 'the request body is not valid JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ApiError(400, 'the request body must be a JSON object');
+  return parsed as Body;
+}
+
+function str(b: Body, key: string): string | undefined {
+  const v = b[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new ApiError(400, `${key} must be a string`, key);
+  return v;
+}
+
+function bool(b: Body, key: string): boolean | undefined {
+  const v = b[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw new ApiError(400, `${key} must be true or false`, key);
+  return v;
+}
+
+/** A number or a string of digits, handed to the ops as text (they validate the range). */
+function numText(b: Body, key: string): string | undefined {
+  const v = b[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number' || (typeof v === 'string' && v.trim() !== '')) return String(v).trim();
+  throw new ApiError(400, `${key} must be a number`, key);
+}
+
+const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+
+function readVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function createApiRoutes(d: WebDeps) {
+  const version = readVersion();
+  const openapi = openApiDocument(version);
+  const api = new Hono<ApiEnv>();
+
+  const fail = (c: Context<ApiEnv>, r: Extract<Result<unknown>, { ok: false }>) => c.json(r.field === undefined ? { error: r.error } : { error: r.error, field: r.field }, r.status);
+  const unauthorized = (c: Context<ApiEnv>, error: string, invalid: boolean) => {
+    c.header('WWW-Authenticate', invalid ? 'Bearer realm="gatehouse", error="invalid_token"' : 'Bearer realm="gatehouse"');
+    return c.json({ error }, 401);
+  };
+
+  const clientView = (r: RuntimeClient) => {
+    const a = d.clientActivity(r.address);
+    return {
+      name: r.name,
+      address: r.address,
+      source: r.source,
+      readOnly: r.source !== 'db',
+      requireMessageAuthenticator: r.requireMessageAuthenticator,
+      messageAuthenticatorSeen: r.messageAuthenticatorSeen,
+      lastSeen: iso(a?.lastSeen),
+      sendsMessageAuthenticator: a?.sentMessageAuthenticator ?? null,
+    };
+  };
+  /** The flag/env client with this address, if one is configured (those cannot be changed here). */
+  const fixedClient = (address: string) => {
+    const text = parseCidr(address)?.text;
+    return text === undefined ? undefined : d.runtimeClients().find((r) => r.address === text && r.source !== 'db');
+  };
+  const downstreamView = () => {
+    const ds = d.downstream();
+    if (ds === undefined) return null;
+    const stored = ds.source === 'db' ? listDownstreams(d.store, d.sealer)[0] : undefined;
+    return { name: ds.name, host: ds.host, port: ds.port, source: ds.source, readOnly: ds.source !== 'db', requireMessageAuthenticator: stored?.requireMessageAuthenticator ?? false };
+  };
+  const settingViews = () => {
+    const { settings, sources } = d.resolved();
+    const text = (v: unknown): string | null => (v === undefined || v === null || Array.isArray(v) ? null : String(v));
+    return OPTIONS.filter((o) => o.storable).map((o) => ({
+      key: o.flag,
+      env: o.env,
+      value: text(settings[o.key]),
+      default: text(o.fallback),
+      source: sources[o.key],
+      readOnly: sources[o.key] === 'flag' || sources[o.key] === 'env',
+      help: o.help,
+    }));
+  };
+  const userView = (u: UserRow) => ({ username: u.username, locked: u.locked, lockedUntil: iso(u.lockedUntil), failedAttempts: u.failedAttempts, hasTotp: u.hasTotp, createdAt: iso(u.createdAt) });
+  const findUser = (name: string) => searchUsers(d.ops, name).find((u) => u.username === name);
+  const auditView = (r: AuditRecord) => ({ ...exportRow(r), details: r.details === null ? null : (JSON.parse(r.details) as unknown) });
+
+  api.onError((err, c) => {
+    if (err instanceof ApiError) return c.json(err.field === undefined ? { error: err.message } : { error: err.message, field: err.field }, err.status);
+    if (err instanceof HTTPException) return c.json({ error: err.message || 'request failed' }, err.status);
+    // Never a stack trace or an internal message (it might name a file or carry data).
+    return c.json({ error: 'internal error' }, 500);
+  });
+
+  // Public: the description of this API.
+  api.get('/openapi.json', (c) => c.json(openapi));
+
+  // Everything below needs a token.
+  api.use(
+    '*',
+    createMiddleware<ApiEnv>(async (c, next) => {
+      c.header('Cache-Control', 'no-store');
+      const header = c.req.header('Authorization');
+      if (header === undefined) return unauthorized(c, 'an API token is required: Authorization: Bearer <token>', false);
+      const m = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]{1,200})[ \t]*$/i.exec(header);
+      const row = m === null ? undefined : findApiTokenByHash(d.store, tokenHash(m[1]!));
+      if (row === undefined) return unauthorized(c, 'the API token is missing, unknown or revoked', true);
+      const now = d.now();
+      if (row.lastUsedAt === null || now - row.lastUsedAt >= TOUCH_EVERY_MS) touchApiToken(d.store, row.id, now);
+      c.set('actor', `token:${row.name}`);
+      await next();
+    }),
+  );
+  api.use('*', bodyLimit({ maxSize: API_BODY_LIMIT, onError: (c) => c.json({ error: `the request body is larger than ${API_BODY_LIMIT / 1024} KiB` }, 413) }));
+
+  api.get('/status', (c) => {
+    const k = d.counters;
+    const approvals = d.pendingApprovals();
+    return c.json({
+      version,
+      time: iso(d.now()),
+      health: d.health(),
+      downstream: d.downstream()?.name ?? null,
+      totals: {
+        requests: k.total('requests'),
+        accepts: k.total('accepts'),
+        rejects: k.total('rejects'),
+        challenges: k.total('challenges'),
+        drops: k.total('drops'),
+        retransmissions: k.total('retransmissions'),
+        errors: k.total('errors'),
+      },
+      pending: { pushes: approvals.length, logins: approvals.reduce((n, a) => n + a.waiting, 0) },
+      counters: k.snapshot(),
+    });
+  });
+
+  // --- RADIUS clients
+
+  api.get('/clients', (c) => c.json({ clients: d.runtimeClients().map(clientView) }));
+  api.post('/clients', async (c) => {
+    const b = await readJson(c);
+    const input = { name: str(b, 'name'), address: str(b, 'address'), secret: str(b, 'secret'), requireMessageAuthenticator: str(b, 'requireMessageAuthenticator') };
+    const fixed = fixedClient(input.address ?? '');
+    if (fixed !== undefined) return c.json({ error: `client ${fixed.address} is set by ${fixed.source === 'flag' ? 'a flag' : 'the environment'} and cannot be changed here`, field: 'address' }, 409);
+    const r = addClient(d.ops, c.get('actor'), input);
+    if (!r.ok) return fail(c, r);
+    c.header('Location', `/api/v1/clients/${encodeURIComponent(r.value.address)}`);
+    // The secret is shown this once; GET /clients never returns it.
+    return c.json({ name: r.value.name, address: r.value.address, secret: r.value.secret }, 201);
+  });
+  api.patch('/clients/:address', async (c) => {
+    const address = c.req.param('address');
+    const b = await readJson(c);
+    const fixed = fixedClient(address);
+    if (fixed !== undefined) return c.json({ error: `client ${fixed.address} is set by ${fixed.source === 'flag' ? 'a flag' : 'the environment'} and cannot be changed here` }, 409);
+    const r = editClient(d.ops, c.get('actor'), address, { name: str(b, 'name'), secret: str(b, 'secret'), requireMessageAuthenticator: str(b, 'requireMessageAuthenticator') });
+    if (!r.ok) return fail(c, r);
+    const now = d.runtimeClients().find((x) => x.address === r.value.address);
+    return c.json(now === undefined ? { address: r.value.address } : clientView(now));
+  });
+  api.delete('/clients/:address', (c) => {
+    const address = c.req.param('address');
+    const fixed = fixedClient(address);
+    if (fixed !== undefined) return c.json({ error: `client ${fixed.address} is set by ${fixed.source === 'flag' ? 'a flag' : 'the environment'} and cannot be removed here` }, 409);
+    const r = removeClient(d.ops, c.get('actor'), address);
+    return r.ok ? c.body(null, 204) : fail(c, r);
+  });
+
+  // --- downstream server
+
+  api.get('/downstream', (c) => c.json({ downstream: downstreamView() }));
+  api.put('/downstream', async (c) => {
+    const b = await readJson(c);
+    const current = d.downstream();
+    if (current !== undefined && current.source !== 'db') return c.json({ error: `the downstream server is set by ${current.source === 'flag' ? 'a flag' : 'the environment'} and cannot be changed here` }, 409);
+    const r = setDownstream(d.ops, c.get('actor'), { host: str(b, 'host'), port: numText(b, 'port'), secret: str(b, 'secret'), requireMessageAuthenticator: bool(b, 'requireMessageAuthenticator'), name: str(b, 'name') });
+    return r.ok ? c.json({ downstream: downstreamView() }) : fail(c, r);
+  });
+  api.delete('/downstream', (c) => {
+    const r = removeDownstream(d.ops, c.get('actor'));
+    return r.ok ? c.body(null, 204) : fail(c, r);
+  });
+
+  // --- settings
+
+  api.get('/settings', (c) => c.json({ settings: settingViews() }));
+  api.put('/settings/:key', async (c) => {
+    const key = c.req.param('key');
+    const b = await readJson(c);
+    if (!('value' in b)) throw new ApiError(400, 'value is required ("" or null goes back to the default)', 'value');
+    const v = b['value'];
+    if (v !== null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw new ApiError(400, 'value must be a string', 'value');
+    const r = setSetting(d.ops, c.get('actor'), key, v === null ? '' : String(v).trim());
+    // A value the setting does not accept is a problem with the body's `value`.
+    if (!r.ok) return fail(c, r.status === 400 ? { ...r, field: 'value' } : r);
+    return c.json(settingViews().find((s) => s.key === key) ?? { key });
+  });
+
+  // --- users
+
+  api.get('/users', (c) => c.json({ users: searchUsers(d.ops, (c.req.query('q') ?? '').slice(0, 253)).map(userView) }));
+  api.post('/users', async (c) => {
+    const b = await readJson(c);
+    const r = addUser(d.ops, c.get('actor'), str(b, 'username'));
+    if (!r.ok) return fail(c, r);
+    const u = findUser(r.value);
+    c.header('Location', `/api/v1/users/${encodeURIComponent(r.value)}`);
+    return c.json(u === undefined ? { username: r.value } : userView(u), 201);
+  });
+  api.delete('/users/:name', (c) => {
+    const r = changeUser(d.ops, c.get('actor'), c.req.param('name'), 'remove');
+    return r.ok ? c.body(null, 204) : fail(c, r);
+  });
+  api.post('/users/:name/:action{lock|unlock}', (c) => {
+    const r = changeUser(d.ops, c.get('actor'), c.req.param('name'), c.req.param('action') as 'lock' | 'unlock');
+    if (!r.ok) return fail(c, r);
+    const u = findUser(r.value);
+    return c.json(u === undefined ? { username: r.value } : userView(u));
+  });
+  api.post('/users/:name/totp', (c) => {
+    const r = enrolUserTotp(d.ops, c.get('actor'), c.req.param('name'));
+    // The URI carries the seed: shown this once.
+    return r.ok ? c.json({ username: r.value.username, uri: r.value.uri }, 201) : fail(c, r);
+  });
+  api.delete('/users/:name/totp', (c) => {
+    const r = changeUser(d.ops, c.get('actor'), c.req.param('name'), 'reset-totp');
+    return r.ok ? c.body(null, 204) : fail(c, r);
+  });
+
+  // --- approvals, audit, admins, tokens (read only)
+
+  api.get('/approvals', (c) =>
+    c.json({
+      approvals: d.pendingApprovals().map((p) => ({
+        username: p.username,
+        client: p.client,
+        callingStationId: p.callingStationId ?? null,
+        startedAt: iso(p.startedAt),
+        expiresAt: iso(p.startedAt + p.ttlSeconds * 1000),
+        ttlSeconds: p.ttlSeconds,
+        waiting: p.waiting,
+      })),
+    }),
+  );
+
+  api.get('/audit', (c) => {
+    const { filter, error } = auditFilterFromQuery((k) => c.req.query(k));
+    if (error !== undefined) throw new ApiError(400, error, error.startsWith('From') ? 'from' : 'to');
+    const limitRaw = c.req.query('limit');
+    const limit = limitRaw === undefined || limitRaw === '' ? AUDIT_LIMIT_DEFAULT : /^\d{1,4}$/.test(limitRaw) ? Number(limitRaw) : NaN;
+    if (!Number.isInteger(limit) || limit < 1 || limit > AUDIT_LIMIT_MAX) throw new ApiError(400, `limit must be a whole number from 1 to ${AUDIT_LIMIT_MAX}`, 'limit');
+    const beforeRaw = c.req.query('before');
+    const before = beforeRaw === undefined || beforeRaw === '' ? undefined : /^\d{1,15}$/.test(beforeRaw) ? Number(beforeRaw) : NaN;
+    if (before !== undefined && !(before > 0)) throw new ApiError(400, 'before must be a record id (a positive whole number)', 'before');
+    const rows = d.auditStore.page(filter, before, limit + 1);
+    const shown = rows.slice(0, limit);
+    return c.json({ records: shown.map(auditView), next_before: rows.length > limit ? shown[shown.length - 1]!.id : null });
+  });
+
+  api.get('/admins', (c) => c.json({ admins: listAdmins(d.store).map((a) => ({ name: a.name, hasTotp: a.hasTotp, createdAt: iso(a.createdAt) })) }));
+  api.get('/tokens', (c) => c.json({ tokens: listApiTokens(d.store).map((t) => ({ name: t.name, createdBy: t.createdBy, createdAt: iso(t.createdAt), lastUsedAt: iso(t.lastUsedAt) })) }));
+
+  // Anything else under /api/v1 ends here, so the browser UI's middleware never sees API requests.
+  api.all('*', (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
+  return api;
+}

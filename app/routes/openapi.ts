@@ -1,0 +1,336 @@
+// The OpenAPI 3.1 description of the JSON API (app/routes/api.ts), written by hand and served at
+// /api/v1/openapi.json. test/routes/api.test.ts checks that its paths and the API's routes agree.
+
+type JsonType = 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean' | 'null';
+
+export type Schema =
+  | { $ref: string; description?: string }
+  | {
+      type?: JsonType | JsonType[];
+      description?: string;
+      format?: string;
+      enum?: readonly (string | number | boolean | null)[];
+      properties?: Record<string, Schema>;
+      required?: readonly string[];
+      additionalProperties?: boolean | Schema;
+      items?: Schema;
+      minimum?: number;
+      maximum?: number;
+      minLength?: number;
+      maxLength?: number;
+      oneOf?: Schema[];
+      default?: unknown;
+      example?: unknown;
+    };
+
+interface MediaType {
+  schema: Schema;
+}
+
+export interface ResponseObject {
+  description: string;
+  headers?: Record<string, { description: string; schema: Schema }>;
+  content?: Record<string, MediaType>;
+}
+
+type ResponseOrRef = ResponseObject | { $ref: string };
+
+interface Parameter {
+  name: string;
+  in: 'path' | 'query' | 'header';
+  required?: boolean;
+  description?: string;
+  schema: Schema;
+}
+
+export interface Operation {
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  security?: Record<string, string[]>[];
+  parameters?: Parameter[];
+  requestBody?: { required: boolean; content: Record<string, MediaType> };
+  responses: Record<string, ResponseOrRef>;
+}
+
+export type Method = 'get' | 'put' | 'post' | 'delete' | 'patch';
+export type PathItem = Partial<Record<Method, Operation>>;
+
+export interface OpenApiDocument {
+  openapi: '3.1.0';
+  info: { title: string; version: string; description: string };
+  servers: { url: string }[];
+  security: Record<string, string[]>[];
+  tags: { name: string; description: string }[];
+  paths: Record<string, PathItem>;
+  components: {
+    securitySchemes: Record<string, { type: 'http'; scheme: 'bearer'; description: string }>;
+    schemas: Record<string, Schema>;
+    responses: Record<string, ResponseObject>;
+  };
+}
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Schema) => ({ 'application/json': { schema } });
+const ok = (description: string, schema: Schema): ResponseObject => ({ description, content: json(schema) });
+const noContent: ResponseObject = { description: 'Done; no body.' };
+const err = (name: 'BadRequest' | 'Unauthorized' | 'NotFound' | 'Conflict' | 'TooLarge' | 'UnsupportedMediaType') => ({ $ref: `#/components/responses/${name}` });
+const body = (schema: Schema) => ({ required: true, content: json(schema) });
+/** Responses every endpoint behind the token can give, plus those of endpoints that take a body. */
+const authed = { '401': err('Unauthorized') };
+const withBody = { ...authed, '400': err('BadRequest'), '413': err('TooLarge'), '415': err('UnsupportedMediaType') };
+
+const str = (description: string, extra: Omit<Extract<Schema, { type?: unknown }>, 'type' | 'description'> = {}): Schema => ({ type: 'string', description, ...extra });
+const nullable = (type: JsonType, description: string, format?: string): Schema => ({ type: [type, 'null'], description, ...(format ? { format } : {}) });
+const time = (description: string): Schema => ({ type: 'string', format: 'date-time', description });
+const obj = (properties: Record<string, Schema>, required: readonly string[] = Object.keys(properties)): Schema => ({ type: 'object', properties, required });
+
+const addressParam: Parameter = { name: 'address', in: 'path', required: true, description: 'The client address or CIDR, URL-encoded (10.0.0.0%2F24).', schema: { type: 'string' } };
+const nameParam: Parameter = { name: 'name', in: 'path', required: true, description: 'User name (matched case-insensitively), URL-encoded.', schema: { type: 'string' } };
+const requireMa: Schema = { type: 'string', enum: ['yes', 'no', 'auto'], description: 'Require a Message-Authenticator from this client: yes, no, or auto (required once one was seen).' };
+
+export function openApiDocument(version: string): OpenApiDocument {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Gatehouse API',
+      version,
+      description:
+        'Automation API of the Gatehouse MFA appliance: the same operations as the admin pages. Authenticate with `Authorization: Bearer <token>`; tokens are created in the web UI (API tokens) or with `gatehouse token create NAME`, shown once and stored hashed. Bodies are JSON (at most 64 KiB); errors are `{"error": message, "field"?: name}`. Every change writes one audit record with the actor `token:<name>`.',
+    },
+    servers: [{ url: '/api/v1' }],
+    security: [{ bearer: [] }],
+    tags: [
+      { name: 'status', description: 'Counters and health' },
+      { name: 'clients', description: 'RADIUS clients' },
+      { name: 'downstream', description: 'The downstream RADIUS server' },
+      { name: 'settings', description: 'Stored settings' },
+      { name: 'users', description: 'Users and their TOTP authenticators' },
+      { name: 'audit', description: 'Pending approvals and the audit log' },
+      { name: 'access', description: 'Admins and API tokens' },
+    ],
+    paths: {
+      '/openapi.json': {
+        get: { operationId: 'getOpenApi', summary: 'This document (no token needed)', tags: ['status'], security: [], responses: { '200': ok('The OpenAPI document.', { type: 'object' }) } },
+      },
+      '/status': {
+        get: { operationId: 'getStatus', summary: 'Version, health, counter totals and pending approvals', tags: ['status'], responses: { '200': ok('Current status.', ref('Status')), ...authed } },
+      },
+      '/clients': {
+        get: { operationId: 'listClients', summary: 'RADIUS clients in use, including read-only ones set by a flag or the environment', tags: ['clients'], responses: { '200': ok('The clients; secrets are never returned.', obj({ clients: { type: 'array', items: ref('Client') } })), ...authed } },
+        post: {
+          operationId: 'addClient',
+          summary: 'Add a RADIUS client',
+          description: 'Without a secret one is generated. The secret is returned in this answer only.',
+          tags: ['clients'],
+          requestBody: body(ref('ClientInput')),
+          responses: {
+            '201': { description: 'Added; `Location` names the client.', headers: { Location: { description: 'URL of the client', schema: { type: 'string' } } }, content: json(ref('ClientCreated')) },
+            ...withBody,
+            '409': err('Conflict'),
+          },
+        },
+      },
+      '/clients/{address}': {
+        patch: {
+          operationId: 'editClient',
+          summary: 'Change a stored client (name, secret, Message-Authenticator)',
+          tags: ['clients'],
+          parameters: [addressParam],
+          requestBody: body(ref('ClientPatch')),
+          responses: { '200': ok('The client as it is now.', ref('Client')), ...withBody, '404': err('NotFound'), '409': err('Conflict') },
+        },
+        delete: { operationId: 'removeClient', summary: 'Remove a stored client', tags: ['clients'], parameters: [addressParam], responses: { '204': noContent, ...authed, '404': err('NotFound'), '409': err('Conflict') } },
+      },
+      '/downstream': {
+        get: { operationId: 'getDownstream', summary: 'The downstream RADIUS server, or null', tags: ['downstream'], responses: { '200': ok('The server in use.', obj({ downstream: { oneOf: [ref('Downstream'), { type: 'null' }] } })), ...authed } },
+        put: {
+          operationId: 'setDownstream',
+          summary: 'Set (replace) the stored downstream server',
+          tags: ['downstream'],
+          requestBody: body(ref('DownstreamInput')),
+          responses: { '200': ok('The server in use.', obj({ downstream: ref('Downstream') })), ...withBody, '409': err('Conflict') },
+        },
+        delete: { operationId: 'removeDownstream', summary: 'Remove the stored downstream server', tags: ['downstream'], responses: { '204': noContent, ...authed, '404': err('NotFound') } },
+      },
+      '/settings': {
+        get: { operationId: 'listSettings', summary: 'Every setting that can be stored, with its value and where it comes from', tags: ['settings'], responses: { '200': ok('The settings.', obj({ settings: { type: 'array', items: ref('Setting') } })), ...authed } },
+      },
+      '/settings/{key}': {
+        put: {
+          operationId: 'setSetting',
+          summary: 'Store a setting; an empty string (or null) goes back to the default',
+          tags: ['settings'],
+          parameters: [{ name: 'key', in: 'path', required: true, description: 'The setting, named as its flag without dashes in front (e.g. failmode).', schema: { type: 'string' } }],
+          requestBody: body(obj({ value: nullable('string', 'The new value; "" or null removes the stored value.') })),
+          responses: { '200': ok('The setting as it is now.', ref('Setting')), ...withBody, '404': err('NotFound'), '409': err('Conflict') },
+        },
+      },
+      '/users': {
+        get: {
+          operationId: 'listUsers',
+          summary: 'Users, optionally those whose name contains q (at most 200)',
+          tags: ['users'],
+          parameters: [{ name: 'q', in: 'query', description: 'Part of the user name.', schema: { type: 'string' } }],
+          responses: { '200': ok('The users.', obj({ users: { type: 'array', items: ref('User') } })), ...authed },
+        },
+        post: {
+          operationId: 'addUser',
+          summary: 'Add a user',
+          tags: ['users'],
+          requestBody: body(obj({ username: str('The user name as RADIUS clients or Windows pass it; stored in lower case.', { minLength: 1 }) })),
+          responses: { '201': ok('Added.', ref('User')), ...withBody, '409': err('Conflict') },
+        },
+      },
+      '/users/{name}': {
+        delete: { operationId: 'removeUser', summary: 'Remove a user and their TOTP account', tags: ['users'], parameters: [nameParam], responses: { '204': noContent, ...authed, '400': err('BadRequest'), '404': err('NotFound') } },
+      },
+      '/users/{name}/lock': {
+        post: { operationId: 'lockUser', summary: 'Lock a user until unlocked', tags: ['users'], parameters: [nameParam], responses: { '200': ok('The user.', ref('User')), ...authed, '400': err('BadRequest'), '404': err('NotFound') } },
+      },
+      '/users/{name}/unlock': {
+        post: { operationId: 'unlockUser', summary: 'Unlock a user (also ends an automatic lockout)', tags: ['users'], parameters: [nameParam], responses: { '200': ok('The user.', ref('User')), ...authed, '400': err('BadRequest'), '404': err('NotFound') } },
+      },
+      '/users/{name}/totp': {
+        post: {
+          operationId: 'enrolTotp',
+          summary: 'Create or replace the user’s TOTP account (creating the user if needed)',
+          description: 'The otpauth:// URI carries the seed and is returned in this answer only.',
+          tags: ['users'],
+          parameters: [nameParam],
+          responses: { '201': ok('Enrolled.', obj({ username: str('The normalised user name.'), uri: str('otpauth://totp/... URI for an authenticator app.', { format: 'uri' }) })), ...authed, '400': err('BadRequest') },
+        },
+        delete: { operationId: 'removeTotp', summary: 'Remove the user’s TOTP account', tags: ['users'], parameters: [nameParam], responses: { '204': noContent, ...authed, '400': err('BadRequest'), '404': err('NotFound') } },
+      },
+      '/approvals': {
+        get: { operationId: 'listApprovals', summary: 'Push approvals waiting for the user', tags: ['audit'], responses: { '200': ok('Pending pushes.', obj({ approvals: { type: 'array', items: ref('Approval') } })), ...authed } },
+      },
+      '/audit': {
+        get: {
+          operationId: 'listAudit',
+          summary: 'Audit records, newest first, one page at a time',
+          description: 'Pass `next_before` of one page as `before` to get the next; it is null on the last page. Times are UTC (`2025-01-31T08:00`, or with an offset).',
+          tags: ['audit'],
+          parameters: [
+            { name: 'from', in: 'query', description: 'Records at or after this time.', schema: { type: 'string' } },
+            { name: 'to', in: 'query', description: 'Records up to the end of this minute.', schema: { type: 'string' } },
+            { name: 'username', in: 'query', description: 'Exact user name.', schema: { type: 'string' } },
+            { name: 'event', in: 'query', description: 'Exact event, e.g. radius.auth or client.add.', schema: { type: 'string' } },
+            { name: 'outcome', in: 'query', description: 'Outcome.', schema: { type: 'string', enum: ['accept', 'reject', 'drop', 'challenge', 'error', 'ok'] } },
+            { name: 'source', in: 'query', description: 'Start of the source, e.g. 192.0.2.7.', schema: { type: 'string' } },
+            { name: 'before', in: 'query', description: 'Only records with an id below this one.', schema: { type: 'integer', minimum: 1 } },
+            { name: 'limit', in: 'query', description: 'Records per page.', schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
+          ],
+          responses: { '200': ok('One page.', obj({ records: { type: 'array', items: ref('AuditRecord') }, next_before: nullable('integer', 'The `before` of the next page; null on the last.') })), ...authed, '400': err('BadRequest') },
+        },
+      },
+      '/admins': {
+        get: { operationId: 'listAdmins', summary: 'Admins of the web UI', tags: ['access'], responses: { '200': ok('The admins; password hashes are never returned.', obj({ admins: { type: 'array', items: ref('Admin') } })), ...authed } },
+      },
+      '/tokens': {
+        get: { operationId: 'listTokens', summary: 'API tokens by name', tags: ['access'], responses: { '200': ok('The tokens; the tokens themselves are never returned.', obj({ tokens: { type: 'array', items: ref('Token') } })), ...authed } },
+      },
+    },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API token from the web UI (API tokens) or `gatehouse token create NAME`.' },
+      },
+      schemas: {
+        Error: obj({ error: str('What went wrong, for a person to read.'), field: str('The request field at fault, where there is one.') }, ['error']),
+        Status: obj({
+          version: str('Gatehouse version.'),
+          time: time('Now, on the appliance.'),
+          health: obj({ downstream: { type: 'string', enum: ['ok', 'unknown', 'failing', 'none'] }, push: { type: 'string', enum: ['ok', 'unknown', 'failing', 'none'] } }),
+          downstream: nullable('string', 'Name of the downstream server in use.'),
+          totals: obj(Object.fromEntries(['requests', 'accepts', 'rejects', 'challenges', 'drops', 'retransmissions', 'errors'].map((k): [string, Schema] => [k, { type: 'integer', minimum: 0 }]))),
+          pending: obj({ pushes: { type: 'integer', description: 'Push approvals waiting.' }, logins: { type: 'integer', description: 'Logins waiting on them.' } }),
+          counters: { type: 'object', description: 'Every counter by name and reason, e.g. `drops{reason="unknown_client"}`.', additionalProperties: { type: 'integer' } },
+        }),
+        Client: obj({
+          name: str('Display name.'),
+          address: str('Address or CIDR.'),
+          source: { type: 'string', enum: ['flag', 'env', 'db'], description: 'Where it is configured; flag and env clients are read-only here.' },
+          readOnly: { type: 'boolean' },
+          requireMessageAuthenticator: requireMa,
+          messageAuthenticatorSeen: { type: 'boolean' },
+          lastSeen: nullable('string', 'Last request from it since start.', 'date-time'),
+          sendsMessageAuthenticator: nullable('boolean', 'Whether its last request carried a Message-Authenticator.'),
+        }),
+        ClientInput: obj(
+          { name: str('Display name; the address when absent.', { maxLength: 64 }), address: str('IP address or CIDR, e.g. 10.0.0.1 or 10.0.0.0/24.'), secret: str('Shared secret (8-128 characters); generated when absent.', { minLength: 8, maxLength: 128 }), requireMessageAuthenticator: { ...requireMa, default: 'auto' } },
+          ['address'],
+        ),
+        ClientPatch: obj({ name: str('Display name.', { maxLength: 64 }), secret: str('New shared secret (8-128 characters).', { minLength: 8, maxLength: 128 }), requireMessageAuthenticator: requireMa }, []),
+        ClientCreated: obj({ name: str('Display name.'), address: str('Canonical address or CIDR.'), secret: str('The shared secret; shown this once.') }),
+        Downstream: obj({
+          name: str('Display name.'),
+          host: str('IP address or host name.'),
+          port: { type: 'integer', minimum: 1, maximum: 65535 },
+          source: { type: 'string', enum: ['flag', 'env', 'db'] },
+          readOnly: { type: 'boolean' },
+          requireMessageAuthenticator: { type: 'boolean', description: 'Answers without a Message-Authenticator are refused.' },
+        }),
+        DownstreamInput: obj(
+          {
+            host: str('IP address or host name.'),
+            port: { type: ['integer', 'string'], description: 'UDP port.', minimum: 1, maximum: 65535, default: 1812 },
+            secret: str('Shared secret (8-128 characters).', { minLength: 8, maxLength: 128 }),
+            requireMessageAuthenticator: { type: 'boolean', default: false },
+            name: str('Display name; host:port when absent.'),
+          },
+          ['host', 'secret'],
+        ),
+        Setting: obj({
+          key: str('The flag without its dashes, e.g. failmode.'),
+          env: str('The environment variable that can fix it.'),
+          value: nullable('string', 'The value in use, as text; null when unset.'),
+          default: nullable('string', 'The built-in default, as text.'),
+          source: { type: 'string', enum: ['flag', 'env', 'stored', 'default'] },
+          readOnly: { type: 'boolean', description: 'Set by a flag or the environment: cannot be changed here.' },
+          help: str('What it means.'),
+        }),
+        User: obj({
+          username: str('Normalised (lower-case) user name.'),
+          locked: { type: 'boolean', description: 'Locked by an admin.' },
+          lockedUntil: nullable('string', 'End of an automatic lockout after wrong codes.', 'date-time'),
+          failedAttempts: { type: 'integer', minimum: 0 },
+          hasTotp: { type: 'boolean' },
+          createdAt: time('When the user was added.'),
+        }),
+        Approval: obj({
+          username: str('Who is asked.'),
+          client: str('The RADIUS client that sent the login.'),
+          callingStationId: nullable('string', 'Calling-Station-Id of the login.'),
+          startedAt: time('When the push was sent.'),
+          expiresAt: time('When it stops waiting.'),
+          ttlSeconds: { type: 'integer' },
+          waiting: { type: 'integer', description: 'Logins waiting on this push.' },
+        }),
+        AuditRecord: obj({
+          id: { type: 'integer' },
+          time: time('When it happened.'),
+          event: str('E.g. radius.auth, client.add, settings.set.'),
+          outcome: { type: 'string', enum: ['accept', 'reject', 'drop', 'challenge', 'error', 'ok'] },
+          username: nullable('string', 'The user concerned.'),
+          reason: nullable('string', 'Why, for decisions.'),
+          source: nullable('string', 'Where the request came from.'),
+          client: nullable('string', 'RADIUS client name.'),
+          actor: nullable('string', '`admin:NAME`, `token:NAME` or a CLI actor, for changes.'),
+          details: { type: ['object', 'null'], description: 'Further fields from a closed list.' },
+          hash: str('Hash-chain value of this record.'),
+        }),
+        Admin: obj({ name: str('Sign-in name.'), hasTotp: { type: 'boolean' }, createdAt: time('When the admin was added.') }),
+        Token: obj({ name: str('Token name.'), createdBy: str('Who created it.'), createdAt: time('When it was created.'), lastUsedAt: nullable('string', 'Last use (to the minute).', 'date-time') }),
+      },
+      responses: {
+        BadRequest: { description: 'A field is missing or wrong, or the body is not a JSON object; `field` names the field.', content: json(ref('Error')) },
+        Unauthorized: { description: 'No token, or an unknown or revoked one.', headers: { 'WWW-Authenticate': { description: 'Bearer', schema: { type: 'string' } } }, content: json(ref('Error')) },
+        NotFound: { description: 'No such thing.', content: json(ref('Error')) },
+        Conflict: { description: 'It exists already, or it is set by a flag or the environment and cannot be changed here.', content: json(ref('Error')) },
+        TooLarge: { description: 'The body is larger than 64 KiB.', content: json(ref('Error')) },
+        UnsupportedMediaType: { description: 'The body is not sent as application/json.', content: json(ref('Error')) },
+      },
+    },
+  };
+}

@@ -1,0 +1,180 @@
+// The whole HTTP app (UI pages and JSON API) over real parts, for `app.request()` tests without a
+// socket: a fresh in-memory store (migrated), a real sealer, audit chain, counters and assets, the
+// real ops layer, and settings resolved from flags/environment like `gatehouse serve` does.
+// What only the running proxy knows (pending approvals, client activity, health) is faked and can
+// be replaced per test.
+//
+//   const web = makeWebApp();                             // fresh store, fixed clock
+//   const admin = web.adminSession();                     // signed-in admin for UI pages
+//   await web.app.request('/clients', { headers: admin.headers });
+//   await web.app.request('/clients', { method: 'POST', headers: admin.form, body: new URLSearchParams({ _csrf: admin.csrf, address: '10.0.0.1' }) });
+//   const token = web.apiToken('ci');                     // bearer token for /api/v1
+//   web.auditRows();                                      // every audit record, oldest first
+//   web.close();                                          // in suite.after.each
+//
+// Settings fixed by a flag or the environment: makeWebApp({ env: { FAILMODE: 'safe' } }) or
+// makeWebApp({ argv: ['--address-secret-in', '10.9.9.9:secret12'] }), parsed by the real parser.
+// The clock (`clock`) drives sessions, audit times and API-token use; columns that SQLite fills by
+// default (created_at of users, clients, admins, tokens) carry the real time.
+import { randomBytes } from 'node:crypto';
+import { createAuditor } from '../../app/audit/audit.js';
+import type { AuditRecord } from '../../app/audit/chain.js';
+import { parseServeOptions, resolveSettings, type FixedOptions } from '../../app/config.js';
+import { createAuditStore } from '../../app/db/queries/audit.js';
+import { findAdminByName, insertAdmin, insertApiToken, insertSession } from '../../app/db/queries/admins.js';
+import { listClients } from '../../app/db/queries/clients.js';
+import { listDownstreams } from '../../app/db/queries/downstream.js';
+import { readStoredSettings } from '../../app/db/queries/settings.js';
+import { openStore, type Store } from '../../app/db/open.js';
+import { createSealer, type Sealer } from '../../app/db/secrets.js';
+import { createHttpApp } from '../../app/http.js';
+import { Counters } from '../../app/lib/metrics.js';
+import { newToken, tokenHash } from '../../app/lib/tokens.js';
+import type { OpsDeps } from '../../app/ops/ops.js';
+import type { ClientActivity, PendingApproval, WebDeps } from '../../app/routes/deps.js';
+import { loadAssets } from '../../app/routes/static.js';
+import { buildClientTable } from '../../app/radius/clients.js';
+
+/** The fixed clock's start: 2025-06-02T10:00:00Z. */
+export const WEB_START = Date.UTC(2025, 5, 2, 10, 0, 0);
+
+export interface WebAppOptions {
+  /** Flags as on the `gatehouse serve` command line (they fix settings: read-only in the UI). */
+  argv?: string[];
+  /** Environment variables (they fix settings too; flags win). */
+  env?: Record<string, string>;
+  /** Cookies get the __Host- prefix and Secure, as over HTTPS. Default false (plain HTTP). */
+  secure?: boolean;
+  /** Start of the fixed clock (ms); default WEB_START. Move it with `clock.advance()`. */
+  now?: number;
+  /** Replace any of the runtime views, e.g. `{ pendingApprovals: () => [...] }`. */
+  overrides?: Partial<Pick<WebDeps, 'pendingApprovals' | 'clientActivity' | 'health' | 'runtimeClients' | 'downstream' | 'resolved'>>;
+}
+
+export interface AdminSession {
+  name: string;
+  adminId: number;
+  /** The cookie value (`gh_session=...`, or `__Host-gh_session=...` when secure). */
+  cookie: string;
+  /** The session's CSRF token: send it as `X-CSRF-Token` or the form field `_csrf`. */
+  csrf: string;
+  /** Cookie and X-CSRF-Token: enough for GETs and htmx-style POSTs. */
+  headers: Record<string, string>;
+  /** The same plus a form Content-Type, for POSTs with a URLSearchParams body. */
+  form: Record<string, string>;
+}
+
+export interface WebApp {
+  app: ReturnType<typeof createHttpApp>;
+  deps: WebDeps;
+  store: Store;
+  sealer: Sealer;
+  counters: Counters;
+  fixed: FixedOptions;
+  clock: { now(): number; set(ms: number): void; advance(ms: number): void };
+  /** How often the ops asked the running proxy to apply a change. */
+  changes(): number;
+  /** Every audit record, oldest first. */
+  auditRows(): AuditRecord[];
+  /** The fake runtime state behind the default views; push into these arrays and maps freely. */
+  runtime: { pending: PendingApproval[]; activity: Map<string, ClientActivity>; health: ReturnType<WebDeps['health']> };
+  /** Insert an admin (if not there yet) and a 'full' session for them. */
+  adminSession(name?: string, opts?: { stage?: 'password' | 'full' }): AdminSession;
+  /** Insert an API token named `name` (no audit record) and return the bearer token. */
+  apiToken(name?: string): string;
+  close(): void;
+}
+
+export function makeWebApp(opts: WebAppOptions = {}): WebApp {
+  const fixed = parseServeOptions(opts.argv ?? [], opts.env ?? {}).fixed;
+  const store = openStore(':memory:');
+  const sealer = createSealer(randomBytes(32));
+  let t = opts.now ?? WEB_START;
+  const clock = { now: () => t, set: (ms: number) => void (t = ms), advance: (ms: number) => void (t += ms) };
+  const auditStore = createAuditStore(store);
+  const audit = createAuditor(auditStore, clock.now);
+  const counters = new Counters();
+  const { assets, files } = loadAssets();
+  const runtime: WebApp['runtime'] = { pending: [], activity: new Map(), health: { downstream: 'none', push: 'none' } };
+  let changes = 0;
+
+  // Read fresh on every call, so a change through the ops shows at once (main.ts reloads instead).
+  const resolved = () => resolveSettings(fixed, readStoredSettings(store));
+  const ops: OpsDeps = {
+    store,
+    sealer,
+    audit,
+    afterChange: () => void changes++,
+    fixedSources: () => fixed.sources,
+    totpIssuer: () => resolved().settings.totpIssuer,
+  };
+  const deps: WebDeps = {
+    store,
+    sealer,
+    audit,
+    auditStore,
+    counters,
+    ops,
+    assets,
+    now: clock.now,
+    resolved,
+    runtimeClients: () => {
+      const s = resolved();
+      const source = s.sources.addressSecretIn === 'env' ? 'env' : 'flag';
+      return buildClientTable(s.settings.addressSecretIn, source, listClients(store, sealer))
+        .all()
+        .map((c) => ({ name: c.name, address: c.cidr.text, source: c.source, requireMessageAuthenticator: c.requireMessageAuthenticator, messageAuthenticatorSeen: c.messageAuthenticatorSeen }));
+    },
+    clientActivity: (address) => runtime.activity.get(address),
+    downstream: () => {
+      const { settings: s, sources } = resolved();
+      if (s.downstreamAddress !== undefined && s.secretOut !== undefined) {
+        const src = sources.downstreamAddress;
+        return { name: `${s.downstreamAddress}:${s.portOut}`, host: s.downstreamAddress, port: s.portOut, source: src === 'env' ? 'env' : 'flag' };
+      }
+      const d = listDownstreams(store, sealer)[0];
+      return d === undefined ? undefined : { name: d.name, host: d.host, port: d.port, source: 'db' };
+    },
+    pendingApprovals: () => runtime.pending.map((p) => ({ ...p })),
+    health: () => ({ ...runtime.health }),
+    ...opts.overrides,
+  };
+  const secure = opts.secure ?? false;
+  const app = createHttpApp({ ready: () => true, metrics: () => counters.render({}), web: deps, files, secure });
+
+  return {
+    app,
+    deps,
+    store,
+    sealer,
+    counters,
+    fixed,
+    clock,
+    changes: () => changes,
+    auditRows: () => [...auditStore.iterate()],
+    runtime,
+    adminSession: (name = 'root', o = {}) => createAdminSession(store, { name, secure, now: clock.now(), stage: o.stage ?? 'full' }),
+    apiToken: (name = 'ci') => {
+      const token = newToken('gh_');
+      insertApiToken(store, name, tokenHash(token), 'test');
+      return token;
+    },
+    close: () => store.close(),
+  };
+}
+
+/**
+ * An admin (created when missing, with a placeholder password hash: sign-in by password is not
+ * possible, use the session) and a session for them, as the sign-in page would leave it.
+ */
+export function createAdminSession(store: Store, o: { name?: string; secure?: boolean; now?: number; stage?: 'password' | 'full' } = {}): AdminSession {
+  const name = o.name ?? 'root';
+  const now = o.now ?? Date.now();
+  const adminId = findAdminByName(store, name)?.id ?? insertAdmin(store, name, 'placeholder-not-a-password-hash');
+  const token = newToken();
+  const csrf = newToken();
+  insertSession(store, { id: tokenHash(token), adminId, stage: o.stage ?? 'full', csrfToken: csrf, createdAt: now, lastSeenAt: now, pendingSeedSealed: null });
+  const cookie = `${o.secure ? '__Host-gh_session' : 'gh_session'}=${token}`;
+  const headers = { Cookie: cookie, 'X-CSRF-Token': csrf };
+  return { name, adminId, cookie, csrf, headers, form: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded' } };
+}
