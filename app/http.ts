@@ -48,7 +48,10 @@ export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
   ui.route('/', createSystemRoutes(deps.web));
   app.route('/', ui);
   app.notFound((c) => c.text('Not found', 404));
-  app.onError((_err, c) => c.text('Internal error', 500));
+  app.onError((err, c) => {
+    deps.web.log.error('HTTP request failed', { method: c.req.method, path: c.req.path, error: err.message });
+    return c.text('Internal error', 500);
+  });
   return app;
 }
 

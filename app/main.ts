@@ -171,6 +171,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       version = store.dataVersion();
     },
     fixedSources: () => fixed.sources,
+    fixedClients: () => state.clients.all().flatMap((c) => (c.source === 'db' ? [] : [{ address: c.cidr.text, source: c.source }])),
     totpIssuer: () => state.resolved.settings.totpIssuer,
   };
   const web: WebDeps = {
@@ -181,6 +182,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     counters,
     ops,
     assets,
+    log,
     now: Date.now,
     resolved: () => state.resolved,
     runtimeClients: () =>

@@ -22,6 +22,9 @@ export interface AuditDetails {
   authMethod?: 'pap' | 'chap' | 'mschap' | 'mschapv2' | 'eap' | 'other';
   joined?: boolean;
   appendedCode?: boolean;
+  scenario?: string;
+  workstation?: string;
+  domain?: string;
   suppressed?: number;
   address?: string;
   name?: string;

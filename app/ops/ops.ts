@@ -21,6 +21,8 @@ export interface OpsDeps {
   audit: Auditor;
   /** Apply a change to the running proxy now (the store's data_version only sees other processes). */
   afterChange(): void;
+  /** Clients given by flags or the environment (read-only everywhere but there). */
+  fixedClients(): readonly { address: string; source: 'flag' | 'env' }[];
   /** Which settings a flag or environment variable fixes (read-only in the UI). */
   fixedSources(): Partial<Record<SettingKey, 'flag' | 'env'>>;
   totpIssuer(): string;
@@ -57,6 +59,13 @@ function cleanSecret(raw: string, field: string): Result<string> {
 
 // --- RADIUS clients
 
+/** A flag/env client with this address: it cannot be added, changed or removed here. */
+function fixedClient(d: OpsDeps, address: string): Result<never> | undefined {
+  const f = d.fixedClients().find((c) => c.address === address);
+  if (f === undefined) return undefined;
+  return conflict(`client ${address} is set by ${f.source === 'flag' ? '--address-secret-in' : 'ADDRESS_SECRET_IN'} and cannot be changed here`, 'address');
+}
+
 export interface ClientInput {
   name?: string;
   address?: string;
@@ -74,6 +83,8 @@ export function addClient(d: OpsDeps, actor: string, input: ClientInput): Result
   if (!secret.ok) return secret;
   const req = input.requireMessageAuthenticator ?? 'auto';
   if (!(REQUIRE_MA as readonly string[]).includes(req)) return bad('Message-Authenticator must be yes, no or auto', 'requireMessageAuthenticator');
+  const fixed = fixedClient(d, cidr.text);
+  if (fixed) return fixed;
   if (listClients(d.store, d.sealer).some((c) => c.address === cidr.text)) return conflict(`a client with address ${cidr.text} already exists`, 'address');
   insertClient(d.store, d.sealer, { name: name.value, address: cidr.text, secret: secret.value, requireMessageAuthenticator: req as RequireMa });
   d.audit.record({ event: 'client.add', outcome: 'ok', actor, client: name.value, details: { address: cidr.text } });
@@ -84,6 +95,8 @@ export function addClient(d: OpsDeps, actor: string, input: ClientInput): Result
 export function editClient(d: OpsDeps, actor: string, address: string, input: ClientInput): Result<{ address: string }> {
   const cidr = parseCidr(address);
   if (cidr === null) return missing(`no client ${address}`);
+  const fixed = fixedClient(d, cidr.text);
+  if (fixed) return fixed;
   const patch: { name?: string; secret?: string; requireMessageAuthenticator?: RequireMa } = {};
   if (input.name !== undefined) {
     const n = cleanName(input.name, 'name');
@@ -107,6 +120,8 @@ export function editClient(d: OpsDeps, actor: string, address: string, input: Cl
 
 export function removeClient(d: OpsDeps, actor: string, address: string): Result<null> {
   const cidr = parseCidr(address);
+  const fixed = cidr ? fixedClient(d, cidr.text) : undefined;
+  if (fixed) return fixed;
   if (cidr === null || !deleteClientByAddress(d.store, cidr.text)) return missing(`no stored client ${address}`);
   d.audit.record({ event: 'client.remove', outcome: 'ok', actor, details: { address: cidr.text } });
   d.afterChange();

@@ -14,7 +14,6 @@ import { OPTIONS } from '../config.js';
 import { findApiTokenByHash, listAdmins, listApiTokens, touchApiToken } from '../db/queries/admins.js';
 import { listDownstreams } from '../db/queries/downstream.js';
 import type { UserRow } from '../db/queries/users.js';
-import { parseCidr } from '../lib/cidr.js';
 import { packageRoot } from '../lib/package-root.js';
 import { tokenHash } from '../lib/tokens.js';
 import { addClient, addUser, changeUser, editClient, enrolUserTotp, removeClient, removeDownstream, searchUsers, setDownstream, setSetting, type Result } from '../ops/ops.js';
@@ -118,11 +117,6 @@ export function createApiRoutes(d: WebDeps) {
       sendsMessageAuthenticator: a?.sentMessageAuthenticator ?? null,
     };
   };
-  /** The flag/env client with this address, if one is configured (those cannot be changed here). */
-  const fixedClient = (address: string) => {
-    const text = parseCidr(address)?.text;
-    return text === undefined ? undefined : d.runtimeClients().find((r) => r.address === text && r.source !== 'db');
-  };
   const downstreamView = () => {
     const ds = d.downstream();
     if (ds === undefined) return null;
@@ -202,8 +196,6 @@ export function createApiRoutes(d: WebDeps) {
   api.post('/clients', async (c) => {
     const b = await readJson(c);
     const input = { name: str(b, 'name'), address: str(b, 'address'), secret: str(b, 'secret'), requireMessageAuthenticator: str(b, 'requireMessageAuthenticator') };
-    const fixed = fixedClient(input.address ?? '');
-    if (fixed !== undefined) return c.json({ error: `client ${fixed.address} is set by ${fixed.source === 'flag' ? 'a flag' : 'the environment'} and cannot be changed here`, field: 'address' }, 409);
     const r = addClient(d.ops, c.get('actor'), input);
     if (!r.ok) return fail(c, r);
     c.header('Location', `/api/v1/clients/${encodeURIComponent(r.value.address)}`);
@@ -213,8 +205,6 @@ export function createApiRoutes(d: WebDeps) {
   api.patch('/clients/:address', async (c) => {
     const address = c.req.param('address');
     const b = await readJson(c);
-    const fixed = fixedClient(address);
-    if (fixed !== undefined) return c.json({ error: `client ${fixed.address} is set by ${fixed.source === 'flag' ? 'a flag' : 'the environment'} and cannot be changed here` }, 409);
     const r = editClient(d.ops, c.get('actor'), address, { name: str(b, 'name'), secret: str(b, 'secret'), requireMessageAuthenticator: str(b, 'requireMessageAuthenticator') });
     if (!r.ok) return fail(c, r);
     const now = d.runtimeClients().find((x) => x.address === r.value.address);
@@ -222,8 +212,6 @@ export function createApiRoutes(d: WebDeps) {
   });
   api.delete('/clients/:address', (c) => {
     const address = c.req.param('address');
-    const fixed = fixedClient(address);
-    if (fixed !== undefined) return c.json({ error: `client ${fixed.address} is set by ${fixed.source === 'flag' ? 'a flag' : 'the environment'} and cannot be removed here` }, 409);
     const r = removeClient(d.ops, c.get('actor'), address);
     return r.ok ? c.body(null, 204) : fail(c, r);
   });

@@ -4,6 +4,7 @@ import type { Store } from '../db/open.js';
 import type { Sealer } from '../db/secrets.js';
 import type { Auditor } from '../audit/audit.js';
 import type { AuditStore } from '../db/queries/audit.js';
+import type { Logger } from '../lib/log.js';
 import type { Counters } from '../lib/metrics.js';
 import type { OpsDeps } from '../ops/ops.js';
 import type { Assets } from '../views/layout.js';
@@ -38,6 +39,7 @@ export interface WebDeps {
   counters: Counters;
   ops: OpsDeps;
   assets: Assets;
+  log: Logger;
   now(): number;
   resolved(): ResolvedSettings;
   runtimeClients(): readonly RuntimeClient[];

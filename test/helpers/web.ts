@@ -28,6 +28,7 @@ import { readStoredSettings } from '../../app/db/queries/settings.js';
 import { openStore, type Store } from '../../app/db/open.js';
 import { createSealer, type Sealer } from '../../app/db/secrets.js';
 import { createHttpApp } from '../../app/http.js';
+import { createLogger } from '../../app/lib/log.js';
 import { Counters } from '../../app/lib/metrics.js';
 import { newToken, tokenHash } from '../../app/lib/tokens.js';
 import type { OpsDeps } from '../../app/ops/ops.js';
@@ -76,6 +77,8 @@ export interface WebApp {
   changes(): number;
   /** Every audit record, oldest first. */
   auditRows(): AuditRecord[];
+  /** Lines the app logged at level error. */
+  logs(): string[];
   /** The fake runtime state behind the default views; push into these arrays and maps freely. */
   runtime: { pending: PendingApproval[]; activity: Map<string, ClientActivity>; health: ReturnType<WebDeps['health']> };
   /** Insert an admin (if not there yet) and a 'full' session for them. */
@@ -97,6 +100,8 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
   const { assets, files } = loadAssets();
   const runtime: WebApp['runtime'] = { pending: [], activity: new Map(), health: { downstream: 'none', push: 'none' } };
   let changes = 0;
+  /** What the app logged (errors only), for tests that check nothing secret is logged. */
+  const logLines: string[] = [];
 
   // Read fresh on every call, so a change through the ops shows at once (main.ts reloads instead).
   const resolved = () => resolveSettings(fixed, readStoredSettings(store));
@@ -106,6 +111,11 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
     audit,
     afterChange: () => void changes++,
     fixedSources: () => fixed.sources,
+    fixedClients: () => {
+      const s = resolved();
+      const source = s.sources.addressSecretIn === 'env' ? 'env' : 'flag';
+      return s.settings.addressSecretIn.map((c) => ({ address: c.address, source }));
+    },
     totpIssuer: () => resolved().settings.totpIssuer,
   };
   const deps: WebDeps = {
@@ -116,6 +126,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
     counters,
     ops,
     assets,
+    log: createLogger('error', (line) => void logLines.push(line)),
     now: clock.now,
     resolved,
     runtimeClients: () => {
@@ -130,7 +141,8 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
       const { settings: s, sources } = resolved();
       if (s.downstreamAddress !== undefined && s.secretOut !== undefined) {
         const src = sources.downstreamAddress;
-        return { name: `${s.downstreamAddress}:${s.portOut}`, host: s.downstreamAddress, port: s.portOut, source: src === 'env' ? 'env' : 'flag' };
+        return {
+    logs: () => [...logLines], name: `${s.downstreamAddress}:${s.portOut}`, host: s.downstreamAddress, port: s.portOut, source: src === 'env' ? 'env' : 'flag' };
       }
       const d = listDownstreams(store, sealer)[0];
       return d === undefined ? undefined : { name: d.name, host: d.host, port: d.port, source: 'db' };

@@ -1,0 +1,112 @@
+// The Windows logon endpoint's transport: a named pipe on Windows, a Unix socket elsewhere.
+// Several requests may be in flight per connection; a bad frame gets an error reply where
+// possible and its connection is closed, without disturbing other connections.
+import { existsSync, unlinkSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { encodeFrame, FrameDecoder, parseRequest, type Request } from './frame.js';
+
+export type Reply = Record<string, string | number>;
+
+export interface EndpointOptions {
+  path: string;
+  handle(request: Request, peer: string): Promise<Reply>;
+  onProblem?(what: string): void;
+  maxConnections?: number;
+  maxInFlightPerConnection?: number;
+  idleTimeoutMs?: number;
+}
+
+export interface Endpoint {
+  path: string;
+  connections(): number;
+  close(): Promise<void>;
+}
+
+/** Replies waiting in a slow reader's socket beyond this are not queued further: it is dropped. */
+const MAX_BUFFERED = 1024 * 1024;
+
+async function removeStaleSocket(path: string): Promise<void> {
+  if (process.platform === 'win32' || !existsSync(path)) return;
+  // A socket file nobody listens on is left over from a crash: remove it. One in use is not ours to take.
+  const inUse = await new Promise<boolean>((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+  if (inUse) throw new Error(`${path} is in use by another process`);
+  unlinkSync(path);
+}
+
+export async function startEndpoint(opts: EndpointOptions): Promise<Endpoint> {
+  await removeStaleSocket(opts.path);
+  const sockets = new Set<Socket>();
+  const maxInFlight = opts.maxInFlightPerConnection ?? 64;
+  const problem = (w: string) => opts.onProblem?.(w);
+  const server: Server = createServer((sock) => {
+    if (sockets.size >= (opts.maxConnections ?? 1000)) {
+      problem('too_many_connections');
+      sock.destroy();
+      return;
+    }
+    sockets.add(sock);
+    sock.setTimeout(opts.idleTimeoutMs ?? 5 * 60_000, () => sock.destroy());
+    const decoder = new FrameDecoder();
+    let inFlight = 0;
+    let closing = false;
+    const send = (reply: object) => {
+      if (sock.destroyed) return;
+      if (sock.writableLength > MAX_BUFFERED) {
+        problem('slow_reader');
+        sock.destroy();
+        return;
+      }
+      sock.write(encodeFrame(reply));
+    };
+    const refuse = (id: number | undefined, message: string) => {
+      problem(message);
+      closing = true;
+      send(id === undefined ? { result: 'error', status: 'error', message } : { id, result: 'error', status: 'error', message });
+      sock.end();
+    };
+    sock.on('data', (chunk) => {
+      if (closing) return;
+      const { frames, error } = decoder.push(chunk);
+      for (const body of frames) {
+        const parsed = parseRequest(body);
+        if (!parsed.ok) return refuse(parsed.id, parsed.message);
+        if (inFlight >= maxInFlight) return refuse(parsed.request.id, `more than ${maxInFlight} requests in flight on one connection`);
+        inFlight++;
+        const req = parsed.request;
+        opts
+          .handle(req, 'pipe')
+          .then(
+            (reply) => send({ ...reply, id: req.id }),
+            () => send({ id: req.id, result: 'error', status: 'error', message: 'internal error' }),
+          )
+          .finally(() => inFlight--);
+      }
+      if (error !== undefined) refuse(undefined, error === 'too_long' ? 'frame longer than 65536 bytes' : 'frame of length 0');
+    });
+    sock.on('error', () => undefined);
+    sock.on('close', () => sockets.delete(sock));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.path, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    path: opts.path,
+    connections: () => sockets.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
