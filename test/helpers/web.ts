@@ -141,8 +141,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
       const { settings: s, sources } = resolved();
       if (s.downstreamAddress !== undefined && s.secretOut !== undefined) {
         const src = sources.downstreamAddress;
-        return {
-    logs: () => [...logLines], name: `${s.downstreamAddress}:${s.portOut}`, host: s.downstreamAddress, port: s.portOut, source: src === 'env' ? 'env' : 'flag' };
+        return { name: `${s.downstreamAddress}:${s.portOut}`, host: s.downstreamAddress, port: s.portOut, source: src === 'env' ? 'env' : 'flag' };
       }
       const d = listDownstreams(store, sealer)[0];
       return d === undefined ? undefined : { name: d.name, host: d.host, port: d.port, source: 'db' };
@@ -155,6 +154,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
   const app = createHttpApp({ ready: () => true, metrics: () => counters.render({}), web: deps, files, secure });
 
   return {
+    logs: () => [...logLines],
     app,
     deps,
     store,
