@@ -29,9 +29,9 @@ export function createSessionRoutes(d: WebDeps) {
     if (admin !== undefined) {
       const next = afterFailure({ locked: false, lockedUntil: admin.lockedUntil, failedAttempts: admin.failedAttempts }, d.now(), ADMIN_LOCKOUT);
       recordAdminSignIn(d.store, admin.id, false, next.lockedUntil, next.failedAttempts);
-      if (next.lockedNow) d.audit.record({ event: 'admin.lockout', outcome: 'ok', actor: admin.name, source, reason: 'too_many_failures' });
+      if (next.lockedNow) d.audit.record({ event: 'admin.lockout', outcome: 'ok', actor: `admin:${admin.name}`, source, reason: 'too_many_failures' });
     }
-    d.audit.record({ event: 'admin.signin', outcome: 'reject', actor: admin?.name ?? null, reason, source });
+    d.audit.record({ event: 'admin.signin', outcome: 'reject', actor: admin ? `admin:${admin.name}` : null, reason, source });
     await failureDelay(admin?.failedAttempts ?? 3);
   };
 
@@ -90,7 +90,7 @@ export function createSessionRoutes(d: WebDeps) {
     recordAdminSignIn(d.store, admin.id, true, null, 0, check.step);
     endSession(c, d.store);
     startSession(c, d.store, admin.id, 'full', d.now());
-    d.audit.record({ event: 'admin.signin', outcome: 'accept', actor: admin.name, reason: 'totp_ok', source: sourceOf(c) });
+    d.audit.record({ event: 'admin.signin', outcome: 'accept', actor: `admin:${admin.name}`, reason: 'totp_ok', source: sourceOf(c) });
     return redirect(c, '/');
   });
 
@@ -119,21 +119,21 @@ export function createSessionRoutes(d: WebDeps) {
     if (!check.ok) {
       const uri = otpauthUri(`${d.ops.totpIssuer()} admin`, s.adminName, seed, DEFAULT_TOTP);
       seed.fill(0);
-      d.audit.record({ event: 'admin.enrol', outcome: 'reject', actor: s.adminName, reason: 'totp_wrong', source: sourceOf(c) });
+      d.audit.record({ event: 'admin.enrol', outcome: 'reject', actor: `admin:${s.adminName}`, reason: 'totp_wrong', source: sourceOf(c) });
       return c.html(<EnrolPage assets={d.assets} csrf={c.get('csrf')} name={s.adminName} uri={uri} error="That code does not match. Check the app and try the next code." />, 400);
     }
     setAdminSeed(d.store, d.sealer, s.adminId, seed, check.step);
     seed.fill(0);
     endSession(c, d.store);
     startSession(c, d.store, s.adminId, 'full', d.now());
-    d.audit.record({ event: 'admin.enrol', outcome: 'ok', actor: s.adminName, source: sourceOf(c) });
-    d.audit.record({ event: 'admin.signin', outcome: 'accept', actor: s.adminName, reason: 'totp_enrolled', source: sourceOf(c) });
+    d.audit.record({ event: 'admin.enrol', outcome: 'ok', actor: `admin:${s.adminName}`, source: sourceOf(c) });
+    d.audit.record({ event: 'admin.signin', outcome: 'accept', actor: `admin:${s.adminName}`, reason: 'totp_enrolled', source: sourceOf(c) });
     return redirect(c, '/');
   });
 
   app.post('/logout', (c) => {
     const s = c.get('session');
-    if (s !== undefined) d.audit.record({ event: 'admin.signout', outcome: 'ok', actor: s.adminName, source: sourceOf(c) });
+    if (s !== undefined) d.audit.record({ event: 'admin.signout', outcome: 'ok', actor: `admin:${s.adminName}`, source: sourceOf(c) });
     endSession(c, d.store);
     return redirect(c, '/login');
   });

@@ -1,0 +1,201 @@
+// The browser UI's routes through the whole HTTP app (app.request(), no socket), as scenario rows:
+// each gets a fresh app and store and a signed-in admin, sends one request, and is checked for
+// status, content, and the audit records it wrote (with the admin's name as actor).
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { insertAdmin } from '../../app/db/queries/admins.js';
+import { hashPassword } from '../../app/lib/password.js';
+import { addClient, addUser, enrolUserTotp } from '../../app/ops/ops.js';
+import { makeWebApp, type WebApp, type WebAppOptions } from '../helpers/web.js';
+
+interface Scenario {
+  name: string;
+  method?: 'GET' | 'POST';
+  url: string;
+  /** Form fields; the session's CSRF token is added unless `csrf` is false. */
+  form?: Record<string, string>;
+  /** 'admin' (default): a signed-in admin; 'none': no session; 'half': password checked, code not. */
+  session?: 'admin' | 'none' | 'half';
+  csrf?: boolean;
+  htmx?: boolean;
+  headers?: Record<string, string>;
+  opts?: WebAppOptions;
+  setup?(w: WebApp): void | Promise<void>;
+  status: number;
+  contains?: (string | RegExp)[];
+  notContains?: (string | RegExp)[];
+  auditEvents?: string[];
+  location?: string;
+}
+
+async function run(s: Scenario): Promise<void> {
+  const w = makeWebApp(s.opts);
+  try {
+    await s.setup?.(w);
+    const admin = s.session === 'none' ? undefined : w.adminSession('root', { stage: s.session === 'half' ? 'password' : 'full' });
+    const headers: Record<string, string> = { ...(admin ? { Cookie: admin.cookie } : {}), ...(s.htmx ? { 'HX-Request': 'true' } : {}), ...s.headers };
+    let body: string | undefined;
+    if (s.method === 'POST') {
+      headers['Content-Type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams({ ...(s.csrf === false || !admin ? {} : { _csrf: admin.csrf }), ...s.form }).toString();
+    }
+    const before = w.auditRows().length;
+    const res = await w.app.request(s.url, { method: s.method ?? 'GET', headers, ...(body !== undefined ? { body } : {}) });
+    const text = await res.text();
+    assert.is(res.status, s.status, `${s.name}: status (${text.slice(0, 200)})`);
+    const has = (p: string | RegExp) => (typeof p === 'string' ? text.includes(p) : p.test(text));
+    for (const c of s.contains ?? []) assert.ok(has(c), `${s.name}: body should contain ${String(c)}\n${text.slice(0, 800)}`);
+    for (const c of s.notContains ?? []) assert.not.ok(has(c), `${s.name}: body should not contain ${String(c)}`);
+    if (s.location !== undefined) assert.is(res.headers.get('location') ?? res.headers.get('hx-redirect'), s.location, `${s.name}: redirect`);
+    const written = w.auditRows().slice(before);
+    assert.equal(written.map((r) => r.event), s.auditEvents ?? [], `${s.name}: audit events`);
+    for (const r of written) if (r.actor !== null) assert.is(r.actor, 'admin:root', `${s.name}: actor`);
+    // Every page carries the security headers.
+    assert.match(res.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    assert.is(res.headers.get('x-content-type-options'), 'nosniff');
+  } finally {
+    w.close();
+  }
+}
+
+const SCENARIOS: Scenario[] = [
+  // --- sign-in and the gate
+  { name: 'sign-in page without admins says how to create one', url: '/login', session: 'none', status: 200, contains: ['gatehouse admin add NAME', 'Admin name'] },
+  { name: 'pages need a session: redirect to sign-in', url: '/clients', session: 'none', status: 303, location: '/login' },
+  { name: 'htmx requests without a session get HX-Redirect', url: '/users', session: 'none', htmx: true, status: 200, location: '/login' },
+  { name: 'a half signed-in session (code not entered) cannot see pages', url: '/', session: 'half', status: 303, location: '/login' },
+  { name: 'sign-in without the pre-session CSRF token is refused', method: 'POST', url: '/login', session: 'none', form: { name: 'alice', password: 'whatever it is' }, status: 403, contains: ['CSRF'] },
+  { name: 'sign-out ends the session', method: 'POST', url: '/logout', status: 303, location: '/login', auditEvents: ['admin.signout'] },
+  // --- CSRF
+  { name: 'POST without the CSRF token is refused', method: 'POST', url: '/clients', csrf: false, form: { address: '10.0.0.1' }, status: 403, auditEvents: [] },
+  { name: 'POST with a wrong CSRF token is refused', method: 'POST', url: '/clients', csrf: false, form: { _csrf: 'x'.repeat(43), address: '10.0.0.1' }, status: 403 },
+  { name: 'POST from a foreign Origin is refused', method: 'POST', url: '/clients', headers: { Origin: 'https://evil.example', Host: 'localhost' }, form: { address: '10.0.0.1' }, status: 403 },
+  { name: 'Origin: null counts as absent (Chromium with no-referrer)', method: 'POST', url: '/users', headers: { Origin: 'null' }, form: { username: 'nina' }, status: 200, auditEvents: ['user.add'] },
+  // --- pages render
+  { name: 'dashboard', url: '/', status: 200, contains: ['Dashboard', 'Requests', 'Health'] },
+  { name: 'dashboard as an htmx fragment: no page frame', url: '/', htmx: true, status: 200, contains: ['id="live"'], notContains: ['<html'] },
+  { name: 'approvals', url: '/approvals', status: 200, contains: ['Waiting for the phone'] },
+  { name: 'settings shows values fixed by flags as read-only with their flag', url: '/settings', opts: { argv: ['--failmode', 'safe'] }, status: 200, contains: ['set by --failmode', 'readonly'] },
+  { name: 'downstream set by the environment is read-only', url: '/downstream', opts: { env: { DOWNSTREAM_ADDRESS: '192.0.2.10', SECRET_OUT: 'envsecret1' } }, status: 200, contains: ['DOWNSTREAM_ADDRESS', 'read-only'], notContains: ['envsecret1'] },
+  { name: 'admins', url: '/admins', status: 200, contains: ['root', '(you)'] },
+  { name: 'tokens', url: '/tokens', status: 200, contains: ['Create a token'] },
+  { name: 'unknown page: 404', url: '/nope', status: 404 },
+  // --- clients
+  {
+    name: 'add a client: secret shown once, audited',
+    method: 'POST',
+    url: '/clients',
+    form: { name: 'Branch VPN', address: '10.1.0.0/16', secret: 'branch-secret-1', requireMessageAuthenticator: 'yes' },
+    status: 200,
+    contains: ['branch-secret-1', 'shown only now', '10.1.0.0/16'],
+    auditEvents: ['client.add'],
+  },
+  { name: 'add a client with a generated secret', method: 'POST', url: '/clients', form: { address: '10.2.0.1' }, status: 200, contains: [/id="new-secret">[A-Za-z0-9]{32}</], auditEvents: ['client.add'] },
+  { name: 'bad address: 400 naming the field', method: 'POST', url: '/clients', form: { address: '10.0.0.300' }, status: 400, contains: ['address must be an IP address or CIDR'], auditEvents: [] },
+  { name: 'a flag client cannot be added again', method: 'POST', url: '/clients', opts: { argv: ['--address-secret-in', '10.9.9.9:flagsecret1'] }, form: { address: '10.9.9.9' }, status: 409, contains: ['--address-secret-in'] },
+  {
+    name: 'the client list never shows a secret; names are escaped',
+    url: '/clients',
+    setup: (w) => void addClient(w.deps.ops, 'test', { name: '<script>alert(1)</script>', address: '10.3.0.1', secret: 'listed-secret-1' }),
+    status: 200,
+    contains: ['&lt;script&gt;alert(1)&lt;/script&gt;'],
+    notContains: ['listed-secret-1', '<script>alert'],
+  },
+  { name: 'edit a client', method: 'POST', url: '/clients/edit', setup: (w) => void addClient(w.deps.ops, 'test', { address: '10.4.0.1', secret: 'edit-secret-1' }), form: { address: '10.4.0.1/32', name: 'Renamed', requireMessageAuthenticator: 'no' }, status: 200, contains: ['saved'], auditEvents: ['client.edit'] },
+  { name: 'remove a client', method: 'POST', url: '/clients/remove', setup: (w) => void addClient(w.deps.ops, 'test', { address: '10.5.0.1', secret: 'rm-secret-1' }), form: { address: '10.5.0.1/32' }, status: 200, contains: ['Client removed'], auditEvents: ['client.remove'] },
+  // --- users
+  { name: 'add a user', method: 'POST', url: '/users', form: { username: 'Nina' }, status: 200, contains: ['User nina added.'], auditEvents: ['user.add'] },
+  { name: 'enrol a user: QR code and URI shown once', method: 'POST', url: '/users/enrol', form: { username: 'omar' }, status: 200, contains: ['<svg', 'otpauth://totp/Gatehouse:omar?secret='], auditEvents: ['totp.enroll'] },
+  { name: 'lock a user', method: 'POST', url: '/users/lock', setup: (w) => void addUser(w.deps.ops, 'test', 'pat'), form: { username: 'pat' }, status: 200, contains: ['pat locked.', 'Locked'], auditEvents: ['user.lock'] },
+  { name: 'unknown user: 404', method: 'POST', url: '/users/unlock', form: { username: 'ghost' }, status: 404, contains: ['no user ghost'] },
+  {
+    name: 'search filters users, as a fragment for htmx',
+    url: '/users?q=ali',
+    htmx: true,
+    headers: { 'HX-Target': 'user-table' },
+    setup: (w) => {
+      addUser(w.deps.ops, 'test', 'alice');
+      addUser(w.deps.ops, 'test', 'bob');
+    },
+    status: 200,
+    contains: ['alice', 'id="user-table"'],
+    notContains: ['>bob<', '<html'],
+  },
+  { name: 'the user list never shows a seed', url: '/users', setup: (w) => void enrolUserTotp(w.deps.ops, 'test', 'quinn'), status: 200, contains: ['quinn', 'TOTP'], notContains: ['otpauth://'] },
+  // --- settings
+  { name: 'store a setting', method: 'POST', url: '/settings', form: { key: 'message-title', value: 'Corp VPN' }, status: 200, contains: ['message-title saved.', 'Corp VPN'], auditEvents: ['settings.set'] },
+  { name: 'an invalid value is refused', method: 'POST', url: '/settings', form: { key: 'failmode', value: 'open' }, status: 400, contains: ['must be one of secure, safe'] },
+  { name: 'a setting fixed by the environment cannot be changed', method: 'POST', url: '/settings', opts: { env: { FAILMODE: 'safe' } }, form: { key: 'failmode', value: 'secure' }, status: 409, contains: ['FAILMODE'] },
+  // --- downstream
+  { name: 'set the downstream server', method: 'POST', url: '/downstream', form: { host: '192.0.2.20', port: '1812', secret: 'down-secret-1' }, status: 200, contains: ['192.0.2.20:1812'], notContains: ['down-secret-1'], auditEvents: ['downstream.set'] },
+  { name: 'a short downstream secret is refused', method: 'POST', url: '/downstream', form: { host: '192.0.2.20', secret: 'short' }, status: 400, contains: ['at least 8 characters'] },
+  // --- admins and tokens
+  { name: 'add an admin', method: 'POST', url: '/admins', form: { name: 'bob', password: 'a long enough passphrase' }, status: 200, contains: ['Admin bob added'], auditEvents: ['admin.add'] },
+  { name: 'a weak admin password is refused', method: 'POST', url: '/admins', form: { name: 'bob', password: 'short' }, status: 400, contains: ['at least 12 characters'] },
+  { name: 'an admin cannot remove themselves', method: 'POST', url: '/admins/remove', form: { name: 'root' }, status: 409, contains: ['cannot remove yourself'] },
+  { name: 'create a token: shown once', method: 'POST', url: '/tokens', form: { name: 'provisioning' }, status: 200, contains: [/gh_[A-Za-z0-9_-]{43}/], auditEvents: ['token.create'] },
+  // --- audit log
+  {
+    name: 'audit log filtered by user',
+    url: '/audit?username=nina',
+    setup: (w) => {
+      addUser(w.deps.ops, 'test', 'nina');
+      addUser(w.deps.ops, 'test', 'zed');
+    },
+    status: 200,
+    contains: ['user.add', 'nina'],
+    notContains: ['zed'],
+  },
+  { name: 'audit log: a bad time is reported', url: '/audit?from=yesterday', status: 200, contains: ['From is not a date and time'] },
+  { name: 'audit export as CSV', url: '/audit/export.csv', setup: (w) => void addUser(w.deps.ops, 'test', 'nina'), status: 200, contains: ['id,time,event,outcome,username', 'user.add'], auditEvents: ['audit.export'] },
+  { name: 'audit chain verification', url: '/audit/verify', setup: (w) => void addUser(w.deps.ops, 'test', 'nina'), status: 200, contains: ['Chain intact'] },
+];
+
+const UiRoutes = suite('routes/ui');
+for (const s of SCENARIOS) UiRoutes(s.name, () => run(s));
+
+UiRoutes('sign-in with a wrong password: 401 with a generic message, audited without the password; the right one leads to the code page', async () => {
+  const w = makeWebApp();
+  try {
+    insertAdmin(w.store, 'alice', await hashPassword('the right passphrase'));
+    const page = await w.app.request('/login');
+    const cookie = (page.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
+    const post = (password: string) =>
+      w.app.request('/login', { method: 'POST', headers: { Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: csrf, name: 'alice', password }).toString() });
+    const bad = await post('the wrong passphrase');
+    assert.is(bad.status, 401);
+    assert.match(await bad.text(), /not correct/);
+    const rows = w.auditRows();
+    assert.is(rows.at(-1)!.event, 'admin.signin');
+    assert.is(rows.at(-1)!.outcome, 'reject');
+    assert.is(rows.at(-1)!.reason, 'bad_password');
+    assert.not.ok(JSON.stringify(rows).includes('wrong passphrase'));
+    const good = await post('the right passphrase');
+    assert.is(good.status, 303);
+    assert.is(good.headers.get('location'), '/login/enrol');
+    assert.match(good.headers.get('set-cookie') ?? '', /gh_session=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Strict/);
+  } finally {
+    w.close();
+  }
+});
+
+UiRoutes('audit pages are 50 records, newest first, with a link to the older ones', async () => {
+  const w = makeWebApp();
+  try {
+    for (let i = 0; i < 120; i++) addUser(w.deps.ops, 'test', `user${i}`);
+    const admin = w.adminSession();
+    const first = await (await w.app.request('/audit', { headers: { Cookie: admin.cookie } })).text();
+    assert.is((first.match(/<tr>/g) ?? []).length, 51); // header + 50
+    assert.match(first, /user119/);
+    const older = /href="(\/audit\?before=\d+)"/.exec(first.replace(/&amp;/g, '&'))?.[1];
+    assert.ok(older, 'a link to older records');
+    const second = await (await w.app.request(older!, { headers: { Cookie: admin.cookie } })).text();
+    assert.match(second, /user69/);
+    assert.not.match(second, /user119/);
+  } finally {
+    w.close();
+  }
+});
+
+UiRoutes.run();
