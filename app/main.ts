@@ -2,11 +2,11 @@
 // Only this file constructs long-lived things; everything else receives them.
 import { serve as serveHttp, type ServerType } from '@hono/node-server';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAuditor } from './audit/audit.js';
-import { ConfigError, resolveSettings, type FixedOptions, type ResolvedSettings } from './config.js';
+import { ConfigError, resolveSettings, type FixedOptions, type ResolvedSettings, type Settings } from './config.js';
 import { createAuditStore } from './db/queries/audit.js';
 import { listClients, markMessageAuthenticatorSeen } from './db/queries/clients.js';
 import { listDownstreams } from './db/queries/downstream.js';
@@ -24,6 +24,9 @@ import { createLogger } from './lib/log.js';
 import { Counters } from './lib/metrics.js';
 import { requestPushApproval } from './mfa/push.js';
 import { createTotpFactor } from './mfa/totp.js';
+import type { ApprovalRequest } from './mfa/factor.js';
+import { startEndpoint, type Endpoint } from './pipe/endpoint.js';
+import { createPipeHandler } from './pipe/ops.js';
 import { buildClientTable, type ClientTable } from './radius/clients.js';
 import { createDownstreamLeg, type DownstreamTarget } from './radius/downstream.js';
 import { listenRadius } from './radius/listener.js';
@@ -105,6 +108,18 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
 
   const leg = createDownstreamLeg();
   let pushHealth: 'ok' | 'failing' | 'unknown' = 'unknown';
+  /** One push approval, for RADIUS (the settings' texts) or Windows logon (its own texts). */
+  const approve = async (req: ApprovalRequest, s: Readonly<Settings>, signal: AbortSignal, text?: { title: string; description: string }) => {
+    const outcome = await requestPushApproval(
+      { host: s.notakeyHost ?? '', accessId: s.notakeyAccessId ?? '', callTimeoutMs: s.notakeyTimeout * 1000, ttlSeconds: s.messageTtlSeconds, title: text?.title ?? s.messageTitle, description: text?.description ?? s.messageDescription },
+      req,
+      pushDeps,
+      signal,
+    );
+    pushHealth = outcome.kind === 'unreachable' ? 'failing' : 'ok';
+    return outcome;
+  };
+  const totp = createTotpFactor(createUserFactorQueries(store, sealer), () => ({ maxFailures: state.resolved.settings.totpMaxFailures, lockoutMs: state.resolved.settings.totpLockoutMinutes * 60_000 }), Date.now);
   const pushDeps = { fetch: globalThis.fetch, sleep: (ms: number, signal?: AbortSignal) => sleep(ms, undefined, signal ? { signal } : {}), now: Date.now };
   let listener: Awaited<ReturnType<typeof listenRadius>> | undefined;
   const proxy = createProxy({
@@ -121,17 +136,8 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     },
     audit,
     counters,
-    totp: createTotpFactor(createUserFactorQueries(store, sealer), () => ({ maxFailures: state.resolved.settings.totpMaxFailures, lockoutMs: state.resolved.settings.totpLockoutMinutes * 60_000 }), Date.now),
-    approve: async (req, s, signal) => {
-      const outcome = await requestPushApproval(
-        { host: s.notakeyHost ?? '', accessId: s.notakeyAccessId ?? '', callTimeoutMs: s.notakeyTimeout * 1000, ttlSeconds: s.messageTtlSeconds, title: s.messageTitle, description: s.messageDescription },
-        req,
-        pushDeps,
-        signal,
-      );
-      pushHealth = outcome.kind === 'unreachable' ? 'failing' : 'ok';
-      return outcome;
-    },
+    totp,
+    approve,
     onMessageAuthenticatorSeen: (client) => {
       if (client.id !== undefined) markMessageAuthenticatorSeen(store, client.id);
     },
@@ -159,6 +165,36 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     store.close();
     throw new ConfigError(`cannot listen for RADIUS on ${settings.listenAddress}:${settings.portIn}: ${(e as Error).message}`);
   }
+
+  // The Windows logon endpoint, when a pipe or socket path is given.
+  let pipe: Endpoint | undefined;
+  const pipeAbort = new AbortController();
+  if (settings.pipePath !== undefined) {
+    try {
+      pipe = await startEndpoint({
+        path: settings.pipePath,
+        handle: createPipeHandler({
+          settings: () => state.resolved.settings,
+          totp,
+          approve,
+          audit,
+          signal: pipeAbort.signal,
+          health: () =>
+            state.resolved.settings.notakeyHost !== undefined && pushHealth === 'failing'
+              ? { status: 'api_unreachable', message: 'service can not connect to API. Check network connectivity and API parameters.' }
+              : { status: 'ok', message: 'Service Status: OK' },
+        }),
+        onProblem: () => counters.inc('pipe_errors'),
+      });
+      if (process.platform !== 'win32') chmodSync(settings.pipePath, 0o600);
+    } catch (e) {
+      await listener.close();
+      clearInterval(watcher);
+      store.close();
+      throw new ConfigError(`cannot serve the Windows logon endpoint on ${settings.pipePath}: ${(e as Error).message}`);
+    }
+  }
+
 
   let ready = false;
   const { assets, files } = loadAssets();
@@ -249,7 +285,9 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
         ready = false;
         clearInterval(watcher);
         clearInterval(sessionSweep);
-        // Waiting logins are answered (rejected) before the socket closes.
+        // Waiting logins are answered (rejected) before the sockets close.
+        pipeAbort.abort();
+        await pipe?.close();
         await proxy.shutdown();
         await leg.close();
         await listener?.close();
