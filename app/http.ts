@@ -4,6 +4,7 @@ import { csrf } from './middleware/csrf.js';
 import { securityHeaders } from './middleware/security.js';
 import { loadSession, requireAdmin } from './middleware/session.js';
 import { createApiRoutes } from './routes/api.js';
+import { createAgentRoutes, type AgentDeps } from './routes/agent.js';
 import { createAuditRoutes } from './routes/audit.js';
 import { createClientRoutes } from './routes/clients.js';
 import { createDashboardRoutes } from './routes/dashboard.js';
@@ -17,6 +18,8 @@ import type { WebEnv } from './web-env.js';
 
 export interface HttpDeps extends HealthDeps {
   web: WebDeps;
+  /** Answers Windows logon requests that agents forward (the pipe protocol's handler). */
+  agentHandler: AgentDeps['handle'];
   files: ReturnType<typeof loadAssets>['files'];
   /** Served over HTTPS: cookies get Secure and the __Host- prefix, HSTS is sent. */
   secure: boolean;
@@ -34,6 +37,7 @@ export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
   app.route('/', createHealthRoutes(deps));
   app.route('/', createStaticRoutes(deps.files));
   // The JSON API: bearer tokens, its own errors, none of the browser UI's session or CSRF.
+  app.route('/api/v1/agent', createAgentRoutes({ web: deps.web, handle: deps.agentHandler }));
   app.route('/api/v1', createApiRoutes(deps.web));
   // The browser UI: 3. session, 4. CSRF, then sign-in pages, 5. the admin gate, then the pages.
   const ui = new Hono<WebEnv>();

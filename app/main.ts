@@ -166,24 +166,26 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     throw new ConfigError(`cannot listen for RADIUS on ${settings.listenAddress}:${settings.portIn}: ${(e as Error).message}`);
   }
 
-  // The Windows logon endpoint, when a pipe or socket path is given.
-  let pipe: Endpoint | undefined;
+  // Windows logon: answered on the local pipe (--pipe-path) and, for agents on workstations,
+  // through the agent API. Both use the same factors as RADIUS.
   const pipeAbort = new AbortController();
+  const windowsHandler = createPipeHandler({
+    settings: () => state.resolved.settings,
+    totp,
+    approve,
+    audit,
+    signal: pipeAbort.signal,
+    health: () =>
+      state.resolved.settings.notakeyHost !== undefined && pushHealth === 'failing'
+        ? { status: 'api_unreachable', message: 'service can not connect to API. Check network connectivity and API parameters.' }
+        : { status: 'ok', message: 'Service Status: OK' },
+  });
+  let pipe: Endpoint | undefined;
   if (settings.pipePath !== undefined) {
     try {
       pipe = await startEndpoint({
         path: settings.pipePath,
-        handle: createPipeHandler({
-          settings: () => state.resolved.settings,
-          totp,
-          approve,
-          audit,
-          signal: pipeAbort.signal,
-          health: () =>
-            state.resolved.settings.notakeyHost !== undefined && pushHealth === 'failing'
-              ? { status: 'api_unreachable', message: 'service can not connect to API. Check network connectivity and API parameters.' }
-              : { status: 'ok', message: 'Service Status: OK' },
-        }),
+        handle: (req) => windowsHandler(req, 'pipe'),
         onProblem: () => counters.inc('pipe_errors'),
       });
       if (process.platform !== 'win32') chmodSync(settings.pipePath, 0o600);
@@ -246,6 +248,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     web,
     files,
     secure: false,
+    agentHandler: windowsHandler,
   };
   const app = createHttpApp(httpDeps);
   const servers: ServerType[] = [];

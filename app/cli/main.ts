@@ -2,6 +2,7 @@
 import { ConfigError, parseServeOptions, usage } from '../config.js';
 import { startAppliance } from '../main.js';
 import { adminCommand, tokenCommand } from './admins.js';
+import { agentCommand, agentTokenCommand } from './agent.js';
 import { auditCommand } from './audit.js';
 import { clientCommand } from './clients.js';
 import type { CliIo } from './context.js';
@@ -18,6 +19,9 @@ const COMMANDS = `Commands:
   gatehouse settings list|set|unset    settings stored in the data directory
   gatehouse admin add|list|remove|reset-totp|password   admins of the web UI
   gatehouse token create|list|revoke   bearer tokens for the JSON API
+  gatehouse agent-token create|list|revoke   tokens of Windows agents
+  gatehouse agent --appliance URL --agent-token TOKEN [--pipe-path P]
+                                       serve the Windows logon pipe, forwarding to an appliance
   gatehouse audit export|verify        read and check the audit log
 Every command takes --data-dir (GATEHOUSE_DATA_DIR, default ./data).`;
 
@@ -85,6 +89,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
         return await adminCommand(rest, env, io);
       case 'token':
         return await tokenCommand(rest, env, io);
+      case 'agent':
+        return await agentCommand(rest, env);
+      case 'agent-token':
+        return await agentTokenCommand(rest, env, io);
       default:
         throw new ConfigError(`unknown command '${first}' (see gatehouse --help)`);
     }

@@ -129,3 +129,13 @@ export const apiTokens = sqliteTable('api_tokens', {
   createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
   lastUsedAt: integer('last_used_at'),
 });
+
+/** Windows machines (or groups of them) running `gatehouse agent`: each has a revocable token. */
+export const windowsAgents = sqliteTable('windows_agents', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  name: text('name').notNull().unique(),
+  tokenHash: text('token_hash').notNull().unique(),
+  createdBy: text('created_by').notNull(),
+  createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
+  lastSeenAt: integer('last_seen_at'),
+});

@@ -37,8 +37,9 @@ const MESSAGES = {
 
 type Result = 'approved' | 'denied' | 'expired' | 'unknown_user' | 'code_required' | 'locked' | 'error';
 
-export function createPipeHandler(d: PipeDeps): (req: Request) => Promise<Reply> {
-  return async (req) => {
+/** `via` names the path in the audit source: `pipe` locally, `agent:NAME` through the agent API. */
+export function createPipeHandler(d: PipeDeps): (req: Request, via?: string) => Promise<Reply> {
+  return async (req, via = 'pipe') => {
     if (req.op === 'health') return { ...d.health() };
     const settings = d.settings();
     const who = req.username.trim();
@@ -49,7 +50,7 @@ export function createPipeHandler(d: PipeDeps): (req: Request) => Promise<Reply>
         outcome: result === 'approved' ? 'accept' : result === 'code_required' ? 'challenge' : result === 'error' ? 'error' : 'reject',
         reason,
         username: who,
-        source: `pipe:${req.workstation || 'unknown'}`,
+        source: `${via}:${req.workstation || 'unknown'}`,
         details: { ...details, ...extra },
       });
       return { result, message };
@@ -61,7 +62,7 @@ export function createPipeHandler(d: PipeDeps): (req: Request) => Promise<Reply>
       const r = d.totp.verify(who, codeEquals(req.code.trim()));
       if (r.ok) return answer('approved', 'totp_ok', MESSAGES.approved, { factor: 'totp' });
       if (r.reason === 'locked') return answer('locked', 'locked', MESSAGES.locked, { factor: 'totp' });
-      if (r.reason !== 'no_totp' && r.lockedNow) d.audit.record({ event: 'user.lockout', outcome: 'ok', username: who, source: `pipe:${req.workstation}`, reason: 'too_many_wrong_codes' });
+      if (r.reason !== 'no_totp' && r.lockedNow) d.audit.record({ event: 'user.lockout', outcome: 'ok', username: who, source: `${via}:${req.workstation}`, reason: 'too_many_wrong_codes' });
       const reason = r.reason === 'totp_replayed' ? 'totp_replayed' : 'totp_wrong';
       return answer('denied', reason, MESSAGES[reason], { factor: 'totp' });
     }

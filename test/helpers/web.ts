@@ -29,6 +29,9 @@ import { openStore, type Store } from '../../app/db/open.js';
 import { createSealer, type Sealer } from '../../app/db/secrets.js';
 import { createHttpApp } from '../../app/http.js';
 import { createLogger } from '../../app/lib/log.js';
+import { createUserFactorQueries } from '../../app/db/queries/users.js';
+import { createTotpFactor } from '../../app/mfa/totp.js';
+import { createPipeHandler } from '../../app/pipe/ops.js';
 import { Counters } from '../../app/lib/metrics.js';
 import { newToken, tokenHash } from '../../app/lib/tokens.js';
 import type { OpsDeps } from '../../app/ops/ops.js';
@@ -151,7 +154,16 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
     ...opts.overrides,
   };
   const secure = opts.secure ?? false;
-  const app = createHttpApp({ ready: () => true, metrics: () => counters.render({}), web: deps, files, secure });
+  // Windows logon answers (for the agent API) from the real handler over the same store; no push.
+  const agentHandler = createPipeHandler({
+    settings: () => resolved().settings,
+    totp: createTotpFactor(createUserFactorQueries(store, sealer), () => ({ maxFailures: 5, lockoutMs: 15 * 60_000 }), clock.now),
+    approve: async () => ({ kind: 'unreachable', detail: 'no push service in route tests' }),
+    audit,
+    signal: new AbortController().signal,
+    health: () => ({ status: 'ok', message: 'Service Status: OK' }),
+  });
+  const app = createHttpApp({ ready: () => true, metrics: () => counters.render({}), web: deps, files, secure, agentHandler });
 
   return {
     logs: () => [...logLines],

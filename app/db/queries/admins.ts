@@ -1,7 +1,7 @@
 // Admins of the web UI, their sessions, and API tokens.
 import { and, asc, eq, lt, sql } from 'drizzle-orm';
 import type { Store } from '../open.js';
-import { adminSessions, admins, apiTokens } from '../schema.js';
+import { adminSessions, admins, apiTokens, windowsAgents } from '../schema.js';
 import type { Sealer } from '../secrets.js';
 
 const SEED_PURPOSE = 'admins.totp_seed';
@@ -156,4 +156,37 @@ export function setSessionStage(store: Store, id: string, stage: 'password' | 'f
 
 export function findSessionPendingSeed(store: Store, id: string): Buffer | null {
   return store.db.select({ s: adminSessions.pendingSeedSealed }).from(adminSessions).where(eq(adminSessions.id, id)).get()?.s ?? null;
+}
+
+// --- Windows agents
+
+export interface AgentRow {
+  id: number;
+  name: string;
+  createdBy: string;
+  createdAt: number;
+  lastSeenAt: number | null;
+}
+
+const agentColumns = { id: windowsAgents.id, name: windowsAgents.name, createdBy: windowsAgents.createdBy, createdAt: windowsAgents.createdAt, lastSeenAt: windowsAgents.lastSeenAt };
+
+export function insertAgent(store: Store, name: string, tokenHash: string, createdBy: string): void {
+  if (store.db.select({ id: windowsAgents.id }).from(windowsAgents).where(eq(windowsAgents.name, name)).get()) throw new DuplicateTokenError(`an agent token named ${name} already exists`);
+  store.db.insert(windowsAgents).values({ name, tokenHash, createdBy }).run();
+}
+
+export function listAgents(store: Store): AgentRow[] {
+  return store.db.select(agentColumns).from(windowsAgents).orderBy(asc(windowsAgents.name)).all();
+}
+
+export function findAgentByHash(store: Store, tokenHash: string): AgentRow | undefined {
+  return store.db.select(agentColumns).from(windowsAgents).where(eq(windowsAgents.tokenHash, tokenHash)).get();
+}
+
+export function touchAgent(store: Store, id: number, now: number): void {
+  store.db.update(windowsAgents).set({ lastSeenAt: now }).where(eq(windowsAgents.id, id)).run();
+}
+
+export function deleteAgent(store: Store, name: string): boolean {
+  return store.db.delete(windowsAgents).where(eq(windowsAgents.name, name)).run().changes > 0;
 }

@@ -1,0 +1,69 @@
+// Agent mode: on a Windows machine, serve the logon pipe and forward each request to a central
+// appliance's agent API over HTTPS. Health reflects the path to the appliance.
+import { startEndpoint, type Endpoint, type Reply } from './pipe/endpoint.js';
+import type { Request } from './pipe/frame.js';
+import type { Logger } from './lib/log.js';
+
+export interface AgentOptions {
+  /** Appliance base URL, e.g. https://gatehouse.corp.example/ */
+  appliance: string;
+  token: string;
+  pipePath: string;
+  /** Seconds for a health call. */
+  healthTimeout: number;
+  /** Seconds for an authenticate call: longer than the push TTL, since the user decides meanwhile. */
+  requestTimeout: number;
+  fetch?: typeof globalThis.fetch;
+  log: Logger;
+}
+
+const UNREACHABLE = 'service can not connect to API. Check network connectivity and API parameters.';
+const TIMEOUT = 'API call timed out.';
+
+type CallResult = { ok: true; body: Record<string, unknown> } | { ok: false; kind: 'unreachable' | 'timeout' | 'refused' | 'error'; detail: string };
+
+export function createAgentForwarder(o: Omit<AgentOptions, 'pipePath'>): (req: Request) => Promise<Reply> {
+  const base = o.appliance.endsWith('/') ? o.appliance : `${o.appliance}/`;
+  const doFetch = o.fetch ?? globalThis.fetch;
+  const call = async (path: string, init: RequestInit, seconds: number): Promise<CallResult> => {
+    let res: Response;
+    try {
+      res = await doFetch(`${base}api/v1/agent/${path}`, { ...init, redirect: 'manual', signal: AbortSignal.timeout(seconds * 1000), headers: { ...init.headers, authorization: `Bearer ${o.token}`, accept: 'application/json' } });
+    } catch (e) {
+      const err = e as Error;
+      return err.name === 'TimeoutError' ? { ok: false, kind: 'timeout', detail: TIMEOUT } : { ok: false, kind: 'unreachable', detail: err.message };
+    }
+    if (res.status === 401) return { ok: false, kind: 'refused', detail: 'the appliance refused the agent token' };
+    const text = await res.text().catch(() => '');
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    if (res.status !== 200 || body === null || typeof body !== 'object' || Array.isArray(body)) return { ok: false, kind: 'error', detail: `appliance answered HTTP ${res.status}` };
+    return { ok: true, body: body as Record<string, unknown> };
+  };
+  const str = (v: unknown, fallback: string) => (typeof v === 'string' ? v : fallback);
+  return async (req): Promise<Reply> => {
+    if (req.op === 'health') {
+      const r = await call('health', { method: 'GET' }, o.healthTimeout);
+      if (r.ok) return { status: str(r.body['status'], 'error'), message: str(r.body['message'], '') };
+      if (r.kind === 'unreachable') return { status: 'api_unreachable', message: UNREACHABLE };
+      if (r.kind === 'timeout') return { status: 'api_timeout', message: TIMEOUT };
+      return { status: 'error', message: `error (${r.detail})` };
+    }
+    const { id: _id, op: _op, ...fields } = req;
+    const r = await call('authenticate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 1, op: 'authenticate', ...fields }) }, o.requestTimeout);
+    if (r.ok) return { result: str(r.body['result'], 'error'), message: str(r.body['message'], '') };
+    o.log.warn('forwarding to the appliance failed', { kind: r.kind, detail: r.detail });
+    return { result: 'error', message: r.kind === 'unreachable' ? UNREACHABLE : r.kind === 'timeout' ? TIMEOUT : `error (${r.detail})` };
+  };
+}
+
+export async function startAgent(o: AgentOptions): Promise<Endpoint> {
+  const forward = createAgentForwarder(o);
+  const endpoint = await startEndpoint({ path: o.pipePath, handle: (req) => forward(req), onProblem: (what) => o.log.warn('bad request on the pipe', { problem: what }) });
+  o.log.info('gatehouse agent ready', { pipe: o.pipePath, appliance: o.appliance });
+  return endpoint;
+}

@@ -1,0 +1,91 @@
+// gatehouse agent --appliance URL --agent-token TOKEN [--pipe-path P]
+// gatehouse agent-token create|list|revoke NAME
+import { chmodSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { startAgent } from '../agent.js';
+import { ConfigError, flagErrorMessage } from '../config.js';
+import { deleteAgent, DuplicateTokenError, insertAgent, listAgents } from '../db/queries/admins.js';
+import { createLogger } from '../lib/log.js';
+import { newToken, tokenHash } from '../lib/tokens.js';
+import { openContext, parseCommand, type CliIo } from './context.js';
+
+const TOKEN_USAGE = 'usage: gatehouse agent-token create|revoke NAME | agent-token list';
+export const DEFAULT_WINDOWS_PIPE = '\\\\.\\pipe\\gatehouse';
+
+export async function agentTokenCommand(args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
+  const { positionals, dataDir } = parseCommand(args, {}, env);
+  const [verb, ...rest] = positionals;
+  const ctx = openContext(dataDir, env);
+  try {
+    if (verb === 'list' && rest.length === 0) {
+      io.out(['NAME\tCREATED\tLAST SEEN', ...listAgents(ctx.store).map((a) => `${a.name}\t${new Date(a.createdAt).toISOString()}\t${a.lastSeenAt ? new Date(a.lastSeenAt).toISOString() : 'never'}`)].join('\n') + '\n');
+      return 0;
+    }
+    const name = rest[0];
+    if ((verb !== 'create' && verb !== 'revoke') || rest.length !== 1 || name === undefined || !/^[A-Za-z0-9._@-]{1,64}$/.test(name)) throw new ConfigError(TOKEN_USAGE);
+    if (verb === 'create') {
+      const token = newToken('gha_');
+      try {
+        insertAgent(ctx.store, name, tokenHash(token), ctx.actor);
+      } catch (e) {
+        if (!(e instanceof DuplicateTokenError)) throw e;
+        io.err(`gatehouse: ${e.message}\n`);
+        return 1;
+      }
+      ctx.audit.record({ event: 'agent.token.create', outcome: 'ok', actor: ctx.actor, details: { name } });
+      io.out(`${token}\n`);
+      return 0;
+    }
+    if (!deleteAgent(ctx.store, name)) {
+      io.err(`gatehouse: no agent token ${name}\n`);
+      return 1;
+    }
+    ctx.audit.record({ event: 'agent.token.revoke', outcome: 'ok', actor: ctx.actor, details: { name } });
+    io.out(`revoked agent token ${name}\n`);
+    return 0;
+  } finally {
+    ctx.close();
+  }
+}
+
+export async function agentCommand(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let values: Record<string, string | undefined>;
+  try {
+    values = parseArgs({ args: [...args], options: { appliance: { type: 'string' }, 'agent-token': { type: 'string' }, 'pipe-path': { type: 'string' }, 'request-timeout': { type: 'string' } }, strict: true, allowPositionals: false }).values as Record<string, string | undefined>;
+  } catch (e) {
+    throw new ConfigError(flagErrorMessage(e));
+  }
+  const appliance = values['appliance'] ?? env['GATEHOUSE_APPLIANCE'];
+  // The token is better given in the environment (GATEHOUSE_AGENT_TOKEN): other users can read argv.
+  const token = values['agent-token'] ?? env['GATEHOUSE_AGENT_TOKEN'];
+  const pipePath = values['pipe-path'] ?? env['PIPE_PATH'] ?? (process.platform === 'win32' ? DEFAULT_WINDOWS_PIPE : undefined);
+  if (appliance === undefined) throw new ConfigError('--appliance (GATEHOUSE_APPLIANCE) is required: the appliance URL, e.g. https://gatehouse.example/');
+  let url: URL;
+  try {
+    url = new URL(appliance);
+  } catch {
+    throw new ConfigError(`--appliance: '${appliance}' is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`--appliance: '${appliance}' must be an https:// URL`);
+  if (token === undefined || !/^[A-Za-z0-9_-]{10,200}$/.test(token)) throw new ConfigError('--agent-token (GATEHOUSE_AGENT_TOKEN) is required: create one with `gatehouse agent-token create NAME` on the appliance');
+  if (pipePath === undefined) throw new ConfigError('--pipe-path (PIPE_PATH) is required on this system (a Unix socket path)');
+  const timeoutRaw = values['request-timeout'] ?? '90';
+  const requestTimeout = Number(timeoutRaw);
+  if (!Number.isFinite(requestTimeout) || requestTimeout <= 0 || requestTimeout > 600) throw new ConfigError(`--request-timeout: '${timeoutRaw}' is not a number of seconds (0-600)`);
+  const log = createLogger(env['LOG_LEVEL'] === 'debug' ? 'debug' : 'info');
+  let endpoint;
+  try {
+    endpoint = await startAgent({ appliance: url.toString(), token, pipePath, healthTimeout: 5, requestTimeout, log });
+  } catch (e) {
+    throw new ConfigError(`cannot serve ${pipePath}: ${(e as Error).message}`);
+  }
+  if (process.platform !== 'win32') chmodSync(pipePath, 0o600);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      void endpoint.close().then(resolve);
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  return 0;
+}
