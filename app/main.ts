@@ -2,7 +2,7 @@
 // Only this file constructs long-lived things; everything else receives them.
 import { serve as serveHttp, type ServerType } from '@hono/node-server';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAuditor } from './audit/audit.js';
@@ -107,7 +107,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   watcher.unref();
 
   const leg = createDownstreamLeg();
-  let pushHealth: 'ok' | 'failing' | 'unknown' = 'unknown';
+  let pushHealth: 'ok' | 'failing' | 'timeout' | 'unknown' = 'unknown';
   /** One push approval, for RADIUS (the settings' texts) or Windows logon (its own texts). */
   const approve = async (req: ApprovalRequest, s: Readonly<Settings>, signal: AbortSignal, text?: { title: string; description: string }) => {
     const outcome = await requestPushApproval(
@@ -116,7 +116,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       pushDeps,
       signal,
     );
-    pushHealth = outcome.kind === 'unreachable' ? 'failing' : 'ok';
+    pushHealth = outcome.kind !== 'unreachable' ? 'ok' : /timed out/.test(outcome.detail) ? 'timeout' : 'failing';
     return outcome;
   };
   const totp = createTotpFactor(createUserFactorQueries(store, sealer), () => ({ maxFailures: state.resolved.settings.totpMaxFailures, lockoutMs: state.resolved.settings.totpLockoutMinutes * 60_000 }), Date.now);
@@ -176,9 +176,11 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     audit,
     signal: pipeAbort.signal,
     health: () =>
-      state.resolved.settings.notakeyHost !== undefined && pushHealth === 'failing'
-        ? { status: 'api_unreachable', message: 'service can not connect to API. Check network connectivity and API parameters.' }
-        : { status: 'ok', message: 'Service Status: OK' },
+      state.resolved.settings.notakeyHost === undefined || pushHealth === 'ok' || pushHealth === 'unknown'
+        ? { status: 'ok', message: 'Service Status: OK' }
+        : pushHealth === 'timeout'
+          ? { status: 'api_timeout', message: 'API call timed out.' }
+          : { status: 'api_unreachable', message: 'service can not connect to API. Check network connectivity and API parameters.' },
   });
   let pipe: Endpoint | undefined;
   if (settings.pipePath !== undefined) {
@@ -188,7 +190,6 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
         handle: (req) => windowsHandler(req, 'pipe'),
         onProblem: () => counters.inc('pipe_errors'),
       });
-      if (process.platform !== 'win32') chmodSync(settings.pipePath, 0o600);
     } catch (e) {
       await listener.close();
       clearInterval(watcher);
@@ -235,7 +236,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     pendingApprovals: () => proxy.pendingPushes(),
     health: () => ({
       downstream: state.downstream === undefined ? 'none' : proxy.downstreamHealth(),
-      push: state.resolved.settings.notakeyHost === undefined ? 'none' : pushHealth,
+      push: state.resolved.settings.notakeyHost === undefined ? 'none' : pushHealth === 'timeout' ? 'failing' : pushHealth,
     }),
   };
   const httpDeps = {

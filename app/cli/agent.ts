@@ -1,6 +1,5 @@
 // gatehouse agent --appliance URL --agent-token TOKEN [--pipe-path P]
 // gatehouse agent-token create|list|revoke NAME
-import { chmodSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startAgent } from '../agent.js';
 import { ConfigError, flagErrorMessage } from '../config.js';
@@ -79,7 +78,6 @@ export async function agentCommand(args: readonly string[], env: NodeJS.ProcessE
   } catch (e) {
     throw new ConfigError(`cannot serve ${pipePath}: ${(e as Error).message}`);
   }
-  if (process.platform !== 'win32') chmodSync(pipePath, 0o600);
   await new Promise<void>((resolve) => {
     const stop = () => {
       void endpoint.close().then(resolve);

@@ -4,6 +4,7 @@ import { startAppliance } from '../main.js';
 import { adminCommand, tokenCommand } from './admins.js';
 import { agentCommand, agentTokenCommand } from './agent.js';
 import { auditCommand } from './audit.js';
+import { backupCommand, restoreCommand } from './backup.js';
 import { clientCommand } from './clients.js';
 import type { CliIo } from './context.js';
 import { downstreamCommand } from './downstream.js';
@@ -23,6 +24,10 @@ const COMMANDS = `Commands:
   gatehouse agent --appliance URL --agent-token TOKEN [--pipe-path P]
                                        serve the Windows logon pipe, forwarding to an appliance
   gatehouse audit export|verify        read and check the audit log
+  gatehouse backup FILE                encrypted online backup of the store and master key
+  gatehouse restore FILE [--force]     restore a backup into a (fresh) data directory
+                                       (backup and restore read the passphrase from
+                                       GATEHOUSE_BACKUP_PASSPHRASE or standard input)
 Every command takes --data-dir (GATEHOUSE_DATA_DIR, default ./data).`;
 
 function processIo(): CliIo {
@@ -93,6 +98,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
         return await agentCommand(rest, env);
       case 'agent-token':
         return await agentTokenCommand(rest, env, io);
+      case 'backup':
+        return await backupCommand(rest, env, io);
+      case 'restore':
+        return await restoreCommand(rest, env, io);
       default:
         throw new ConfigError(`unknown command '${first}' (see gatehouse --help)`);
     }

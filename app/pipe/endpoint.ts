@@ -1,7 +1,7 @@
 // The Windows logon endpoint's transport: a named pipe on Windows, a Unix socket elsewhere.
 // Several requests may be in flight per connection; a bad frame gets an error reply where
 // possible and its connection is closed, without disturbing other connections.
-import { existsSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { encodeFrame, FrameDecoder, parseRequest, type Request } from './frame.js';
 
@@ -27,6 +27,8 @@ const MAX_BUFFERED = 1024 * 1024;
 
 async function removeStaleSocket(path: string): Promise<void> {
   if (process.platform === 'win32' || !existsSync(path)) return;
+  // Only ever a socket: a mistyped path must not cost someone a real file.
+  if (!lstatSync(path).isSocket()) throw new Error(`${path} exists and is not a socket`);
   // A socket file nobody listens on is left over from a crash: remove it. One in use is not ours to take.
   const inUse = await new Promise<boolean>((resolve) => {
     const s = connect(path);
@@ -93,13 +95,19 @@ export async function startEndpoint(opts: EndpointOptions): Promise<Endpoint> {
     sock.on('error', () => undefined);
     sock.on('close', () => sockets.delete(sock));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.path, () => {
-      server.off('error', reject);
-      resolve();
+  // The socket is created owner-only from the start (no window with the umask's permissions).
+  const oldMask = process.platform === 'win32' ? undefined : process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.path, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } finally {
+    if (oldMask !== undefined) process.umask(oldMask);
+  }
   return {
     path: opts.path,
     connections: () => sockets.size,

@@ -51,7 +51,7 @@ export type Request =
 
 export type ParseResult = { ok: true; request: Request } | { ok: false; id: number | undefined; message: string };
 
-const text = (v: unknown, max: number): string | undefined => (typeof v === 'string' && v.length <= max && !/[\u0000-\u001f]/.test(v) ? v : undefined);
+const text = (v: unknown, max: number): string | undefined => (typeof v === 'string' && v.length <= max && !/[\u0000-\u001f\u007f]/.test(v) ? v : undefined);
 
 /** Validate one frame's JSON. Unknown ops and malformed fields are errors (the caller closes). */
 export function parseRequest(body: Buffer): ParseResult {

@@ -68,10 +68,9 @@ export function createPipeHandler(d: PipeDeps): (req: Request, via?: string) => 
     }
     const unenrolled = () => (settings.unenrolledUsers === 'allow' ? answer('approved', 'unenrolled_allowed', MESSAGES.approved, { factor: 'none' }) : answer('unknown_user', 'unenrolled', MESSAGES.unknown_user, { factor: 'none' }));
     if (settings.notakeyHost === undefined || settings.notakeyAccessId === undefined) return unenrolled();
-    const text = {
-      title: `Windows ${SCENARIO_TEXT[req.scenario]}`,
-      description: `Do you want to allow ${SCENARIO_TEXT[req.scenario]} to ${req.workstation || 'a Windows computer'} for user {0}?`,
-    };
+    // Braces are dropped from the workstation name: `{0}` in it must not become the user name.
+    const workstation = req.workstation.replace(/[{}]/g, '') || 'a Windows computer';
+    const text = { title: `Windows ${SCENARIO_TEXT[req.scenario]}`, description: `Do you want to allow ${SCENARIO_TEXT[req.scenario]} to ${workstation} for user {0}?` };
     const fingerprint = `${req.domain ? `${req.domain}\\` : ''}${who} on ${req.workstation}`;
     const outcome = await d.approve({ username: who, fingerprint }, settings, d.signal, text);
     const push: AuditDetails = { factor: 'push' };
