@@ -195,10 +195,17 @@ export function createProxy(deps: ProxyDeps): Proxy {
     cache.set(key, entry);
     // The packet's attribute values are views into `buf`, which stays alive with them.
     authenticate(client, packet, address, port, key, entry).catch((e: unknown) => {
+      // Nothing was answered (an answer is sent only after its audit record is written): the
+      // client retries, and its retransmission starts afresh. This is also the path when the
+      // store cannot be written (busy, disk full): fail closed rather than answer unaudited.
       cache.delete(key);
       deps.counters.inc('errors', 'internal');
       deps.log.error('request failed', { error: (e as Error).message, source: `${address}:${port}` });
-      deps.audit.record({ event: 'radius.auth', outcome: 'error', reason: 'internal_error', source: `${address}:${port}`, client: client.name, username: getString(packet.attributes, Attr.UserName) ?? null });
+      try {
+        deps.audit.record({ event: 'radius.auth', outcome: 'error', reason: 'internal_error', source: `${address}:${port}`, client: client.name, username: getString(packet.attributes, Attr.UserName) ?? null });
+      } catch {
+        // The store is what failed; the log line above is all there is.
+      }
     });
   }
 
@@ -212,12 +219,13 @@ export function createProxy(deps: ProxyDeps): Proxy {
 
     const finish = (v: Verdict): void => {
       const response = encodeResponse(v.code, packet.identifier, packet.authenticator, v.attributes, client.secret, true);
+      // The audit record is written before the answer exists, so an answered request always has
+      // one; if it cannot be written this throws, and nothing is answered or cached.
+      deps.audit.record({ event: 'radius.auth', outcome: v.outcome, reason: v.reason, username: username ?? null, source, client: client.name, details: { ...details, ...v.details } });
       entry.response = response;
       entry.exchange = undefined;
       expiry.push({ key, at: deps.now() + ANSWER_CACHE_MS });
       deps.counters.inc(v.outcome === 'accept' ? 'accepts' : v.outcome === 'reject' ? 'rejects' : 'challenges', v.reason);
-      // The audit record is written before the answer leaves, so an answered request always has one.
-      deps.audit.record({ event: 'radius.auth', outcome: v.outcome, reason: v.reason, username: username ?? null, source, client: client.name, details: { ...details, ...v.details } });
       deps.send(response, port, address);
     };
     const reject = (reason: keyof typeof MESSAGES, extra?: AuditDetails): Verdict => ({
