@@ -7,16 +7,11 @@ import type { AuditStore } from '../db/queries/audit.js';
 import type { Logger } from '../lib/log.js';
 import type { Counters } from '../lib/metrics.js';
 import type { OpsDeps } from '../ops/ops.js';
+import type { PendingPush } from '../radius/proxy.js';
 import type { Assets } from '../views/layout.js';
 
-export interface PendingApproval {
-  username: string;
-  client: string;
-  callingStationId: string | undefined;
-  startedAt: number;
-  ttlSeconds: number;
-  waiting: number;
-}
+/** A push request waiting for the user, as the proxy reports it. */
+export type PendingApproval = PendingPush;
 
 export interface ClientActivity {
   lastSeen: number;

@@ -9,7 +9,8 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { base32Decode, hotp, totpStep } from '../../app/mfa/otp.js';
+import { base32Decode } from '../../app/mfa/otp.js';
+import { totpCode, wrongTotpCode } from '../helpers/totp.js';
 import { freeTcpPort, startAppliance, tempDir, type Appliance } from '../helpers/appliance.js';
 import { connectPipe, rawFrame, type PipeClient, type PipeReply } from '../helpers/pipe-client.js';
 import { startPushServer, type PushServer } from '../helpers/push-server.js';
@@ -36,17 +37,8 @@ interface Ctx {
 
 const TOTP_USERS = ['win-totp-ask', 'win-totp-ok', 'win-totp-wrong', 'win-totp-replay', 'win-totp-locked', 'win-totp-inflight', 'win-totp-busy'];
 
-function code(seed: Buffer, offset = 0): string {
-  return hotp(seed, totpStep(Date.now(), 30) + offset, 6);
-}
-
-function wrongCode(seed: Buffer): string {
-  const valid = new Set([-1, 0, 1].map((o) => code(seed, o)));
-  for (let i = 0; ; i++) {
-    const c = String(i).padStart(6, '0');
-    if (!valid.has(c)) return c;
-  }
-}
+const code = totpCode;
+const wrongCode = wrongTotpCode;
 
 async function enroll(gh: Appliance, name: string): Promise<Buffer> {
   const r = await gh.cli(['totp', 'enroll', name]);

@@ -5,7 +5,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Attr, Code, getAttr, getString, type Attribute } from '../../app/radius/codec.js';
 import { chapResponse } from '../../app/radius/crypto.js';
-import { base32Decode, hotp, totpStep } from '../../app/mfa/otp.js';
+import { base32Decode } from '../../app/mfa/otp.js';
+import { totpCode, wrongTotpCode } from '../helpers/totp.js';
 import { startAppliance, type Appliance } from '../helpers/appliance.js';
 import { startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
 import { replyAttributes, runRadclient } from '../helpers/radclient.js';
@@ -22,19 +23,8 @@ interface Ctx {
   seeds: Map<string, Buffer>;
 }
 
-/** The code for `offset` steps from now (30 s steps, SHA1, 6 digits: the enrolment defaults). */
-function code(seed: Buffer, offset = 0): string {
-  return hotp(seed, totpStep(Date.now(), 30) + offset, 6);
-}
-
-/** A 6-digit string that is none of the codes the server would accept right now. */
-function wrongCode(seed: Buffer): string {
-  const valid = new Set([-1, 0, 1].map((o) => code(seed, o)));
-  for (let i = 0; ; i++) {
-    const c = String(i).padStart(6, '0');
-    if (!valid.has(c)) return c;
-  }
-}
+const code = totpCode;
+const wrongCode = wrongTotpCode;
 
 async function enroll(gh: Appliance, name: string): Promise<Buffer> {
   const r = await gh.cli(['totp', 'enroll', name]);
