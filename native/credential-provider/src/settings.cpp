@@ -1,0 +1,30 @@
+#include "settings.h"
+
+#include "gatehouse/transport.h"
+#include "win_util.h"
+
+namespace gh {
+
+ProviderSettings readSettings() {
+  ProviderSettings s;
+  std::wstring v;
+  DWORD d = 0;
+  s.pipePath = readString(L"PipePath", v) && !v.empty() ? narrow(v) : gatehouse::defaultEndpointPath();
+  s.failMode = gatehouse::cp::parseFailMode(readString(L"FailMode", v) ? narrow(v) : "");
+  s.rdpOnly = readDword(L"RdpOnly", d) && d != 0;
+  s.hideOtherProviders = readDword(L"HideOtherProviders", d) && d != 0;
+  s.showCodeField = readDword(L"ShowCodeField", d) && d != 0;
+  if (readString(L"DefaultDomain", v)) s.defaultDomain = narrow(v);
+  if (readString(L"AuthenticationPackage", v) && !v.empty()) s.authPackage = narrow(v);
+  if (readString(L"PipeServerSid", v) && !v.empty()) s.pipeServerSid = narrow(v);
+  if (readDword(L"HealthTimeoutMs", d) && d >= 100 && d <= 60000) s.healthTimeoutMs = d;
+  if (readDword(L"AuthTimeoutSeconds", d) && d >= 5 && d <= 600) s.authTimeoutSeconds = d;
+  std::vector<std::wstring> list;
+  if (readMultiString(L"ExcludedAccounts", list)) {
+    for (const auto& e : list) s.excludedAccounts.push_back(narrow(e));
+  }
+  readMultiString(L"AllowedProviders", s.allowedProviders);
+  return s;
+}
+
+}  // namespace gh

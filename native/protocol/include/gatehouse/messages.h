@@ -1,0 +1,70 @@
+// Requests and replies of the Windows logon pipe protocol, version 1 (DESIGN.md):
+//   {"id":1,"op":"health"} -> {"id":1,"status":"ok"|"api_unreachable"|"api_timeout"|"error","message":"..."}
+//   {"id":2,"op":"authenticate","username":"alice","domain":"CORP","workstation":"PC-7",
+//    "scenario":"logon"|"unlock"|"rdp"|"credui","code":"123456"}      (code only when typed)
+//   -> {"id":2,"result":"approved"|"denied"|"expired"|"unknown_user"|"code_required"|"locked"|"error",
+//       "message":"text for the logon screen"}
+// No password ever crosses the pipe: there is no field for one.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "gatehouse/json.h"
+
+namespace gatehouse {
+
+enum class Scenario { Logon, Unlock, Rdp, CredUI };
+const char* scenarioName(Scenario s);
+std::optional<Scenario> parseScenario(std::string_view name);
+
+struct AuthenticateRequest {
+  std::string username;
+  std::string domain;
+  std::string workstation;
+  Scenario scenario = Scenario::Logon;
+  std::optional<std::string> code;  // only where the user typed one
+};
+
+std::string buildHealthRequest(std::int64_t id);
+std::string buildAuthenticateRequest(std::int64_t id, const AuthenticateRequest& req);
+
+enum class HealthStatus { Ok, ApiUnreachable, ApiTimeout, Error };
+const char* healthStatusName(HealthStatus s);
+
+enum class AuthResult { Approved, Denied, Expired, UnknownUser, CodeRequired, Locked, Error };
+const char* authResultName(AuthResult r);
+
+/// Any reply: an object with an integer `id` (absent or null on an error reply to a frame the
+/// endpoint could not read).
+struct Reply {
+  std::optional<std::int64_t> id;
+  JsonValue body;
+};
+
+/// Parses a reply frame's payload. False with `error` when it is not a JSON object or `id` is
+/// neither an integer, null nor absent.
+bool parseReply(std::string_view payload, Reply& out, std::string* error = nullptr);
+
+struct HealthReply {
+  HealthStatus status = HealthStatus::Error;
+  std::string rawStatus;  // as sent, e.g. "ok"
+  std::string message;
+};
+
+struct AuthenticateReply {
+  AuthResult result = AuthResult::Error;
+  std::string rawResult;  // as sent, e.g. "code_required"
+  std::string message;
+};
+
+/// Reads a health reply body. An unknown or missing status is read as Error (the message says
+/// what arrived), so a newer endpoint never makes the client show "OK" by mistake.
+HealthReply readHealthReply(const JsonValue& body);
+/// Reads an authenticate reply body. An unknown or missing result is read as Error: only the
+/// exact string "approved" ever approves.
+AuthenticateReply readAuthenticateReply(const JsonValue& body);
+
+}  // namespace gatehouse

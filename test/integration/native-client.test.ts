@@ -1,0 +1,511 @@
+// The native side of Windows logon: scripts/build-native.sh builds native/ (incremental after the
+// first run), then this checks the C++ unit tests, the DLLs' exports and static linking, the
+// Windows zip, the DLL's smoke test under Debian's wine64, and gatehouse-pipe-client (the portable
+// protocol client compiled with the system g++) against a small fake endpoint and against the
+// live `gatehouse serve --pipe-path` endpoint. A missing tool fails with the package to install.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { base32Decode, hotp, totpStep } from '../../app/mfa/otp.js';
+import { ROOT, startAppliance, tempDir, type Appliance } from '../helpers/appliance.js';
+
+const BUILD = join(ROOT, 'native', 'build');
+const CLIENT = join(BUILD, 'linux', 'gatehouse-pipe-client');
+const UNIT_TESTS = join(BUILD, 'linux', 'gatehouse-native-tests');
+const DLL64 = join(BUILD, 'win64', 'gatehouse-credential-provider-x64.dll');
+const DLL32 = join(BUILD, 'win32', 'gatehouse-credential-provider-x86.dll');
+const ZIP = join(ROOT, 'dist', 'windows', 'gatehouse-credential-provider.zip');
+const PROVIDER_CLSID = '{34b716b4-1ae3-4c3e-901a-ad00b2ee3e3f}';
+const FILTER_CLSID = '{ef7948f1-ea18-4fe5-adbb-69a87acd7f21}';
+
+const TEXT_OK = 'Service Status: OK';
+const TEXT_NO_SERVICE = 'health-check request timed out. Is the background service running?';
+const TEXT_UNREACHABLE = 'service can not connect to API. Check network connectivity and API parameters.';
+const TEXT_API_TIMEOUT = 'API call timed out.';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function run(cmd: string, args: string[], opts: { stdin?: string; timeoutMs?: number; cwd?: string } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+    child.stdin.on('error', () => undefined); // the child may exit without reading its input
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
+
+function client(args: string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<Run> {
+  return run(CLIENT, args, opts);
+}
+
+/** Debian tools this test needs, with the package that brings each. */
+const TOOLS: [string, string][] = [
+  ['cmake', 'cmake'],
+  ['g++', 'g++'],
+  ['make', 'make'],
+  ['x86_64-w64-mingw32-g++-posix', 'mingw-w64'],
+  ['i686-w64-mingw32-g++-posix', 'mingw-w64'],
+  ['x86_64-w64-mingw32-objdump', 'mingw-w64'],
+  ['zip', 'zip'],
+];
+
+function missingTools(): string[] {
+  const missing = TOOLS.filter(([tool]) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0).map(([tool, pkg]) => `${tool} (Debian package ${pkg})`);
+  const wine = spawnSync('sh', ['-c', 'command -v wine64 || test -x /usr/lib/wine/wine64']).status === 0;
+  if (!wine) missing.push('wine64 (Debian package wine64)');
+  return missing;
+}
+
+/** File names in a zip archive, read from its central directory. */
+function zipEntries(file: string): Map<string, Buffer | undefined> {
+  const buf = readFileSync(file);
+  let eocd = -1;
+  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 65557); i--) {
+    if (buf.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) throw new Error(`${file}: no end of central directory`);
+  const count = buf.readUInt16LE(eocd + 10);
+  let p = buf.readUInt32LE(eocd + 16);
+  const out = new Map<string, Buffer | undefined>();
+  for (let n = 0; n < count; n++) {
+    if (buf.readUInt32LE(p) !== 0x02014b50) throw new Error(`${file}: bad central directory entry`);
+    const method = buf.readUInt16LE(p + 10);
+    const compressed = buf.readUInt32LE(p + 20);
+    const nameLen = buf.readUInt16LE(p + 28);
+    const extraLen = buf.readUInt16LE(p + 30);
+    const commentLen = buf.readUInt16LE(p + 32);
+    const local = buf.readUInt32LE(p + 42);
+    const name = buf.toString('utf8', p + 46, p + 46 + nameLen);
+    const dataAt = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    let data: Buffer | undefined;
+    if (method === 0) data = buf.subarray(dataAt, dataAt + compressed);
+    else if (method === 8) data = inflateRawSync(buf.subarray(dataAt, dataAt + compressed));
+    out.set(name, data);
+    p += 46 + nameLen + extraLen + commentLen;
+  }
+  return out;
+}
+
+// ---- a small fake endpoint speaking protocol v1, for what the live one cannot be made to say ----
+
+interface Fake {
+  path: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+type Handler = (req: Record<string, unknown>, sock: Socket) => Record<string, unknown> | null;
+
+function frame(obj: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(obj), 'utf8');
+  const head = Buffer.alloc(4);
+  head.writeUInt32LE(body.length);
+  return Buffer.concat([head, body]);
+}
+
+async function startFake(dir: string, name: string, handler: Handler, opts: { reverse?: number; split?: boolean } = {}): Promise<Fake> {
+  const path = join(dir, name);
+  const sockets = new Set<Socket>();
+  const server = createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => undefined);
+    let buf = Buffer.alloc(0);
+    const held: Buffer[] = [];
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32LE(0)) {
+        const n = buf.readUInt32LE(0);
+        const req = JSON.parse(buf.toString('utf8', 4, 4 + n)) as Record<string, unknown>;
+        buf = buf.subarray(4 + n);
+        const reply = handler(req, sock);
+        if (reply === null) continue;
+        const f = frame(reply);
+        if (opts.reverse) {
+          // Hold replies until `reverse` arrived, then answer newest first.
+          held.push(f);
+          if (held.length === opts.reverse) for (const h of held.reverse()) write(sock, h, opts.split);
+        } else {
+          write(sock, f, opts.split);
+        }
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return {
+    path,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const pending = new WeakMap<Socket, Promise<void>>();
+
+/** Writes a frame; with `split`, one byte per write, frames kept in order on the socket. */
+function write(sock: Socket, f: Buffer, split?: boolean): void {
+  if (!split) {
+    sock.write(f);
+    return;
+  }
+  const previous = pending.get(sock) ?? Promise.resolve();
+  pending.set(
+    sock,
+    previous.then(async () => {
+      for (let i = 0; i < f.length && !sock.destroyed; i++) {
+        sock.write(f.subarray(i, i + 1));
+        await new Promise((r) => setImmediate(r));
+      }
+    }),
+  );
+}
+
+function code(seed: Buffer, offset = 0): string {
+  return hotp(seed, totpStep(Date.now(), 30) + offset, 6);
+}
+
+// ---- the build ----
+
+const N = suite<{ missing: string[]; build?: Run }>('native: build, unit tests, DLL, zip, Wine smoke test');
+
+N.before(async (ctx) => {
+  ctx.missing = missingTools();
+  if (ctx.missing.length === 0) ctx.build = await run('bash', [join(ROOT, 'scripts', 'build-native.sh')], { timeoutMs: 600_000 });
+});
+
+function requireBuild(ctx: { missing: string[]; build?: Run }): void {
+  assert.equal(ctx.missing, [], `missing tools, install them: ${ctx.missing.join(', ')}`);
+  assert.ok(ctx.build, 'build did not run');
+  assert.is(ctx.build!.code, 0, `scripts/build-native.sh failed:\n${ctx.build!.stdout}\n${ctx.build!.stderr}`);
+}
+
+N('scripts/build-native.sh builds the Linux tools, both DLLs and the zip', (ctx) => {
+  requireBuild(ctx);
+  for (const f of [CLIENT, UNIT_TESTS, DLL64, DLL32, ZIP]) assert.ok(existsSync(f), `${f} missing after the build`);
+  assert.match(ctx.build!.stdout, /exports ok: gatehouse-credential-provider-x64\.dll/);
+  assert.match(ctx.build!.stdout, /exports ok: gatehouse-credential-provider-x86\.dll/);
+});
+
+N('the native unit tests pass (framing, JSON, messages, client, backoff, KERB packing, policy)', async (ctx) => {
+  requireBuild(ctx);
+  const r = await run(UNIT_TESTS, [], { timeoutMs: 60_000 });
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  const m = /^(\d+) passed, (\d+) failed$/m.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.is(m![2], '0', r.stdout);
+  assert.ok(Number(m![1]) >= 40, `only ${m![1]} native tests ran`);
+  for (const t of ['frame_decoder_accepts_65536_rejects_65537_at_header', 'json_surrogate_escapes', 'backoff_schedule', 'kerb_pack_relative_offsets_both_widths']) {
+    assert.match(r.stdout, new RegExp(`^ok +${t}$`, 'm'), `${t} did not pass`);
+  }
+});
+
+N('both DLLs export the four COM entry points and need no MinGW runtime DLL', async (ctx) => {
+  requireBuild(ctx);
+  for (const [dll, format] of [
+    [DLL64, 'pei-x86-64'],
+    [DLL32, 'pei-i386'],
+  ] as const) {
+    const r = await run('x86_64-w64-mingw32-objdump', ['-p', dll]);
+    assert.is(r.code, 0, r.stderr);
+    assert.ok(r.stdout.includes(`file format ${format}`), `${dll} is not ${format}`);
+    for (const sym of ['DllGetClassObject', 'DllCanUnloadNow', 'DllRegisterServer', 'DllUnregisterServer']) {
+      assert.match(r.stdout, new RegExp(`\\] ${sym}$`, 'm'), `${dll} does not export ${sym}`);
+    }
+    const imports = [...r.stdout.matchAll(/DLL Name: (\S+)/g)].map((x) => x[1]!.toLowerCase());
+    assert.ok(imports.includes('kernel32.dll') && imports.includes('secur32.dll'), imports.join(' '));
+    assert.not.ok(imports.some((d) => /libstdc|libgcc|libwinpthread/.test(d)), `not statically linked: ${imports.join(' ')}`);
+  }
+});
+
+N('the Windows zip holds both DLLs, the scripts, the .reg files, the agent service and the README', (ctx) => {
+  requireBuild(ctx);
+  const entries = zipEntries(ZIP);
+  const names = [...entries.keys()].sort();
+  for (const f of [
+    'gatehouse-credential-provider-x64.dll',
+    'gatehouse-credential-provider-x86.dll',
+    'register.bat',
+    'unregister.bat',
+    'register32.bat',
+    'unregister32.bat',
+    'gatehouse-credential-provider.reg',
+    'gatehouse-credential-provider-remove.reg',
+    'gatehouse-agent.xml',
+    'README.md',
+    'gatehouse-pipe-client.exe',
+  ]) {
+    assert.ok(names.includes(f), `${f} not in the zip: ${names.join(', ')}`);
+  }
+  const text = (n: string) => entries.get(n)!.toString('utf8');
+  assert.ok(text('gatehouse-credential-provider.reg').startsWith('Windows Registry Editor Version 5.00\r\n'));
+  for (const k of [
+    `[HKEY_LOCAL_MACHINE\\SOFTWARE\\Classes\\CLSID\\${PROVIDER_CLSID}\\InprocServer32]`,
+    `[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Authentication\\Credential Providers\\${PROVIDER_CLSID}]`,
+    `[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Authentication\\Credential Provider Filters\\${FILTER_CLSID}]`,
+  ]) {
+    assert.ok(text('gatehouse-credential-provider.reg').includes(k), `.reg lacks ${k}`);
+  }
+  assert.match(text('register.bat'), /System32\\regsvr32\.exe/);
+  assert.match(text('register32.bat'), /SysWOW64\\regsvr32\.exe/);
+  assert.match(text('unregister32.bat'), /SysWOW64\\regsvr32\.exe/);
+  assert.match(text('gatehouse-agent.xml'), /<onfailure action="restart"/);
+  assert.match(text('gatehouse-agent.xml'), / agent --appliance /);
+  const readme = text('README.md');
+  for (const s of ['gatehouse agent --appliance', '--agent-token', 'HideOtherProviders', 'Safe mode', 'ExcludedAccounts', 'FailMode', TEXT_NO_SERVICE]) {
+    assert.ok(readme.includes(s), `README lacks ${s}`);
+  }
+  // The DLLs in the zip are the ones just built.
+  assert.ok(entries.get('gatehouse-credential-provider-x64.dll')!.equals(readFileSync(DLL64)), 'x64 DLL in the zip differs from the build');
+});
+
+N('the DLL loads under wine64: class factory, provider, CPUS_LOGON, fields, credentials, a whole logon over a named pipe', async (ctx) => {
+  requireBuild(ctx);
+  const r = await run('bash', [join(ROOT, 'scripts', 'build-native.sh'), 'smoke'], { timeoutMs: 420_000 });
+  assert.is(r.code, 0, `smoke test failed:\n${r.stdout}\n${r.stderr}`);
+  for (const line of [
+    'ok    DllGetClassObject(CLSID_GatehouseProvider)',
+    'ok    CreateInstance(ICredentialProvider)',
+    'ok    SetUsageScenario(CPUS_LOGON)',
+    'ok    GetFieldDescriptorCount = 7',
+    'ok    GetCredentialAt(0)',
+    `ok    status line: ${TEXT_OK} (from the endpoint over the named pipe)`,
+    'ok    alice with the right code: credential returned',
+    'ok    UNICODE_STRING buffers are offsets into the serialization',
+  ]) {
+    assert.ok(r.stdout.includes(line), `smoke output lacks "${line}":\n${r.stdout}`);
+  }
+  assert.match(r.stdout, /^\d+ passed, 0 failed$/m);
+});
+
+N.run();
+
+// ---- the client against a fake endpoint ----
+
+const F = suite<{ dir: string }>('gatehouse-pipe-client against a fake endpoint');
+
+F.before(async (ctx) => {
+  ctx.dir = await tempDir('gatehouse-native-');
+});
+
+F.after(async (ctx) => {
+  await rm(ctx.dir, { recursive: true, force: true });
+});
+
+F('no endpoint: one line on stderr, exit 2; status shows the "background service" text', async ({ dir }) => {
+  assert.ok(existsSync(CLIENT), 'gatehouse-pipe-client not built (see the build suite)');
+  const r = await client(['--socket', join(dir, 'absent.sock'), 'health']);
+  assert.is(r.code, 2, r.stderr);
+  assert.is(r.stdout, '');
+  assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /cannot connect to .*absent\.sock/);
+  const s = await client(['--socket', join(dir, 'absent.sock'), 'status']);
+  assert.is(s.code, 1);
+  assert.is(s.stdout.trim(), TEXT_NO_SERVICE);
+});
+
+F('status texts for api_unreachable, api_timeout and error', async ({ dir }) => {
+  for (const [status, message, text] of [
+    ['ok', '', TEXT_OK],
+    ['api_unreachable', 'connect ECONNREFUSED', TEXT_UNREACHABLE],
+    ['api_timeout', '', TEXT_API_TIMEOUT],
+    ['error', 'database is locked', 'error (database is locked)'],
+    ['surprise', '', 'error (unknown status "surprise")'],
+  ] as const) {
+    const fake = await startFake(dir, `s-${status}.sock`, (req) => ({ id: req['id'] as number, status, message }));
+    const r = await client(['--socket', fake.path, 'status']);
+    await fake.close();
+    assert.is(r.stdout.trim(), text, `${status}: ${r.stdout} ${r.stderr}`);
+    assert.is(r.code, status === 'ok' ? 0 : 1);
+  }
+});
+
+F('an endpoint that never answers: gives up at --timeout-ms with exit 3', async ({ dir }) => {
+  const fake = await startFake(dir, 'silent.sock', () => null);
+  const r = await client(['--socket', fake.path, '--timeout-ms', '300', 'health']);
+  await fake.close();
+  assert.is(r.code, 3, r.stderr);
+  assert.match(r.stderr, /no reply/);
+  assert.ok(r.ms < 3000, `took ${r.ms} ms`);
+  const st = await client(['--socket', join(dir, 'silent-gone.sock'), '--timeout-ms', '300', 'status']);
+  assert.is(st.stdout.trim(), TEXT_NO_SERVICE);
+});
+
+F('replies split into single bytes and in reverse order are matched by id', async ({ dir }) => {
+  const seen: Record<string, unknown>[] = [];
+  const fake = await startFake(
+    dir,
+    'rev.sock',
+    (req) => {
+      seen.push(req);
+      return req['op'] === 'health' ? { id: req['id'] as number, status: 'ok', message: '' } : { id: req['id'] as number, result: 'denied', message: `for ${String(req['username'])}` };
+    },
+    { reverse: 3, split: true },
+  );
+  const lines = ['{"op":"health"}', '{"op":"authenticate","username":"a","domain":"D","workstation":"W","scenario":"logon"}', '{"op":"authenticate","username":"b","domain":"D","workstation":"W","scenario":"rdp"}'];
+  const r = await client(['--socket', fake.path, 'batch'], { stdin: lines.join('\n') + '\n' });
+  await fake.close();
+  assert.is(r.code, 0, r.stderr);
+  const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(
+    out.map((o) => o['id']),
+    [1, 2, 3],
+  );
+  assert.is(out[0]!['status'], 'ok');
+  assert.is(out[1]!['message'], 'for a');
+  assert.is(out[2]!['message'], 'for b');
+  assert.equal(
+    seen.map((s) => s['id']),
+    [1, 2, 3],
+  );
+});
+
+F('authenticate sends exactly the protocol fields (code only when given, escaped, never a password)', async ({ dir }) => {
+  const seen: Record<string, unknown>[] = [];
+  const fake = await startFake(dir, 'auth.sock', (req) => {
+    seen.push(req);
+    return { id: req['id'] as number, result: 'approved', message: 'Approved.' };
+  });
+  const r1 = await client(['--socket', fake.path, 'authenticate', '--user', 'zoë "q" \\x', '--domain', 'CORP', '--workstation', 'PC-7', '--scenario', 'credui']);
+  const r2 = await client(['--socket', fake.path, 'authenticate', '--user', 'al', '--domain', 'CORP', '--workstation', 'PC-7', '--scenario', 'unlock', '--code', '123456']);
+  const bad = await client(['--socket', fake.path, 'authenticate', '--user', 'al', '--domain', 'CORP', '--workstation', 'PC-7', '--scenario', 'console']);
+  await fake.close();
+  assert.is(r1.code, 0, r1.stderr);
+  assert.equal(JSON.parse(r1.stdout), { result: 'approved', message: 'Approved.', id: 1 });
+  assert.equal(seen[0], { id: 1, op: 'authenticate', username: 'zoë "q" \\x', domain: 'CORP', workstation: 'PC-7', scenario: 'credui' });
+  assert.equal(seen[1], { id: 1, op: 'authenticate', username: 'al', domain: 'CORP', workstation: 'PC-7', scenario: 'unlock', code: '123456' });
+  assert.is(r2.code, 0);
+  assert.is(bad.code, 64);
+  assert.match(bad.stderr, /--scenario must be logon, unlock, rdp or credui/);
+  assert.is(seen.length, 2);
+});
+
+F('a broken reply (not JSON, oversized frame) is an error, not a hang', async ({ dir }) => {
+  const server = createServer((sock) => {
+    sock.once('data', () => {
+      const head = Buffer.alloc(4);
+      head.writeUInt32LE(65537);
+      sock.end(head);
+    });
+  });
+  const path = join(dir, 'broken.sock');
+  await new Promise<void>((r) => server.listen(path, r));
+  const r = await client(['--socket', path, '--timeout-ms', '2000', 'health']);
+  const s = await client(['--socket', path, '--timeout-ms', '2000', 'status']);
+  await new Promise<void>((r) => server.close(() => r()));
+  assert.is(r.code, 3, r.stderr);
+  assert.match(r.stderr, /65537/);
+  assert.match(s.stdout.trim(), /^error \(bad frame from the endpoint: frame length 65537 is over the limit of 65536\)$/);
+});
+
+F.run();
+
+// ---- the client against the live endpoint ----
+
+const L = suite<{ gh: Appliance; dir: string; socket: string; seed: Buffer }>('gatehouse-pipe-client against gatehouse serve --pipe-path');
+
+L.before(async (ctx) => {
+  ctx.dir = await tempDir('gatehouse-native-live-');
+  ctx.socket = join(ctx.dir, 'logon.sock');
+  ctx.gh = await startAppliance({ args: ['--pipe-path', ctx.socket] });
+  const r = await ctx.gh.cli(['totp', 'enroll', 'tilda']);
+  assert.is(r.code, 0, r.stderr);
+  const uri = r.stdout.split('\n').find((l) => l.startsWith('otpauth://totp/'))!;
+  ctx.seed = base32Decode(new URL(uri).searchParams.get('secret')!);
+});
+
+L.after(async (ctx) => {
+  await ctx.gh?.stop();
+  await rm(ctx.dir, { recursive: true, force: true });
+});
+
+L('health answers ok; status shows "Service Status: OK"', async ({ socket }) => {
+  const h = await client(['--socket', socket, 'health']);
+  assert.is(h.code, 0, h.stderr);
+  assert.is(h.stdout.trim().split('\n').length, 1);
+  const reply = JSON.parse(h.stdout) as Record<string, unknown>;
+  assert.is(reply['id'], 1);
+  assert.is(reply['status'], 'ok');
+  const s = await client(['--socket', socket, 'status']);
+  assert.is(s.code, 0, s.stderr);
+  assert.is(s.stdout.trim(), TEXT_OK);
+});
+
+L('a user with no second factor is unknown_user (the default --unenrolled-users reject)', async ({ socket }) => {
+  const r = await client(['--socket', socket, 'authenticate', '--user', 'nobody', '--domain', 'CORP', '--workstation', 'PC-7', '--scenario', 'logon']);
+  assert.is(r.code, 0, r.stderr);
+  const reply = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.is(reply['result'], 'unknown_user', r.stdout);
+  assert.type(reply['message'], 'string');
+});
+
+L('a TOTP user: code_required without a code, denied with a wrong one, approved with the right one, in every scenario', async ({ socket, seed }) => {
+  for (const scenario of ['logon', 'unlock', 'rdp', 'credui']) {
+    const r = await client(['--socket', socket, 'authenticate', '--user', 'tilda', '--domain', 'CORP', '--workstation', 'PC-7', '--scenario', scenario]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is((JSON.parse(r.stdout) as Record<string, unknown>)['result'], 'code_required', `${scenario}: ${r.stdout}`);
+  }
+  const valid = new Set([-1, 0, 1].map((o) => code(seed, o)));
+  let wrong = '000000';
+  for (let i = 0; valid.has(wrong); i++) wrong = String(i).padStart(6, '0');
+  const w = await client(['--socket', socket, 'authenticate', '--user', 'tilda', '--domain', 'CORP', '--workstation', 'PC-7', '--scenario', 'logon', '--code', wrong]);
+  assert.is((JSON.parse(w.stdout) as Record<string, unknown>)['result'], 'denied', w.stdout);
+  const ok = await client(['--socket', socket, 'authenticate', '--user', 'tilda', '--domain', 'CORP', '--workstation', 'PC-7', '--scenario', 'rdp', '--code', code(seed)]);
+  assert.is(ok.code, 0, ok.stderr);
+  assert.is((JSON.parse(ok.stdout) as Record<string, unknown>)['result'], 'approved', ok.stdout);
+});
+
+L('several requests in flight on one connection are answered by id', async ({ socket }) => {
+  const lines = [
+    '{"op":"authenticate","username":"tilda","domain":"CORP","workstation":"PC-7","scenario":"unlock"}',
+    '{"op":"health"}',
+    '{"op":"authenticate","username":"nobody","domain":"CORP","workstation":"PC-7","scenario":"credui"}',
+    '{"op":"health"}',
+  ];
+  const r = await client(['--socket', socket, 'batch'], { stdin: lines.join('\n') + '\n' });
+  assert.is(r.code, 0, r.stderr);
+  const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(
+    out.map((o) => o['id']),
+    [1, 2, 3, 4],
+  );
+  assert.is(out[0]!['result'], 'code_required');
+  assert.is(out[1]!['status'], 'ok');
+  assert.is(out[2]!['result'], 'unknown_user');
+  assert.is(out[3]!['status'], 'ok');
+});
+
+L('the endpoint gone: the client says so and the status line names the background service', async ({ gh, socket }) => {
+  await gh.stop();
+  const r = await client(['--socket', socket, 'health']);
+  assert.is(r.code, 2, r.stdout + r.stderr);
+  const s = await client(['--socket', socket, 'status']);
+  assert.is(s.stdout.trim(), TEXT_NO_SERVICE);
+});
+
+L.run();
