@@ -269,7 +269,7 @@ IFACEMETHODIMP Credential::GetSerialization(CREDENTIAL_PROVIDER_GET_SERIALIZATIO
     }
     // (b) The second factor over the pipe. The password does not go there.
     gatehouse::AuthenticateRequest req;
-    req.username = account.upn ? account.user : account.user;
+    req.username = account.user;  // the UPN as typed, or the name without its domain
     req.domain = account.domain;
     req.workstation = s.computer;
     req.scenario = gatehouse::cp::scenarioFor(s.usage, s.remote);
