@@ -67,11 +67,15 @@ export async function startEndpoint(opts: EndpointOptions): Promise<Endpoint> {
       }
       sock.write(encodeFrame(reply));
     };
+    // After a bad frame: answer it, let the requests already in flight answer too, then close.
+    const endWhenIdle = () => {
+      if (closing && inFlight === 0) sock.end();
+    };
     const refuse = (id: number | undefined, message: string) => {
       problem(message);
       closing = true;
       send(id === undefined ? { result: 'error', status: 'error', message } : { id, result: 'error', status: 'error', message });
-      sock.end();
+      endWhenIdle();
     };
     sock.on('data', (chunk) => {
       if (closing) return;
@@ -88,7 +92,10 @@ export async function startEndpoint(opts: EndpointOptions): Promise<Endpoint> {
             (reply) => send({ ...reply, id: req.id }),
             () => send({ id: req.id, result: 'error', status: 'error', message: 'internal error' }),
           )
-          .finally(() => inFlight--);
+          .finally(() => {
+            inFlight--;
+            endWhenIdle();
+          });
       }
       if (error !== undefined) refuse(undefined, error === 'too_long' ? 'frame longer than 65536 bytes' : 'frame of length 0');
     });

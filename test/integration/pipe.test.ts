@@ -139,6 +139,15 @@ P('the socket file is a socket with mode 0600', ({ sock, allowSock }) => {
   }
 });
 
+P('a bad frame after good ones in the same chunk: the good ones are still answered, then the error, then the close', async (ctx) => {
+  const c = await open(ctx);
+  c.sendRaw(Buffer.concat([rawFrame(JSON.stringify({ id: 11, op: 'health' })), rawFrame(JSON.stringify({ id: 12, op: 'health' })), rawFrame(JSON.stringify({ id: 13, op: 'reboot' }))]));
+  assert.is((await c.reply(11))['status'], 'ok');
+  assert.is((await c.reply(12))['status'], 'ok');
+  assert.is((await c.reply(13))['result'], 'error');
+  assert.ok(await c.waitClosed(2000));
+});
+
 P('health: ok with the credential provider`s status text; the id comes back', async (ctx) => {
   const c = await open(ctx);
   assert.equal(await c.request({ id: 4711, op: 'health' }), { id: 4711, status: 'ok', message: 'Service Status: OK' });
