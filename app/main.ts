@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAuditor } from './audit/audit.js';
+import { createBackup } from './backup.js';
 import { ConfigError, resolveSettings, type FixedOptions, type ResolvedSettings, type Settings } from './config.js';
 import { createAuditStore } from './db/queries/audit.js';
 import { listClients, markMessageAuthenticatorSeen } from './db/queries/clients.js';
@@ -46,7 +47,8 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   }
   const dataDir = fixed.values.dataDir ?? './data';
   const store = openStore(dataDir);
-  const sealer = createSealer(loadMasterKey(dataDir, env['GATEHOUSE_MASTER_KEY']));
+  const masterKey = loadMasterKey(dataDir, env['GATEHOUSE_MASTER_KEY']);
+  const sealer = createSealer(masterKey);
   const auditStore = createAuditStore(store);
   const audit = createAuditor(auditStore);
   const counters = new Counters();
@@ -234,6 +236,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       return { name: ds.name, host: ds.host, port: ds.port, source: src === 'flag' || src === 'env' ? src : 'db' };
     },
     pendingApprovals: () => proxy.pendingPushes(),
+    backup: (passphrase) => createBackup(store, masterKey, passphrase),
     health: () => ({
       downstream: state.downstream === undefined ? 'none' : proxy.downstreamHealth(),
       push: state.resolved.settings.notakeyHost === undefined ? 'none' : pushHealth === 'timeout' ? 'failing' : pushHealth,

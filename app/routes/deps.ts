@@ -41,5 +41,7 @@ export interface WebDeps {
   clientActivity(address: string): ClientActivity | undefined;
   downstream(): { name: string; host: string; port: number; source: 'flag' | 'env' | 'db' } | undefined;
   pendingApprovals(): PendingApproval[];
+  /** An encrypted backup of the store and master key (app/backup.ts), for download. */
+  backup(passphrase: string): Promise<Buffer>;
   health(): { downstream: 'ok' | 'unknown' | 'failing' | 'none'; push: 'ok' | 'unknown' | 'failing' | 'none' };
 }

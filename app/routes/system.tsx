@@ -4,7 +4,7 @@ import { OPTIONS } from '../config.js';
 import { listAdmins, listApiTokens } from '../db/queries/admins.js';
 import { listDownstreams } from '../db/queries/downstream.js';
 import { addAdmin, changeAdmin, createApiToken, removeDownstream, revokeApiToken, setDownstream, setSetting } from '../ops/ops.js';
-import { ApprovalsLive, ApprovalsPage, DownstreamPage, SettingsPage, TokensPage, AdminsPage, type SettingRow } from '../views/system.js';
+import { AdminsPage, ApprovalsLive, ApprovalsPage, BackupPage, DownstreamPage, SettingsPage, TokensPage, type SettingRow } from '../views/system.js';
 import { isHtmx } from '../middleware/htmx.js';
 import type { WebEnv } from '../web-env.js';
 import type { WebDeps } from './deps.js';
@@ -82,6 +82,21 @@ export function createSystemRoutes(d: WebDeps) {
       const r = createApiToken(d.ops, actor(c), str(b['name']));
       c.header('Cache-Control', 'no-store');
       return r.ok ? tokens(c, { created: r.value }) : tokens(c, { error: r.error }, r.status);
+    })
+    .get('/backup', (c) => c.html(<BackupPage {...base(c)} />))
+    .post('/backup', async (c) => {
+      const b = await c.req.parseBody();
+      const passphrase = str(b['passphrase']) ?? '';
+      if (passphrase !== (str(b['confirm']) ?? '')) return c.html(<BackupPage {...base(c)} error="The two passphrases differ." />, 400);
+      let file: Buffer;
+      try {
+        file = await d.backup(passphrase);
+      } catch (e) {
+        return c.html(<BackupPage {...base(c)} error={(e as Error).message} />, 400);
+      }
+      const name = `gatehouse-${new Date(d.now()).toISOString().slice(0, 10)}.ghb`;
+      d.audit.record({ event: 'backup.create', outcome: 'ok', actor: actor(c), details: { name, count: file.length } });
+      return c.body(new Uint8Array(file), 200, { 'content-type': 'application/octet-stream', 'content-disposition': `attachment; filename="${name}"`, 'cache-control': 'no-store' });
     })
     .post('/tokens/revoke', async (c) => {
       const b = await c.req.parseBody();

@@ -28,6 +28,7 @@ const NAV: [href: string, label: string][] = [
   ['/audit', 'Audit log'],
   ['/admins', 'Admins'],
   ['/tokens', 'API tokens'],
+  ['/backup', 'Backup'],
 ];
 
 /** The doctype is a constant (never data), the one use of raw(). */

@@ -282,3 +282,25 @@ export function TokensPage(p: Page & { tokens: TokenRow[]; created?: { name: str
     </Layout>
   );
 }
+
+// --- backup
+
+export function BackupPage(p: Page) {
+  return (
+    <Layout title="Backup" assets={p.assets} csrf={p.csrf} admin={p.admin} active="/backup">
+      <Messages notice={p.notice} error={p.error} />
+      <section class="card">
+        <h2>Download a backup</h2>
+        <p>One file with the whole store (clients, users and their authenticators, settings, the audit log) and the master key, encrypted under the passphrase you choose. Keep the passphrase apart from the file: without it the backup cannot be restored (<code>gatehouse restore FILE</code>).</p>
+        <form method="post" action="/backup" hx-boost="false">
+          <Csrf token={p.csrf} />
+          <div class="row">
+            <Field label="Passphrase" name="passphrase" type="password" required autocomplete="new-password" hint="At least 12 characters" />
+            <Field label="Passphrase again" name="confirm" type="password" required autocomplete="new-password" />
+          </div>
+          <button type="submit">Download backup</button>
+        </form>
+      </section>
+    </Layout>
+  );
+}

@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { base32Decode, hotp, totpStep } from '../../app/mfa/otp.js';
-import { runCli, startAppliance, type Appliance } from '../helpers/appliance.js';
+import { runCli, startAppliance, tempDir, type Appliance } from '../helpers/appliance.js';
 import { ARTIFACTS, launchChromium } from '../helpers/browser.js';
 import { startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
 import { runRadclient } from '../helpers/radclient.js';
@@ -166,8 +166,23 @@ UI('a state-changing request without the CSRF token is refused', async ({ page, 
   assert.not.match((await page.textContent('main')) ?? '', /10\.6\.6\.6/);
 });
 
+UI('download a backup from the UI and restore it onto a fresh data directory', async ({ page, base }) => {
+  await page.goto(`${base}/backup`);
+  await page.fill('#f-passphrase', 'backup passphrase 2026');
+  await page.fill('#f-confirm', 'backup passphrase 2026');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Download backup")')]);
+  assert.match(download.suggestedFilename(), /^gatehouse-\d{4}-\d\d-\d\d\.ghb$/);
+  const file = await download.path();
+  const fresh = await tempDir();
+  const restored = await runCli(['restore', file, '--data-dir', fresh], { stdin: 'backup passphrase 2026\n' });
+  assert.is(restored.code, 0, restored.stderr);
+  const users = await runCli(['user', 'list', '--data-dir', fresh]);
+  assert.match(users.stdout, /vpnuser\ttotp/);
+  assert.is((await runCli(['audit', 'verify', '--data-dir', fresh])).code, 0);
+});
+
 UI('every page renders for a signed-in admin (screenshots for review)', async ({ page, base }) => {
-  for (const [i, path] of ['/approvals', '/downstream', '/settings', '/admins', '/tokens'].entries()) {
+  for (const [i, path] of ['/approvals', '/downstream', '/settings', '/admins', '/tokens', '/backup'].entries()) {
     const res = await page.goto(`${base}${path}`);
     assert.is(res?.status(), 200, path);
     await shot(page, `${String(9 + i).padStart(2, '0')}-${path.slice(1)}`);

@@ -29,6 +29,7 @@ import { openStore, type Store } from '../../app/db/open.js';
 import { createSealer, type Sealer } from '../../app/db/secrets.js';
 import { createHttpApp } from '../../app/http.js';
 import { createLogger } from '../../app/lib/log.js';
+import { BackupError, passphraseProblem } from '../../app/backup.js';
 import { createUserFactorQueries } from '../../app/db/queries/users.js';
 import { createTotpFactor } from '../../app/mfa/totp.js';
 import { createPipeHandler } from '../../app/pipe/ops.js';
@@ -150,6 +151,13 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
       return d === undefined ? undefined : { name: d.name, host: d.host, port: d.port, source: 'db' };
     },
     pendingApprovals: () => runtime.pending.map((p) => ({ ...p })),
+    // The in-memory store cannot be copied with SQLite's backup API: a stand-in that checks the
+    // passphrase rules like the real one, and returns a recognisable body.
+    backup: async (passphrase) => {
+      const problem = passphraseProblem(passphrase);
+      if (problem !== null) throw new BackupError('passphrase', `passphrase ${problem}`);
+      return Buffer.from('GHBACKUP-test');
+    },
     health: () => ({ ...runtime.health }),
     ...opts.overrides,
   };

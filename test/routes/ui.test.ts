@@ -134,6 +134,11 @@ const SCENARIOS: Scenario[] = [
   { name: 'a weak admin password is refused', method: 'POST', url: '/admins', form: { name: 'bob', password: 'short' }, status: 400, contains: ['at least 12 characters'] },
   { name: 'an admin cannot remove themselves', method: 'POST', url: '/admins/remove', form: { name: 'root' }, status: 409, contains: ['cannot remove yourself'] },
   { name: 'create a token: shown once', method: 'POST', url: '/tokens', form: { name: 'provisioning' }, status: 200, contains: [/gh_[A-Za-z0-9_-]{43}/], auditEvents: ['token.create'] },
+  // --- backup download
+  { name: 'backup page', url: '/backup', status: 200, contains: ['Download a backup', 'Passphrase again'] },
+  { name: 'backup download: a file, audited', method: 'POST', url: '/backup', form: { passphrase: 'a long enough passphrase', confirm: 'a long enough passphrase' }, status: 200, contains: ['GHBACKUP'], auditEvents: ['backup.create'] },
+  { name: 'backup: passphrases that differ', method: 'POST', url: '/backup', form: { passphrase: 'a long enough passphrase', confirm: 'another passphrase!' }, status: 400, contains: ['differ'], auditEvents: [] },
+  { name: 'backup: a short passphrase', method: 'POST', url: '/backup', form: { passphrase: 'short', confirm: 'short' }, status: 400, contains: ['at least 12'], auditEvents: [] },
   // --- audit log
   {
     name: 'audit log filtered by user',
