@@ -1,0 +1,264 @@
+// Pending approvals at scale: N logins (distinct users) wait on push at the same time. The push
+// API stand-in (bench/push-child.ts, a process of its own) holds every request as pending; RADIUS
+// clients retransmit every 3 s; then every request is approved at once.
+//
+// Checked: exactly N push requests created (retransmissions and waiting never start a second
+// one), every login answered (Access-Accept) and how long after the decision, Gatehouse's peak RSS
+// (sampled VmRSS and VmHWM), and its event-loop delay as seen from outside: the response time of
+// GET /healthz probed every 50 ms (an in-process monitorEventLoopDelay() would be the exact hook).
+import { fork, type ChildProcess } from 'node:child_process';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from '../test/helpers/appliance.js';
+import { startGatehouse } from './gatehouse.js';
+import { benchPassword } from './loadgen.js';
+import type { PushFromChild, PushToChild } from './push-child.js';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const CLIENT_SECRET = 'bench-pending-client-secret';
+const RETRANSMIT_MS = 3000;
+const PER_SOCKET = 200;
+
+export interface PendingResult {
+  logins: number;
+  pushCreates: number;
+  pushCreatesAfterRetransmissions: number;
+  distinctPushUsers: number;
+  polls: number;
+  pollsPerSecond: number;
+  allPendingAfterMs: number;
+  retransmissionsSent: number;
+  answered: number;
+  accepted: number;
+  answeredEarly: number;
+  answerAfterDecisionMs: { p50: number; p99: number; max: number };
+  within1s: number;
+  peakRssMb: number;
+  healthzMs: { baselineP50: number; p50: number; p99: number; max: number; probes: number; failed: number };
+  healthzDuringDecisionMs: { p99: number; max: number };
+  targets: { exactlyN: boolean; allAnsweredWithin1s: boolean; rssUnder256: boolean; loopDelayUnder50: boolean };
+  summary: string;
+}
+
+function hide(password: Buffer, secret: Buffer, auth: Buffer): Buffer {
+  const out = Buffer.alloc(Math.max(16, Math.ceil(password.length / 16) * 16));
+  password.copy(out);
+  let prev = auth;
+  for (let i = 0; i < out.length; i += 16) {
+    const b = createHash('md5').update(secret).update(prev).digest();
+    for (let j = 0; j < 16; j++) out[i + j]! ^= b[j]!;
+    prev = out.subarray(i, i + 16);
+  }
+  return out;
+}
+
+function request(id: number, name: string, secret: Buffer): Buffer {
+  const auth = randomBytes(16);
+  const a = (t: number, v: Buffer) => Buffer.concat([Buffer.from([t, v.length + 2]), v]);
+  const body = Buffer.concat([a(80, Buffer.alloc(16)), a(1, Buffer.from(name)), a(2, hide(Buffer.from(benchPassword(name)), secret, auth)), a(31, Buffer.from(`cs-${name}`))]);
+  const wire = Buffer.concat([Buffer.from([1, id, 0, 0]), auth, body]);
+  wire.writeUInt16BE(wire.length, 2);
+  createHmac('md5', secret).update(wire).digest().copy(wire, 22);
+  return wire;
+}
+
+const q = (xs: number[], p: number) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
+};
+const r1 = (x: number) => Math.round(x * 10) / 10;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class PushChild {
+  child: ChildProcess;
+  private waiting: ((m: PushFromChild) => void)[] = [];
+  ready: Promise<string>;
+  constructor() {
+    this.child = fork(join(HERE, 'push-child.ts'), ['--push-child'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.ready = new Promise((resolve) => this.waiting.push((m) => resolve((m as { url: string }).url)));
+    this.child.on('message', (m: PushFromChild) => this.waiting.shift()?.(m));
+  }
+  ask<T extends PushFromChild>(m: PushToChild): Promise<T> {
+    return new Promise((resolve) => {
+      this.waiting.push((r) => resolve(r as T));
+      this.child.send(m);
+    });
+  }
+  close(): void {
+    if (this.child.connected) this.child.send({ type: 'close' } satisfies PushToChild);
+  }
+}
+
+export async function runPending(opts: { count: number; downPort: number; downSecret: string; createWaitMs: number; nodeArgs?: string[]; log(s: string): void }): Promise<PendingResult> {
+  const n = opts.count;
+  const push = new PushChild();
+  const url = await push.ready;
+  const dataDir = await tempDir('gatehouse-bench-pending-');
+  const gh = await startGatehouse(
+    dataDir,
+    ['--downstream-address', '127.0.0.1', '--port-out', String(opts.downPort), '--secret-out', opts.downSecret, '--address-secret-in', `127.0.0.1:${CLIENT_SECRET}`, '--notakey-host', url, '--notakey-access-id', 'bench', '--message-ttl-seconds', '600', '--notakey-timeout', '30'],
+    opts.nodeArgs ?? [],
+  );
+  const pid = gh.child.pid!;
+  const secret = Buffer.from(CLIENT_SECRET);
+  const socks: dgram.Socket[] = [];
+  const wires: Buffer[] = [];
+  const answeredAt = new Float64Array(n);
+  const codes = new Uint8Array(n);
+  let retransmissions = 0;
+  const rssSamples: number[] = [];
+  const probes: { at: number; ms: number }[] = [];
+  let failedProbes = 0;
+  let stopProbes = false;
+  let retx: NodeJS.Timeout | undefined;
+  try {
+    for (let k = 0; k * PER_SOCKET < n; k++) {
+      const sock = dgram.createSocket('udp4');
+      await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+      try {
+        sock.setRecvBufferSize(4 * 1024 * 1024);
+      } catch {
+        // capped
+      }
+      sock.on('message', (b) => {
+        const i = k * PER_SOCKET + b[1]!;
+        if (i < n && answeredAt[i] === 0) {
+          answeredAt[i] = Date.now();
+          codes[i] = b[0]!;
+        }
+      });
+      socks.push(sock);
+    }
+    for (let i = 0; i < n; i++) wires.push(request(i % PER_SOCKET, `u${i}`, secret));
+    const sendOne = (i: number) => socks[Math.floor(i / PER_SOCKET)]!.send(wires[i]!, gh.radiusPort, '127.0.0.1');
+
+    // Event-loop delay from outside, and memory, sampled throughout.
+    const probe = async () => {
+      const t = performance.now();
+      try {
+        const r = await fetch(`http://127.0.0.1:${gh.httpPort}/healthz`, { signal: AbortSignal.timeout(5000) });
+        await r.arrayBuffer();
+        probes.push({ at: Date.now(), ms: performance.now() - t });
+      } catch {
+        failedProbes++;
+      }
+    };
+    const prober = (async () => {
+      while (!stopProbes) {
+        await probe();
+        try {
+          rssSamples.push(Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN));
+        } catch {
+          // exited
+        }
+        await sleep(50);
+      }
+    })();
+    await sleep(500);
+    const baseline = probes.map((p) => p.ms);
+
+    // Send every login once, paced at about 5,000 per second, then retransmit the unanswered ones every 3 s.
+    const t0 = Date.now();
+    for (let i = 0; i < n; i += 250) {
+      for (let j = i; j < Math.min(n, i + 250); j++) sendOne(j);
+      await sleep(50);
+    }
+    retx = setInterval(() => {
+      for (let i = 0; i < n; i++) {
+        if (answeredAt[i] === 0) {
+          sendOne(i);
+          retransmissions++;
+        }
+      }
+    }, RETRANSMIT_MS);
+
+    let stats = await push.ask<Extract<PushFromChild, { type: 'stats' }>>({ type: 'stats' });
+    while (stats.creates < n && Date.now() - t0 < opts.createWaitMs) {
+      await sleep(250);
+      stats = await push.ask({ type: 'stats' });
+      if (process.env['BENCH_DEBUG']) opts.log(`    +${Date.now() - t0} ms: ${stats.creates} created, ${stats.polls} polls, gatehouse cpu ${readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ').slice(11, 13).join('+')} ticks, rss ${rssSamples[rssSamples.length - 1]} kB`);
+    }
+    const allPendingAfterMs = Date.now() - t0;
+    opts.log(`  ${stats.creates} push requests created after ${allPendingAfterMs} ms; holding them for 6 s of retransmissions`);
+    const polls0 = stats.polls;
+    const tPoll0 = Date.now();
+    await sleep(6000);
+    stats = await push.ask({ type: 'stats' });
+    const pollsPerSecond = Math.round(((stats.polls - polls0) * 1000) / (Date.now() - tPoll0));
+    const createsAfterRetx = stats.creates;
+    let answeredEarly = 0;
+    for (let i = 0; i < n; i++) if (answeredAt[i] !== 0) answeredEarly++;
+
+    const decided = await push.ask<Extract<PushFromChild, { type: 'decided' }>>({ type: 'decideAll', decision: 'approve' });
+    const decidedAt = decided.at;
+    const tEnd = Date.now() + 15_000;
+    for (;;) {
+      let left = 0;
+      for (let i = 0; i < n; i++) if (answeredAt[i] === 0) left++;
+      if (left === 0 || Date.now() > tEnd) break;
+      await sleep(100);
+    }
+    const final = await push.ask<Extract<PushFromChild, { type: 'stats' }>>({ type: 'stats' });
+    stopProbes = true;
+    await prober;
+    clearInterval(retx);
+
+    const after: number[] = [];
+    let accepted = 0;
+    for (let i = 0; i < n; i++) {
+      if (answeredAt[i] !== 0) after.push(answeredAt[i]! - decidedAt);
+      if (codes[i] === 2) accepted++;
+    }
+    const during = probes.filter((p) => p.at >= t0).map((p) => p.ms);
+    const decisionWindow = probes.filter((p) => p.at >= decidedAt).map((p) => p.ms);
+    const hwm = Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+    const peakRssMb = r1(Math.max(hwm, ...rssSamples) / 1024);
+    const within1s = after.filter((x) => x <= 1000).length;
+    const res: PendingResult = {
+      logins: n,
+      pushCreates: final.creates,
+      pushCreatesAfterRetransmissions: createsAfterRetx,
+      distinctPushUsers: final.distinctUsers,
+      polls: final.polls,
+      pollsPerSecond,
+      allPendingAfterMs,
+      retransmissionsSent: retransmissions,
+      answered: after.length,
+      accepted,
+      answeredEarly,
+      answerAfterDecisionMs: { p50: q(after, 0.5), p99: q(after, 0.99), max: q(after, 1) },
+      within1s,
+      peakRssMb,
+      healthzMs: { baselineP50: r1(q(baseline, 0.5)), p50: r1(q(during, 0.5)), p99: r1(q(during, 0.99)), max: r1(q(during, 1)), probes: during.length, failed: failedProbes },
+      healthzDuringDecisionMs: { p99: r1(q(decisionWindow, 0.99)), max: r1(q(decisionWindow, 1)) },
+      targets: {
+        exactlyN: final.creates === n && final.distinctUsers === n,
+        allAnsweredWithin1s: within1s === n,
+        rssUnder256: peakRssMb < 256,
+        loopDelayUnder50: q(during, 1) < 50,
+      },
+      summary: '',
+    };
+    const t = res.targets;
+    res.summary = [
+      `${n} logins, ${res.pushCreates} push requests created (${t.exactlyN ? 'exactly N' : 'NOT exactly N'}; ${createsAfterRetx} after ${retransmissions} retransmissions), ${pollsPerSecond} polls/s while pending`,
+      `answered ${res.answered} (${accepted} accepts, ${answeredEarly} before the decision); after the decision p50 ${res.answerAfterDecisionMs.p50} ms, p99 ${res.answerAfterDecisionMs.p99} ms, max ${res.answerAfterDecisionMs.max} ms; ${within1s}/${n} within 1 s ${t.allAnsweredWithin1s ? 'MET' : 'SHORT'}`,
+      `peak RSS ${peakRssMb} MB ${t.rssUnder256 ? 'MET' : 'SHORT'} (< 256 MB)`,
+      `/healthz response (event-loop delay from outside): idle p50 ${res.healthzMs.baselineP50} ms; under load p50 ${res.healthzMs.p50} ms, p99 ${res.healthzMs.p99} ms, max ${res.healthzMs.max} ms (${res.healthzMs.probes} probes, ${failedProbes} failed); while answering the decisions max ${res.healthzDuringDecisionMs.max} ms; ${t.loopDelayUnder50 ? 'MET' : 'SHORT'} (< 50 ms)`,
+    ].join('\n  ');
+    opts.log(`  ${res.summary}`);
+    return res;
+  } finally {
+    stopProbes = true;
+    clearInterval(retx);
+    for (const s of socks) s.close();
+    await gh.stop();
+    push.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
