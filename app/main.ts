@@ -33,6 +33,26 @@ import { createDownstreamLeg, type DownstreamTarget } from './radius/downstream.
 import { listenRadius } from './radius/listener.js';
 import { createProxy } from './radius/proxy.js';
 
+/**
+ * Random bytes from a pool refilled 8 KiB at a time: authenticators and salts are asked for
+ * several times per request, and one randomBytes() call per request part costs more.
+ */
+function randomPool(size = 8192): (n: number) => Buffer {
+  let pool = randomBytes(size);
+  let off = 0;
+  return (n) => {
+    if (n > size) return randomBytes(n);
+    if (off + n > size) {
+      pool = randomBytes(size);
+      off = 0;
+    }
+    const out = Buffer.from(pool.subarray(off, off + n));
+    pool.fill(0, off, off + n);
+    off += n;
+    return out;
+  };
+}
+
 export interface Running {
   radiusPort: number;
   httpPort: number;
@@ -143,7 +163,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     onMessageAuthenticatorSeen: (client) => {
       if (client.id !== undefined) markMessageAuthenticatorSeen(store, client.id);
     },
-    random: randomBytes,
+    random: randomPool(),
     now: Date.now,
     log,
   });

@@ -70,6 +70,8 @@ export interface Proxy {
 interface Entry {
   response: Buffer | undefined;
   exchange: Exchange | undefined;
+  /** A retransmission came while the answer's audit record was being committed: answer it too. */
+  repeat: boolean;
 }
 
 type Verdict = { code: number; attributes: Attribute[]; outcome: Outcome; reason: string; details?: AuditDetails };
@@ -187,11 +189,12 @@ export function createProxy(deps: ProxyDeps): Proxy {
     if (known !== undefined) {
       deps.counters.inc('retransmissions');
       if (known.response !== undefined) deps.send(known.response, port, address);
-      else known.exchange?.retransmit();
+      else if (known.exchange !== undefined) known.exchange.retransmit();
+      else known.repeat = true;
       return;
     }
     deps.counters.inc('requests');
-    const entry: Entry = { response: undefined, exchange: undefined };
+    const entry: Entry = { response: undefined, exchange: undefined, repeat: false };
     cache.set(key, entry);
     // The packet's attribute values are views into `buf`, which stays alive with them.
     authenticate(client, packet, address, port, key, entry).catch((e: unknown) => {
@@ -219,14 +222,24 @@ export function createProxy(deps: ProxyDeps): Proxy {
 
     const finish = (v: Verdict): void => {
       const response = encodeResponse(v.code, packet.identifier, packet.authenticator, v.attributes, client.secret, true);
-      // The audit record is written before the answer exists, so an answered request always has
-      // one; if it cannot be written this throws, and nothing is answered or cached.
-      deps.audit.record({ event: 'radius.auth', outcome: v.outcome, reason: v.reason, username: username ?? null, source, client: client.name, details: { ...details, ...v.details } });
-      entry.response = response;
       entry.exchange = undefined;
-      expiry.push({ key, at: deps.now() + ANSWER_CACHE_MS });
-      deps.counters.inc(v.outcome === 'accept' ? 'accepts' : v.outcome === 'reject' ? 'rejects' : 'challenges', v.reason);
-      deps.send(response, port, address);
+      // The answer leaves only once its audit record is committed (batched with the others of
+      // this turn), so an answered request always has one. If the store cannot be written,
+      // nothing is answered or cached: the client's retransmission starts afresh.
+      deps.audit.commit({ event: 'radius.auth', outcome: v.outcome, reason: v.reason, username: username ?? null, source, client: client.name, details: { ...details, ...v.details } }).then(
+        () => {
+          entry.response = response;
+          expiry.push({ key, at: deps.now() + ANSWER_CACHE_MS });
+          deps.counters.inc(v.outcome === 'accept' ? 'accepts' : v.outcome === 'reject' ? 'rejects' : 'challenges', v.reason);
+          deps.send(response, port, address);
+          if (entry.repeat) deps.send(response, port, address);
+        },
+        (e: unknown) => {
+          cache.delete(key);
+          deps.counters.inc('errors', 'audit_write');
+          deps.log.error('audit write failed; request not answered', { error: (e as Error).message, source });
+        },
+      );
     };
     const reject = (reason: keyof typeof MESSAGES, extra?: AuditDetails): Verdict => ({
       code: Code.AccessReject,
@@ -292,7 +305,9 @@ export function createProxy(deps: ProxyDeps): Proxy {
     // push when a push service is configured, else --unenrolled-users.
     const accept = (reason: string, extra?: AuditDetails): Verdict => ({ code: Code.AccessAccept, attributes: replyAttrs, outcome: 'accept', reason, ...(extra ? { details: extra } : {}) });
     const unenrolled = (): Verdict => (deps.settings().unenrolledUsers === 'allow' ? accept('unenrolled_allowed', { factor: 'none' }) : reject('unenrolled', { factor: 'none' }));
-    const now = deps.totp.status(username);
+    // Known users are looked up again (their lock may have changed while the server answered);
+    // for the many users the store does not know, the first lookup stands.
+    const now = status.known ? deps.totp.status(username) : status;
     if (now.known && now.lock.locked) return finish(reject('locked', { factor: now.totp ? 'totp' : 'push' }));
     if (now.known && now.totp !== null) {
       const totp: AuditDetails = { factor: 'totp' };
