@@ -59,15 +59,39 @@ async function readJson(res: Response): Promise<Record<string, unknown>> {
 }
 
 async function call(deps: PushDeps, url: string, init: RequestInit, timeoutMs: number, outer?: AbortSignal): Promise<{ status: number; body: Record<string, unknown> | undefined }> {
-  const signal = outer ? AbortSignal.any([outer, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+  // One controller and timer per call: AbortSignal.any() with a long-lived outer signal keeps
+  // every call's signal alive until the outer one ends (a leak with thousands of pending pushes).
+  const ctl = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    ctl.abort();
+  }, timeoutMs);
+  const onOuter = () => ctl.abort();
+  if (outer?.aborted) ctl.abort();
+  else outer?.addEventListener('abort', onOuter, { once: true });
   let res: Response;
   try {
     // Redirects are not followed: the API does not use them, and a loop must not hold a login.
-    res = await deps.fetch(url, { ...init, signal, redirect: 'manual' });
+    res = await deps.fetch(url, { ...init, signal: ctl.signal, redirect: 'manual' });
   } catch (e) {
+    clearTimeout(timer);
+    outer?.removeEventListener('abort', onOuter);
     const err = e as Error;
-    throw new CallError(err.name === 'TimeoutError' || err.name === 'AbortError' ? `timed out after ${timeoutMs} ms` : `unreachable: ${err.message}`);
+    throw new CallError(timedOut ? `timed out after ${timeoutMs} ms` : err.name === 'AbortError' ? 'aborted' : `unreachable: ${err.message}`);
   }
+  try {
+    return await readResponse(res);
+  } catch (e) {
+    if (e instanceof CallError) throw e;
+    throw new CallError(timedOut ? `timed out after ${timeoutMs} ms` : `reading the answer failed: ${(e as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+    outer?.removeEventListener('abort', onOuter);
+  }
+}
+
+async function readResponse(res: Response): Promise<{ status: number; body: Record<string, unknown> | undefined }> {
   if (res.status === 404) {
     await res.body?.cancel();
     return { status: 404, body: undefined };
