@@ -3,8 +3,10 @@
 # apt on the build machine is configured with, read here at build time) and the npm registry
 # (through npm as configured on the build machine).
 
-# Errors inside $(...) stop the build too.
+# Errors inside $(...) stop the build too, and say where.
 shopt -s inherit_errexit
+set -E
+trap 'printf "error: %s failed (exit %s) at %s line %s\n" "$BASH_COMMAND" "$?" "${BASH_SOURCE[0]##*/}" "$LINENO" >&2' ERR
 
 GH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=appliance/versions.env
@@ -109,9 +111,10 @@ gh_rootfs_build() {
       chroot "$target" env DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold full-upgrade
   } >"$GH_CACHE/upgrade-$$.log" 2>&1 || { tail -n 30 "$GH_CACHE/upgrade-$$.log" >&2; gh_die "apt-get full-upgrade in the tree failed"; }
   # A kernel update arrives as a new package beside the old one: keep only the newest.
-  local newest k
-  newest="$(ls "$target/lib/modules" 2>/dev/null | sort -V | tail -n1)"
-  for k in $(ls "$target/lib/modules" 2>/dev/null); do
+  local newest="" k kernels=()
+  [ -d "$target/lib/modules" ] && mapfile -t kernels < <(ls "$target/lib/modules" | sort -V)
+  [ "${#kernels[@]}" -eq 0 ] || newest="${kernels[-1]}"
+  for k in "${kernels[@]}"; do
     [ "$k" != "$newest" ] || continue
     chroot "$target" env DEBIAN_FRONTEND=noninteractive apt-get -y -q purge "linux-image-$k" >>"$GH_CACHE/upgrade-$$.log" 2>&1 ||
       { tail -n 30 "$GH_CACHE/upgrade-$$.log" >&2; gh_die "removing the old kernel $k failed"; }

@@ -5,8 +5,8 @@
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -96,7 +96,7 @@ B('online backup while the appliance runs and CLI writes go on; restored into a 
     await writer;
     assert.is(await gh.stop(), 0);
   }
-  assert.is((await import('node:fs')).statSync(file).mode & 0o777, 0o600);
+  assert.is(statSync(file).mode & 0o777, 0o600);
   assert.not.ok(readFileSync(file).includes(Buffer.from('nas-secret-1')));
 
   const restored = join(dir, 'restored');
@@ -127,7 +127,7 @@ B('online backup while the appliance runs and CLI writes go on; restored into a 
   assert.match((await cli(['admin', 'list'], restored)).stdout, /root-admin/);
   assert.ok(totpVerifies(restored, seed), "alice's TOTP code verifies with the restored key");
   assert.equal(readFileSync(join(restored, 'master.key')), readFileSync(join(live, 'master.key')));
-  assert.is((await import('node:fs')).statSync(join(restored, 'master.key')).mode & 0o777, 0o600);
+  assert.is(statSync(join(restored, 'master.key')).mode & 0o777, 0o600);
 
   // The restored directory runs an appliance.
   const again = await startAppliance({ dataDir: restored });
@@ -187,7 +187,6 @@ B('a wrong passphrase, a truncated, damaged or foreign file: one clear line, not
   assert.match(foreign.stderr, /^gatehouse: not a usable backup file: it is not a Gatehouse backup/);
 
   // A file altered and re-checksummed still fails: the content is authenticated.
-  const { createHash } = await import('node:crypto');
   const forged = Buffer.from(bytes);
   forged[forged.length - 60]! ^= 0x01;
   createHash('sha256').update(forged.subarray(0, forged.length - 32)).digest().copy(forged, forged.length - 32);
