@@ -74,8 +74,17 @@ interface Ctx {
 const C = suite<Ctx>('container image');
 
 C.before(async (ctx) => {
-  requireTools();
-  const log = await buildImage();
+  try {
+    requireTools();
+  } catch (e) {
+    process.stdout.write(`\n${(e as Error).message}\n`);
+    throw e;
+  }
+  // uvu does not print an error thrown by a before hook: say it here.
+  const log = await buildImage().catch((e: Error) => {
+    process.stdout.write(`\n${e.message}\n`);
+    throw e;
+  });
   process.stdout.write(log.split('\n').filter((l) => /built|up to date|cached/.test(l)).map((l) => `  ${l}\n`).join(''));
   ctx.fr = await startFreeRadius({ users: [{ name: 'alice', password: 'alice-pw', reply: ['Reply-Message := "welcome"'] }], clients: [{ address: '127.0.0.1', secret: DOWN_SECRET }] });
   ctx.push = await startPushServer({ kind: 'approve', afterMs: 200 });

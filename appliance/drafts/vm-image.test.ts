@@ -9,7 +9,7 @@
 // e2fsprogs, debootstrap, python3: the test fails (never skips) without them.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect as tlsConnect } from 'node:tls';
 import { createConnection, type Socket } from 'node:net';
@@ -75,8 +75,17 @@ interface Ctx {
 const V = suite<Ctx>('VM image');
 
 V.before(async (ctx) => {
-  requireTools();
-  const log = await buildImages();
+  try {
+    requireTools();
+  } catch (e) {
+    process.stdout.write(`\n${(e as Error).message}\n`);
+    throw e;
+  }
+  // uvu does not print an error thrown by a before hook: say it here.
+  const log = await buildImages().catch((e: Error) => {
+    process.stdout.write(`\n${e.message}\n`);
+    throw e;
+  });
   process.stdout.write(log.split('\n').filter((l) => /built|up to date|cached/.test(l)).map((l) => `  ${l}\n`).join(''));
   ctx.dir = await mkdtemp(join(tmpdir(), 'gatehouse-vm-test-'));
   ctx.raw = join(ctx.dir, 'disk.raw');
@@ -112,9 +121,9 @@ V('qcow2 and OVA are under 600 MB; the disk is a GPT with BIOS boot, EFI system 
     [3, '8304', 'gatehouse-root'],
   ]);
   const mbr = Buffer.alloc(512);
-  const fd = (await import('node:fs')).openSync(raw, 'r');
-  (await import('node:fs')).readSync(fd, mbr, 0, 512, 0);
-  (await import('node:fs')).closeSync(fd);
+  const fd = openSync(raw, 'r');
+  readSync(fd, mbr, 0, 512, 0);
+  closeSync(fd);
   assert.is(mbr.readUInt16LE(510), 0xaa55, 'boot signature');
   assert.is(Number(mbr.readBigUInt64LE(0x5c)), parts[0]!.start, 'boot.img points at the core image in the BIOS boot partition');
   assert.is(mbr[0x1c2], 0xee, 'protective MBR partition');
