@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { freeTcpPort, ROOT } from '../helpers/appliance.js';
-import { findTool, freeUdpPort, requireTool, startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
-import { startPushServer, type PushServer } from '../helpers/push-server.js';
-import { runRadclient } from '../helpers/radclient.js';
+import { freeTcpPort, ROOT } from '../../test/helpers/appliance.js';
+import { findTool, freeUdpPort, requireTool, startFreeRadius, type FreeRadius } from '../../test/helpers/freeradius.js';
+import { startPushServer, type PushServer } from '../../test/helpers/push-server.js';
+import { runRadclient } from '../../test/helpers/radclient.js';
 
 const run = promisify(execFile);
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;

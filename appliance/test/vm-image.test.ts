@@ -19,9 +19,9 @@ import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { base32Decode, totp } from '../../app/mfa/otp.js';
-import { freeTcpPort, ROOT } from '../helpers/appliance.js';
-import { freeUdpPort, requireTool, startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
-import { runRadclient } from '../helpers/radclient.js';
+import { freeTcpPort, ROOT } from '../../test/helpers/appliance.js';
+import { freeUdpPort, requireTool, startFreeRadius, type FreeRadius } from '../../test/helpers/freeradius.js';
+import { runRadclient } from '../../test/helpers/radclient.js';
 
 const run = promisify(execFile);
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
