@@ -11,6 +11,7 @@ import { createDashboardRoutes } from './routes/dashboard.js';
 import type { WebDeps } from './routes/deps.js';
 import { createHealthRoutes, type HealthDeps } from './routes/health.js';
 import { createSessionRoutes } from './routes/session.js';
+import { createSetupRoutes } from './routes/setup.js';
 import { createStaticRoutes, type loadAssets } from './routes/static.js';
 import { createSystemRoutes } from './routes/system.js';
 import { createUserRoutes } from './routes/users.js';
@@ -39,11 +40,13 @@ export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
   // The JSON API: bearer tokens, its own errors, none of the browser UI's session or CSRF.
   app.route('/api/v1/agent', createAgentRoutes({ web: deps.web, handle: deps.agentHandler }));
   app.route('/api/v1', createApiRoutes(deps.web));
-  // The browser UI: 3. session, 4. CSRF, then sign-in pages, 5. the admin gate, then the pages.
+  // The browser UI: 3. session, 4. CSRF, then sign-in pages and the one-time setup page (the
+  // VM's first admin), 5. the admin gate, then the pages.
   const ui = new Hono<WebEnv>();
   ui.use('*', loadSession(deps.web.store, deps.web.now));
   ui.use('*', csrf);
   ui.route('/', createSessionRoutes(deps.web));
+  ui.route('/', createSetupRoutes(deps.web));
   ui.use('*', requireAdmin);
   ui.route('/', createDashboardRoutes(deps.web));
   ui.route('/', createClientRoutes(deps.web));

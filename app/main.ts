@@ -22,6 +22,7 @@ import type { OpsDeps } from './ops/ops.js';
 import type { WebDeps } from './routes/deps.js';
 import { loadAssets } from './routes/static.js';
 import { createLogger } from './lib/log.js';
+import { readSetupCode } from './lib/setup-code.js';
 import { Counters } from './lib/metrics.js';
 import { requestPushApproval } from './mfa/push.js';
 import { createTotpFactor } from './mfa/totp.js';
@@ -244,7 +245,9 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     ops,
     assets,
     log,
+    dataDir,
     now: Date.now,
+    delay: (ms) => sleep(ms),
     resolved: () => state.resolved,
     runtimeClients: () =>
       state.clients.all().map((c) => ({ name: c.name, address: c.cidr.text, source: c.source, requireMessageAuthenticator: c.requireMessageAuthenticator, messageAuthenticatorSeen: c.messageAuthenticatorSeen })),
@@ -299,7 +302,10 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   ready = true;
   const sessionSweep = setInterval(() => deleteSessionsIdleSince(store, Date.now() - IDLE_MS, Date.now() - ABSOLUTE_MS), 10 * 60_000);
   sessionSweep.unref();
-  if (countAdmins(store) === 0) log.warn('no admin yet: create one with `gatehouse admin add NAME` (password on standard input), then sign in at the web UI');
+  if (countAdmins(store) === 0) {
+    if (readSetupCode(dataDir).state === 'present') log.warn('no admin yet: create one at /setup in the web UI with the setup code, or with `gatehouse admin add NAME` (password on standard input)');
+    else log.warn('no admin yet: create one with `gatehouse admin add NAME` (password on standard input), then sign in at the web UI');
+  }
   audit.record({ event: 'service.start', outcome: 'ok', details: { address: `${listener.address}:${listener.port}` } });
   log.info('gatehouse ready', { radius: `${listener.address}:${listener.port}`, http: `http://${settings.httpAddress}:${settings.httpPort}/`, dataDir });
 

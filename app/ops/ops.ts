@@ -217,14 +217,15 @@ export function enrolUserTotp(d: OpsDeps, actor: string, raw: string): Result<{ 
 
 // --- admins and API tokens
 
-export async function addAdmin(d: OpsDeps, actor: string, rawName: string | undefined, password: string | undefined): Promise<Result<string>> {
+/** `source` (where the request came from, e.g. `http:ADDRESS`) goes into the audit record when given. */
+export async function addAdmin(d: OpsDeps, actor: string, rawName: string | undefined, password: string | undefined, source?: string): Promise<Result<string>> {
   const name = (rawName ?? '').trim();
   if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name)) return bad('name must be 1-64 letters, digits, . _ @ -', 'name');
   const problem = passwordProblem(password ?? '');
   if (problem !== null) return bad(problem, 'password');
   if (findAdminByName(d.store, name)) return conflict(`admin ${name} already exists`, 'name');
   insertAdmin(d.store, name, await hashPassword(password!));
-  d.audit.record({ event: 'admin.add', outcome: 'ok', actor, details: { name } });
+  d.audit.record({ event: 'admin.add', outcome: 'ok', actor, ...(source !== undefined ? { source } : {}), details: { name } });
   return ok(name);
 }
 

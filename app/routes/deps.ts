@@ -35,7 +35,11 @@ export interface WebDeps {
   ops: OpsDeps;
   assets: Assets;
   log: Logger;
+  /** The data directory (`--data-dir`): the store, the master key, the VM's one-time setup code. */
+  dataDir: string;
   now(): number;
+  /** Wait before answering a failed sign-in or setup attempt (slows guessing); tests pass one that returns at once. */
+  delay(ms: number): Promise<void>;
   resolved(): ResolvedSettings;
   runtimeClients(): readonly RuntimeClient[];
   clientActivity(address: string): ClientActivity | undefined;

@@ -11,16 +11,11 @@ import { checkTotp, codeEquals, DEFAULT_TOTP, otpauthUri } from '../mfa/otp.js';
 import { CodePage, EnrolPage, LoginPage } from '../views/session.js';
 import type { WebEnv } from '../web-env.js';
 import type { WebDeps } from './deps.js';
+import { setupOffered } from './setup.js';
+import { ADMIN_LOCKOUT, failureDelayMs } from './signin-limits.js';
 
 const PENDING_PURPOSE = 'admin_sessions.pending_seed';
-/** Ten wrong passwords or codes in a row lock an admin out for 15 minutes. */
-const ADMIN_LOCKOUT = { maxFailures: 10, lockoutMs: 15 * 60_000 };
 const GENERIC = 'The name, password or code is not correct, or the account is locked for a while.';
-
-/** Each recent failure adds half a second before the answer, up to 5 s: guessing slows down. */
-function failureDelay(failures: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.min(failures, 10) * 500));
-}
 
 export function createSessionRoutes(d: WebDeps) {
   const app = new Hono<WebEnv>();
@@ -32,12 +27,13 @@ export function createSessionRoutes(d: WebDeps) {
       if (next.lockedNow) d.audit.record({ event: 'admin.lockout', outcome: 'ok', actor: `admin:${admin.name}`, source, reason: 'too_many_failures' });
     }
     d.audit.record({ event: 'admin.signin', outcome: 'reject', actor: admin ? `admin:${admin.name}` : null, reason, source });
-    await failureDelay(admin?.failedAttempts ?? 3);
+    await d.delay(failureDelayMs(admin?.failedAttempts ?? 3));
   };
 
   app.get('/login', (c) => {
     if (c.get('session')?.stage === 'full') return redirect(c, '/');
-    return c.html(<LoginPage assets={d.assets} csrf={c.get('csrf')} noAdmins={countAdmins(d.store) === 0} />);
+    const noAdmins = countAdmins(d.store) === 0;
+    return c.html(<LoginPage assets={d.assets} csrf={c.get('csrf')} noAdmins={noAdmins} setupOffered={noAdmins && setupOffered(d)} created={c.req.query('setup') === 'done'} />);
   });
 
   app.post('/login', async (c) => {
@@ -49,7 +45,8 @@ export function createSessionRoutes(d: WebDeps) {
     const locked = admin !== undefined && lockVerdict({ locked: false, lockedUntil: admin.lockedUntil, failedAttempts: admin.failedAttempts }, d.now()).locked;
     if (admin === undefined || !passwordOk || locked) {
       await fail(admin, admin === undefined ? 'unknown_admin' : locked ? 'locked' : 'bad_password', sourceOf(c));
-      return c.html(<LoginPage assets={d.assets} csrf={c.get('csrf')} name={name} noAdmins={countAdmins(d.store) === 0} error={GENERIC} />, 401);
+      const noAdmins = countAdmins(d.store) === 0;
+      return c.html(<LoginPage assets={d.assets} csrf={c.get('csrf')} name={name} noAdmins={noAdmins} setupOffered={noAdmins && setupOffered(d)} error={GENERIC} />, 401);
     }
     endSession(c, d.store);
     if (admin.hasTotp) {

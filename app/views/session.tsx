@@ -8,13 +8,22 @@ interface Base {
   error?: string | undefined;
 }
 
-export function LoginPage(p: Base & { name?: string | undefined; noAdmins: boolean }) {
+/**
+ * `setupOffered`: no admin yet and the VM's setup code is waiting (link to /setup); `noAdmins`
+ * alone: say how to create one at the console; `created`: the first admin was just created there.
+ */
+export function LoginPage(p: Base & { name?: string | undefined; noAdmins: boolean; setupOffered?: boolean; created?: boolean }) {
   return (
     <Layout title="Sign in" assets={p.assets} csrf={p.csrf}>
       <div class="card narrow login">
         <div class="brand">◆ Gatehouse</div>
         <h1>Sign in</h1>
-        {p.noAdmins ? (
+        {p.created ? <Flash kind="ok">The admin was created. Sign in with its name and passphrase; you then set up a code in an authenticator app.</Flash> : null}
+        {p.setupOffered ? (
+          <Flash kind="info">
+            First time here? <a href="/setup">Create the first admin</a> with the setup code from the console.
+          </Flash>
+        ) : p.noAdmins ? (
           <Flash kind="info">
             No admin exists yet. On the appliance, create one with <code>gatehouse admin add NAME</code> (it reads the password from standard input), then sign in here.
           </Flash>

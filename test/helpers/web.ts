@@ -16,7 +16,13 @@
 // makeWebApp({ argv: ['--address-secret-in', '10.9.9.9:secret12'] }), parsed by the real parser.
 // The clock (`clock`) drives sessions, audit times and API-token use; columns that SQLite fills by
 // default (created_at of users, clients, admins, tokens) carry the real time.
+// A data directory: makeWebApp({ dataDir }) opens the store there as a real SQLite file, and the
+// setup page reads DATA_DIR/setup-code from it; without one the store is in memory and the data
+// directory a path that does not exist. Failure delays (sign-in, setup) return at once and are
+// recorded in `delays()`.
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createAuditor } from '../../app/audit/audit.js';
 import type { AuditRecord } from '../../app/audit/chain.js';
 import { parseServeOptions, resolveSettings, type FixedOptions } from '../../app/config.js';
@@ -52,6 +58,8 @@ export interface WebAppOptions {
   secure?: boolean;
   /** Start of the fixed clock (ms); default WEB_START. Move it with `clock.advance()`. */
   now?: number;
+  /** The data directory: the store becomes a real SQLite file there (default: in memory, no directory). */
+  dataDir?: string;
   /** Replace any of the runtime views, e.g. `{ pendingApprovals: () => [...] }`. */
   overrides?: Partial<Pick<WebDeps, 'pendingApprovals' | 'clientActivity' | 'health' | 'runtimeClients' | 'downstream' | 'resolved'>>;
 }
@@ -83,6 +91,8 @@ export interface WebApp {
   auditRows(): AuditRecord[];
   /** Lines the app logged at level error. */
   logs(): string[];
+  /** The failure delays (ms) the app asked for, in order; they return at once. */
+  delays(): number[];
   /** The fake runtime state behind the default views; push into these arrays and maps freely. */
   runtime: { pending: PendingApproval[]; activity: Map<string, ClientActivity>; health: ReturnType<WebDeps['health']> };
   /** Insert an admin (if not there yet) and a 'full' session for them. */
@@ -94,7 +104,9 @@ export interface WebApp {
 
 export function makeWebApp(opts: WebAppOptions = {}): WebApp {
   const fixed = parseServeOptions(opts.argv ?? [], opts.env ?? {}).fixed;
-  const store = openStore(':memory:');
+  const store = openStore(opts.dataDir ?? ':memory:');
+  const dataDir = opts.dataDir ?? join(tmpdir(), `gatehouse-web-no-data-dir-${randomBytes(6).toString('hex')}`);
+  const delays: number[] = [];
   const sealer = createSealer(randomBytes(32));
   let t = opts.now ?? WEB_START;
   const clock = { now: () => t, set: (ms: number) => void (t = ms), advance: (ms: number) => void (t += ms) };
@@ -131,7 +143,9 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
     ops,
     assets,
     log: createLogger('error', (line) => void logLines.push(line)),
+    dataDir,
     now: clock.now,
+    delay: async (ms) => void delays.push(ms),
     resolved,
     runtimeClients: () => {
       const s = resolved();
@@ -175,6 +189,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
 
   return {
     logs: () => [...logLines],
+    delays: () => [...delays],
     app,
     deps,
     store,
