@@ -11,7 +11,8 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect as tlsConnect } from 'node:tls';
+import { request as httpsRequest } from 'node:https';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -378,6 +379,47 @@ function httpsProbe(port: number): Promise<{ fingerprint: string; status: number
   });
 }
 
+/** One HTTPS request to the VM (its self-signed certificate is pinned by fingerprint), with a cookie jar. */
+async function vmHttps(port: number, fingerprint: string, jar: Map<string, string>, method: 'GET' | 'POST', path: string, form?: Record<string, string>): Promise<{ status: number; location: string | undefined; body: string }> {
+  const body = form === undefined ? undefined : new URLSearchParams(form).toString();
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        servername: 'gatehouse',
+        rejectUnauthorized: false,
+        headers: {
+          host: 'gatehouse',
+          cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '),
+          ...(body !== undefined ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)) } : {}),
+        },
+      },
+      (res) => {
+        const cert = (res.socket as TLSSocket).getPeerX509Certificate();
+        if (cert?.fingerprint256 !== fingerprint) {
+          res.destroy();
+          return reject(new Error(`the VM served a certificate other than the console's: ${cert?.fingerprint256}`));
+        }
+        for (const c of res.headers['set-cookie'] ?? []) {
+          const [pair] = c.split(';');
+          const eq = pair!.indexOf('=');
+          jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
+        }
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body: text }));
+      },
+    );
+    req.setTimeout(30_000, () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 const BOOT_MS = 240_000;
 
 V('boots by UEFI: banner on the console, HTTPS /healthz with its fingerprint, console login, a RADIUS login with a TOTP code', async ({ dir }) => {
@@ -407,6 +449,27 @@ V('boots by UEFI: banner on the console, HTTPS /healthz with its fingerprint, co
     assert.is(probe?.status, 200, 'GET /healthz over HTTPS on 443');
     assert.is(probe!.fingerprint, fp, 'the served certificate is the one on the console');
 
+    // The first admin, created in the browser with the setup code from the console (what a
+    // browser does: GET the form for its CSRF token and session cookie, POST it), then signed in
+    // up to the TOTP enrolment that every new admin goes through.
+    const jar = new Map<string, string>();
+    const form = await vmHttps(vm.httpsPort, fp!, jar, 'GET', '/setup');
+    assert.is(form.status, 200, `GET /setup while no admin exists: ${form.body.slice(0, 500)}`);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1];
+    assert.ok(csrf, 'the setup form carries a CSRF token');
+    const ADMIN_PW = 'vm setup passphrase 2026';
+    const wrongCode = await vmHttps(vm.httpsPort, fp!, jar, 'POST', '/setup', { _csrf: csrf!, code: 'AAAA-BBBB-CCCC-DDDD', name: 'vmadmin', password: ADMIN_PW, confirm: ADMIN_PW });
+    assert.is(wrongCode.status, 422, 'a wrong setup code is refused');
+    const created = await vmHttps(vm.httpsPort, fp!, jar, 'POST', '/setup', { _csrf: csrf!, code: code!.toLowerCase(), name: 'vmadmin', password: ADMIN_PW, confirm: ADMIN_PW });
+    assert.is(created.status, 303, `the setup code creates the first admin: ${created.body.slice(0, 500)}`);
+    assert.match(created.location ?? '', /^\/login/);
+    assert.is((await vmHttps(vm.httpsPort, fp!, jar, 'GET', '/setup')).status, 404, 'the setup code works once: /setup is gone');
+    const login = await vmHttps(vm.httpsPort, fp!, jar, 'GET', '/login');
+    const csrf2 = /name="_csrf" value="([^"]+)"/.exec(login.body)?.[1] ?? csrf!;
+    const signedIn = await vmHttps(vm.httpsPort, fp!, jar, 'POST', '/login', { _csrf: csrf2, name: 'vmadmin', password: ADMIN_PW });
+    assert.is(signedIn.status, 303, `the new admin signs in: ${signedIn.body.slice(0, 500)}`);
+    assert.is(signedIn.location, '/login/enrol', 'first sign-in goes on to TOTP enrolment');
+
     // First login: the password shown on the console must be changed at once.
     const NEWPW = 'Gh-vm-test-Passw0rd-2026';
     serial.send('admin');
@@ -419,11 +482,12 @@ V('boots by UEFI: banner on the console, HTTPS /healthz with its fingerprint, co
     await serial.expect(/Retype new password:/, 20_000);
     serial.send(NEWPW);
     await serial.expect(/admin@gatehouse:~\$ $/m, 30_000);
-    serial.send(`sudo cat /var/lib/gatehouse/setup-code; systemctl show -p User -p NoNewPrivileges -p ProtectSystem -p AmbientCapabilities gatehouse; echo "service-uid=$(ps -o uid= -p $(systemctl show -p MainPID --value gatehouse) | tr -d ' ')"; echo DONE-$((1 + 1))`);
+    serial.send(`sudo cat /var/lib/gatehouse/setup-code; echo "banner-setup-lines=$(grep -c 'Setup code' /etc/issue.d/gatehouse.issue)"; systemctl show -p User -p NoNewPrivileges -p ProtectSystem -p AmbientCapabilities gatehouse; echo "service-uid=$(ps -o uid= -p $(systemctl show -p MainPID --value gatehouse) | tr -d ' ')"; echo DONE-$((1 + 1))`);
     await serial.expect(/\[sudo\] password for admin:/, 20_000);
     serial.send(NEWPW);
     const shown = (await serial.expect(/([\s\S]*)DONE-2/, 20_000))[1]!;
-    assert.ok(shown.includes(`${code}\n`), 'the setup code file holds the code on the console');
+    assert.match(shown, /No such file or directory/, 'the used setup code file is gone');
+    assert.ok(shown.includes('banner-setup-lines=0'), `the console banner no longer shows the used setup code:\n${shown}`);
     for (const p of ['User=gatehouse', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'AmbientCapabilities=cap_net_bind_service']) assert.ok(shown.includes(p), `${p} in\n${shown}`);
     assert.ok(shown.includes('service-uid=10001'), `the service runs as the gatehouse user (uid 10001):\n${shown}`);
 
