@@ -20,9 +20,10 @@ export interface Auditor {
    * Queue a record; all records queued in one turn of the event loop are written in one
    * transaction. Resolves once it is committed (rejects if the store fails): the caller answers
    * only then, so an answered request always has its record, at a fraction of the cost of one
-   * commit per request.
+   * commit per request. `effect` is a store write that must be committed with the record (it
+   * runs inside the same transaction, before the records are inserted).
    */
-  commit(e: AuditEvent): Promise<void>;
+  commit(e: AuditEvent, effect?: () => void): Promise<void>;
 }
 
 function detailsJson(d: AuditDetails | undefined): string | null {
@@ -51,6 +52,7 @@ export function toRow(e: AuditEvent, now: number): NewAuditRow {
 
 export function createAuditor(store: AuditStore, clock: () => number = Date.now): Auditor {
   let rows: NewAuditRow[] = [];
+  let effects: (() => void)[] = [];
   let waiters: { resolve(): void; reject(e: unknown): void }[] = [];
   let scheduled = false;
   const flush = (): void => {
@@ -58,10 +60,12 @@ export function createAuditor(store: AuditStore, clock: () => number = Date.now)
     if (rows.length === 0) return;
     const batch = rows;
     const done = waiters;
+    const writes = effects;
     rows = [];
     waiters = [];
+    effects = [];
     try {
-      store.append(batch);
+      store.append(batch, writes.length > 0 ? writes : undefined);
     } catch (e) {
       for (const w of done) w.reject(e);
       throw e;
@@ -73,8 +77,9 @@ export function createAuditor(store: AuditStore, clock: () => number = Date.now)
       rows.push(toRow(e, clock()));
       flush();
     },
-    commit(e) {
+    commit(e, effect) {
       rows.push(toRow(e, clock()));
+      if (effect !== undefined) effects.push(effect);
       const p = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
       if (!scheduled) {
         scheduled = true;

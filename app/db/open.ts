@@ -35,6 +35,10 @@ export function openStore(dataDirOrMemory: string): Store {
   // power loss but never on a process crash, which is what answered-request audit needs.
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
+  // Logins look users up at random across the table: with tens of thousands of TOTP users the
+  // default 2 MB page cache misses on most lookups (a read system call each). The cache grows
+  // only with the pages actually read, up to this bound.
+  sqlite.pragma('cache_size = -32768');
   const db = drizzle(sqlite, { schema });
   // Migrations run with foreign keys off on this connection and are checked afterwards: the
   // drizzle migrator wraps them in a transaction, where the pragma would have no effect.

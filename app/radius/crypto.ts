@@ -108,13 +108,48 @@ export function responseAuthenticator(packet: Buffer, requestAuthenticator: Buff
  * of the 16-byte value inside `packet`.
  */
 export function messageAuthenticator(packet: Buffer, maOffset: number, authenticator: Buffer, secret: Buffer): Buffer {
-  const h = createHmac('md5', secret);
-  h.update(packet.subarray(0, 4));
-  h.update(authenticator);
-  h.update(packet.subarray(20, maOffset));
-  h.update(ZERO16);
-  h.update(packet.subarray(maOffset + MD5_LEN));
-  return h.digest();
+  // HMAC-MD5 (RFC 2104) as two one-shot MD5 calls over one scratch buffer: about half the cost
+  // of an Hmac object fed five pieces, and this runs four times per proxied request.
+  const keys = hmacKeys(secret);
+  const len = packet.length;
+  if (len > MAX_PACKET) {
+    const h = createHmac('md5', secret);
+    h.update(packet.subarray(0, 4)).update(authenticator).update(packet.subarray(20, maOffset)).update(ZERO16).update(packet.subarray(maOffset + MD5_LEN));
+    return h.digest();
+  }
+  keys.ipad.copy(SCRATCH, 0);
+  packet.copy(SCRATCH, HMAC_BLOCK, 0, 4);
+  authenticator.copy(SCRATCH, HMAC_BLOCK + 4, 0, MD5_LEN);
+  packet.copy(SCRATCH, HMAC_BLOCK + 20, 20, maOffset);
+  SCRATCH.fill(0, HMAC_BLOCK + maOffset, HMAC_BLOCK + maOffset + MD5_LEN);
+  packet.copy(SCRATCH, HMAC_BLOCK + maOffset + MD5_LEN, maOffset + MD5_LEN, len);
+  const inner = hash('md5', SCRATCH.subarray(0, HMAC_BLOCK + len), 'buffer');
+  keys.opad.copy(OUTER, 0);
+  inner.copy(OUTER, HMAC_BLOCK);
+  return hash('md5', OUTER, 'buffer');
+}
+
+const HMAC_BLOCK = 64;
+const MAX_PACKET = 4096;
+/** ipad-key + message; reused by every call (this runs on one thread, synchronously). */
+const SCRATCH = Buffer.alloc(HMAC_BLOCK + MAX_PACKET);
+const OUTER = Buffer.alloc(HMAC_BLOCK + MD5_LEN);
+/** Padded keys per secret object: secrets live as long as their client or server entry. */
+const HMAC_KEYS = new WeakMap<Buffer, { ipad: Buffer; opad: Buffer }>();
+function hmacKeys(secret: Buffer): { ipad: Buffer; opad: Buffer } {
+  let k = HMAC_KEYS.get(secret);
+  if (k === undefined) {
+    const key = secret.length > HMAC_BLOCK ? hash('md5', secret, 'buffer') : secret;
+    const ipad = Buffer.alloc(HMAC_BLOCK, 0x36);
+    const opad = Buffer.alloc(HMAC_BLOCK, 0x5c);
+    for (let i = 0; i < key.length; i++) {
+      ipad[i] = ipad[i]! ^ key[i]!;
+      opad[i] = opad[i]! ^ key[i]!;
+    }
+    k = { ipad, opad };
+    HMAC_KEYS.set(secret, k);
+  }
+  return k;
 }
 const ZERO16 = Buffer.alloc(16);
 

@@ -141,8 +141,6 @@ export function createDownstreamLeg(opts: DownstreamOptions = {}): DownstreamLeg
   }
 
   async function resolve(host: string): Promise<{ address: string; family: 4 | 6 }> {
-    const fam = isIP(host);
-    if (fam !== 0) return { address: host, family: fam as 4 | 6 };
     const hit = resolved.get(host);
     if (hit && hit.until > Date.now()) return hit;
     const r = await lookup(host);
@@ -157,49 +155,53 @@ export function createDownstreamLeg(opts: DownstreamOptions = {}): DownstreamLeg
     let pendingRef: Pending | undefined;
     const answer = new Promise<DownstreamAnswer>((resolveAnswer, rejectAnswer) => {
       if (closed) return rejectAnswer(new DownstreamError('closed', 'shutting down'));
-      // The send timeout covers resolving the server's name and handing the datagram to the kernel.
+      const send = (address: string, family: 4 | 6, sendTimer: NodeJS.Timeout | undefined): void => {
+        const pool = pools[family];
+        let slot = pool.find((s) => s.count > 0);
+        if (slot === undefined) {
+          if (pool.length >= MAX_SOCKETS) {
+            clearTimeout(sendTimer);
+            return rejectAnswer(new DownstreamError('overloaded', 'too many requests in flight to the downstream server'));
+          }
+          slot = openSlot(family);
+        }
+        const id = takeId(slot);
+        inFlight++;
+        wire = encodeRequest(Code.AccessRequest, id, authenticator, attributes, target.secret, true);
+        const p: Pending = {
+          target,
+          address,
+          authenticator,
+          wire,
+          timer: undefined,
+          resolve: resolveAnswer,
+          reject: rejectAnswer,
+        };
+        slot.pending[id] = p;
+        slotRef = slot;
+        pendingRef = p;
+        const s = slot;
+        s.sock.send(wire, target.port, address, (err) => {
+          clearTimeout(sendTimer);
+          if (s.pending[id] !== p) return;
+          if (err) {
+            releaseId(s, id);
+            return rejectAnswer(new DownstreamError('send_error', `send to ${target.host}:${target.port} failed: ${err.message}`));
+          }
+          p.timer = setTimeout(() => {
+            if (s.pending[id] !== p) return;
+            releaseId(s, id);
+            rejectAnswer(new DownstreamError('timeout', `no answer from ${target.host}:${target.port} within ${timeouts.receiveMs} ms`));
+          }, timeouts.receiveMs);
+        });
+      };
+      // The usual case, a server given by its address, goes out in this turn; a name is resolved
+      // first (cached), and the send timeout covers the resolution and the hand-over to the kernel.
+      const fam = isIP(target.host);
+      if (fam !== 0) return send(target.host, fam as 4 | 6, undefined);
       const sendTimer = setTimeout(() => rejectAnswer(new DownstreamError('send_timeout', `could not send to ${target.host}:${target.port} within ${timeouts.sendMs} ms`)), timeouts.sendMs);
       resolve(target.host).then(
-        ({ address, family }) => {
-          const pool = pools[family];
-          let slot = pool.find((s) => s.count > 0);
-          if (slot === undefined) {
-            if (pool.length >= MAX_SOCKETS) {
-              clearTimeout(sendTimer);
-              return rejectAnswer(new DownstreamError('overloaded', 'too many requests in flight to the downstream server'));
-            }
-            slot = openSlot(family);
-          }
-          const id = takeId(slot);
-          inFlight++;
-          wire = encodeRequest(Code.AccessRequest, id, authenticator, attributes, target.secret, true);
-          const p: Pending = {
-            target,
-            address,
-            authenticator,
-            wire,
-            timer: undefined,
-            resolve: resolveAnswer,
-            reject: rejectAnswer,
-          };
-          slot.pending[id] = p;
-          slotRef = slot;
-          pendingRef = p;
-          const s = slot;
-          s.sock.send(wire, target.port, address, (err) => {
-            clearTimeout(sendTimer);
-            if (s.pending[id] !== p) return;
-            if (err) {
-              releaseId(s, id);
-              return rejectAnswer(new DownstreamError('send_error', `send to ${target.host}:${target.port} failed: ${err.message}`));
-            }
-            p.timer = setTimeout(() => {
-              if (s.pending[id] !== p) return;
-              releaseId(s, id);
-              rejectAnswer(new DownstreamError('timeout', `no answer from ${target.host}:${target.port} within ${timeouts.receiveMs} ms`));
-            }, timeouts.receiveMs);
-          });
-        },
+        ({ address, family }) => send(address, family, sendTimer),
         (err: Error) => {
           clearTimeout(sendTimer);
           rejectAnswer(new DownstreamError('resolve_error', `cannot resolve ${target.host}: ${err.message}`));

@@ -220,13 +220,18 @@ export function createProxy(deps: ProxyDeps): Proxy {
     const details: AuditDetails = { packetId: packet.identifier, authMethod: authMethod(packet.attributes) };
     if (callingStationId !== undefined) details.callingStationId = callingStationId;
 
+    /** A store write that goes into the audit record's transaction (a good TOTP code's step). */
+    let write: (() => void) | undefined;
+    const defer = (w: () => void): void => {
+      write = w;
+    };
     const finish = (v: Verdict): void => {
       const response = encodeResponse(v.code, packet.identifier, packet.authenticator, v.attributes, client.secret, true);
       entry.exchange = undefined;
       // The answer leaves only once its audit record is committed (batched with the others of
       // this turn), so an answered request always has one. If the store cannot be written,
       // nothing is answered or cached: the client's retransmission starts afresh.
-      deps.audit.commit({ event: 'radius.auth', outcome: v.outcome, reason: v.reason, username: username ?? null, source, client: client.name, details: { ...details, ...v.details } }).then(
+      deps.audit.commit({ event: 'radius.auth', outcome: v.outcome, reason: v.reason, username: username ?? null, source, client: client.name, details: { ...details, ...v.details } }, write).then(
         () => {
           entry.response = response;
           expiry.push({ key, at: deps.now() + ANSWER_CACHE_MS });
@@ -259,7 +264,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
         cache.delete(key);
         return drop(address, port, 'malformed', client, username);
       }
-      return finish(answerChallenge(client, packet, username, state, matches, proxyState, reject, source));
+      return finish(answerChallenge(client, packet, username, state, matches, proxyState, reject, source, defer));
     }
 
     const target = deps.downstream();
@@ -305,16 +310,18 @@ export function createProxy(deps: ProxyDeps): Proxy {
     // push when a push service is configured, else --unenrolled-users.
     const accept = (reason: string, extra?: AuditDetails): Verdict => ({ code: Code.AccessAccept, attributes: replyAttrs, outcome: 'accept', reason, ...(extra ? { details: extra } : {}) });
     const unenrolled = (): Verdict => (deps.settings().unenrolledUsers === 'allow' ? accept('unenrolled_allowed', { factor: 'none' }) : reject('unenrolled', { factor: 'none' }));
+    if (code !== undefined) {
+      // The code came appended to the password: verify() reads the account afresh (lock included).
+      const totp: AuditDetails = { factor: 'totp', appendedCode: true };
+      const r = verifyCode(username, codeEquals(code), client, source, defer);
+      return finish(r.ok ? accept('totp_ok', totp) : reject(r.reason, totp));
+    }
     // Known users are looked up again (their lock may have changed while the server answered);
     // for the many users the store does not know, the first lookup stands.
     const now = status.known ? deps.totp.status(username) : status;
     if (now.known && now.lock.locked) return finish(reject('locked', { factor: now.totp ? 'totp' : 'push' }));
     if (now.known && now.totp !== null) {
       const totp: AuditDetails = { factor: 'totp' };
-      if (code !== undefined) {
-        const r = verifyCode(username, codeEquals(code), client, source);
-        return finish(r.ok ? accept('totp_ok', { ...totp, appendedCode: true }) : reject(r.reason, { ...totp, appendedCode: true }));
-      }
       const st = challenges.issue({
         client: client.cidr.text,
         username: normalizeUsername(username),
@@ -423,8 +430,8 @@ export function createProxy(deps: ProxyDeps): Proxy {
   }
 
   /** Verify a code; a lockout it causes is an audit event of its own. */
-  function verifyCode(username: string, matches: (code: string) => boolean, client: RadiusClient, source: string): { ok: true } | { ok: false; reason: 'totp_wrong' | 'totp_replayed' | 'locked' } {
-    const r = deps.totp.verify(username, matches);
+  function verifyCode(username: string, matches: (code: string) => boolean, client: RadiusClient, source: string, defer: (write: () => void) => void): { ok: true } | { ok: false; reason: 'totp_wrong' | 'totp_replayed' | 'locked' } {
+    const r = deps.totp.verify(username, matches, defer);
     if (r.ok) return r;
     if (r.reason === 'no_totp') return { ok: false, reason: 'totp_wrong' };
     if (r.reason !== 'locked' && r.lockedNow) {
@@ -433,14 +440,14 @@ export function createProxy(deps: ProxyDeps): Proxy {
     return { ok: false, reason: r.reason };
   }
 
-  function answerChallenge(client: RadiusClient, packet: RadiusPacket, username: string, state: Buffer, matches: (code: string) => boolean, proxyState: Attribute[], reject: (reason: keyof typeof MESSAGES, extra?: AuditDetails) => Verdict, source: string): Verdict {
+  function answerChallenge(client: RadiusClient, packet: RadiusPacket, username: string, state: Buffer, matches: (code: string) => boolean, proxyState: Attribute[], reject: (reason: keyof typeof MESSAGES, extra?: AuditDetails) => Verdict, source: string, defer: (write: () => void) => void): Verdict {
     const totp: AuditDetails = { factor: 'totp' };
     const found = challenges.take(state);
     if (!found.found) return reject('state_expired', totp);
     const ch = found.challenge;
     // The State is bound to the client and the user it was issued to.
     if (ch.client !== client.cidr.text || ch.username !== normalizeUsername(username)) return reject('state_mismatch', totp);
-    const r = verifyCode(username, matches, client, source);
+    const r = verifyCode(username, matches, client, source, defer);
     if (!r.ok) return reject(r.reason, totp);
     const attributes = clientResponseAttributes(ch.downstreamAttributes, { secret: ch.downstreamSecret, authenticator: ch.downstreamAuthenticator }, { secret: client.secret, authenticator: packet.authenticator }, proxyState, salt);
     return { code: Code.AccessAccept, attributes, outcome: 'accept', reason: 'totp_ok', details: totp };

@@ -257,4 +257,45 @@ Totp('SHA256 and 8-digit accounts verify with their own parameters', (ctx) => {
   assert.equal(verify(ctx, codeNow(ctx, seed256, p6), 'fred'), { ok: true });
 });
 
+// --- deferred writes (the RADIUS proxy commits a good code's step with its audit record) --------
+
+const lastStep = (store: Store): number =>
+  (store.sqlite.prepare("SELECT t.last_used_step AS s FROM totp_accounts t JOIN users u ON u.id = t.user_id WHERE u.username = 'alice'").get() as { s: number }).s;
+
+Totp('deferred: the code is refused as a replay before its write is committed, and the write records the step', (ctx) => {
+  const writes: (() => void)[] = [];
+  const code = codeNow(ctx);
+  assert.equal(ctx.factor.verify('alice', codeEquals(code), (w) => writes.push(w)), { ok: true });
+  assert.is(writes.length, 1, 'the step is handed over, not written');
+  assert.is(lastStep(ctx.store), -1, 'nothing written yet');
+  assert.equal(ctx.factor.verify('alice', codeEquals(code), (w) => writes.push(w)), { ok: false, reason: 'totp_replayed', lockedNow: false }, 'same code again while the first is uncommitted');
+  ctx.store.sqlite.transaction(() => writes[0]!())();
+  assert.is(lastStep(ctx.store), Math.floor(ctx.t / 30_000));
+  assert.equal(verify(ctx, code), { ok: false, reason: 'totp_replayed', lockedNow: false }, 'and refused from the store afterwards');
+});
+
+Totp('deferred: a write never lowers the step, and clears earlier failures', (ctx) => {
+  assert.equal(verify(ctx, wrongCode(ctx)).ok, false);
+  assert.is(row(ctx.store, 'alice').failedAttempts, 1);
+  const writes: (() => void)[] = [];
+  const early = totp(ctx.seed, ctx.t - 30_000);
+  assert.equal(ctx.factor.verify('alice', codeEquals(early), (w) => writes.push(w)), { ok: true });
+  ctx.t += 60_000;
+  assert.equal(verify(ctx, codeNow(ctx)), { ok: true }, 'a later code, written at once');
+  const later = lastStep(ctx.store);
+  writes[0]!();
+  assert.is(lastStep(ctx.store), later, 'the late write of the earlier step does not roll the step back');
+  assert.is(row(ctx.store, 'alice').failedAttempts, 0);
+});
+
+Totp('deferred: a wrong code recorded before the write keeps counting', (ctx) => {
+  assert.equal(verify(ctx, wrongCode(ctx)).ok, false);
+  const writes: (() => void)[] = [];
+  assert.equal(ctx.factor.verify('alice', codeEquals(codeNow(ctx)), (w) => writes.push(w)), { ok: true });
+  assert.equal(verify(ctx, wrongCode(ctx)).ok, false);
+  assert.is(row(ctx.store, 'alice').failedAttempts, 2);
+  writes[0]!();
+  assert.is(row(ctx.store, 'alice').failedAttempts, 2, 'the success seen before the second failure does not erase it');
+});
+
 Totp.run();

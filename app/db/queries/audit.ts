@@ -7,7 +7,11 @@ import type { Store } from '../open.js';
 export type NewAuditRow = Omit<UnchainedRecord, 'id'>;
 
 export interface AuditStore {
-  append(rows: readonly NewAuditRow[]): void;
+  /**
+   * Append in one transaction. `effects` run first, inside the same transaction: writes that must
+   * be committed together with their records (a TOTP code's step, for one).
+   */
+  append(rows: readonly NewAuditRow[], effects?: readonly (() => void)[]): void;
   /** Every matching record, oldest first (streamed). */
   iterate(filter?: AuditFilter): IterableIterator<AuditRecord>;
   /** One page, newest first, of records with an id below `beforeId` (keyset pagination). */
@@ -75,7 +79,8 @@ export function createAuditStore(store: Store): AuditStore {
   const insert = sqlite.prepare(
     'INSERT INTO audit_log (id, time, event, outcome, username, reason, source, client, actor, details, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)',
   );
-  const appendTx = sqlite.transaction((rows: readonly NewAuditRow[]) => {
+  const appendTx = sqlite.transaction((rows: readonly NewAuditRow[], effects: readonly (() => void)[] | undefined) => {
+    if (effects !== undefined) for (const effect of effects) effect();
     const last = tail.get();
     let id = last ? last.id : 0;
     let prev = last ? last.hash : GENESIS_HASH;
@@ -89,8 +94,8 @@ export function createAuditStore(store: Store): AuditStore {
   });
   const countStmt = sqlite.prepare('SELECT count(*) FROM audit_log').pluck() as Statement<[], number>;
   return {
-    append(rows) {
-      if (rows.length > 0) appendTx.immediate(rows);
+    append(rows, effects) {
+      if (rows.length > 0) appendTx.immediate(rows, effects);
     },
     *iterate(filter = {}) {
       const w = whereOf(filter);

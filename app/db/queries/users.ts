@@ -110,6 +110,12 @@ export interface UserFactorQueries {
   findStatus(username: string): (Omit<UserWithTotp, 'totp'> & { totp: TotpParams | null }) | undefined;
   /** A good code: remember its step and clear the failure count. */
   recordSuccess(userId: number, totpId: number, step: number): void;
+  /**
+   * The same, written later (in the audit batch): the step only grows, and the failure count is
+   * cleared only if it is still what it was when the code was checked (a wrong code recorded in
+   * between keeps counting).
+   */
+  recordSuccessLater(userId: number, totpId: number, step: number, failedAttempts: number): void;
   recordLockState(userId: number, lockedUntil: number | null, failedAttempts: number): void;
   transaction<T>(fn: () => T): T;
 }
@@ -122,6 +128,8 @@ export function createUserFactorQueries(store: Store, sealer: Sealer): UserFacto
   const success = store.sqlite.prepare<[number]>('UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ?');
   const step = store.sqlite.prepare<[number, number]>('UPDATE totp_accounts SET last_used_step = ? WHERE id = ?');
   const lock = store.sqlite.prepare<[number | null, number, number]>('UPDATE users SET locked_until = ?, failed_attempts = ? WHERE id = ?');
+  const laterStep = store.sqlite.prepare<[number, number]>('UPDATE totp_accounts SET last_used_step = max(coalesce(last_used_step, -1), ?) WHERE id = ?');
+  const laterSuccess = store.sqlite.prepare<[number, number]>('UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ? AND failed_attempts = ? AND (failed_attempts <> 0 OR locked_until IS NOT NULL)');
   return {
     find(username) {
       const r = find.get(normalizeUsername(username));
@@ -151,6 +159,10 @@ export function createUserFactorQueries(store: Store, sealer: Sealer): UserFacto
     recordSuccess(userId, totpId, s) {
       step.run(s, totpId);
       success.run(userId);
+    },
+    recordSuccessLater(userId, totpId, s, failedAttempts) {
+      laterStep.run(s, totpId);
+      laterSuccess.run(userId, failedAttempts);
     },
     recordLockState(userId, lockedUntil, failedAttempts) {
       lock.run(lockedUntil, failedAttempts, userId);
