@@ -391,6 +391,8 @@ async function vmHttps(port: number, fingerprint: string, jar: Map<string, strin
         path,
         servername: 'gatehouse',
         rejectUnauthorized: false,
+        // A connection per request: on a kept-alive socket the peer certificate is not reported again.
+        agent: false,
         headers: {
           host: 'gatehouse',
           cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '),
