@@ -1,6 +1,6 @@
 // The audit hash chain, pure: hash = SHA-256(prev_hash + "\n" + canonical JSON of the record).
 // The row id is part of the hashed record, so removing or reordering rows breaks the chain.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -56,7 +56,8 @@ export function canonicalRecord(r: UnchainedRecord): string {
 }
 
 export function chainHash(prevHash: string, r: UnchainedRecord): string {
-  return createHash('sha256').update(prevHash).update('\n').update(canonicalRecord(r)).digest('hex');
+  // One-shot: this runs for every record written (once per RADIUS answer).
+  return hash('sha256', `${prevHash}\n${canonicalRecord(r)}`, 'hex');
 }
 
 export type VerifyResult = { ok: true; count: number } | { ok: false; count: number; badId: number; problem: string };
