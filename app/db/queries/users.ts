@@ -125,6 +125,11 @@ export function createUserFactorQueries(store: Store, sealer: Sealer): UserFacto
     `SELECT u.id, u.locked, u.locked_until, u.failed_attempts, t.id AS totp_id, t.seed_sealed, t.algorithm, t.digits, t.period, t.last_used_step
      FROM users u LEFT JOIN totp_accounts t ON t.user_id = u.id WHERE u.username = ?`,
   );
+  // The factor decision needs no seed: leaving the sealed blob out saves a Buffer per lookup.
+  const status = store.sqlite.prepare<[string], Omit<FactorRow, 'seed_sealed' | 'last_used_step'>>(
+    `SELECT u.id, u.locked, u.locked_until, u.failed_attempts, t.id AS totp_id, t.algorithm, t.digits, t.period
+     FROM users u LEFT JOIN totp_accounts t ON t.user_id = u.id WHERE u.username = ?`,
+  );
   const success = store.sqlite.prepare<[number]>('UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ?');
   const step = store.sqlite.prepare<[number, number]>('UPDATE totp_accounts SET last_used_step = ? WHERE id = ?');
   const lock = store.sqlite.prepare<[number | null, number, number]>('UPDATE users SET locked_until = ?, failed_attempts = ? WHERE id = ?');
@@ -151,7 +156,7 @@ export function createUserFactorQueries(store: Store, sealer: Sealer): UserFacto
       };
     },
     findStatus(username) {
-      const r = find.get(normalizeUsername(username));
+      const r = status.get(normalizeUsername(username));
       if (r === undefined) return undefined;
       const totp: TotpParams | null = r.totp_id === null ? null : { algorithm: r.algorithm ?? 'SHA1', digits: r.digits === 8 ? 8 : 6, period: r.period ?? 30 };
       return { id: r.id, locked: r.locked === 1, lockedUntil: r.locked_until, failedAttempts: r.failed_attempts, totp };
