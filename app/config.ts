@@ -41,6 +41,10 @@ export interface Settings {
   totpLockoutMinutes: number;
   totpChallengeTtl: number;
   totpIssuer: string;
+  pushMaxPendingPerUser: number;
+  pushRatePerUser: number;
+  pushRateWindow: number;
+  clientRateLimit: number;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   httpsPort: number;
@@ -107,6 +111,17 @@ const oneOf =
 function count(raw: string, name: string): number {
   if (!/^\d{1,3}$/.test(raw) || Number(raw) < 1) fail(name, raw, 'is not a whole number from 1 to 999');
   return Number(raw);
+}
+/** A limit where 0 turns it off. */
+function limit(raw: string, name: string): number {
+  if (!/^\d{1,3}$/.test(raw)) fail(name, raw, 'is not a whole number from 0 (off) to 999');
+  return Number(raw);
+}
+/** Requests per second; 0 turns the limit off. */
+function perSecond(raw: string, name: string): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1_000_000) fail(name, raw, 'is not a number of requests per second (0 = off, at most 1000000)');
+  return n;
 }
 function minutes(raw: string, name: string): number {
   const n = Number(raw);
@@ -180,6 +195,10 @@ export const OPTIONS = [
   def({ key: 'totpLockoutMinutes', flag: 'totp-lockout-minutes', env: 'TOTP_LOCKOUT_MINUTES', storable: true, parse: minutes, fallback: 15, help: 'how long a lockout lasts' }),
   def({ key: 'totpChallengeTtl', flag: 'totp-challenge-ttl', env: 'TOTP_CHALLENGE_TTL', storable: true, parse: seconds, fallback: 120, help: 'seconds a RADIUS code challenge (its State) stays valid' }),
   def({ key: 'totpIssuer', flag: 'totp-issuer', env: 'TOTP_ISSUER', storable: true, parse: nonEmpty, fallback: 'Gatehouse', help: 'issuer shown in authenticator apps' }),
+  def({ key: 'pushMaxPendingPerUser', flag: 'push-max-pending-per-user', env: 'PUSH_MAX_PENDING_PER_USER', storable: true, parse: limit, fallback: 3, help: 'push requests one user may have waiting at once (a retransmission or a retry from the same station joins its push); 0 = no limit' }),
+  def({ key: 'pushRatePerUser', flag: 'push-rate-per-user', env: 'PUSH_RATE_PER_USER', storable: true, parse: limit, fallback: 10, help: 'new push requests per user within --push-rate-window; 0 = no limit' }),
+  def({ key: 'pushRateWindow', flag: 'push-rate-window', env: 'PUSH_RATE_WINDOW', storable: true, parse: seconds, fallback: 600, help: 'seconds of the sliding window for --push-rate-per-user' }),
+  def({ key: 'clientRateLimit', flag: 'client-rate-limit', env: 'CLIENT_RATE_LIMIT', storable: true, parse: perSecond, fallback: 0, help: 'requests per second from one RADIUS client (bursts of one second); more are dropped unanswered; 0 = no limit' }),
   def({ key: 'tlsCert', flag: 'tls-cert', env: 'TLS_CERT', storable: false, parse: optionalText, fallback: undefined, help: 'PEM certificate (chain) for HTTPS; with --tls-key the UI is served over HTTPS' }),
   def({ key: 'tlsKey', flag: 'tls-key', env: 'TLS_KEY', storable: false, parse: optionalText, fallback: undefined, help: 'PEM private key for HTTPS' }),
   def({ key: 'httpsPort', flag: 'https-port', env: 'HTTPS_PORT', storable: false, parse: port, fallback: 8443, help: 'HTTPS port when a certificate is given; the HTTP port then redirects to it' }),
@@ -286,9 +305,11 @@ export function validateStoredSetting(flag: string, raw: string): string | null 
 }
 
 export function usage(): string {
+  const fw = Math.max(...OPTIONS.map((o) => o.flag.length)) + 2;
+  const ew = Math.max(...OPTIONS.map((o) => o.env.length));
   const lines = OPTIONS.map((o) => {
     const dflt = Array.isArray(o.fallback) || o.fallback === undefined ? '' : ` (default ${String(o.fallback)})`;
-    return `  --${o.flag.padEnd(22)} ${o.env.padEnd(22)} ${o.help}${dflt}`;
+    return `  ${`--${o.flag}`.padEnd(fw)} ${o.env.padEnd(ew)} ${o.help}${dflt}`;
   });
-  return ['Usage: gatehouse [serve] [flags]', '', '  flag                     environment            meaning', ...lines].join('\n');
+  return ['Usage: gatehouse [serve] [flags]', '', `  ${'flag'.padEnd(fw)} ${'environment'.padEnd(ew)} meaning`, ...lines].join('\n');
 }

@@ -22,6 +22,8 @@ export interface AuditDetails {
   authMethod?: 'pap' | 'chap' | 'mschap' | 'mschapv2' | 'eap' | 'other';
   joined?: boolean;
   appendedCode?: boolean;
+  /** Which abuse limit refused a login: pushes waiting for one user, or new pushes per window. */
+  limit?: 'pending' | 'rate';
   scenario?: string;
   workstation?: string;
   domain?: string;

@@ -1,13 +1,16 @@
 // The per-request flow of the RADIUS proxy: check the client, forward to the downstream server,
 // and only when it accepts ask for the second factor; answer accept, reject, challenge or
 // nothing. Retransmissions are absorbed here: a request is keyed by client address, port,
-// identifier and authenticator, and its final answer is cached and repeated.
+// identifier and authenticator, and its final answer is cached and repeated. Abuse limits live
+// here too: push requests per user (waiting at once, and new ones per sliding window) and an
+// optional request rate per RADIUS client (app/lib/rate-limit.ts).
 import type { Auditor } from '../audit/audit.js';
 import type { AuditDetails, Outcome } from '../audit/chain.js';
 import type { Settings } from '../config.js';
 import { normalizeAddress } from '../lib/cidr.js';
 import type { Logger } from '../lib/log.js';
 import type { Counters } from '../lib/metrics.js';
+import { SlidingWindowLog, TokenBuckets } from '../lib/rate-limit.js';
 import { failmodeVerdict } from '../mfa/failmode.js';
 import type { ApprovalRequest, FactorOutcome } from '../mfa/factor.js';
 import { messageAuthenticatorVerdict, type ClientTable, type RadiusClient } from './clients.js';
@@ -24,6 +27,8 @@ import { clientResponseAttributes, downstreamRequestAttributes, proxyStateOf } f
 export const ANSWER_CACHE_MS = 30_000;
 /** Drops from one source for one reason are audited once per window, with a count of the rest. */
 const DROP_AUDIT_WINDOW_MS = 60_000;
+/** How often (in ticks of the 1 s sweep) the rate limiters forget keys that no longer matter. */
+const LIMITER_SWEEP_TICKS = 10;
 
 export interface ProxyDeps {
   settings(): Readonly<Settings>;
@@ -89,6 +94,7 @@ const MESSAGES = {
   state_expired: 'The code request has expired; log in again.',
   state_mismatch: 'The code request does not belong to this login; log in again.',
   shutdown: 'The authentication service is restarting; try again.',
+  push_limited: 'Too many approval requests; wait a few minutes.',
 } as const;
 
 const CODE_PROMPT = 'Enter the code from your authenticator app';
@@ -100,6 +106,11 @@ function authMethod(attrs: readonly Attribute[]): NonNullable<AuditDetails['auth
   if (getVendorAttr(attrs, VENDOR_MICROSOFT, MsAttr.Chap2Response)) return 'mschapv2';
   if (getVendorAttr(attrs, VENDOR_MICROSOFT, MsAttr.ChapResponse)) return 'mschap';
   return 'other';
+}
+
+/** A client's bucket holds one second's worth of requests (at least one). */
+function clientBurst(perSecond: number): number {
+  return Math.max(1, perSecond);
 }
 
 export function createProxy(deps: ProxyDeps): Proxy {
@@ -114,8 +125,14 @@ export function createProxy(deps: ProxyDeps): Proxy {
   const dropWindows = new Map<string, { since: number; suppressed: number }>();
   const abort = new AbortController();
   const challenges = createChallengeStore(deps.random, deps.now);
+  // Abuse limits. Pushes per user: how many are waiting now (by normalised user name), and when
+  // the recent ones were created. Requests per RADIUS client: a token bucket per client entry.
+  const pendingByUser = new Map<string, number>();
+  const pushRate = new SlidingWindowLog();
+  const clientBuckets = new TokenBuckets();
   let waiting = 0;
   let closing = false;
+  let ticks = 0;
 
   const sweep = setInterval(() => {
     const now = deps.now();
@@ -125,6 +142,13 @@ export function createProxy(deps: ProxyDeps): Proxy {
       expiryHead = 0;
     }
     if (dropWindows.size > 10_000) dropWindows.clear();
+    if (++ticks % LIMITER_SWEEP_TICKS === 0) {
+      const s = deps.settings();
+      if (s.pushRatePerUser > 0) pushRate.sweep(now, s.pushRateWindow * 1000);
+      else pushRate.clear();
+      if (s.clientRateLimit > 0) clientBuckets.sweep(now, s.clientRateLimit, clientBurst(s.clientRateLimit));
+      else clientBuckets.clear();
+    }
   }, 1000);
   sweep.unref();
 
@@ -192,6 +216,13 @@ export function createProxy(deps: ProxyDeps): Proxy {
       else if (known.exchange !== undefined) known.exchange.retransmit();
       else known.repeat = true;
       return;
+    }
+    // Per-client rate limit (off by default): checked after the cache, so retransmissions of a
+    // request already taken never count; a request over it is dropped unanswered and not cached,
+    // so the client's own retry is judged afresh.
+    const perSecond = deps.settings().clientRateLimit;
+    if (perSecond > 0 && !clientBuckets.take(client.cidr.text, deps.now(), perSecond, clientBurst(perSecond))) {
+      return drop(address, port, 'rate_limited', client, getString(packet.attributes, Attr.UserName));
     }
     deps.counters.inc('requests');
     const entry: Entry = { response: undefined, exchange: undefined, repeat: false };
@@ -344,12 +375,23 @@ export function createProxy(deps: ProxyDeps): Proxy {
     let outcome = joins.get(joinKey);
     const joined = outcome !== undefined;
     if (outcome === undefined) {
+      // A new push request (a join is not one): the per-user limits apply.
+      const user = normalizeUsername(username);
+      const limited = pushLimit(user, settings);
+      if (limited !== undefined) {
+        deps.counters.inc('push_limited', limited);
+        return finish(reject('push_limited', { factor: 'push', limit: limited }));
+      }
       const fingerprint = callingStationId !== undefined ? `${client.name} from ${callingStationId}` : client.name;
       outcome = deps.approve({ username, fingerprint }, settings, abort.signal);
       const mine = outcome;
       joins.set(joinKey, mine);
       pushes.set(joinKey, { username, client: client.name, callingStationId, startedAt: deps.now(), ttlSeconds: settings.messageTtlSeconds, waiting: 0 });
+      pendingByUser.set(user, (pendingByUser.get(user) ?? 0) + 1);
       void mine.finally(() => {
+        const left = (pendingByUser.get(user) ?? 1) - 1;
+        if (left > 0) pendingByUser.set(user, left);
+        else pendingByUser.delete(user);
         if (joins.get(joinKey) === mine) {
           joins.delete(joinKey);
           pushes.delete(joinKey);
@@ -382,6 +424,16 @@ export function createProxy(deps: ProxyDeps): Proxy {
         return finish(fm.accept ? accept(fm.reason, d) : reject('failmode_secure', d));
       }
     }
+  }
+
+  /**
+   * Whether a new push request for this (normalised) user is refused: too many of theirs are
+   * waiting, or too many were created within the window. When allowed, it is counted in the window.
+   */
+  function pushLimit(user: string, s: Readonly<Settings>): 'pending' | 'rate' | undefined {
+    if (s.pushMaxPendingPerUser > 0 && (pendingByUser.get(user) ?? 0) >= s.pushMaxPendingPerUser) return 'pending';
+    if (s.pushRatePerUser > 0 && !pushRate.take(user, deps.now(), s.pushRatePerUser, s.pushRateWindow * 1000)) return 'rate';
+    return undefined;
   }
 
   /** Forward to the downstream server; undefined (and audited, and forgotten) when it does not answer. */

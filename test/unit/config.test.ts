@@ -37,6 +37,10 @@ const TABLE: [SettingKey, string, string, Settings[SettingKey]][] = [
   ['totpLockoutMinutes', 'totp-lockout-minutes', 'TOTP_LOCKOUT_MINUTES', 15],
   ['totpChallengeTtl', 'totp-challenge-ttl', 'TOTP_CHALLENGE_TTL', 120],
   ['totpIssuer', 'totp-issuer', 'TOTP_ISSUER', 'Gatehouse'],
+  ['pushMaxPendingPerUser', 'push-max-pending-per-user', 'PUSH_MAX_PENDING_PER_USER', 3],
+  ['pushRatePerUser', 'push-rate-per-user', 'PUSH_RATE_PER_USER', 10],
+  ['pushRateWindow', 'push-rate-window', 'PUSH_RATE_WINDOW', 600],
+  ['clientRateLimit', 'client-rate-limit', 'CLIENT_RATE_LIMIT', 0],
   ['tlsCert', 'tls-cert', 'TLS_CERT', undefined],
   ['tlsKey', 'tls-key', 'TLS_KEY', undefined],
   ['httpsPort', 'https-port', 'HTTPS_PORT', 8443],
@@ -69,6 +73,10 @@ const SAMPLE: Record<SettingKey, [string, unknown]> = {
   totpLockoutMinutes: ['30', 30],
   totpChallengeTtl: ['60', 60],
   totpIssuer: ['ACME VPN', 'ACME VPN'],
+  pushMaxPendingPerUser: ['0', 0],
+  pushRatePerUser: ['20', 20],
+  pushRateWindow: ['60', 60],
+  clientRateLimit: ['2500.5', 2500.5],
   tlsCert: ['/etc/gatehouse/cert.pem', '/etc/gatehouse/cert.pem'],
   tlsKey: ['/etc/gatehouse/key.pem', '/etc/gatehouse/key.pem'],
   httpsPort: ['443', 443],
@@ -89,8 +97,8 @@ function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
 
 // --- names and defaults ---------------------------------------------------
 
-Config('every option has the flag, environment variable and default of DESIGN.md (21) or of Gatehouse own (TOTP, TLS)', () => {
-  assert.is(OPTIONS.length, 28);
+Config('every option has the flag, environment variable and default of DESIGN.md (21) or of Gatehouse own (TOTP, abuse limits, TLS)', () => {
+  assert.is(OPTIONS.length, 32);
   assert.equal(
     OPTIONS.map((o) => [o.key, o.flag, o.env, o.fallback]),
     TABLE,
@@ -242,6 +250,21 @@ Config('failmode other than secure or safe is refused', () => {
   for (const bad of ['loose', 'SECURE', '']) configError(() => parse(['--failmode', bad]), '--failmode');
   configError(() => parse([], { FAILMODE: 'open' }), 'FAILMODE');
   configError(() => parse([], { UNENROLLED_USERS: 'maybe' }), 'UNENROLLED_USERS');
+});
+
+Config('abuse limits: whole numbers 0 (off) to 999 per user, a non-negative request rate per client', () => {
+  for (const bad of ['-1', '1000', '2.5', 'ten', ' ', '1e2']) {
+    configError(() => parse(['--push-max-pending-per-user', bad]), '--push-max-pending-per-user');
+    configError(() => parse([], { PUSH_RATE_PER_USER: bad }), 'PUSH_RATE_PER_USER');
+  }
+  assert.is(parse(['--push-max-pending-per-user', '0']).values.pushMaxPendingPerUser, 0);
+  assert.is(parse(['--push-rate-per-user', '999']).values.pushRatePerUser, 999);
+  for (const bad of ['0', '-1', 'abc', '86401']) configError(() => parse(['--push-rate-window', bad]), '--push-rate-window');
+  for (const bad of ['-1', 'abc', 'Infinity', '1000001', ' ']) configError(() => parse(['--client-rate-limit', bad]), '--client-rate-limit');
+  assert.is(parse([], { CLIENT_RATE_LIMIT: '0' }).values.clientRateLimit, 0);
+  assert.is(parse(['--client-rate-limit', '0.5']).values.clientRateLimit, 0.5);
+  assert.is(validateStoredSetting('client-rate-limit', '50000'), null);
+  assert.is(validateStoredSetting('push-max-pending-per-user', '5'), null);
 });
 
 Config('seconds must be a number greater than 0', () => {
