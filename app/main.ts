@@ -24,7 +24,7 @@ import { loadAssets } from './routes/static.js';
 import { createLogger } from './lib/log.js';
 import { readSetupCode } from './lib/setup-code.js';
 import { Counters } from './lib/metrics.js';
-import { requestPushApproval } from './mfa/push.js';
+import { createPushClient } from './mfa/push.js';
 import { createTotpFactor } from './mfa/totp.js';
 import type { ApprovalRequest } from './mfa/factor.js';
 import { startEndpoint, type Endpoint } from './pipe/endpoint.js';
@@ -133,17 +133,17 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   let pushHealth: 'ok' | 'failing' | 'timeout' | 'unknown' = 'unknown';
   /** One push approval, for RADIUS (the settings' texts) or Windows logon (its own texts). */
   const approve = async (req: ApprovalRequest, s: Readonly<Settings>, signal: AbortSignal, text?: { title: string; description: string }) => {
-    const outcome = await requestPushApproval(
+    const outcome = await pushClient.approve(
       { host: s.notakeyHost ?? '', accessId: s.notakeyAccessId ?? '', callTimeoutMs: s.notakeyTimeout * 1000, ttlSeconds: s.messageTtlSeconds, title: text?.title ?? s.messageTitle, description: text?.description ?? s.messageDescription },
       req,
-      pushDeps,
       signal,
     );
     pushHealth = outcome.kind !== 'unreachable' ? 'ok' : /timed out/.test(outcome.detail) ? 'timeout' : 'failing';
     return outcome;
   };
   const totp = createTotpFactor(createUserFactorQueries(store, sealer), () => ({ maxFailures: state.resolved.settings.totpMaxFailures, lockoutMs: state.resolved.settings.totpLockoutMinutes * 60_000 }), Date.now);
-  const pushDeps = { fetch: globalThis.fetch, sleep: (ms: number, signal?: AbortSignal) => sleep(ms, undefined, signal ? { signal } : {}), now: Date.now };
+  // One client for every push approval: a keep-alive pool and one poll schedule (app/mfa/push.ts).
+  const pushClient = createPushClient();
   let listener: Awaited<ReturnType<typeof listenRadius>> | undefined;
   const proxy = createProxy({
     settings: () => state.resolved.settings,
@@ -300,6 +300,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     throw new ConfigError(`cannot listen for HTTP on ${settings.httpAddress}:${settings.httpPort}${tls ? ` or HTTPS on ${settings.httpsPort}` : ''}: ${(e as Error).message}`);
   }
   ready = true;
+  if (state.resolved.settings.notakeyHost !== undefined) void pushClient.warm();
   const sessionSweep = setInterval(() => deleteSessionsIdleSince(store, Date.now() - IDLE_MS, Date.now() - ABSOLUTE_MS), 10 * 60_000);
   sessionSweep.unref();
   if (countAdmins(store) === 0) {
@@ -322,6 +323,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
         pipeAbort.abort();
         await pipe?.close();
         await proxy.shutdown();
+        await pushClient.close();
         await leg.close();
         await listener?.close();
         await Promise.all(

@@ -4,8 +4,10 @@
 //
 // Checked: exactly N push requests created (retransmissions and waiting never start a second
 // one), every login answered (Access-Accept) and how long after the decision, Gatehouse's peak RSS
-// (sampled VmRSS and VmHWM), and its event-loop delay as seen from outside: the response time of
-// GET /healthz probed every 50 ms (an in-process monitorEventLoopDelay() would be the exact hook).
+// (sampled VmRSS and VmHWM), and its event-loop delay: in process, from the
+// gatehouse_event_loop_delay_* gauges of /metrics (perf_hooks.monitorEventLoopDelay(), read every
+// 500 ms; the first read, just before the logins, starts the monitor), and as seen from outside,
+// the response time of GET /healthz probed every 50 ms (an upper bound that includes HTTP).
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
@@ -36,11 +38,21 @@ export interface PendingResult {
   accepted: number;
   answeredEarly: number;
   answerAfterDecisionMs: { p50: number; p99: number; max: number };
+  /** From the decision to the poll that saw it, as the stand-in recorded (the rest is Gatehouse answering). */
+  decisionSeenAfterMs: { seen: number; p50: number; p99: number; max: number };
   within1s: number;
   peakRssMb: number;
   healthzMs: { baselineP50: number; p50: number; p99: number; max: number; probes: number; failed: number };
   healthzDuringDecisionMs: { p99: number; max: number };
-  targets: { exactlyN: boolean; allAnsweredWithin1s: boolean; rssUnder256: boolean; loopDelayUnder50: boolean };
+  /** From /metrics during the run: the largest max and p99 gauges read (each covers the last 10-20 s). */
+  loopDelayMs: { max: number; p99: number; reads: number };
+  /** Gatehouse's CPU (user + system) while the N logins were held pending, in % of one core. */
+  gatehouseCpuPctWhilePending: number;
+  /** The push API stand-in's CPU over the same time (it shares the machine). */
+  pushStandInCpuPctWhilePending: number;
+  /** Gatehouse's CPU from the decision until the last answer (polls and answers), and that time (or the whole wait when some are never answered). */
+  answering: { gatehouseCpuMs: number; wallMs: number };
+  targets: { exactlyN: boolean; allAnsweredWithin1s: boolean; rssUnder256: boolean; loopDelayUnder50: boolean; healthzUnder50: boolean };
   summary: string;
 }
 
@@ -72,6 +84,19 @@ const q = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
 };
 const r1 = (x: number) => Math.round(x * 10) / 10;
+const CLK_TCK = 100;
+/** utime + stime of a process, in ms (Linux reports them in clock ticks of 1/100 s). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+}
+/** The event-loop gauges of a /metrics text, in ms. */
+function loopGauges(text: string): { max: number; p99: number } | undefined {
+  const max = /^gatehouse_event_loop_delay_max_seconds ([\d.e+-]+)$/m.exec(text)?.[1];
+  const p99 = /^gatehouse_event_loop_delay_p99_seconds ([\d.e+-]+)$/m.exec(text)?.[1];
+  return max === undefined || p99 === undefined ? undefined : { max: Number(max) * 1000, p99: Number(p99) * 1000 };
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class PushChild {
@@ -115,6 +140,8 @@ export async function runPending(opts: { count: number; downPort: number; downSe
   const probes: { at: number; ms: number }[] = [];
   let failedProbes = 0;
   let stopProbes = false;
+  const loopReads: { at: number; max: number; p99: number }[] = [];
+  let stopMetrics = false;
   let retx: NodeJS.Timeout | undefined;
   try {
     for (let k = 0; k * PER_SOCKET < n; k++) {
@@ -162,8 +189,28 @@ export async function runPending(opts: { count: number; downPort: number; downSe
     await sleep(500);
     const baseline = probes.map((p) => p.ms);
 
+    // The in-process event-loop delay, read from /metrics every 500 ms from now on.
+    const readMetrics = async () => {
+      try {
+        const r = await fetch(`http://127.0.0.1:${gh.httpPort}/metrics`, { signal: AbortSignal.timeout(5000) });
+        const g = loopGauges(await r.text());
+        if (g !== undefined) loopReads.push({ at: Date.now(), ...g });
+      } catch {
+        // counted as a missing read
+      }
+    };
+    await readMetrics();
+    loopReads.length = 0;
+    const metricsReader = (async () => {
+      while (!stopMetrics) {
+        await sleep(500);
+        await readMetrics();
+      }
+    })();
+
     // Send every login once, paced at about 5,000 per second, then retransmit the unanswered ones every 3 s.
     const t0 = Date.now();
+    if (process.env['BENCH_DEBUG']) opts.log(`    logins start at ${t0} (epoch ms)`);
     for (let i = 0; i < n; i += 250) {
       for (let j = i; j < Math.min(n, i + 250); j++) sendOne(j);
       await sleep(50);
@@ -177,25 +224,37 @@ export async function runPending(opts: { count: number; downPort: number; downSe
       }
     }, RETRANSMIT_MS);
 
+    /** For BENCH_DEBUG: Gatehouse's own gauges of logins in progress. */
+    const gauges = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${gh.httpPort}/metrics`)).text();
+      return ['pending_logins', 'pending_pushes', 'downstream_in_flight'].map((k) => `${k} ${new RegExp(`^gatehouse_${k} (\\d+)$`, 'm').exec(text)?.[1] ?? '?'}`).join(', ');
+    };
     let stats = await push.ask<Extract<PushFromChild, { type: 'stats' }>>({ type: 'stats' });
     while (stats.creates < n && Date.now() - t0 < opts.createWaitMs) {
       await sleep(250);
       stats = await push.ask({ type: 'stats' });
-      if (process.env['BENCH_DEBUG']) opts.log(`    +${Date.now() - t0} ms: ${stats.creates} created, ${stats.polls} polls, gatehouse cpu ${readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ').slice(11, 13).join('+')} ticks, rss ${rssSamples[rssSamples.length - 1]} kB`);
+      if (process.env['BENCH_DEBUG']) opts.log(`    +${Date.now() - t0} ms: ${stats.creates} created, ${stats.polls} polls, ${await gauges()}, gatehouse cpu ${Math.round(cpuMs(pid))} ms, push stand-in cpu ${Math.round(cpuMs(push.child.pid!))} ms, rss ${rssSamples[rssSamples.length - 1]} kB`);
     }
     const allPendingAfterMs = Date.now() - t0;
     opts.log(`  ${stats.creates} push requests created after ${allPendingAfterMs} ms; holding them for 6 s of retransmissions`);
     const polls0 = stats.polls;
     const tPoll0 = Date.now();
+    const cpu0 = cpuMs(pid);
+    const pushPid = push.child.pid!;
+    const pushCpu0 = cpuMs(pushPid);
     await sleep(6000);
+    const gatehouseCpuPctWhilePending = Math.round((100 * (cpuMs(pid) - cpu0)) / (Date.now() - tPoll0));
+    const pushStandInCpuPctWhilePending = Math.round((100 * (cpuMs(pushPid) - pushCpu0)) / (Date.now() - tPoll0));
     stats = await push.ask({ type: 'stats' });
     const pollsPerSecond = Math.round(((stats.polls - polls0) * 1000) / (Date.now() - tPoll0));
     const createsAfterRetx = stats.creates;
     let answeredEarly = 0;
     for (let i = 0; i < n; i++) if (answeredAt[i] !== 0) answeredEarly++;
 
+    const cpuAtDecision = cpuMs(pid);
     const decided = await push.ask<Extract<PushFromChild, { type: 'decided' }>>({ type: 'decideAll', decision: 'approve' });
     const decidedAt = decided.at;
+    if (process.env['BENCH_DEBUG']) opts.log(`    decided at ${decidedAt} (epoch ms, +${decidedAt - t0} ms)`);
     const tEnd = Date.now() + 15_000;
     for (;;) {
       let left = 0;
@@ -203,9 +262,14 @@ export async function runPending(opts: { count: number; downPort: number; downSe
       if (left === 0 || Date.now() > tEnd) break;
       await sleep(100);
     }
+    const lastAnswer = Math.max(...Array.from(answeredAt, (a) => a - decidedAt));
+    const answering = { gatehouseCpuMs: Math.round(cpuMs(pid) - cpuAtDecision), wallMs: answeredAt.every((a) => a !== 0) ? lastAnswer : Date.now() - decidedAt };
     const final = await push.ask<Extract<PushFromChild, { type: 'stats' }>>({ type: 'stats' });
+    const lags = await push.ask<Extract<PushFromChild, { type: 'lags' }>>({ type: 'lags' });
     stopProbes = true;
+    stopMetrics = true;
     await prober;
+    await metricsReader;
     clearInterval(retx);
 
     const after: number[] = [];
@@ -219,6 +283,8 @@ export async function runPending(opts: { count: number; downPort: number; downSe
     const hwm = Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
     const peakRssMb = r1(Math.max(hwm, ...rssSamples) / 1024);
     const within1s = after.filter((x) => x <= 1000).length;
+    const loopMax = loopReads.length ? Math.max(...loopReads.map((x) => x.max)) : NaN;
+    const loopP99 = loopReads.length ? Math.max(...loopReads.map((x) => x.p99)) : NaN;
     const res: PendingResult = {
       logins: n,
       pushCreates: final.creates,
@@ -232,29 +298,38 @@ export async function runPending(opts: { count: number; downPort: number; downSe
       accepted,
       answeredEarly,
       answerAfterDecisionMs: { p50: q(after, 0.5), p99: q(after, 0.99), max: q(after, 1) },
+      decisionSeenAfterMs: { seen: lags.seen, p50: lags.p50, p99: lags.p99, max: lags.max },
       within1s,
       peakRssMb,
       healthzMs: { baselineP50: r1(q(baseline, 0.5)), p50: r1(q(during, 0.5)), p99: r1(q(during, 0.99)), max: r1(q(during, 1)), probes: during.length, failed: failedProbes },
       healthzDuringDecisionMs: { p99: r1(q(decisionWindow, 0.99)), max: r1(q(decisionWindow, 1)) },
+      loopDelayMs: { max: r1(loopMax), p99: r1(loopP99), reads: loopReads.length },
+      gatehouseCpuPctWhilePending,
+      pushStandInCpuPctWhilePending,
+      answering,
       targets: {
         exactlyN: final.creates === n && final.distinctUsers === n,
         allAnsweredWithin1s: within1s === n,
         rssUnder256: peakRssMb < 256,
-        loopDelayUnder50: q(during, 1) < 50,
+        loopDelayUnder50: loopMax < 50,
+        healthzUnder50: q(during, 1) < 50,
       },
       summary: '',
     };
     const t = res.targets;
     res.summary = [
-      `${n} logins, ${res.pushCreates} push requests created (${t.exactlyN ? 'exactly N' : 'NOT exactly N'}; ${createsAfterRetx} after ${retransmissions} retransmissions), ${pollsPerSecond} polls/s while pending`,
+      `${n} logins, ${res.pushCreates} push requests created (${t.exactlyN ? 'exactly N' : 'NOT exactly N'}; ${createsAfterRetx} after ${retransmissions} retransmissions), all pending after ${allPendingAfterMs} ms, ${pollsPerSecond} polls/s while pending, CPU (% of a core) Gatehouse ${gatehouseCpuPctWhilePending}%, push stand-in ${pushStandInCpuPctWhilePending}%`,
       `answered ${res.answered} (${accepted} accepts, ${answeredEarly} before the decision); after the decision p50 ${res.answerAfterDecisionMs.p50} ms, p99 ${res.answerAfterDecisionMs.p99} ms, max ${res.answerAfterDecisionMs.max} ms; ${within1s}/${n} within 1 s ${t.allAnsweredWithin1s ? 'MET' : 'SHORT'}`,
+      `decision seen by a poll after p50 ${lags.p50} ms, p99 ${lags.p99} ms, max ${lags.max} ms (${lags.seen} seen); ${res.answered === n ? `Gatehouse CPU from the decision to the last answer ${answering.gatehouseCpuMs} ms in ${answering.wallMs} ms` : `Gatehouse CPU in the ${answering.wallMs} ms waited for answers ${answering.gatehouseCpuMs} ms`}`,
       `peak RSS ${peakRssMb} MB ${t.rssUnder256 ? 'MET' : 'SHORT'} (< 256 MB)`,
-      `/healthz response (event-loop delay from outside): idle p50 ${res.healthzMs.baselineP50} ms; under load p50 ${res.healthzMs.p50} ms, p99 ${res.healthzMs.p99} ms, max ${res.healthzMs.max} ms (${res.healthzMs.probes} probes, ${failedProbes} failed); while answering the decisions max ${res.healthzDuringDecisionMs.max} ms; ${t.loopDelayUnder50 ? 'MET' : 'SHORT'} (< 50 ms)`,
+      `event-loop delay in process (/metrics, ${res.loopDelayMs.reads} reads): max ${res.loopDelayMs.max} ms, p99 up to ${res.loopDelayMs.p99} ms; ${t.loopDelayUnder50 ? 'MET' : 'SHORT'} (< 50 ms)`,
+      `/healthz response (from outside, includes HTTP): idle p50 ${res.healthzMs.baselineP50} ms; under load p50 ${res.healthzMs.p50} ms, p99 ${res.healthzMs.p99} ms, max ${res.healthzMs.max} ms (${res.healthzMs.probes} probes, ${failedProbes} failed); while answering the decisions max ${res.healthzDuringDecisionMs.max} ms; ${t.healthzUnder50 ? 'under' : 'over'} 50 ms`,
     ].join('\n  ');
     opts.log(`  ${res.summary}`);
     return res;
   } finally {
     stopProbes = true;
+    stopMetrics = true;
     clearInterval(retx);
     for (const s of socks) s.close();
     await gh.stop();

@@ -14,7 +14,8 @@
 //   6. optional: 10,000 logins pending on push at once (BENCH_PENDING=0 skips it)
 //
 // Environment: BENCH_ROUNDS (5), BENCH_REQUESTS (20000), BENCH_INFLIGHT (256), BENCH_SOCKETS (8),
-// BENCH_PENDING (10000; 0 = skip), BENCH_PROFILE (1; 0 = skip), BENCH_QUICK=1 (small, for a smoke run).
+// BENCH_PENDING (10000; 0 = skip), BENCH_PROFILE (1; 0 = skip), BENCH_QUICK=1 (small, for a smoke run),
+// BENCH_ONLY=pending (only phase 6, in front of a downstream FreeRADIUS; results in pending.json).
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
@@ -369,6 +370,47 @@ function enrollTotpUsers(store: Store, sealer: Sealer, n: number): void {
   }
 }
 
+const PENDING_PROFILE_DIR = join(RESULTS, 'profile-pending');
+
+function pendingPhase(downPort: number): Promise<PendingResult> {
+  log(`pending approvals: ${CFG.pending} logins waiting on push`);
+  const profile = process.env['BENCH_PROFILE_PENDING'] === '1';
+  if (profile) rmSync(PENDING_PROFILE_DIR, { recursive: true, force: true });
+  return runPending({
+    count: CFG.pending,
+    downPort,
+    downSecret: DOWN_SECRET,
+    createWaitMs: CFG.pendingCreateWaitMs,
+    log,
+    ...(profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${PENDING_PROFILE_DIR}`] } : {}),
+  });
+}
+
+/** BENCH_ONLY=pending: phase 6 alone (no FreeRADIUS proxy, no TOTP store), to iterate on it. */
+async function pendingOnly(started: number, out: Record<string, unknown>): Promise<void> {
+  if (!(CFG.pending > 0)) throw new Error('BENCH_ONLY=pending needs BENCH_PENDING > 0');
+  const users = Array.from({ length: Math.max(CFG.pending, 1) }, (_, i) => `u${i}`).map((name) => ({ name, password: benchPassword(name) }));
+  const down = await startFreeRadius({ users, clients: [{ address: '127.0.0.1', secret: DOWN_SECRET }] });
+  try {
+    out['pending'] = await pendingPhase(down.port);
+  } finally {
+    await down.stop();
+  }
+  if (process.env['BENCH_PROFILE_PENDING'] === '1' && existsSync(PENDING_PROFILE_DIR)) {
+    const file = readdirSync(PENDING_PROFILE_DIR)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .sort((a, b) => statSync(join(PENDING_PROFILE_DIR, b)).size - statSync(join(PENDING_PROFILE_DIR, a)).size)[0];
+    if (file !== undefined) out['profiles'] = { pending: analyse(join(PENDING_PROFILE_DIR, file), 30) };
+  }
+  out['durationS'] = Math.round((performance.now() - started) / 1000);
+  writeFileSync(join(RESULTS, 'pending.json'), JSON.stringify(out, null, 2) + '\n');
+  const lines = [`Pending approvals: ${(out['pending'] as PendingResult).summary}`];
+  const profile = (out['profiles'] as Record<string, ProfileSummary> | undefined)?.['pending'];
+  if (profile !== undefined) lines.push('', formatSummary(profile, 'CPU profile, gatehouse pending phase (whole process lifetime)', 20));
+  lines.push('', `(${String(out['durationS'])} s; JSON in bench/results/pending.json)`);
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   if (!existsSync(GATEHOUSE) || !existsSync(join(HERE, '..', 'dist', 'app', 'cli', 'main.js'))) {
@@ -377,6 +419,8 @@ async function main(): Promise<void> {
   mkdirSync(RESULTS, { recursive: true });
   const out: Record<string, unknown> = { startedAt: new Date().toISOString(), machine: machine(), config: { ...CFG, gatehouseBin: GATEHOUSE_BIN, gatehouseEnv: extraEnv() } };
   log(`gatehouse bench: ${JSON.stringify(out['machine'])}`);
+  if (process.env['BENCH_ONLY'] === 'pending') return pendingOnly(started, out);
+  if (process.env['BENCH_ONLY'] !== undefined && process.env['BENCH_ONLY'] !== '') throw new Error(`BENCH_ONLY=${process.env['BENCH_ONLY']}: only "pending" is known`);
 
   // Distinct TOTP users for every TOTP request of the run (a code is accepted once per user).
   const totpRequestsPerTarget = CFG.warmup + CFG.rounds * CFG.requests + CFG.sameLoadRounds * Math.round(CFG.requests / 2);
@@ -486,18 +530,7 @@ async function main(): Promise<void> {
     out['coldStart'] = { storeMb: dirSizeMb(dataDir), totpUsers, runs: colds, summary: summariseCold(colds) };
 
     // 6. pending approvals at scale
-    if (CFG.pending > 0) {
-      log(`pending approvals: ${CFG.pending} logins waiting on push`);
-      const p: PendingResult = await runPending({
-        count: CFG.pending,
-        downPort: down.port,
-        downSecret: DOWN_SECRET,
-        createWaitMs: CFG.pendingCreateWaitMs,
-        log,
-        ...(process.env['BENCH_PROFILE_PENDING'] === '1' ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'profile-pending')}`] } : {}),
-      });
-      out['pending'] = p;
-    }
+    if (CFG.pending > 0) out['pending'] = await pendingPhase(down.port);
   } finally {
     await cleanup();
   }

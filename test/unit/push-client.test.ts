@@ -1,20 +1,26 @@
-// app/mfa/push.ts against the local push API double (test/helpers/push-server.ts) over real
-// fetch, plus a tiny raw HTTP server for answers the double never gives (huge or broken bodies).
+// app/mfa/push.ts against the local push API double (test/helpers/push-server.ts) over real HTTP,
+// plus a tiny raw HTTP server for answers the double never gives (huge or broken bodies, slow or
+// redirecting answers), and the scheduler behind many pending requests.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type PushDeps, type PushSettings, pushDescription, requestPushApproval } from '../../app/mfa/push.js';
+import type { FactorOutcome } from '../../app/mfa/factor.js';
+import { createPushClient, MAX_BODY, pushDescription, type PushClient, type PushClientOptions, type PushSettings } from '../../app/mfa/push.js';
+import { findTool } from '../helpers/freeradius.js';
 import { type PushServer, startPushServer } from '../helpers/push-server.js';
 
 interface Ctx {
   server: PushServer;
   settings: PushSettings;
-  deps: PushDeps;
-  /** Times (ms) at which poll GETs were sent, and the ms each sleep was asked for. */
-  pollTimes: number[];
-  sleeps: number[];
+  client: PushClient;
+  /** Clients made by a test with options of its own; closed after it. */
+  extra: PushClient[];
 }
 
 const POLL_MS = 20;
@@ -31,41 +37,43 @@ Push.before.each(async (ctx) => {
     title: 'VPN authentication',
     description: 'Do you want to allow VPN access for user {0}? ({0})',
   };
-  ctx.pollTimes = [];
-  ctx.sleeps = [];
-  ctx.deps = {
-    fetch: (input, init) => {
-      if (init?.method === 'GET') ctx.pollTimes.push(performance.now());
-      return fetch(input, init);
-    },
-    sleep: (ms, signal) => {
-      ctx.sleeps.push(ms);
-      return delay(ms, undefined, signal ? { signal } : undefined);
-    },
-    now: () => Date.now(),
-    pollIntervalMs: POLL_MS,
-  };
+  ctx.client = createPushClient({ pollIntervalMs: POLL_MS });
+  ctx.extra = [];
+  await ctx.client.warm();
 });
 
 Push.after.each(async (ctx) => {
+  await Promise.all([ctx.client.close(), ...ctx.extra.map((c) => c.close())]);
   await ctx.server.close();
 });
 
-const ask = (ctx: Ctx, username = 'alice', signal?: AbortSignal) => requestPushApproval(ctx.settings, { username, fingerprint: 'vpn-1 / 198.51.100.7' }, ctx.deps, signal);
+const ask = (ctx: Ctx, username = 'alice', signal?: AbortSignal) => ctx.client.approve(ctx.settings, { username, fingerprint: 'vpn-1 / 198.51.100.7' }, signal);
+
+function clientWith(ctx: Ctx, options: PushClientOptions): PushClient {
+  const c = createPushClient(options);
+  ctx.extra.push(c);
+  return c;
+}
 
 /** A raw server answering every request with `handler`; closed by the returned function. */
-async function rawServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; close: () => Promise<void> }> {
+async function rawServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
   const server: Server = createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/api/`,
+    server,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
 }
+
+const until = async (cond: () => boolean, what: string) => {
+  for (let i = 0; i < 500 && !cond(); i++) await delay(10);
+  assert.ok(cond(), `gave up waiting: ${what}`);
+};
 
 Push('approve: approved, with one create carrying action, description, ttl_seconds and fingerprint', async (ctx) => {
   assert.equal(await ask(ctx), { kind: 'approved' });
@@ -143,31 +151,45 @@ Push('create slower than callTimeoutMs: unreachable, within about the call timeo
   assert.ok(took < 400, `took ${took} ms`);
 });
 
-Push('polls at the configured interval', async (ctx) => {
-  ctx.server.behave('gina', { kind: 'approve', afterMs: 200 });
-  assert.equal(await ask(ctx, 'gina'), { kind: 'approved' });
-  assert.ok(ctx.sleeps.length >= 3, `slept ${ctx.sleeps.length} times`);
-  assert.ok(
-    ctx.sleeps.every((ms) => ms === POLL_MS),
-    `sleeps ${ctx.sleeps.join(',')}`,
-  );
-  assert.is(ctx.pollTimes.length, ctx.server.polls);
-  // 200 ms at one poll per 20 ms (+ request time): no flood, no stall.
-  assert.ok(ctx.server.polls >= 3 && ctx.server.polls <= 12, `${ctx.server.polls} polls`);
-  for (let i = 1; i < ctx.pollTimes.length; i++) {
-    const gap = ctx.pollTimes[i]! - ctx.pollTimes[i - 1]!;
-    assert.ok(gap >= POLL_MS - 2, `gap ${gap} ms between polls ${i - 1} and ${i}`);
+Push('polls at the configured interval, one poll at a time per request', async (ctx) => {
+  const pollTimes: number[] = [];
+  let open = 0;
+  let overlapped = false;
+  const raw = await rawServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (req.method === 'POST') return res.end('{"uuid":"u-7"}');
+    pollTimes.push(performance.now());
+    if (++open > 1) overlapped = true;
+    const decided = pollTimes.length >= 6;
+    setTimeout(() => {
+      open--;
+      res.end(JSON.stringify({ response_type: decided ? 'ApproveRequest' : null, expired: false }));
+    }, 5);
+  });
+  try {
+    ctx.settings.host = raw.url;
+    assert.equal(await ask(ctx, 'gina'), { kind: 'approved' });
+    assert.is(pollTimes.length, 6);
+    assert.not.ok(overlapped, 'two polls of one request were in flight at once');
+    // Each poll waits the interval after the previous answer: no flood.
+    for (let i = 1; i < pollTimes.length; i++) {
+      const gap = pollTimes[i]! - pollTimes[i - 1]!;
+      assert.ok(gap >= POLL_MS, `gap ${gap} ms between polls ${i - 1} and ${i}`);
+    }
+  } finally {
+    await raw.close();
   }
 });
 
-Push('the last sleep is cut short at the TTL', async (ctx) => {
+Push('the last wait is cut short at the TTL', async (ctx) => {
   ctx.settings.ttlSeconds = 0.05;
-  ctx.deps.pollIntervalMs = 1000;
+  const client = clientWith(ctx, { pollIntervalMs: 5000 });
   ctx.server.behave('hank', { kind: 'pending' });
   const t0 = performance.now();
-  assert.equal(await ask(ctx, 'hank'), { kind: 'expired' });
-  assert.ok(performance.now() - t0 < 500);
-  assert.ok(ctx.sleeps.every((ms) => ms <= 50));
+  assert.equal(await client.approve(ctx.settings, { username: 'hank', fingerprint: 'x' }), { kind: 'expired' });
+  assert.ok(performance.now() - t0 < 2000);
+  // One poll, at the end of the TTL rather than after the interval.
+  assert.is(ctx.server.polls, 1);
 });
 
 Push('abort while waiting for the user: returns promptly', async (ctx) => {
@@ -343,6 +365,241 @@ Push('a poll that fails once is retried, and the decision still counts', async (
     assert.is(polls, 2);
   } finally {
     await raw.close();
+  }
+});
+
+Push('a chunked answer over 64 KiB (no Content-Length) is refused too', async (ctx) => {
+  const raw = await rawServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"uuid":"u-1","pad":"');
+    for (let i = 0; i < 10; i++) res.write('x'.repeat(8 * 1024));
+    res.end('"}');
+  });
+  try {
+    ctx.settings.host = raw.url;
+    const out = await ask(ctx);
+    assert.is(out.kind, 'unreachable');
+    assert.match((out as { detail: string }).detail, `larger than ${MAX_BODY} bytes`);
+  } finally {
+    await raw.close();
+  }
+});
+
+Push('a redirect is not followed: unreachable, and the target is never asked', async (ctx) => {
+  let redirected = 0;
+  const raw = await rawServer((_req, res) => {
+    res.writeHead(302, { location: `${ctx.server.url}v2/application/app-1/application_user/alice/auth_request` });
+    res.end();
+  });
+  try {
+    ctx.settings.host = raw.url;
+    const out = await ask(ctx);
+    redirected = ctx.server.creates.length;
+    assert.equal(out, { kind: 'unreachable', detail: 'create: HTTP 302' });
+    assert.is(redirected, 0);
+  } finally {
+    await raw.close();
+  }
+});
+
+Push('a poll that hangs is cut at the call timeout and the next poll is sent', async (ctx) => {
+  let polls = 0;
+  const raw = await rawServer((req, res) => {
+    if (req.method === 'POST') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end('{"uuid":"u-8"}');
+    }
+    polls++;
+    if (polls === 1) return; // never answered
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"response_type":"ApproveRequest","expired":false}');
+  });
+  try {
+    ctx.settings.host = raw.url;
+    ctx.settings.callTimeoutMs = 100;
+    assert.equal(await ask(ctx), { kind: 'approved' });
+    assert.is(polls, 2);
+  } finally {
+    await raw.close();
+  }
+});
+
+Push('polls that all hang until the TTL: unreachable, and the detail says they timed out', async (ctx) => {
+  const raw = await rawServer((req, res) => {
+    if (req.method === 'POST') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"uuid":"u-10"}');
+    }
+  });
+  try {
+    ctx.settings.host = raw.url;
+    ctx.settings.callTimeoutMs = 50;
+    ctx.settings.ttlSeconds = 0.3;
+    const out = await ask(ctx);
+    assert.is(out.kind, 'unreachable');
+    assert.match((out as { detail: string }).detail, /^poll: timed out after 50 ms$/);
+  } finally {
+    await raw.close();
+  }
+});
+
+Push('a user name that cannot be put in a URL (a lone surrogate): unreachable, never a rejection, no push sent', async (ctx) => {
+  assert.is((await ask(ctx, 'bad\ud800name')).kind, 'unreachable');
+  assert.is(ctx.server.creates.length, 0);
+});
+
+// --- the scheduler -------------------------------------------------------------------------------
+
+Push('many pending requests: every one is polled, never more calls at once than the concurrency, over a few reused connections', async (ctx) => {
+  const N = 60;
+  const CONCURRENCY = 4;
+  let open = 0;
+  let maxOpen = 0;
+  let connections = 0;
+  let seq = 0;
+  const decided = new Set<string>();
+  const polled = new Set<string>();
+  let deciding = false;
+  const raw = await rawServer((req, res) => {
+    open++;
+    maxOpen = Math.max(maxOpen, open);
+    const reply = (body: unknown) => {
+      open--;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    // Every answer takes a little while, so calls overlap.
+    if (req.method === 'POST') return void setTimeout(() => reply({ uuid: `m-${++seq}` }), 2);
+    const uuid = (req.url ?? '').split('/').pop()!;
+    polled.add(uuid);
+    const approve = deciding;
+    if (approve) decided.add(uuid);
+    setTimeout(() => reply({ response_type: approve ? 'ApproveRequest' : null, expired: false }), 2);
+  });
+  raw.server.on('connection', () => connections++);
+  try {
+    ctx.settings.host = raw.url;
+    ctx.settings.ttlSeconds = 30;
+    const client = clientWith(ctx, { concurrency: CONCURRENCY, pollIntervalMs: POLL_MS });
+    const outcomes = Promise.all(Array.from({ length: N }, (_, i) => client.approve(ctx.settings, { username: `many-${i}`, fingerprint: 'x' })));
+    await until(() => polled.size === N, 'every request polled');
+    assert.is(client.stats().waiting, N);
+    deciding = true;
+    const out = await outcomes;
+    assert.ok(
+      out.every((o) => o.kind === 'approved'),
+      JSON.stringify(out.filter((o) => o.kind !== 'approved')),
+    );
+    assert.is(decided.size, N);
+    assert.is(seq, N, 'one create per request');
+    assert.ok(maxOpen <= CONCURRENCY, `${maxOpen} calls at once`);
+    assert.ok(maxOpen >= 2, 'the calls never overlapped: the test proves nothing');
+    assert.ok(connections <= CONCURRENCY, `${connections} connections`);
+    assert.equal(client.stats(), { waiting: 0, queuedCreates: 0, inFlight: 0, creates: N, polls: client.stats().polls });
+  } finally {
+    await raw.close();
+  }
+});
+
+Push('a decision is found on the next poll', async (ctx) => {
+  ctx.settings.ttlSeconds = 30;
+  ctx.server.behave('kate', { kind: 'pending' });
+  const out = ask(ctx, 'kate');
+  await until(() => ctx.server.creates.length === 1 && ctx.server.pollsOf(ctx.server.creates[0]!.uuid) >= 3, 'three polls');
+  const uuid = ctx.server.creates[0]!.uuid;
+  const before = ctx.server.pollsOf(uuid);
+  ctx.server.decide(uuid, 'approve');
+  assert.equal(await out, { kind: 'approved' });
+  assert.is(ctx.server.pollsOf(uuid), before + 1);
+});
+
+Push('creates go first: a new login is sent while polls hold every slot they may use', async (ctx) => {
+  // Concurrency 2: polls may use one slot, the other stays free for creates. Polls are held
+  // until released, so the pending requests keep that slot busy.
+  const held: ServerResponse[] = [];
+  let seq = 0;
+  let createdWhilePollHeld = false;
+  const raw = await rawServer((req, res) => {
+    if (req.method === 'POST') {
+      if (held.length > 0) createdWhilePollHeld = true;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ uuid: `c-${++seq}` }));
+    }
+    held.push(res);
+  });
+  try {
+    ctx.settings.host = raw.url;
+    ctx.settings.ttlSeconds = 30;
+    ctx.settings.callTimeoutMs = 10_000;
+    const client = clientWith(ctx, { concurrency: 2, pollIntervalMs: 1 });
+    const ac = new AbortController();
+    const first = Array.from({ length: 5 }, (_, i) => client.approve(ctx.settings, { username: `old-${i}`, fingerprint: 'x' }, ac.signal));
+    await until(() => held.length === 1, 'a poll held');
+    const late = client.approve(ctx.settings, { username: 'new', fingerprint: 'x' }, ac.signal);
+    await until(() => seq === 6, 'the new create');
+    assert.ok(createdWhilePollHeld);
+    assert.is(held.length, 1, 'polls took more than their share of the slots');
+    ac.abort();
+    const out = await Promise.all([...first, late]);
+    assert.ok(out.every((o) => o.kind === 'unreachable'));
+  } finally {
+    await raw.close();
+  }
+});
+
+Push('close answers every waiting request at once, and nothing is polled afterwards', async (ctx) => {
+  ctx.settings.ttlSeconds = 30;
+  ctx.server.behave('pending-user', { kind: 'pending' });
+  const client = clientWith(ctx, { pollIntervalMs: POLL_MS });
+  const N = 50;
+  const all = Promise.all(Array.from({ length: N }, () => client.approve(ctx.settings, { username: 'pending-user', fingerprint: 'x' })));
+  await until(() => ctx.server.creates.length === N && ctx.server.polls >= N, 'all created and polled');
+  await client.close();
+  const out: FactorOutcome[] = await all;
+  assert.equal(out, Array.from({ length: N }, () => ({ kind: 'unreachable', detail: 'aborted' })));
+  const polls = ctx.server.polls;
+  await delay(POLL_MS * 5);
+  assert.is(ctx.server.polls, polls);
+  assert.equal(await client.approve(ctx.settings, { username: 'pending-user', fingerprint: 'x' }), { kind: 'unreachable', detail: 'aborted' });
+});
+
+Push('an abort answers the requests of its signal only; the others still get their decision', async (ctx) => {
+  ctx.settings.ttlSeconds = 30;
+  ctx.server.behave('stays', { kind: 'approve', afterMs: 300 });
+  ctx.server.behave('goes', { kind: 'pending' });
+  const keep = new AbortController();
+  const drop = new AbortController();
+  const kept = Array.from({ length: 5 }, () => ask(ctx, 'stays', keep.signal));
+  const dropped = Array.from({ length: 5 }, () => ask(ctx, 'goes', drop.signal));
+  await until(() => ctx.server.creates.length === 10, 'all created');
+  drop.abort();
+  assert.ok((await Promise.all(dropped)).every((o) => o.kind === 'unreachable'));
+  assert.ok((await Promise.all(kept)).every((o) => o.kind === 'approved'));
+});
+
+Push('HTTPS: a trusted certificate works; an untrusted one is refused (unreachable)', async (ctx) => {
+  const openssl = findTool('openssl');
+  if (openssl === undefined) throw new Error('openssl not found: install the Debian package openssl (apt-get install openssl)');
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-push-tls-'));
+  try {
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    execFileSync(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const tls = await startPushServer({ kind: 'approve', afterMs: 30 }, { tls: { cert: readFileSync(cert), key: readFileSync(key) } });
+    try {
+      ctx.settings.host = tls.url;
+      assert.ok(tls.url.startsWith('https://'));
+      const refused = await ask(ctx, 'tls-user');
+      assert.is(refused.kind, 'unreachable');
+      assert.is(tls.creates.length, 0);
+      const trusting = clientWith(ctx, { pollIntervalMs: POLL_MS, ca: readFileSync(cert) });
+      assert.equal(await trusting.approve(ctx.settings, { username: 'tls-user', fingerprint: 'x' }), { kind: 'approved' });
+      assert.is(tls.creates.length, 1);
+    } finally {
+      await tls.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
