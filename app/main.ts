@@ -26,6 +26,7 @@ import { readSetupCode } from './lib/setup-code.js';
 import { Counters } from './lib/metrics.js';
 import { createPushClient } from './mfa/push.js';
 import { createTotpFactor } from './mfa/totp.js';
+import { createPushLimiter } from './mfa/push-limits.js';
 import type { ApprovalRequest } from './mfa/factor.js';
 import { startEndpoint, type Endpoint } from './pipe/endpoint.js';
 import { createPipeHandler } from './pipe/ops.js';
@@ -144,8 +145,11 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   const totp = createTotpFactor(createUserFactorQueries(store, sealer), () => ({ maxFailures: state.resolved.settings.totpMaxFailures, lockoutMs: state.resolved.settings.totpLockoutMinutes * 60_000 }), Date.now);
   // One client for every push approval: a keep-alive pool and one poll schedule (app/mfa/push.ts).
   const pushClient = createPushClient();
+  // Per-user push limits, one set for RADIUS and Windows logon alike.
+  const pushLimits = createPushLimiter(Date.now);
   let listener: Awaited<ReturnType<typeof listenRadius>> | undefined;
   const proxy = createProxy({
+    pushLimits,
     settings: () => state.resolved.settings,
     clients: () => state.clients,
     downstream: () => state.downstream,
@@ -193,6 +197,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   // through the agent API. Both use the same factors as RADIUS.
   const pipeAbort = new AbortController();
   const windowsHandler = createPipeHandler({
+    pushLimits,
     settings: () => state.resolved.settings,
     totp,
     approve,

@@ -8,6 +8,7 @@ import { failmodeVerdict } from '../mfa/failmode.js';
 import type { ApprovalRequest, FactorOutcome } from '../mfa/factor.js';
 import { codeEquals } from '../mfa/otp.js';
 import type { TotpFactor } from '../mfa/totp.js';
+import type { PushLimiter } from '../mfa/push-limits.js';
 import type { Request, Scenario } from './frame.js';
 import type { Reply } from './endpoint.js';
 
@@ -15,6 +16,8 @@ export interface PipeDeps {
   settings(): Readonly<Settings>;
   totp: TotpFactor;
   approve(req: ApprovalRequest, settings: Readonly<Settings>, signal: AbortSignal, text?: { title: string; description: string }): Promise<FactorOutcome>;
+  /** Per-user push limits, shared with RADIUS: a workstation cannot flood a phone either. */
+  pushLimits: PushLimiter;
   audit: Auditor;
   /** How the path to the factor service looks: 'ok', or why not. */
   health(): { status: 'ok' | 'api_unreachable' | 'api_timeout' | 'error'; message: string };
@@ -33,6 +36,7 @@ const MESSAGES = {
   totp_wrong: 'The code is not correct.',
   totp_replayed: 'That code was already used; wait for the next one.',
   failmode_secure: 'The approval service cannot be reached; try again later.',
+  push_limited: 'Too many approval requests; wait a few minutes.',
 } as const;
 
 type Result = 'approved' | 'denied' | 'expired' | 'unknown_user' | 'code_required' | 'locked' | 'error';
@@ -72,7 +76,14 @@ export function createPipeHandler(d: PipeDeps): (req: Request, via?: string) => 
     const workstation = req.workstation.replace(/[{}]/g, '') || 'a Windows computer';
     const text = { title: `Windows ${SCENARIO_TEXT[req.scenario]}`, description: `Do you want to allow ${SCENARIO_TEXT[req.scenario]} to ${workstation} for user {0}?` };
     const fingerprint = `${req.domain ? `${req.domain}\\` : ''}${who} on ${req.workstation}`;
-    const outcome = await d.approve({ username: who, fingerprint }, settings, d.signal, text);
+    const admitted = d.pushLimits.admit(who, settings);
+    if (admitted.refused !== undefined) return answer('denied', 'push_limited', MESSAGES.push_limited, { factor: 'push', limit: admitted.refused });
+    let outcome: FactorOutcome;
+    try {
+      outcome = await d.approve({ username: who, fingerprint }, settings, d.signal, text);
+    } finally {
+      admitted.release();
+    }
     const push: AuditDetails = { factor: 'push' };
     switch (outcome.kind) {
       case 'approved':

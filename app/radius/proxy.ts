@@ -10,7 +10,8 @@ import type { Settings } from '../config.js';
 import { normalizeAddress } from '../lib/cidr.js';
 import type { Logger } from '../lib/log.js';
 import type { Counters } from '../lib/metrics.js';
-import { SlidingWindowLog, TokenBuckets } from '../lib/rate-limit.js';
+import { TokenBuckets } from '../lib/rate-limit.js';
+import type { PushLimiter } from '../mfa/push-limits.js';
 import { failmodeVerdict } from '../mfa/failmode.js';
 import type { ApprovalRequest, FactorOutcome } from '../mfa/factor.js';
 import { messageAuthenticatorVerdict, type ClientTable, type RadiusClient } from './clients.js';
@@ -41,6 +42,8 @@ export interface ProxyDeps {
   totp: TotpFactor;
   /** Ask for a push approval; never rejects. */
   approve(req: ApprovalRequest, settings: Readonly<Settings>, signal: AbortSignal): Promise<FactorOutcome>;
+  /** Per-user push limits, shared with the Windows logon path. */
+  pushLimits: PushLimiter;
   /** An `auto` client sent its first Message-Authenticator: persist that it is now required. */
   onMessageAuthenticatorSeen(client: RadiusClient): void;
   random(size: number): Buffer;
@@ -127,8 +130,6 @@ export function createProxy(deps: ProxyDeps): Proxy {
   const challenges = createChallengeStore(deps.random, deps.now);
   // Abuse limits. Pushes per user: how many are waiting now (by normalised user name), and when
   // the recent ones were created. Requests per RADIUS client: a token bucket per client entry.
-  const pendingByUser = new Map<string, number>();
-  const pushRate = new SlidingWindowLog();
   const clientBuckets = new TokenBuckets();
   let waiting = 0;
   let closing = false;
@@ -144,8 +145,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     if (dropWindows.size > 10_000) dropWindows.clear();
     if (++ticks % LIMITER_SWEEP_TICKS === 0) {
       const s = deps.settings();
-      if (s.pushRatePerUser > 0) pushRate.sweep(now, s.pushRateWindow * 1000);
-      else pushRate.clear();
+      deps.pushLimits.sweep(s);
       if (s.clientRateLimit > 0) clientBuckets.sweep(now, s.clientRateLimit, clientBurst(s.clientRateLimit));
       else clientBuckets.clear();
     }
@@ -376,22 +376,18 @@ export function createProxy(deps: ProxyDeps): Proxy {
     const joined = outcome !== undefined;
     if (outcome === undefined) {
       // A new push request (a join is not one): the per-user limits apply.
-      const user = normalizeUsername(username);
-      const limited = pushLimit(user, settings);
-      if (limited !== undefined) {
-        deps.counters.inc('push_limited', limited);
-        return finish(reject('push_limited', { factor: 'push', limit: limited }));
+      const admitted = deps.pushLimits.admit(username, settings);
+      if (admitted.refused !== undefined) {
+        deps.counters.inc('push_limited', admitted.refused);
+        return finish(reject('push_limited', { factor: 'push', limit: admitted.refused }));
       }
       const fingerprint = callingStationId !== undefined ? `${client.name} from ${callingStationId}` : client.name;
       outcome = deps.approve({ username, fingerprint }, settings, abort.signal);
       const mine = outcome;
       joins.set(joinKey, mine);
       pushes.set(joinKey, { username, client: client.name, callingStationId, startedAt: deps.now(), ttlSeconds: settings.messageTtlSeconds, waiting: 0 });
-      pendingByUser.set(user, (pendingByUser.get(user) ?? 0) + 1);
       void mine.finally(() => {
-        const left = (pendingByUser.get(user) ?? 1) - 1;
-        if (left > 0) pendingByUser.set(user, left);
-        else pendingByUser.delete(user);
+        admitted.release();
         if (joins.get(joinKey) === mine) {
           joins.delete(joinKey);
           pushes.delete(joinKey);
@@ -424,16 +420,6 @@ export function createProxy(deps: ProxyDeps): Proxy {
         return finish(fm.accept ? accept(fm.reason, d) : reject('failmode_secure', d));
       }
     }
-  }
-
-  /**
-   * Whether a new push request for this (normalised) user is refused: too many of theirs are
-   * waiting, or too many were created within the window. When allowed, it is counted in the window.
-   */
-  function pushLimit(user: string, s: Readonly<Settings>): 'pending' | 'rate' | undefined {
-    if (s.pushMaxPendingPerUser > 0 && (pendingByUser.get(user) ?? 0) >= s.pushMaxPendingPerUser) return 'pending';
-    if (s.pushRatePerUser > 0 && !pushRate.take(user, deps.now(), s.pushRatePerUser, s.pushRateWindow * 1000)) return 'rate';
-    return undefined;
   }
 
   /** Forward to the downstream server; undefined (and audited, and forgotten) when it does not answer. */

@@ -37,6 +37,7 @@ import { createHttpApp } from '../../app/http.js';
 import { createLogger } from '../../app/lib/log.js';
 import { BackupError, passphraseProblem } from '../../app/backup.js';
 import { createUserFactorQueries } from '../../app/db/queries/users.js';
+import { createPushLimiter } from '../../app/mfa/push-limits.js';
 import { createTotpFactor } from '../../app/mfa/totp.js';
 import { createPipeHandler } from '../../app/pipe/ops.js';
 import { Counters } from '../../app/lib/metrics.js';
@@ -178,6 +179,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
   const secure = opts.secure ?? false;
   // Windows logon answers (for the agent API) from the real handler over the same store; no push.
   const agentHandler = createPipeHandler({
+    pushLimits: createPushLimiter(clock.now),
     settings: () => resolved().settings,
     totp: createTotpFactor(createUserFactorQueries(store, sealer), () => ({ maxFailures: 5, lockoutMs: 15 * 60_000 }), clock.now),
     approve: async () => ({ kind: 'unreachable', detail: 'no push service in route tests' }),

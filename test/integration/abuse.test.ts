@@ -119,7 +119,11 @@ A('default: a fourth push waiting for one user is refused with a Reply-Message a
     assert.is(other?.packet.code, Code.AccessAccept);
 
     // Once one of pat's pushes is decided, a new one may be sent.
-    push.decide(pushesFor(push, 'pat')[0]!.uuid, 'deny');
+    // The three pushes are created concurrently, so the stand-in may see them in any order: pick
+    // st-1's by its fingerprint ("CLIENT from st-1").
+    const st1 = pushesFor(push, 'pat').find((c) => String(c.body.fingerprint).endsWith('from st-1'));
+    assert.ok(st1, 'the push of station st-1');
+    push.decide(st1.uuid, 'deny');
     assert.is((await client.answer(first[0]!, 8000))?.packet.code, Code.AccessReject);
     assert.is((await client.answer(again, 8000))?.packet.code, Code.AccessReject);
     client.send(login(client, 'pat', 'st-5'));

@@ -1,0 +1,97 @@
+// Windows logon (pipe and agent API) shares the per-user push limits with RADIUS: a workstation,
+// or a stolen password used at many of them, cannot flood a phone either. createPipeHandler over
+// a real (in-memory) store; the push service is a function that holds every request until told.
+import { randomBytes } from 'node:crypto';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createAuditor } from '../../app/audit/audit.js';
+import { parseServeOptions, resolveSettings } from '../../app/config.js';
+import { openStore, type Store } from '../../app/db/open.js';
+import { createAuditStore } from '../../app/db/queries/audit.js';
+import { createUserFactorQueries } from '../../app/db/queries/users.js';
+import { createSealer } from '../../app/db/secrets.js';
+import type { FactorOutcome } from '../../app/mfa/factor.js';
+import { createPushLimiter } from '../../app/mfa/push-limits.js';
+import { createTotpFactor } from '../../app/mfa/totp.js';
+import { createPipeHandler } from '../../app/pipe/ops.js';
+import type { Request } from '../../app/pipe/frame.js';
+
+interface Ctx {
+  store: Store;
+  handle: ReturnType<typeof createPipeHandler>;
+  limiter: ReturnType<typeof createPushLimiter>;
+  held: ((o: FactorOutcome) => void)[];
+  pushes: string[];
+}
+
+const L = suite<Ctx>('pipe: per-user push limits', {} as Ctx);
+
+function setup(ctx: Ctx, env: NodeJS.ProcessEnv): void {
+  ctx.store = openStore(':memory:');
+  const sealer = createSealer(randomBytes(32));
+  const { fixed } = parseServeOptions([], { NOTAKEY_HOST: 'http://127.0.0.1:9/api/', NOTAKEY_ACCESS_ID: 'app', ...env });
+  const settings = resolveSettings(fixed, new Map()).settings;
+  ctx.held = [];
+  ctx.pushes = [];
+  ctx.limiter = createPushLimiter(Date.now);
+  ctx.handle = createPipeHandler({
+    pushLimits: ctx.limiter,
+    settings: () => settings,
+    totp: createTotpFactor(createUserFactorQueries(ctx.store, sealer), () => ({ maxFailures: 5, lockoutMs: 60_000 }), Date.now),
+    approve: (req) => {
+      ctx.pushes.push(req.username);
+      return new Promise<FactorOutcome>((resolve) => ctx.held.push(resolve));
+    },
+    audit: createAuditor(createAuditStore(ctx.store)),
+    signal: new AbortController().signal,
+    health: () => ({ status: 'ok', message: 'Service Status: OK' }),
+  });
+}
+L.after.each((ctx) => ctx.store.close());
+
+const logon = (user: string, id: number): Request => ({ id, op: 'authenticate', username: user, domain: 'CORP', workstation: `PC-${id}`, scenario: 'logon', code: undefined });
+const tick = () => new Promise((r) => setImmediate(r));
+const auditRows = (store: Store) => store.sqlite.prepare("SELECT reason, details FROM audit_log WHERE event = 'windows.auth' ORDER BY id").all() as { reason: string; details: string }[];
+
+L('a fourth waiting push for one user is refused at once; other users and, once one ends, the user again are served', async (ctx) => {
+  setup(ctx, {});
+  const waiting = [1, 2, 3].map((i) => ctx.handle(logon('alice', i)));
+  await tick();
+  assert.is(ctx.pushes.length, 3);
+  const refused = await ctx.handle(logon('ALICE', 4));
+  assert.equal(refused, { result: 'denied', message: 'Too many approval requests; wait a few minutes.' });
+  assert.is(ctx.pushes.length, 3, 'no push was sent for the refused logon');
+  const row = auditRows(ctx.store).at(-1)!;
+  assert.is(row.reason, 'push_limited');
+  assert.match(row.details, /"limit":"pending"/);
+  const bob = ctx.handle(logon('bob', 5));
+  await tick();
+  assert.is(ctx.pushes.length, 4, 'another user is not limited');
+  ctx.held[0]!({ kind: 'approved' });
+  assert.is((await waiting[0]!).result, 'approved');
+  const again = ctx.handle(logon('alice', 6));
+  await tick();
+  assert.is(ctx.pushes.length, 5, 'a slot freed by a decision is usable again');
+  for (const r of ctx.held.slice(1)) r({ kind: 'denied' });
+  await Promise.all([...waiting, bob, again]);
+});
+
+L('the rate limit counts pushes per user across workstations; 0 turns both limits off', async (ctx) => {
+  setup(ctx, { PUSH_RATE_PER_USER: '2', PUSH_MAX_PENDING_PER_USER: '0' });
+  const first = [1, 2].map((i) => ctx.handle(logon('carol', i)));
+  await tick();
+  for (const r of ctx.held) r({ kind: 'expired' });
+  await Promise.all(first);
+  assert.equal(await ctx.handle(logon('carol', 3)), { result: 'denied', message: 'Too many approval requests; wait a few minutes.' });
+  assert.match(auditRows(ctx.store).at(-1)!.details, /"limit":"rate"/);
+  ctx.store.close();
+
+  setup(ctx, { PUSH_RATE_PER_USER: '0', PUSH_MAX_PENDING_PER_USER: '0' });
+  const many = Array.from({ length: 12 }, (_, i) => ctx.handle(logon('dave', i)));
+  await tick();
+  assert.is(ctx.pushes.length, 12, 'no limit when both are 0');
+  for (const r of ctx.held) r({ kind: 'approved' });
+  for (const r of await Promise.all(many)) assert.is(r.result, 'approved');
+});
+
+L.run();
