@@ -138,6 +138,28 @@ Auditor('records carry the event fields, the clock time and details as sorted JS
   assert.is(toRow({ event: 'x', outcome: 'ok', details: {} }, 5).details, null);
 });
 
+Auditor('details JSON is exactly JSON.stringify of the sorted fields (the chain hash covers it), whatever fields are set', () => {
+  const reference = (d: Record<string, unknown>): string | null => {
+    const keys = Object.keys(d).sort();
+    if (keys.length === 0) return null;
+    const o: Record<string, unknown> = {};
+    for (const k of keys) if (d[k] !== undefined) o[k] = d[k];
+    return JSON.stringify(o);
+  };
+  const cases: Record<string, unknown>[] = [
+    { packetId: 7, authMethod: 'pap', downstream: 'radius-1', factor: 'none' },
+    { message: 'say "hi"\n\u2028 \\ é', callingStationId: '00-11-22', joined: true, appendedCode: false, count: 0 },
+    { factor: 'push', limit: 'pending', suppressed: 12.5, name: undefined },
+    { name: undefined },
+    { zExtra: 'not in the type', address: '192.0.2.1', aExtra: 1 },
+    {
+      packetId: 1, callingStationId: 'c', nasIdentifier: 'n', factor: 'totp', pushId: 'p', downstream: 'd', downstreamCode: 'Access-Accept', authMethod: 'mschapv2', joined: false,
+      appendedCode: true, limit: 'rate', scenario: 'rdp', workstation: 'PC', domain: 'CORP', suppressed: 3, address: 'a', name: 'nm', setting: 's', count: 9, format: 'csv', message: 'm',
+    },
+  ];
+  for (const d of cases) assert.is(toRow({ event: 'x', outcome: 'ok', details: d as AuditEvent['details'] }, 1).details, reference(d), JSON.stringify(d));
+});
+
 Auditor.run();
 
 // ---------------------------------------------------------------------------
