@@ -3,7 +3,7 @@
 // authentication proxy it replaces against a FreeRADIUS on the host's loopback, answering
 // radclient with a push approval; healthy; stopped with SIGTERM it exits 0 and says so.
 // Needs root and Debian's podman, runc and debootstrap: the test fails (never skips) without them.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,7 @@ import { freeTcpPort, ROOT } from '../../test/helpers/appliance.js';
 import { findTool, freeUdpPort, requireTool, startFreeRadius, type FreeRadius } from '../../test/helpers/freeradius.js';
 import { startPushServer, type PushServer } from '../../test/helpers/push-server.js';
 import { runRadclient } from '../../test/helpers/radclient.js';
+import { prepareImage } from './build.js';
 
 const run = promisify(execFile);
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -38,22 +39,6 @@ function requireTools(): void {
   requireTool('freeradius', 'freeradius');
 }
 
-/** Build the image (the script does nothing when podman holds one of the same sources). */
-function buildImage(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [join(ROOT, 'scripts', 'build-container.sh'), '--if-changed'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GATEHOUSE_CONTAINER_SAVE: '0' } });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 9 * 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`scripts/build-container.sh failed (exit ${code}):\n${out.slice(-4000)}`));
-    });
-  });
-}
-
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms: number): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
@@ -74,18 +59,7 @@ interface Ctx {
 const C = suite<Ctx>('container image');
 
 C.before(async (ctx) => {
-  try {
-    requireTools();
-  } catch (e) {
-    process.stdout.write(`\n${(e as Error).message}\n`);
-    throw e;
-  }
-  // uvu does not print an error thrown by a before hook: say it here.
-  const log = await buildImage().catch((e: Error) => {
-    process.stdout.write(`\n${e.message}\n`);
-    throw e;
-  });
-  process.stdout.write(log.split('\n').filter((l) => /built|up to date|cached/.test(l)).map((l) => `  ${l}\n`).join(''));
+  await prepareImage(requireTools, 'build-container.sh', { GATEHOUSE_CONTAINER_SAVE: '0' });
   ctx.fr = await startFreeRadius({ users: [{ name: 'alice', password: 'alice-pw', reply: ['Reply-Message := "welcome"'] }], clients: [{ address: '127.0.0.1', secret: DOWN_SECRET }] });
   ctx.push = await startPushServer({ kind: 'approve', afterMs: 200 });
   const suffix = `${process.pid}-${Date.now()}`;

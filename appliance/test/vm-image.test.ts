@@ -23,6 +23,7 @@ import { base32Decode, totp } from '../../app/mfa/otp.js';
 import { freeTcpPort, ROOT } from '../../test/helpers/appliance.js';
 import { freeUdpPort, requireTool, startFreeRadius, type FreeRadius } from '../../test/helpers/freeradius.js';
 import { runRadclient } from '../../test/helpers/radclient.js';
+import { prepareImage } from './build.js';
 
 const run = promisify(execFile);
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -52,21 +53,6 @@ function requireTools(): void {
   if (!existsSync(OVMF_CODE)) throw new Error(`${OVMF_CODE} not found: install the Debian package ovmf (apt-get install ovmf)`);
 }
 
-function buildImages(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [join(ROOT, 'scripts', 'build-vm.sh'), '--if-changed'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 9 * 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`scripts/build-vm.sh failed (exit ${code}):\n${out.slice(-4000)}`));
-    });
-  });
-}
-
 interface Ctx {
   dir: string;
   raw: string;
@@ -76,18 +62,7 @@ interface Ctx {
 const V = suite<Ctx>('VM image');
 
 V.before(async (ctx) => {
-  try {
-    requireTools();
-  } catch (e) {
-    process.stdout.write(`\n${(e as Error).message}\n`);
-    throw e;
-  }
-  // uvu does not print an error thrown by a before hook: say it here.
-  const log = await buildImages().catch((e: Error) => {
-    process.stdout.write(`\n${e.message}\n`);
-    throw e;
-  });
-  process.stdout.write(log.split('\n').filter((l) => /built|up to date|cached/.test(l)).map((l) => `  ${l}\n`).join(''));
+  await prepareImage(requireTools, 'build-vm.sh');
   ctx.dir = await mkdtemp(join(tmpdir(), 'gatehouse-vm-test-'));
   ctx.raw = join(ctx.dir, 'disk.raw');
   await run('qemu-img', ['convert', '-O', 'raw', QCOW2, ctx.raw]);

@@ -37,6 +37,17 @@ export interface Appliance {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** The audit log as `gatehouse audit export` gives it (JSON lines), parsed. */
+export async function auditRecords(gh: Appliance): Promise<Record<string, unknown>[]> {
+  const res = await gh.cli(['audit', 'export']);
+  if (res.code !== 0) throw new Error(`gatehouse audit export failed (exit ${res.code}): ${res.stderr}`);
+  return res.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
 export interface CliResult {
   code: number | null;
   stdout: string;

@@ -11,7 +11,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Attr, Code, getString } from '../../app/radius/codec.js';
-import { startAppliance, type Appliance } from '../helpers/appliance.js';
+import { startAppliance, type Appliance, auditRecords } from '../helpers/appliance.js';
 import { startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
 import { startPushServer, type PushServer } from '../helpers/push-server.js';
 import { createTestClient, str, type Sent, type TestClient } from '../helpers/radius-client.js';
@@ -48,15 +48,6 @@ function login(client: TestClient, user: string, station?: string): Sent {
   return client.build([str(Attr.UserName, user), ...(station === undefined ? [] : [str(Attr.CallingStationId, station)])], { password: pw(user) });
 }
 
-async function auditRows(gh: Appliance): Promise<Record<string, unknown>[]> {
-  const res = await gh.cli(['audit', 'export']);
-  assert.is(res.code, 0, res.stderr);
-  return res.stdout
-    .trim()
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 async function metric(gh: Appliance, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${gh.httpPort}/metrics`)).text();
@@ -129,7 +120,7 @@ A('default: a fourth push waiting for one user is refused with a Reply-Message a
     client.send(login(client, 'pat', 'st-5'));
     await waitFor('a new push for pat once a slot is free', () => pushesFor(push, 'pat').length === 4);
 
-    const rows = await auditRows(gh);
+    const rows = await auditRecords(gh);
     const limited = rows.filter((r) => r['reason'] === 'push_limited');
     assert.is(limited.length, 1, JSON.stringify(limited));
     assert.is(limited[0]!['event'], 'radius.auth');
@@ -184,7 +175,7 @@ A('rate: new push requests per user within the window are limited; joins are not
     assert.ok(later);
     assert.is(pushesFor(push, 'rob').length, 3);
 
-    const rows = (await auditRows(gh)).filter((r) => r['reason'] === 'push_limited');
+    const rows = (await auditRecords(gh)).filter((r) => r['reason'] === 'push_limited');
     assert.ok(rows.length >= 1);
     for (const r of rows) {
       assert.is(r['username'], 'rob');
@@ -217,7 +208,7 @@ A('per-client limit: a burst over the rate is dropped unanswered and audited onc
 
     const drops = await metric(gh, 'drops_total{reason="rate_limited"}');
     assert.ok(drops >= rest.length, `${drops} drops counted for ${rest.length} requests refused at first`);
-    const rows = (await auditRows(gh)).filter((r) => r['event'] === 'radius.drop' && r['reason'] === 'rate_limited');
+    const rows = (await auditRecords(gh)).filter((r) => r['event'] === 'radius.drop' && r['reason'] === 'rate_limited');
     assert.ok(rows.length >= 1, 'the drop is audited');
     assert.ok(rows.length < drops, 'drops from one source are audited once per minute, not each');
     assert.is(rows[0]!['outcome'], 'drop');
@@ -269,7 +260,7 @@ A('limits off (0): any number of pushes wait for one user, and a burst from one 
     const answers = await Promise.all(burst.map((s) => client.answer(s, 5000)));
     assert.is(answers.filter((r) => r?.packet.code === Code.AccessAccept).length, burst.length);
     assert.is(await metric(gh, 'drops_total{reason="rate_limited"}'), 0);
-    assert.not.ok((await auditRows(gh)).some((r) => r['reason'] === 'push_limited' || r['reason'] === 'rate_limited'));
+    assert.not.ok((await auditRecords(gh)).some((r) => r['reason'] === 'push_limited' || r['reason'] === 'rate_limited'));
   } finally {
     await stop();
   }

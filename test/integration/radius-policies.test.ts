@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Attr, Code, getString } from '../../app/radius/codec.js';
-import { startAppliance, type Appliance } from '../helpers/appliance.js';
+import { startAppliance, type Appliance, auditRecords } from '../helpers/appliance.js';
 import { freeUdpPort, startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
 import { startHoldingRelay } from '../helpers/holding-relay.js';
 import { startPushServer } from '../helpers/push-server.js';
@@ -18,14 +18,6 @@ interface Ctx {
   fr: FreeRadius;
 }
 
-async function exportAudit(gh: Appliance): Promise<Record<string, unknown>[]> {
-  const res = await gh.cli(['audit', 'export']);
-  return res.stdout
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 const downstreamArgs = (fr: FreeRadius) => ['--downstream-address', '127.0.0.1', '--port-out', String(fr.port), '--secret-out', DS, '--address-secret-in', `127.0.0.1:${CS}`];
 
@@ -51,7 +43,7 @@ P('no push service configured: --unenrolled-users reject (default) rejects after
     assert.is((await b.request(b.build([str(Attr.UserName, 'u1')], { password: 'pw-1' })))?.packet.code, Code.AccessAccept);
     assert.is((await b.request(b.build([str(Attr.UserName, 'u1')], { password: 'wrong' })))?.packet.code, Code.AccessReject);
     await b.close();
-    const rows = await exportAudit(allowing);
+    const rows = await auditRecords(allowing);
     assert.ok(rows.some((r) => r['reason'] === 'unenrolled_allowed' && r['outcome'] === 'accept'));
   } finally {
     await rejecting.stop();
@@ -75,8 +67,8 @@ P('push service unreachable: failmode secure rejects, safe accepts on the passwo
     // failmode never skips the password.
     assert.is((await b.request(b.build([str(Attr.UserName, 'u2')], { password: 'bad' })))?.packet.code, Code.AccessReject);
     await b.close();
-    assert.ok((await exportAudit(secure)).some((r) => r['reason'] === 'failmode_secure' && r['outcome'] === 'reject'));
-    assert.ok((await exportAudit(safe)).some((r) => r['reason'] === 'failmode_safe' && r['outcome'] === 'accept'));
+    assert.ok((await auditRecords(secure)).some((r) => r['reason'] === 'failmode_secure' && r['outcome'] === 'reject'));
+    assert.ok((await auditRecords(safe)).some((r) => r['reason'] === 'failmode_safe' && r['outcome'] === 'accept'));
   } finally {
     await secure.stop();
     await safe.stop();
@@ -96,7 +88,7 @@ P('a push API slower than --notakey-timeout, or answering 500, counts as unreach
     assert.ok(Date.now() - started < 2900, 'the 1 s call timeout was honoured');
     assert.is((await c.request(c.build([str(Attr.UserName, 'u4')], { password: 'pw-4' })))?.packet.code, Code.AccessReject);
     await c.close();
-    const rows = await exportAudit(gh);
+    const rows = await auditRecords(gh);
     assert.ok(rows.some((r) => r['username'] === 'u3' && r['reason'] === 'failmode_secure'));
     assert.ok(rows.some((r) => r['username'] === 'u4' && r['reason'] === 'failmode_secure'));
   } finally {
@@ -112,7 +104,7 @@ P('downstream server silent: no answer within --proxy-receive-timeout, audited; 
     const c = await createTestClient({ port: gh.radiusPort, secret: CS });
     const req = c.build([str(Attr.UserName, 'u5')], { password: 'pw-5' });
     assert.is(await c.request(req, 1800), undefined);
-    const rows = await exportAudit(gh);
+    const rows = await auditRecords(gh);
     assert.ok(rows.some((r) => r['username'] === 'u5' && r['outcome'] === 'error' && r['reason'] === 'downstream_timeout'));
     await c.close();
   } finally {
@@ -127,7 +119,7 @@ P('a downstream host name that cannot be resolved is an audited error, bounded b
     const c = await createTestClient({ port: gh.radiusPort, secret: CS });
     assert.is(await c.request(c.build([str(Attr.UserName, 'u9')], { password: 'pw-9' }), 2500), undefined);
     await c.close();
-    const row = (await exportAudit(gh)).find((r) => r['username'] === 'u9');
+    const row = (await auditRecords(gh)).find((r) => r['username'] === 'u9');
     assert.ok(row, 'no audit record');
     assert.is(row['outcome'], 'error');
     assert.ok(['downstream_resolve_error', 'downstream_send_timeout'].includes(String(row['reason'])), String(row['reason']));

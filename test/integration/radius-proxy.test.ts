@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Attr, Code, encodeVsa, getAttr, getString, getVendorAttr, MsAttr, VENDOR_MICROSOFT, type Attribute } from '../../app/radius/codec.js';
 import { unhideFixed } from '../../app/radius/crypto.js';
-import { startAppliance, type Appliance } from '../helpers/appliance.js';
+import { startAppliance, type Appliance, auditRecords } from '../helpers/appliance.js';
 import { startFreeRadius, type FreeRadius, type RadiusUser } from '../helpers/freeradius.js';
 import { mppeDecryptKeyAttribute, mppeV2MasterKeys, mschapV1ResponseAttribute, mschapV2AuthenticatorResponse, mschapV2NtResponse, mschapV2ResponseAttribute, ntPasswordHashHash } from '../helpers/mschap.js';
 import { startPushServer, type PushServer } from '../helpers/push-server.js';
@@ -31,15 +31,6 @@ function radclientTo(gh: Appliance, attrs: string, secret = CLIENT_SECRET, timeo
   return runRadclient({ server: `127.0.0.1:${gh.radiusPort}`, secret, attrs, timeoutSec, retries: 1 });
 }
 
-async function auditRows(gh: Appliance): Promise<Record<string, unknown>[]> {
-  const res = await gh.cli(['audit', 'export']);
-  assert.is(res.code, 0, res.stderr);
-  return res.stdout
-    .trim()
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 5000): Promise<T> {
   const end = Date.now() + ms;
@@ -96,7 +87,7 @@ Push('PAP: a wrong password is rejected by the downstream server and never sends
   const r = await radclientTo(gh, 'User-Name = "bob"\nUser-Password = "wrong"\nMessage-Authenticator = 0x00');
   assert.is(r.replyCode, 'Access-Reject');
   assert.is(push.creates.filter((c) => c.username === 'bob').length, 0);
-  const rows = await auditRows(gh);
+  const rows = await auditRecords(gh);
   assert.ok(rows.some((x) => x['username'] === 'bob' && x['outcome'] === 'reject' && x['reason'] === 'downstream_reject'));
 });
 
@@ -131,7 +122,7 @@ Push('push not answered within the TTL: Access-Reject (expired)', async ({ gh, p
   const res = await client.request(client.build([str(Attr.UserName, 'frank')], { password: 'frank-pw' }), 8000);
   assert.is(res?.packet.code, Code.AccessReject);
   assert.match(getString(res!.packet.attributes, Attr.ReplyMessage) ?? '', /not approved in time/);
-  const rows = await auditRows(gh);
+  const rows = await auditRecords(gh);
   assert.ok(rows.some((x) => x['username'] === 'frank' && x['reason'] === 'push_expired'));
 });
 
@@ -253,7 +244,7 @@ Push('a wrong client secret gets no answer (Message-Authenticator fails) and the
   const r = await runRadclient({ server: `127.0.0.1:${gh.radiusPort}`, secret: 'not-the-secret', attrs: 'User-Name = "peggy"\nUser-Password = "peggy-pw"\nMessage-Authenticator = 0x00', timeoutSec: 1, retries: 1 });
   assert.is(r.replyCode, undefined, r.stdout);
   assert.is(push.creates.filter((c) => c.username === 'peggy').length, 0);
-  const rows = await auditRows(gh);
+  const rows = await auditRecords(gh);
   assert.ok(rows.some((x) => x['event'] === 'radius.drop' && x['reason'] === 'bad_message_authenticator'));
 });
 
@@ -261,7 +252,7 @@ Push('a client that sent a Message-Authenticator (auto) is dropped when it later
   // Earlier tests sent Message-Authenticator from 127.0.0.1: it is now required.
   const r = await radclientTo(gh, 'User-Name = "peggy"\nUser-Password = "peggy-pw"', CLIENT_SECRET, 1);
   assert.is(r.replyCode, undefined, r.stdout);
-  const rows = await auditRows(gh);
+  const rows = await auditRecords(gh);
   assert.ok(rows.some((x) => x['event'] === 'radius.drop' && x['reason'] === 'missing_message_authenticator' && x['username'] === 'peggy'));
 });
 
@@ -272,7 +263,7 @@ Push('malformed packets are dropped, counted and audited; the next valid request
   assert.is(res?.packet.code, Code.AccessAccept);
   const metrics = await (await fetch(`http://127.0.0.1:${gh.httpPort}/metrics`)).text();
   assert.match(metrics, /gatehouse_drops_total\{reason="malformed"\} \d+/);
-  const rows = await auditRows(gh);
+  const rows = await auditRecords(gh);
   assert.ok(rows.some((x) => x['event'] === 'radius.drop' && x['reason'] === 'malformed'));
 });
 
@@ -281,7 +272,7 @@ Push('a request from an address that is not a client is dropped and audited; `cl
   try {
     const req = other.build([str(Attr.UserName, 'victor')], { password: 'victor-pw' });
     assert.is(await other.request(req, 800), undefined);
-    const rows = await auditRows(gh);
+    const rows = await auditRecords(gh);
     assert.ok(rows.some((x) => x['event'] === 'radius.drop' && x['reason'] === 'unknown_client' && String(x['source']).startsWith('127.0.0.2:')));
     const add = await gh.cli(['client', 'add', '127.0.0.2', 'second-secret', '--name', 'second-nas']);
     assert.is(add.code, 0, add.stderr);
@@ -309,7 +300,7 @@ Push('every decision is in the audit log, the chain verifies, and no password or
     assert.not.ok(res.stdout.includes(secret), `audit export contains ${secret}`);
     assert.not.ok(gh.output().includes(secret), `process output contains ${secret}`);
   }
-  const rows = await auditRows(gh);
+  const rows = await auditRecords(gh);
   for (const r of rows) for (const k of ['time', 'event', 'username', 'outcome', 'reason', 'source']) assert.ok(k in r, `record lacks ${k}`);
   assert.ok(rows.some((x) => x['username'] === 'alice' && x['outcome'] === 'accept' && x['reason'] === 'push_approved'));
   assert.ok(rows.some((x) => x['username'] === 'dave' && x['outcome'] === 'reject' && x['reason'] === 'push_denied'));
