@@ -70,10 +70,11 @@ export interface PushClient {
 
 export const MAX_BODY = 64 * 1024;
 // Calls in flight (and keep-alive connections) to the push service. Over a real network a poll
-// takes a round trip, so this bounds the poll rate: 224 poll slots at a 50 ms round trip poll
-// about 4,500 requests a second, every one of 10,000 pending logins about every 2 s. On loopback
-// the bound is CPU, not this.
-const DEFAULT_CONCURRENCY = 256;
+// takes a round trip, so this bounds the poll rate: 56 poll slots at a 50 ms round trip poll about
+// 1,100 requests a second (10,000 pending logins each about every 9 s). More was measured on
+// loopback with 10,000 pending (BENCHMARKS.md): 128 or 256 in flight, or a limit sized from the
+// round trip, let answers come back in bursts that pushed the event loop's delay past 50 ms.
+const DEFAULT_CONCURRENCY = 64;
 const DEFAULT_POLL_INTERVAL_MS = 800;
 /** How often the calls in flight are checked against their timeout. */
 const SWEEP_MS = 20;
