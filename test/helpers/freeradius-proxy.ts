@@ -18,7 +18,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findTool, freeUdpPort, requireTool, type FreeRadiusClient } from './freeradius.js';
+import { assertNoControlChars, findTool, freeUdpPort, radiusdPrelude, requireTool, sq, udpPortInUse, type FreeRadiusClient } from './freeradius.js';
 
 export interface FreeRadiusProxyOptions {
   /** Clients allowed to send to the proxy. */
@@ -48,84 +48,15 @@ export interface FreeRadiusProxy {
 const READY_LINE = 'Ready to process requests';
 const READY_TIMEOUT_MS = 10_000;
 
-function noControl(what: string, v: string): void {
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]/.test(v)) throw new Error(`freeradius-proxy helper: ${what} must not contain control characters`);
-}
-const sq = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-const dq = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-
 export function proxyConf(dir: string, port: number, opts: FreeRadiusProxyOptions): string {
   for (const c of opts.clients) {
     if (isIP(c.address.split('/')[0] ?? '') === 0) throw new Error(`freeradius-proxy helper: bad client address ${c.address}`);
-    noControl('client secret', c.secret);
+    assertNoControlChars('client secret', c.secret);
   }
   if (isIP(opts.home.address) === 0) throw new Error(`freeradius-proxy helper: home address must be an IP address: ${opts.home.address}`);
-  noControl('home secret', opts.home.secret);
-  const d = (sub?: string) => dq(sub ? join(dir, sub) : dir);
+  assertNoControlChars('home secret', opts.home.secret);
   const threads = opts.threads ?? { start: 4, max: 16 };
-  const clients = opts.clients
-    .map(
-      (c, i) => `client c${i} {
-	ipaddr = ${c.address}
-	secret = ${sq(c.secret)}
-	shortname = c${i}
-	nas_type = other
-	require_message_authenticator = ${c.requireMessageAuthenticator ? 'yes' : 'no'}
-}
-`,
-    )
-    .join('\n');
-  return `# Self-contained FreeRADIUS 3.2 pure proxy, written by test/helpers/freeradius-proxy.ts
-prefix = /usr
-exec_prefix = /usr
-sbindir = /usr/sbin
-libdir = /usr/lib/freeradius
-sysconfdir = ${d()}
-localstatedir = ${d()}
-raddbdir = ${d()}
-confdir = ${d()}
-modconfdir = ${d()}
-certdir = ${d()}
-cadir = ${d()}
-db_dir = ${d()}
-logdir = ${d('log')}
-radacctdir = ${d('log')}
-run_dir = ${d('run')}
-pidfile = ${d('run/freeradius.pid')}
-name = freeradius
-
-max_request_time = 30
-cleanup_delay = 5
-max_requests = 262144
-hostname_lookups = no
-proxy_requests = yes
-
-log {
-	destination = stdout
-	colourise = no
-	stripped_names = no
-	auth = no
-	auth_badpass = no
-	auth_goodpass = no
-}
-
-security {
-	allow_core_dumps = no
-	max_attributes = 200
-	reject_delay = 0
-	status_server = yes
-}
-
-thread pool {
-	start_servers = ${threads.start}
-	max_servers = ${threads.max}
-	min_spare_servers = 2
-	max_spare_servers = ${Math.max(threads.max, 2)}
-	max_requests_per_server = 0
-	auto_limit_acct = no
-}
-
+  return `${radiusdPrelude(dir, opts.clients, { title: 'Self-contained FreeRADIUS 3.2 pure proxy, written by test/helpers/freeradius-proxy.ts', maxRequests: 262144, proxy: true, logAuth: false, threads: { ...threads, maxSpare: Math.max(threads.max, 2) } })}
 proxy server {
 	default_fallback = no
 }
@@ -152,7 +83,6 @@ realm downstream {
 	nostrip
 }
 
-${clients}
 modules {
 	always ok {
 		rcode = ok
@@ -187,17 +117,6 @@ server gatehouse_bench_proxy {
 	}
 }
 `;
-}
-
-function udpPortInUse(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createSocket({ type: 'udp4', reuseAddr: false });
-    s.once('error', (err: NodeJS.ErrnoException) => {
-      s.close();
-      resolve(err.code === 'EADDRINUSE');
-    });
-    s.bind(port, '127.0.0.1', () => s.close(() => resolve(false)));
-  });
 }
 
 export async function startFreeRadiusProxy(opts: FreeRadiusProxyOptions): Promise<FreeRadiusProxy> {

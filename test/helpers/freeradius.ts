@@ -118,7 +118,7 @@ export function freeUdpPort(): Promise<number> {
 }
 
 /** True when something holds 127.0.0.1:port (UDP), i.e. binding it fails with EADDRINUSE. */
-function udpPortInUse(port: number): Promise<boolean> {
+export function udpPortInUse(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createSocket({ type: 'udp4', reuseAddr: false });
     socket.once('error', (err: NodeJS.ErrnoException) => {
@@ -134,7 +134,7 @@ function udpPortInUse(port: number): Promise<boolean> {
 // ---------------------------------------------------------------------------------------------
 // Config generation
 
-function assertNoControlChars(what: string, value: string): void {
+export function assertNoControlChars(what: string, value: string): void {
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(value)) {
     throw new Error(`freeradius helper: ${what} must not contain control characters (newline, tab, NUL): ${JSON.stringify(value)}`);
@@ -142,12 +142,12 @@ function assertNoControlChars(what: string, value: string): void {
 }
 
 /** A literal single-quoted FreeRADIUS string (no xlat expansion of %, unlike double quotes). */
-function sq(value: string): string {
+export function sq(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
 /** A double-quoted FreeRADIUS string; only for values that contain no '%' or '$' expansions. */
-function dq(value: string): string {
+export function dq(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
@@ -238,9 +238,14 @@ function challengeUnlang(ch: FreeRadiusChallengeUser | undefined): string {
 `;
 }
 
-function radiusdConf(dir: string, port: number, opts: FreeRadiusOptions): string {
+/**
+ * The part of radiusd.conf every private instance shares: paths inside `dir` (nothing from
+ * /etc/freeradius), logging to stdout, no reject delay, Status-Server on, the thread pool, and
+ * the clients. The caller appends its modules, proxy sections and server.
+ */
+export function radiusdPrelude(dir: string, clients: readonly FreeRadiusClient[], o: { title: string; maxRequests: number; proxy: boolean; logAuth: boolean; threads: { start: number; max: number; maxSpare: number } }): string {
   const d = (sub?: string) => dq(sub ? join(dir, sub) : dir);
-  const clients = opts.clients
+  const clientBlocks = clients
     .map(
       (c, i) => `client c${i} {
 	ipaddr = ${c.address}
@@ -252,7 +257,7 @@ function radiusdConf(dir: string, port: number, opts: FreeRadiusOptions): string
 `,
     )
     .join('\n');
-  return `# Minimal self-contained FreeRADIUS 3.2 config, written by test/helpers/freeradius.ts
+  return `# ${o.title}
 prefix = /usr
 exec_prefix = /usr
 sbindir = /usr/sbin
@@ -273,15 +278,15 @@ name = freeradius
 
 max_request_time = 30
 cleanup_delay = 5
-max_requests = 65536
+max_requests = ${o.maxRequests}
 hostname_lookups = no
-proxy_requests = no
+proxy_requests = ${o.proxy ? 'yes' : 'no'}
 
 log {
 	destination = stdout
 	colourise = no
 	stripped_names = no
-	auth = yes
+	auth = ${o.logAuth ? 'yes' : 'no'}
 	auth_badpass = no
 	auth_goodpass = no
 }
@@ -295,15 +300,20 @@ security {
 }
 
 thread pool {
-	start_servers = 4
-	max_servers = 16
+	start_servers = ${o.threads.start}
+	max_servers = ${o.threads.max}
 	min_spare_servers = 2
-	max_spare_servers = 8
+	max_spare_servers = ${o.threads.maxSpare}
 	max_requests_per_server = 0
 	auto_limit_acct = no
 }
 
-${clients}
+${clientBlocks}`;
+}
+
+function radiusdConf(dir: string, port: number, opts: FreeRadiusOptions): string {
+  const d = (sub?: string) => dq(sub ? join(dir, sub) : dir);
+  return `${radiusdPrelude(dir, opts.clients, { title: 'Minimal self-contained FreeRADIUS 3.2 config, written by test/helpers/freeradius.ts', maxRequests: 65536, proxy: false, logAuth: true, threads: { start: 4, max: 16, maxSpare: 8 } })}
 modules {
 	# In v3 unlang, ok / reject / handled are module instances.
 	always ok {
