@@ -77,6 +77,12 @@ export interface StartOptions {
   dataDir?: string;
   /** Set to false to pass --port-in / --http-port yourself. */
   ports?: boolean;
+  /** Another build's bin/gatehouse (the benchmark's BENCH_GATEHOUSE_BIN). */
+  bin?: string;
+  /** Node flags before the script (e.g. --cpu-prof, which NODE_OPTIONS does not allow). */
+  nodeArgs?: string[];
+  /** How long to wait for /healthz (default 15 s; a large store takes longer). */
+  readyMs?: number;
 }
 
 export async function startAppliance(opts: StartOptions = {}): Promise<Appliance> {
@@ -84,12 +90,13 @@ export async function startAppliance(opts: StartOptions = {}): Promise<Appliance
   const radiusPort = await freeUdpPort();
   const httpPort = await freeTcpPort();
   const args = ['serve', '--data-dir', dataDir, ...(opts.ports === false ? [] : ['--port-in', String(radiusPort), '--http-port', String(httpPort)]), ...(opts.args ?? [])];
-  const child = spawn(process.execPath, [GATEHOUSE, ...args], { env: { PATH: process.env['PATH'], ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.bin ?? GATEHOUSE, ...args], { env: { PATH: process.env['PATH'], ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const deadline = Date.now() + 15_000;
+  const readyMs = opts.readyMs ?? 15_000;
+  const deadline = Date.now() + readyMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gatehouse exited with ${child.exitCode} before it was ready:\n${out}`);
     try {
@@ -100,7 +107,7 @@ export async function startAppliance(opts: StartOptions = {}): Promise<Appliance
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`gatehouse not ready within 15 s:\n${out}`);
+      throw new Error(`gatehouse not ready within ${readyMs / 1000} s:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
