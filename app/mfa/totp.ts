@@ -65,9 +65,8 @@ export function createTotpFactor(q: UserFactorQueries, policy: () => LockoutPoli
       }
       return q.transaction((): TotpResult => {
         // Read again inside the write transaction: the failure count must not lose an update.
-        const fresh = q.find(username);
+        const fresh = q.findStatus(username);
         if (fresh === undefined || fresh.totp === null) return { ok: false, reason: 'no_totp' };
-        fresh.totp.seed.fill(0);
         const next = afterFailure(fresh, now(), policy());
         q.recordLockState(fresh.id, next.lockedUntil, next.failedAttempts);
         return { ok: false, reason: check.reason === 'replayed' ? 'totp_replayed' : 'totp_wrong', lockedNow: next.lockedNow };

@@ -2,7 +2,7 @@
 // User-Password hiding (RFC 2865 5.2), authenticators (RFC 2865 3), Message-Authenticator
 // (RFC 3579 3.2), salt encryption (RFC 2548 2.4.2, RFC 2868 3.5) and CHAP (RFC 1994).
 // Pure: no sockets, clock or rng (salts and authenticators are passed in).
-import { createHmac, hash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
 const MD5_LEN = 16;
 
@@ -112,11 +112,8 @@ export function messageAuthenticator(packet: Buffer, maOffset: number, authentic
   // of an Hmac object fed five pieces, and this runs four times per proxied request.
   const keys = hmacKeys(secret);
   const len = packet.length;
-  if (len > MAX_PACKET) {
-    const h = createHmac('md5', secret);
-    h.update(packet.subarray(0, 4)).update(authenticator).update(packet.subarray(20, maOffset)).update(ZERO16).update(packet.subarray(maOffset + MD5_LEN));
-    return h.digest();
-  }
+  // The codec never builds or accepts a packet over 4096 bytes (RFC 2865 3).
+  if (len > MAX_PACKET) throw new RangeError(`packet of ${len} bytes exceeds ${MAX_PACKET}`);
   keys.ipad.copy(SCRATCH, 0);
   packet.copy(SCRATCH, HMAC_BLOCK, 0, 4);
   authenticator.copy(SCRATCH, HMAC_BLOCK + 4, 0, MD5_LEN);
@@ -151,7 +148,6 @@ function hmacKeys(secret: Buffer): { ipad: Buffer; opad: Buffer } {
   }
   return k;
 }
-const ZERO16 = Buffer.alloc(16);
 
 /** RFC 1994: CHAP response = MD5(ident + secret + challenge). */
 export function chapResponse(ident: number, password: Buffer, challenge: Buffer): Buffer {

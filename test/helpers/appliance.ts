@@ -37,6 +37,17 @@ export interface Appliance {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** Poll `fn` every 50 ms until it gives something other than undefined or false. */
+export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** The audit log as `gatehouse audit export` gives it (JSON lines), parsed. */
 export async function auditRecords(gh: Appliance): Promise<Record<string, unknown>[]> {
   const res = await gh.cli(['audit', 'export']);

@@ -11,7 +11,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Attr, Code, getString } from '../../app/radius/codec.js';
-import { startAppliance, type Appliance, auditRecords } from '../helpers/appliance.js';
+import { startAppliance, type Appliance, auditRecords, waitFor } from '../helpers/appliance.js';
 import { startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
 import { startPushServer, type PushServer } from '../helpers/push-server.js';
 import { createTestClient, str, type Sent, type TestClient } from '../helpers/radius-client.js';
@@ -56,15 +56,6 @@ async function metric(gh: Appliance, name: string): Promise<number> {
   return m === null ? 0 : Number(m[1]);
 }
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const pushesFor = (push: PushServer, user: string) => push.creates.filter((c) => c.username === user);
 const details = (row: Record<string, unknown>) => (row['details'] ?? {}) as Record<string, unknown>;

@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Attr, Code, encodeVsa, getAttr, getString, getVendorAttr, MsAttr, VENDOR_MICROSOFT, type Attribute } from '../../app/radius/codec.js';
 import { unhideFixed } from '../../app/radius/crypto.js';
-import { startAppliance, type Appliance, auditRecords } from '../helpers/appliance.js';
+import { startAppliance, type Appliance, auditRecords, waitFor } from '../helpers/appliance.js';
 import { startFreeRadius, type FreeRadius, type RadiusUser } from '../helpers/freeradius.js';
 import { mppeDecryptKeyAttribute, mppeV2MasterKeys, mschapV1ResponseAttribute, mschapV2AuthenticatorResponse, mschapV2NtResponse, mschapV2ResponseAttribute, ntPasswordHashHash } from '../helpers/mschap.js';
 import { startPushServer, type PushServer } from '../helpers/push-server.js';
@@ -32,15 +32,6 @@ function radclientTo(gh: Appliance, attrs: string, secret = CLIENT_SECRET, timeo
 }
 
 
-async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 const Push = suite<Ctx>('proxy with push');
