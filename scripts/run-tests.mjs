@@ -1,43 +1,126 @@
 #!/usr/bin/env node
-// Runs every test file (uvu under tsx, one process) and ends with the plain summary line
-// "N passed, N failed". Extra arguments narrow the run: `npm test -- test/unit` or
+// Runs every test file, one after another, each in its own process (uvu under tsx), and ends with
+// the plain summary line "N passed, N failed". Extra arguments narrow the run, with uvu's own
+// meaning (a folder, then a regular expression on file names): `npm test -- test/unit` or
 // `npm test -- test/integration radius-proxy`.
-// uvu exits 0 when a suite's before hook throws and none of its tests run: this script counts
-// those tests as failed, from uvu's Total and Passed lines.
+//
+// - A file still running after TEST_FILE_TIMEOUT_MS (default 10 minutes) is stopped, with every
+//   process it started (its process group), and counted as failed: a hung file fails the run
+//   instead of stalling CI. (The longest file, native-client, builds native/ from scratch in a
+//   clean clone and allows that build 10 minutes itself.)
+// - A file that printed its summary but keeps running (a handle left open) is stopped 10 s later.
+// - uvu exits 0 when a suite's before hook throws and none of its tests run: this script counts
+//   those tests as failed, from uvu's Total and Passed lines. Skipped tests fail the run too.
+// - Processes a file leaves behind (a FreeRADIUS, a gatehouse) are stopped before the next file
+//   starts.
 import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'uvu/parse';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const uvu = join(root, 'node_modules', 'uvu', 'bin.js');
 const [dir = 'test', pattern = '\\.test\\.ts$'] = process.argv.slice(2);
-const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'node_modules', 'uvu', 'bin.js'), dir, pattern], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-let tail = '';
-let finishTimer;
-child.stdout.on('data', (d) => {
-  process.stdout.write(d);
-  tail = (tail + d.toString()).slice(-4000);
-  // uvu prints Duration last, but its process stays alive while a failed test left a socket or
-  // timer open: end it after a grace period rather than hang the run.
-  if (finishTimer === undefined && /Duration:/.test(tail)) {
-    finishTimer = setTimeout(() => {
-      process.stdout.write('\ntest process still running 10 s after the summary (a handle left open): stopping it\n');
-      child.kill('SIGKILL');
-    }, 10_000);
-    finishTimer.unref();
+const fileTimeoutMs = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 10 * 60_000);
+const LINGER_MS = 10_000;
+const STOP_GRACE_MS = 5_000;
+if (!(fileTimeoutMs > 0)) {
+  process.stderr.write(`TEST_FILE_TIMEOUT_MS must be a positive number of milliseconds, not ${JSON.stringify(process.env.TEST_FILE_TIMEOUT_MS)}\n`);
+  process.exit(2);
+}
+
+const say = (line) => process.stdout.write(`${line}\n`);
+const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+// eslint-disable-next-line no-control-regex
+const plain = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
+
+/** Signal a whole process group; false when no process of it is left. */
+function signalGroup(pid, signal) {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
   }
-});
-child.on('close', (code, signal) => {
-  clearTimeout(finishTimer);
-  // eslint-disable-next-line no-control-regex
-  const plain = tail.replace(/\x1b\[[0-9;]*m/g, '');
-  const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
-  const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
-  const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-  if (Number.isNaN(total) || Number.isNaN(passed)) {
-    process.stdout.write(`\ntest run ended without a summary (exit ${code ?? signal})\n0 passed, 1 failed\n`);
-    process.exit(1);
-  }
-  const failed = total - passed - skipped;
-  process.stdout.write(`\n${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}\n`);
-  process.exit(code === 0 && failed === 0 && skipped === 0 && total > 0 ? 0 : 1);
-});
+}
+
+let current; // the running file's process, stopped when this script is interrupted
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (current !== undefined) signalGroup(current.pid, 'SIGKILL');
+    process.exit(130);
+  });
+}
+
+/** Run one file in its own process group; resolves with its counts and, on failure, why. */
+function runFile(name) {
+  const file = join(dir, name);
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', uvu, dir, `^${escapeRegExp(name)}$`], { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+    current = child;
+    let tail = '';
+    let stopped; // why this script stopped the file, if it did
+    const stop = (why) => {
+      if (stopped !== undefined) return;
+      stopped = why;
+      say(`\n${file}: ${why}: stopping it and every process it started`);
+      signalGroup(child.pid, 'SIGTERM');
+      setTimeout(() => signalGroup(child.pid, 'SIGKILL'), STOP_GRACE_MS).unref();
+    };
+    const timeout = setTimeout(() => stop(`TIMEOUT, still running after ${fileTimeoutMs / 1000} s (TEST_FILE_TIMEOUT_MS)`), fileTimeoutMs);
+    let linger;
+    child.stdout.on('data', (d) => {
+      process.stdout.write(d);
+      tail = (tail + d.toString()).slice(-4000);
+      // uvu prints Duration last, but its process stays alive while a failed test left a socket or
+      // timer open: end it after a grace period rather than hang the run.
+      if (linger === undefined && /Duration:/.test(tail)) {
+        linger = setTimeout(() => stop(`still running ${LINGER_MS / 1000} s after its summary (a handle left open)`), LINGER_MS);
+      }
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timeout);
+      clearTimeout(linger);
+      current = undefined;
+      // Whatever the file left running in its group (tsx's esbuild service winding down, or a
+      // server a failed test did not stop) must not outlive it.
+      signalGroup(child.pid, 'SIGKILL');
+      const text = plain(tail);
+      const total = Number(/Total:\s+(\d+)/.exec(text)?.[1] ?? NaN);
+      const passed = Number(/Passed:\s+(\d+)/.exec(text)?.[1] ?? NaN);
+      const skipped = Number(/Skipped:\s+(\d+)/.exec(text)?.[1] ?? 0);
+      if (Number.isNaN(total) || Number.isNaN(passed)) {
+        const why = stopped ?? `ended without a summary (exit ${code ?? signal})`;
+        if (stopped === undefined) say(`\n${file}: ${why}`);
+        done({ passed: 0, failed: 1, skipped: 0, why });
+        return;
+      }
+      const failed = total - passed - skipped;
+      const ok = code === 0 && failed === 0 && skipped === 0 && total > 0;
+      const why = ok ? undefined : (stopped ?? `${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}${total === 0 ? ', no tests' : ''} (exit ${code ?? signal})`);
+      // A non-zero exit with every test passed (an error outside any test) still fails the file.
+      done({ passed, failed: ok ? 0 : failed > 0 || skipped > 0 ? failed : 1, skipped, why });
+    });
+  });
+}
+
+const { suites } = await parse(resolve(root, dir), pattern);
+if (suites.length === 0) {
+  say(`no test files under ${dir} match /${pattern}/i`);
+  say('0 passed, 0 failed');
+  process.exit(1);
+}
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const failures = [];
+for (const { name } of suites) {
+  const r = await runFile(name);
+  passed += r.passed;
+  failed += r.failed;
+  skipped += r.skipped;
+  if (r.why !== undefined) failures.push(`  ${join(dir, name)}: ${r.why}`);
+}
+if (failures.length > 0) say(`\nFiles that failed:\n${failures.join('\n')}`);
+say(`\n${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
+process.exit(failed === 0 && skipped === 0 ? 0 : 1);
