@@ -3,12 +3,15 @@
 #
 #   bash scripts/build-native.sh          build: Linux tools + tests, both DLLs, export check, zip
 #   bash scripts/build-native.sh test     run the native unit tests (builds first)
-#   bash scripts/build-native.sh smoke    run the DLL smoke test under wine64 (builds first)
+#   bash scripts/build-native.sh smoke    run the DLL smoke test under wine64 (builds first): the x64
+#                                         DLL always; the x86 DLL only where Wine can run 32-bit
+#                                         programs (wine32:i386 or a WoW64 Wine), else one line says
+#                                         it was not run and why
 #   bash scripts/build-native.sh all      build, test and smoke
 #
 # Outputs: native/build/linux/{gatehouse-native-tests,gatehouse-pipe-client}
 #          native/build/win64/{gatehouse-credential-provider-x64.dll,gatehouse-smoke.exe,gatehouse-pipe-client.exe}
-#          native/build/win32/gatehouse-credential-provider-x86.dll
+#          native/build/win32/{gatehouse-credential-provider-x86.dll,gatehouse-smoke.exe}
 #          dist/windows/gatehouse-credential-provider.zip
 # Needs Debian's cmake, g++, mingw-w64 and zip (and wine64 for `smoke`); a missing tool stops the
 # build with the package to install. Builds are incremental: a second run only relinks what changed.
@@ -93,7 +96,7 @@ build() {
   configure "$BUILD/win64" -DCMAKE_TOOLCHAIN_FILE="$NATIVE/cmake/mingw-x64.cmake"
   compile "$BUILD/win64"
   configure "$BUILD/win32" -DCMAKE_TOOLCHAIN_FILE="$NATIVE/cmake/mingw-x86.cmake"
-  compile "$BUILD/win32" gatehouse-credential-provider
+  compile "$BUILD/win32" gatehouse-credential-provider gatehouse-smoke
   check_exports "$BUILD/win64/gatehouse-credential-provider-x64.dll"
   check_exports "$BUILD/win32/gatehouse-credential-provider-x86.dll"
   package
@@ -110,8 +113,25 @@ find_wine() {
   fi
 }
 
+# Prints why this Wine cannot run 32-bit programs, or nothing when it can: Debian's wine64 alone has
+# no 32-bit side (its experimental WoW64 mode finds no syswow64\ntdll.dll); wine32:i386 (the
+# /usr/lib/wine/wine loader) or a Wine built with i386 PE modules can.
+wine32_missing() {
+  local d
+  [ -x /usr/lib/wine/wine ] && return 0
+  for d in /usr/lib/i386-linux-gnu/wine /usr/lib/x86_64-linux-gnu/wine /usr/lib/wine /usr/lib64/wine; do
+    [ -f "$d/i386-windows/ntdll.dll" ] && return 0
+  done
+  echo "this Wine cannot run 32-bit programs: no wine32 loader (/usr/lib/wine/wine) and no i386-windows/ntdll.dll (Debian: dpkg --add-architecture i386 && apt-get install wine32:i386)"
+}
+
+run_smoke() {  # run_smoke WINE DIR DLL LOG: the smoke program of DIR against DLL, output to LOG
+  # stdout to a file: wineserver outlives wine and must not hold our caller's pipe open.
+  (cd "$2" && timeout 180 "$1" gatehouse-smoke.exe "$3") >"$4" 2>&1 </dev/null
+}
+
 smoke() {
-  local wine prefix log rc=0
+  local wine prefix log rc=0 rc32=0 why32
   wine="$(find_wine)"
   prefix="${GATEHOUSE_WINEPREFIX:-$BUILD/wine-prefix}"
   log="$BUILD/smoke.log"
@@ -123,14 +143,30 @@ smoke() {
     mkdir -p "$prefix"
     timeout 240 "$wine" wineboot --init >"$BUILD/wineboot.log" 2>&1 </dev/null || { cat "$BUILD/wineboot.log" >&2; die "wineboot failed"; }
   fi
-  # stdout to a file: wineserver outlives wine and must not hold our caller's pipe open.
-  (cd "$BUILD/win64" && timeout 180 "$wine" gatehouse-smoke.exe gatehouse-credential-provider-x64.dll) >"$log" 2>&1 </dev/null || rc=$?
+  echo "--- x64: gatehouse-smoke.exe gatehouse-credential-provider-x64.dll"
+  run_smoke "$wine" "$BUILD/win64" gatehouse-credential-provider-x64.dll "$log" || rc=$?
+  tr -d '\r' <"$log"
+  echo "--- x86: gatehouse-smoke.exe gatehouse-credential-provider-x86.dll"
+  why32="$(wine32_missing)"
+  if [ -n "$why32" ]; then
+    echo "x86 smoke test NOT RUN: $why32"
+  else
+    # A win64 prefix runs 32-bit programs too (SysWOW64); the wine wrapper picks the 32-bit loader.
+    local wine32="$wine"
+    [ -x /usr/lib/wine/wine ] && wine32=/usr/lib/wine/wine
+    if [ ! -f "$prefix/drive_c/windows/syswow64/ntdll.dll" ]; then
+      # The prefix was made before 32-bit Wine was installed: give it its SysWOW64 side.
+      timeout 240 "$wine" wineboot --update >"$BUILD/wineboot32.log" 2>&1 </dev/null || { cat "$BUILD/wineboot32.log" >&2; die "wineboot --update failed"; }
+    fi
+    run_smoke "$wine32" "$BUILD/win32" gatehouse-credential-provider-x86.dll "$BUILD/smoke32.log" || rc32=$?
+    tr -d '\r' <"$BUILD/smoke32.log"
+  fi
   local server
   server="$(dirname "$wine")/wineserver"
   [ -x "$server" ] || server="$(command -v wineserver || true)"
   [ -n "$server" ] && "$server" -k >/dev/null 2>&1 </dev/null || true
-  tr -d '\r' <"$log"
-  [ "$rc" -eq 0 ] || die "smoke test failed (exit $rc)"
+  [ "$rc" -eq 0 ] || die "x64 smoke test failed (exit $rc)"
+  [ "$rc32" -eq 0 ] || die "x86 smoke test failed (exit $rc32)"
 }
 
 case "$MODE" in

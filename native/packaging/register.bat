@@ -17,6 +17,10 @@ if errorlevel 1 (
   exit /b 1
 )
 echo Registered "%DEST%\gatehouse-credential-provider-x64.dll".
+echo Unless HideOtherProviders is 0, other sign-in tiles are now hidden at sign-in and unlock
+echo (the default, 1). Keep a second administrator session open while you try it. To keep them
+echo (then sign-ins are "not enforced"):
+echo   reg add HKLM\SOFTWARE\Gatehouse /v HideOtherProviders /t REG_DWORD /d 0 /f
 echo Settings: HKLM\SOFTWARE\Gatehouse. Check the service with:
 echo   "%DEST%\gatehouse-pipe-client.exe" --pipe \\.\pipe\gatehouse status
 exit /b 0

@@ -3,6 +3,11 @@
 // Windows zip, the DLL's smoke test under Debian's wine64, and gatehouse-pipe-client (the portable
 // protocol client compiled with the system g++) against a small fake endpoint and against the
 // live `gatehouse serve --pipe-path` endpoint. A missing tool fails with the package to install.
+// The Wine smoke test drives the DLL against an in-process stand-in endpoint (a named pipe served by
+// a thread of the smoke program), not against `gatehouse serve`: Wine's named pipes are not the
+// Unix socket the Linux appliance serves. The 32-bit DLL is loaded under Wine only where Wine can
+// run 32-bit programs; Debian's wine64 alone cannot, and then the test says so and checks what it
+// can of the x86 DLL without loading it.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -19,6 +24,7 @@ const CLIENT = join(BUILD, 'linux', 'gatehouse-pipe-client');
 const UNIT_TESTS = join(BUILD, 'linux', 'gatehouse-native-tests');
 const DLL64 = join(BUILD, 'win64', 'gatehouse-credential-provider-x64.dll');
 const DLL32 = join(BUILD, 'win32', 'gatehouse-credential-provider-x86.dll');
+const SMOKE32 = join(BUILD, 'win32', 'gatehouse-smoke.exe');
 const ZIP = join(ROOT, 'dist', 'windows', 'gatehouse-credential-provider.zip');
 const PROVIDER_CLSID = '{34b716b4-1ae3-4c3e-901a-ad00b2ee3e3f}';
 const FILTER_CLSID = '{ef7948f1-ea18-4fe5-adbb-69a87acd7f21}';
@@ -27,6 +33,7 @@ const TEXT_OK = 'Service Status: OK';
 const TEXT_NO_SERVICE = 'health-check request timed out. Is the background service running?';
 const TEXT_UNREACHABLE = 'service can not connect to API. Check network connectivity and API parameters.';
 const TEXT_API_TIMEOUT = 'API call timed out.';
+const NOT_ENFORCED = ' (not enforced: other sign-in options are shown)';
 
 interface Run {
   code: number | null;
@@ -192,14 +199,14 @@ function code(seed: Buffer, offset = 0): string {
 
 // ---- the build ----
 
-const N = suite<{ missing: string[]; build?: Run }>('native: build, unit tests, DLL, zip, Wine smoke test');
+const N = suite<{ missing: string[]; build?: Run; smoke?: Run }>('native: build, unit tests, DLL, zip, Wine smoke test');
 
 N.before(async (ctx) => {
   ctx.missing = missingTools();
   if (ctx.missing.length === 0) ctx.build = await run('bash', [join(ROOT, 'scripts', 'build-native.sh')], { timeoutMs: 600_000 });
 });
 
-function requireBuild(ctx: { missing: string[]; build?: Run }): void {
+function requireBuild(ctx: { missing: string[]; build?: Run; smoke?: Run }): void {
   assert.equal(ctx.missing, [], `missing tools, install them: ${ctx.missing.join(', ')}`);
   assert.ok(ctx.build, 'build did not run');
   assert.is(ctx.build!.code, 0, `scripts/build-native.sh failed:\n${ctx.build!.stdout}\n${ctx.build!.stderr}`);
@@ -274,33 +281,126 @@ N('the Windows zip holds both DLLs, the scripts, the .reg files, the agent servi
   assert.match(text('register.bat'), /System32\\regsvr32\.exe/);
   assert.match(text('register32.bat'), /SysWOW64\\regsvr32\.exe/);
   assert.match(text('unregister32.bat'), /SysWOW64\\regsvr32\.exe/);
-  assert.match(text('gatehouse-agent.xml'), /<onfailure action="restart"/);
-  assert.match(text('gatehouse-agent.xml'), / agent --appliance /);
+  const service = text('gatehouse-agent.xml');
+  assert.match(service, /<onfailure action="restart"/);
+  assert.match(service, / agent --appliance /);
+  // The token goes through the environment, never the command line (other users can read argv).
+  const args = /<arguments>([^<]*)<\/arguments>/.exec(service);
+  assert.ok(args, 'gatehouse-agent.xml has no <arguments>');
+  assert.not.match(args![1]!, /token/i);
+  assert.not.ok(service.includes('--agent-token'), 'gatehouse-agent.xml mentions --agent-token');
+  assert.match(service, /<env name="GATEHOUSE_AGENT_TOKEN" value="[^"]+"\s*\/>/);
+  assert.match(service, /icacls gatehouse-agent\.xml \/inheritance:r \/grant:r Administrators:F SYSTEM:F/);
   const readme = text('README.md');
-  for (const s of ['gatehouse agent --appliance', '--agent-token', 'HideOtherProviders', 'Safe mode', 'ExcludedAccounts', 'FailMode', TEXT_NO_SERVICE]) {
+  for (const s of ['gatehouse agent --appliance', 'GATEHOUSE_AGENT_TOKEN', 'HideOtherProviders', 'Safe mode', 'ExcludedAccounts', 'FailMode', TEXT_NO_SERVICE, NOT_ENFORCED.trim()]) {
     assert.ok(readme.includes(s), `README lacks ${s}`);
   }
+  assert.not.match(readme, /--agent-token (TOKEN|gha_)/, 'README shows a token on a command line');
+  // HideOtherProviders defaults to on in the settings table.
+  assert.match(readme, /^\| `HideOtherProviders` \| REG_DWORD \| 1 \|/m);
   // The DLLs in the zip are the ones just built.
   assert.ok(entries.get('gatehouse-credential-provider-x64.dll')!.equals(readFileSync(DLL64)), 'x64 DLL in the zip differs from the build');
 });
 
-N('the DLL loads under wine64: class factory, provider, CPUS_LOGON, fields, credentials, a whole logon over a named pipe', async (ctx) => {
+/** The part of `scripts/build-native.sh smoke`'s output about one DLL ('x64' or 'x86'). */
+function smokeSection(out: string, arch: 'x64' | 'x86'): string {
+  const start = out.indexOf(`--- ${arch}: `);
+  if (start < 0) return '';
+  const next = out.indexOf('\n--- ', start + 1);
+  return next < 0 ? out.slice(start) : out.slice(start, next);
+}
+
+N('the x64 DLL under wine64 against an in-process stand-in endpoint (a named pipe served by the smoke program, not gatehouse serve): class factory, provider, CPUS_LOGON, fields, a logon with a code, HideOtherProviders on by default, "enforced" in every request', async (ctx) => {
   requireBuild(ctx);
-  const r = await run('bash', [join(ROOT, 'scripts', 'build-native.sh'), 'smoke'], { timeoutMs: 420_000 });
+  ctx.smoke = await run('bash', [join(ROOT, 'scripts', 'build-native.sh'), 'smoke'], { timeoutMs: 420_000 });
+  const r = ctx.smoke;
   assert.is(r.code, 0, `smoke test failed:\n${r.stdout}\n${r.stderr}`);
+  const x64 = smokeSection(r.stdout, 'x64');
+  assert.match(x64, /^Gatehouse credential provider smoke test \(x64, Wine /m);
   for (const line of [
+    'ok    in-process stand-in endpoint (a thread of this program) listening on \\\\.\\pipe\\gatehouse-smoke-',
+    'ok    DllRegisterServer writes the default HideOtherProviders = 1 (REG_DWORD)',
     'ok    DllGetClassObject(CLSID_GatehouseProvider)',
     'ok    CreateInstance(ICredentialProvider)',
     'ok    SetUsageScenario(CPUS_LOGON)',
     'ok    GetFieldDescriptorCount = 7',
     'ok    GetCredentialAt(0)',
-    `ok    status line: ${TEXT_OK} (from the endpoint over the named pipe)`,
+    `ok    status line: ${TEXT_OK} (from the in-process stand-in endpoint over a named pipe)`,
+    'ok    HideOtherProviders absent (on by default): the exact status text, no "not enforced"',
     'ok    alice with the right code: credential returned',
     'ok    UNICODE_STRING buffers are offsets into the serialization',
+    'ok    HideOtherProviders absent: every authenticate request carries "enforced":true',
+    `ok    HideOtherProviders=0: status line "${TEXT_OK}${NOT_ENFORCED}"`,
+    'ok    HideOtherProviders=0: the authenticate request carries "enforced":false',
+    'ok    credential prompt: "enforced":false (other tiles are never hidden there)',
+    'ok    filter not registered: the authenticate request carries "enforced":false',
+    'ok    HideOtherProviders absent (default on): only Gatehouse left at CPUS_LOGON',
+    'ok    HideOtherProviders on, Gatehouse provider missing: nothing hidden (no lockout)',
+    'ok    HideOtherProviders on: CredUI never filtered',
+    'ok    HideOtherProviders=0: nothing hidden at CPUS_LOGON',
   ]) {
-    assert.ok(r.stdout.includes(line), `smoke output lacks "${line}":\n${r.stdout}`);
+    assert.ok(x64.includes(line), `x64 smoke output lacks "${line}":\n${r.stdout}`);
   }
-  assert.match(r.stdout, /^\d+ passed, 0 failed$/m);
+  assert.not.match(x64, /^ {2}FAIL/m, r.stdout);
+  assert.match(x64, /^\d+ passed, 0 failed$/m);
+  // What crossed the pipe, as the stand-in endpoint printed it.
+  assert.match(x64, /endpoint got: \{"id":1,"op":"authenticate","username":"alice",[^\n]*"code":"123456","enforced":true\}/);
+  assert.match(x64, /endpoint got: \{"id":1,"op":"authenticate","username":"dave",[^\n]*"scenario":"logon","enforced":false\}/);
+});
+
+N('the x86 DLL: driven under Wine where Wine runs 32-bit programs; with Debian\'s wine64 alone it is NOT loaded, and its PE i386 headers, exports and imports (and the x86 smoke program\'s) are checked instead', async (ctx) => {
+  requireBuild(ctx);
+  assert.ok(ctx.smoke, 'the smoke run (previous test) did not happen');
+  const x86 = smokeSection(ctx.smoke!.stdout, 'x86');
+  assert.ok(x86, `no x86 section in the smoke output:\n${ctx.smoke!.stdout}`);
+  const notRun = /^x86 smoke test NOT RUN: (.+)$/m.exec(x86);
+  if (notRun === null) {
+    // 32-bit Wine present: the same checks as the x64 DLL, in a 32-bit process.
+    assert.match(x86, /^Gatehouse credential provider smoke test \(x86, Wine /m, x86);
+    for (const line of [
+      'ok    CreateInstance(ICredentialProvider)',
+      `ok    status line: ${TEXT_OK} (from the in-process stand-in endpoint over a named pipe)`,
+      'ok    alice with the right code: credential returned',
+      'ok    HideOtherProviders absent: every authenticate request carries "enforced":true',
+      'ok    HideOtherProviders absent (default on): only Gatehouse left at CPUS_LOGON',
+    ]) {
+      assert.ok(x86.includes(line), `x86 smoke output lacks "${line}":\n${x86}`);
+    }
+    assert.match(x86, /^\d+ passed, 0 failed$/m);
+    return;
+  }
+  // Said out loud in the test output, not skipped silently.
+  console.log(`  note: the x86 DLL was not loaded under Wine: ${notRun[1]}`);
+  assert.match(notRun[1]!, /cannot run 32-bit programs/);
+  for (const [file, kind] of [
+    [DLL32, 'DLL'],
+    [SMOKE32, 'EXE'],
+  ] as const) {
+    assert.ok(existsSync(file), `${file} not built`);
+    // The COFF header's Machine field, read from the file itself: IMAGE_FILE_MACHINE_I386.
+    const image = readFileSync(file);
+    const pe = image.readUInt32LE(0x3c);
+    assert.is(image.toString('latin1', pe, pe + 4), 'PE\0\0', `${file}: no PE signature`);
+    assert.is(image.readUInt16LE(pe + 4), 0x014c, `${file}: Machine is 0x${image.readUInt16LE(pe + 4).toString(16)}, not 0x14c (i386)`);
+    const r = await run('x86_64-w64-mingw32-objdump', ['-p', '-f', file]);
+    assert.is(r.code, 0, r.stderr);
+    assert.ok(r.stdout.includes('file format pei-i386'), `${file} is not pei-i386`);
+    assert.match(r.stdout, /^architecture: i386,/m, `${file}: not an i386 image`);
+    assert.match(r.stdout, /^Magic\s+010b\s+\(PE32\)$/m, `${file}: not PE32`);
+    const characteristics = /^Characteristics 0x([0-9a-f]+)$/m.exec(r.stdout);
+    assert.ok(characteristics, r.stdout);
+    const dllFlag = (parseInt(characteristics![1]!, 16) & 0x2000) !== 0; // IMAGE_FILE_DLL
+    assert.is(dllFlag, kind === 'DLL', `${file}: IMAGE_FILE_DLL is ${dllFlag}`);
+    const imports = [...r.stdout.matchAll(/DLL Name: (\S+)/g)].map((x) => x[1]!.toLowerCase());
+    assert.not.ok(imports.some((d) => /libstdc|libgcc|libwinpthread/.test(d)), `${file} not statically linked: ${imports.join(' ')}`);
+    if (kind === 'DLL') {
+      // Exactly the four entry points, undecorated (regsvr32 and COM look up DllGetClassObject,
+      // not _DllGetClassObject@12).
+      const exported = [...r.stdout.matchAll(/^\s+\[\s*\d+\]\s+(\S+)$/gm)].map((x) => x[1]!).sort();
+      assert.equal(exported, ['DllCanUnloadNow', 'DllGetClassObject', 'DllRegisterServer', 'DllUnregisterServer'], r.stdout);
+      for (const dll of ['kernel32.dll', 'advapi32.dll', 'secur32.dll', 'ole32.dll']) assert.ok(imports.includes(dll), `${file} does not import ${dll}: ${imports.join(' ')}`);
+    }
+  }
 });
 
 N.run();
@@ -405,6 +505,27 @@ F('authenticate sends exactly the protocol fields (code only when given, escaped
   assert.is(seen.length, 2);
 });
 
+F('authenticate --enforced true|false sends the optional "enforced" boolean; without it the field is absent', async ({ dir }) => {
+  const seen: Record<string, unknown>[] = [];
+  const fake = await startFake(dir, 'enforced.sock', (req) => {
+    seen.push(req);
+    return { id: req['id'] as number, result: 'denied', message: 'no' };
+  });
+  const base = ['--socket', fake.path, 'authenticate', '--user', 'al', '--domain', 'CORP', '--workstation', 'PC-7', '--scenario', 'logon'];
+  const on = await client([...base, '--enforced', 'true']);
+  const off = await client([...base, '--enforced', 'false']);
+  const none = await client(base);
+  const bad = await client([...base, '--enforced', 'yes']);
+  await fake.close();
+  for (const r of [on, off, none]) assert.is(r.code, 0, r.stderr);
+  assert.is(bad.code, 64);
+  assert.match(bad.stderr, /--enforced needs true or false/);
+  assert.is(seen.length, 3);
+  assert.is(seen[0]!['enforced'], true);
+  assert.is(seen[1]!['enforced'], false);
+  assert.not.ok('enforced' in seen[2]!, JSON.stringify(seen[2]));
+});
+
 F('a broken reply (not JSON, oversized frame) is an error, not a hang', async ({ dir }) => {
   const server = createServer((sock) => {
     sock.once('data', () => {
@@ -478,6 +599,16 @@ L('a TOTP user: code_required without a code, denied with a wrong one, approved 
   const ok = await client(['--socket', socket, 'authenticate', '--user', 'tilda', '--domain', 'CORP', '--workstation', 'PC-7', '--scenario', 'rdp', '--code', code(seed)]);
   assert.is(ok.code, 0, ok.stderr);
   assert.is((JSON.parse(ok.stdout) as Record<string, unknown>)['result'], 'approved', ok.stdout);
+});
+
+L('the optional "enforced" field (true, false) is accepted and leaves the answer as it was', async ({ socket }) => {
+  for (const enforced of ['true', 'false']) {
+    const r = await client(['--socket', socket, 'authenticate', '--user', 'tilda', '--domain', 'CORP', '--workstation', 'PC-7', '--scenario', 'logon', '--enforced', enforced]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is((JSON.parse(r.stdout) as Record<string, unknown>)['result'], 'code_required', `enforced ${enforced}: ${r.stdout}`);
+    const u = await client(['--socket', socket, 'authenticate', '--user', 'nobody', '--domain', 'CORP', '--workstation', 'PC-7', '--scenario', 'unlock', '--enforced', enforced]);
+    assert.is((JSON.parse(u.stdout) as Record<string, unknown>)['result'], 'unknown_user', `enforced ${enforced}: ${u.stdout}`);
+  }
 });
 
 L('several requests in flight on one connection are answered by id', async ({ socket }) => {

@@ -77,6 +77,21 @@ bool isExcluded(const AccountName& account, const std::vector<std::string>& entr
 
 FailMode parseFailMode(const std::string& value) { return asciiEqualsIgnoreCase(trim(value), "open") ? FailMode::Open : FailMode::Closed; }
 
+bool otherProvidersHidden(const Settings& settings, Usage usage, const FilterState& filter) {
+  return settings.hideOtherProviders && filter.filterRegistered && !filter.safeMode && (usage == Usage::Logon || usage == Usage::Unlock);
+}
+
+bool statusSaysNotEnforced(const Settings& settings, Usage usage, const FilterState& filter) {
+  if (usage == Usage::CredUI) return !settings.hideOtherProviders || !filter.filterRegistered;
+  return !otherProvidersHidden(settings, usage, filter);
+}
+
+const char* const kNotEnforcedNote = " (not enforced: other sign-in options are shown)";
+
+std::string statusLineWithEnforcement(const std::string& statusLine, bool notEnforced) {
+  return notEnforced ? statusLine + kNotEnforcedNote : statusLine;
+}
+
 SecondFactor secondFactorFor(const Settings& settings, const AccountName& account, bool remoteSession, const std::string& computerName,
                              const EqualsIgnoreCase& equals) {
   if (isExcluded(account, settings.excludedAccounts, computerName, equals)) return SecondFactor::SkipExcluded;

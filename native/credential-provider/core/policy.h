@@ -50,13 +50,37 @@ struct Settings {
   bool rdpOnly = false;
   std::vector<std::string> excludedAccounts;
   FailMode failMode = FailMode::Closed;
-  bool hideOtherProviders = false;
+  bool hideOtherProviders = true;  // on unless HideOtherProviders is a REG_DWORD 0
   bool showCodeField = false;
   std::string defaultDomain;
   std::string pipeServerSid = "S-1-5-18";  // LocalSystem; "*" turns the check off
   unsigned healthTimeoutMs = 3000;
   unsigned authTimeoutSeconds = 90;
 };
+
+/// What the provider knows of the filter's situation when its scenario starts.
+struct FilterState {
+  bool safeMode = false;          // GetSystemMetrics(SM_CLEANBOOT): the filter hides nothing
+  bool filterRegistered = true;   // the Gatehouse filter is under "Credential Provider Filters"
+};
+
+/// Whether the other providers' tiles are hidden where this provider runs, i.e. the second factor
+/// cannot be skipped by picking Windows' own password tile: HideOtherProviders on, the filter
+/// registered, at logon or unlock (the filter never touches credential prompts or change
+/// password), and not in safe mode (where the filter hides nothing). Sent as `enforced` with
+/// every authenticate request.
+bool otherProvidersHidden(const Settings& settings, Usage usage, const FilterState& filter);
+
+/// Whether the tile's status line carries the "not enforced" note: whenever other tiles are shown
+/// at logon or unlock; in a credential prompt (never filtered, by design) only when
+/// HideOtherProviders is off or the filter is not registered, so a machine set up as recommended
+/// shows no warning in every UAC prompt that no setting could remove.
+bool statusSaysNotEnforced(const Settings& settings, Usage usage, const FilterState& filter);
+
+/// " (not enforced: other sign-in options are shown)", appended to the service status line.
+extern const char* const kNotEnforcedNote;
+/// The status line as shown on the tile: `statusLine`, plus kNotEnforcedNote when `notEnforced`.
+std::string statusLineWithEnforcement(const std::string& statusLine, bool notEnforced);
 
 enum class SecondFactor { Required, SkipExcluded, SkipConsole };
 /// Whether this logon needs the second factor: excluded accounts never do; with RdpOnly only

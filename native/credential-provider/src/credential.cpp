@@ -185,8 +185,8 @@ void Credential::prefill(const std::wstring& user, const std::wstring& password)
 
 std::wstring Credential::statusLine() const {
   if (!note_.empty()) return note_;
-  if (!session_->health) return widen(gatehouse::kStatusChecking);
-  return widen(session_->health->text());
+  const std::string health = session_->health ? session_->health->text() : std::string(gatehouse::kStatusChecking);
+  return widen(gatehouse::cp::statusLineWithEnforcement(health, session_->notEnforcedNote));
 }
 
 void Credential::refreshStatus() {
@@ -273,6 +273,7 @@ IFACEMETHODIMP Credential::GetSerialization(CREDENTIAL_PROVIDER_GET_SERIALIZATIO
     req.domain = account.domain;
     req.workstation = s.computer;
     req.scenario = gatehouse::cp::scenarioFor(s.usage, s.remote);
+    req.enforced = s.enforced;  // the appliance records whether the password tile was a way around
     if (codeVisible_ && !values_[FID_CODE].empty()) req.code = narrow(values_[FID_CODE]);
     setString(FID_STATUS, req.code ? L"Checking the code..." : L"Approve the sign-in on your phone...");
     gatehouse::EndpointOptions ep;
@@ -281,7 +282,7 @@ IFACEMETHODIMP Credential::GetSerialization(CREDENTIAL_PROVIDER_GET_SERIALIZATIO
     const auto call = gatehouse::callAuthenticate(ep, req, gatehouse::deadlineIn(std::chrono::seconds(s.settings.authTimeoutSeconds)));
     if (req.code) gatehouse::cp::secureWipe(*req.code);
     clearSecrets(false, true);
-    logLine("authenticate " + who + " (" + gatehouse::scenarioName(req.scenario) + "): " +
+    logLine("authenticate " + who + " (" + gatehouse::scenarioName(req.scenario) + (s.enforced ? "" : ", not enforced") + "): " +
             (call.status == gatehouse::CallStatus::Ok ? call.reply.rawResult : "no answer: " + call.error));
     if (call.status != gatehouse::CallStatus::Ok && s.health) {
       gatehouse::HealthCall h;

@@ -18,6 +18,11 @@ struct Session {
   gatehouse::cp::Usage usage = gatehouse::cp::Usage::Logon;
   DWORD flags = 0;
   bool remote = false;
+  // Other providers' tiles hidden here (HideOtherProviders on, the filter registered, logon or
+  // unlock, not safe mode): sent as "enforced" with every authenticate request.
+  bool enforced = false;
+  // The status line carries " (not enforced: other sign-in options are shown)".
+  bool notEnforcedNote = false;
   std::string computer;
   std::shared_ptr<HealthWatcher> health;
 };

@@ -8,6 +8,7 @@
 //   SOFTWARE\Microsoft\Windows\CurrentVersion\Authentication\Credential Providers\{34b716b4-...}
 //   SOFTWARE\Microsoft\Windows\CurrentVersion\Authentication\Credential Provider Filters\{ef7948f1-...}
 //   SOFTWARE\Gatehouse   settings, created with defaults where missing (64-bit view), never overwritten
+//                        (HideOtherProviders = 1: other tiles hidden at logon and unlock)
 // DllUnregisterServer removes the first four and leaves the settings.
 #include <new>
 #include <string>
@@ -93,10 +94,11 @@ void writeDefaultSettings() {
   const wchar_t system[] = L"S-1-5-18";
   const wchar_t empty[] = L"\0";
   const DWORD zero = 0;
+  const DWORD one = 1;
   defaultValue(k, L"PipePath", REG_SZ, pipe, sizeof pipe);
   defaultValue(k, L"FailMode", REG_SZ, closed, sizeof closed);
   defaultValue(k, L"RdpOnly", REG_DWORD, &zero, sizeof zero);
-  defaultValue(k, L"HideOtherProviders", REG_DWORD, &zero, sizeof zero);
+  defaultValue(k, L"HideOtherProviders", REG_DWORD, &one, sizeof one);
   defaultValue(k, L"ShowCodeField", REG_DWORD, &zero, sizeof zero);
   defaultValue(k, L"ExcludedAccounts", REG_MULTI_SZ, empty, sizeof empty);
   defaultValue(k, L"PipeServerSid", REG_SZ, system, sizeof system);
@@ -112,6 +114,15 @@ HRESULT registerClass(const std::wstring& clsid, const std::wstring& name, const
 }
 
 }  // namespace
+
+bool filterRegistered() {
+  HKEY k = nullptr;
+  const std::wstring path = std::wstring(kFiltersKey) + kFilterClsidString;
+  if (RegOpenKeyExW(HKEY_LOCAL_MACHINE, path.c_str(), 0, KEY_READ, &k) != ERROR_SUCCESS) return false;
+  RegCloseKey(k);
+  return true;
+}
+
 }  // namespace gh
 
 using namespace gh;

@@ -1,10 +1,11 @@
 // The Gatehouse credential provider filter (ICredentialProviderFilter).
 //
-// Filter(): with HideOtherProviders=1, at logon and unlock only, every other provider's tiles are
-// hidden (except CLSIDs listed in AllowedProviders), so the password tile cannot be used to skip
-// the second factor. Never in CredUI or change-password, never in safe mode (SM_CLEANBOOT: the
-// way back in when something is wrong), and never when the Gatehouse provider itself is not among
-// the providers LogonUI loaded (hiding everything would lock everybody out).
+// Filter(): with HideOtherProviders on (the default; off only with a REG_DWORD 0), at logon and
+// unlock only, every other provider's tiles are hidden (except CLSIDs listed in AllowedProviders),
+// so the password tile cannot be used to skip the second factor. Never in CredUI or
+// change-password, never in safe mode (SM_CLEANBOOT: the way back in when something is wrong),
+// and never when the Gatehouse provider itself is not among the providers LogonUI loaded (hiding
+// everything would lock everybody out).
 //
 // UpdateRemoteCredential(): credentials an RDP client sent (NLA) are addressed to Windows'
 // password provider, which would log on with them at once, without a second factor. The filter

@@ -13,4 +13,8 @@ void dllRelease();
 HRESULT createProvider(REFIID riid, void** ppv);
 HRESULT createFilter(REFIID riid, void** ppv);
 
+/// True when the Gatehouse filter is registered under "Credential Provider Filters" (in this
+/// process's registry view): without it nothing hides the other tiles.
+bool filterRegistered();
+
 }  // namespace gh

@@ -56,6 +56,11 @@ IFACEMETHODIMP Provider::SetUsageScenario(CREDENTIAL_PROVIDER_USAGE_SCENARIO cpu
   s->usage = usage;
   s->flags = dwFlags;
   s->remote = remoteSession();
+  gatehouse::cp::FilterState filter;
+  filter.safeMode = safeMode();
+  filter.filterRegistered = filterRegistered();
+  s->enforced = gatehouse::cp::otherProvidersHidden(s->settings, usage, filter);
+  s->notEnforcedNote = gatehouse::cp::statusSaysNotEnforced(s->settings, usage, filter);
   s->computer = computerName();
   gatehouse::EndpointOptions ep;
   ep.path = s->settings.pipePath;
@@ -64,7 +69,8 @@ IFACEMETHODIMP Provider::SetUsageScenario(CREDENTIAL_PROVIDER_USAGE_SCENARIO cpu
   session_ = s;
   logLine(std::string("provider: scenario ") + gatehouse::scenarioName(gatehouse::cp::scenarioFor(usage, s->remote)) + ", pipe " +
           s->settings.pipePath + ", fail mode " + (s->settings.failMode == gatehouse::cp::FailMode::Open ? "open" : "closed") +
-          (s->settings.rdpOnly ? ", RDP only" : ""));
+          (s->settings.rdpOnly ? ", RDP only" : "") + (s->enforced ? ", other providers hidden" : ", not enforced: other providers shown") +
+          (filter.safeMode ? " (safe mode)" : "") + (filter.filterRegistered ? "" : " (the Gatehouse filter is not registered)"));
   s->health->start();
   return S_OK;
 }

@@ -12,7 +12,8 @@ ProviderSettings readSettings() {
   s.pipePath = readString(L"PipePath", v) && !v.empty() ? narrow(v) : gatehouse::defaultEndpointPath();
   s.failMode = gatehouse::cp::parseFailMode(readString(L"FailMode", v) ? narrow(v) : "");
   s.rdpOnly = readDword(L"RdpOnly", d) && d != 0;
-  s.hideOtherProviders = readDword(L"HideOtherProviders", d) && d != 0;
+  // On by default: off only with a REG_DWORD 0 (an absent value, or one of another type, leaves it on).
+  if (readDword(L"HideOtherProviders", d)) s.hideOtherProviders = d != 0;
   s.showCodeField = readDword(L"ShowCodeField", d) && d != 0;
   if (readString(L"DefaultDomain", v)) s.defaultDomain = narrow(v);
   if (readString(L"AuthenticationPackage", v) && !v.empty()) s.authPackage = narrow(v);

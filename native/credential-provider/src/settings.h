@@ -4,7 +4,8 @@
 //   FailMode            REG_SZ        closed | open        (closed unless exactly "open")
 //   RdpOnly             REG_DWORD     0 | 1                (1: the second factor only in remote sessions)
 //   ExcludedAccounts    REG_MULTI_SZ  user, DOMAIN\user, .\localuser, user@upn  (password only!)
-//   HideOtherProviders  REG_DWORD     0 | 1                (the filter hides every other tile)
+//   HideOtherProviders  REG_DWORD     1 | 0                (default 1: the filter hides every other tile
+//                                                           at logon and unlock; 0: "not enforced")
 //   AllowedProviders    REG_MULTI_SZ  CLSIDs the filter keeps visible when hiding
 //   ShowCodeField       REG_DWORD     0 | 1                (1: the code field is always shown)
 //   DefaultDomain       REG_SZ        domain for a bare user name (default: this computer)

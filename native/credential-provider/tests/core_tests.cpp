@@ -178,6 +178,40 @@ TEST(rdp_only_and_exclusions_decide_the_second_factor) {
   CHECK(secondFactorFor(s, alice, true, "PC") == SecondFactor::Required);
 }
 
+TEST(hide_other_providers_is_on_by_default_and_decides_enforced) {
+  Settings s;
+  CHECK(s.hideOtherProviders);
+  const FilterState normal;
+  FilterState safe;
+  safe.safeMode = true;
+  FilterState noFilter;
+  noFilter.filterRegistered = false;
+  // On: hidden at logon and unlock, the exact status texts.
+  CHECK(otherProvidersHidden(s, Usage::Logon, normal));
+  CHECK(otherProvidersHidden(s, Usage::Unlock, normal));
+  CHECK(!statusSaysNotEnforced(s, Usage::Logon, normal));
+  CHECK(!statusSaysNotEnforced(s, Usage::Unlock, normal));
+  CHECK_EQ(statusLineWithEnforcement("Service Status: OK", false), std::string("Service Status: OK"));
+  // Never hidden in safe mode, without the filter, or in a credential prompt; CredUI's line stays
+  // plain while the setting is on and the filter registered.
+  CHECK(!otherProvidersHidden(s, Usage::Logon, safe));
+  CHECK(statusSaysNotEnforced(s, Usage::Logon, safe));
+  CHECK(!otherProvidersHidden(s, Usage::Unlock, noFilter));
+  CHECK(statusSaysNotEnforced(s, Usage::Unlock, noFilter));
+  CHECK(!otherProvidersHidden(s, Usage::CredUI, normal));
+  CHECK(!statusSaysNotEnforced(s, Usage::CredUI, normal));
+  CHECK(statusSaysNotEnforced(s, Usage::CredUI, noFilter));
+  CHECK(!otherProvidersHidden(s, Usage::ChangePassword, normal));
+  // Off: nothing hidden anywhere, and every status line says so.
+  s.hideOtherProviders = false;
+  for (Usage u : {Usage::Logon, Usage::Unlock, Usage::CredUI}) {
+    CHECK(!otherProvidersHidden(s, u, normal));
+    CHECK(statusSaysNotEnforced(s, u, normal));
+  }
+  CHECK_EQ(statusLineWithEnforcement("Service Status: OK", true), std::string("Service Status: OK (not enforced: other sign-in options are shown)"));
+  CHECK_EQ(statusLineWithEnforcement("API call timed out.", true), std::string("API call timed out. (not enforced: other sign-in options are shown)"));
+}
+
 TEST(scenarios_from_usage) {
   CHECK(scenarioFor(Usage::Logon, false) == Scenario::Logon);
   CHECK(scenarioFor(Usage::Unlock, false) == Scenario::Unlock);

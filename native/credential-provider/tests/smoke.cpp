@@ -5,9 +5,11 @@
 // LoadLibrary()s the DLL, checks its four exports, registers and unregisters it, gets the class
 // factory with DllGetClassObject, creates the ICredentialProvider, sets CPUS_LOGON, enumerates
 // the field descriptors and the credentials, and prints what it found. Then it drives a whole
-// logon against a fake Gatehouse endpoint on a named pipe served by this process: the status
-// line turning "Service Status: OK", code_required showing the code field, approval returning a
-// KERB_INTERACTIVE_UNLOCK_LOGON, a denial, an untrusted pipe server, no endpoint at all (fail
+// logon against a stand-in Gatehouse endpoint: a named pipe served by a thread of this process
+// (not the real agent or `gatehouse serve`): the status line turning "Service Status: OK",
+// code_required showing the code field, approval returning a KERB_INTERACTIVE_UNLOCK_LOGON, a
+// denial, "enforced" in every authenticate request, HideOtherProviders on by default and the
+// "not enforced" status line when it is 0, an untrusted pipe server, no endpoint at all (fail
 // closed), RDP credentials handed over by SetSerialization, and the filter.
 // Exits 0 when every check passed; the last line is "N passed, N failed".
 #include <atomic>
@@ -59,6 +61,23 @@ void setSetting(const wchar_t* name, DWORD value) {
   RegCloseKey(k);
 }
 
+void deleteSetting(const wchar_t* name) {
+  HKEY k;
+  if (RegOpenKeyExW(HKEY_LOCAL_MACHINE, L"SOFTWARE\\Gatehouse", 0, KEY_WRITE | KEY_WOW64_64KEY, &k) != ERROR_SUCCESS) return;
+  RegDeleteValueW(k, name);
+  RegCloseKey(k);
+}
+
+/// -1 when absent or not a REG_DWORD.
+long long dwordSetting(const wchar_t* name) {
+  HKEY k;
+  if (RegOpenKeyExW(HKEY_LOCAL_MACHINE, L"SOFTWARE\\Gatehouse", 0, KEY_READ | KEY_WOW64_64KEY, &k) != ERROR_SUCCESS) return -1;
+  DWORD type = 0, v = 0, bytes = sizeof v;
+  const bool ok = RegQueryValueExW(k, name, nullptr, &type, reinterpret_cast<BYTE*>(&v), &bytes) == ERROR_SUCCESS && type == REG_DWORD;
+  RegCloseKey(k);
+  return ok ? static_cast<long long>(v) : -1;
+}
+
 bool keyExists(const std::wstring& path) {
   HKEY k;
   if (RegOpenKeyExW(HKEY_LOCAL_MACHINE, path.c_str(), 0, KEY_READ, &k) != ERROR_SUCCESS) return false;
@@ -87,7 +106,7 @@ const char* wineVersion() {
   return fn ? fn() : nullptr;
 }
 
-// ---- a fake Gatehouse endpoint on a named pipe ----
+// ---- a stand-in Gatehouse endpoint on a named pipe, served by a thread of this program ----
 
 class FakeEndpoint {
  public:
@@ -329,7 +348,7 @@ std::wstring statusAfterStart(const Dll& dll, DWORD waitMs) {
     Sleep(100);
     p->GetCredentialCount(&count, &def, &autoLogon);
     last = stringValue(c, 6);
-  } while (last == L"Service Status: checking..." && GetTickCount() - start < waitMs);
+  } while (last.rfind(L"Service Status: checking...", 0) == 0 && GetTickCount() - start < waitMs);
   c->Release();
   p->Release();
   return last;
@@ -367,20 +386,24 @@ int wmain(int argc, wchar_t** argv) {
   const std::wstring cpKey = std::wstring(L"SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Authentication\\Credential Providers\\") + kProviderClsidString;
   const std::wstring filterKey =
       std::wstring(L"SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Authentication\\Credential Provider Filters\\") + kFilterClsidString;
+  deleteSetting(L"HideOtherProviders");
   check(dll.registerServer() == S_OK, "DllRegisterServer");
+  check(dwordSetting(L"HideOtherProviders") == 1, "DllRegisterServer writes the default HideOtherProviders = 1 (REG_DWORD)");
   check(keyExists(clsidKey) && keyExists(cpKey) && keyExists(filterKey), "CLSID, Credential Providers and Credential Provider Filters keys written");
   check(dll.unregisterServer() == S_OK, "DllUnregisterServer");
   check(!keyExists(clsidKey) && !keyExists(cpKey) && !keyExists(filterKey), "registration keys removed");
+  // Registered again for what follows: "enforced" needs the filter's registration (removed at the end).
+  check(dll.registerServer() == S_OK && keyExists(filterKey), "registered again for the provider checks");
 
-  // The fake endpoint, trusted by SID (under Wine nothing runs as LocalSystem).
+  // The stand-in endpoint, trusted by SID (under Wine nothing runs as LocalSystem).
   const std::wstring pipe = L"\\\\.\\pipe\\gatehouse-smoke-" + std::to_wstring(GetCurrentProcessId());
   FakeEndpoint endpoint(pipe);
-  check(endpoint.start(), "fake endpoint listening on " + narrow(pipe));
+  check(endpoint.start(), "in-process stand-in endpoint (a thread of this program) listening on " + narrow(pipe));
   setSetting(L"PipePath", pipe);
   setSetting(L"PipeServerSid", ownSid());
   setSetting(L"FailMode", std::wstring(L"closed"));
   setSetting(L"RdpOnly", 0);
-  setSetting(L"HideOtherProviders", 0);
+  deleteSetting(L"HideOtherProviders");  // absent: the default (on) applies
   setSetting(L"ShowCodeField", 0);
   setSetting(L"DefaultDomain", std::wstring(L"CORP"));
   // The default is Windows' Negotiate package; Wine's LSA only knows Kerberos (checked below).
@@ -459,7 +482,8 @@ int wmain(int argc, wchar_t** argv) {
   DWORD adjacent = 0;
   check(cred->GetSubmitButtonValue(5, &adjacent) == S_OK && adjacent == 3, "submit button next to the password");
 
-  check(waitForStatus(provider, cred, L"Service Status: OK", 10000), "status line: Service Status: OK (from the endpoint over the named pipe)");
+  check(waitForStatus(provider, cred, L"Service Status: OK", 10000), "status line: Service Status: OK (from the in-process stand-in endpoint over a named pipe)");
+  check(stringValue(cred, 6) == L"Service Status: OK", "HideOtherProviders absent (on by default): the exact status text, no \"not enforced\"");
   check(pevents.changed > 0, "CredentialsChanged called when the status changed");
 
   // A logon with TOTP: code_required, then the code.
@@ -498,15 +522,19 @@ int wmain(int argc, wchar_t** argv) {
   check(stringValue(cred, 3).empty() && stringValue(cred, 4).empty(), "password and code cleared after use");
 
   // What crossed the pipe.
-  bool sawCode = false, noPassword = true, scenarioLogon = true;
+  bool sawCode = false, noPassword = true, scenarioLogon = true, enforcedTrue = true;
+  int authRequests = 0;
   for (const std::string& q : endpoint.requests()) {
     if (q.find("\"op\":\"authenticate\"") == std::string::npos) continue;
+    ++authRequests;
     if (q.find("\"code\":\"123456\"") != std::string::npos) sawCode = true;
     if (q.find("password") != std::string::npos || q.find("correct horse") != std::string::npos) noPassword = false;
     if (q.find("\"scenario\":\"logon\"") == std::string::npos) scenarioLogon = false;
+    if (q.find("\"enforced\":true") == std::string::npos) enforcedTrue = false;
     std::printf("        endpoint got: %s\n", q.c_str());
   }
   check(sawCode && noPassword && scenarioLogon, "authenticate requests: scenario logon, the code, never the password");
+  check(authRequests == 2 && enforcedTrue, "HideOtherProviders absent: every authenticate request carries \"enforced\":true");
 
   // A denial.
   cred->SetStringValue(2, L"bob");
@@ -551,6 +579,80 @@ int wmain(int argc, wchar_t** argv) {
   auto* p2 = create<ICredentialProvider>(dll, CLSID_GatehouseProvider, IID_ICredentialProvider);
   check(p2 && p2->SetUsageScenario(CPUS_CHANGE_PASSWORD, 0) == E_NOTIMPL, "CPUS_CHANGE_PASSWORD: E_NOTIMPL");
   if (p2) p2->Release();
+
+  // HideOtherProviders=0: the status line and every authenticate request say "not enforced".
+  {
+    setSetting(L"HideOtherProviders", 0);
+    auto* p = create<ICredentialProvider>(dll, CLSID_GatehouseProvider, IID_ICredentialProvider);
+    p->SetUsageScenario(CPUS_LOGON, 0);
+    p->GetCredentialCount(&count, &def, &autoLogon);
+    ICredentialProviderCredential* c = nullptr;
+    p->GetCredentialAt(0, &c);
+    const std::wstring want = L"Service Status: OK (not enforced: other sign-in options are shown)";
+    const bool shown = c && waitForStatus(p, c, want, 10000);
+    check(shown, "HideOtherProviders=0: status line \"" + narrow(c ? stringValue(c, 6) : L"") + "\"");
+    if (c) {
+      c->SetStringValue(2, L"dave");
+      c->SetStringValue(3, L"pw");
+      Serialized r = submit(c);
+      check(r.response == CPGSR_NO_CREDENTIAL_FINISHED && r.text == L"Denied on the phone", "dave denied (the request reached the endpoint)");
+      c->Release();
+    }
+    p->Release();
+    // A credential prompt: never filtered, so "enforced":false whatever the setting; its status
+    // line only carries the note while the setting is 0.
+    deleteSetting(L"HideOtherProviders");
+    p = create<ICredentialProvider>(dll, CLSID_GatehouseProvider, IID_ICredentialProvider);
+    p->SetUsageScenario(CPUS_CREDUI, 0);
+    p->GetCredentialCount(&count, &def, &autoLogon);
+    c = nullptr;
+    p->GetCredentialAt(0, &c);
+    check(c && waitForStatus(p, c, L"Service Status: OK", 10000), "CPUS_CREDUI with HideOtherProviders on: the exact status text");
+    if (c) {
+      c->SetStringValue(2, L"frank");
+      c->SetStringValue(3, L"pw");
+      Serialized r = submit(c);
+      check(r.response == CPGSR_NO_CREDENTIAL_FINISHED && r.text == L"Denied on the phone", "frank denied in a credential prompt");
+      c->Release();
+    }
+    p->Release();
+    std::string dave, frank;
+    for (const std::string& q : endpoint.requests()) {
+      if (q.find("\"username\":\"dave\"") != std::string::npos) dave = q;
+      if (q.find("\"username\":\"frank\"") != std::string::npos) frank = q;
+    }
+    std::printf("        endpoint got: %s\n        endpoint got: %s\n", dave.c_str(), frank.c_str());
+    check(dave.find("\"scenario\":\"logon\"") != std::string::npos && dave.find("\"enforced\":false") != std::string::npos,
+          "HideOtherProviders=0: the authenticate request carries \"enforced\":false");
+    check(frank.find("\"scenario\":\"credui\"") != std::string::npos && frank.find("\"enforced\":false") != std::string::npos,
+          "credential prompt: \"enforced\":false (other tiles are never hidden there)");
+
+    // HideOtherProviders on but the filter not registered: nothing would hide the other tiles.
+    check(dll.unregisterServer() == S_OK && !keyExists(filterKey), "filter registration removed");
+    p = create<ICredentialProvider>(dll, CLSID_GatehouseProvider, IID_ICredentialProvider);
+    p->SetUsageScenario(CPUS_UNLOCK_WORKSTATION, 0);
+    p->GetCredentialCount(&count, &def, &autoLogon);
+    c = nullptr;
+    p->GetCredentialAt(0, &c);
+    const bool noted = c && waitForStatus(p, c, want, 10000);
+    check(noted, "HideOtherProviders on, filter not registered: status line \"" + narrow(c ? stringValue(c, 6) : L"") + "\"");
+    if (c) {
+      c->SetStringValue(2, L"gina");
+      c->SetStringValue(3, L"pw");
+      submit(c);
+      c->Release();
+    }
+    p->Release();
+    std::string gina;
+    for (const std::string& q : endpoint.requests()) {
+      if (q.find("\"username\":\"gina\"") != std::string::npos) gina = q;
+    }
+    std::printf("        endpoint got: %s\n", gina.c_str());
+    check(gina.find("\"scenario\":\"unlock\"") != std::string::npos && gina.find("\"enforced\":false") != std::string::npos,
+          "filter not registered: the authenticate request carries \"enforced\":false");
+    check(dll.registerServer() == S_OK && keyExists(filterKey), "registered again");
+    deleteSetting(L"HideOtherProviders");  // DllRegisterServer wrote 1; absent again from here on
+  }
 
   // The default PipeServerSid (LocalSystem) refuses a pipe served by anybody else.
   setSetting(L"PipeServerSid", std::wstring(L"S-1-5-18"));
@@ -618,20 +720,36 @@ int wmain(int argc, wchar_t** argv) {
     check(f != nullptr, "CreateInstance(ICredentialProviderFilter)");
     if (f) {
       GUID providers[3] = {other, CLSID_GatehouseProvider, {0x60b78e88, 0xead8, 0x445c, {0x9c, 0xfd, 0x0b, 0x87, 0xf7, 0x4e, 0xa6, 0xcd}}};
+      deleteSetting(L"HideOtherProviders");
+      check(dwordSetting(L"HideOtherProviders") == -1, "HideOtherProviders absent from the registry");
       BOOL allow[3] = {TRUE, TRUE, TRUE};
       f->Filter(CPUS_LOGON, 0, providers, allow, 3);
-      check(allow[0] && allow[1] && allow[2], "HideOtherProviders=0: nothing hidden");
-      setSetting(L"HideOtherProviders", 1);
-      f->Filter(CPUS_LOGON, 0, providers, allow, 3);
-      check(!allow[0] && allow[1] && !allow[2], "HideOtherProviders=1: only Gatehouse left at logon");
+      check(!allow[0] && allow[1] && !allow[2], "HideOtherProviders absent (default on): only Gatehouse left at CPUS_LOGON");
+      BOOL allowUnlock[3] = {TRUE, TRUE, TRUE};
+      f->Filter(CPUS_UNLOCK_WORKSTATION, 0, providers, allowUnlock, 3);
+      check(!allowUnlock[0] && allowUnlock[1] && !allowUnlock[2], "HideOtherProviders absent: only Gatehouse left at CPUS_UNLOCK_WORKSTATION");
       BOOL allowUi[3] = {TRUE, TRUE, TRUE};
       f->Filter(CPUS_CREDUI, 0, providers, allowUi, 3);
-      check(allowUi[0] && allowUi[2], "CredUI never filtered");
+      check(allowUi[0] && allowUi[1] && allowUi[2], "HideOtherProviders on: CredUI never filtered");
+      BOOL allowCp[3] = {TRUE, TRUE, TRUE};
+      f->Filter(CPUS_CHANGE_PASSWORD, 0, providers, allowCp, 3);
+      check(allowCp[0] && allowCp[1] && allowCp[2], "HideOtherProviders on: change password never filtered");
       GUID withoutUs[2] = {other, providers[2]};
       BOOL allow2[2] = {TRUE, TRUE};
       f->Filter(CPUS_LOGON, 0, withoutUs, allow2, 2);
-      check(allow2[0] && allow2[1], "Gatehouse provider missing: nothing hidden (no lockout)");
+      check(allow2[0] && allow2[1], "HideOtherProviders on, Gatehouse provider missing: nothing hidden (no lockout)");
+      BOOL allow3[3] = {TRUE, FALSE, TRUE};
+      f->Filter(CPUS_LOGON, 0, providers, allow3, 3);
+      check(allow3[0] && !allow3[1] && allow3[2], "HideOtherProviders on, Gatehouse provider disallowed by Windows: nothing hidden");
       setSetting(L"HideOtherProviders", 0);
+      BOOL allow0[3] = {TRUE, TRUE, TRUE};
+      f->Filter(CPUS_LOGON, 0, providers, allow0, 3);
+      check(allow0[0] && allow0[1] && allow0[2], "HideOtherProviders=0: nothing hidden at CPUS_LOGON");
+      setSetting(L"HideOtherProviders", 1);
+      BOOL allow1[3] = {TRUE, TRUE, TRUE};
+      f->Filter(CPUS_LOGON, 0, providers, allow1, 3);
+      check(!allow1[0] && allow1[1] && !allow1[2], "HideOtherProviders=1: only Gatehouse left at CPUS_LOGON");
+      deleteSetting(L"HideOtherProviders");
       byte blob[8] = {1, 2, 3, 4, 5, 6, 7, 8};
       CREDENTIAL_PROVIDER_CREDENTIAL_SERIALIZATION in{};
       in.ulAuthenticationPackage = 9;
@@ -647,6 +765,7 @@ int wmain(int argc, wchar_t** argv) {
     }
   }
   setSetting(L"ExcludedAccounts", std::wstring(L""));
+  check(dll.unregisterServer() == S_OK && !keyExists(filterKey) && !keyExists(cpKey), "unregistered at the end");
 
   check(dll.canUnloadNow() == S_OK, "DllCanUnloadNow is S_OK once everything is released");
   FreeLibrary(dll.module);

@@ -31,6 +31,7 @@ std::string buildAuthenticateRequest(std::int64_t id, const AuthenticateRequest&
       .field("workstation", req.workstation)
       .field("scenario", scenarioName(req.scenario));
   if (req.code) w.field("code", *req.code);
+  if (req.enforced) w.field("enforced", *req.enforced);
   return w.finish();
 }
 

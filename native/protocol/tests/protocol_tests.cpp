@@ -296,6 +296,34 @@ TEST(messages_build_requests) {
   CHECK(v->get("password") == nullptr);
 }
 
+TEST(messages_authenticate_enforced_field) {
+  AuthenticateRequest r;
+  r.username = "alice";
+  r.domain = "CORP";
+  r.workstation = "PC-7";
+  r.scenario = Scenario::Unlock;
+  // Absent: the field is not sent at all (what protocol v1 senders always did).
+  CHECK(buildAuthenticateRequest(1, r).find("enforced") == std::string::npos);
+  r.enforced = true;
+  CHECK_EQ(buildAuthenticateRequest(2, r),
+           std::string(R"({"id":2,"op":"authenticate","username":"alice","domain":"CORP","workstation":"PC-7","scenario":"unlock","enforced":true})"));
+  r.enforced = false;
+  r.code = "123456";
+  CHECK_EQ(buildAuthenticateRequest(3, r),
+           std::string(R"({"id":3,"op":"authenticate","username":"alice","domain":"CORP","workstation":"PC-7","scenario":"unlock","code":"123456","enforced":false})"));
+  // A JSON boolean, not a string or a number.
+  auto v = parseJson(buildAuthenticateRequest(4, r));
+  REQUIRE(v);
+  const JsonValue* e = v->get("enforced");
+  REQUIRE(e != nullptr);
+  CHECK(e->isBool());
+  CHECK(!e->asBool());
+  r.enforced.reset();
+  auto w = parseJson(buildAuthenticateRequest(5, r));
+  REQUIRE(w);
+  CHECK(w->get("enforced") == nullptr);
+}
+
 TEST(messages_scenarios) {
   for (Scenario s : {Scenario::Logon, Scenario::Unlock, Scenario::Rdp, Scenario::CredUI}) CHECK(parseScenario(scenarioName(s)) == s);
   CHECK_EQ(std::string(scenarioName(Scenario::CredUI)), std::string("credui"));

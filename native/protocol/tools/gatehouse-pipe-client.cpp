@@ -3,7 +3,7 @@
 //   gatehouse-pipe-client --socket PATH [--timeout-ms N] health
 //   gatehouse-pipe-client --socket PATH [--timeout-ms N] status
 //   gatehouse-pipe-client --socket PATH [--timeout-ms N] authenticate --user U --domain D
-//       --workstation W --scenario logon|unlock|rdp|credui [--code C]
+//       --workstation W --scenario logon|unlock|rdp|credui [--code C] [--enforced true|false]
 //   gatehouse-pipe-client --socket PATH [--timeout-ms N] batch   < requests (one JSON object a line)
 //
 // health / authenticate print the reply as one line of JSON. status runs one health check through
@@ -36,7 +36,7 @@ constexpr int kExitUsage = 64;
 const char* kUsage =
     "usage: gatehouse-pipe-client --socket PATH [--timeout-ms N] health|status|batch\n"
     "       gatehouse-pipe-client --socket PATH [--timeout-ms N] authenticate --user U --domain D --workstation W\n"
-    "           --scenario logon|unlock|rdp|credui [--code C]\n";
+    "           --scenario logon|unlock|rdp|credui [--code C] [--enforced true|false]\n";
 
 int usage(const std::string& why) {
   std::cerr << "gatehouse-pipe-client: " << why << "\n" << kUsage;
@@ -141,6 +141,9 @@ int main(int argc, char** argv) {
     } else if (a == "--code") {
       if (!value(v)) return usage("--code needs a value");
       auth.code = v;
+    } else if (a == "--enforced") {
+      if (!value(v) || (v != "true" && v != "false")) return usage("--enforced needs true or false");
+      auth.enforced = v == "true";
     } else if (a == "-h" || a == "--help") {
       std::cout << kUsage;
       return 0;

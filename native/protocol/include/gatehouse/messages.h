@@ -1,7 +1,8 @@
 // Requests and replies of the Windows logon pipe protocol, version 1 (DESIGN.md):
 //   {"id":1,"op":"health"} -> {"id":1,"status":"ok"|"api_unreachable"|"api_timeout"|"error","message":"..."}
 //   {"id":2,"op":"authenticate","username":"alice","domain":"CORP","workstation":"PC-7",
-//    "scenario":"logon"|"unlock"|"rdp"|"credui","code":"123456"}      (code only when typed)
+//    "scenario":"logon"|"unlock"|"rdp"|"credui","code":"123456","enforced":true}
+//      (code only when typed; enforced, an optional extension of v1, only when the sender knows it)
 //   -> {"id":2,"result":"approved"|"denied"|"expired"|"unknown_user"|"code_required"|"locked"|"error",
 //       "message":"text for the logon screen"}
 // No password ever crosses the pipe: there is no field for one.
@@ -26,6 +27,12 @@ struct AuthenticateRequest {
   std::string workstation;
   Scenario scenario = Scenario::Logon;
   std::optional<std::string> code;  // only where the user typed one
+  // Whether the other sign-in options are hidden where this request comes from (the credential
+  // provider's HideOtherProviders filter in effect): true, the second factor cannot be skipped by
+  // choosing Windows' own password tile; false, it can ("not enforced"). Absent: the field is not
+  // sent (a sender that does not know, e.g. the diagnosis CLI without --enforced). An optional,
+  // backward-compatible field of protocol v1: endpoints that do not know it ignore it.
+  std::optional<bool> enforced;
 };
 
 std::string buildHealthRequest(std::int64_t id);
