@@ -94,24 +94,62 @@ export interface StartOptions {
   nodeArgs?: string[];
   /** How long to wait for /healthz (default 15 s; a large store takes longer). */
   readyMs?: number;
+  /** Picks the RADIUS (UDP) and HTTP (TCP) ports for each try; the starter's own test hands out taken ones. */
+  pickPorts?: () => Promise<{ radius: number; http: number }>;
 }
+
+const pickFreePorts = async () => ({ radius: await freeUdpPort(), http: await freeTcpPort() });
 
 export async function startAppliance(opts: StartOptions = {}): Promise<Appliance> {
   const dataDir = opts.dataDir ?? (await tempDir());
-  const radiusPort = await freeUdpPort();
-  const httpPort = await freeTcpPort();
+  // Auto-picked ports can be taken between probing and binding (by another test or process):
+  // when gatehouse exits because one of them is in use, try again with new ones, as the
+  // FreeRADIUS starter does.
+  const attempts = opts.ports === false ? 1 : 3;
+  for (let i = 1; ; i++) {
+    const { radius: radiusPort, http: httpPort } = await (opts.pickPorts ?? pickFreePorts)();
+    try {
+      return await launchAppliance(opts, dataDir, radiusPort, httpPort);
+    } catch (err) {
+      const clash = err instanceof PortClash && (err.port === radiusPort || err.port === httpPort);
+      if (!clash || i >= attempts) {
+        if (opts.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+        throw err;
+      }
+    }
+  }
+}
+
+/** gatehouse exited at start because a port it was told to use is taken. */
+class PortClash extends Error {
+  constructor(
+    message: string,
+    readonly port: number,
+  ) {
+    super(message);
+  }
+}
+
+async function launchAppliance(opts: StartOptions, dataDir: string, radiusPort: number, httpPort: number): Promise<Appliance> {
   const args = ['serve', '--data-dir', dataDir, ...(opts.ports === false ? [] : ['--port-in', String(radiusPort), '--http-port', String(httpPort)]), ...(opts.args ?? [])];
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.bin ?? GATEHOUSE, ...args], { env: { PATH: process.env['PATH'], ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const closed = new Promise<void>((r) => child.on('close', () => r()));
   const readyMs = opts.readyMs ?? 15_000;
   const deadline = Date.now() + readyMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`gatehouse exited with ${child.exitCode} before it was ready:\n${out}`);
+    if (child.exitCode !== null) {
+      await closed; // all of its output
+      const message = `gatehouse exited with ${child.exitCode} before it was ready:\n${out}`;
+      const inUse = /EADDRINUSE\b.*?:(\d+)\s*$/m.exec(out);
+      throw inUse === null ? new Error(message) : new PortClash(message, Number(inUse[1]));
+    }
     try {
-      const res = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+      // Bounded: whatever else holds a clashing port may never answer.
+      const res = await fetch(`http://127.0.0.1:${httpPort}/healthz`, { signal: AbortSignal.timeout(2000) });
       if (res.status === 200) break;
     } catch {
       // not listening yet
