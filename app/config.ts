@@ -4,6 +4,7 @@
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { parseCidr } from './lib/cidr.js';
+import { secureUrlProblem } from './lib/loopback.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -36,6 +37,7 @@ export interface Settings {
   pipePath: string | undefined;
   failmode: 'secure' | 'safe';
   unenrolledUsers: 'reject' | 'allow';
+  stripRealm: 'yes' | 'no';
   otpDelimiter: string;
   totpMaxFailures: number;
   totpLockoutMinutes: number;
@@ -48,6 +50,9 @@ export interface Settings {
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   httpsPort: number;
+  downstreamRequireMessageAuthenticator: 'yes' | 'no';
+  pushCa: string | undefined;
+  metricsTokenFile: string | undefined;
 }
 
 export type SettingKey = keyof Settings;
@@ -98,7 +103,9 @@ function url(raw: string, name: string): string | undefined {
   } catch {
     return fail(name, raw, 'is not a URL (expected e.g. https://host/api/)');
   }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') fail(name, raw, 'must be an http:// or https:// URL');
+  // The push API carries user names and decisions: never in clear text over a network.
+  const problem = secureUrlProblem(u);
+  if (problem !== undefined) fail(name, raw, problem);
   // The API paths are appended to it ({host}v2/...), so it must end with a slash.
   return raw.endsWith('/') ? raw : `${raw}/`;
 }
@@ -190,6 +197,7 @@ export const OPTIONS = [
   def({ key: 'pipePath', flag: 'pipe-path', env: 'PIPE_PATH', storable: true, parse: optionalText, fallback: undefined, help: 'Windows logon endpoint: named pipe or Unix socket path' }),
   def({ key: 'failmode', flag: 'failmode', env: 'FAILMODE', storable: true, parse: oneOf('secure', 'safe'), fallback: 'secure', help: 'push service unreachable: secure rejects, safe accepts on the password' }),
   def({ key: 'unenrolledUsers', flag: 'unenrolled-users', env: 'UNENROLLED_USERS', storable: true, parse: oneOf('reject', 'allow'), fallback: 'reject', help: 'users with no second factor: reject, or allow on the password alone' }),
+  def({ key: 'stripRealm', flag: 'strip-realm', env: 'STRIP_REALM', storable: true, parse: oneOf('no', 'yes'), fallback: 'no', help: 'yes: alice@corp.example and CORP\\alice get the second factor of alice' }),
   def({ key: 'otpDelimiter', flag: 'otp-delimiter', env: 'OTP_DELIMITER', storable: true, parse: delimiter, fallback: ',', help: 'PAP password secret,123456 carries a TOTP code' }),
   def({ key: 'totpMaxFailures', flag: 'totp-max-failures', env: 'TOTP_MAX_FAILURES', storable: true, parse: count, fallback: 5, help: 'consecutive wrong codes that lock a user out' }),
   def({ key: 'totpLockoutMinutes', flag: 'totp-lockout-minutes', env: 'TOTP_LOCKOUT_MINUTES', storable: true, parse: minutes, fallback: 15, help: 'how long a lockout lasts' }),
@@ -202,6 +210,9 @@ export const OPTIONS = [
   def({ key: 'tlsCert', flag: 'tls-cert', env: 'TLS_CERT', storable: false, parse: optionalText, fallback: undefined, help: 'PEM certificate (chain) for HTTPS; with --tls-key the UI is served over HTTPS' }),
   def({ key: 'tlsKey', flag: 'tls-key', env: 'TLS_KEY', storable: false, parse: optionalText, fallback: undefined, help: 'PEM private key for HTTPS' }),
   def({ key: 'httpsPort', flag: 'https-port', env: 'HTTPS_PORT', storable: false, parse: port, fallback: 8443, help: 'HTTPS port when a certificate is given; the HTTP port then redirects to it' }),
+  def({ key: 'downstreamRequireMessageAuthenticator', flag: 'downstream-require-message-authenticator', env: 'DOWNSTREAM_REQUIRE_MESSAGE_AUTHENTICATOR', storable: false, parse: oneOf('no', 'yes'), fallback: 'no', help: 'yes: answers of the --downstream-address server must carry a valid Message-Authenticator' }),
+  def({ key: 'pushCa', flag: 'push-ca', env: 'PUSH_CA', storable: false, parse: optionalText, fallback: undefined, help: 'PEM file of the certificates to trust for the push API (instead of the system CAs)' }),
+  def({ key: 'metricsTokenFile', flag: 'metrics-token-file', env: 'METRICS_TOKEN_FILE', storable: false, parse: optionalText, fallback: undefined, help: 'file holding a bearer token that lets other hosts read /metrics (METRICS_TOKEN also works); without one only loopback can' }),
 ] as const satisfies readonly OptionDef[];
 
 /** Values given on the command line or in the environment, already validated. */

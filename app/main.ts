@@ -18,16 +18,18 @@ import { createSealer, loadMasterKey } from './db/secrets.js';
 import { countAdmins, deleteSessionsIdleSince } from './db/queries/admins.js';
 import { createHttpApp, createRedirectApp } from './http.js';
 import { ABSOLUTE_MS, IDLE_MS } from './middleware/session.js';
-import type { OpsDeps } from './ops/ops.js';
+import type { AdminDeps } from './admin/deps.js';
 import type { WebDeps } from './routes/deps.js';
 import { loadAssets } from './routes/static.js';
 import { createLogger } from './lib/log.js';
 import { readSetupCode } from './lib/setup-code.js';
 import { Counters } from './lib/metrics.js';
-import { createPushClient } from './mfa/push.js';
+import { createEngine } from './mfa/engine.js';
+import { createPendingApprovals } from './mfa/pending.js';
+import { createNotakeyProvider } from './mfa/push/notakey.js';
+import { createPushClient } from './mfa/push/scheduler.js';
 import { createTotpFactor } from './mfa/totp.js';
 import { createPushLimiter } from './mfa/push-limits.js';
-import type { ApprovalRequest } from './mfa/factor.js';
 import { startEndpoint, type Endpoint } from './pipe/endpoint.js';
 import { createPipeHandler } from './pipe/ops.js';
 import { buildClientTable, type ClientTable } from './radius/clients.js';
@@ -131,25 +133,22 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   watcher.unref();
 
   const leg = createDownstreamLeg();
-  let pushHealth: 'ok' | 'failing' | 'timeout' | 'unknown' = 'unknown';
-  /** One push approval, for RADIUS (the settings' texts) or Windows logon (its own texts). */
-  const approve = async (req: ApprovalRequest, s: Readonly<Settings>, signal: AbortSignal, text?: { title: string; description: string }) => {
-    const outcome = await pushClient.approve(
-      { host: s.notakeyHost ?? '', accessId: s.notakeyAccessId ?? '', callTimeoutMs: s.notakeyTimeout * 1000, ttlSeconds: s.messageTtlSeconds, title: text?.title ?? s.messageTitle, description: text?.description ?? s.messageDescription },
-      req,
-      signal,
-    );
-    pushHealth = outcome.kind !== 'unreachable' ? 'ok' : /timed out/.test(outcome.detail) ? 'timeout' : 'failing';
-    return outcome;
-  };
   const totp = createTotpFactor(createUserFactorQueries(store, sealer), () => ({ maxFailures: state.resolved.settings.totpMaxFailures, lockoutMs: state.resolved.settings.totpLockoutMinutes * 60_000 }), Date.now);
-  // One client for every push approval: a keep-alive pool and one poll schedule (app/mfa/push.ts).
+  // One client for every push approval: a keep-alive pool and one poll schedule (app/mfa/push/).
   const pushClient = createPushClient();
-  // Per-user push limits, one set for RADIUS and Windows logon alike.
-  const pushLimits = createPushLimiter(Date.now);
+  // The one second-factor engine behind every front door (RADIUS, Windows logon).
+  const engine = createEngine({
+    settings: () => state.resolved.settings,
+    totp,
+    push: createNotakeyProvider(pushClient, () => state.resolved.settings),
+    limits: createPushLimiter(Date.now),
+    pending: createPendingApprovals(),
+    audit,
+    counters,
+    now: Date.now,
+  });
   let listener: Awaited<ReturnType<typeof listenRadius>> | undefined;
   const proxy = createProxy({
-    pushLimits,
     settings: () => state.resolved.settings,
     clients: () => state.clients,
     downstream: () => state.downstream,
@@ -163,8 +162,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     },
     audit,
     counters,
-    totp,
-    approve,
+    engine,
     onMessageAuthenticatorSeen: (client) => {
       if (client.id !== undefined) markMessageAuthenticatorSeen(store, client.id);
     },
@@ -195,27 +193,13 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
 
   // Windows logon: answered on the local pipe (--pipe-path) and, for agents on workstations,
   // through the agent API. Both use the same factors as RADIUS.
-  const pipeAbort = new AbortController();
-  const windowsHandler = createPipeHandler({
-    pushLimits,
-    settings: () => state.resolved.settings,
-    totp,
-    approve,
-    audit,
-    signal: pipeAbort.signal,
-    health: () =>
-      state.resolved.settings.notakeyHost === undefined || pushHealth === 'ok' || pushHealth === 'unknown'
-        ? { status: 'ok', message: 'Service Status: OK' }
-        : pushHealth === 'timeout'
-          ? { status: 'api_timeout', message: 'API call timed out.' }
-          : { status: 'api_unreachable', message: 'service can not connect to API. Check network connectivity and API parameters.' },
-  });
+  const windowsHandler = createPipeHandler({ engine, audit });
   let pipe: Endpoint | undefined;
   if (settings.pipePath !== undefined) {
     try {
       pipe = await startEndpoint({
         path: settings.pipePath,
-        handle: (req) => windowsHandler(req, 'pipe'),
+        handle: (req) => windowsHandler(req, { via: 'pipe' }),
         onProblem: () => counters.inc('pipe_errors'),
       });
     } catch (e) {
@@ -229,10 +213,11 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
 
   let ready = false;
   const { assets, files } = loadAssets();
-  const ops: OpsDeps = {
+  const admin: AdminDeps = {
     store,
     sealer,
     audit,
+    dataDir,
     afterChange: () => {
       state = load();
       version = store.dataVersion();
@@ -240,6 +225,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     fixedSources: () => fixed.sources,
     fixedClients: () => state.clients.all().flatMap((c) => (c.source === 'db' ? [] : [{ address: c.cidr.text, source: c.source }])),
     totpIssuer: () => state.resolved.settings.totpIssuer,
+    nameRules: () => ({ stripRealm: state.resolved.settings.stripRealm === 'yes' }),
   };
   const web: WebDeps = {
     store,
@@ -247,7 +233,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     audit,
     auditStore,
     counters,
-    ops,
+    admin,
     assets,
     log,
     dataDir,
@@ -263,17 +249,17 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       const src = state.resolved.sources.downstreamAddress;
       return { name: ds.name, host: ds.host, port: ds.port, source: src === 'flag' || src === 'env' ? src : 'db' };
     },
-    pendingApprovals: () => proxy.pendingPushes(),
+    pendingApprovals: () => engine.pendingApprovals(),
     backup: (passphrase) => createBackup(store, masterKey, passphrase),
     health: () => ({
       downstream: state.downstream === undefined ? 'none' : proxy.downstreamHealth(),
-      push: state.resolved.settings.notakeyHost === undefined ? 'none' : pushHealth === 'timeout' ? 'failing' : pushHealth,
+      push: ((h) => (h === 'timeout' ? 'failing' : h))(engine.pushHealth()),
     }),
   };
   const httpDeps = {
     ready: () => ready,
     metrics: () => {
-      const p = proxy.pending();
+      const p = engine.pendingCounts();
       const ds = leg.stats();
       return counters.render({ pending_logins: p.logins, pending_pushes: p.pushes, downstream_in_flight: ds.inFlight, downstream_sockets: ds.sockets });
     },
@@ -325,9 +311,9 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
         clearInterval(watcher);
         clearInterval(sessionSweep);
         // Waiting logins are answered (rejected) before the sockets close.
-        pipeAbort.abort();
+        proxy.shutdown();
+        await engine.shutdown();
         await pipe?.close();
-        await proxy.shutdown();
         await pushClient.close();
         await leg.close();
         await listener?.close();

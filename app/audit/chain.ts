@@ -32,8 +32,16 @@ export interface AuditDetails {
   name?: string;
   setting?: string;
   count?: number;
+  /** How many distinct sources (a drop summary). */
+  sources?: number;
   format?: string;
   message?: string;
+  /** The user name as sent, when it differs from the canonical one in `username`. */
+  sentUsername?: string;
+  /** The workstation a Windows request claimed, when its agent token names another. */
+  claimedWorkstation?: string;
+  /** Whether the Windows credential provider hides every other sign-in option. */
+  enforcement?: 'enforced' | 'not enforced';
 }
 
 export interface AuditRecord {

@@ -1,17 +1,21 @@
 // gatehouse admin add NAME (password on standard input) | admin list | admin remove NAME |
 // admin reset-totp NAME | admin password NAME; gatehouse token create|list|revoke NAME.
+// Thin over the admin operations (app/admin/admins.ts, app/admin/tokens.ts).
+import { addAdmin, changeAdmin, setAdminPassword } from '../admin/admins.js';
+import { cleanTokenName } from '../admin/deps.js';
+import { createApiToken, revokeApiToken } from '../admin/tokens.js';
 import { ConfigError } from '../config.js';
-import { deleteAdmin, deleteApiToken, deleteSessionsOfAdmin, DuplicateAdminError, DuplicateTokenError, findAdminByName, insertAdmin, insertApiToken, listAdmins, listApiTokens, setAdminSeed, updateAdminPassword } from '../db/queries/admins.js';
-import { hashPassword, passwordProblem } from '../lib/password.js';
-import { newToken, tokenHash } from '../lib/tokens.js';
-import { openContext, parseCommand, type CliIo } from './context.js';
+import { listAdmins, listApiTokens } from '../db/queries/admins.js';
+import { passwordProblem } from '../lib/password.js';
+import { openContext, parseCommand, report, type CliIo } from './context.js';
 
 const ADMIN_USAGE = 'usage: gatehouse admin add|remove|reset-totp|password NAME | admin list   (add and password read the password from standard input)';
 const TOKEN_USAGE = 'usage: gatehouse token create|revoke NAME | token list';
 
 function adminName(raw: string | undefined): string {
-  if (raw === undefined || !/^[A-Za-z0-9._@-]{1,64}$/.test(raw)) throw new ConfigError(`NAME: '${raw ?? ''}' is not an admin name (1-64 letters, digits, . _ @ -)`);
-  return raw;
+  const r = cleanTokenName(raw, 'NAME');
+  if (!r.ok) throw new ConfigError(`NAME: '${raw ?? ''}' is not an admin name (1-64 letters, digits, . _ @ -)`);
+  return r.value;
 }
 
 async function readPassword(io: CliIo): Promise<string> {
@@ -38,37 +42,19 @@ export async function adminCommand(args: readonly string[], env: NodeJS.ProcessE
   }
   if (verb === undefined || !['add', 'remove', 'reset-totp', 'password'].includes(verb) || rest.length !== 1) throw new ConfigError(ADMIN_USAGE);
   const name = adminName(rest[0]);
-  const hash = verb === 'add' || verb === 'password' ? await hashPassword(await readPassword(io)) : undefined;
+  const password = verb === 'add' || verb === 'password' ? await readPassword(io) : undefined;
   const ctx = openContext(dataDir, env);
   try {
-    if (verb === 'add') {
-      try {
-        insertAdmin(ctx.store, name, hash!);
-      } catch (e) {
-        if (!(e instanceof DuplicateAdminError)) throw e;
-        io.err(`gatehouse: ${e.message}\n`);
-        return 1;
-      }
-      ctx.audit.record({ event: 'admin.add', outcome: 'ok', actor: ctx.actor, details: { name } });
-      io.out(`added admin ${name}: sign in at the web UI, where you will set up a TOTP code\n`);
-      return 0;
+    switch (verb) {
+      case 'add':
+        return report(io, await addAdmin(ctx.admin, ctx.actor, name, password), (n) => `added admin ${n}: sign in at the web UI, where you will set up a TOTP code`);
+      case 'password':
+        return report(io, await setAdminPassword(ctx.admin, ctx.actor, name, password!), (n) => `changed the password of ${n}`);
+      case 'remove':
+        return report(io, changeAdmin(ctx.admin, ctx.actor, undefined, name, 'remove'), (n) => `removed admin ${n}`);
+      default:
+        return report(io, changeAdmin(ctx.admin, ctx.actor, undefined, name, 'reset-totp'), (n) => `reset the TOTP of ${n}`);
     }
-    const admin = findAdminByName(ctx.store, name);
-    if (admin === undefined) {
-      io.err(`gatehouse: no admin ${name}\n`);
-      return 1;
-    }
-    if (verb === 'remove') deleteAdmin(ctx.store, name);
-    else if (verb === 'reset-totp') {
-      setAdminSeed(ctx.store, ctx.sealer, admin.id, null);
-      deleteSessionsOfAdmin(ctx.store, admin.id);
-    } else {
-      updateAdminPassword(ctx.store, name, hash!);
-      deleteSessionsOfAdmin(ctx.store, admin.id);
-    }
-    ctx.audit.record({ event: `admin.${verb}`, outcome: 'ok', actor: ctx.actor, details: { name } });
-    io.out(`${verb === 'remove' ? 'removed admin' : verb === 'reset-totp' ? 'reset the TOTP of' : 'changed the password of'} ${name}\n`);
-    return 0;
   } finally {
     ctx.close();
   }
@@ -77,9 +63,8 @@ export async function adminCommand(args: readonly string[], env: NodeJS.ProcessE
 export async function tokenCommand(args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   const { positionals, dataDir } = parseCommand(args, {}, env);
   const [verb, ...rest] = positionals;
-  const ctx = () => openContext(dataDir, env);
   if (verb === 'list' && rest.length === 0) {
-    const c = ctx();
+    const c = openContext(dataDir, env);
     try {
       io.out(['NAME\tCREATED\tLAST USED', ...listApiTokens(c.store).map((t) => `${t.name}\t${new Date(t.createdAt).toISOString()}\t${t.lastUsedAt ? new Date(t.lastUsedAt).toISOString() : 'never'}`)].join('\n') + '\n');
     } finally {
@@ -89,29 +74,11 @@ export async function tokenCommand(args: readonly string[], env: NodeJS.ProcessE
   }
   if ((verb !== 'create' && verb !== 'revoke') || rest.length !== 1) throw new ConfigError(TOKEN_USAGE);
   const name = adminName(rest[0]);
-  const c = ctx();
+  const c = openContext(dataDir, env);
   try {
-    if (verb === 'create') {
-      const token = newToken('gh_');
-      try {
-        insertApiToken(c.store, name, tokenHash(token), c.actor);
-      } catch (e) {
-        if (!(e instanceof DuplicateTokenError)) throw e;
-        io.err(`gatehouse: ${e.message}\n`);
-        return 1;
-      }
-      c.audit.record({ event: 'token.create', outcome: 'ok', actor: c.actor, details: { name } });
-      // Shown once: only its hash is stored.
-      io.out(`${token}\n`);
-      return 0;
-    }
-    if (!deleteApiToken(c.store, name)) {
-      io.err(`gatehouse: no token ${name}\n`);
-      return 1;
-    }
-    c.audit.record({ event: 'token.revoke', outcome: 'ok', actor: c.actor, details: { name } });
-    io.out(`revoked token ${name}\n`);
-    return 0;
+    // Shown once: only its hash is stored.
+    if (verb === 'create') return report(io, createApiToken(c.admin, c.actor, name), (t) => t.token);
+    return report(io, revokeApiToken(c.admin, c.actor, name), (n) => `revoked token ${n}`);
   } finally {
     c.close();
   }

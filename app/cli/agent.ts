@@ -3,45 +3,27 @@
 import { parseArgs } from 'node:util';
 import { startAgent } from '../agent.js';
 import { ConfigError, flagErrorMessage } from '../config.js';
-import { deleteAgent, DuplicateTokenError, insertAgent, listAgents } from '../db/queries/admins.js';
+import { createAgentToken, revokeAgentToken } from '../admin/tokens.js';
+import { listAgents } from '../db/queries/admins.js';
 import { createLogger } from '../lib/log.js';
-import { newToken, tokenHash } from '../lib/tokens.js';
-import { openContext, parseCommand, type CliIo } from './context.js';
+import { openContext, parseCommand, report, type CliIo } from './context.js';
 
-const TOKEN_USAGE = 'usage: gatehouse agent-token create|revoke NAME | agent-token list';
+const TOKEN_USAGE = 'usage: gatehouse agent-token create|revoke MACHINE | agent-token list   (MACHINE: the Windows computer the token is for)';
 export const DEFAULT_WINDOWS_PIPE = '\\\\.\\pipe\\gatehouse';
 
 export async function agentTokenCommand(args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   const { positionals, dataDir } = parseCommand(args, {}, env);
   const [verb, ...rest] = positionals;
+  if (!(verb === 'list' && rest.length === 0) && ((verb !== 'create' && verb !== 'revoke') || rest.length !== 1)) throw new ConfigError(TOKEN_USAGE);
   const ctx = openContext(dataDir, env);
   try {
-    if (verb === 'list' && rest.length === 0) {
+    if (verb === 'list') {
       io.out(['NAME\tCREATED\tLAST SEEN', ...listAgents(ctx.store).map((a) => `${a.name}\t${new Date(a.createdAt).toISOString()}\t${a.lastSeenAt ? new Date(a.lastSeenAt).toISOString() : 'never'}`)].join('\n') + '\n');
       return 0;
     }
-    const name = rest[0];
-    if ((verb !== 'create' && verb !== 'revoke') || rest.length !== 1 || name === undefined || !/^[A-Za-z0-9._@-]{1,64}$/.test(name)) throw new ConfigError(TOKEN_USAGE);
-    if (verb === 'create') {
-      const token = newToken('gha_');
-      try {
-        insertAgent(ctx.store, name, tokenHash(token), ctx.actor);
-      } catch (e) {
-        if (!(e instanceof DuplicateTokenError)) throw e;
-        io.err(`gatehouse: ${e.message}\n`);
-        return 1;
-      }
-      ctx.audit.record({ event: 'agent.token.create', outcome: 'ok', actor: ctx.actor, details: { name } });
-      io.out(`${token}\n`);
-      return 0;
-    }
-    if (!deleteAgent(ctx.store, name)) {
-      io.err(`gatehouse: no agent token ${name}\n`);
-      return 1;
-    }
-    ctx.audit.record({ event: 'agent.token.revoke', outcome: 'ok', actor: ctx.actor, details: { name } });
-    io.out(`revoked agent token ${name}\n`);
-    return 0;
+    // Shown once: only its hash is stored.
+    if (verb === 'create') return report(io, createAgentToken(ctx.admin, ctx.actor, rest[0]), (t) => t.token);
+    return report(io, revokeAgentToken(ctx.admin, ctx.actor, rest[0]!), (n) => `revoked agent token ${n}`);
   } finally {
     ctx.close();
   }

@@ -1,45 +1,27 @@
 // gatehouse client add ADDRESS SECRET [--name N] [--require-message-authenticator yes|no|auto]
-// gatehouse client list | client remove ADDRESS
+// gatehouse client list | client remove ADDRESS: thin over app/admin/clients.ts.
+import { addClient, removeClient } from '../admin/clients.js';
 import { ConfigError } from '../config.js';
-import { deleteClientByAddress, DuplicateClientError, insertClient, listClients, type RequireMa } from '../db/queries/clients.js';
-import { parseCidr } from '../lib/cidr.js';
-import { openContext, parseCommand, type CliIo } from './context.js';
+import { listClients } from '../db/queries/clients.js';
+import { openContext, parseCommand, report, type CliIo } from './context.js';
 
 const USAGE = 'usage: gatehouse client add ADDRESS SECRET [--name N] [--require-message-authenticator yes|no|auto] | client list | client remove ADDRESS';
 
 export async function clientCommand(args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   const { values, positionals, dataDir } = parseCommand(args, { name: { type: 'string' }, 'require-message-authenticator': { type: 'string' } }, env);
   const [verb, ...rest] = positionals;
-  const normalize = (raw: string | undefined): string => {
-    if (raw === undefined) throw new ConfigError(USAGE);
-    const cidr = parseCidr(raw);
-    if (cidr === null) throw new ConfigError(`ADDRESS: '${raw}' is not an IP address or CIDR`);
-    return cidr.text;
-  };
   switch (verb) {
     case 'add': {
       if (rest.length !== 2) throw new ConfigError(USAGE);
-      const address = normalize(rest[0]);
-      const secret = rest[1]!;
-      if (secret === '') throw new ConfigError('SECRET: must not be empty');
-      const req = (values['require-message-authenticator'] as string | undefined) ?? 'auto';
-      if (!['yes', 'no', 'auto'].includes(req)) throw new ConfigError(`--require-message-authenticator: '${req}' must be one of yes, no, auto`);
-      const name = (values['name'] as string | undefined) ?? address;
+      // An empty SECRET would make the operation generate one; on the command line it is an error.
+      if (rest[1] === '') throw new ConfigError('SECRET: must not be empty');
       const ctx = openContext(dataDir, env);
       try {
-        insertClient(ctx.store, ctx.sealer, { name, address, secret, requireMessageAuthenticator: req as RequireMa });
-        ctx.audit.record({ event: 'client.add', outcome: 'ok', actor: ctx.actor, client: name, details: { address } });
-      } catch (e) {
-        if (e instanceof DuplicateClientError) {
-          io.err(`gatehouse: ${e.message} (remove it first)\n`);
-          return 1;
-        }
-        throw e;
+        const r = addClient(ctx.admin, ctx.actor, { address: rest[0], secret: rest[1], name: values['name'] as string | undefined, requireMessageAuthenticator: values['require-message-authenticator'] as string | undefined });
+        return report(io, r, (c) => `added RADIUS client ${c.name} (${c.address})`);
       } finally {
         ctx.close();
       }
-      io.out(`added RADIUS client ${name} (${address})\n`);
-      return 0;
     }
     case 'list': {
       if (rest.length !== 0) throw new ConfigError(USAGE);
@@ -54,19 +36,12 @@ export async function clientCommand(args: readonly string[], env: NodeJS.Process
     }
     case 'remove': {
       if (rest.length !== 1) throw new ConfigError(USAGE);
-      const address = normalize(rest[0]);
       const ctx = openContext(dataDir, env);
       try {
-        if (!deleteClientByAddress(ctx.store, address)) {
-          io.err(`gatehouse: no stored client with address ${address}\n`);
-          return 1;
-        }
-        ctx.audit.record({ event: 'client.remove', outcome: 'ok', actor: ctx.actor, details: { address } });
+        return report(io, removeClient(ctx.admin, ctx.actor, rest[0]!), (c) => `removed RADIUS client ${c.address}`);
       } finally {
         ctx.close();
       }
-      io.out(`removed RADIUS client ${address}\n`);
-      return 0;
     }
     default:
       throw new ConfigError(USAGE);

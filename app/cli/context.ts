@@ -1,8 +1,11 @@
 // What every store-managing sub-command needs: the data directory, the store, the sealer, audit.
+import { userInfo } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { AdminDeps, Result } from '../admin/deps.js';
 import { createAuditor, type Auditor } from '../audit/audit.js';
-import { ConfigError, flagErrorMessage } from '../config.js';
+import { ConfigError, flagErrorMessage, parseServeOptions, resolveSettings } from '../config.js';
 import { createAuditStore, type AuditStore } from '../db/queries/audit.js';
+import { readStoredSettings } from '../db/queries/settings.js';
 import { openStore, type Store } from '../db/open.js';
 import { createSealer, loadMasterKey, type Sealer } from '../db/secrets.js';
 
@@ -21,15 +24,57 @@ export interface CliContext {
   audit: Auditor;
   /** Who made the change, for the audit log. */
   actor: string;
+  /** The admin operations over this store (app/admin/), as the web UI and the API use them. */
+  admin: AdminDeps;
   close(): void;
+}
+
+/**
+ * The account running the command: the person behind sudo, else the operating system's account
+ * of this process (not $USER, which podman exec and systemd leave unset).
+ */
+export function cliActor(env: NodeJS.ProcessEnv): string {
+  const sudo = env['SUDO_USER'];
+  if (sudo !== undefined && sudo !== '') return `cli:${sudo}`;
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return `cli:uid-${process.getuid?.() ?? 'unknown'}`;
+  }
 }
 
 export function openContext(dataDir: string, env: NodeJS.ProcessEnv): CliContext {
   const store = openStore(dataDir);
   const sealer = createSealer(loadMasterKey(dataDir, env['GATEHOUSE_MASTER_KEY']));
   const auditStore = createAuditStore(store);
-  const user = env['SUDO_USER'] ?? env['USER'] ?? env['LOGNAME'] ?? 'unknown';
-  return { store, sealer, auditStore, audit: createAuditor(auditStore), actor: `cli:${user}`, close: () => store.close() };
+  const audit = createAuditor(auditStore);
+  // Settings as the appliance would see them from here: the environment, then the stored ones
+  // (the appliance's own flags are not known to a command).
+  const fixed = parseServeOptions([], env).fixed;
+  const resolved = () => resolveSettings(fixed, readStoredSettings(store)).settings;
+  const admin: AdminDeps = {
+    store,
+    sealer,
+    audit,
+    dataDir,
+    // A running appliance picks the change up from the store within a second.
+    afterChange: () => undefined,
+    fixedClients: () => (fixed.values.addressSecretIn ?? []).map((c) => ({ address: c.address, source: 'env' as const })),
+    fixedSources: () => fixed.sources,
+    totpIssuer: () => resolved().totpIssuer,
+    nameRules: () => ({ stripRealm: resolved().stripRealm === 'yes' }),
+  };
+  return { store, sealer, auditStore, audit, actor: cliActor(env), admin, close: () => store.close() };
+}
+
+/** Print an admin operation's outcome: the success line, or the error (exit 2 for a bad value, 1 otherwise). */
+export function report<T>(io: CliIo, r: Result<T>, success: (value: T) => string): number {
+  if (r.ok) {
+    io.out(`${success(r.value)}\n`);
+    return 0;
+  }
+  io.err(`gatehouse: ${r.error}\n`);
+  return r.status === 400 ? 2 : 1;
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;

@@ -1,9 +1,10 @@
 // gatehouse downstream set HOST SECRET [--port N] [--name N] [--require-message-authenticator]
-// gatehouse downstream show | downstream remove
+// gatehouse downstream show | downstream remove: thin over app/admin/downstream.ts.
 // The downstream server given by --downstream-address/--secret-out wins over the stored one.
+import { removeDownstream, setDownstream } from '../admin/downstream.js';
 import { ConfigError } from '../config.js';
-import { deleteDownstreams, listDownstreams, replaceDownstream } from '../db/queries/downstream.js';
-import { openContext, parseCommand, type CliIo } from './context.js';
+import { listDownstreams } from '../db/queries/downstream.js';
+import { openContext, parseCommand, report, type CliIo } from './context.js';
 
 const USAGE = 'usage: gatehouse downstream set HOST SECRET [--port N] [--name N] [--require-message-authenticator] | downstream show | downstream remove';
 
@@ -13,19 +14,13 @@ export async function downstreamCommand(args: readonly string[], env: NodeJS.Pro
   if (verb === 'set') {
     if (rest.length !== 2) throw new ConfigError(USAGE);
     const [host, secret] = rest as [string, string];
-    const portRaw = (values['port'] as string | undefined) ?? '1812';
-    if (!/^\d{1,5}$/.test(portRaw) || Number(portRaw) < 1 || Number(portRaw) > 65535) throw new ConfigError(`--port: '${portRaw}' is not a port number (1-65535)`);
-    if (secret === '') throw new ConfigError('SECRET: must not be empty');
-    const name = (values['name'] as string | undefined) ?? `${host}:${portRaw}`;
     const ctx = openContext(dataDir, env);
     try {
-      replaceDownstream(ctx.store, ctx.sealer, { name, host, port: Number(portRaw), secret, requireMessageAuthenticator: values['require-message-authenticator'] === true });
-      ctx.audit.record({ event: 'downstream.set', outcome: 'ok', actor: ctx.actor, details: { name, address: `${host}:${portRaw}` } });
+      const r = setDownstream(ctx.admin, ctx.actor, { host, secret, port: values['port'] as string | undefined, name: values['name'] as string | undefined, requireMessageAuthenticator: values['require-message-authenticator'] === true });
+      return report(io, r, (v) => `downstream RADIUS server set to ${v.address}`);
     } finally {
       ctx.close();
     }
-    io.out(`downstream RADIUS server set to ${host}:${portRaw}\n`);
-    return 0;
   }
   if (verb === 'show' && rest.length === 0) {
     const ctx = openContext(dataDir, env);
@@ -39,9 +34,9 @@ export async function downstreamCommand(args: readonly string[], env: NodeJS.Pro
   if (verb === 'remove' && rest.length === 0) {
     const ctx = openContext(dataDir, env);
     try {
-      const n = deleteDownstreams(ctx.store);
-      if (n > 0) ctx.audit.record({ event: 'downstream.remove', outcome: 'ok', actor: ctx.actor });
-      io.out(n > 0 ? 'downstream RADIUS server removed\n' : 'no stored downstream server\n');
+      const r = removeDownstream(ctx.admin, ctx.actor);
+      // Nothing stored is not a failure here: the command's result is the same.
+      io.out(r.ok ? 'downstream RADIUS server removed\n' : 'no stored downstream server\n');
     } finally {
       ctx.close();
     }

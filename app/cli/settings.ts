@@ -1,9 +1,10 @@
-// gatehouse settings list | settings set KEY VALUE | settings unset KEY
-// Stored settings apply to a running appliance within a second; flags and environment
-// variables still win over them.
-import { ConfigError, OPTIONS, parseServeOptions, resolveSettings, validateStoredSetting } from '../config.js';
-import { deleteStoredSetting, readStoredSettings, writeStoredSetting } from '../db/queries/settings.js';
-import { openContext, parseCommand, type CliIo } from './context.js';
+// gatehouse settings list | settings set KEY VALUE | settings unset KEY: thin over
+// app/admin/settings.ts. Stored settings apply to a running appliance within a second; flags and
+// environment variables still win over them.
+import { setSetting } from '../admin/settings.js';
+import { ConfigError, OPTIONS, parseServeOptions, resolveSettings } from '../config.js';
+import { readStoredSettings } from '../db/queries/settings.js';
+import { openContext, parseCommand, report, type CliIo } from './context.js';
 
 const USAGE = 'usage: gatehouse settings list | settings set KEY VALUE | settings unset KEY';
 
@@ -25,34 +26,20 @@ export async function settingsCommand(args: readonly string[], env: NodeJS.Proce
     }
     return 0;
   }
-  if (verb === 'set' && rest.length === 2) {
-    const [key, value] = rest as [string, string];
-    const problem = validateStoredSetting(key, value);
-    if (problem !== null) throw new ConfigError(problem);
+  if ((verb === 'set' && rest.length === 2) || (verb === 'unset' && rest.length === 1)) {
+    const [key, value] = rest as [string, string | undefined];
+    if (verb === 'set' && value === '') throw new ConfigError(`${key}: an empty value is written \`gatehouse settings unset ${key}\``);
     const ctx = openContext(dataDir, env);
     try {
-      writeStoredSetting(ctx.store, key, value);
-      ctx.audit.record({ event: 'settings.set', outcome: 'ok', actor: ctx.actor, details: { setting: key } });
-    } finally {
-      ctx.close();
-    }
-    io.out(`${key} stored\n`);
-    return 0;
-  }
-  if (verb === 'unset' && rest.length === 1) {
-    const key = rest[0]!;
-    const ctx = openContext(dataDir, env);
-    try {
-      if (!deleteStoredSetting(ctx.store, key)) {
+      const r = setSetting(ctx.admin, ctx.actor, key, verb === 'set' ? value! : '');
+      if (r.ok && r.value === 'unchanged') {
         io.err(`gatehouse: ${key} is not stored\n`);
         return 1;
       }
-      ctx.audit.record({ event: 'settings.unset', outcome: 'ok', actor: ctx.actor, details: { setting: key } });
+      return report(io, r, (v) => (v === 'stored' ? `${key} stored` : `${key} removed; the default applies`));
     } finally {
       ctx.close();
     }
-    io.out(`${key} removed; the default applies\n`);
-    return 0;
   }
   throw new ConfigError(USAGE);
 }

@@ -1,24 +1,13 @@
-// gatehouse user add|list|remove|lock|unlock NAME, and gatehouse totp enroll|remove NAME.
-import { randomBytes } from 'node:crypto';
+// gatehouse user add|list|remove|lock|unlock NAME, and gatehouse totp enroll|remove NAME: thin
+// over the admin operations (app/admin/users.ts), as the web UI and the API are.
 import qrcode from 'qrcode-generator';
-import { ConfigError, parseServeOptions, resolveSettings } from '../config.js';
-import { readStoredSettings } from '../db/queries/settings.js';
-import { deleteTotpAccount, deleteUser, DuplicateUserError, insertUser, listUsers, normalizeUsername, replaceTotpAccount, setUserLocked } from '../db/queries/users.js';
-import { otpauthUri, type OtpAlgorithm, type TotpParams } from '../mfa/otp.js';
-import { openContext, parseCommand, type CliIo } from './context.js';
+import { addUser, changeUser, enrolUserTotp, type UserAction } from '../admin/users.js';
+import { ConfigError } from '../config.js';
+import { listUsers, type OtpAlgorithm, type TotpParams } from '../db/queries/users.js';
+import { openContext, parseCommand, report, type CliIo } from './context.js';
 
 const USER_USAGE = 'usage: gatehouse user add|remove|lock|unlock NAME | user list';
 const TOTP_USAGE = 'usage: gatehouse totp enroll NAME [--algorithm SHA1|SHA256|SHA512] [--digits 6|8] | totp remove NAME';
-/** 160 bits, the size RFC 4226 recommends and every authenticator app accepts. */
-const SEED_BYTES = 20;
-
-function userName(raw: string | undefined, usage: string): string {
-  if (raw === undefined) throw new ConfigError(usage);
-  const name = raw.trim();
-  // RADIUS User-Name is at most 253 bytes; control characters have no place in a user name.
-  if (name === '' || Buffer.byteLength(name) > 253 || /[\u0000-\u001f\u007f]/.test(name)) throw new ConfigError(`NAME: '${raw}' is not a user name (1-253 bytes, no control characters)`);
-  return name;
-}
 
 export async function userCommand(args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   const { positionals, dataDir } = parseCommand(args, {}, env);
@@ -38,28 +27,10 @@ export async function userCommand(args: readonly string[], env: NodeJS.ProcessEn
     return 0;
   }
   if (verb === undefined || !['add', 'remove', 'lock', 'unlock'].includes(verb) || rest.length !== 1) throw new ConfigError(USER_USAGE);
-  const name = userName(rest[0], USER_USAGE);
   const ctx = openContext(dataDir, env);
   try {
-    let done: boolean;
-    if (verb === 'add') {
-      try {
-        insertUser(ctx.store, name);
-        done = true;
-      } catch (e) {
-        if (!(e instanceof DuplicateUserError)) throw e;
-        io.err(`gatehouse: ${e.message}\n`);
-        return 1;
-      }
-    } else if (verb === 'remove') done = deleteUser(ctx.store, name);
-    else done = setUserLocked(ctx.store, name, verb === 'lock');
-    if (!done) {
-      io.err(`gatehouse: no user ${normalizeUsername(name)}\n`);
-      return 1;
-    }
-    ctx.audit.record({ event: `user.${verb}`, outcome: 'ok', actor: ctx.actor, username: normalizeUsername(name) });
-    io.out(`${verb === 'add' ? 'added' : verb === 'remove' ? 'removed' : `${verb}ed`} user ${normalizeUsername(name)}\n`);
-    return 0;
+    if (verb === 'add') return report(io, addUser(ctx.admin, ctx.actor, rest[0]), (name) => `added user ${name}`);
+    return report(io, changeUser(ctx.admin, ctx.actor, rest[0]!, verb as UserAction), (name) => `${verb === 'remove' ? 'removed' : `${verb}ed`} user ${name}`);
   } finally {
     ctx.close();
   }
@@ -90,20 +61,13 @@ export async function totpCommand(args: readonly string[], env: NodeJS.ProcessEn
   const { values, positionals, dataDir } = parseCommand(args, { algorithm: { type: 'string' }, digits: { type: 'string' } }, env);
   const [verb, ...rest] = positionals;
   if (rest.length !== 1 || (verb !== 'enroll' && verb !== 'remove')) throw new ConfigError(TOTP_USAGE);
-  const name = userName(rest[0], TOTP_USAGE);
   if (verb === 'remove') {
     const ctx = openContext(dataDir, env);
     try {
-      if (!deleteTotpAccount(ctx.store, name)) {
-        io.err(`gatehouse: ${normalizeUsername(name)} has no TOTP account\n`);
-        return 1;
-      }
-      ctx.audit.record({ event: 'totp.remove', outcome: 'ok', actor: ctx.actor, username: normalizeUsername(name) });
+      return report(io, changeUser(ctx.admin, ctx.actor, rest[0]!, 'reset-totp'), (name) => `removed the TOTP account of ${name}`);
     } finally {
       ctx.close();
     }
-    io.out(`removed the TOTP account of ${normalizeUsername(name)}\n`);
-    return 0;
   }
   const algorithm = ((values['algorithm'] as string | undefined) ?? 'SHA1').toUpperCase();
   if (!['SHA1', 'SHA256', 'SHA512'].includes(algorithm)) throw new ConfigError(`--algorithm: '${algorithm}' must be one of SHA1, SHA256, SHA512`);
@@ -111,19 +75,14 @@ export async function totpCommand(args: readonly string[], env: NodeJS.ProcessEn
   if (digits !== '6' && digits !== '8') throw new ConfigError(`--digits: '${digits}' must be 6 or 8`);
   const params: TotpParams = { algorithm: algorithm as OtpAlgorithm, digits: digits === '8' ? 8 : 6, period: 30 };
   const ctx = openContext(dataDir, env);
-  let uri: string;
+  let r;
   try {
-    // The issuer follows the same precedence as the appliance: environment, then stored setting.
-    const issuer = resolveSettings(parseServeOptions([], env).fixed, readStoredSettings(ctx.store)).settings.totpIssuer;
-    const seed = randomBytes(SEED_BYTES);
-    const { userCreated } = replaceTotpAccount(ctx.store, ctx.sealer, name, seed, params);
-    ctx.audit.record({ event: 'totp.enroll', outcome: 'ok', actor: ctx.actor, username: normalizeUsername(name), details: { name: userCreated ? 'user created' : 'account replaced' } });
-    uri = otpauthUri(issuer, normalizeUsername(name), seed, params);
-    seed.fill(0);
+    r = enrolUserTotp(ctx.admin, ctx.actor, rest[0]!, params);
   } finally {
     ctx.close();
   }
-  if (io.isTty) io.out(`${terminalQr(uri)}\n\nScan the code with an authenticator app, or enter this URI:\n`);
-  io.out(`${uri}\n`);
+  if (!r.ok) return report(io, r, () => '');
+  if (io.isTty) io.out(`${terminalQr(r.value.uri)}\n\nScan the code with an authenticator app, or enter this URI:\n`);
+  io.out(`${r.value.uri}\n`);
   return 0;
 }

@@ -3,7 +3,6 @@
 // for one user at once, and at most `pushRatePerUser` new ones in any `pushRateWindow` seconds.
 // Limits are read from the settings on every call, so a change applies to the next login.
 import type { Settings } from '../config.js';
-import { normalizeUsername } from '../db/queries/users.js';
 import { SlidingWindowLog } from '../lib/rate-limit.js';
 
 export type PushLimit = 'pending' | 'rate';
@@ -13,6 +12,7 @@ export interface PushLimiter {
    * Whether a new push request for this user is refused (and by which limit). When it is allowed
    * it is counted: call the returned `release` once the push has ended, whatever its outcome.
    */
+  /** `username` is canonical (app/lib/username.ts). */
   admit(username: string, s: Readonly<Settings>): { refused: PushLimit } | { refused: undefined; release: () => void };
   /** Forget users whose events left the window (call now and then). */
   sweep(s: Readonly<Settings>): void;
@@ -22,8 +22,7 @@ export function createPushLimiter(now: () => number): PushLimiter {
   const pendingByUser = new Map<string, number>();
   const rate = new SlidingWindowLog();
   return {
-    admit(username, s) {
-      const user = normalizeUsername(username);
+    admit(user, s) {
       if (s.pushMaxPendingPerUser > 0 && (pendingByUser.get(user) ?? 0) >= s.pushMaxPendingPerUser) return { refused: 'pending' };
       if (s.pushRatePerUser > 0 && !rate.take(user, now(), s.pushRatePerUser, s.pushRateWindow * 1000)) return { refused: 'rate' };
       pendingByUser.set(user, (pendingByUser.get(user) ?? 0) + 1);

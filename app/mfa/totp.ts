@@ -1,4 +1,5 @@
-// The TOTP factor: what the proxy (and the Windows endpoint) asks of a user's account.
+// The TOTP factor: what the engine (app/mfa/engine.ts) asks of a user's account. User names
+// are canonical (app/lib/username.ts).
 // A code is accepted once: the check and the claim of its step happen in one synchronous step of
 // this process (the one process that verifies codes), so two requests carrying the same code
 // cannot both be accepted, whichever way the step reaches the store.

@@ -47,7 +47,20 @@ export const SCENARIOS: readonly Scenario[] = ['logon', 'unlock', 'rdp', 'credui
 
 export type Request =
   | { id: number; op: 'health' }
-  | { id: number; op: 'authenticate'; username: string; domain: string; workstation: string; scenario: Scenario; code: string | undefined };
+  | {
+      id: number;
+      op: 'authenticate';
+      username: string;
+      domain: string;
+      workstation: string;
+      scenario: Scenario;
+      code: string | undefined;
+      /**
+       * Optional (added within v1): whether the credential provider hides every other sign-in
+       * option, so that the second factor cannot be skipped through another tile. Absent: unknown.
+       */
+      enforced?: boolean;
+    };
 
 export type ParseResult = { ok: true; request: Request } | { ok: false; id: number | undefined; message: string };
 
@@ -76,5 +89,9 @@ export function parseRequest(body: Buffer): ParseResult {
   if (domain === undefined || workstation === undefined) return { ok: false, id, message: 'domain and workstation must be short strings' };
   if (typeof scenario !== 'string' || !(SCENARIOS as readonly string[]).includes(scenario)) return { ok: false, id, message: 'scenario must be logon, unlock, rdp or credui' };
   if (o['code'] !== undefined && o['code'] !== null && code === undefined) return { ok: false, id, message: 'code must be a short string' };
-  return { ok: true, request: { id, op: 'authenticate', username, domain, workstation, scenario: scenario as Scenario, code } };
+  const enforced = o['enforced'];
+  if (enforced !== undefined && enforced !== null && typeof enforced !== 'boolean') return { ok: false, id, message: 'enforced must be true or false' };
+  const request: Request = { id, op: 'authenticate', username, domain, workstation, scenario: scenario as Scenario, code };
+  if (typeof enforced === 'boolean') request.enforced = enforced;
+  return { ok: true, request };
 }

@@ -31,15 +31,18 @@ export const Attr = {
   UserName: 1,
   UserPassword: 2,
   ChapPassword: 3,
+  NasIpAddress: 4,
   ReplyMessage: 18,
   State: 24,
   VendorSpecific: 26,
   CallingStationId: 31,
+  NasIdentifier: 32,
   ProxyState: 33,
   ChapChallenge: 60,
   TunnelPassword: 69,
   EapMessage: 79,
   MessageAuthenticator: 80,
+  NasIpv6Address: 95,
 } as const;
 
 export const VENDOR_MICROSOFT = 311;

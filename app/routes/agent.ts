@@ -6,11 +6,12 @@ import { findAgentByHash, touchAgent } from '../db/queries/admins.js';
 import { tokenHash } from '../lib/tokens.js';
 import type { Reply } from '../pipe/endpoint.js';
 import { parseRequest, type Request } from '../pipe/frame.js';
+import type { Caller } from '../pipe/ops.js';
 import type { WebDeps } from './deps.js';
 
 export interface AgentDeps {
   web: WebDeps;
-  handle(req: Request, via: string): Promise<Reply>;
+  handle(req: Request, caller: Caller): Promise<Reply>;
 }
 
 const TOUCH_EVERY_MS = 60_000;
@@ -34,13 +35,13 @@ export function createAgentRoutes(d: AgentDeps) {
     c.set('agent', agent.name);
     await next();
   });
-  app.get('/health', async (c) => c.json(await d.handle({ id: 0, op: 'health' }, `agent:${c.get('agent')}`)));
+  app.get('/health', async (c) => c.json(await d.handle({ id: 0, op: 'health' }, { via: `agent:${c.get('agent')}` })));
   app.post('/authenticate', bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.json({ error: 'body too large' }, 413) }), async (c) => {
     const raw = await c.req.arrayBuffer();
     // The same validation as a pipe frame: the agent forwards the frame's JSON as it is.
     const parsed = parseRequest(Buffer.from(raw));
     if (!parsed.ok || parsed.request.op !== 'authenticate') return c.json({ error: parsed.ok ? 'not an authenticate request' : parsed.message }, 400);
-    const reply = await d.handle(parsed.request, `agent:${c.get('agent')}`);
+    const reply = await d.handle(parsed.request, { via: `agent:${c.get('agent')}` });
     return c.json(reply);
   });
   app.all('*', (c) => c.json({ error: 'not found' }, 404));

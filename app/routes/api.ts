@@ -16,7 +16,11 @@ import { listDownstreams } from '../db/queries/downstream.js';
 import type { UserRow } from '../db/queries/users.js';
 import { packageRoot } from '../lib/package-root.js';
 import { tokenHash } from '../lib/tokens.js';
-import { addClient, addUser, changeUser, editClient, enrolUserTotp, removeClient, removeDownstream, searchUsers, setDownstream, setSetting, type Result } from '../ops/ops.js';
+import { addClient, editClient, removeClient } from '../admin/clients.js';
+import type { Result } from '../admin/deps.js';
+import { removeDownstream, setDownstream } from '../admin/downstream.js';
+import { setSetting } from '../admin/settings.js';
+import { addUser, changeUser, enrolUserTotp, searchUsers } from '../admin/users.js';
 import { auditFilterFromQuery } from './audit.js';
 import type { RuntimeClient, WebDeps } from './deps.js';
 import { openApiDocument } from './openapi.js';
@@ -137,7 +141,7 @@ export function createApiRoutes(d: WebDeps) {
     }));
   };
   const userView = (u: UserRow) => ({ username: u.username, locked: u.locked, lockedUntil: iso(u.lockedUntil), failedAttempts: u.failedAttempts, hasTotp: u.hasTotp, createdAt: iso(u.createdAt) });
-  const findUser = (name: string) => searchUsers(d.ops, name).find((u) => u.username === name);
+  const findUser = (name: string) => searchUsers(d.admin, name).find((u) => u.username === name);
   const auditView = (r: AuditRecord) => ({ ...exportRow(r), details: r.details === null ? null : (JSON.parse(r.details) as unknown) });
 
   api.onError((err, c) => {
@@ -196,7 +200,7 @@ export function createApiRoutes(d: WebDeps) {
   api.post('/clients', async (c) => {
     const b = await readJson(c);
     const input = { name: str(b, 'name'), address: str(b, 'address'), secret: str(b, 'secret'), requireMessageAuthenticator: str(b, 'requireMessageAuthenticator') };
-    const r = addClient(d.ops, c.get('actor'), input);
+    const r = addClient(d.admin, c.get('actor'), input);
     if (!r.ok) return fail(c, r);
     c.header('Location', `/api/v1/clients/${encodeURIComponent(r.value.address)}`);
     // The secret is shown this once; GET /clients never returns it.
@@ -205,14 +209,14 @@ export function createApiRoutes(d: WebDeps) {
   api.patch('/clients/:address', async (c) => {
     const address = c.req.param('address');
     const b = await readJson(c);
-    const r = editClient(d.ops, c.get('actor'), address, { name: str(b, 'name'), secret: str(b, 'secret'), requireMessageAuthenticator: str(b, 'requireMessageAuthenticator') });
+    const r = editClient(d.admin, c.get('actor'), address, { name: str(b, 'name'), secret: str(b, 'secret'), requireMessageAuthenticator: str(b, 'requireMessageAuthenticator') });
     if (!r.ok) return fail(c, r);
     const now = d.runtimeClients().find((x) => x.address === r.value.address);
     return c.json(now === undefined ? { address: r.value.address } : clientView(now));
   });
   api.delete('/clients/:address', (c) => {
     const address = c.req.param('address');
-    const r = removeClient(d.ops, c.get('actor'), address);
+    const r = removeClient(d.admin, c.get('actor'), address);
     return r.ok ? c.body(null, 204) : fail(c, r);
   });
 
@@ -223,11 +227,11 @@ export function createApiRoutes(d: WebDeps) {
     const b = await readJson(c);
     const current = d.downstream();
     if (current !== undefined && current.source !== 'db') return c.json({ error: `the downstream server is set by ${current.source === 'flag' ? 'a flag' : 'the environment'} and cannot be changed here` }, 409);
-    const r = setDownstream(d.ops, c.get('actor'), { host: str(b, 'host'), port: numText(b, 'port'), secret: str(b, 'secret'), requireMessageAuthenticator: bool(b, 'requireMessageAuthenticator'), name: str(b, 'name') });
+    const r = setDownstream(d.admin, c.get('actor'), { host: str(b, 'host'), port: numText(b, 'port'), secret: str(b, 'secret'), requireMessageAuthenticator: bool(b, 'requireMessageAuthenticator'), name: str(b, 'name') });
     return r.ok ? c.json({ downstream: downstreamView() }) : fail(c, r);
   });
   api.delete('/downstream', (c) => {
-    const r = removeDownstream(d.ops, c.get('actor'));
+    const r = removeDownstream(d.admin, c.get('actor'));
     return r.ok ? c.body(null, 204) : fail(c, r);
   });
 
@@ -240,7 +244,7 @@ export function createApiRoutes(d: WebDeps) {
     if (!('value' in b)) throw new ApiError(400, 'value is required ("" or null goes back to the default)', 'value');
     const v = b['value'];
     if (v !== null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw new ApiError(400, 'value must be a string', 'value');
-    const r = setSetting(d.ops, c.get('actor'), key, v === null ? '' : String(v).trim());
+    const r = setSetting(d.admin, c.get('actor'), key, v === null ? '' : String(v).trim());
     // A value the setting does not accept is a problem with the body's `value`.
     if (!r.ok) return fail(c, r.status === 400 ? { ...r, field: 'value' } : r);
     return c.json(settingViews().find((s) => s.key === key) ?? { key });
@@ -248,32 +252,32 @@ export function createApiRoutes(d: WebDeps) {
 
   // --- users
 
-  api.get('/users', (c) => c.json({ users: searchUsers(d.ops, (c.req.query('q') ?? '').slice(0, 253)).map(userView) }));
+  api.get('/users', (c) => c.json({ users: searchUsers(d.admin, (c.req.query('q') ?? '').slice(0, 253)).map(userView) }));
   api.post('/users', async (c) => {
     const b = await readJson(c);
-    const r = addUser(d.ops, c.get('actor'), str(b, 'username'));
+    const r = addUser(d.admin, c.get('actor'), str(b, 'username'));
     if (!r.ok) return fail(c, r);
     const u = findUser(r.value);
     c.header('Location', `/api/v1/users/${encodeURIComponent(r.value)}`);
     return c.json(u === undefined ? { username: r.value } : userView(u), 201);
   });
   api.delete('/users/:name', (c) => {
-    const r = changeUser(d.ops, c.get('actor'), c.req.param('name'), 'remove');
+    const r = changeUser(d.admin, c.get('actor'), c.req.param('name'), 'remove');
     return r.ok ? c.body(null, 204) : fail(c, r);
   });
   api.post('/users/:name/:action{lock|unlock}', (c) => {
-    const r = changeUser(d.ops, c.get('actor'), c.req.param('name'), c.req.param('action') as 'lock' | 'unlock');
+    const r = changeUser(d.admin, c.get('actor'), c.req.param('name'), c.req.param('action') as 'lock' | 'unlock');
     if (!r.ok) return fail(c, r);
     const u = findUser(r.value);
     return c.json(u === undefined ? { username: r.value } : userView(u));
   });
   api.post('/users/:name/totp', (c) => {
-    const r = enrolUserTotp(d.ops, c.get('actor'), c.req.param('name'));
+    const r = enrolUserTotp(d.admin, c.get('actor'), c.req.param('name'));
     // The URI carries the seed: shown this once.
     return r.ok ? c.json({ username: r.value.username, uri: r.value.uri }, 201) : fail(c, r);
   });
   api.delete('/users/:name/totp', (c) => {
-    const r = changeUser(d.ops, c.get('actor'), c.req.param('name'), 'reset-totp');
+    const r = changeUser(d.admin, c.get('actor'), c.req.param('name'), 'reset-totp');
     return r.ok ? c.body(null, 204) : fail(c, r);
   });
 
@@ -283,8 +287,10 @@ export function createApiRoutes(d: WebDeps) {
     c.json({
       approvals: d.pendingApprovals().map((p) => ({
         username: p.username,
+        door: p.door,
         client: p.client,
-        callingStationId: p.callingStationId ?? null,
+        station: p.station ?? null,
+        callingStationId: p.door === 'radius' ? (p.station ?? null) : null,
         startedAt: iso(p.startedAt),
         expiresAt: iso(p.startedAt + p.ttlSeconds * 1000),
         ttlSeconds: p.ttlSeconds,

@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { parseCidr } from '../lib/cidr.js';
-import { addClient, editClient, removeClient } from '../ops/ops.js';
+import { addClient, editClient, removeClient } from '../admin/clients.js';
 import { ClientEditPage, ClientsPage, type ClientsProps, type ClientView } from '../views/clients.js';
 import type { WebEnv } from '../web-env.js';
 import type { WebDeps } from './deps.js';
@@ -22,7 +22,7 @@ export function createClientRoutes(d: WebDeps) {
     .post('/clients', async (c) => {
       const b = await c.req.parseBody();
       const input = { name: str(b['name']), address: str(b['address']), secret: str(b['secret']), requireMessageAuthenticator: str(b['requireMessageAuthenticator']) };
-      const r = addClient(d.ops, actor(c), input);
+      const r = addClient(d.admin, actor(c), input);
       if (!r.ok) return page(c, { error: { message: r.error, field: r.field }, form: input }, r.status);
       c.header('Cache-Control', 'no-store');
       return page(c, { created: r.value });
@@ -36,7 +36,7 @@ export function createClientRoutes(d: WebDeps) {
     .post('/clients/edit', async (c) => {
       const b = await c.req.parseBody();
       const address = str(b['address']) ?? '';
-      const r = editClient(d.ops, actor(c), address, { name: str(b['name']), secret: str(b['secret']), requireMessageAuthenticator: str(b['requireMessageAuthenticator']) });
+      const r = editClient(d.admin, actor(c), address, { name: str(b['name']), secret: str(b['secret']), requireMessageAuthenticator: str(b['requireMessageAuthenticator']) });
       if (!r.ok) {
         const client = views().find((x) => x.source === 'db' && x.address === parseCidr(address)?.text);
         if (client === undefined) return page(c, { error: { message: r.error } }, r.status);
@@ -46,7 +46,7 @@ export function createClientRoutes(d: WebDeps) {
     })
     .post('/clients/remove', async (c) => {
       const b = await c.req.parseBody();
-      const r = removeClient(d.ops, actor(c), str(b['address']) ?? '');
+      const r = removeClient(d.admin, actor(c), str(b['address']) ?? '');
       if (!r.ok) return page(c, { error: { message: r.error } }, r.status);
       return page(c, { notice: 'Client removed; its requests are dropped from now on.' });
     });

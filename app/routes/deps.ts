@@ -6,12 +6,9 @@ import type { Auditor } from '../audit/audit.js';
 import type { AuditStore } from '../db/queries/audit.js';
 import type { Logger } from '../lib/log.js';
 import type { Counters } from '../lib/metrics.js';
-import type { OpsDeps } from '../ops/ops.js';
-import type { PendingPush } from '../radius/proxy.js';
+import type { AdminDeps } from '../admin/deps.js';
+import type { PendingApproval } from '../mfa/pending.js';
 import type { Assets } from '../views/layout.js';
-
-/** A push request waiting for the user, as the proxy reports it. */
-export type PendingApproval = PendingPush;
 
 export interface ClientActivity {
   lastSeen: number;
@@ -32,7 +29,7 @@ export interface WebDeps {
   audit: Auditor;
   auditStore: AuditStore;
   counters: Counters;
-  ops: OpsDeps;
+  admin: AdminDeps;
   assets: Assets;
   log: Logger;
   /** The data directory (`--data-dir`): the store, the master key, the VM's one-time setup code. */

@@ -100,7 +100,7 @@ export function createSessionRoutes(d: WebDeps) {
     const s = halfSignedIn(c);
     const seed = s ? pendingSeed(s.id) : undefined;
     if (s === undefined || seed === undefined) return redirect(c, '/login');
-    const uri = otpauthUri(`${d.ops.totpIssuer()} admin`, s.adminName, seed, DEFAULT_TOTP);
+    const uri = otpauthUri(`${d.admin.totpIssuer()} admin`, s.adminName, seed, DEFAULT_TOTP);
     seed.fill(0);
     c.header('Cache-Control', 'no-store');
     return c.html(<EnrolPage assets={d.assets} csrf={c.get('csrf')} name={s.adminName} uri={uri} />);
@@ -114,7 +114,7 @@ export function createSessionRoutes(d: WebDeps) {
     const code = typeof body['code'] === 'string' ? body['code'].trim() : '';
     const check = checkTotp(seed, codeEquals(code), d.now(), DEFAULT_TOTP, -1);
     if (!check.ok) {
-      const uri = otpauthUri(`${d.ops.totpIssuer()} admin`, s.adminName, seed, DEFAULT_TOTP);
+      const uri = otpauthUri(`${d.admin.totpIssuer()} admin`, s.adminName, seed, DEFAULT_TOTP);
       seed.fill(0);
       d.audit.record({ event: 'admin.enrol', outcome: 'reject', actor: `admin:${s.adminName}`, reason: 'totp_wrong', source: sourceOf(c) });
       return c.html(<EnrolPage assets={d.assets} csrf={c.get('csrf')} name={s.adminName} uri={uri} error="That code does not match. Check the app and try the next code." />, 400);

@@ -5,10 +5,10 @@
 // slow the answers like wrong passwords do.
 import { Hono, type Context } from 'hono';
 import { countAdmins } from '../db/queries/admins.js';
-import { readSetupCode, removeSetupCode, setupCodeMatches, setupCodePath } from '../lib/setup-code.js';
+import { readSetupCode, setupCodeMatches, setupCodePath } from '../lib/setup-code.js';
 import { sourceOf } from '../middleware/remote.js';
 import { redirect } from '../middleware/htmx.js';
-import { addAdmin } from '../ops/ops.js';
+import { addAdmin } from '../admin/admins.js';
 import { SetupPage } from '../views/setup.js';
 import type { WebEnv } from '../web-env.js';
 import type { WebDeps } from './deps.js';
@@ -94,18 +94,15 @@ export function createSetupRoutes(d: WebDeps) {
           return { kind: 'invalid', error: 'The two passphrases differ.' };
         }
         // The same operation (name rules, password policy, audit record) as adding an admin in the UI.
-        const r = await addAdmin(d.ops, SETUP_ACTOR, rawName, password, source);
+        const r = await addAdmin(d.admin, SETUP_ACTOR, rawName, password, source);
         if (!r.ok) {
           reject(r.field === 'password' ? 'weak_password' : r.field === 'name' ? 'bad_name' : 'invalid');
           return { kind: 'invalid', error: `Not created: ${r.error}.` };
         }
         failures.clear(source);
-        try {
-          removeSetupCode(d.dataDir);
-        } catch (e) {
-          // The admin exists, so /setup is gone anyway; the file only keeps the console banner.
-          d.log.error('the setup code was used but its file could not be removed; remove it by hand', { file: setupCodePath(d.dataDir), error: (e as Error).message });
-        }
+        // Adding an admin removes the setup code file. If it could not be, /setup is gone anyway
+        // (an admin exists); the file only keeps the console banner.
+        if (readSetupCode(d.dataDir).state !== 'absent') d.log.error('the setup code was used but its file could not be removed; remove it by hand', { file: setupCodePath(d.dataDir) });
         return { kind: 'created', name: r.value };
       });
 

@@ -3,7 +3,10 @@ import { Hono, type Context } from 'hono';
 import { OPTIONS } from '../config.js';
 import { listAdmins, listApiTokens } from '../db/queries/admins.js';
 import { listDownstreams } from '../db/queries/downstream.js';
-import { addAdmin, changeAdmin, createApiToken, removeDownstream, revokeApiToken, setDownstream, setSetting } from '../ops/ops.js';
+import { addAdmin, changeAdmin } from '../admin/admins.js';
+import { removeDownstream, setDownstream } from '../admin/downstream.js';
+import { setSetting } from '../admin/settings.js';
+import { createApiToken, revokeApiToken } from '../admin/tokens.js';
 import { AdminsPage, ApprovalsLive, ApprovalsPage, BackupPage, DownstreamPage, SettingsPage, TokensPage, type SettingRow } from '../views/system.js';
 import { isHtmx } from '../middleware/htmx.js';
 import type { WebEnv } from '../web-env.js';
@@ -21,7 +24,7 @@ export function createSystemRoutes(d: WebDeps) {
   const approvals = (c: Context<WebEnv>) => {
     const now = d.now();
     const pending = d.pendingApprovals();
-    const recent = d.auditStore.page({ event: 'radius.auth' }, undefined, 25).filter((r) => r.details !== null && /"factor":"(push|totp)"/.test(r.details));
+    const recent = d.auditStore.page({ events: ['radius.auth', 'windows.auth'] }, undefined, 25).filter((r) => r.details !== null && /"factor":"(push|totp)"/.test(r.details));
     if (isHtmx(c)) return c.html(<ApprovalsLive now={now} pending={pending} recent={recent} />);
     return c.html(<ApprovalsPage {...base(c)} now={now} pending={pending} recent={recent} />);
   };
@@ -50,36 +53,36 @@ export function createSystemRoutes(d: WebDeps) {
     .post('/downstream', async (c) => {
       const b = await c.req.parseBody();
       if (d.downstream()?.source === 'flag' || d.downstream()?.source === 'env') return downstream(c, { error: 'The server is set by a flag or the environment.' }, 409);
-      const r = setDownstream(d.ops, actor(c), { host: str(b['host']), port: str(b['port']), secret: str(b['secret']), requireMessageAuthenticator: b['requireMessageAuthenticator'] === 'yes' });
+      const r = setDownstream(d.admin, actor(c), { host: str(b['host']), port: str(b['port']), secret: str(b['secret']), requireMessageAuthenticator: b['requireMessageAuthenticator'] === 'yes' });
       return downstream(c, msg(r, 'Downstream server saved; new logins use it now.'), status(r));
     })
     .post('/downstream/remove', (c) => {
-      const r = removeDownstream(d.ops, actor(c));
+      const r = removeDownstream(d.admin, actor(c));
       return downstream(c, msg(r, 'Downstream server removed.'), status(r));
     })
     .get('/settings', (c) => settings(c))
     .post('/settings', async (c) => {
       const b = await c.req.parseBody();
       const key = str(b['key']) ?? '';
-      const r = setSetting(d.ops, actor(c), key, (str(b['value']) ?? '').trim());
+      const r = setSetting(d.admin, actor(c), key, (str(b['value']) ?? '').trim());
       return settings(c, msg(r, `${key} saved.`), status(r));
     })
     .get('/admins', (c) => admins(c))
     .post('/admins', async (c) => {
       const b = await c.req.parseBody();
-      const r = await addAdmin(d.ops, actor(c), str(b['name']), str(b['password']));
+      const r = await addAdmin(d.admin, actor(c), str(b['name']), str(b['password']));
       return admins(c, msg(r, `Admin ${r.ok ? r.value : ''} added; they set up TOTP at their first sign-in.`), status(r));
     })
     .post('/admins/:action{remove|reset-totp}', async (c) => {
       const b = await c.req.parseBody();
       const action = c.req.param('action') as 'remove' | 'reset-totp';
-      const r = changeAdmin(d.ops, actor(c), c.get('session')!.adminName, str(b['name']) ?? '', action);
+      const r = changeAdmin(d.admin, actor(c), c.get('session')!.adminName, str(b['name']) ?? '', action);
       return admins(c, msg(r, action === 'remove' ? 'Admin removed.' : 'TOTP reset; they enrol again at their next sign-in.'), status(r));
     })
     .get('/tokens', (c) => tokens(c))
     .post('/tokens', async (c) => {
       const b = await c.req.parseBody();
-      const r = createApiToken(d.ops, actor(c), str(b['name']));
+      const r = createApiToken(d.admin, actor(c), str(b['name']));
       c.header('Cache-Control', 'no-store');
       return r.ok ? tokens(c, { created: r.value }) : tokens(c, { error: r.error }, r.status);
     })
@@ -100,7 +103,7 @@ export function createSystemRoutes(d: WebDeps) {
     })
     .post('/tokens/revoke', async (c) => {
       const b = await c.req.parseBody();
-      const r = revokeApiToken(d.ops, actor(c), str(b['name']) ?? '');
+      const r = revokeApiToken(d.admin, actor(c), str(b['name']) ?? '');
       return tokens(c, msg(r, 'Token revoked.'), status(r));
     });
 }

@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { isHtmx } from '../middleware/htmx.js';
-import { addUser, changeUser, enrolUserTotp, searchUsers } from '../ops/ops.js';
+import { addUser, changeUser, enrolUserTotp, searchUsers } from '../admin/users.js';
 import { UserTable, UsersPage, type UsersProps } from '../views/users.js';
 import type { WebEnv } from '../web-env.js';
 import type { WebDeps } from './deps.js';
@@ -10,7 +10,7 @@ const ACTIONS = { remove: 'removed', lock: 'locked', unlock: 'unlocked', 'reset-
 export function createUserRoutes(d: WebDeps) {
   const page = (c: Context<WebEnv>, extra: Partial<UsersProps> = {}, status: 200 | 400 | 404 | 409 = 200) => {
     const q = extra.q ?? '';
-    return c.html(<UsersPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} now={d.now()} q={q} users={searchUsers(d.ops, q)} {...extra} />, status);
+    return c.html(<UsersPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} now={d.now()} q={q} users={searchUsers(d.admin, q)} {...extra} />, status);
   };
   const actor = (c: Context<WebEnv>) => `admin:${c.get('session')!.adminName}`;
   const name = async (c: Context<WebEnv>) => {
@@ -21,22 +21,22 @@ export function createUserRoutes(d: WebDeps) {
   const app = new Hono<WebEnv>()
     .get('/users', (c) => {
       const q = (c.req.query('q') ?? '').slice(0, 253);
-      if (isHtmx(c) && c.req.header('HX-Target') === 'user-table') return c.html(<UserTable csrf={c.get('csrf')} now={d.now()} users={searchUsers(d.ops, q)} q={q} />);
+      if (isHtmx(c) && c.req.header('HX-Target') === 'user-table') return c.html(<UserTable csrf={c.get('csrf')} now={d.now()} users={searchUsers(d.admin, q)} q={q} />);
       return page(c, { q });
     })
     .post('/users', async (c) => {
-      const r = addUser(d.ops, actor(c), await name(c));
+      const r = addUser(d.admin, actor(c), await name(c));
       return r.ok ? page(c, { notice: `User ${r.value} added.` }) : page(c, { error: r.error }, r.status);
     })
     .post('/users/enrol', async (c) => {
-      const r = enrolUserTotp(d.ops, actor(c), await name(c));
+      const r = enrolUserTotp(d.admin, actor(c), await name(c));
       if (!r.ok) return page(c, { error: r.error }, r.status);
       c.header('Cache-Control', 'no-store');
       return page(c, { enrolled: r.value });
     });
   for (const action of Object.keys(ACTIONS) as (keyof typeof ACTIONS)[]) {
     app.post(`/users/${action}`, async (c) => {
-      const r = changeUser(d.ops, actor(c), await name(c), action);
+      const r = changeUser(d.admin, actor(c), await name(c), action);
       return r.ok ? page(c, { notice: `${r.value} ${ACTIONS[action]}.` }) : page(c, { error: r.error }, r.status);
     });
   }

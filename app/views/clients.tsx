@@ -1,8 +1,13 @@
 // RADIUS clients: list (flag/env ones read-only), add (secret shown once), edit, remove.
-import type { RuntimeClient } from '../routes/deps.js';
 import { ago, Csrf, Field, Flash, Layout, type Assets } from './layout.js';
 
-export interface ClientView extends RuntimeClient {
+/** One RADIUS client as the page shows it. */
+export interface ClientView {
+  name: string;
+  address: string;
+  source: 'flag' | 'env' | 'db';
+  requireMessageAuthenticator: 'yes' | 'no' | 'auto';
+  messageAuthenticatorSeen: boolean;
   lastSeen: number | undefined;
   sendsMessageAuthenticator: boolean | undefined;
 }

@@ -2,7 +2,6 @@
 import type { AuditRecord } from '../audit/chain.js';
 import type { Source } from '../config.js';
 import type { AdminRow, TokenRow } from '../db/queries/admins.js';
-import type { PendingApproval } from '../routes/deps.js';
 import { SecretOnce } from './clients.js';
 import { ago, Csrf, Field, Flash, isoTime, Layout, type Assets } from './layout.js';
 
@@ -25,7 +24,18 @@ function Messages(p: { notice?: string | undefined; error?: string | undefined }
 
 // --- approvals
 
-export function ApprovalsLive(p: { now: number; pending: PendingApproval[]; recent: AuditRecord[] }) {
+/** A push waiting for a person, from any front door. */
+export interface PendingRow {
+  username: string;
+  door: 'radius' | 'windows';
+  client: string;
+  station: string | undefined;
+  startedAt: number;
+  ttlSeconds: number;
+  waiting: number;
+}
+
+export function ApprovalsLive(p: { now: number; pending: PendingRow[]; recent: AuditRecord[] }) {
   return (
     <div id="approvals" hx-get="/approvals" hx-trigger="every 2s" hx-select="#approvals" hx-swap="outerHTML">
       <section class="card" aria-labelledby="h-pending">
@@ -34,13 +44,14 @@ export function ApprovalsLive(p: { now: number; pending: PendingApproval[]; rece
           <p class="empty">No login is waiting for approval.</p>
         ) : (
           <table>
-            <thead><tr><th>User</th><th>Client</th><th>Calling station</th><th>Waiting</th><th>Expires in</th><th>Logins</th></tr></thead>
+            <thead><tr><th>User</th><th>Via</th><th>Client</th><th>Station</th><th>Waiting</th><th>Expires in</th><th>Logins</th></tr></thead>
             <tbody>
               {p.pending.map((a) => (
                 <tr>
                   <td>{a.username}</td>
+                  <td>{a.door === 'radius' ? 'RADIUS' : 'Windows'}</td>
                   <td>{a.client}</td>
-                  <td class="mono">{a.callingStationId ?? ''}</td>
+                  <td class="mono">{a.station ?? ''}</td>
                   <td>{Math.round((p.now - a.startedAt) / 1000)} s</td>
                   <td>{Math.max(0, Math.round(a.ttlSeconds - (p.now - a.startedAt) / 1000))} s</td>
                   <td>{a.waiting}</td>
@@ -75,7 +86,7 @@ export function ApprovalsLive(p: { now: number; pending: PendingApproval[]; rece
   );
 }
 
-export function ApprovalsPage(p: Page & { now: number; pending: PendingApproval[]; recent: AuditRecord[] }) {
+export function ApprovalsPage(p: Page & { now: number; pending: PendingRow[]; recent: AuditRecord[] }) {
   return (
     <Layout title="Approvals" assets={p.assets} csrf={p.csrf} admin={p.admin} active="/approvals">
       <ApprovalsLive now={p.now} pending={p.pending} recent={p.recent} />

@@ -37,13 +37,15 @@ import { createHttpApp } from '../../app/http.js';
 import { createLogger } from '../../app/lib/log.js';
 import { BackupError, passphraseProblem } from '../../app/backup.js';
 import { createUserFactorQueries } from '../../app/db/queries/users.js';
+import { createEngine } from '../../app/mfa/engine.js';
+import { createPendingApprovals, type PendingApproval } from '../../app/mfa/pending.js';
 import { createPushLimiter } from '../../app/mfa/push-limits.js';
 import { createTotpFactor } from '../../app/mfa/totp.js';
 import { createPipeHandler } from '../../app/pipe/ops.js';
 import { Counters } from '../../app/lib/metrics.js';
 import { newToken, tokenHash } from '../../app/lib/tokens.js';
-import type { OpsDeps } from '../../app/ops/ops.js';
-import type { ClientActivity, PendingApproval, WebDeps } from '../../app/routes/deps.js';
+import type { AdminDeps } from '../../app/admin/deps.js';
+import type { ClientActivity, WebDeps } from '../../app/routes/deps.js';
 import { loadAssets } from '../../app/routes/static.js';
 import { buildClientTable } from '../../app/radius/clients.js';
 
@@ -122,10 +124,11 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
 
   // Read fresh on every call, so a change through the ops shows at once (main.ts reloads instead).
   const resolved = () => resolveSettings(fixed, readStoredSettings(store));
-  const ops: OpsDeps = {
+  const admin: AdminDeps = {
     store,
     sealer,
     audit,
+    dataDir,
     afterChange: () => void changes++,
     fixedSources: () => fixed.sources,
     fixedClients: () => {
@@ -134,6 +137,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
       return s.settings.addressSecretIn.map((c) => ({ address: c.address, source }));
     },
     totpIssuer: () => resolved().settings.totpIssuer,
+    nameRules: () => ({ stripRealm: resolved().settings.stripRealm === 'yes' }),
   };
   const deps: WebDeps = {
     store,
@@ -141,7 +145,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
     audit,
     auditStore,
     counters,
-    ops,
+    admin,
     assets,
     log: createLogger('error', (line) => void logLines.push(line)),
     dataDir,
@@ -178,15 +182,17 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
   };
   const secure = opts.secure ?? false;
   // Windows logon answers (for the agent API) from the real handler over the same store; no push.
-  const agentHandler = createPipeHandler({
-    pushLimits: createPushLimiter(clock.now),
+  const engine = createEngine({
     settings: () => resolved().settings,
     totp: createTotpFactor(createUserFactorQueries(store, sealer), () => ({ maxFailures: 5, lockoutMs: 15 * 60_000 }), clock.now),
-    approve: async () => ({ kind: 'unreachable', detail: 'no push service in route tests' }),
+    push: { configured: () => resolved().settings.notakeyHost !== undefined, approve: async () => ({ kind: 'unreachable', cause: 'unreachable', detail: 'no push service in route tests' }) },
+    limits: createPushLimiter(clock.now),
+    pending: createPendingApprovals(),
     audit,
-    signal: new AbortController().signal,
-    health: () => ({ status: 'ok', message: 'Service Status: OK' }),
+    counters,
+    now: clock.now,
   });
+  const agentHandler = createPipeHandler({ engine, audit });
   const app = createHttpApp({ ready: () => true, metrics: () => counters.render({}), web: deps, files, secure, agentHandler });
 
   return {

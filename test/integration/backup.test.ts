@@ -73,7 +73,7 @@ B('online backup while the appliance runs and CLI writes go on; restored into a 
   // Writes from other processes during the backup: a client added after another.
   const writer = (async () => {
     while (writing && added < 60) {
-      ok(await gh.cli(['client', 'add', `10.9.${Math.floor(added / 250)}.${added % 250}`, `s-${added}`]), 'client add in the loop');
+      ok(await gh.cli(['client', 'add', `10.9.${Math.floor(added / 250)}.${added % 250}`, `loop-secret-${added}`]), 'client add in the loop');
       added++;
     }
   })();

@@ -56,11 +56,15 @@ Cli('a secret given without an address is not echoed in the error', async ({ dir
 Cli('client add, list and remove; duplicates refused; each change audited; secrets sealed at rest', async ({ dir }) => {
   const add = await runCli(['client', 'add', '192.0.2.0/24', 'nas-secret-abc', '--name', 'branch-vpn', '--data-dir', dir]);
   assert.is(add.code, 0, add.stderr);
-  const dup = await runCli(['client', 'add', '192.0.2.9/24', 'x', '--data-dir', dir]);
+  const dup = await runCli(['client', 'add', '192.0.2.9/24', 'other-secret', '--data-dir', dir]);
   assert.is(dup.code, 1);
   assert.match(dup.stderr, /already exists/);
-  const bad = await runCli(['client', 'add', '192.0.2.0/33', 'x', '--data-dir', dir]);
+  const bad = await runCli(['client', 'add', '192.0.2.0/33', 'other-secret', '--data-dir', dir]);
   assert.is(bad.code, 2);
+  // The same rules as the web UI and the API (one admin layer): a short secret is refused.
+  const short = await runCli(['client', 'add', '192.0.2.77', 'short', '--data-dir', dir]);
+  assert.is(short.code, 2);
+  assert.equal(short.stderr, 'gatehouse: secret must have at least 8 characters\n');
   const list = await runCli(['client', 'list', '--data-dir', dir]);
   assert.match(list.stdout, /192\.0\.2\.0\/24\tbranch-vpn\tauto\tno/);
   assert.not.match(list.stdout, /nas-secret-abc/);
@@ -80,14 +84,14 @@ Cli('client add, list and remove; duplicates refused; each change audited; secre
 });
 
 Cli('a store opened with another master key refuses to reveal its secrets', async ({ dir }) => {
-  await runCli(['client', 'add', '10.1.1.1', 'abc', '--data-dir', dir]);
+  await runCli(['client', 'add', '10.1.1.1', 'abc-secret', '--data-dir', dir]);
   const r = await runCli(['client', 'list', '--data-dir', dir], { env: { GATEHOUSE_MASTER_KEY: '11'.repeat(32) } });
   assert.is(r.code, 1);
   assert.match(r.stderr, /cannot be opened with this master key/);
 });
 
 Cli('audit verify passes on an intact log and names the first tampered record', async ({ dir }) => {
-  for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4']) assert.is((await runCli(['client', 'add', a, 's', '--data-dir', dir])).code, 0);
+  for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4']) assert.is((await runCli(['client', 'add', a, 'client-secret', '--data-dir', dir])).code, 0);
   const ok = await runCli(['audit', 'verify', '--data-dir', dir]);
   assert.is(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /4 records verified/);
@@ -102,7 +106,7 @@ Cli('audit verify passes on an intact log and names the first tampered record', 
 });
 
 Cli('audit verify detects a removed record', async ({ dir }) => {
-  for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) await runCli(['client', 'add', a, 's', '--data-dir', dir]);
+  for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) await runCli(['client', 'add', a, 'client-secret', '--data-dir', dir]);
   const db = new Database(join(dir, 'gatehouse.sqlite'));
   db.exec('DROP TRIGGER audit_log_no_delete');
   db.prepare('DELETE FROM audit_log WHERE id = 2').run();
@@ -113,7 +117,7 @@ Cli('audit verify detects a removed record', async ({ dir }) => {
 });
 
 Cli('audit export as CSV quotes fields and neutralises formulas', async ({ dir }) => {
-  await runCli(['client', 'add', '10.0.0.1', 's', '--name', '=cmd|calc', '--data-dir', dir]);
+  await runCli(['client', 'add', '10.0.0.1', 'client-secret', '--name', '=cmd|calc', '--data-dir', dir]);
   const csv = await runCli(['audit', 'export', '--format', 'csv', '--data-dir', dir]);
   assert.is(csv.code, 0);
   assert.match(csv.stdout, /"'=cmd\|calc"/);

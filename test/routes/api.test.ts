@@ -7,7 +7,10 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { deleteApiToken, findApiTokenByHash, insertAdmin } from '../../app/db/queries/admins.js';
 import { tokenHash } from '../../app/lib/tokens.js';
-import { addClient, addUser, enrolUserTotp, setDownstream, setSetting } from '../../app/ops/ops.js';
+import { addClient } from '../../app/admin/clients.js';
+import { setDownstream } from '../../app/admin/downstream.js';
+import { setSetting } from '../../app/admin/settings.js';
+import { addUser, enrolUserTotp } from '../../app/admin/users.js';
 import { createApiRoutes } from '../../app/routes/api.js';
 import type { OpenApiDocument } from '../../app/routes/openapi.js';
 import { makeWebApp, WEB_START, type WebApp, type WebAppOptions } from '../helpers/web.js';
@@ -106,8 +109,8 @@ async function run(s: Scenario): Promise<void> {
 }
 
 const fixedClient: WebAppOptions = { argv: ['--address-secret-in', `10.9.9.9:${FLAG_SECRET}`] };
-const storedClient = (w: WebApp) => assert.ok(addClient(w.deps.ops, 'setup', { name: 'vpn', address: '10.0.0.0/24', secret: STORED_SECRET }).ok);
-const users = (...names: string[]) => (w: WebApp) => names.forEach((n) => assert.ok(addUser(w.deps.ops, 'setup', n).ok));
+const storedClient = (w: WebApp) => assert.ok(addClient(w.deps.admin, 'setup', { name: 'vpn', address: '10.0.0.0/24', secret: STORED_SECRET }).ok);
+const users = (...names: string[]) => (w: WebApp) => names.forEach((n) => assert.ok(addUser(w.deps.admin, 'setup', n).ok));
 const records = (n: number) => (w: WebApp) => {
   for (let i = 1; i <= n; i++) {
     w.deps.audit.record({ event: i % 2 ? 'radius.auth' : 'client.add', outcome: i % 3 ? 'accept' : 'reject', username: i % 2 ? 'alice' : 'bob', source: `192.0.2.${i}`, details: { packetId: i } });
@@ -164,7 +167,7 @@ const scenarios: Scenario[] = [
       w.counters.inc('accepts', 'push_approved', 3);
       w.counters.inc('drops', 'unknown_client');
       w.runtime.health = { downstream: 'ok', push: 'failing' };
-      w.runtime.pending.push({ username: 'alice', client: 'vpn', callingStationId: '198.51.100.4', startedAt: WEB_START, ttlSeconds: 60, waiting: 2 });
+      w.runtime.pending.push({ username: 'alice', door: 'radius', client: 'vpn', station: '198.51.100.4', startedAt: WEB_START, ttlSeconds: 60, waiting: 2 });
     },
     status: 200,
     check: (r) => {
@@ -295,7 +298,7 @@ const scenarios: Scenario[] = [
     check: (r) => assert.equal(r.json.downstream, { name: '192.0.2.99:1812', host: '192.0.2.99', port: 1812, source: 'env', readOnly: true, requireMessageAuthenticator: false }),
   },
   { name: 'downstream: set by the environment: 409', method: 'PUT', url: '/api/v1/downstream', opts: { env: { DOWNSTREAM_ADDRESS: '192.0.2.99', SECRET_OUT: DOWN_SECRET } }, body: { host: '192.0.2.10', secret: 'other-secret-1' }, status: 409, contains: ['environment'] },
-  { name: 'downstream: remove', method: 'DELETE', url: '/api/v1/downstream', setup: (w) => assert.ok(setDownstream(w.deps.ops, 'setup', { host: '192.0.2.10', secret: DOWN_SECRET }).ok), status: 204, auditEvents: ['downstream.remove'] },
+  { name: 'downstream: remove', method: 'DELETE', url: '/api/v1/downstream', setup: (w) => assert.ok(setDownstream(w.deps.admin, 'setup', { host: '192.0.2.10', secret: DOWN_SECRET }).ok), status: 204, auditEvents: ['downstream.remove'] },
   { name: 'downstream: remove when none: 404', method: 'DELETE', url: '/api/v1/downstream', status: 404 },
 
   // --- settings
@@ -304,7 +307,7 @@ const scenarios: Scenario[] = [
     method: 'GET',
     url: '/api/v1/settings',
     opts: { env: { MESSAGE_TITLE: 'Corp VPN' } },
-    setup: (w) => assert.ok(setSetting(w.deps.ops, 'setup', 'failmode', 'safe').ok),
+    setup: (w) => assert.ok(setSetting(w.deps.admin, 'setup', 'failmode', 'safe').ok),
     status: 200,
     notContains: ['"key":"data-dir"', '"key":"secret-out"', '"key":"address-secret-in"'],
     check: (r) => {
@@ -326,7 +329,7 @@ const scenarios: Scenario[] = [
   },
   { name: 'settings: set', method: 'PUT', url: '/api/v1/settings/failmode', body: { value: 'safe' }, status: 200, contains: ['"value":"safe"', '"source":"stored"'], auditEvents: ['settings.set'] },
   { name: 'settings: a number is taken as text', method: 'PUT', url: '/api/v1/settings/notakey-timeout', body: { value: 10 }, status: 200, contains: ['"value":"10"'], auditEvents: ['settings.set'] },
-  { name: 'settings: empty value goes back to the default', method: 'PUT', url: '/api/v1/settings/failmode', setup: (w) => assert.ok(setSetting(w.deps.ops, 'setup', 'failmode', 'safe').ok), body: { value: '' }, status: 200, contains: ['"value":"secure"', '"source":"default"'], auditEvents: ['settings.unset'] },
+  { name: 'settings: empty value goes back to the default', method: 'PUT', url: '/api/v1/settings/failmode', setup: (w) => assert.ok(setSetting(w.deps.admin, 'setup', 'failmode', 'safe').ok), body: { value: '' }, status: 200, contains: ['"value":"secure"', '"source":"default"'], auditEvents: ['settings.unset'] },
   { name: 'settings: bad value: 400 with field', method: 'PUT', url: '/api/v1/settings/failmode', body: { value: 'sometimes' }, status: 400, contains: ['"field":"value"', 'secure, safe'] },
   { name: 'settings: value missing: 400', method: 'PUT', url: '/api/v1/settings/failmode', body: {}, status: 400, contains: ['"field":"value"'] },
   { name: 'settings: unknown key: 404', method: 'PUT', url: '/api/v1/settings/no-such-thing', body: { value: 'x' }, status: 404 },
@@ -342,7 +345,7 @@ const scenarios: Scenario[] = [
     url: '/api/v1/users',
     setup: (w) => {
       users('alice', 'bob')(w);
-      assert.ok(enrolUserTotp(w.deps.ops, 'setup', 'bob').ok);
+      assert.ok(enrolUserTotp(w.deps.admin, 'setup', 'bob').ok);
     },
     status: 200,
     check: (r) => {
@@ -393,7 +396,7 @@ const scenarios: Scenario[] = [
     },
   },
   { name: 'users: TOTP issuer from the settings', method: 'POST', url: '/api/v1/users/bob/totp', opts: { env: { TOTP_ISSUER: 'Acme VPN' } }, status: 201, contains: ['otpauth://totp/Acme%20VPN:bob'], auditEvents: ['totp.enroll'] },
-  { name: 'users: remove TOTP', method: 'DELETE', url: '/api/v1/users/bob/totp', setup: (w) => assert.ok(enrolUserTotp(w.deps.ops, 'setup', 'bob').ok), status: 204, auditEvents: ['totp.remove'] },
+  { name: 'users: remove TOTP', method: 'DELETE', url: '/api/v1/users/bob/totp', setup: (w) => assert.ok(enrolUserTotp(w.deps.admin, 'setup', 'bob').ok), status: 204, auditEvents: ['totp.remove'] },
   { name: 'users: remove TOTP when none: 404', method: 'DELETE', url: '/api/v1/users/alice/totp', setup: users('alice'), status: 404, contains: ['no TOTP'] },
 
   // --- approvals
@@ -401,9 +404,16 @@ const scenarios: Scenario[] = [
     name: 'approvals: pending pushes',
     method: 'GET',
     url: '/api/v1/approvals',
-    setup: (w) => w.runtime.pending.push({ username: 'alice', client: 'vpn', callingStationId: undefined, startedAt: WEB_START, ttlSeconds: 60, waiting: 1 }),
+    setup: (w) => {
+      w.runtime.pending.push({ username: 'alice', door: 'radius', client: 'vpn', station: undefined, startedAt: WEB_START, ttlSeconds: 60, waiting: 1 });
+      w.runtime.pending.push({ username: 'bob', door: 'windows', client: 'agent:PC-7', station: 'PC-7', startedAt: WEB_START, ttlSeconds: 60, waiting: 1 });
+    },
     status: 200,
-    check: (r) => assert.equal(r.json.approvals, [{ username: 'alice', client: 'vpn', callingStationId: null, startedAt: '2025-06-02T10:00:00.000Z', expiresAt: '2025-06-02T10:01:00.000Z', ttlSeconds: 60, waiting: 1 }]),
+    check: (r) =>
+      assert.equal(r.json.approvals, [
+        { username: 'alice', door: 'radius', client: 'vpn', station: null, callingStationId: null, startedAt: '2025-06-02T10:00:00.000Z', expiresAt: '2025-06-02T10:01:00.000Z', ttlSeconds: 60, waiting: 1 },
+        { username: 'bob', door: 'windows', client: 'agent:PC-7', station: 'PC-7', callingStationId: null, startedAt: '2025-06-02T10:00:00.000Z', expiresAt: '2025-06-02T10:01:00.000Z', ttlSeconds: 60, waiting: 1 },
+      ]),
   },
   { name: 'approvals: none', method: 'GET', url: '/api/v1/approvals', status: 200, check: (r) => assert.equal(r.json, { approvals: [] }) },
 

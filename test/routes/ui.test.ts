@@ -5,7 +5,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { insertAdmin } from '../../app/db/queries/admins.js';
 import { hashPassword } from '../../app/lib/password.js';
-import { addClient, addUser, enrolUserTotp } from '../../app/ops/ops.js';
+import { addClient } from '../../app/admin/clients.js';
+import { addUser, enrolUserTotp } from '../../app/admin/users.js';
 import { makeWebApp, type WebApp, type WebAppOptions } from '../helpers/web.js';
 
 interface Scenario {
@@ -96,17 +97,17 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'the client list never shows a secret; names are escaped',
     url: '/clients',
-    setup: (w) => void addClient(w.deps.ops, 'test', { name: '<script>alert(1)</script>', address: '10.3.0.1', secret: 'listed-secret-1' }),
+    setup: (w) => void addClient(w.deps.admin, 'test', { name: '<script>alert(1)</script>', address: '10.3.0.1', secret: 'listed-secret-1' }),
     status: 200,
     contains: ['&lt;script&gt;alert(1)&lt;/script&gt;'],
     notContains: ['listed-secret-1', '<script>alert'],
   },
-  { name: 'edit a client', method: 'POST', url: '/clients/edit', setup: (w) => void addClient(w.deps.ops, 'test', { address: '10.4.0.1', secret: 'edit-secret-1' }), form: { address: '10.4.0.1/32', name: 'Renamed', requireMessageAuthenticator: 'no' }, status: 200, contains: ['saved'], auditEvents: ['client.edit'] },
-  { name: 'remove a client', method: 'POST', url: '/clients/remove', setup: (w) => void addClient(w.deps.ops, 'test', { address: '10.5.0.1', secret: 'rm-secret-1' }), form: { address: '10.5.0.1/32' }, status: 200, contains: ['Client removed'], auditEvents: ['client.remove'] },
+  { name: 'edit a client', method: 'POST', url: '/clients/edit', setup: (w) => void addClient(w.deps.admin, 'test', { address: '10.4.0.1', secret: 'edit-secret-1' }), form: { address: '10.4.0.1/32', name: 'Renamed', requireMessageAuthenticator: 'no' }, status: 200, contains: ['saved'], auditEvents: ['client.edit'] },
+  { name: 'remove a client', method: 'POST', url: '/clients/remove', setup: (w) => void addClient(w.deps.admin, 'test', { address: '10.5.0.1', secret: 'rm-secret-1' }), form: { address: '10.5.0.1/32' }, status: 200, contains: ['Client removed'], auditEvents: ['client.remove'] },
   // --- users
   { name: 'add a user', method: 'POST', url: '/users', form: { username: 'Nina' }, status: 200, contains: ['User nina added.'], auditEvents: ['user.add'] },
   { name: 'enrol a user: QR code and URI shown once', method: 'POST', url: '/users/enrol', form: { username: 'omar' }, status: 200, contains: ['<svg', 'otpauth://totp/Gatehouse:omar?secret='], auditEvents: ['totp.enroll'] },
-  { name: 'lock a user', method: 'POST', url: '/users/lock', setup: (w) => void addUser(w.deps.ops, 'test', 'pat'), form: { username: 'pat' }, status: 200, contains: ['pat locked.', 'Locked'], auditEvents: ['user.lock'] },
+  { name: 'lock a user', method: 'POST', url: '/users/lock', setup: (w) => void addUser(w.deps.admin, 'test', 'pat'), form: { username: 'pat' }, status: 200, contains: ['pat locked.', 'Locked'], auditEvents: ['user.lock'] },
   { name: 'unknown user: 404', method: 'POST', url: '/users/unlock', form: { username: 'ghost' }, status: 404, contains: ['no user ghost'] },
   {
     name: 'search filters users, as a fragment for htmx',
@@ -114,14 +115,14 @@ const SCENARIOS: Scenario[] = [
     htmx: true,
     headers: { 'HX-Target': 'user-table' },
     setup: (w) => {
-      addUser(w.deps.ops, 'test', 'alice');
-      addUser(w.deps.ops, 'test', 'bob');
+      addUser(w.deps.admin, 'test', 'alice');
+      addUser(w.deps.admin, 'test', 'bob');
     },
     status: 200,
     contains: ['alice', 'id="user-table"'],
     notContains: ['>bob<', '<html'],
   },
-  { name: 'the user list never shows a seed', url: '/users', setup: (w) => void enrolUserTotp(w.deps.ops, 'test', 'quinn'), status: 200, contains: ['quinn', 'TOTP'], notContains: ['otpauth://'] },
+  { name: 'the user list never shows a seed', url: '/users', setup: (w) => void enrolUserTotp(w.deps.admin, 'test', 'quinn'), status: 200, contains: ['quinn', 'TOTP'], notContains: ['otpauth://'] },
   // --- settings
   { name: 'store a setting', method: 'POST', url: '/settings', form: { key: 'message-title', value: 'Corp VPN' }, status: 200, contains: ['message-title saved.', 'Corp VPN'], auditEvents: ['settings.set'] },
   { name: 'an invalid value is refused', method: 'POST', url: '/settings', form: { key: 'failmode', value: 'open' }, status: 400, contains: ['must be one of secure, safe'] },
@@ -144,16 +145,16 @@ const SCENARIOS: Scenario[] = [
     name: 'audit log filtered by user',
     url: '/audit?username=nina',
     setup: (w) => {
-      addUser(w.deps.ops, 'test', 'nina');
-      addUser(w.deps.ops, 'test', 'zed');
+      addUser(w.deps.admin, 'test', 'nina');
+      addUser(w.deps.admin, 'test', 'zed');
     },
     status: 200,
     contains: ['user.add', 'nina'],
     notContains: ['zed'],
   },
   { name: 'audit log: a bad time is reported', url: '/audit?from=yesterday', status: 200, contains: ['From is not a date and time'] },
-  { name: 'audit export as CSV', url: '/audit/export.csv', setup: (w) => void addUser(w.deps.ops, 'test', 'nina'), status: 200, contains: ['id,time,event,outcome,username', 'user.add'], auditEvents: ['audit.export'] },
-  { name: 'audit chain verification', url: '/audit/verify', setup: (w) => void addUser(w.deps.ops, 'test', 'nina'), status: 200, contains: ['Chain intact'] },
+  { name: 'audit export as CSV', url: '/audit/export.csv', setup: (w) => void addUser(w.deps.admin, 'test', 'nina'), status: 200, contains: ['id,time,event,outcome,username', 'user.add'], auditEvents: ['audit.export'] },
+  { name: 'audit chain verification', url: '/audit/verify', setup: (w) => void addUser(w.deps.admin, 'test', 'nina'), status: 200, contains: ['Chain intact'] },
 ];
 
 const UiRoutes = suite('routes/ui');
@@ -188,7 +189,7 @@ UiRoutes('sign-in with a wrong password: 401 with a generic message, audited wit
 UiRoutes('audit pages are 50 records, newest first, with a link to the older ones', async () => {
   const w = makeWebApp();
   try {
-    for (let i = 0; i < 120; i++) addUser(w.deps.ops, 'test', `user${i}`);
+    for (let i = 0; i < 120; i++) addUser(w.deps.admin, 'test', `user${i}`);
     const admin = w.adminSession();
     const first = await (await w.app.request('/audit', { headers: { Cookie: admin.cookie } })).text();
     assert.is((first.match(/<tr>/g) ?? []).length, 51); // header + 50

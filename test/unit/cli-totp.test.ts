@@ -52,7 +52,8 @@ Enroll('bad options and names are one-line errors', async ({ dir }) => {
   }
   const io = fakeIo(false);
   assert.is(await main(['totp', 'enroll', 'a\u0007b', '--data-dir', dir], {}, io), 2);
-  assert.match(io.stderr(), /not a user name/);
+  assert.match(io.stderr(), /user name: the user name contains whitespace or control characters/);
+  assert.is(io.stderr().trim().split('\n').length, 1);
 });
 
 const Qr = suite('cli/terminalQr');

@@ -32,6 +32,7 @@ const TABLE: [SettingKey, string, string, Settings[SettingKey]][] = [
   ['pipePath', 'pipe-path', 'PIPE_PATH', undefined],
   ['failmode', 'failmode', 'FAILMODE', 'secure'],
   ['unenrolledUsers', 'unenrolled-users', 'UNENROLLED_USERS', 'reject'],
+  ['stripRealm', 'strip-realm', 'STRIP_REALM', 'no'],
   ['otpDelimiter', 'otp-delimiter', 'OTP_DELIMITER', ','],
   ['totpMaxFailures', 'totp-max-failures', 'TOTP_MAX_FAILURES', 5],
   ['totpLockoutMinutes', 'totp-lockout-minutes', 'TOTP_LOCKOUT_MINUTES', 15],
@@ -44,6 +45,9 @@ const TABLE: [SettingKey, string, string, Settings[SettingKey]][] = [
   ['tlsCert', 'tls-cert', 'TLS_CERT', undefined],
   ['tlsKey', 'tls-key', 'TLS_KEY', undefined],
   ['httpsPort', 'https-port', 'HTTPS_PORT', 8443],
+  ['downstreamRequireMessageAuthenticator', 'downstream-require-message-authenticator', 'DOWNSTREAM_REQUIRE_MESSAGE_AUTHENTICATOR', 'no'],
+  ['pushCa', 'push-ca', 'PUSH_CA', undefined],
+  ['metricsTokenFile', 'metrics-token-file', 'METRICS_TOKEN_FILE', undefined],
 ];
 
 /** A valid value for each option, and what it parses to. */
@@ -68,6 +72,7 @@ const SAMPLE: Record<SettingKey, [string, unknown]> = {
   pipePath: ['/run/gatehouse.sock', '/run/gatehouse.sock'],
   failmode: ['safe', 'safe'],
   unenrolledUsers: ['allow', 'allow'],
+  stripRealm: ['yes', 'yes'],
   otpDelimiter: [':', ':'],
   totpMaxFailures: ['3', 3],
   totpLockoutMinutes: ['30', 30],
@@ -80,6 +85,9 @@ const SAMPLE: Record<SettingKey, [string, unknown]> = {
   tlsCert: ['/etc/gatehouse/cert.pem', '/etc/gatehouse/cert.pem'],
   tlsKey: ['/etc/gatehouse/key.pem', '/etc/gatehouse/key.pem'],
   httpsPort: ['443', 443],
+  downstreamRequireMessageAuthenticator: ['yes', 'yes'],
+  pushCa: ['/etc/gatehouse/push-ca.pem', '/etc/gatehouse/push-ca.pem'],
+  metricsTokenFile: ['/etc/gatehouse/metrics-token', '/etc/gatehouse/metrics-token'],
 };
 
 function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
@@ -97,8 +105,8 @@ function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
 
 // --- names and defaults ---------------------------------------------------
 
-Config('every option has the flag, environment variable and default of DESIGN.md (21) or of Gatehouse own (TOTP, abuse limits, TLS)', () => {
-  assert.is(OPTIONS.length, 32);
+Config('every option has the flag, environment variable and default of DESIGN.md (21) or of Gatehouse own (TOTP, abuse limits, TLS, names, transport)', () => {
+  assert.is(OPTIONS.length, 36);
   assert.equal(
     OPTIONS.map((o) => [o.key, o.flag, o.env, o.fallback]),
     TABLE,
@@ -282,13 +290,25 @@ Config('addresses and other values are validated', () => {
   configError(() => parse(['--otp-delimiter', ',,']), '--otp-delimiter');
   configError(() => parse(['--notakey-host', 'not a url']), '--notakey-host');
   configError(() => parse(['--notakey-host', 'ftp://push.example/api/']), '--notakey-host');
+  configError(() => parse(['--strip-realm', 'maybe']), '--strip-realm');
   assert.is(parse(['--downstream-address', '192.0.2.10']).values.downstreamAddress, '192.0.2.10');
 });
 
 Config('the notakey host gets a trailing slash (the API paths are appended to it)', () => {
   assert.is(parse(['--notakey-host', 'https://push.example/api']).values.notakeyHost, 'https://push.example/api/');
   assert.is(parse([], { NOTAKEY_HOST: 'https://push.example/api/' }).values.notakeyHost, 'https://push.example/api/');
-  assert.is(resolve([], {}, { 'notakey-host': 'http://10.0.0.5:8080/api' }).settings.notakeyHost, 'http://10.0.0.5:8080/api/');
+  assert.is(resolve([], {}, { 'notakey-host': 'https://10.0.0.5:8080/api' }).settings.notakeyHost, 'https://10.0.0.5:8080/api/');
+});
+
+Config('the push API is https; plain http only to this machine (user names and decisions cross it)', () => {
+  const e = configError(() => parse(['--notakey-host', 'http://push.example/api/']), '--notakey-host', 'https://');
+  assert.not.match(e.message, /undefined/);
+  configError(() => parse([], { NOTAKEY_HOST: 'http://10.0.0.5:8080/api/' }), 'NOTAKEY_HOST', 'https://');
+  for (const local of ['http://127.0.0.1:9/api/', 'http://localhost:9/api/', 'http://[::1]:9/api/', 'http://127.1.2.3/api/']) assert.is(parse(['--notakey-host', local]).values.notakeyHost, local);
+  // A stored http:// host (from before this rule) is ignored, with a message, rather than used.
+  const r = resolve([], {}, { 'notakey-host': 'http://push.example/api/' });
+  assert.is(r.settings.notakeyHost, undefined);
+  assert.match(r.invalidStored.join('\n'), /https:\/\//);
 });
 
 Config('invalid stored values are ignored, with a message in invalidStored', () => {

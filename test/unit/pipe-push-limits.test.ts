@@ -1,6 +1,7 @@
-// Windows logon (pipe and agent API) shares the per-user push limits with RADIUS: a workstation,
-// or a stolen password used at many of them, cannot flood a phone either. createPipeHandler over
-// a real (in-memory) store; the push service is a function that holds every request until told.
+// Windows logon (pipe and agent API) goes through the same engine as RADIUS, so the per-user push
+// limits apply to it too: a workstation, or a stolen password used at many of them, cannot flood a
+// phone. createPipeHandler over the real engine and an in-memory store; the push service is a
+// function that holds every request until told.
 import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -10,7 +11,10 @@ import { openStore, type Store } from '../../app/db/open.js';
 import { createAuditStore } from '../../app/db/queries/audit.js';
 import { createUserFactorQueries } from '../../app/db/queries/users.js';
 import { createSealer } from '../../app/db/secrets.js';
+import { Counters } from '../../app/lib/metrics.js';
+import { createEngine } from '../../app/mfa/engine.js';
 import type { FactorOutcome } from '../../app/mfa/factor.js';
+import { createPendingApprovals } from '../../app/mfa/pending.js';
 import { createPushLimiter } from '../../app/mfa/push-limits.js';
 import { createTotpFactor } from '../../app/mfa/totp.js';
 import { createPipeHandler } from '../../app/pipe/ops.js';
@@ -34,18 +38,24 @@ function setup(ctx: Ctx, env: NodeJS.ProcessEnv): void {
   ctx.held = [];
   ctx.pushes = [];
   ctx.limiter = createPushLimiter(Date.now);
-  ctx.handle = createPipeHandler({
-    pushLimits: ctx.limiter,
+  const audit = createAuditor(createAuditStore(ctx.store));
+  const engine = createEngine({
     settings: () => settings,
     totp: createTotpFactor(createUserFactorQueries(ctx.store, sealer), () => ({ maxFailures: 5, lockoutMs: 60_000 }), Date.now),
-    approve: (req) => {
-      ctx.pushes.push(req.username);
-      return new Promise<FactorOutcome>((resolve) => ctx.held.push(resolve));
+    push: {
+      configured: () => true,
+      approve: (req) => {
+        ctx.pushes.push(req.username);
+        return new Promise<FactorOutcome>((resolve) => ctx.held.push(resolve));
+      },
     },
-    audit: createAuditor(createAuditStore(ctx.store)),
-    signal: new AbortController().signal,
-    health: () => ({ status: 'ok', message: 'Service Status: OK' }),
+    limits: ctx.limiter,
+    pending: createPendingApprovals(),
+    audit,
+    counters: new Counters(),
+    now: Date.now,
   });
+  ctx.handle = createPipeHandler({ engine, audit });
 }
 L.after.each((ctx) => ctx.store.close());
 

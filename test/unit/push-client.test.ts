@@ -11,7 +11,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { FactorOutcome } from '../../app/mfa/factor.js';
-import { createPushClient, MAX_BODY, pushDescription, type PushClient, type PushClientOptions, type PushSettings } from '../../app/mfa/push.js';
+import type { ApprovalRequest } from '../../app/mfa/factor.js';
+import { pushDescription, type PushSettings } from '../../app/mfa/push/api.js';
+import { createPushClient, type PushClient, type PushClientOptions } from '../../app/mfa/push/scheduler.js';
+import { MAX_BODY } from '../../app/mfa/push/transport.js';
 import { findTool } from '../helpers/freeradius.js';
 import { type PushServer, startPushServer } from '../helpers/push-server.js';
 
@@ -34,8 +37,6 @@ Push.before.each(async (ctx) => {
     accessId: 'app-1',
     callTimeoutMs: 1000,
     ttlSeconds: 2,
-    title: 'VPN authentication',
-    description: 'Do you want to allow VPN access for user {0}? ({0})',
   };
   ctx.client = createPushClient({ pollIntervalMs: POLL_MS });
   ctx.extra = [];
@@ -47,7 +48,9 @@ Push.after.each(async (ctx) => {
   await ctx.server.close();
 });
 
-const ask = (ctx: Ctx, username = 'alice', signal?: AbortSignal) => ctx.client.approve(ctx.settings, { username, fingerprint: 'vpn-1 / 198.51.100.7' }, signal);
+/** An approval request with the push texts of the RADIUS defaults. */
+const req = (username: string, fingerprint = 'x'): ApprovalRequest => ({ username, fingerprint, title: 'VPN authentication', description: 'Do you want to allow VPN access for user {0}? ({0})' });
+const ask = (ctx: Ctx, username = 'alice', signal?: AbortSignal) => ctx.client.approve(ctx.settings, req(username, 'vpn-1 / 198.51.100.7'), signal);
 
 function clientWith(ctx: Ctx, options: PushClientOptions): PushClient {
   const c = createPushClient(options);
@@ -186,7 +189,7 @@ Push('the last wait is cut short at the TTL', async (ctx) => {
   const client = clientWith(ctx, { pollIntervalMs: 5000 });
   ctx.server.behave('hank', { kind: 'pending' });
   const t0 = performance.now();
-  assert.equal(await client.approve(ctx.settings, { username: 'hank', fingerprint: 'x' }), { kind: 'expired' });
+  assert.equal(await client.approve(ctx.settings, req('hank')), { kind: 'expired' });
   assert.ok(performance.now() - t0 < 2000);
   // One poll, at the end of the TTL rather than after the interval.
   assert.is(ctx.server.polls, 1);
@@ -395,7 +398,7 @@ Push('a redirect is not followed: unreachable, and the target is never asked', a
     ctx.settings.host = raw.url;
     const out = await ask(ctx);
     redirected = ctx.server.creates.length;
-    assert.equal(out, { kind: 'unreachable', detail: 'create: HTTP 302' });
+    assert.equal(out, { kind: 'unreachable', cause: 'unreachable', detail: 'create: HTTP 302' });
     assert.is(redirected, 0);
   } finally {
     await raw.close();
@@ -436,8 +439,7 @@ Push('polls that all hang until the TTL: unreachable, and the detail says they t
     ctx.settings.callTimeoutMs = 50;
     ctx.settings.ttlSeconds = 0.3;
     const out = await ask(ctx);
-    assert.is(out.kind, 'unreachable');
-    assert.match((out as { detail: string }).detail, /^poll: timed out after 50 ms$/);
+    assert.equal(out, { kind: 'unreachable', cause: 'timeout', detail: 'poll: timed out after 50 ms' }, 'the cause says timed out (the Windows health shows api_timeout)');
   } finally {
     await raw.close();
   }
@@ -481,7 +483,7 @@ Push('many pending requests: every one is polled, never more calls at once than 
     ctx.settings.host = raw.url;
     ctx.settings.ttlSeconds = 30;
     const client = clientWith(ctx, { concurrency: CONCURRENCY, pollIntervalMs: POLL_MS });
-    const outcomes = Promise.all(Array.from({ length: N }, (_, i) => client.approve(ctx.settings, { username: `many-${i}`, fingerprint: 'x' })));
+    const outcomes = Promise.all(Array.from({ length: N }, (_, i) => client.approve(ctx.settings, req(`many-${i}`))));
     await until(() => polled.size === N, 'every request polled');
     assert.is(client.stats().waiting, N);
     deciding = true;
@@ -533,9 +535,9 @@ Push('creates go first: a new login is sent while polls hold every slot they may
     ctx.settings.callTimeoutMs = 10_000;
     const client = clientWith(ctx, { concurrency: 2, pollIntervalMs: 1 });
     const ac = new AbortController();
-    const first = Array.from({ length: 5 }, (_, i) => client.approve(ctx.settings, { username: `old-${i}`, fingerprint: 'x' }, ac.signal));
+    const first = Array.from({ length: 5 }, (_, i) => client.approve(ctx.settings, req(`old-${i}`), ac.signal));
     await until(() => held.length === 1, 'a poll held');
-    const late = client.approve(ctx.settings, { username: 'new', fingerprint: 'x' }, ac.signal);
+    const late = client.approve(ctx.settings, req('new'), ac.signal);
     await until(() => seq === 6, 'the new create');
     assert.ok(createdWhilePollHeld);
     assert.is(held.length, 1, 'polls took more than their share of the slots');
@@ -552,15 +554,15 @@ Push('close answers every waiting request at once, and nothing is polled afterwa
   ctx.server.behave('pending-user', { kind: 'pending' });
   const client = clientWith(ctx, { pollIntervalMs: POLL_MS });
   const N = 50;
-  const all = Promise.all(Array.from({ length: N }, () => client.approve(ctx.settings, { username: 'pending-user', fingerprint: 'x' })));
+  const all = Promise.all(Array.from({ length: N }, () => client.approve(ctx.settings, req('pending-user'))));
   await until(() => ctx.server.creates.length === N && ctx.server.polls >= N, 'all created and polled');
   await client.close();
   const out: FactorOutcome[] = await all;
-  assert.equal(out, Array.from({ length: N }, () => ({ kind: 'unreachable', detail: 'aborted' })));
+  assert.equal(out, Array.from({ length: N }, () => ({ kind: 'unreachable', cause: 'aborted', detail: 'aborted' })));
   const polls = ctx.server.polls;
   await delay(POLL_MS * 5);
   assert.is(ctx.server.polls, polls);
-  assert.equal(await client.approve(ctx.settings, { username: 'pending-user', fingerprint: 'x' }), { kind: 'unreachable', detail: 'aborted' });
+  assert.equal(await client.approve(ctx.settings, req('pending-user')), { kind: 'unreachable', cause: 'aborted', detail: 'aborted' });
 });
 
 Push('an abort answers the requests of its signal only; the others still get their decision', async (ctx) => {
@@ -593,7 +595,7 @@ Push('HTTPS: a trusted certificate works; an untrusted one is refused (unreachab
       assert.is(refused.kind, 'unreachable');
       assert.is(tls.creates.length, 0);
       const trusting = clientWith(ctx, { pollIntervalMs: POLL_MS, ca: readFileSync(cert) });
-      assert.equal(await trusting.approve(ctx.settings, { username: 'tls-user', fingerprint: 'x' }), { kind: 'approved' });
+      assert.equal(await trusting.approve(ctx.settings, req('tls-user')), { kind: 'approved' });
       assert.is(tls.creates.length, 1);
     } finally {
       await tls.close();

@@ -24,6 +24,8 @@ export interface AuditFilter {
   until?: number;
   username?: string;
   event?: string;
+  /** Any of these events. */
+  events?: readonly string[];
   outcome?: string;
   /** Prefix of the source, e.g. `192.0.2.7` or `http:`. */
   source?: string;
@@ -36,6 +38,7 @@ function whereOf(f: AuditFilter): { sql: string; params: (string | number)[] } {
   if (f.until !== undefined) parts.push('time <= ?') && params.push(f.until);
   if (f.username) parts.push('username = ?') && params.push(f.username);
   if (f.event) parts.push('event = ?') && params.push(f.event);
+  if (f.events && f.events.length > 0) parts.push(`event IN (${f.events.map(() => '?').join(',')})`) && params.push(...f.events);
   if (f.outcome) parts.push('outcome = ?') && params.push(f.outcome);
   if (f.source) parts.push("source >= ? AND source < ?") && params.push(f.source, f.source + '\uffff');
   return { sql: parts.length ? parts.join(' AND ') : '1', params };

@@ -1,16 +1,20 @@
-// Users and their TOTP accounts. User names match case-insensitively: they are stored and
-// looked up in their normalised form (NFC, lower case), since RADIUS clients and Windows pass
-// them as the person typed them.
+// Users and their TOTP accounts. Names are stored and looked up exactly as given: callers pass
+// the canonical form (app/lib/username.ts), so every spelling of a user finds the same row.
 import { asc, eq, sql } from 'drizzle-orm';
-import type { OtpAlgorithm, TotpParams } from '../../mfa/otp.js';
 import type { Store } from '../open.js';
 import { totpAccounts, users } from '../schema.js';
 import type { Sealer } from '../secrets.js';
 
 const SEED_PURPOSE = 'totp_accounts.seed';
 
-export function normalizeUsername(name: string): string {
-  return name.normalize('NFC').toLowerCase();
+export type OtpAlgorithm = 'SHA1' | 'SHA256' | 'SHA512';
+
+/** A TOTP account's parameters, as the row stores them. */
+export interface TotpParams {
+  algorithm: OtpAlgorithm;
+  digits: 6 | 8;
+  /** Seconds per step. */
+  period: number;
 }
 
 export interface UserRow {
@@ -52,29 +56,27 @@ export function listUsers(store: Store): UserRow[] {
 }
 
 export function insertUser(store: Store, username: string): number {
-  const name = normalizeUsername(username);
-  const existing = store.db.select({ id: users.id }).from(users).where(eq(users.username, name)).get();
-  if (existing) throw new DuplicateUserError(`user ${name} already exists`);
-  return store.db.insert(users).values({ username: name }).returning({ id: users.id }).get().id;
+  const existing = store.db.select({ id: users.id }).from(users).where(eq(users.username, username)).get();
+  if (existing) throw new DuplicateUserError(`user ${username} already exists`);
+  return store.db.insert(users).values({ username }).returning({ id: users.id }).get().id;
 }
 
 export function deleteUser(store: Store, username: string): boolean {
-  return store.db.delete(users).where(eq(users.username, normalizeUsername(username))).run().changes > 0;
+  return store.db.delete(users).where(eq(users.username, username)).run().changes > 0;
 }
 
 /** Lock (by an admin, until unlocked) or unlock (which also clears an automatic lockout). */
 export function setUserLocked(store: Store, username: string, locked: boolean): boolean {
   const set = locked ? { locked: true } : { locked: false, lockedUntil: null, failedAttempts: 0 };
-  return store.db.update(users).set(set).where(eq(users.username, normalizeUsername(username))).run().changes > 0;
+  return store.db.update(users).set(set).where(eq(users.username, username)).run().changes > 0;
 }
 
 /** Create or replace the user's TOTP account (creating the user if needed). */
 export function replaceTotpAccount(store: Store, sealer: Sealer, username: string, seed: Buffer, params: TotpParams): { userCreated: boolean } {
-  const name = normalizeUsername(username);
   return store.sqlite.transaction(() => {
-    let user = store.db.select({ id: users.id }).from(users).where(eq(users.username, name)).get();
+    let user = store.db.select({ id: users.id }).from(users).where(eq(users.username, username)).get();
     const userCreated = user === undefined;
-    user ??= store.db.insert(users).values({ username: name }).returning({ id: users.id }).get();
+    user ??= store.db.insert(users).values({ username }).returning({ id: users.id }).get();
     store.db.delete(totpAccounts).where(eq(totpAccounts.userId, user.id)).run();
     store.db
       .insert(totpAccounts)
@@ -85,7 +87,7 @@ export function replaceTotpAccount(store: Store, sealer: Sealer, username: strin
 }
 
 export function deleteTotpAccount(store: Store, username: string): boolean {
-  const user = store.db.select({ id: users.id }).from(users).where(eq(users.username, normalizeUsername(username))).get();
+  const user = store.db.select({ id: users.id }).from(users).where(eq(users.username, username)).get();
   if (user === undefined) return false;
   return store.db.delete(totpAccounts).where(eq(totpAccounts.userId, user.id)).run().changes > 0;
 }
@@ -137,7 +139,7 @@ export function createUserFactorQueries(store: Store, sealer: Sealer): UserFacto
   const laterSuccess = store.sqlite.prepare<[number, number]>('UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ? AND failed_attempts = ? AND (failed_attempts <> 0 OR locked_until IS NOT NULL)');
   return {
     find(username) {
-      const r = find.get(normalizeUsername(username));
+      const r = find.get(username);
       if (r === undefined) return undefined;
       return {
         id: r.id,
@@ -156,7 +158,7 @@ export function createUserFactorQueries(store: Store, sealer: Sealer): UserFacto
       };
     },
     findStatus(username) {
-      const r = status.get(normalizeUsername(username));
+      const r = status.get(username);
       if (r === undefined) return undefined;
       const totp: TotpParams | null = r.totp_id === null ? null : { algorithm: r.algorithm ?? 'SHA1', digits: r.digits === 8 ? 8 : 6, period: r.period ?? 30 };
       return { id: r.id, locked: r.locked === 1, lockedUntil: r.locked_until, failedAttempts: r.failed_attempts, totp };

@@ -1,0 +1,49 @@
+// Bearer tokens: API tokens (manage Gatehouse through /api/v1) and agent tokens (a Windows
+// machine's agent forwarding logons). Shown once; only their SHA-256 is stored.
+import { deleteAgent, deleteApiToken, DuplicateTokenError, insertAgent, insertApiToken } from '../db/queries/admins.js';
+import { newToken, tokenHash } from '../lib/tokens.js';
+import { cleanTokenName, conflict, missing, ok, type AdminDeps, type Result } from './deps.js';
+
+export function createApiToken(d: AdminDeps, actor: string, rawName: string | undefined): Result<{ name: string; token: string }> {
+  const name = cleanTokenName(rawName, 'name');
+  if (!name.ok) return name;
+  const token = newToken('gh_');
+  try {
+    insertApiToken(d.store, name.value, tokenHash(token), actor);
+  } catch (e) {
+    if (!(e instanceof DuplicateTokenError)) throw e;
+    return conflict(`a token named ${name.value} already exists`, 'name');
+  }
+  d.audit.record({ event: 'token.create', outcome: 'ok', actor, details: { name: name.value } });
+  return ok({ name: name.value, token });
+}
+
+export function revokeApiToken(d: AdminDeps, actor: string, name: string): Result<string> {
+  if (!deleteApiToken(d.store, name)) return missing(`no token ${name}`);
+  d.audit.record({ event: 'token.revoke', outcome: 'ok', actor, details: { name } });
+  return ok(name);
+}
+
+/**
+ * An agent token is bound to one Windows machine: NAME is that machine's name, and it is what
+ * every push and audit record of a logon through this token shows, whatever the agent claims.
+ */
+export function createAgentToken(d: AdminDeps, actor: string, rawName: string | undefined): Result<{ name: string; token: string }> {
+  const name = cleanTokenName(rawName, 'machine name');
+  if (!name.ok) return name;
+  const token = newToken('gha_');
+  try {
+    insertAgent(d.store, name.value, tokenHash(token), actor);
+  } catch (e) {
+    if (!(e instanceof DuplicateTokenError)) throw e;
+    return conflict(`an agent token named ${name.value} already exists`, 'name');
+  }
+  d.audit.record({ event: 'agent.token.create', outcome: 'ok', actor, details: { name: name.value } });
+  return ok({ name: name.value, token });
+}
+
+export function revokeAgentToken(d: AdminDeps, actor: string, name: string): Result<string> {
+  if (!deleteAgent(d.store, name)) return missing(`no agent token ${name}`);
+  d.audit.record({ event: 'agent.token.revoke', outcome: 'ok', actor, details: { name } });
+  return ok(name);
+}

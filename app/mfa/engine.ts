@@ -1,0 +1,217 @@
+// The second-factor engine: the one place that decides whether a person whose password (or
+// Windows logon) was accepted may in. Every front door (RADIUS, the Windows pipe and agent API,
+// later the self-service portal and the push API served to others) asks it and only translates
+// its verdict into its own reply. In order:
+//
+//   1. the user name's canonical form (app/lib/username.ts): one user, whatever the spelling;
+//   2. the user's lock (by an admin, or after too many wrong codes): refused before any factor;
+//   3. a TOTP account: the code, if one came, checked once with replay protection and lockout
+//      (app/mfa/totp.ts); without one, `code_required` (RADIUS answers with a challenge);
+//   4. otherwise push, when a push service is configured: a login from the same origin joins the
+//      push already waiting (app/mfa/pending.ts); a new push is subject to the per-user limits
+//      (app/mfa/push-limits.ts); an unreachable service falls to --failmode;
+//   5. no factor at all: --unenrolled-users.
+//
+// The check-then-write steps (code claim, failure count, push limit) each run in one synchronous
+// turn. Lockouts are audited here; the door writes the one record of the request itself, with
+// the verdict's reason and details (and commits the verdict's `commit` write with it).
+import type { Auditor } from '../audit/audit.js';
+import type { AuditDetails } from '../audit/chain.js';
+import type { Settings } from '../config.js';
+import type { Counters } from '../lib/metrics.js';
+import { canonicalUsername } from '../lib/username.js';
+import type { FactorOutcome, PushProvider } from './factor.js';
+import { failmodeVerdict } from './failmode.js';
+import { codeEquals } from './otp.js';
+import type { Door, PendingApproval, PendingApprovals } from './pending.js';
+import type { PushLimiter } from './push-limits.js';
+import type { TotpFactor } from './totp.js';
+
+export interface EngineDeps {
+  settings(): Readonly<Settings>;
+  totp: TotpFactor;
+  push: PushProvider;
+  limits: PushLimiter;
+  pending: PendingApprovals;
+  audit: Auditor;
+  /** `push_limited` by limit is counted here, for every door. */
+  counters: Counters;
+  now(): number;
+}
+
+/** Who is asking, by the name they sent; what the engine knows of them before the password check. */
+export type Subject =
+  | {
+      ok: true;
+      /** Canonical user name. */
+      name: string;
+      /** The name as sent. */
+      sent: string;
+      /** Whether the store knows the user (otherwise nothing about them is re-read later). */
+      known: boolean;
+      /** Digits of the user's TOTP codes, when they have an account (a code may come appended). */
+      codeDigits: number | undefined;
+    }
+  | { ok: false; sent: string; problem: string };
+
+export type KnownSubject = Extract<Subject, { ok: true }>;
+
+/** Where a login comes from. A push is joined only by a login whose origin matches in every field. */
+export interface Origin {
+  door: Door;
+  /** The address the request came from (RADIUS: the client's IP address; Windows: `pipe` or `agent:NAME`). */
+  source: string;
+  /** The NAS (NAS-IP-Address / NAS-Identifier) or the Windows workstation. */
+  nas: string;
+  /** The calling station (RADIUS Calling-Station-Id; Windows: the logon scenario). Empty: never joins. */
+  station: string;
+  /** What the first factor answered (which server accepted, and with what). */
+  firstFactor: string;
+}
+
+export interface DecideRequest {
+  subject: KnownSubject;
+  /**
+   * A code that came with the request: as text, or as a matcher where the protocol carries it
+   * hashed (RADIUS CHAP over the code).
+   */
+  code?: { how: 'appended' | 'typed' | 'challenge' } & ({ text: string } | { matches(candidate: string): boolean });
+  origin: Origin;
+  push: { title: string; description: string; fingerprint: string };
+  /** How /approvals shows a push this login starts. */
+  view: { client: string; station: string | undefined };
+  /** For the lockout record this request may cause. */
+  audit: { source: string; client: string | null };
+}
+
+export type AcceptReason = 'totp_ok' | 'push_approved' | 'unenrolled_allowed' | 'failmode_safe';
+export type RejectReason = 'locked' | 'totp_wrong' | 'totp_replayed' | 'push_denied' | 'push_expired' | 'push_limited' | 'unenrolled' | 'failmode_secure' | 'shutdown';
+
+export type Verdict =
+  /** `commit`: a store write to commit in the same transaction as the request's audit record. */
+  | { kind: 'accept'; reason: AcceptReason; details: AuditDetails; commit?: () => void }
+  | { kind: 'reject'; reason: RejectReason; details: AuditDetails }
+  | { kind: 'code_required'; reason: 'totp_challenge'; details: AuditDetails };
+
+/** The push service as last seen: `none` when none is configured. */
+export type PushHealth = 'none' | 'unknown' | 'ok' | 'failing' | 'timeout';
+
+export interface Engine {
+  /** The canonical name and what the store knows of the user (one lookup). */
+  subject(sentName: string): Subject;
+  decide(req: DecideRequest): Promise<Verdict>;
+  pushHealth(): PushHealth;
+  pendingApprovals(): PendingApproval[];
+  pendingCounts(): { logins: number; pushes: number };
+  /** Answer every waiting login (rejected: `shutdown`) and stop sending pushes. */
+  shutdown(): Promise<void>;
+}
+
+export function createEngine(d: EngineDeps): Engine {
+  const abort = new AbortController();
+  let closing = false;
+  let health: Exclude<PushHealth, 'none'> = 'unknown';
+
+  const accept = (reason: AcceptReason, details: AuditDetails, commit?: () => void): Verdict => (commit === undefined ? { kind: 'accept', reason, details } : { kind: 'accept', reason, details, commit });
+  const reject = (reason: RejectReason, details: AuditDetails): Verdict => ({ kind: 'reject', reason, details });
+  const unenrolled = (s: Readonly<Settings>): Verdict => (s.unenrolledUsers === 'allow' ? accept('unenrolled_allowed', { factor: 'none' }) : reject('unenrolled', { factor: 'none' }));
+
+  function checkCode(req: DecideRequest, matches: (c: string) => boolean, details: AuditDetails): Verdict {
+    let commit: (() => void) | undefined;
+    const r = d.totp.verify(req.subject.name, matches, (w) => (commit = w));
+    if (r.ok) return accept('totp_ok', details, commit);
+    if (r.reason === 'no_totp') return reject('totp_wrong', details);
+    if (r.reason === 'locked') return reject('locked', details);
+    if (r.lockedNow) d.audit.record({ event: 'user.lockout', outcome: 'ok', username: req.subject.name, source: req.audit.source, client: req.audit.client, reason: 'too_many_wrong_codes' });
+    return reject(r.reason, details);
+  }
+
+  async function push(req: DecideRequest, s: Readonly<Settings>): Promise<Verdict> {
+    const o = req.origin;
+    const joinKey = o.station === '' ? undefined : `${o.door}\n${req.subject.name}\n${o.source}\n${o.nas}\n${o.station}\n${o.firstFactor}`;
+    let outcome = joinKey === undefined ? undefined : d.pending.find(joinKey);
+    const joined = outcome !== undefined;
+    const details: AuditDetails = joined ? { factor: 'push', joined: true } : { factor: 'push' };
+    if (outcome === undefined) {
+      // A new push (a join is not one): the per-user limits apply, checked and counted at once.
+      const admitted = d.limits.admit(req.subject.name, s);
+      if (admitted.refused !== undefined) {
+        d.counters.inc('push_limited', admitted.refused);
+        return reject('push_limited', { factor: 'push', limit: admitted.refused });
+      }
+      outcome = d.push.approve({ username: req.subject.name, fingerprint: req.push.fingerprint, title: req.push.title, description: req.push.description }, abort.signal);
+      d.pending.add(joinKey, { username: req.subject.name, door: o.door, client: req.view.client, station: req.view.station, startedAt: d.now(), ttlSeconds: s.messageTtlSeconds }, outcome);
+      void outcome.then((r) => {
+        admitted.release();
+        noteHealth(r);
+      });
+    }
+    const result = await d.pending.wait(joinKey, outcome);
+    if (closing) return reject('shutdown', details);
+    return afterPush(result, details);
+  }
+
+  function noteHealth(r: FactorOutcome): void {
+    if (r.kind !== 'unreachable') health = 'ok';
+    else if (r.cause === 'timeout') health = 'timeout';
+    else if (r.cause === 'unreachable') health = 'failing';
+  }
+
+  function afterPush(r: FactorOutcome, details: AuditDetails): Verdict {
+    switch (r.kind) {
+      case 'approved':
+        return accept('push_approved', details);
+      case 'denied':
+        return reject('push_denied', details);
+      case 'expired':
+        return reject('push_expired', details);
+      case 'unknown_user':
+        return unenrolled(d.settings());
+      case 'unreachable': {
+        if (r.cause === 'aborted') return reject('shutdown', details);
+        const fm = failmodeVerdict(d.settings().failmode);
+        const withDetail = { ...details, message: r.detail };
+        return fm.accept ? accept('failmode_safe', withDetail) : reject('failmode_secure', withDetail);
+      }
+    }
+  }
+
+  return {
+    subject(sentName) {
+      const c = canonicalUsername(sentName, { stripRealm: d.settings().stripRealm === 'yes' });
+      if (!c.ok) return { ok: false, sent: sentName, problem: c.problem };
+      const status = d.totp.status(c.name);
+      return { ok: true, name: c.name, sent: sentName, known: status.known, codeDigits: status.known && status.totp !== null ? status.totp.digits : undefined };
+    },
+
+    async decide(req) {
+      const s = d.settings();
+      if (closing) return reject('shutdown', {});
+      // Known users are read again: their lock or factor may have changed while the password was
+      // checked. For the many users the store does not know, the first lookup stands.
+      const status = req.subject.known ? d.totp.status(req.subject.name) : { known: false as const };
+      if (status.known && status.lock.locked) return reject('locked', { factor: status.totp !== null ? 'totp' : 'push' });
+      if (status.known && status.totp !== null) {
+        const details: AuditDetails = req.code?.how === 'appended' ? { factor: 'totp', appendedCode: true } : { factor: 'totp' };
+        if (req.code === undefined) return { kind: 'code_required', reason: 'totp_challenge', details };
+        return checkCode(req, 'text' in req.code ? codeEquals(req.code.text) : req.code.matches, details);
+      }
+      // The answer to a code challenge, but the user no longer has a TOTP account.
+      if (req.code?.how === 'challenge') return reject('totp_wrong', { factor: 'totp' });
+      if (!d.push.configured()) return unenrolled(s);
+      return push(req, s);
+    },
+
+    pushHealth: () => (d.push.configured() ? health : 'none'),
+    pendingApprovals: () => d.pending.list(),
+    pendingCounts: () => d.pending.counts(),
+
+    async shutdown() {
+      closing = true;
+      abort.abort();
+      await Promise.allSettled(d.pending.outcomes());
+      // Let the logins that were waiting write their answers.
+      await new Promise((r) => setImmediate(r));
+    },
+  };
+}

@@ -1,0 +1,24 @@
+// Every text a person trying to sign in is shown, by the reason of the decision: the RADIUS
+// Reply-Message, the Windows logon screen's status line. One table, so that the same decision
+// reads the same at every front door.
+export const MESSAGES = {
+  approved: 'Approved.',
+  code_required: 'Enter the code from your authenticator app',
+  push_denied: 'The sign-in was denied on the phone.',
+  push_expired: 'The sign-in was not approved in time.',
+  unenrolled: 'No second factor is set up for this account; ask your administrator.',
+  failmode_secure: 'The approval service cannot be reached; try again later.',
+  locked: 'This account is locked; ask your administrator.',
+  totp_wrong: 'The code is not correct.',
+  totp_replayed: 'That code was already used; wait for the next one.',
+  push_limited: 'Too many approval requests; wait a few minutes.',
+  shutdown: 'The authentication service is restarting; try again.',
+  bad_user_name: 'The user name is not valid.',
+  // Reasons a front door decides before the second factor is asked.
+  no_user_name: 'The request has no user name.',
+  no_downstream: 'No RADIUS server is configured to check passwords.',
+  state_expired: 'The code request has expired; log in again.',
+  state_mismatch: 'The code request does not belong to this login; log in again.',
+} as const;
+
+export type MessageKey = keyof typeof MESSAGES;

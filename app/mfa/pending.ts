@@ -1,0 +1,80 @@
+// Push approvals waiting for a person, from every front door (RADIUS, Windows logon through the
+// pipe or the agent API): what /approvals lists and /metrics counts, and what a new login may
+// join instead of sending another push. Only the engine (app/mfa/engine.ts) adds to it.
+import type { FactorOutcome } from './factor.js';
+
+export type Door = 'radius' | 'windows';
+
+/** One push waiting for a decision, as the admin UI shows it. */
+export interface PendingApproval {
+  /** Canonical user name. */
+  username: string;
+  door: Door;
+  /** Where the login came from: the RADIUS client's name, `pipe`, or `agent:NAME`. */
+  client: string;
+  /** The calling station (RADIUS Calling-Station-Id) or the Windows workstation, when known. */
+  station: string | undefined;
+  startedAt: number;
+  ttlSeconds: number;
+  /** Logins (the first and any that joined it) waiting on this push. */
+  waiting: number;
+}
+
+interface Entry {
+  view: PendingApproval;
+  outcome: Promise<FactorOutcome>;
+}
+
+export interface PendingApprovals {
+  /** The push a login with this join key may wait on, if one is waiting. */
+  find(joinKey: string): Promise<FactorOutcome> | undefined;
+  /**
+   * Register a push that has just been sent. `joinKey` undefined: it is listed and counted but
+   * no other login can join it. It is forgotten once its outcome is known.
+   */
+  add(joinKey: string | undefined, view: Omit<PendingApproval, 'waiting'>, outcome: Promise<FactorOutcome>): void;
+  /** Wait for a push's outcome, counted as one waiting login meanwhile. */
+  wait(joinKey: string | undefined, outcome: Promise<FactorOutcome>): Promise<FactorOutcome>;
+  list(): PendingApproval[];
+  counts(): { logins: number; pushes: number };
+  /** Every outcome still awaited (for shutdown). */
+  outcomes(): Promise<FactorOutcome>[];
+}
+
+export function createPendingApprovals(): PendingApprovals {
+  const entries = new Map<string, Entry>();
+  /** Entries no login may join, keyed by their outcome. */
+  const unjoinable = new Map<Promise<FactorOutcome>, Entry>();
+  let logins = 0;
+  const entryOf = (joinKey: string | undefined, outcome: Promise<FactorOutcome>): Entry | undefined => {
+    const e = joinKey === undefined ? unjoinable.get(outcome) : entries.get(joinKey);
+    return e !== undefined && e.outcome === outcome ? e : undefined;
+  };
+  return {
+    find: (joinKey) => entries.get(joinKey)?.outcome,
+    add(joinKey, view, outcome) {
+      const entry: Entry = { view: { ...view, waiting: 0 }, outcome };
+      if (joinKey === undefined) unjoinable.set(outcome, entry);
+      else entries.set(joinKey, entry);
+      const forget = () => {
+        if (joinKey === undefined) unjoinable.delete(outcome);
+        else if (entries.get(joinKey) === entry) entries.delete(joinKey);
+      };
+      void outcome.then(forget, forget);
+    },
+    async wait(joinKey, outcome) {
+      const entry = entryOf(joinKey, outcome);
+      if (entry !== undefined) entry.view.waiting++;
+      logins++;
+      try {
+        return await outcome;
+      } finally {
+        logins--;
+        if (entry !== undefined) entry.view.waiting--;
+      }
+    },
+    list: () => [...entries.values(), ...unjoinable.values()].map((e) => ({ ...e.view })).sort((a, b) => a.startedAt - b.startedAt),
+    counts: () => ({ logins, pushes: entries.size + unjoinable.size }),
+    outcomes: () => [...entries.values(), ...unjoinable.values()].map((e) => e.outcome),
+  };
+}

@@ -1,0 +1,18 @@
+// The Notakey-compatible push API as the engine's push provider: configured by --notakey-host and
+// --notakey-access-id, with the call timeout and TTL of the settings at the time of each login.
+import type { Settings } from '../../config.js';
+import type { PushProvider } from '../factor.js';
+import type { PushClient } from './scheduler.js';
+
+export function createNotakeyProvider(client: PushClient, settings: () => Readonly<Settings>): PushProvider {
+  return {
+    configured() {
+      const s = settings();
+      return s.notakeyHost !== undefined && s.notakeyAccessId !== undefined;
+    },
+    approve(req, signal) {
+      const s = settings();
+      return client.approve({ host: s.notakeyHost ?? '', accessId: s.notakeyAccessId ?? '', callTimeoutMs: s.notakeyTimeout * 1000, ttlSeconds: s.messageTtlSeconds }, req, signal);
+    },
+  };
+}

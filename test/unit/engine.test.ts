@@ -1,0 +1,257 @@
+// app/mfa/engine.ts, the one second-factor decision, over a real (in-memory) store with sealed
+// seeds and the real TOTP factor, lockout, push limits and pending approvals. The push service is
+// a function that holds every approval until the test decides it.
+import { randomBytes } from 'node:crypto';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createAuditor } from '../../app/audit/audit.js';
+import { parseServeOptions, resolveSettings } from '../../app/config.js';
+import { openStore, type Store } from '../../app/db/open.js';
+import { createAuditStore } from '../../app/db/queries/audit.js';
+import { createUserFactorQueries, replaceTotpAccount, setUserLocked } from '../../app/db/queries/users.js';
+import { createSealer, type Sealer } from '../../app/db/secrets.js';
+import { Counters } from '../../app/lib/metrics.js';
+import { canonicalUsername } from '../../app/lib/username.js';
+import { createEngine, type DecideRequest, type Engine, type KnownSubject, type Origin, type Verdict } from '../../app/mfa/engine.js';
+import type { ApprovalRequest, FactorOutcome } from '../../app/mfa/factor.js';
+import { DEFAULT_TOTP, totp } from '../../app/mfa/otp.js';
+import { createPendingApprovals } from '../../app/mfa/pending.js';
+import { createPushLimiter } from '../../app/mfa/push-limits.js';
+import { createTotpFactor } from '../../app/mfa/totp.js';
+
+const START = 1_750_000_000_000;
+const SEED = Buffer.from('3132333435363738393031323334353637383930', 'hex');
+
+interface Held {
+  req: ApprovalRequest;
+  decide(o: FactorOutcome): void;
+}
+
+interface Ctx {
+  store: Store;
+  sealer: Sealer;
+  engine: Engine;
+  held: Held[];
+  t: number;
+  env: Record<string, string>;
+  /** Whether a push service is configured. */
+  push: boolean;
+}
+
+const E = suite<Ctx>('mfa/engine', {} as Ctx);
+
+function build(ctx: Ctx, env: Record<string, string> = {}, push = true): void {
+  ctx.env = env;
+  ctx.push = push;
+  const settings = resolveSettings(parseServeOptions([], env).fixed, new Map()).settings;
+  ctx.engine = createEngine({
+    settings: () => settings,
+    totp: createTotpFactor(createUserFactorQueries(ctx.store, ctx.sealer), () => ({ maxFailures: settings.totpMaxFailures, lockoutMs: settings.totpLockoutMinutes * 60_000 }), () => ctx.t),
+    push: {
+      configured: () => ctx.push,
+      approve: (req) => new Promise<FactorOutcome>((resolve) => ctx.held.push({ req, decide: resolve })),
+    },
+    limits: createPushLimiter(() => ctx.t),
+    pending: createPendingApprovals(),
+    audit: createAuditor(createAuditStore(ctx.store), () => ctx.t),
+    counters: new Counters(),
+    now: () => ctx.t,
+  });
+}
+
+E.before.each((ctx) => {
+  ctx.store = openStore(':memory:');
+  ctx.sealer = createSealer(randomBytes(32));
+  ctx.t = START;
+  ctx.held = [];
+  build(ctx);
+});
+E.after.each((ctx) => ctx.store.close());
+
+const RADIUS: Origin = { door: 'radius', source: '192.0.2.10', nas: 'nas-1', station: '198.51.100.7', firstFactor: 'downstream-a' };
+
+function subject(ctx: Ctx, name: string): KnownSubject {
+  const s = ctx.engine.subject(name);
+  if (!s.ok) throw new Error(`${name}: ${s.problem}`);
+  return s;
+}
+
+function request(ctx: Ctx, name: string, extra: Partial<DecideRequest> = {}): DecideRequest {
+  return {
+    subject: subject(ctx, name),
+    origin: RADIUS,
+    push: { title: 'VPN', description: 'Allow {0}?', fingerprint: 'vpn' },
+    view: { client: 'vpn', station: RADIUS.station },
+    audit: { source: '192.0.2.10:4000', client: 'vpn' },
+    ...extra,
+  };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+const code = (ctx: Ctx, offset = 0) => totp(SEED, ctx.t + offset * 30_000, DEFAULT_TOTP);
+function wrongCode(ctx: Ctx): string {
+  const valid = [-1, 0, 1].map((o) => code(ctx, o));
+  for (let i = 1; ; i++) {
+    const c = String((i * 7919) % 1_000_000).padStart(6, '0');
+    if (!valid.includes(c)) return c;
+  }
+}
+const auditOf = (store: Store, event: string) => store.sqlite.prepare('SELECT username, reason FROM audit_log WHERE event = ? ORDER BY id').all(event) as { username: string; reason: string }[];
+
+// --- one user, whatever the spelling ----------------------------------------------------------
+
+E('canonical names: surrounding space, case and full-width forms are one user; inner space and control characters are refused', () => {
+  for (const spelling of ['alice', 'alice ', ' Alice', 'ALICE', '\talice\n', 'ａｌｉｃｅ']) assert.equal(canonicalUsername(spelling), { ok: true, name: 'alice' }, JSON.stringify(spelling));
+  for (const bad of ['', '   ', 'al ice', 'al\u00a0ice', 'alice\u0000', 'ali\u200bce', '\u202ealice', 'a'.repeat(254)]) assert.is(canonicalUsername(bad).ok, false, JSON.stringify(bad));
+  assert.equal(canonicalUsername('alice@corp.example'), { ok: true, name: 'alice@corp.example' }, 'realms are kept unless stripping is on');
+  for (const spelling of ['alice@corp.example', 'CORP\\alice', 'corp\\Alice@Corp.Example', 'Alice@x@corp.example']) {
+    const expected = spelling === 'Alice@x@corp.example' ? 'alice@x' : 'alice';
+    assert.equal(canonicalUsername(spelling, { stripRealm: true }), { ok: true, name: expected }, spelling);
+  }
+  assert.is(canonicalUsername('@corp.example', { stripRealm: true }).ok, false);
+});
+
+E("every spelling of an enrolled user gets that user's code challenge and lock", async (ctx) => {
+  replaceTotpAccount(ctx.store, ctx.sealer, 'alice', SEED, DEFAULT_TOTP);
+  build(ctx, { STRIP_REALM: 'yes' });
+  for (const spelling of ['alice ', ' Alice', 'ALICE', 'alice@corp.example', 'CORP\\alice']) {
+    const s = subject(ctx, spelling);
+    assert.is(s.name, 'alice');
+    assert.is(s.codeDigits, 6, `${spelling}: known as a TOTP user before the password is checked`);
+  }
+  setUserLocked(ctx.store, 'alice', true);
+  for (const spelling of ['alice ', 'ALICE', 'alice@corp.example']) {
+    assert.equal(await ctx.engine.decide(request(ctx, spelling, { code: { text: code(ctx), how: 'appended' } })), { kind: 'reject', reason: 'locked', details: { factor: 'totp' } }, spelling);
+  }
+});
+
+// --- TOTP --------------------------------------------------------------------------------------
+
+E('TOTP: no code asks for one; a good code is accepted once (its step committed with the record); a replay is refused', async (ctx) => {
+  replaceTotpAccount(ctx.store, ctx.sealer, 'alice', SEED, DEFAULT_TOTP);
+  assert.equal(await ctx.engine.decide(request(ctx, 'alice')), { kind: 'code_required', reason: 'totp_challenge', details: { factor: 'totp' } });
+  const ok = await ctx.engine.decide(request(ctx, 'alice', { code: { text: code(ctx), how: 'challenge' } }));
+  assert.is(ok.kind, 'accept');
+  assert.is(ok.reason, 'totp_ok');
+  assert.type((ok as Extract<Verdict, { kind: 'accept' }>).commit, 'function', 'the step is handed to the door to commit with its audit record');
+  // Before the commit, the same code is refused from memory; after it, from the store.
+  assert.equal(await ctx.engine.decide(request(ctx, 'alice', { code: { text: code(ctx), how: 'challenge' } })), { kind: 'reject', reason: 'totp_replayed', details: { factor: 'totp' } });
+  ctx.store.sqlite.transaction(() => (ok as { commit: () => void }).commit())();
+  assert.equal(await ctx.engine.decide(request(ctx, 'ALICE', { code: { text: code(ctx), how: 'appended' } })), { kind: 'reject', reason: 'totp_replayed', details: { factor: 'totp', appendedCode: true } });
+});
+
+E('TOTP: 200 parallel wrong codes lock the user; the right code sent after them is refused, and one lockout record is written', async (ctx) => {
+  replaceTotpAccount(ctx.store, ctx.sealer, 'alice', SEED, DEFAULT_TOTP);
+  const wrong = Array.from({ length: 200 }, () => ctx.engine.decide(request(ctx, 'alice', { code: { text: wrongCode(ctx), how: 'challenge' } })));
+  const right = ctx.engine.decide(request(ctx, 'alice', { code: { text: code(ctx), how: 'challenge' } }));
+  const verdicts = await Promise.all(wrong);
+  assert.is(verdicts.filter((v) => v.reason === 'totp_wrong').length, 5, 'five wrong codes counted (TOTP_MAX_FAILURES), the rest refused as locked');
+  assert.is(verdicts.filter((v) => v.reason === 'locked').length, 195);
+  assert.equal(await right, { kind: 'reject', reason: 'locked', details: { factor: 'totp' } });
+  assert.equal(auditOf(ctx.store, 'user.lockout'), [{ username: 'alice', reason: 'too_many_wrong_codes' }]);
+});
+
+E('TOTP: a challenge answer for a user whose account was removed meanwhile is a wrong code, never a push', async (ctx) => {
+  assert.equal(await ctx.engine.decide(request(ctx, 'nobody', { code: { text: '123456', how: 'challenge' } })), { kind: 'reject', reason: 'totp_wrong', details: { factor: 'totp' } });
+  assert.is(ctx.held.length, 0);
+});
+
+// --- push --------------------------------------------------------------------------------------
+
+E('push: each outcome becomes its verdict; unknown to the service follows --unenrolled-users', async (ctx) => {
+  const cases: [FactorOutcome, Verdict][] = [
+    [{ kind: 'approved' }, { kind: 'accept', reason: 'push_approved', details: { factor: 'push' } }],
+    [{ kind: 'denied' }, { kind: 'reject', reason: 'push_denied', details: { factor: 'push' } }],
+    [{ kind: 'expired' }, { kind: 'reject', reason: 'push_expired', details: { factor: 'push' } }],
+    [{ kind: 'unknown_user' }, { kind: 'reject', reason: 'unenrolled', details: { factor: 'none' } }],
+    [{ kind: 'unreachable', cause: 'timeout', detail: 'create: timed out' }, { kind: 'reject', reason: 'failmode_secure', details: { factor: 'push', message: 'create: timed out' } }],
+  ];
+  for (const [outcome, expected] of cases) {
+    const v = ctx.engine.decide(request(ctx, 'bob'));
+    await tick();
+    ctx.held.shift()!.decide(outcome);
+    assert.equal(await v, expected, outcome.kind);
+  }
+  assert.is(ctx.engine.pushHealth(), 'timeout', 'the last call timed out');
+});
+
+E('push: failmode safe accepts when the service is unreachable; no push service and --unenrolled-users allow accepts without a factor', async (ctx) => {
+  build(ctx, { FAILMODE: 'safe' });
+  const v = ctx.engine.decide(request(ctx, 'bob'));
+  await tick();
+  ctx.held.shift()!.decide({ kind: 'unreachable', cause: 'unreachable', detail: 'create: unreachable: ECONNREFUSED' });
+  assert.equal(await v, { kind: 'accept', reason: 'failmode_safe', details: { factor: 'push', message: 'create: unreachable: ECONNREFUSED' } });
+  assert.is(ctx.engine.pushHealth(), 'failing');
+  build(ctx, { UNENROLLED_USERS: 'allow' }, false);
+  assert.equal(await ctx.engine.decide(request(ctx, 'bob')), { kind: 'accept', reason: 'unenrolled_allowed', details: { factor: 'none' } });
+  assert.is(ctx.engine.pushHealth(), 'none');
+});
+
+E('push: a login from the same origin joins the waiting push; any difference in source, NAS, station or first factor sends its own', async (ctx) => {
+  build(ctx, { PUSH_MAX_PENDING_PER_USER: '0' });
+  const first = ctx.engine.decide(request(ctx, 'carol'));
+  const joined = ctx.engine.decide(request(ctx, 'Carol '));
+  await tick();
+  assert.is(ctx.held.length, 1, 'one push for the two logins');
+  assert.equal(ctx.engine.pendingCounts(), { logins: 2, pushes: 1 });
+  const others = (['source', 'nas', 'station', 'firstFactor'] as const).map((field) => ctx.engine.decide(request(ctx, 'carol', { origin: { ...RADIUS, [field]: 'other' } })));
+  await tick();
+  assert.is(ctx.held.length, 5, 'one more push for each differing origin');
+  assert.equal(ctx.engine.pendingCounts(), { logins: 6, pushes: 5 });
+  for (const h of ctx.held) h.decide({ kind: 'approved' });
+  assert.equal(await first, { kind: 'accept', reason: 'push_approved', details: { factor: 'push' } });
+  assert.equal(await joined, { kind: 'accept', reason: 'push_approved', details: { factor: 'push', joined: true } });
+  await Promise.all(others);
+  assert.equal(ctx.engine.pendingCounts(), { logins: 0, pushes: 0 });
+});
+
+E('push: without a Calling-Station-Id logins never join (each is a new push within the limits)', async (ctx) => {
+  const noStation = { ...RADIUS, station: '' };
+  const a = ctx.engine.decide(request(ctx, 'dave', { origin: noStation }));
+  const b = ctx.engine.decide(request(ctx, 'dave', { origin: noStation }));
+  await tick();
+  assert.is(ctx.held.length, 2);
+  ctx.held[0]!.decide({ kind: 'approved' });
+  ctx.held[1]!.decide({ kind: 'denied' });
+  assert.is((await a).reason, 'push_approved');
+  assert.is((await b).reason, 'push_denied', 'the second login got its own decision');
+});
+
+E('push limits and pending approvals are shared by the doors: Windows pushes are listed, counted and limited with RADIUS ones', async (ctx) => {
+  const radius = [1, 2].map((i) => ctx.engine.decide(request(ctx, 'erin', { origin: { ...RADIUS, station: `st-${i}` } })));
+  const windowsOrigin: Origin = { door: 'windows', source: 'agent:PC-7', nas: 'PC-7', station: 'logon', firstFactor: 'CORP' };
+  const windows = ctx.engine.decide(request(ctx, 'ERIN', { origin: windowsOrigin, view: { client: 'agent:PC-7', station: 'PC-7' } }));
+  await tick();
+  assert.equal(
+    ctx.engine.pendingApprovals().map((p) => [p.username, p.door, p.client, p.station]),
+    [
+      ['erin', 'radius', 'vpn', RADIUS.station],
+      ['erin', 'radius', 'vpn', RADIUS.station],
+      ['erin', 'windows', 'agent:PC-7', 'PC-7'],
+    ],
+  );
+  // Another workstation is another origin: a new push, and erin already has three waiting.
+  const other = ctx.engine.decide(request(ctx, 'erin', { origin: { ...windowsOrigin, source: 'pipe', nas: 'PC-8' }, view: { client: 'pipe', station: 'PC-8' } }));
+  assert.equal(await other, { kind: 'reject', reason: 'push_limited', details: { factor: 'push', limit: 'pending' } });
+  // The same workstation and scenario again joins its push instead.
+  const again = ctx.engine.decide(request(ctx, 'erin', { origin: windowsOrigin, view: { client: 'agent:PC-7', station: 'PC-7' } }));
+  await tick();
+  assert.is(ctx.held.length, 3);
+  assert.equal(ctx.engine.pendingCounts(), { logins: 4, pushes: 3 });
+  for (const h of ctx.held) h.decide({ kind: 'denied' });
+  assert.equal(await again, { kind: 'reject', reason: 'push_denied', details: { factor: 'push', joined: true } });
+  await Promise.all([...radius, windows]);
+});
+
+E('shutdown: every waiting login is answered (rejected: shutdown), and new ones are refused', async (ctx) => {
+  const waiting = [ctx.engine.decide(request(ctx, 'fay')), ctx.engine.decide(request(ctx, 'gus'))];
+  await tick();
+  // The push service answers aborted approvals as the real client does.
+  const stopping = ctx.engine.shutdown();
+  for (const h of ctx.held) h.decide({ kind: 'unreachable', cause: 'aborted', detail: 'aborted' });
+  await stopping;
+  for (const v of await Promise.all(waiting)) assert.is(v.reason, 'shutdown');
+  assert.is((await ctx.engine.decide(request(ctx, 'hal'))).reason, 'shutdown');
+});
+
+E.run();
