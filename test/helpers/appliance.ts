@@ -59,6 +59,14 @@ export async function auditRecords(gh: Appliance): Promise<Record<string, unknow
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+/** A counter or gauge from the appliance's /metrics, e.g. `drops_total{reason="malformed"}` (0 when absent). */
+export async function metric(gh: Appliance, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${gh.httpPort}/metrics`)).text();
+  const escaped = name.replace(/[{}"]/g, (c) => `\\${c}`);
+  const m = new RegExp(`^gatehouse_${escaped} (\\d+)$`, 'm').exec(text);
+  return m === null ? 0 : Number(m[1]);
+}
+
 export interface CliResult {
   code: number | null;
   stdout: string;

@@ -1,10 +1,26 @@
-// A UDP relay between Gatehouse and the downstream FreeRADIUS that holds requests back until
-// `hold` of them are waiting (or `maxWaitMs` passed), then releases them all. It proves that this
-// many requests were in flight at once, and records from how many source ports they came.
+// A UDP relay between Gatehouse and the downstream FreeRADIUS (point --port-out at it). It keeps
+// every request it saw, so a test can count what the downstream server was really asked, and it
+// can drop requests or hold them back:
+// - `drop`: requests to swallow (e.g. the first copy of one, to make Gatehouse time out);
+// - `hold`: hold requests back until this many are waiting (or `maxWaitMs` passed), then release
+//   them all. It proves that this many requests were in flight at once, and records from how many
+//   source ports they came.
 import dgram from 'node:dgram';
+import { decodePacket, type RadiusPacket } from '../../app/radius/codec.js';
 
-export interface HoldingRelay {
+export interface RelayOptions {
+  /** Requests to hold before releasing them together; default 1 (each passes at once). */
+  hold?: number;
+  /** Release held requests after this long even if fewer are waiting; default 3 s. */
+  maxWaitMs?: number;
+  /** True for a request the downstream server should never see. */
+  drop?: (request: RadiusPacket) => boolean;
+}
+
+export interface Relay {
   port: number;
+  /** Every request Gatehouse sent, in order, dropped ones included. */
+  requests(): RadiusPacket[];
   /** Largest number of requests held at the same time. */
   peakHeld(): number;
   /** Distinct source ports Gatehouse used to reach the relay. */
@@ -12,12 +28,14 @@ export interface HoldingRelay {
   close(): Promise<void>;
 }
 
-export async function startHoldingRelay(target: { port: number }, hold: number, maxWaitMs = 3000): Promise<HoldingRelay> {
+export async function startRelay(target: { port: number }, opts: RelayOptions = {}): Promise<Relay> {
+  const hold = opts.hold ?? 1;
   const front = dgram.createSocket('udp4');
   await new Promise<void>((r) => front.bind(0, '127.0.0.1', r));
   // One back socket per Gatehouse source port, so RADIUS identifiers from different sockets do
   // not collide at the server and answers find their way back.
   const backs = new Map<number, dgram.Socket>();
+  const seen: RadiusPacket[] = [];
   let held: { buf: Buffer; back: dgram.Socket }[] = [];
   let peak = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -28,6 +46,9 @@ export async function startHoldingRelay(target: { port: number }, hold: number, 
     held = [];
   };
   front.on('message', (buf, rinfo) => {
+    const packet = decodePacket(Buffer.from(buf));
+    seen.push(packet);
+    if (opts.drop?.(packet) === true) return;
     let back = backs.get(rinfo.port);
     if (back === undefined) {
       const b = dgram.createSocket('udp4');
@@ -39,10 +60,11 @@ export async function startHoldingRelay(target: { port: number }, hold: number, 
     held.push({ buf, back });
     peak = Math.max(peak, held.length);
     if (held.length >= hold) release();
-    else timer ??= setTimeout(release, maxWaitMs);
+    else timer ??= setTimeout(release, opts.maxWaitMs ?? 3000);
   });
   return {
     port: (front.address() as { port: number }).port,
+    requests: () => [...seen],
     peakHeld: () => peak,
     sourcePorts: () => backs.size,
     async close() {

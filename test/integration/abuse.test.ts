@@ -11,7 +11,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Attr, Code, getString } from '../../app/radius/codec.js';
-import { startAppliance, type Appliance, auditRecords, waitFor } from '../helpers/appliance.js';
+import { startAppliance, type Appliance, auditRecords, metric, waitFor } from '../helpers/appliance.js';
 import { startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
 import { startPushServer, type PushServer } from '../helpers/push-server.js';
 import { createTestClient, str, type Sent, type TestClient } from '../helpers/radius-client.js';
@@ -47,15 +47,6 @@ async function start(ctx: Ctx, extra: string[]): Promise<{ gh: Appliance; client
 function login(client: TestClient, user: string, station?: string): Sent {
   return client.build([str(Attr.UserName, user), ...(station === undefined ? [] : [str(Attr.CallingStationId, station)])], { password: pw(user) });
 }
-
-
-async function metric(gh: Appliance, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${gh.httpPort}/metrics`)).text();
-  const escaped = name.replace(/[{}"]/g, (c) => `\\${c}`);
-  const m = new RegExp(`^gatehouse_${escaped} (\\d+)$`, 'm').exec(text);
-  return m === null ? 0 : Number(m[1]);
-}
-
 
 const pushesFor = (push: PushServer, user: string) => push.creates.filter((c) => c.username === user);
 const details = (row: Record<string, unknown>) => (row['details'] ?? {}) as Record<string, unknown>;

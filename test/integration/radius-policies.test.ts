@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { Attr, Code, getString } from '../../app/radius/codec.js';
 import { startAppliance, type Appliance, auditRecords } from '../helpers/appliance.js';
 import { freeUdpPort, startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
-import { startHoldingRelay } from '../helpers/holding-relay.js';
+import { startRelay } from '../helpers/relay.js';
 import { startPushServer } from '../helpers/push-server.js';
 import { runRadclient } from '../helpers/radclient.js';
 import { createTestClient, str, type TestClient } from '../helpers/radius-client.js';
@@ -144,7 +144,7 @@ P('a downstream answer signed with another secret is ignored (no answer, timeout
 P('more than 256 requests in flight to one downstream server are all answered', async ({ fr }) => {
   // The relay holds 600 requests before any reaches FreeRADIUS: all 600 are in flight at once,
   // which needs at least three sockets of 256 identifiers each.
-  const relay = await startHoldingRelay(fr, 600);
+  const relay = await startRelay(fr, { hold: 600 });
   const clients: TestClient[] = [];
   const gh = await startAppliance({ args: ['--downstream-address', '127.0.0.1', '--port-out', String(relay.port), '--secret-out', DS, '--address-secret-in', `127.0.0.1:${CS}`, '--unenrolled-users', 'allow', '--proxy-receive-timeout', '10'] });
   try {
