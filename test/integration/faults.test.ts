@@ -10,9 +10,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Attr, Code } from '../../app/radius/codec.js';
 import { startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
-import { startAppliance, tempDir } from '../helpers/appliance.js';
+import { auditRecords, metric, startAppliance, tempDir, waitFor, type Appliance } from '../helpers/appliance.js';
 import { startPushServer } from '../helpers/push-server.js';
-import { createTestClient, str } from '../helpers/radius-client.js';
+import { createTestClient, str, type Sent, type TestClient } from '../helpers/radius-client.js';
 
 const CS = 'faults-nas-secret';
 const DS = 'faults-down-secret';
@@ -27,6 +27,18 @@ F.after(async (ctx) => {
 });
 const base = (fr: FreeRadius) => ['--downstream-address', '127.0.0.1', '--port-out', String(fr.port), '--secret-out', DS, '--address-secret-in', `127.0.0.1:${CS}`];
 
+/**
+ * Send `req` while the store cannot be written and wait until its audit record failed: by then the
+ * request is settled, and it must not have been answered (an answer leaves only after its record).
+ */
+async function assertRefused(gh: Appliance, c: TestClient, req: Sent, what: string): Promise<void> {
+  const auditWriteErrors = () => metric(gh, 'errors_total{reason="audit_write"}');
+  const before = await auditWriteErrors();
+  c.send(req);
+  await waitFor(`${what} to fail its audit write`, async () => (await auditWriteErrors()) > before, 20_000);
+  assert.is(c.received(req.identifier).length, 0, `${what} was answered without an audit record`);
+}
+
 F('kill -9 with logins waiting on the phone: nobody was let in, the audit chain verifies, a restart serves again', async ({ fr }) => {
   const push = await startPushServer({ kind: 'pending' });
   const dataDir = await tempDir();
@@ -37,8 +49,7 @@ F('kill -9 with logins waiting on the phone: nobody was let in, the audit chain 
     for (let i = 0; i < 5; i++) assert.is((await c.request(c.build([str(Attr.UserName, `f${i}`)], { password: 'wrong' })))?.packet.code, Code.AccessReject);
     const waiting = [5, 6, 7, 8].map((i) => c.build([str(Attr.UserName, `f${i}`)], { password: `fpw${i}` }));
     for (const w of waiting) c.send(w);
-    const t0 = Date.now();
-    while (push.creates.length < 4 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+    await waitFor('four pushes', () => push.creates.length >= 4);
     assert.is(push.creates.length, 4);
     assert.is(await gh.stop('SIGKILL'), null);
     for (const w of waiting) assert.ok(c.received(w.identifier).every((r) => r.packet.code !== Code.AccessAccept));
@@ -69,8 +80,7 @@ F('store busy longer than the busy timeout: no answer (fail closed), then it rec
   try {
     db.pragma('busy_timeout = 0');
     db.exec('BEGIN EXCLUSIVE');
-    const req = c.build([str(Attr.UserName, 'f10')], { password: 'fpw10' });
-    assert.is(await c.request(req, 6500), undefined, 'answered without an audit record');
+    await assertRefused(gh, c, c.build([str(Attr.UserName, 'f10')], { password: 'fpw10' }), 'a request while the store is locked');
     db.exec('COMMIT');
     const res = await c.request(c.build([str(Attr.UserName, 'f10')], { password: 'fpw10' }), 8000);
     assert.is(res?.packet.code, Code.AccessAccept);
@@ -102,19 +112,19 @@ F('disk full under the data directory: no answer, no crash; space freed: it reco
     } catch {
       // dd stops with "No space left on device": that is the point
     }
-    let answeredWhileFull = 0;
-    for (let i = 0; i < 30; i++) {
-      const r = await c.request(c.build([str(Attr.UserName, 'f12'), str(Attr.CallingStationId, `x${i}`)], { password: 'fpw12' }), 300);
-      if (r !== undefined) answeredWhileFull++;
-    }
+    // Full: no audit record can be written, so no request is answered (fail closed).
+    const whileFull = Array.from({ length: 5 }, (_, i) => c.build([str(Attr.UserName, 'f12'), str(Attr.CallingStationId, `x${i}`)], { password: 'fpw12' }));
+    for (const [i, req] of whileFull.entries()) await assertRefused(gh, c, req, `request ${i} on the full disk`);
     assert.is(gh.child.exitCode, null, 'the appliance crashed on a full disk');
     rmSync(filler);
+    // Space freed: the client's retransmission of a refused request is answered now, as is a new one.
+    const retried = await c.request(whileFull.at(-1)!, 10_000, 1000);
+    assert.is(retried?.packet.code, Code.AccessAccept);
     const res = await c.request(c.build([str(Attr.UserName, 'f13')], { password: 'fpw13' }), 5000, 1000);
     assert.is(res?.packet.code, Code.AccessAccept);
     assert.is((await gh.cli(['audit', 'verify'])).code, 0);
-    const audit = await gh.cli(['audit', 'export']);
-    const accepts = audit.stdout.split('\n').filter((l) => l.includes('"outcome":"accept"') && l.includes('"f12"')).length;
-    assert.is(accepts, answeredWhileFull, 'every answer while full has its audit record');
+    const f12 = (await auditRecords(gh)).filter((r) => r['username'] === 'f12');
+    assert.equal(f12.map((r) => [r['outcome'], (r['details'] as Record<string, unknown>)['callingStationId']]), [['accept', 'x4']], 'only the answer after recovery has a record');
   } finally {
     await c.close();
     await gh.stop();
@@ -136,7 +146,11 @@ F('a downstream server answering garbage or with the wrong secret: ignored, time
   const gh = await startAppliance({ args: ['--downstream-address', '127.0.0.1', '--port-out', String(port), '--secret-out', DS, '--address-secret-in', `127.0.0.1:${CS}`, '--proxy-receive-timeout', '1', '--unenrolled-users', 'allow'] });
   const c = await createTestClient({ port: gh.radiusPort, secret: CS });
   try {
-    for (let i = 0; i < 4; i++) assert.is(await c.request(c.build([str(Attr.UserName, `f${14 + i}`)], { password: 'x' }), 1500), undefined);
+    const reqs = [0, 1, 2, 3].map((i) => c.build([str(Attr.UserName, `f${14 + i}`)], { password: 'x' }));
+    for (const r of reqs) c.send(r);
+    // An answer taken from the garbage would be relayed at once, and that request never time out.
+    await waitFor('four downstream timeouts', async () => (await metric(gh, 'errors_total{reason="downstream_timeout"}')) >= 4);
+    for (const [i, r] of reqs.entries()) assert.is(c.received(r.identifier).length, 0, `f${14 + i} was answered`);
     const audit = await gh.cli(['audit', 'export']);
     assert.is(audit.stdout.split('\n').filter((l) => l.includes('downstream_timeout')).length, 4);
     assert.not.match(audit.stdout, /"outcome":"accept"/);
