@@ -13,6 +13,8 @@ export interface AgentOptions {
   healthTimeout: number;
   /** Seconds for an authenticate call: longer than the push TTL, since the user decides meanwhile. */
   requestTimeout: number;
+  /** PEM certificates to trust for the appliance (its own self-signed one, or its CA) instead of the system's. */
+  ca?: Buffer | string;
   fetch?: typeof globalThis.fetch;
   log: Logger;
 }
@@ -24,7 +26,16 @@ type CallResult = { ok: true; body: Record<string, unknown> } | { ok: false; kin
 
 export function createAgentForwarder(o: Omit<AgentOptions, 'pipePath'>): (req: Request) => Promise<Reply> {
   const base = o.appliance.endsWith('/') ? o.appliance : `${o.appliance}/`;
-  const doFetch = o.fetch ?? globalThis.fetch;
+  // With --ca, requests go through an undici Agent that trusts only those certificates (loaded on
+  // first use: the command line starts without it).
+  const ca = o.ca;
+  let pinned: Promise<typeof globalThis.fetch> | undefined;
+  const pinnedFetch = (): Promise<typeof globalThis.fetch> =>
+    (pinned ??= import('undici').then(({ Agent, fetch }) => {
+      const dispatcher = new Agent({ connect: { ca } });
+      return ((input: string, init?: RequestInit) => fetch(input, { ...(init as object), dispatcher } as Parameters<typeof fetch>[1])) as unknown as typeof globalThis.fetch;
+    }));
+  const doFetch: typeof globalThis.fetch = o.fetch ?? (ca === undefined ? globalThis.fetch : async (input, init) => (await pinnedFetch())(input, init));
   const call = async (path: string, init: RequestInit, seconds: number): Promise<CallResult> => {
     let res: Response;
     try {

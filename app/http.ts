@@ -1,8 +1,10 @@
 // The root HTTP app: middleware in one listed order, and every URL family mounted here.
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { csrf } from './middleware/csrf.js';
 import { securityHeaders } from './middleware/security.js';
 import { loadSession, requireAdmin } from './middleware/session.js';
+import { createAdminAuth } from './routes/admin-auth.js';
 import { createApiRoutes } from './routes/api.js';
 import { createAgentRoutes, type AgentDeps } from './routes/agent.js';
 import { createAuditRoutes } from './routes/audit.js';
@@ -26,8 +28,14 @@ export interface HttpDeps extends HealthDeps {
   secure: boolean;
 }
 
+/** No form or JSON body of the UI or the API is near this; anything larger is refused unread. */
+export const MAX_BODY = 64 * 1024;
+
 export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
+  // Sign-in checks and their failure counts, shared by the sign-in pages and the re-checks before
+  // sensitive operations.
+  const auth = createAdminAuth(deps.web);
   // 1. transport facts, 2. security headers on everything.
   app.use('*', async (c, next) => {
     c.set('secure', deps.secure);
@@ -39,20 +47,23 @@ export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
   app.route('/', createStaticRoutes(deps.files));
   // The JSON API: bearer tokens, its own errors, none of the browser UI's session or CSRF.
   app.route('/api/v1/agent', createAgentRoutes({ web: deps.web, handle: deps.agentHandler }));
+  app.use('/api/v1/*', bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.json({ error: `request body too large (at most ${MAX_BODY / 1024} KiB)` }, 413) }));
   app.route('/api/v1', createApiRoutes(deps.web));
-  // The browser UI: 3. session, 4. CSRF, then sign-in pages and the one-time setup page (the
-  // VM's first admin), 5. the admin gate, then the pages.
+  // The browser UI: 3. a body limit before anything reads a body (the CSRF check parses forms
+  // before sign-in), 4. session, 5. CSRF, then sign-in pages and the one-time setup page (the
+  // VM's first admin), 6. the admin gate, then the pages.
   const ui = new Hono<WebEnv>();
+  ui.use('*', bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.text(`Request refused: the form is larger than ${MAX_BODY / 1024} KiB.`, 413) }));
   ui.use('*', loadSession(deps.web.store, deps.web.now));
   ui.use('*', csrf);
-  ui.route('/', createSessionRoutes(deps.web));
+  ui.route('/', createSessionRoutes(deps.web, auth));
   ui.route('/', createSetupRoutes(deps.web));
   ui.use('*', requireAdmin);
   ui.route('/', createDashboardRoutes(deps.web));
   ui.route('/', createClientRoutes(deps.web));
   ui.route('/', createUserRoutes(deps.web));
   ui.route('/', createAuditRoutes(deps.web));
-  ui.route('/', createSystemRoutes(deps.web));
+  ui.route('/', createSystemRoutes(deps.web, auth));
   app.route('/', ui);
   app.notFound((c) => c.text('Not found', 404));
   app.onError((err, c) => {

@@ -90,7 +90,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     const clients = buildClientTable(s.addressSecretIn, fixed.sources.addressSecretIn === 'env' ? 'env' : 'flag', listClients(store, sealer));
     let downstream: DownstreamTarget | undefined;
     if (s.downstreamAddress !== undefined && s.secretOut !== undefined) {
-      downstream = { name: `${s.downstreamAddress}:${s.portOut}`, host: s.downstreamAddress, port: s.portOut, secret: Buffer.from(s.secretOut, 'utf8'), requireMessageAuthenticator: false };
+      downstream = { name: `${s.downstreamAddress}:${s.portOut}`, host: s.downstreamAddress, port: s.portOut, secret: Buffer.from(s.secretOut, 'utf8'), requireMessageAuthenticator: s.downstreamRequireMessageAuthenticator === 'yes' };
     } else {
       const d = listDownstreams(store, sealer)[0];
       if (d !== undefined) downstream = { name: d.name, host: d.host, port: d.port, secret: d.secret, requireMessageAuthenticator: d.requireMessageAuthenticator };
@@ -115,6 +115,23 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       throw new ConfigError(`cannot read the TLS certificate or key: ${(e as Error).message}`);
     }
   }
+  // Files given by path are read once, at start: a missing one stops the start with a clear line.
+  const readOption = (path: string | undefined, what: string): Buffer | undefined => {
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      store.close();
+      throw new ConfigError(`cannot read ${what} ${path}: ${(e as Error).message}`);
+    }
+  };
+  const pushCa = readOption(settings.pushCa, '--push-ca');
+  // A bearer token lets hosts other than this one read /metrics (a Prometheus elsewhere).
+  const metricsToken = env['METRICS_TOKEN'] !== undefined && env['METRICS_TOKEN'] !== '' ? env['METRICS_TOKEN'] : readOption(settings.metricsTokenFile, '--metrics-token-file')?.toString('utf8').trim();
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    store.close();
+    throw new ConfigError('the metrics token (METRICS_TOKEN or --metrics-token-file) must have at least 16 characters');
+  }
   if (state.clients.all().length === 0) log.warn('no RADIUS clients configured: add one with --address-secret-in or `gatehouse client add`');
   if (state.downstream === undefined) log.warn('no downstream RADIUS server configured: set --downstream-address and --secret-out');
   // CLI commands and (later) the admin UI write to the store; pick their changes up without a restart.
@@ -135,7 +152,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   const leg = createDownstreamLeg();
   const totp = createTotpFactor(createUserFactorQueries(store, sealer), () => ({ maxFailures: state.resolved.settings.totpMaxFailures, lockoutMs: state.resolved.settings.totpLockoutMinutes * 60_000 }), Date.now);
   // One client for every push approval: a keep-alive pool and one poll schedule (app/mfa/push/).
-  const pushClient = createPushClient();
+  const pushClient = createPushClient(pushCa !== undefined ? { ca: pushCa } : {});
   // The one second-factor engine behind every front door (RADIUS, Windows logon).
   const engine = createEngine({
     settings: () => state.resolved.settings,
@@ -258,6 +275,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   };
   const httpDeps = {
     ready: () => ready,
+    metricsToken: () => metricsToken,
     metrics: () => {
       const p = engine.pendingCounts();
       const ds = leg.stats();

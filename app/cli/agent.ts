@@ -1,11 +1,13 @@
-// gatehouse agent --appliance URL --agent-token TOKEN [--pipe-path P]
+// gatehouse agent --appliance URL [--ca FILE] [--pipe-path P]   (token: GATEHOUSE_AGENT_TOKEN)
 // gatehouse agent-token create|list|revoke NAME
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startAgent } from '../agent.js';
 import { ConfigError, flagErrorMessage } from '../config.js';
 import { createAgentToken, revokeAgentToken } from '../admin/tokens.js';
 import { listAgents } from '../db/queries/admins.js';
 import { createLogger } from '../lib/log.js';
+import { secureUrlProblem } from '../lib/loopback.js';
 import { openContext, parseCommand, report, type CliIo } from './context.js';
 
 const TOKEN_USAGE = 'usage: gatehouse agent-token create|revoke MACHINE | agent-token list   (MACHINE: the Windows computer the token is for)';
@@ -32,7 +34,7 @@ export async function agentTokenCommand(args: readonly string[], env: NodeJS.Pro
 export async function agentCommand(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   let values: Record<string, string | undefined>;
   try {
-    values = parseArgs({ args: [...args], options: { appliance: { type: 'string' }, 'agent-token': { type: 'string' }, 'pipe-path': { type: 'string' }, 'request-timeout': { type: 'string' } }, strict: true, allowPositionals: false }).values as Record<string, string | undefined>;
+    values = parseArgs({ args: [...args], options: { appliance: { type: 'string' }, 'agent-token': { type: 'string' }, 'pipe-path': { type: 'string' }, 'request-timeout': { type: 'string' }, ca: { type: 'string' } }, strict: true, allowPositionals: false }).values as Record<string, string | undefined>;
   } catch (e) {
     throw new ConfigError(flagErrorMessage(e));
   }
@@ -47,7 +49,20 @@ export async function agentCommand(args: readonly string[], env: NodeJS.ProcessE
   } catch {
     throw new ConfigError(`--appliance: '${appliance}' is not a URL`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`--appliance: '${appliance}' must be an https:// URL`);
+  // The token and every logon decision cross this connection: never in clear text over a network.
+  const problem = secureUrlProblem(url);
+  if (problem !== undefined) throw new ConfigError(`--appliance: '${appliance}' ${problem}`);
+  // The appliance's certificate may be self-signed (the VM makes one at first boot): --ca pins it
+  // (or its CA) instead of trusting the system's CAs.
+  const caPath = values['ca'] ?? env['GATEHOUSE_CA'];
+  let ca: Buffer | undefined;
+  if (caPath !== undefined) {
+    try {
+      ca = readFileSync(caPath);
+    } catch (e) {
+      throw new ConfigError(`--ca: cannot read ${caPath}: ${(e as Error).message}`);
+    }
+  }
   if (token === undefined || !/^[A-Za-z0-9_-]{10,200}$/.test(token)) throw new ConfigError('--agent-token (GATEHOUSE_AGENT_TOKEN) is required: create one with `gatehouse agent-token create NAME` on the appliance');
   if (pipePath === undefined) throw new ConfigError('--pipe-path (PIPE_PATH) is required on this system (a Unix socket path)');
   const timeoutRaw = values['request-timeout'] ?? '90';
@@ -56,7 +71,7 @@ export async function agentCommand(args: readonly string[], env: NodeJS.ProcessE
   const log = createLogger(env['LOG_LEVEL'] === 'debug' ? 'debug' : 'info');
   let endpoint;
   try {
-    endpoint = await startAgent({ appliance: url.toString(), token, pipePath, healthTimeout: 5, requestTimeout, log });
+    endpoint = await startAgent({ appliance: url.toString(), token, pipePath, healthTimeout: 5, requestTimeout, log, ...(ca !== undefined ? { ca } : {}) });
   } catch (e) {
     throw new ConfigError(`cannot serve ${pipePath}: ${(e as Error).message}`);
   }

@@ -1,8 +1,13 @@
 // The agent API: what `gatehouse agent` on a Windows machine calls, with its agent token
-// (`gatehouse agent-token create NAME`; stored hashed, revocable). Same answers as the pipe.
+// (`gatehouse agent-token create MACHINE`; stored hashed, revocable). Same answers as the pipe.
+// A token is bound to its machine: the workstation a push names and the audit records is the
+// token's, whatever the request claims (a stolen token cannot pose as another computer). Each
+// token may authenticate AGENT_BURST logons at once and AGENT_PER_MINUTE a minute after that;
+// more are refused with 429, audited once a minute per token.
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { findAgentByHash, touchAgent } from '../db/queries/admins.js';
+import { TokenBuckets } from '../lib/rate-limit.js';
 import { tokenHash } from '../lib/tokens.js';
 import type { Reply } from '../pipe/endpoint.js';
 import { parseRequest, type Request } from '../pipe/frame.js';
@@ -15,10 +20,15 @@ export interface AgentDeps {
 }
 
 const TOUCH_EVERY_MS = 60_000;
+/** Logons one agent token may send at once, and per minute after that. */
+export const AGENT_BURST = 20;
+export const AGENT_PER_MINUTE = 10;
 
 export function createAgentRoutes(d: AgentDeps) {
   const app = new Hono<{ Variables: { agent: string } }>();
   const lastTouch = new Map<number, number>();
+  const buckets = new TokenBuckets();
+  const refusals = new Map<string, { since: number; count: number }>();
   app.use('*', async (c, next) => {
     const auth = c.req.header('Authorization') ?? '';
     const m = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(auth);
@@ -41,7 +51,18 @@ export function createAgentRoutes(d: AgentDeps) {
     // The same validation as a pipe frame: the agent forwards the frame's JSON as it is.
     const parsed = parseRequest(Buffer.from(raw));
     if (!parsed.ok || parsed.request.op !== 'authenticate') return c.json({ error: parsed.ok ? 'not an authenticate request' : parsed.message }, 400);
-    const reply = await d.handle(parsed.request, { via: `agent:${c.get('agent')}` });
+    const agent = c.get('agent');
+    const now = d.web.now();
+    if (!buckets.take(agent, now, AGENT_PER_MINUTE / 60, AGENT_BURST)) {
+      const r = refusals.get(agent);
+      if (r === undefined || now - r.since >= 60_000) {
+        refusals.set(agent, { since: now, count: 0 });
+        d.web.audit.record({ event: 'windows.auth', outcome: 'reject', reason: 'agent_rate_limited', username: null, source: `agent:${agent}`, details: { workstation: agent, ...(r !== undefined && r.count > 0 ? { suppressed: r.count } : {}) } });
+      } else r.count++;
+      c.header('Retry-After', '6');
+      return c.json({ error: `too many requests from this agent (at most ${AGENT_BURST} at once, ${AGENT_PER_MINUTE} a minute)` }, 429);
+    }
+    const reply = await d.handle(parsed.request, { via: `agent:${agent}`, workstation: agent });
     return c.json(reply);
   });
   app.all('*', (c) => c.json({ error: 'not found' }, 404));

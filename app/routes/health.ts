@@ -1,10 +1,41 @@
 // Liveness/readiness and metrics for load balancers, container health checks and Prometheus.
-import { Hono } from 'hono';
+// /healthz is public (it says only whether the appliance is up). /metrics tells who logs in how
+// often and why logins fail: it is served to loopback callers only, or to any caller with the
+// metrics bearer token (--metrics-token-file or METRICS_TOKEN), as Prometheus sends it with
+// `authorization: { credentials_file: ... }` in its scrape config.
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { Hono, type Context } from 'hono';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { isLoopbackHost } from '../lib/loopback.js';
 
 export interface HealthDeps {
   ready(): boolean;
   metrics(): string;
+  /** The bearer token that lets callers other than loopback read /metrics; undefined: loopback only. */
+  metricsToken(): string | undefined;
+}
+
+/** The peer's address, or undefined without a socket. */
+function peerAddress(c: Context): string | undefined {
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined;
+  }
+}
+
+function sameToken(sent: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+  return timingSafeEqual(digest(sent), digest(expected));
+}
+
+/** Whether this request may read /metrics. */
+export function metricsAllowed(c: Context, token: string | undefined): boolean {
+  const peer = peerAddress(c);
+  if (peer !== undefined && isLoopbackHost(peer)) return true;
+  const m = /^Bearer (\S{1,512})$/.exec(c.req.header('Authorization') ?? '');
+  return token !== undefined && m !== null && sameToken(m[1]!, token);
 }
 
 const RESOLUTION_MS = 10;
@@ -56,12 +87,15 @@ class LoopDelay {
   }
 }
 
-let loopDelay: LoopDelay | undefined;
-
 export function createHealthRoutes(deps: HealthDeps): Hono {
+  let loopDelay: LoopDelay | undefined;
   return new Hono()
     .get('/healthz', (c) => (deps.ready() ? c.json({ status: 'ok' }) : c.json({ status: 'starting' }, 503)))
     .get('/metrics', (c) => {
+      if (!metricsAllowed(c, deps.metricsToken())) {
+        c.header('WWW-Authenticate', 'Bearer realm="gatehouse-metrics"');
+        return c.text('Forbidden: /metrics is served to loopback, or with the metrics token (--metrics-token-file or METRICS_TOKEN)\n', 403);
+      }
       loopDelay ??= new LoopDelay();
       return c.text(deps.metrics() + loopDelay.render(), 200, { 'content-type': 'text/plain; version=0.0.4' });
     });

@@ -1,60 +1,64 @@
 // Sign-in, TOTP enrolment on first sign-in, sign-out.
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { randomBytes } from 'node:crypto';
-import { countAdmins, findAdminById, findAdminByName, findSessionPendingSeed, openAdminSeed, recordAdminSignIn, setAdminSeed, type AdminRow } from '../db/queries/admins.js';
-import { DUMMY_HASH, verifyPassword } from '../lib/password.js';
+import { countAdmins, findAdminByName, findSessionPendingSeed, setAdminSeed } from '../db/queries/admins.js';
 import { redirect } from '../middleware/htmx.js';
 import { sourceOf } from '../middleware/remote.js';
 import { endSession, startSession } from '../middleware/session.js';
-import { afterFailure, lockVerdict } from '../mfa/lockout.js';
 import { checkTotp, codeEquals, DEFAULT_TOTP, otpauthUri } from '../mfa/otp.js';
 import { CodePage, EnrolPage, LoginPage } from '../views/session.js';
 import type { WebEnv } from '../web-env.js';
+import type { AdminAuth } from './admin-auth.js';
 import type { WebDeps } from './deps.js';
 import { setupOffered } from './setup.js';
-import { ADMIN_LOCKOUT, failureDelayMs } from './signin-limits.js';
+import { failureDelayMs } from './signin-limits.js';
 
 const PENDING_PURPOSE = 'admin_sessions.pending_seed';
 const GENERIC = 'The name, password or code is not correct, or the account is locked for a while.';
 
-export function createSessionRoutes(d: WebDeps) {
+export function createSessionRoutes(d: WebDeps, auth: AdminAuth) {
   const app = new Hono<WebEnv>();
 
-  const fail = async (admin: AdminRow | undefined, reason: string, source: string) => {
-    if (admin !== undefined) {
-      const next = afterFailure({ locked: false, lockedUntil: admin.lockedUntil, failedAttempts: admin.failedAttempts }, d.now(), ADMIN_LOCKOUT);
-      recordAdminSignIn(d.store, admin.id, false, next.lockedUntil, next.failedAttempts);
-      if (next.lockedNow) d.audit.record({ event: 'admin.lockout', outcome: 'ok', actor: `admin:${admin.name}`, source, reason: 'too_many_failures' });
-    }
-    d.audit.record({ event: 'admin.signin', outcome: 'reject', actor: admin ? `admin:${admin.name}` : null, reason, source });
-    await d.delay(failureDelayMs(admin?.failedAttempts ?? 3));
+  const loginPage = (c: Context<WebEnv>, extra: { name?: string; error?: string } = {}, status: 200 | 401 | 429 = 200) => {
+    const noAdmins = countAdmins(d.store) === 0;
+    return c.html(<LoginPage assets={d.assets} csrf={c.get('csrf')} noAdmins={noAdmins} setupOffered={noAdmins && setupOffered(d)} created={c.req.query('setup') === 'done'} {...extra} />, status);
+  };
+  /** A source locked out after too many failures: refused before anything is checked. */
+  const throttled = (c: Context<WebEnv>, source: string, render: (error: string) => Response | Promise<Response>) => {
+    const until = auth.throttledUntil(source);
+    if (until === undefined) return undefined;
+    d.audit.record({ event: 'admin.signin', outcome: 'reject', reason: 'source_throttled', source });
+    const seconds = Math.max(1, Math.ceil((until - d.now()) / 1000));
+    c.header('Retry-After', String(seconds));
+    c.status(429);
+    return render(`Too many failed sign-ins from this address. Try again in ${Math.ceil(seconds / 60)} minute${seconds > 60 ? 's' : ''}.`);
   };
 
   app.get('/login', (c) => {
     if (c.get('session')?.stage === 'full') return redirect(c, '/');
-    const noAdmins = countAdmins(d.store) === 0;
-    return c.html(<LoginPage assets={d.assets} csrf={c.get('csrf')} noAdmins={noAdmins} setupOffered={noAdmins && setupOffered(d)} created={c.req.query('setup') === 'done'} />);
+    return loginPage(c);
   });
 
   app.post('/login', async (c) => {
+    const source = sourceOf(c);
+    const refused = throttled(c, source, (error) => loginPage(c, { error }, 429));
+    if (refused !== undefined) return refused;
     const body = await c.req.parseBody();
     const name = typeof body['name'] === 'string' ? body['name'].trim().slice(0, 64) : '';
     const password = typeof body['password'] === 'string' ? body['password'] : '';
     const admin = name === '' ? undefined : findAdminByName(d.store, name);
-    const passwordOk = await verifyPassword(password, admin?.passwordHash ?? DUMMY_HASH);
-    const locked = admin !== undefined && lockVerdict({ locked: false, lockedUntil: admin.lockedUntil, failedAttempts: admin.failedAttempts }, d.now()).locked;
-    if (admin === undefined || !passwordOk || locked) {
-      await fail(admin, admin === undefined ? 'unknown_admin' : locked ? 'locked' : 'bad_password', sourceOf(c));
-      const noAdmins = countAdmins(d.store) === 0;
-      return c.html(<LoginPage assets={d.assets} csrf={c.get('csrf')} name={name} noAdmins={noAdmins} setupOffered={noAdmins && setupOffered(d)} error={GENERIC} />, 401);
+    const check = await auth.password(admin, password, source, 'admin.signin');
+    if (!check.ok) {
+      await d.delay(failureDelayMs(check.failures));
+      return loginPage(c, { name, error: GENERIC }, 401);
     }
     endSession(c, d.store);
-    if (admin.hasTotp) {
-      startSession(c, d.store, admin.id, 'password', d.now());
+    if (admin!.hasTotp) {
+      startSession(c, d.store, admin!.id, 'password', d.now());
       return redirect(c, '/login/code');
     }
     const seed = randomBytes(20);
-    startSession(c, d.store, admin.id, 'password', d.now(), d.sealer.seal(seed, PENDING_PURPOSE));
+    startSession(c, d.store, admin!.id, 'password', d.now(), d.sealer.seal(seed, PENDING_PURPOSE));
     return redirect(c, '/login/enrol');
   });
 
@@ -72,22 +76,22 @@ export function createSessionRoutes(d: WebDeps) {
   app.post('/login/code', async (c) => {
     const s = halfSignedIn(c);
     if (s === undefined) return redirect(c, '/login');
-    const admin = findAdminById(d.store, s.adminId);
-    const seed = admin ? openAdminSeed(d.store, d.sealer, admin.id) : undefined;
+    const source = sourceOf(c);
+    const page = (error: string, status: 401 | 429) => c.html(<CodePage assets={d.assets} csrf={c.get('csrf')} name={s.adminName} error={error} />, status);
+    const refused = throttled(c, source, (error) => page(error, 429));
+    if (refused !== undefined) return refused;
     const body = await c.req.parseBody();
-    const code = typeof body['code'] === 'string' ? body['code'].trim() : '';
-    if (admin === undefined || seed === undefined) return redirect(c, '/login');
-    const locked = lockVerdict({ locked: false, lockedUntil: admin.lockedUntil, failedAttempts: admin.failedAttempts }, d.now()).locked;
-    const check = locked ? undefined : checkTotp(seed, codeEquals(code), d.now(), DEFAULT_TOTP, admin.totpLastUsedStep);
-    seed.fill(0);
-    if (check === undefined || !check.ok) {
-      await fail(admin, locked ? 'locked' : check?.ok === false && check.reason === 'replayed' ? 'totp_replayed' : 'totp_wrong', sourceOf(c));
-      return c.html(<CodePage assets={d.assets} csrf={c.get('csrf')} name={admin.name} error={GENERIC} />, 401);
+    const code = typeof body['code'] === 'string' ? body['code'] : '';
+    // Lock, code and the claim of its step are decided in one synchronous turn.
+    const check = auth.code(s.adminId, code, source, 'admin.signin');
+    if (!check.ok) {
+      if (check.reason === 'unknown_admin' || check.reason === 'no_totp') return redirect(c, '/login');
+      await d.delay(failureDelayMs(check.failures));
+      return page(GENERIC, 401);
     }
-    recordAdminSignIn(d.store, admin.id, true, null, 0, check.step);
     endSession(c, d.store);
-    startSession(c, d.store, admin.id, 'full', d.now());
-    d.audit.record({ event: 'admin.signin', outcome: 'accept', actor: `admin:${admin.name}`, reason: 'totp_ok', source: sourceOf(c) });
+    startSession(c, d.store, s.adminId, 'full', d.now());
+    d.audit.record({ event: 'admin.signin', outcome: 'accept', actor: `admin:${s.adminName}`, reason: 'totp_ok', source });
     return redirect(c, '/');
   });
 

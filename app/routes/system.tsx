@@ -10,16 +10,39 @@ import { createApiToken, revokeApiToken } from '../admin/tokens.js';
 import { AdminsPage, ApprovalsLive, ApprovalsPage, BackupPage, DownstreamPage, SettingsPage, TokensPage, type SettingRow } from '../views/system.js';
 import { isHtmx } from '../middleware/htmx.js';
 import type { WebEnv } from '../web-env.js';
+import { findAdminById } from '../db/queries/admins.js';
+import { sourceOf } from '../middleware/remote.js';
+import type { AdminAuth } from './admin-auth.js';
 import type { WebDeps } from './deps.js';
+import { failureDelayMs } from './signin-limits.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-type Status = 200 | 400 | 404 | 409;
+type Status = 200 | 400 | 403 | 404 | 409;
 
-export function createSystemRoutes(d: WebDeps) {
+export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
   const base = (c: Context<WebEnv>) => ({ assets: d.assets, csrf: c.get('csrf'), admin: c.get('session')!.adminName });
   const actor = (c: Context<WebEnv>) => `admin:${c.get('session')!.adminName}`;
   const msg = (r: { ok: true } | { ok: false; error: string }, notice: string) => (r.ok ? { notice } : { error: r.error });
   const status = (r: { ok: true } | { ok: false; status: 400 | 404 | 409 }): Status => (r.ok ? 200 : r.status);
+
+  /**
+   * The signed-in admin's password and a fresh code again, before an operation that a stolen or
+   * unattended session must not be enough for. Failures count like sign-in failures. Returns the
+   * error to show, or undefined when confirmed.
+   */
+  const confirmed = async (c: Context<WebEnv>, b: Record<string, unknown>): Promise<string | undefined> => {
+    const source = sourceOf(c);
+    if (auth.throttledUntil(source) !== undefined) {
+      d.audit.record({ event: 'admin.reauth', outcome: 'reject', actor: actor(c), reason: 'source_throttled', source });
+      return 'Too many failed attempts from this address; try again in a while.';
+    }
+    const s = c.get('session')!;
+    const p = await auth.password(findAdminById(d.store, s.adminId), str(b['reauth_password']) ?? '', source, 'admin.reauth');
+    const k = p.ok ? auth.code(s.adminId, str(b['reauth_code']) ?? '', source, 'admin.reauth') : p;
+    if (k.ok) return undefined;
+    await d.delay(failureDelayMs(k.failures));
+    return 'Your password or code is not correct (a code works once: wait for the next one). The operation was not done.';
+  };
 
   const approvals = (c: Context<WebEnv>) => {
     const now = d.now();
@@ -82,6 +105,8 @@ export function createSystemRoutes(d: WebDeps) {
     .get('/tokens', (c) => tokens(c))
     .post('/tokens', async (c) => {
       const b = await c.req.parseBody();
+      const refused = await confirmed(c, b);
+      if (refused !== undefined) return tokens(c, { error: refused }, 403);
       const r = createApiToken(d.admin, actor(c), str(b['name']));
       c.header('Cache-Control', 'no-store');
       return r.ok ? tokens(c, { created: r.value }) : tokens(c, { error: r.error }, r.status);
@@ -91,6 +116,9 @@ export function createSystemRoutes(d: WebDeps) {
       const b = await c.req.parseBody();
       const passphrase = str(b['passphrase']) ?? '';
       if (passphrase !== (str(b['confirm']) ?? '')) return c.html(<BackupPage {...base(c)} error="The two passphrases differ." />, 400);
+      // The file holds the master key: a session alone is not enough.
+      const refused = await confirmed(c, b);
+      if (refused !== undefined) return c.html(<BackupPage {...base(c)} error={refused} />, 403);
       let file: Buffer;
       try {
         file = await d.backup(passphrase);

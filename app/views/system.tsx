@@ -287,10 +287,24 @@ export function TokensPage(p: Page & { tokens: TokenRow[]; created?: { name: str
         <form method="post" action="/tokens" class="inline-form">
           <Csrf token={p.csrf} />
           <Field label="Name" name="name" required placeholder="provisioning-script" />
+          <Reauth />
           <button type="submit">Create token</button>
         </form>
       </section>
     </Layout>
+  );
+}
+
+/** The admin's own password and a fresh code, asked again before a sensitive operation. */
+function Reauth() {
+  return (
+    <fieldset class="reauth">
+      <legend>Confirm it is you</legend>
+      <div class="row">
+        <Field label="Your password" name="reauth_password" type="password" required autocomplete="current-password" />
+        <Field label="Your current code" name="reauth_code" required autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]{6}" hint="A code works once: if you just signed in, wait for the next one" />
+      </div>
+    </fieldset>
   );
 }
 
@@ -302,13 +316,14 @@ export function BackupPage(p: Page) {
       <Messages notice={p.notice} error={p.error} />
       <section class="card">
         <h2>Download a backup</h2>
-        <p>One file with the whole store (clients, users and their authenticators, settings, the audit log) and the master key, encrypted under the passphrase you choose. Keep the passphrase apart from the file: without it the backup cannot be restored (<code>gatehouse restore FILE</code>).</p>
+        <p>One file with the whole store (clients, users and their authenticators, settings, the audit log) and the master key, encrypted under the passphrase you choose. Keep the passphrase apart from the file: without it the backup cannot be restored (<code>gatehouse restore FILE</code>). Since the file holds the master key, your password and a fresh code are asked again.</p>
         <form method="post" action="/backup" hx-boost="false">
           <Csrf token={p.csrf} />
           <div class="row">
             <Field label="Passphrase" name="passphrase" type="password" required autocomplete="new-password" hint="At least 12 characters" />
             <Field label="Passphrase again" name="confirm" type="password" required autocomplete="new-password" />
           </div>
+          <Reauth />
           <button type="submit">Download backup</button>
         </form>
       </section>

@@ -27,7 +27,9 @@ import { createAuditor } from '../../app/audit/audit.js';
 import type { AuditRecord } from '../../app/audit/chain.js';
 import { parseServeOptions, resolveSettings, type FixedOptions } from '../../app/config.js';
 import { createAuditStore } from '../../app/db/queries/audit.js';
-import { findAdminByName, insertAdmin, insertApiToken, insertSession } from '../../app/db/queries/admins.js';
+import { findAdminByName, insertAdmin, insertApiToken, insertSession, setAdminSeed, updateAdminPassword } from '../../app/db/queries/admins.js';
+import { hashPassword } from '../../app/lib/password.js';
+import { hotp, totpStep } from '../../app/mfa/otp.js';
 import { listClients } from '../../app/db/queries/clients.js';
 import { listDownstreams } from '../../app/db/queries/downstream.js';
 import { readStoredSettings } from '../../app/db/queries/settings.js';
@@ -63,6 +65,8 @@ export interface WebAppOptions {
   now?: number;
   /** The data directory: the store becomes a real SQLite file there (default: in memory, no directory). */
   dataDir?: string;
+  /** The bearer token for /metrics from other hosts (default: none, loopback only). */
+  metricsToken?: string;
   /** Replace any of the runtime views, e.g. `{ pendingApprovals: () => [...] }`. */
   overrides?: Partial<Pick<WebDeps, 'pendingApprovals' | 'clientActivity' | 'health' | 'runtimeClients' | 'downstream' | 'resolved'>>;
 }
@@ -100,6 +104,11 @@ export interface WebApp {
   runtime: { pending: PendingApproval[]; activity: Map<string, ClientActivity>; health: ReturnType<WebDeps['health']> };
   /** Insert an admin (if not there yet) and a 'full' session for them. */
   adminSession(name?: string, opts?: { stage?: 'password' | 'full' }): AdminSession;
+  /**
+   * Give admin `name` (created when missing) a real password and TOTP seed, for sign-in and for
+   * the re-checks before sensitive operations; `code(offset)` is the code of the app's clock.
+   */
+  adminCredentials(name?: string): Promise<{ password: string; code(offsetSteps?: number): string }>;
   /** Insert an API token named `name` (no audit record) and return the bearer token. */
   apiToken(name?: string): string;
   close(): void;
@@ -193,7 +202,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
     now: clock.now,
   });
   const agentHandler = createPipeHandler({ engine, audit });
-  const app = createHttpApp({ ready: () => true, metrics: () => counters.render({}), web: deps, files, secure, agentHandler });
+  const app = createHttpApp({ ready: () => true, metrics: () => counters.render({}), metricsToken: () => opts.metricsToken, web: deps, files, secure, agentHandler });
 
   return {
     logs: () => [...logLines],
@@ -209,6 +218,14 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
     auditRows: () => [...auditStore.iterate()],
     runtime,
     adminSession: (name = 'root', o = {}) => createAdminSession(store, { name, secure, now: clock.now(), stage: o.stage ?? 'full' }),
+    adminCredentials: async (name = 'root') => {
+      const password = `${name}-password-long`;
+      const id = findAdminByName(store, name)?.id ?? insertAdmin(store, name, 'placeholder');
+      updateAdminPassword(store, name, await hashPassword(password));
+      const seed = randomBytes(20);
+      setAdminSeed(store, sealer, id, seed, -1);
+      return { password, code: (offset = 0) => hotp(seed, totpStep(clock.now(), 30) + offset, 6) };
+    },
     apiToken: (name = 'ci') => {
       const token = newToken('gh_');
       insertApiToken(store, name, tokenHash(token), 'test');

@@ -1,6 +1,8 @@
 // Agent mode: `gatehouse agent` serves the logon pipe (a Unix socket here) and forwards to an
-// appliance's agent API over HTTP on loopback; health reflects the way to the appliance.
-import { spawn, type ChildProcess } from 'node:child_process';
+// appliance's agent API (HTTP on loopback, or HTTPS with the appliance's certificate pinned with
+// --ca); health reflects the way to the appliance. An agent token is bound to its machine and
+// limited in how many logons it may send.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { base32Decode, hotp, totpStep } from '../../app/mfa/otp.js';
 import { freeTcpPort, GATEHOUSE, startAppliance, tempDir, type Appliance } from '../helpers/appliance.js';
+import { findTool } from '../helpers/freeradius.js';
 import { connectPipe } from '../helpers/pipe-client.js';
 
 interface Ctx {
@@ -16,8 +19,8 @@ interface Ctx {
   seed: Buffer;
 }
 
-async function startAgent(appliance: string, token: string, socket: string): Promise<{ child: ChildProcess; output: () => string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [GATEHOUSE, 'agent', '--appliance', appliance, '--pipe-path', socket, '--request-timeout', '3'], {
+async function startAgent(appliance: string, token: string, socket: string, extra: string[] = []): Promise<{ child: ChildProcess; output: () => string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [GATEHOUSE, 'agent', '--appliance', appliance, '--pipe-path', socket, '--request-timeout', '3', ...extra], {
     env: { PATH: process.env['PATH'], GATEHOUSE_AGENT_TOKEN: token },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -47,7 +50,7 @@ const Agent = suite<Ctx>('gatehouse agent');
 
 Agent.before(async (ctx) => {
   ctx.gh = await startAppliance();
-  const t = await ctx.gh.cli(['agent-token', 'create', 'branch-pcs']);
+  const t = await ctx.gh.cli(['agent-token', 'create', 'PC-7']);
   assert.is(t.code, 0, t.stderr);
   ctx.token = t.stdout.trim();
   const e = await ctx.gh.cli(['totp', 'enroll', 'wanda']);
@@ -57,7 +60,7 @@ Agent.after(async (ctx) => {
   await ctx.gh?.stop();
 });
 
-Agent('health and authenticate go through the agent to the appliance, audited as agent:NAME', async ({ gh, token, seed }) => {
+Agent('health and authenticate go through the agent to the appliance, audited as agent:MACHINE', async ({ gh, token, seed }) => {
   const socket = join(await tempDir(), 'agent.sock');
   const agent = await startAgent(`http://127.0.0.1:${gh.httpPort}/`, token, socket);
   try {
@@ -69,12 +72,87 @@ Agent('health and authenticate go through the agent to the appliance, audited as
     assert.is((await c.request({ ...base, username: 'nobody-here' }))['result'], 'unknown_user');
     c.end();
     const audit = await gh.cli(['audit', 'export']);
-    assert.match(audit.stdout, /"event":"windows.auth","outcome":"accept","username":"wanda","reason":"totp_ok","source":"agent:branch-pcs:PC-7"/);
+    assert.match(audit.stdout, /"event":"windows.auth","outcome":"accept","username":"wanda","reason":"totp_ok","source":"agent:PC-7:PC-7"/);
     assert.match(audit.stdout, /"scenario":"unlock"/);
     const list = await gh.cli(['agent-token', 'list']);
-    assert.match(list.stdout, /branch-pcs\t\S+\t20\d\d-/);
+    assert.match(list.stdout, /PC-7\t\S+\t20\d\d-/);
   } finally {
     await agent.stop();
+  }
+});
+
+Agent("the workstation is the token's machine, whatever the request claims; the claim is kept in the audit", async ({ gh, token }) => {
+  const socket = join(await tempDir(), 'agent.sock');
+  const agent = await startAgent(`http://127.0.0.1:${gh.httpPort}/`, token, socket);
+  try {
+    const c = await connectPipe(socket);
+    // No push service here: the unenrolled user is refused, and the record says which machine.
+    assert.is((await c.request({ op: 'authenticate', username: 'victor', domain: 'CORP', workstation: 'CEO-LAPTOP', scenario: 'logon' }))['result'], 'unknown_user');
+    c.end();
+    const rows = (await gh.cli(['audit', 'export'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const r = rows.filter((x) => x['event'] === 'windows.auth' && x['username'] === 'victor').at(-1)!;
+    assert.is(r['source'], 'agent:PC-7:PC-7');
+    assert.equal((r['details'] as Record<string, unknown>)['workstation'], 'PC-7');
+    assert.equal((r['details'] as Record<string, unknown>)['claimedWorkstation'], 'CEO-LAPTOP');
+  } finally {
+    await agent.stop();
+  }
+});
+
+Agent('an agent token is limited: a burst over the limit is refused (429) and audited once', async ({ gh }) => {
+  const t = await gh.cli(['agent-token', 'create', 'FLOODER']);
+  const token = t.stdout.trim();
+  const send = () =>
+    fetch(`http://127.0.0.1:${gh.httpPort}/api/v1/agent/authenticate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 1, op: 'authenticate', username: 'nobody-here', domain: 'CORP', workstation: 'FLOODER', scenario: 'logon' }),
+    });
+  const statuses = [];
+  for (let i = 0; i < 30; i++) statuses.push((await send()).status);
+  assert.equal(statuses.slice(0, 20), Array(20).fill(200), 'the first 20 are answered');
+  assert.ok(statuses.slice(20).every((x) => x === 429), `then refused: ${statuses.join(',')}`);
+  const rows = (await gh.cli(['audit', 'export'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.is(rows.filter((r) => r['reason'] === 'agent_rate_limited').length, 1, 'one record for the burst of refusals');
+  // Another machine's token is not affected.
+  const other = await gh.cli(['agent-token', 'create', 'QUIET']);
+  const ok = await fetch(`http://127.0.0.1:${gh.httpPort}/api/v1/agent/authenticate`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${other.stdout.trim()}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 1, op: 'authenticate', username: 'nobody-here', domain: 'CORP', workstation: 'QUIET', scenario: 'logon' }),
+  });
+  assert.is(ok.status, 200);
+});
+
+Agent('over HTTPS the appliance certificate is pinned with --ca; without it a self-signed certificate is refused', async () => {
+  const dir = await tempDir('gatehouse-agent-tls-');
+  const openssl = findTool('openssl');
+  if (openssl === undefined) throw new Error('openssl not found: install the Debian package openssl (apt-get install openssl)');
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  const httpsPort = await freeTcpPort();
+  const gh = await startAppliance({ args: ['--tls-cert', cert, '--tls-key', key, '--https-port', String(httpsPort)] });
+  try {
+    const token = (await gh.cli(['agent-token', 'create', 'PC-TLS'])).stdout.trim();
+    const pinned = await startAgent(`https://127.0.0.1:${httpsPort}/`, token, join(dir, 'pinned.sock'), ['--ca', cert]);
+    try {
+      const c = await connectPipe(join(dir, 'pinned.sock'));
+      assert.equal(await c.request({ op: 'health' }), { id: 1, status: 'ok', message: 'Service Status: OK' });
+      c.end();
+    } finally {
+      await pinned.stop();
+    }
+    const unpinned = await startAgent(`https://127.0.0.1:${httpsPort}/`, token, join(dir, 'unpinned.sock'));
+    try {
+      const c = await connectPipe(join(dir, 'unpinned.sock'));
+      assert.is((await c.request({ op: 'health' }))['status'], 'api_unreachable', 'the self-signed certificate is not trusted without --ca');
+      c.end();
+    } finally {
+      await unpinned.stop();
+    }
+  } finally {
+    await gh.stop();
   }
 });
 

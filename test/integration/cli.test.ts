@@ -32,6 +32,12 @@ const BAD: [string, string[], NodeJS.ProcessEnv, RegExp][] = [
   ['dash value', ['--notakey-timeout', '-1'], {}, /^gatehouse: --notakey-timeout: a value starting with '-' must be written --notakey-timeout=VALUE/],
   ['listen address', ['--listen-address', 'example.org'], {}, /^gatehouse: --listen-address: 'example.org' is not an IPv4 or IPv6 address/],
   ['push host', ['--notakey-host', 'ftp://x/'], {}, /^gatehouse: --notakey-host: 'ftp:\/\/x\/' must be an http/],
+  ['push host in clear text', ['--notakey-host', 'http://push.example/api/'], {}, /^gatehouse: --notakey-host: 'http:\/\/push.example\/api\/' must be an https:\/\/ URL \(plain http:\/\/ only to this machine/],
+  ['push host in clear text from env', [], { NOTAKEY_HOST: 'http://10.1.2.3/api/' }, /^gatehouse: NOTAKEY_HOST: .* must be an https:\/\/ URL/],
+  ['missing push CA file', ['--push-ca', '/nonexistent/ca.pem'], {}, /^gatehouse: cannot read --push-ca \/nonexistent\/ca.pem/],
+  ['short metrics token', [], { METRICS_TOKEN: 'short' }, /^gatehouse: the metrics token .* at least 16 characters/],
+  ['agent to an appliance in clear text', ['agent', '--appliance', 'http://gatehouse.example/', '--pipe-path', '/tmp/x.sock'], { GATEHOUSE_AGENT_TOKEN: 'gha_0123456789abcdef' }, /^gatehouse: --appliance: 'http:\/\/gatehouse.example\/' must be an https:\/\/ URL \(plain http:\/\/ only to this machine/],
+  ['agent CA file missing', ['agent', '--appliance', 'https://gatehouse.example/', '--pipe-path', '/tmp/x.sock', '--ca', '/nonexistent/ca.pem'], { GATEHOUSE_AGENT_TOKEN: 'gha_0123456789abcdef' }, /^gatehouse: --ca: cannot read \/nonexistent\/ca.pem/],
   ['missing value', ['--data-dir', '/nonexistent', '--secret-out'], {}, /^gatehouse: --secret-out needs a value/],
   ['downstream without secret', ['--downstream-address', '127.0.0.1'], {}, /^gatehouse: --secret-out is required/],
   ['unknown command', ['frobnicate'], {}, /^gatehouse: unknown command 'frobnicate'/],
@@ -39,13 +45,37 @@ const BAD: [string, string[], NodeJS.ProcessEnv, RegExp][] = [
 
 for (const [name, args, env, expected] of BAD) {
   Cli(`bad input exits non-zero with one line naming it: ${name}`, async ({ dir }) => {
-    const r = await runCli(args.includes('--secret-out') && args.at(-1) === '--secret-out' ? args : [...args, '--data-dir', dir], { env });
+    // `agent` runs on a workstation and has no data directory.
+    const r = await runCli((args.includes('--secret-out') && args.at(-1) === '--secret-out') || args[0] === 'agent' ? args : [...args, '--data-dir', dir], { env });
     assert.is.not(r.code, 0);
     assert.match(r.stderr, expected);
     assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.is(r.stdout, '');
   });
 }
+
+Cli('admins: the last one cannot be removed (that would reopen /setup); adding one retires a pending setup code', async ({ dir }) => {
+  const { existsSync, writeFileSync } = await import('node:fs');
+  const code = join(dir, 'setup-code');
+  assert.is((await runCli(['client', 'list', '--data-dir', dir])).code, 0, 'the data directory exists');
+  writeFileSync(code, 'ABCD-EFGH-JKLM-NPQR\n', { mode: 0o600 });
+  const add = await runCli(['admin', 'add', 'alice', '--data-dir', dir], { stdin: 'a long admin passphrase\n' });
+  assert.is(add.code, 0, add.stderr);
+  assert.not.ok(existsSync(code), 'the setup code file is gone: /setup cannot be reopened with it');
+  const last = await runCli(['admin', 'remove', 'alice', '--data-dir', dir]);
+  assert.is(last.code, 1);
+  assert.equal(last.stderr, 'gatehouse: the last admin cannot be removed (add another first)\n');
+  assert.is((await runCli(['admin', 'add', 'bob', '--data-dir', dir], { stdin: 'another long passphrase\n' })).code, 0);
+  assert.is((await runCli(['admin', 'remove', 'alice', '--data-dir', dir])).code, 0);
+  assert.is((await runCli(['admin', 'remove', 'bob', '--data-dir', dir])).code, 1, 'bob is now the last one');
+  const audit = await runCli(['audit', 'export', '--data-dir', dir]);
+  const rows = audit.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; actor: string; details: Record<string, unknown> | null });
+  const adds = rows.filter((r) => r.event === 'admin.add');
+  assert.equal(adds.map((r) => r.details), [{ message: 'setup code removed', name: 'alice' }, { name: 'bob' }]);
+  // The actor is the operating system's account, even without USER in the environment.
+  assert.match(adds[0]!.actor, /^cli:[^:]+$/);
+  assert.is.not(adds[0]!.actor, 'cli:unknown');
+});
 
 Cli('a secret given without an address is not echoed in the error', async ({ dir }) => {
   const r = await runCli(['--address-secret-in', 'SuperSecret123', '--data-dir', dir]);

@@ -15,6 +15,8 @@ interface Scenario {
   url: string;
   /** Form fields; the session's CSRF token is added unless `csrf` is false. */
   form?: Record<string, string>;
+  /** The admin's password and current code, as the re-check before a sensitive operation asks. */
+  reauth?: boolean;
   /** 'admin' (default): a signed-in admin; 'none': no session; 'half': password checked, code not. */
   session?: 'admin' | 'none' | 'half';
   csrf?: boolean;
@@ -34,11 +36,12 @@ async function run(s: Scenario): Promise<void> {
   try {
     await s.setup?.(w);
     const admin = s.session === 'none' ? undefined : w.adminSession('root', { stage: s.session === 'half' ? 'password' : 'full' });
+    const creds = s.reauth ? await w.adminCredentials('root') : undefined;
     const headers: Record<string, string> = { ...(admin ? { Cookie: admin.cookie } : {}), ...(s.htmx ? { 'HX-Request': 'true' } : {}), ...s.headers };
     let body: string | undefined;
     if (s.method === 'POST') {
       headers['Content-Type'] = 'application/x-www-form-urlencoded';
-      body = new URLSearchParams({ ...(s.csrf === false || !admin ? {} : { _csrf: admin.csrf }), ...s.form }).toString();
+      body = new URLSearchParams({ ...(s.csrf === false || !admin ? {} : { _csrf: admin.csrf }), ...(creds ? { reauth_password: creds.password, reauth_code: creds.code() } : {}), ...s.form }).toString();
     }
     const before = w.auditRows().length;
     const res = await w.app.request(s.url, { method: s.method ?? 'GET', headers, ...(body !== undefined ? { body } : {}) });
@@ -134,12 +137,16 @@ const SCENARIOS: Scenario[] = [
   { name: 'add an admin', method: 'POST', url: '/admins', form: { name: 'bob', password: 'a long enough passphrase' }, status: 200, contains: ['Admin bob added'], auditEvents: ['admin.add'] },
   { name: 'a weak admin password is refused', method: 'POST', url: '/admins', form: { name: 'bob', password: 'short' }, status: 400, contains: ['at least 12 characters'] },
   { name: 'an admin cannot remove themselves', method: 'POST', url: '/admins/remove', form: { name: 'root' }, status: 409, contains: ['cannot remove yourself'] },
-  { name: 'create a token: shown once', method: 'POST', url: '/tokens', form: { name: 'provisioning' }, status: 200, contains: [/gh_[A-Za-z0-9_-]{43}/], auditEvents: ['token.create'] },
+  { name: 'create a token: shown once', method: 'POST', url: '/tokens', reauth: true, form: { name: 'provisioning' }, status: 200, contains: [/gh_[A-Za-z0-9_-]{43}/], auditEvents: ['token.create'] },
+  { name: 'create a token: a session alone is not enough (password and code asked again)', method: 'POST', url: '/tokens', form: { name: 'provisioning' }, status: 403, contains: ['password or code is not correct'], notContains: [/gh_[A-Za-z0-9_-]{43}/], auditEvents: ['admin.reauth'] },
+  { name: 'create a token: a wrong code is refused and counted', method: 'POST', url: '/tokens', reauth: true, form: { name: 'provisioning', reauth_code: '000000' }, status: 403, notContains: [/gh_[A-Za-z0-9_-]{43}/], auditEvents: ['admin.reauth'] },
   // --- backup download
   { name: 'backup page', url: '/backup', status: 200, contains: ['Download a backup', 'Passphrase again'] },
-  { name: 'backup download: a file, audited', method: 'POST', url: '/backup', form: { passphrase: 'a long enough passphrase', confirm: 'a long enough passphrase' }, status: 200, contains: ['GHBACKUP'], auditEvents: ['backup.create'] },
+  { name: 'backup download: a file, audited', method: 'POST', url: '/backup', reauth: true, form: { passphrase: 'a long enough passphrase', confirm: 'a long enough passphrase' }, status: 200, contains: ['GHBACKUP'], auditEvents: ['backup.create'] },
+  { name: 'backup download: a session alone is not enough (it holds the master key)', method: 'POST', url: '/backup', form: { passphrase: 'a long enough passphrase', confirm: 'a long enough passphrase' }, status: 403, contains: ['password or code is not correct'], notContains: ['GHBACKUP'], auditEvents: ['admin.reauth'] },
+  { name: 'backup download: a wrong password is refused', method: 'POST', url: '/backup', reauth: true, form: { passphrase: 'a long enough passphrase', confirm: 'a long enough passphrase', reauth_password: 'not the password' }, status: 403, notContains: ['GHBACKUP'], auditEvents: ['admin.reauth'] },
   { name: 'backup: passphrases that differ', method: 'POST', url: '/backup', form: { passphrase: 'a long enough passphrase', confirm: 'another passphrase!' }, status: 400, contains: ['differ'], auditEvents: [] },
-  { name: 'backup: a short passphrase', method: 'POST', url: '/backup', form: { passphrase: 'short', confirm: 'short' }, status: 400, contains: ['at least 12'], auditEvents: [] },
+  { name: 'backup: a short passphrase', method: 'POST', url: '/backup', reauth: true, form: { passphrase: 'short', confirm: 'short' }, status: 400, contains: ['at least 12'], auditEvents: [] },
   // --- audit log
   {
     name: 'audit log filtered by user',

@@ -67,12 +67,36 @@ export function setAdminSeed(store: Store, sealer: Sealer, id: number, seed: Buf
     .run();
 }
 
-export function recordAdminSignIn(store: Store, id: number, ok: boolean, lockedUntil: number | null, failedAttempts: number, lastUsedStep?: number): void {
-  store.db
-    .update(admins)
-    .set({ failedAttempts: ok ? 0 : failedAttempts, lockedUntil: ok ? null : lockedUntil, ...(lastUsedStep !== undefined ? { totpLastUsedStep: lastUsedStep } : {}) })
-    .where(eq(admins.id, id))
-    .run();
+/** An admin's failure count and automatic lockout, as stored. */
+export interface AdminLockFields {
+  failedAttempts: number;
+  lockedUntil: number | null;
+}
+
+/**
+ * Read an admin's lock fields and write what `next` makes of them, in one immediate transaction:
+ * no other write (from this process or another) comes between, so parallel failures all count.
+ * Undefined when there is no such admin.
+ */
+export function changeAdminLockState<T extends AdminLockFields>(store: Store, id: number, next: (current: AdminLockFields) => T): T | undefined {
+  return store.sqlite
+    .transaction(() => {
+      const cur = store.db.select({ failedAttempts: admins.failedAttempts, lockedUntil: admins.lockedUntil }).from(admins).where(eq(admins.id, id)).get();
+      if (cur === undefined) return undefined;
+      const out = next(cur);
+      store.db.update(admins).set({ failedAttempts: out.failedAttempts, lockedUntil: out.lockedUntil }).where(eq(admins.id, id)).run();
+      return out;
+    })
+    .immediate();
+}
+
+/**
+ * Claim a TOTP step for an admin in one statement: true only if it is newer than every step used
+ * before (so one code signs in once, however many requests carry it); the failure count and any
+ * lockout are cleared with it.
+ */
+export function claimAdminTotpStep(store: Store, id: number, step: number): boolean {
+  return store.sqlite.prepare('UPDATE admins SET totp_last_used_step = ?, failed_attempts = 0, locked_until = NULL WHERE id = ? AND totp_last_used_step < ?').run(step, id, step).changes === 1;
 }
 
 // --- sessions

@@ -1,0 +1,109 @@
+// How an admin proves who they are to the web UI: at sign-in (password, then TOTP code) and again
+// before a sensitive operation (downloading a backup, which holds the master key; creating an API
+// token). One place for the checks and for what a failure costs:
+//   - Each admin account: ten wrong passwords or codes in a row lock it for 15 minutes. The count
+//     and the lock are written in one transaction after the check, with no await between reading
+//     the lock and deciding, so parallel wrong attempts all count (40 at once lock the account).
+//   - Each source address (IPv6: its /64): ten failures in a row lock the address out of sign-in
+//     for 15 minutes, before any account is touched, so one address cannot guess at, or lock out,
+//     every admin in turn.
+//   - A TOTP step is claimed in one statement: a code signs in once, however many requests carry it.
+// Each failure slows the next answer (failureDelayMs).
+import type { Auditor } from '../audit/audit.js';
+import type { AdminRow } from '../db/queries/admins.js';
+import { changeAdminLockState, claimAdminTotpStep, findAdminById, openAdminSeed } from '../db/queries/admins.js';
+import type { Store } from '../db/open.js';
+import type { Sealer } from '../db/secrets.js';
+import { DUMMY_HASH, verifyPassword } from '../lib/password.js';
+import { afterFailure, lockVerdict } from '../mfa/lockout.js';
+import { checkTotp, codeEquals, DEFAULT_TOTP } from '../mfa/otp.js';
+import { ADMIN_LOCKOUT, createSourceFailures } from './signin-limits.js';
+
+export interface AdminAuthDeps {
+  store: Store;
+  sealer: Sealer;
+  audit: Auditor;
+  now(): number;
+}
+
+export type Check = { ok: true } | { ok: false; reason: 'unknown_admin' | 'bad_password' | 'locked' | 'totp_wrong' | 'totp_replayed' | 'no_totp'; failures: number };
+
+export interface AdminAuth {
+  /** When the source is locked out (ms), else undefined. `source` is `http:ADDRESS`. */
+  throttledUntil(source: string): number | undefined;
+  /**
+   * The password of `admin` (undefined: no such admin; a dummy hash is checked so timing does not
+   * tell). A failure is counted against the account and the source.
+   */
+  password(admin: AdminRow | undefined, password: string, source: string, event: string): Promise<Check>;
+  /** The current TOTP code of admin `id`, its step claimed; a failure is counted. Synchronous. */
+  code(id: number, code: string, source: string, event: string): Check;
+}
+
+/** The throttle key of a source: the address, or for IPv6 its /64 (one host usually has a whole /64). */
+export function throttleKey(source: string): string {
+  const addr = source.replace(/^http:/, '');
+  if (!addr.includes(':')) return addr;
+  const groups = addr.split('::');
+  const head = (groups[0] ?? '').split(':').filter((g) => g !== '');
+  const tail = groups.length > 1 ? (groups[1] ?? '').split(':').filter((g) => g !== '') : [];
+  const full = [...head, ...Array<string>(Math.max(0, 8 - head.length - tail.length)).fill('0'), ...tail];
+  return `${full.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+export function createAdminAuth(d: AdminAuthDeps): AdminAuth {
+  const sources = createSourceFailures(ADMIN_LOCKOUT);
+
+  /** Count one failure against the account (if any) and the source; audit it. Synchronous. */
+  function fail(adminId: number | undefined, actor: string | null, reason: Exclude<Check, { ok: true }>['reason'], source: string, event: string): Check {
+    const now = d.now();
+    let failures = 3;
+    if (adminId !== undefined) {
+      const r = changeAdminLockState(d.store, adminId, (s) => afterFailure({ locked: false, lockedUntil: s.lockedUntil, failedAttempts: s.failedAttempts }, now, ADMIN_LOCKOUT));
+      if (r !== undefined) {
+        failures = r.lockedNow ? ADMIN_LOCKOUT.maxFailures : r.failedAttempts;
+        if (r.lockedNow) d.audit.record({ event: 'admin.lockout', outcome: 'ok', actor, source, reason: 'too_many_failures' });
+      }
+    }
+    const s = sources.fail(throttleKey(source), now);
+    if (s.lockedNow) d.audit.record({ event: 'admin.throttle', outcome: 'ok', source, reason: 'too_many_failures_from_source', details: { count: s.failures } });
+    d.audit.record({ event, outcome: 'reject', actor, reason, source });
+    return { ok: false, reason, failures: Math.max(failures, s.failures) };
+  }
+
+  const lockedNow = (a: AdminRow) => lockVerdict({ locked: false, lockedUntil: a.lockedUntil, failedAttempts: a.failedAttempts }, d.now()).locked;
+
+  return {
+    throttledUntil: (source) => sources.lockedUntil(throttleKey(source), d.now()),
+
+    async password(admin, password, source, event) {
+      const ok = await verifyPassword(password, admin?.passwordHash ?? DUMMY_HASH);
+      // From here to the verdict: one synchronous turn. The row is read again, since other
+      // attempts may have locked the account while the password was hashed.
+      const fresh = admin === undefined ? undefined : findAdminById(d.store, admin.id);
+      if (fresh === undefined) return fail(undefined, null, 'unknown_admin', source, event);
+      const actor = `admin:${fresh.name}`;
+      if (lockedNow(fresh)) return fail(fresh.id, actor, 'locked', source, event);
+      if (!ok) return fail(fresh.id, actor, 'bad_password', source, event);
+      // The source's count is cleared only by a whole sign-in (the code too).
+      return { ok: true };
+    },
+
+    code(id, code, source, event) {
+      const admin = findAdminById(d.store, id);
+      if (admin === undefined) return fail(undefined, null, 'unknown_admin', source, event);
+      const actor = `admin:${admin.name}`;
+      if (lockedNow(admin)) return fail(admin.id, actor, 'locked', source, event);
+      const seed = openAdminSeed(d.store, d.sealer, admin.id);
+      if (seed === undefined) return fail(admin.id, actor, 'no_totp', source, event);
+      const check = checkTotp(seed, codeEquals(code.trim()), d.now(), DEFAULT_TOTP, admin.totpLastUsedStep);
+      seed.fill(0);
+      if (!check.ok) return fail(admin.id, actor, check.reason === 'replayed' ? 'totp_replayed' : 'totp_wrong', source, event);
+      // Claimed in one statement: a second request with the same code (here, or in another
+      // process) finds the step taken.
+      if (!claimAdminTotpStep(d.store, admin.id, check.step)) return fail(admin.id, actor, 'totp_replayed', source, event);
+      sources.clear(throttleKey(source));
+      return { ok: true };
+    },
+  };
+}
