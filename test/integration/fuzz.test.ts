@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Attr, Code, encodeRequest, type Attribute } from '../../app/radius/codec.js';
+import { Attr, Code, decodePacket, encodeRequest, type Attribute } from '../../app/radius/codec.js';
 import { hidePassword } from '../../app/radius/crypto.js';
 import { startAppliance, tempDir, type Appliance } from '../helpers/appliance.js';
 import { startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
@@ -35,9 +35,10 @@ function rng(seed: number) {
   };
   return { next, int: (n: number) => next() % n, bytes: (n: number) => Buffer.from(Array.from({ length: n }, () => next() & 255)) };
 }
+type Rng = ReturnType<typeof rng>;
 
 /** A valid Access-Request (no Message-Authenticator, so mutations reach the whole flow). */
-function basePacket(r: ReturnType<typeof rng>, id: number): Buffer {
+function basePacket(r: Rng, id: number): Buffer {
   const auth = r.bytes(16);
   const attrs: Attribute[] = [str(Attr.UserName, `fuzz${r.int(50)}`), { type: Attr.UserPassword, value: hidePassword(Buffer.from('pw'), Buffer.from(CS), auth) }];
   if (r.int(3) === 0) attrs.push({ type: Attr.ProxyState, value: r.bytes(1 + r.int(20)) });
@@ -47,46 +48,59 @@ function basePacket(r: ReturnType<typeof rng>, id: number): Buffer {
   return encodeRequest(Code.AccessRequest, id, auth, attrs, Buffer.from(CS), false);
 }
 
-/** One of several mutation strategies, each aimed at a part of the decoder or the flow. */
-function mutate(r: ReturnType<typeof rng>, p: Buffer): Buffer {
-  const b = Buffer.from(p);
-  switch (r.int(12)) {
-    case 0: // random byte flips
-      for (let i = r.int(4) + 1; i > 0; i--) b[r.int(b.length)] = r.next() & 255;
-      return b;
-    case 1: // truncation
-      return b.subarray(0, r.int(b.length));
-    case 2: // a wrong Length field
-      b.writeUInt16BE(r.int(5000), 2);
-      return b;
-    case 3: // attribute length 0, 1 or overflowing
-      if (b.length > 21) b[21] = [0, 1, 255][r.int(3)]!;
-      return b;
-    case 4: // unknown or unexpected codes
-      b[0] = r.next() & 255;
-      return b;
-    case 5: // two Message-Authenticators
-      return Buffer.concat([b, Buffer.from([80, 18]), r.bytes(16), Buffer.from([80, 18]), r.bytes(16)]).fill(0, 2, 2).subarray(0);
-    case 6: // oversized datagram
-      return Buffer.concat([b, r.bytes(4097 - b.length + r.int(2000))]);
-    case 7: // garbage
-      return r.bytes(r.int(300));
-    case 8: { // a Message-Authenticator with a wrong length
-      const m = Buffer.concat([b, Buffer.from([80, 2 + r.int(30)]), r.bytes(30)]);
-      m.writeUInt16BE(Math.min(m.length, 4096), 2);
-      return m;
-    }
-    case 9: { // consistent Length after appending random attributes
-      const m = Buffer.concat([b, r.bytes(r.int(60))]);
-      m.writeUInt16BE(Math.min(m.length, 4096), 2);
-      return m;
-    }
-    case 10: // User-Password of a bad length
-      return b;
-    default: // the valid packet itself
-      return b;
-  }
+/** Sets the Length field to the datagram's size, so the receiver reads what was added. */
+function withLength(m: Buffer): Buffer {
+  m.writeUInt16BE(Math.min(m.length, 65535), 2);
+  return m;
 }
+
+/** What a receiver reads of a datagram: the first Length octets; the rest is padding (RFC 2865 3). */
+function asRead(p: Buffer): Buffer {
+  const length = p.length >= 4 ? p.readUInt16BE(2) : 0;
+  return length >= 20 && length <= p.length ? p.subarray(0, length) : p;
+}
+
+/** A number in [0, n) other than `not`. */
+const other = (r: Rng, n: number, not: number) => (not + 1 + r.int(n - 1)) % n;
+
+/**
+ * The mutation strategies, each aimed at a part of the decoder or the flow. Each gets its own copy
+ * of a valid packet and must change what a receiver reads of it (the test checks this); the last
+ * one leaves it valid.
+ */
+const MUTATIONS: [name: string, mutate: (r: Rng, b: Buffer) => Buffer][] = [
+  ['random byte flips', (r, b) => {
+    for (let i = r.int(4) + 1; i > 0; i--) b[r.int(b.length)] ^= 1 + r.int(255);
+    return b;
+  }],
+  ['truncation', (r, b) => b.subarray(0, r.int(b.length))],
+  ['a wrong Length field', (r, b) => {
+    b.writeUInt16BE(other(r, 5000, b.length), 2);
+    return b;
+  }],
+  ['attribute length 0, 1 or overflowing', (r, b) => {
+    b[21] = [0, 1, 255][r.int(3)]!; // the first attribute's length (User-Name, never this long)
+    return b;
+  }],
+  ['unknown or unexpected codes', (r, b) => {
+    b[0] = other(r, 256, b[0]!);
+    return b;
+  }],
+  ['two Message-Authenticators', (r, b) => withLength(Buffer.concat([b, Buffer.from([80, 18]), r.bytes(16), Buffer.from([80, 18]), r.bytes(16)]))],
+  ['oversized packet', (r, b) => withLength(Buffer.concat([b, r.bytes(4097 - b.length + r.int(2000))]))],
+  ['garbage', (r) => r.bytes(r.int(300))],
+  ['a Message-Authenticator with a wrong length', (r, b) => withLength(Buffer.concat([b, Buffer.from([80, other(r, 32, 18)]), r.bytes(30)]))],
+  ['random attributes appended, Length consistent', (r, b) => withLength(Buffer.concat([b, r.bytes(1 + r.int(60))]))],
+  ['User-Password of a bad length', (r, b) => {
+    const p = decodePacket(b);
+    // Not a multiple of 16, or longer than RFC 2865's 128 octets.
+    const bad = [1 + r.int(15), 17 + r.int(15), 144 + r.int(100)][r.int(3)]!;
+    const attributes = p.attributes.map((a) => (a.type === Attr.UserPassword ? { type: a.type, value: r.bytes(bad) } : a));
+    return encodeRequest(p.code, p.identifier, p.authenticator, attributes, Buffer.from(CS), false);
+  }],
+  ['the valid packet itself', (_, b) => b],
+];
+const VALID = MUTATIONS.length - 1;
 
 interface Ctx {
   fr: FreeRadius;
@@ -122,13 +136,18 @@ Fuzz(`${RADIUS_PACKETS} mutated RADIUS packets from many ports: no crash, no unb
   let answered = 0;
   let wrong = 0;
   let sent = 0;
+  /** Mutations that left the valid packet as it was, by name: they would test nothing. */
+  const unchanged = new Map<string, number>();
   const seeds = [...REGRESSIONS, 0x5eed1234];
   try {
     for (const seed of seeds) {
       const r = rng(seed);
       const total = seed === 0x5eed1234 ? RADIUS_PACKETS : 10_000;
       for (let i = 0; i < total; i++) {
-        const p = mutate(r, basePacket(r, i & 255));
+        const valid = basePacket(r, i & 255);
+        const m = r.int(MUTATIONS.length);
+        const p = MUTATIONS[m]![1](r, Buffer.from(valid));
+        if (m !== VALID && asRead(p).equals(valid)) unchanged.set(MUTATIONS[m]![0], (unchanged.get(MUTATIONS[m]![0]) ?? 0) + 1);
         sockets[i % sockets.length]!.send(p, gh.radiusPort, '127.0.0.1');
         sent++;
         // Pace the noise (a burst the kernel drops tests nothing) and interleave a valid login.
@@ -143,6 +162,7 @@ Fuzz(`${RADIUS_PACKETS} mutated RADIUS packets from many ports: no crash, no unb
         }
       }
     }
+    assert.equal([...unchanged], [], 'mutations that changed nothing');
     // After the storm: the process is alive, answers, and did not balloon.
     const after = await steady.request(steady.build([str(Attr.UserName, 'steady')], { password: 'steady-pw', ma: true }), 5000, 1000);
     assert.is(after?.packet.code, Code.AccessAccept);
