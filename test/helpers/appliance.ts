@@ -128,6 +128,18 @@ export async function startAppliance(opts: StartOptions = {}): Promise<Appliance
   }
 }
 
+/** Start gatehouse where it must refuse to start; resolves with its error (it is stopped if it started). */
+export async function startApplianceRefused(opts: StartOptions = {}): Promise<Error> {
+  let gh: Appliance;
+  try {
+    gh = await startAppliance(opts);
+  } catch (e) {
+    return e as Error;
+  }
+  await gh.stop();
+  throw new Error(`gatehouse started with ${JSON.stringify(opts.args ?? [])}, but it should have refused`);
+}
+
 /** gatehouse exited at start because a port it was told to use is taken. */
 class PortClash extends Error {
   constructor(
