@@ -129,10 +129,13 @@ UI("enrol a user's TOTP in the UI and log them in over RADIUS with a code from t
   const seed = seedOf((await page.textContent('#enrol-uri'))!);
   const r = await runRadclient({ server: `127.0.0.1:${gh.radiusPort}`, secret: NAS_SECRET, attrs: `User-Name = "vpnuser"\nUser-Password = "vpn-pass,${codeFor(seed)}"\nMessage-Authenticator = 0x00` });
   assert.is(r.replyCode, 'Access-Accept', r.stdout + r.stderr);
-  // The search filters as one types.
+  // The search filters as one types: another user leaves the table, vpnuser stays.
+  const bystander = await gh.cli(['user', 'add', 'bystander']);
+  assert.is(bystander.code, 0, bystander.stderr);
   await page.goto(`${base}/users`);
+  assert.match((await page.textContent('#user-table')) ?? '', /bystander/);
   await page.fill('#f-q', 'vpn');
-  await page.waitForTimeout(600);
+  await page.locator('#user-table').getByText('bystander').waitFor({ state: 'detached' });
   assert.match((await page.textContent('#user-table')) ?? '', /vpnuser/);
   await page.fill('#f-q', 'nobody-here');
   await page.waitForSelector('text=No user matches');

@@ -70,7 +70,10 @@ const other = (r: Rng, n: number, not: number) => (not + 1 + r.int(n - 1)) % n;
  */
 const MUTATIONS: [name: string, mutate: (r: Rng, b: Buffer) => Buffer][] = [
   ['random byte flips', (r, b) => {
-    for (let i = r.int(4) + 1; i > 0; i--) b[r.int(b.length)] ^= 1 + r.int(255);
+    for (let i = r.int(4) + 1; i > 0; i--) {
+      const k = r.int(b.length);
+      b[k] = b[k]! ^ (1 + r.int(255));
+    }
     return b;
   }],
   ['truncation', (r, b) => b.subarray(0, r.int(b.length))],
