@@ -22,8 +22,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes, scrypt as sc
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { verifyChain } from './audit/chain.js';
-import { createAuditStore } from './db/queries/audit.js';
+import { openAuditLog } from './audit/log.js';
 import { listClients } from './db/queries/clients.js';
 import { listDownstreams } from './db/queries/downstream.js';
 import { createUserFactorQueries, listUsers } from './db/queries/users.js';
@@ -330,8 +329,8 @@ export async function restoreBackup(dataDir: string, file: Buffer, passphrase: s
       if (check !== 'ok') throw new BackupError('corrupt', `the backed-up store fails SQLite's integrity check: ${String(check)}`);
       if (!keyOpensStore(store, opened.masterKey)) throw new BackupError('key', "the backup's master key does not open its store's secrets");
       store.sqlite.prepare('DELETE FROM admin_sessions').run();
-      const audit = createAuditStore(store);
-      const verdict = verifyChain(audit.iterate());
+      // Opening the log keys an old chain, as the appliance would at its next start.
+      const verdict = openAuditLog(store, opened.masterKey).verify();
       auditRecords = verdict.count;
       if (!verdict.ok) auditProblem = `record ${verdict.badId}: ${verdict.problem}`;
     } finally {

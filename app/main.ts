@@ -5,10 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createAuditor } from './audit/audit.js';
+import { HEAD_EVERY_MS, openAuditLog } from './audit/log.js';
 import { createBackup } from './backup.js';
 import { ConfigError, resolveSettings, type FixedOptions, type ResolvedSettings, type Settings } from './config.js';
-import { createAuditStore } from './db/queries/audit.js';
 import { listClients, markMessageAuthenticatorSeen } from './db/queries/clients.js';
 import { listDownstreams } from './db/queries/downstream.js';
 import { readStoredSettings } from './db/queries/settings.js';
@@ -73,8 +72,9 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   const store = openStore(dataDir);
   const masterKey = loadMasterKey(dataDir, env['GATEHOUSE_MASTER_KEY']);
   const sealer = createSealer(masterKey);
-  const auditStore = createAuditStore(store);
-  const audit = createAuditor(auditStore);
+  const auditLog = openAuditLog(store, masterKey);
+  const auditStore = auditLog.store;
+  const audit = auditLog.auditor;
   const counters = new Counters();
 
 
@@ -268,6 +268,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     },
     pendingApprovals: () => engine.pendingApprovals(),
     backup: (passphrase) => createBackup(store, masterKey, passphrase),
+    verifyAudit: () => auditLog.verify(),
     health: () => ({
       downstream: state.downstream === undefined ? 'none' : proxy.downstreamHealth(),
       push: ((h) => (h === 'timeout' ? 'failing' : h))(engine.pushHealth()),
@@ -312,6 +313,18 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   if (state.resolved.settings.notakeyHost !== undefined) void pushClient.warm();
   const sessionSweep = setInterval(() => deleteSessionsIdleSince(store, Date.now() - IDLE_MS, Date.now() - ABSOLUTE_MS), 10 * 60_000);
   sessionSweep.unref();
+  // A head record now and then, its id and hash in the operational log: kept elsewhere (a log
+  // collector), they show whether records were later removed from the end of the chain.
+  const writeHead = () => {
+    try {
+      const head = auditLog.writeHead();
+      if (head !== undefined) log.info('audit head', { record: head.id, hash: head.hash });
+    } catch (e) {
+      log.error('writing the audit head record failed', { error: (e as Error).message });
+    }
+  };
+  const headTimer = setInterval(writeHead, HEAD_EVERY_MS);
+  headTimer.unref();
   if (countAdmins(store) === 0) {
     if (readSetupCode(dataDir).state === 'present') log.warn('no admin yet: create one at /setup in the web UI with the setup code, or with `gatehouse admin add NAME` (password on standard input)');
     else log.warn('no admin yet: create one with `gatehouse admin add NAME` (password on standard input), then sign in at the web UI');
@@ -328,6 +341,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
         ready = false;
         clearInterval(watcher);
         clearInterval(sessionSweep);
+        clearInterval(headTimer);
         // Waiting logins are answered (rejected) before the sockets close.
         proxy.shutdown();
         await engine.shutdown();
@@ -345,6 +359,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
           ),
         );
         audit.record({ event: 'service.stop', outcome: 'ok' });
+        writeHead();
         store.close();
         log.info('gatehouse stopped');
       })();

@@ -1,10 +1,9 @@
-// gatehouse audit export [--format jsonl|csv] [--since ISO] [--until ISO] | audit verify
-import { verifyChain } from '../audit/chain.js';
+// gatehouse audit export [--format jsonl|csv] [--since ISO] [--until ISO] | audit verify [--head ID:HASH]
 import { exportBatches } from '../audit/export.js';
 import { ConfigError } from '../config.js';
 import { openContext, parseCommand, type CliIo } from './context.js';
 
-const USAGE = 'usage: gatehouse audit export [--format jsonl|csv] [--since TIME] [--until TIME] | audit verify';
+const USAGE = 'usage: gatehouse audit export [--format jsonl|csv] [--since TIME] [--until TIME] | audit verify [--head ID:HASH]';
 function parseTime(flag: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const t = Date.parse(raw);
@@ -13,7 +12,7 @@ function parseTime(flag: string, raw: string | undefined): number | undefined {
 }
 
 export async function auditCommand(args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
-  const { values, positionals, dataDir } = parseCommand(args, { format: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' } }, env);
+  const { values, positionals, dataDir } = parseCommand(args, { format: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, head: { type: 'string' } }, env);
   const [verb, ...rest] = positionals;
   if (rest.length > 0) throw new ConfigError(USAGE);
   if (verb === 'export') {
@@ -31,15 +30,38 @@ export async function auditCommand(args: readonly string[], env: NodeJS.ProcessE
     return 0;
   }
   if (verb === 'verify') {
+    // A head from the operational log ("audit head", record and hash): the chain must still hold
+    // that record, unchanged, or records were removed from its end.
+    const headRaw = values['head'] as string | undefined;
+    const head = headRaw === undefined ? undefined : /^(\d{1,15}):([0-9a-f]{64})$/.exec(headRaw);
+    if (headRaw !== undefined && head === null) throw new ConfigError(`--head: '${headRaw}' is not ID:HASH (the record number and the 64 hex digits of an "audit head" log line)`);
     const ctx = openContext(dataDir, env);
     try {
-      const result = verifyChain(ctx.auditStore.iterate());
-      if (result.ok) {
-        io.out(`audit log intact: ${result.count} records verified\n`);
-        return 0;
+      const result = ctx.auditLog.verify();
+      if (!result.ok) {
+        io.err(`gatehouse: audit log tampered: record ${result.badId}: ${result.problem} (${result.count} records before it verified)\n`);
+        return 1;
       }
-      io.err(`gatehouse: audit log tampered: record ${result.badId}: ${result.problem} (${result.count} records before it verified)\n`);
-      return 1;
+      if (head) {
+        const id = Number(head[1]);
+        const found = ctx.auditStore.page({}, id + 1, 1)[0];
+        if (found === undefined || found.id !== id) {
+          io.err(`gatehouse: audit log truncated: record ${id} of the given head is missing (the chain ends at record ${ctx.auditStore.last()?.id ?? 0})\n`);
+          return 1;
+        }
+        if (found.hash !== head[2]) {
+          io.err(`gatehouse: audit log tampered: record ${id} does not have the given head's hash\n`);
+          return 1;
+        }
+      }
+      const last = ctx.auditStore.last();
+      const lastHead = ctx.auditLog.lastHead();
+      const lines = [`audit log intact: ${result.count} records verified${result.legacy > 0 ? ` (the first ${result.legacy} from before the chain was keyed)` : ''}`];
+      if (last !== undefined) lines.push(`last record: ${last.id} ${new Date(last.time).toISOString()} ${last.hash}`);
+      lines.push(lastHead === undefined ? 'no head record yet' : `last head record: ${lastHead.id} ${new Date(lastHead.time).toISOString()} (${last!.id - lastHead.id} records after it)`);
+      if (head) lines.push(`head ${head[1]} found: nothing was removed up to it`);
+      io.out(lines.join('\n') + '\n');
+      return 0;
     } finally {
       ctx.close();
     }

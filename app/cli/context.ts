@@ -2,9 +2,10 @@
 import { userInfo } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { AdminDeps, Result } from '../admin/deps.js';
-import { createAuditor, type Auditor } from '../audit/audit.js';
+import type { Auditor } from '../audit/audit.js';
+import { openAuditLog, type AuditLog } from '../audit/log.js';
 import { ConfigError, flagErrorMessage, parseServeOptions, resolveSettings } from '../config.js';
-import { createAuditStore, type AuditStore } from '../db/queries/audit.js';
+import type { AuditStore } from '../db/queries/audit.js';
 import { readStoredSettings } from '../db/queries/settings.js';
 import { openStore, type Store } from '../db/open.js';
 import { createSealer, loadMasterKey, type Sealer } from '../db/secrets.js';
@@ -22,6 +23,7 @@ export interface CliContext {
   sealer: Sealer;
   auditStore: AuditStore;
   audit: Auditor;
+  auditLog: AuditLog;
   /** Who made the change, for the audit log. */
   actor: string;
   /** The admin operations over this store (app/admin/), as the web UI and the API use them. */
@@ -45,9 +47,11 @@ export function cliActor(env: NodeJS.ProcessEnv): string {
 
 export function openContext(dataDir: string, env: NodeJS.ProcessEnv): CliContext {
   const store = openStore(dataDir);
-  const sealer = createSealer(loadMasterKey(dataDir, env['GATEHOUSE_MASTER_KEY']));
-  const auditStore = createAuditStore(store);
-  const audit = createAuditor(auditStore);
+  const masterKey = loadMasterKey(dataDir, env['GATEHOUSE_MASTER_KEY']);
+  const sealer = createSealer(masterKey);
+  const auditLog = openAuditLog(store, masterKey);
+  const auditStore = auditLog.store;
+  const audit = auditLog.auditor;
   // Settings as the appliance would see them from here: the environment, then the stored ones
   // (the appliance's own flags are not known to a command).
   const fixed = parseServeOptions([], env).fixed;
@@ -64,7 +68,7 @@ export function openContext(dataDir: string, env: NodeJS.ProcessEnv): CliContext
     totpIssuer: () => resolved().totpIssuer,
     nameRules: () => ({ stripRealm: resolved().stripRealm === 'yes' }),
   };
-  return { store, sealer, auditStore, audit, actor: cliActor(env), admin, close: () => store.close() };
+  return { store, sealer, auditStore, audit, auditLog, actor: cliActor(env), admin, close: () => store.close() };
 }
 
 /** Print an admin operation's outcome: the success line, or the error (exit 2 for a bad value, 1 otherwise). */

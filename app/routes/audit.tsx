@@ -1,6 +1,5 @@
 import { Hono, type Context } from 'hono';
 import { stream } from 'hono/streaming';
-import { verifyChain } from '../audit/chain.js';
 import { exportBatches } from '../audit/export.js';
 import type { AuditFilter } from '../db/queries/audit.js';
 import { AuditPage, VerifyResult, type AuditFilterForm } from '../views/audit.js';
@@ -56,7 +55,7 @@ export function createAuditRoutes(d: WebDeps) {
       );
     })
     .get('/audit/verify', (c) => {
-      const r = verifyChain(d.auditStore.iterate());
+      const r = d.verifyAudit();
       return c.html(r.ok ? <VerifyResult ok count={r.count} /> : <VerifyResult ok={false} count={r.count} badId={r.badId} problem={r.problem} />);
     })
     .get('/audit/export.csv', exportAs('csv'))

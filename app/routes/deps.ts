@@ -3,6 +3,7 @@ import type { ResolvedSettings } from '../config.js';
 import type { Store } from '../db/open.js';
 import type { Sealer } from '../db/secrets.js';
 import type { Auditor } from '../audit/audit.js';
+import type { VerifyResult } from '../audit/chain.js';
 import type { AuditStore } from '../db/queries/audit.js';
 import type { Logger } from '../lib/log.js';
 import type { Counters } from '../lib/metrics.js';
@@ -42,6 +43,8 @@ export interface WebDeps {
   clientActivity(address: string): ClientActivity | undefined;
   downstream(): { name: string; host: string; port: number; source: 'flag' | 'env' | 'db' } | undefined;
   pendingApprovals(): PendingApproval[];
+  /** Check the audit log's keyed hash chain. */
+  verifyAudit(): VerifyResult;
   /** An encrypted backup of the store and master key (app/backup.ts), for download. */
   backup(passphrase: string): Promise<Buffer>;
   health(): { downstream: 'ok' | 'unknown' | 'failing' | 'none'; push: 'ok' | 'unknown' | 'failing' | 'none' };

@@ -23,10 +23,9 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAuditor } from '../../app/audit/audit.js';
+import { openAuditLog } from '../../app/audit/log.js';
 import type { AuditRecord } from '../../app/audit/chain.js';
 import { parseServeOptions, resolveSettings, type FixedOptions } from '../../app/config.js';
-import { createAuditStore } from '../../app/db/queries/audit.js';
 import { findAdminByName, insertAdmin, insertApiToken, insertSession, setAdminSeed, updateAdminPassword } from '../../app/db/queries/admins.js';
 import { hashPassword } from '../../app/lib/password.js';
 import { hotp, totpStep } from '../../app/mfa/otp.js';
@@ -119,11 +118,13 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
   const store = openStore(opts.dataDir ?? ':memory:');
   const dataDir = opts.dataDir ?? join(tmpdir(), `gatehouse-web-no-data-dir-${randomBytes(6).toString('hex')}`);
   const delays: number[] = [];
-  const sealer = createSealer(randomBytes(32));
+  const masterKey = randomBytes(32);
+  const sealer = createSealer(masterKey);
   let t = opts.now ?? WEB_START;
   const clock = { now: () => t, set: (ms: number) => void (t = ms), advance: (ms: number) => void (t += ms) };
-  const auditStore = createAuditStore(store);
-  const audit = createAuditor(auditStore, clock.now);
+  const auditLog = openAuditLog(store, masterKey, clock.now);
+  const auditStore = auditLog.store;
+  const audit = auditLog.auditor;
   const counters = new Counters();
   const { assets, files } = loadAssets();
   const runtime: WebApp['runtime'] = { pending: [], activity: new Map(), health: { downstream: 'none', push: 'none' } };
@@ -187,6 +188,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
       return Buffer.from('GHBACKUP-test');
     },
     health: () => ({ ...runtime.health }),
+    verifyAudit: () => auditLog.verify(),
     ...opts.overrides,
   };
   const secure = opts.secure ?? false;

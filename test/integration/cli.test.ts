@@ -1,12 +1,13 @@
 // The gatehouse command line as an admin uses it: bad flags, client and downstream commands,
 // audit export and verify (with tampering), the master key file.
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runCli, tempDir } from '../helpers/appliance.js';
+import { runCli, startAppliance, tempDir } from '../helpers/appliance.js';
 
 interface Ctx {
   dir: string;
@@ -144,6 +145,55 @@ Cli('audit verify detects a removed record', async ({ dir }) => {
   const bad = await runCli(['audit', 'verify', '--data-dir', dir]);
   assert.is(bad.code, 1);
   assert.match(bad.stderr, /record 3/);
+});
+
+Cli('audit verify: a chain re-hashed without the master key is refused (the chain is keyed)', async ({ dir }) => {
+  for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) assert.is((await runCli(['client', 'add', a, 'client-secret', '--data-dir', dir])).code, 0);
+  // An attacker with write access to the database but not the master key changes record 2 and
+  // re-hashes everything from there with plain SHA-256, as the chain was before it was keyed.
+  const db = new Database(join(dir, 'gatehouse.sqlite'));
+  db.exec('DROP TRIGGER audit_log_no_update');
+  type Row = { id: number; time: number; event: string; outcome: string; username: string | null; reason: string | null; source: string | null; client: string | null; actor: string | null; details: string | null; prev_hash: string; hash: string };
+  const rows = db.prepare('SELECT * FROM audit_log ORDER BY id').all() as Row[];
+  let prev = rows[0]!.hash;
+  for (const r of rows.slice(1)) {
+    const details = r.id === 2 ? '{"address":"10.9.9.9/32"}' : r.details;
+    const hash = createHash('sha256').update(`${prev}\n${JSON.stringify([r.id, r.time, r.event, r.outcome, r.username, r.reason, r.source, r.client, r.actor, details])}`).digest('hex');
+    db.prepare('UPDATE audit_log SET details = ?, prev_hash = ?, hash = ? WHERE id = ?').run(details, prev, hash, r.id);
+    prev = hash;
+  }
+  db.close();
+  const bad = await runCli(['audit', 'verify', '--data-dir', dir]);
+  assert.is(bad.code, 1);
+  assert.match(bad.stderr, /record 2: its content does not match its hash/);
+});
+
+Cli('audit verify --head finds a tail removed after the head the appliance logged', async ({ dir }) => {
+  // Our own data directory: the starter removes the ones it makes when the appliance stops.
+  const gh = await startAppliance({ dataDir: dir });
+  assert.is((await gh.cli(['client', 'add', '10.0.0.1', 'client-secret'])).code, 0);
+  assert.is(await gh.stop(), 0);
+  // The operational log's head line, as a log collector keeps it.
+  const line = gh.output().split('\n').find((l) => l.includes('"msg":"audit head"'));
+  assert.ok(line, gh.output());
+  const { record, hash } = JSON.parse(line!) as { record: number; hash: string };
+  const ok = await runCli(['audit', 'verify', '--head', `${record}:${hash}`, '--data-dir', gh.dataDir]);
+  assert.is(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, new RegExp(`audit log intact: ${record} records verified`));
+  assert.match(ok.stdout, new RegExp(`last head record: ${record} \\S+ \\(0 records after it\\)`));
+  assert.match(ok.stdout, /nothing was removed up to it/);
+  // Remove the last two records: the chain itself still verifies...
+  const db = new Database(join(gh.dataDir, 'gatehouse.sqlite'));
+  db.exec('DROP TRIGGER audit_log_no_delete');
+  db.prepare('DELETE FROM audit_log WHERE id > ?').run(record - 2);
+  db.close();
+  assert.is((await runCli(['audit', 'verify', '--data-dir', gh.dataDir])).code, 0);
+  // ...but not against the head from the log.
+  const cut = await runCli(['audit', 'verify', '--head', `${record}:${hash}`, '--data-dir', gh.dataDir]);
+  assert.is(cut.code, 1);
+  assert.equal(cut.stderr, `gatehouse: audit log truncated: record ${record} of the given head is missing (the chain ends at record ${record - 2})\n`);
+  const malformed = await runCli(['audit', 'verify', '--head', 'yesterday', '--data-dir', gh.dataDir]);
+  assert.is(malformed.code, 2);
 });
 
 Cli('audit export as CSV quotes fields and neutralises formulas', async ({ dir }) => {

@@ -8,7 +8,9 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { verifyChain } from '../../app/audit/chain.js';
+import { GENESIS_HASH, legacyHash } from '../../app/audit/chain.js';
+import { openAuditLog } from '../../app/audit/log.js';
+import { randomBytes } from 'node:crypto';
 import { createAuditStore } from '../../app/db/queries/audit.js';
 import { DB_FILE, openStore } from '../../app/db/open.js';
 import { ROOT, tempDir } from '../helpers/appliance.js';
@@ -16,6 +18,8 @@ import { ROOT, tempDir } from '../helpers/appliance.js';
 interface Journal {
   entries: { idx: number; tag: string }[];
 }
+/** The master key the appliance would have for these stores. */
+const KEY = randomBytes(32);
 const journal = JSON.parse(readFileSync(join(ROOT, 'migrations', 'meta', '_journal.json'), 'utf8')) as Journal;
 
 /** A copy of migrations/ holding only the first `n` migrations. */
@@ -56,9 +60,16 @@ for (let n = 1; n < journal.entries.length; n++) {
     const store = openStore(dir);
     try {
       assert.is(store.sqlite.prepare('SELECT value FROM settings WHERE key = ?').pluck().get('message-title'), 'Old title');
-      const audit = createAuditStore(store);
-      assert.is(audit.count(), 3);
-      assert.ok(verifyChain(audit.iterate()).ok);
+      // Opening the log keys the old SHA-256 chain: one audit.keyed record links it to the keyed one.
+      const log = openAuditLog(store, KEY);
+      assert.is(log.store.count(), 4);
+      assert.equal(log.verify(), { ok: true, count: 4, legacy: 3 });
+      assert.is(log.store.last()!.event, 'audit.keyed');
+      assert.equal(JSON.parse(log.store.last()!.details!).count, 3);
+      // Opening it again adds nothing; new records are keyed.
+      const again = openAuditLog(store, KEY);
+      again.auditor.record({ event: 'client.remove', outcome: 'ok' });
+      assert.equal(again.verify(), { ok: true, count: 5, legacy: 3 });
       assert.equal(store.sqlite.pragma('foreign_key_check'), []);
       const applied = store.sqlite.prepare('SELECT count(*) FROM __drizzle_migrations').pluck().get();
       assert.is(applied, journal.entries.length);
@@ -68,11 +79,11 @@ for (let n = 1; n < journal.entries.length; n++) {
   });
 }
 
-/** Append audit records with the current code to a store whose schema is at migration n. */
+/** Append audit records as stores of every earlier version did (SHA-256 chained, no key). */
 function openStoreAt(file: string, _n: number) {
   const sqlite = new Database(file);
   const fake = { sqlite, db: drizzle(sqlite), close: () => sqlite.close(), dataVersion: () => 0 } as unknown as Parameters<typeof createAuditStore>[0];
-  const audit = createAuditStore(fake);
+  const audit = createAuditStore(fake, { genesis: GENESIS_HASH, link: legacyHash });
   audit.append([1, 2, 3].map((i) => ({ time: i, event: 'client.add', outcome: 'ok' as const, username: null, reason: null, source: null, client: null, actor: 'cli:test', details: null })));
   return { close: () => sqlite.close() };
 }

@@ -1,12 +1,16 @@
-// app/audit/chain.ts, app/audit/audit.ts and app/db/queries/audit.ts over a real SQLite store:
-// records chain, tampering (in a copy: the table refuses UPDATE and DELETE) is detected and named.
+// app/audit/chain.ts, app/audit/log.ts, app/audit/audit.ts and app/db/queries/audit.ts over a real
+// SQLite store: records chain with a key derived from the master key, tampering (in a copy: the
+// table refuses UPDATE and DELETE) is detected and named, a chain re-hashed without the key is
+// refused, an old (SHA-256) chain is keyed once, head records state the chain's end.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type AuditEvent, createAuditor, toRow } from '../../app/audit/audit.js';
-import { type AuditRecord, chainHash, GENESIS_HASH, verifyChain } from '../../app/audit/chain.js';
+import { type AuditRecord, auditKey, GENESIS_HASH, keyedHash, legacyHash, verifyChain } from '../../app/audit/chain.js';
+import { openAuditLog } from '../../app/audit/log.js';
 import { openStore, type Store } from '../../app/db/open.js';
 import { type AuditStore, createAuditStore } from '../../app/db/queries/audit.js';
 
@@ -14,6 +18,8 @@ interface Ctx {
   store: Store;
   audit: AuditStore;
   records: AuditRecord[];
+  master: Buffer;
+  key: Buffer;
 }
 
 const EVENTS: AuditEvent[] = [
@@ -28,9 +34,12 @@ const EVENTS: AuditEvent[] = [
 /** A fresh in-memory store holding EVENTS, written through the auditor with a stepping clock. */
 function seed(ctx: Ctx): void {
   ctx.store = openStore(':memory:');
-  ctx.audit = createAuditStore(ctx.store);
+  ctx.master = randomBytes(32);
+  ctx.key = auditKey(ctx.master);
   let t = 1_700_000_000_000;
-  const auditor = createAuditor(ctx.audit, () => (t += 1000));
+  const log = openAuditLog(ctx.store, ctx.master, () => (t += 1000));
+  ctx.audit = log.store;
+  const auditor = log.auditor;
   for (const e of EVENTS) auditor.record(e);
   ctx.records = [...ctx.audit.iterate()];
 }
@@ -39,7 +48,7 @@ const Chain = suite<Ctx>('audit/chain', {} as Ctx);
 Chain.before.each(seed);
 Chain.after.each((ctx) => ctx.store.close());
 
-Chain('appended records are numbered from 1 and each links to the previous hash', ({ records, audit }) => {
+Chain('appended records are numbered from 1 and each links to the previous hash with the chain key', ({ records, audit, key, master }) => {
   assert.is(records.length, EVENTS.length);
   assert.is(audit.count(), EVENTS.length);
   let prev = GENESIS_HASH;
@@ -47,17 +56,36 @@ Chain('appended records are numbered from 1 and each links to the previous hash'
     assert.is(r.id, i + 1);
     assert.is(r.prevHash, prev);
     assert.match(r.hash, /^[0-9a-f]{64}$/);
-    assert.is(r.hash, chainHash(prev, r));
+    assert.is(r.hash, keyedHash(key, prev, r));
+    assert.is.not(r.hash, legacyHash(prev, r));
     prev = r.hash;
   });
+  assert.is.not(key.toString('hex'), master.toString('hex'), 'the chain key is derived, not the master key');
 });
 
-Chain('verifyChain accepts the intact chain and an empty one', ({ records }) => {
-  assert.equal(verifyChain(records), { ok: true, count: EVENTS.length });
-  assert.equal(verifyChain([]), { ok: true, count: 0 });
+Chain('a chain re-hashed without the key is refused, from the first record: plain SHA-256, or another key', ({ records, key }) => {
+  for (const wrong of ['sha256', 'other key'] as const) {
+    const other = randomBytes(32);
+    let prev = GENESIS_HASH;
+    const forged = records.map((r) => {
+      const c = { ...r, prevHash: prev };
+      if (c.id === 3) c.outcome = 'accept';
+      c.hash = wrong === 'sha256' ? legacyHash(prev, c) : keyedHash(other, prev, c);
+      prev = c.hash;
+      return c;
+    });
+    const v = verifyChain(forged, key);
+    assert.is(v.ok, false, wrong);
+    if (!v.ok) assert.is(v.badId, 1, wrong);
+  }
 });
 
-Chain('changing any single field of any record fails verify, naming that record', ({ records }) => {
+Chain('verifyChain accepts the intact chain and an empty one', ({ records, key }) => {
+  assert.equal(verifyChain(records, key), { ok: true, count: EVENTS.length, legacy: 0 });
+  assert.equal(verifyChain([], key), { ok: true, count: 0, legacy: 0 });
+});
+
+Chain('changing any single field of any record fails verify, naming that record', ({ records, key }) => {
   const fields = ['id', 'time', 'event', 'outcome', 'username', 'reason', 'source', 'client', 'actor', 'details', 'prevHash', 'hash'] as const;
   for (let i = 0; i < records.length; i++) {
     for (const f of fields) {
@@ -69,7 +97,7 @@ Chain('changing any single field of any record fails verify, naming that record'
       else if (typeof old === 'number') rec[f] = old + 1000;
       else if (old === null) rec[f] = 'x';
       else rec[f] = `${old as string} `;
-      const v = verifyChain(copy);
+      const v = verifyChain(copy, key);
       assert.is(v.ok, false, `record ${i + 1} field ${f}`);
       if (!v.ok) {
         assert.is(v.badId, copy[i]!.id, `record ${i + 1} field ${f}`);
@@ -79,40 +107,82 @@ Chain('changing any single field of any record fails verify, naming that record'
   }
 });
 
-Chain('a field set to null, or null set to empty string, is detected', ({ records }) => {
+Chain('a field set to null, or null set to empty string, is detected', ({ records, key }) => {
   const copy = records.map((r) => ({ ...r }));
   copy[0]!.username = null;
-  assert.is(verifyChain(copy).ok, false);
+  assert.is(verifyChain(copy, key).ok, false);
   const copy2 = records.map((r) => ({ ...r }));
   copy2[2]!.username = '';
-  const v = verifyChain(copy2);
+  const v = verifyChain(copy2, key);
   assert.ok(!v.ok && v.badId === 3);
 });
 
-Chain('removing a middle record is detected at the record after it', ({ records }) => {
+Chain('removing a middle record is detected at the record after it', ({ records, key }) => {
   for (const gone of [1, 2, 3]) {
     const copy = records.filter((_, i) => i !== gone);
-    const v = verifyChain(copy);
+    const v = verifyChain(copy, key);
     assert.is(v.ok, false);
     if (!v.ok) assert.is(v.badId, records[gone + 1]!.id);
   }
 });
 
-Chain('removing the first record or swapping two records is detected', ({ records }) => {
-  const v1 = verifyChain(records.slice(1));
+Chain('removing the first record or swapping two records is detected', ({ records, key }) => {
+  const v1 = verifyChain(records.slice(1), key);
   assert.ok(!v1.ok && v1.badId === 2);
   const swapped = [records[0]!, records[2]!, records[1]!, ...records.slice(3)];
-  const v2 = verifyChain(swapped);
+  const v2 = verifyChain(swapped, key);
   assert.ok(!v2.ok && v2.badId === 3);
 });
 
-Chain('a record re-hashed after a change is still caught by the next link', ({ records }) => {
+Chain('a record re-hashed after a change is still caught by the next link', ({ records, key }) => {
   const copy = records.map((r) => ({ ...r }));
   const r = copy[1]!;
   r.outcome = 'accept';
-  r.hash = chainHash(r.prevHash, r);
-  const v = verifyChain(copy);
+  r.hash = keyedHash(key, r.prevHash, r);
+  const v = verifyChain(copy, key);
   assert.ok(!v.ok && v.badId === 3);
+});
+
+Chain('an old store chained with plain SHA-256 is keyed once when opened: old records verify as they are, new ones are keyed', () => {
+  const store = openStore(':memory:');
+  try {
+    const master = randomBytes(32);
+    const old = createAuditStore(store, { genesis: GENESIS_HASH, link: legacyHash });
+    const oldAuditor = createAuditor(old);
+    for (const e of EVENTS.slice(0, 3)) oldAuditor.record(e);
+    const log = openAuditLog(store, master);
+    log.auditor.record(EVENTS[3]!);
+    assert.equal(log.verify(), { ok: true, count: 5, legacy: 3 });
+    const recs = [...log.store.iterate()];
+    assert.equal(recs.map((r) => r.event), ['radius.auth', 'radius.auth', 'radius.drop', 'audit.keyed', 'client.add']);
+    assert.equal(JSON.parse(recs[3]!.details!), { count: 3, message: 'the 3 records before this one were chained without a key (SHA-256) and verified intact when the chain was keyed' });
+    openAuditLog(store, master);
+    assert.is(log.store.count(), 5, 'keyed once');
+    // An old record changed and re-hashed with SHA-256 breaks the keyed record's link.
+    const copy = recs.map((r) => ({ ...r }));
+    copy[1]!.outcome = 'accept';
+    copy[1]!.hash = legacyHash(copy[1]!.prevHash, copy[1]!);
+    copy[2]!.prevHash = copy[1]!.hash;
+    copy[2]!.hash = legacyHash(copy[2]!.prevHash, copy[2]!);
+    const v = verifyChain(copy, auditKey(master));
+    assert.ok(!v.ok && v.badId === 4, JSON.stringify(v));
+  } finally {
+    store.close();
+  }
+});
+
+Chain('head records state the chain end; none is written twice in a row', ({ store, master }) => {
+  const log = openAuditLog(store, master);
+  const before = log.store.last()!;
+  const head = log.writeHead()!;
+  assert.is(head.id, before.id + 1);
+  const rec = log.store.last()!;
+  assert.is(rec.event, 'audit.head');
+  assert.equal(JSON.parse(rec.details!), { count: before.id, head: before.hash });
+  assert.is(rec.hash, head.hash);
+  assert.is(log.writeHead(), undefined, 'nothing new since the last head');
+  assert.is(log.lastHead()!.id, head.id);
+  assert.ok(log.verify().ok);
 });
 
 Chain.run();
@@ -171,7 +241,7 @@ Queries('the table refuses UPDATE and DELETE', ({ store, records }) => {
   assert.throws(() => store.sqlite.prepare("UPDATE audit_log SET outcome = 'accept' WHERE id = 2").run(), /append-only/);
   assert.throws(() => store.sqlite.prepare('DELETE FROM audit_log WHERE id = 3').run(), /append-only/);
   assert.throws(() => store.sqlite.prepare('DELETE FROM audit_log').run(), /append-only/);
-  assert.equal([...createAuditStore(store).iterate()], records);
+  assert.equal([...createAuditStore(store, { genesis: GENESIS_HASH, link: () => 'unused' }).iterate()], records);
 });
 
 Queries('iterate filters by time', ({ audit }) => {
@@ -186,14 +256,15 @@ Queries('two auditors on one file-backed store interleave appends into one valid
   try {
     const a = openStore(dir);
     const b = openStore(dir);
+    const master = randomBytes(32);
     try {
-      const auditA = createAuditor(createAuditStore(a));
-      const auditB = createAuditor(createAuditStore(b));
+      const auditA = openAuditLog(a, master).auditor;
+      const auditB = openAuditLog(b, master).auditor;
       for (let i = 0; i < 20; i++) {
         (i % 3 === 0 ? auditB : auditA).record({ event: 'radius.auth', outcome: 'accept', username: `u${i}`, source: i % 3 === 0 ? 'B' : 'A' });
       }
       for (const s of [a, b]) {
-        const recs = [...createAuditStore(s).iterate()];
+        const recs = [...openAuditLog(s, master).store.iterate()];
         assert.equal(
           recs.map((r) => r.id),
           Array.from({ length: 20 }, (_, i) => i + 1),
@@ -202,7 +273,7 @@ Queries('two auditors on one file-backed store interleave appends into one valid
           recs.map((r) => r.username),
           Array.from({ length: 20 }, (_, i) => `u${i}`),
         );
-        assert.equal(verifyChain(recs), { ok: true, count: 20 });
+        assert.equal(verifyChain(recs, auditKey(master)), { ok: true, count: 20, legacy: 0 });
       }
     } finally {
       a.close();

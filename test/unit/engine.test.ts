@@ -4,10 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createAuditor } from '../../app/audit/audit.js';
+import { openAuditLog } from '../../app/audit/log.js';
 import { parseServeOptions, resolveSettings } from '../../app/config.js';
 import { openStore, type Store } from '../../app/db/open.js';
-import { createAuditStore } from '../../app/db/queries/audit.js';
 import { createUserFactorQueries, replaceTotpAccount, setUserLocked } from '../../app/db/queries/users.js';
 import { createSealer, type Sealer } from '../../app/db/secrets.js';
 import { Counters } from '../../app/lib/metrics.js';
@@ -53,7 +52,7 @@ function build(ctx: Ctx, env: Record<string, string> = {}, push = true): void {
     },
     limits: createPushLimiter(() => ctx.t),
     pending: createPendingApprovals(),
-    audit: createAuditor(createAuditStore(ctx.store), () => ctx.t),
+    audit: openAuditLog(ctx.store, randomBytes(32), () => ctx.t).auditor,
     counters: new Counters(),
     now: () => ctx.t,
   });

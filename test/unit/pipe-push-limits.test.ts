@@ -5,10 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createAuditor } from '../../app/audit/audit.js';
+import { openAuditLog } from '../../app/audit/log.js';
 import { parseServeOptions, resolveSettings } from '../../app/config.js';
 import { openStore, type Store } from '../../app/db/open.js';
-import { createAuditStore } from '../../app/db/queries/audit.js';
 import { createUserFactorQueries } from '../../app/db/queries/users.js';
 import { createSealer } from '../../app/db/secrets.js';
 import { Counters } from '../../app/lib/metrics.js';
@@ -38,7 +37,7 @@ function setup(ctx: Ctx, env: NodeJS.ProcessEnv): void {
   ctx.held = [];
   ctx.pushes = [];
   ctx.limiter = createPushLimiter(Date.now);
-  const audit = createAuditor(createAuditStore(ctx.store));
+  const audit = openAuditLog(ctx.store, randomBytes(32)).auditor;
   const engine = createEngine({
     settings: () => settings,
     totp: createTotpFactor(createUserFactorQueries(ctx.store, sealer), () => ({ maxFailures: 5, lockoutMs: 60_000 }), Date.now),

@@ -1,10 +1,36 @@
 // Audit log storage: append in one immediate transaction that links to the current tail, so
-// several processes (the appliance and CLI commands) can append to the same chain.
+// several processes (the appliance and CLI commands) can append to the same chain. How a record
+// is linked (its hash) is the audit module's (app/audit/chain.ts): it is passed in.
 import type { Statement } from 'better-sqlite3';
-import { chainHash, GENESIS_HASH, type AuditRecord, type UnchainedRecord } from '../../audit/chain.js';
 import type { Store } from '../open.js';
 
-export type NewAuditRow = Omit<UnchainedRecord, 'id'>;
+/** One stored record. */
+export interface AuditRow {
+  id: number;
+  time: number;
+  event: string;
+  outcome: 'accept' | 'reject' | 'drop' | 'challenge' | 'error' | 'ok';
+  username: string | null;
+  reason: string | null;
+  source: string | null;
+  client: string | null;
+  actor: string | null;
+  /** JSON object, or null. */
+  details: string | null;
+  prevHash: string;
+  hash: string;
+}
+
+export type UnchainedAuditRow = Omit<AuditRow, 'prevHash' | 'hash'>;
+export type NewAuditRow = Omit<UnchainedAuditRow, 'id'>;
+
+/** How records are linked: the hash before the first record, and each record's hash. */
+export interface ChainLink {
+  genesis: string;
+  link(prevHash: string, record: UnchainedAuditRow): string;
+}
+
+type AuditRecord = AuditRow;
 
 export interface AuditStore {
   /**
@@ -17,6 +43,14 @@ export interface AuditStore {
   /** One page, newest first, of records with an id below `beforeId` (keyset pagination). */
   page(filter: AuditFilter, beforeId: number | undefined, limit: number): AuditRecord[];
   count(): number;
+  /** The first record, the last one, and the newest with this event. */
+  first(): AuditRecord | undefined;
+  last(): AuditRecord | undefined;
+  latest(event: string): AuditRecord | undefined;
+  /** Whether any record has this event (indexed). */
+  hasEvent(event: string): boolean;
+  /** Run `fn` in an immediate transaction (check-then-append across processes). */
+  exclusive<T>(fn: () => T): T;
 }
 
 export interface AuditFilter {
@@ -76,7 +110,7 @@ function toRecord(r: RawRow): AuditRecord {
   };
 }
 
-export function createAuditStore(store: Store): AuditStore {
+export function createAuditStore(store: Store, chain: ChainLink): AuditStore {
   const { sqlite } = store;
   const tail = sqlite.prepare('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1') as Statement<[], { id: number; hash: string }>;
   const insert = sqlite.prepare(
@@ -86,16 +120,20 @@ export function createAuditStore(store: Store): AuditStore {
     if (effects !== undefined) for (const effect of effects) effect();
     const last = tail.get();
     let id = last ? last.id : 0;
-    let prev = last ? last.hash : GENESIS_HASH;
+    let prev = last ? last.hash : chain.genesis;
     for (const row of rows) {
       id++;
-      const rec: UnchainedRecord = { id, ...row };
-      const hash = chainHash(prev, rec);
+      const rec: UnchainedAuditRow = { id, ...row };
+      const hash = chain.link(prev, rec);
       insert.run(id, rec.time, rec.event, rec.outcome, rec.username, rec.reason, rec.source, rec.client, rec.actor, rec.details, prev, hash);
       prev = hash;
     }
   });
   const countStmt = sqlite.prepare('SELECT count(*) FROM audit_log').pluck() as Statement<[], number>;
+  const firstStmt = sqlite.prepare('SELECT * FROM audit_log ORDER BY id LIMIT 1') as Statement<[], RawRow>;
+  const lastStmt = sqlite.prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT 1') as Statement<[], RawRow>;
+  const latestStmt = sqlite.prepare('SELECT * FROM audit_log WHERE event = ? ORDER BY id DESC LIMIT 1') as Statement<[string], RawRow>;
+  const one = (r: RawRow | undefined) => (r === undefined ? undefined : toRecord(r));
   return {
     append(rows, effects) {
       if (rows.length > 0) appendTx.immediate(rows, effects);
@@ -111,5 +149,10 @@ export function createAuditStore(store: Store): AuditStore {
       return stmt.all(beforeId ?? Number.MAX_SAFE_INTEGER, ...w.params, limit).map(toRecord);
     },
     count: () => countStmt.get() ?? 0,
+    first: () => one(firstStmt.get()),
+    last: () => one(lastStmt.get()),
+    latest: (event) => one(latestStmt.get(event)),
+    hasEvent: (event) => latestStmt.get(event) !== undefined,
+    exclusive: (fn) => sqlite.transaction(fn).immediate(),
   };
 }

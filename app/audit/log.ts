@@ -1,0 +1,72 @@
+// The audit log of one store: its keyed chain (chain.ts), the writer (audit.ts), verification,
+// and head records. Opening it keys a chain written before the chain was keyed (once: an
+// `audit.keyed` record), so every process that writes the log (the appliance, CLI commands)
+// links its records with the same key.
+//
+// Head records (`audit.head`) state how long the chain was and the hash of its last record; the
+// appliance writes one every HEAD_EVERY_MS when records were added, and one at shutdown, and
+// prints each head's id and hash to its operational log. Records removed from the end of the
+// chain (a truncated tail) leave an intact chain, so truncation is found by comparing with a head
+// kept elsewhere: `gatehouse audit verify --head ID:HASH` with the values from the log.
+import type { Store } from '../db/open.js';
+import { createAuditStore, type AuditStore } from '../db/queries/audit.js';
+import { createAuditor, type Auditor } from './audit.js';
+import { auditKey, GENESIS_HASH, HEAD_EVENT, keyedHash, KEYED_EVENT, legacyHash, verifyChain, type AuditRecord, type VerifyResult } from './chain.js';
+
+/** How often the appliance writes a head record (when records were added since the last). */
+export const HEAD_EVERY_MS = 10 * 60_000;
+
+export interface AuditLog {
+  store: AuditStore;
+  auditor: Auditor;
+  verify(): VerifyResult;
+  /** Append a head record, unless the last record is one; returns the new head's id and hash. */
+  writeHead(): { id: number; hash: string } | undefined;
+  /** The newest head record, if any. */
+  lastHead(): AuditRecord | undefined;
+}
+
+export function openAuditLog(store: Store, masterKey: Buffer, clock: () => number = Date.now): AuditLog {
+  const key = auditKey(masterKey);
+  const auditStore = createAuditStore(store, { genesis: GENESIS_HASH, link: (prev, r) => keyedHash(key, prev, r) });
+  const auditor = createAuditor(auditStore, clock);
+  keyOldChain(auditStore, key, clock);
+  return {
+    store: auditStore,
+    auditor,
+    verify: () => verifyChain(auditStore.iterate(), key),
+    writeHead() {
+      const last = auditStore.last();
+      if (last === undefined || last.event === HEAD_EVENT) return undefined;
+      auditor.record({ event: HEAD_EVENT, outcome: 'ok', details: { count: last.id, head: last.hash } });
+      const head = auditStore.last()!;
+      return { id: head.id, hash: head.hash };
+    },
+    lastHead: () => auditStore.latest(HEAD_EVENT),
+  };
+}
+
+/**
+ * A chain written before it was keyed (its first record hashed with plain SHA-256): append the
+ * `audit.keyed` record that links the old records to the keyed ones. Once per store; the check is
+ * cheap (the first record and an indexed lookup), so every open does it.
+ */
+function keyOldChain(s: AuditStore, key: Buffer, clock: () => number): void {
+  const first = s.first();
+  if (first === undefined || keyedHash(key, first.prevHash, first) === first.hash || s.hasEvent(KEYED_EVENT)) return;
+  // Neither keyed nor plain SHA-256: changed, or another master key. Left for verify to report.
+  if (legacyHash(first.prevHash, first) !== first.hash) return;
+  s.exclusive(() => {
+    if (s.hasEvent(KEYED_EVENT)) return;
+    let prev = GENESIS_HASH;
+    let count = 0;
+    let broken: number | undefined;
+    for (const r of s.iterate()) {
+      if (broken === undefined && (r.prevHash !== prev || legacyHash(prev, r) !== r.hash)) broken = r.id;
+      prev = r.hash;
+      count++;
+    }
+    const message = broken === undefined ? `the ${count} records before this one were chained without a key (SHA-256) and verified intact when the chain was keyed` : `the ${count} records before this one were chained without a key (SHA-256); record ${broken} did not verify when the chain was keyed`;
+    s.append([{ time: clock(), event: KEYED_EVENT, outcome: 'ok', username: null, reason: null, source: null, client: null, actor: null, details: JSON.stringify({ count, message }) }]);
+  });
+}
