@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HEAD_EVERY_MS, openAuditLog } from './audit/log.js';
 import { createBackup } from './backup.js';
 import { ConfigError, resolveSettings, type FixedOptions, type ResolvedSettings, type Settings } from './config.js';
-import { listClients, markMessageAuthenticatorSeen } from './db/queries/clients.js';
+import { listClients, listFixedClientsSeen, markFixedClientMessageAuthenticatorSeen, markMessageAuthenticatorSeen } from './db/queries/clients.js';
 import { listDownstreams } from './db/queries/downstream.js';
 import { readStoredSettings } from './db/queries/settings.js';
 import { createUserFactorQueries } from './db/queries/users.js';
@@ -87,7 +87,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     const resolved = resolveSettings(fixed, readStoredSettings(store));
     for (const msg of resolved.invalidStored) log.warn('ignoring an invalid stored setting', { problem: msg });
     const s = resolved.settings;
-    const clients = buildClientTable(s.addressSecretIn, fixed.sources.addressSecretIn === 'env' ? 'env' : 'flag', listClients(store, sealer));
+    const clients = buildClientTable(s.addressSecretIn, fixed.sources.addressSecretIn === 'env' ? 'env' : 'flag', listClients(store, sealer), listFixedClientsSeen(store));
     let downstream: DownstreamTarget | undefined;
     if (s.downstreamAddress !== undefined && s.secretOut !== undefined) {
       downstream = { name: `${s.downstreamAddress}:${s.portOut}`, host: s.downstreamAddress, port: s.portOut, secret: Buffer.from(s.secretOut, 'utf8'), requireMessageAuthenticator: s.downstreamRequireMessageAuthenticator === 'yes' };
@@ -181,7 +181,10 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     counters,
     engine,
     onMessageAuthenticatorSeen: (client) => {
+      // Persisted for every client, stored or given by flag/env: `auto` stays required after a
+      // restart or a reload of the settings.
       if (client.id !== undefined) markMessageAuthenticatorSeen(store, client.id);
+      else markFixedClientMessageAuthenticatorSeen(store, client.cidr.text);
     },
     random: randomPool(),
     now: Date.now,

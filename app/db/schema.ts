@@ -15,6 +15,18 @@ export const radiusClients = sqliteTable('radius_clients', {
   createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
 });
 
+/**
+ * RADIUS clients given by a flag or the environment are not stored, but what Gatehouse learns of
+ * them is: an `auto` client that sent a Message-Authenticator must keep sending one after a
+ * restart or a reload of the settings.
+ */
+export const fixedClientState = sqliteTable('fixed_client_state', {
+  /** Normalised address or CIDR, as in radius_clients. */
+  address: text('address').primaryKey(),
+  messageAuthenticatorSeen: integer('message_authenticator_seen', { mode: 'boolean' }).notNull().default(false),
+  updatedAt: integer('updated_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
+});
+
 /** Downstream RADIUS servers that check passwords. */
 export const downstreamServers = sqliteTable('downstream_servers', {
   id: integer('id').primaryKey({ autoIncrement: true }),

@@ -23,8 +23,11 @@ export interface ClientTable {
   all(): readonly RadiusClient[];
 }
 
-/** Flag/env clients win over a stored client with the same address. */
-export function buildClientTable(fixed: readonly ClientSpec[], fixedSource: 'flag' | 'env', stored: readonly StoredClient[]): ClientTable {
+/**
+ * Flag/env clients win over a stored client with the same address. `fixedSeen`: the flag/env
+ * clients (by address) that have sent a Message-Authenticator, as remembered in the store.
+ */
+export function buildClientTable(fixed: readonly ClientSpec[], fixedSource: 'flag' | 'env', stored: readonly StoredClient[], fixedSeen: ReadonlySet<string> = new Set()): ClientTable {
   const byKey = new Map<string, RadiusClient>();
   for (const s of stored) {
     const cidr = parseCidr(s.address);
@@ -34,7 +37,7 @@ export function buildClientTable(fixed: readonly ClientSpec[], fixedSource: 'fla
   for (const f of fixed) {
     const cidr = parseCidr(f.address);
     if (cidr === null) continue;
-    byKey.set(cidr.text, { name: cidr.text, cidr, secret: Buffer.from(f.secret, 'utf8'), requireMessageAuthenticator: 'auto', messageAuthenticatorSeen: false, source: fixedSource, id: undefined });
+    byKey.set(cidr.text, { name: cidr.text, cidr, secret: Buffer.from(f.secret, 'utf8'), requireMessageAuthenticator: 'auto', messageAuthenticatorSeen: fixedSeen.has(cidr.text), source: fixedSource, id: undefined });
   }
   const ordered = [...byKey.values()].sort((a, b) => b.cidr.prefix - a.cidr.prefix);
   // Most packets come from a handful of NAS addresses: remember each answer, bounded so that a

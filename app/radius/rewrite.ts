@@ -49,6 +49,9 @@ function reencrypt(a: Attribute, from: Leg, to: Leg, salt: SaltSource): Attribut
  * User-Password (or the part of it left after an appended code was split off).
  * CHAP without CHAP-Challenge gets the client's Request Authenticator as CHAP-Challenge,
  * since the downstream request carries a new authenticator (RFC 2865 5.3).
+ * The client's Proxy-State is not forwarded: it is the client's own state, given back to it
+ * from memory with the answer (clientResponseAttributes), and none of the downstream server's
+ * business (a client could otherwise steer what the server echoes back).
  */
 export function downstreamRequestAttributes(attrs: readonly Attribute[], from: Leg, to: Leg, password: Buffer | undefined, salt: SaltSource): Attribute[] {
   const out: Attribute[] = [];
@@ -57,6 +60,7 @@ export function downstreamRequestAttributes(attrs: readonly Attribute[], from: L
   for (const a of attrs) {
     switch (a.type) {
       case Attr.MessageAuthenticator:
+      case Attr.ProxyState:
         break;
       case Attr.UserPassword:
         if (password !== undefined) out.push({ type: a.type, value: hidePassword(password, to.secret, to.authenticator) });

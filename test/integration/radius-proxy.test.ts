@@ -231,13 +231,16 @@ Push('a downstream Access-Challenge is relayed, and the answer with its State co
   assert.is(push.creates.filter((c) => c.username === 'chuck').length, 1);
 });
 
-Push("Proxy-State attributes of the client come back unchanged and in order", async ({ client }) => {
+Push("Proxy-State attributes of the client come back unchanged and in order, from memory: the downstream server never sees them", async ({ client, relay }) => {
   const ps1 = Buffer.from('first-proxy');
   const ps2 = Buffer.from([0, 1, 2, 3, 255]);
   const res = await client.request(client.build([str(Attr.UserName, 'oscar'), { type: Attr.ProxyState, value: ps1 }, { type: Attr.ProxyState, value: ps2 }], { password: 'oscar-pw' }));
   assert.is(res?.packet.code, Code.AccessAccept);
   const states = res!.packet.attributes.filter((a) => a.type === Attr.ProxyState).map((a) => a.value.toString('hex'));
   assert.equal(states, [ps1.toString('hex'), ps2.toString('hex')]);
+  const asked = relay.requests().filter((p) => getString(p.attributes, Attr.UserName) === 'oscar');
+  assert.ok(asked.length >= 1);
+  for (const p of asked) assert.not.ok(p.attributes.some((a) => a.type === Attr.ProxyState), 'no Proxy-State went downstream');
   const rej = await client.request(client.build([str(Attr.UserName, 'oscar'), { type: Attr.ProxyState, value: ps1 }], { password: 'bad' }));
   assert.is(rej?.packet.code, Code.AccessReject);
   assert.equal(rej!.packet.attributes.filter((a) => a.type === Attr.ProxyState).map((a) => a.value.toString('hex')), [ps1.toString('hex')]);

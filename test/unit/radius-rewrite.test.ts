@@ -86,11 +86,12 @@ Rewrite('no CHAP-Password: no CHAP-Challenge is added', ({ client, down, salt })
   assert.not.ok(out.some((a) => a.type === Attr.ChapChallenge));
 });
 
-Rewrite('request: Message-Authenticator dropped, other attributes byte-identical and in order', ({ client, down, salt }) => {
+Rewrite("request: Message-Authenticator and the client's Proxy-State dropped, other attributes byte-identical and in order", ({ client, down, salt }) => {
   const msChap2 = attr(Attr.VendorSpecific, encodeVsa(VENDOR_MICROSOFT, [attr(MsAttr.ChapChallenge, Buffer.alloc(16, 3)), attr(MsAttr.Chap2Response, Buffer.alloc(50, 4))]));
-  const attrs = [MA, attr(Attr.UserName, 'carol'), NAS_IP, msChap2, attr(Attr.ProxyState, 'ps-1'), NAS_PORT, attr(Attr.State, Buffer.from([0, 1, 2])), attr(Attr.EapMessage, Buffer.from([2, 1, 0, 5, 1]))];
+  const kept = [attr(Attr.UserName, 'carol'), NAS_IP, msChap2, NAS_PORT, attr(Attr.State, Buffer.from([0, 1, 2])), attr(Attr.EapMessage, Buffer.from([2, 1, 0, 5, 1]))];
+  const attrs = [MA, ...kept.slice(0, 3), attr(Attr.ProxyState, 'ps-1'), ...kept.slice(3), attr(Attr.ProxyState, 'ps-2')];
   const out = downstreamRequestAttributes(attrs, client, down, undefined, salt);
-  assert.equal(hexOf(out), hexOf(attrs.slice(1)));
+  assert.equal(hexOf(out), hexOf(kept));
 });
 
 Rewrite('request: Tunnel-Password re-encrypted for the downstream leg, tag kept', ({ client, down, salt, salts }) => {

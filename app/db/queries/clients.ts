@@ -1,7 +1,7 @@
 // RADIUS clients stored in the database (flag/env clients are merged in by app/radius/clients.ts).
 import { asc, eq, sql } from 'drizzle-orm';
 import type { Store } from '../open.js';
-import { radiusClients } from '../schema.js';
+import { fixedClientState, radiusClients } from '../schema.js';
 import type { Sealer } from '../secrets.js';
 
 export type RequireMa = 'yes' | 'no' | 'auto';
@@ -57,6 +57,20 @@ export function markMessageAuthenticatorSeen(store: Store, id: number): void {
     .update(radiusClients)
     .set({ messageAuthenticatorSeen: sql`1` })
     .where(eq(radiusClients.id, id))
+    .run();
+}
+
+/** Addresses of flag/env clients that have sent a Message-Authenticator. */
+export function listFixedClientsSeen(store: Store): Set<string> {
+  return new Set(store.db.select({ address: fixedClientState.address }).from(fixedClientState).where(eq(fixedClientState.messageAuthenticatorSeen, true)).all().map((r) => r.address));
+}
+
+/** A flag/env client sent a Message-Authenticator: remember it across restarts and reloads. */
+export function markFixedClientMessageAuthenticatorSeen(store: Store, address: string): void {
+  store.db
+    .insert(fixedClientState)
+    .values({ address, messageAuthenticatorSeen: true })
+    .onConflictDoUpdate({ target: fixedClientState.address, set: { messageAuthenticatorSeen: true, updatedAt: sql`(unixepoch('subsec') * 1000)` } })
     .run();
 }
 
