@@ -1,7 +1,8 @@
 // A UDP relay between Gatehouse and the downstream FreeRADIUS (point --port-out at it). It keeps
 // every request it saw, so a test can count what the downstream server was really asked, and it
-// can drop requests or hold them back:
+// can drop requests, answer them itself or hold them back:
 // - `drop`: requests to swallow (e.g. the first copy of one, to make Gatehouse time out);
+// - `answer`: an answer of its own instead of the server's (e.g. one signed with another secret);
 // - `hold`: hold requests back until this many are waiting (or `maxWaitMs` passed), then release
 //   them all. It proves that this many requests were in flight at once, and records from how many
 //   source ports they came.
@@ -15,11 +16,13 @@ export interface RelayOptions {
   maxWaitMs?: number;
   /** True for a request the downstream server should never see. */
   drop?: (request: RadiusPacket) => boolean;
+  /** The relay's own answer to a request (sent back instead of forwarding it), or undefined to forward. */
+  answer?: (request: RadiusPacket) => Buffer | undefined;
 }
 
 export interface Relay {
   port: number;
-  /** Every request Gatehouse sent, in order, dropped ones included. */
+  /** Every request Gatehouse sent, in order, dropped and self-answered ones included. */
   requests(): RadiusPacket[];
   /** Largest number of requests held at the same time. */
   peakHeld(): number;
@@ -49,6 +52,11 @@ export async function startRelay(target: { port: number }, opts: RelayOptions = 
     const packet = decodePacket(Buffer.from(buf));
     seen.push(packet);
     if (opts.drop?.(packet) === true) return;
+    const own = opts.answer?.(packet);
+    if (own !== undefined) {
+      front.send(own, rinfo.port, rinfo.address);
+      return;
+    }
     let back = backs.get(rinfo.port);
     if (back === undefined) {
       const b = dgram.createSocket('udp4');
