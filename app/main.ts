@@ -283,7 +283,20 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     metrics: () => {
       const p = engine.pendingCounts();
       const ds = leg.stats();
-      return counters.render({ pending_logins: p.logins, pending_pushes: p.pushes, downstream_in_flight: ds.inFlight, downstream_sockets: ds.sockets });
+      const held = proxy.sizes();
+      const mem = process.memoryUsage();
+      return counters.render({
+        pending_logins: p.logins,
+        pending_pushes: p.pushes,
+        downstream_in_flight: ds.inFlight,
+        downstream_sockets: ds.sockets,
+        // What the proxy holds in memory, and the process's memory: bounded under hostile traffic.
+        radius_requests_remembered: held.requests,
+        radius_challenges_pending: held.challenges,
+        radius_drop_sources_remembered: held.dropSources,
+        process_resident_memory_bytes: mem.rss,
+        process_heap_used_bytes: mem.heapUsed,
+      });
     },
     web,
     files,

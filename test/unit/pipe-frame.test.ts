@@ -248,6 +248,17 @@ Frame('parseRequest: the code must be a string of at most 16 characters when pre
   for (const c of ['1'.repeat(17), 123456, true, { c: '1' }, ['123456']]) refused(parse(auth({ code: c })), 2, /code must be a short string/);
 });
 
+Frame('parseRequest: the optional enforced flag (whether the provider hides other sign-in options) is a boolean', () => {
+  for (const v of [true, false]) {
+    const r = parse(auth({ enforced: v }));
+    assert.ok(r.ok && r.request.op === 'authenticate' && r.request.enforced === v);
+  }
+  const absent = parse(auth({}));
+  assert.ok(absent.ok && absent.request.op === 'authenticate' && absent.request.enforced === undefined, 'absent: an older provider, unknown');
+  assert.ok(parse(auth({ enforced: null })).ok);
+  for (const v of ['yes', 1, 0, {}, []]) refused(parse(auth({ enforced: v })), 2, /enforced must be true or false/);
+});
+
 Frame('parseRequest: control characters in any text field are refused (C0 and DEL, as everywhere else in the app)', () => {
   for (const ch of ['\u0000', '\n', '\r', '\t', '\u001b', '\u001f', '\u007f']) {
     const label = `U+${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;

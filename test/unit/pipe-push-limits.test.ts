@@ -103,4 +103,18 @@ L('the rate limit counts pushes per user across workstations; 0 turns both limit
   for (const r of await Promise.all(many)) assert.is(r.result, 'approved');
 });
 
+L('the audit says whether the provider enforces the second factor (hides other sign-in options), and keeps the name as sent', async (ctx) => {
+  setup(ctx, {});
+  const base = (id: number, extra: Record<string, unknown>): Request => ({ ...logon('Gina ', id), ...extra }) as Request;
+  const answers = [ctx.handle(base(1, { enforced: true })), ctx.handle(base(2, { enforced: false, scenario: 'unlock' })), ctx.handle(base(3, { scenario: 'rdp' }))];
+  await tick();
+  for (const r of ctx.held) r({ kind: 'denied' });
+  await Promise.all(answers);
+  const rows = ctx.store.sqlite.prepare("SELECT username, details FROM audit_log WHERE event = 'windows.auth' ORDER BY id").all() as { username: string; details: string }[];
+  assert.equal(rows.map((r) => r.username), ['gina', 'gina', 'gina']);
+  const d = rows.map((r) => JSON.parse(r.details) as Record<string, unknown>);
+  assert.equal(d.map((x) => x['enforcement']), ['enforced', 'not enforced', undefined]);
+  assert.equal(d.map((x) => x['sentUsername']), ['Gina ', 'Gina ', 'Gina ']);
+});
+
 L.run();
