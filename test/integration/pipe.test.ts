@@ -11,7 +11,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { base32Decode } from '../../app/mfa/otp.js';
 import { totpCode, wrongTotpCode } from '../helpers/totp.js';
-import { freeTcpPort, startAppliance, startApplianceRefused, tempDir, type Appliance } from '../helpers/appliance.js';
+import { auditRecords, freeTcpPort, startAppliance, startApplianceRefused, tempDir, waitFor, type Appliance } from '../helpers/appliance.js';
 import { connectPipe, rawFrame, type PipeClient, type PipeReply } from '../helpers/pipe-client.js';
 import { startPushServer, type PushServer } from '../helpers/push-server.js';
 
@@ -94,8 +94,6 @@ function refusesConnections(path: string): Promise<string | undefined> {
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 const P = suite<Ctx>('windows logon pipe endpoint');
 
 P.before(async (ctx) => {
@@ -145,7 +143,7 @@ P('a bad frame after good ones in the same chunk: the good ones are still answer
   assert.is((await c.reply(11))['status'], 'ok');
   assert.is((await c.reply(12))['status'], 'ok');
   assert.is((await c.reply(13))['result'], 'error');
-  assert.ok(await c.waitClosed(2000));
+  assert.ok(await c.waitClosed(10_000));
 });
 
 P('health: ok with the credential provider`s status text; the id comes back', async (ctx) => {
@@ -348,7 +346,7 @@ P('clients that send nothing, stop mid-frame, or disconnect while their push is 
   half.sendRaw(rawFrame('{"id":1,"op":"health"}').subarray(0, 10));
   const gone = await open(ctx);
   gone.send({ id: 1, op: 'authenticate', username: 'win-push-gone', domain: 'CORP', workstation: 'PC-GONE', scenario: 'logon' });
-  await sleep(100);
+  await waitFor('the push of the client that goes away', () => ctx.push.creates.some((x) => x.username === 'win-push-gone'));
   gone.destroy();
   const halfGone = await open(ctx);
   halfGone.sendRaw(rawFrame('{"id":1,"op":"health"}').subarray(0, 3));
@@ -362,8 +360,7 @@ P('clients that send nothing, stop mid-frame, or disconnect while their push is 
   assert.is((await other.request({ op: 'health' }))['status'], 'ok');
   assert.is((await other.request({ op: 'authenticate', username: 'win-totp-busy', domain: 'CORP', workstation: 'PC-BUSY', scenario: 'logon', code: c1 }))['result'], 'approved');
   // Wait for the abandoned push to be decided and its reply to have nowhere to go.
-  for (let i = 0; i < 40 && !ctx.push.creates.some((x) => x.username === 'win-push-gone'); i++) await sleep(50);
-  await sleep(1500);
+  await waitFor('the abandoned login to be decided', async () => (await auditRecords(ctx.gh)).some((r) => r['username'] === 'win-push-gone'));
   assert.is((await other.request({ op: 'health' }))['status'], 'ok');
   assert.not.ok(idle.isClosed(), 'an idle connection was closed');
   assert.not.ok(half.isClosed(), 'a connection with half a frame was closed');
@@ -386,16 +383,16 @@ async function badInput(ctx: Ctx, bytes: Buffer, expect: { id?: number; message:
   bad.sendRaw(bytes);
   then?.(bad);
   if (expect === 'no reply') {
-    assert.ok(await bad.waitClosed(3000), 'the connection was not closed');
+    assert.ok(await bad.waitClosed(10_000), 'the connection was not closed');
     assert.is(bad.received.length, 0, JSON.stringify(bad.received));
   } else {
-    const r = await bad.next(3000);
+    const r = await bad.next(10_000);
     assert.is(r['result'], 'error', JSON.stringify(r));
     assert.is(r['status'], 'error', JSON.stringify(r));
     assert.match(String(r['message']), expect.message);
     if (expect.id === undefined) assert.not.ok('id' in r, `an id in ${JSON.stringify(r)}`);
     else assert.is(r['id'], expect.id);
-    assert.ok(await bad.waitClosed(3000), 'the connection was not closed after the error reply');
+    assert.ok(await bad.waitClosed(10_000), 'the connection was not closed after the error reply');
     assert.is(bad.received.length, 1, `more than the error reply: ${JSON.stringify(bad.received)}`);
   }
   assert.is(bad.protocolError(), undefined);
@@ -493,7 +490,7 @@ P('SIGTERM closes the endpoint (connections dropped, socket gone); a restart on 
     await healthy(path);
 
     assert.is(await first.stop('SIGTERM'), 0);
-    assert.ok(await waiting.waitClosed(2000), 'a connected client was not dropped');
+    assert.ok(await waiting.waitClosed(10_000), 'a connected client was not dropped');
     const why = await refusesConnections(path);
     assert.ok(why !== undefined, 'the socket still accepts connections after SIGTERM');
     assert.not.ok(existsSync(path), 'the socket file is left behind after SIGTERM');
