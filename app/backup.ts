@@ -26,7 +26,9 @@ import { openAuditLog } from './audit/log.js';
 import { listClients } from './db/queries/clients.js';
 import { listDownstreams } from './db/queries/downstream.js';
 import { createUserFactorQueries, listUsers } from './db/queries/users.js';
+import { deleteAllSessions } from './db/queries/admins.js';
 import { DB_FILE, openStore, type Store } from './db/open.js';
+import { copyStoreFile, integrityCheck, lastAppliedMigration, storeFile } from './db/store-file.js';
 import { createSealer, MASTER_KEY_FILE } from './db/secrets.js';
 import { packageRoot } from './lib/package-root.js';
 
@@ -104,16 +106,11 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-/** The newest migration applied to a database (drizzle's table), as its journal tag. */
-function lastMigration(sqlite: Store['sqlite']): { tag: string | null; when: number | null } {
-  let when: number | null = null;
-  try {
-    when = (sqlite.prepare('SELECT max(created_at) FROM __drizzle_migrations').pluck().get() as number | null) ?? null;
-  } catch {
-    return { tag: null, when: null };
-  }
-  const tag = journal().entries.find((e) => e.when === when)?.tag ?? null;
-  return { tag, when };
+/** The newest migration applied to a store, as its journal tag. */
+function lastMigration(store: Pick<Store, 'sqlite'>): { tag: string | null; when: number | null } {
+  const when = lastAppliedMigration(store);
+  if (when === null) return { tag: null, when: null };
+  return { tag: journal().entries.find((e) => e.when === when)?.tag ?? null, when };
 }
 
 /**
@@ -144,20 +141,18 @@ export async function createBackup(store: Pick<Store, 'sqlite'>, masterKey: Buff
   const problem = passphraseProblem(passphrase);
   if (problem !== null) throw new BackupError('passphrase', `passphrase ${problem}`);
   if (masterKey.length !== 32) throw new BackupError('key', 'master key must be 32 bytes');
-  const dbFile = store.sqlite.name;
-  if (store.sqlite.memory || dbFile === '' || dbFile === ':memory:') throw new BackupError('store', 'an in-memory store cannot be backed up');
+  const dbFile = storeFile(store);
+  if (dbFile === undefined) throw new BackupError('store', 'an in-memory store cannot be backed up');
   const tmpDir = mkdtempSync(join(dirname(dbFile), '.backup-'));
   let database: Buffer;
   try {
     const copy = join(tmpDir, DB_FILE);
-    // One step with every page: the source is read under one read transaction (WAL readers do
-    // not block the appliance's writers), so the copy cannot mix two states of the store.
-    await store.sqlite.backup(copy, { progress: () => 0x7fffffff });
+    await copyStoreFile(store, copy);
     database = readFileSync(copy);
   } finally {
     rmSync(tmpDir, { recursive: true, force: true });
   }
-  const migration = lastMigration(store.sqlite);
+  const migration = lastMigration(store);
   const salt = randomBytes(16);
   const header: BackupHeader = {
     created: now.toISOString(),
@@ -325,10 +320,10 @@ export async function restoreBackup(dataDir: string, file: Buffer, passphrase: s
       throw new BackupError('store', `the backed-up store cannot be opened or migrated: ${(e as Error).message}`);
     }
     try {
-      const check = store.sqlite.pragma('integrity_check', { simple: true });
-      if (check !== 'ok') throw new BackupError('corrupt', `the backed-up store fails SQLite's integrity check: ${String(check)}`);
+      const check = integrityCheck(store);
+      if (check !== 'ok') throw new BackupError('corrupt', `the backed-up store fails SQLite's integrity check: ${check}`);
       if (!keyOpensStore(store, opened.masterKey)) throw new BackupError('key', "the backup's master key does not open its store's secrets");
-      store.sqlite.prepare('DELETE FROM admin_sessions').run();
+      deleteAllSessions(store);
       // Opening the log keys an old chain, as the appliance would at its next start.
       const verdict = openAuditLog(store, opened.masterKey).verify();
       auditRecords = verdict.count;

@@ -136,6 +136,11 @@ export function deleteSessionsOfAdmin(store: Store, adminId: number): void {
   store.db.delete(adminSessions).where(eq(adminSessions.adminId, adminId)).run();
 }
 
+/** Every session (a restored store starts with none). */
+export function deleteAllSessions(store: Store): void {
+  store.db.delete(adminSessions).run();
+}
+
 export function deleteSessionsIdleSince(store: Store, idleBefore: number, createdBefore: number): void {
   store.db.delete(adminSessions).where(lt(adminSessions.lastSeenAt, idleBefore)).run();
   store.db.delete(adminSessions).where(lt(adminSessions.createdAt, createdBefore)).run();
