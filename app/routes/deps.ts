@@ -9,6 +9,7 @@ import type { Logger } from '../lib/log.js';
 import type { Counters } from '../lib/metrics.js';
 import type { AdminDeps } from '../admin/deps.js';
 import type { PendingApproval } from '../mfa/pending.js';
+import type { ClientView } from '../views/clients.js';
 import type { Assets } from '../views/layout.js';
 
 export interface ClientActivity {
@@ -16,13 +17,8 @@ export interface ClientActivity {
   sentMessageAuthenticator: boolean;
 }
 
-export interface RuntimeClient {
-  name: string;
-  address: string;
-  source: 'flag' | 'env' | 'db';
-  requireMessageAuthenticator: 'yes' | 'no' | 'auto';
-  messageAuthenticatorSeen: boolean;
-}
+/** A RADIUS client as the running proxy has it (the page adds when it was last heard). */
+export type RuntimeClient = Omit<ClientView, 'lastSeen' | 'sendsMessageAuthenticator'>;
 
 export interface WebDeps {
   store: Store;
