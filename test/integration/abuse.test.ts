@@ -19,7 +19,7 @@ import { createTestClient, str, type Sent, type TestClient } from '../helpers/ra
 const CS = 'abuse-nas-secret';
 const DS = 'abuse-down-secret';
 const LIMITED = 'Too many approval requests; wait a few minutes.';
-const NAMED = ['pat', 'quinn', 'rob', 'rita', 'olly', 'slowpoke'];
+const NAMED = ['pat', 'quinn', 'rob', 'rita', 'olly', 'slowpoke', 'jules'];
 const BULK = Array.from({ length: 60 }, (_, i) => `bulk${i}`);
 
 interface Ctx {
@@ -119,7 +119,7 @@ A('default: a fourth push waiting for one user is refused with a Reply-Message a
 
 A('rate: new push requests per user within the window are limited; joins are not counted; the window moves on', async (ctx) => {
   const { push } = ctx;
-  push.behave('rob', { kind: 'approve', afterMs: 800 });
+  push.behave('rob', { kind: 'approve', afterMs: 2000 });
   push.behave('rita', { kind: 'approve' });
   const { gh, client, stop } = await start(ctx, ['--push-rate-per-user', '2', '--push-rate-window', '6', '--push-max-pending-per-user', '0']);
   try {
@@ -177,7 +177,10 @@ A('per-client limit: a burst over the rate is dropped unanswered and audited onc
   try {
     const burst = BULK.slice(0, 20).map((u) => login(client, u));
     for (const s of burst) client.send(s);
-    const first = await Promise.all(burst.map((s) => client.answer(s, 1500)));
+    // Each request is either taken (and answered) or dropped (and counted): wait until all are one or the other.
+    const answeredSoFar = () => burst.filter((s) => client.received(s.identifier).length > 0).length;
+    await waitFor('every request of the burst answered or dropped', async () => answeredSoFar() + (await metric(gh, 'drops_total{reason="rate_limited"}')) >= burst.length);
+    const first = burst.map((s) => client.received(s.identifier)[0]);
     const answered = first.filter((r) => r !== undefined).length;
     assert.ok(answered >= 1, 'requests under the limit are answered');
     assert.ok(answered < burst.length, `all ${burst.length} answered: nothing was limited`);
@@ -219,7 +222,7 @@ A('per-client limit: retransmissions of a request being handled, and Status-Serv
 
     const status = Array.from({ length: 20 }, () => client.build([], { code: Code.StatusServer, ma: true }));
     for (const s of status) client.send(s);
-    const answers = await Promise.all(status.map((s) => client.answer(s, 3000)));
+    const answers = await Promise.all(status.map((s) => client.answer(s, 10_000)));
     assert.is(answers.filter((r) => r?.packet.code === Code.AccessAccept).length, status.length, 'every Status-Server is answered');
   } finally {
     await stop();
@@ -243,6 +246,32 @@ A('limits off (0): any number of pushes wait for one user, and a burst from one 
     assert.is(answers.filter((r) => r?.packet.code === Code.AccessAccept).length, burst.length);
     assert.is(await metric(gh, 'drops_total{reason="rate_limited"}'), 0);
     assert.not.ok((await auditRecords(gh)).some((r) => r['reason'] === 'push_limited' || r['reason'] === 'rate_limited'));
+  } finally {
+    await stop();
+  }
+});
+
+A('a push is joined only by a login of the same origin: another NAS, or no Calling-Station-Id, starts its own (within the limits)', async (ctx) => {
+  ctx.push.behave('jules', { kind: 'pending' });
+  const { gh, client, stop } = await start(ctx, ['--push-max-pending-per-user', '0']);
+  const withNas = (station: string | undefined, nas: string) => client.build([str(Attr.UserName, 'jules'), str(Attr.NasIdentifier, nas), ...(station === undefined ? [] : [str(Attr.CallingStationId, station)])], { password: pw('jules') });
+  try {
+    const first = withNas('st-1', 'vpn-a');
+    client.send(first);
+    await waitFor('the first push', () => pushesFor(ctx.push, 'jules').length === 1);
+    // The same station through the same NAS joins it.
+    const same = withNas('st-1', 'vpn-a');
+    client.send(same);
+    await waitFor('two logins on one push', async () => (await metric(gh, 'pending_logins')) === 2);
+    assert.is(pushesFor(ctx.push, 'jules').length, 1);
+    // The same station name through another NAS is another login: its own push.
+    client.send(withNas('st-1', 'vpn-b'));
+    await waitFor('a second push', () => pushesFor(ctx.push, 'jules').length === 2);
+    // Without a Calling-Station-Id nothing says two logins are one: each gets its own push.
+    client.send(withNas(undefined, 'vpn-a'));
+    client.send(withNas(undefined, 'vpn-a'));
+    await waitFor('two more pushes', () => pushesFor(ctx.push, 'jules').length === 4);
+    assert.is(await metric(gh, 'pending_pushes'), 4);
   } finally {
     await stop();
   }
