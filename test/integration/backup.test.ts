@@ -17,7 +17,7 @@ import { createUserFactorQueries } from '../../app/db/queries/users.js';
 import { createSealer, loadMasterKey } from '../../app/db/secrets.js';
 import { base32Decode, codeEquals, totp } from '../../app/mfa/otp.js';
 import { createTotpFactor } from '../../app/mfa/totp.js';
-import { ROOT, runCli, startAppliance, tempDir, type CliResult } from '../helpers/appliance.js';
+import { ROOT, runCli, startAppliance, tempDir, waitFor, type CliResult } from '../helpers/appliance.js';
 
 const PASS = 'correct horse battery staple';
 
@@ -78,13 +78,13 @@ B('online backup while the appliance runs and CLI writes go on; restored into a 
     }
   })();
   try {
-    while (added < 3) await new Promise((r) => setTimeout(r, 50));
+    await waitFor('three clients added', () => added >= 3, 60_000);
     const backup = await cli(['backup', file], live, `${PASS}\n`);
     ok(backup, 'backup');
     assert.match(backup.stdout, /^backup written to .*gatehouse\.ghb \(\d+ bytes\)\n$/);
     const atBackup = added;
     // Keep writing a little after the backup, so the backup is surely of a moment in between.
-    while (added < atBackup + 2) await new Promise((r) => setTimeout(r, 50));
+    await waitFor('two more clients added', () => added >= atBackup + 2, 60_000);
     writing = false;
     await writer;
     // The backup is audited in the live store, and the live chain is intact.

@@ -15,6 +15,7 @@ import type { ApprovalRequest } from '../../app/mfa/factor.js';
 import { pushDescription, type PushSettings } from '../../app/mfa/push/api.js';
 import { createPushClient, type Clock, type PushClient, type PushClientOptions } from '../../app/mfa/push/scheduler.js';
 import { type Call, MAX_BODY, type Transport } from '../../app/mfa/push/transport.js';
+import { waitFor } from '../helpers/appliance.js';
 import { findTool } from '../helpers/freeradius.js';
 import { type PushServer, startPushServer } from '../helpers/push-server.js';
 
@@ -72,11 +73,6 @@ async function rawServer(handler: (req: IncomingMessage, res: ServerResponse) =>
     },
   };
 }
-
-const until = async (cond: () => boolean, what: string) => {
-  for (let i = 0; i < 500 && !cond(); i++) await delay(10);
-  assert.ok(cond(), `gave up waiting: ${what}`);
-};
 
 Push('approve: approved, with one create carrying action, description, ttl_seconds and fingerprint', async (ctx) => {
   assert.equal(await ask(ctx), { kind: 'approved' });
@@ -488,7 +484,7 @@ Push('many pending requests: every one is polled, never more calls at once than 
     ctx.settings.ttlSeconds = 30;
     const client = clientWith(ctx, { concurrency: CONCURRENCY, pollIntervalMs: POLL_MS });
     const outcomes = Promise.all(Array.from({ length: N }, (_, i) => client.approve(ctx.settings, req(`many-${i}`))));
-    await until(() => polled.size === N, 'every request polled');
+    await waitFor('every request polled', () => polled.size === N);
     assert.is(client.stats().waiting, N);
     deciding = true;
     const out = await outcomes;
@@ -511,7 +507,7 @@ Push('a decision is found on the next poll', async (ctx) => {
   ctx.settings.ttlSeconds = 30;
   ctx.server.behave('kate', { kind: 'pending' });
   const out = ask(ctx, 'kate');
-  await until(() => ctx.server.creates.length === 1 && ctx.server.pollsOf(ctx.server.creates[0]!.uuid) >= 3, 'three polls');
+  await waitFor('three polls', () => ctx.server.creates.length === 1 && ctx.server.pollsOf(ctx.server.creates[0]!.uuid) >= 3);
   const uuid = ctx.server.creates[0]!.uuid;
   const before = ctx.server.pollsOf(uuid);
   ctx.server.decide(uuid, 'approve');
@@ -540,9 +536,9 @@ Push('creates go first: a new login is sent while polls hold every slot they may
     const client = clientWith(ctx, { concurrency: 2, pollIntervalMs: 1 });
     const ac = new AbortController();
     const first = Array.from({ length: 5 }, (_, i) => client.approve(ctx.settings, req(`old-${i}`), ac.signal));
-    await until(() => held.length === 1, 'a poll held');
+    await waitFor('a poll held', () => held.length === 1);
     const late = client.approve(ctx.settings, req('new'), ac.signal);
-    await until(() => seq === 6, 'the new create');
+    await waitFor('the new create', () => seq === 6);
     assert.ok(createdWhilePollHeld);
     assert.is(held.length, 1, 'polls took more than their share of the slots');
     ac.abort();
@@ -559,7 +555,7 @@ Push('close answers every waiting request at once, and nothing is polled afterwa
   const client = clientWith(ctx, { pollIntervalMs: POLL_MS });
   const N = 50;
   const all = Promise.all(Array.from({ length: N }, () => client.approve(ctx.settings, req('pending-user'))));
-  await until(() => ctx.server.creates.length === N && ctx.server.polls >= N, 'all created and polled');
+  await waitFor('all created and polled', () => ctx.server.creates.length === N && ctx.server.polls >= N);
   await client.close();
   const out: FactorOutcome[] = await all;
   assert.equal(out, Array.from({ length: N }, () => ({ kind: 'unreachable', cause: 'aborted', detail: 'aborted' })));
@@ -577,7 +573,7 @@ Push('an abort answers the requests of its signal only; the others still get the
   const drop = new AbortController();
   const kept = Array.from({ length: 5 }, () => ask(ctx, 'stays', keep.signal));
   const dropped = Array.from({ length: 5 }, () => ask(ctx, 'goes', drop.signal));
-  await until(() => ctx.server.creates.length === 10, 'all created');
+  await waitFor('all created', () => ctx.server.creates.length === 10);
   drop.abort();
   assert.ok((await Promise.all(dropped)).every((o) => o.kind === 'unreachable'));
   assert.ok((await Promise.all(kept)).every((o) => o.kind === 'approved'));
