@@ -237,6 +237,60 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Signing in as a browser does, through the forms:
+//
+//   const pre = await preSession(web);                    // GET /login: pre-session cookie, form token
+//   const half = await passwordStep(web, 'root', creds.password);   // POST /login, then its next page
+//   await postForm(web, '/login/code', half, { _csrf: half.csrf, code: creds.code() });
+
+/** A browser as the app sees it: its Cookie header, the CSRF token of its last form, its address. */
+export interface Visitor {
+  cookie: string;
+  csrf: string;
+  from: string;
+}
+
+/** The third argument of app.request() that makes the app see the peer address `remoteAddress`. */
+export const peer = (remoteAddress: string) => ({ incoming: { socket: { remoteAddress, remotePort: 50000, remoteFamily: remoteAddress.includes(':') ? 'IPv6' : 'IPv4' } } });
+
+/** The `_csrf` field of a page's form, if it has one. */
+export const formCsrf = (html: string): string | undefined => /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+
+/** The session cookie an answer sets, as `name=value` for a Cookie header (`__Host-gh_session` over HTTPS). */
+export const sessionCookieOf = (res: Response): string | undefined => /((?:__Host-)?gh_session=[^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
+
+/** A browser's pre-session: the sign-in page's cookie and its form's CSRF token. */
+export async function preSession(w: WebApp, from = '198.51.100.10'): Promise<Visitor> {
+  const res = await w.app.request('/login', {}, peer(from));
+  const cookie = /gh_pre=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
+  const csrf = formCsrf(await res.text());
+  if (cookie === undefined || csrf === undefined) throw new Error('the sign-in page set no pre-session cookie or form token');
+  return { cookie: `gh_pre=${cookie}`, csrf, from };
+}
+
+/** POST a form as visitor `v` (its cookie, from its address). */
+export function postForm(w: WebApp, url: string, v: { cookie: string; from: string }, form: Record<string, string>): Promise<Response> {
+  return Promise.resolve(w.app.request(url, { method: 'POST', headers: { Cookie: v.cookie, 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() }, peer(v.from)));
+}
+
+/**
+ * Through the password step from a fresh pre-session: the half-signed-in session's cookie, the
+ * CSRF token of the page it leads to (/login/code, or /login/enrol for an admin without TOTP),
+ * that page's path and HTML.
+ */
+export async function passwordStep(w: WebApp, name: string, password: string, from = '198.51.100.10'): Promise<Visitor & { page: string; html: string }> {
+  const pre = await preSession(w, from);
+  const res = await postForm(w, '/login', pre, { _csrf: pre.csrf, name, password });
+  const page = res.headers.get('location');
+  const cookie = sessionCookieOf(res);
+  if (res.status !== 303 || page === null || cookie === undefined) throw new Error(`the password step for ${name} failed: ${res.status} ${await res.text()}`);
+  const html = await (await w.app.request(page, { headers: { Cookie: cookie } }, peer(from))).text();
+  const csrf = formCsrf(html);
+  if (csrf === undefined) throw new Error(`${page} has no form token`);
+  return { cookie, csrf, from, page, html };
+}
+
 /**
  * An admin (created when missing, with a placeholder password hash: sign-in by password is not
  * possible, use the session) and a session for them, as the sign-in page would leave it.

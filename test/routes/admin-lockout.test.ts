@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { findAdminByName } from '../../app/db/queries/admins.js';
-import { makeWebApp, type WebApp } from '../helpers/web.js';
+import { makeWebApp, passwordStep, postForm, preSession, type Visitor, type WebApp } from '../helpers/web.js';
 
 interface Ctx {
   w: WebApp;
@@ -19,37 +19,7 @@ L.before.each((ctx) => {
 });
 L.after.each((ctx) => ctx.w.close());
 
-/** A browser's pre-session: its cookie and the CSRF token of the sign-in form. */
-async function preSession(w: WebApp, from = '198.51.100.10'): Promise<{ cookie: string; csrf: string; from: string }> {
-  const res = await w.app.request('/login', {}, peer(from));
-  const cookie = /gh_pre=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(await res.text())?.[1];
-  assert.ok(cookie && csrf, 'the sign-in page sets a pre-session');
-  return { cookie: `gh_pre=${cookie}`, csrf: csrf!, from };
-}
-
-/** The Node server adapter's view of the peer, so that the source address is `from`. */
-const peer = (remoteAddress: string) => ({ incoming: { socket: { remoteAddress, remotePort: 50000, remoteFamily: remoteAddress.includes(':') ? 'IPv6' : 'IPv4' } } });
-
-function post(w: WebApp, url: string, cookie: string, from: string, form: Record<string, string>) {
-  return w.app.request(url, { method: 'POST', headers: { Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() }, peer(from));
-}
-
-const signIn = (w: WebApp, pre: { cookie: string; csrf: string; from: string }, name: string, password: string) => post(w, '/login', pre.cookie, pre.from, { _csrf: pre.csrf, name, password });
-
-/** Through the password step: the half-signed-in session cookie and its CSRF token. */
-async function passwordStep(w: WebApp, name: string, password: string, from = '198.51.100.10'): Promise<{ cookie: string; csrf: string; from: string }> {
-  const pre = await preSession(w, from);
-  const res = await signIn(w, pre, name, password);
-  assert.is(res.status, 303, 'the password was accepted');
-  assert.is(res.headers.get('location'), '/login/code');
-  const session = /(gh_session=[^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
-  assert.ok(session);
-  const page = await w.app.request('/login/code', { headers: { Cookie: session! } }, peer(from));
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1];
-  assert.ok(csrf);
-  return { cookie: session!, csrf: csrf!, from };
-}
+const signIn = (w: WebApp, pre: Visitor, name: string, password: string) => postForm(w, '/login', pre, { _csrf: pre.csrf, name, password });
 
 const row = (w: WebApp, name = 'root') => findAdminByName(w.store, name)!;
 const events = (w: WebApp, event: string) => w.auditRows().filter((r) => r.event === event);
@@ -86,10 +56,10 @@ L('200 wrong codes sent at once lock the account; the right code sent after them
   const creds = await w.adminCredentials('root');
   const half = await passwordStep(w, 'root', creds.password);
   const wrong = creds.code() === '000000' ? '111111' : '000000';
-  const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => post(w, '/login/code', half.cookie, `192.0.2.${(i % 200) + 1}`, { _csrf: half.csrf, code: wrong })));
+  const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => postForm(w, '/login/code', { cookie: half.cookie, from: `192.0.2.${(i % 200) + 1}` }, { _csrf: half.csrf, code: wrong })));
   assert.ok(answers.every((r) => r.status === 401));
   assert.ok((row(w).lockedUntil ?? 0) > w.clock.now());
-  const right = await post(w, '/login/code', half.cookie, half.from, { _csrf: half.csrf, code: creds.code() });
+  const right = await postForm(w, '/login/code', half, { _csrf: half.csrf, code: creds.code() });
   assert.is(right.status, 401, 'the right code is refused while locked');
 
   // After the lockout: the right code signs in once; the same code in a second session is refused.
@@ -97,7 +67,7 @@ L('200 wrong codes sent at once lock the account; the right code sent after them
   const a = await passwordStep(w, 'root', creds.password, '192.0.2.240');
   const b = await passwordStep(w, 'root', creds.password, '192.0.2.241');
   const code = creds.code();
-  const [ra, rb] = await Promise.all([post(w, '/login/code', a.cookie, a.from, { _csrf: a.csrf, code }), post(w, '/login/code', b.cookie, b.from, { _csrf: b.csrf, code })]);
+  const [ra, rb] = await Promise.all([postForm(w, '/login/code', a, { _csrf: a.csrf, code }), postForm(w, '/login/code', b, { _csrf: b.csrf, code })]);
   assert.equal([ra.status, rb.status].sort(), [303, 401], 'exactly one of two parallel sign-ins with the same code succeeds');
   assert.is(events(w, 'admin.signin').filter((r) => r.reason === 'totp_replayed').length, 1);
 });
