@@ -257,8 +257,15 @@ export const peer = (remoteAddress: string) => ({ incoming: { socket: { remoteAd
 /** The `_csrf` field of a page's form, if it has one. */
 export const formCsrf = (html: string): string | undefined => /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
 
+/** The Set-Cookie line of the session an answer starts (not the deletion of an old one), if any. */
+export const sessionSetCookie = (res: Response): string | undefined =>
+  res.headers
+    .getSetCookie()
+    .filter((c) => /^(__Host-)?gh_session=[^;]/.test(c))
+    .at(-1);
+
 /** The session cookie an answer sets, as `name=value` for a Cookie header (`__Host-gh_session` over HTTPS). */
-export const sessionCookieOf = (res: Response): string | undefined => /((?:__Host-)?gh_session=[^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
+export const sessionCookieOf = (res: Response): string | undefined => sessionSetCookie(res)?.split(';')[0];
 
 /** A browser's pre-session: the sign-in page's cookie and its form's CSRF token. */
 export async function preSession(w: WebApp, from = '198.51.100.10'): Promise<Visitor> {

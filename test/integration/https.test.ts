@@ -3,26 +3,38 @@
 import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:https';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freeTcpPort, runCli, startAppliance, tempDir } from '../helpers/appliance.js';
 import { findTool } from '../helpers/freeradius.js';
+import { formCsrf } from '../helpers/web.js';
 
 interface Ctx {
   dir: string;
 }
 
-function httpsGet(url: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+interface HttpsAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** A request to the appliance's self-signed HTTPS listener. */
+function httpsRequest(url: string, o: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { rejectUnauthorized: false }, (res) => {
-      res.resume();
-      resolve({ status: res.statusCode ?? 0, headers: res.headers });
+    const req = request(url, { method: o.method ?? 'GET', headers: o.headers, rejectUnauthorized: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(o.body);
   });
 }
+
+const httpsGet = (url: string) => httpsRequest(url);
 
 const Https = suite<Ctx>('HTTPS admin UI');
 Https.before.each(async (ctx) => {
@@ -45,6 +57,22 @@ Https('with --tls-cert and --tls-key the UI is HTTPS, cookies are Secure, and HT
     assert.is(page.status, 200);
     assert.match(String(page.headers['strict-transport-security']), /max-age=/);
     assert.match(String(page.headers['set-cookie']), /; Secure/);
+    // Signing in: the session cookie is __Host- prefixed and Secure.
+    const add = await gh.cli(['admin', 'add', 'root'], 'a long admin passphrase\n');
+    assert.is(add.code, 0, add.stderr);
+    const pre = String(page.headers['set-cookie']).split(';')[0]!;
+    const signIn = await httpsRequest(`https://127.0.0.1:${httpsPort}/login`, {
+      method: 'POST',
+      headers: { Cookie: pre, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: formCsrf(page.body)!, name: 'root', password: 'a long admin passphrase' }).toString(),
+    });
+    assert.is(signIn.status, 303, signIn.body);
+    const session = (signIn.headers['set-cookie'] ?? []).filter((c) => /gh_session=[^;]/.test(c));
+    assert.is(session.length, 1, String(signIn.headers['set-cookie']));
+    assert.match(session[0]!, /^__Host-gh_session=[^;]+;/);
+    assert.match(session[0]!, /; Secure/);
+    assert.match(session[0]!, /; Path=\//);
+    assert.not.match(session[0]!, /Domain=/i);
     const redirect = await fetch(`http://127.0.0.1:${gh.httpPort}/users?q=x`, { redirect: 'manual' });
     assert.is(redirect.status, 308);
     assert.is(redirect.headers.get('location'), `https://127.0.0.1:${httpsPort}/users?q=x`);
