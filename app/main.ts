@@ -181,10 +181,14 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     counters,
     engine,
     onMessageAuthenticatorSeen: (client) => {
-      // Persisted for every client, stored or given by flag/env: `auto` stays required after a
-      // restart or a reload of the settings.
-      if (client.id !== undefined) markMessageAuthenticatorSeen(store, client.id);
-      else markFixedClientMessageAuthenticatorSeen(store, client.cidr.text);
+      // Persisted for every client, stored or given by flag/env, so that `auto` stays required
+      // after a restart or a reload of the settings. Written in the audit batch with a record of
+      // its own (never a write of its own while a packet is handled); if the store cannot be
+      // written it is logged, and the requirement holds in memory until the next restart.
+      const persist = () => (client.id !== undefined ? markMessageAuthenticatorSeen(store, client.id) : markFixedClientMessageAuthenticatorSeen(store, client.cidr.text));
+      audit.commit({ event: 'client.message_authenticator_seen', outcome: 'ok', client: client.name, reason: 'required_from_now_on', details: { address: client.cidr.text } }, persist).catch((e: unknown) => {
+        log.error('remembering that a client signs its requests failed', { client: client.name, error: (e as Error).message });
+      });
     },
     random: randomPool(),
     now: Date.now,

@@ -49,7 +49,8 @@ export function endSession(c: Context<WebEnv>, store: Store): void {
   const s = c.get('session');
   if (s !== undefined) deleteSession(store, s.id);
   const secure = c.get('secure');
-  deleteCookie(c, cookieName(secure), { path: '/', secure });
+  // Only a cookie the browser sent needs clearing (no empty cookie on every sign-in step).
+  if (getCookie(c, cookieName(secure)) !== undefined) deleteCookie(c, cookieName(secure), { path: '/', secure });
 }
 
 /** Pages behind sign-in: anyone else is sent to the sign-in page. */

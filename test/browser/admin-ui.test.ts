@@ -24,9 +24,25 @@ interface Ctx {
   page: Page;
   base: string;
   adminSeed: Buffer;
+  /** The newest TOTP step the admin has used (sign-in and re-checks each use one). */
+  lastStep: number;
 }
 
 const codeFor = (seed: Buffer, offset = 0) => hotp(seed, totpStep(Date.now(), 30) + offset, 6);
+
+/**
+ * A code the appliance has not seen yet: each code works once (its step and every earlier one are
+ * used up), and a code is accepted one step either side of now. Waits for the next step when
+ * every acceptable one is used. Returns the code and its step.
+ */
+async function freshCode(seed: Buffer, lastUsedStep: number): Promise<{ code: string; step: number }> {
+  for (;;) {
+    const now = totpStep(Date.now(), 30);
+    const step = Math.max(now - 1, lastUsedStep + 1);
+    if (step <= now + 1) return { code: hotp(seed, step, 6), step };
+    await new Promise((r) => setTimeout(r, 30_000 - (Date.now() % 30_000) + 50));
+  }
+}
 const seedOf = (uri: string) => base32Decode(new URL(uri.trim()).searchParams.get('secret')!);
 const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
@@ -86,6 +102,7 @@ UI('first sign-in: password, then TOTP enrolment from the QR page; later sign-in
   await page.fill('#f-code', codeFor(ctx.adminSeed, 1));
   await page.click('button[type=submit]');
   await page.waitForURL(`${base}/`);
+  ctx.lastStep = totpStep(Date.now(), 30) + 1;
 });
 
 UI('a wrong password is refused with a message and audited', async ({ browser, base, gh }) => {
@@ -169,10 +186,22 @@ UI('a state-changing request without the CSRF token is refused', async ({ page, 
   assert.not.match((await page.textContent('main')) ?? '', /10\.6\.6\.6/);
 });
 
-UI('download a backup from the UI and restore it onto a fresh data directory', async ({ page, base }) => {
+UI('download a backup from the UI and restore it onto a fresh data directory', async (ctx) => {
+  const { page, base } = ctx;
   await page.goto(`${base}/backup`);
   await page.fill('#f-passphrase', 'backup passphrase 2026');
   await page.fill('#f-confirm', 'backup passphrase 2026');
+  // The file holds the master key: without the password and a fresh code it is refused.
+  await page.fill('#f-reauth_password', ADMIN_PASSWORD);
+  await page.fill('#f-reauth_code', codeFor(ctx.adminSeed, -5));
+  await page.click('button:has-text("Download backup")');
+  assert.match((await page.textContent('.flash.error')) ?? '', /password or code is not correct/);
+  const reauth = await freshCode(ctx.adminSeed, ctx.lastStep);
+  ctx.lastStep = reauth.step;
+  await page.fill('#f-passphrase', 'backup passphrase 2026');
+  await page.fill('#f-confirm', 'backup passphrase 2026');
+  await page.fill('#f-reauth_password', ADMIN_PASSWORD);
+  await page.fill('#f-reauth_code', reauth.code);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Download backup")')]);
   assert.match(download.suggestedFilename(), /^gatehouse-\d{4}-\d\d-\d\d\.ghb$/);
   const file = await download.path();
