@@ -188,6 +188,28 @@ P('push left pending past the TTL (2 s): expired', async (ctx) => {
   assert.ok(Date.now() - t0 >= 1800, `expired after ${Date.now() - t0} ms`);
 });
 
+P('a waiting Windows push is one engine\'s: on the Approvals list (door windows), counted in /metrics, joined by the same logon again', async (ctx) => {
+  ctx.push.behave('win-push-listed', { kind: 'pending' });
+  const token = (await ctx.gh.cli(['token', 'create', 'pipe-approvals'])).stdout.trim();
+  const a = await open(ctx);
+  const b = await open(ctx);
+  const req = { op: 'authenticate', username: 'win-push-listed', domain: 'CORP', workstation: 'PC-LIST', scenario: 'logon' };
+  const first = a.request(req, 15_000);
+  await waitFor('the push', () => ctx.push.creates.some((x) => x.username === 'win-push-listed'));
+  const second = b.request(req, 15_000);
+  const metrics = async () => (await (await fetch(`http://127.0.0.1:${ctx.gh.httpPort}/metrics`)).text());
+  await waitFor('two logins on one push', async () => /^gatehouse_pending_logins 2$/m.test(await metrics()));
+  assert.match(await metrics(), /^gatehouse_pending_pushes 1$/m);
+  const list = (await (await fetch(`http://127.0.0.1:${ctx.gh.httpPort}/api/v1/approvals`, { headers: { authorization: `Bearer ${token}` } })).json()) as { approvals: Record<string, unknown>[] };
+  const mine = list.approvals.filter((x) => x['username'] === 'win-push-listed');
+  assert.equal(mine.map((x) => [x['door'], x['client'], x['station'], x['waiting']]), [['windows', 'pipe', 'PC-LIST', 2]]);
+  assert.is(ctx.push.creates.filter((x) => x.username === 'win-push-listed').length, 1, 'the second logon joined the first push');
+  // Both are answered when the push expires (2 s TTL).
+  assert.equal([(await first)['result'], (await second)['result']], ['expired', 'expired']);
+  a.end();
+  b.end();
+});
+
 P('push service does not know the user (404), default --unenrolled-users reject: unknown_user', async (ctx) => {
   ctx.push.behave('win-push-nobody', { kind: 'unknown' });
   const r = await authenticate(ctx, { username: 'win-push-nobody', workstation: 'PC-404' }, 'unenrolled');
