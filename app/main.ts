@@ -3,9 +3,10 @@
 import { serve as serveHttp, type ServerType } from '@hono/node-server';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer as createHttpsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HEAD_EVERY_MS, openAuditLog } from './audit/log.js';
+import { HEAD_EVERY_MS, KEYED_MARKER_FILE, openAuditLog } from './audit/log.js';
 import { createBackup } from './backup.js';
 import { ConfigError, resolveSettings, type FixedOptions, type ResolvedSettings, type Settings } from './config.js';
 import { listClients, listFixedClientsSeen, markFixedClientMessageAuthenticatorSeen, markMessageAuthenticatorSeen } from './db/queries/clients.js';
@@ -72,7 +73,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   const store = openStore(dataDir);
   const masterKey = loadMasterKey(dataDir, env['GATEHOUSE_MASTER_KEY']);
   const sealer = createSealer(masterKey);
-  const auditLog = openAuditLog(store, masterKey);
+  const auditLog = openAuditLog(store, masterKey, Date.now, join(dataDir, KEYED_MARKER_FILE));
   const auditStore = auditLog.store;
   const audit = auditLog.auditor;
   const counters = new Counters();
@@ -85,7 +86,11 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   }
   const load = (): State => {
     const resolved = resolveSettings(fixed, readStoredSettings(store));
-    for (const msg of resolved.invalidStored) log.warn('ignoring an invalid stored setting', { problem: msg });
+    // A stored value that does not validate (rules tightened since it was stored, or a store
+    // edited by hand) would otherwise be replaced by its default, which for some settings (an
+    // http:// push host) quietly turns the second factor off: refuse it. At start this stops the
+    // appliance with one line; on a reload the previous configuration is kept.
+    if (resolved.invalidStored.length > 0) throw new ConfigError(`${resolved.invalidStored.join('; ')} (fix it with \`gatehouse settings set\` or \`settings unset\`)`);
     const s = resolved.settings;
     const clients = buildClientTable(s.addressSecretIn, fixed.sources.addressSecretIn === 'env' ? 'env' : 'flag', listClients(store, sealer), listFixedClientsSeen(store));
     let downstream: DownstreamTarget | undefined;
@@ -97,7 +102,13 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     }
     return { resolved, clients, downstream };
   };
-  let state = load();
+  let state: State;
+  try {
+    state = load();
+  } catch (e) {
+    store.close();
+    throw e;
+  }
   const settings = state.resolved.settings;
 
   // With a certificate the UI is served over HTTPS, and the HTTP port only redirects to it
@@ -137,10 +148,11 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   // CLI commands and (later) the admin UI write to the store; pick their changes up without a restart.
   let version = store.dataVersion();
   const watcher = setInterval(() => {
-    const v = store.dataVersion();
-    if (v === version) return;
-    version = v;
     try {
+      // A store that cannot be read right now (busy, disk trouble) is tried again next second.
+      const v = store.dataVersion();
+      if (v === version) return;
+      version = v;
       state = load();
       log.info('configuration reloaded', { clients: state.clients.all().length, downstream: state.downstream?.name ?? null });
     } catch (e) {
@@ -331,7 +343,13 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   }
   ready = true;
   if (state.resolved.settings.notakeyHost !== undefined) void pushClient.warm();
-  const sessionSweep = setInterval(() => deleteSessionsIdleSince(store, Date.now() - IDLE_MS, Date.now() - ABSOLUTE_MS), 10 * 60_000);
+  const sessionSweep = setInterval(() => {
+    try {
+      deleteSessionsIdleSince(store, Date.now() - IDLE_MS, Date.now() - ABSOLUTE_MS);
+    } catch (e) {
+      log.error('removing ended admin sessions failed; trying again later', { error: (e as Error).message });
+    }
+  }, 10 * 60_000);
   sessionSweep.unref();
   // A head record now and then, its id and hash in the operational log: kept elsewhere (a log
   // collector), they show whether records were later removed from the end of the chain.

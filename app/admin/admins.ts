@@ -5,13 +5,20 @@ import { hashPassword, passwordProblem } from '../lib/password.js';
 import { readSetupCode, removeSetupCode } from '../lib/setup-code.js';
 import { bad, cleanTokenName, conflict, missing, ok, type AdminDeps, type Result } from './deps.js';
 
-/** `source` (where the request came from, e.g. `http:ADDRESS`) goes into the audit record when given. */
-export async function addAdmin(d: AdminDeps, actor: string, rawName: string | undefined, password: string | undefined, source?: string): Promise<Result<string>> {
+/** A new admin's name and password checked (before anything is asked of the acting admin or changed). */
+export function checkNewAdmin(d: AdminDeps, rawName: string | undefined, password: string | undefined): Result<string> {
   const name = cleanTokenName(rawName, 'name');
   if (!name.ok) return name;
   const problem = passwordProblem(password ?? '');
   if (problem !== null) return bad(problem, 'password');
   if (findAdminByName(d.store, name.value)) return conflict(`admin ${name.value} already exists`, 'name');
+  return name;
+}
+
+/** `source` (where the request came from, e.g. `http:ADDRESS`) goes into the audit record when given. */
+export async function addAdmin(d: AdminDeps, actor: string, rawName: string | undefined, password: string | undefined, source?: string): Promise<Result<string>> {
+  const name = checkNewAdmin(d, rawName, password);
+  if (!name.ok) return name;
   const hash = await hashPassword(password!);
   // Checked again after the hashing (an await): two requests for one name must not both insert.
   if (findAdminByName(d.store, name.value)) return conflict(`admin ${name.value} already exists`, 'name');

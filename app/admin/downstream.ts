@@ -10,7 +10,8 @@ export interface DownstreamInput {
   name?: string | undefined;
 }
 
-export function setDownstream(d: AdminDeps, actor: string, input: DownstreamInput): Result<{ name: string; address: string }> {
+/** The input checked (before anything is asked of the admin or changed). */
+export function checkDownstream(input: DownstreamInput): Result<{ name: string; host: string; port: number; secret: string; requireMessageAuthenticator: boolean }> {
   const host = (input.host ?? '').trim();
   if (!/^[A-Za-z0-9.:_-]{1,253}$/.test(host)) return bad('host must be an IP address or host name', 'host');
   const portRaw = (input.port ?? '1812').trim();
@@ -19,7 +20,14 @@ export function setDownstream(d: AdminDeps, actor: string, input: DownstreamInpu
   const secret = cleanSecret(input.secret ?? '', 'secret');
   if (!secret.ok) return secret;
   const name = input.name?.trim() ? input.name.trim() : `${host}:${port}`;
-  replaceDownstream(d.store, d.sealer, { name, host, port, secret: secret.value, requireMessageAuthenticator: input.requireMessageAuthenticator === true });
+  return ok({ name, host, port, secret: secret.value, requireMessageAuthenticator: input.requireMessageAuthenticator === true });
+}
+
+export function setDownstream(d: AdminDeps, actor: string, input: DownstreamInput): Result<{ name: string; address: string }> {
+  const c = checkDownstream(input);
+  if (!c.ok) return c;
+  const { name, host, port } = c.value;
+  replaceDownstream(d.store, d.sealer, c.value);
   d.audit.record({ event: 'downstream.set', outcome: 'ok', actor, details: { name, address: `${host}:${port}` } });
   d.afterChange();
   return ok({ name, address: `${host}:${port}` });

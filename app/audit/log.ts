@@ -3,11 +3,18 @@
 // `audit.keyed` record), so every process that writes the log (the appliance, CLI commands)
 // links its records with the same key.
 //
+// Whether a store's chain may still be keyed that way cannot be told from the database alone:
+// someone who can write it could re-hash every record with plain SHA-256 and let the next open
+// key the forgery. So a file beside the store (KEYED_MARKER_FILE) records that this data
+// directory's chain is keyed; once it exists, a chain of SHA-256 records is never keyed again
+// (verify then reports it).
+//
 // Head records (`audit.head`) state how long the chain was and the hash of its last record; the
 // appliance writes one every HEAD_EVERY_MS when records were added, and one at shutdown, and
 // prints each head's id and hash to its operational log. Records removed from the end of the
 // chain (a truncated tail) leave an intact chain, so truncation is found by comparing with a head
 // kept elsewhere: `gatehouse audit verify --head ID:HASH` with the values from the log.
+import { closeSync, existsSync, openSync } from 'node:fs';
 import type { Store } from '../db/open.js';
 import { createAuditStore, type AuditStore } from '../db/queries/audit.js';
 import { createAuditor, type Auditor } from './audit.js';
@@ -15,6 +22,8 @@ import { auditKey, GENESIS_HASH, HEAD_EVENT, keyedHash, KEYED_EVENT, legacyHash,
 
 /** How often the appliance writes a head record (when records were added since the last). */
 export const HEAD_EVERY_MS = 10 * 60_000;
+/** In the data directory: this store's chain is keyed (a SHA-256 chain is never keyed again). */
+export const KEYED_MARKER_FILE = 'audit-chain-keyed';
 
 export interface AuditLog {
   store: AuditStore;
@@ -26,11 +35,16 @@ export interface AuditLog {
   lastHead(): AuditRecord | undefined;
 }
 
-export function openAuditLog(store: Store, masterKey: Buffer, clock: () => number = Date.now): AuditLog {
+/**
+ * `marker`: the path of the KEYED_MARKER_FILE of a store in a data directory; undefined for a
+ * store without one (in memory, or a restore's staging copy), which is keyed whenever it holds a
+ * SHA-256 chain.
+ */
+export function openAuditLog(store: Store, masterKey: Buffer, clock: () => number = Date.now, marker?: string): AuditLog {
   const key = auditKey(masterKey);
   const auditStore = createAuditStore(store, { genesis: GENESIS_HASH, link: (prev, r) => keyedHash(key, prev, r) });
   const auditor = createAuditor(auditStore, clock);
-  keyOldChain(auditStore, key, clock);
+  keyOldChain(auditStore, key, clock, marker);
   return {
     store: auditStore,
     auditor,
@@ -51,11 +65,16 @@ export function openAuditLog(store: Store, masterKey: Buffer, clock: () => numbe
  * `audit.keyed` record that links the old records to the keyed ones. Once per store; the check is
  * cheap (the first record and an indexed lookup), so every open does it.
  */
-function keyOldChain(s: AuditStore, key: Buffer, clock: () => number): void {
+function keyOldChain(s: AuditStore, key: Buffer, clock: () => number, marker: string | undefined): void {
+  const markKeyed = () => {
+    if (marker !== undefined && !existsSync(marker)) closeSync(openSync(marker, 'a', 0o600));
+  };
   const first = s.first();
-  if (first === undefined || keyedHash(key, first.prevHash, first) === first.hash || s.hasEvent(KEYED_EVENT)) return;
+  if (first === undefined || keyedHash(key, first.prevHash, first) === first.hash || s.hasEvent(KEYED_EVENT)) return markKeyed();
   // Neither keyed nor plain SHA-256: changed, or another master key. Left for verify to report.
   if (legacyHash(first.prevHash, first) !== first.hash) return;
+  // This directory's chain was keyed before: a SHA-256 chain now is a forgery, not an old store.
+  if (marker !== undefined && existsSync(marker)) return;
   s.exclusive(() => {
     if (s.hasEvent(KEYED_EVENT)) return;
     let prev = GENESIS_HASH;
@@ -69,4 +88,5 @@ function keyOldChain(s: AuditStore, key: Buffer, clock: () => number): void {
     const message = broken === undefined ? `the ${count} records before this one were chained without a key (SHA-256) and verified intact when the chain was keyed` : `the ${count} records before this one were chained without a key (SHA-256); record ${broken} did not verify when the chain was keyed`;
     s.append([{ time: clock(), event: KEYED_EVENT, outcome: 'ok', username: null, reason: null, source: null, client: null, actor: null, details: JSON.stringify({ count, message }) }]);
   });
+  markKeyed();
 }

@@ -1,9 +1,10 @@
 // What every store-managing sub-command needs: the data directory, the store, the sealer, audit.
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { AdminDeps, Result } from '../admin/deps.js';
 import type { Auditor } from '../audit/audit.js';
-import { openAuditLog, type AuditLog } from '../audit/log.js';
+import { KEYED_MARKER_FILE, openAuditLog, type AuditLog } from '../audit/log.js';
 import { ConfigError, flagErrorMessage, parseServeOptions, resolveSettings } from '../config.js';
 import type { AuditStore } from '../db/queries/audit.js';
 import { readStoredSettings } from '../db/queries/settings.js';
@@ -49,7 +50,7 @@ export function openContext(dataDir: string, env: NodeJS.ProcessEnv): CliContext
   const store = openStore(dataDir);
   const masterKey = loadMasterKey(dataDir, env['GATEHOUSE_MASTER_KEY']);
   const sealer = createSealer(masterKey);
-  const auditLog = openAuditLog(store, masterKey);
+  const auditLog = openAuditLog(store, masterKey, Date.now, join(dataDir, KEYED_MARKER_FILE));
   const auditStore = auditLog.store;
   const audit = auditLog.auditor;
   // Settings as the appliance would see them from here: the environment, then the stored ones

@@ -107,10 +107,23 @@ export interface Engine {
   shutdown(): Promise<void>;
 }
 
+/** How often the push rate limiter forgets users whose pushes left its window. */
+const LIMITER_SWEEP_MS = 10_000;
+
 export function createEngine(d: EngineDeps): Engine {
   const abort = new AbortController();
   let closing = false;
   let health: Exclude<PushHealth, 'none'> = 'unknown';
+  // Names that once got a push are forgotten once their window has passed: the memory stays
+  // bounded by the users active in one window, whatever names the doors are sent.
+  const sweep = setInterval(() => {
+    try {
+      d.limits.sweep(d.settings());
+    } catch {
+      // The settings could not be read (the store is closing): the next sweep forgets them.
+    }
+  }, LIMITER_SWEEP_MS);
+  sweep.unref();
 
   const accept = (reason: AcceptReason, details: AuditDetails, commit?: () => void): Verdict => (commit === undefined ? { kind: 'accept', reason, details } : { kind: 'accept', reason, details, commit });
   const reject = (reason: RejectReason, details: AuditDetails): Verdict => ({ kind: 'reject', reason, details });
@@ -208,6 +221,7 @@ export function createEngine(d: EngineDeps): Engine {
 
     async shutdown() {
       closing = true;
+      clearInterval(sweep);
       abort.abort();
       await Promise.allSettled(d.pending.outcomes());
       // Let the logins that were waiting write their answers.

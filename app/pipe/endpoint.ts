@@ -22,6 +22,9 @@ export interface Endpoint {
   close(): Promise<void>;
 }
 
+/** How long close() waits for the requests being answered. */
+const CLOSE_GRACE_MS = 2000;
+
 /** Replies waiting in a slow reader's socket beyond this are not queued further: it is dropped. */
 const MAX_BUFFERED = 1024 * 1024;
 
@@ -46,6 +49,9 @@ export async function startEndpoint(opts: EndpointOptions): Promise<Endpoint> {
   await removeStaleSocket(opts.path);
   const sockets = new Set<Socket>();
   const maxInFlight = opts.maxInFlightPerConnection ?? 64;
+  /** Requests being answered, on every connection; close() lets them finish first. */
+  let answering = 0;
+  let drained: (() => void) | undefined;
   const problem = (w: string) => opts.onProblem?.(w);
   const server: Server = createServer((sock) => {
     if (sockets.size >= (opts.maxConnections ?? 1000)) {
@@ -85,6 +91,7 @@ export async function startEndpoint(opts: EndpointOptions): Promise<Endpoint> {
         if (!parsed.ok) return refuse(parsed.id, parsed.message);
         if (inFlight >= maxInFlight) return refuse(parsed.request.id, `more than ${maxInFlight} requests in flight on one connection`);
         inFlight++;
+        answering++;
         const req = parsed.request;
         opts
           .handle(req, 'pipe')
@@ -94,7 +101,9 @@ export async function startEndpoint(opts: EndpointOptions): Promise<Endpoint> {
           )
           .finally(() => {
             inFlight--;
+            answering--;
             endWhenIdle();
+            if (answering === 0) drained?.();
           });
       }
       if (error !== undefined) refuse(undefined, error === 'too_long' ? 'frame longer than 65536 bytes' : 'frame of length 0');
@@ -118,10 +127,21 @@ export async function startEndpoint(opts: EndpointOptions): Promise<Endpoint> {
   return {
     path: opts.path,
     connections: () => sockets.size,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    // New connections stop at once; requests being answered (a shutdown answers the ones waiting
+    // on a phone) get up to CLOSE_GRACE_MS to be written before every connection is dropped.
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      if (answering > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, CLOSE_GRACE_MS);
+          drained = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
   };
 }

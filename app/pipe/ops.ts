@@ -82,8 +82,11 @@ export function createPipeHandler(d: PipeDeps): (req: Request, caller?: Caller) 
       subject,
       ...(code !== undefined && code !== '' ? { code: { text: code, how: 'typed' as const } } : {}),
       // The domain is where the password was checked; the scenario stands for the calling
-      // station (a logon and an unlock of the same machine are different logins).
-      origin: { door: 'windows', source: caller.via, nas: workstation, station: req.scenario, firstFactor: req.domain },
+      // station. Only the console (logon, unlock) has one session at a time: a repeated console
+      // logon of the same machine may join its push. Remote desktop and credential prompts can
+      // be several sessions at once, and the protocol names none of them, so they never join
+      // (someone else's RDP logon as the same user must not ride on the user's own approval).
+      origin: { door: 'windows', source: caller.via, nas: workstation, station: req.scenario === 'logon' || req.scenario === 'unlock' ? req.scenario : '', firstFactor: req.domain },
       push: {
         title: `Windows ${SCENARIO_TEXT[req.scenario]}`,
         description: `Do you want to allow ${SCENARIO_TEXT[req.scenario]} to ${shown} for user {0}?`,

@@ -6,7 +6,10 @@
 //     the lock and deciding, so parallel wrong attempts all count (40 at once lock the account).
 //   - Each source address (IPv6: its /64): ten failures in a row lock the address out of sign-in
 //     for 15 minutes, before any account is touched, so one address cannot guess at, or lock out,
-//     every admin in turn.
+//     every admin in turn. An attempt takes its place before anything is awaited (begin()): a
+//     source may have at most as many attempts in flight as it has failures left, so parallel
+//     requests cannot get past the throttle while the first ones are still being checked.
+//     Refusals are audited once a minute per source, with the number of the others.
 //   - A TOTP step is claimed in one statement: a code signs in once, however many requests carry it.
 // Each failure slows the next answer (failureDelayMs).
 import type { Auditor } from '../audit/audit.js';
@@ -28,9 +31,16 @@ export interface AdminAuthDeps {
 
 export type Check = { ok: true } | { ok: false; reason: 'unknown_admin' | 'bad_password' | 'locked' | 'totp_wrong' | 'totp_replayed' | 'no_totp'; failures: number };
 
+export type Attempt = { ok: true; end(): void } | { ok: false; retryAfterMs: number };
+
 export interface AdminAuth {
-  /** When the source is locked out (ms), else undefined. `source` is `http:ADDRESS`. */
-  throttledUntil(source: string): number | undefined;
+  /**
+   * Take a place for one attempt from `source` (`http:ADDRESS`), synchronously, before anything
+   * is awaited; call end() when the attempt has been decided. Refused while the source is locked
+   * out, or when its attempts in flight would exceed the failures it has left. A refusal is
+   * audited (as `event`), once a minute per source.
+   */
+  begin(source: string, event: string): Attempt;
   /**
    * The password of `admin` (undefined: no such admin; a dummy hash is checked so timing does not
    * tell). A failure is counted against the account and the source.
@@ -40,9 +50,12 @@ export interface AdminAuth {
   code(id: number, code: string, source: string, event: string): Check;
 }
 
-/** The throttle key of a source: the address, or for IPv6 its /64 (one host usually has a whole /64). */
+/**
+ * The throttle key of a source: the address, or for IPv6 its /64 (one host usually has a whole
+ * /64). IPv4 peers of a dual-stack listener (`::ffff:a.b.c.d`) are their IPv4 address.
+ */
 export function throttleKey(source: string): string {
-  const addr = source.replace(/^http:/, '');
+  const addr = source.replace(/^http:/, '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
   if (!addr.includes(':')) return addr;
   const groups = addr.split('::');
   const head = (groups[0] ?? '').split(':').filter((g) => g !== '');
@@ -51,13 +64,34 @@ export function throttleKey(source: string): string {
   return `${full.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
+/** Refusals of throttled sources are audited once per window, with how many were not. */
+const REFUSAL_AUDIT_MS = 60_000;
+const MAX_REFUSAL_WINDOWS = 10_000;
+
 export function createAdminAuth(d: AdminAuthDeps): AdminAuth {
   const sources = createSourceFailures(ADMIN_LOCKOUT);
+  const inFlight = new Map<string, number>();
+  const refusals = new Map<string, { since: number; suppressed: number }>();
+
+  function refuse(key: string, source: string, event: string, retryAfterMs: number): Attempt {
+    const now = d.now();
+    const w = refusals.get(key);
+    if (w !== undefined && now - w.since < REFUSAL_AUDIT_MS) w.suppressed++;
+    else {
+      refusals.delete(key);
+      if (refusals.size >= MAX_REFUSAL_WINDOWS) refusals.delete(refusals.keys().next().value!);
+      refusals.set(key, { since: now, suppressed: 0 });
+      d.audit.record({ event, outcome: 'reject', reason: 'source_throttled', source, ...(w !== undefined && w.suppressed > 0 ? { details: { suppressed: w.suppressed } } : {}) });
+    }
+    return { ok: false, retryAfterMs };
+  }
 
   /** Count one failure against the account (if any) and the source; audit it. Synchronous. */
   function fail(adminId: number | undefined, actor: string | null, reason: Exclude<Check, { ok: true }>['reason'], source: string, event: string): Check {
     const now = d.now();
-    let failures = 3;
+    // An unknown name is slowed like the source's other failures, so that the delay does not tell
+    // which names are admins.
+    let failures = 0;
     if (adminId !== undefined) {
       const r = changeAdminLockState(d.store, adminId, (s) => afterFailure({ locked: false, lockedUntil: s.lockedUntil, failedAttempts: s.failedAttempts }, now, ADMIN_LOCKOUT));
       if (r !== undefined) {
@@ -74,7 +108,27 @@ export function createAdminAuth(d: AdminAuthDeps): AdminAuth {
   const lockedNow = (a: AdminRow) => lockVerdict({ locked: false, lockedUntil: a.lockedUntil, failedAttempts: a.failedAttempts }, d.now()).locked;
 
   return {
-    throttledUntil: (source) => sources.lockedUntil(throttleKey(source), d.now()),
+    begin(source, event) {
+      const key = throttleKey(source);
+      const now = d.now();
+      const until = sources.lockedUntil(key, now);
+      if (until !== undefined) return refuse(key, source, event, until - now);
+      const busy = inFlight.get(key) ?? 0;
+      // Attempts already in flight may all fail: together they must stay below the lockout.
+      if (sources.failures(key, now) + busy >= ADMIN_LOCKOUT.maxFailures) return refuse(key, source, event, 1000);
+      inFlight.set(key, busy + 1);
+      let ended = false;
+      return {
+        ok: true,
+        end() {
+          if (ended) return;
+          ended = true;
+          const left = (inFlight.get(key) ?? 1) - 1;
+          if (left > 0) inFlight.set(key, left);
+          else inFlight.delete(key);
+        },
+      };
+    },
 
     async password(admin, password, source, event) {
       const ok = await verifyPassword(password, admin?.passwordHash ?? DUMMY_HASH);

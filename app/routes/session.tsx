@@ -23,12 +23,14 @@ export function createSessionRoutes(d: WebDeps, auth: AdminAuth) {
     const noAdmins = countAdmins(d.store) === 0;
     return c.html(<LoginPage assets={d.assets} csrf={c.get('csrf')} noAdmins={noAdmins} setupOffered={noAdmins && setupOffered(d)} created={c.req.query('setup') === 'done'} {...extra} />, status);
   };
-  /** A source locked out after too many failures: refused before anything is checked. */
-  const throttled = (c: Context<WebEnv>, source: string, render: (error: string) => Response | Promise<Response>) => {
-    const until = auth.throttledUntil(source);
-    if (until === undefined) return undefined;
-    d.audit.record({ event: 'admin.signin', outcome: 'reject', reason: 'source_throttled', source });
-    const seconds = Math.max(1, Math.ceil((until - d.now()) / 1000));
+  /**
+   * Take a place for this attempt before anything is awaited, or answer 429 when the source is
+   * locked out (or has as many attempts in flight as failures left).
+   */
+  const attempt = (c: Context<WebEnv>, source: string, render: (error: string) => Response | Promise<Response>): { end(): void } | Response | Promise<Response> => {
+    const a = auth.begin(source, 'admin.signin');
+    if (a.ok) return a;
+    const seconds = Math.max(1, Math.ceil(a.retryAfterMs / 1000));
     c.header('Retry-After', String(seconds));
     c.status(429);
     return render(`Too many failed sign-ins from this address. Try again in ${Math.ceil(seconds / 60)} minute${seconds > 60 ? 's' : ''}.`);
@@ -41,13 +43,20 @@ export function createSessionRoutes(d: WebDeps, auth: AdminAuth) {
 
   app.post('/login', async (c) => {
     const source = sourceOf(c);
-    const refused = throttled(c, source, (error) => loginPage(c, { error }, 429));
-    if (refused !== undefined) return refused;
-    const body = await c.req.parseBody();
-    const name = typeof body['name'] === 'string' ? body['name'].trim().slice(0, 64) : '';
-    const password = typeof body['password'] === 'string' ? body['password'] : '';
-    const admin = name === '' ? undefined : findAdminByName(d.store, name);
-    const check = await auth.password(admin, password, source, 'admin.signin');
+    const place = attempt(c, source, (error) => loginPage(c, { error }, 429));
+    if (!('end' in place)) return place;
+    let check;
+    let name: string;
+    let admin;
+    try {
+      const body = await c.req.parseBody();
+      name = typeof body['name'] === 'string' ? body['name'].trim().slice(0, 64) : '';
+      const password = typeof body['password'] === 'string' ? body['password'] : '';
+      admin = name === '' ? undefined : findAdminByName(d.store, name);
+      check = await auth.password(admin, password, source, 'admin.signin');
+    } finally {
+      place.end();
+    }
     if (!check.ok) {
       await d.delay(failureDelayMs(check.failures));
       return loginPage(c, { name, error: GENERIC }, 401);
@@ -78,12 +87,17 @@ export function createSessionRoutes(d: WebDeps, auth: AdminAuth) {
     if (s === undefined) return redirect(c, '/login');
     const source = sourceOf(c);
     const page = (error: string, status: 401 | 429) => c.html(<CodePage assets={d.assets} csrf={c.get('csrf')} name={s.adminName} error={error} />, status);
-    const refused = throttled(c, source, (error) => page(error, 429));
-    if (refused !== undefined) return refused;
-    const body = await c.req.parseBody();
-    const code = typeof body['code'] === 'string' ? body['code'] : '';
-    // Lock, code and the claim of its step are decided in one synchronous turn.
-    const check = auth.code(s.adminId, code, source, 'admin.signin');
+    const place = attempt(c, source, (error) => page(error, 429));
+    if (!('end' in place)) return place;
+    let check;
+    try {
+      const body = await c.req.parseBody();
+      const code = typeof body['code'] === 'string' ? body['code'] : '';
+      // Lock, code and the claim of its step are decided in one synchronous turn.
+      check = auth.code(s.adminId, code, source, 'admin.signin');
+    } finally {
+      place.end();
+    }
     if (!check.ok) {
       if (check.reason === 'unknown_admin' || check.reason === 'no_totp') return redirect(c, '/login');
       await d.delay(failureDelayMs(check.failures));

@@ -15,6 +15,8 @@ export function failureDelayMs(failures: number): number {
 export interface SourceFailures {
   /** When the source's lockout ends (ms), or undefined when it is not locked out. */
   lockedUntil(source: string, now: number): number | undefined;
+  /** Consecutive failures of the source so far (0 once a lockout has run out). */
+  failures(source: string, now: number): number;
   /** Count one failure: the consecutive failures so far, and whether this one started a lockout. */
   fail(source: string, now: number): { failures: number; lockedNow: boolean };
   /** Forget the source's failures (after a success). */
@@ -38,6 +40,10 @@ export function createSourceFailures(policy: LockoutPolicy = ADMIN_LOCKOUT, maxS
     lockedUntil(source, now) {
       const v = lockVerdict(stateOf(source), now);
       return v.locked ? (v.until ?? undefined) : undefined;
+    },
+    failures(source, now) {
+      const s = stateOf(source);
+      return s.lockedUntil !== null && s.lockedUntil <= now ? 0 : s.failedAttempts;
     },
     fail(source, now) {
       const next = afterFailure(stateOf(source), now, policy);

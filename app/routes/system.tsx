@@ -3,11 +3,11 @@ import { Hono, type Context } from 'hono';
 import { OPTIONS } from '../config.js';
 import { listAdmins, listApiTokens } from '../db/queries/admins.js';
 import { listDownstreams } from '../db/queries/downstream.js';
-import { addAdmin, changeAdmin } from '../admin/admins.js';
-import { removeDownstream, setDownstream } from '../admin/downstream.js';
-import { setSetting } from '../admin/settings.js';
+import { addAdmin, changeAdmin, checkNewAdmin } from '../admin/admins.js';
+import { checkDownstream, removeDownstream, setDownstream } from '../admin/downstream.js';
+import { checkSetting, SECURITY_SETTINGS, setSetting } from '../admin/settings.js';
 import { createApiToken, revokeApiToken } from '../admin/tokens.js';
-import { AdminsPage, ApprovalsLive, ApprovalsPage, BackupPage, DownstreamPage, SettingsPage, TokensPage, type SettingRow } from '../views/system.js';
+import { AdminsPage, ApprovalsLive, ApprovalsPage, BackupPage, ConfirmSettingPage, DownstreamPage, SettingsPage, TokensPage, type SettingRow } from '../views/system.js';
 import { isHtmx } from '../middleware/htmx.js';
 import type { WebEnv } from '../web-env.js';
 import { findAdminById } from '../db/queries/admins.js';
@@ -32,13 +32,16 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
    */
   const confirmed = async (c: Context<WebEnv>, b: Record<string, unknown>): Promise<string | undefined> => {
     const source = sourceOf(c);
-    if (auth.throttledUntil(source) !== undefined) {
-      d.audit.record({ event: 'admin.reauth', outcome: 'reject', actor: actor(c), reason: 'source_throttled', source });
-      return 'Too many failed attempts from this address; try again in a while.';
-    }
+    const place = auth.begin(source, 'admin.reauth');
+    if (!place.ok) return 'Too many failed attempts from this address; try again in a while.';
     const s = c.get('session')!;
-    const p = await auth.password(findAdminById(d.store, s.adminId), str(b['reauth_password']) ?? '', source, 'admin.reauth');
-    const k = p.ok ? auth.code(s.adminId, str(b['reauth_code']) ?? '', source, 'admin.reauth') : p;
+    let k;
+    try {
+      const p = await auth.password(findAdminById(d.store, s.adminId), str(b['reauth_password']) ?? '', source, 'admin.reauth');
+      k = p.ok ? auth.code(s.adminId, str(b['reauth_code']) ?? '', source, 'admin.reauth') : p;
+    } finally {
+      place.end();
+    }
     if (k.ok) return undefined;
     await d.delay(failureDelayMs(k.failures));
     return 'Your password or code is not correct (a code works once: wait for the next one). The operation was not done.';
@@ -76,7 +79,13 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
     .post('/downstream', async (c) => {
       const b = await c.req.parseBody();
       if (d.downstream()?.source === 'flag' || d.downstream()?.source === 'env') return downstream(c, { error: 'The server is set by a flag or the environment.' }, 409);
-      const r = setDownstream(d.admin, actor(c), { host: str(b['host']), port: str(b['port']), secret: str(b['secret']), requireMessageAuthenticator: b['requireMessageAuthenticator'] === 'yes' });
+      const input = { host: str(b['host']), port: str(b['port']), secret: str(b['secret']), requireMessageAuthenticator: b['requireMessageAuthenticator'] === 'yes' };
+      // The server that checks every password: changing it needs the admin's password and a code.
+      const checked = checkDownstream(input);
+      if (!checked.ok) return downstream(c, { error: checked.error }, checked.status);
+      const refused = await confirmed(c, b);
+      if (refused !== undefined) return downstream(c, { error: refused }, 403);
+      const r = setDownstream(d.admin, actor(c), input);
       return downstream(c, msg(r, 'Downstream server saved; new logins use it now.'), status(r));
     })
     .post('/downstream/remove', (c) => {
@@ -87,12 +96,27 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
     .post('/settings', async (c) => {
       const b = await c.req.parseBody();
       const key = str(b['key']) ?? '';
-      const r = setSetting(d.admin, actor(c), key, (str(b['value']) ?? '').trim());
+      const value = (str(b['value']) ?? '').trim();
+      if (SECURITY_SETTINGS.has(key)) {
+        // Settings that decide who gets in: checked, then confirmed with the password and a code
+        // (a second page when the form did not carry them).
+        const checked = checkSetting(d.admin, key, value);
+        if (!checked.ok) return settings(c, { error: checked.error }, checked.status);
+        if (b['reauth_password'] === undefined) return c.html(<ConfirmSettingPage {...base(c)} setting={key} value={value} />);
+        const refused = await confirmed(c, b);
+        if (refused !== undefined) return c.html(<ConfirmSettingPage {...base(c)} setting={key} value={value} error={refused} />, 403);
+      }
+      const r = setSetting(d.admin, actor(c), key, value);
       return settings(c, msg(r, `${key} saved.`), status(r));
     })
     .get('/admins', (c) => admins(c))
     .post('/admins', async (c) => {
       const b = await c.req.parseBody();
+      // A new admin is a way to everything: the adding admin's password and a code are asked again.
+      const checked = checkNewAdmin(d.admin, str(b['name']), str(b['password']));
+      if (!checked.ok) return admins(c, { error: checked.error }, checked.status);
+      const refused = await confirmed(c, b);
+      if (refused !== undefined) return admins(c, { error: refused }, 403);
       const r = await addAdmin(d.admin, actor(c), str(b['name']), str(b['password']));
       return admins(c, msg(r, `Admin ${r.ok ? r.value : ''} added; they set up TOTP at their first sign-in.`), status(r));
     })

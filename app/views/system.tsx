@@ -129,6 +129,7 @@ export function DownstreamPage(p: Page & { current: { name: string; host: string
               <label><input type="checkbox" name="requireMessageAuthenticator" value="yes" checked={p.requireMa} /> Require Message-Authenticator in its answers</label>
               <p class="hint">Leave off for FreeRADIUS 3.2.1 and others that do not send one.</p>
             </div>
+            <Reauth />
             <div class="row">
               <button type="submit">Save</button>
             </div>
@@ -194,6 +195,30 @@ export function SettingsPage(p: Page & { rows: SettingRow[] }) {
   );
 }
 
+/** A change to a setting that decides who gets in, waiting for the admin's password and a code. */
+export function ConfirmSettingPage(p: Page & { setting: string; value: string }) {
+  return (
+    <Layout title="Confirm the change" assets={p.assets} csrf={p.csrf} admin={p.admin} active="/settings">
+      <Messages notice={p.notice} error={p.error} />
+      <section class="card">
+        <h2>Change {p.setting}</h2>
+        <p>
+          {p.value === '' ? <>Return <strong>{p.setting}</strong> to its default.</> : <>Set <strong>{p.setting}</strong> to <code>{p.value}</code>.</>} This setting decides who gets in, so your password and a fresh code are asked again.
+        </p>
+        <form method="post" action="/settings">
+          <Csrf token={p.csrf} />
+          <input type="hidden" name="key" value={p.setting} />
+          <input type="hidden" name="value" value={p.value} />
+          <Reauth />
+          <div class="row">
+            <button type="submit">Confirm the change</button> <a href="/settings" class="button secondary">Cancel</a>
+          </div>
+        </form>
+      </section>
+    </Layout>
+  );
+}
+
 // --- admins
 
 export function AdminsPage(p: Page & { admins: AdminRow[]; self: string }) {
@@ -237,6 +262,7 @@ export function AdminsPage(p: Page & { admins: AdminRow[]; self: string }) {
             <Field label="Password" name="password" type="password" required autocomplete="new-password" hint="At least 12 characters" />
           </div>
           <p class="hint">The new admin sets up a TOTP code at their first sign-in.</p>
+          <Reauth />
           <button type="submit">Add admin</button>
         </form>
       </section>

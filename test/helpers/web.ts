@@ -233,7 +233,10 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
       insertApiToken(store, name, tokenHash(token), 'test');
       return token;
     },
-    close: () => store.close(),
+    close: () => {
+      void engine.shutdown();
+      store.close();
+    },
   };
 }
 

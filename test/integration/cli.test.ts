@@ -78,6 +78,17 @@ Cli('admins: the last one cannot be removed (that would reopen /setup); adding o
   assert.is.not(adds[0]!.actor, 'cli:unknown');
 });
 
+Cli('a stored setting that no longer validates stops the start with one line (an http:// push host would turn push off)', async ({ dir }) => {
+  assert.is((await runCli(['client', 'list', '--data-dir', dir])).code, 0, 'the store exists');
+  const db = new Database(join(dir, 'gatehouse.sqlite'));
+  db.prepare("INSERT INTO settings (key, value) VALUES ('notakey-host', 'http://push.example/api/')").run();
+  db.close();
+  const r = await runCli(['serve', '--data-dir', dir, '--port-in', '18999', '--http-port', '18998']);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /^gatehouse: stored setting notakey-host: 'http:\/\/push.example\/api\/' must be an https:\/\/ URL .*\(fix it with `gatehouse settings set` or `settings unset`\)\n$/);
+  assert.is((await runCli(['settings', 'unset', 'notakey-host', '--data-dir', dir])).code, 0, 'and it can be fixed from the console');
+});
+
 Cli('a secret given without an address is not echoed in the error', async ({ dir }) => {
   const r = await runCli(['--address-secret-in', 'SuperSecret123', '--data-dir', dir]);
   assert.is(r.code, 2);

@@ -99,4 +99,32 @@ L('one source address is throttled after ten failures, before any account is tou
   assert.is((await signIn(w, await preSession(w, '203.0.113.50'), 'root', 'root-password-long')).status, 303, 'the throttle ends after 15 minutes');
 });
 
+L('parallel wrong passwords from one source cannot get past its throttle: at most ten are checked, the rest refused at once', async ({ w }) => {
+  const names = ['root', 'ann', 'ben', 'cy'];
+  for (const n of names) await w.adminCredentials(n);
+  const pre = await preSession(w, '203.0.113.60');
+  // Ten per admin, all at once: before, the throttle was read before the password hashing and
+  // every one of them got through, locking every admin.
+  const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => signIn(w, pre, names[i % 4]!, 'wrong guess')));
+  const statuses = answers.map((r) => r.status);
+  assert.ok(statuses.filter((x) => x === 401).length <= 10, statuses.join(','));
+  assert.ok(statuses.filter((x) => x === 429).length >= 30, statuses.join(','));
+  const counted = names.reduce((n, name) => n + row(w, name).failedAttempts + (row(w, name).lockedUntil !== null ? 10 : 0), 0);
+  assert.ok(counted <= 10, `${counted} failures reached the accounts`);
+  assert.ok(names.filter((n) => row(w, n).lockedUntil !== null).length <= 1, 'at most one admin locked');
+  // The refusals are audited once a minute for the source, not once each.
+  const refusals = events(w, 'admin.signin').filter((r) => r.reason === 'source_throttled');
+  assert.is(refusals.length, 1);
+});
+
+L('an IPv4 client of a dual-stack listener (::ffff:a.b.c.d) is throttled as its own address, not with every other IPv4 client', async ({ w }) => {
+  await w.adminCredentials('root');
+  await w.adminCredentials('ann');
+  const a = await preSession(w, '::ffff:192.0.2.7');
+  for (let i = 0; i < 10; i++) await signIn(w, a, 'root', 'wrong guess');
+  assert.is((await signIn(w, a, 'root', 'wrong guess')).status, 429);
+  assert.is((await signIn(w, await preSession(w, '192.0.2.7'), 'ann', 'ann-password-long')).status, 429, 'the same address, unmapped');
+  assert.is((await signIn(w, await preSession(w, '::ffff:192.0.2.8'), 'ann', 'ann-password-long')).status, 303, 'another IPv4 client signs in');
+});
+
 L.run();

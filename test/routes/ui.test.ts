@@ -129,12 +129,17 @@ const SCENARIOS: Scenario[] = [
   // --- settings
   { name: 'store a setting', method: 'POST', url: '/settings', form: { key: 'message-title', value: 'Corp VPN' }, status: 200, contains: ['message-title saved.', 'Corp VPN'], auditEvents: ['settings.set'] },
   { name: 'an invalid value is refused', method: 'POST', url: '/settings', form: { key: 'failmode', value: 'open' }, status: 400, contains: ['must be one of secure, safe'] },
+  { name: 'a setting that decides who gets in asks for the password and a code first', method: 'POST', url: '/settings', form: { key: 'failmode', value: 'safe' }, status: 200, contains: ['Confirm the change', 'Set <strong>failmode</strong> to <code>safe</code>', 'reauth_password'], auditEvents: [] },
+  { name: 'a setting that decides who gets in, confirmed: saved', method: 'POST', url: '/settings', reauth: true, form: { key: 'unenrolled-users', value: 'allow' }, status: 200, contains: ['unenrolled-users saved.'], auditEvents: ['settings.set'] },
+  { name: 'a setting that decides who gets in, with a wrong code: not saved', method: 'POST', url: '/settings', reauth: true, form: { key: 'notakey-host', value: 'https://attacker.example/api/', reauth_code: '000000' }, status: 403, contains: ['password or code is not correct'], auditEvents: ['admin.reauth'] },
   { name: 'a setting fixed by the environment cannot be changed', method: 'POST', url: '/settings', opts: { env: { FAILMODE: 'safe' } }, form: { key: 'failmode', value: 'secure' }, status: 409, contains: ['FAILMODE'] },
   // --- downstream
-  { name: 'set the downstream server', method: 'POST', url: '/downstream', form: { host: '192.0.2.20', port: '1812', secret: 'down-secret-1' }, status: 200, contains: ['192.0.2.20:1812'], notContains: ['down-secret-1'], auditEvents: ['downstream.set'] },
+  { name: 'set the downstream server', method: 'POST', url: '/downstream', reauth: true, form: { host: '192.0.2.20', port: '1812', secret: 'down-secret-1' }, status: 200, contains: ['192.0.2.20:1812'], notContains: ['down-secret-1'], auditEvents: ['downstream.set'] },
+  { name: 'set the downstream server: a session alone is not enough (it checks every password)', method: 'POST', url: '/downstream', form: { host: '192.0.2.20', port: '1812', secret: 'down-secret-1' }, status: 403, contains: ['password or code is not correct'], auditEvents: ['admin.reauth'] },
   { name: 'a short downstream secret is refused', method: 'POST', url: '/downstream', form: { host: '192.0.2.20', secret: 'short' }, status: 400, contains: ['at least 8 characters'] },
   // --- admins and tokens
-  { name: 'add an admin', method: 'POST', url: '/admins', form: { name: 'bob', password: 'a long enough passphrase' }, status: 200, contains: ['Admin bob added'], auditEvents: ['admin.add'] },
+  { name: 'add an admin', method: 'POST', url: '/admins', reauth: true, form: { name: 'bob', password: 'a long enough passphrase' }, status: 200, contains: ['Admin bob added'], auditEvents: ['admin.add'] },
+  { name: 'add an admin: a session alone is not enough', method: 'POST', url: '/admins', form: { name: 'bob', password: 'a long enough passphrase' }, status: 403, contains: ['password or code is not correct'], notContains: ['Admin bob added'], auditEvents: ['admin.reauth'] },
   { name: 'a weak admin password is refused', method: 'POST', url: '/admins', form: { name: 'bob', password: 'short' }, status: 400, contains: ['at least 12 characters'] },
   { name: 'an admin cannot remove themselves', method: 'POST', url: '/admins/remove', form: { name: 'root' }, status: 409, contains: ['cannot remove yourself'] },
   { name: 'create a token: shown once', method: 'POST', url: '/tokens', reauth: true, form: { name: 'provisioning' }, status: 200, contains: [/gh_[A-Za-z0-9_-]{43}/], auditEvents: ['token.create'] },

@@ -3,14 +3,14 @@
 // table refuses UPDATE and DELETE) is detected and named, a chain re-hashed without the key is
 // refused, an old (SHA-256) chain is keyed once, head records state the chain's end.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type AuditEvent, createAuditor, toRow } from '../../app/audit/audit.js';
 import { type AuditRecord, auditKey, GENESIS_HASH, keyedHash, legacyHash, verifyChain } from '../../app/audit/chain.js';
-import { openAuditLog } from '../../app/audit/log.js';
+import { KEYED_MARKER_FILE, openAuditLog } from '../../app/audit/log.js';
 import { openStore, type Store } from '../../app/db/open.js';
 import { type AuditStore, createAuditStore } from '../../app/db/queries/audit.js';
 
@@ -168,6 +168,38 @@ Chain('an old store chained with plain SHA-256 is keyed once when opened: old re
     assert.ok(!v.ok && v.badId === 4, JSON.stringify(v));
   } finally {
     store.close();
+  }
+});
+
+Chain('a keyed store whose chain was re-hashed with plain SHA-256 is not keyed again on open (the marker beside the store says it was keyed)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-audit-marker-'));
+  const marker = join(dir, KEYED_MARKER_FILE);
+  try {
+    const master = randomBytes(32);
+    const store = openStore(dir);
+    const log = openAuditLog(store, master, Date.now, marker);
+    for (const e of EVENTS.slice(0, 4)) log.auditor.record(e);
+    assert.ok(existsSync(marker), 'a new store is marked keyed');
+    // Someone with write access to the database but not the key rewrites every record as the
+    // chain was before it was keyed, changing one on the way.
+    store.sqlite.exec('DROP TRIGGER audit_log_no_update');
+    let prev = GENESIS_HASH;
+    for (const r of [...log.store.iterate()]) {
+      const c = { ...r, prevHash: prev, outcome: r.id === 2 ? ('accept' as const) : r.outcome };
+      c.hash = legacyHash(prev, c);
+      store.sqlite.prepare('UPDATE audit_log SET outcome = ?, prev_hash = ?, hash = ? WHERE id = ?').run(c.outcome, c.prevHash, c.hash, c.id);
+      prev = c.hash;
+    }
+    const reopened = openAuditLog(store, master, Date.now, marker);
+    assert.not.ok(reopened.store.hasEvent('audit.keyed'), 'the forgery was not blessed with an audit.keyed record');
+    const v = reopened.verify();
+    assert.ok(!v.ok && v.badId === 1, JSON.stringify(v));
+    // Without the marker (an old data directory) the same chain would be keyed: that is the upgrade path.
+    rmSync(marker);
+    assert.ok(openAuditLog(store, master, Date.now, marker).store.hasEvent('audit.keyed'));
+    store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

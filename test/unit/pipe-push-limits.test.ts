@@ -117,4 +117,17 @@ L('the audit says whether the provider enforces the second factor (hides other s
   assert.equal(d.map((x) => x['sentUsername']), ['Gina ', 'Gina ', 'Gina ']);
 });
 
+L('a repeated console logon of one workstation joins its push; remote desktop and credential prompts never join', async (ctx) => {
+  setup(ctx, { PUSH_MAX_PENDING_PER_USER: '0' });
+  const at = (scenario: string, id: number): Request => ({ ...logon('hank', id), workstation: 'RDS-1', scenario }) as Request;
+  const console = [ctx.handle(at('logon', 1)), ctx.handle(at('logon', 2))];
+  await tick();
+  assert.is(ctx.pushes.length, 1, 'the console logon joined');
+  const remote = [ctx.handle(at('rdp', 3)), ctx.handle(at('rdp', 4)), ctx.handle(at('credui', 5)), ctx.handle(at('credui', 6))];
+  await tick();
+  assert.is(ctx.pushes.length, 5, 'each remote desktop or credential prompt logon has its own push');
+  for (const r of ctx.held) r({ kind: 'approved' });
+  await Promise.all([...console, ...remote]);
+});
+
 L.run();
