@@ -7,6 +7,7 @@ import { deleteSession, findSession, insertSession, touchSession, type SessionRo
 import type { Store } from '../db/open.js';
 import { newToken, tokenHash } from '../lib/tokens.js';
 import type { WebEnv } from '../web-env.js';
+import { POLL_HEADER } from '../views/layout.js';
 import { redirect } from './htmx.js';
 
 export const IDLE_MS = 30 * 60_000;
@@ -27,7 +28,9 @@ export function loadSession(store: Store, now: () => number) {
       if (found !== undefined && (t - found.lastSeenAt > IDLE_MS || t - found.createdAt > ABSOLUTE_MS)) deleteSession(store, id);
       else if (found !== undefined) {
         session = found;
-        if (t - found.lastSeenAt > TOUCH_EVERY_MS) touchSession(store, id, t);
+        // A page refreshing itself is not the admin at work: it must not keep the session from
+        // going idle (an open dashboard would otherwise never time out).
+        if (t - found.lastSeenAt > TOUCH_EVERY_MS && c.req.header(POLL_HEADER) === undefined) touchSession(store, id, t);
       }
     }
     c.set('session', session);

@@ -2,12 +2,15 @@ import { Hono, type Context } from 'hono';
 import { parseCidr } from '../lib/cidr.js';
 import { addClient, editClient, removeClient } from '../admin/clients.js';
 import { ClientEditPage, ClientsPage, type ClientsProps, type ClientView } from '../views/clients.js';
+import { seeOther, ShownOnce, stayOn, takeNotice } from './flash.js';
 import type { WebEnv } from '../web-env.js';
 import type { WebDeps } from './deps.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 export function createClientRoutes(d: WebDeps) {
+  /** A new client's secret, shown once on the page the add redirects to. */
+  const created = new ShownOnce<{ name: string; address: string; secret: string }>(d.now);
   const views = (): ClientView[] =>
     d.runtimeClients().map((c) => {
       const a = d.clientActivity(c.address);
@@ -18,19 +21,28 @@ export function createClientRoutes(d: WebDeps) {
   const actor = (c: Context<WebEnv>) => `admin:${c.get('session')!.adminName}`;
 
   return new Hono<WebEnv>()
-    .get('/clients', (c) => page(c))
+    .get('/clients', (c) => {
+      const shown = created.take(c.get('session')!.id, c.req.query('shown'));
+      if (shown !== undefined) c.header('Cache-Control', 'no-store');
+      return page(c, { created: shown, notice: takeNotice(c)?.text });
+    })
     .post('/clients', async (c) => {
       const b = await c.req.parseBody();
       const input = { name: str(b['name']), address: str(b['address']), secret: str(b['secret']), requireMessageAuthenticator: str(b['requireMessageAuthenticator']) };
       const r = addClient(d.admin, actor(c), input);
-      if (!r.ok) return page(c, { error: { message: r.error, field: r.field }, form: input }, r.status);
-      c.header('Cache-Control', 'no-store');
-      return page(c, { created: r.value });
+      if (!r.ok) {
+        stayOn(c, '/clients');
+        return page(c, { error: { message: r.error, field: r.field }, form: input }, r.status);
+      }
+      return seeOther(c, `/clients?shown=${created.put(c.get('session')!.id, r.value)}`);
     })
     .get('/clients/edit', (c) => {
       const cidr = parseCidr(c.req.query('address') ?? '');
       const client = views().find((x) => x.source === 'db' && x.address === cidr?.text);
-      if (client === undefined) return page(c, { error: { message: 'No such stored client.' } }, 404);
+      if (client === undefined) {
+        stayOn(c, '/clients');
+        return page(c, { error: { message: 'No such stored client.' } }, 404);
+      }
       return c.html(<ClientEditPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} client={client} />);
     })
     .post('/clients/edit', async (c) => {
@@ -39,15 +51,24 @@ export function createClientRoutes(d: WebDeps) {
       const r = editClient(d.admin, actor(c), address, { name: str(b['name']), secret: str(b['secret']), requireMessageAuthenticator: str(b['requireMessageAuthenticator']) });
       if (!r.ok) {
         const client = views().find((x) => x.source === 'db' && x.address === parseCidr(address)?.text);
-        if (client === undefined) return page(c, { error: { message: r.error } }, r.status);
-        return c.html(<ClientEditPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} client={client} error={r.error} />, r.status);
+        if (client === undefined) {
+          stayOn(c, '/clients');
+          return page(c, { error: { message: r.error } }, r.status);
+        }
+        stayOn(c, `/clients/edit?address=${encodeURIComponent(client.address)}`);
+        return c.html(<ClientEditPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} client={{ ...client, name: str(b['name']) ?? client.name }} error={{ message: r.error, field: r.field }} />, r.status);
       }
-      return page(c, { notice: `Client ${r.value.address} saved.` });
+      return seeOther(c, '/clients', { kind: 'ok', text: `Client ${r.value.address} saved.` });
     })
     .post('/clients/remove', async (c) => {
       const b = await c.req.parseBody();
       const r = removeClient(d.admin, actor(c), str(b['address']) ?? '');
-      if (!r.ok) return page(c, { error: { message: r.error } }, r.status);
-      return page(c, { notice: 'Client removed; its requests are dropped from now on.' });
-    });
+      if (!r.ok) {
+        stayOn(c, '/clients');
+        return page(c, { error: { message: r.error } }, r.status);
+      }
+      return seeOther(c, '/clients', { kind: 'ok', text: `Client ${r.value.address} removed; its requests are dropped from now on.` });
+    })
+    // The action's own URL, should a browser show it: the page it belongs to.
+    .get('/clients/remove', (c) => c.redirect('/clients', 303));
 }

@@ -9,6 +9,7 @@ import { readSetupCode, setupCodeMatches, setupCodePath } from '../lib/setup-cod
 import { sourceOf } from '../middleware/remote.js';
 import { redirect } from '../middleware/htmx.js';
 import { addAdmin } from '../admin/admins.js';
+import { NotFoundPage } from '../views/errors.js';
 import { SetupPage } from '../views/setup.js';
 import type { WebEnv } from '../web-env.js';
 import type { WebDeps } from './deps.js';
@@ -59,7 +60,7 @@ export function createSetupRoutes(d: WebDeps) {
     c.header('Cache-Control', 'no-store');
     return c.html(<SetupPage assets={d.assets} csrf={c.get('csrf')} name={extra.name} error={extra.error} />, status);
   };
-  const notFound = (c: Context<WebEnv>) => c.text('Not found', 404);
+  const notFound = (c: Context<WebEnv>) => c.html(<NotFoundPage assets={d.assets} csrf={c.get('csrf')} path={c.req.path} />, 404);
 
   return new Hono<WebEnv>()
     .get('/setup', (c) => (offered() === undefined ? notFound(c) : page(c, 200)))

@@ -14,10 +14,14 @@ import { findAdminById } from '../db/queries/admins.js';
 import { sourceOf } from '../middleware/remote.js';
 import type { AdminAuth } from './admin-auth.js';
 import type { WebDeps } from './deps.js';
+import { seeOther, ShownOnce, stayOn, takeNotice } from './flash.js';
+import { passphraseProblem } from '../backup.js';
 import { failureDelayMs } from './signin-limits.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 type Status = 200 | 400 | 403 | 404 | 409;
+/** What a page shows besides its data: a notice, a refused form's error (and its field), the form's values. */
+type PageExtra = { notice?: string | undefined; error?: string | undefined; field?: string | undefined; form?: Record<string, string | boolean | undefined> | undefined };
 
 export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
   const base = (c: Context<WebEnv>) => ({ assets: d.assets, csrf: c.get('csrf'), admin: c.get('session')!.adminName });
@@ -55,10 +59,10 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
     return c.html(<ApprovalsPage {...base(c)} now={now} pending={pending} recent={recent} />);
   };
 
-  const downstream = (c: Context<WebEnv>, extra: { notice?: string; error?: string } = {}, code: Status = 200) =>
+  const downstream = (c: Context<WebEnv>, extra: PageExtra = {}, code: Status = 200) =>
     c.html(<DownstreamPage {...base(c)} {...extra} current={d.downstream()} requireMa={listDownstreams(d.store, d.sealer)[0]?.requireMessageAuthenticator ?? false} />, code);
 
-  const settings = (c: Context<WebEnv>, extra: { notice?: string; error?: string } = {}, code: Status = 200) => {
+  const settings = (c: Context<WebEnv>, extra: PageExtra = {}, code: Status = 200) => {
     const { settings: s, sources } = d.resolved();
     const rows: SettingRow[] = OPTIONS.filter((o) => o.storable).map((o) => {
       const v = s[o.key];
@@ -67,33 +71,42 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
     return c.html(<SettingsPage {...base(c)} {...extra} rows={rows} />, code);
   };
 
-  const admins = (c: Context<WebEnv>, extra: { notice?: string; error?: string } = {}, code: Status = 200) =>
+  const admins = (c: Context<WebEnv>, extra: PageExtra = {}, code: Status = 200) =>
     c.html(<AdminsPage {...base(c)} {...extra} admins={listAdmins(d.store)} self={c.get('session')!.adminName} />, code);
 
-  const tokens = (c: Context<WebEnv>, extra: { notice?: string; error?: string; created?: { name: string; token: string } } = {}, code: Status = 200) =>
+  /** A new API token, shown once on the page the creation redirects to. */
+  const createdTokens = new ShownOnce<{ name: string; token: string }>(d.now);
+
+  const tokens = (c: Context<WebEnv>, extra: PageExtra & { created?: { name: string; token: string } | undefined } = {}, code: Status = 200) =>
     c.html(<TokensPage {...base(c)} {...extra} tokens={listApiTokens(d.store)} now={d.now()} />, code);
 
   return new Hono<WebEnv>()
     .get('/approvals', approvals)
-    .get('/downstream', (c) => downstream(c))
+    .get('/downstream', (c) => downstream(c, { notice: takeNotice(c)?.text }))
     .post('/downstream', async (c) => {
+      stayOn(c, '/downstream');
       const b = await c.req.parseBody();
       if (d.downstream()?.source === 'flag' || d.downstream()?.source === 'env') return downstream(c, { error: 'The server is set by a flag or the environment.' }, 409);
       const input = { host: str(b['host']), port: str(b['port']), secret: str(b['secret']), requireMessageAuthenticator: b['requireMessageAuthenticator'] === 'yes' };
       // The server that checks every password: changing it needs the admin's password and a code.
       const checked = checkDownstream(input);
-      if (!checked.ok) return downstream(c, { error: checked.error }, checked.status);
+      if (!checked.ok) return downstream(c, { error: checked.error, field: checked.field, form: input }, checked.status);
       const refused = await confirmed(c, b);
-      if (refused !== undefined) return downstream(c, { error: refused }, 403);
+      if (refused !== undefined) return downstream(c, { error: refused, form: input }, 403);
       const r = setDownstream(d.admin, actor(c), input);
-      return downstream(c, msg(r, 'Downstream server saved; new logins use it now.'), status(r));
+      if (!r.ok) return downstream(c, { error: r.error, field: r.field, form: input }, r.status);
+      return seeOther(c, '/downstream', { kind: 'ok', text: 'Downstream server saved; new logins use it now.' });
     })
     .post('/downstream/remove', (c) => {
       const r = removeDownstream(d.admin, actor(c));
-      return downstream(c, msg(r, 'Downstream server removed.'), status(r));
+      if (r.ok) return seeOther(c, '/downstream', { kind: 'ok', text: 'Downstream server removed.' });
+      stayOn(c, '/downstream');
+      return downstream(c, { error: r.error }, r.status);
     })
-    .get('/settings', (c) => settings(c))
+    .get('/downstream/remove', (c) => c.redirect('/downstream', 303))
+    .get('/settings', (c) => settings(c, { notice: takeNotice(c)?.text }))
     .post('/settings', async (c) => {
+      stayOn(c, '/settings');
       const b = await c.req.parseBody();
       const key = str(b['key']) ?? '';
       const value = (str(b['value']) ?? '').trim();
@@ -101,45 +114,69 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
         // Settings that decide who gets in: checked, then confirmed with the password and a code
         // (a second page when the form did not carry them).
         const checked = checkSetting(d.admin, key, value);
-        if (!checked.ok) return settings(c, { error: checked.error }, checked.status);
+        if (!checked.ok) return settings(c, { error: checked.error, field: key, form: { key, value } }, checked.status);
         if (b['reauth_password'] === undefined) return c.html(<ConfirmSettingPage {...base(c)} setting={key} value={value} />);
         const refused = await confirmed(c, b);
         if (refused !== undefined) return c.html(<ConfirmSettingPage {...base(c)} setting={key} value={value} error={refused} />, 403);
       }
       const r = setSetting(d.admin, actor(c), key, value);
-      return settings(c, msg(r, `${key} saved.`), status(r));
+      if (!r.ok) return settings(c, { error: r.error, field: key, form: { key, value } }, r.status);
+      return seeOther(c, '/settings', { kind: 'ok', text: `${key} saved.` });
     })
-    .get('/admins', (c) => admins(c))
+    .get('/admins', (c) => admins(c, { notice: takeNotice(c)?.text }))
     .post('/admins', async (c) => {
+      stayOn(c, '/admins');
       const b = await c.req.parseBody();
+      const form = { name: str(b['name']) ?? '' };
       // A new admin is a way to everything: the adding admin's password and a code are asked again.
       const checked = checkNewAdmin(d.admin, str(b['name']), str(b['password']));
-      if (!checked.ok) return admins(c, { error: checked.error }, checked.status);
+      if (!checked.ok) return admins(c, { error: checked.error, field: checked.field, form }, checked.status);
       const refused = await confirmed(c, b);
-      if (refused !== undefined) return admins(c, { error: refused }, 403);
+      if (refused !== undefined) return admins(c, { error: refused, form }, 403);
       const r = await addAdmin(d.admin, actor(c), str(b['name']), str(b['password']));
-      return admins(c, msg(r, `Admin ${r.ok ? r.value : ''} added; they set up TOTP at their first sign-in.`), status(r));
+      if (!r.ok) return admins(c, { error: r.error, field: r.field, form }, r.status);
+      return seeOther(c, '/admins', { kind: 'ok', text: `Admin ${r.value} added; they set up TOTP at their first sign-in.` });
     })
     .post('/admins/:action{remove|reset-totp}', async (c) => {
       const b = await c.req.parseBody();
       const action = c.req.param('action') as 'remove' | 'reset-totp';
       const r = changeAdmin(d.admin, actor(c), c.get('session')!.adminName, str(b['name']) ?? '', action);
-      return admins(c, msg(r, action === 'remove' ? 'Admin removed.' : 'TOTP reset; they enrol again at their next sign-in.'), status(r));
+      if (r.ok) return seeOther(c, '/admins', { kind: 'ok', text: action === 'remove' ? `Admin ${r.value} removed.` : `${r.value}'s TOTP reset; they enrol again at their next sign-in.` });
+      stayOn(c, '/admins');
+      return admins(c, { error: r.error }, r.status);
     })
-    .get('/tokens', (c) => tokens(c))
+    .get('/admins/:action{remove|reset-totp}', (c) => c.redirect('/admins', 303))
+    .get('/tokens', (c) => {
+      const shown = createdTokens.take(c.get('session')!.id, c.req.query('shown'));
+      if (shown !== undefined) c.header('Cache-Control', 'no-store');
+      return tokens(c, { created: shown, notice: takeNotice(c)?.text });
+    })
     .post('/tokens', async (c) => {
+      stayOn(c, '/tokens');
       const b = await c.req.parseBody();
+      const form = { name: str(b['name']) ?? '' };
       const refused = await confirmed(c, b);
-      if (refused !== undefined) return tokens(c, { error: refused }, 403);
+      if (refused !== undefined) return tokens(c, { error: refused, form }, 403);
       const r = createApiToken(d.admin, actor(c), str(b['name']));
-      c.header('Cache-Control', 'no-store');
-      return r.ok ? tokens(c, { created: r.value }) : tokens(c, { error: r.error }, r.status);
+      if (!r.ok) return tokens(c, { error: r.error, field: r.field, form }, r.status);
+      return seeOther(c, `/tokens?shown=${createdTokens.put(c.get('session')!.id, r.value)}`);
     })
+    .post('/tokens/revoke', async (c) => {
+      const b = await c.req.parseBody();
+      const r = revokeApiToken(d.admin, actor(c), str(b['name']) ?? '');
+      if (r.ok) return seeOther(c, '/tokens', { kind: 'ok', text: `Token ${r.value} revoked.` });
+      stayOn(c, '/tokens');
+      return tokens(c, { error: r.error }, r.status);
+    })
+    .get('/tokens/revoke', (c) => c.redirect('/tokens', 303))
     .get('/backup', (c) => c.html(<BackupPage {...base(c)} />))
     .post('/backup', async (c) => {
+      stayOn(c, '/backup');
       const b = await c.req.parseBody();
       const passphrase = str(b['passphrase']) ?? '';
-      if (passphrase !== (str(b['confirm']) ?? '')) return c.html(<BackupPage {...base(c)} error="The two passphrases differ." />, 400);
+      if (passphrase !== (str(b['confirm']) ?? '')) return c.html(<BackupPage {...base(c)} error="The two passphrases differ." field="confirm" />, 400);
+      const problem = passphraseProblem(passphrase);
+      if (problem !== null) return c.html(<BackupPage {...base(c)} error={`The passphrase ${problem}.`} field="passphrase" />, 400);
       // The file holds the master key: a session alone is not enough.
       const refused = await confirmed(c, b);
       if (refused !== undefined) return c.html(<BackupPage {...base(c)} error={refused} />, 403);
@@ -152,10 +189,5 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
       const name = `gatehouse-${new Date(d.now()).toISOString().slice(0, 10)}.ghb`;
       d.audit.record({ event: 'backup.create', outcome: 'ok', actor: actor(c), details: { name, count: file.length } });
       return c.body(new Uint8Array(file), 200, { 'content-type': 'application/octet-stream', 'content-disposition': `attachment; filename="${name}"`, 'cache-control': 'no-store' });
-    })
-    .post('/tokens/revoke', async (c) => {
-      const b = await c.req.parseBody();
-      const r = revokeApiToken(d.admin, actor(c), str(b['name']) ?? '');
-      return tokens(c, msg(r, 'Token revoked.'), status(r));
     });
 }

@@ -109,7 +109,7 @@ export function ClientsPage(p: ClientsProps) {
         <form method="post" action="/clients">
           <Csrf token={p.csrf} />
           <div class="row">
-            <Field label="Name" name="name" value={p.form?.name} placeholder="Branch VPN" hint="Shown in the audit log" />
+            <Field label="Name" name="name" value={p.form?.name} placeholder="Branch VPN" hint="Shown in the audit log" error={p.error?.field === 'name' ? p.error.message : undefined} />
             <Field label="Address or CIDR" name="address" value={p.form?.address} required placeholder="10.0.0.5 or 10.0.0.0/24" error={p.error?.field === 'address' ? p.error.message : undefined} />
             <Field label="Shared secret" name="secret" type="password" autocomplete="new-password" hint="Leave empty to generate a strong one" error={p.error?.field === 'secret' ? p.error.message : undefined} />
             <MaSelect value={p.form?.requireMessageAuthenticator} />
@@ -121,17 +121,17 @@ export function ClientsPage(p: ClientsProps) {
   );
 }
 
-export function ClientEditPage(p: { assets: Assets; csrf: string; admin: string; client: ClientView; error?: string | undefined }) {
+export function ClientEditPage(p: { assets: Assets; csrf: string; admin: string; client: ClientView; error?: { message: string; field?: string | undefined } | undefined }) {
   return (
     <Layout title={`Edit ${p.client.name}`} assets={p.assets} csrf={p.csrf} admin={p.admin} active="/clients">
       <section class="card">
-        {p.error ? <Flash kind="error">{p.error}</Flash> : null}
+        {p.error ? <Flash kind="error">{p.error.message}</Flash> : null}
         <form method="post" action="/clients/edit">
           <Csrf token={p.csrf} />
           <input type="hidden" name="address" value={p.client.address} />
           <Field label="Address" name="address-shown" value={p.client.address} readonly />
-          <Field label="Name" name="name" value={p.client.name} required />
-          <Field label="New shared secret" name="secret" type="password" autocomplete="new-password" hint="Leave empty to keep the current secret" />
+          <Field label="Name" name="name" value={p.client.name} required error={p.error?.field === 'name' ? p.error.message : undefined} />
+          <Field label="New shared secret" name="secret" type="password" autocomplete="new-password" hint="Leave empty to keep the current secret" error={p.error?.field === 'secret' ? p.error.message : undefined} />
           <MaSelect value={p.client.requireMessageAuthenticator} />
           <div class="row">
             <button type="submit">Save</button>

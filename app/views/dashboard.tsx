@@ -1,6 +1,6 @@
 // Dashboard: live counters, pending approvals, health, recent audit events.
 import type { AuditRecord } from '../audit/chain.js';
-import { ago, Layout, type Assets } from './layout.js';
+import { ago, Layout, type Assets, POLL_HEADERS } from './layout.js';
 
 export interface DashboardProps {
   now: number;
@@ -31,7 +31,7 @@ export function DashboardLive(p: DashboardProps) {
   const rejects = byReason(p.counters, 'rejects');
   const drops = byReason(p.counters, 'drops');
   return (
-    <div id="live" hx-get="/" hx-trigger="every 3s" hx-swap="outerHTML" hx-select="#live">
+    <div id="live" hx-get="/" hx-trigger="every 3s" hx-swap="outerHTML" hx-select="#live" hx-headers={POLL_HEADERS}>
       <div class="grid">
         <div class="stat"><div class="n">{p.totals.requests}</div><div class="l">Requests</div></div>
         <div class="stat"><div class="n">{p.totals.accepts}</div><div class="l">Accepted</div></div>

@@ -31,6 +31,13 @@ const NAV: [href: string, label: string][] = [
   ['/backup', 'Backup'],
 ];
 
+/**
+ * Sent by elements that refresh themselves (the dashboard, approvals): such a request is no
+ * activity of the admin's, so it does not keep an idle session alive (app/middleware/session.ts).
+ */
+export const POLL_HEADER = 'X-Gatehouse-Poll';
+export const POLL_HEADERS = JSON.stringify({ [POLL_HEADER]: '1' });
+
 /** The doctype is a constant (never data), the one use of raw(). */
 const DOCTYPE = raw('<!DOCTYPE html>');
 
@@ -43,7 +50,8 @@ export function Layout(p: LayoutProps) {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="csrf-token" content={p.csrf} />
-        <meta name="htmx-config" content='{"includeIndicatorStyles":false,"allowEval":false,"historyCacheSize":0}' />
+        {/* Refused forms (4xx) and error pages are swapped in like any page: htmx 2 leaves them out by default, which hid every form error. */}
+        <meta name="htmx-config" content='{"includeIndicatorStyles":false,"allowEval":false,"historyCacheSize":0,"responseHandling":[{"code":"204","swap":false},{"code":"[2345]..","swap":true}]}' />
         <title>{`${p.title} · Gatehouse`}</title>
         <link rel="stylesheet" href={p.assets.css} />
         <script src={p.assets.htmx} defer></script>

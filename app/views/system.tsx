@@ -3,7 +3,7 @@ import type { AuditRecord } from '../audit/chain.js';
 import type { Source } from '../config.js';
 import type { AdminRow, TokenRow } from '../db/queries/admins.js';
 import { SecretOnce } from './clients.js';
-import { ago, Csrf, Field, Flash, isoTime, Layout, type Assets } from './layout.js';
+import { ago, Csrf, Field, Flash, isoTime, Layout, type Assets, POLL_HEADERS } from './layout.js';
 
 interface Page {
   assets: Assets;
@@ -11,7 +11,18 @@ interface Page {
   admin: string;
   notice?: string | undefined;
   error?: string | undefined;
+  /** The form field the error is about (shown next to it). */
+  field?: string | undefined;
+  /** What a refused form held (never secrets), to fill it in again. */
+  form?: Record<string, string | boolean | undefined> | undefined;
 }
+
+/** The error, when it is about this field. */
+const errorOf = (p: Page, field: string) => (p.field === field ? p.error : undefined);
+const formText = (p: Page, field: string): string | undefined => {
+  const v = p.form?.[field];
+  return typeof v === 'string' ? v : undefined;
+};
 
 function Messages(p: { notice?: string | undefined; error?: string | undefined }) {
   return (
@@ -37,7 +48,7 @@ export interface PendingRow {
 
 export function ApprovalsLive(p: { now: number; pending: PendingRow[]; recent: AuditRecord[] }) {
   return (
-    <div id="approvals" hx-get="/approvals" hx-trigger="every 2s" hx-select="#approvals" hx-swap="outerHTML">
+    <div id="approvals" hx-get="/approvals" hx-trigger="every 2s" hx-select="#approvals" hx-swap="outerHTML" hx-headers={POLL_HEADERS}>
       <section class="card" aria-labelledby="h-pending">
         <h2 id="h-pending">Waiting for the phone ({p.pending.length})</h2>
         {p.pending.length === 0 ? (
@@ -121,9 +132,9 @@ export function DownstreamPage(p: Page & { current: { name: string; host: string
           <form method="post" action="/downstream">
             <Csrf token={p.csrf} />
             <div class="row">
-              <Field label="Host or IP address" name="host" required value={p.current?.host} />
-              <Field label="Port" name="port" value={String(p.current?.port ?? 1812)} inputmode="numeric" />
-              <Field label="Shared secret" name="secret" type="password" required autocomplete="new-password" />
+              <Field label="Host or IP address" name="host" required value={formText(p, 'host') ?? p.current?.host} error={errorOf(p, 'host')} />
+              <Field label="Port" name="port" value={formText(p, 'port') ?? String(p.current?.port ?? 1812)} inputmode="numeric" error={errorOf(p, 'port')} />
+              <Field label="Shared secret" name="secret" type="password" required autocomplete="new-password" error={errorOf(p, 'secret')} hint="At least 8 characters" />
             </div>
             <div class="field">
               <label><input type="checkbox" name="requireMessageAuthenticator" value="yes" checked={p.requireMa} /> Require Message-Authenticator in its answers</label>
@@ -178,8 +189,13 @@ export function SettingsPage(p: Page & { rows: SettingRow[] }) {
                     <form method="post" action="/settings" class="inline-form">
                       <Csrf token={p.csrf} />
                       <input type="hidden" name="key" value={r.flag} />
-                      <input id={`s-${r.flag}`} name="value" value={r.source === 'stored' ? r.value : ''} placeholder={r.value} />
+                      <input id={`s-${r.flag}`} name="value" value={p.field === r.flag ? formText(p, 'value') : r.source === 'stored' ? r.value : ''} placeholder={r.value} aria-invalid={p.field === r.flag ? 'true' : undefined} aria-describedby={p.field === r.flag ? `err-${r.flag}` : undefined} />
                       <button type="submit" class="small secondary">Save</button>
+                      {p.field === r.flag && p.error ? (
+                        <p class="hint error" id={`err-${r.flag}`}>
+                          {p.error}
+                        </p>
+                      ) : null}
                     </form>
                   )}
                 </td>
@@ -258,8 +274,8 @@ export function AdminsPage(p: Page & { admins: AdminRow[]; self: string }) {
         <form method="post" action="/admins">
           <Csrf token={p.csrf} />
           <div class="row">
-            <Field label="Name" name="name" required autocomplete="off" />
-            <Field label="Password" name="password" type="password" required autocomplete="new-password" hint="At least 12 characters" />
+            <Field label="Name" name="name" required autocomplete="off" value={formText(p, 'name')} error={errorOf(p, 'name')} />
+            <Field label="Password" name="password" type="password" required autocomplete="new-password" hint="At least 12 characters" error={errorOf(p, 'password')} />
           </div>
           <p class="hint">The new admin sets up a TOTP code at their first sign-in.</p>
           <Reauth />
@@ -312,7 +328,7 @@ export function TokensPage(p: Page & { tokens: TokenRow[]; created?: { name: str
         <h2>Create a token</h2>
         <form method="post" action="/tokens" class="inline-form">
           <Csrf token={p.csrf} />
-          <Field label="Name" name="name" required placeholder="provisioning-script" />
+          <Field label="Name" name="name" required placeholder="provisioning-script" value={formText(p, 'name')} error={errorOf(p, 'name')} />
           <Reauth />
           <button type="submit">Create token</button>
         </form>
@@ -337,6 +353,7 @@ function Reauth() {
 // --- backup
 
 export function BackupPage(p: Page) {
+  // (the passphrases are never filled in again)
   return (
     <Layout title="Backup" assets={p.assets} csrf={p.csrf} admin={p.admin} active="/backup">
       <Messages notice={p.notice} error={p.error} />
@@ -346,8 +363,8 @@ export function BackupPage(p: Page) {
         <form method="post" action="/backup" hx-boost="false">
           <Csrf token={p.csrf} />
           <div class="row">
-            <Field label="Passphrase" name="passphrase" type="password" required autocomplete="new-password" hint="At least 12 characters" />
-            <Field label="Passphrase again" name="confirm" type="password" required autocomplete="new-password" />
+            <Field label="Passphrase" name="passphrase" type="password" required autocomplete="new-password" hint="At least 12 characters" error={errorOf(p, 'passphrase')} />
+            <Field label="Passphrase again" name="confirm" type="password" required autocomplete="new-password" error={errorOf(p, 'confirm')} />
           </div>
           <Reauth />
           <button type="submit">Download backup</button>

@@ -14,6 +14,8 @@ export interface UsersProps {
   enrolled?: { username: string; uri: string } | undefined;
   notice?: string | undefined;
   error?: string | undefined;
+  /** What the add form held when it was refused. */
+  form?: { username: string } | undefined;
 }
 
 function state(u: UserRow, now: number) {
@@ -98,7 +100,7 @@ export function UsersPage(p: UsersProps) {
         <h2 id="h-add-user">Add a user</h2>
         <form method="post" action="/users" class="inline-form">
           <Csrf token={p.csrf} />
-          <Field label="User name" name="username" required hint="As the VPN or Windows sends it; matched without regard to case" />
+          <Field label="User name" name="username" required value={p.form?.username} hint="As the VPN or Windows sends it; matched without regard to case" error={p.error !== undefined && p.form !== undefined ? p.error : undefined} />
           <button type="submit">Add user</button>
         </form>
       </section>

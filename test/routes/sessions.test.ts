@@ -41,6 +41,19 @@ S('a session ends after 30 minutes without a request, and stays ended', async ({
   assert.is(await dashboard(w, cookie), '303 /login');
 });
 
+S('a page refreshing itself (the dashboard, approvals) does not keep the session from going idle', async ({ w }) => {
+  const { cookie } = w.adminSession();
+  const poll = async () => (await w.app.request('/', { headers: { Cookie: cookie, 'HX-Request': 'true', 'X-Gatehouse-Poll': '1' } })).status;
+  w.clock.advance(20 * MINUTE);
+  assert.is(await poll(), 200, 'the live part still refreshes while the session is good');
+  w.clock.advance(11 * MINUTE);
+  // 31 minutes since the admin last did anything, 11 since the last refresh.
+  assert.is(await dashboard(w, cookie), '303 /login');
+  // The dashboard's live part asks with the header.
+  const page = await (await w.app.request('/', { headers: { Cookie: w.adminSession().cookie } })).text();
+  assert.match(page, /hx-headers="\{&quot;X-Gatehouse-Poll&quot;:&quot;1&quot;\}"/);
+});
+
 S('a session ends 12 hours after sign-in, however active', async ({ w }) => {
   const { cookie } = w.adminSession();
   for (let t = 20 * MINUTE; t < 12 * HOUR; t += 20 * MINUTE) {

@@ -29,6 +29,13 @@ interface Scenario {
   notContains?: (string | RegExp)[];
   auditEvents?: string[];
   location?: string;
+  /**
+   * Post/redirect/get: the answer is 303 to a URL matching this, and `contains` / `notContains`
+   * are checked on the page there, fetched with the session and the notice cookie the 303 set.
+   */
+  follow?: RegExp;
+  /** Response headers the answer must carry. */
+  headersExpected?: Record<string, string>;
 }
 
 async function run(s: Scenario): Promise<void> {
@@ -45,11 +52,20 @@ async function run(s: Scenario): Promise<void> {
     }
     const before = w.auditRows().length;
     const res = await w.app.request(s.url, { method: s.method ?? 'GET', headers, ...(body !== undefined ? { body } : {}) });
-    const text = await res.text();
+    let text = await res.text();
     assert.is(res.status, s.status, `${s.name}: status (${text.slice(0, 200)})`);
+    if (s.follow !== undefined) {
+      const to = res.headers.get('location') ?? '';
+      assert.match(to, s.follow, `${s.name}: redirected to the page`);
+      const notice = /(gh_notice=[^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
+      const page = await w.app.request(to, { headers: { Cookie: [admin?.cookie, notice].filter(Boolean).join('; ') } });
+      assert.is(page.status, 200, `${s.name}: the page after the redirect`);
+      text = await page.text();
+    }
     const has = (p: string | RegExp) => (typeof p === 'string' ? text.includes(p) : p.test(text));
     for (const c of s.contains ?? []) assert.ok(has(c), `${s.name}: body should contain ${String(c)}\n${text.slice(0, 800)}`);
     for (const c of s.notContains ?? []) assert.not.ok(has(c), `${s.name}: body should not contain ${String(c)}`);
+    for (const [h, v] of Object.entries(s.headersExpected ?? {})) assert.is(res.headers.get(h), v, `${s.name}: header ${h}`);
     if (s.location !== undefined) assert.is(res.headers.get('location') ?? res.headers.get('hx-redirect'), s.location, `${s.name}: redirect`);
     const written = w.auditRows().slice(before);
     assert.equal(written.map((r) => r.event), s.auditEvents ?? [], `${s.name}: audit events`);
@@ -63,6 +79,10 @@ async function run(s: Scenario): Promise<void> {
 }
 
 const SCENARIOS: Scenario[] = [
+  // --- post/redirect/get: every action's URL is a page, a secret is shown once
+  { name: "an action's URL opened in the browser leads to its page", url: '/users/lock', status: 303, location: '/users' },
+  { name: 'a shown-once id of another session, or an unknown one, shows nothing', url: '/clients?shown=AAAAAAAAAAAAAAAA', status: 200, notContains: ['new-secret'] },
+  { name: 'a refused form stays on its page (HX-Replace-Url), with the error next to the field', method: 'POST', url: '/clients', htmx: true, form: { address: '999.1.1.1/40' }, status: 400, contains: ['aria-invalid="true"', 'address must be an IP address or CIDR'], headersExpected: { 'hx-replace-url': '/clients' } },
   // --- sign-in and the gate
   { name: 'sign-in page without admins says how to create one', url: '/login', session: 'none', status: 200, contains: ['gatehouse admin add NAME', 'Admin name'] },
   { name: 'pages need a session: redirect to sign-in', url: '/clients', session: 'none', status: 303, location: '/login' },
@@ -74,7 +94,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'POST without the CSRF token is refused', method: 'POST', url: '/clients', csrf: false, form: { address: '10.0.0.1' }, status: 403, auditEvents: [] },
   { name: 'POST with a wrong CSRF token is refused', method: 'POST', url: '/clients', csrf: false, form: { _csrf: 'x'.repeat(43), address: '10.0.0.1' }, status: 403 },
   { name: 'POST from a foreign Origin is refused', method: 'POST', url: '/clients', headers: { Origin: 'https://evil.example', Host: 'localhost' }, form: { address: '10.0.0.1' }, status: 403 },
-  { name: 'Origin: null counts as absent (Chromium with no-referrer)', method: 'POST', url: '/users', headers: { Origin: 'null' }, form: { username: 'nina' }, status: 200, auditEvents: ['user.add'] },
+  { name: 'Origin: null counts as absent (Chromium with no-referrer)', method: 'POST', url: '/users', headers: { Origin: 'null' }, form: { username: 'nina' }, status: 303, auditEvents: ['user.add'] },
   // --- pages render
   { name: 'dashboard', url: '/', status: 200, contains: ['Dashboard', 'Requests', 'Health'] },
   { name: 'dashboard as an htmx fragment: no page frame', url: '/', htmx: true, status: 200, contains: ['id="live"'], notContains: ['<html'] },
@@ -90,11 +110,12 @@ const SCENARIOS: Scenario[] = [
     method: 'POST',
     url: '/clients',
     form: { name: 'Branch VPN', address: '10.1.0.0/16', secret: 'branch-secret-1', requireMessageAuthenticator: 'yes' },
-    status: 200,
+    status: 303,
+    follow: /^\/clients\?shown=[A-Za-z0-9_-]{16}$/,
     contains: ['branch-secret-1', 'shown only now', '10.1.0.0/16'],
     auditEvents: ['client.add'],
   },
-  { name: 'add a client with a generated secret', method: 'POST', url: '/clients', form: { address: '10.2.0.1' }, status: 200, contains: [/id="new-secret">[A-Za-z0-9]{32}</], auditEvents: ['client.add'] },
+  { name: 'add a client with a generated secret', method: 'POST', url: '/clients', form: { address: '10.2.0.1' }, status: 303, follow: /^\/clients\?shown=/, contains: [/id="new-secret">[A-Za-z0-9]{32}</], auditEvents: ['client.add'] },
   { name: 'bad address: 400 naming the field', method: 'POST', url: '/clients', form: { address: '10.0.0.300' }, status: 400, contains: ['address must be an IP address or CIDR'], auditEvents: [] },
   { name: 'a flag client cannot be added again', method: 'POST', url: '/clients', opts: { argv: ['--address-secret-in', '10.9.9.9:flagsecret1'] }, form: { address: '10.9.9.9' }, status: 409, contains: ['--address-secret-in'] },
   {
@@ -105,12 +126,12 @@ const SCENARIOS: Scenario[] = [
     contains: ['&lt;script&gt;alert(1)&lt;/script&gt;'],
     notContains: ['listed-secret-1', '<script>alert'],
   },
-  { name: 'edit a client', method: 'POST', url: '/clients/edit', setup: (w) => void addClient(w.deps.admin, 'test', { address: '10.4.0.1', secret: 'edit-secret-1' }), form: { address: '10.4.0.1/32', name: 'Renamed', requireMessageAuthenticator: 'no' }, status: 200, contains: ['saved'], auditEvents: ['client.edit'] },
-  { name: 'remove a client', method: 'POST', url: '/clients/remove', setup: (w) => void addClient(w.deps.admin, 'test', { address: '10.5.0.1', secret: 'rm-secret-1' }), form: { address: '10.5.0.1/32' }, status: 200, contains: ['Client removed'], auditEvents: ['client.remove'] },
+  { name: 'edit a client', method: 'POST', url: '/clients/edit', setup: (w) => void addClient(w.deps.admin, 'test', { address: '10.4.0.1', secret: 'edit-secret-1' }), form: { address: '10.4.0.1/32', name: 'Renamed', requireMessageAuthenticator: 'no' }, status: 303, follow: /^\/clients$/, contains: ['saved', 'Renamed'], auditEvents: ['client.edit'] },
+  { name: 'remove a client', method: 'POST', url: '/clients/remove', setup: (w) => void addClient(w.deps.admin, 'test', { address: '10.5.0.1', secret: 'rm-secret-1' }), form: { address: '10.5.0.1/32' }, status: 303, follow: /^\/clients$/, contains: ['Client 10.5.0.1/32 removed'], notContains: ['10.5.0.1/32</td>'], auditEvents: ['client.remove'] },
   // --- users
-  { name: 'add a user', method: 'POST', url: '/users', form: { username: 'Nina' }, status: 200, contains: ['User nina added.'], auditEvents: ['user.add'] },
-  { name: 'enrol a user: QR code and URI shown once', method: 'POST', url: '/users/enrol', form: { username: 'omar' }, status: 200, contains: ['<svg', 'otpauth://totp/Gatehouse:omar?secret='], auditEvents: ['totp.enroll'] },
-  { name: 'lock a user', method: 'POST', url: '/users/lock', setup: (w) => void addUser(w.deps.admin, 'test', 'pat'), form: { username: 'pat' }, status: 200, contains: ['pat locked.', 'Locked'], auditEvents: ['user.lock'] },
+  { name: 'add a user', method: 'POST', url: '/users', form: { username: 'Nina' }, status: 303, follow: /^\/users$/, contains: ['User nina added.'], auditEvents: ['user.add'] },
+  { name: 'enrol a user: QR code and URI shown once', method: 'POST', url: '/users/enrol', form: { username: 'omar' }, status: 303, follow: /^\/users\?shown=/, contains: ['<svg', 'otpauth://totp/Gatehouse:omar?secret='], auditEvents: ['totp.enroll'] },
+  { name: 'lock a user', method: 'POST', url: '/users/lock', setup: (w) => void addUser(w.deps.admin, 'test', 'pat'), form: { username: 'pat' }, status: 303, follow: /^\/users$/, contains: ['pat locked.', 'Locked'], auditEvents: ['user.lock'] },
   { name: 'unknown user: 404', method: 'POST', url: '/users/unlock', form: { username: 'ghost' }, status: 404, contains: ['no user ghost'] },
   {
     name: 'search filters users, as a fragment for htmx',
@@ -127,22 +148,22 @@ const SCENARIOS: Scenario[] = [
   },
   { name: 'the user list never shows a seed', url: '/users', setup: (w) => void enrolUserTotp(w.deps.admin, 'test', 'quinn'), status: 200, contains: ['quinn', 'TOTP'], notContains: ['otpauth://'] },
   // --- settings
-  { name: 'store a setting', method: 'POST', url: '/settings', form: { key: 'message-title', value: 'Corp VPN' }, status: 200, contains: ['message-title saved.', 'Corp VPN'], auditEvents: ['settings.set'] },
+  { name: 'store a setting', method: 'POST', url: '/settings', form: { key: 'message-title', value: 'Corp VPN' }, status: 303, follow: /^\/settings$/, contains: ['message-title saved.', 'Corp VPN'], auditEvents: ['settings.set'] },
   { name: 'an invalid value is refused', method: 'POST', url: '/settings', form: { key: 'failmode', value: 'open' }, status: 400, contains: ['must be one of secure, safe'] },
   { name: 'a setting that decides who gets in asks for the password and a code first', method: 'POST', url: '/settings', form: { key: 'failmode', value: 'safe' }, status: 200, contains: ['Confirm the change', 'Set <strong>failmode</strong> to <code>safe</code>', 'reauth_password'], auditEvents: [] },
-  { name: 'a setting that decides who gets in, confirmed: saved', method: 'POST', url: '/settings', reauth: true, form: { key: 'unenrolled-users', value: 'allow' }, status: 200, contains: ['unenrolled-users saved.'], auditEvents: ['settings.set'] },
+  { name: 'a setting that decides who gets in, confirmed: saved', method: 'POST', url: '/settings', reauth: true, form: { key: 'unenrolled-users', value: 'allow' }, status: 303, follow: /^\/settings$/, contains: ['unenrolled-users saved.'], auditEvents: ['settings.set'] },
   { name: 'a setting that decides who gets in, with a wrong code: not saved', method: 'POST', url: '/settings', reauth: true, form: { key: 'notakey-host', value: 'https://attacker.example/api/', reauth_code: '000000' }, status: 403, contains: ['password or code is not correct'], auditEvents: ['admin.reauth'] },
   { name: 'a setting fixed by the environment cannot be changed', method: 'POST', url: '/settings', opts: { env: { FAILMODE: 'safe' } }, form: { key: 'failmode', value: 'secure' }, status: 409, contains: ['FAILMODE'] },
   // --- downstream
-  { name: 'set the downstream server', method: 'POST', url: '/downstream', reauth: true, form: { host: '192.0.2.20', port: '1812', secret: 'down-secret-1' }, status: 200, contains: ['192.0.2.20:1812'], notContains: ['down-secret-1'], auditEvents: ['downstream.set'] },
+  { name: 'set the downstream server', method: 'POST', url: '/downstream', reauth: true, form: { host: '192.0.2.20', port: '1812', secret: 'down-secret-1' }, status: 303, follow: /^\/downstream$/, contains: ['192.0.2.20:1812', 'Downstream server saved'], notContains: ['down-secret-1'], auditEvents: ['downstream.set'] },
   { name: 'set the downstream server: a session alone is not enough (it checks every password)', method: 'POST', url: '/downstream', form: { host: '192.0.2.20', port: '1812', secret: 'down-secret-1' }, status: 403, contains: ['password or code is not correct'], auditEvents: ['admin.reauth'] },
   { name: 'a short downstream secret is refused', method: 'POST', url: '/downstream', form: { host: '192.0.2.20', secret: 'short' }, status: 400, contains: ['at least 8 characters'] },
   // --- admins and tokens
-  { name: 'add an admin', method: 'POST', url: '/admins', reauth: true, form: { name: 'bob', password: 'a long enough passphrase' }, status: 200, contains: ['Admin bob added'], auditEvents: ['admin.add'] },
+  { name: 'add an admin', method: 'POST', url: '/admins', reauth: true, form: { name: 'bob', password: 'a long enough passphrase' }, status: 303, follow: /^\/admins$/, contains: ['Admin bob added'], auditEvents: ['admin.add'] },
   { name: 'add an admin: a session alone is not enough', method: 'POST', url: '/admins', form: { name: 'bob', password: 'a long enough passphrase' }, status: 403, contains: ['password or code is not correct'], notContains: ['Admin bob added'], auditEvents: ['admin.reauth'] },
   { name: 'a weak admin password is refused', method: 'POST', url: '/admins', form: { name: 'bob', password: 'short' }, status: 400, contains: ['at least 12 characters'] },
   { name: 'an admin cannot remove themselves', method: 'POST', url: '/admins/remove', form: { name: 'root' }, status: 409, contains: ['cannot remove yourself'] },
-  { name: 'create a token: shown once', method: 'POST', url: '/tokens', reauth: true, form: { name: 'provisioning' }, status: 200, contains: [/gh_[A-Za-z0-9_-]{43}/], auditEvents: ['token.create'] },
+  { name: 'create a token: shown once', method: 'POST', url: '/tokens', reauth: true, form: { name: 'provisioning' }, status: 303, follow: /^\/tokens\?shown=/, contains: [/gh_[A-Za-z0-9_-]{43}/], auditEvents: ['token.create'] },
   { name: 'create a token: a session alone is not enough (password and code asked again)', method: 'POST', url: '/tokens', form: { name: 'provisioning' }, status: 403, contains: ['password or code is not correct'], notContains: [/gh_[A-Za-z0-9_-]{43}/], auditEvents: ['admin.reauth'] },
   { name: 'create a token: a wrong code is refused and counted', method: 'POST', url: '/tokens', reauth: true, form: { name: 'provisioning', reauth_code: '000000' }, status: 403, notContains: [/gh_[A-Za-z0-9_-]{43}/], auditEvents: ['admin.reauth'] },
   // --- backup download
@@ -211,6 +232,24 @@ UiRoutes('audit pages are 50 records, newest first, with a link to the older one
     const second = await (await w.app.request(older!, { headers: { Cookie: admin.cookie } })).text();
     assert.match(second, /user69/);
     assert.not.match(second, /user119/);
+  } finally {
+    w.close();
+  }
+});
+
+UiRoutes('a secret shown once is shown once: a reload of its page, or another session, no longer sees it', async () => {
+  const w = makeWebApp();
+  try {
+    const admin = w.adminSession();
+    const res = await w.app.request('/clients', { method: 'POST', headers: admin.form, body: new URLSearchParams({ _csrf: admin.csrf, address: '10.7.0.1', secret: 'once-only-secret-1' }).toString() });
+    assert.is(res.status, 303);
+    const to = res.headers.get('location')!;
+    const other = w.adminSession('ann');
+    assert.not.match(await (await w.app.request(to, { headers: { Cookie: other.cookie } })).text(), /once-only-secret-1/, 'another session');
+    const first = await w.app.request(to, { headers: { Cookie: admin.cookie } });
+    assert.match(await first.text(), /once-only-secret-1/);
+    assert.is(first.headers.get('cache-control'), 'no-store');
+    assert.not.match(await (await w.app.request(to, { headers: { Cookie: admin.cookie } })).text(), /once-only-secret-1/, 'the reload');
   } finally {
     w.close();
   }

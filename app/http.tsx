@@ -17,6 +17,7 @@ import { createSetupRoutes } from './routes/setup.js';
 import { createStaticRoutes, type loadAssets } from './routes/static.js';
 import { createSystemRoutes } from './routes/system.js';
 import { createUserRoutes } from './routes/users.js';
+import { ErrorPage, NotFoundPage } from './views/errors.js';
 import type { WebEnv } from './web-env.js';
 
 export interface HttpDeps extends HealthDeps {
@@ -64,11 +65,14 @@ export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
   ui.route('/', createUserRoutes(deps.web));
   ui.route('/', createAuditRoutes(deps.web));
   ui.route('/', createSystemRoutes(deps.web, auth));
+  // Any other URL, for a signed-in admin: a page that says so, with the navigation.
+  ui.all('*', (c) => c.html(<NotFoundPage assets={deps.web.assets} csrf={c.get('csrf')} admin={c.get('session')?.adminName} path={c.req.path} />, 404));
   app.route('/', ui);
-  app.notFound((c) => c.text('Not found', 404));
+  app.notFound((c) => c.html(<NotFoundPage assets={deps.web.assets} csrf="" path={c.req.path} />, 404));
   app.onError((err, c) => {
     deps.web.log.error('HTTP request failed', { method: c.req.method, path: c.req.path, error: err.message });
-    return c.text('Internal error', 500);
+    if (c.req.path.startsWith('/api/')) return c.json({ error: 'internal error' }, 500);
+    return c.html(<ErrorPage assets={deps.web.assets} csrf="" />, 500);
   });
   return app;
 }
