@@ -104,7 +104,7 @@ export function AuditPage(p: AuditProps) {
                   <td><span class={`badge ${r.outcome}`}>{r.outcome}</span></td>
                   <td>{r.reason ?? ''}</td>
                   <td class="mono">{r.source ?? ''}{r.client ? <span class="muted"> ({r.client})</span> : null}</td>
-                  <td class="muted">{details(r.details)}</td>
+                  <td class="muted details">{details(r.details)}</td>
                 </tr>
               ))}
             </tbody>

@@ -58,13 +58,21 @@ export function Layout(p: LayoutProps) {
         <script src={p.assets.js} defer></script>
       </head>
       <body class={p.admin === undefined ? 'bare' : ''} hx-boost="true">
+        <a class="skip" href="#main">
+          Skip to content
+        </a>
         {p.admin !== undefined ? (
           <div class="shell">
             <nav class="sidebar" aria-label="Main">
               <a class="brand" href="/">
                 <span class="logo" aria-hidden="true">◆</span> Gatehouse
               </a>
-              <ul>
+              {/* On narrow screens the links fold behind this toggle (CSS only, no script). */}
+              <input type="checkbox" id="nav-toggle" class="nav-toggle" aria-label="Show the menu" />
+              <label for="nav-toggle" class="nav-button" aria-hidden="true">
+                Menu
+              </label>
+              <ul id="nav-links">
                 {NAV.map(([href, label]) => (
                   <li>
                     <a href={href} aria-current={p.active === href ? 'page' : undefined}>
@@ -87,7 +95,9 @@ export function Layout(p: LayoutProps) {
             </main>
           </div>
         ) : (
-          <main class="center">{p.children}</main>
+          <main class="center" id="main" tabindex={-1}>
+            {p.children}
+          </main>
         )}
       </body>
     </html>

@@ -1,0 +1,186 @@
+// The admin UI the way admins meet it, in Chromium at a laptop's 1280x800 and a phone's 390x844:
+// a refused form shows its error next to the field (and the last success message goes); reload
+// and Back after an action land on pages that exist; no page is wider than a phone's screen, the
+// navigation folds into a menu, and every page title reads (contrast at least 4.5:1).
+// Screenshots of every page at both sizes go to test-artifacts/screenshots/ (look at them).
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runCli, startAppliance, type Appliance } from '../helpers/appliance.js';
+import { ARTIFACTS, firstSignIn, launchChromium, overflowsViewport, textContrast } from '../helpers/browser.js';
+
+const ADMIN = 'meg';
+const PASSWORD = 'a long admin passphrase';
+
+interface Ctx {
+  gh: Appliance;
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  base: string;
+}
+
+const U = suite<Ctx>('the admin UI as admins meet it');
+
+U.before(async (ctx) => {
+  ctx.gh = await startAppliance({ args: ['--address-secret-in', '10.99.0.1:flag-client-secret'] });
+  assert.is((await runCli(['admin', 'add', ADMIN, '--data-dir', ctx.gh.dataDir], { stdin: `${PASSWORD}\n` })).code, 0);
+  assert.is((await ctx.gh.cli(['user', 'add', 'carol'])).code, 0);
+  assert.is((await ctx.gh.cli(['client', 'add', '10.50.0.1', 'edit-me-secret', '--name', 'edit-me'])).code, 0);
+  ctx.base = `http://127.0.0.1:${ctx.gh.httpPort}`;
+  ctx.browser = await launchChromium();
+  ctx.context = await ctx.browser.newContext({ viewport: { width: 1280, height: 800 } });
+  ctx.page = await ctx.context.newPage();
+  await firstSignIn(ctx.page, ctx.base, ADMIN, PASSWORD);
+});
+
+U.after(async (ctx) => {
+  await ctx.browser?.close();
+  await ctx.gh?.stop();
+});
+
+const errorNextTo = (page: Page, field: string) => page.textContent(`#f-${field}-hint.error`);
+
+U('refused forms show why, next to the field, and the previous success message goes', async ({ page, base }) => {
+  await page.goto(`${base}/clients`);
+  // A success first: its notice is on the page.
+  await page.fill('#f-address', '10.60.0.1');
+  await page.click('button:has-text("Add client")');
+  await page.waitForSelector('#new-secret');
+  const cases: [field: string, value: string, expected: RegExp][] = [
+    ['address', '999.1.1.1/40', /address must be an IP address or CIDR/],
+    ['secret', 'short', /secret must have at least 8 characters/],
+    ['name', 'x'.repeat(300), /name must be at most 64 printable characters/],
+  ];
+  for (const [field, value, expected] of cases) {
+    await page.goto(`${base}/clients`);
+    await page.fill('#f-address', field === 'address' ? value : '10.61.0.1');
+    if (field !== 'address') await page.fill(`#f-${field}`, value);
+    await page.click('button:has-text("Add client")');
+    assert.match((await errorNextTo(page, field)) ?? '', expected, field);
+    assert.is(await page.getAttribute(`#f-${field}`, 'aria-invalid'), 'true');
+    assert.is(await page.$('#new-secret'), null, 'no stale success');
+    assert.is(new URL(page.url()).pathname, '/clients', 'the address bar shows the page');
+  }
+  await page.screenshot({ path: join(ARTIFACTS, 'form-error-client-1280.png'), fullPage: true });
+
+  // A user that exists in another spelling.
+  await page.goto(`${base}/users`);
+  await page.fill('#f-username', 'Carol');
+  await page.click('button:has-text("Add user")');
+  assert.match((await errorNextTo(page, 'username')) ?? '', /user carol already exists/);
+  // A port out of range (checked before the password and code are asked).
+  await page.goto(`${base}/downstream`);
+  await page.fill('#f-host', '192.0.2.30');
+  await page.fill('#f-port', '99999');
+  await page.fill('#f-secret', 'downstream-secret');
+  // The form also asks for the admin's password and a code; the values are checked first, so a
+  // typo costs no code.
+  await page.fill('#f-reauth_password', PASSWORD);
+  await page.fill('#f-reauth_code', '123456');
+  await page.click('button:has-text("Save")');
+  assert.match((await errorNextTo(page, 'port')) ?? '', /port must be 1-65535/);
+  // A setting with a bad value.
+  await page.goto(`${base}/settings`);
+  await page.fill('#s-failmode', 'bogus');
+  await page.click('form:has(#s-failmode) button');
+  assert.match((await page.textContent('#err-failmode')) ?? '', /must be one of secure, safe/);
+  // A short admin password.
+  await page.goto(`${base}/admins`);
+  await page.fill('#f-name', 'ned');
+  await page.fill('#f-password', 'short');
+  await page.fill('#f-reauth_password', PASSWORD);
+  await page.fill('#f-reauth_code', '123456');
+  await page.click('button:has-text("Add admin")');
+  assert.match((await errorNextTo(page, 'password')) ?? '', /at least 12 characters/);
+});
+
+U('after an action, reload and Back land on pages that exist', async ({ page, base }) => {
+  assert.is((await page.goto(`${base}/users`))?.status(), 200);
+  await page.click('form[action="/users/lock"]:has(input[value="carol"]) button');
+  await page.waitForSelector('text=carol locked.');
+  assert.is(new URL(page.url()).pathname, '/users', 'the address bar shows the page, not the action');
+  const reloaded = await page.reload();
+  assert.is(reloaded?.status(), 200);
+  assert.is(await page.textContent('h1'), 'Users');
+  assert.is(await page.$('text=carol locked.'), null, 'the notice is shown once');
+  await page.click('form[action="/users/unlock"]:has(input[value="carol"]) button');
+  await page.waitForSelector('text=carol unlocked.');
+  await page.goBack();
+  assert.is(await page.textContent('h1'), 'Users');
+  // A refused action: the address bar still shows a page.
+  await page.goto(`${base}/clients/edit?address=10.50.0.1%2F32`);
+  await page.fill('#f-name', '');
+  await page.fill('#f-name', ' ');
+  await page.click('button:has-text("Save")');
+  assert.match((await page.textContent('.flash.error')) ?? '', /name is required/);
+  assert.is((await page.reload())?.status(), 200);
+  // An address that is no page: a styled page with the navigation.
+  const missing = await page.goto(`${base}/no/such/page`);
+  assert.is(missing?.status(), 404);
+  assert.is(await page.textContent('h1'), 'Page not found');
+  assert.ok(await page.isVisible('nav.sidebar'));
+});
+
+const PAGES = ['/', '/approvals', '/users', '/clients', '/clients/edit?address=10.50.0.1%2F32', '/downstream', '/settings', '/audit', '/admins', '/tokens', '/backup', '/no/such/page'];
+
+for (const [width, height] of [
+  [1280, 800],
+  [390, 844],
+] as const) {
+  U(`at ${width}x${height}: no page is wider than the screen, and every title reads (contrast at least 4.5:1)`, async ({ page, base }) => {
+    await page.setViewportSize({ width, height });
+    try {
+      for (const path of PAGES) {
+        await page.goto(`${base}${path}`);
+        const o = await overflowsViewport(page);
+        assert.ok(o.scrollWidth <= o.viewport, `${path}: ${o.scrollWidth} px wide at ${o.viewport}`);
+        const contrast = await textContrast(page, 'main h1');
+        assert.ok(contrast >= 4.5, `${path}: title contrast ${contrast.toFixed(2)}`);
+        await page.screenshot({ path: join(ARTIFACTS, `page-${width}${path.replace(/[^a-z0-9]+/gi, '-').replace(/-$/, '') || '-dashboard'}.png`), fullPage: true });
+      }
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
+}
+
+U('at a phone width the navigation folds into a menu; Sign out is reachable', async ({ page, base }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await page.goto(`${base}/`);
+    assert.not.ok(await page.isVisible('#nav-links'), 'folded');
+    assert.ok(await page.isVisible('label.nav-button'));
+    await page.click('label.nav-button');
+    assert.ok(await page.isVisible('#nav-links'));
+    assert.ok(await page.isVisible('button:has-text("Sign out")'));
+    await page.screenshot({ path: join(ARTIFACTS, 'menu-open-390.png') });
+    await page.click('#nav-links a:has-text("Audit log")');
+    await page.waitForURL(`${base}/audit`);
+    const o = await overflowsViewport(page);
+    assert.ok(o.scrollWidth <= o.viewport, `audit: ${o.scrollWidth}`);
+    // The skip link is the first thing a keyboard reaches.
+    await page.keyboard.press('Tab');
+    assert.is(await page.evaluate('document.activeElement && document.activeElement.textContent.trim()'), 'Skip to content');
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+});
+
+U('dark mode follows the system setting, and stays readable', async ({ browser, context, base }) => {
+  const dark = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark', storageState: await context.storageState() });
+  try {
+    const page = await dark.newPage();
+    await page.goto(`${base}/users`);
+    const bg = await page.evaluate('getComputedStyle(document.body).backgroundColor');
+    assert.not.equal(bg, 'rgb(245, 246, 248)', 'the dark background');
+    assert.ok((await textContrast(page, 'main h1')) >= 4.5);
+    assert.ok((await textContrast(page, 'main td')) >= 4.5);
+    await page.screenshot({ path: join(ARTIFACTS, 'dark-users-1280.png'), fullPage: true });
+  } finally {
+    await dark.close();
+  }
+});
+
+U.run();
