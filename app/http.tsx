@@ -1,7 +1,9 @@
 // The root HTTP app: middleware in one listed order, and every URL family mounted here.
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { failOpenWarnings } from './admin/settings.js';
 import { csrf } from './middleware/csrf.js';
+import { pageFrame } from './middleware/frame.js';
 import { securityHeaders } from './middleware/security.js';
 import { loadSession, requireAdmin } from './middleware/session.js';
 import { createAdminAuth } from './routes/admin-auth.js';
@@ -57,6 +59,8 @@ export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
   ui.use('*', bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.text(`Request refused: the form is larger than ${MAX_BODY / 1024} KiB.`, 413) }));
   ui.use('*', loadSession(deps.web.store, deps.web.now));
   ui.use('*', csrf);
+  // 6. the page frame (what every page shows besides its own content: fail-open warnings).
+  ui.use('*', pageFrame(() => ({ warnings: failOpenWarnings(deps.web.resolved().settings) })));
   ui.route('/', createSessionRoutes(deps.web, auth));
   ui.route('/', createSetupRoutes(deps.web));
   ui.use('*', requireAdmin);
@@ -66,7 +70,7 @@ export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
   ui.route('/', createAuditRoutes(deps.web));
   ui.route('/', createSystemRoutes(deps.web, auth));
   // Any other URL, for a signed-in admin: a page that says so, with the navigation.
-  ui.all('*', (c) => c.html(<NotFoundPage assets={deps.web.assets} csrf={c.get('csrf')} admin={c.get('session')?.adminName} path={c.req.path} />, 404));
+  ui.all('*', (c) => c.render(<NotFoundPage assets={deps.web.assets} csrf={c.get('csrf')} admin={c.get('session')?.adminName} path={c.req.path} />, 404));
   app.route('/', ui);
   app.notFound((c) => c.html(<NotFoundPage assets={deps.web.assets} csrf="" path={c.req.path} />, 404));
   app.onError((err, c) => {

@@ -1,6 +1,6 @@
 // Stored settings: every option but the data directory, the clients and the downstream server,
 // under its flag name. A value set by a flag or the environment cannot be changed here.
-import { OPTIONS, validateStoredSetting } from '../config.js';
+import { OPTIONS, validateStoredSetting, type Settings } from '../config.js';
 import { deleteStoredSetting, writeStoredSetting } from '../db/queries/settings.js';
 import { bad, conflict, missing, ok, type AdminDeps, type Result } from './deps.js';
 
@@ -10,6 +10,17 @@ import { bad, conflict, missing, ok, type AdminDeps, type Result } from './deps.
  * the push service elsewhere or turn the second factor off).
  */
 export const SECURITY_SETTINGS: ReadonlySet<string> = new Set(['notakey-host', 'notakey-access-id', 'failmode', 'unenrolled-users', 'strip-realm', 'totp-max-failures', 'totp-lockout-minutes', 'push-max-pending-per-user', 'push-rate-per-user', 'push-rate-window']);
+
+/**
+ * Settings that let people in on their password alone, as one line each for the banner the web UI
+ * shows on every page while they are on.
+ */
+export function failOpenWarnings(s: Readonly<Settings>): string[] {
+  const out: string[] = [];
+  if (s.failmode === 'safe') out.push('Fail-open: failmode is safe. When the push service cannot be reached, logins are accepted on the password alone.');
+  if (s.unenrolledUsers === 'allow') out.push('Fail-open: unenrolled-users is allow. People without a second factor are let in on their password alone.');
+  return out;
+}
 
 /** Whether the setting may be changed to `value` here (before anything is asked or changed). */
 export function checkSetting(d: AdminDeps, flag: string, value: string): Result<null> {
@@ -37,3 +48,41 @@ export function setSetting(d: AdminDeps, actor: string, flag: string, value: str
   d.afterChange();
   return ok('stored');
 }
+
+/** How a setting is edited in the web UI. */
+export type SettingControl = { kind: 'text' } | { kind: 'select'; choices: readonly string[] } | { kind: 'number'; min: number; max: number; step: number | 'any' };
+
+const SECONDS: SettingControl = { kind: 'number', min: 0.001, max: 86400, step: 'any' };
+const PORT: SettingControl = { kind: 'number', min: 1, max: 65535, step: 1 };
+const LIMIT: SettingControl = { kind: 'number', min: 0, max: 999, step: 1 };
+
+/** Typed controls for the settings that have a closed set of values or a range (others: text). */
+export const SETTING_CONTROLS: Readonly<Record<string, SettingControl>> = {
+  failmode: { kind: 'select', choices: ['secure', 'safe'] },
+  'unenrolled-users': { kind: 'select', choices: ['reject', 'allow'] },
+  'strip-realm': { kind: 'select', choices: ['no', 'yes'] },
+  'audit-stdout': { kind: 'select', choices: ['no', 'yes'] },
+  'notakey-timeout': SECONDS,
+  'message-ttl-seconds': SECONDS,
+  'proxy-receive-timeout': SECONDS,
+  'proxy-send-timeout': SECONDS,
+  'totp-challenge-ttl': SECONDS,
+  'push-rate-window': SECONDS,
+  'port-in': PORT,
+  'http-port': PORT,
+  'totp-max-failures': { kind: 'number', min: 1, max: 999, step: 1 },
+  'totp-lockout-minutes': { kind: 'number', min: 0.1, max: 525600, step: 'any' },
+  'push-max-pending-per-user': LIMIT,
+  'push-rate-per-user': LIMIT,
+  'client-rate-limit': { kind: 'number', min: 0, max: 1_000_000, step: 'any' },
+};
+
+/** The settings page's groups, in order; a stored setting in none of them is listed under "Other". */
+export const SETTING_GROUPS: readonly { title: string; flags: readonly string[] }[] = [
+  { title: 'Second factor', flags: ['unenrolled-users', 'strip-realm', 'totp-max-failures', 'totp-lockout-minutes', 'totp-challenge-ttl', 'totp-issuer', 'otp-delimiter'] },
+  { title: 'Push service', flags: ['notakey-host', 'notakey-access-id', 'notakey-timeout', 'message-ttl-seconds', 'message-title', 'message-description', 'push-max-pending-per-user', 'push-rate-per-user', 'push-rate-window'] },
+  { title: 'Security', flags: ['failmode', 'client-rate-limit', 'http-address', 'http-port'] },
+  { title: 'RADIUS', flags: ['listen-address', 'port-in', 'proxy-receive-timeout', 'proxy-send-timeout'] },
+  { title: 'Windows logon', flags: ['pipe-path'] },
+  { title: 'Logging', flags: ['audit-stdout', 'audit-syslog'] },
+];

@@ -50,7 +50,7 @@ export function createAuditRoutes(d: WebDeps) {
       const rows = d.auditStore.page(filter, beforeId, PAGE + 1);
       const more = rows.length > PAGE;
       const shown = rows.slice(0, PAGE);
-      return c.html(
+      return c.render(
         <AuditPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} filter={form} rows={shown} nextBefore={more ? shown[shown.length - 1]!.id : undefined} firstPage={beforeId === undefined} query={query} error={error} />,
       );
     })

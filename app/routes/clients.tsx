@@ -17,7 +17,7 @@ export function createClientRoutes(d: WebDeps) {
       return { ...c, lastSeen: a?.lastSeen, sendsMessageAuthenticator: a?.sentMessageAuthenticator };
     });
   const page = (c: Context<WebEnv>, extra: Partial<ClientsProps> = {}, status: 200 | 400 | 404 | 409 = 200) =>
-    c.html(<ClientsPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} now={d.now()} clients={views()} {...extra} />, status);
+    c.render(<ClientsPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} now={d.now()} clients={views()} {...extra} />, status);
   const actor = (c: Context<WebEnv>) => `admin:${c.get('session')!.adminName}`;
 
   return new Hono<WebEnv>()
@@ -43,7 +43,7 @@ export function createClientRoutes(d: WebDeps) {
         stayOn(c, '/clients');
         return page(c, { error: { message: 'No such stored client.' } }, 404);
       }
-      return c.html(<ClientEditPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} client={client} />);
+      return c.render(<ClientEditPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} client={client} />);
     })
     .post('/clients/edit', async (c) => {
       const b = await c.req.parseBody();
@@ -56,7 +56,7 @@ export function createClientRoutes(d: WebDeps) {
           return page(c, { error: { message: r.error } }, r.status);
         }
         stayOn(c, `/clients/edit?address=${encodeURIComponent(client.address)}`);
-        return c.html(<ClientEditPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} client={{ ...client, name: str(b['name']) ?? client.name }} error={{ message: r.error, field: r.field }} />, r.status);
+        return c.render(<ClientEditPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} client={{ ...client, name: str(b['name']) ?? client.name }} error={{ message: r.error, field: r.field }} />, r.status);
       }
       return seeOther(c, '/clients', { kind: 'ok', text: `Client ${r.value.address} saved.` });
     })

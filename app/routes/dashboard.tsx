@@ -18,6 +18,6 @@ export function createDashboardRoutes(d: WebDeps) {
       recent: d.auditStore.page({}, undefined, 12),
     };
     if (isHtmx(c)) return c.html(<DashboardLive {...props} />);
-    return c.html(<DashboardPage {...props} assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} />);
+    return c.render(<DashboardPage {...props} assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} />);
   });
 }

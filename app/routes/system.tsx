@@ -5,7 +5,7 @@ import { listAdmins, listApiTokens } from '../db/queries/admins.js';
 import { listDownstreams } from '../db/queries/downstream.js';
 import { addAdmin, changeAdmin, checkNewAdmin } from '../admin/admins.js';
 import { checkDownstream, removeDownstream, setDownstream } from '../admin/downstream.js';
-import { checkSetting, SECURITY_SETTINGS, setSetting } from '../admin/settings.js';
+import { checkSetting, SECURITY_SETTINGS, SETTING_CONTROLS, SETTING_GROUPS, setSetting } from '../admin/settings.js';
 import { createApiToken, revokeApiToken } from '../admin/tokens.js';
 import { AdminsPage, ApprovalsLive, ApprovalsPage, BackupPage, ConfirmSettingPage, DownstreamPage, SettingsPage, TokensPage, type SettingRow } from '../views/system.js';
 import { isHtmx } from '../middleware/htmx.js';
@@ -56,29 +56,31 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
     const pending = d.pendingApprovals();
     const recent = d.auditStore.page({ events: ['radius.auth', 'windows.auth'] }, undefined, 25).filter((r) => r.details !== null && /"factor":"(push|totp)"/.test(r.details));
     if (isHtmx(c)) return c.html(<ApprovalsLive now={now} pending={pending} recent={recent} />);
-    return c.html(<ApprovalsPage {...base(c)} now={now} pending={pending} recent={recent} />);
+    return c.render(<ApprovalsPage {...base(c)} now={now} pending={pending} recent={recent} />);
   };
 
   const downstream = (c: Context<WebEnv>, extra: PageExtra = {}, code: Status = 200) =>
-    c.html(<DownstreamPage {...base(c)} {...extra} current={d.downstream()} requireMa={listDownstreams(d.store, d.sealer)[0]?.requireMessageAuthenticator ?? false} />, code);
+    c.render(<DownstreamPage {...base(c)} {...extra} current={d.downstream()} requireMa={listDownstreams(d.store, d.sealer)[0]?.requireMessageAuthenticator ?? false} />, code);
 
   const settings = (c: Context<WebEnv>, extra: PageExtra = {}, code: Status = 200) => {
     const { settings: s, sources } = d.resolved();
     const rows: SettingRow[] = OPTIONS.filter((o) => o.storable).map((o) => {
       const v = s[o.key];
-      return { flag: o.flag, env: o.env, help: o.help, value: v === undefined ? '' : Array.isArray(v) ? '' : String(v), source: sources[o.key] };
+      return { flag: o.flag, env: o.env, help: o.help, value: v === undefined ? '' : Array.isArray(v) ? '' : String(v), source: sources[o.key], control: SETTING_CONTROLS[o.flag] ?? { kind: 'text' } };
     });
-    return c.html(<SettingsPage {...base(c)} {...extra} rows={rows} />, code);
+    const placed = new Set(SETTING_GROUPS.flatMap((g) => g.flags));
+    const groups = [...SETTING_GROUPS.map((g) => ({ title: g.title, rows: g.flags.flatMap((f) => rows.filter((r) => r.flag === f)) })), { title: 'Other', rows: rows.filter((r) => !placed.has(r.flag)) }].filter((g) => g.rows.length > 0);
+    return c.render(<SettingsPage {...base(c)} {...extra} groups={groups} />, code);
   };
 
   const admins = (c: Context<WebEnv>, extra: PageExtra = {}, code: Status = 200) =>
-    c.html(<AdminsPage {...base(c)} {...extra} admins={listAdmins(d.store)} self={c.get('session')!.adminName} />, code);
+    c.render(<AdminsPage {...base(c)} {...extra} admins={listAdmins(d.store)} self={c.get('session')!.adminName} />, code);
 
   /** A new API token, shown once on the page the creation redirects to. */
   const createdTokens = new ShownOnce<{ name: string; token: string }>(d.now);
 
   const tokens = (c: Context<WebEnv>, extra: PageExtra & { created?: { name: string; token: string } | undefined } = {}, code: Status = 200) =>
-    c.html(<TokensPage {...base(c)} {...extra} tokens={listApiTokens(d.store)} now={d.now()} />, code);
+    c.render(<TokensPage {...base(c)} {...extra} tokens={listApiTokens(d.store)} now={d.now()} />, code);
 
   return new Hono<WebEnv>()
     .get('/approvals', approvals)
@@ -115,9 +117,9 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
         // (a second page when the form did not carry them).
         const checked = checkSetting(d.admin, key, value);
         if (!checked.ok) return settings(c, { error: checked.error, field: key, form: { key, value } }, checked.status);
-        if (b['reauth_password'] === undefined) return c.html(<ConfirmSettingPage {...base(c)} setting={key} value={value} />);
+        if (b['reauth_password'] === undefined) return c.render(<ConfirmSettingPage {...base(c)} setting={key} value={value} />);
         const refused = await confirmed(c, b);
-        if (refused !== undefined) return c.html(<ConfirmSettingPage {...base(c)} setting={key} value={value} error={refused} />, 403);
+        if (refused !== undefined) return c.render(<ConfirmSettingPage {...base(c)} setting={key} value={value} error={refused} />, 403);
       }
       const r = setSetting(d.admin, actor(c), key, value);
       if (!r.ok) return settings(c, { error: r.error, field: key, form: { key, value } }, r.status);
@@ -169,22 +171,22 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
       return tokens(c, { error: r.error }, r.status);
     })
     .get('/tokens/revoke', (c) => c.redirect('/tokens', 303))
-    .get('/backup', (c) => c.html(<BackupPage {...base(c)} />))
+    .get('/backup', (c) => c.render(<BackupPage {...base(c)} />))
     .post('/backup', async (c) => {
       stayOn(c, '/backup');
       const b = await c.req.parseBody();
       const passphrase = str(b['passphrase']) ?? '';
-      if (passphrase !== (str(b['confirm']) ?? '')) return c.html(<BackupPage {...base(c)} error="The two passphrases differ." field="confirm" />, 400);
+      if (passphrase !== (str(b['confirm']) ?? '')) return c.render(<BackupPage {...base(c)} error="The two passphrases differ." field="confirm" />, 400);
       const problem = passphraseProblem(passphrase);
-      if (problem !== null) return c.html(<BackupPage {...base(c)} error={`The passphrase ${problem}.`} field="passphrase" />, 400);
+      if (problem !== null) return c.render(<BackupPage {...base(c)} error={`The passphrase ${problem}.`} field="passphrase" />, 400);
       // The file holds the master key: a session alone is not enough.
       const refused = await confirmed(c, b);
-      if (refused !== undefined) return c.html(<BackupPage {...base(c)} error={refused} />, 403);
+      if (refused !== undefined) return c.render(<BackupPage {...base(c)} error={refused} />, 403);
       let file: Buffer;
       try {
         file = await d.backup(passphrase);
       } catch (e) {
-        return c.html(<BackupPage {...base(c)} error={(e as Error).message} />, 400);
+        return c.render(<BackupPage {...base(c)} error={(e as Error).message} />, 400);
       }
       const name = `gatehouse-${new Date(d.now()).toISOString().slice(0, 10)}.ghb`;
       d.audit.record({ event: 'backup.create', outcome: 'ok', actor: actor(c), details: { name, count: file.length } });

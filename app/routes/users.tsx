@@ -13,7 +13,7 @@ export function createUserRoutes(d: WebDeps) {
   const enrolled = new ShownOnce<{ username: string; uri: string }>(d.now);
   const page = (c: Context<WebEnv>, extra: Partial<UsersProps> = {}, status: 200 | 400 | 404 | 409 = 200) => {
     const q = extra.q ?? '';
-    return c.html(<UsersPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} now={d.now()} q={q} users={searchUsers(d.admin, q)} {...extra} />, status);
+    return c.render(<UsersPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} now={d.now()} q={q} users={searchUsers(d.admin, q)} {...extra} />, status);
   };
   const actor = (c: Context<WebEnv>) => `admin:${c.get('session')!.adminName}`;
   const name = async (c: Context<WebEnv>) => {

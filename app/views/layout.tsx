@@ -1,6 +1,7 @@
 // The page frame: head with the served assets, the navigation, flash messages.
 import { raw } from 'hono/html';
-import type { Child } from 'hono/jsx';
+import { useContext, type Child } from 'hono/jsx';
+import { FrameContext } from './frame.js';
 
 export interface Assets {
   css: string;
@@ -42,6 +43,7 @@ export const POLL_HEADERS = JSON.stringify({ [POLL_HEADER]: '1' });
 const DOCTYPE = raw('<!DOCTYPE html>');
 
 export function Layout(p: LayoutProps) {
+  const frame = useContext(FrameContext);
   return (
     <>
     {DOCTYPE}
@@ -90,6 +92,16 @@ export function Layout(p: LayoutProps) {
               </form>
             </nav>
             <main id="main" tabindex={-1}>
+              {frame.warnings.length > 0 ? (
+                <div class="banner" role="alert">
+                  {frame.warnings.map((w) => (
+                    <p>{w}</p>
+                  ))}
+                  <p>
+                    <a href="/settings">Review the settings</a>
+                  </p>
+                </div>
+              ) : null}
               <h1>{p.title}</h1>
               {p.children}
             </main>

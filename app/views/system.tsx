@@ -159,54 +159,85 @@ export function DownstreamPage(p: Page & { current: { name: string; host: string
 
 // --- settings
 
+/** How a setting is edited: free text, one of a few values, or a number in a range. */
+export type SettingControlView = { kind: 'text' } | { kind: 'select'; choices: readonly string[] } | { kind: 'number'; min: number; max: number; step: number | 'any' };
+
 export interface SettingRow {
   flag: string;
   env: string;
   help: string;
+  /** The value in force (from wherever it comes). */
   value: string;
   source: Source;
+  control: SettingControlView;
 }
 
-export function SettingsPage(p: Page & { rows: SettingRow[] }) {
+function SettingControl(p: { row: SettingRow; value: string; invalid: boolean }) {
+  const r = p.row;
+  const common = { id: `s-${r.flag}`, name: 'value', 'aria-invalid': p.invalid ? ('true' as const) : undefined, 'aria-describedby': `help-${r.flag}${p.invalid ? ` err-${r.flag}` : ''}` };
+  if (r.control.kind === 'select') {
+    return (
+      <select {...common}>
+        <option value="" selected={p.value === ''}>
+          {r.source === 'stored' ? 'default' : `default (${r.value})`}
+        </option>
+        {r.control.choices.map((c) => (
+          <option value={c} selected={p.value === c}>
+            {c}
+          </option>
+        ))}
+      </select>
+    );
+  }
+  if (r.control.kind === 'number') return <input {...common} type="number" min={String(r.control.min)} max={String(r.control.max)} step={String(r.control.step)} value={p.value} placeholder={r.value} inputmode="decimal" />;
+  return <input {...common} value={p.value} placeholder={r.value} />;
+}
+
+export function SettingsPage(p: Page & { groups: { title: string; rows: SettingRow[] }[] }) {
   return (
     <Layout title="Settings" assets={p.assets} csrf={p.csrf} admin={p.admin} active="/settings">
       <Messages notice={p.notice} error={p.error} />
-      <section class="card">
-        <p class="muted">Changes apply at once, except the listen addresses and ports, which apply at the next start. A value set by a flag or environment variable cannot be changed here. Empty a field to return to the default.</p>
-        <table>
-          <thead><tr><th>Setting</th><th>Value</th><th>From</th></tr></thead>
-          <tbody>
-            {p.rows.map((r) => (
-              <tr>
-                <td>
-                  <label for={`s-${r.flag}`}><strong>{r.flag}</strong></label>
-                  <div class="hint">{r.help}</div>
-                </td>
-                <td>
-                  {r.source === 'flag' || r.source === 'env' ? (
-                    <input id={`s-${r.flag}`} value={r.value} readonly aria-describedby={`src-${r.flag}`} />
-                  ) : (
-                    <form method="post" action="/settings" class="inline-form">
-                      <Csrf token={p.csrf} />
-                      <input type="hidden" name="key" value={r.flag} />
-                      <input id={`s-${r.flag}`} name="value" value={p.field === r.flag ? formText(p, 'value') : r.source === 'stored' ? r.value : ''} placeholder={r.value} aria-invalid={p.field === r.flag ? 'true' : undefined} aria-describedby={p.field === r.flag ? `err-${r.flag}` : undefined} />
-                      <button type="submit" class="small secondary">Save</button>
-                      {p.field === r.flag && p.error ? (
-                        <p class="hint error" id={`err-${r.flag}`}>
-                          {p.error}
-                        </p>
-                      ) : null}
-                    </form>
-                  )}
-                </td>
-                <td id={`src-${r.flag}`}>
-                  {r.source === 'flag' ? <span class="badge">set by --{r.flag}</span> : r.source === 'env' ? <span class="badge">set by {r.env}</span> : r.source === 'stored' ? <span class="badge ok">stored</span> : <span class="muted">default</span>}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </section>
+      <p class="muted">Changes apply at once, except the listen addresses and ports, which apply at the next start. A value set by a flag or environment variable is shown here but cannot be changed. Empty a field (or choose "default") to return to the default.</p>
+      {p.groups.map((g) => (
+        <section class="card settings" aria-labelledby={`g-${g.title.replace(/\W+/g, '-')}`}>
+          <h2 id={`g-${g.title.replace(/\W+/g, '-')}`}>{g.title}</h2>
+          {g.rows.map((r) => {
+            const fixed = r.source === 'flag' || r.source === 'env';
+            const invalid = p.field === r.flag && p.error !== undefined;
+            const value = invalid ? (formText(p, 'value') ?? '') : r.source === 'stored' ? r.value : '';
+            return (
+              <div class="setting">
+                <div class="about">
+                  <label for={`s-${r.flag}`}>
+                    <strong>{r.flag}</strong>
+                  </label>{' '}
+                  {r.source === 'flag' ? <span class="badge">set by --{r.flag}</span> : r.source === 'env' ? <span class="badge">set by {r.env}</span> : r.source === 'stored' ? <span class="badge ok">stored</span> : <span class="badge">default</span>}
+                  <p class="hint" id={`help-${r.flag}`}>
+                    {r.help}
+                  </p>
+                </div>
+                {fixed ? (
+                  <input id={`s-${r.flag}`} value={r.value} readonly aria-describedby={`help-${r.flag}`} />
+                ) : (
+                  <form method="post" action="/settings" class="inline-form">
+                    <Csrf token={p.csrf} />
+                    <input type="hidden" name="key" value={r.flag} />
+                    <SettingControl row={r} value={value} invalid={invalid} />
+                    <button type="submit" class="small secondary">
+                      Save
+                    </button>
+                    {invalid ? (
+                      <p class="hint error" id={`err-${r.flag}`}>
+                        {p.error}
+                      </p>
+                    ) : null}
+                  </form>
+                )}
+              </div>
+            );
+          })}
+        </section>
+      ))}
     </Layout>
   );
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runCli, startAppliance, type Appliance } from '../helpers/appliance.js';
+import { runCli, startAppliance, waitFor, type Appliance } from '../helpers/appliance.js';
 import { ARTIFACTS, firstSignIn, launchChromium, overflowsViewport, textContrast } from '../helpers/browser.js';
 
 const ADMIN = 'meg';
@@ -81,11 +81,15 @@ U('refused forms show why, next to the field, and the previous success message g
   await page.fill('#f-reauth_code', '123456');
   await page.click('button:has-text("Save")');
   assert.match((await errorNextTo(page, 'port')) ?? '', /port must be 1-65535/);
-  // A setting with a bad value.
+  // A setting with a bad value (enumerations are select boxes, numbers number fields: what cannot
+  // be chosen there is refused by the server, as here for a free-text setting).
   await page.goto(`${base}/settings`);
-  await page.fill('#s-failmode', 'bogus');
-  await page.click('form:has(#s-failmode) button');
-  assert.match((await page.textContent('#err-failmode')) ?? '', /must be one of secure, safe/);
+  assert.equal(await page.$$eval('#s-failmode option', (os) => os.map((o) => o.getAttribute('value'))), ['', 'secure', 'safe']);
+  assert.is(await page.getAttribute('#s-totp-max-failures', 'type'), 'number');
+  await page.fill('#s-otp-delimiter', ',,');
+  await page.click('form:has(#s-otp-delimiter) button');
+  assert.match((await page.textContent('#err-otp-delimiter')) ?? '', /must be a single character/);
+  assert.is(await page.getAttribute('#s-otp-delimiter', 'aria-invalid'), 'true');
   // A short admin password.
   await page.goto(`${base}/admins`);
   await page.fill('#f-name', 'ned');
@@ -166,6 +170,30 @@ U('at a phone width the navigation folds into a menu; Sign out is reachable', as
   } finally {
     await page.setViewportSize({ width: 1280, height: 800 });
   }
+});
+
+U('while a fail-open setting is on, every page says so; the settings are grouped with help text', async ({ page, base, gh }) => {
+  await page.goto(`${base}/settings`);
+  assert.equal(await page.$$eval('section.settings h2', (hs) => hs.map((h) => h.textContent)), ['Second factor', 'Push service', 'Security', 'RADIUS', 'Windows logon', 'Logging']);
+  assert.is(await page.$('.banner'), null);
+  assert.is((await gh.cli(['settings', 'set', 'failmode', 'safe'])).code, 0);
+  // The appliance picks a change made at the console up within a second.
+  const banner = async (want: boolean) =>
+    waitFor(`the banner ${want ? 'shown' : 'gone'}`, async () => {
+      await page.goto(`${base}/`);
+      return ((await page.$('.banner')) !== null) === want;
+    });
+  try {
+    await banner(true);
+    for (const path of ['/', '/users', '/audit']) {
+      await page.goto(`${base}${path}`);
+      assert.match((await page.textContent('.banner')) ?? '', /Fail-open: failmode is safe/, path);
+    }
+    await page.screenshot({ path: join(ARTIFACTS, 'fail-open-banner-1280.png') });
+  } finally {
+    assert.is((await gh.cli(['settings', 'unset', 'failmode'])).code, 0);
+  }
+  await banner(false);
 });
 
 U('dark mode follows the system setting, and stays readable', async ({ browser, context, base }) => {

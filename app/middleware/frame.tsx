@@ -1,0 +1,20 @@
+// Every page of the signed-in UI is rendered inside its frame (app/views/frame.ts): routes call
+// c.render(page, status) and this middleware supplies what the frame shows.
+import { createMiddleware } from 'hono/factory';
+import type { Child } from 'hono/jsx';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { FrameContext, type Frame } from '../views/frame.js';
+import type { WebEnv } from '../web-env.js';
+
+declare module 'hono' {
+  interface ContextRenderer {
+    (content: Child, status?: ContentfulStatusCode): Response | Promise<Response>;
+  }
+}
+
+export function pageFrame(frame: () => Frame) {
+  return createMiddleware<WebEnv>(async (c, next) => {
+    c.setRenderer((content, status) => c.html(<FrameContext.Provider value={frame()}>{content}</FrameContext.Provider>, status ?? 200));
+    await next();
+  });
+}
