@@ -1,5 +1,6 @@
-// gatehouse admin add NAME (password on standard input) | admin list | admin remove NAME |
-// admin reset-totp NAME | admin password NAME; gatehouse token create|list|revoke NAME.
+// gatehouse admin add NAME | admin password NAME (the password asked for on a terminal, else read
+// from standard input) | admin list [--json] | admin remove NAME | admin reset-totp NAME;
+// gatehouse token create|revoke NAME | token list [--json].
 // Thin over the admin operations (app/admin/admins.ts, app/admin/tokens.ts).
 import { addAdmin, changeAdmin, setAdminPassword } from '../admin/admins.js';
 import { cleanTokenName } from '../admin/deps.js';
@@ -7,10 +8,28 @@ import { createApiToken, revokeApiToken } from '../admin/tokens.js';
 import { ConfigError } from '../config.js';
 import { listAdmins, listApiTokens } from '../db/queries/admins.js';
 import { passwordProblem } from '../lib/password.js';
-import { openContext, parseCommand, report, type CliIo } from './context.js';
+import { isoTime, jsonList, openContext, parseCommand, report, type CliIo } from './context.js';
+import { jsonOption, usageError, type CommandHelp } from './help.js';
+import { readSecret } from './prompt.js';
 
-const ADMIN_USAGE = 'usage: gatehouse admin add|remove|reset-totp|password NAME | admin list   (add and password read the password from standard input)';
-const TOKEN_USAGE = 'usage: gatehouse token create|revoke NAME | token list';
+export const ADMIN_HELP: CommandHelp = {
+  usage: ['gatehouse admin add|password NAME', 'gatehouse admin remove|reset-totp NAME', 'gatehouse admin list [--json]'],
+  about: [
+    'Admins of the web UI. add and password take the password (at least 12 characters) from the person at the',
+    'terminal, asked twice without echo ("Password for admin NAME: ", "Again: "); when standard input is not a',
+    "terminal, its first line is the password: printf '%s\\n' 'a long passphrase' | gatehouse admin add alice",
+    'A new admin sets up a TOTP code at the first sign-in; reset-totp makes them do it again. The last admin',
+    'cannot be removed.',
+  ].join('\n'),
+  options: [jsonOption('admin list', ['name', 'totpEnrolled', 'createdAt'])],
+  store: true,
+};
+export const TOKEN_HELP: CommandHelp = {
+  usage: ['gatehouse token create|revoke NAME', 'gatehouse token list [--json]'],
+  about: 'Bearer tokens for the JSON API. create prints the new token once (only its hash is stored); revoke ends it.',
+  options: [jsonOption('token list', ['name', 'createdBy', 'createdAt', 'lastUsedAt'])],
+  store: true,
+};
 
 function adminName(raw: string | undefined): string {
   const r = cleanTokenName(raw, 'NAME');
@@ -18,31 +37,28 @@ function adminName(raw: string | undefined): string {
   return r.value;
 }
 
-async function readPassword(io: CliIo): Promise<string> {
-  // One line from standard input (the first line, without its line ending): never from argv,
-  // where other users of the machine could read it.
-  const text = await io.readStdin();
-  const password = text.split(/\r?\n/)[0] ?? '';
-  const problem = passwordProblem(password);
-  if (problem !== null) throw new ConfigError(`password on standard input: ${problem}`);
-  return password;
-}
-
 export async function adminCommand(args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
-  const { positionals, dataDir } = parseCommand(args, {}, env);
+  const { values, positionals, dataDir } = parseCommand(args, { json: { type: 'boolean' } }, env);
   const [verb, ...rest] = positionals;
+  const json = values['json'] === true;
+  if (json && verb !== 'list') throw new ConfigError('--json: only `admin list` prints JSON');
   if (verb === 'list' && rest.length === 0) {
     const ctx = openContext(dataDir, env);
     try {
-      io.out(['NAME\tTOTP', ...listAdmins(ctx.store).map((a) => `${a.name}\t${a.hasTotp ? 'enrolled' : 'enrols at next sign-in'}`)].join('\n') + '\n');
+      // Never the password hash nor the TOTP seed.
+      if (json) io.out(jsonList(listAdmins(ctx.store).map((a) => ({ name: a.name, totpEnrolled: a.hasTotp, createdAt: isoTime(a.createdAt) }))));
+      else io.out(['NAME\tTOTP', ...listAdmins(ctx.store).map((a) => `${a.name}\t${a.hasTotp ? 'enrolled' : 'enrols at next sign-in'}`)].join('\n') + '\n');
     } finally {
       ctx.close();
     }
     return 0;
   }
-  if (verb === undefined || !['add', 'remove', 'reset-totp', 'password'].includes(verb) || rest.length !== 1) throw new ConfigError(ADMIN_USAGE);
+  if (verb === undefined || !['add', 'remove', 'reset-totp', 'password'].includes(verb) || rest.length !== 1) throw usageError('admin', ADMIN_HELP);
   const name = adminName(rest[0]);
-  const password = verb === 'add' || verb === 'password' ? await readPassword(io) : undefined;
+  const password =
+    verb === 'add' || verb === 'password'
+      ? await readSecret(io, { prompt: `Password for admin ${name}: `, confirm: true, name: 'password', stdinName: 'password on standard input', problem: passwordProblem })
+      : undefined;
   const ctx = openContext(dataDir, env);
   try {
     switch (verb) {
@@ -61,18 +77,22 @@ export async function adminCommand(args: readonly string[], env: NodeJS.ProcessE
 }
 
 export async function tokenCommand(args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
-  const { positionals, dataDir } = parseCommand(args, {}, env);
+  const { values, positionals, dataDir } = parseCommand(args, { json: { type: 'boolean' } }, env);
   const [verb, ...rest] = positionals;
+  const json = values['json'] === true;
+  if (json && verb !== 'list') throw new ConfigError('--json: only `token list` prints JSON');
   if (verb === 'list' && rest.length === 0) {
     const c = openContext(dataDir, env);
     try {
-      io.out(['NAME\tCREATED\tLAST USED', ...listApiTokens(c.store).map((t) => `${t.name}\t${new Date(t.createdAt).toISOString()}\t${t.lastUsedAt ? new Date(t.lastUsedAt).toISOString() : 'never'}`)].join('\n') + '\n');
+      // Never the token nor its hash.
+      if (json) io.out(jsonList(listApiTokens(c.store).map((t) => ({ name: t.name, createdBy: t.createdBy, createdAt: isoTime(t.createdAt), lastUsedAt: isoTime(t.lastUsedAt) }))));
+      else io.out(['NAME\tCREATED\tLAST USED', ...listApiTokens(c.store).map((t) => `${t.name}\t${new Date(t.createdAt).toISOString()}\t${t.lastUsedAt ? new Date(t.lastUsedAt).toISOString() : 'never'}`)].join('\n') + '\n');
     } finally {
       c.close();
     }
     return 0;
   }
-  if ((verb !== 'create' && verb !== 'revoke') || rest.length !== 1) throw new ConfigError(TOKEN_USAGE);
+  if ((verb !== 'create' && verb !== 'revoke') || rest.length !== 1) throw usageError('token', TOKEN_HELP);
   const name = adminName(rest[0]);
   const c = openContext(dataDir, env);
   try {

@@ -1,5 +1,5 @@
 // gatehouse agent --appliance URL [--ca FILE] [--pipe-path P]   (token: GATEHOUSE_AGENT_TOKEN)
-// gatehouse agent-token create|list|revoke NAME
+// gatehouse agent-token create|revoke NAME | agent-token list [--json]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startAgent } from '../agent.js';
@@ -8,18 +8,45 @@ import { createAgentToken, revokeAgentToken } from '../admin/tokens.js';
 import { listAgents } from '../db/queries/admins.js';
 import { createLogger } from '../lib/log.js';
 import { secureUrlProblem } from '../lib/loopback.js';
-import { openContext, parseCommand, report, type CliIo } from './context.js';
+import { isoTime, jsonList, openContext, parseCommand, report, type CliIo } from './context.js';
+import { jsonOption, usageError, type CommandHelp } from './help.js';
 
-const TOKEN_USAGE = 'usage: gatehouse agent-token create|revoke MACHINE | agent-token list   (MACHINE: the Windows computer the token is for)';
 export const DEFAULT_WINDOWS_PIPE = '\\\\.\\pipe\\gatehouse';
 
+export const AGENT_TOKEN_HELP: CommandHelp = {
+  usage: ['gatehouse agent-token create|revoke MACHINE', 'gatehouse agent-token list [--json]'],
+  about: 'Tokens of Windows agents (`gatehouse agent`), one per MACHINE (the Windows computer the token is for).\ncreate prints the new token once (only its hash is stored); revoke ends it.',
+  options: [jsonOption('agent-token list', ['name', 'createdBy', 'createdAt', 'lastSeenAt'])],
+  store: true,
+};
+export const AGENT_HELP: CommandHelp = {
+  usage: ['gatehouse agent --appliance URL [--ca FILE] [--pipe-path P] [--request-timeout S]'],
+  about:
+    "Runs on a Windows computer: serves the logon pipe there and forwards each logon to the appliance over HTTPS.\nThe token (from `gatehouse agent-token create MACHINE` on the appliance) is best given as GATEHOUSE_AGENT_TOKEN:\nother users can read a command line.",
+  options: [
+    ['--appliance URL', 'the appliance: https:// (http:// only to this machine) (GATEHOUSE_APPLIANCE)'],
+    ['--agent-token T', "this machine's agent token (GATEHOUSE_AGENT_TOKEN)"],
+    ['--ca FILE', "PEM certificate(s) to trust for the appliance instead of the system's CAs (GATEHOUSE_CA)"],
+    ['--pipe-path P', `the logon pipe (PIPE_PATH; default ${DEFAULT_WINDOWS_PIPE} on Windows)`],
+    ['--request-timeout S', 'seconds one logon may wait for the appliance (default 90, at most 600)'],
+  ],
+  store: false,
+};
+
 export async function agentTokenCommand(args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
-  const { positionals, dataDir } = parseCommand(args, {}, env);
+  const { values, positionals, dataDir } = parseCommand(args, { json: { type: 'boolean' } }, env);
   const [verb, ...rest] = positionals;
-  if (!(verb === 'list' && rest.length === 0) && ((verb !== 'create' && verb !== 'revoke') || rest.length !== 1)) throw new ConfigError(TOKEN_USAGE);
+  const json = values['json'] === true;
+  if (json && verb !== 'list') throw new ConfigError('--json: only `agent-token list` prints JSON');
+  if (!(verb === 'list' && rest.length === 0) && ((verb !== 'create' && verb !== 'revoke') || rest.length !== 1)) throw usageError('agent-token', AGENT_TOKEN_HELP);
   const ctx = openContext(dataDir, env);
   try {
     if (verb === 'list') {
+      // Never the token nor its hash.
+      if (json) {
+        io.out(jsonList(listAgents(ctx.store).map((a) => ({ name: a.name, createdBy: a.createdBy, createdAt: isoTime(a.createdAt), lastSeenAt: isoTime(a.lastSeenAt) }))));
+        return 0;
+      }
       io.out(['NAME\tCREATED\tLAST SEEN', ...listAgents(ctx.store).map((a) => `${a.name}\t${new Date(a.createdAt).toISOString()}\t${a.lastSeenAt ? new Date(a.lastSeenAt).toISOString() : 'never'}`)].join('\n') + '\n');
       return 0;
     }

@@ -2,8 +2,21 @@
 import { exportBatches } from '../audit/export.js';
 import { ConfigError } from '../config.js';
 import { openContext, parseCommand, type CliIo } from './context.js';
+import { usageError, type CommandHelp } from './help.js';
 
-const USAGE = 'usage: gatehouse audit export [--format jsonl|csv] [--since TIME] [--until TIME] | audit verify [--head ID:HASH]';
+export const AUDIT_HELP: CommandHelp = {
+  usage: ['gatehouse audit export [--format jsonl|csv] [--since TIME] [--until TIME]', 'gatehouse audit verify [--head ID:HASH]'],
+  about:
+    'export prints the audit log, oldest first (JSON lines carry time, event, username, outcome, reason, source, ...).\nverify checks the hash chain: exit 0 when it is intact, 1 naming the first bad record.',
+  options: [
+    ['--format F', 'audit export: jsonl (default) or csv'],
+    ['--since TIME', 'audit export: records from this time on (ISO 8601, e.g. 2026-11-23T10:00:00Z)'],
+    ['--until TIME', 'audit export: records up to this time'],
+    ['--head ID:HASH', 'audit verify: an "audit head" line from the log; the chain must still hold that record'],
+  ],
+  store: true,
+};
+const usage = () => usageError('audit', AUDIT_HELP);
 function parseTime(flag: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const t = Date.parse(raw);
@@ -14,7 +27,7 @@ function parseTime(flag: string, raw: string | undefined): number | undefined {
 export async function auditCommand(args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   const { values, positionals, dataDir } = parseCommand(args, { format: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, head: { type: 'string' } }, env);
   const [verb, ...rest] = positionals;
-  if (rest.length > 0) throw new ConfigError(USAGE);
+  if (rest.length > 0) throw usage();
   if (verb === 'export') {
     const format = (values['format'] as string | undefined) ?? 'jsonl';
     if (format !== 'jsonl' && format !== 'csv') throw new ConfigError(`--format: '${format}' must be jsonl or csv`);
@@ -66,5 +79,5 @@ export async function auditCommand(args: readonly string[], env: NodeJS.ProcessE
       ctx.close();
     }
   }
-  throw new ConfigError(USAGE);
+  throw usage();
 }

@@ -1,5 +1,6 @@
 // gatehouse backup FILE | gatehouse restore FILE [--force]
-// The passphrase comes from GATEHOUSE_BACKUP_PASSPHRASE or standard input, never from argv.
+// The passphrase comes from GATEHOUSE_BACKUP_PASSPHRASE, else the person at the terminal (asked
+// without echo) or the first line of standard input; never from argv.
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -8,20 +9,47 @@ import { ConfigError } from '../config.js';
 import { DB_FILE } from '../db/open.js';
 import { loadMasterKey, MASTER_KEY_FILE } from '../db/secrets.js';
 import { openContext, parseCommand, type CliIo } from './context.js';
+import { usageError, type CommandHelp } from './help.js';
+import { readSecret } from './prompt.js';
 
-const BACKUP_USAGE = 'usage: gatehouse backup FILE   (passphrase from GATEHOUSE_BACKUP_PASSPHRASE or standard input)';
-const RESTORE_USAGE = 'usage: gatehouse restore FILE [--force]   (passphrase from GATEHOUSE_BACKUP_PASSPHRASE or standard input)';
+const passphraseSources = (command: string, prompts: string) =>
+  `The passphrase comes from GATEHOUSE_BACKUP_PASSPHRASE, else it is asked for on the terminal without echo\n(${prompts}), else it is the first line of standard input:\nprintf '%s\\n' 'a long backup passphrase' | gatehouse ${command} FILE`;
+export const BACKUP_HELP: CommandHelp = {
+  usage: ['gatehouse backup FILE'],
+  about: `Writes an encrypted copy of the store and the master key to FILE (mode 0600) while the appliance runs.\n${passphraseSources('backup', '"Backup passphrase: ", then "Again: "')}\nIt has at least 12 characters; keep it apart from the file.`,
+  options: [],
+  store: true,
+};
+export const RESTORE_HELP: CommandHelp = {
+  usage: ['gatehouse restore FILE [--force]'],
+  about: `Restores a backup into a fresh data directory (stop the appliance first).\n${passphraseSources('restore', '"Backup passphrase: "')}`,
+  options: [['--force', 'restore over an existing store (the old store and key are moved to DATA_DIR/pre-restore-TIME/)']],
+  store: true,
+};
 
-async function readPassphrase(env: NodeJS.ProcessEnv, io: CliIo): Promise<string> {
+/** The passphrase from the environment, else the terminal (twice for a new backup) or standard input. */
+async function readPassphrase(env: NodeJS.ProcessEnv, io: CliIo, forNewBackup: boolean): Promise<string> {
   const fromEnv = env['GATEHOUSE_BACKUP_PASSPHRASE'];
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  const text = await io.readStdin();
-  return text.split(/\r?\n/)[0] ?? '';
+  if (fromEnv !== undefined && fromEnv !== '') {
+    if (forNewBackup) {
+      const problem = passphraseProblem(fromEnv);
+      if (problem !== null) throw new ConfigError(`passphrase (GATEHOUSE_BACKUP_PASSPHRASE): ${problem}`);
+    }
+    return fromEnv;
+  }
+  return readSecret(io, {
+    prompt: 'Backup passphrase: ',
+    // A typo in a new backup's passphrase would make it unusable; a restore only tries it.
+    confirm: forNewBackup,
+    name: 'passphrase',
+    stdinName: 'passphrase (GATEHOUSE_BACKUP_PASSPHRASE or standard input)',
+    problem: forNewBackup ? passphraseProblem : (p) => (p === '' ? 'none given' : null),
+  });
 }
 
 export async function backupCommand(args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   const { positionals, dataDir } = parseCommand(args, {}, env);
-  if (positionals.length !== 1 || positionals[0] === '') throw new ConfigError(BACKUP_USAGE);
+  if (positionals.length !== 1 || positionals[0] === '') throw usageError('backup', BACKUP_HELP);
   const file = positionals[0]!;
   // A backup of a directory without a store would only create an empty one (and a new key).
   if (!existsSync(join(dataDir, DB_FILE))) throw new ConfigError(`--data-dir: no store in ${dataDir} (${DB_FILE} not found)`);
@@ -29,9 +57,7 @@ export async function backupCommand(args: readonly string[], env: NodeJS.Process
   if ((envKey === undefined || envKey === '') && !existsSync(join(dataDir, MASTER_KEY_FILE))) {
     throw new ConfigError(`--data-dir: no ${MASTER_KEY_FILE} in ${dataDir}: set GATEHOUSE_MASTER_KEY as the appliance has it`);
   }
-  const passphrase = await readPassphrase(env, io);
-  const problem = passphraseProblem(passphrase);
-  if (problem !== null) throw new ConfigError(`passphrase (GATEHOUSE_BACKUP_PASSPHRASE or standard input): ${problem}`);
+  const passphrase = await readPassphrase(env, io, true);
   const masterKey = loadMasterKey(dataDir, envKey);
   const ctx = openContext(dataDir, env);
   try {
@@ -61,7 +87,7 @@ export async function backupCommand(args: readonly string[], env: NodeJS.Process
 
 export async function restoreCommand(args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   const { values, positionals, dataDir } = parseCommand(args, { force: { type: 'boolean' } }, env);
-  if (positionals.length !== 1 || positionals[0] === '') throw new ConfigError(RESTORE_USAGE);
+  if (positionals.length !== 1 || positionals[0] === '') throw usageError('restore', RESTORE_HELP);
   const file = positionals[0]!;
   const force = values['force'] === true;
   let bytes: Buffer;
@@ -70,8 +96,7 @@ export async function restoreCommand(args: readonly string[], env: NodeJS.Proces
   } catch (e) {
     throw new ConfigError(`FILE: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const passphrase = await readPassphrase(env, io);
-  if (passphrase === '') throw new ConfigError('passphrase (GATEHOUSE_BACKUP_PASSPHRASE or standard input): none given');
+  const passphrase = await readPassphrase(env, io, false);
   let result: Awaited<ReturnType<typeof restoreBackup>>;
   try {
     result = await restoreBackup(dataDir, bytes, passphrase, { force, envMasterKey: env['GATEHOUSE_MASTER_KEY'] });

@@ -10,13 +10,17 @@ import type { AuditStore } from '../db/queries/audit.js';
 import { readStoredSettings } from '../db/queries/settings.js';
 import { openStore, type Store } from '../db/open.js';
 import { createSealer, loadMasterKey, type Sealer } from '../db/secrets.js';
+import type { HiddenPrompt } from './prompt.js';
 
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
   /** Whole standard input (for secrets that must not appear in argv). */
   readStdin(): Promise<string>;
+  /** Standard output is a terminal (a QR code is drawn). */
   isTty: boolean;
+  /** When standard input is a terminal: ask for secrets on it without echo (app/cli/prompt.ts); else null. */
+  openPrompt: (() => HiddenPrompt) | null;
 }
 
 export interface CliContext {
@@ -80,6 +84,19 @@ export function report<T>(io: CliIo, r: Result<T>, success: (value: T) => string
   }
   io.err(`gatehouse: ${r.error}\n`);
   return r.status === 400 ? 2 : 1;
+}
+
+/**
+ * A list command's --json output: one JSON array, an object per line (valid JSON for jq and
+ * scripts, readable in a terminal). Callers pick the fields; a secret never is one.
+ */
+export function jsonList(rows: readonly object[]): string {
+  return rows.length === 0 ? '[]\n' : `[\n${rows.map((r) => JSON.stringify(r)).join(',\n')}\n]\n`;
+}
+
+/** A time stored as epoch milliseconds, for --json: ISO 8601 in UTC, or null. */
+export function isoTime(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;

@@ -1,18 +1,33 @@
 // gatehouse downstream set HOST SECRET [--port N] [--name N] [--require-message-authenticator]
-// gatehouse downstream show | downstream remove: thin over app/admin/downstream.ts.
+// gatehouse downstream show [--json] | downstream remove: thin over app/admin/downstream.ts.
 // The downstream server given by --downstream-address/--secret-out wins over the stored one.
 import { removeDownstream, setDownstream } from '../admin/downstream.js';
 import { ConfigError } from '../config.js';
 import { listDownstreams } from '../db/queries/downstream.js';
-import { openContext, parseCommand, report, type CliIo } from './context.js';
+import { jsonList, openContext, parseCommand, report, type CliIo } from './context.js';
+import { jsonOption, usageError, type CommandHelp } from './help.js';
 
-const USAGE = 'usage: gatehouse downstream set HOST SECRET [--port N] [--name N] [--require-message-authenticator] | downstream show | downstream remove';
+export const DOWNSTREAM_HELP: CommandHelp = {
+  usage: ['gatehouse downstream set HOST SECRET [--port N] [--name N] [--require-message-authenticator]', 'gatehouse downstream show [--json]', 'gatehouse downstream remove'],
+  about:
+    'The downstream RADIUS server stored in the data directory, which checks the passwords (its secret is sealed at\nrest and never printed). One given by --downstream-address/--secret-out wins over the stored one.',
+  options: [
+    ['--port N', 'downstream set: its RADIUS port (default 1812)'],
+    ['--name N', 'downstream set: a name to show'],
+    ['--require-message-authenticator', 'downstream set: drop its answers that carry no valid Message-Authenticator'],
+    jsonOption('downstream show', ['name', 'host', 'port', 'requireMessageAuthenticator']),
+  ],
+  store: true,
+};
+const usage = () => usageError('downstream', DOWNSTREAM_HELP);
 
 export async function downstreamCommand(args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
-  const { values, positionals, dataDir } = parseCommand(args, { port: { type: 'string' }, name: { type: 'string' }, 'require-message-authenticator': { type: 'boolean' } }, env);
+  const { values, positionals, dataDir } = parseCommand(args, { port: { type: 'string' }, name: { type: 'string' }, 'require-message-authenticator': { type: 'boolean' }, json: { type: 'boolean' } }, env);
   const [verb, ...rest] = positionals;
+  const json = values['json'] === true;
+  if (json && verb !== 'show') throw new ConfigError('--json: only `downstream show` prints JSON');
   if (verb === 'set') {
-    if (rest.length !== 2) throw new ConfigError(USAGE);
+    if (rest.length !== 2) throw usage();
     const [host, secret] = rest as [string, string];
     const ctx = openContext(dataDir, env);
     try {
@@ -25,7 +40,10 @@ export async function downstreamCommand(args: readonly string[], env: NodeJS.Pro
   if (verb === 'show' && rest.length === 0) {
     const ctx = openContext(dataDir, env);
     try {
-      for (const d of listDownstreams(ctx.store, ctx.sealer)) io.out(`${d.name}\t${d.host}:${d.port}\tmessage-authenticator ${d.requireMessageAuthenticator ? 'required' : 'optional'}\n`);
+      const rows = listDownstreams(ctx.store, ctx.sealer);
+      // Never the secret: listDownstreams opens it, and only these fields leave.
+      if (json) io.out(jsonList(rows.map((d) => ({ name: d.name, host: d.host, port: d.port, requireMessageAuthenticator: d.requireMessageAuthenticator }))));
+      else for (const d of rows) io.out(`${d.name}\t${d.host}:${d.port}\tmessage-authenticator ${d.requireMessageAuthenticator ? 'required' : 'optional'}\n`);
     } finally {
       ctx.close();
     }
@@ -42,5 +60,5 @@ export async function downstreamCommand(args: readonly string[], env: NodeJS.Pro
     }
     return 0;
   }
-  throw new ConfigError(USAGE);
+  throw usage();
 }

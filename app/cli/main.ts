@@ -1,15 +1,38 @@
-// Entry point of the `gatehouse` command: dispatch to a sub-command.
+// Entry point of the `gatehouse` command: dispatch to a sub-command, or its --help.
+import type { ReadStream } from 'node:tty';
 import { ConfigError, parseServeOptions, usage } from '../config.js';
 import { startAppliance } from '../main.js';
-import { adminCommand, tokenCommand } from './admins.js';
-import { agentCommand, agentTokenCommand } from './agent.js';
-import { auditCommand } from './audit.js';
-import { backupCommand, restoreCommand } from './backup.js';
-import { clientCommand } from './clients.js';
+import { createLogger } from '../lib/log.js';
+import { exitOnFatal } from '../lib/process-events.js';
+import { ADMIN_HELP, adminCommand, TOKEN_HELP, tokenCommand } from './admins.js';
+import { AGENT_HELP, AGENT_TOKEN_HELP, agentCommand, agentTokenCommand } from './agent.js';
+import { AUDIT_HELP, auditCommand } from './audit.js';
+import { BACKUP_HELP, backupCommand, RESTORE_HELP, restoreCommand } from './backup.js';
+import { CLIENT_HELP, clientCommand } from './clients.js';
 import type { CliIo } from './context.js';
-import { downstreamCommand } from './downstream.js';
-import { settingsCommand } from './settings.js';
-import { totpCommand, userCommand } from './users.js';
+import { DOWNSTREAM_HELP, downstreamCommand } from './downstream.js';
+import { packageVersion, renderHelp, wantsHelp, type CommandHelp } from './help.js';
+import { openHiddenPrompt, PromptCancelled } from './prompt.js';
+import { SETTINGS_HELP, settingsCommand } from './settings.js';
+import { TOTP_HELP, totpCommand, USER_HELP, userCommand } from './users.js';
+
+type Run = (args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo) => Promise<number>;
+
+/** Every sub-command but serve: how it runs and what its --help says. */
+const SUBCOMMANDS: Readonly<Record<string, { run: Run; help: CommandHelp }>> = {
+  client: { run: clientCommand, help: CLIENT_HELP },
+  downstream: { run: downstreamCommand, help: DOWNSTREAM_HELP },
+  user: { run: userCommand, help: USER_HELP },
+  totp: { run: totpCommand, help: TOTP_HELP },
+  settings: { run: settingsCommand, help: SETTINGS_HELP },
+  admin: { run: adminCommand, help: ADMIN_HELP },
+  token: { run: tokenCommand, help: TOKEN_HELP },
+  agent: { run: (args, env) => agentCommand(args, env), help: AGENT_HELP },
+  'agent-token': { run: agentTokenCommand, help: AGENT_TOKEN_HELP },
+  audit: { run: auditCommand, help: AUDIT_HELP },
+  backup: { run: backupCommand, help: BACKUP_HELP },
+  restore: { run: restoreCommand, help: RESTORE_HELP },
+};
 
 const COMMANDS = `Commands:
   gatehouse [serve] [flags]            start the appliance
@@ -27,14 +50,18 @@ const COMMANDS = `Commands:
   gatehouse backup FILE                encrypted online backup of the store and master key
   gatehouse restore FILE [--force]     restore a backup into a (fresh) data directory
                                        (backup and restore read the passphrase from
-                                       GATEHOUSE_BACKUP_PASSPHRASE or standard input)
-Every command takes --data-dir (GATEHOUSE_DATA_DIR, default ./data).`;
+                                       GATEHOUSE_BACKUP_PASSPHRASE, the terminal or standard input)
+  gatehouse --version                  the version of Gatehouse
+Every command takes --data-dir (GATEHOUSE_DATA_DIR, default ./data); \`gatehouse COMMAND --help\`
+shows its usage; list commands take --json.`;
 
 function processIo(): CliIo {
   return {
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
     isTty: process.stdout.isTTY === true,
+    // Prompts go to standard error: standard output stays what a script reads.
+    openPrompt: process.stdin.isTTY === true ? () => openHiddenPrompt(process.stdin as unknown as ReadStream, (t) => void process.stderr.write(t)) : null,
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const c of process.stdin) chunks.push(c as Buffer);
@@ -45,10 +72,14 @@ function processIo(): CliIo {
 
 async function serveCommand(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { fixed } = parseServeOptions(args, env);
+  // Fatal errors and signals are logged as JSON lines, like everything the appliance logs.
+  const level = env['LOG_LEVEL'] === 'debug' ? 'debug' : 'info';
+  exitOnFatal({ level });
+  const log = createLogger(level);
   const running = await startAppliance(fixed, env);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
-      process.stderr.write(`gatehouse: ${signal} received, stopping\n`);
+      log.info(`${signal} received, stopping`, { signal });
       running.stop().then(resolve, resolve);
     };
     let stopping = false;
@@ -66,46 +97,46 @@ async function serveCommand(args: readonly string[], env: NodeJS.ProcessEnv): Pr
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIo = processIo()): Promise<number> {
   const [first, ...rest] = argv;
   try {
-    if (first === '--help' || first === '-h' || first === 'help') {
+    if (first === '--version' || first === '-V') {
+      io.out(`gatehouse ${packageVersion()}\n`);
+      return 0;
+    }
+    if (first === '--help' || first === '-h' || (first === 'help' && rest.length === 0)) {
       io.out(`${usage()}\n\n${COMMANDS}\n`);
       return 0;
     }
-    if (first === undefined || first.startsWith('-')) return await serveCommand(argv, env);
-    switch (first) {
-      case 'serve':
-        if (rest.includes('--help') || rest.includes('-h')) {
-          io.out(`${usage()}\n`);
-          return 0;
-        }
-        return await serveCommand(rest, env);
-      case 'client':
-        return await clientCommand(rest, env, io);
-      case 'downstream':
-        return await downstreamCommand(rest, env, io);
-      case 'audit':
-        return await auditCommand(rest, env, io);
-      case 'user':
-        return await userCommand(rest, env, io);
-      case 'totp':
-        return await totpCommand(rest, env, io);
-      case 'settings':
-        return await settingsCommand(rest, env, io);
-      case 'admin':
-        return await adminCommand(rest, env, io);
-      case 'token':
-        return await tokenCommand(rest, env, io);
-      case 'agent':
-        return await agentCommand(rest, env);
-      case 'agent-token':
-        return await agentTokenCommand(rest, env, io);
-      case 'backup':
-        return await backupCommand(rest, env, io);
-      case 'restore':
-        return await restoreCommand(rest, env, io);
-      default:
-        throw new ConfigError(`unknown command '${first}' (see gatehouse --help)`);
+    if (first === 'help') {
+      // gatehouse help COMMAND, as gatehouse COMMAND --help.
+      const [name, ...more] = rest;
+      if (name === 'serve' && more.length === 0) {
+        io.out(`${usage()}\n`);
+        return 0;
+      }
+      const command = name === undefined || more.length > 0 ? undefined : SUBCOMMANDS[name];
+      if (command === undefined) throw new ConfigError(`help: '${rest.join(' ')}' is not a command (see gatehouse --help)`);
+      io.out(renderHelp(command.help));
+      return 0;
     }
+    if (first === undefined || first.startsWith('-') || first === 'serve') {
+      const args = first === 'serve' ? rest : argv;
+      if (wantsHelp(args)) {
+        io.out(`${usage()}\n`);
+        return 0;
+      }
+      return await serveCommand(args, env);
+    }
+    const command = Object.hasOwn(SUBCOMMANDS, first) ? SUBCOMMANDS[first] : undefined;
+    if (command === undefined) throw new ConfigError(`unknown command '${first}' (see gatehouse --help)`);
+    if (wantsHelp(rest)) {
+      io.out(renderHelp(command.help));
+      return 0;
+    }
+    return await command.run(rest, env, io);
   } catch (e) {
+    if (e instanceof PromptCancelled) {
+      io.err(`gatehouse: ${e.message}\n`);
+      return e.exitCode;
+    }
     if (e instanceof ConfigError) {
       io.err(`gatehouse: ${e.message}\n`);
       return 2;

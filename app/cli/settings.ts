@@ -1,26 +1,37 @@
-// gatehouse settings list | settings set KEY VALUE | settings unset KEY: thin over
+// gatehouse settings list [--json] | settings set KEY VALUE | settings unset KEY: thin over
 // app/admin/settings.ts. Stored settings apply to a running appliance within a second; flags and
 // environment variables still win over them.
 import { setSetting } from '../admin/settings.js';
 import { ConfigError, OPTIONS, parseServeOptions, resolveSettings } from '../config.js';
 import { readStoredSettings } from '../db/queries/settings.js';
-import { openContext, parseCommand, report, type CliIo } from './context.js';
+import { jsonList, openContext, parseCommand, report, type CliIo } from './context.js';
+import { jsonOption, usageError, type CommandHelp } from './help.js';
 
-const USAGE = 'usage: gatehouse settings list | settings set KEY VALUE | settings unset KEY';
+export const SETTINGS_HELP: CommandHelp = {
+  usage: ['gatehouse settings list [--json]', 'gatehouse settings set KEY VALUE', 'gatehouse settings unset KEY'],
+  about:
+    'Settings stored in the data directory, under their flag names (gatehouse --help lists them), e.g.\n`gatehouse settings set totp-max-failures 3`. A running appliance applies them within a second; flags and\nenvironment variables still win. list shows every storable setting, its value and where it comes from.',
+  options: [jsonOption('settings list', ['key', 'value', 'source'])],
+  store: true,
+};
+const usage = () => usageError('settings', SETTINGS_HELP);
 
 export async function settingsCommand(args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
-  const { positionals, dataDir } = parseCommand(args, {}, env);
+  const { values, positionals, dataDir } = parseCommand(args, { json: { type: 'boolean' } }, env);
   const [verb, ...rest] = positionals;
+  const json = values['json'] === true;
+  if (json && verb !== 'list') throw new ConfigError('--json: only `settings list` prints JSON');
   if (verb === 'list' && rest.length === 0) {
     const ctx = openContext(dataDir, env);
     try {
       const { settings, sources } = resolveSettings(parseServeOptions([], env).fixed, readStoredSettings(ctx.store));
-      const lines = OPTIONS.filter((o) => o.storable).map((o) => {
+      const rows = OPTIONS.filter((o) => o.storable).map((o) => {
         const v = settings[o.key];
-        const shown = v === undefined ? '' : String(v);
-        return `${o.flag}\t${shown}\t${sources[o.key]}`;
+        // As `settings set` takes it: a string, or null when the setting has no value.
+        return { key: o.flag, value: v === undefined ? null : String(v), source: sources[o.key] };
       });
-      io.out(['KEY\tVALUE\tFROM', ...lines].join('\n') + '\n');
+      if (json) io.out(jsonList(rows));
+      else io.out(['KEY\tVALUE\tFROM', ...rows.map((r) => `${r.key}\t${r.value ?? ''}\t${r.source}`)].join('\n') + '\n');
     } finally {
       ctx.close();
     }
@@ -41,5 +52,5 @@ export async function settingsCommand(args: readonly string[], env: NodeJS.Proce
       ctx.close();
     }
   }
-  throw new ConfigError(USAGE);
+  throw usage();
 }

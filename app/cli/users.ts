@@ -1,23 +1,46 @@
-// gatehouse user add|list|remove|lock|unlock NAME, and gatehouse totp enroll|remove NAME: thin
+// gatehouse user add|remove|lock|unlock NAME | user list [--json], and gatehouse totp enroll|remove NAME: thin
 // over the admin operations (app/admin/users.ts), as the web UI and the API are.
 import qrcode from 'qrcode-generator';
 import { addUser, changeUser, enrolUserTotp, type UserAction } from '../admin/users.js';
 import { ConfigError } from '../config.js';
 import { listUsers, type OtpAlgorithm, type TotpParams } from '../db/queries/users.js';
-import { openContext, parseCommand, report, type CliIo } from './context.js';
+import { isoTime, jsonList, openContext, parseCommand, report, type CliIo } from './context.js';
+import { jsonOption, usageError, type CommandHelp } from './help.js';
 
-const USER_USAGE = 'usage: gatehouse user add|remove|lock|unlock NAME | user list';
-const TOTP_USAGE = 'usage: gatehouse totp enroll NAME [--algorithm SHA1|SHA256|SHA512] [--digits 6|8] | totp remove NAME';
+export const USER_HELP: CommandHelp = {
+  usage: ['gatehouse user add|remove|lock|unlock NAME', 'gatehouse user list [--json]'],
+  about:
+    'People who log in through RADIUS or Windows logon. Names are stored in canonical form, as logins are matched.\nlock refuses the user until unlock; unlock also ends a lockout after wrong codes.',
+  options: [jsonOption('user list', ['name', 'totp', 'locked', 'lockedOutUntil', 'failedAttempts', 'createdAt'])],
+  store: true,
+};
+export const TOTP_HELP: CommandHelp = {
+  usage: ['gatehouse totp enroll NAME [--algorithm SHA1|SHA256|SHA512] [--digits 6|8]', 'gatehouse totp remove NAME'],
+  about:
+    "enroll creates or replaces the user's TOTP account (adding the user if needed) and prints its otpauth:// URI\non a line of its own (after a QR code when standard output is a terminal). remove deletes it.",
+  options: [
+    ['--algorithm A', 'totp enroll: SHA1 (default; what most apps support), SHA256 or SHA512'],
+    ['--digits N', 'totp enroll: 6 (default) or 8'],
+  ],
+  store: true,
+};
 
 export async function userCommand(args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
-  const { positionals, dataDir } = parseCommand(args, {}, env);
+  const { values, positionals, dataDir } = parseCommand(args, { json: { type: 'boolean' } }, env);
   const [verb, ...rest] = positionals;
+  const json = values['json'] === true;
+  if (json && verb !== 'list') throw new ConfigError('--json: only `user list` prints JSON');
   if (verb === 'list' && rest.length === 0) {
     const ctx = openContext(dataDir, env);
     try {
       const now = Date.now();
-      const rows = listUsers(ctx.store).map((u) => {
-        const lock = u.locked ? 'locked' : u.lockedUntil !== null && u.lockedUntil > now ? `locked out until ${new Date(u.lockedUntil).toISOString()}` : 'active';
+      const users = listUsers(ctx.store).map((u) => ({ ...u, lockedOutUntil: u.lockedUntil !== null && u.lockedUntil > now ? u.lockedUntil : null }));
+      if (json) {
+        io.out(jsonList(users.map((u) => ({ name: u.username, totp: u.hasTotp, locked: u.locked, lockedOutUntil: isoTime(u.lockedOutUntil), failedAttempts: u.failedAttempts, createdAt: isoTime(u.createdAt) }))));
+        return 0;
+      }
+      const rows = users.map((u) => {
+        const lock = u.locked ? 'locked' : u.lockedOutUntil !== null ? `locked out until ${new Date(u.lockedOutUntil).toISOString()}` : 'active';
         return `${u.username}\t${u.hasTotp ? 'totp' : '-'}\t${lock}\t${u.failedAttempts}`;
       });
       io.out(['NAME\tFACTOR\tSTATE\tFAILED', ...rows].join('\n') + '\n');
@@ -26,7 +49,7 @@ export async function userCommand(args: readonly string[], env: NodeJS.ProcessEn
     }
     return 0;
   }
-  if (verb === undefined || !['add', 'remove', 'lock', 'unlock'].includes(verb) || rest.length !== 1) throw new ConfigError(USER_USAGE);
+  if (verb === undefined || !['add', 'remove', 'lock', 'unlock'].includes(verb) || rest.length !== 1) throw usageError('user', USER_HELP);
   const ctx = openContext(dataDir, env);
   try {
     if (verb === 'add') return report(io, addUser(ctx.admin, ctx.actor, rest[0]), (name) => `added user ${name}`);
@@ -60,7 +83,7 @@ export function terminalQr(text: string): string {
 export async function totpCommand(args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   const { values, positionals, dataDir } = parseCommand(args, { algorithm: { type: 'string' }, digits: { type: 'string' } }, env);
   const [verb, ...rest] = positionals;
-  if (rest.length !== 1 || (verb !== 'enroll' && verb !== 'remove')) throw new ConfigError(TOTP_USAGE);
+  if (rest.length !== 1 || (verb !== 'enroll' && verb !== 'remove')) throw usageError('totp', TOTP_HELP);
   if (verb === 'remove') {
     const ctx = openContext(dataDir, env);
     try {

@@ -16,7 +16,7 @@ interface Ctx {
 function fakeIo(isTty: boolean): CliIo & { stdout: () => string; stderr: () => string } {
   let out = '';
   let err = '';
-  return { isTty, out: (t) => void (out += t), err: (t) => void (err += t), readStdin: async () => '', stdout: () => out, stderr: () => err };
+  return { isTty, openPrompt: null, out: (t) => void (out += t), err: (t) => void (err += t), readStdin: async () => '', stdout: () => out, stderr: () => err };
 }
 
 const Enroll = suite<Ctx>('cli/totp enroll');
