@@ -233,4 +233,22 @@ Cli('--help lists every flag with its environment variable', async () => {
   for (const f of ['--notakey-host', 'NOTAKEY_TTL_SECONDS', '--address-secret-in', 'ADDRESS_SECRET_IN', '--failmode', '--otp-delimiter', 'GATEHOUSE_DATA_DIR']) assert.match(r.stdout, f);
 });
 
+Cli('the installed command: --version, a sub-command --help, and --json output a program can parse', async ({ dir }) => {
+  const { readFileSync } = await import('node:fs');
+  const { ROOT } = await import('../helpers/appliance.js');
+  const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  const v = await runCli(['--version']);
+  assert.is(v.code, 0, v.stderr);
+  assert.is(v.stdout, `gatehouse ${version}\n`);
+  // Before this, `client --help` was an unknown flag (exit 2).
+  const help = await runCli(['client', '--help']);
+  assert.is(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^usage: gatehouse client add ADDRESS SECRET/);
+  assert.is((await runCli(['client', 'add', '192.0.2.7', 'nas-secret-abc', '--data-dir', dir])).code, 0);
+  const list = await runCli(['client', 'list', '--json', '--data-dir', dir]);
+  assert.is(list.code, 0, list.stderr);
+  assert.equal(JSON.parse(list.stdout).map((c: Record<string, unknown>) => [c['address'], c['name']]), [['192.0.2.7/32', '192.0.2.7/32']]);
+  assert.not.match(list.stdout, /nas-secret-abc/);
+});
+
 Cli.run();
