@@ -53,6 +53,8 @@ export interface Settings {
   downstreamRequireMessageAuthenticator: 'yes' | 'no';
   pushCa: string | undefined;
   metricsTokenFile: string | undefined;
+  auditStdout: 'yes' | 'no';
+  auditSyslog: string | undefined;
 }
 
 export type SettingKey = keyof Settings;
@@ -88,12 +90,46 @@ function ipAddress(raw: string, name: string): string {
   if (isIP(raw) === 0) fail(name, raw, 'is not an IPv4 or IPv6 address');
   return raw;
 }
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 function hostOrIp(raw: string, name: string): string | undefined {
   if (raw === '') return undefined;
-  if (isIP(raw) === 0 && !/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/.test(raw)) {
+  if (isIP(raw) === 0 && !HOST_NAME.test(raw)) {
     fail(name, raw, 'is not an IP address or host name');
   }
   return raw;
+}
+
+/** Where audit records go as RFC 5424 syslog: over UDP (one datagram each) or TCP (RFC 6587 octet counting). */
+export interface SyslogTarget {
+  transport: 'udp' | 'tcp';
+  /** An IP address (IPv6 without brackets) or a host name. */
+  host: string;
+  port: number;
+}
+
+/** The default port of each transport when the URL names none (RFC 5426: 514/udp; 601/tcp, syslog-conn). */
+export const SYSLOG_DEFAULT_PORT = { udp: 514, tcp: 601 } as const;
+
+/** `udp://HOST[:PORT]` or `tcp://HOST[:PORT]` (an IPv6 address in brackets). Throws ConfigError naming `name`. */
+export function parseSyslogTarget(raw: string, name: string): SyslogTarget {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(\[[^\]]*\]|[^/:@?#\s[\]]*)(?::([^/]*))?\/?$/i.exec(raw);
+  if (m === null) return fail(name, raw, 'is not a syslog collector URL (udp://HOST:PORT or tcp://HOST:PORT)');
+  const scheme = m[1]!.toLowerCase();
+  if (scheme !== 'udp' && scheme !== 'tcp') {
+    return fail(name, raw, /tls|ssl/.test(scheme) ? 'uses TLS, which is not supported: use udp:// or tcp:// (clear text; see the README)' : 'must start with udp:// or tcp://');
+  }
+  const bracketed = m[2]!.startsWith('[');
+  const host = bracketed ? m[2]!.slice(1, -1) : m[2]!;
+  const badName = !HOST_NAME.test(host) || /^[\d.]+$/.test(host);
+  if (bracketed ? isIP(host) !== 6 : isIP(host) !== 4 && badName) fail(name, raw, 'does not name an IP address or host name (an IPv6 address goes in brackets)');
+  const portText = m[3];
+  if (portText !== undefined && (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535)) fail(name, raw, 'has a port that is not 1-65535');
+  return { transport: scheme, host, port: portText === undefined ? SYSLOG_DEFAULT_PORT[scheme] : Number(portText) };
+}
+function syslogUrl(raw: string, name: string): string | undefined {
+  if (raw === '') return undefined;
+  const t = parseSyslogTarget(raw, name);
+  return `${t.transport}://${isIP(t.host) === 6 ? `[${t.host}]` : t.host}:${t.port}`;
 }
 function url(raw: string, name: string): string | undefined {
   if (raw === '') return undefined;
@@ -213,6 +249,8 @@ export const OPTIONS = [
   def({ key: 'downstreamRequireMessageAuthenticator', flag: 'downstream-require-message-authenticator', env: 'DOWNSTREAM_REQUIRE_MESSAGE_AUTHENTICATOR', storable: false, parse: oneOf('no', 'yes'), fallback: 'no', help: 'yes: answers of the --downstream-address server must carry a valid Message-Authenticator' }),
   def({ key: 'pushCa', flag: 'push-ca', env: 'PUSH_CA', storable: false, parse: optionalText, fallback: undefined, help: 'PEM file of the certificates to trust for the push API (instead of the system CAs)' }),
   def({ key: 'metricsTokenFile', flag: 'metrics-token-file', env: 'METRICS_TOKEN_FILE', storable: false, parse: optionalText, fallback: undefined, help: 'file holding a bearer token that lets other hosts read /metrics (METRICS_TOKEN also works); without one only loopback can' }),
+  def({ key: 'auditStdout', flag: 'audit-stdout', env: 'AUDIT_STDOUT', storable: true, parse: oneOf('no', 'yes'), fallback: 'no', help: 'yes: every audit record, once committed, is also written to standard output as a JSON line' }),
+  def({ key: 'auditSyslog', flag: 'audit-syslog', env: 'AUDIT_SYSLOG', storable: true, parse: syslogUrl, fallback: undefined, help: 'udp://HOST:PORT or tcp://HOST:PORT: every audit record, once committed, is also sent to this syslog collector (RFC 5424, clear text)' }),
 ] as const satisfies readonly OptionDef[];
 
 /** Values given on the command line or in the environment, already validated. */

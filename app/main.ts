@@ -5,8 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer as createHttpsServer } from 'node:https';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createAuditFeed, FEED_COUNTERS, FEED_GAUGES, type AuditFeed } from './audit/feed.js';
 import { HEAD_EVERY_MS, KEYED_MARKER_FILE, openAuditLog } from './audit/log.js';
+import { syslogOrigin } from './audit/syslog.js';
 import { createBackup } from './backup.js';
 import { ConfigError, resolveSettings, type FixedOptions, type ResolvedSettings, type Settings } from './config.js';
 import { listClients, listFixedClientsSeen, markFixedClientMessageAuthenticatorSeen, markMessageAuthenticatorSeen } from './db/queries/clients.js';
@@ -24,18 +27,20 @@ import { loadAssets } from './routes/static.js';
 import { createLogger } from './lib/log.js';
 import { readSetupCode } from './lib/setup-code.js';
 import { Counters } from './lib/metrics.js';
-import { createEngine } from './mfa/engine.js';
+import { packageVersion } from './lib/package-root.js';
+import { renderProcessMetrics } from './lib/process-metrics.js';
+import { createEngine, ENGINE_COUNTERS } from './mfa/engine.js';
 import { createPendingApprovals } from './mfa/pending.js';
 import { createNotakeyProvider } from './mfa/push/notakey.js';
 import { createPushClient } from './mfa/push/scheduler.js';
 import { createTotpFactor } from './mfa/totp.js';
 import { createPushLimiter } from './mfa/push-limits.js';
-import { startEndpoint, type Endpoint } from './pipe/endpoint.js';
+import { PIPE_COUNTERS, startEndpoint, type Endpoint } from './pipe/endpoint.js';
 import { createPipeHandler } from './pipe/ops.js';
 import { buildClientTable, type ClientTable } from './radius/clients.js';
 import { createDownstreamLeg, type DownstreamTarget } from './radius/downstream.js';
 import { listenRadius } from './radius/listener.js';
-import { createProxy } from './radius/proxy.js';
+import { createProxy, RADIUS_COUNTERS } from './radius/proxy.js';
 
 /**
  * Random bytes from a pool refilled 8 KiB at a time: authenticators and salts are asked for
@@ -76,7 +81,23 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   const auditLog = openAuditLog(store, masterKey, Date.now, join(dataDir, KEYED_MARKER_FILE));
   const auditStore = auditLog.store;
   const audit = auditLog.auditor;
-  const counters = new Counters();
+  // Every counter /metrics shows, at zero from the start; latency on the monotonic clock.
+  const counters = new Counters({ now: () => performance.now() })
+    .declare([...RADIUS_COUNTERS, ...ENGINE_COUNTERS, ...PIPE_COUNTERS, ...FEED_COUNTERS])
+    .describeGauges({
+      pending_logins: 'Logins waiting for a push approval (RADIUS and Windows logon).',
+      pending_pushes: 'Push requests waiting for the user (logins that joined one share it).',
+      downstream_in_flight: 'RADIUS requests sent to the downstream server and not answered yet.',
+      downstream_sockets: 'UDP sockets open to the downstream server (one per 256 requests in flight).',
+      radius_requests_remembered: 'RADIUS requests the retransmission cache holds.',
+      radius_challenges_pending: 'TOTP code challenges (States) waiting for their answer.',
+      radius_drop_sources_remembered: 'Sources of dropped packets remembered for drop auditing.',
+      process_resident_memory_bytes: 'Resident memory of the process, in bytes (also as process_resident_memory_bytes).',
+      process_heap_used_bytes: 'V8 heap in use, in bytes (also as nodejs_heap_size_used_bytes).',
+      ...FEED_GAUGES,
+    });
+  const build = { version: packageVersion(), node: process.version };
+  let feed: AuditFeed | undefined;
 
 
   interface State {
@@ -230,12 +251,25 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   // Windows logon: answered on the local pipe (--pipe-path) and, for agents on workstations,
   // through the agent API. Both use the same factors as RADIUS.
   const windowsHandler = createPipeHandler({ engine, audit });
+  // Latency per front door, from the request to its answer (health checks are not timed).
+  const timed =
+    (door: 'pipe' | 'agent'): typeof windowsHandler =>
+    async (req, caller) => {
+      if (req.op !== 'authenticate') return windowsHandler(req, caller);
+      const started = counters.latency.now();
+      try {
+        return await windowsHandler(req, caller);
+      } finally {
+        counters.latency.observe(door, started);
+      }
+    };
+  const pipeHandler = timed('pipe');
   let pipe: Endpoint | undefined;
   if (settings.pipePath !== undefined) {
     try {
       pipe = await startEndpoint({
         path: settings.pipePath,
-        handle: (req) => windowsHandler(req, { via: 'pipe' }),
+        handle: (req) => pipeHandler(req, { via: 'pipe' }),
         onProblem: () => counters.inc('pipe_errors'),
       });
     } catch (e) {
@@ -301,7 +335,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       const ds = leg.stats();
       const held = proxy.sizes();
       const mem = process.memoryUsage();
-      return counters.render({
+      const gauges = {
         pending_logins: p.logins,
         pending_pushes: p.pushes,
         downstream_in_flight: ds.inFlight,
@@ -312,12 +346,16 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
         radius_drop_sources_remembered: held.dropSources,
         process_resident_memory_bytes: mem.rss,
         process_heap_used_bytes: mem.heapUsed,
-      });
+        ...feed?.gauges(),
+      };
+      // The configured clients' names: their per-client counters are there from the start.
+      const configured = state.clients.all().map((c) => c.name);
+      return counters.render(gauges, 'gatehouse_', configured) + renderProcessMetrics(build);
     },
     web,
     files,
     secure: false,
-    agentHandler: windowsHandler,
+    agentHandler: timed('agent'),
   };
   const app = createHttpApp(httpDeps);
   const servers: ServerType[] = [];
@@ -341,6 +379,9 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     store.close();
     throw new ConfigError(`cannot listen for HTTP on ${settings.httpAddress}:${settings.httpPort}${tls ? ` or HTTPS on ${settings.httpsPort}` : ''}: ${(e as Error).message}`);
   }
+  // Audit records to ops tools as they are committed (--audit-stdout, --audit-syslog; off by
+  // default), started once everything listens so that a refused start leaves no connection behind.
+  feed = createAuditFeed({ settings: () => state.resolved.settings, audit: auditLog, counters, stdout: process.stdout, origin: syslogOrigin(hostname(), process.pid), log });
   ready = true;
   if (state.resolved.settings.notakeyHost !== undefined) void pushClient.warm();
   const sessionSweep = setInterval(() => {
@@ -398,6 +439,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
         );
         audit.record({ event: 'service.stop', outcome: 'ok' });
         writeHead();
+        await feed?.close();
         store.close();
         log.info('gatehouse stopped');
       })();

@@ -1,6 +1,6 @@
 // The audit writer: one record per decision or admin change, from a closed set of fields.
 import type { AuditStore, NewAuditRow } from '../db/queries/audit.js';
-import type { AuditDetails, Outcome } from './chain.js';
+import type { AuditDetails, AuditRecord, Outcome } from './chain.js';
 
 export interface AuditEvent {
   event: string;
@@ -79,7 +79,17 @@ export function toRow(e: AuditEvent, now: number): NewAuditRow {
   };
 }
 
-export function createAuditor(store: AuditStore, clock: () => number = Date.now): Auditor {
+/**
+ * Who hears of records once they are committed (the feed to ops tools): `committed` is read at each
+ * commit, and only while it is set are the stored records (ids, hashes) collected. It is called
+ * after the transaction commits, never before, and whatever it throws is ignored: it can neither
+ * delay nor fail a commit.
+ */
+export interface AuditFollower {
+  committed?: ((records: readonly AuditRecord[]) => void) | undefined;
+}
+
+export function createAuditor(store: AuditStore, clock: () => number = Date.now, follower: AuditFollower = {}): Auditor {
   let rows: NewAuditRow[] = [];
   let effects: (() => void)[] = [];
   let waiters: { resolve(): void; reject(e: unknown): void }[] = [];
@@ -93,11 +103,20 @@ export function createAuditor(store: AuditStore, clock: () => number = Date.now)
     rows = [];
     waiters = [];
     effects = [];
+    const tell = follower.committed;
+    const committed: AuditRecord[] | undefined = tell === undefined ? undefined : [];
     try {
-      store.append(batch, writes.length > 0 ? writes : undefined);
+      store.append(batch, writes.length > 0 ? writes : undefined, committed);
     } catch (e) {
       for (const w of done) w.reject(e);
       throw e;
+    }
+    if (tell !== undefined && committed !== undefined) {
+      try {
+        tell(committed);
+      } catch {
+        // A follower's trouble is its own: the records are committed and the callers answered.
+      }
     }
     for (const w of done) w.resolve();
   };

@@ -17,7 +17,7 @@
 import { closeSync, existsSync, openSync } from 'node:fs';
 import type { Store } from '../db/open.js';
 import { createAuditStore, type AuditStore } from '../db/queries/audit.js';
-import { createAuditor, type Auditor } from './audit.js';
+import { createAuditor, type AuditFollower, type Auditor } from './audit.js';
 import { auditKey, GENESIS_HASH, HEAD_EVENT, keyedHash, KEYED_EVENT, legacyHash, verifyChain, type AuditRecord, type VerifyResult } from './chain.js';
 
 /** How often the appliance writes a head record (when records were added since the last). */
@@ -33,6 +33,8 @@ export interface AuditLog {
   writeHead(): { id: number; hash: string } | undefined;
   /** The newest head record, if any. */
   lastHead(): AuditRecord | undefined;
+  /** Hear of every record this process commits, right after its commit (undefined: stop). */
+  follow(committed: ((records: readonly AuditRecord[]) => void) | undefined): void;
 }
 
 /**
@@ -43,7 +45,8 @@ export interface AuditLog {
 export function openAuditLog(store: Store, masterKey: Buffer, clock: () => number = Date.now, marker?: string): AuditLog {
   const key = auditKey(masterKey);
   const auditStore = createAuditStore(store, { genesis: GENESIS_HASH, link: (prev, r) => keyedHash(key, prev, r) });
-  const auditor = createAuditor(auditStore, clock);
+  const follower: AuditFollower = {};
+  const auditor = createAuditor(auditStore, clock, follower);
   keyOldChain(auditStore, key, clock, marker);
   return {
     store: auditStore,
@@ -57,6 +60,9 @@ export function openAuditLog(store: Store, masterKey: Buffer, clock: () => numbe
       return { id: head.id, hash: head.hash };
     },
     lastHead: () => auditStore.latest(HEAD_EVENT),
+    follow(committed) {
+      follower.committed = committed;
+    },
   };
 }
 

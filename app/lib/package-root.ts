@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,5 +10,15 @@ export function packageRoot(from: string = import.meta.url): string {
     const up = dirname(dir);
     if (up === dir) throw new Error('cannot find the gatehouse package root (package.json beside migrations/)');
     dir = up;
+  }
+}
+
+/** The version in package.json ('unknown' when it cannot be read). */
+export function packageVersion(): string {
+  try {
+    const v = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown }).version;
+    return typeof v === 'string' ? v : 'unknown';
+  } catch {
+    return 'unknown';
   }
 }

@@ -18,13 +18,13 @@
 import type { Auditor } from '../audit/audit.js';
 import type { AuditDetails } from '../audit/chain.js';
 import type { Settings } from '../config.js';
-import type { Counters } from '../lib/metrics.js';
+import { reasons, type CounterFamily, type Counters } from '../lib/metrics.js';
 import { canonicalUsername } from '../lib/username.js';
 import type { FactorOutcome, PushProvider } from './factor.js';
 import { failmodeVerdict } from './failmode.js';
 import { codeEquals } from './otp.js';
 import type { Door, PendingApproval, PendingApprovals } from './pending.js';
-import type { PushLimiter } from './push-limits.js';
+import type { PushLimit, PushLimiter } from './push-limits.js';
 import type { TotpFactor } from './totp.js';
 
 export interface EngineDeps {
@@ -86,6 +86,13 @@ export interface DecideRequest {
 
 export type AcceptReason = 'totp_ok' | 'push_approved' | 'unenrolled_allowed' | 'failmode_safe';
 export type RejectReason = 'locked' | 'totp_wrong' | 'totp_replayed' | 'push_denied' | 'push_expired' | 'push_limited' | 'unenrolled' | 'failmode_secure' | 'shutdown';
+/** Every reason, for counters shown at zero (the compiler checks that none is missing). */
+export const ACCEPT_REASONS = Object.keys({ totp_ok: 1, push_approved: 1, unenrolled_allowed: 1, failmode_safe: 1 } satisfies Record<AcceptReason, 1>) as AcceptReason[];
+export const REJECT_REASONS = Object.keys({ locked: 1, totp_wrong: 1, totp_replayed: 1, push_denied: 1, push_expired: 1, push_limited: 1, unenrolled: 1, failmode_secure: 1, shutdown: 1 } satisfies Record<RejectReason, 1>) as RejectReason[];
+/** The counters this engine counts in (for /metrics). */
+export const ENGINE_COUNTERS: readonly CounterFamily[] = [
+  { name: 'push_limited', help: 'Logins refused by a per-user push limit (every front door), by the limit: pending (too many waiting) or rate (too many in the window).', series: reasons(Object.keys({ pending: 1, rate: 1 } satisfies Record<PushLimit, 1>)) },
+];
 
 export type Verdict =
   /** `commit`: a store write to commit in the same transaction as the request's audit record. */

@@ -3,6 +3,7 @@
 // possible and its connection is closed, without disturbing other connections.
 import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { CounterFamily } from '../lib/metrics.js';
 import { encodeFrame, FrameDecoder, parseRequest, type Request } from './frame.js';
 
 export type Reply = Record<string, string | number>;
@@ -21,6 +22,9 @@ export interface Endpoint {
   connections(): number;
   close(): Promise<void>;
 }
+
+/** The counter the endpoint's problems are counted in (by the composition root, through onProblem). */
+export const PIPE_COUNTERS: readonly CounterFamily[] = [{ name: 'pipe_errors', help: 'Windows logon pipe connections refused or closed for a problem (too many connections, a slow reader, a bad frame).' }];
 
 /** How long close() waits for the requests being answered. */
 const CLOSE_GRACE_MS = 2000;

@@ -23,6 +23,7 @@ export interface DownstreamAnswer {
 }
 
 export type DownstreamFailure = 'timeout' | 'send_timeout' | 'send_error' | 'resolve_error' | 'overloaded' | 'closed';
+export const DOWNSTREAM_FAILURES = Object.keys({ timeout: 1, send_timeout: 1, send_error: 1, resolve_error: 1, overloaded: 1, closed: 1 } satisfies Record<DownstreamFailure, 1>) as DownstreamFailure[];
 
 export class DownstreamError extends Error {
   constructor(

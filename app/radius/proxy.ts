@@ -9,16 +9,16 @@ import type { AuditDetails, Outcome } from '../audit/chain.js';
 import type { Settings } from '../config.js';
 import { normalizeAddress } from '../lib/cidr.js';
 import type { Logger } from '../lib/log.js';
-import type { Counters } from '../lib/metrics.js';
+import { reasons, type ClientSlot, type CounterFamily, type Counters } from '../lib/metrics.js';
 import { TokenBuckets } from '../lib/rate-limit.js';
-import type { Engine, KnownSubject, Verdict as EngineVerdict } from '../mfa/engine.js';
+import { ACCEPT_REASONS, REJECT_REASONS, type Engine, type KnownSubject, type RejectReason, type Verdict as EngineVerdict } from '../mfa/engine.js';
 import { MESSAGES, type MessageKey } from '../mfa/messages.js';
 import { createHash } from 'node:crypto';
 import { createChallengeStore, splitAppendedCode } from './challenges.js';
 import { messageAuthenticatorVerdict, type ClientTable, type RadiusClient } from './clients.js';
 import { Attr, checkRequestMa, Code, decodePacket, decodeVsa, encodeResponse, getAttr, getString, getVendorAttr, MsAttr, RadiusDecodeError, textAttributes, VENDOR_MICROSOFT, type Attribute, type RadiusPacket } from './codec.js';
 import { chapResponse, CryptoError, safeEqual, unhidePassword } from './crypto.js';
-import { DownstreamError, type DownstreamAnswer, type DownstreamLeg, type DownstreamTarget } from './downstream.js';
+import { DOWNSTREAM_FAILURES, DownstreamError, type DownstreamAnswer, type DownstreamLeg, type DownstreamTarget } from './downstream.js';
 import { createDropAuditor } from './drops.js';
 import { RequestCache, type Entry } from './request-cache.js';
 import { clientResponseAttributes, downstreamRequestAttributes, proxyStateOf } from './rewrite.js';
@@ -27,6 +27,25 @@ export { ANSWER_CACHE_MS } from './request-cache.js';
 
 /** How often (in ticks of the 1 s sweep) the rate limiters forget keys that no longer matter. */
 const LIMITER_SWEEP_TICKS = 10;
+
+/** Why a packet is dropped unanswered. */
+const DROP_REASONS = ['unknown_client', 'malformed', 'bad_message_authenticator', 'missing_message_authenticator', 'unsupported_code', 'rate_limited'] as const;
+type DropReason = (typeof DROP_REASONS)[number];
+/** Rejects decided here, before the engine is asked. */
+const DOOR_REJECTS = ['no_user_name', 'bad_user_name', 'no_downstream', 'state_expired', 'state_mismatch'] as const satisfies readonly MessageKey[];
+type RadiusRejectReason = (typeof DOOR_REJECTS)[number] | RejectReason;
+
+/** The counters this proxy counts in, with every reason it counts by (shown at zero in /metrics). */
+export const RADIUS_COUNTERS: readonly CounterFamily[] = [
+  { name: 'packets', help: 'RADIUS packets received from anyone.' },
+  { name: 'requests', help: 'RADIUS Access-Requests taken for an answer (not retransmissions, not dropped ones).' },
+  { name: 'retransmissions', help: 'RADIUS retransmissions absorbed (answered from the cache or re-sent downstream, never a second push).' },
+  { name: 'drops', help: 'RADIUS packets dropped without an answer, by reason.', series: reasons(DROP_REASONS) },
+  { name: 'accepts', help: 'RADIUS Access-Accepts sent, by reason.', series: reasons(ACCEPT_REASONS) },
+  { name: 'rejects', help: 'RADIUS Access-Rejects sent, by reason.', series: reasons(['downstream_reject', ...DOOR_REJECTS, ...REJECT_REASONS].sort()) },
+  { name: 'challenges', help: 'RADIUS Access-Challenges sent, by reason (downstream_challenge: relayed from the downstream server; totp_challenge: asking for a code).', series: reasons(['downstream_challenge', 'totp_challenge']) },
+  { name: 'errors', help: 'RADIUS requests left unanswered by an error, by reason (internal, audit_write: the audit record could not be written, downstream_*: the downstream server).', series: reasons(['audit_write', 'internal', ...DOWNSTREAM_FAILURES.map((f) => `downstream_${f}`)]) },
+];
 
 export interface ProxyDeps {
   settings(): Readonly<Settings>;
@@ -134,12 +153,13 @@ export function createProxy(deps: ProxyDeps): Proxy {
     }
   }
 
-  function drop(address: string, port: number, reason: string, client: RadiusClient | undefined, username?: string): void {
+  function drop(address: string, port: number, reason: DropReason, client: RadiusClient | undefined, username?: string): void {
     deps.counters.inc('drops', reason);
     for (const e of drops.drop(address, port, reason, client?.name ?? null, username ?? null, deps.now())) deps.audit.record(e);
   }
 
   function handle(buf: Buffer, rawAddress: string, port: number): void {
+    const received = deps.counters.latency.now();
     deps.counters.inc('packets');
     const address = normalizeAddress(rawAddress);
     const client = deps.clients().lookup(address);
@@ -191,9 +211,10 @@ export function createProxy(deps: ProxyDeps): Proxy {
       return drop(address, port, 'rate_limited', client, getString(packet.attributes, Attr.UserName));
     }
     deps.counters.inc('requests');
+    const slot = deps.counters.clients.request(client.name);
     const entry = cache.add(key);
     // The packet's attribute values are views into `buf`, which stays alive with them.
-    authenticate(client, packet, address, port, key, entry).catch((e: unknown) => {
+    authenticate(client, packet, address, port, key, entry, received, slot).catch((e: unknown) => {
       // Nothing was answered (an answer is sent only after its audit record is written): the
       // client retries, and its retransmission starts afresh. This is also the path when the
       // store cannot be written (busy, disk full): fail closed rather than answer unaudited.
@@ -208,7 +229,8 @@ export function createProxy(deps: ProxyDeps): Proxy {
     });
   }
 
-  async function authenticate(client: RadiusClient, packet: RadiusPacket, address: string, port: number, key: string, entry: Entry): Promise<void> {
+  /** `received`: when the packet came in (the latency clock); `slot`: the client's counters. */
+  async function authenticate(client: RadiusClient, packet: RadiusPacket, address: string, port: number, key: string, entry: Entry, received: number, slot: ClientSlot): Promise<void> {
     const source = `${address}:${port}`;
     const sentName = getString(packet.attributes, Attr.UserName);
     const callingStationId = getString(packet.attributes, Attr.CallingStationId);
@@ -229,6 +251,8 @@ export function createProxy(deps: ProxyDeps): Proxy {
           deps.counters.inc(v.outcome === 'accept' ? 'accepts' : v.outcome === 'reject' ? 'rejects' : 'challenges', v.reason);
           deps.send(response, port, address);
           if (entry.repeat) deps.send(response, port, address);
+          deps.counters.latency.observe('radius', received);
+          deps.counters.clients.answered(slot, v.outcome);
         },
         (e: unknown) => {
           cache.forget(key);
@@ -237,7 +261,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
         },
       );
     };
-    const reject = (reason: MessageKey, extra?: AuditDetails): Reply => ({
+    const reject = (reason: RadiusRejectReason, extra?: AuditDetails): Reply => ({
       code: Code.AccessReject,
       attributes: [...textAttributes(Attr.ReplyMessage, MESSAGES[reason]), ...proxyState],
       outcome: 'reject',
@@ -340,7 +364,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
   }
 
   /** The engine's accept or reject as a RADIUS answer. */
-  function translate(v: Exclude<EngineVerdict, { kind: 'code_required' }>, acceptAttributes: Attribute[], reject: (reason: MessageKey, extra?: AuditDetails) => Reply): Reply {
+  function translate(v: Exclude<EngineVerdict, { kind: 'code_required' }>, acceptAttributes: Attribute[], reject: (reason: RadiusRejectReason, extra?: AuditDetails) => Reply): Reply {
     if (v.kind === 'reject') return reject(v.reason, v.details);
     return { code: Code.AccessAccept, attributes: acceptAttributes, outcome: 'accept', reason: v.reason, details: v.details, ...(v.commit ? { commit: v.commit } : {}) };
   }
@@ -397,7 +421,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     state: Buffer,
     code: { text: string } | { matches(code: string): boolean },
     proxyState: Attribute[],
-    reject: (reason: MessageKey, extra?: AuditDetails) => Reply,
+    reject: (reason: RadiusRejectReason, extra?: AuditDetails) => Reply,
     source: string,
     callingStationId: string | undefined,
   ): Promise<Reply> {

@@ -2,7 +2,7 @@
 // "The appliance command line"), precedence flag > env > stored > default, one-line errors.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, type FixedOptions, OPTIONS, parseServeOptions, resolveSettings, type Settings, type SettingKey, usage, validateStoredSetting } from '../../app/config.js';
+import { ConfigError, type FixedOptions, OPTIONS, parseServeOptions, parseSyslogTarget, resolveSettings, type Settings, type SettingKey, usage, validateStoredSetting } from '../../app/config.js';
 
 const Config = suite('config');
 
@@ -48,6 +48,8 @@ const TABLE: [SettingKey, string, string, Settings[SettingKey]][] = [
   ['downstreamRequireMessageAuthenticator', 'downstream-require-message-authenticator', 'DOWNSTREAM_REQUIRE_MESSAGE_AUTHENTICATOR', 'no'],
   ['pushCa', 'push-ca', 'PUSH_CA', undefined],
   ['metricsTokenFile', 'metrics-token-file', 'METRICS_TOKEN_FILE', undefined],
+  ['auditStdout', 'audit-stdout', 'AUDIT_STDOUT', 'no'],
+  ['auditSyslog', 'audit-syslog', 'AUDIT_SYSLOG', undefined],
 ];
 
 /** A valid value for each option, and what it parses to. */
@@ -88,6 +90,8 @@ const SAMPLE: Record<SettingKey, [string, unknown]> = {
   downstreamRequireMessageAuthenticator: ['yes', 'yes'],
   pushCa: ['/etc/gatehouse/push-ca.pem', '/etc/gatehouse/push-ca.pem'],
   metricsTokenFile: ['/etc/gatehouse/metrics-token', '/etc/gatehouse/metrics-token'],
+  auditStdout: ['yes', 'yes'],
+  auditSyslog: ['tcp://siem.example:6514', 'tcp://siem.example:6514'],
 };
 
 function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
@@ -105,8 +109,8 @@ function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
 
 // --- names and defaults ---------------------------------------------------
 
-Config('every option has the flag, environment variable and default of DESIGN.md (21) or of Gatehouse own (TOTP, abuse limits, TLS, names, transport)', () => {
-  assert.is(OPTIONS.length, 36);
+Config('every option has the flag, environment variable and default of DESIGN.md (21) or of Gatehouse own (TOTP, abuse limits, TLS, names, transport, audit feed)', () => {
+  assert.is(OPTIONS.length, 38);
   assert.equal(
     OPTIONS.map((o) => [o.key, o.flag, o.env, o.fallback]),
     TABLE,
@@ -298,6 +302,40 @@ Config('the notakey host gets a trailing slash (the API paths are appended to it
   assert.is(parse(['--notakey-host', 'https://push.example/api']).values.notakeyHost, 'https://push.example/api/');
   assert.is(parse([], { NOTAKEY_HOST: 'https://push.example/api/' }).values.notakeyHost, 'https://push.example/api/');
   assert.is(resolve([], {}, { 'notakey-host': 'https://10.0.0.5:8080/api' }).settings.notakeyHost, 'https://10.0.0.5:8080/api/');
+});
+
+Config('the audit syslog collector: udp:// or tcp://, a host or an IP address, a port (514/udp and 601/tcp by default); nothing else', () => {
+  const ok: [string, string][] = [
+    ['udp://127.0.0.1:5514', 'udp://127.0.0.1:5514'],
+    ['tcp://siem.example.org:601', 'tcp://siem.example.org:601'],
+    ['UDP://Collector.Example', 'udp://Collector.Example:514'],
+    ['tcp://10.1.2.3', 'tcp://10.1.2.3:601'],
+    ['tcp://[2001:db8::7]:6514/', 'tcp://[2001:db8::7]:6514'],
+    ['udp://[::1]', 'udp://[::1]:514'],
+  ];
+  for (const [raw, value] of ok) {
+    assert.is(parse(['--audit-syslog', raw]).values.auditSyslog, value, raw);
+    assert.is(parse([], { AUDIT_SYSLOG: raw }).values.auditSyslog, value, raw);
+  }
+  assert.equal(parseSyslogTarget('tcp://[2001:db8::7]:6514', 'x'), { transport: 'tcp', host: '2001:db8::7', port: 6514 });
+  assert.equal(parseSyslogTarget('udp://collector', 'x'), { transport: 'udp', host: 'collector', port: 514 });
+  const bad = ['collector:514', 'syslog://host:514', 'http://host:514', 'udp://', 'udp://:514', 'udp://host:0', 'udp://host:65536', 'udp://host:x', 'tcp://host:601/path', 'tcp://host:601?x=1', 'tcp://user@host:601', 'udp://2001:db8::7:514', 'udp://[10.0.0.1]:514', 'udp://bad_host!:514', 'udp://999.1.1.1:514', 'udp://host name:514'];
+  for (const raw of bad) {
+    configError(() => parse(['--audit-syslog', raw]), '--audit-syslog');
+    configError(() => parse([], { AUDIT_SYSLOG: raw }), 'AUDIT_SYSLOG');
+  }
+  // TLS syslog (RFC 5425) is not offered: say so rather than send in clear to a TLS port.
+  for (const raw of ['tls://siem.example:6514', 'tcp+tls://siem.example:6514', 'ssl://siem.example:6514']) configError(() => parse(['--audit-syslog', raw]), '--audit-syslog', 'TLS');
+  for (const raw of ['on', 'true', 'YES', '']) configError(() => parse(['--audit-stdout', raw]), '--audit-stdout');
+  configError(() => parse([], { AUDIT_STDOUT: '1' }), 'AUDIT_STDOUT');
+  // Both can be stored (the admin UI, `gatehouse settings set`), and a bad stored value is reported.
+  assert.is(validateStoredSetting('audit-syslog', 'udp://10.0.0.9:514'), null);
+  assert.is(validateStoredSetting('audit-stdout', 'yes'), null);
+  assert.match(validateStoredSetting('audit-syslog', 'tls://10.0.0.9') ?? '', /TLS/);
+  const r = resolve([], {}, { 'audit-syslog': 'udp://10.0.0.9', 'audit-stdout': 'yes' });
+  assert.is(r.settings.auditSyslog, 'udp://10.0.0.9:514');
+  assert.is(r.settings.auditStdout, 'yes');
+  assert.is(r.sources.auditSyslog, 'stored');
 });
 
 Config('the push API is https; plain http only to this machine (user names and decisions cross it)', () => {

@@ -35,9 +35,12 @@ type AuditRecord = AuditRow;
 export interface AuditStore {
   /**
    * Append in one transaction. `effects` run first, inside the same transaction: writes that must
-   * be committed together with their records (a TOTP code's step, for one).
+   * be committed together with their records (a TOTP code's step, for one). With `committed`, the
+   * records as stored (id, hashes) are pushed onto it; they are committed only if append returns.
    */
-  append(rows: readonly NewAuditRow[], effects?: readonly (() => void)[]): void;
+  append(rows: readonly NewAuditRow[], effects?: readonly (() => void)[], committed?: AuditRecord[]): void;
+  /** Records with an id above `afterId`, oldest first, at most `limit` (a feed catching up). */
+  after(afterId: number, limit: number): AuditRecord[];
   /** Every matching record, oldest first (streamed). */
   iterate(filter?: AuditFilter): IterableIterator<AuditRecord>;
   /** One page, newest first, of records with an id below `beforeId` (keyset pagination). */
@@ -116,7 +119,7 @@ export function createAuditStore(store: Store, chain: ChainLink): AuditStore {
   const insert = sqlite.prepare(
     'INSERT INTO audit_log (id, time, event, outcome, username, reason, source, client, actor, details, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)',
   );
-  const appendTx = sqlite.transaction((rows: readonly NewAuditRow[], effects: readonly (() => void)[] | undefined) => {
+  const appendTx = sqlite.transaction((rows: readonly NewAuditRow[], effects: readonly (() => void)[] | undefined, committed: AuditRecord[] | undefined) => {
     if (effects !== undefined) for (const effect of effects) effect();
     const last = tail.get();
     let id = last ? last.id : 0;
@@ -126,18 +129,21 @@ export function createAuditStore(store: Store, chain: ChainLink): AuditStore {
       const rec: UnchainedAuditRow = { id, ...row };
       const hash = chain.link(prev, rec);
       insert.run(id, rec.time, rec.event, rec.outcome, rec.username, rec.reason, rec.source, rec.client, rec.actor, rec.details, prev, hash);
+      if (committed !== undefined) committed.push({ ...rec, prevHash: prev, hash });
       prev = hash;
     }
   });
   const countStmt = sqlite.prepare('SELECT count(*) FROM audit_log').pluck() as Statement<[], number>;
   const firstStmt = sqlite.prepare('SELECT * FROM audit_log ORDER BY id LIMIT 1') as Statement<[], RawRow>;
   const lastStmt = sqlite.prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT 1') as Statement<[], RawRow>;
+  const afterStmt = sqlite.prepare('SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?') as Statement<[number, number], RawRow>;
   const latestStmt = sqlite.prepare('SELECT * FROM audit_log WHERE event = ? ORDER BY id DESC LIMIT 1') as Statement<[string], RawRow>;
   const one = (r: RawRow | undefined) => (r === undefined ? undefined : toRecord(r));
   return {
-    append(rows, effects) {
-      if (rows.length > 0) appendTx.immediate(rows, effects);
+    append(rows, effects, committed) {
+      if (rows.length > 0) appendTx.immediate(rows, effects, committed);
     },
+    after: (afterId, limit) => afterStmt.all(afterId, limit).map(toRecord),
     *iterate(filter = {}) {
       const w = whereOf(filter);
       const stmt = sqlite.prepare(`SELECT * FROM audit_log WHERE ${w.sql} ORDER BY id`) as Statement<(string | number)[], RawRow>;
