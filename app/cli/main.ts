@@ -2,6 +2,8 @@
 import type { ReadStream } from 'node:tty';
 import { ConfigError, parseServeOptions, usage } from '../config.js';
 import { startAppliance } from '../main.js';
+import { createLogger } from '../lib/log.js';
+import { exitOnFatal } from '../lib/process-events.js';
 import { ADMIN_HELP, adminCommand, TOKEN_HELP, tokenCommand } from './admins.js';
 import { AGENT_HELP, AGENT_TOKEN_HELP, agentCommand, agentTokenCommand } from './agent.js';
 import { AUDIT_HELP, auditCommand } from './audit.js';
@@ -70,10 +72,14 @@ function processIo(): CliIo {
 
 async function serveCommand(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { fixed } = parseServeOptions(args, env);
+  // Fatal errors and signals are logged as JSON lines, like everything the appliance logs.
+  const level = env['LOG_LEVEL'] === 'debug' ? 'debug' : 'info';
+  exitOnFatal({ level });
+  const log = createLogger(level);
   const running = await startAppliance(fixed, env);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
-      process.stderr.write(`gatehouse: ${signal} received, stopping\n`);
+      log.info(`${signal} received, stopping`, { signal });
       running.stop().then(resolve, resolve);
     };
     let stopping = false;

@@ -32,6 +32,8 @@ export interface Appliance {
   dataDir: string;
   child: ChildProcess;
   output(): string;
+  /** Standard output alone (the audit feed's JSON lines with --audit-stdout yes). */
+  stdout(): string;
   /** Run a sub-command against the same data directory. */
   cli(args: string[], stdin?: string): Promise<CliResult>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -154,7 +156,11 @@ async function launchAppliance(opts: StartOptions, dataDir: string, radiusPort: 
   const args = ['serve', '--data-dir', dataDir, ...(opts.ports === false ? [] : ['--port-in', String(radiusPort), '--http-port', String(httpPort)]), ...(opts.args ?? [])];
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.bin ?? GATEHOUSE, ...args], { env: { PATH: process.env['PATH'], ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    stdout += d.toString();
+  });
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const closed = new Promise<void>((r) => child.on('close', () => r()));
@@ -187,6 +193,7 @@ async function launchAppliance(opts: StartOptions, dataDir: string, radiusPort: 
     dataDir,
     child,
     output: () => out,
+    stdout: () => stdout,
     cli: (a, stdin) => runCli([...a, '--data-dir', dataDir], stdin === undefined ? {} : { stdin }),
     stop(signal = 'SIGTERM') {
       stopped ??= (async () => {
