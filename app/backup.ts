@@ -30,7 +30,7 @@ import { deleteAllSessions } from './db/queries/admins.js';
 import { DB_FILE, openStore, type Store } from './db/open.js';
 import { copyStoreFile, integrityCheck, lastAppliedMigration, storeFile } from './db/store-file.js';
 import { createSealer, MASTER_KEY_FILE } from './db/secrets.js';
-import { packageRoot } from './lib/package-root.js';
+import { packageRoot, packageVersion } from './lib/package-root.js';
 
 export const BACKUP_MAGIC = Buffer.from('GHBACKUP', 'ascii');
 export const BACKUP_FORMAT_VERSION = 1;
@@ -101,9 +101,6 @@ interface Journal {
 }
 function journal(): Journal {
   return JSON.parse(readFileSync(join(packageRoot(), 'migrations', 'meta', '_journal.json'), 'utf8')) as Journal;
-}
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** The newest migration applied to a store, as its journal tag. */

@@ -1,9 +1,6 @@
 // What `gatehouse COMMAND --help` prints, and the one-line usage of a wrong call, from one
 // description per sub-command (kept beside the command it describes).
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ConfigError } from '../config.js';
-import { packageRoot } from '../lib/package-root.js';
 
 export interface CommandHelp {
   /** One form per line, each starting with `gatehouse `. */
@@ -49,8 +46,4 @@ export function wantsHelp(args: readonly string[]): boolean {
     if (a === '--help' || a === '-h') return true;
   }
   return false;
-}
-
-export function packageVersion(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }

@@ -3,6 +3,7 @@ import type { ReadStream } from 'node:tty';
 import { ConfigError, parseServeOptions, usage } from '../config.js';
 import { startAppliance } from '../main.js';
 import { createLogger } from '../lib/log.js';
+import { packageVersion } from '../lib/package-root.js';
 import { exitOnFatal } from '../lib/process-events.js';
 import { ADMIN_HELP, adminCommand, TOKEN_HELP, tokenCommand } from './admins.js';
 import { AGENT_HELP, AGENT_TOKEN_HELP, agentCommand, agentTokenCommand } from './agent.js';
@@ -11,7 +12,7 @@ import { BACKUP_HELP, backupCommand, RESTORE_HELP, restoreCommand } from './back
 import { CLIENT_HELP, clientCommand } from './clients.js';
 import type { CliIo } from './context.js';
 import { DOWNSTREAM_HELP, downstreamCommand } from './downstream.js';
-import { packageVersion, renderHelp, wantsHelp, type CommandHelp } from './help.js';
+import { renderHelp, wantsHelp, type CommandHelp } from './help.js';
 import { openHiddenPrompt, PromptCancelled } from './prompt.js';
 import { SETTINGS_HELP, settingsCommand } from './settings.js';
 import { TOTP_HELP, totpCommand, USER_HELP, userCommand } from './users.js';

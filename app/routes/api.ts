@@ -6,15 +6,13 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { exportRow } from '../audit/export.js';
 import type { AuditRecord } from '../audit/chain.js';
 import { OPTIONS } from '../config.js';
 import { findApiTokenByHash, listAdmins, listApiTokens, touchApiToken } from '../db/queries/admins.js';
 import { listDownstreams } from '../db/queries/downstream.js';
 import type { UserRow } from '../db/queries/users.js';
-import { packageRoot } from '../lib/package-root.js';
+import { packageVersion } from '../lib/package-root.js';
 import { tokenHash } from '../lib/tokens.js';
 import { addClient, editClient, removeClient } from '../admin/clients.js';
 import type { Result } from '../admin/deps.js';
@@ -88,17 +86,8 @@ function numText(b: Body, key: string): string | undefined {
 
 const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
 
-function readVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
 export function createApiRoutes(d: WebDeps) {
-  const version = readVersion();
+  const version = packageVersion();
   const openapi = openApiDocument(version);
   const api = new Hono<ApiEnv>();
 
