@@ -1,10 +1,12 @@
 // The root HTTP app: middleware in one listed order, and every URL family mounted here.
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { ROLE_LABELS, uiAllows } from './admin/roles.js';
 import { failOpenWarnings } from './admin/settings.js';
 import { csrf } from './middleware/csrf.js';
 import { pageFrame } from './middleware/frame.js';
 import { securityHeaders } from './middleware/security.js';
+import { requireRole } from './middleware/roles.js';
 import { loadSession, requireAdmin } from './middleware/session.js';
 import { createAdminAuth } from './routes/admin-auth.js';
 import { createApiRoutes } from './routes/api.js';
@@ -53,17 +55,26 @@ export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
   app.use('/api/v1/*', bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.json({ error: `request body too large (at most ${MAX_BODY / 1024} KiB)` }, 413) }));
   app.route('/api/v1', createApiRoutes(deps.web));
   // The browser UI: 3. a body limit before anything reads a body (the CSRF check parses forms
-  // before sign-in), 4. session, 5. CSRF, then sign-in pages and the one-time setup page (the
-  // VM's first admin), 6. the admin gate, then the pages.
+  // before sign-in), 4. session, 5. CSRF, 6. the page frame, then sign-in pages and the one-time
+  // setup page (the VM's first admin), 7. the admin gate and 8. the role gate
+  // (app/admin/roles.ts), then the pages.
   const ui = new Hono<WebEnv>();
   ui.use('*', bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.text(`Request refused: the form is larger than ${MAX_BODY / 1024} KiB.`, 413) }));
   ui.use('*', loadSession(deps.web.store, deps.web.now));
   ui.use('*', csrf);
-  // 6. the page frame (what every page shows besides its own content: fail-open warnings).
-  ui.use('*', pageFrame(() => ({ warnings: failOpenWarnings(deps.web.resolved().settings) })));
+  // The page frame (what every page shows besides its own content: fail-open warnings, and
+  // what the admin's role leaves out).
+  ui.use(
+    '*',
+    pageFrame((c) => {
+      const role = c.get('session')?.stage === 'full' ? c.get('session')!.adminRole : 'admin';
+      return { warnings: failOpenWarnings(deps.web.resolved().settings), roleLabel: role === 'admin' ? undefined : ROLE_LABELS[role], allows: (method, path) => uiAllows(role, method, path) };
+    }),
+  );
   ui.route('/', createSessionRoutes(deps.web, auth));
   ui.route('/', createSetupRoutes(deps.web));
   ui.use('*', requireAdmin);
+  ui.use('*', requireRole(deps.web.audit, deps.web.assets));
   ui.route('/', createDashboardRoutes(deps.web));
   ui.route('/', createClientRoutes(deps.web));
   ui.route('/', createUserRoutes(deps.web));

@@ -1,14 +1,24 @@
-// Admins of the web UI. The last admin cannot be removed (that would reopen /setup, or leave the
-// appliance without anyone to run it), and adding an admin retires the VM's one-time setup code.
-import { deleteAdmin, deleteSessionsOfAdmin, findAdminByName, insertAdmin, listAdmins, setAdminSeed, updateAdminPassword } from '../db/queries/admins.js';
+// Admins of the web UI. The last full admin cannot be removed or given a lesser role (that would
+// leave the appliance without anyone to run it, or reopen /setup), and adding an admin retires
+// the VM's one-time setup code. What each role may do is decided in ./roles.ts.
+import { changeAdminCounted, deleteSessionsOfAdmin, findAdminByName, insertAdmin, setAdminSeed, updateAdminPassword } from '../db/queries/admins.js';
 import { hashPassword, passwordProblem } from '../lib/password.js';
 import { readSetupCode, removeSetupCode } from '../lib/setup-code.js';
 import { bad, cleanTokenName, conflict, missing, ok, type AdminDeps, type Result } from './deps.js';
+import { isRole, ROLES, type Role } from './roles.js';
+
+/** A role named in a form, a request or a flag; absent means a full admin. */
+export function checkRole(raw: string | undefined, field = 'role'): Result<Role> {
+  if (raw === undefined || raw === '') return ok('admin');
+  return isRole(raw) ? ok(raw) : bad(`role must be one of ${ROLES.join(', ')}`, field);
+}
 
 /** A new admin's name and password checked (before anything is asked of the acting admin or changed). */
-export function checkNewAdmin(d: AdminDeps, rawName: string | undefined, password: string | undefined): Result<string> {
+export function checkNewAdmin(d: AdminDeps, rawName: string | undefined, password: string | undefined, rawRole?: string): Result<string> {
   const name = cleanTokenName(rawName, 'name');
   if (!name.ok) return name;
+  const role = checkRole(rawRole);
+  if (!role.ok) return role;
   const problem = passwordProblem(password ?? '');
   if (problem !== null) return bad(problem, 'password');
   if (findAdminByName(d.store, name.value)) return conflict(`admin ${name.value} already exists`, 'name');
@@ -16,13 +26,15 @@ export function checkNewAdmin(d: AdminDeps, rawName: string | undefined, passwor
 }
 
 /** `source` (where the request came from, e.g. `http:ADDRESS`) goes into the audit record when given. */
-export async function addAdmin(d: AdminDeps, actor: string, rawName: string | undefined, password: string | undefined, source?: string): Promise<Result<string>> {
-  const name = checkNewAdmin(d, rawName, password);
+export async function addAdmin(d: AdminDeps, actor: string, rawName: string | undefined, password: string | undefined, source?: string, rawRole?: string): Promise<Result<string>> {
+  const name = checkNewAdmin(d, rawName, password, rawRole);
   if (!name.ok) return name;
+  const role = checkRole(rawRole);
+  if (!role.ok) return role;
   const hash = await hashPassword(password!);
   // Checked again after the hashing (an await): two requests for one name must not both insert.
   if (findAdminByName(d.store, name.value)) return conflict(`admin ${name.value} already exists`, 'name');
-  insertAdmin(d.store, name.value, hash);
+  insertAdmin(d.store, name.value, hash, role.value);
   // Once an admin exists the setup code has no use left; a leftover file must not reopen /setup
   // should the admins ever be removed by hand.
   let setupCode: string | undefined;
@@ -34,7 +46,7 @@ export async function addAdmin(d: AdminDeps, actor: string, rawName: string | un
       setupCode = `setup code file not removed: ${(e as Error).message}`;
     }
   }
-  d.audit.record({ event: 'admin.add', outcome: 'ok', actor, ...(source !== undefined ? { source } : {}), details: setupCode !== undefined ? { name: name.value, message: setupCode } : { name: name.value } });
+  d.audit.record({ event: 'admin.add', outcome: 'ok', actor, ...(source !== undefined ? { source } : {}), details: setupCode !== undefined ? { name: name.value, role: role.value, message: setupCode } : { name: name.value, role: role.value } });
   return ok(name.value);
 }
 
@@ -46,14 +58,31 @@ export function changeAdmin(d: AdminDeps, actor: string, self: string | undefine
   if (admin === undefined) return missing(`no admin ${name}`);
   if (action === 'remove') {
     if (name === self) return conflict('you cannot remove yourself');
-    if (listAdmins(d.store).length <= 1) return conflict('the last admin cannot be removed (add another first)');
-    deleteAdmin(d.store, name);
+    // Counted and removed in one transaction (two removals at once cannot leave no full admin).
+    const r = changeAdminCounted(d.store, name, (role, counts) => (role === 'admin' && counts.admin <= 1 ? { change: null, last: true } : { change: 'delete' as const, last: false }));
+    if (r === undefined) return missing(`no admin ${name}`);
+    if (r.last) return conflict('the last full admin cannot be removed (add another first)');
   } else {
     setAdminSeed(d.store, d.sealer, admin.id, null);
     deleteSessionsOfAdmin(d.store, admin.id);
   }
   d.audit.record({ event: `admin.${action}`, outcome: 'ok', actor, details: { name } });
   return ok(name);
+}
+
+/**
+ * Give an admin another role; it applies from their next request (sessions read the role).
+ * `self`: the admin acting, who cannot change their own role (another admin must).
+ */
+export function setAdminRole(d: AdminDeps, actor: string, self: string | undefined, name: string, rawRole: string | undefined): Result<{ name: string; role: Role }> {
+  const role = checkRole(rawRole === undefined || rawRole === '' ? '-' : rawRole);
+  if (!role.ok) return role;
+  if (name === self) return conflict('you cannot change your own role (another full admin can)');
+  const r = changeAdminCounted(d.store, name, (current, counts) => (current === 'admin' && role.value !== 'admin' && counts.admin <= 1 ? { change: null, last: true, from: current } : { change: role.value, last: false, from: current }));
+  if (r === undefined) return missing(`no admin ${name}`);
+  if (r.last) return conflict('the last full admin must stay one (make another admin a full admin first)');
+  if (r.from !== role.value) d.audit.record({ event: 'admin.role', outcome: 'ok', actor, details: { name, role: role.value, previous: r.from } });
+  return ok({ name, role: role.value });
 }
 
 /** A new password; every session of that admin ends. */

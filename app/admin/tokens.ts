@@ -2,20 +2,25 @@
 // machine's agent forwarding logons). Shown once; only their SHA-256 is stored.
 import { deleteAgent, deleteApiToken, DuplicateTokenError, insertAgent, insertApiToken } from '../db/queries/admins.js';
 import { newToken, tokenHash } from '../lib/tokens.js';
+import { checkRole } from './admins.js';
 import { cleanTokenName, conflict, missing, ok, type AdminDeps, type Result } from './deps.js';
+import type { Role } from './roles.js';
 
-export function createApiToken(d: AdminDeps, actor: string, rawName: string | undefined): Result<{ name: string; token: string }> {
+/** An API token acts with a role like an admin's (./roles.ts); absent means a full admin's. */
+export function createApiToken(d: AdminDeps, actor: string, rawName: string | undefined, rawRole?: string): Result<{ name: string; role: Role; token: string }> {
   const name = cleanTokenName(rawName, 'name');
   if (!name.ok) return name;
+  const role = checkRole(rawRole);
+  if (!role.ok) return role;
   const token = newToken('gh_');
   try {
-    insertApiToken(d.store, name.value, tokenHash(token), actor);
+    insertApiToken(d.store, name.value, tokenHash(token), actor, role.value);
   } catch (e) {
     if (!(e instanceof DuplicateTokenError)) throw e;
     return conflict(`a token named ${name.value} already exists`, 'name');
   }
-  d.audit.record({ event: 'token.create', outcome: 'ok', actor, details: { name: name.value } });
-  return ok({ name: name.value, token });
+  d.audit.record({ event: 'token.create', outcome: 'ok', actor, details: { name: name.value, role: role.value } });
+  return ok({ name: name.value, role: role.value, token });
 }
 
 export function revokeApiToken(d: AdminDeps, actor: string, name: string): Result<string> {

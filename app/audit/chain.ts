@@ -59,6 +59,11 @@ export interface AuditDetails {
   enforcement?: 'enforced' | 'not enforced';
   /** The hash a head record vouches for (its predecessor's). */
   head?: string;
+  /** An admin's or API token's role (app/admin/roles.ts), and the one before a change. */
+  role?: string;
+  previous?: string;
+  /** Who was refused what (an admin or a token outside its role): METHOD and path. */
+  request?: string;
 }
 
 /** A stored record (the row shape is the store's). */

@@ -110,6 +110,8 @@ export const admins = sqliteTable('admins', {
   totpLastUsedStep: integer('totp_last_used_step').notNull().default(-1),
   failedAttempts: integer('failed_attempts').notNull().default(0),
   lockedUntil: integer('locked_until'),
+  /** What the admin may do (app/admin/roles.ts): `admin`, `helpdesk` or `readonly`. */
+  role: text('role', { enum: ['admin', 'helpdesk', 'readonly'] }).notNull().default('admin'),
   createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
 });
 
@@ -138,6 +140,8 @@ export const apiTokens = sqliteTable('api_tokens', {
   name: text('name').notNull().unique(),
   tokenHash: text('token_hash').notNull().unique(),
   createdBy: text('created_by').notNull(),
+  /** What the token may do through the API, as for an admin (app/admin/roles.ts). */
+  role: text('role', { enum: ['admin', 'helpdesk', 'readonly'] }).notNull().default('admin'),
   createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
   lastUsedAt: integer('last_used_at'),
 });

@@ -1,5 +1,6 @@
 // Every page of the signed-in UI is rendered inside its frame (app/views/frame.ts): routes call
 // c.render(page, status) and this middleware supplies what the frame shows.
+import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { Child } from 'hono/jsx';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -12,9 +13,10 @@ declare module 'hono' {
   }
 }
 
-export function pageFrame(frame: () => Frame) {
+/** `frame` is asked at each render, with the request (whose session says who is signed in). */
+export function pageFrame(frame: (c: Context<WebEnv>) => Frame) {
   return createMiddleware<WebEnv>(async (c, next) => {
-    c.setRenderer((content, status) => c.html(<FrameContext.Provider value={frame()}>{content}</FrameContext.Provider>, status ?? 200));
+    c.setRenderer((content, status) => c.html(<FrameContext.Provider value={frame(c)}>{content}</FrameContext.Provider>, status ?? 200));
     await next();
   });
 }

@@ -18,7 +18,9 @@ import { addClient, editClient, removeClient } from '../admin/clients.js';
 import type { Result } from '../admin/deps.js';
 import { removeDownstream, setDownstream } from '../admin/downstream.js';
 import { setSetting } from '../admin/settings.js';
+import { apiAllows } from '../admin/roles.js';
 import { addUser, changeUser, enrolUserTotp, searchUsers } from '../admin/users.js';
+import { sourceOf } from '../middleware/remote.js';
 import { auditFilterFromQuery } from './audit.js';
 import type { RuntimeClient, WebDeps } from './deps.js';
 import { openApiDocument } from './openapi.js';
@@ -32,6 +34,9 @@ const TOUCH_EVERY_MS = 60_000;
 interface ApiEnv {
   Variables: { actor: string };
 }
+
+/** Where this app is mounted (app/http.tsx); the role rules name paths below it. */
+const MOUNT = '/api/v1';
 
 /** An error answered as JSON with its status; thrown by the body helpers, caught by onError. */
 class ApiError extends Error {
@@ -156,6 +161,12 @@ export function createApiRoutes(d: WebDeps) {
       const now = d.now();
       if (row.lastUsedAt === null || now - row.lastUsedAt >= TOUCH_EVERY_MS) touchApiToken(d.store, row.id, now);
       c.set('actor', `token:${row.name}`);
+      // The token's role decides what it may do (app/admin/roles.ts), like an admin's in the UI.
+      const path = c.req.path.startsWith(MOUNT) ? c.req.path.slice(MOUNT.length) || '/' : c.req.path;
+      if (!apiAllows(row.role, c.req.method, path)) {
+        d.audit.record({ event: 'token.forbidden', outcome: 'reject', actor: `token:${row.name}`, source: sourceOf(c), details: { role: row.role, request: `${c.req.method} ${path.slice(0, 200)}` } });
+        return c.json({ error: `this token's role (${row.role}) does not allow ${c.req.method} ${MOUNT}${path}` }, 403);
+      }
       await next();
     }),
   );
@@ -302,8 +313,8 @@ export function createApiRoutes(d: WebDeps) {
     return c.json({ records: shown.map(auditView), next_before: rows.length > limit ? shown[shown.length - 1]!.id : null });
   });
 
-  api.get('/admins', (c) => c.json({ admins: listAdmins(d.store).map((a) => ({ name: a.name, hasTotp: a.hasTotp, createdAt: iso(a.createdAt) })) }));
-  api.get('/tokens', (c) => c.json({ tokens: listApiTokens(d.store).map((t) => ({ name: t.name, createdBy: t.createdBy, createdAt: iso(t.createdAt), lastUsedAt: iso(t.lastUsedAt) })) }));
+  api.get('/admins', (c) => c.json({ admins: listAdmins(d.store).map((a) => ({ name: a.name, role: a.role, hasTotp: a.hasTotp, createdAt: iso(a.createdAt) })) }));
+  api.get('/tokens', (c) => c.json({ tokens: listApiTokens(d.store).map((t) => ({ name: t.name, role: t.role, createdBy: t.createdBy, createdAt: iso(t.createdAt), lastUsedAt: iso(t.lastUsedAt) })) }));
 
   // Anything else under /api/v1 ends here, so the browser UI's middleware never sees API requests.
   api.all('*', (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));

@@ -75,10 +75,10 @@ const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` })
 const json = (schema: Schema) => ({ 'application/json': { schema } });
 const ok = (description: string, schema: Schema): ResponseObject => ({ description, content: json(schema) });
 const noContent: ResponseObject = { description: 'Done; no body.' };
-const err = (name: 'BadRequest' | 'Unauthorized' | 'NotFound' | 'Conflict' | 'TooLarge' | 'UnsupportedMediaType') => ({ $ref: `#/components/responses/${name}` });
+const err = (name: 'BadRequest' | 'Unauthorized' | 'Forbidden' | 'NotFound' | 'Conflict' | 'TooLarge' | 'UnsupportedMediaType') => ({ $ref: `#/components/responses/${name}` });
 const body = (schema: Schema) => ({ required: true, content: json(schema) });
 /** Responses every endpoint behind the token can give, plus those of endpoints that take a body. */
-const authed = { '401': err('Unauthorized') };
+const authed = { '401': err('Unauthorized'), '403': err('Forbidden') };
 const withBody = { ...authed, '400': err('BadRequest'), '413': err('TooLarge'), '415': err('UnsupportedMediaType') };
 
 const str = (description: string, extra: Omit<Extract<Schema, { type?: unknown }>, 'type' | 'description'> = {}): Schema => ({ type: 'string', description, ...extra });
@@ -97,7 +97,7 @@ export function openApiDocument(version: string): OpenApiDocument {
       title: 'Gatehouse API',
       version,
       description:
-        'Automation API of the Gatehouse MFA appliance: the same operations as the admin pages. Authenticate with `Authorization: Bearer <token>`; tokens are created in the web UI (API tokens) or with `gatehouse token create NAME`, shown once and stored hashed. Bodies are JSON (at most 64 KiB); errors are `{"error": message, "field"?: name}`. Every change writes one audit record with the actor `token:<name>`.',
+        'Automation API of the Gatehouse MFA appliance: the same operations as the admin pages. Authenticate with `Authorization: Bearer <token>`; tokens are created in the web UI (API tokens) or with `gatehouse token create NAME`, shown once and stored hashed. A token carries a role: `admin` may do everything, `helpdesk` may read the status, approvals, the audit log and users and change users (add, enrol, lock, unlock, remove), `readonly` may read everything and change nothing; anything else is answered 403. Bodies are JSON (at most 64 KiB); errors are `{"error": message, "field"?: name}`. Every change writes one audit record with the actor `token:<name>`.',
     },
     servers: [{ url: '/api/v1' }],
     security: [{ bearer: [] }],
@@ -322,13 +322,14 @@ export function openApiDocument(version: string): OpenApiDocument {
           details: { type: ['object', 'null'], description: 'Further fields from a closed list.' },
           hash: str('Hash-chain value of this record.'),
         }),
-        Admin: obj({ name: str('Sign-in name.'), hasTotp: { type: 'boolean' }, createdAt: time('When the admin was added.') }),
-        Token: obj({ name: str('Token name.'), createdBy: str('Who created it.'), createdAt: time('When it was created.'), lastUsedAt: nullable('string', 'Last use (to the minute).', 'date-time') }),
+        Admin: obj({ name: str('Sign-in name.'), role: { type: 'string', enum: ['admin', 'helpdesk', 'readonly'], description: 'What the admin may do.' }, hasTotp: { type: 'boolean' }, createdAt: time('When the admin was added.') }),
+        Token: obj({ name: str('Token name.'), role: { type: 'string', enum: ['admin', 'helpdesk', 'readonly'], description: 'What the token may do.' }, createdBy: str('Who created it.'), createdAt: time('When it was created.'), lastUsedAt: nullable('string', 'Last use (to the minute).', 'date-time') }),
       },
       responses: {
         BadRequest: { description: 'A field is missing or wrong, or the body is not a JSON object; `field` names the field.', content: json(ref('Error')) },
         Unauthorized: { description: 'No token, or an unknown or revoked one.', headers: { 'WWW-Authenticate': { description: 'Bearer', schema: { type: 'string' } } }, content: json(ref('Error')) },
         NotFound: { description: 'No such thing.', content: json(ref('Error')) },
+        Forbidden: { description: 'The token’s role does not allow this operation.', content: json(ref('Error')) },
         Conflict: { description: 'It exists already, or it is set by a flag or the environment and cannot be changed here.', content: json(ref('Error')) },
         TooLarge: { description: 'The body is larger than 64 KiB.', content: json(ref('Error')) },
         UnsupportedMediaType: { description: 'The body is not sent as application/json.', content: json(ref('Error')) },

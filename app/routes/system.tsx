@@ -3,9 +3,10 @@ import { Hono, type Context } from 'hono';
 import { OPTIONS } from '../config.js';
 import { listAdmins, listApiTokens } from '../db/queries/admins.js';
 import { listDownstreams } from '../db/queries/downstream.js';
-import { addAdmin, changeAdmin, checkNewAdmin } from '../admin/admins.js';
+import { addAdmin, changeAdmin, checkNewAdmin, checkRole, setAdminRole } from '../admin/admins.js';
 import { checkDownstream, removeDownstream, setDownstream } from '../admin/downstream.js';
 import { checkSetting, SECURITY_SETTINGS, SETTING_CONTROLS, SETTING_GROUPS, setSetting } from '../admin/settings.js';
+import { ROLE_LABELS } from '../admin/roles.js';
 import { createApiToken, revokeApiToken } from '../admin/tokens.js';
 import { AdminsPage, ApprovalsLive, ApprovalsPage, BackupPage, ConfirmSettingPage, DownstreamPage, SettingsPage, TokensPage, type SettingRow } from '../views/system.js';
 import { isHtmx } from '../middleware/htmx.js';
@@ -129,13 +130,13 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
     .post('/admins', async (c) => {
       stayOn(c, '/admins');
       const b = await c.req.parseBody();
-      const form = { name: str(b['name']) ?? '' };
+      const form = { name: str(b['name']) ?? '', role: str(b['role']) ?? '' };
       // A new admin is a way to everything: the adding admin's password and a code are asked again.
-      const checked = checkNewAdmin(d.admin, str(b['name']), str(b['password']));
+      const checked = checkNewAdmin(d.admin, str(b['name']), str(b['password']), str(b['role']));
       if (!checked.ok) return admins(c, { error: checked.error, field: checked.field, form }, checked.status);
       const refused = await confirmed(c, b);
       if (refused !== undefined) return admins(c, { error: refused, form }, 403);
-      const r = await addAdmin(d.admin, actor(c), str(b['name']), str(b['password']));
+      const r = await addAdmin(d.admin, actor(c), str(b['name']), str(b['password']), undefined, str(b['role']));
       if (!r.ok) return admins(c, { error: r.error, field: r.field, form }, r.status);
       return seeOther(c, '/admins', { kind: 'ok', text: `Admin ${r.value} added; they set up TOTP at their first sign-in.` });
     })
@@ -148,6 +149,20 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
       return admins(c, { error: r.error }, r.status);
     })
     .get('/admins/:action{remove|reset-totp}', (c) => c.redirect('/admins', 303))
+    .post('/admins/role', async (c) => {
+      stayOn(c, '/admins');
+      const b = await c.req.parseBody();
+      const form = { target: str(b['target']) ?? '', newrole: str(b['newrole']) ?? '' };
+      const role = checkRole(str(b['newrole']) || '-', 'newrole');
+      if (!role.ok) return admins(c, { error: role.error, field: role.field, form }, role.status);
+      // A role is a way to more (or less) of everything: asked again like adding an admin.
+      const refused = await confirmed(c, b);
+      if (refused !== undefined) return admins(c, { error: refused, form }, 403);
+      const r = setAdminRole(d.admin, actor(c), c.get('session')!.adminName, form.target, role.value);
+      if (!r.ok) return admins(c, { error: r.error, field: 'target', form }, r.status);
+      return seeOther(c, '/admins', { kind: 'ok', text: `${r.value.name} is now: ${ROLE_LABELS[r.value.role]}.` });
+    })
+    .get('/admins/role', (c) => c.redirect('/admins', 303))
     .get('/tokens', (c) => {
       const shown = createdTokens.take(c.get('session')!.id, c.req.query('shown'));
       if (shown !== undefined) c.header('Cache-Control', 'no-store');
@@ -156,10 +171,12 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
     .post('/tokens', async (c) => {
       stayOn(c, '/tokens');
       const b = await c.req.parseBody();
-      const form = { name: str(b['name']) ?? '' };
+      const form = { name: str(b['name']) ?? '', role: str(b['role']) ?? '' };
+      const role = checkRole(str(b['role']));
+      if (!role.ok) return tokens(c, { error: role.error, field: role.field, form }, role.status);
       const refused = await confirmed(c, b);
       if (refused !== undefined) return tokens(c, { error: refused, form }, 403);
-      const r = createApiToken(d.admin, actor(c), str(b['name']));
+      const r = createApiToken(d.admin, actor(c), str(b['name']), role.value);
       if (!r.ok) return tokens(c, { error: r.error, field: r.field, form }, r.status);
       return seeOther(c, `/tokens?shown=${createdTokens.put(c.get('session')!.id, r.value)}`);
     })

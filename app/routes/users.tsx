@@ -24,7 +24,7 @@ export function createUserRoutes(d: WebDeps) {
   const app = new Hono<WebEnv>()
     .get('/users', (c) => {
       const q = (c.req.query('q') ?? '').slice(0, 253);
-      if (isHtmx(c) && c.req.header('HX-Target') === 'user-table') return c.html(<UserTable csrf={c.get('csrf')} now={d.now()} users={searchUsers(d.admin, q)} q={q} />);
+      if (isHtmx(c) && c.req.header('HX-Target') === 'user-table') return c.render(<UserTable csrf={c.get('csrf')} now={d.now()} users={searchUsers(d.admin, q)} q={q} />);
       const shown = enrolled.take(c.get('session')!.id, c.req.query('shown'));
       if (shown !== undefined) c.header('Cache-Control', 'no-store');
       return page(c, { q, enrolled: shown, notice: takeNotice(c)?.text });

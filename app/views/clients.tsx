@@ -1,4 +1,5 @@
 // RADIUS clients: list (flag/env ones read-only), add (secret shown once), edit, remove.
+import { Allowed } from './frame.js';
 import { ago, Csrf, Field, Flash, Layout, type Assets } from './layout.js';
 
 /** One RADIUS client as the page shows it. */
@@ -85,14 +86,14 @@ export function ClientsPage(p: ClientsProps) {
                   <td>{c.source === 'db' ? 'Stored' : c.source === 'flag' ? <span class="badge">--address-secret-in</span> : <span class="badge">ADDRESS_SECRET_IN</span>}</td>
                   <td class="actions">
                     {c.source === 'db' ? (
-                      <>
+                      <Allowed path="/clients/edit">
                         <a class="button small secondary" href={`/clients/edit?address=${encodeURIComponent(c.address)}`}>Edit</a>{' '}
                         <form method="post" action="/clients/remove" hx-confirm={`Remove the client ${c.name}? Its requests will be dropped at once.`}>
                           <Csrf token={p.csrf} />
                           <input type="hidden" name="address" value={c.address} />
                           <button type="submit" class="small danger">Remove</button>
                         </form>
-                      </>
+                      </Allowed>
                     ) : (
                       <span class="muted">read-only</span>
                     )}
@@ -103,6 +104,7 @@ export function ClientsPage(p: ClientsProps) {
           </table>
         )}
       </section>
+      <Allowed path="/clients">
       <section class="card" aria-labelledby="h-add">
         <h2 id="h-add">Add a client</h2>
         {p.error ? <Flash kind="error">{p.error.message}</Flash> : null}
@@ -117,6 +119,7 @@ export function ClientsPage(p: ClientsProps) {
           <button type="submit">Add client</button>
         </form>
       </section>
+      </Allowed>
     </Layout>
   );
 }

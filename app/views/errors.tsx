@@ -35,3 +35,22 @@ export function ErrorPage(p: { assets: Assets; csrf: string }) {
     </Layout>
   );
 }
+
+/** A signed-in admin asked for something their role does not include (app/admin/roles.ts). */
+export function ForbiddenPage(p: { assets: Assets; csrf: string; admin: string; roleLabel: string; method: string; path: string }) {
+  return (
+    <Layout title="Not open to your role" assets={p.assets} csrf={p.csrf} admin={p.admin}>
+      <section class="card">
+        <p>
+          Your role, <strong>{p.roleLabel}</strong>, does not include {p.method === 'GET' ? 'the page at' : 'changes at'} <code>{p.path}</code>. Nothing was changed. A full
+          admin can do this, or give you another role on the Admins page.
+        </p>
+        <p>
+          <a class="button" href="/">
+            Go to the dashboard
+          </a>
+        </p>
+      </section>
+    </Layout>
+  );
+}

@@ -75,7 +75,7 @@ export function Layout(p: LayoutProps) {
                 Menu
               </label>
               <ul id="nav-links">
-                {NAV.map(([href, label]) => (
+                {NAV.filter(([href]) => frame.allows('GET', href)).map(([href, label]) => (
                   <li>
                     <a href={href} aria-current={p.active === href ? 'page' : undefined}>
                       {label}
@@ -85,7 +85,10 @@ export function Layout(p: LayoutProps) {
               </ul>
               <form method="post" action="/logout" class="signout">
                 <input type="hidden" name="_csrf" value={p.csrf} />
-                <span class="who">{p.admin}</span>
+                <span class="who">
+                  {p.admin}
+                  {frame.roleLabel !== undefined ? <span class="role"> · {frame.roleLabel}</span> : null}
+                </span>
                 <button type="submit" class="link">
                   Sign out
                 </button>
@@ -97,9 +100,11 @@ export function Layout(p: LayoutProps) {
                   {frame.warnings.map((w) => (
                     <p>{w}</p>
                   ))}
-                  <p>
-                    <a href="/settings">Review the settings</a>
-                  </p>
+                  {frame.allows('GET', '/settings') ? (
+                    <p>
+                      <a href="/settings">Review the settings</a>
+                    </p>
+                  ) : null}
                 </div>
               ) : null}
               <h1>{p.title}</h1>

@@ -2,7 +2,10 @@
 import type { AuditRecord } from '../audit/chain.js';
 import type { Source } from '../config.js';
 import type { AdminRow, TokenRow } from '../db/queries/admins.js';
+import { ROLE_LABELS, ROLES } from '../admin/roles.js';
 import { SecretOnce } from './clients.js';
+import { Allowed, FrameContext } from './frame.js';
+import { useContext } from 'hono/jsx';
 import { ago, Csrf, Field, Flash, isoTime, Layout, type Assets, POLL_HEADERS } from './layout.js';
 
 interface Page {
@@ -127,6 +130,7 @@ export function DownstreamPage(p: Page & { current: { name: string; host: string
       {fixed ? (
         <Flash kind="info">The server is set on the command line or in the environment, so it is read-only here.</Flash>
       ) : (
+        <Allowed path="/downstream">
         <section class="card">
           <h2>{p.current ? 'Replace the server' : 'Set the server'}</h2>
           <form method="post" action="/downstream">
@@ -152,6 +156,7 @@ export function DownstreamPage(p: Page & { current: { name: string; host: string
             </form>
           ) : null}
         </section>
+        </Allowed>
       )}
     </Layout>
   );
@@ -194,6 +199,7 @@ function SettingControl(p: { row: SettingRow; value: string; invalid: boolean })
 }
 
 export function SettingsPage(p: Page & { groups: { title: string; rows: SettingRow[] }[] }) {
+  const canChange = useContext(FrameContext).allows('POST', '/settings');
   return (
     <Layout title="Settings" assets={p.assets} csrf={p.csrf} admin={p.admin} active="/settings">
       <Messages notice={p.notice} error={p.error} />
@@ -202,7 +208,7 @@ export function SettingsPage(p: Page & { groups: { title: string; rows: SettingR
         <section class="card settings" aria-labelledby={`g-${g.title.replace(/\W+/g, '-')}`}>
           <h2 id={`g-${g.title.replace(/\W+/g, '-')}`}>{g.title}</h2>
           {g.rows.map((r) => {
-            const fixed = r.source === 'flag' || r.source === 'env';
+            const fixed = r.source === 'flag' || r.source === 'env' || !canChange;
             const invalid = p.field === r.flag && p.error !== undefined;
             const value = invalid ? (formText(p, 'value') ?? '') : r.source === 'stored' ? r.value : '';
             return (
@@ -274,16 +280,17 @@ export function AdminsPage(p: Page & { admins: AdminRow[]; self: string }) {
       <Messages notice={p.notice} error={p.error} />
       <section class="card">
         <table>
-          <thead><tr><th>Name</th><th>TOTP</th><th>Added</th><th><span class="muted">Actions</span></th></tr></thead>
+          <thead><tr><th>Name</th><th>Role</th><th>TOTP</th><th>Added</th><th><span class="muted">Actions</span></th></tr></thead>
           <tbody>
             {p.admins.map((a) => (
               <tr>
                 <td>{a.name}{a.name === p.self ? <span class="muted"> (you)</span> : null}</td>
+                <td>{ROLE_LABELS[a.role]}</td>
                 <td>{a.hasTotp ? <span class="badge ok">enrolled</span> : <span class="badge warn">enrols at next sign-in</span>}</td>
                 <td>{isoTime(a.createdAt)}</td>
                 <td class="actions">
                   {a.name !== p.self ? (
-                    <>
+                    <Allowed path="/admins/remove">
                       <form method="post" action="/admins/reset-totp" hx-confirm={`Reset ${a.name}'s TOTP? They set up a new one at their next sign-in.`}>
                         <Csrf token={p.csrf} /><input type="hidden" name="name" value={a.name} />
                         <button type="submit" class="small secondary">Reset TOTP</button>
@@ -292,7 +299,7 @@ export function AdminsPage(p: Page & { admins: AdminRow[]; self: string }) {
                         <Csrf token={p.csrf} /><input type="hidden" name="name" value={a.name} />
                         <button type="submit" class="small danger">Remove</button>
                       </form>
-                    </>
+                    </Allowed>
                   ) : null}
                 </td>
               </tr>
@@ -300,6 +307,7 @@ export function AdminsPage(p: Page & { admins: AdminRow[]; self: string }) {
           </tbody>
         </table>
       </section>
+      <Allowed path="/admins">
       <section class="card">
         <h2>Add an admin</h2>
         <form method="post" action="/admins">
@@ -307,12 +315,37 @@ export function AdminsPage(p: Page & { admins: AdminRow[]; self: string }) {
           <div class="row">
             <Field label="Name" name="name" required autocomplete="off" value={formText(p, 'name')} error={errorOf(p, 'name')} />
             <Field label="Password" name="password" type="password" required autocomplete="new-password" hint="At least 12 characters" error={errorOf(p, 'password')} />
+            <RoleSelect id="f-role" value={formText(p, 'role')} error={errorOf(p, 'role')} />
           </div>
           <p class="hint">The new admin sets up a TOTP code at their first sign-in.</p>
           <Reauth />
           <button type="submit">Add admin</button>
         </form>
       </section>
+      {p.admins.some((a) => a.name !== p.self) ? (
+        <section class="card">
+          <h2>Change a role</h2>
+          <form method="post" action="/admins/role">
+            <Csrf token={p.csrf} />
+            <div class="row">
+              <div class={`field${errorOf(p, 'target') ? ' invalid' : ''}`}>
+                <label for="f-target">Admin</label>
+                <select id="f-target" name="target" aria-invalid={errorOf(p, 'target') ? 'true' : undefined}>
+                  {p.admins.filter((a) => a.name !== p.self).map((a) => (
+                    <option value={a.name} selected={formText(p, 'target') === a.name}>{a.name} ({ROLE_LABELS[a.role]})</option>
+                  ))}
+                </select>
+                {errorOf(p, 'target') ? <p class="hint error">{errorOf(p, 'target')}</p> : null}
+              </div>
+              <RoleSelect id="f-newrole" value={formText(p, 'newrole')} error={errorOf(p, 'newrole')} name="newrole" label="New role" />
+            </div>
+            <p class="hint">It applies from the admin's next click. Your own role can only be changed by another full admin.</p>
+            <Reauth />
+            <button type="submit">Change role</button>
+          </form>
+        </section>
+      ) : null}
+      </Allowed>
     </Layout>
   );
 }
@@ -335,19 +368,22 @@ export function TokensPage(p: Page & { tokens: TokenRow[]; created?: { name: str
           <p class="empty">No API tokens.</p>
         ) : (
           <table>
-            <thead><tr><th>Name</th><th>Created by</th><th>Created</th><th>Last used</th><th><span class="muted">Actions</span></th></tr></thead>
+            <thead><tr><th>Name</th><th>Role</th><th>Created by</th><th>Created</th><th>Last used</th><th><span class="muted">Actions</span></th></tr></thead>
             <tbody>
               {p.tokens.map((t) => (
                 <tr>
                   <td>{t.name}</td>
+                  <td>{ROLE_LABELS[t.role]}</td>
                   <td>{t.createdBy}</td>
                   <td>{isoTime(t.createdAt)}</td>
                   <td>{t.lastUsedAt ? ago(t.lastUsedAt, p.now) : <span class="muted">never</span>}</td>
                   <td class="actions">
+                    <Allowed path="/tokens/revoke">
                     <form method="post" action="/tokens/revoke" hx-confirm={`Revoke the token ${t.name}? Scripts using it stop working at once.`}>
                       <Csrf token={p.csrf} /><input type="hidden" name="name" value={t.name} />
                       <button type="submit" class="small danger">Revoke</button>
                     </form>
+                    </Allowed>
                   </td>
                 </tr>
               ))}
@@ -355,16 +391,37 @@ export function TokensPage(p: Page & { tokens: TokenRow[]; created?: { name: str
           </table>
         )}
       </section>
+      <Allowed path="/tokens">
       <section class="card">
         <h2>Create a token</h2>
-        <form method="post" action="/tokens" class="inline-form">
+        <form method="post" action="/tokens">
           <Csrf token={p.csrf} />
-          <Field label="Name" name="name" required placeholder="provisioning-script" value={formText(p, 'name')} error={errorOf(p, 'name')} />
+          <div class="row">
+            <Field label="Name" name="name" required placeholder="provisioning-script" value={formText(p, 'name')} error={errorOf(p, 'name')} />
+            <RoleSelect id="f-role" value={formText(p, 'role')} error={errorOf(p, 'role')} hint="What the token may do through the API" />
+          </div>
           <Reauth />
           <button type="submit">Create token</button>
         </form>
       </section>
+      </Allowed>
     </Layout>
+  );
+}
+
+const ROLE_HELP = 'Full admin: everything. Help desk: users, locks, enrolment, approvals and the audit log. Read-only: every page, no change.';
+
+function RoleSelect(p: { id: string; name?: string; label?: string; value: string | undefined; error: string | undefined; hint?: string }) {
+  return (
+    <div class={`field${p.error ? ' invalid' : ''}`}>
+      <label for={p.id}>{p.label ?? 'Role'}</label>
+      <select id={p.id} name={p.name ?? 'role'} aria-invalid={p.error ? 'true' : undefined} aria-describedby={`${p.id}-hint`}>
+        {ROLES.map((r) => (
+          <option value={r} selected={(p.value ?? 'admin') === r}>{ROLE_LABELS[r]}</option>
+        ))}
+      </select>
+      <p class={`hint${p.error ? ' error' : ''}`} id={`${p.id}-hint`}>{p.error ?? p.hint ?? ROLE_HELP}</p>
+    </div>
   );
 }
 

@@ -1,6 +1,7 @@
 // Users: search, add, remove, lock and unlock, TOTP enrolment (QR code shown once) and reset.
 import type { UserRow } from '../db/queries/users.js';
 import { SecretOnce } from './clients.js';
+import { Allowed } from './frame.js';
 import { Csrf, Field, Flash, isoTime, Layout, type Assets } from './layout.js';
 import { QrCode } from './parts/qr.js';
 
@@ -54,10 +55,12 @@ export function UserTable(p: { csrf: string; now: number; users: UserRow[]; q: s
                 <td>{state(u, p.now)}</td>
                 <td>{u.failedAttempts}</td>
                 <td class="actions">
+                  <Allowed path="/users/lock">
                   <Action csrf={p.csrf} action="enrol" username={u.username} label={u.hasTotp ? 'Re-enrol TOTP' : 'Enrol TOTP'} confirm={u.hasTotp ? `Replace ${u.username}'s authenticator? Their current codes stop working at once.` : undefined} />{' '}
                   {u.hasTotp ? <Action csrf={p.csrf} action="reset-totp" username={u.username} label="Reset TOTP" confirm={`Remove ${u.username}'s TOTP authenticator?`} /> : null}{' '}
                   {u.locked || (u.lockedUntil !== null && u.lockedUntil > p.now) ? <Action csrf={p.csrf} action="unlock" username={u.username} label="Unlock" /> : <Action csrf={p.csrf} action="lock" username={u.username} label="Lock" />}{' '}
                   <Action csrf={p.csrf} action="remove" username={u.username} label="Remove" danger confirm={`Remove ${u.username} and their authenticator?`} />
+                  </Allowed>
                 </td>
               </tr>
             ))}
@@ -96,6 +99,7 @@ export function UsersPage(p: UsersProps) {
         </form>
         <UserTable csrf={p.csrf} now={p.now} users={p.users} q={p.q} />
       </section>
+      <Allowed path="/users">
       <section class="card" aria-labelledby="h-add-user">
         <h2 id="h-add-user">Add a user</h2>
         <form method="post" action="/users" class="inline-form">
@@ -104,6 +108,7 @@ export function UsersPage(p: UsersProps) {
           <button type="submit">Add user</button>
         </form>
       </section>
+      </Allowed>
     </Layout>
   );
 }

@@ -46,6 +46,7 @@ import { createPipeHandler } from '../../app/pipe/ops.js';
 import { Counters } from '../../app/lib/metrics.js';
 import { newToken, tokenHash } from '../../app/lib/tokens.js';
 import type { AdminDeps } from '../../app/admin/deps.js';
+import type { Role } from '../../app/admin/roles.js';
 import type { ClientActivity, WebDeps } from '../../app/routes/deps.js';
 import { loadAssets } from '../../app/routes/static.js';
 import { buildClientTable } from '../../app/radius/clients.js';
@@ -101,15 +102,15 @@ export interface WebApp {
   delays(): number[];
   /** The fake runtime state behind the default views; push into these arrays and maps freely. */
   runtime: { pending: PendingApproval[]; activity: Map<string, ClientActivity>; health: ReturnType<WebDeps['health']> };
-  /** Insert an admin (if not there yet) and a 'full' session for them. */
-  adminSession(name?: string, opts?: { stage?: 'password' | 'full' }): AdminSession;
+  /** Insert an admin (if not there yet; a full admin unless `role` says otherwise) and a 'full' session for them. */
+  adminSession(name?: string, opts?: { stage?: 'password' | 'full'; role?: Role }): AdminSession;
   /**
    * Give admin `name` (created when missing) a real password and TOTP seed, for sign-in and for
    * the re-checks before sensitive operations; `code(offset)` is the code of the app's clock.
    */
   adminCredentials(name?: string): Promise<{ password: string; code(offsetSteps?: number): string }>;
-  /** Insert an API token named `name` (no audit record) and return the bearer token. */
-  apiToken(name?: string): string;
+  /** Insert an API token named `name` (no audit record; a full admin's unless `role`) and return the bearer token. */
+  apiToken(name?: string, role?: Role): string;
   close(): void;
 }
 
@@ -219,7 +220,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
     changes: () => changes,
     auditRows: () => [...auditStore.iterate()],
     runtime,
-    adminSession: (name = 'root', o = {}) => createAdminSession(store, { name, secure, now: clock.now(), stage: o.stage ?? 'full' }),
+    adminSession: (name = 'root', o = {}) => createAdminSession(store, { name, secure, now: clock.now(), stage: o.stage ?? 'full', ...(o.role !== undefined ? { role: o.role } : {}) }),
     adminCredentials: async (name = 'root') => {
       const password = `${name}-password-long`;
       const id = findAdminByName(store, name)?.id ?? insertAdmin(store, name, 'placeholder');
@@ -228,9 +229,9 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
       setAdminSeed(store, sealer, id, seed, -1);
       return { password, code: (offset = 0) => hotp(seed, totpStep(clock.now(), 30) + offset, 6) };
     },
-    apiToken: (name = 'ci') => {
+    apiToken: (name = 'ci', role: Role = 'admin') => {
       const token = newToken('gh_');
-      insertApiToken(store, name, tokenHash(token), 'test');
+      insertApiToken(store, name, tokenHash(token), 'test', role);
       return token;
     },
     close: () => {
@@ -305,10 +306,10 @@ export async function passwordStep(w: WebApp, name: string, password: string, fr
  * An admin (created when missing, with a placeholder password hash: sign-in by password is not
  * possible, use the session) and a session for them, as the sign-in page would leave it.
  */
-export function createAdminSession(store: Store, o: { name?: string; secure?: boolean; now?: number; stage?: 'password' | 'full' } = {}): AdminSession {
+export function createAdminSession(store: Store, o: { name?: string; secure?: boolean; now?: number; stage?: 'password' | 'full'; role?: Role } = {}): AdminSession {
   const name = o.name ?? 'root';
   const now = o.now ?? Date.now();
-  const adminId = findAdminByName(store, name)?.id ?? insertAdmin(store, name, 'placeholder-not-a-password-hash');
+  const adminId = findAdminByName(store, name)?.id ?? insertAdmin(store, name, 'placeholder-not-a-password-hash', o.role ?? 'admin');
   const token = newToken();
   const csrf = newToken();
   insertSession(store, { id: tokenHash(token), adminId, stage: o.stage ?? 'full', csrfToken: csrf, createdAt: now, lastSeenAt: now, pendingSeedSealed: null });

@@ -65,17 +65,46 @@ Cli('admins: the last one cannot be removed (that would reopen /setup); adding o
   assert.not.ok(existsSync(code), 'the setup code file is gone: /setup cannot be reopened with it');
   const last = await runCli(['admin', 'remove', 'alice', '--data-dir', dir]);
   assert.is(last.code, 1);
-  assert.equal(last.stderr, 'gatehouse: the last admin cannot be removed (add another first)\n');
+  assert.equal(last.stderr, 'gatehouse: the last full admin cannot be removed (add another first)\n');
   assert.is((await runCli(['admin', 'add', 'bob', '--data-dir', dir], { stdin: 'another long passphrase\n' })).code, 0);
   assert.is((await runCli(['admin', 'remove', 'alice', '--data-dir', dir])).code, 0);
   assert.is((await runCli(['admin', 'remove', 'bob', '--data-dir', dir])).code, 1, 'bob is now the last one');
   const audit = await runCli(['audit', 'export', '--data-dir', dir]);
   const rows = audit.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; actor: string; details: Record<string, unknown> | null });
   const adds = rows.filter((r) => r.event === 'admin.add');
-  assert.equal(adds.map((r) => r.details), [{ message: 'setup code removed', name: 'alice' }, { name: 'bob' }]);
+  assert.equal(adds.map((r) => r.details), [{ message: 'setup code removed', name: 'alice', role: 'admin' }, { name: 'bob', role: 'admin' }]);
   // The actor is the operating system's account, even without USER in the environment.
   assert.match(adds[0]!.actor, /^cli:[^:]+$/);
   assert.is.not(adds[0]!.actor, 'cli:unknown');
+});
+
+Cli('admin and token roles: given at creation, changed with admin role, listed; a bad role is a usage error', async ({ dir }) => {
+  const d = ['--data-dir', dir];
+  assert.is((await runCli(['admin', 'add', 'root', ...d], { stdin: 'a long admin passphrase\n' })).code, 0);
+  const helen = await runCli(['admin', 'add', 'helen', '--role', 'helpdesk', ...d], { stdin: 'another long passphrase\n' });
+  assert.is(helen.code, 0, helen.stderr);
+  const bad = await runCli(['admin', 'add', 'ivan', '--role', 'superuser', ...d], { stdin: 'another long passphrase\n' });
+  assert.is(bad.code, 2);
+  assert.is(bad.stderr, 'gatehouse: --role: role must be one of admin, helpdesk, readonly\n');
+  const misplaced = await runCli(['admin', 'remove', 'helen', '--role', 'admin', ...d]);
+  assert.is(misplaced.code, 2);
+  assert.match(misplaced.stderr, /^gatehouse: --role: only `admin add` takes a role\n$/);
+  assert.is((await runCli(['admin', 'list', ...d])).stdout, 'NAME\tTOTP\tROLE\nhelen\tenrols at next sign-in\thelpdesk\nroot\tenrols at next sign-in\tadmin\n');
+  const change = await runCli(['admin', 'role', 'helen', 'readonly', ...d]);
+  assert.is(change.code, 0, change.stderr);
+  assert.is(change.stdout, 'helen is now readonly\n');
+  const last = await runCli(['admin', 'role', 'root', 'helpdesk', ...d]);
+  assert.is(last.code, 1);
+  assert.is(last.stderr, 'gatehouse: the last full admin must stay one (make another admin a full admin first)\n');
+  assert.is((await runCli(['admin', 'role', 'nobody', 'admin', ...d])).code, 1);
+  assert.is((await runCli(['admin', 'role', 'helen', 'root', ...d])).code, 2);
+  const token = await runCli(['token', 'create', 'monitor', '--role', 'readonly', ...d]);
+  assert.is(token.code, 0, token.stderr);
+  const list = JSON.parse((await runCli(['token', 'list', '--json', ...d])).stdout) as { name: string; role: string }[];
+  assert.equal(list.map((t) => [t.name, t.role]), [['monitor', 'readonly']]);
+  const audit = (await runCli(['audit', 'export', ...d])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; details: Record<string, unknown> | null });
+  assert.equal(audit.filter((r) => r.event === 'admin.role').map((r) => r.details), [{ name: 'helen', previous: 'helpdesk', role: 'readonly' }]);
+  assert.equal(audit.find((r) => r.event === 'token.create')?.details, { name: 'monitor', role: 'readonly' });
 });
 
 Cli('a stored setting that no longer validates stops the start with one line (an http:// push host would turn push off)', async ({ dir }) => {

@@ -498,7 +498,7 @@ const scenarios: Scenario[] = [
     setup: (w) => void insertAdmin(w.store, 'alice', 'scrypt$hash-that-must-not-leak'),
     status: 200,
     notContains: ['hash-that-must-not-leak', 'password'],
-    check: (r) => assert.equal(r.json.admins, [{ name: 'alice', hasTotp: false, createdAt: r.json.admins[0].createdAt }]),
+    check: (r) => assert.equal(r.json.admins, [{ name: 'alice', role: 'admin', hasTotp: false, createdAt: r.json.admins[0].createdAt }]),
   },
   {
     name: 'tokens: names, never the token',

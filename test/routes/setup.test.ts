@@ -239,7 +239,7 @@ Setup('success: 303 to sign-in, the admin exists (TOTP still to enrol), the file
     assert.is(added[0]!.actor, 'setup-code');
     assert.is(added[0]!.outcome, 'ok');
     assert.is(added[0]!.source, 'http:local');
-    assert.is(added[0]!.details, JSON.stringify({ message: 'setup code removed', name: 'alice' }), 'adding the admin retired the setup code');
+    assert.is(added[0]!.details, JSON.stringify({ message: 'setup code removed', name: 'alice', role: 'admin' }), 'adding the admin retired the setup code');
     assertNoSecrets(w, [res.text], [CODE, PASSPHRASE]);
 
     assert.is((await postSetup(w, good({ name: 'bob' }), b)).status, 404);

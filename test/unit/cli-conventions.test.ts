@@ -220,9 +220,9 @@ Json('each list command: a JSON array of objects with exactly the documented fie
   assert.equal({ ...users['alice'], createdAt: 'x' }, { name: 'alice', totp: false, locked: false, lockedOutUntil: new Date(lockedOutUntil).toISOString(), failedAttempts: 5, createdAt: 'x' });
   assert.equal({ ...users['bob'], createdAt: 'x' }, { name: 'bob', totp: false, locked: true, lockedOutUntil: null, failedAttempts: 0, createdAt: 'x' });
   assert.equal({ ...users['carol'], createdAt: 'x' }, { name: 'carol', totp: true, locked: false, lockedOutUntil: null, failedAttempts: 0, createdAt: 'x' });
-  assert.equal(outputs['admin list']!.map((a) => [a['name'], a['totpEnrolled']]), [['root', false]]);
+  assert.equal(outputs['admin list']!.map((a) => [a['name'], a['role'], a['totpEnrolled']]), [['root', 'admin', false]]);
   const [token] = outputs['token list']!;
-  assert.equal([token!['name'], token!['lastUsedAt']], ['ci', null]);
+  assert.equal([token!['name'], token!['role'], token!['lastUsedAt']], ['ci', 'admin', null]);
   assert.match(String(token!['createdBy']), /^cli:/);
   assert.match(String(token!['createdAt']), iso);
   const [agent] = outputs['agent-token list']!;
@@ -240,8 +240,9 @@ Json('the default output stays tab-separated under the same header (scripts pars
   assert.is((await run(['user', 'add', 'dora', ...d])).code, 0);
   assert.is((await run(['client', 'list', ...d])).stdout, 'ADDRESS\tNAME\tMESSAGE-AUTHENTICATOR\tSEEN\n10.0.0.1/32\t10.0.0.1/32\tauto\tno\n');
   assert.is((await run(['user', 'list', ...d])).stdout, 'NAME\tFACTOR\tSTATE\tFAILED\ndora\t-\tactive\t0\n');
-  assert.is((await run(['admin', 'list', ...d])).stdout, 'NAME\tTOTP\n');
-  assert.is((await run(['token', 'list', ...d])).stdout, 'NAME\tCREATED\tLAST USED\n');
+  // Roles came later: their column is the last, so the ones before stay where scripts read them.
+  assert.is((await run(['admin', 'list', ...d])).stdout, 'NAME\tTOTP\tROLE\n');
+  assert.is((await run(['token', 'list', ...d])).stdout, 'NAME\tCREATED\tLAST USED\tROLE\n');
   assert.is((await run(['agent-token', 'list', ...d])).stdout, 'NAME\tCREATED\tLAST SEEN\n');
   assert.match((await run(['settings', 'list', ...d])).stdout, /^KEY\tVALUE\tFROM\nnotakey-host\t\tdefault\n/);
 });

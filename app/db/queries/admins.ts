@@ -4,6 +4,9 @@ import type { Store } from '../open.js';
 import { adminSessions, admins, apiTokens, windowsAgents } from '../schema.js';
 import type { Sealer } from '../secrets.js';
 
+/** As in app/admin/roles.ts (the store keeps the word; what it allows is decided there). */
+export type StoredRole = (typeof admins.$inferSelect)['role'];
+
 const SEED_PURPOSE = 'admins.totp_seed';
 
 export interface AdminRow {
@@ -14,13 +17,14 @@ export interface AdminRow {
   totpLastUsedStep: number;
   failedAttempts: number;
   lockedUntil: number | null;
+  role: StoredRole;
   createdAt: number;
 }
 
 export class DuplicateAdminError extends Error {}
 
 function toAdmin(r: typeof admins.$inferSelect): AdminRow {
-  return { id: r.id, name: r.name, passwordHash: r.passwordHash, hasTotp: r.totpSeedSealed !== null, totpLastUsedStep: r.totpLastUsedStep, failedAttempts: r.failedAttempts, lockedUntil: r.lockedUntil, createdAt: r.createdAt };
+  return { id: r.id, name: r.name, passwordHash: r.passwordHash, hasTotp: r.totpSeedSealed !== null, totpLastUsedStep: r.totpLastUsedStep, failedAttempts: r.failedAttempts, lockedUntil: r.lockedUntil, role: r.role, createdAt: r.createdAt };
 }
 
 export function countAdmins(store: Store): number {
@@ -41,17 +45,13 @@ export function findAdminById(store: Store, id: number): AdminRow | undefined {
   return r === undefined ? undefined : toAdmin(r);
 }
 
-export function insertAdmin(store: Store, name: string, passwordHash: string): number {
+export function insertAdmin(store: Store, name: string, passwordHash: string, role: StoredRole = 'admin'): number {
   if (findAdminByName(store, name)) throw new DuplicateAdminError(`admin ${name} already exists`);
-  return store.db.insert(admins).values({ name, passwordHash }).returning({ id: admins.id }).get().id;
+  return store.db.insert(admins).values({ name, passwordHash, role }).returning({ id: admins.id }).get().id;
 }
 
 export function updateAdminPassword(store: Store, name: string, passwordHash: string): boolean {
   return store.db.update(admins).set({ passwordHash }).where(eq(admins.name, name)).run().changes > 0;
-}
-
-export function deleteAdmin(store: Store, name: string): boolean {
-  return store.db.delete(admins).where(eq(admins.name, name)).run().changes > 0;
 }
 
 export function openAdminSeed(store: Store, sealer: Sealer, id: number): Buffer | undefined {
@@ -65,6 +65,27 @@ export function setAdminSeed(store: Store, sealer: Sealer, id: number, seed: Buf
     .set({ totpSeedSealed: seed === null ? null : sealer.seal(seed, SEED_PURPOSE), totpLastUsedStep: lastUsedStep })
     .where(eq(admins.id, id))
     .run();
+}
+
+/**
+ * Remove an admin or change their role as `decide` says, given their current role and how many
+ * admins hold each role, in one immediate transaction: no other write comes between the counting
+ * and the change, so two requests cannot each remove one of the last two of a role. `decide`
+ * returns the change, or null to leave things as they are. Undefined when there is no such admin.
+ */
+export function changeAdminCounted<T extends { change: 'delete' | StoredRole | null }>(store: Store, name: string, decide: (role: StoredRole, counts: Record<StoredRole, number>) => T): T | undefined {
+  return store.sqlite
+    .transaction((): T | undefined => {
+      const cur = store.db.select({ role: admins.role }).from(admins).where(eq(admins.name, name)).get();
+      if (cur === undefined) return undefined;
+      const counts: Record<StoredRole, number> = { admin: 0, helpdesk: 0, readonly: 0 };
+      for (const r of store.db.select({ role: admins.role, n: sql<number>`count(*)` }).from(admins).groupBy(admins.role).all()) counts[r.role] = r.n;
+      const out = decide(cur.role, counts);
+      if (out.change === 'delete') store.db.delete(admins).where(eq(admins.name, name)).run();
+      else if (out.change !== null) store.db.update(admins).set({ role: out.change }).where(eq(admins.name, name)).run();
+      return out;
+    })
+    .immediate();
 }
 
 /** An admin's failure count and automatic lockout, as stored. */
@@ -105,19 +126,21 @@ export interface SessionRow {
   id: string;
   adminId: number;
   adminName: string;
+  /** The admin's role now (read with the session, so a change applies on the next request). */
+  adminRole: StoredRole;
   stage: 'password' | 'full';
   csrfToken: string;
   createdAt: number;
   lastSeenAt: number;
 }
 
-export function insertSession(store: Store, s: Omit<SessionRow, 'adminName'> & { pendingSeedSealed?: Buffer | null }): void {
+export function insertSession(store: Store, s: Omit<SessionRow, 'adminName' | 'adminRole'> & { pendingSeedSealed?: Buffer | null }): void {
   store.db.insert(adminSessions).values(s).run();
 }
 
 export function findSession(store: Store, id: string): SessionRow | undefined {
   return store.db
-    .select({ id: adminSessions.id, adminId: adminSessions.adminId, adminName: admins.name, stage: adminSessions.stage, csrfToken: adminSessions.csrfToken, createdAt: adminSessions.createdAt, lastSeenAt: adminSessions.lastSeenAt })
+    .select({ id: adminSessions.id, adminId: adminSessions.adminId, adminName: admins.name, adminRole: admins.role, stage: adminSessions.stage, csrfToken: adminSessions.csrfToken, createdAt: adminSessions.createdAt, lastSeenAt: adminSessions.lastSeenAt })
     .from(adminSessions)
     .innerJoin(admins, eq(admins.id, adminSessions.adminId))
     .where(eq(adminSessions.id, id))
@@ -152,23 +175,26 @@ export interface TokenRow {
   id: number;
   name: string;
   createdBy: string;
+  role: StoredRole;
   createdAt: number;
   lastUsedAt: number | null;
 }
 
+const tokenColumns = { id: apiTokens.id, name: apiTokens.name, createdBy: apiTokens.createdBy, role: apiTokens.role, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt };
+
 export class DuplicateTokenError extends Error {}
 
-export function insertApiToken(store: Store, name: string, tokenHash: string, createdBy: string): number {
+export function insertApiToken(store: Store, name: string, tokenHash: string, createdBy: string, role: StoredRole = 'admin'): number {
   if (store.db.select({ id: apiTokens.id }).from(apiTokens).where(eq(apiTokens.name, name)).get()) throw new DuplicateTokenError(`a token named ${name} already exists`);
-  return store.db.insert(apiTokens).values({ name, tokenHash, createdBy }).returning({ id: apiTokens.id }).get().id;
+  return store.db.insert(apiTokens).values({ name, tokenHash, createdBy, role }).returning({ id: apiTokens.id }).get().id;
 }
 
 export function listApiTokens(store: Store): TokenRow[] {
-  return store.db.select({ id: apiTokens.id, name: apiTokens.name, createdBy: apiTokens.createdBy, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt }).from(apiTokens).orderBy(asc(apiTokens.name)).all();
+  return store.db.select(tokenColumns).from(apiTokens).orderBy(asc(apiTokens.name)).all();
 }
 
 export function findApiTokenByHash(store: Store, tokenHash: string): TokenRow | undefined {
-  return store.db.select({ id: apiTokens.id, name: apiTokens.name, createdBy: apiTokens.createdBy, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt }).from(apiTokens).where(eq(apiTokens.tokenHash, tokenHash)).get();
+  return store.db.select(tokenColumns).from(apiTokens).where(eq(apiTokens.tokenHash, tokenHash)).get();
 }
 
 export function touchApiToken(store: Store, id: number, now: number): void {
