@@ -1,5 +1,7 @@
-// Dashboard: live counters, pending approvals, health, recent audit events.
+// Dashboard: live counters, pending approvals, health, the chart of logins over time, recent
+// audit events.
 import type { AuditRecord } from '../audit/chain.js';
+import { DecisionChart, type DecisionChartProps } from './decision-chart.js';
 import { ago, Layout, type Assets, POLL_HEADERS } from './layout.js';
 
 export interface DashboardProps {
@@ -9,6 +11,11 @@ export interface DashboardProps {
   pending: { logins: number; pushes: number };
   health: { downstream: string; push: string; downstreamName: string | undefined };
   recent: AuditRecord[];
+  /**
+   * The chart, on the whole page. The live part's own refresh (every 3 s) leaves it out and keeps
+   * the one on the page (hx-preserve): the chart redraws itself, on its own range and schedule.
+   */
+  chart?: DecisionChartProps;
 }
 
 const HEALTH: Record<string, [string, string]> = {
@@ -40,6 +47,7 @@ export function DashboardLive(p: DashboardProps) {
         <div class="stat"><div class="n">{p.pending.logins}</div><div class="l">Waiting for approval</div></div>
         <div class="stat"><div class="n">{p.totals.retransmissions}</div><div class="l">Retransmissions absorbed</div></div>
       </div>
+      {p.chart === undefined ? <div id="chart-slot" hx-preserve="true" /> : <div id="chart-slot"><DecisionChart {...p.chart} /></div>}
       <div class="two">
         <section class="card" aria-labelledby="h-health">
           <h2 id="h-health">Health</h2>

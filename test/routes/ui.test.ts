@@ -38,6 +38,15 @@ interface Scenario {
   headersExpected?: Record<string, string>;
 }
 
+/** Login decisions at WEB_START (the app's clock) for the dashboard chart, and an event that is not one. */
+function recordDecisions(w: WebApp): void {
+  const a = w.deps.audit;
+  for (let i = 0; i < 2; i++) a.record({ event: 'radius.auth', outcome: 'accept', reason: 'totp_ok', username: 'pia' });
+  for (let i = 0; i < 3; i++) a.record({ event: 'radius.auth', outcome: 'reject', reason: 'downstream_reject', username: 'pia' });
+  a.record({ event: 'windows.auth', outcome: 'reject', reason: 'push_denied', username: 'tobi' });
+  a.record({ event: 'admin.signin', outcome: 'reject', reason: 'wrong_code_typed', actor: 'root' });
+}
+
 async function run(s: Scenario): Promise<void> {
   const w = makeWebApp(s.opts);
   try {
@@ -97,7 +106,18 @@ const SCENARIOS: Scenario[] = [
   { name: 'Origin: null counts as absent (Chromium with no-referrer)', method: 'POST', url: '/users', headers: { Origin: 'null' }, form: { username: 'nina' }, status: 303, auditEvents: ['user.add'] },
   // --- pages render
   { name: 'dashboard', url: '/', status: 200, contains: ['Dashboard', 'Requests', 'Health'] },
-  { name: 'dashboard as an htmx fragment: no page frame', url: '/', htmx: true, status: 200, contains: ['id="live"'], notContains: ['<html'] },
+  { name: 'dashboard as an htmx fragment: no page frame', url: '/', htmx: true, headers: { 'HX-Target': 'live' }, status: 200, contains: ['id="live"'], notContains: ['<html', 'id="chart"'] },
+  {
+    name: 'dashboard chart: login decisions of the last hour from the audit log, by outcome and reason; other events left out',
+    url: '/',
+    setup: recordDecisions,
+    status: 200,
+    contains: ['Logins over time', 'aria-current="true">Last hour', /Accepted <strong>2<\/strong>/, /Rejected: wrong password <strong>3<\/strong>/, /Rejected: denied on the phone <strong>1<\/strong>/, /2 accepted, 0 challenged, 4 rejected \(3 wrong password, 1 denied on the phone\)/],
+    notContains: ['Rejected: wrong code typed'],
+  },
+  { name: 'dashboard chart range: the last day, per hour', url: '/?range=day', setup: recordDecisions, status: 200, contains: ['aria-current="true">Last day', 'Logins per hour', '2025-06-02 10:00'] },
+  { name: 'an unknown chart range is the last hour', url: '/?range=year', status: 200, contains: ['aria-current="true">Last hour'] },
+  { name: 'the chart alone, for its range picker (htmx): no page frame, no live part', url: '/?range=week', htmx: true, headers: { 'HX-Target': 'chart' }, setup: recordDecisions, status: 200, contains: ['id="chart"', 'Logins per 6 hours', /Accepted <strong>2<\/strong>/], notContains: ['<html', 'id="live"'] },
   { name: 'approvals', url: '/approvals', status: 200, contains: ['Waiting for the phone'] },
   { name: 'settings shows values fixed by flags as read-only with their flag', url: '/settings', opts: { argv: ['--failmode', 'safe'] }, status: 200, contains: ['set by --failmode', 'readonly'] },
   { name: 'downstream set by the environment is read-only', url: '/downstream', opts: { env: { DOWNSTREAM_ADDRESS: '192.0.2.10', SECRET_OUT: 'envsecret1' } }, status: 200, contains: ['DOWNSTREAM_ADDRESS', 'read-only'], notContains: ['envsecret1'] },

@@ -54,7 +54,44 @@ export interface AuditStore {
   hasEvent(event: string): boolean;
   /** Run `fn` in an immediate transaction (check-then-append across processes). */
   exclusive<T>(fn: () => T): T;
+  /**
+   * Login decisions (`radius.auth` and `windows.auth` records) counted by outcome and reason in
+   * buckets of `bucketMs` from `since` (inclusive) to `until` (exclusive); all three are whole
+   * multiples of DECISION_SLOT_MS. Buckets and outcome/reason pairs without records are left out.
+   */
+  countLoginDecisions(since: number, until: number, bucketMs: number): LoginDecisionCount[];
 }
+
+/** The finest bucket countLoginDecisions can count in (the audit_log_decision_slot index's). */
+export const DECISION_SLOT_MS = 5 * 60_000;
+
+export interface LoginDecisionCount {
+  /** Start of the bucket (ms since the epoch, a multiple of its width). */
+  start: number;
+  outcome: AuditRow['outcome'];
+  reason: string | null;
+  count: number;
+}
+
+/**
+ * Login decisions per 5-minute slot, outcome and reason. It reads only the partial index
+ * audit_log_decision_slot (schema.ts: `time / 300000, outcome, reason` over the two login events),
+ * whose order is the GROUP BY's, so nothing is sorted and no table row is read but one per group.
+ * INDEXED BY, because without statistics SQLite prefers audit_log_event_id (event = ?), which
+ * reads every row of the range and sorts it: 5-40 s for a week at 10 records/s.
+ * The expression and the IN list must stay as the index has them, or SQLite cannot use it.
+ *
+ * Measured with bench/audit-chart.ts on a store of 6,048,000 records (a week at 10 a second, 85 %
+ * of them logins; 2.4 GB), on a shared 2-core machine, warm page cache: the last hour (31,000
+ * logins) 3-5 ms, the last day (794,000) 103-125 ms, the last week (5.5 million) 0.69-0.75 s.
+ * Through audit_log_time and each row instead: 31 ms, 0.71 s, 5.0 s. The week is bound by
+ * stepping through 5.5 million index entries; the dashboard redraws it every 30 minutes, the
+ * last hour every 30 s. Building the index on that store takes 7-8 s, once, in migration 0008.
+ */
+export const LOGIN_DECISIONS_BY_SLOT = `SELECT time / 300000 AS slot, outcome, reason, count(*) AS n
+  FROM audit_log INDEXED BY audit_log_decision_slot
+  WHERE event IN ('radius.auth', 'windows.auth') AND time / 300000 >= ? AND time / 300000 < ?
+  GROUP BY time / 300000, outcome, reason`;
 
 export interface AuditFilter {
   since?: number;
@@ -139,6 +176,7 @@ export function createAuditStore(store: Store, chain: ChainLink): AuditStore {
   const afterStmt = sqlite.prepare('SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?') as Statement<[number, number], RawRow>;
   const latestStmt = sqlite.prepare('SELECT * FROM audit_log WHERE event = ? ORDER BY id DESC LIMIT 1') as Statement<[string], RawRow>;
   const one = (r: RawRow | undefined) => (r === undefined ? undefined : toRecord(r));
+  const decisionsStmt = sqlite.prepare(LOGIN_DECISIONS_BY_SLOT) as Statement<[number, number], { slot: number; outcome: AuditRow['outcome']; reason: string | null; n: number }>;
   return {
     append(rows, effects, committed) {
       if (rows.length > 0) appendTx.immediate(rows, effects, committed);
@@ -160,5 +198,21 @@ export function createAuditStore(store: Store, chain: ChainLink): AuditStore {
     latest: (event) => one(latestStmt.get(event)),
     hasEvent: (event) => latestStmt.get(event) !== undefined,
     exclusive: (fn) => sqlite.transaction(fn).immediate(),
+    countLoginDecisions(since, until, bucketMs) {
+      for (const [name, v] of [['since', since], ['until', until], ['bucketMs', bucketMs]] as const) {
+        if (!Number.isSafeInteger(v) || v % DECISION_SLOT_MS !== 0) throw new RangeError(`countLoginDecisions: ${name} must be a whole multiple of ${DECISION_SLOT_MS} ms`);
+      }
+      // Slots arrive in order; each bucket is a run of whole slots, so rows add up in a map keyed
+      // by bucket, outcome and reason (a week: about 2,000 slots times a dozen pairs).
+      const out = new Map<string, LoginDecisionCount>();
+      for (const r of decisionsStmt.iterate(since / DECISION_SLOT_MS, until / DECISION_SLOT_MS)) {
+        const start = since + Math.floor((r.slot * DECISION_SLOT_MS - since) / bucketMs) * bucketMs;
+        const key = `${start} ${r.outcome} ${r.reason === null ? '' : `:${r.reason}`}`;
+        const have = out.get(key);
+        if (have === undefined) out.set(key, { start, outcome: r.outcome, reason: r.reason, count: r.n });
+        else have.count += r.n;
+      }
+      return [...out.values()];
+    },
   };
 }

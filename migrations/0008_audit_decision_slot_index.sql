@@ -1,0 +1,1 @@
+CREATE INDEX `audit_log_decision_slot` ON `audit_log` ("time" / 300000,`outcome`,`reason`) WHERE "audit_log"."event" IN ('radius.auth', 'windows.auth');
