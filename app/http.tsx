@@ -1,6 +1,7 @@
 // The root HTTP app: middleware in one listed order, and every URL family mounted here.
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { IMPORT_MAX_BYTES } from './admin/user-import.js';
 import { ROLE_LABELS, uiAllows } from './admin/roles.js';
 import { failOpenWarnings } from './admin/settings.js';
 import { csrf } from './middleware/csrf.js';
@@ -9,6 +10,7 @@ import { securityHeaders } from './middleware/security.js';
 import { requireRole } from './middleware/roles.js';
 import { loadSession, requireAdmin } from './middleware/session.js';
 import { createAdminAuth } from './routes/admin-auth.js';
+import { createApiDocsRoutes } from './routes/api-docs.js';
 import { createApiRoutes } from './routes/api.js';
 import { createAgentRoutes, type AgentDeps } from './routes/agent.js';
 import { createAuditRoutes } from './routes/audit.js';
@@ -59,7 +61,11 @@ export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
   // setup page (the VM's first admin), 7. the admin gate and 8. the role gate
   // (app/admin/roles.ts), then the pages.
   const ui = new Hono<WebEnv>();
-  ui.use('*', bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.text(`Request refused: the form is larger than ${MAX_BODY / 1024} KiB.`, 413) }));
+  // A CSV file of users (POST /users/import) may be larger than any form: its own limit, the
+  // file's and some room for the multipart framing.
+  const formLimit = bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.text(`Request refused: the form is larger than ${MAX_BODY / 1024} KiB.`, 413) });
+  const importLimit = bodyLimit({ maxSize: IMPORT_MAX_BYTES + MAX_BODY, onError: (c) => c.text(`Request refused: the file is larger than ${IMPORT_MAX_BYTES / 1024 / 1024} MiB; split it.`, 413) });
+  ui.use('*', (c, next) => (c.req.path === '/users/import' ? importLimit : formLimit)(c, next));
   ui.use('*', loadSession(deps.web.store, deps.web.now));
   ui.use('*', csrf);
   // The page frame (what every page shows besides its own content: fail-open warnings, and
@@ -80,6 +86,7 @@ export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
   ui.route('/', createUserRoutes(deps.web));
   ui.route('/', createAuditRoutes(deps.web));
   ui.route('/', createSystemRoutes(deps.web, auth));
+  ui.route('/', createApiDocsRoutes(deps.web));
   // Any other URL, for a signed-in admin: a page that says so, with the navigation.
   ui.all('*', (c) => c.render(<NotFoundPage assets={deps.web.assets} csrf={c.get('csrf')} admin={c.get('session')?.adminName} path={c.req.path} />, 404));
   app.route('/', ui);

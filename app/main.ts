@@ -296,6 +296,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     fixedClients: () => state.clients.all().flatMap((c) => (c.source === 'db' ? [] : [{ address: c.cidr.text, source: c.source }])),
     totpIssuer: () => state.resolved.settings.totpIssuer,
     nameRules: () => ({ stripRealm: state.resolved.settings.stripRealm === 'yes' }),
+    now: Date.now,
   };
   const web: WebDeps = {
     store,

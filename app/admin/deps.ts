@@ -22,6 +22,8 @@ export interface AdminDeps {
   totpIssuer(): string;
   /** How user names are made canonical (--strip-realm). */
   nameRules(): NameRules;
+  /** The clock (ms): TOTP codes confirming an enrolment are checked against it. */
+  now(): number;
 }
 
 export type Result<T> = { ok: true; value: T } | { ok: false; status: 400 | 404 | 409; field?: string; error: string };

@@ -35,6 +35,8 @@ const READERS: readonly Role[] = ['admin', 'readonly'];
 /** Browser UI, after sign-in. The first rule that matches decides. */
 const UI_RULES: readonly Rule[] = [
   [['GET'], /^\/(approvals|api-docs)?$/, EVERYONE],
+  // Importing users changes them: its form and preview are for those who may.
+  [['GET'], /^\/users\/import$/, SUPPORT],
   [['GET'], /^\/(users|audit)(\/.*)?$/, EVERYONE],
   [['POST'], /^\/users(\/.*)?$/, SUPPORT],
   [['POST'], /^\/logout$/, EVERYONE],
@@ -47,7 +49,7 @@ const UI_RULES: readonly Rule[] = [
 const API_RULES: readonly Rule[] = [
   [['GET'], /^\/(status|approvals|audit|users)$/, EVERYONE],
   [['GET'], /^\/users\/[^/]+$/, EVERYONE],
-  [['POST', 'DELETE'], /^\/users(\/.*)?$/, SUPPORT],
+  [['POST', 'PATCH', 'DELETE'], /^\/users(\/.*)?$/, SUPPORT],
   [['GET'], /^\/(clients|downstream|settings|admins|tokens)$/, READERS],
 ];
 

@@ -1,18 +1,11 @@
 // Audit records as CSV or JSON lines, for `gatehouse audit export` and the web UI's download.
+import { csvCell } from '../lib/csv.js';
 import type { AuditRecord } from './chain.js';
 
 export const EXPORT_COLUMNS = ['id', 'time', 'event', 'outcome', 'username', 'reason', 'source', 'client', 'actor', 'details', 'hash'] as const;
 
 export function exportRow(r: AuditRecord): Record<(typeof EXPORT_COLUMNS)[number], string | number | null> {
   return { id: r.id, time: new Date(r.time).toISOString(), event: r.event, outcome: r.outcome, username: r.username, reason: r.reason, source: r.source, client: r.client, actor: r.actor, details: r.details, hash: r.hash };
-}
-
-function csvCell(v: string | number | null): string {
-  if (v === null) return '';
-  const s = String(v);
-  // Neutralise spreadsheet formulas (CSV injection), then quote where needed.
-  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
-  return /[",\r\n']/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 export function csvHeader(): string {

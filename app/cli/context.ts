@@ -72,6 +72,7 @@ export function openContext(dataDir: string, env: NodeJS.ProcessEnv): CliContext
     fixedSources: () => fixed.sources,
     totpIssuer: () => resolved().totpIssuer,
     nameRules: () => ({ stripRealm: resolved().stripRealm === 'yes' }),
+    now: Date.now,
   };
   return { store, sealer, auditStore, audit, auditLog, actor: cliActor(env), admin, close: () => store.close() };
 }

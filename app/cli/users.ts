@@ -1,6 +1,9 @@
-// gatehouse user add|remove|lock|unlock NAME | user list [--json], and gatehouse totp enroll|remove NAME: thin
-// over the admin operations (app/admin/users.ts), as the web UI and the API are.
+// gatehouse user add|remove|lock|unlock NAME | user list [--json] | user import FILE [--dry-run] |
+// user export, and gatehouse totp enroll|remove NAME: thin over the admin operations
+// (app/admin/users.ts, app/admin/user-import.ts), as the web UI and the API are.
 import qrcode from 'qrcode-generator';
+import { readFileSync } from 'node:fs';
+import { exportUsersCsv, importUsers, IMPORT_MAX_BYTES, planImport, type ImportPlan } from '../admin/user-import.js';
 import { addUser, changeUser, enrolUserTotp, type UserAction } from '../admin/users.js';
 import { ConfigError } from '../config.js';
 import { listUsers, type OtpAlgorithm, type TotpParams } from '../db/queries/users.js';
@@ -8,10 +11,17 @@ import { isoTime, jsonList, openContext, parseCommand, report, type CliIo } from
 import { jsonOption, usageError, type CommandHelp } from './help.js';
 
 export const USER_HELP: CommandHelp = {
-  usage: ['gatehouse user add|remove|lock|unlock NAME', 'gatehouse user list [--json]'],
-  about:
-    'People who log in through RADIUS or Windows logon. Names are stored in canonical form, as logins are matched.\nlock refuses the user until unlock; unlock also ends a lockout after wrong codes.',
-  options: [jsonOption('user list', ['name', 'totp', 'locked', 'lockedOutUntil', 'failedAttempts', 'createdAt'])],
+  usage: ['gatehouse user add|remove|lock|unlock NAME', 'gatehouse user list [--json]', 'gatehouse user import FILE [--dry-run]', 'gatehouse user export'],
+  about: [
+    'People who log in through RADIUS or Windows logon. Names are stored in canonical form, as logins are matched.',
+    'lock refuses the user until unlock; unlock also ends a lockout after wrong codes.',
+    'import reads a CSV file whose first line names its columns: username, display_name, email, groups (groups',
+    'separated by ;). It creates the users that do not exist and sets the columns given for those that do (an',
+    'empty cell clears); users not in the file are left alone. Any bad line stops the whole import, naming the',
+    'line. --dry-run says what would change and changes nothing. export prints every user as CSV with the same',
+    'columns first, then totp, locked and created_at.',
+  ].join('\n'),
+  options: [['--dry-run', 'user import: check the file and say what would change, change nothing'], jsonOption('user list', ['name', 'totp', 'locked', 'lockedOutUntil', 'failedAttempts', 'createdAt'])],
   store: true,
 };
 export const TOTP_HELP: CommandHelp = {
@@ -26,10 +36,22 @@ export const TOTP_HELP: CommandHelp = {
 };
 
 export async function userCommand(args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
-  const { values, positionals, dataDir } = parseCommand(args, { json: { type: 'boolean' } }, env);
+  const { values, positionals, dataDir } = parseCommand(args, { json: { type: 'boolean' }, 'dry-run': { type: 'boolean' } }, env);
   const [verb, ...rest] = positionals;
   const json = values['json'] === true;
   if (json && verb !== 'list') throw new ConfigError('--json: only `user list` prints JSON');
+  const dryRun = values['dry-run'] === true;
+  if (dryRun && verb !== 'import') throw new ConfigError('--dry-run: only `user import` takes it');
+  if (verb === 'import' && rest.length === 1) return importCommand(rest[0]!, dryRun, dataDir, env, io);
+  if (verb === 'export' && rest.length === 0) {
+    const ctx = openContext(dataDir, env);
+    try {
+      for (const chunk of exportUsersCsv(ctx.admin)) io.out(chunk);
+    } finally {
+      ctx.close();
+    }
+    return 0;
+  }
   if (verb === 'list' && rest.length === 0) {
     const ctx = openContext(dataDir, env);
     try {
@@ -100,7 +122,9 @@ export async function totpCommand(args: readonly string[], env: NodeJS.ProcessEn
   const ctx = openContext(dataDir, env);
   let r;
   try {
-    r = enrolUserTotp(ctx.admin, ctx.actor, rest[0]!, params);
+    // At once, as DESIGN.md has it: the person at the shell is provisioning (the web UI and the
+    // API wait for a code from the user's app instead).
+    r = enrolUserTotp(ctx.admin, ctx.actor, rest[0]!, { activate: 'now', params });
   } finally {
     ctx.close();
   }
@@ -108,4 +132,41 @@ export async function totpCommand(args: readonly string[], env: NodeJS.ProcessEn
   if (io.isTty) io.out(`${terminalQr(r.value.uri)}\n\nScan the code with an authenticator app, or enter this URI:\n`);
   io.out(`${r.value.uri}\n`);
   return 0;
+}
+
+/** What a plan or an import did, in lines for a terminal (the errors first, each naming its line). */
+function describePlan(p: ImportPlan, done: boolean): string {
+  const lines = p.errors.map((e) => `line ${e.line}: ${e.message}`);
+  if (p.ignored.length > 0) lines.push(`columns not imported: ${p.ignored.join(', ')}`);
+  const verb = done ? ['created', 'changed', 'unchanged'] : ['to create', 'to change', 'unchanged'];
+  lines.push(`${p.rows} users in the file: ${p.creates} ${verb[0]}, ${p.updates} ${verb[1]}, ${p.unchanged} ${verb[2]}`);
+  if (!done) for (const u of p.sample.updates.slice(0, 20)) lines.push(`  ${u.username} (line ${u.line}): ${u.fields.join(', ')}`);
+  return lines.join('\n') + '\n';
+}
+
+async function importCommand(file: string, dryRun: boolean, dataDir: string, env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
+  let text: string;
+  try {
+    const buf = readFileSync(file);
+    if (buf.length > IMPORT_MAX_BYTES) throw new ConfigError(`FILE: ${file} is larger than ${IMPORT_MAX_BYTES / 1024 / 1024} MiB: split it`);
+    text = buf.toString('utf8');
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError(`FILE: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const ctx = openContext(dataDir, env);
+  try {
+    const plan = planImport(ctx.admin, text);
+    if (!plan.ok) return report(io, plan, () => '');
+    if (dryRun || plan.value.errors.length > 0) {
+      (plan.value.errors.length > 0 ? io.err : io.out)(describePlan(plan.value, false) + (plan.value.errors.length > 0 ? 'nothing was imported: fix the lines above\n' : ''));
+      return plan.value.errors.length > 0 ? 2 : 0;
+    }
+    const done = importUsers(ctx.admin, ctx.actor, text);
+    if (!done.ok) return report(io, done, () => '');
+    io.out(describePlan(done.value, true));
+    return 0;
+  } finally {
+    ctx.close();
+  }
 }

@@ -1,6 +1,6 @@
 // The only schema source. Change it, then `npm run db:generate` and commit the new migration.
 import { sql } from 'drizzle-orm';
-import { blob, index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /** RADIUS clients (NAS): an address or CIDR and its shared secret, sealed with the master key. */
 export const radiusClients = sqliteTable('radius_clients', {
@@ -91,8 +91,29 @@ export const users = sqliteTable('users', {
   lockedUntil: integer('locked_until'),
   /** Consecutive wrong codes since the last good one. */
   failedAttempts: integer('failed_attempts').notNull().default(0),
+  /** For people reading lists: a full name (from a CSV import or the user's page). */
+  displayName: text('display_name'),
+  email: text('email'),
+  /**
+   * What a search of the users list looks in: the name, display name and email folded to lower
+   * case (NFKC, any script), one per line. Written with them (queries/users.ts); SQLite's lower()
+   * folds ASCII only, so "åsa" would not find "Åsa" without it.
+   */
+  searchText: text('search_text').notNull().default(''),
   createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
 });
+
+/** The groups a user is in (from a CSV import or the user's page): names, lower case. */
+export const userGroups = sqliteTable(
+  'user_groups',
+  {
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.name] }), index('user_groups_name').on(t.name, t.userId)],
+);
 
 /** A user's TOTP authenticator (RFC 6238); the seed is sealed with the master key. */
 export const totpAccounts = sqliteTable('totp_accounts', {
@@ -107,6 +128,21 @@ export const totpAccounts = sqliteTable('totp_accounts', {
   period: integer('period').notNull().default(30),
   /** Time step of the last accepted code: that code and older ones are refused (replay). */
   lastUsedStep: integer('last_used_step').notNull().default(-1),
+  createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
+});
+
+/**
+ * A TOTP enrolment waiting for its first code: it does not count (logins see only totp_accounts)
+ * until a code from the user's app confirms it, and then replaces the user's account, if any.
+ */
+export const totpPending = sqliteTable('totp_pending', {
+  userId: integer('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  seedSealed: blob('seed_sealed', { mode: 'buffer' }).notNull(),
+  algorithm: text('algorithm', { enum: ['SHA1', 'SHA256', 'SHA512'] }).notNull().default('SHA1'),
+  digits: integer('digits').notNull().default(6),
+  period: integer('period').notNull().default(30),
   createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
 });
 

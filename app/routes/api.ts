@@ -11,7 +11,7 @@ import type { AuditRecord } from '../audit/chain.js';
 import { OPTIONS } from '../config.js';
 import { findApiTokenByHash, listAdmins, listApiTokens, touchApiToken } from '../db/queries/admins.js';
 import { listDownstreams } from '../db/queries/downstream.js';
-import type { UserRow } from '../db/queries/users.js';
+import type { UserListRow } from '../db/queries/users.js';
 import { packageVersion } from '../lib/package-root.js';
 import { tokenHash } from '../lib/tokens.js';
 import { addClient, editClient, removeClient } from '../admin/clients.js';
@@ -19,7 +19,7 @@ import type { Result } from '../admin/deps.js';
 import { removeDownstream, setDownstream } from '../admin/downstream.js';
 import { setSetting } from '../admin/settings.js';
 import { apiAllows } from '../admin/roles.js';
-import { addUser, changeUser, enrolUserTotp, searchUsers } from '../admin/users.js';
+import { addUser, changeUser, cleanDisplayName, cleanEmail, cleanGroups, confirmUserTotp, enrolUserTotp, pageOfUsers, setUserProfile, userDetail } from '../admin/users.js';
 import { sourceOf } from '../middleware/remote.js';
 import { auditFilterFromQuery } from './audit.js';
 import type { RuntimeClient, WebDeps } from './deps.js';
@@ -134,8 +134,31 @@ export function createApiRoutes(d: WebDeps) {
       help: o.help,
     }));
   };
-  const userView = (u: UserRow) => ({ username: u.username, locked: u.locked, lockedUntil: iso(u.lockedUntil), failedAttempts: u.failedAttempts, hasTotp: u.hasTotp, createdAt: iso(u.createdAt) });
-  const findUser = (name: string) => searchUsers(d.admin, name).find((u) => u.username === name);
+  const userView = (u: UserListRow) => ({
+    username: u.username,
+    displayName: u.displayName,
+    email: u.email,
+    groups: u.groups,
+    locked: u.locked,
+    lockedUntil: iso(u.lockedUntil),
+    failedAttempts: u.failedAttempts,
+    hasTotp: u.hasTotp,
+    totpPending: u.pendingTotp,
+    createdAt: iso(u.createdAt),
+  });
+  /** The user as the API shows them (after a change that worked: they exist). */
+  const userJson = (c: Context<ApiEnv>, name: string, status: 200 | 201 = 200) => {
+    const u = userDetail(d.admin, name);
+    return u.ok ? c.json(userView(u.value), status) : fail(c, u);
+  };
+  /** Profile fields of a body, checked: undefined where absent; groups as an array or one string. */
+  const profileOf = (b: Body) => {
+    const groups = b['groups'];
+    if (groups !== undefined && groups !== null && typeof groups !== 'string' && !(Array.isArray(groups) && groups.every((g) => typeof g === 'string'))) throw new ApiError(400, 'groups must be an array of strings', 'groups');
+    const input = { displayName: str(b, 'displayName'), email: str(b, 'email'), groups: (groups ?? undefined) as string | string[] | undefined };
+    for (const r of [cleanDisplayName(input.displayName), cleanEmail(input.email), cleanGroups(input.groups)]) if (!r.ok) throw new ApiError(r.status, r.error, r.field);
+    return input;
+  };
   const auditView = (r: AuditRecord) => ({ ...exportRow(r), details: r.details === null ? null : (JSON.parse(r.details) as unknown) });
 
   api.onError((err, c) => {
@@ -252,14 +275,29 @@ export function createApiRoutes(d: WebDeps) {
 
   // --- users
 
-  api.get('/users', (c) => c.json({ users: searchUsers(d.admin, (c.req.query('q') ?? '').slice(0, 253)).map(userView) }));
+  api.get('/users', (c) => {
+    const limit = c.req.query('limit') === undefined ? 100 : Number(c.req.query('limit'));
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ApiError(400, 'limit must be a whole number from 1 to 1000', 'limit');
+    const page = pageOfUsers(d.admin, (c.req.query('q') ?? '').slice(0, 253), c.req.query('after') || undefined, limit);
+    return c.json({ users: page.users.map(userView), total: page.total, next_after: page.next ?? null });
+  });
+  api.get('/users/:name', (c) => userJson(c, c.req.param('name')));
   api.post('/users', async (c) => {
     const b = await readJson(c);
+    const profile = profileOf(b);
     const r = addUser(d.admin, c.get('actor'), str(b, 'username'));
     if (!r.ok) return fail(c, r);
-    const u = findUser(r.value);
+    if (profile.displayName !== undefined || profile.email !== undefined || profile.groups !== undefined) {
+      const p = setUserProfile(d.admin, c.get('actor'), r.value, profile);
+      if (!p.ok) return fail(c, p);
+    }
     c.header('Location', `/api/v1/users/${encodeURIComponent(r.value)}`);
-    return c.json(u === undefined ? { username: r.value } : userView(u), 201);
+    return userJson(c, r.value, 201);
+  });
+  api.patch('/users/:name', async (c) => {
+    const b = await readJson(c);
+    const r = setUserProfile(d.admin, c.get('actor'), c.req.param('name'), profileOf(b));
+    return r.ok ? userJson(c, r.value) : fail(c, r);
   });
   api.delete('/users/:name', (c) => {
     const r = changeUser(d.admin, c.get('actor'), c.req.param('name'), 'remove');
@@ -267,14 +305,25 @@ export function createApiRoutes(d: WebDeps) {
   });
   api.post('/users/:name/:action{lock|unlock}', (c) => {
     const r = changeUser(d.admin, c.get('actor'), c.req.param('name'), c.req.param('action') as 'lock' | 'unlock');
-    if (!r.ok) return fail(c, r);
-    const u = findUser(r.value);
-    return c.json(u === undefined ? { username: r.value } : userView(u));
+    return r.ok ? userJson(c, r.value) : fail(c, r);
   });
-  api.post('/users/:name/totp', (c) => {
-    const r = enrolUserTotp(d.admin, c.get('actor'), c.req.param('name'));
+  api.post('/users/:name/totp', async (c) => {
+    // The body is optional: without one, the new authenticator waits for a code, as in the UI.
+    const b = (c.req.header('Content-Type') ?? '') === '' ? {} : await readJson(c);
+    const activate = str(b, 'activate') ?? 'after-code';
+    if (activate !== 'now' && activate !== 'after-code') throw new ApiError(400, 'activate must be "after-code" or "now"', 'activate');
+    const r = enrolUserTotp(d.admin, c.get('actor'), c.req.param('name'), { activate });
     // The URI carries the seed: shown this once.
-    return r.ok ? c.json({ username: r.value.username, uri: r.value.uri }, 201) : fail(c, r);
+    return r.ok ? c.json({ username: r.value.username, uri: r.value.uri, confirmed: r.value.confirmed }, 201) : fail(c, r);
+  });
+  api.post('/users/:name/totp/confirm', async (c) => {
+    const b = await readJson(c);
+    const r = confirmUserTotp(d.admin, c.get('actor'), c.req.param('name'), str(b, 'code'));
+    return r.ok ? userJson(c, r.value) : fail(c, r);
+  });
+  api.delete('/users/:name/totp/pending', (c) => {
+    const r = changeUser(d.admin, c.get('actor'), c.req.param('name'), 'cancel-enrolment');
+    return r.ok ? c.body(null, 204) : fail(c, r);
   });
   api.delete('/users/:name/totp', (c) => {
     const r = changeUser(d.admin, c.get('actor'), c.req.param('name'), 'reset-totp');

@@ -71,6 +71,13 @@ export class ShownOnce<T> {
     return id;
   }
 
+  /** The value, as often as asked until it is taken or expires, only for its session. */
+  peek(session: string, id: string | undefined): T | undefined {
+    if (id === undefined) return undefined;
+    const v = this.items.get(id);
+    return v === undefined || v.session !== session || v.until <= this.now() ? undefined : v.value;
+  }
+
   /** The value, once, and only for the session it was put for. */
   take(session: string, id: string | undefined): T | undefined {
     if (id === undefined) return undefined;

@@ -97,7 +97,7 @@ export function openApiDocument(version: string): OpenApiDocument {
       title: 'Gatehouse API',
       version,
       description:
-        'Automation API of the Gatehouse MFA appliance: the same operations as the admin pages. Authenticate with `Authorization: Bearer <token>`; tokens are created in the web UI (API tokens) or with `gatehouse token create NAME`, shown once and stored hashed. A token carries a role: `admin` may do everything, `helpdesk` may read the status, approvals, the audit log and users and change users (add, enrol, lock, unlock, remove), `readonly` may read everything and change nothing; anything else is answered 403. Bodies are JSON (at most 64 KiB); errors are `{"error": message, "field"?: name}`. Every change writes one audit record with the actor `token:<name>`.',
+        'Automation API of the Gatehouse MFA appliance: the same operations as the admin pages. Authenticate with `Authorization: Bearer <token>`; tokens are created in the web UI (API tokens) or with `gatehouse token create NAME`, shown once and stored hashed. A token carries a role: `admin` may do everything, `helpdesk` may read the status, approvals, the audit log and users and change users (add, profile, enrol and confirm, lock, unlock, remove), `readonly` may read everything and change nothing; anything else is answered 403. Bodies are JSON (at most 64 KiB); errors are `{"error": message, "field"?: name}`. Every change writes one audit record with the actor `token:<name>`.',
     },
     servers: [{ url: '/api/v1' }],
     security: [{ bearer: [] }],
@@ -170,20 +170,31 @@ export function openApiDocument(version: string): OpenApiDocument {
       '/users': {
         get: {
           operationId: 'listUsers',
-          summary: 'Users, optionally those whose name contains q (at most 200)',
+          summary: 'Users in name order, one page at a time, optionally those matching q',
+          description: 'Pass `next_after` of one page as `after` to get the next; it is null on the last page.',
           tags: ['users'],
-          parameters: [{ name: 'q', in: 'query', description: 'Part of the user name.', schema: { type: 'string' } }],
-          responses: { '200': ok('The users.', obj({ users: { type: 'array', items: ref('User') } })), ...authed },
+          parameters: [
+            { name: 'q', in: 'query', description: 'Part of the user name, display name or email (any case), or a group’s exact name.', schema: { type: 'string' } },
+            { name: 'after', in: 'query', description: 'The user name the previous page ended with.', schema: { type: 'string' } },
+            { name: 'limit', in: 'query', description: 'Users per page.', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+          ],
+          responses: {
+            '200': ok('A page of users.', obj({ users: { type: 'array', items: ref('User') }, total: { type: 'integer', minimum: 0, description: 'Users matching q, in all.' }, next_after: nullable('string', 'The `after` of the next page.') })),
+            ...authed,
+            '400': err('BadRequest'),
+          },
         },
         post: {
           operationId: 'addUser',
-          summary: 'Add a user',
+          summary: 'Add a user, with a profile if given',
           tags: ['users'],
-          requestBody: body(obj({ username: str('The user name as RADIUS clients or Windows pass it; stored in lower case.', { minLength: 1 }) })),
+          requestBody: body({ type: 'object', properties: { username: str('The user name as RADIUS clients or Windows pass it; stored in lower case.', { minLength: 1 }), displayName: str('Optional.'), email: str('Optional.'), groups: { oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'string' }], description: 'Optional.' } }, required: ['username'] }),
           responses: { '201': ok('Added.', ref('User')), ...withBody, '409': err('Conflict') },
         },
       },
       '/users/{name}': {
+        get: { operationId: 'getUser', summary: 'One user', tags: ['users'], parameters: [nameParam], responses: { '200': ok('The user.', ref('User')), ...authed, '400': err('BadRequest'), '404': err('NotFound') } },
+        patch: { operationId: 'updateUser', summary: 'Set a user’s display name, email or groups', tags: ['users'], parameters: [nameParam], requestBody: body(ref('Profile')), responses: { '200': ok('The user.', ref('User')), ...withBody, '404': err('NotFound') } },
         delete: { operationId: 'removeUser', summary: 'Remove a user and their TOTP account', tags: ['users'], parameters: [nameParam], responses: { '204': noContent, ...authed, '400': err('BadRequest'), '404': err('NotFound') } },
       },
       '/users/{name}/lock': {
@@ -195,13 +206,29 @@ export function openApiDocument(version: string): OpenApiDocument {
       '/users/{name}/totp': {
         post: {
           operationId: 'enrolTotp',
-          summary: 'Create or replace the user’s TOTP account (creating the user if needed)',
-          description: 'The otpauth:// URI carries the seed and is returned in this answer only.',
+          summary: 'Start a new TOTP authenticator for the user (creating the user if needed)',
+          description:
+            'The otpauth:// URI carries the seed and is returned in this answer only. By default the new authenticator waits for a code from the user’s app (POST /users/{name}/totp/confirm) and does not count until then; the user’s current one, if any, keeps working meanwhile. `{"activate": "now"}` makes it count at once, replacing the current one (for provisioning scripts). The body is optional.',
           tags: ['users'],
           parameters: [nameParam],
-          responses: { '201': ok('Enrolled.', obj({ username: str('The normalised user name.'), uri: str('otpauth://totp/... URI for an authenticator app.', { format: 'uri' }) })), ...authed, '400': err('BadRequest') },
+          requestBody: { required: false, content: json({ type: 'object', properties: { activate: { type: 'string', enum: ['after-code', 'now'], default: 'after-code' } } }) },
+          responses: { '201': ok('Enrolled.', obj({ username: str('The normalised user name.'), uri: str('otpauth://totp/... URI for an authenticator app.', { format: 'uri' }), confirmed: { type: 'boolean', description: 'Whether it counts for logins already (activate: now).' } })), ...withBody },
         },
         delete: { operationId: 'removeTotp', summary: 'Remove the user’s TOTP account', tags: ['users'], parameters: [nameParam], responses: { '204': noContent, ...authed, '400': err('BadRequest'), '404': err('NotFound') } },
+      },
+      '/users/{name}/totp/confirm': {
+        post: {
+          operationId: 'confirmTotp',
+          summary: 'Confirm a new TOTP authenticator with a code from the user’s app',
+          description: 'The code of the current 30-second step or the one before it. Once confirmed it replaces the user’s current authenticator; the code used cannot also log in.',
+          tags: ['users'],
+          parameters: [nameParam],
+          requestBody: body(obj({ code: str('The code the app shows.', { example: '123456' }) })),
+          responses: { '200': ok('Confirmed: the user.', ref('User')), ...withBody, '404': err('NotFound'), '409': err('Conflict') },
+        },
+      },
+      '/users/{name}/totp/pending': {
+        delete: { operationId: 'cancelTotpEnrolment', summary: 'Cancel a new TOTP authenticator waiting for its code', tags: ['users'], parameters: [nameParam], responses: { '204': noContent, ...authed, '400': err('BadRequest'), '404': err('NotFound') } },
       },
       '/approvals': {
         get: { operationId: 'listApprovals', summary: 'Push approvals waiting for the user', tags: ['audit'], responses: { '200': ok('Pending pushes.', obj({ approvals: { type: 'array', items: ref('Approval') } })), ...authed } },
@@ -292,12 +319,25 @@ export function openApiDocument(version: string): OpenApiDocument {
         }),
         User: obj({
           username: str('Normalised (lower-case) user name.'),
+          displayName: nullable('string', 'A full name, for people reading lists.'),
+          email: nullable('string', 'Email address.'),
+          groups: { type: 'array', items: { type: 'string' }, description: 'Group names, lower case, sorted.' },
           locked: { type: 'boolean', description: 'Locked by an admin.' },
           lockedUntil: nullable('string', 'End of an automatic lockout after wrong codes.', 'date-time'),
           failedAttempts: { type: 'integer', minimum: 0 },
-          hasTotp: { type: 'boolean' },
+          hasTotp: { type: 'boolean', description: 'A TOTP authenticator counts for logins.' },
+          totpPending: { type: 'boolean', description: 'A new TOTP authenticator waits for its first code (POST /users/{name}/totp/confirm); it does not count until then.' },
           createdAt: time('When the user was added.'),
         }),
+        Profile: {
+          type: 'object',
+          description: 'Fields left out stay as they are; an empty string (or an empty array) clears one.',
+          properties: {
+            displayName: str('At most 200 printable characters.'),
+            email: str('An email address.'),
+            groups: { oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'string' }], description: 'Group names (an array, or one string separated by ; or ,); stored lower case.' },
+          },
+        },
         Approval: obj({
           username: str('Who is asked (canonical user name).'),
           door: { type: 'string', enum: ['radius', 'windows'], description: 'Where the login came from: RADIUS, or Windows logon (pipe or agent).' },

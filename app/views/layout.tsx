@@ -30,6 +30,7 @@ const NAV: [href: string, label: string][] = [
   ['/admins', 'Admins'],
   ['/tokens', 'API tokens'],
   ['/backup', 'Backup'],
+  ['/api-docs', 'API reference'],
 ];
 
 /**

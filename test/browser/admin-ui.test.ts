@@ -141,10 +141,20 @@ UI("enrol a user's TOTP in the UI and log them in over RADIUS with a code from t
   await page.click('button:has-text("Add user")');
   await page.waitForSelector('text=User vpnuser added.');
   await page.click('button:has-text("Enrol TOTP")');
+  // The user's page, with the QR code shown once and the code that confirms it.
   await page.waitForSelector('#enrol-uri');
+  assert.is(new URL(page.url()).pathname, '/users/u/vpnuser');
   await shot(page, '06-user-enrolled');
   const seed = seedOf((await page.textContent('#enrol-uri'))!);
-  const r = await runRadclient({ server: `127.0.0.1:${gh.radiusPort}`, secret: NAS_SECRET, attrs: `User-Name = "vpnuser"\nUser-Password = "vpn-pass,${codeFor(seed)}"\nMessage-Authenticator = 0x00` });
+  // Not confirmed yet: it does not count, so the appended code is not taken.
+  const early = await runRadclient({ server: `127.0.0.1:${gh.radiusPort}`, secret: NAS_SECRET, attrs: `User-Name = "vpnuser"\nUser-Password = "vpn-pass,${codeFor(seed)}"\nMessage-Authenticator = 0x00` });
+  assert.is.not(early.replyCode, 'Access-Accept', early.stdout + early.stderr);
+  await page.fill('#f-code', codeFor(seed));
+  await page.click('button:has-text("Confirm")');
+  await page.waitForSelector('text=confirmed: it counts for logins now');
+  assert.match((await page.textContent('#h-factors + p')) ?? '', /TOTP/);
+  // The confirming code is used up; the next one logs in.
+  const r = await runRadclient({ server: `127.0.0.1:${gh.radiusPort}`, secret: NAS_SECRET, attrs: `User-Name = "vpnuser"\nUser-Password = "vpn-pass,${codeFor(seed, 1)}"\nMessage-Authenticator = 0x00` });
   assert.is(r.replyCode, 'Access-Accept', r.stdout + r.stderr);
   // The search filters as one types: another user leaves the table, vpnuser stays.
   const bystander = await gh.cli(['user', 'add', 'bystander']);

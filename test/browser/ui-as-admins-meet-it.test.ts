@@ -3,12 +3,14 @@
 // and Back after an action land on pages that exist; no page is wider than a phone's screen, the
 // navigation folds into a menu, and every page title reads (contrast at least 4.5:1).
 // Screenshots of every page at both sizes go to test-artifacts/screenshots/ (look at them).
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCli, startAppliance, waitFor, type Appliance } from '../helpers/appliance.js';
 import { ARTIFACTS, firstSignIn, launchChromium, overflowsViewport, textContrast } from '../helpers/browser.js';
+import { runRadclient } from '../helpers/radclient.js';
 
 const ADMIN = 'meg';
 const PASSWORD = 'a long admin passphrase';
@@ -127,7 +129,122 @@ U('after an action, reload and Back land on pages that exist', async ({ page, ba
   assert.ok(await page.isVisible('nav.sidebar'));
 });
 
-const PAGES = ['/', '/approvals', '/users', '/clients', '/clients/edit?address=10.50.0.1%2F32', '/downstream', '/settings', '/audit', '/admins', '/tokens', '/backup', '/no/such/page'];
+U('imports 10,000 users from a CSV file (checked first), then finds one of them, on a laptop and on a phone', async ({ page, base, gh }) => {
+  const file = join(gh.dataDir, 'people.csv');
+  const lines = ['username,display_name,email,groups'];
+  for (let i = 0; i < 10_000; i++) lines.push(`p${String(i).padStart(5, '0')},Person ${i} Åkesson,p${i}@example.org,staff;${i % 10 === 0 ? 'vpn' : 'office'}`);
+  lines.push('carol,Carol Diaz,carol@example.org,staff');
+  await writeFile(file, lines.join('\r\n') + '\r\n');
+  await page.goto(`${base}/users`);
+  await page.click('a:has-text("Import CSV")');
+  await page.waitForURL(`${base}/users/import`);
+  // A file that is not what it should be first: refused, with the reason next to the field.
+  const wrong = join(gh.dataDir, 'wrong.csv');
+  await writeFile(wrong, 'email,phone\na@example.org,1\n');
+  await page.setInputFiles('#f-file', wrong);
+  await page.click('button:has-text("Check the file")');
+  assert.match((await page.textContent('#f-file-hint.error')) ?? '', /no username column/);
+  await page.setInputFiles('#f-file', file);
+  await page.click('button:has-text("Check the file")');
+  await page.waitForSelector('#import-preview');
+  assert.match(page.url(), /\/users\/import\?preview=/);
+  assert.is(await page.textContent('#n-creates'), '10,000');
+  assert.is(await page.textContent('#n-updates'), '1', 'carol gets a profile');
+  assert.match((await page.textContent('#import-updates')) ?? '', /carol.*display name, email, groups/);
+  await page.screenshot({ path: join(ARTIFACTS, 'import-preview-1280.png'), fullPage: false });
+  // The check changed nothing; reload shows the same preview.
+  assert.is((await page.reload())?.status(), 200);
+  assert.is(await page.textContent('#n-creates'), '10,000');
+  await page.click('button:has-text("Import 10,001 users")');
+  await page.waitForSelector('text=10000 users added, 1 changed');
+  assert.is(new URL(page.url()).pathname, '/users');
+  assert.match((await page.textContent('#user-count')) ?? '', /^10,001 users$/);
+  for (const [width, height] of [
+    [1280, 800],
+    [390, 844],
+  ] as const) {
+    await page.setViewportSize({ width, height });
+    try {
+      await page.goto(`${base}/users`);
+      await page.fill('#f-q', 'person 7342 åkesson');
+      await page.waitForSelector('#user-table a:has-text("p07342")');
+      assert.match((await page.textContent('#user-count')) ?? '', /^1 match for/);
+      const o = await overflowsViewport(page);
+      assert.ok(o.scrollWidth <= o.viewport, `users at ${width}: ${o.scrollWidth} px wide`);
+      await page.screenshot({ path: join(ARTIFACTS, `users-search-${width}.png`), fullPage: true });
+      await page.click('#user-table a:has-text("p07342")');
+      await page.waitForURL(`${base}/users/u/p07342`);
+      assert.is(await page.textContent('#h-who'), 'Person 7342 Åkesson');
+      assert.match((await page.textContent('.kv')) ?? '', /p7342@example\.org/);
+      const u = await overflowsViewport(page);
+      assert.ok(u.scrollWidth <= u.viewport, `user page at ${width}: ${u.scrollWidth} px wide`);
+      await page.screenshot({ path: join(ARTIFACTS, `user-page-${width}.png`), fullPage: true });
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  }
+  // A group by its name, and pages through its members.
+  await page.goto(`${base}/users?q=vpn`);
+  assert.match((await page.textContent('#user-count')) ?? '', /^1,000 matches for/);
+  await page.click('a[rel="next"]');
+  await page.waitForURL(/after=p00490/);
+  assert.match((await page.textContent('#user-table tbody tr:first-child')) ?? '', /p00500/);
+});
+
+U('the chart shows the login decisions the audit log holds, for the range picked', async ({ page, base, gh }) => {
+  assert.is((await gh.cli(['client', 'add', '127.0.0.1', 'chart-client-secret', '--name', 'chart'])).code, 0);
+  // No downstream server is set: each login is rejected for that reason, and recorded.
+  const sent = 3;
+  await waitFor('the new client in effect', async () => (await runRadclient({ server: `127.0.0.1:${gh.radiusPort}`, secret: 'chart-client-secret', attrs: 'User-Name = "carol"\nUser-Password = "pw"\nMessage-Authenticator = 0x00' })).replyCode === 'Access-Reject');
+  for (let i = 1; i < sent; i++) assert.is((await runRadclient({ server: `127.0.0.1:${gh.radiusPort}`, secret: 'chart-client-secret', attrs: 'User-Name = "carol"\nUser-Password = "pw"\nMessage-Authenticator = 0x00' })).replyCode, 'Access-Reject');
+  const audit = (await gh.cli(['audit', 'export'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; outcome: string; reason: string | null });
+  const held = audit.filter((r) => r.event === 'radius.auth' && r.outcome === 'reject' && r.reason === 'no_downstream').length;
+  assert.is(held, sent);
+  await page.goto(`${base}/`);
+  assert.match((await page.textContent('#chart .legend')) ?? '', new RegExp(`Rejected: no RADIUS server set ${held}`));
+  assert.match((await page.textContent('#chart-desc')) ?? '', new RegExp(`0 accepted, 0 challenged, ${held} rejected \\(${held} no RADIUS server set\\)`));
+  await page.click('#chart .ranges a:has-text("Last week")');
+  await page.waitForURL(`${base}/?range=week`);
+  assert.is(await page.getAttribute('#chart .ranges a[aria-current="true"]', 'href'), '/?range=week');
+  assert.match((await page.textContent('#chart-title')) ?? '', /Logins per 6 hours/);
+  assert.match((await page.textContent('#chart .legend')) ?? '', new RegExp(`Rejected: no RADIUS server set ${held}`));
+  // The live counters refresh every 3 s and leave the chart as it is.
+  await page.waitForTimeout(3500);
+  assert.match((await page.textContent('#chart-title')) ?? '', /Logins per 6 hours/);
+  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-chart-week-1280.png'), fullPage: true });
+  // Reload and Back land on real pages.
+  assert.is((await page.reload())?.status(), 200);
+  await page.goBack();
+  assert.is(await page.textContent('h1'), 'Dashboard');
+});
+
+U('a help-desk admin manages users but cannot change settings', async ({ browser, base, gh }) => {
+  assert.is((await runCli(['admin', 'add', 'helen', '--role', 'helpdesk', '--data-dir', gh.dataDir], { stdin: `${PASSWORD}\n` })).code, 0);
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  try {
+    const page = await context.newPage();
+    await firstSignIn(page, base, 'helen', PASSWORD);
+    await page.click('label.nav-button');
+    assert.equal(await page.$$eval('#nav-links a', (as) => as.map((a) => a.getAttribute('href'))), ['/', '/approvals', '/users', '/audit', '/api-docs']);
+    const refused = await page.goto(`${base}/settings`);
+    assert.is(refused?.status(), 403);
+    assert.match((await page.textContent('main')) ?? '', /help desk/i);
+    // Users she may change: lock carol from carol's page.
+    await page.goto(`${base}/users/u/carol`);
+    await page.click('form[action="/users/lock"] button');
+    await page.waitForSelector('text=carol locked.');
+    await page.click('form[action="/users/unlock"] button');
+    await page.waitForSelector('text=carol unlocked.');
+    const o = await overflowsViewport(page);
+    assert.ok(o.scrollWidth <= o.viewport);
+  } finally {
+    await context.close();
+  }
+  const audit = (await gh.cli(['audit', 'export'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; actor: string | null });
+  assert.ok(audit.some((r) => r.event === 'admin.forbidden' && r.actor === 'admin:helen'));
+});
+
+const PAGES = ['/', '/approvals', '/users', '/users/u/carol', '/users/import', '/api-docs', '/clients', '/clients/edit?address=10.50.0.1%2F32', '/downstream', '/settings', '/audit', '/admins', '/tokens', '/backup', '/no/such/page'];
 
 for (const [width, height] of [
   [1280, 800],

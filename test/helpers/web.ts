@@ -149,6 +149,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
     },
     totpIssuer: () => resolved().settings.totpIssuer,
     nameRules: () => ({ stripRealm: resolved().settings.stripRealm === 'yes' }),
+    now: clock.now,
   };
   const deps: WebDeps = {
     store,

@@ -3,7 +3,7 @@
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -105,6 +105,36 @@ Cli('admin and token roles: given at creation, changed with admin role, listed; 
   const audit = (await runCli(['audit', 'export', ...d])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; details: Record<string, unknown> | null });
   assert.equal(audit.filter((r) => r.event === 'admin.role').map((r) => r.details), [{ name: 'helen', previous: 'helpdesk', role: 'readonly' }]);
   assert.equal(audit.find((r) => r.event === 'token.create')?.details, { name: 'monitor', role: 'readonly' });
+});
+
+Cli('user import: a dry run says what would change; bad lines are named and stop it; export then import changes nothing', async ({ dir }) => {
+  const d = ['--data-dir', dir];
+  assert.is((await runCli(['user', 'add', 'ann', ...d])).code, 0);
+  const file = join(dir, 'people.csv');
+  await writeFile(file, 'username,display_name,email,groups\nANN,Ann Lee,ann@example.org,Staff;VPN\nbob,Bob,,vpn\n');
+  const dry = await runCli(['user', 'import', file, '--dry-run', ...d]);
+  assert.is(dry.code, 0, dry.stderr);
+  assert.is(dry.stdout, '2 users in the file: 1 to create, 1 to change, 0 unchanged\n  ann (line 2): display name, email, groups\n');
+  assert.is((await runCli(['user', 'list', ...d])).stdout.split('\n').length, 3, 'a dry run changes nothing (header, ann, end)');
+  const done = await runCli(['user', 'import', file, ...d]);
+  assert.is(done.code, 0, done.stderr);
+  assert.is(done.stdout, '2 users in the file: 1 created, 1 changed, 0 unchanged\n');
+  const exported = await runCli(['user', 'export', ...d]);
+  assert.is(exported.code, 0, exported.stderr);
+  assert.match(exported.stdout, /^username,display_name,email,groups,totp,locked,created_at\r\nann,Ann Lee,ann@example.org,staff;vpn,none,no,\d{4}-.*\r\nbob,Bob,,vpn,none,no,/);
+  await writeFile(file, exported.stdout);
+  const again = await runCli(['user', 'import', file, '--dry-run', ...d]);
+  assert.is(again.stdout, 'columns not imported: totp, locked, created_at\n2 users in the file: 0 to create, 0 to change, 2 unchanged\n');
+  await writeFile(file, 'username,email\ncid,cid@example.org\ndan,nope\n');
+  const bad = await runCli(['user', 'import', file, ...d]);
+  assert.is(bad.code, 2);
+  assert.is(bad.stderr, "line 3: email: 'nope' is not an email address\n2 users in the file: 1 to create, 0 to change, 0 unchanged\nnothing was imported: fix the lines above\n");
+  assert.not.match((await runCli(['user', 'list', ...d])).stdout, /cid/, 'all or nothing');
+  const missing = await runCli(['user', 'import', join(dir, 'nope.csv'), ...d]);
+  assert.is(missing.code, 2);
+  assert.match(missing.stderr, /^gatehouse: FILE: cannot read .*nope\.csv: ENOENT\n$/);
+  const audit = (await runCli(['audit', 'export', ...d])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; username: string | null });
+  assert.equal(audit.filter((r) => r.event.startsWith('user.')).map((r) => [r.event, r.username]), [['user.add', 'ann'], ['user.update', 'ann'], ['user.add', 'bob'], ['user.import', null]]);
 });
 
 Cli('a stored setting that no longer validates stops the start with one line (an http:// push host would turn push off)', async ({ dir }) => {

@@ -10,10 +10,19 @@ import { tokenHash } from '../../app/lib/tokens.js';
 import { addClient } from '../../app/admin/clients.js';
 import { setDownstream } from '../../app/admin/downstream.js';
 import { setSetting } from '../../app/admin/settings.js';
-import { addUser, enrolUserTotp } from '../../app/admin/users.js';
+import { addUser, enrolUserTotp, setUserProfile } from '../../app/admin/users.js';
 import { createApiRoutes } from '../../app/routes/api.js';
 import type { OpenApiDocument } from '../../app/routes/openapi.js';
 import { makeWebApp, WEB_START, type WebApp, type WebAppOptions } from '../helpers/web.js';
+import { base32Decode, hotp, totpStep } from '../../app/mfa/otp.js';
+
+/** The code an app shows at `ms` for a base32 seed (the enrolment defaults: SHA1, 6 digits, 30 s). */
+const codeAt = (seed: string, ms: number, offset = 0) => hotp(base32Decode(seed), totpStep(ms, 30) + offset, 6);
+/** Six digits that are none of the codes accepted at `ms`. */
+function wrongCodeAt(seed: string, ms: number): string {
+  const valid = new Set([-1, 0, 1].map((o) => codeAt(seed, ms, o)));
+  for (let i = 0; ; i++) if (!valid.has(String(i).padStart(6, '0'))) return String(i).padStart(6, '0');
+}
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const FLAG_SECRET = 'flag-secret-9f3k';
@@ -345,7 +354,7 @@ const scenarios: Scenario[] = [
     url: '/api/v1/users',
     setup: (w) => {
       users('alice', 'bob')(w);
-      assert.ok(enrolUserTotp(w.deps.admin, 'setup', 'bob').ok);
+      assert.ok(enrolUserTotp(w.deps.admin, 'setup', 'bob', { activate: 'now' }).ok);
     },
     status: 200,
     check: (r) => {
@@ -356,7 +365,9 @@ const scenarios: Scenario[] = [
           ['bob', true, false],
         ],
       );
-      assert.equal(Object.keys(r.json.users[0]).sort(), ['createdAt', 'failedAttempts', 'hasTotp', 'locked', 'lockedUntil', 'username']);
+      assert.equal(Object.keys(r.json.users[0]).sort(), ['createdAt', 'displayName', 'email', 'failedAttempts', 'groups', 'hasTotp', 'locked', 'lockedUntil', 'totpPending', 'username']);
+      assert.is(r.json.total, 2);
+      assert.is(r.json.next_after, null);
     },
   },
   { name: 'users: add (normalised)', method: 'POST', url: '/api/v1/users', body: { username: 'Alice' }, status: 201, contains: ['"username":"alice"', '"hasTotp":false'], auditEvents: ['user.add'], check: (r) => assert.is(r.headers.get('Location'), '/api/v1/users/alice') },
@@ -385,18 +396,96 @@ const scenarios: Scenario[] = [
     status: 201,
     auditEvents: ['totp.enroll'],
     check: async (r, w, t) => {
-      assert.equal(Object.keys(r.json).sort(), ['uri', 'username']);
+      assert.equal(Object.keys(r.json).sort(), ['confirmed', 'uri', 'username']);
       assert.is(r.json.username, 'bob');
+      assert.is(r.json.confirmed, false);
       assert.match(r.json.uri, /^otpauth:\/\/totp\/Gatehouse:bob\?secret=[A-Z2-7]{32}&/);
       assert.is(r.headers.get('Cache-Control'), 'no-store');
       const seed = new URL(r.json.uri as string).searchParams.get('secret')!;
-      const list = await send(w, 'GET', '/api/v1/users', t);
-      assert.ok(list.text.includes('"hasTotp":true'));
-      assert.not.ok(list.text.includes(seed));
+      // It waits for a code: it does not count yet.
+      const before = await send(w, 'GET', '/api/v1/users/bob', t);
+      assert.is(before.json.hasTotp, false);
+      assert.is(before.json.totpPending, true);
+      assert.not.ok(before.text.includes(seed));
+      const wrong = await send(w, 'POST', '/api/v1/users/bob/totp/confirm', t, { code: wrongCodeAt(seed, w.clock.now()) });
+      assert.is(wrong.status, 400);
+      assert.is(wrong.json.field, 'code');
+      const right = await send(w, 'POST', '/api/v1/users/bob/totp/confirm', t, { code: codeAt(seed, w.clock.now()) });
+      assert.is(right.status, 200, right.text);
+      assert.is(right.json.hasTotp, true);
+      assert.is(right.json.totpPending, false);
+      assert.equal(w.auditRows().slice(-2).map((x) => [x.event, x.outcome, x.reason]), [['totp.confirm', 'reject', 'wrong_code'], ['totp.confirm', 'ok', null]]);
+      const again = await send(w, 'POST', '/api/v1/users/bob/totp/confirm', t, { code: codeAt(seed, w.clock.now()) });
+      assert.is(again.status, 404, 'confirmed once');
     },
   },
+  {
+    name: 'users: TOTP enrolment with activate now counts at once (provisioning)',
+    method: 'POST',
+    url: '/api/v1/users/bob/totp',
+    body: { activate: 'now' },
+    status: 201,
+    contains: ['"confirmed":true'],
+    auditEvents: ['totp.enroll'],
+    check: async (_r, w, t) => assert.is((await send(w, 'GET', '/api/v1/users/bob', t)).json.hasTotp, true),
+  },
+  { name: 'users: TOTP enrolment with a bad activate: 400', method: 'POST', url: '/api/v1/users/bob/totp', body: { activate: 'later' }, status: 400, contains: ['"field":"activate"'] },
+  { name: 'users: confirm without an enrolment waiting: 404', method: 'POST', url: '/api/v1/users/alice/totp/confirm', setup: users('alice'), body: { code: '123456' }, status: 404, contains: ['no enrolment waiting'] },
+  { name: 'users: confirm with letters: 400', method: 'POST', url: '/api/v1/users/bob/totp/confirm', setup: (w) => assert.ok(enrolUserTotp(w.deps.admin, 'setup', 'bob', { activate: 'after-code' }).ok), body: { code: 'abcdef' }, status: 400, contains: ['6 digits'] },
+  { name: 'users: cancel an enrolment waiting', method: 'DELETE', url: '/api/v1/users/bob/totp/pending', setup: (w) => assert.ok(enrolUserTotp(w.deps.admin, 'setup', 'bob', { activate: 'after-code' }).ok), status: 204, auditEvents: ['totp.enroll.cancel'] },
+  {
+    name: 'users: pages in name order; next_after continues; total counts every match',
+    method: 'GET',
+    url: '/api/v1/users?limit=2',
+    setup: users('dora', 'alice', 'carl', 'bob', 'erin'),
+    status: 200,
+    check: async (r, w, t) => {
+      assert.equal(r.json.users.map((u: { username: string }) => u.username), ['alice', 'bob']);
+      assert.is(r.json.total, 5);
+      assert.is(r.json.next_after, 'bob');
+      const p2 = await send(w, 'GET', '/api/v1/users?limit=2&after=bob', t);
+      assert.equal(p2.json.users.map((u: { username: string }) => u.username), ['carl', 'dora']);
+      const p3 = await send(w, 'GET', '/api/v1/users?limit=2&after=dora', t);
+      assert.equal(p3.json.users.map((u: { username: string }) => u.username), ['erin']);
+      assert.is(p3.json.next_after, null);
+    },
+  },
+  { name: 'users: a bad limit: 400', method: 'GET', url: '/api/v1/users?limit=5000', status: 400, contains: ['"field":"limit"'] },
+  {
+    name: 'users: add with a profile; search finds display names and emails in any case, and groups by name',
+    method: 'POST',
+    url: '/api/v1/users',
+    body: { username: 'Åsa', displayName: 'Åsa Öberg', email: 'asa@example.org', groups: ['VPN Users', 'finance'] },
+    status: 201,
+    contains: ['"displayName":"Åsa Öberg"', '"groups":["finance","vpn users"]'],
+    auditEvents: ['user.add', 'user.update'],
+    check: async (_r, w, t) => {
+      users('bob')(w);
+      const q = async (text: string) => ((await send(w, 'GET', `/api/v1/users?q=${encodeURIComponent(text)}`, t)).json.users as { username: string }[]).map((u) => u.username);
+      assert.equal(await q('öBERG'), ['åsa']);
+      assert.equal(await q('EXAMPLE.org'), ['åsa']);
+      assert.equal(await q('vpn users'), ['åsa']);
+      assert.equal(await q('vpn'), [], 'a group is matched by its whole name');
+    },
+  },
+  {
+    name: 'users: PATCH sets the fields given, clears with empty, leaves the rest',
+    method: 'PATCH',
+    url: '/api/v1/users/alice',
+    setup: (w) => {
+      users('alice')(w);
+      assert.ok(setUserProfile(w.deps.admin, 'setup', 'alice', { displayName: 'Alice A', email: 'a@example.org', groups: 'x;y' }).ok);
+    },
+    body: { email: '', groups: 'Ops, ops ,Sec' },
+    status: 200,
+    contains: ['"displayName":"Alice A"', '"email":null', '"groups":["ops","sec"]'],
+    auditEvents: ['user.update'],
+  },
+  { name: 'users: PATCH with a bad email: 400 naming it, nothing changed', method: 'PATCH', url: '/api/v1/users/alice', setup: users('alice'), body: { displayName: 'A', email: 'not an address' }, status: 400, contains: ['"field":"email"'], check: async (_r, w, t) => assert.is((await send(w, 'GET', '/api/v1/users/alice', t)).json.displayName, null) },
+  { name: 'users: PATCH groups of the wrong type: 400', method: 'PATCH', url: '/api/v1/users/alice', setup: users('alice'), body: { groups: [1, 2] }, status: 400, contains: ['"field":"groups"'] },
+  { name: 'users: GET one unknown: 404', method: 'GET', url: '/api/v1/users/nobody', status: 404 },
   { name: 'users: TOTP issuer from the settings', method: 'POST', url: '/api/v1/users/bob/totp', opts: { env: { TOTP_ISSUER: 'Acme VPN' } }, status: 201, contains: ['otpauth://totp/Acme%20VPN:bob'], auditEvents: ['totp.enroll'] },
-  { name: 'users: remove TOTP', method: 'DELETE', url: '/api/v1/users/bob/totp', setup: (w) => assert.ok(enrolUserTotp(w.deps.admin, 'setup', 'bob').ok), status: 204, auditEvents: ['totp.remove'] },
+  { name: 'users: remove TOTP', method: 'DELETE', url: '/api/v1/users/bob/totp', setup: (w) => assert.ok(enrolUserTotp(w.deps.admin, 'setup', 'bob', { activate: 'now' }).ok), status: 204, auditEvents: ['totp.remove'] },
   { name: 'users: remove TOTP when none: 404', method: 'DELETE', url: '/api/v1/users/alice/totp', setup: users('alice'), status: 404, contains: ['no TOTP'] },
 
   // --- approvals
@@ -600,7 +689,7 @@ Api('each change writes one audit record naming the token, and secrets stay out 
       ['PUT', '/api/v1/downstream', { host: '192.0.2.1', secret: 'cycle-secret-003' }],
       ['PUT', '/api/v1/settings/message-title', { value: 'Hello' }],
       ['POST', '/api/v1/users', { username: 'eve' }],
-      ['POST', '/api/v1/users/eve/totp', undefined],
+      ['POST', '/api/v1/users/eve/totp', { activate: 'now' }],
       ['POST', '/api/v1/users/eve/lock', undefined],
       ['POST', '/api/v1/users/eve/unlock', undefined],
       ['DELETE', '/api/v1/users/eve/totp', undefined],

@@ -41,7 +41,10 @@ const TABLE: Record<string, Access> = {
   // Every role: what people look at, and signing out
   'GET /': ALL,
   'GET /approvals': ALL,
+  'GET /api-docs': ALL,
   'GET /users': ALL,
+  'GET /users/u/:name': ALL,
+  'GET /users/export.csv': ALL,
   'GET /audit': ALL,
   'GET /audit/verify': ALL,
   'GET /audit/export.csv': ALL,
@@ -54,12 +57,22 @@ const TABLE: Record<string, Access> = {
   'POST /users/unlock': SUPPORT,
   'POST /users/remove': SUPPORT,
   'POST /users/reset-totp': SUPPORT,
+  'POST /users/cancel-enrolment': SUPPORT,
+  'POST /users/confirm': SUPPORT,
+  'POST /users/profile': SUPPORT,
+  'GET /users/import': SUPPORT,
+  'POST /users/import': SUPPORT,
+  'POST /users/import/apply': SUPPORT,
   // (an action's own URL only redirects to the page it belongs to)
   'GET /users/enrol': ALL,
   'GET /users/lock': ALL,
   'GET /users/unlock': ALL,
   'GET /users/remove': ALL,
   'GET /users/reset-totp': ALL,
+  'GET /users/cancel-enrolment': ALL,
+  'GET /users/confirm': ALL,
+  'GET /users/profile': ALL,
+  'GET /users/import/apply': ALL,
   // Configuration: read-only admins read it, only full admins change it
   'GET /clients': READERS,
   'GET /clients/edit': READERS,
@@ -90,6 +103,10 @@ const TABLE: Record<string, Access> = {
   'GET /api/v1/approvals': ALL,
   'GET /api/v1/audit': ALL,
   'GET /api/v1/users': ALL,
+  'GET /api/v1/users/:name': ALL,
+  'PATCH /api/v1/users/:name': SUPPORT,
+  'POST /api/v1/users/:name/totp/confirm': SUPPORT,
+  'DELETE /api/v1/users/:name/totp/pending': SUPPORT,
   'POST /api/v1/users': SUPPORT,
   'DELETE /api/v1/users/:name': SUPPORT,
   'POST /api/v1/users/:name/:action{lock|unlock}': SUPPORT,
@@ -248,9 +265,9 @@ Table('the navigation and the pages leave out what a role cannot use', async () 
       return (await w.app.request(path, { headers: me.headers })).text();
     };
     const nav = (html: string) => [...html.matchAll(/<li><a href="([^"]+)"/g)].map((m) => m[1]);
-    assert.equal(nav(await page('admin', '/')), ['/', '/approvals', '/users', '/clients', '/downstream', '/settings', '/audit', '/admins', '/tokens', '/backup']);
-    assert.equal(nav(await page('helpdesk', '/')), ['/', '/approvals', '/users', '/audit']);
-    assert.equal(nav(await page('readonly', '/')), ['/', '/approvals', '/users', '/clients', '/downstream', '/settings', '/audit', '/admins', '/tokens']);
+    assert.equal(nav(await page('admin', '/')), ['/', '/approvals', '/users', '/clients', '/downstream', '/settings', '/audit', '/admins', '/tokens', '/backup', '/api-docs']);
+    assert.equal(nav(await page('helpdesk', '/')), ['/', '/approvals', '/users', '/audit', '/api-docs']);
+    assert.equal(nav(await page('readonly', '/')), ['/', '/approvals', '/users', '/clients', '/downstream', '/settings', '/audit', '/admins', '/tokens', '/api-docs']);
     // The role is named next to the admin's name.
     assert.match(await page('helpdesk', '/'), /helpdesk-nav<span class="role"> · Help desk<\/span>/);
     // Help desk: the user actions are there; read-only: no form that would be refused.

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { insertAdmin } from '../../app/db/queries/admins.js';
 import { hashPassword } from '../../app/lib/password.js';
 import { addClient } from '../../app/admin/clients.js';
-import { addUser, enrolUserTotp } from '../../app/admin/users.js';
+import { addUser, enrolUserTotp, setUserProfile } from '../../app/admin/users.js';
 import { makeWebApp, type WebApp, type WebAppOptions } from '../helpers/web.js';
 
 interface Scenario {
@@ -37,6 +37,11 @@ interface Scenario {
   /** Response headers the answer must carry. */
   headersExpected?: Record<string, string>;
 }
+
+/** Users u000, u001, ... (three digits, so name order is number order). */
+const manyUsers = (n: number) => (w: WebApp) => {
+  for (let i = 0; i < n; i++) assert.ok(addUser(w.deps.admin, 'test', `u${String(i).padStart(3, '0')}`).ok);
+};
 
 /** Login decisions at WEB_START (the app's clock) for the dashboard chart, and an event that is not one. */
 function recordDecisions(w: WebApp): void {
@@ -118,6 +123,13 @@ const SCENARIOS: Scenario[] = [
   { name: 'dashboard chart range: the last day, per hour', url: '/?range=day', setup: recordDecisions, status: 200, contains: ['aria-current="true">Last day', 'Logins per hour', '2025-06-02 10:00'] },
   { name: 'an unknown chart range is the last hour', url: '/?range=year', status: 200, contains: ['aria-current="true">Last hour'] },
   { name: 'the chart alone, for its range picker (htmx): no page frame, no live part', url: '/?range=week', htmx: true, headers: { 'HX-Target': 'chart' }, setup: recordDecisions, status: 200, contains: ['id="chart"', 'Logins per 6 hours', /Accepted <strong>2<\/strong>/], notContains: ['<html', 'id="live"'] },
+  {
+    name: 'the API reference, from the OpenAPI document: every operation with its parameters and answers',
+    url: '/api-docs',
+    status: 200,
+    contains: ['API reference', 'id="op-listUsers"', '/api/v1/users/{name}/totp/confirm', 'next_after', 'no token needed', 'href="/api/v1/openapi.json"'],
+    notContains: ['<script>'],
+  },
   { name: 'approvals', url: '/approvals', status: 200, contains: ['Waiting for the phone'] },
   { name: 'settings shows values fixed by flags as read-only with their flag', url: '/settings', opts: { argv: ['--failmode', 'safe'] }, status: 200, contains: ['set by --failmode', 'readonly'] },
   { name: 'downstream set by the environment is read-only', url: '/downstream', opts: { env: { DOWNSTREAM_ADDRESS: '192.0.2.10', SECRET_OUT: 'envsecret1' } }, status: 200, contains: ['DOWNSTREAM_ADDRESS', 'read-only'], notContains: ['envsecret1'] },
@@ -150,7 +162,85 @@ const SCENARIOS: Scenario[] = [
   { name: 'remove a client', method: 'POST', url: '/clients/remove', setup: (w) => void addClient(w.deps.admin, 'test', { address: '10.5.0.1', secret: 'rm-secret-1' }), form: { address: '10.5.0.1/32' }, status: 303, follow: /^\/clients$/, contains: ['Client 10.5.0.1/32 removed'], notContains: ['10.5.0.1/32</td>'], auditEvents: ['client.remove'] },
   // --- users
   { name: 'add a user', method: 'POST', url: '/users', form: { username: 'Nina' }, status: 303, follow: /^\/users$/, contains: ['User nina added.'], auditEvents: ['user.add'] },
-  { name: 'enrol a user: QR code and URI shown once', method: 'POST', url: '/users/enrol', form: { username: 'omar' }, status: 303, follow: /^\/users\?shown=/, contains: ['<svg', 'otpauth://totp/Gatehouse:omar?secret='], auditEvents: ['totp.enroll'] },
+  {
+    name: "enrol a user: the user's page with the QR code and URI shown once, and the code to confirm it",
+    method: 'POST',
+    url: '/users/enrol',
+    form: { username: 'omar' },
+    status: 303,
+    follow: /^\/users\/u\/omar\?shown=/,
+    contains: ['<svg', 'otpauth://totp/Gatehouse:omar?secret=', 'waiting for its first code', 'action="/users/confirm"', 'TOTP waiting for a code'],
+    auditEvents: ['totp.enroll'],
+  },
+  {
+    name: 'a user page: profile, factors, state, last login and recent events from the audit log',
+    url: '/users/u/PIA',
+    setup: (w) => {
+      assert.ok(enrolUserTotp(w.deps.admin, 'test', 'pia', { activate: 'now' }).ok);
+      assert.ok(setUserProfile(w.deps.admin, 'test', 'pia', { displayName: 'Pia Berg', email: 'pia@example.org', groups: 'VPN;Finance' }).ok);
+      w.deps.audit.record({ event: 'radius.auth', outcome: 'accept', reason: 'totp_ok', username: 'pia', source: '192.0.2.7' });
+      w.deps.audit.record({ event: 'radius.auth', outcome: 'reject', reason: 'totp_wrong', username: 'pia', source: '192.0.2.7' });
+      w.deps.audit.record({ event: 'radius.auth', outcome: 'accept', reason: 'totp_ok', username: 'someone-else' });
+    },
+    status: 200,
+    contains: ['Pia Berg', 'pia@example.org', 'finance, vpn', '2025-06-02 10:00:00Z (RADIUS from 192.0.2.7)', 'totp_wrong', 'id="user-events"', 'Remove TOTP', 'action="/users/profile"'],
+    notContains: ['someone-else', 'otpauth://'],
+  },
+  { name: 'a user page for nobody: 404', url: '/users/u/ghost', status: 404, contains: ['no user ghost'] },
+  {
+    name: 'confirm an enrolment with a wrong code: the error next to the code field, on the user page',
+    method: 'POST',
+    url: '/users/confirm',
+    setup: (w) => void enrolUserTotp(w.deps.admin, 'test', 'omar', { activate: 'after-code' }),
+    form: { username: 'omar', code: '12345' },
+    status: 400,
+    contains: ['the code is 6 digits', 'aria-invalid="true"', 'waiting for its first code'],
+    headersExpected: { 'HX-Replace-Url': '/users/u/omar' },
+  },
+  {
+    name: 'save a profile: groups folded and sorted',
+    method: 'POST',
+    url: '/users/profile',
+    setup: (w) => void addUser(w.deps.admin, 'test', 'pat'),
+    form: { username: 'pat', displayName: 'Pat Doe', email: 'pat@example.org', groups: 'Ops, VPN users' },
+    status: 303,
+    follow: /^\/users\/u\/pat$/,
+    contains: ['profile saved.', 'Pat Doe', 'ops, vpn users'],
+    auditEvents: ['user.update'],
+  },
+  {
+    name: 'a bad email in a profile: the error next to the field, what was typed kept',
+    method: 'POST',
+    url: '/users/profile',
+    setup: (w) => void addUser(w.deps.admin, 'test', 'pat'),
+    form: { username: 'pat', displayName: 'Pat Doe', email: 'pat at example', groups: '' },
+    status: 400,
+    contains: ['pat at example&#39; is not an email address', 'value="Pat Doe"', 'value="pat at example"', 'aria-invalid="true"'],
+  },
+  { name: 'lock from the user page returns to it', method: 'POST', url: '/users/lock', setup: (w) => void addUser(w.deps.admin, 'test', 'pat'), form: { username: 'pat', back: 'user' }, status: 303, follow: /^\/users\/u\/pat$/, contains: ['pat locked.', 'Locked'], auditEvents: ['user.lock'] },
+  {
+    name: 'users in pages of 50 in name order, with the count and a link to the next page',
+    url: '/users',
+    setup: manyUsers(120),
+    status: 200,
+    contains: ['120 users', '>u000<', '>u049<', 'href="/users?after=u049"'],
+    notContains: ['>u050<'],
+  },
+  { name: 'the next page continues after the last name', url: '/users?after=u049', setup: manyUsers(120), status: 200, contains: ['>u050<', '>u099<', 'href="/users?after=u099"', 'First page'], notContains: ['>u049<', '>u100<'] },
+  { name: 'the last page ends the list', url: '/users?after=u099', setup: manyUsers(120), status: 200, contains: ['>u119<', 'End of the list'], notContains: ['after=u119'] },
+  { name: 'search counts its matches and pages within them', url: '/users?q=u11', setup: manyUsers(120), status: 200, contains: ['10 matches for', '>u110<', '>u119<'], notContains: ['>u011<'] },
+  {
+    name: 'export: every user as CSV, the import columns first, formulas neutralised',
+    url: '/users/export.csv',
+    setup: (w) => {
+      manyUsers(3)(w);
+      assert.ok(setUserProfile(w.deps.admin, 'test', 'u001', { displayName: '=HYPERLINK("x")', groups: 'b;a' }).ok);
+    },
+    status: 200,
+    contains: ['username,display_name,email,groups,totp,locked,created_at\r\nu000,,,,none,no,', `u001,"'=HYPERLINK(""x"")",,a;b,none,no,`],
+    headersExpected: { 'Content-Type': 'text/csv; charset=utf-8' },
+    auditEvents: ['user.export'],
+  },
   { name: 'lock a user', method: 'POST', url: '/users/lock', setup: (w) => void addUser(w.deps.admin, 'test', 'pat'), form: { username: 'pat' }, status: 303, follow: /^\/users$/, contains: ['pat locked.', 'Locked'], auditEvents: ['user.lock'] },
   { name: 'unknown user: 404', method: 'POST', url: '/users/unlock', form: { username: 'ghost' }, status: 404, contains: ['no user ghost'] },
   {
@@ -166,7 +256,7 @@ const SCENARIOS: Scenario[] = [
     contains: ['alice', 'id="user-table"'],
     notContains: ['>bob<', '<html'],
   },
-  { name: 'the user list never shows a seed', url: '/users', setup: (w) => void enrolUserTotp(w.deps.admin, 'test', 'quinn'), status: 200, contains: ['quinn', 'TOTP'], notContains: ['otpauth://'] },
+  { name: 'the user list never shows a seed', url: '/users', setup: (w) => void enrolUserTotp(w.deps.admin, 'test', 'quinn', { activate: 'now' }), status: 200, contains: ['quinn', 'TOTP'], notContains: ['otpauth://'] },
   // --- settings
   { name: 'store a setting', method: 'POST', url: '/settings', form: { key: 'message-title', value: 'Corp VPN' }, status: 303, follow: /^\/settings$/, contains: ['message-title saved.', 'Corp VPN'], auditEvents: ['settings.set'] },
   { name: 'an invalid value is refused', method: 'POST', url: '/settings', form: { key: 'failmode', value: 'open' }, status: 400, contains: ['must be one of secure, safe'] },

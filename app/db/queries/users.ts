@@ -2,7 +2,7 @@
 // the canonical form (app/lib/username.ts), so every spelling of a user finds the same row.
 import { asc, eq, sql } from 'drizzle-orm';
 import type { Store } from '../open.js';
-import { totpAccounts, users } from '../schema.js';
+import { totpAccounts, totpPending, userGroups, users } from '../schema.js';
 import type { Sealer } from '../secrets.js';
 
 const SEED_PURPOSE = 'totp_accounts.seed';
@@ -58,7 +58,7 @@ export function listUsers(store: Store): UserRow[] {
 export function insertUser(store: Store, username: string): number {
   const existing = store.db.select({ id: users.id }).from(users).where(eq(users.username, username)).get();
   if (existing) throw new DuplicateUserError(`user ${username} already exists`);
-  return store.db.insert(users).values({ username }).returning({ id: users.id }).get().id;
+  return store.db.insert(users).values({ username, searchText: searchTextOf(username, null, null) }).returning({ id: users.id }).get().id;
 }
 
 export function deleteUser(store: Store, username: string): boolean {
@@ -76,8 +76,10 @@ export function replaceTotpAccount(store: Store, sealer: Sealer, username: strin
   return store.sqlite.transaction(() => {
     let user = store.db.select({ id: users.id }).from(users).where(eq(users.username, username)).get();
     const userCreated = user === undefined;
-    user ??= store.db.insert(users).values({ username }).returning({ id: users.id }).get();
+    user ??= store.db.insert(users).values({ username, searchText: searchTextOf(username, null, null) }).returning({ id: users.id }).get();
     store.db.delete(totpAccounts).where(eq(totpAccounts.userId, user.id)).run();
+    // An enrolment waiting for its code is overtaken by this one.
+    store.db.delete(totpPending).where(eq(totpPending.userId, user.id)).run();
     store.db
       .insert(totpAccounts)
       .values({ userId: user.id, seedSealed: sealer.seal(seed, SEED_PURPOSE), algorithm: params.algorithm, digits: params.digits, period: params.period })
@@ -86,10 +88,224 @@ export function replaceTotpAccount(store: Store, sealer: Sealer, username: strin
   })();
 }
 
+/** Remove the user's TOTP account and any enrolment waiting for its code; false when there was neither. */
 export function deleteTotpAccount(store: Store, username: string): boolean {
   const user = store.db.select({ id: users.id }).from(users).where(eq(users.username, username)).get();
   if (user === undefined) return false;
-  return store.db.delete(totpAccounts).where(eq(totpAccounts.userId, user.id)).run().changes > 0;
+  return store.sqlite.transaction(() => {
+    const pending = store.db.delete(totpPending).where(eq(totpPending.userId, user.id)).run().changes;
+    return store.db.delete(totpAccounts).where(eq(totpAccounts.userId, user.id)).run().changes + pending > 0;
+  })();
+}
+
+// --- the users list at scale, a user's page, profiles and imports
+
+/** What a search looks in (users.search_text): name, display name and email, folded. */
+export function searchTextOf(username: string, displayName: string | null, email: string | null): string {
+  return [username, displayName ?? '', email ?? ''].join('\n').normalize('NFKC').toLowerCase();
+}
+
+export interface UserListRow extends UserRow {
+  displayName: string | null;
+  email: string | null;
+  /** Sorted. */
+  groups: string[];
+  /** A TOTP enrolment waiting for its first code. */
+  pendingTotp: boolean;
+}
+
+interface ListRow {
+  id: number;
+  username: string;
+  locked: number;
+  locked_until: number | null;
+  failed_attempts: number;
+  created_at: number;
+  display_name: string | null;
+  email: string | null;
+  has_totp: number;
+  pending: number;
+  groups: string | null;
+}
+
+const LIST_COLUMNS = `u.id, u.username, u.locked, u.locked_until, u.failed_attempts, u.created_at, u.display_name, u.email,
+  EXISTS (SELECT 1 FROM totp_accounts t WHERE t.user_id = u.id) AS has_totp,
+  EXISTS (SELECT 1 FROM totp_pending p WHERE p.user_id = u.id) AS pending,
+  (SELECT group_concat(g.name, char(10)) FROM user_groups g WHERE g.user_id = u.id) AS groups`;
+
+/** Rows match a search when it is in the name, display name or email, or is one of their groups. */
+const MATCH = `(@q = '' OR instr(u.search_text, @q) > 0 OR EXISTS (SELECT 1 FROM user_groups m WHERE m.name = @q AND m.user_id = u.id))`;
+
+const toListRow = (r: ListRow): UserListRow => ({
+  id: r.id,
+  username: r.username,
+  locked: r.locked === 1,
+  lockedUntil: r.locked_until,
+  failedAttempts: r.failed_attempts,
+  createdAt: r.created_at,
+  hasTotp: r.has_totp === 1,
+  displayName: r.display_name,
+  email: r.email,
+  groups: r.groups === null ? [] : r.groups.split('\n').sort(),
+  pendingTotp: r.pending === 1,
+});
+
+/**
+ * One page of users in name order, after `after` (keyset: the last name of the page before), with
+ * `q` (folded like searchTextOf) matched as MATCH says. The first page costs the same at 100,000
+ * users as at ten; a search reads every row once, without sorting.
+ */
+export function pageUsers(store: Store, o: { q: string; after?: string | undefined; limit: number }): UserListRow[] {
+  const rows = store.sqlite
+    .prepare<{ q: string; after: string | null; limit: number }, ListRow>(`SELECT ${LIST_COLUMNS} FROM users u WHERE (@after IS NULL OR u.username > @after) AND ${MATCH} ORDER BY u.username LIMIT @limit`)
+    .all({ q: o.q, after: o.after ?? null, limit: o.limit });
+  return rows.map(toListRow);
+}
+
+export function countUsers(store: Store, q: string): number {
+  return store.sqlite.prepare<{ q: string }, { n: number }>(`SELECT count(*) AS n FROM users u WHERE ${MATCH}`).get({ q })?.n ?? 0;
+}
+
+export interface UserDetail extends UserListRow {
+  /** When the TOTP account in use was enrolled, if there is one. */
+  totpSince: number | null;
+  /** When the enrolment waiting for its code was started, if there is one. */
+  pendingSince: number | null;
+}
+
+export function findUserDetail(store: Store, username: string): UserDetail | undefined {
+  const r = store.sqlite
+    .prepare<[string], ListRow & { totp_since: number | null; pending_since: number | null }>(
+      `SELECT ${LIST_COLUMNS}, (SELECT t.created_at FROM totp_accounts t WHERE t.user_id = u.id) AS totp_since, (SELECT p.created_at FROM totp_pending p WHERE p.user_id = u.id) AS pending_since FROM users u WHERE u.username = ?`,
+    )
+    .get(username);
+  return r === undefined ? undefined : { ...toListRow(r), totpSince: r.totp_since, pendingSince: r.pending_since };
+}
+
+/** A user's descriptive fields; groups sorted and distinct. */
+export interface UserProfile {
+  displayName: string | null;
+  email: string | null;
+  groups: string[];
+}
+
+/** Users by name (those that exist), with their profiles, for planning an import. */
+export function findProfiles(store: Store, usernames: readonly string[]): Map<string, UserProfile & { id: number }> {
+  const out = new Map<string, UserProfile & { id: number }>();
+  const q = store.sqlite.prepare<[string], ListRow>(`SELECT ${LIST_COLUMNS} FROM users u WHERE u.username = ?`);
+  for (const name of usernames) {
+    const r = q.get(name);
+    if (r !== undefined) out.set(name, { id: r.id, displayName: r.display_name, email: r.email, groups: r.groups === null ? [] : r.groups.split('\n').sort() });
+  }
+  return out;
+}
+
+/** A user to create or change: a field left undefined is left as it is. */
+export interface ProfileWrite {
+  username: string;
+  create: boolean;
+  displayName?: string | null;
+  email?: string | null;
+  groups?: readonly string[];
+}
+
+/**
+ * Write profiles in one transaction: all of them or, on any error, none. A user to create that
+ * exists by then (made meanwhile) is changed instead. Returns the names created.
+ */
+export function writeProfiles(store: Store, writes: readonly ProfileWrite[]): string[] {
+  const find = store.sqlite.prepare<[string], { id: number; display_name: string | null; email: string | null }>('SELECT id, display_name, email FROM users WHERE username = ?');
+  const insert = store.sqlite.prepare<[string, string | null, string | null, string]>('INSERT INTO users (username, display_name, email, search_text) VALUES (?, ?, ?, ?) RETURNING id');
+  const update = store.sqlite.prepare<[string | null, string | null, string, number]>('UPDATE users SET display_name = ?, email = ?, search_text = ? WHERE id = ?');
+  const clearGroups = store.sqlite.prepare<[number]>('DELETE FROM user_groups WHERE user_id = ?');
+  const addGroup = store.sqlite.prepare<[number, string]>('INSERT OR IGNORE INTO user_groups (user_id, name) VALUES (?, ?)');
+  return store.sqlite.transaction(() => {
+    const created: string[] = [];
+    for (const w of writes) {
+      const cur = find.get(w.username);
+      let id: number;
+      if (cur === undefined) {
+        const displayName = w.displayName ?? null;
+        const email = w.email ?? null;
+        id = (insert.get(w.username, displayName, email, searchTextOf(w.username, displayName, email)) as { id: number }).id;
+        created.push(w.username);
+      } else {
+        id = cur.id;
+        const displayName = w.displayName === undefined ? cur.display_name : w.displayName;
+        const email = w.email === undefined ? cur.email : w.email;
+        update.run(displayName, email, searchTextOf(w.username, displayName, email), id);
+      }
+      if (w.groups !== undefined) {
+        clearGroups.run(id);
+        for (const g of w.groups) addGroup.run(id, g);
+      }
+    }
+    return created;
+  })();
+}
+
+// --- TOTP enrolments waiting for their first code
+
+/** Start (or restart) an enrolment that counts only once confirmed; creates the user if needed. */
+export function setPendingTotp(store: Store, sealer: Sealer, username: string, seed: Buffer, params: TotpParams, now: number): { userCreated: boolean } {
+  return store.sqlite.transaction(() => {
+    let user = store.db.select({ id: users.id }).from(users).where(eq(users.username, username)).get();
+    const userCreated = user === undefined;
+    user ??= store.db.insert(users).values({ username, searchText: searchTextOf(username, null, null) }).returning({ id: users.id }).get();
+    store.db.delete(totpPending).where(eq(totpPending.userId, user.id)).run();
+    // Sealed for the same purpose as an account's seed: confirming moves the blob as it is.
+    store.db
+      .insert(totpPending)
+      .values({ userId: user.id, seedSealed: sealer.seal(seed, SEED_PURPOSE), algorithm: params.algorithm, digits: params.digits, period: params.period, createdAt: now })
+      .run();
+    return { userCreated };
+  })();
+}
+
+export interface PendingTotp {
+  userId: number;
+  seed: Buffer;
+  params: TotpParams;
+  createdAt: number;
+}
+
+export function findPendingTotp(store: Store, sealer: Sealer, username: string): PendingTotp | undefined {
+  const r = store.db
+    .select({ userId: totpPending.userId, seed: totpPending.seedSealed, algorithm: totpPending.algorithm, digits: totpPending.digits, period: totpPending.period, createdAt: totpPending.createdAt })
+    .from(totpPending)
+    .innerJoin(users, eq(users.id, totpPending.userId))
+    .where(eq(users.username, username))
+    .get();
+  if (r === undefined) return undefined;
+  return { userId: r.userId, seed: sealer.open(r.seed, SEED_PURPOSE), params: { algorithm: r.algorithm, digits: r.digits === 8 ? 8 : 6, period: r.period }, createdAt: r.createdAt };
+}
+
+/**
+ * Make the enrolment started at `createdAt` the user's TOTP account, replacing any, with `step`
+ * (the confirming code's) as its last used step, so that code does not also log in. One
+ * transaction; false when that enrolment is no longer waiting (confirmed, cancelled or restarted
+ * meanwhile): two confirmations of one enrolment cannot both succeed.
+ */
+export function confirmPendingTotp(store: Store, userId: number, createdAt: number, step: number): boolean {
+  return store.sqlite.transaction(() => {
+    const moved = store.sqlite
+      .prepare<[number, number]>('SELECT 1 FROM totp_pending WHERE user_id = ? AND created_at = ?')
+      .get(userId, createdAt);
+    if (moved === undefined) return false;
+    store.sqlite.prepare<[number]>('DELETE FROM totp_accounts WHERE user_id = ?').run(userId);
+    store.sqlite
+      .prepare<[number, number]>('INSERT INTO totp_accounts (user_id, seed_sealed, algorithm, digits, period, last_used_step) SELECT user_id, seed_sealed, algorithm, digits, period, ? FROM totp_pending WHERE user_id = ?')
+      .run(step, userId);
+    store.sqlite.prepare<[number]>('DELETE FROM totp_pending WHERE user_id = ?').run(userId);
+    return true;
+  }).immediate();
+}
+
+/** Drop an enrolment waiting for its code; the account in use, if any, stays. */
+export function deletePendingTotp(store: Store, username: string): boolean {
+  const user = store.db.select({ id: users.id }).from(users).where(eq(users.username, username)).get();
+  if (user === undefined) return false;
+  return store.db.delete(totpPending).where(eq(totpPending.userId, user.id)).run().changes > 0;
 }
 
 interface FactorRow {
