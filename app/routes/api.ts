@@ -67,6 +67,13 @@ async function readJson(c: Context<ApiEnv>): Promise<Body> {
   return parsed as Body;
 }
 
+/** A body that may be left out: none (or an empty one, whatever its Content-Type) is `{}`. */
+async function readOptionalJson(c: Context<ApiEnv>): Promise<Body> {
+  if ((c.req.header('Content-Type') ?? '') === '' || c.req.header('Content-Length') === '0') return {};
+  const text = await c.req.raw.clone().text();
+  return text.trim() === '' ? {} : readJson(c);
+}
+
 function str(b: Body, key: string): string | undefined {
   const v = b[key];
   if (v === undefined || v === null) return undefined;
@@ -309,7 +316,7 @@ export function createApiRoutes(d: WebDeps) {
   });
   api.post('/users/:name/totp', async (c) => {
     // The body is optional: without one, the new authenticator waits for a code, as in the UI.
-    const b = (c.req.header('Content-Type') ?? '') === '' ? {} : await readJson(c);
+    const b = await readOptionalJson(c);
     const activate = str(b, 'activate') ?? 'after-code';
     if (activate !== 'now' && activate !== 'after-code') throw new ApiError(400, 'activate must be "after-code" or "now"', 'activate');
     const r = enrolUserTotp(d.admin, c.get('actor'), c.req.param('name'), { activate });
