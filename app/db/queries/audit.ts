@@ -176,7 +176,9 @@ export function createAuditStore(store: Store, chain: ChainLink): AuditStore {
   const afterStmt = sqlite.prepare('SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?') as Statement<[number, number], RawRow>;
   const latestStmt = sqlite.prepare('SELECT * FROM audit_log WHERE event = ? ORDER BY id DESC LIMIT 1') as Statement<[string], RawRow>;
   const one = (r: RawRow | undefined) => (r === undefined ? undefined : toRecord(r));
-  const decisionsStmt = sqlite.prepare(LOGIN_DECISIONS_BY_SLOT) as Statement<[number, number], { slot: number; outcome: AuditRow['outcome']; reason: string | null; n: number }>;
+  // Prepared when first used: it names its index (INDEXED BY), which a store still being migrated
+  // does not have yet.
+  let decisionsStmt: Statement<[number, number], { slot: number; outcome: AuditRow['outcome']; reason: string | null; n: number }> | undefined;
   return {
     append(rows, effects, committed) {
       if (rows.length > 0) appendTx.immediate(rows, effects, committed);
@@ -205,6 +207,7 @@ export function createAuditStore(store: Store, chain: ChainLink): AuditStore {
       // Slots arrive in order; each bucket is a run of whole slots, so rows add up in a map keyed
       // by bucket, outcome and reason (a week: about 2,000 slots times a dozen pairs).
       const out = new Map<string, LoginDecisionCount>();
+      decisionsStmt ??= sqlite.prepare(LOGIN_DECISIONS_BY_SLOT) as NonNullable<typeof decisionsStmt>;
       for (const r of decisionsStmt.iterate(since / DECISION_SLOT_MS, until / DECISION_SLOT_MS)) {
         const start = since + Math.floor((r.slot * DECISION_SLOT_MS - since) / bucketMs) * bucketMs;
         const key = `${start} ${r.outcome} ${r.reason === null ? '' : `:${r.reason}`}`;
