@@ -202,3 +202,52 @@ export const windowsAgents = sqliteTable('windows_agents', {
   createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
   lastSeenAt: integer('last_seen_at'),
 });
+
+/**
+ * Phones that approve logins in Gatehouse's own approver (`--push-provider gatehouse`): a WebAuthn
+ * credential (its public key and signature counter; never anything secret) and, once the phone
+ * subscribed, its Web Push subscription. The phone also holds a device token (only its SHA-256 is
+ * here) that lets it list and follow its user's requests; deciding one takes the passkey.
+ */
+export const pushDevices = sqliteTable(
+  'push_devices',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    /** base64url, as WebAuthn names it. */
+    credentialId: text('credential_id').notNull().unique(),
+    publicKey: blob('public_key', { mode: 'buffer' }).notNull(),
+    signCount: integer('sign_count').notNull().default(0),
+    /** Comma-separated authenticator transports the browser reported. */
+    transports: text('transports').notNull().default(''),
+    tokenHash: text('token_hash').notNull().unique(),
+    /** The Web Push subscription as the browser gave it (endpoint and keys), JSON; null until subscribed. */
+    subscription: text('subscription'),
+    createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
+    lastUsedAt: integer('last_used_at'),
+  },
+  (t) => [index('push_devices_user').on(t.userId)],
+);
+
+/** One-time links that enrol a phone for a user (valid 15 minutes); only the SHA-256 of the link's token. */
+export const pushEnrolments = sqliteTable('push_enrolments', {
+  tokenHash: text('token_hash').primaryKey(),
+  userId: integer('user_id')
+    .notNull()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  createdBy: text('created_by').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+  /** Set when a phone used it (then it cannot be used again). */
+  usedAt: integer('used_at'),
+});
+
+/** Gatehouse's VAPID key pair for Web Push (RFC 8292), made on first start; the private key sealed. */
+export const pushKeys = sqliteTable('push_keys', {
+  id: integer('id').primaryKey(),
+  publicKey: text('public_key').notNull(),
+  privateKeySealed: blob('private_key_sealed', { mode: 'buffer' }).notNull(),
+  createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
+});

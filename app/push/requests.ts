@@ -1,0 +1,147 @@
+// Approval requests of Gatehouse's own push service, in this process: one per push the engine asks
+// for, shown to the user's phones, decided once. A decision is an event here, not a poll: the
+// waiting login is resolved in the same turn as the decision, and open approvers are told at once.
+//
+// Deciding is one synchronous turn (look up, check, mark, resolve): two phones answering at once,
+// or one answer sent twice, decide once. What a decision needs to count (a verified passkey
+// signature over the request id, the decision and this request's nonce) is checked by the caller
+// before it calls decide(); decide() only makes sure the request is still open.
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import type { ApprovalRequest, FactorOutcome } from '../mfa/factor.js';
+
+export type Decision = 'approve' | 'deny';
+
+export interface PushRequest {
+  /** Opaque, random: all a Web Push message carries. */
+  id: string;
+  username: string;
+  title: string;
+  description: string;
+  /** Where the login comes from (client, station, workstation), as the engine describes it. */
+  fingerprint: string;
+  createdAt: number;
+  expiresAt: number;
+  /** Bound into the passkey challenge of each decision, so a signature fits this request only. */
+  nonce: string;
+  /** Number matching: the number the phone shows (or asks for); undefined when not used. */
+  number?: number | undefined;
+}
+
+export type Listener = (event: { kind: 'new'; request: PushRequest } | { kind: 'gone'; id: string }) => void;
+
+export interface PushRequests {
+  /** A request for `username`, waiting until decided, expired or aborted. */
+  open(username: string, req: ApprovalRequest, ttlMs: number, signal: AbortSignal, opts?: { number?: number }): { request: PushRequest; outcome: Promise<FactorOutcome> };
+  /** The open request with this id, if any. */
+  get(id: string): PushRequest | undefined;
+  /** The user's open requests, oldest first. */
+  forUser(username: string): PushRequest[];
+  /** Decide an open request; false when it is no longer open (decided, expired, aborted). */
+  decide(id: string, decision: Decision): boolean;
+  /** Follow a user's requests (new ones, and those that go); returns the way to stop. */
+  watch(username: string, listener: Listener): () => void;
+  /** How many requests are open. */
+  size(): number;
+}
+
+/**
+ * The WebAuthn challenge a decision is signed over: the request id, the decision and the
+ * request's nonce, hashed (base64url, as the browser returns it in clientDataJSON).
+ */
+export function decisionChallenge(r: Pick<PushRequest, 'id' | 'nonce'>, decision: Decision): string {
+  return createHash('sha256').update(`gatehouse push decision\n${r.id}\n${decision}\n${r.nonce}`).digest('base64url');
+}
+
+/** A number for number matching: two digits, 10-99 (never one a user could misread as a single digit). */
+export function matchNumber(): number {
+  return randomInt(10, 100);
+}
+
+export function createPushRequests(now: () => number = Date.now): PushRequests {
+  interface Open {
+    request: PushRequest;
+    resolve: (o: FactorOutcome) => void;
+    timer: NodeJS.Timeout;
+    onAbort: () => void;
+    signal: AbortSignal;
+  }
+  const open = new Map<string, Open>();
+  const byUser = new Map<string, Set<string>>();
+  const watchers = new Map<string, Set<Listener>>();
+
+  const tell = (username: string, e: Parameters<Listener>[0]) => {
+    for (const l of watchers.get(username) ?? []) {
+      try {
+        l(e);
+      } catch {
+        // a listener that fails (a closed stream) must not stop the others
+      }
+    }
+  };
+  /** Close a request with an outcome; false when it was already closed. */
+  const close = (id: string, outcome: FactorOutcome): boolean => {
+    const o = open.get(id);
+    if (o === undefined) return false;
+    open.delete(id);
+    clearTimeout(o.timer);
+    o.signal.removeEventListener('abort', o.onAbort);
+    const ids = byUser.get(o.request.username);
+    ids?.delete(id);
+    if (ids?.size === 0) byUser.delete(o.request.username);
+    o.resolve(outcome);
+    tell(o.request.username, { kind: 'gone', id });
+    return true;
+  };
+
+  return {
+    open(username, req, ttlMs, signal, opts = {}) {
+      const t = now();
+      const request: PushRequest = {
+        id: randomBytes(16).toString('base64url'),
+        username,
+        title: req.title,
+        description: req.description,
+        fingerprint: req.fingerprint,
+        createdAt: t,
+        expiresAt: t + ttlMs,
+        nonce: randomBytes(16).toString('base64url'),
+        number: opts.number,
+      };
+      let resolve!: (o: FactorOutcome) => void;
+      const outcome = new Promise<FactorOutcome>((r) => (resolve = r));
+      if (signal.aborted) {
+        resolve({ kind: 'unreachable', cause: 'aborted', detail: 'stopping' });
+        return { request, outcome };
+      }
+      const onAbort = () => void close(request.id, { kind: 'unreachable', cause: 'aborted', detail: 'stopping' });
+      const timer = setTimeout(() => void close(request.id, { kind: 'expired' }), ttlMs);
+      open.set(request.id, { request, resolve, timer, onAbort, signal });
+      signal.addEventListener('abort', onAbort, { once: true });
+      let ids = byUser.get(username);
+      if (ids === undefined) byUser.set(username, (ids = new Set()));
+      ids.add(request.id);
+      tell(username, { kind: 'new', request });
+      return { request, outcome };
+    },
+    get: (id) => open.get(id)?.request,
+    forUser(username) {
+      return [...(byUser.get(username) ?? [])].map((id) => open.get(id)!.request);
+    },
+    decide(id, decision) {
+      const o = open.get(id);
+      if (o === undefined || o.request.expiresAt <= now()) return false;
+      return close(id, decision === 'approve' ? { kind: 'approved' } : { kind: 'denied' });
+    },
+    watch(username, listener) {
+      let set = watchers.get(username);
+      if (set === undefined) watchers.set(username, (set = new Set()));
+      set.add(listener);
+      return () => {
+        const s = watchers.get(username);
+        s?.delete(listener);
+        if (s?.size === 0) watchers.delete(username);
+      };
+    },
+    size: () => open.size,
+  };
+}

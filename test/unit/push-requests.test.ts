@@ -1,0 +1,91 @@
+// app/push/requests.ts: Gatehouse's own approval requests. A decision resolves the waiting login in
+// the same turn and is taken once (two phones, or one answer sent twice); a request expires at its
+// TTL and is aborted when Gatehouse stops; open approvers hear of new requests and of those that go;
+// the challenge a decision is signed over binds the request, the decision and the nonce.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createPushRequests, decisionChallenge, matchNumber } from '../../app/push/requests.js';
+
+const REQ = { title: 'VPN', description: 'Allow VPN for alice?', fingerprint: 'nas 10.0.0.1, station 00-11' };
+const R = suite('push/requests');
+/** Requests a test leaves open end with it (their TTL timers would keep the process running). */
+let ending = new AbortController();
+R.after.each(() => {
+  ending.abort();
+  ending = new AbortController();
+});
+
+R('approve and deny resolve the login at once; a second decision is refused', async () => {
+  const reqs = createPushRequests();
+  const a = reqs.open('alice', { username: 'alice', ...REQ }, 60_000, ending.signal);
+  const b = reqs.open('alice', { username: 'alice', ...REQ }, 60_000, ending.signal);
+  assert.equal(reqs.forUser('alice').map((r) => r.id), [a.request.id, b.request.id]);
+  assert.ok(reqs.decide(a.request.id, 'approve'));
+  assert.not.ok(reqs.decide(a.request.id, 'deny'), 'decided once');
+  assert.ok(reqs.decide(b.request.id, 'deny'));
+  assert.equal(await a.outcome, { kind: 'approved' });
+  assert.equal(await b.outcome, { kind: 'denied' });
+  assert.is(reqs.size(), 0);
+  assert.equal(reqs.forUser('alice'), []);
+});
+
+R('a hundred decisions at once, from promises racing: exactly one counts', async () => {
+  const reqs = createPushRequests();
+  const a = reqs.open('alice', { username: 'alice', ...REQ }, 60_000, ending.signal);
+  const results = await Promise.all(Array.from({ length: 100 }, (_, i) => Promise.resolve().then(() => reqs.decide(a.request.id, i % 2 === 0 ? 'approve' : 'deny'))));
+  assert.is(results.filter(Boolean).length, 1);
+  assert.equal(await a.outcome, { kind: 'approved' }, 'the first one');
+});
+
+R('a request expires at its TTL; aborting (Gatehouse stopping) ends it as unreachable', async () => {
+  const reqs = createPushRequests();
+  const a = reqs.open('alice', { username: 'alice', ...REQ }, 30, new AbortController().signal);
+  assert.equal(await a.outcome, { kind: 'expired' });
+  assert.not.ok(reqs.decide(a.request.id, 'approve'));
+  const stop = new AbortController();
+  const b = reqs.open('alice', { username: 'alice', ...REQ }, 60_000, stop.signal);
+  stop.abort();
+  assert.equal(await b.outcome, { kind: 'unreachable', cause: 'aborted', detail: 'stopping' });
+  assert.is(reqs.size(), 0);
+});
+
+R('a decision after the request expired on the clock is refused even before its timer ran', () => {
+  let t = 1_000;
+  const reqs = createPushRequests(() => t);
+  const a = reqs.open('alice', { username: 'alice', ...REQ }, 60_000, ending.signal);
+  t += 60_000;
+  assert.not.ok(reqs.decide(a.request.id, 'approve'));
+});
+
+R('watchers hear of new requests and of those that go, for their user only; a failing one does not stop the others', () => {
+  const reqs = createPushRequests();
+  const heard: string[] = [];
+  reqs.watch('alice', () => {
+    throw new Error('closed stream');
+  });
+  const stop = reqs.watch('alice', (e) => heard.push(e.kind === 'new' ? `new ${e.request.username}` : 'gone'));
+  reqs.watch('bob', () => heard.push('bob heard'));
+  const a = reqs.open('alice', { username: 'alice', ...REQ }, 60_000, ending.signal);
+  reqs.decide(a.request.id, 'deny');
+  stop();
+  reqs.open('alice', { username: 'alice', ...REQ }, 60_000, ending.signal);
+  assert.equal(heard, ['new alice', 'gone']);
+});
+
+R('the signed challenge binds the request, the decision and its nonce; numbers have two digits', () => {
+  const reqs = createPushRequests();
+  const a = reqs.open('alice', { username: 'alice', ...REQ }, 60_000, ending.signal).request;
+  const b = reqs.open('alice', { username: 'alice', ...REQ }, 60_000, ending.signal).request;
+  const c = decisionChallenge(a, 'approve');
+  assert.match(c, /^[A-Za-z0-9_-]{43}$/);
+  assert.is(decisionChallenge(a, 'approve'), c);
+  assert.is.not(decisionChallenge(a, 'deny'), c);
+  assert.is.not(decisionChallenge(b, 'approve'), c);
+  assert.is.not(decisionChallenge({ id: a.id, nonce: b.nonce }, 'approve'), c);
+  for (let i = 0; i < 200; i++) {
+    const n = matchNumber();
+    assert.ok(n >= 10 && n <= 99);
+  }
+});
+
+R.run();
