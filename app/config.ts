@@ -55,6 +55,8 @@ export interface Settings {
   metricsTokenFile: string | undefined;
   auditStdout: 'yes' | 'no';
   auditSyslog: string | undefined;
+  pushProvider: 'gatehouse' | 'notakey' | undefined;
+  publicUrl: string | undefined;
 }
 
 export type SettingKey = keyof Settings;
@@ -144,6 +146,24 @@ function url(raw: string, name: string): string | undefined {
   if (problem !== undefined) fail(name, raw, problem);
   // The API paths are appended to it ({host}v2/...), so it must end with a slash.
   return raw.endsWith('/') ? raw : `${raw}/`;
+}
+/**
+ * The address people reach Gatehouse at (scheme, host, port; no path), e.g.
+ * https://gatehouse.corp.example: enrolment links and the phone approver use it, and its host is
+ * the passkeys' relying party. https, or http to this machine (browsers allow passkeys there only).
+ */
+function publicUrl(raw: string, name: string): string | undefined {
+  if (raw === '') return undefined;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return fail(name, raw, 'is not a URL (expected e.g. https://gatehouse.example.org)');
+  }
+  const problem = secureUrlProblem(u);
+  if (problem !== undefined) fail(name, raw, problem);
+  if ((u.pathname !== '/' && u.pathname !== '') || u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '') fail(name, raw, 'must be scheme, host and port only (no path, query or user)');
+  return u.origin;
 }
 const oneOf =
   <T extends string>(...values: T[]) =>
@@ -251,6 +271,8 @@ export const OPTIONS = [
   def({ key: 'metricsTokenFile', flag: 'metrics-token-file', env: 'METRICS_TOKEN_FILE', storable: false, parse: optionalText, fallback: undefined, help: 'file holding a bearer token that lets other hosts read /metrics (METRICS_TOKEN also works); without one only loopback can' }),
   def({ key: 'auditStdout', flag: 'audit-stdout', env: 'AUDIT_STDOUT', storable: true, parse: oneOf('no', 'yes'), fallback: 'no', help: 'yes: every audit record, once committed, is also written to standard output as a JSON line' }),
   def({ key: 'auditSyslog', flag: 'audit-syslog', env: 'AUDIT_SYSLOG', storable: true, parse: syslogUrl, fallback: undefined, help: 'udp://HOST:PORT or tcp://HOST:PORT: every audit record, once committed, is also sent to this syslog collector (RFC 5424, clear text)' }),
+  def({ key: 'pushProvider', flag: 'push-provider', env: 'PUSH_PROVIDER', storable: true, parse: oneOf('gatehouse', 'notakey'), fallback: undefined, help: "who delivers push approvals: gatehouse (its own phone approver) or notakey (the push API at --notakey-host); default notakey when --notakey-host is set, else gatehouse" }),
+  def({ key: 'publicUrl', flag: 'public-url', env: 'PUBLIC_URL', storable: true, parse: publicUrl, fallback: undefined, help: 'address people reach Gatehouse at (https://host[:port]), for enrolment links and the phone approver; its host names the passkeys; default http://localhost and the HTTP port' }),
 ] as const satisfies readonly OptionDef[];
 
 /** Values given on the command line or in the environment, already validated. */

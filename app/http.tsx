@@ -10,6 +10,8 @@ import { securityHeaders } from './middleware/security.js';
 import { requireRole } from './middleware/roles.js';
 import { loadSession, requireAdmin } from './middleware/session.js';
 import { createAdminAuth } from './routes/admin-auth.js';
+import { createApprover } from './push/approver.js';
+import { createApproverRoutes } from './routes/approver.js';
 import { createApiDocsRoutes } from './routes/api-docs.js';
 import { createApiRoutes } from './routes/api.js';
 import { createAgentRoutes, type AgentDeps } from './routes/agent.js';
@@ -52,6 +54,19 @@ export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
   // Public: health, metrics, assets.
   app.route('/', createHealthRoutes(deps));
   app.route('/', createStaticRoutes(deps.files));
+  // The phone approver: no admin session; phones are known by their device cookie and sign every
+  // decision with their passkey (app/push/approver.ts).
+  app.use('/approve/*', bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.json({ error: `request body too large (at most ${MAX_BODY / 1024} KiB)` }, 413) }));
+  const web = deps.web;
+  app.route(
+    '/',
+    createApproverRoutes({
+      approver: createApprover({ store: web.store, audit: web.audit, requests: web.pushRequests, now: web.now, origin: () => web.admin.publicOrigin() }),
+      requests: web.pushRequests,
+      assets: web.assets,
+      origin: () => web.admin.publicOrigin(),
+    }),
+  );
   // The JSON API: bearer tokens, its own errors, none of the browser UI's session or CSRF.
   app.route('/api/v1/agent', createAgentRoutes({ web: deps.web, handle: deps.agentHandler }));
   app.use('/api/v1/*', bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.json({ error: `request body too large (at most ${MAX_BODY / 1024} KiB)` }, 413) }));

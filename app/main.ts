@@ -33,6 +33,8 @@ import { createEngine, ENGINE_COUNTERS } from './mfa/engine.js';
 import { createPendingApprovals } from './mfa/pending.js';
 import { createNotakeyProvider } from './mfa/push/notakey.js';
 import { createPushClient } from './mfa/push/scheduler.js';
+import { choosePushProvider, createGatehousePushProvider, publicOrigin } from './push/provider.js';
+import { createPushRequests } from './push/requests.js';
 import { createTotpFactor } from './mfa/totp.js';
 import { createPushLimiter } from './mfa/push-limits.js';
 import { PIPE_COUNTERS, startEndpoint, type Endpoint } from './pipe/endpoint.js';
@@ -186,11 +188,16 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   const totp = createTotpFactor(createUserFactorQueries(store, sealer), () => ({ maxFailures: state.resolved.settings.totpMaxFailures, lockoutMs: state.resolved.settings.totpLockoutMinutes * 60_000 }), Date.now);
   // One client for every push approval: a keep-alive pool and one poll schedule (app/mfa/push/).
   const pushClient = createPushClient(pushCa !== undefined ? { ca: pushCa } : {});
+  // Gatehouse's own push service: its approval requests, decided on the users' phones (app/push/).
+  const pushRequests = createPushRequests();
   // The one second-factor engine behind every front door (RADIUS, Windows logon).
   const engine = createEngine({
     settings: () => state.resolved.settings,
     totp,
-    push: createNotakeyProvider(pushClient, () => state.resolved.settings),
+    push: choosePushProvider(() => state.resolved.settings, {
+      notakey: createNotakeyProvider(pushClient, () => state.resolved.settings),
+      gatehouse: createGatehousePushProvider({ store, requests: pushRequests, settings: () => state.resolved.settings }),
+    }),
     limits: createPushLimiter(Date.now),
     pending: createPendingApprovals(),
     audit,
@@ -295,6 +302,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     fixedSources: () => fixed.sources,
     fixedClients: () => state.clients.all().flatMap((c) => (c.source === 'db' ? [] : [{ address: c.cidr.text, source: c.source }])),
     totpIssuer: () => state.resolved.settings.totpIssuer,
+    publicOrigin: () => publicOrigin(state.resolved.settings),
     nameRules: () => ({ stripRealm: state.resolved.settings.stripRealm === 'yes' }),
     now: Date.now,
   };
@@ -323,6 +331,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     pendingApprovals: () => engine.pendingApprovals(),
     backup: (passphrase) => createBackup(store, masterKey, passphrase),
     verifyAudit: () => auditLog.verify(),
+    pushRequests,
     health: () => ({
       downstream: state.downstream === undefined ? 'none' : proxy.downstreamHealth(),
       push: ((h) => (h === 'timeout' ? 'failing' : h))(engine.pushHealth()),

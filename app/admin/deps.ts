@@ -20,6 +20,8 @@ export interface AdminDeps {
   /** Which settings a flag or environment variable fixes (read-only in the UI). */
   fixedSources(): Partial<Record<SettingKey, 'flag' | 'env'>>;
   totpIssuer(): string;
+  /** The address phones reach Gatehouse at (`--public-url`): phone enrolment links point there. */
+  publicOrigin(): string;
   /** How user names are made canonical (--strip-realm). */
   nameRules(): NameRules;
   /** The clock (ms): TOTP codes confirming an enrolment are checked against it. */

@@ -80,7 +80,7 @@ export const SETTING_CONTROLS: Readonly<Record<string, SettingControl>> = {
 /** The settings page's groups, in order; a stored setting in none of them is listed under "Other". */
 export const SETTING_GROUPS: readonly { title: string; flags: readonly string[] }[] = [
   { title: 'Second factor', flags: ['unenrolled-users', 'strip-realm', 'totp-max-failures', 'totp-lockout-minutes', 'totp-challenge-ttl', 'totp-issuer', 'otp-delimiter'] },
-  { title: 'Push service', flags: ['notakey-host', 'notakey-access-id', 'notakey-timeout', 'message-ttl-seconds', 'message-title', 'message-description', 'push-max-pending-per-user', 'push-rate-per-user', 'push-rate-window'] },
+  { title: 'Push service', flags: ['push-provider', 'public-url', 'notakey-host', 'notakey-access-id', 'notakey-timeout', 'message-ttl-seconds', 'message-title', 'message-description', 'push-max-pending-per-user', 'push-rate-per-user', 'push-rate-window'] },
   { title: 'Security', flags: ['failmode', 'client-rate-limit', 'http-address', 'http-port'] },
   { title: 'RADIUS', flags: ['listen-address', 'port-in', 'proxy-receive-timeout', 'proxy-send-timeout'] },
   { title: 'Windows logon', flags: ['pipe-path'] },

@@ -1,4 +1,5 @@
 // What every store-managing sub-command needs: the data directory, the store, the sealer, audit.
+import { publicOrigin } from '../push/provider.js';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -71,6 +72,7 @@ export function openContext(dataDir: string, env: NodeJS.ProcessEnv): CliContext
     fixedClients: () => (fixed.values.addressSecretIn ?? []).map((c) => ({ address: c.address, source: 'env' as const })),
     fixedSources: () => fixed.sources,
     totpIssuer: () => resolved().totpIssuer,
+    publicOrigin: () => publicOrigin(resolved()),
     nameRules: () => ({ stripRealm: resolved().stripRealm === 'yes' }),
     now: Date.now,
   };

@@ -218,11 +218,11 @@ export function createEngine(d: EngineDeps): Engine {
       }
       // The answer to a code challenge, but the user no longer has a TOTP account.
       if (req.code?.how === 'challenge') return reject('totp_wrong', { factor: 'totp' });
-      if (!d.push.configured()) return unenrolled(s);
+      if (!d.push.configured() || d.push.enrolled?.(req.subject.name) === false) return unenrolled(s);
       return push(req, s);
     },
 
-    pushHealth: () => (d.push.configured() ? health : 'none'),
+    pushHealth: () => (!d.push.configured() ? 'none' : d.push.local === true ? 'ok' : health),
     pendingApprovals: () => d.pending.list(),
     pendingCounts: () => d.pending.counts(),
 

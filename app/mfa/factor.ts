@@ -26,6 +26,13 @@ export interface ApprovalRequest {
 export interface PushProvider {
   /** Whether a push service is configured at all (otherwise users without TOTP are unenrolled). */
   configured(): boolean;
+  /**
+   * Whether this user can be asked at all (Gatehouse's own approver: the user has a phone);
+   * absent: the service decides (a user it does not know answers unknown_user).
+   */
+  enrolled?(username: string): boolean;
+  /** The service is this process (Gatehouse's own): reachable whenever Gatehouse is. */
+  local?: boolean;
   /** Ask the person to approve; resolves with the decision, never rejects. */
   approve(req: ApprovalRequest, signal: AbortSignal): Promise<FactorOutcome>;
 }

@@ -9,6 +9,7 @@ import type { Logger } from '../lib/log.js';
 import type { Counters } from '../lib/metrics.js';
 import type { AdminDeps } from '../admin/deps.js';
 import type { PendingApproval } from '../mfa/pending.js';
+import type { PushRequests } from '../push/requests.js';
 import type { ClientView } from '../views/clients.js';
 import type { Assets } from '../views/layout.js';
 
@@ -43,5 +44,7 @@ export interface WebDeps {
   verifyAudit(): VerifyResult;
   /** An encrypted backup of the store and master key (app/backup.ts), for download. */
   backup(passphrase: string): Promise<Buffer>;
+  /** Gatehouse's own push service: the approval requests waiting for phones. */
+  pushRequests: PushRequests;
   health(): { downstream: 'ok' | 'unknown' | 'failing' | 'none'; push: 'ok' | 'unknown' | 'failing' | 'none' };
 }

@@ -25,7 +25,8 @@ export function loadAssets(): { assets: Assets; files: Asset[] } {
   const css = read(join(root, 'app', 'static', 'app.css'), 'app', 'css', 'text/css; charset=utf-8');
   const js = read(join(root, 'app', 'static', 'app.js'), 'app', 'js', 'text/javascript; charset=utf-8');
   const htmx = read(htmxFile, 'htmx', 'min.js', 'text/javascript; charset=utf-8');
-  return { assets: { css: css.path, js: js.path, htmx: htmx.path }, files: [css, js, htmx] };
+  const approver = read(join(root, 'app', 'static', 'approver.js'), 'approver', 'js', 'text/javascript; charset=utf-8');
+  return { assets: { css: css.path, js: js.path, htmx: htmx.path, approver: approver.path }, files: [css, js, htmx, approver] };
 }
 
 const FAVICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#141b26"/><path d="M8 3l5 5-5 5-5-5z" fill="#7ea2ff"/></svg>';

@@ -1,6 +1,8 @@
 import { Hono, type Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { exportUsersCsv, importUsers, planImport, type ImportPlan } from '../admin/user-import.js';
+import { phoneEnrolmentLink, removePhone, userPhones } from '../admin/phones.js';
+import { pushProviderOf } from '../push/provider.js';
 import { addUser, changeUser, confirmUserTotp, enrolUserTotp, pageOfUsers, setUserProfile, userDetail, type UserAction } from '../admin/users.js';
 import { isHtmx } from '../middleware/htmx.js';
 import { UserImportPage } from '../views/user-import.js';
@@ -28,6 +30,8 @@ const field = (b: Form, k: string): string => (typeof b[k] === 'string' ? b[k] :
 export function createUserRoutes(d: WebDeps) {
   /** A TOTP enrolment's URI, shown once on the user's page the enrolment redirects to. */
   const enrolled = new ShownOnce<{ username: string; uri: string }>(d.now);
+  /** A phone enrolment link, shown once on the user's page. */
+  const phoneLinks = new ShownOnce<{ url: string; expiresAt: number }>(d.now);
   /** A checked CSV file, for its preview page and its Import button (this session only). */
   const checked = new ShownOnce<{ fileName: string; text: string; plan: ImportPlan }>(d.now, IMPORT_TTL, 20);
   const actor = (c: Context<WebEnv>) => `admin:${c.get('session')!.adminName}`;
@@ -48,7 +52,8 @@ export function createUserRoutes(d: WebDeps) {
     const name = u.value.username;
     const recent = d.auditStore.page({ username: name }, undefined, RECENT);
     const lastLogin = recent.find((r) => r.outcome === 'accept' && (r.event === 'radius.auth' || r.event === 'windows.auth')) ?? d.auditStore.page({ username: name, events: ['radius.auth', 'windows.auth'], outcome: 'accept' }, undefined, 1)[0];
-    return c.render(<UserPage {...frame(c)} now={d.now()} user={u.value} recent={recent} lastLogin={lastLogin} {...extra} />, status);
+    const ownPush = pushProviderOf(d.resolved().settings) === 'gatehouse';
+    return c.render(<UserPage {...frame(c)} now={d.now()} user={u.value} recent={recent} lastLogin={lastLogin} phones={userPhones(d.admin, name)} ownPush={ownPush} {...extra} />, status);
   };
   /** After an action: the user's page (`back=user`) or the list. */
   const backTo = (b: Form, username: string) => (field(b, 'back') === 'user' ? userHref(username) : '/users');
@@ -63,8 +68,9 @@ export function createUserRoutes(d: WebDeps) {
     })
     .get('/users/u/:name', (c) => {
       const shown = enrolled.take(c.get('session')!.id, c.req.query('shown'));
-      if (shown !== undefined) c.header('Cache-Control', 'no-store');
-      return userPage(c, c.req.param('name'), { enrolled: shown?.uri, notice: takeNotice(c)?.text });
+      const phoneLink = phoneLinks.take(c.get('session')!.id, c.req.query('phone'));
+      if (shown !== undefined || phoneLink !== undefined) c.header('Cache-Control', 'no-store');
+      return userPage(c, c.req.param('name'), { enrolled: shown?.uri, phoneLink, notice: takeNotice(c)?.text });
     })
     .get('/users/export.csv', (c) => {
       c.header('Content-Type', 'text/csv; charset=utf-8');
@@ -92,6 +98,25 @@ export function createUserRoutes(d: WebDeps) {
         return listPage(c, { error: r.error }, r.status);
       }
       return seeOther(c, `${userHref(r.value.username)}?shown=${enrolled.put(c.get('session')!.id, r.value)}`);
+    })
+    .post('/users/phone-link', async (c) => {
+      const b = await c.req.parseBody();
+      const r = phoneEnrolmentLink(d.admin, actor(c), field(b, 'username'));
+      if (!r.ok) {
+        stayOn(c, '/users');
+        return listPage(c, { error: r.error }, r.status);
+      }
+      return seeOther(c, `${userHref(r.value.username)}?phone=${phoneLinks.put(c.get('session')!.id, { url: r.value.url, expiresAt: r.value.expiresAt })}#phones`);
+    })
+    .post('/users/phone-remove', async (c) => {
+      const b = await c.req.parseBody();
+      const raw = field(b, 'username');
+      const r = removePhone(d.admin, actor(c), raw, Number(field(b, 'device')));
+      const u = userDetail(d.admin, raw);
+      if (!u.ok) return listPage(c, { error: u.error }, 404);
+      if (r.ok) return seeOther(c, userHref(u.value.username), { kind: 'ok', text: `${r.value} removed: it approves nothing from now on.` });
+      stayOn(c, userHref(u.value.username));
+      return userPage(c, raw, { error: { message: r.error, form: 'action' } }, r.status);
     })
     .post('/users/confirm', async (c) => {
       const b = await c.req.parseBody();
@@ -162,6 +187,6 @@ export function createUserRoutes(d: WebDeps) {
     });
   }
   // An action's own URL, should a browser show it: the page it belongs to.
-  for (const path of [...Object.keys(ACTIONS), 'enrol', 'confirm', 'profile', 'import/apply']) app.get(`/users/${path}`, (c) => c.redirect(path === 'import/apply' ? '/users/import' : '/users', 303));
+  for (const path of [...Object.keys(ACTIONS), 'enrol', 'confirm', 'profile', 'import/apply', 'phone-link', 'phone-remove']) app.get(`/users/${path}`, (c) => c.redirect(path === 'import/apply' ? '/users/import' : '/users', 303));
   return app;
 }

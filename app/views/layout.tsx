@@ -7,6 +7,8 @@ export interface Assets {
   css: string;
   js: string;
   htmx: string;
+  /** The phone approver's script (app/static/approver.js). */
+  approver: string;
 }
 
 export interface LayoutProps {

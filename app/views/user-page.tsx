@@ -2,6 +2,7 @@
 // an enrolment waiting for its first code, with the QR code shown once and the code to confirm
 // it), lock state, their last login and recent decisions from the audit log, and the actions.
 import type { AuditRecord } from '../audit/chain.js';
+import type { PushDeviceRow } from '../db/queries/push.js';
 import type { UserDetail } from '../db/queries/users.js';
 import { SecretOnce } from './clients.js';
 import { Allowed } from './frame.js';
@@ -19,6 +20,12 @@ export interface UserPageProps {
   lastLogin: AuditRecord | undefined;
   /** The newest audit records about the user. */
   recent: AuditRecord[];
+  /** The user's phones (Gatehouse's own approver). */
+  phones: PushDeviceRow[];
+  /** A new phone enrolment link, shown once (right after it was made). */
+  phoneLink?: { url: string; expiresAt: number } | undefined;
+  /** Whether Gatehouse's own approver is the push provider now. */
+  ownPush: boolean;
   /** A new enrolment's URI, shown once (right after it was started). */
   enrolled?: string | undefined;
   notice?: string | undefined;
@@ -114,6 +121,51 @@ export function UserPage(p: UserPageProps) {
           </Allowed>
         </section>
       </div>
+      <section class="card" aria-labelledby="h-phones" id="phones">
+        <h2 id="h-phones">Phones that approve</h2>
+        {p.ownPush ? null : <p class="hint">Push approvals go to the Notakey-compatible service now (--push-provider); these phones approve when Gatehouse's own approver is the provider.</p>}
+        {p.phoneLink ? (
+          <div class="row" id="phone-link">
+            <QrCode text={p.phoneLink.url} label={`QR code enrolling a phone for ${u.username}`} />
+            <div>
+              <p>Have {u.username} scan this with the phone's camera and follow it. It works once, until {isoTime(p.phoneLink.expiresAt)}, and is shown only now.</p>
+              <SecretOnce id="phone-url" secret={p.phoneLink.url} />
+            </div>
+          </div>
+        ) : null}
+        {p.phones.length === 0 ? (
+          <p class="empty">No phone yet.</p>
+        ) : (
+          <table id="phone-table">
+            <thead><tr><th>Name</th><th>Added</th><th>Last used</th><th>Notifications</th><th><span class="muted">Actions</span></th></tr></thead>
+            <tbody>
+              {p.phones.map((ph) => (
+                <tr>
+                  <td>{ph.name}</td>
+                  <td class="mono">{isoTime(ph.createdAt)}</td>
+                  <td class="mono">{ph.lastUsedAt === null ? 'never' : isoTime(ph.lastUsedAt)}</td>
+                  <td>{ph.subscription === null ? 'while the approver is open' : 'Web Push'}</td>
+                  <td class="actions">
+                    <Allowed path="/users/phone-remove">
+                      <form method="post" action="/users/phone-remove" hx-confirm={`Remove ${ph.name}? It stops approving at once.`}>
+                        <Csrf token={p.csrf} />
+                        <input type="hidden" name="username" value={u.username} />
+                        <input type="hidden" name="device" value={String(ph.id)} />
+                        <button type="submit" class="small danger">Remove</button>
+                      </form>
+                    </Allowed>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <Allowed path="/users/phone-link">
+          <div class="row actions">
+            <UserAction csrf={p.csrf} action="phone-link" username={u.username} label="Enrol a phone" />
+          </div>
+        </Allowed>
+      </section>
       <Allowed path="/users/profile">
         <section class="card" aria-labelledby="h-profile">
           <h2 id="h-profile">Profile</h2>

@@ -42,6 +42,8 @@ import { createEngine } from '../../app/mfa/engine.js';
 import { createPendingApprovals, type PendingApproval } from '../../app/mfa/pending.js';
 import { createPushLimiter } from '../../app/mfa/push-limits.js';
 import { createTotpFactor } from '../../app/mfa/totp.js';
+import { publicOrigin } from '../../app/push/provider.js';
+import { createPushRequests } from '../../app/push/requests.js';
 import { createPipeHandler } from '../../app/pipe/ops.js';
 import { Counters } from '../../app/lib/metrics.js';
 import { newToken, tokenHash } from '../../app/lib/tokens.js';
@@ -148,6 +150,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
       return s.settings.addressSecretIn.map((c) => ({ address: c.address, source }));
     },
     totpIssuer: () => resolved().settings.totpIssuer,
+    publicOrigin: () => publicOrigin(resolved().settings),
     nameRules: () => ({ stripRealm: resolved().settings.stripRealm === 'yes' }),
     now: clock.now,
   };
@@ -155,6 +158,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
     store,
     sealer,
     audit,
+    pushRequests: createPushRequests(clock.now),
     auditStore,
     counters,
     admin,

@@ -1,5 +1,6 @@
 // app/config.ts: the command line and environment of the proxy Gatehouse replaces (DESIGN.md
 // "The appliance command line"), precedence flag > env > stored > default, one-line errors.
+import { publicOrigin, pushProviderOf } from '../../app/push/provider.js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, type FixedOptions, OPTIONS, parseServeOptions, parseSyslogTarget, resolveSettings, type Settings, type SettingKey, usage, validateStoredSetting } from '../../app/config.js';
@@ -50,6 +51,8 @@ const TABLE: [SettingKey, string, string, Settings[SettingKey]][] = [
   ['metricsTokenFile', 'metrics-token-file', 'METRICS_TOKEN_FILE', undefined],
   ['auditStdout', 'audit-stdout', 'AUDIT_STDOUT', 'no'],
   ['auditSyslog', 'audit-syslog', 'AUDIT_SYSLOG', undefined],
+  ['pushProvider', 'push-provider', 'PUSH_PROVIDER', undefined],
+  ['publicUrl', 'public-url', 'PUBLIC_URL', undefined],
 ];
 
 /** A valid value for each option, and what it parses to. */
@@ -92,6 +95,8 @@ const SAMPLE: Record<SettingKey, [string, unknown]> = {
   metricsTokenFile: ['/etc/gatehouse/metrics-token', '/etc/gatehouse/metrics-token'],
   auditStdout: ['yes', 'yes'],
   auditSyslog: ['tcp://siem.example:6514', 'tcp://siem.example:6514'],
+  pushProvider: ['gatehouse', 'gatehouse'],
+  publicUrl: ['https://gatehouse.example.org:8443/', 'https://gatehouse.example.org:8443'],
 };
 
 function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
@@ -109,8 +114,8 @@ function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
 
 // --- names and defaults ---------------------------------------------------
 
-Config('every option has the flag, environment variable and default of DESIGN.md (21) or of Gatehouse own (TOTP, abuse limits, TLS, names, transport, audit feed)', () => {
-  assert.is(OPTIONS.length, 38);
+Config('every option has the flag, environment variable and default of DESIGN.md (21) or of Gatehouse own (TOTP, abuse limits, TLS, names, transport, audit feed, own push)', () => {
+  assert.is(OPTIONS.length, 40);
   assert.equal(
     OPTIONS.map((o) => [o.key, o.flag, o.env, o.fallback]),
     TABLE,
@@ -296,6 +301,20 @@ Config('addresses and other values are validated', () => {
   configError(() => parse(['--notakey-host', 'ftp://push.example/api/']), '--notakey-host');
   configError(() => parse(['--strip-realm', 'maybe']), '--strip-realm');
   assert.is(parse(['--downstream-address', '192.0.2.10']).values.downstreamAddress, '192.0.2.10');
+});
+
+Config('the push provider: as given; else notakey when --notakey-host is set (command lines from before keep their meaning), else gatehouse; the public URL is an origin', () => {
+  const provider = (argv: string[], env: Record<string, string> = {}) => pushProviderOf(parse(argv, env).values as Settings);
+  assert.is(provider([]), 'gatehouse');
+  assert.is(provider(['--notakey-host', 'https://push.example/api/']), 'notakey');
+  assert.is(provider(['--notakey-host', 'https://push.example/api/', '--push-provider', 'gatehouse']), 'gatehouse');
+  assert.is(provider([], { PUSH_PROVIDER: 'notakey' }), 'notakey');
+  configError(() => parse(['--push-provider', 'duo']), '--push-provider');
+  assert.is(parse(['--public-url', 'https://GateHouse.example.org:443/']).values.publicUrl, 'https://gatehouse.example.org');
+  configError(() => parse(['--public-url', 'http://gatehouse.example.org']), '--public-url');
+  configError(() => parse(['--public-url', 'https://gatehouse.example.org/mfa']), '--public-url');
+  assert.is(publicOrigin({ publicUrl: undefined, tlsCert: undefined, tlsKey: undefined, httpPort: 8080, httpsPort: 8443 }), 'http://localhost:8080');
+  assert.is(publicOrigin({ publicUrl: undefined, tlsCert: 'c.pem', tlsKey: 'k.pem', httpPort: 8080, httpsPort: 8443 }), 'https://localhost:8443');
 });
 
 Config('the notakey host gets a trailing slash (the API paths are appended to it)', () => {

@@ -1,0 +1,60 @@
+// Gatehouse's own push service as the engine's push provider, and which provider is in use.
+import type { Settings } from '../config.js';
+import { countPushDevices } from '../db/queries/push.js';
+import type { Store } from '../db/open.js';
+import type { PushProvider } from '../mfa/factor.js';
+import type { PushRequest, PushRequests } from './requests.js';
+
+/**
+ * Who delivers push approvals: `--push-provider` when given; otherwise the Notakey-compatible API
+ * when `--notakey-host` is set (so command lines from before keep their meaning), and Gatehouse's
+ * own approver when it is not.
+ */
+export function pushProviderOf(s: Pick<Settings, 'pushProvider' | 'notakeyHost'>): 'gatehouse' | 'notakey' {
+  return s.pushProvider ?? (s.notakeyHost !== undefined ? 'notakey' : 'gatehouse');
+}
+
+/**
+ * The address phones reach Gatehouse at: `--public-url`, or this machine's HTTP(S) port by the
+ * name `localhost` (passkeys need a host name; an IP address cannot name a relying party).
+ */
+export function publicOrigin(s: Pick<Settings, 'publicUrl' | 'tlsCert' | 'tlsKey' | 'httpPort' | 'httpsPort'>): string {
+  if (s.publicUrl !== undefined) return s.publicUrl;
+  return s.tlsCert !== undefined && s.tlsKey !== undefined ? `https://localhost:${s.httpsPort}` : `http://localhost:${s.httpPort}`;
+}
+
+export interface GatehousePushDeps {
+  store: Store;
+  requests: PushRequests;
+  settings(): Readonly<Settings>;
+  /** Tell the user's phones of a new request (Web Push); never rejects, never delays the login. */
+  notify?(request: PushRequest): void;
+}
+
+export function createGatehousePushProvider(d: GatehousePushDeps): PushProvider {
+  return {
+    configured: () => pushProviderOf(d.settings()) === 'gatehouse',
+    enrolled: (username) => countPushDevices(d.store, username) > 0,
+    local: true,
+    async approve(req, signal) {
+      // A user with no phone is, to this service, a user it does not know (as the push API's 404).
+      if (countPushDevices(d.store, req.username) === 0) return { kind: 'unknown_user' };
+      const { request, outcome } = d.requests.open(req.username, req, d.settings().messageTtlSeconds * 1000, signal);
+      d.notify?.(request);
+      return outcome;
+    },
+  };
+}
+
+/** The provider `--push-provider` (or its default) names, looked up at each login. */
+export function choosePushProvider(settings: () => Readonly<Settings>, providers: { gatehouse: PushProvider; notakey: PushProvider }): PushProvider {
+  const current = () => providers[pushProviderOf(settings())];
+  return {
+    configured: () => current().configured(),
+    enrolled: (username) => current().enrolled?.(username) ?? true,
+    get local() {
+      return current().local === true;
+    },
+    approve: (req, signal) => current().approve(req, signal),
+  };
+}

@@ -1,0 +1,168 @@
+// Gatehouse's own push, as people meet it: with no push service configured, an admin enrols a
+// phone for a user from the user's page (a one-time link as a QR code); the phone (Chromium at a
+// phone's size, with a virtual platform authenticator through the DevTools protocol) opens it,
+// makes a passkey and names itself; the user's VPN login (radclient through a real FreeRADIUS)
+// shows on the phone live, Approve lets it in and Deny refuses it with a clear Reply-Message; a
+// tampered signature is refused and audited; a link works once; a removed phone stops at once.
+import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runCli, startAppliance, type Appliance } from '../helpers/appliance.js';
+import { firstSignIn, launchChromium, overflowsViewport } from '../helpers/browser.js';
+import { startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
+import { runRadclient } from '../helpers/radclient.js';
+import { ARTIFACTS } from '../helpers/browser.js';
+import { join } from 'node:path';
+
+const ADMIN = 'root';
+const PASSWORD = 'a long admin passphrase';
+const DS = 'phone-down-secret';
+const NAS = 'phone-nas-secret';
+
+interface Ctx {
+  fr: FreeRadius;
+  gh: Appliance;
+  browser: Browser;
+  admin: Page;
+  phoneContext: BrowserContext;
+  phone: Page;
+  cdp: CDPSession;
+  /** Passkeys need a host name: the appliance is reached as localhost (its default --public-url). */
+  base: string;
+}
+
+const A = suite<Ctx>('phone approver');
+
+A.before(async (ctx) => {
+  ctx.fr = await startFreeRadius({ users: [{ name: 'alice', password: 'alice-pw', reply: ['Reply-Message := "welcome alice"'] }], clients: [{ address: '127.0.0.1', secret: DS }] });
+  ctx.gh = await startAppliance({ args: ['--downstream-address', '127.0.0.1', '--port-out', String(ctx.fr.port), '--secret-out', DS, '--address-secret-in', `127.0.0.1:${NAS}`, '--message-ttl-seconds', '30'] });
+  assert.is((await runCli(['admin', 'add', ADMIN, '--data-dir', ctx.gh.dataDir], { stdin: `${PASSWORD}\n` })).code, 0);
+  assert.is((await ctx.gh.cli(['user', 'add', 'alice'])).code, 0);
+  ctx.base = `http://localhost:${ctx.gh.httpPort}`;
+  ctx.browser = await launchChromium();
+  ctx.admin = await ctx.browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await firstSignIn(ctx.admin, ctx.base, ADMIN, PASSWORD);
+  ctx.phoneContext = await ctx.browser.newContext({ viewport: { width: 390, height: 844 } });
+  ctx.phone = await ctx.phoneContext.newPage();
+  ctx.cdp = await ctx.phoneContext.newCDPSession(ctx.phone);
+  await ctx.cdp.send('WebAuthn.enable');
+  await ctx.cdp.send('WebAuthn.addVirtualAuthenticator', { options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true } });
+});
+
+A.after(async (ctx) => {
+  await ctx.browser?.close();
+  await ctx.gh?.stop();
+  await ctx.fr?.stop();
+});
+
+const login = (gh: Appliance) => runRadclient({ server: `127.0.0.1:${gh.radiusPort}`, secret: NAS, attrs: 'User-Name = "alice"\nUser-Password = "alice-pw"\nCalling-Station-Id = "02-00-00-00-00-01"\nMessage-Authenticator = 0x00', timeoutSec: 20, retries: 1 });
+const audit = async (gh: Appliance) => (await gh.cli(['audit', 'export'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; outcome: string; reason: string | null; username: string | null; details: Record<string, unknown> | null });
+
+/** The admin makes a one-time link on alice's page and reads it (what the QR code holds). */
+async function enrolmentLink(admin: Page, base: string): Promise<string> {
+  await admin.goto(`${base}/users/u/alice`);
+  await admin.click('form[action="/users/phone-link"] button');
+  await admin.waitForSelector('#phone-link svg');
+  return (await admin.textContent('#phone-url'))!.trim();
+}
+
+A('without a phone, alice has no second factor: her login is refused as unenrolled', async ({ gh }) => {
+  const r = await login(gh);
+  assert.is(r.replyCode, 'Access-Reject', r.stdout);
+  assert.equal((await audit(gh)).filter((x) => x.event === 'radius.auth').map((x) => x.reason), ['unenrolled']);
+});
+
+A('the admin enrols a phone by a one-time link; the phone makes a passkey and names itself; the link works once', async ({ admin, phone, base, gh, phoneContext }) => {
+  const url = await enrolmentLink(admin, base);
+  assert.match(url, new RegExp(`^${base}/approve#t=ghe_`));
+  await admin.screenshot({ path: join(ARTIFACTS, 'phone-link-1280.png') });
+  await phone.goto(url);
+  await phone.waitForSelector('text=For alice.');
+  await phone.fill('#device-name', 'Work phone');
+  await phone.click('button:has-text("Create a passkey")');
+  await phone.waitForSelector('text=now approves logins for alice');
+  assert.is(new URL(phone.url()).hash, '', 'the token leaves the address bar');
+  assert.match((await phone.textContent('#who')) ?? '', /Work phone · alice/);
+  const o = await overflowsViewport(phone);
+  assert.ok(o.scrollWidth <= o.viewport);
+  await phone.screenshot({ path: join(ARTIFACTS, 'approver-enrolled-390.png') });
+  // The link again, in another browser: used.
+  const other = await phoneContext.browser()!.newContext();
+  try {
+    const p2 = await other.newPage();
+    await p2.goto(url);
+    await p2.waitForSelector('text=used already or has expired');
+  } finally {
+    await other.close();
+  }
+  await admin.goto(`${base}/users/u/alice`);
+  assert.match((await admin.textContent('#phone-table')) ?? '', /Work phone/);
+  const events = await audit(gh);
+  assert.ok(events.some((e) => e.event === 'push.device.link' && e.username === 'alice'));
+  assert.ok(events.some((e) => e.event === 'push.device.enrol' && e.outcome === 'ok' && e.username === 'alice'));
+});
+
+A("alice's VPN login shows on the phone at once; Approve lets it in", async ({ phone, gh }) => {
+  const pending = login(gh);
+  const card = phone.locator('li.request');
+  await card.waitFor();
+  assert.match((await card.textContent()) ?? '', /Do you want to allow VPN access for user alice\?/);
+  assert.match((await card.textContent()) ?? '', /02-00-00-00-00-01/);
+  await phone.screenshot({ path: join(ARTIFACTS, 'approver-request-390.png') });
+  await card.locator('button.approve').click();
+  const r = await pending;
+  assert.is(r.replyCode, 'Access-Accept', r.stdout);
+  assert.match(r.stdout, /welcome alice/);
+  await phone.waitForSelector('text=Approved');
+  const events = await audit(gh);
+  assert.ok(events.some((e) => e.event === 'push.decision' && e.outcome === 'ok' && e.reason === 'approved'));
+  assert.equal(events.filter((e) => e.event === 'radius.auth').map((e) => e.reason).slice(-1), ['push_approved']);
+});
+
+A('Deny refuses the login with a clear Reply-Message', async ({ phone, gh }) => {
+  const pending = login(gh);
+  const card = phone.locator('li.request');
+  await card.waitFor();
+  await card.locator('button.deny').click();
+  const r = await pending;
+  assert.is(r.replyCode, 'Access-Reject', r.stdout);
+  assert.match(r.stdout, /denied on the phone/i);
+});
+
+A('a tampered signature is refused and audited; the request stays open and is then approved properly', async ({ phone, gh }) => {
+  const pending = login(gh);
+  const card = phone.locator('li.request');
+  await card.waitFor();
+  // The decision leaves the page with its signature altered on the way.
+  await phone.route('**/approve/api/requests/*/decision', async (route) => {
+    const body = JSON.parse(route.request().postData() ?? '{}') as { response: { response: { signature: string } } };
+    const sig = Buffer.from(body.response.response.signature, 'base64url');
+    sig[sig.length - 1] = sig[sig.length - 1]! ^ 0x01;
+    body.response.response.signature = sig.toString('base64url');
+    await route.continue({ postData: JSON.stringify(body) });
+  });
+  await card.locator('button.approve').click();
+  await phone.waitForSelector('text=The passkey signature was refused.');
+  await phone.unroute('**/approve/api/requests/*/decision');
+  const refused = (await audit(gh)).filter((e) => e.event === 'push.decision' && e.outcome === 'reject');
+  assert.is(refused.length, 1);
+  assert.is(refused[0]!.reason, 'signature_refused');
+  await card.locator('button.approve').click();
+  const r = await pending;
+  assert.is(r.replyCode, 'Access-Accept', r.stdout);
+});
+
+A('a removed phone stops at once: it no longer sees requests, and alice is unenrolled again', async ({ admin, phone, base, gh }) => {
+  await admin.goto(`${base}/users/u/alice`);
+  admin.once('dialog', (d) => void d.accept());
+  await admin.click('#phone-table form[action="/users/phone-remove"] button');
+  await admin.waitForSelector('text=removed: it approves nothing from now on');
+  await phone.reload();
+  await phone.waitForSelector('text=This phone is not set up');
+  const r = await login(gh);
+  assert.is(r.replyCode, 'Access-Reject', r.stdout);
+  assert.equal((await audit(gh)).filter((x) => x.event === 'radius.auth').map((x) => x.reason).slice(-1), ['unenrolled']);
+  assert.ok((await audit(gh)).some((e) => e.event === 'push.device.remove' && e.username === 'alice'));
+});
+
+A.run();
