@@ -63,6 +63,7 @@ export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
     createApproverRoutes({
       approver: createApprover({ store: web.store, audit: web.audit, requests: web.pushRequests, now: web.now, origin: () => web.admin.publicOrigin() }),
       requests: web.pushRequests,
+      pushPublicKey: web.pushPublicKey,
       assets: web.assets,
       origin: () => web.admin.publicOrigin(),
     }),

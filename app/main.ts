@@ -35,6 +35,9 @@ import { createNotakeyProvider } from './mfa/push/notakey.js';
 import { createPushClient } from './mfa/push/scheduler.js';
 import { choosePushProvider, createGatehousePushProvider, publicOrigin } from './push/provider.js';
 import { createPushRequests } from './push/requests.js';
+import { createPushNotifier, PUSH_COUNTERS } from './push/notify.js';
+import { createWebPushSender, generateVapidKeys, vapidSubject } from './push/webpush.js';
+import { vapidKeys } from './db/queries/push.js';
 import { createTotpFactor } from './mfa/totp.js';
 import { createPushLimiter } from './mfa/push-limits.js';
 import { PIPE_COUNTERS, startEndpoint, type Endpoint } from './pipe/endpoint.js';
@@ -85,7 +88,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   const audit = auditLog.auditor;
   // Every counter /metrics shows, at zero from the start; latency on the monotonic clock.
   const counters = new Counters({ now: () => performance.now() })
-    .declare([...RADIUS_COUNTERS, ...ENGINE_COUNTERS, ...PIPE_COUNTERS, ...FEED_COUNTERS])
+    .declare([...RADIUS_COUNTERS, ...ENGINE_COUNTERS, ...PIPE_COUNTERS, ...FEED_COUNTERS, ...PUSH_COUNTERS])
     .describeGauges({
       pending_logins: 'Logins waiting for a push approval (RADIUS and Windows logon).',
       pending_pushes: 'Push requests waiting for the user (logins that joined one share it).',
@@ -190,13 +193,17 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   const pushClient = createPushClient(pushCa !== undefined ? { ca: pushCa } : {});
   // Gatehouse's own push service: its approval requests, decided on the users' phones (app/push/).
   const pushRequests = createPushRequests();
+  // Web Push to the phones (VAPID keys made on first start, the private one sealed in the store).
+  const vapid = vapidKeys(store, sealer, generateVapidKeys);
+  const webPush = createWebPushSender({ ...vapid, subject: () => vapidSubject(publicOrigin(state.resolved.settings)) });
+  const notifyPhones = createPushNotifier({ store, sender: webPush, log, counters, now: Date.now });
   // The one second-factor engine behind every front door (RADIUS, Windows logon).
   const engine = createEngine({
     settings: () => state.resolved.settings,
     totp,
     push: choosePushProvider(() => state.resolved.settings, {
       notakey: createNotakeyProvider(pushClient, () => state.resolved.settings),
-      gatehouse: createGatehousePushProvider({ store, requests: pushRequests, settings: () => state.resolved.settings }),
+      gatehouse: createGatehousePushProvider({ store, requests: pushRequests, settings: () => state.resolved.settings, notify: notifyPhones }),
     }),
     limits: createPushLimiter(Date.now),
     pending: createPendingApprovals(),
@@ -332,6 +339,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     backup: (passphrase) => createBackup(store, masterKey, passphrase),
     verifyAudit: () => auditLog.verify(),
     pushRequests,
+    pushPublicKey: vapid.publicKey,
     health: () => ({
       downstream: state.downstream === undefined ? 'none' : proxy.downstreamHealth(),
       push: ((h) => (h === 'timeout' ? 'failing' : h))(engine.pushHealth()),

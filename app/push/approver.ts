@@ -16,7 +16,8 @@ import {
 import { createHash } from 'node:crypto';
 import type { Auditor } from '../audit/audit.js';
 import type { Store } from '../db/open.js';
-import { enrolPushDevice, findPushDeviceByToken, findPushEnrolment, recordPushSignature, type PushDeviceRow } from '../db/queries/push.js';
+import { enrolPushDevice, findPushDeviceByToken, findPushEnrolment, recordPushSignature, setPushSubscription, type PushDeviceRow } from '../db/queries/push.js';
+import { parseSubscription } from './webpush.js';
 import { newToken, tokenHash } from '../lib/tokens.js';
 import { pushDescription } from '../mfa/push/api.js';
 import { decisionChallenge, type Decision, type PushRequest, type PushRequests } from './requests.js';
@@ -115,6 +116,15 @@ export function createApprover(d: ApproverDeps) {
       if (done === undefined) return no(404, 'This enrolment link was used already or has expired. Ask for a new one.');
       d.audit.record({ event: 'push.device.enrol', outcome: 'ok', username: done.username, details: { name } });
       return ok({ username: done.username, deviceToken, name });
+    },
+
+    /** Keep the phone's Web Push subscription (checked: an https endpoint, P-256 and auth keys). */
+    subscribe(device: PushDeviceRow, raw: unknown): ApproverResult<true> {
+      const sub = parseSubscription(raw);
+      if (sub === undefined) return no(400, 'not a push subscription (an https endpoint with p256dh and auth keys)');
+      setPushSubscription(d.store, device.id, JSON.stringify(sub));
+      if (device.subscription === null) d.audit.record({ event: 'push.device.subscribe', outcome: 'ok', username: device.username, details: { name: device.name } });
+      return ok(true);
     },
 
     /** The open requests of the phone's user. */

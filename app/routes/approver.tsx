@@ -26,6 +26,8 @@ export interface ApproverRouteDeps {
   approver: Approver;
   requests: PushRequests;
   assets: Assets;
+  /** The VAPID public key phones subscribe to Web Push with. */
+  pushPublicKey: string;
   /** The origin phones use (`--public-url`): a POST from any other is refused. */
   origin(): string;
 }
@@ -55,7 +57,8 @@ export function createApproverRoutes(d: ApproverRouteDeps) {
   });
   app.get('/approve/manifest.webmanifest', (c) => c.body(JSON.stringify(APPROVER_MANIFEST), 200, { 'content-type': 'application/manifest+json', 'cache-control': 'no-cache' }));
   app.get('/approve/icon.svg', (c) => c.body(ICON, 200, { 'content-type': 'image/svg+xml', 'cache-control': 'public, max-age=86400' }));
-  app.get('/approve/sw.js', (c) => c.body(new Uint8Array(sw), 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }));
+  // Its scope is /approve (the page itself), above the script's own folder: allowed by header.
+  app.get('/approve/sw.js', (c) => c.body(new Uint8Array(sw), 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache', 'service-worker-allowed': '/approve' }));
 
   app.post('/approve/api/enrol/options', async (c) => {
     const b = await readBody(c);
@@ -79,6 +82,14 @@ export function createApproverRoutes(d: ApproverRouteDeps) {
       return c.json({ error: 'this phone is not enrolled (or was removed)' }, 401);
     }
     return c.json({ username: dev.username, device: dev.name, requests: d.approver.requests(dev) });
+  });
+  app.get('/approve/api/push-key', (c) => c.json({ publicKey: d.pushPublicKey }));
+  app.post('/approve/api/subscription', async (c) => {
+    const b = await readBody(c);
+    if (b instanceof Response) return b;
+    const dev = device(c);
+    if (dev === undefined) return c.json({ error: 'this phone is not enrolled (or was removed)' }, 401);
+    return answer(c, d.approver.subscribe(dev, b['subscription']), () => ({ subscribed: true }));
   });
   app.get('/approve/api/events', (c) => {
     const dev = device(c);

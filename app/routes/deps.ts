@@ -46,5 +46,7 @@ export interface WebDeps {
   backup(passphrase: string): Promise<Buffer>;
   /** Gatehouse's own push service: the approval requests waiting for phones. */
   pushRequests: PushRequests;
+  /** Its VAPID public key (base64url): phones subscribe to Web Push with it. */
+  pushPublicKey: string;
   health(): { downstream: 'ok' | 'unknown' | 'failing' | 'none'; push: 'ok' | 'unknown' | 'failing' | 'none' };
 }

@@ -132,6 +132,7 @@
     for (const id of [...shown.keys()]) if (!list.requests.some((r) => r.id === id)) remove(id);
     for (const r of list.requests) add(r);
     refreshEmpty();
+    void pushSetup(false);
     // Live while open: new requests arrive here without a push message.
     if (events === undefined) {
       events = new EventSource('/approve/api/events');
@@ -144,6 +145,40 @@
       });
     }
   }
+
+  // --- Web Push: requests reach the phone when the approver is closed
+  const withTimeout = (p, ms, what) => Promise.race([p, new Promise((_, reject) => setTimeout(() => reject(new Error(what)), ms))]);
+  async function pushSetup(userGesture) {
+    if (!('serviceWorker' in navigator) || !('PushManager' in window) || !('Notification' in window)) return;
+    const row = $('notify-row');
+    try {
+      const reg = await withTimeout(navigator.serviceWorker.ready, 10000, 'the service worker did not start');
+      const have = await reg.pushManager.getSubscription();
+      if (have && Notification.permission === 'granted') {
+        await api('/approve/api/subscription', { subscription: have.toJSON() });
+        row.hidden = true;
+        return;
+      }
+      // Browsers ask for the permission only after a tap.
+      if (Notification.permission !== 'granted' && !userGesture) {
+        row.hidden = Notification.permission === 'denied';
+        return;
+      }
+      if (Notification.permission !== 'granted' && (await Notification.requestPermission()) !== 'granted') {
+        status('Notifications are off: keep the approver open to see requests.');
+        return;
+      }
+      const { publicKey } = await api('/approve/api/push-key');
+      const sub = await withTimeout(reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: dec(publicKey) }), 10000, 'the browser’s push service did not answer');
+      await api('/approve/api/subscription', { subscription: sub.toJSON() });
+      row.hidden = true;
+      status('Notifications are on for this phone.');
+    } catch (e) {
+      row.hidden = false;
+      status(`Notifications not turned on: ${e.message}`);
+    }
+  }
+  $('notify').addEventListener('click', () => void pushSetup(true));
 
   // --- enrolment from a one-time link
   async function enrol(token) {

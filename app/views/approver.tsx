@@ -39,6 +39,10 @@ export function ApproverPage(p: { assets: Assets }) {
             <section id="requests-card" class="card" hidden aria-labelledby="h-requests">
               <h2 id="h-requests">Login requests</h2>
               <p id="who" class="muted"></p>
+              <p id="notify-row" hidden>
+                <button type="button" id="notify" class="secondary">Turn on notifications</button>
+                <span class="hint"> so requests reach this phone when the approver is closed.</span>
+              </p>
               <ul id="requests" class="requests"></ul>
               <p id="empty" class="empty">Nothing is waiting for you. Keep this page open, or add it to your home screen: new requests show here.</p>
             </section>

@@ -2,17 +2,21 @@
 // phone for a user from the user's page (a one-time link as a QR code); the phone (Chromium at a
 // phone's size, with a virtual platform authenticator through the DevTools protocol) opens it,
 // makes a passkey and names itself; the user's VPN login (radclient through a real FreeRADIUS)
-// shows on the phone live, Approve lets it in and Deny refuses it with a clear Reply-Message; a
-// tampered signature is refused and audited; a link works once; a removed phone stops at once.
+// shows on the phone live and reaches it by Web Push (a local push-service stand-in checks VAPID
+// and decrypts; the message, handed to the approver's service worker, shows a notification),
+// Approve lets it in and Deny refuses it with a clear Reply-Message; a tampered signature is
+// refused and audited; a link works once; a gone subscription is forgotten; a removed phone
+// stops at once.
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runCli, startAppliance, type Appliance } from '../helpers/appliance.js';
+import { runCli, startAppliance, waitFor, type Appliance } from '../helpers/appliance.js';
 import { firstSignIn, launchChromium, overflowsViewport } from '../helpers/browser.js';
 import { startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
 import { runRadclient } from '../helpers/radclient.js';
 import { ARTIFACTS } from '../helpers/browser.js';
 import { join } from 'node:path';
+import { startPushService, type PushService } from '../helpers/web-push-service.js';
 
 const ADMIN = 'root';
 const PASSWORD = 'a long admin passphrase';
@@ -27,6 +31,10 @@ interface Ctx {
   phoneContext: BrowserContext;
   phone: Page;
   cdp: CDPSession;
+  /** A Web Push service stand-in: Chromium's own (Google's) cannot be reached from here. */
+  push: PushService;
+  /** The approver's service worker, as DevTools names it. */
+  workers: Map<string, string>;
   /** Passkeys need a host name: the appliance is reached as localhost (its default --public-url). */
   base: string;
 }
@@ -42,9 +50,27 @@ A.before(async (ctx) => {
   ctx.browser = await launchChromium();
   ctx.admin = await ctx.browser.newPage({ viewport: { width: 1280, height: 800 } });
   await firstSignIn(ctx.admin, ctx.base, ADMIN, PASSWORD);
+  ctx.push = await startPushService();
   ctx.phoneContext = await ctx.browser.newContext({ viewport: { width: 390, height: 844 } });
+  await ctx.phoneContext.grantPermissions(['notifications'], { origin: ctx.base });
   ctx.phone = await ctx.phoneContext.newPage();
+  // Chromium subscribes at Google's push service, unreachable here: the page's PushManager hands
+  // out a subscription at the stand-in instead (the page's own code sends it to Gatehouse).
+  // (A string: the test runner's compiler would add helpers a page does not have to a function.)
+  await ctx.phone.addInitScript({
+    content: `(() => {
+      const sub = ${JSON.stringify(ctx.push.subscribe())};
+      let current = null;
+      PushManager.prototype.getSubscription = async () => current;
+      PushManager.prototype.subscribe = async () => (current = { endpoint: sub.endpoint, toJSON: () => sub });
+    })();`,
+  });
   ctx.cdp = await ctx.phoneContext.newCDPSession(ctx.phone);
+  ctx.workers = new Map();
+  ctx.cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => {
+    for (const r of e.registrations) if (!r.isDeleted) ctx.workers.set(r.scopeURL, r.registrationId);
+  });
+  await ctx.cdp.send('ServiceWorker.enable');
   await ctx.cdp.send('WebAuthn.enable');
   await ctx.cdp.send('WebAuthn.addVirtualAuthenticator', { options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true } });
 });
@@ -53,6 +79,7 @@ A.after(async (ctx) => {
   await ctx.browser?.close();
   await ctx.gh?.stop();
   await ctx.fr?.stop();
+  await ctx.push?.stop();
 });
 
 const login = (gh: Appliance) => runRadclient({ server: `127.0.0.1:${gh.radiusPort}`, secret: NAS, attrs: 'User-Name = "alice"\nUser-Password = "alice-pw"\nCalling-Station-Id = "02-00-00-00-00-01"\nMessage-Authenticator = 0x00', timeoutSec: 20, retries: 1 });
@@ -95,17 +122,31 @@ A('the admin enrols a phone by a one-time link; the phone makes a passkey and na
   } finally {
     await other.close();
   }
-  await admin.goto(`${base}/users/u/alice`);
-  assert.match((await admin.textContent('#phone-table')) ?? '', /Work phone/);
+  // With notifications allowed, the approver subscribes to Web Push by itself.
+  await waitFor('the phone subscribed to Web Push', async () => {
+    await admin.goto(`${base}/users/u/alice`);
+    return /Work phone.*Web Push/s.test((await admin.textContent('#phone-table')) ?? '');
+  });
   const events = await audit(gh);
   assert.ok(events.some((e) => e.event === 'push.device.link' && e.username === 'alice'));
   assert.ok(events.some((e) => e.event === 'push.device.enrol' && e.outcome === 'ok' && e.username === 'alice'));
 });
 
-A("alice's VPN login shows on the phone at once; Approve lets it in", async ({ phone, gh }) => {
+A("alice's VPN login reaches her phone by Web Push (VAPID, encrypted, only the request id) and shows on the approver at once; Approve lets it in", async ({ phone, gh, push, cdp, base, workers }) => {
   const pending = login(gh);
   const card = phone.locator('li.request');
   await card.waitFor();
+  const message = await push.next();
+  assert.equal(JSON.parse(message.payload), { id: await card.getAttribute('data-id') });
+  assert.is(message.vapid.key, ((await (await phone.request.get(`${base}/approve/api/push-key`)).json()) as { publicKey: string }).publicKey);
+  assert.is(message.vapid.sub, 'mailto:gatehouse@localhost');
+  assert.ok(message.ttl > 0 && message.ttl <= 30, `TTL ${message.ttl}: the approval's time left`);
+  assert.is(message.urgency, 'high');
+  // The message, handed to the approver's service worker as the browser would: a notification.
+  const registrationId = workers.get(`${base}/approve`) ?? workers.get(`${base}/approve/`);
+  assert.ok(registrationId, `the approver's service worker (${[...workers.keys()].join(', ')})`);
+  await cdp.send('ServiceWorker.deliverPushMessage', { origin: base, registrationId, data: message.payload });
+  await waitFor('the notification', async () => (await phone.evaluate('navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((n) => n.map((x) => x.title).join())')) === 'Login request');
   assert.match((await card.textContent()) ?? '', /Do you want to allow VPN access for user alice\?/);
   assert.match((await card.textContent()) ?? '', /02-00-00-00-00-01/);
   await phone.screenshot({ path: join(ARTIFACTS, 'approver-request-390.png') });
@@ -150,6 +191,20 @@ A('a tampered signature is refused and audited; the request stays open and is th
   await card.locator('button.approve').click();
   const r = await pending;
   assert.is(r.replyCode, 'Access-Accept', r.stdout);
+});
+
+A('a subscription the push service says is gone (410) is forgotten; the open approver still shows the request', async ({ admin, phone, gh, push, base }) => {
+  push.gone(push.messages[0]!.subscription === undefined ? '' : `${push.origin}/push/${push.messages[0]!.subscription}`);
+  const pending = login(gh);
+  const card = phone.locator('li.request');
+  await card.waitFor();
+  await waitFor('the gone subscription forgotten', async () => {
+    await admin.goto(`${base}/users/u/alice`);
+    return /while the approver is open/.test((await admin.textContent('#phone-table')) ?? '');
+  });
+  assert.ok(push.refused.some((r) => r.status === 410));
+  await card.locator('button.deny').click();
+  assert.is((await pending).replyCode, 'Access-Reject');
 });
 
 A('a removed phone stops at once: it no longer sees requests, and alice is unenrolled again', async ({ admin, phone, base, gh }) => {

@@ -44,6 +44,8 @@ import { createPushLimiter } from '../../app/mfa/push-limits.js';
 import { createTotpFactor } from '../../app/mfa/totp.js';
 import { publicOrigin } from '../../app/push/provider.js';
 import { createPushRequests } from '../../app/push/requests.js';
+import { generateVapidKeys } from '../../app/push/webpush.js';
+import { vapidKeys } from '../../app/db/queries/push.js';
 import { createPipeHandler } from '../../app/pipe/ops.js';
 import { Counters } from '../../app/lib/metrics.js';
 import { newToken, tokenHash } from '../../app/lib/tokens.js';
@@ -159,6 +161,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
     sealer,
     audit,
     pushRequests: createPushRequests(clock.now),
+    pushPublicKey: vapidKeys(store, sealer, generateVapidKeys).publicKey,
     auditStore,
     counters,
     admin,

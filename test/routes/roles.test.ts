@@ -43,6 +43,8 @@ const TABLE: Record<string, Access> = {
   'POST /approve/api/enrol': PUBLIC,
   'GET /approve/api/requests': PUBLIC,
   'GET /approve/api/events': PUBLIC,
+  'GET /approve/api/push-key': PUBLIC,
+  'POST /approve/api/subscription': PUBLIC,
   'POST /approve/api/requests/:id/options': PUBLIC,
   'POST /approve/api/requests/:id/decision': PUBLIC,
   'GET /favicon.ico': PUBLIC,
