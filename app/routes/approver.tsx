@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { packageRoot } from '../lib/package-root.js';
 import type { Approver, ApproverResult } from '../push/approver.js';
 import { requestView } from '../push/approver.js';
-import type { PushRequests } from '../push/requests.js';
+import type { PushDeviceRow } from '../db/queries/push.js';
+import type { Decision, PushRequests } from '../push/requests.js';
 import { APPROVER_MANIFEST, ApproverPage } from '../views/approver.js';
 import type { Assets } from '../views/layout.js';
 import type { WebEnv } from '../web-env.js';
@@ -129,23 +130,18 @@ export function createApproverRoutes(d: ApproverRouteDeps) {
       }
     });
   });
-  app.post('/approve/api/requests/:id/options', async (c) => {
-    const b = await readBody(c);
-    if (b instanceof Response) return b;
-    const dev = device(c);
-    if (dev === undefined) return c.json({ error: 'this phone is not enrolled (or was removed)' }, 401);
-    const decision = decisionOf(b['decision']);
-    if (decision === undefined) return c.json({ error: 'decision is approve or deny' }, 400);
-    return answer(c, await d.approver.decisionOptions(dev, c.req.param('id'), decision), (v) => ({ ...v }));
-  });
-  app.post('/approve/api/requests/:id/decision', async (c) => {
-    const b = await readBody(c);
-    if (b instanceof Response) return b;
-    const dev = device(c);
-    if (dev === undefined) return c.json({ error: 'this phone is not enrolled (or was removed)' }, 401);
-    const decision = decisionOf(b['decision']);
-    if (decision === undefined) return c.json({ error: 'decision is approve or deny' }, 400);
-    return answer(c, await d.approver.decide(dev, c.req.param('id'), decision, b['response']), (v) => ({ decision: v }));
-  });
+  /** Deciding a request, in two steps (the passkey options, then the signed decision): the same checks first. */
+  const onDecision = (step: 'options' | 'decision', run: (c: Context<WebEnv>, dev: PushDeviceRow, id: string, decision: Decision, body: Record<string, unknown>) => Promise<Response>) =>
+    app.post(`/approve/api/requests/:id/${step}`, async (c) => {
+      const b = await readBody(c);
+      if (b instanceof Response) return b;
+      const dev = device(c);
+      if (dev === undefined) return c.json({ error: 'this phone is not enrolled (or was removed)' }, 401);
+      const decision = decisionOf(b['decision']);
+      if (decision === undefined) return c.json({ error: 'decision is approve or deny' }, 400);
+      return run(c, dev, c.req.param('id') ?? '', decision, b);
+    });
+  onDecision('options', async (c, dev, id, decision) => answer(c, await d.approver.decisionOptions(dev, id, decision), (v) => ({ ...v })));
+  onDecision('decision', async (c, dev, id, decision, b) => answer(c, await d.approver.decide(dev, id, decision, b['response']), (v) => ({ decision: v })));
   return app;
 }

@@ -186,6 +186,29 @@ E('push: failmode safe accepts when the service is unreachable; no push service 
   assert.is(ctx.engine.pushHealth(), 'none');
 });
 
+E("push from Gatehouse's own approver: a user with no phone is unenrolled at once (no push, no limit counted); a local service is always healthy", async (ctx) => {
+  const settings = resolveSettings(parseServeOptions([], { PUSH_MAX_PENDING_PER_USER: '1' }).fixed, new Map()).settings;
+  const phones = new Set<string>(['alice']);
+  const engine = createEngine({
+    settings: () => settings,
+    totp: createTotpFactor(createUserFactorQueries(ctx.store, ctx.sealer), () => ({ maxFailures: 5, lockoutMs: 60_000 }), () => ctx.t),
+    push: { configured: () => true, local: true, enrolled: (u) => phones.has(u), approve: (req) => new Promise<FactorOutcome>((resolve) => ctx.held.push({ req, decide: resolve })) },
+    limits: createPushLimiter(() => ctx.t),
+    pending: createPendingApprovals(),
+    audit: openAuditLog(ctx.store, randomBytes(32), () => ctx.t).auditor,
+    counters: new Counters(),
+    now: () => ctx.t,
+  });
+  assert.is(engine.pushHealth(), 'ok');
+  for (let i = 0; i < 3; i++) assert.equal(await engine.decide({ ...request(ctx, 'bob'), subject: engine.subject('bob') as KnownSubject }), { kind: 'reject', reason: 'unenrolled', details: { factor: 'none' } });
+  assert.is(ctx.held.length, 0, 'no push for a user without a phone');
+  const v = engine.decide({ ...request(ctx, 'alice'), subject: engine.subject('alice') as KnownSubject });
+  await tick();
+  assert.is(ctx.held.length, 1);
+  ctx.held.shift()!.decide({ kind: 'approved' });
+  assert.is((await v).kind, 'accept');
+});
+
 E('push: a login from the same origin joins the waiting push; any difference in source, NAS, station or first factor sends its own', async (ctx) => {
   build(ctx, { PUSH_MAX_PENDING_PER_USER: '0' });
   const first = ctx.engine.decide(request(ctx, 'carol'));
