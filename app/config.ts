@@ -133,17 +133,22 @@ function syslogUrl(raw: string, name: string): string | undefined {
   const t = parseSyslogTarget(raw, name);
   return `${t.transport}://${isIP(t.host) === 6 ? `[${t.host}]` : t.host}:${t.port}`;
 }
-function url(raw: string, name: string): string | undefined {
-  if (raw === '') return undefined;
+/** A URL that is https, or http to this machine: what carries user names or decisions. */
+function secureUrl(raw: string, name: string, example: string): URL {
   let u: URL;
   try {
     u = new URL(raw);
   } catch {
-    return fail(name, raw, 'is not a URL (expected e.g. https://host/api/)');
+    return fail(name, raw, `is not a URL (expected e.g. ${example})`);
   }
-  // The push API carries user names and decisions: never in clear text over a network.
   const problem = secureUrlProblem(u);
   if (problem !== undefined) fail(name, raw, problem);
+  return u;
+}
+function url(raw: string, name: string): string | undefined {
+  if (raw === '') return undefined;
+  // The push API carries user names and decisions: never in clear text over a network.
+  secureUrl(raw, name, 'https://host/api/');
   // The API paths are appended to it ({host}v2/...), so it must end with a slash.
   return raw.endsWith('/') ? raw : `${raw}/`;
 }
@@ -154,14 +159,7 @@ function url(raw: string, name: string): string | undefined {
  */
 function publicUrl(raw: string, name: string): string | undefined {
   if (raw === '') return undefined;
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    return fail(name, raw, 'is not a URL (expected e.g. https://gatehouse.example.org)');
-  }
-  const problem = secureUrlProblem(u);
-  if (problem !== undefined) fail(name, raw, problem);
+  const u = secureUrl(raw, name, 'https://gatehouse.example.org');
   if ((u.pathname !== '/' && u.pathname !== '') || u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '') fail(name, raw, 'must be scheme, host and port only (no path, query or user)');
   return u.origin;
 }

@@ -52,26 +52,23 @@ class ApiError extends Error {
 type Body = Record<string, unknown>;
 
 /** The request body as a JSON object: 415 unless Content-Type is JSON, 400 unless it parses. */
-async function readJson(c: Context<ApiEnv>): Promise<Body> {
+async function readJson(c: Context<ApiEnv>, opts: { optional?: boolean } = {}): Promise<Body> {
   const type = c.req.header('Content-Type') ?? '';
+  // An optional body may be left out: none (or an empty one, whatever its Content-Type) is `{}`.
+  if (opts.optional && (type === '' || c.req.header('Content-Length') === '0')) return {};
+  const text = opts.optional ? await c.req.text() : undefined;
+  if (text !== undefined && text.trim() === '') return {};
   if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) throw new ApiError(415, 'the request body must be JSON (Content-Type: application/json)');
-  const text = await c.req.text();
+  const body = text ?? (await c.req.text());
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(body);
   } catch {
     // The parser's message may quote the body (and a secret in it): not echoed.
     throw new ApiError(400, 'the request body is not valid JSON');
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ApiError(400, 'the request body must be a JSON object');
   return parsed as Body;
-}
-
-/** A body that may be left out: none (or an empty one, whatever its Content-Type) is `{}`. */
-async function readOptionalJson(c: Context<ApiEnv>): Promise<Body> {
-  if ((c.req.header('Content-Type') ?? '') === '' || c.req.header('Content-Length') === '0') return {};
-  const text = await c.req.raw.clone().text();
-  return text.trim() === '' ? {} : readJson(c);
 }
 
 function str(b: Body, key: string): string | undefined {
@@ -316,7 +313,7 @@ export function createApiRoutes(d: WebDeps) {
   });
   api.post('/users/:name/totp', async (c) => {
     // The body is optional: without one, the new authenticator waits for a code, as in the UI.
-    const b = await readOptionalJson(c);
+    const b = await readJson(c, { optional: true });
     const activate = str(b, 'activate') ?? 'after-code';
     if (activate !== 'now' && activate !== 'after-code') throw new ApiError(400, 'activate must be "after-code" or "now"', 'activate');
     const r = enrolUserTotp(d.admin, c.get('actor'), c.req.param('name'), { activate });

@@ -1,10 +1,7 @@
 // The phone approver's page: one page, driven by app/static/approver.js (no inline script: the
 // CSP holds). It enrols the phone from a one-time link, lists the user's waiting logins, and
 // signs each Approve or Deny with the phone's passkey. Installable (manifest, service worker).
-import { raw } from 'hono/html';
-import type { Assets } from './layout.js';
-
-const DOCTYPE = raw('<!DOCTYPE html>');
+import { DOCTYPE, type Assets } from './layout.js';
 
 export function ApproverPage(p: { assets: Assets }) {
   return (

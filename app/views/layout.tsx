@@ -43,7 +43,7 @@ export const POLL_HEADER = 'X-Gatehouse-Poll';
 export const POLL_HEADERS = JSON.stringify({ [POLL_HEADER]: '1' });
 
 /** The doctype is a constant (never data), the one use of raw(). */
-const DOCTYPE = raw('<!DOCTYPE html>');
+export const DOCTYPE = raw('<!DOCTYPE html>');
 
 export function Layout(p: LayoutProps) {
   const frame = useContext(FrameContext);

@@ -147,12 +147,7 @@ export function UserPage(p: UserPageProps) {
                   <td>{ph.subscription === null ? 'while the approver is open' : 'Web Push'}</td>
                   <td class="actions">
                     <Allowed path="/users/phone-remove">
-                      <form method="post" action="/users/phone-remove" hx-confirm={`Remove ${ph.name}? It stops approving at once.`}>
-                        <Csrf token={p.csrf} />
-                        <input type="hidden" name="username" value={u.username} />
-                        <input type="hidden" name="device" value={String(ph.id)} />
-                        <button type="submit" class="small danger">Remove</button>
-                      </form>
+                      <UserAction csrf={p.csrf} action="phone-remove" username={u.username} device={ph.id} label="Remove" danger confirm={`Remove ${ph.name}? It stops approving at once.`} />
                     </Allowed>
                   </td>
                 </tr>

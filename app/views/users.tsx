@@ -42,12 +42,13 @@ export function UserFactor(p: { u: Pick<UserListRow, 'hasTotp' | 'pendingTotp'> 
 }
 
 /** A one-button form for a user action (`back`: the page to return to, the user's or the list). */
-export function UserAction(p: { csrf: string; action: string; username: string; label: string; danger?: boolean; confirm?: string; back?: 'user' }) {
+export function UserAction(p: { csrf: string; action: string; username: string; label: string; danger?: boolean; confirm?: string; back?: 'user'; device?: number }) {
   return (
     <form method="post" action={`/users/${p.action}`} hx-confirm={p.confirm}>
       <Csrf token={p.csrf} />
       <input type="hidden" name="username" value={p.username} />
       {p.back ? <input type="hidden" name="back" value={p.back} /> : null}
+      {p.device !== undefined ? <input type="hidden" name="device" value={String(p.device)} /> : null}
       <button type="submit" class={`small ${p.danger ? 'danger' : 'secondary'}`}>
         {p.label}
       </button>
