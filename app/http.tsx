@@ -12,8 +12,11 @@ import { loadSession, requireAdmin } from './middleware/session.js';
 import { createAdminAuth } from './routes/admin-auth.js';
 import { createApprover } from './push/approver.js';
 import { createApproverRoutes } from './routes/approver.js';
+import { createApplicationRoutes } from './routes/applications.js';
 import { createApiDocsRoutes } from './routes/api-docs.js';
 import { createApiRoutes } from './routes/api.js';
+import { createPushApiRoutes } from './routes/push-api.js';
+import type { ServedApi } from './push/served.js';
 import { createAgentRoutes, type AgentDeps } from './routes/agent.js';
 import { createAuditRoutes } from './routes/audit.js';
 import { createClientRoutes } from './routes/clients.js';
@@ -33,6 +36,8 @@ export interface HttpDeps extends HealthDeps {
   /** Answers Windows logon requests that agents forward (the pipe protocol's handler). */
   agentHandler: AgentDeps['handle'];
   files: ReturnType<typeof loadAssets>['files'];
+  /** The push API served to others (/api/token, /api/v2/...). */
+  pushApi: ServedApi;
   /** Served over HTTPS: cookies get Secure and the __Host- prefix, HSTS is sent. */
   secure: boolean;
 }
@@ -68,6 +73,11 @@ export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
       origin: () => web.admin.publicOrigin(),
     }),
   );
+  // The push API served to others (Notakey-compatible): its own callers (applications), tokens
+  // and errors (app/push/served.ts).
+  app.use('/api/token', bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.json({ error: `request body too large (at most ${MAX_BODY / 1024} KiB)` }, 413) }));
+  app.use('/api/v2/*', bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.json({ error: `request body too large (at most ${MAX_BODY / 1024} KiB)` }, 413) }));
+  app.route('/api', createPushApiRoutes(deps.pushApi));
   // The JSON API: bearer tokens, its own errors, none of the browser UI's session or CSRF.
   app.route('/api/v1/agent', createAgentRoutes({ web: deps.web, handle: deps.agentHandler }));
   app.use('/api/v1/*', bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.json({ error: `request body too large (at most ${MAX_BODY / 1024} KiB)` }, 413) }));
@@ -100,6 +110,7 @@ export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
   ui.route('/', createDashboardRoutes(deps.web));
   ui.route('/', createClientRoutes(deps.web));
   ui.route('/', createUserRoutes(deps.web));
+  ui.route('/', createApplicationRoutes(deps.web));
   ui.route('/', createAuditRoutes(deps.web));
   ui.route('/', createSystemRoutes(deps.web, auth));
   ui.route('/', createApiDocsRoutes(deps.web));

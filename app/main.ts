@@ -30,6 +30,7 @@ import { Counters } from './lib/metrics.js';
 import { packageVersion } from './lib/package-root.js';
 import { renderProcessMetrics } from './lib/process-metrics.js';
 import { createEngine, ENGINE_COUNTERS } from './mfa/engine.js';
+import { createServedApi } from './push/served.js';
 import { createPendingApprovals } from './mfa/pending.js';
 import { createNotakeyProvider } from './mfa/push/notakey.js';
 import { createPushClient } from './mfa/push/scheduler.js';
@@ -265,6 +266,8 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   // Windows logon: answered on the local pipe (--pipe-path) and, for agents on workstations,
   // through the agent API. Both use the same factors as RADIUS.
   const windowsHandler = createPipeHandler({ engine, audit });
+  // The push API served to others (authentication proxies, scripts, another Gatehouse).
+  const pushApi = createServedApi({ store, engine, audit, settings: () => state.resolved.settings, now: Date.now });
   // Latency per front door, from the request to its answer (health checks are not timed).
   const timed =
     (door: 'pipe' | 'agent'): typeof windowsHandler =>
@@ -374,6 +377,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     files,
     secure: false,
     agentHandler: timed('agent'),
+    pushApi,
   };
   const app = createHttpApp(httpDeps);
   const servers: ServerType[] = [];
@@ -442,6 +446,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
         // Waiting logins are answered (rejected) before the sockets close.
         proxy.shutdown();
         await engine.shutdown();
+        pushApi.stop();
         await pipe?.close();
         await pushClient.close();
         await leg.close();

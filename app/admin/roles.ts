@@ -42,7 +42,7 @@ const UI_RULES: readonly Rule[] = [
   [['POST'], /^\/logout$/, EVERYONE],
   // The rest of the configuration can be read (never a secret: those are shown once, to the
   // admin who created them) but not changed.
-  [['GET'], /^\/(clients|clients\/edit|downstream|settings|admins|tokens)$/, READERS],
+  [['GET'], /^\/(clients|clients\/edit|downstream|settings|admins|tokens|applications|applications\/edit)$/, READERS],
 ];
 
 /** The JSON API under /api/v1, after the token is checked. */
@@ -50,7 +50,7 @@ const API_RULES: readonly Rule[] = [
   [['GET'], /^\/(status|approvals|audit|users)$/, EVERYONE],
   [['GET'], /^\/users\/[^/]+$/, EVERYONE],
   [['POST', 'PATCH', 'DELETE'], /^\/users(\/.*)?$/, SUPPORT],
-  [['GET'], /^\/(clients|downstream|settings|admins|tokens)$/, READERS],
+  [['GET'], /^\/(clients|downstream|settings|admins|tokens|applications)$/, READERS],
 ];
 
 function allowedBy(rules: readonly Rule[], role: Role, method: string, path: string): boolean {

@@ -251,3 +251,38 @@ export const pushKeys = sqliteTable('push_keys', {
   privateKeySealed: blob('private_key_sealed', { mode: 'buffer' }).notNull(),
   createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
 });
+
+/**
+ * Applications that call the push API Gatehouse serves (the Notakey-compatible
+ * `/api/v2/application/{access_id}/...`): an authentication proxy, a MikroTik script, another
+ * Gatehouse. Each has an access id (in its URLs, not a secret) and OAuth2 client credentials (only
+ * the secret's SHA-256 is here); it may instead accept calls without a token from listed source
+ * addresses (CIDRs, comma-separated; empty: never).
+ */
+export const pushApplications = sqliteTable('push_applications', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  name: text('name').notNull().unique(),
+  accessId: text('access_id').notNull().unique(),
+  clientId: text('client_id').notNull().unique(),
+  clientSecretHash: text('client_secret_hash').notNull(),
+  allowedSources: text('allowed_sources').notNull().default(''),
+  /** Calls per second this application may make (all of its calls); 0: no limit. */
+  rateLimit: integer('rate_limit').notNull().default(10000),
+  createdBy: text('created_by').notNull(),
+  createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
+  lastUsedAt: integer('last_used_at'),
+});
+
+/** OAuth2 access tokens issued to push API applications (client credentials); only their SHA-256. */
+export const pushAppTokens = sqliteTable(
+  'push_app_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    applicationId: integer('application_id')
+      .notNull()
+      .references(() => pushApplications.id, { onDelete: 'cascade' }),
+    scope: text('scope').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('push_app_tokens_expiry').on(t.expiresAt)],
+);

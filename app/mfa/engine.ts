@@ -77,7 +77,15 @@ export interface DecideRequest {
    */
   code?: { how: 'appended' | 'typed' | 'challenge' } & ({ text: string } | { matches(candidate: string): boolean });
   origin: Origin;
-  push: { title: string; description: string; fingerprint: string };
+  /** `ttlSeconds`: how long this push waits (the push API's callers choose); default the setting. */
+  push: { title: string; description: string; fingerprint: string; ttlSeconds?: number };
+  /**
+   * Push and nothing else (the push API served to others): no TOTP step, and neither
+   * --unenrolled-users nor --failmode lets anyone in, since no password was checked here: a user
+   * who cannot be asked is `unenrolled`, an unreachable service `failmode_secure` (the caller
+   * applies its own failmode).
+   */
+  pushOnly?: boolean;
   /** How /approvals shows a push this login starts. */
   view: { client: string; station: string | undefined };
   /** For the lockout record this request may cause. */
@@ -107,6 +115,8 @@ export interface Engine {
   /** The canonical name and what the store knows of the user (one lookup). */
   subject(sentName: string): Subject;
   decide(req: DecideRequest): Promise<Verdict>;
+  /** Whether a push can be sent to this user at all (a service is configured and knows them). */
+  pushable(name: string): boolean;
   pushHealth(): PushHealth;
   pendingApprovals(): PendingApproval[];
   pendingCounts(): { logins: number; pushes: number };
@@ -136,6 +146,8 @@ export function createEngine(d: EngineDeps): Engine {
   const reject = (reason: RejectReason, details: AuditDetails): Verdict => ({ kind: 'reject', reason, details });
   const unenrolled = (s: Readonly<Settings>): Verdict => (s.unenrolledUsers === 'allow' ? accept('unenrolled_allowed', { factor: 'none' }) : reject('unenrolled', { factor: 'none' }));
 
+  const pushable = (name: string): boolean => d.push.configured() && d.push.enrolled?.(name) !== false;
+
   function checkCode(req: DecideRequest, matches: (c: string) => boolean, details: AuditDetails): Verdict {
     let commit: (() => void) | undefined;
     const r = d.totp.verify(req.subject.name, matches, (w) => (commit = w));
@@ -159,8 +171,9 @@ export function createEngine(d: EngineDeps): Engine {
         d.counters.inc('push_limited', admitted.refused);
         return reject('push_limited', { factor: 'push', limit: admitted.refused });
       }
-      outcome = d.push.approve({ username: req.subject.name, fingerprint: req.push.fingerprint, title: req.push.title, description: req.push.description }, abort.signal);
-      d.pending.add(joinKey, { username: req.subject.name, door: o.door, client: req.view.client, station: req.view.station, startedAt: d.now(), ttlSeconds: s.messageTtlSeconds }, outcome);
+      const ttlSeconds = req.push.ttlSeconds ?? s.messageTtlSeconds;
+      outcome = d.push.approve({ username: req.subject.name, fingerprint: req.push.fingerprint, title: req.push.title, description: req.push.description, ttlSeconds }, abort.signal);
+      d.pending.add(joinKey, { username: req.subject.name, door: o.door, client: req.view.client, station: req.view.station, startedAt: d.now(), ttlSeconds }, outcome);
       void outcome.then((r) => {
         admitted.release();
         noteHealth(r);
@@ -168,7 +181,7 @@ export function createEngine(d: EngineDeps): Engine {
     }
     const result = await d.pending.wait(joinKey, outcome);
     if (closing) return reject('shutdown', details);
-    return afterPush(result, details);
+    return afterPush(result, details, req.pushOnly === true);
   }
 
   function noteHealth(r: FactorOutcome): void {
@@ -177,7 +190,7 @@ export function createEngine(d: EngineDeps): Engine {
     else if (r.cause === 'unreachable') health = 'failing';
   }
 
-  function afterPush(r: FactorOutcome, details: AuditDetails): Verdict {
+  function afterPush(r: FactorOutcome, details: AuditDetails, pushOnly: boolean): Verdict {
     switch (r.kind) {
       case 'approved':
         return accept('push_approved', details);
@@ -186,10 +199,10 @@ export function createEngine(d: EngineDeps): Engine {
       case 'expired':
         return reject('push_expired', details);
       case 'unknown_user':
-        return unenrolled(d.settings());
+        return pushOnly ? reject('unenrolled', { factor: 'none' }) : unenrolled(d.settings());
       case 'unreachable': {
         if (r.cause === 'aborted') return reject('shutdown', details);
-        const fm = failmodeVerdict(d.settings().failmode);
+        const fm = pushOnly ? { accept: false } : failmodeVerdict(d.settings().failmode);
         const withDetail = { ...details, message: r.detail };
         return fm.accept ? accept('failmode_safe', withDetail) : reject('failmode_secure', withDetail);
       }
@@ -210,7 +223,8 @@ export function createEngine(d: EngineDeps): Engine {
       // Known users are read again: their lock or factor may have changed while the password was
       // checked. For the many users the store does not know, the first lookup stands.
       const status = req.subject.known ? d.totp.status(req.subject.name) : { known: false as const };
-      if (status.known && status.lock.locked) return reject('locked', { factor: status.totp !== null ? 'totp' : 'push' });
+      if (status.known && status.lock.locked) return reject('locked', { factor: status.totp !== null && req.pushOnly !== true ? 'totp' : 'push' });
+      if (req.pushOnly === true) return pushable(req.subject.name) ? push(req, s) : reject('unenrolled', { factor: 'none' });
       if (status.known && status.totp !== null) {
         const details: AuditDetails = req.code?.how === 'appended' ? { factor: 'totp', appendedCode: true } : { factor: 'totp' };
         if (req.code === undefined) return { kind: 'code_required', reason: 'totp_challenge', details };
@@ -222,6 +236,7 @@ export function createEngine(d: EngineDeps): Engine {
       return push(req, s);
     },
 
+    pushable,
     pushHealth: () => (!d.push.configured() ? 'none' : d.push.local === true ? 'ok' : health),
     pendingApprovals: () => d.pending.list(),
     pendingCounts: () => d.pending.counts(),

@@ -20,6 +20,8 @@ export interface ApprovalRequest {
   title: string;
   /** `{0}` is replaced by the user name. */
   description: string;
+  /** How long the person has; absent: the configured TTL. */
+  ttlSeconds?: number;
 }
 
 /** A push service as the engine uses it. */

@@ -3,7 +3,8 @@
 // join instead of sending another push. Only the engine (app/mfa/engine.ts) adds to it.
 import type { FactorOutcome } from './factor.js';
 
-export type Door = 'radius' | 'windows';
+/** `api`: the push API Gatehouse serves to other systems (app/push/served.ts). */
+export type Door = 'radius' | 'windows' | 'api';
 
 /** One push waiting for a decision, as the admin UI shows it. */
 export interface PendingApproval {

@@ -2,11 +2,15 @@
 import type { Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 
-export function sourceOf(c: Context): string {
+/** The socket's peer address (`local` for app.request() in tests, which has no socket). */
+export function addressOf(c: Context): string {
   try {
-    return `http:${getConnInfo(c).remote.address ?? 'unknown'}`;
+    return getConnInfo(c).remote.address ?? 'unknown';
   } catch {
-    // app.request() in tests has no socket.
-    return 'http:local';
+    return 'local';
   }
+}
+
+export function sourceOf(c: Context): string {
+  return `http:${addressOf(c)}`;
 }

@@ -14,6 +14,8 @@ import { listDownstreams } from '../db/queries/downstream.js';
 import type { UserListRow } from '../db/queries/users.js';
 import { packageVersion } from '../lib/package-root.js';
 import { tokenHash } from '../lib/tokens.js';
+import { changePushApplication, createPushApplication, removePushApplication, renewPushApplicationSecret } from '../admin/push-apps.js';
+import { findPushApplication, listPushApplications, type PushApplicationRow } from '../db/queries/push-apps.js';
 import { addClient, editClient, removeClient } from '../admin/clients.js';
 import type { Result } from '../admin/deps.js';
 import { removeDownstream, setDownstream } from '../admin/downstream.js';
@@ -331,6 +333,40 @@ export function createApiRoutes(d: WebDeps) {
   });
   api.delete('/users/:name/totp', (c) => {
     const r = changeUser(d.admin, c.get('actor'), c.req.param('name'), 'reset-totp');
+    return r.ok ? c.body(null, 204) : fail(c, r);
+  });
+
+  // --- applications of the push API Gatehouse serves (app/push/served.ts)
+
+  const applicationView = (a: PushApplicationRow) => ({ name: a.name, accessId: a.accessId, clientId: a.clientId, allowedSources: a.allowedSources, rateLimit: a.rateLimit, createdBy: a.createdBy, createdAt: iso(a.createdAt), lastUsedAt: iso(a.lastUsedAt) });
+  api.get('/applications', (c) => c.json({ applications: listPushApplications(d.store).map(applicationView) }));
+  api.post('/applications', async (c) => {
+    const b = await readJson(c);
+    const sources = b['allowedSources'];
+    if (sources !== undefined && sources !== null && !(Array.isArray(sources) && sources.every((x) => typeof x === 'string'))) throw new ApiError(400, 'allowedSources must be a list of addresses or CIDRs', 'allowedSources');
+    const r = createPushApplication(d.admin, c.get('actor'), { name: str(b, 'name'), sources: Array.isArray(sources) ? sources.join(',') : undefined, rate: numText(b, 'rateLimit') });
+    if (!r.ok) return fail(c, r.field === 'sources' ? { ...r, field: 'allowedSources' } : r.field === 'rate' ? { ...r, field: 'rateLimit' } : r);
+    c.header('Location', `/api/v1/applications/${encodeURIComponent(r.value.name)}`);
+    // The client secret is shown this once; it is stored hashed.
+    return c.json(r.value, 201);
+  });
+  api.patch('/applications/:name', async (c) => {
+    const b = await readJson(c);
+    const name = c.req.param('name');
+    const current = findPushApplication(d.store, { name });
+    if (current === undefined) return c.json({ error: `no application ${name}` }, 404);
+    const sources = b['allowedSources'];
+    if (sources !== undefined && sources !== null && !(Array.isArray(sources) && sources.every((x) => typeof x === 'string'))) throw new ApiError(400, 'allowedSources must be a list of addresses or CIDRs', 'allowedSources');
+    const r = changePushApplication(d.admin, c.get('actor'), name, { sources: (Array.isArray(sources) ? sources : current.allowedSources).join(','), rate: numText(b, 'rateLimit') ?? current.rateLimit });
+    if (!r.ok) return fail(c, r.field === 'sources' ? { ...r, field: 'allowedSources' } : r.field === 'rate' ? { ...r, field: 'rateLimit' } : r);
+    return c.json(applicationView(findPushApplication(d.store, { name })!));
+  });
+  api.post('/applications/:name/secret', (c) => {
+    const r = renewPushApplicationSecret(d.admin, c.get('actor'), c.req.param('name'));
+    return r.ok ? c.json(r.value) : fail(c, r);
+  });
+  api.delete('/applications/:name', (c) => {
+    const r = removePushApplication(d.admin, c.get('actor'), c.req.param('name'));
     return r.ok ? c.body(null, 204) : fail(c, r);
   });
 

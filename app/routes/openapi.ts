@@ -109,6 +109,7 @@ export function openApiDocument(version: string): OpenApiDocument {
       { name: 'users', description: 'Users and their TOTP authenticators' },
       { name: 'audit', description: 'Pending approvals and the audit log' },
       { name: 'access', description: 'Admins and API tokens' },
+      { name: 'push-api', description: 'Applications of the push API Gatehouse serves (/api/token, /api/v2/...)' },
     ],
     paths: {
       '/openapi.json': {
@@ -255,6 +256,41 @@ export function openApiDocument(version: string): OpenApiDocument {
       '/admins': {
         get: { operationId: 'listAdmins', summary: 'Admins of the web UI', tags: ['access'], responses: { '200': ok('The admins; password hashes are never returned.', obj({ admins: { type: 'array', items: ref('Admin') } })), ...authed } },
       },
+      '/applications': {
+        get: { operationId: 'listApplications', summary: 'Applications of the push API Gatehouse serves', tags: ['push-api'], responses: { '200': ok('The applications; client secrets are never returned.', obj({ applications: { type: 'array', items: ref('Application') } })), ...authed } },
+        post: {
+          operationId: 'createApplication',
+          summary: 'Create an application of the push API',
+          description: 'Returns its access id, OAuth2 client id and client secret (this answer only) and the base URL callers configure.',
+          tags: ['push-api'],
+          requestBody: body(ref('ApplicationInput')),
+          responses: {
+            '201': { description: 'Created; `Location` names it.', headers: { Location: { description: 'URL of the application', schema: { type: 'string' } } }, content: json(ref('ApplicationCreated')) },
+            ...withBody,
+            '409': err('Conflict'),
+          },
+        },
+      },
+      '/applications/{name}': {
+        patch: {
+          operationId: 'changeApplication',
+          summary: 'Change the sources allowed without a token and the rate limit',
+          tags: ['push-api'],
+          parameters: [{ name: 'name', in: 'path', required: true, description: 'Application name.', schema: { type: 'string' } }],
+          requestBody: body(obj({ allowedSources: { type: 'array', items: { type: 'string' }, description: 'Addresses or CIDRs that may call without a token; empty: none.' }, rateLimit: { type: 'integer', minimum: 0, description: 'Calls per second; 0: no limit.' } })),
+          responses: { '200': ok('The application as it is now.', ref('Application')), ...withBody, '404': err('NotFound') },
+        },
+        delete: { operationId: 'removeApplication', summary: 'Remove an application (its tokens stop working at once)', tags: ['push-api'], parameters: [{ name: 'name', in: 'path', required: true, description: 'Application name.', schema: { type: 'string' } }], responses: { '204': noContent, ...authed, '404': err('NotFound') } },
+      },
+      '/applications/{name}/secret': {
+        post: {
+          operationId: 'renewApplicationSecret',
+          summary: 'A new client secret (this answer only); tokens issued with the old one stop working',
+          tags: ['push-api'],
+          parameters: [{ name: 'name', in: 'path', required: true, description: 'Application name.', schema: { type: 'string' } }],
+          responses: { '200': ok('The new secret.', obj({ name: str('Application name.'), clientSecret: str('The new client secret.') })), ...authed, '404': err('NotFound') },
+        },
+      },
       '/tokens': {
         get: { operationId: 'listTokens', summary: 'API tokens by name', tags: ['access'], responses: { '200': ok('The tokens; the tokens themselves are never returned.', obj({ tokens: { type: 'array', items: ref('Token') } })), ...authed } },
       },
@@ -340,7 +376,7 @@ export function openApiDocument(version: string): OpenApiDocument {
         },
         Approval: obj({
           username: str('Who is asked (canonical user name).'),
-          door: { type: 'string', enum: ['radius', 'windows'], description: 'Where the login came from: RADIUS, or Windows logon (pipe or agent).' },
+          door: { type: 'string', enum: ['radius', 'windows', 'api'], description: 'Where the login came from: RADIUS, Windows logon (pipe or agent), or an application of the push API Gatehouse serves.' },
           client: str('The RADIUS client that sent the login, or `pipe` / `agent:NAME` for Windows logon.'),
           station: nullable('string', 'Calling-Station-Id of a RADIUS login, or the workstation of a Windows logon.'),
           callingStationId: nullable('string', 'Calling-Station-Id of a RADIUS login (null for Windows logon).'),
@@ -363,6 +399,18 @@ export function openApiDocument(version: string): OpenApiDocument {
           hash: str('Hash-chain value of this record.'),
         }),
         Admin: obj({ name: str('Sign-in name.'), role: { type: 'string', enum: ['admin', 'helpdesk', 'readonly'], description: 'What the admin may do.' }, hasTotp: { type: 'boolean' }, createdAt: time('When the admin was added.') }),
+        Application: obj({
+          name: str('Application name.'),
+          accessId: str('Its access id, in the push API URLs (not a secret).'),
+          clientId: str('OAuth2 client id for POST /api/token.'),
+          allowedSources: { type: 'array', items: { type: 'string' }, description: 'CIDRs that may call without a token; empty: none.' },
+          rateLimit: { type: 'integer', minimum: 0, description: 'Calls per second; 0: no limit.' },
+          createdBy: str('Who created it.'),
+          createdAt: time('When it was created.'),
+          lastUsedAt: nullable('string', 'Last call (to the minute).', 'date-time'),
+        }),
+        ApplicationInput: obj({ name: str('Name: 1-64 letters, digits, . _ @ -.'), allowedSources: { type: 'array', items: { type: 'string' }, description: 'Addresses or CIDRs that may call without a token (off when absent).' }, rateLimit: { type: 'integer', minimum: 0, description: 'Calls per second (default 10000; 0: no limit).' } }, ['name']),
+        ApplicationCreated: obj({ name: str('Application name.'), accessId: str('Access id.'), clientId: str('OAuth2 client id.'), clientSecret: str('OAuth2 client secret, returned this once.'), apiUrl: str('The base URL callers configure (Notakey host), ending in /api/.') }),
         Token: obj({ name: str('Token name.'), role: { type: 'string', enum: ['admin', 'helpdesk', 'readonly'], description: 'What the token may do.' }, createdBy: str('Who created it.'), createdAt: time('When it was created.'), lastUsedAt: nullable('string', 'Last use (to the minute).', 'date-time') }),
       },
       responses: {

@@ -55,7 +55,7 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
   const approvals = (c: Context<WebEnv>) => {
     const now = d.now();
     const pending = d.pendingApprovals();
-    const recent = d.auditStore.page({ events: ['radius.auth', 'windows.auth'] }, undefined, 25).filter((r) => r.details !== null && /"factor":"(push|totp)"/.test(r.details));
+    const recent = d.auditStore.page({ events: ['radius.auth', 'windows.auth', 'pushapi.auth'] }, undefined, 25).filter((r) => r.details !== null && /"factor":"(push|totp)"/.test(r.details));
     if (isHtmx(c)) return c.html(<ApprovalsLive now={now} pending={pending} recent={recent} />);
     return c.render(<ApprovalsPage {...base(c)} now={now} pending={pending} recent={recent} />);
   };

@@ -31,6 +31,7 @@ const NAV: [href: string, label: string][] = [
   ['/audit', 'Audit log'],
   ['/admins', 'Admins'],
   ['/tokens', 'API tokens'],
+  ['/applications', 'Push API'],
   ['/backup', 'Backup'],
   ['/api-docs', 'API reference'],
 ];

@@ -41,7 +41,7 @@ function Messages(p: { notice?: string | undefined; error?: string | undefined }
 /** A push waiting for a person, from any front door. */
 export interface PendingRow {
   username: string;
-  door: 'radius' | 'windows';
+  door: 'radius' | 'windows' | 'api';
   client: string;
   station: string | undefined;
   startedAt: number;
@@ -63,7 +63,7 @@ export function ApprovalsLive(p: { now: number; pending: PendingRow[]; recent: A
               {p.pending.map((a) => (
                 <tr>
                   <td>{a.username}</td>
-                  <td>{a.door === 'radius' ? 'RADIUS' : 'Windows'}</td>
+                  <td>{a.door === 'radius' ? 'RADIUS' : a.door === 'windows' ? 'Windows' : 'Push API'}</td>
                   <td>{a.client}</td>
                   <td class="mono">{a.station ?? ''}</td>
                   <td>{Math.round((p.now - a.startedAt) / 1000)} s</td>

@@ -42,7 +42,8 @@ import { createEngine } from '../../app/mfa/engine.js';
 import { createPendingApprovals, type PendingApproval } from '../../app/mfa/pending.js';
 import { createPushLimiter } from '../../app/mfa/push-limits.js';
 import { createTotpFactor } from '../../app/mfa/totp.js';
-import { publicOrigin } from '../../app/push/provider.js';
+import { choosePushProvider, createGatehousePushProvider, publicOrigin } from '../../app/push/provider.js';
+import { createServedApi, type ServedApi } from '../../app/push/served.js';
 import { createPushRequests } from '../../app/push/requests.js';
 import { generateVapidKeys } from '../../app/push/webpush.js';
 import { vapidKeys } from '../../app/db/queries/push.js';
@@ -104,6 +105,8 @@ export interface WebApp {
   logs(): string[];
   /** The failure delays (ms) the app asked for, in order; they return at once. */
   delays(): number[];
+  /** The push API served to others, over the same store and engine as the app. */
+  pushApi: ServedApi;
   /** The fake runtime state behind the default views; push into these arrays and maps freely. */
   runtime: { pending: PendingApproval[]; activity: Map<string, ClientActivity>; health: ReturnType<WebDeps['health']> };
   /** Insert an admin (if not there yet; a full admin unless `role` says otherwise) and a 'full' session for them. */
@@ -205,7 +208,12 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
   const engine = createEngine({
     settings: () => resolved().settings,
     totp: createTotpFactor(createUserFactorQueries(store, sealer), () => ({ maxFailures: 5, lockoutMs: 15 * 60_000 }), clock.now),
-    push: { configured: () => resolved().settings.notakeyHost !== undefined, approve: async () => ({ kind: 'unreachable', cause: 'unreachable', detail: 'no push service in route tests' }) },
+    // Gatehouse's own push service over deps.pushRequests (a test decides with pushRequests.decide);
+    // with --notakey-host, a Notakey service that cannot be reached.
+    push: choosePushProvider(() => resolved().settings, {
+      gatehouse: createGatehousePushProvider({ store, requests: deps.pushRequests, settings: () => resolved().settings }),
+      notakey: { configured: () => resolved().settings.notakeyHost !== undefined, approve: async () => ({ kind: 'unreachable', cause: 'unreachable', detail: 'no push service in route tests' }) },
+    }),
     limits: createPushLimiter(clock.now),
     pending: createPendingApprovals(),
     audit,
@@ -213,7 +221,8 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
     now: clock.now,
   });
   const agentHandler = createPipeHandler({ engine, audit });
-  const app = createHttpApp({ ready: () => true, metrics: () => counters.render({}), metricsToken: () => opts.metricsToken, web: deps, files, secure, agentHandler });
+  const pushApi = createServedApi({ store, engine, audit, settings: () => resolved().settings, now: clock.now });
+  const app = createHttpApp({ ready: () => true, metrics: () => counters.render({}), metricsToken: () => opts.metricsToken, web: deps, files, secure, agentHandler, pushApi });
 
   return {
     logs: () => [...logLines],
@@ -228,6 +237,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
     changes: () => changes,
     auditRows: () => [...auditStore.iterate()],
     runtime,
+    pushApi,
     adminSession: (name = 'root', o = {}) => createAdminSession(store, { name, secure, now: clock.now(), stage: o.stage ?? 'full', ...(o.role !== undefined ? { role: o.role } : {}) }),
     adminCredentials: async (name = 'root') => {
       const password = `${name}-password-long`;
@@ -244,6 +254,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
     },
     close: () => {
       void engine.shutdown();
+      pushApi.stop();
       store.close();
     },
   };

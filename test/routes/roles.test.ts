@@ -47,6 +47,10 @@ const TABLE: Record<string, Access> = {
   'POST /approve/api/subscription': PUBLIC,
   'POST /approve/api/requests/:id/options': PUBLIC,
   'POST /approve/api/requests/:id/decision': PUBLIC,
+  // The push API served to others: applications, not admins (client credentials or a listed source; app/push/served.ts)
+  'POST /api/token': PUBLIC,
+  'POST /api/v2/application/:accessId/application_user/:username/auth_request': PUBLIC,
+  'GET /api/v2/application/:accessId/auth_request/:uuid': PUBLIC,
   'GET /favicon.ico': PUBLIC,
   'GET /api/v1/openapi.json': PUBLIC,
   'GET /api/v1/agent/health': PUBLIC,
@@ -97,6 +101,14 @@ const TABLE: Record<string, Access> = {
   'GET /settings': READERS,
   'GET /admins': READERS,
   'GET /tokens': READERS,
+  'GET /applications': READERS,
+  'GET /applications/edit': READERS,
+  'POST /applications': ADMIN,
+  'POST /applications/edit': ADMIN,
+  'POST /applications/secret': ADMIN,
+  'POST /applications/remove': ADMIN,
+  'GET /applications/secret': ADMIN,
+  'GET /applications/remove': ADMIN,
   'POST /clients': ADMIN,
   'POST /clients/edit': ADMIN,
   'POST /clients/remove': ADMIN,
@@ -134,6 +146,11 @@ const TABLE: Record<string, Access> = {
   'GET /api/v1/settings': READERS,
   'GET /api/v1/admins': READERS,
   'GET /api/v1/tokens': READERS,
+  'GET /api/v1/applications': READERS,
+  'POST /api/v1/applications': ADMIN,
+  'PATCH /api/v1/applications/:name': ADMIN,
+  'POST /api/v1/applications/:name/secret': ADMIN,
+  'DELETE /api/v1/applications/:name': ADMIN,
   'POST /api/v1/clients': ADMIN,
   'PATCH /api/v1/clients/:address': ADMIN,
   'DELETE /api/v1/clients/:address': ADMIN,
@@ -282,9 +299,9 @@ Table('the navigation and the pages leave out what a role cannot use', async () 
       return (await w.app.request(path, { headers: me.headers })).text();
     };
     const nav = (html: string) => [...html.matchAll(/<li><a href="([^"]+)"/g)].map((m) => m[1]);
-    assert.equal(nav(await page('admin', '/')), ['/', '/approvals', '/users', '/clients', '/downstream', '/settings', '/audit', '/admins', '/tokens', '/backup', '/api-docs']);
+    assert.equal(nav(await page('admin', '/')), ['/', '/approvals', '/users', '/clients', '/downstream', '/settings', '/audit', '/admins', '/tokens', '/applications', '/backup', '/api-docs']);
     assert.equal(nav(await page('helpdesk', '/')), ['/', '/approvals', '/users', '/audit', '/api-docs']);
-    assert.equal(nav(await page('readonly', '/')), ['/', '/approvals', '/users', '/clients', '/downstream', '/settings', '/audit', '/admins', '/tokens', '/api-docs']);
+    assert.equal(nav(await page('readonly', '/')), ['/', '/approvals', '/users', '/clients', '/downstream', '/settings', '/audit', '/admins', '/tokens', '/applications', '/api-docs']);
     // The role is named next to the admin's name.
     assert.match(await page('helpdesk', '/'), /helpdesk-nav<span class="role"> · Help desk<\/span>/);
     // Help desk: the user actions are there; read-only: no form that would be refused.

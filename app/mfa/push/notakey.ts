@@ -12,7 +12,7 @@ export function createNotakeyProvider(client: PushClient, settings: () => Readon
     },
     approve(req, signal) {
       const s = settings();
-      return client.approve({ host: s.notakeyHost ?? '', accessId: s.notakeyAccessId ?? '', callTimeoutMs: s.notakeyTimeout * 1000, ttlSeconds: s.messageTtlSeconds }, req, signal);
+      return client.approve({ host: s.notakeyHost ?? '', accessId: s.notakeyAccessId ?? '', callTimeoutMs: s.notakeyTimeout * 1000, ttlSeconds: req.ttlSeconds ?? s.messageTtlSeconds }, req, signal);
     },
   };
 }
