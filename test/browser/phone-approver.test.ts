@@ -5,8 +5,10 @@
 // shows on the phone live and reaches it by Web Push (a local push-service stand-in checks VAPID
 // and decrypts; the message, handed to the approver's service worker, shows a notification),
 // Approve lets it in and Deny refuses it with a clear Reply-Message; a tampered signature is
-// refused and audited; a link works once; a gone subscription is forgotten; a removed phone
-// stops at once.
+// refused and audited; a link works once; a gone subscription is forgotten; a Windows logon
+// (the pipe protocol) is approved on the same phone; another Gatehouse pointed at this one's
+// push API (`--push-provider notakey --notakey-host .../api/`) gets the phone's approval; a
+// removed phone stops at once.
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -17,6 +19,8 @@ import { runRadclient } from '../helpers/radclient.js';
 import { ARTIFACTS } from '../helpers/browser.js';
 import { join } from 'node:path';
 import { startPushService, type PushService } from '../helpers/web-push-service.js';
+import { tempDir } from '../helpers/appliance.js';
+import { connectPipe } from '../helpers/pipe-client.js';
 
 const ADMIN = 'root';
 const PASSWORD = 'a long admin passphrase';
@@ -37,13 +41,16 @@ interface Ctx {
   workers: Map<string, string>;
   /** Passkeys need a host name: the appliance is reached as localhost (its default --public-url). */
   base: string;
+  /** The Windows logon endpoint (a Unix socket here, a named pipe on Windows). */
+  pipePath: string;
 }
 
 const A = suite<Ctx>('phone approver');
 
 A.before(async (ctx) => {
   ctx.fr = await startFreeRadius({ users: [{ name: 'alice', password: 'alice-pw', reply: ['Reply-Message := "welcome alice"'] }], clients: [{ address: '127.0.0.1', secret: DS }] });
-  ctx.gh = await startAppliance({ args: ['--downstream-address', '127.0.0.1', '--port-out', String(ctx.fr.port), '--secret-out', DS, '--address-secret-in', `127.0.0.1:${NAS}`, '--message-ttl-seconds', '30'] });
+  ctx.pipePath = join(await tempDir('gatehouse-pipe-'), 'logon.sock');
+  ctx.gh = await startAppliance({ args: ['--downstream-address', '127.0.0.1', '--port-out', String(ctx.fr.port), '--secret-out', DS, '--address-secret-in', `127.0.0.1:${NAS}`, '--message-ttl-seconds', '30', '--pipe-path', ctx.pipePath] });
   assert.is((await runCli(['admin', 'add', ADMIN, '--data-dir', ctx.gh.dataDir], { stdin: `${PASSWORD}\n` })).code, 0);
   assert.is((await ctx.gh.cli(['user', 'add', 'alice'])).code, 0);
   ctx.base = `http://localhost:${ctx.gh.httpPort}`;
@@ -205,6 +212,61 @@ A('a subscription the push service says is gone (410) is forgotten; the open app
   assert.ok(push.refused.some((r) => r.status === 410));
   await card.locator('button.deny').click();
   assert.is((await pending).replyCode, 'Access-Reject');
+});
+
+A('a Windows logon (pipe protocol v1) shows on the phone with its workstation and is approved there', async ({ phone, gh, pipePath }) => {
+  const pipe = await connectPipe(pipePath);
+  try {
+    const pending = pipe.request({ op: 'authenticate', username: 'alice', domain: 'CORP', workstation: 'PC-7', scenario: 'logon' }, 25_000);
+    const card = phone.locator('li.request');
+    await card.waitFor();
+    assert.match((await card.textContent()) ?? '', /PC-7/);
+    assert.match((await card.textContent()) ?? '', /Windows sign-in/);
+    await card.locator('button.approve').click();
+    const reply = await pending;
+    assert.is(reply['result'], 'approved', JSON.stringify(reply));
+  } finally {
+    pipe.end();
+  }
+  const last = (await audit(gh)).filter((e) => e.event === 'windows.auth').slice(-1)[0];
+  assert.equal([last?.outcome, last?.reason], ['accept', 'push_approved']);
+});
+
+A("another Gatehouse pointed at this one's push API gets the phone's approval (and its denial)", async ({ admin, phone, base, fr, gh }) => {
+  // The admin adds an application that the other appliance may call from loopback without a token.
+  await admin.goto(`${base}/applications`);
+  await admin.fill('#f-name', 'branch-office');
+  await admin.fill('#f-sources', '127.0.0.1');
+  await admin.click('button:has-text("Add application")');
+  await admin.waitForSelector('text=Application branch-office created');
+  const accessId = (await admin.locator('dl.facts dd code').nth(1).textContent())!.trim();
+  const apiUrl = (await admin.locator('dl.facts dd code').first().textContent())!.trim();
+  assert.is(apiUrl, `${base}/api/`);
+  const other = await startAppliance({
+    args: ['--downstream-address', '127.0.0.1', '--port-out', String(fr.port), '--secret-out', DS, '--address-secret-in', `127.0.0.1:${NAS}`, '--message-ttl-seconds', '30', '--push-provider', 'notakey', '--notakey-host', `http://127.0.0.1:${new URL(base).port}/api/`, '--notakey-access-id', accessId],
+  });
+  try {
+    assert.is((await other.cli(['user', 'add', 'alice'])).code, 0);
+    const approved = login(other);
+    const card = phone.locator('li.request');
+    await card.waitFor();
+    assert.match((await card.textContent()) ?? '', /02-00-00-00-00-01/);
+    await card.locator('button.approve').click();
+    const r = await approved;
+    assert.is(r.replyCode, 'Access-Accept', r.stdout);
+    assert.match(r.stdout, /welcome alice/);
+    const denied = login(other);
+    await phone.locator('li.request').waitFor();
+    await phone.locator('li.request button.deny').click();
+    const d = await denied;
+    assert.is(d.replyCode, 'Access-Reject', d.stdout);
+    assert.match(d.stdout, /denied/i);
+    // This appliance recorded both, as the application's requests.
+    const served = (await audit(gh)).filter((e) => e.event === 'pushapi.auth').map((e) => `${e.outcome}:${e.reason}`);
+    assert.equal(served, ['accept:push_approved', 'reject:push_denied']);
+  } finally {
+    await other.stop();
+  }
 });
 
 A('a removed phone stops at once: it no longer sees requests, and alice is unenrolled again', async ({ admin, phone, base, gh }) => {
