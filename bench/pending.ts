@@ -1,6 +1,10 @@
-// Pending approvals at scale: N logins (distinct users) wait on push at the same time. The push
-// API stand-in (bench/push-child.ts, a process of its own) holds every request as pending; RADIUS
-// clients retransmit every 3 s; then every request is approved at once.
+// Pending approvals at scale: N logins (distinct users) wait on push at the same time; RADIUS
+// clients retransmit every 3 s; then every request is approved at once. Two push services:
+// - `notakey`: the push API stand-in (bench/push-child.ts, a process of its own) holds every
+//   request as pending and Gatehouse polls it; the stand-in approves all at once.
+// - `gatehouse`: Gatehouse's own approver; N phones (bench/phones.ts, in this process) each sign
+//   their approval and send it, as fast as 32 connections go; each login's time is from its own
+//   phone's decision.
 //
 // Checked: exactly N push requests created (retransmissions and waiting never start a second
 // one), every login answered (Access-Accept) and how long after the decision, Gatehouse's peak RSS
@@ -18,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { tempDir } from '../test/helpers/appliance.js';
 import { startGatehouse } from './gatehouse.js';
 import { benchPassword } from './loadgen.js';
+import { createPhoneFleet } from './phones.js';
 import type { PushFromChild, PushToChild } from './push-child.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -26,6 +31,7 @@ const RETRANSMIT_MS = 3000;
 const PER_SOCKET = 200;
 
 export interface PendingResult {
+  provider: 'notakey' | 'gatehouse';
   logins: number;
   pushCreates: number;
   pushCreatesAfterRetransmissions: number;
@@ -97,6 +103,8 @@ function loopGauges(text: string): { max: number; p99: number } | undefined {
   const p99 = /^gatehouse_event_loop_delay_p99_seconds ([\d.e+-]+)$/m.exec(text)?.[1];
   return max === undefined || p99 === undefined ? undefined : { max: Number(max) * 1000, p99: Number(p99) * 1000 };
 }
+/** Pushes pending at once before the decisions; after them none may be left (a left one is counted as extra). */
+const createsAfterRetxOwn = (before: { creates: number }, after: { creates: number }) => before.creates + after.creates;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class PushChild {
@@ -119,17 +127,33 @@ class PushChild {
   }
 }
 
-export async function runPending(opts: { count: number; downPort: number; downSecret: string; createWaitMs: number; nodeArgs?: string[]; log(s: string): void }): Promise<PendingResult> {
+export async function runPending(opts: { count: number; downPort: number; downSecret: string; createWaitMs: number; provider?: 'notakey' | 'gatehouse'; nodeArgs?: string[]; log(s: string): void }): Promise<PendingResult> {
   const n = opts.count;
-  const push = new PushChild();
-  const url = await push.ready;
+  const provider = opts.provider ?? 'notakey';
+  const push = provider === 'notakey' ? new PushChild() : undefined;
+  const phones = provider === 'gatehouse' ? createPhoneFleet(n) : undefined;
+  const url = push === undefined ? '' : await push.ready;
   const dataDir = await tempDir('gatehouse-bench-pending-');
+  phones?.seed(dataDir);
+  const providerArgs = push !== undefined ? ['--notakey-host', url, '--notakey-access-id', 'bench', '--notakey-timeout', '30'] : ['--push-provider', 'gatehouse'];
   const gh = await startGatehouse(
     dataDir,
-    ['--downstream-address', '127.0.0.1', '--port-out', String(opts.downPort), '--secret-out', opts.downSecret, '--address-secret-in', `127.0.0.1:${CLIENT_SECRET}`, '--notakey-host', url, '--notakey-access-id', 'bench', '--message-ttl-seconds', '600', '--notakey-timeout', '30'],
+    ['--downstream-address', '127.0.0.1', '--port-out', String(opts.downPort), '--secret-out', opts.downSecret, '--address-secret-in', `127.0.0.1:${CLIENT_SECRET}`, ...providerArgs, '--message-ttl-seconds', '600'],
     opts.nodeArgs ?? [],
   );
   const pid = gh.child.pid!;
+  const base = `http://127.0.0.1:${gh.httpPort}`;
+  // Passkeys are bound to a host name: phones use the default --public-url, localhost.
+  const origin = `http://localhost:${gh.httpPort}`;
+  /** Push requests created so far: the stand-in's count, or Gatehouse's own gauge of pending pushes. */
+  const pushStats = async (): Promise<{ creates: number; distinctUsers: number; polls: number }> => {
+    if (push !== undefined) return push.ask<Extract<PushFromChild, { type: 'stats' }>>({ type: 'stats' });
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const pushes = Number(/^gatehouse_pending_pushes (\d+)$/m.exec(text)?.[1] ?? NaN);
+    return { creates: pushes, distinctUsers: pushes, polls: 0 };
+  };
+  /** The push service's CPU: the stand-in's process, or this one (the phones) for Gatehouse's own. */
+  const pushCpuMs = () => (push !== undefined ? cpuMs(push.child.pid!) : (process.cpuUsage().user + process.cpuUsage().system) / 1000);
   const secret = Buffer.from(CLIENT_SECRET);
   const socks: dgram.Socket[] = [];
   const wires: Buffer[] = [];
@@ -229,31 +253,55 @@ export async function runPending(opts: { count: number; downPort: number; downSe
       const text = await (await fetch(`http://127.0.0.1:${gh.httpPort}/metrics`)).text();
       return ['pending_logins', 'pending_pushes', 'downstream_in_flight'].map((k) => `${k} ${new RegExp(`^gatehouse_${k} (\\d+)$`, 'm').exec(text)?.[1] ?? '?'}`).join(', ');
     };
-    let stats = await push.ask<Extract<PushFromChild, { type: 'stats' }>>({ type: 'stats' });
+    let stats = await pushStats();
     while (stats.creates < n && Date.now() - t0 < opts.createWaitMs) {
       await sleep(250);
-      stats = await push.ask({ type: 'stats' });
-      if (process.env['BENCH_DEBUG']) opts.log(`    +${Date.now() - t0} ms: ${stats.creates} created, ${stats.polls} polls, ${await gauges()}, gatehouse cpu ${Math.round(cpuMs(pid))} ms, push stand-in cpu ${Math.round(cpuMs(push.child.pid!))} ms, rss ${rssSamples[rssSamples.length - 1]} kB`);
+      stats = await pushStats();
+      if (process.env['BENCH_DEBUG']) opts.log(`    +${Date.now() - t0} ms: ${stats.creates} created, ${stats.polls} polls, ${await gauges()}, gatehouse cpu ${Math.round(cpuMs(pid))} ms, push side cpu ${Math.round(pushCpuMs())} ms, rss ${rssSamples[rssSamples.length - 1]} kB`);
     }
     const allPendingAfterMs = Date.now() - t0;
     opts.log(`  ${stats.creates} push requests created after ${allPendingAfterMs} ms; holding them for 6 s of retransmissions`);
     const polls0 = stats.polls;
     const tPoll0 = Date.now();
     const cpu0 = cpuMs(pid);
-    const pushPid = push.child.pid!;
-    const pushCpu0 = cpuMs(pushPid);
+    const pushCpu0 = pushCpuMs();
     await sleep(6000);
     const gatehouseCpuPctWhilePending = Math.round((100 * (cpuMs(pid) - cpu0)) / (Date.now() - tPoll0));
-    const pushStandInCpuPctWhilePending = Math.round((100 * (cpuMs(pushPid) - pushCpu0)) / (Date.now() - tPoll0));
-    stats = await push.ask({ type: 'stats' });
+    const pushStandInCpuPctWhilePending = Math.round((100 * (pushCpuMs() - pushCpu0)) / (Date.now() - tPoll0));
+    stats = await pushStats();
     const pollsPerSecond = Math.round(((stats.polls - polls0) * 1000) / (Date.now() - tPoll0));
     const createsAfterRetx = stats.creates;
     let answeredEarly = 0;
     for (let i = 0; i < n; i++) if (answeredAt[i] !== 0) answeredEarly++;
 
+    const rssNow = async () => {
+      const heap = /^gatehouse_process_heap_used_bytes (\d+)$/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1];
+      return `${Math.round(Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024)} MB (heap used ${Math.round(Number(heap) / 1048576)} MB)`;
+    };
+    if (process.env['BENCH_DEBUG']) opts.log(`    all pending: rss ${await rssNow()}`);
+    // BENCH_HEAPSNAPSHOT=1 (with Gatehouse started with --heapsnapshot-signal=SIGUSR2): a heap
+    // snapshot with every login pending, written to Gatehouse's working directory.
+    if (process.env['BENCH_HEAPSNAPSHOT'] === '1') process.kill(pid, 'SIGUSR2');
+    // Gatehouse's own: each phone reads its request and signs its approval first (not timed).
+    if (phones !== undefined) opts.log(`  ${await phones.prepare(base, origin, 16)} phones have signed their approval; sending them`);
+    if (process.env['BENCH_DEBUG']) opts.log(`    prepared: rss ${await rssNow()}`);
+    if (process.env['BENCH_HEAPSNAPSHOT'] === 'prepared') process.kill(pid, 'SIGUSR2');
     const cpuAtDecision = cpuMs(pid);
-    const decided = await push.ask<Extract<PushFromChild, { type: 'decided' }>>({ type: 'decideAll', decision: 'approve' });
-    const decidedAt = decided.at;
+    /** When each login's decision was made: all at once by the stand-in, or by each phone. */
+    let decisionOf: (i: number) => number;
+    let lags: { seen: number; p50: number; p99: number; max: number };
+    let decidedAt: number;
+    if (push !== undefined) {
+      const decided = await push.ask<Extract<PushFromChild, { type: 'decided' }>>({ type: 'decideAll', decision: 'approve' });
+      decidedAt = decided.at;
+      decisionOf = () => decided.at;
+      lags = { seen: 0, p50: NaN, p99: NaN, max: NaN };
+    } else {
+      const d = await phones!.decideAll(base, origin, 32);
+      decidedAt = Math.min(...Array.from(d.decidedAt).filter((x) => x > 0));
+      decisionOf = (i) => d.decidedAt[i]!;
+      lags = { seen: d.roundTripMs.length - d.refused, p50: r1(q(d.roundTripMs, 0.5)), p99: r1(q(d.roundTripMs, 0.99)), max: r1(q(d.roundTripMs, 1)) };
+    }
     if (process.env['BENCH_DEBUG']) opts.log(`    decided at ${decidedAt} (epoch ms, +${decidedAt - t0} ms)`);
     const tEnd = Date.now() + 15_000;
     for (;;) {
@@ -262,10 +310,12 @@ export async function runPending(opts: { count: number; downPort: number; downSe
       if (left === 0 || Date.now() > tEnd) break;
       await sleep(100);
     }
+    if (process.env['BENCH_DEBUG']) opts.log(`    answered: rss ${await rssNow()}, loop reads ${loopReads.map((r) => `${Math.round((r.at - t0) / 100) / 10}s:${Math.round(r.max)}`).join(' ')}`);
     const lastAnswer = Math.max(...Array.from(answeredAt, (a) => a - decidedAt));
     const answering = { gatehouseCpuMs: Math.round(cpuMs(pid) - cpuAtDecision), wallMs: answeredAt.every((a) => a !== 0) ? lastAnswer : Date.now() - decidedAt };
-    const final = await push.ask<Extract<PushFromChild, { type: 'stats' }>>({ type: 'stats' });
-    const lags = await push.ask<Extract<PushFromChild, { type: 'lags' }>>({ type: 'lags' });
+    // Gatehouse's own: every push was pending at once (its gauge when all were), none is left now.
+    const final = push !== undefined ? await push.ask<Extract<PushFromChild, { type: 'stats' }>>({ type: 'stats' }) : { ...stats, creates: createsAfterRetxOwn(stats, await pushStats()) };
+    if (push !== undefined) lags = await push.ask<Extract<PushFromChild, { type: 'lags' }>>({ type: 'lags' });
     stopProbes = true;
     stopMetrics = true;
     await prober;
@@ -275,7 +325,7 @@ export async function runPending(opts: { count: number; downPort: number; downSe
     const after: number[] = [];
     let accepted = 0;
     for (let i = 0; i < n; i++) {
-      if (answeredAt[i] !== 0) after.push(answeredAt[i]! - decidedAt);
+      if (answeredAt[i] !== 0) after.push(answeredAt[i]! - decisionOf(i));
       if (codes[i] === 2) accepted++;
     }
     const during = probes.filter((p) => p.at >= t0).map((p) => p.ms);
@@ -286,6 +336,7 @@ export async function runPending(opts: { count: number; downPort: number; downSe
     const loopMax = loopReads.length ? Math.max(...loopReads.map((x) => x.max)) : NaN;
     const loopP99 = loopReads.length ? Math.max(...loopReads.map((x) => x.p99)) : NaN;
     const res: PendingResult = {
+      provider,
       logins: n,
       pushCreates: final.creates,
       pushCreatesAfterRetransmissions: createsAfterRetx,
@@ -318,9 +369,11 @@ export async function runPending(opts: { count: number; downPort: number; downSe
     };
     const t = res.targets;
     res.summary = [
-      `${n} logins, ${res.pushCreates} push requests created (${t.exactlyN ? 'exactly N' : 'NOT exactly N'}; ${createsAfterRetx} after ${retransmissions} retransmissions), all pending after ${allPendingAfterMs} ms, ${pollsPerSecond} polls/s while pending, CPU (% of a core) Gatehouse ${gatehouseCpuPctWhilePending}%, push stand-in ${pushStandInCpuPctWhilePending}%`,
+      `${n} logins, ${res.pushCreates} push requests created (${t.exactlyN ? 'exactly N' : 'NOT exactly N'}; ${createsAfterRetx} after ${retransmissions} retransmissions), all pending after ${allPendingAfterMs} ms, ${pollsPerSecond} polls/s while pending, CPU (% of a core) Gatehouse ${gatehouseCpuPctWhilePending}%, ${push === undefined ? 'phones (bench process)' : 'push stand-in'} ${pushStandInCpuPctWhilePending}%`,
       `answered ${res.answered} (${accepted} accepts, ${answeredEarly} before the decision); after the decision p50 ${res.answerAfterDecisionMs.p50} ms, p99 ${res.answerAfterDecisionMs.p99} ms, max ${res.answerAfterDecisionMs.max} ms; ${within1s}/${n} within 1 s ${t.allAnsweredWithin1s ? 'MET' : 'SHORT'}`,
-      `decision seen by a poll after p50 ${lags.p50} ms, p99 ${lags.p99} ms, max ${lags.max} ms (${lags.seen} seen); ${res.answered === n ? `Gatehouse CPU from the decision to the last answer ${answering.gatehouseCpuMs} ms in ${answering.wallMs} ms` : `Gatehouse CPU in the ${answering.wallMs} ms waited for answers ${answering.gatehouseCpuMs} ms`}`,
+      push === undefined
+        ? `each phone's signed decision (POST, verified) answered in p50 ${lags.p50} ms, p99 ${lags.p99} ms, max ${lags.max} ms (${lags.seen} accepted); ${res.answered === n ? `Gatehouse CPU from the first decision to the last answer ${answering.gatehouseCpuMs} ms in ${answering.wallMs} ms` : `Gatehouse CPU in the ${answering.wallMs} ms waited for answers ${answering.gatehouseCpuMs} ms`}`
+        : `decision seen by a poll after p50 ${lags.p50} ms, p99 ${lags.p99} ms, max ${lags.max} ms (${lags.seen} seen); ${res.answered === n ? `Gatehouse CPU from the decision to the last answer ${answering.gatehouseCpuMs} ms in ${answering.wallMs} ms` : `Gatehouse CPU in the ${answering.wallMs} ms waited for answers ${answering.gatehouseCpuMs} ms`}`,
       `peak RSS ${peakRssMb} MB ${t.rssUnder256 ? 'MET' : 'SHORT'} (< 256 MB)`,
       `event-loop delay in process (/metrics, ${res.loopDelayMs.reads} reads): max ${res.loopDelayMs.max} ms, p99 up to ${res.loopDelayMs.p99} ms; ${t.loopDelayUnder50 ? 'MET' : 'SHORT'} (< 50 ms)`,
       `/healthz response (from outside, includes HTTP): idle p50 ${res.healthzMs.baselineP50} ms; under load p50 ${res.healthzMs.p50} ms, p99 ${res.healthzMs.p99} ms, max ${res.healthzMs.max} ms (${res.healthzMs.probes} probes, ${failedProbes} failed); while answering the decisions max ${res.healthzDuringDecisionMs.max} ms; ${t.healthzUnder50 ? 'under' : 'over'} 50 ms`,
@@ -333,7 +386,7 @@ export async function runPending(opts: { count: number; downPort: number; downSe
     clearInterval(retx);
     for (const s of socks) s.close();
     await gh.stop();
-    push.close();
+    push?.close();
     await rm(dataDir, { recursive: true, force: true });
   }
 }

@@ -11,11 +11,13 @@
 //   3. same-load rounds: both at one fixed rate, to compare latency at the same load
 //   4. CPU profiles of Gatehouse under PAP and TOTP load (node --cpu-prof), summarised
 //   5. cold start to RADIUS and HTTP ready on the (now large) existing store, and idle RSS
-//   6. optional: 10,000 logins pending on push at once (BENCH_PENDING=0 skips it)
+//   6. optional: 10,000 logins pending on push at once (BENCH_PENDING=0 skips it), through the
+//      Notakey-compatible API, and 7. the same on Gatehouse's own approver (phones sign approvals)
 //
 // Environment: BENCH_ROUNDS (5), BENCH_REQUESTS (20000), BENCH_INFLIGHT (256), BENCH_SOCKETS (8),
 // BENCH_PENDING (10000; 0 = skip), BENCH_PROFILE (1; 0 = skip), BENCH_QUICK=1 (small, for a smoke run),
-// BENCH_ONLY=pending (only phase 6, in front of a downstream FreeRADIUS; results in pending.json).
+// BENCH_ONLY=pending (only phases 6 and 7, in front of a downstream FreeRADIUS; results in pending.json;
+// BENCH_PENDING_PROVIDERS=notakey or gatehouse for one of them).
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
@@ -372,8 +374,8 @@ function enrollTotpUsers(store: Store, sealer: Sealer, n: number): void {
 
 const PENDING_PROFILE_DIR = join(RESULTS, 'profile-pending');
 
-function pendingPhase(downPort: number): Promise<PendingResult> {
-  log(`pending approvals: ${CFG.pending} logins waiting on push`);
+function pendingPhase(downPort: number, provider: 'notakey' | 'gatehouse' = 'notakey'): Promise<PendingResult> {
+  log(`pending approvals: ${CFG.pending} logins waiting on push (${provider === 'notakey' ? 'through the Notakey-compatible API' : "Gatehouse's own approver"})`);
   const profile = process.env['BENCH_PROFILE_PENDING'] === '1';
   if (profile) rmSync(PENDING_PROFILE_DIR, { recursive: true, force: true });
   return runPending({
@@ -381,8 +383,14 @@ function pendingPhase(downPort: number): Promise<PendingResult> {
     downPort,
     downSecret: DOWN_SECRET,
     createWaitMs: CFG.pendingCreateWaitMs,
+    provider,
     log,
-    ...(profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${PENDING_PROFILE_DIR}`] } : {}),
+    // BENCH_NODE_ARGS: Node or V8 flags for Gatehouse in this phase (to try GC settings).
+    nodeArgs: [
+      ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${PENDING_PROFILE_DIR}`] : []),
+      ...(process.env['BENCH_HEAPSNAPSHOT'] ? ['--heapsnapshot-signal=SIGUSR2'] : []),
+      ...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== ''),
+    ],
   });
 }
 
@@ -392,7 +400,10 @@ async function pendingOnly(started: number, out: Record<string, unknown>): Promi
   const users = Array.from({ length: Math.max(CFG.pending, 1) }, (_, i) => `u${i}`).map((name) => ({ name, password: benchPassword(name) }));
   const down = await startFreeRadius({ users, clients: [{ address: '127.0.0.1', secret: DOWN_SECRET }] });
   try {
-    out['pending'] = await pendingPhase(down.port);
+    // BENCH_PENDING_PROVIDERS=gatehouse (or notakey) runs one of the two.
+    const which = (process.env['BENCH_PENDING_PROVIDERS'] ?? 'notakey,gatehouse').split(',');
+    if (which.includes('notakey')) out['pending'] = await pendingPhase(down.port);
+    if (which.includes('gatehouse')) out['pendingOwn'] = await pendingPhase(down.port, 'gatehouse');
   } finally {
     await down.stop();
   }
@@ -404,7 +415,9 @@ async function pendingOnly(started: number, out: Record<string, unknown>): Promi
   }
   out['durationS'] = Math.round((performance.now() - started) / 1000);
   writeFileSync(join(RESULTS, 'pending.json'), JSON.stringify(out, null, 2) + '\n');
-  const lines = [`Pending approvals: ${(out['pending'] as PendingResult).summary}`];
+  const lines: string[] = [];
+  if (out['pending'] !== undefined) lines.push(`Pending approvals: ${(out['pending'] as PendingResult).summary}`, '');
+  if (out['pendingOwn'] !== undefined) lines.push(`Pending approvals, Gatehouse's own approver: ${(out['pendingOwn'] as PendingResult).summary}`);
   const profile = (out['profiles'] as Record<string, ProfileSummary> | undefined)?.['pending'];
   if (profile !== undefined) lines.push('', formatSummary(profile, 'CPU profile, gatehouse pending phase (whole process lifetime)', 20));
   lines.push('', `(${String(out['durationS'])} s; JSON in bench/results/pending.json)`);
@@ -530,7 +543,11 @@ async function main(): Promise<void> {
     out['coldStart'] = { storeMb: dirSizeMb(dataDir), totpUsers, runs: colds, summary: summariseCold(colds) };
 
     // 6. pending approvals at scale
-    if (CFG.pending > 0) out['pending'] = await pendingPhase(down.port);
+    if (CFG.pending > 0) {
+      out['pending'] = await pendingPhase(down.port);
+      // 7. the same with Gatehouse's own push service: phones sign their approvals
+      out['pendingOwn'] = await pendingPhase(down.port, 'gatehouse');
+    }
   } finally {
     await cleanup();
   }
@@ -670,6 +687,11 @@ export function report(out: Record<string, unknown>): string {
   if (pending) {
     lines.push('');
     lines.push(`Pending approvals: ${pending.summary}`);
+  }
+  const own = out['pendingOwn'] as PendingResult | undefined;
+  if (own) {
+    lines.push('');
+    lines.push(`Pending approvals, Gatehouse's own approver: ${own.summary}`);
   }
   lines.push('');
   lines.push(`(${String(out['durationS'])} s; JSON in bench/results/latest.json)`);

@@ -20,6 +20,21 @@ export interface Store {
   dataVersion(): number;
 }
 
+const prepared = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
+/**
+ * The statement for `sql`, prepared once per connection and kept (preparing costs more than
+ * running a small query): for queries on a request's path. A statement's modes (pluck, raw)
+ * stay set, so one SQL text must always be used the same way.
+ */
+export function statement<P extends unknown[] | {} = unknown[], R = unknown>(store: Store, sql: string): Database.Statement<P, R> {
+  let map = prepared.get(store.sqlite);
+  if (map === undefined) prepared.set(store.sqlite, (map = new Map()));
+  let st = map.get(sql);
+  if (st === undefined) map.set(sql, (st = store.sqlite.prepare(sql)));
+  return st as unknown as Database.Statement<P, R>;
+}
+
 /** Open (creating if needed) DATA_DIR/gatehouse.sqlite, or ':memory:' for tests, and migrate it. */
 export function openStore(dataDirOrMemory: string): Store {
   let file = ':memory:';

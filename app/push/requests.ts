@@ -62,10 +62,12 @@ export function createPushRequests(now: () => number = Date.now): PushRequests {
     request: PushRequest;
     resolve: (o: FactorOutcome) => void;
     timer: NodeJS.Timeout;
-    onAbort: () => void;
     signal: AbortSignal;
   }
   const open = new Map<string, Open>();
+  // One abort listener per signal, whatever the number of requests on it (the engine passes one
+  // signal for all; adding a listener to an EventTarget costs more the more it has).
+  const bySignal = new Map<AbortSignal, { ids: Set<string>; onAbort: () => void }>();
   const byUser = new Map<string, Set<string>>();
   const watchers = new Map<string, Set<Listener>>();
 
@@ -84,7 +86,12 @@ export function createPushRequests(now: () => number = Date.now): PushRequests {
     if (o === undefined) return false;
     open.delete(id);
     clearTimeout(o.timer);
-    o.signal.removeEventListener('abort', o.onAbort);
+    const group = bySignal.get(o.signal);
+    group?.ids.delete(id);
+    if (group?.ids.size === 0) {
+      bySignal.delete(o.signal);
+      o.signal.removeEventListener('abort', group.onAbort);
+    }
     const ids = byUser.get(o.request.username);
     ids?.delete(id);
     if (ids?.size === 0) byUser.delete(o.request.username);
@@ -113,10 +120,18 @@ export function createPushRequests(now: () => number = Date.now): PushRequests {
         resolve({ kind: 'unreachable', cause: 'aborted', detail: 'stopping' });
         return { request, outcome };
       }
-      const onAbort = () => void close(request.id, { kind: 'unreachable', cause: 'aborted', detail: 'stopping' });
       const timer = setTimeout(() => void close(request.id, { kind: 'expired' }), ttlMs);
-      open.set(request.id, { request, resolve, timer, onAbort, signal });
-      signal.addEventListener('abort', onAbort, { once: true });
+      open.set(request.id, { request, resolve, timer, signal });
+      let group = bySignal.get(signal);
+      if (group === undefined) {
+        const ids = new Set<string>();
+        const onAbort = () => {
+          for (const id of [...ids]) close(id, { kind: 'unreachable', cause: 'aborted', detail: 'stopping' });
+        };
+        bySignal.set(signal, (group = { ids, onAbort }));
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      group.ids.add(request.id);
       let ids = byUser.get(username);
       if (ids === undefined) byUser.set(username, (ids = new Set()));
       ids.add(request.id);

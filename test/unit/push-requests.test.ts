@@ -49,6 +49,25 @@ R('a request expires at its TTL; aborting (Gatehouse stopping) ends it as unreac
   assert.is(reqs.size(), 0);
 });
 
+R('many requests on one signal: one abort ends every open one; those decided before are untouched; the signal can be used again', async () => {
+  const reqs = createPushRequests();
+  const stop = new AbortController();
+  const all = Array.from({ length: 50 }, (_, i) => reqs.open(`u${i}`, { username: `u${i}`, ...REQ }, 60_000, stop.signal));
+  assert.ok(reqs.decide(all[0]!.request.id, 'approve'));
+  stop.abort();
+  const outcomes = await Promise.all(all.map((a) => a.outcome));
+  assert.equal(outcomes[0], { kind: 'approved' });
+  assert.ok(outcomes.slice(1).every((o) => o.kind === 'unreachable'));
+  assert.is(reqs.size(), 0);
+  // A signal whose requests all ended holds nothing: a later request on a live one waits as usual.
+  const live = new AbortController();
+  const first = reqs.open('x', { username: 'x', ...REQ }, 60_000, live.signal);
+  reqs.decide(first.request.id, 'deny');
+  const second = reqs.open('x', { username: 'x', ...REQ }, 60_000, live.signal);
+  live.abort();
+  assert.equal(await second.outcome, { kind: 'unreachable', cause: 'aborted', detail: 'stopping' });
+});
+
 R('a decision after the request expired on the clock is refused even before its timer ran', () => {
   let t = 1_000;
   const reqs = createPushRequests(() => t);

@@ -1,0 +1,110 @@
+// A fleet of phones for the pending-approvals benchmark with Gatehouse's own push service: users
+// u0..u(n-1), each with one enrolled phone (seeded into the store before Gatehouse starts), that
+// decide through the approver's HTTP API exactly as the web app does: list the requests (device
+// cookie), ask for the passkey options of a decision, and send the signed decision. The passkey is
+// a software one (an ES256 key here); its assertions are built from the WebAuthn data formats
+// (authenticator data, client data JSON, a DER ECDSA signature over both) and Gatehouse verifies
+// them with @simplewebauthn/server as it does a phone's. Everything up to the signature is done
+// while the logins wait, so the decision phase is one POST per login.
+import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { isoCBOR } from '@simplewebauthn/server/helpers';
+import { openStore } from '../app/db/open.js';
+import { insertUser } from '../app/db/queries/users.js';
+import { tokenHash } from '../app/lib/tokens.js';
+
+const b64u = (b: Buffer | Uint8Array) => Buffer.from(b).toString('base64url');
+
+export interface PhoneFleet {
+  /** Add the users and their phones to the store in DATA_DIR (before Gatehouse starts). */
+  seed(dataDir: string): void;
+  /** Fetch each phone's open request and sign its approval (not sent yet). Returns how many are ready. */
+  prepare(base: string, origin: string, concurrency: number): Promise<number>;
+  /** Send every prepared decision; `decidedAt[i]` is when phone i sent it (epoch ms). */
+  decideAll(base: string, origin: string, concurrency: number): Promise<{ decidedAt: Float64Array; refused: number; roundTripMs: number[] }>;
+}
+
+export function createPhoneFleet(n: number): PhoneFleet {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = publicKey.export({ format: 'jwk' });
+  // The COSE key (RFC 9053: EC2, ES256, P-256) the store keeps, as a registration would leave it.
+  const cose = Buffer.from(
+    isoCBOR.encode(
+      new Map<number, number | Uint8Array>([
+        [1, 2],
+        [3, -7],
+        [-1, 1],
+        [-2, Buffer.from(jwk.x!, 'base64url')],
+        [-3, Buffer.from(jwk.y!, 'base64url')],
+      ]),
+    ),
+  );
+  const credentialId = (i: number) => b64u(Buffer.from(`bench-credential-${i}`));
+  const deviceToken = (i: number) => `ghd_bench_phone_${i}`;
+  const prepared: ({ id: string; body: string } | undefined)[] = new Array(n);
+
+  function assertion(i: number, key: KeyObject, rpId: string, origin: string, challenge: string): unknown {
+    const authData = Buffer.concat([createHash('sha256').update(rpId).digest(), Buffer.from([0x05]), Buffer.from([0, 0, 0, 1])]);
+    const clientData = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge, origin, crossOrigin: false }));
+    const signature = sign('sha256', Buffer.concat([authData, createHash('sha256').update(clientData).digest()]), key);
+    const id = credentialId(i);
+    return { id, rawId: id, type: 'public-key', response: { clientDataJSON: b64u(clientData), authenticatorData: b64u(authData), signature: b64u(signature) }, clientExtensionResults: {}, authenticatorAttachment: 'platform' };
+  }
+
+  async function pool(count: number, concurrency: number, work: (i: number) => Promise<void>): Promise<void> {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < count) await work(next++);
+      }),
+    );
+  }
+
+  const headers = (i: number, origin: string) => ({ Cookie: `gh_device=${deviceToken(i)}`, Origin: origin, 'Content-Type': 'application/json' });
+
+  return {
+    seed(dataDir) {
+      const store = openStore(dataDir);
+      try {
+        const ins = store.sqlite.prepare('INSERT INTO push_devices (user_id, name, credential_id, public_key, sign_count, transports, token_hash, created_at) VALUES (?, ?, ?, ?, 0, ?, ?, ?)');
+        store.sqlite.transaction(() => {
+          for (let i = 0; i < n; i++) ins.run(insertUser(store, `u${i}`), `phone ${i}`, credentialId(i), cose, 'internal', tokenHash(deviceToken(i)), Date.now());
+        })();
+      } finally {
+        store.close();
+      }
+    },
+
+    async prepare(base, origin, concurrency) {
+      const rpId = new URL(origin).hostname;
+      let ready = 0;
+      await pool(n, concurrency, async (i) => {
+        const list = (await (await fetch(`${base}/approve/api/requests`, { headers: headers(i, origin) })).json()) as { requests?: { id: string }[] };
+        const id = list.requests?.[0]?.id;
+        if (id === undefined) return;
+        const res = await fetch(`${base}/approve/api/requests/${id}/options`, { method: 'POST', headers: headers(i, origin), body: '{"decision":"approve"}' });
+        const options = (await res.json()) as { challenge?: string };
+        if (options.challenge === undefined) return;
+        prepared[i] = { id, body: JSON.stringify({ decision: 'approve', response: assertion(i, privateKey, rpId, origin, options.challenge) }) };
+        ready++;
+      });
+      return ready;
+    },
+
+    async decideAll(base, origin, concurrency) {
+      const decidedAt = new Float64Array(n);
+      const roundTripMs: number[] = [];
+      let refused = 0;
+      await pool(n, concurrency, async (i) => {
+        const p = prepared[i];
+        if (p === undefined) return;
+        decidedAt[i] = Date.now();
+        const t = performance.now();
+        const res = await fetch(`${base}/approve/api/requests/${p.id}/decision`, { method: 'POST', headers: headers(i, origin), body: p.body });
+        await res.arrayBuffer();
+        roundTripMs.push(performance.now() - t);
+        if (res.status !== 200) refused++;
+      });
+      return { decidedAt, refused, roundTripMs };
+    },
+  };
+}
