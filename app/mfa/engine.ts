@@ -9,13 +9,17 @@
 //      (app/mfa/totp.ts); without one, `code_required` (RADIUS answers with a challenge);
 //   4. otherwise push, when a push service is configured: a login from the same origin joins the
 //      push already waiting (app/mfa/pending.ts); a new push is subject to the per-user limits
-//      (app/mfa/push-limits.ts); an unreachable service falls to --failmode;
+//      (app/mfa/push-limits.ts); an unreachable service falls to --failmode. With number matching
+//      (a door that asks for it: RADIUS with --push-number-matching) the push carries a two-digit
+//      number the phone shows; the login is answered at once with a challenge, and its next round
+//      must bring that number: accepted only with the approval and the right number (one try);
 //   5. no factor at all: --unenrolled-users.
 //
 // The check-then-write steps (code claim, failure count, push limit) each run in one synchronous
 // turn. Lockouts are audited here; the door writes the one record of the request itself, with
 // the verdict's reason and details (and commits the verdict's `commit` write with it).
 import type { Auditor } from '../audit/audit.js';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { AuditDetails } from '../audit/chain.js';
 import type { Settings } from '../config.js';
 import { reasons, type CounterFamily, type Counters } from '../lib/metrics.js';
@@ -86,6 +90,13 @@ export interface DecideRequest {
    * applies its own failmode).
    */
   pushOnly?: boolean;
+  /**
+   * Number matching for a new push: answered at once `code_required` (push_number_challenge)
+   * with a ticket the door keeps for the login's next round.
+   */
+  numberMatching?: boolean;
+  /** The next round of a number-matched login: its ticket and the number the person typed. */
+  numberAnswer?: { ticket: string } & ({ text: string } | { matches(candidate: string): boolean });
   /** How /approvals shows a push this login starts. */
   view: { client: string; station: string | undefined };
   /** For the lockout record this request may cause. */
@@ -93,10 +104,10 @@ export interface DecideRequest {
 }
 
 export type AcceptReason = 'totp_ok' | 'push_approved' | 'unenrolled_allowed' | 'failmode_safe';
-export type RejectReason = 'locked' | 'totp_wrong' | 'totp_replayed' | 'push_denied' | 'push_expired' | 'push_limited' | 'unenrolled' | 'failmode_secure' | 'shutdown';
+export type RejectReason = 'locked' | 'totp_wrong' | 'totp_replayed' | 'push_denied' | 'push_expired' | 'push_limited' | 'push_number_wrong' | 'unenrolled' | 'failmode_secure' | 'shutdown';
 /** Every reason, for counters shown at zero (the compiler checks that none is missing). */
 export const ACCEPT_REASONS = Object.keys({ totp_ok: 1, push_approved: 1, unenrolled_allowed: 1, failmode_safe: 1 } satisfies Record<AcceptReason, 1>) as AcceptReason[];
-export const REJECT_REASONS = Object.keys({ locked: 1, totp_wrong: 1, totp_replayed: 1, push_denied: 1, push_expired: 1, push_limited: 1, unenrolled: 1, failmode_secure: 1, shutdown: 1 } satisfies Record<RejectReason, 1>) as RejectReason[];
+export const REJECT_REASONS = Object.keys({ locked: 1, totp_wrong: 1, totp_replayed: 1, push_denied: 1, push_expired: 1, push_limited: 1, push_number_wrong: 1, unenrolled: 1, failmode_secure: 1, shutdown: 1 } satisfies Record<RejectReason, 1>) as RejectReason[];
 /** The counters this engine counts in (for /metrics). */
 export const ENGINE_COUNTERS: readonly CounterFamily[] = [
   { name: 'push_limited', help: 'Logins refused by a per-user push limit (every front door), by the limit: pending (too many waiting) or rate (too many in the window).', series: reasons(Object.keys({ pending: 1, rate: 1 } satisfies Record<PushLimit, 1>)) },
@@ -106,7 +117,9 @@ export type Verdict =
   /** `commit`: a store write to commit in the same transaction as the request's audit record. */
   | { kind: 'accept'; reason: AcceptReason; details: AuditDetails; commit?: () => void }
   | { kind: 'reject'; reason: RejectReason; details: AuditDetails }
-  | { kind: 'code_required'; reason: 'totp_challenge'; details: AuditDetails };
+  | { kind: 'code_required'; reason: 'totp_challenge'; details: AuditDetails }
+  /** Number matching: the push is on its way; `ticket` names it in the login's next round. */
+  | { kind: 'code_required'; reason: 'push_number_challenge'; details: AuditDetails; ticket: string };
 
 /** The push service as last seen: `none` when none is configured. */
 export type PushHealth = 'none' | 'unknown' | 'ok' | 'failing' | 'timeout';
@@ -126,6 +139,13 @@ export interface Engine {
 
 /** How often the push rate limiter forgets users whose pushes left its window. */
 const LIMITER_SWEEP_MS = 10_000;
+/** Number-matched pushes waiting for their login's next round, at most (the oldest go first). */
+const MAX_TICKETS = 100_000;
+
+/** A number for number matching: two digits, 10-99 (none a person could take for a single digit). */
+export function matchNumber(): number {
+  return randomInt(10, 100);
+}
 
 export function createEngine(d: EngineDeps): Engine {
   const abort = new AbortController();
@@ -133,7 +153,11 @@ export function createEngine(d: EngineDeps): Engine {
   let health: Exclude<PushHealth, 'none'> = 'unknown';
   // Names that once got a push are forgotten once their window has passed: the memory stays
   // bounded by the users active in one window, whatever names the doors are sent.
+  /** Number-matched pushes by ticket, until the login's next round takes them (once) or they expire. */
+  const tickets = new Map<string, { username: string; number: number; outcome: Promise<FactorOutcome>; expires: number }>();
   const sweep = setInterval(() => {
+    const now = d.now();
+    for (const [k, t] of tickets) if (t.expires <= now) tickets.delete(k);
     try {
       d.limits.sweep(d.settings());
     } catch {
@@ -161,6 +185,8 @@ export function createEngine(d: EngineDeps): Engine {
   async function push(req: DecideRequest, s: Readonly<Settings>): Promise<Verdict> {
     const o = req.origin;
     const joinKey = o.station === '' ? undefined : `${o.door}\n${req.subject.name}\n${o.source}\n${o.nas}\n${o.station}\n${o.firstFactor}`;
+    // Number matching: every login gets its own number (and so its own push); it never joins.
+    if (req.numberMatching === true) return numberChallenge(req, s);
     let outcome = joinKey === undefined ? undefined : d.pending.find(joinKey);
     const joined = outcome !== undefined;
     const details: AuditDetails = joined ? { factor: 'push', joined: true } : { factor: 'push' };
@@ -182,6 +208,40 @@ export function createEngine(d: EngineDeps): Engine {
     const result = await d.pending.wait(joinKey, outcome);
     if (closing) return reject('shutdown', details);
     return afterPush(result, details, req.pushOnly === true);
+  }
+
+  /** A new push with a number; the login is answered at once with a challenge for that number. */
+  function numberChallenge(req: DecideRequest, s: Readonly<Settings>): Verdict {
+    const admitted = d.limits.admit(req.subject.name, s);
+    if (admitted.refused !== undefined) {
+      d.counters.inc('push_limited', admitted.refused);
+      return reject('push_limited', { factor: 'push', limit: admitted.refused });
+    }
+    const ttlSeconds = req.push.ttlSeconds ?? s.messageTtlSeconds;
+    const number = matchNumber();
+    const outcome = d.push.approve({ username: req.subject.name, fingerprint: req.push.fingerprint, title: req.push.title, description: req.push.description, ttlSeconds, number }, abort.signal);
+    d.pending.add(undefined, { username: req.subject.name, door: req.origin.door, client: req.view.client, station: req.view.station, startedAt: d.now(), ttlSeconds }, outcome);
+    void outcome.then((r) => {
+      admitted.release();
+      noteHealth(r);
+    });
+    if (tickets.size >= MAX_TICKETS) tickets.delete(tickets.keys().next().value!);
+    const ticket = randomBytes(16).toString('base64url');
+    tickets.set(ticket, { username: req.subject.name, number, outcome, expires: d.now() + ttlSeconds * 1000 });
+    return { kind: 'code_required', reason: 'push_number_challenge', details: { factor: 'push' }, ticket };
+  }
+
+  /** The next round of a number-matched login: the number first (one try), then the approval. */
+  async function numberAnswer(req: DecideRequest, answer: NonNullable<DecideRequest['numberAnswer']>): Promise<Verdict> {
+    const details: AuditDetails = { factor: 'push' };
+    const t = tickets.get(answer.ticket);
+    tickets.delete(answer.ticket);
+    if (t === undefined || t.username !== req.subject.name || t.expires <= d.now()) return reject('push_expired', details);
+    const typed = 'text' in answer ? codeEquals(answer.text.trim())(String(t.number)) : answer.matches(String(t.number));
+    if (!typed) return reject('push_number_wrong', details);
+    const r = await d.pending.wait(undefined, t.outcome);
+    if (closing) return reject('shutdown', details);
+    return afterPush(r, details, false);
   }
 
   function noteHealth(r: FactorOutcome): void {
@@ -223,7 +283,8 @@ export function createEngine(d: EngineDeps): Engine {
       // Known users are read again: their lock or factor may have changed while the password was
       // checked. For the many users the store does not know, the first lookup stands.
       const status = req.subject.known ? d.totp.status(req.subject.name) : { known: false as const };
-      if (status.known && status.lock.locked) return reject('locked', { factor: status.totp !== null && req.pushOnly !== true ? 'totp' : 'push' });
+      if (status.known && status.lock.locked) return reject('locked', { factor: status.totp !== null && req.pushOnly !== true && req.numberAnswer === undefined ? 'totp' : 'push' });
+      if (req.numberAnswer !== undefined) return numberAnswer(req, req.numberAnswer);
       if (req.pushOnly === true) return pushable(req.subject.name) ? push(req, s) : reject('unenrolled', { factor: 'none' });
       if (status.known && status.totp !== null) {
         const details: AuditDetails = req.code?.how === 'appended' ? { factor: 'totp', appendedCode: true } : { factor: 'totp' };

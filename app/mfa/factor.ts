@@ -22,6 +22,8 @@ export interface ApprovalRequest {
   description: string;
   /** How long the person has; absent: the configured TTL. */
   ttlSeconds?: number;
+  /** Number matching: the two-digit number the phone shows (and the login asks for). */
+  number?: number;
 }
 
 /** A push service as the engine uses it. */

@@ -4,6 +4,8 @@
 export const MESSAGES = {
   approved: 'Approved.',
   code_required: 'Enter the code from your authenticator app',
+  number_required: 'Approve the sign-in on your phone, then enter the number it shows',
+  push_number_wrong: 'The number does not match the one on your phone; sign in again.',
   push_denied: 'The sign-in was denied on the phone.',
   push_expired: 'The sign-in was not approved in time.',
   unenrolled: 'No second factor is set up for this account; ask your administrator.',

@@ -39,7 +39,7 @@ export function createGatehousePushProvider(d: GatehousePushDeps): PushProvider 
     async approve(req, signal) {
       // A user with no phone is, to this service, a user it does not know (as the push API's 404).
       if (countPushDevices(d.store, req.username) === 0) return { kind: 'unknown_user' };
-      const { request, outcome } = d.requests.open(req.username, req, (req.ttlSeconds ?? d.settings().messageTtlSeconds) * 1000, signal);
+      const { request, outcome } = d.requests.open(req.username, req, (req.ttlSeconds ?? d.settings().messageTtlSeconds) * 1000, signal, req.number !== undefined ? { number: req.number } : {});
       d.notify?.(request);
       return outcome;
     },

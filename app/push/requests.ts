@@ -6,7 +6,7 @@
 // or one answer sent twice, decide once. What a decision needs to count (a verified passkey
 // signature over the request id, the decision and this request's nonce) is checked by the caller
 // before it calls decide(); decide() only makes sure the request is still open.
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { ApprovalRequest, FactorOutcome } from '../mfa/factor.js';
 
 export type Decision = 'approve' | 'deny';
@@ -50,11 +50,6 @@ export interface PushRequests {
  */
 export function decisionChallenge(r: Pick<PushRequest, 'id' | 'nonce'>, decision: Decision): string {
   return createHash('sha256').update(`gatehouse push decision\n${r.id}\n${decision}\n${r.nonce}`).digest('base64url');
-}
-
-/** A number for number matching: two digits, 10-99 (never one a user could misread as a single digit). */
-export function matchNumber(): number {
-  return randomInt(10, 100);
 }
 
 export function createPushRequests(now: () => number = Date.now): PushRequests {

@@ -1,6 +1,7 @@
-// Gatehouse's own Access-Challenge rounds (asking for a TOTP code): the State it hands out, and
-// what it must remember until the answer comes: which client and user it was for, and the
-// downstream server's Access-Accept to pass on once the code is right.
+// Gatehouse's own Access-Challenge rounds (asking for a TOTP code, or with number matching the
+// number the phone shows): the State it hands out, and what it must remember until the answer
+// comes: which client and user it was for, the number-matched push it asks about, and the
+// downstream server's Access-Accept to pass on once the second factor is right.
 import type { Attribute } from './codec.js';
 
 /** Every State Gatehouse issues starts with these bytes; other States belong to the downstream server. */
@@ -17,6 +18,8 @@ export interface PendingChallenge {
   downstreamAttributes: readonly Attribute[];
   downstreamSecret: Buffer;
   downstreamAuthenticator: Buffer;
+  /** Number matching: the engine's ticket for the push this challenge asks the number of. */
+  pushTicket?: string;
 }
 
 export type ChallengeLookup = { found: true; challenge: PendingChallenge } | { found: false; reason: 'state_expired' };

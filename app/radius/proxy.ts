@@ -43,7 +43,7 @@ export const RADIUS_COUNTERS: readonly CounterFamily[] = [
   { name: 'drops', help: 'RADIUS packets dropped without an answer, by reason.', series: reasons(DROP_REASONS) },
   { name: 'accepts', help: 'RADIUS Access-Accepts sent, by reason.', series: reasons(ACCEPT_REASONS) },
   { name: 'rejects', help: 'RADIUS Access-Rejects sent, by reason.', series: reasons(['downstream_reject', ...DOOR_REJECTS, ...REJECT_REASONS].sort()) },
-  { name: 'challenges', help: 'RADIUS Access-Challenges sent, by reason (downstream_challenge: relayed from the downstream server; totp_challenge: asking for a code).', series: reasons(['downstream_challenge', 'totp_challenge']) },
+  { name: 'challenges', help: 'RADIUS Access-Challenges sent, by reason (downstream_challenge: relayed from the downstream server; totp_challenge: asking for a code; push_number_challenge: asking for the number the phone shows).', series: reasons(['downstream_challenge', 'totp_challenge', 'push_number_challenge']) },
   { name: 'errors', help: 'RADIUS requests left unanswered by an error, by reason (internal, audit_write: the audit record could not be written, downstream_*: the downstream server).', series: reasons(['audit_write', 'internal', ...DOWNSTREAM_FAILURES.map((f) => `downstream_${f}`)]) },
 ];
 
@@ -342,19 +342,22 @@ export function createProxy(deps: ProxyDeps): Proxy {
       push: { title: settings.messageTitle, description: settings.messageDescription, fingerprint: callingStationId !== undefined ? `${client.name} from ${callingStationId}` : client.name },
       view: { client: client.name, station: callingStationId },
       audit: { source, client: client.name },
+      numberMatching: settings.pushNumberMatching === 'yes',
     });
     if (verdict.kind === 'code_required') {
+      const number = verdict.reason === 'push_number_challenge';
       const st = challenges.issue({
         client: client.cidr.text,
         username: subject.name,
-        expires: deps.now() + settings.totpChallengeTtl * 1000,
+        expires: deps.now() + (number ? settings.messageTtlSeconds : settings.totpChallengeTtl) * 1000,
         downstreamAttributes: answer.packet.attributes,
         downstreamSecret: target.secret,
         downstreamAuthenticator: answer.requestAuthenticator,
+        ...(number ? { pushTicket: verdict.ticket } : {}),
       });
       return finish({
         code: Code.AccessChallenge,
-        attributes: [...textAttributes(Attr.ReplyMessage, MESSAGES.code_required), { type: Attr.State, value: st }, ...proxyState],
+        attributes: [...textAttributes(Attr.ReplyMessage, MESSAGES[number ? 'number_required' : 'code_required']), { type: Attr.State, value: st }, ...proxyState],
         outcome: 'challenge',
         reason: verdict.reason,
         details: verdict.details,
@@ -425,15 +428,16 @@ export function createProxy(deps: ProxyDeps): Proxy {
     source: string,
     callingStationId: string | undefined,
   ): Promise<Reply> {
-    const totp: AuditDetails = { factor: 'totp' };
     const found = challenges.take(state);
-    if (!found.found) return reject('state_expired', totp);
+    if (!found.found) return reject('state_expired', { factor: 'totp' });
     const ch = found.challenge;
+    const totp: AuditDetails = { factor: ch.pushTicket !== undefined ? 'push' : 'totp' };
     // The State is bound to the client and the user it was issued to.
     if (ch.client !== client.cidr.text || ch.username !== subject.name) return reject('state_mismatch', totp);
     const verdict = await deps.engine.decide({
       subject,
-      code: { ...code, how: 'challenge' },
+      // The answer is the number the phone shows (number matching), or a TOTP code.
+      ...(ch.pushTicket !== undefined ? { numberAnswer: { ...code, ticket: ch.pushTicket } } : { code: { ...code, how: 'challenge' as const } }),
       origin: { door: 'radius', source: client.cidr.text, nas: nasIdentity(packet.attributes), station: callingStationId ?? '', firstFactor: '' },
       push: { title: '', description: '', fingerprint: '' },
       view: { client: client.name, station: callingStationId },

@@ -78,7 +78,16 @@
     deny.className = 'danger deny';
     deny.textContent = 'Deny';
     row.append(approve, deny);
-    li.append(h, what, where, time, row);
+    li.append(h, what, where, time);
+    // Number matching: the sign-in asks for this number; it is typed there, not here.
+    if (typeof req.number === 'number') {
+      const number = document.createElement('p');
+      number.className = 'match-number';
+      number.textContent = `Enter ${req.number} where you are signing in`;
+      number.dataset.number = String(req.number);
+      li.append(number);
+    }
+    li.append(row);
     const tick = () => {
       time.textContent = left(req.expiresAt - Date.now());
     };

@@ -6,7 +6,8 @@
 // and decrypts; the message, handed to the approver's service worker, shows a notification),
 // Approve lets it in and Deny refuses it with a clear Reply-Message; a tampered signature is
 // refused and audited; a link works once; a gone subscription is forgotten; a Windows logon
-// (the pipe protocol) is approved on the same phone; another Gatehouse pointed at this one's
+// (the pipe protocol) is approved on the same phone; with number matching the VPN login asks for
+// the number the phone shows and is let in only with it and the approval; another Gatehouse pointed at this one's
 // push API (`--push-provider notakey --notakey-host .../api/`) gets the phone's approval; a
 // removed phone stops at once.
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
@@ -15,7 +16,7 @@ import * as assert from 'uvu/assert';
 import { runCli, startAppliance, waitFor, type Appliance } from '../helpers/appliance.js';
 import { firstSignIn, launchChromium, overflowsViewport } from '../helpers/browser.js';
 import { startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
-import { runRadclient } from '../helpers/radclient.js';
+import { replyAttributes, runRadclient } from '../helpers/radclient.js';
 import { ARTIFACTS } from '../helpers/browser.js';
 import { join } from 'node:path';
 import { startPushService, type PushService } from '../helpers/web-push-service.js';
@@ -230,6 +231,43 @@ A('a Windows logon (pipe protocol v1) shows on the phone with its workstation an
   }
   const last = (await audit(gh)).filter((e) => e.event === 'windows.auth').slice(-1)[0];
   assert.equal([last?.outcome, last?.reason], ['accept', 'push_approved']);
+});
+
+A('number matching: the login is challenged for the number the phone shows; in with the approval and that number, out with another', async ({ phone, gh }) => {
+  assert.is((await gh.cli(['settings', 'set', 'push-number-matching', 'yes'])).code, 0);
+  try {
+    const round = (password: string, state?: string) =>
+      runRadclient({ server: `127.0.0.1:${gh.radiusPort}`, secret: NAS, attrs: `User-Name = "alice"\nUser-Password = "${password}"\nCalling-Station-Id = "02-00-00-00-00-01"\n${state ? `${state}\n` : ''}Message-Authenticator = 0x00`, timeoutSec: 20, retries: 1 });
+    // The setting applies within a second of being stored.
+    await new Promise((r) => setTimeout(r, 1500));
+    const first = await round('alice-pw');
+    assert.is(first.replyCode, 'Access-Challenge', first.stdout);
+    assert.ok(replyAttributes(first.stdout).includes('Reply-Message = "Approve the sign-in on your phone, then enter the number it shows"'), first.stdout);
+    const state = replyAttributes(first.stdout).find((l) => l.startsWith('State = 0x'))!;
+    const card = phone.locator('li.request');
+    await card.waitFor();
+    const shown = await card.locator('.match-number').getAttribute('data-number');
+    assert.match(shown ?? '', /^[1-9][0-9]$/);
+    await phone.screenshot({ path: join(ARTIFACTS, 'approver-number-390.png') });
+    await card.locator('button.approve').click();
+    const ok = await round(shown!, state);
+    assert.is(ok.replyCode, 'Access-Accept', ok.stdout);
+    assert.match(ok.stdout, /welcome alice/);
+    // Another login; the phone approves, but the number typed is not the one it showed.
+    const again = await round('alice-pw');
+    const state2 = replyAttributes(again.stdout).find((l) => l.startsWith('State = 0x'))!;
+    await phone.locator('li.request').waitFor();
+    const n2 = Number(await phone.locator('li.request .match-number').getAttribute('data-number'));
+    await phone.locator('li.request button.approve').click();
+    const wrong = await round(String(n2 === 99 ? 10 : n2 + 1), state2);
+    assert.is(wrong.replyCode, 'Access-Reject', wrong.stdout);
+    assert.match(wrong.stdout, /does not match the one on your phone/);
+    const reasons = (await audit(gh)).filter((e) => e.event === 'radius.auth').map((e) => e.reason).slice(-4);
+    assert.equal(reasons, ['push_number_challenge', 'push_approved', 'push_number_challenge', 'push_number_wrong']);
+  } finally {
+    assert.is((await gh.cli(['settings', 'unset', 'push-number-matching'])).code, 0);
+    await new Promise((r) => setTimeout(r, 1500));
+  }
 });
 
 A("another Gatehouse pointed at this one's push API gets the phone's approval (and its denial)", async ({ admin, phone, base, fr, gh }) => {

@@ -174,6 +174,43 @@ E('push: each outcome becomes its verdict; unknown to the service follows --unen
   assert.is(ctx.engine.pushHealth(), 'timeout', 'the last call timed out');
 });
 
+E('number matching: a challenge with a ticket at once, the number on the push; in by the approval and the right number only (one try per ticket)', async (ctx) => {
+  const first = await ctx.engine.decide(request(ctx, 'bob', { numberMatching: true }));
+  assert.is(first.kind, 'code_required');
+  if (first.kind !== 'code_required' || first.reason !== 'push_number_challenge') throw new Error('a number challenge');
+  const held = ctx.held.shift()!;
+  const n = held.req.number!;
+  assert.ok(n >= 10 && n <= 99, `two digits: ${n}`);
+  assert.is(ctx.engine.pendingCounts().pushes, 1, 'listed as pending');
+  // The right number before the phone decides: the login waits for the approval.
+  const answer = ctx.engine.decide(request(ctx, 'bob', { numberAnswer: { ticket: first.ticket, text: ` ${n} ` } }));
+  await tick();
+  held.decide({ kind: 'approved' });
+  assert.equal(await answer, { kind: 'accept', reason: 'push_approved', details: { factor: 'push' } });
+  // The ticket is used: the same answer again is refused.
+  assert.equal((await ctx.engine.decide(request(ctx, 'bob', { numberAnswer: { ticket: first.ticket, text: String(n) } }))).reason, 'push_expired');
+
+  // A wrong number is refused at once, even when the phone approves; the ticket is gone with it.
+  const second = await ctx.engine.decide(request(ctx, 'bob', { numberMatching: true }));
+  if (second.kind !== 'code_required' || second.reason !== 'push_number_challenge') throw new Error('a number challenge');
+  const h2 = ctx.held.shift()!;
+  const wrong = String(h2.req.number! === 99 ? 10 : h2.req.number! + 1);
+  h2.decide({ kind: 'approved' });
+  assert.equal(await ctx.engine.decide(request(ctx, 'bob', { numberAnswer: { ticket: second.ticket, text: wrong } })), { kind: 'reject', reason: 'push_number_wrong', details: { factor: 'push' } });
+  assert.is((await ctx.engine.decide(request(ctx, 'bob', { numberAnswer: { ticket: second.ticket, text: String(h2.req.number) } }))).reason, 'push_expired');
+
+  // The right number and a denial: denied. Another user's ticket: refused.
+  const third = await ctx.engine.decide(request(ctx, 'bob', { numberMatching: true }));
+  if (third.kind !== 'code_required' || third.reason !== 'push_number_challenge') throw new Error('a number challenge');
+  const h3 = ctx.held.shift()!;
+  assert.is((await ctx.engine.decide(request(ctx, 'carol', { numberAnswer: { ticket: third.ticket, text: String(h3.req.number) } }))).reason, 'push_expired');
+  const fourth = await ctx.engine.decide(request(ctx, 'bob', { numberMatching: true }));
+  if (fourth.kind !== 'code_required' || fourth.reason !== 'push_number_challenge') throw new Error('a number challenge');
+  const h4 = ctx.held.shift()!;
+  h4.decide({ kind: 'denied' });
+  assert.is((await ctx.engine.decide(request(ctx, 'bob', { numberAnswer: { ticket: fourth.ticket, matches: (c) => c === String(h4.req.number) } }))).reason, 'push_denied');
+});
+
 E('push: failmode safe accepts when the service is unreachable; no push service and --unenrolled-users allow accepts without a factor', async (ctx) => {
   build(ctx, { FAILMODE: 'safe' });
   const v = ctx.engine.decide(request(ctx, 'bob'));

@@ -4,7 +4,8 @@
 // the challenge a decision is signed over binds the request, the decision and the nonce.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createPushRequests, decisionChallenge, matchNumber } from '../../app/push/requests.js';
+import { matchNumber } from '../../app/mfa/engine.js';
+import { createPushRequests, decisionChallenge } from '../../app/push/requests.js';
 
 const REQ = { title: 'VPN', description: 'Allow VPN for alice?', fingerprint: 'nas 10.0.0.1, station 00-11' };
 const R = suite('push/requests');

@@ -12,7 +12,9 @@ export function createNotakeyProvider(client: PushClient, settings: () => Readon
     },
     approve(req, signal) {
       const s = settings();
-      return client.approve({ host: s.notakeyHost ?? '', accessId: s.notakeyAccessId ?? '', callTimeoutMs: s.notakeyTimeout * 1000, ttlSeconds: req.ttlSeconds ?? s.messageTtlSeconds }, req, signal);
+      // Number matching: a Notakey phone shows the description, so the number goes there.
+      const shown = req.number === undefined ? req : { ...req, description: `${req.description} Number: ${req.number}` };
+      return client.approve({ host: s.notakeyHost ?? '', accessId: s.notakeyAccessId ?? '', callTimeoutMs: s.notakeyTimeout * 1000, ttlSeconds: req.ttlSeconds ?? s.messageTtlSeconds }, shown, signal);
     },
   };
 }
