@@ -26,6 +26,9 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { openStore } from '../../app/db/open.js';
+import { vapidKeys } from '../../app/db/queries/push.js';
+import { createSealer, loadMasterKey } from '../../app/db/secrets.js';
 import { base32Decode, base32Encode } from '../../app/mfa/otp.js';
 import { Attr, Code, getAttr } from '../../app/radius/codec.js';
 import { runCli, startAppliance, tempDir, type Appliance, type CliResult } from '../helpers/appliance.js';
@@ -332,6 +335,35 @@ T('JSON API with a bearer token (right and wrong): a client with a secret, a TOT
   found.seeds.set('seed of ulla (API)', base32Decode(new URL(uri).searchParams.get('secret')!));
 });
 
+T("the push API served: an application's client secret and access token (right and wrong); Gatehouse's VAPID private key", async ({ gh, found, dataDir }) => {
+  const api = `http://127.0.0.1:${gh.httpPort}/api/v1`;
+  const auth = { Authorization: `Bearer ${found.texts.get('apiToken')!}`, 'Content-Type': 'application/json' };
+  const made = await fetch(`${api}/applications`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'relay' }) });
+  assert.is(made.status, 201);
+  const app = (await made.json()) as { accessId: string; clientId: string; clientSecret: string };
+  found.texts.set('push API client secret', app.clientSecret);
+  const form = (secret: string) => new URLSearchParams({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: secret }).toString();
+  const tokenUrl = `http://127.0.0.1:${gh.httpPort}/api/token`;
+  assert.is((await fetch(tokenUrl, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form(`${app.clientSecret}x`) })).status, 401);
+  const t = await fetch(tokenUrl, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form(app.clientSecret) });
+  assert.is(t.status, 200);
+  const token = ((await t.json()) as { access_token: string }).access_token;
+  found.texts.set('push API access token', token);
+  const poll = (bearer: string) => fetch(`http://127.0.0.1:${gh.httpPort}/api/v2/application/${app.accessId}/auth_request/00000000-0000-0000-0000-000000000000`, { headers: { Authorization: `Bearer ${bearer}` } });
+  assert.is((await poll(token)).status, 404, 'known token, unknown request');
+  assert.is((await poll(`${token.slice(0, -2)}xy`)).status, 401);
+  // The VAPID private key, as the store keeps it sealed, opened with the master key.
+  const store = openStore(dataDir);
+  try {
+    const keys = vapidKeys(store, createSealer(loadMasterKey(dataDir, undefined)), () => {
+      throw new Error('the appliance made its VAPID keys at start');
+    });
+    found.texts.set('VAPID private key', keys.privateKey);
+  } finally {
+    store.close();
+  }
+});
+
 T('Windows logon: the pipe and the agent API with codes, a push approval, a wrong agent token', async ({ gh, found, pipeDir }) => {
   const pipe = await connectPipe(join(pipeDir, 'logon.sock'));
   try {
@@ -394,7 +426,7 @@ T('the search finds what it looks for (planted leaks), and not a code inside a h
 });
 
 T('no secret in the process output, the audit export, the commands` output, or the data directory outside the store', async ({ gh, dataDir, found, quietOutput }) => {
-  assert.ok(found.seeds.size >= 6 && found.codes.size >= 6 && found.texts.size >= 18, 'every flow registered its secrets');
+  assert.ok(found.seeds.size >= 6 && found.codes.size >= 6 && found.texts.size >= 21, 'every flow registered its secrets');
   const problems: string[] = [];
   for (const l of leaks(gh.output(), found, { includeNotInLogs: true })) problems.push(`process output: ${l}`);
   for (const format of ['jsonl', 'csv']) {
