@@ -4,31 +4,11 @@ import type { PushApplicationRow } from '../db/queries/push-apps.js';
 import type { NewApplication } from '../admin/push-apps.js';
 import { SecretOnce } from './clients.js';
 import { Allowed } from './frame.js';
-import { ago, Csrf, Field, Flash, isoTime, Layout, type Assets } from './layout.js';
+import { ago, Csrf, Field, isoTime, Layout } from './layout.js';
+import { errorOf, formText, Messages, NameAction, type Page } from './system.js';
 
-interface Page {
-  assets: Assets;
-  csrf: string;
-  admin: string;
-  notice?: string | undefined;
-  error?: string | undefined;
-  field?: string | undefined;
-  form?: Record<string, string | boolean | undefined> | undefined;
-}
-
-const errorOf = (p: Page, field: string) => (p.field === field ? p.error : undefined);
-const formText = (p: Page, field: string): string | undefined => (typeof p.form?.[field] === 'string' ? (p.form[field] as string) : undefined);
 const SOURCES_HINT = 'Addresses or CIDRs that may call without a token (e.g. a MikroTik router: 192.0.2.7), separated by commas. Empty: every call needs a token.';
 const RATE_HINT = 'Calls a second from this application (new requests, polls, tokens); 0: no limit.';
-
-function Messages(p: Page) {
-  return (
-    <>
-      {p.notice ? <Flash kind="ok">{p.notice}</Flash> : null}
-      {p.error ? <Flash kind="error">{p.error}</Flash> : null}
-    </>
-  );
-}
 
 export function ApplicationsPage(p: Page & { apps: PushApplicationRow[]; apiUrl: string; created?: (NewApplication & { renewed?: boolean }) | undefined; now: number }) {
   return (
@@ -71,18 +51,8 @@ export function ApplicationsPage(p: Page & { apps: PushApplicationRow[]; apiUrl:
                     <Allowed path="/applications/edit" method="POST">
                       <a class="button small secondary" href={`/applications/edit?name=${encodeURIComponent(a.name)}`}>Change</a>
                     </Allowed>
-                    <Allowed path="/applications/secret">
-                      <form method="post" action="/applications/secret" hx-confirm={`Make a new client secret for ${a.name}? The old one and its tokens stop working at once.`}>
-                        <Csrf token={p.csrf} /><input type="hidden" name="name" value={a.name} />
-                        <button type="submit" class="small secondary">New secret</button>
-                      </form>
-                    </Allowed>
-                    <Allowed path="/applications/remove">
-                      <form method="post" action="/applications/remove" hx-confirm={`Remove ${a.name}? Its calls are refused at once.`}>
-                        <Csrf token={p.csrf} /><input type="hidden" name="name" value={a.name} />
-                        <button type="submit" class="small danger">Remove</button>
-                      </form>
-                    </Allowed>
+                    <NameAction action="/applications/secret" name={a.name} csrf={p.csrf} confirm={`Make a new client secret for ${a.name}? The old one and its tokens stop working at once.`} label="New secret" kind="secondary" />
+                    <NameAction action="/applications/remove" name={a.name} csrf={p.csrf} confirm={`Remove ${a.name}? Its calls are refused at once.`} label="Remove" kind="danger" />
                   </td>
                 </tr>
               ))}

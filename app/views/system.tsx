@@ -8,7 +8,7 @@ import { Allowed, FrameContext } from './frame.js';
 import { useContext } from 'hono/jsx';
 import { ago, Csrf, Field, Flash, isoTime, Layout, type Assets, POLL_HEADERS } from './layout.js';
 
-interface Page {
+export interface Page {
   assets: Assets;
   csrf: string;
   admin: string;
@@ -21,18 +21,31 @@ interface Page {
 }
 
 /** The error, when it is about this field. */
-const errorOf = (p: Page, field: string) => (p.field === field ? p.error : undefined);
-const formText = (p: Page, field: string): string | undefined => {
+export const errorOf = (p: Page, field: string) => (p.field === field ? p.error : undefined);
+export const formText = (p: Page, field: string): string | undefined => {
   const v = p.form?.[field];
   return typeof v === 'string' ? v : undefined;
 };
 
-function Messages(p: { notice?: string | undefined; error?: string | undefined }) {
+export function Messages(p: { notice?: string | undefined; error?: string | undefined }) {
   return (
     <>
       {p.notice ? <Flash kind="ok">{p.notice}</Flash> : null}
       {p.error ? <Flash kind="error">{p.error}</Flash> : null}
     </>
+  );
+}
+
+/** A small form that posts one `name` (after the browser confirms): the row actions of a list. */
+export function NameAction(p: { action: string; name: string; csrf: string; confirm: string; label: string; kind: 'secondary' | 'danger' }) {
+  return (
+    <Allowed path={p.action}>
+      <form method="post" action={p.action} hx-confirm={p.confirm}>
+        <Csrf token={p.csrf} />
+        <input type="hidden" name="name" value={p.name} />
+        <button type="submit" class={`small ${p.kind}`}>{p.label}</button>
+      </form>
+    </Allowed>
   );
 }
 
@@ -378,12 +391,7 @@ export function TokensPage(p: Page & { tokens: TokenRow[]; created?: { name: str
                   <td>{isoTime(t.createdAt)}</td>
                   <td>{t.lastUsedAt ? ago(t.lastUsedAt, p.now) : <span class="muted">never</span>}</td>
                   <td class="actions">
-                    <Allowed path="/tokens/revoke">
-                    <form method="post" action="/tokens/revoke" hx-confirm={`Revoke the token ${t.name}? Scripts using it stop working at once.`}>
-                      <Csrf token={p.csrf} /><input type="hidden" name="name" value={t.name} />
-                      <button type="submit" class="small danger">Revoke</button>
-                    </form>
-                    </Allowed>
+                    <NameAction action="/tokens/revoke" name={t.name} csrf={p.csrf} confirm={`Revoke the token ${t.name}? Scripts using it stop working at once.`} label="Revoke" kind="danger" />
                   </td>
                 </tr>
               ))}
