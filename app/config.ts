@@ -58,6 +58,7 @@ export interface Settings {
   pushProvider: 'gatehouse' | 'notakey' | undefined;
   publicUrl: string | undefined;
   pushNumberMatching: 'yes' | 'no';
+  windowsNumberMatching: 'yes' | 'no';
 }
 
 export type SettingKey = keyof Settings;
@@ -272,6 +273,7 @@ export const OPTIONS = [
   def({ key: 'auditSyslog', flag: 'audit-syslog', env: 'AUDIT_SYSLOG', storable: true, parse: syslogUrl, fallback: undefined, help: 'udp://HOST:PORT or tcp://HOST:PORT: every audit record, once committed, is also sent to this syslog collector (RFC 5424, clear text)' }),
   def({ key: 'pushProvider', flag: 'push-provider', env: 'PUSH_PROVIDER', storable: true, parse: oneOf('gatehouse', 'notakey'), fallback: undefined, help: "who delivers push approvals: gatehouse (its own phone approver) or notakey (the push API at --notakey-host); default notakey when --notakey-host is set, else gatehouse" }),
   def({ key: 'pushNumberMatching', flag: 'push-number-matching', env: 'PUSH_NUMBER_MATCHING', storable: true, parse: oneOf('no', 'yes'), fallback: 'no', help: 'yes: a RADIUS login that needs push is answered with an Access-Challenge for the two-digit number the phone shows, and is accepted only with the approval and that number' }),
+  def({ key: 'windowsNumberMatching', flag: 'windows-number-matching', env: 'WINDOWS_NUMBER_MATCHING', storable: true, parse: oneOf('no', 'yes'), fallback: 'no', help: "yes: a Windows logon that needs push shows a two-digit number on the logon screen, and is accepted only when the person picks that number on the phone; credential providers too old to show it are refused" }),
   def({ key: 'publicUrl', flag: 'public-url', env: 'PUBLIC_URL', storable: true, parse: publicUrl, fallback: undefined, help: 'address people reach Gatehouse at (https://host[:port]), for enrolment links and the phone approver; its host names the passkeys; default http://localhost and the HTTP port' }),
 ] as const satisfies readonly OptionDef[];
 

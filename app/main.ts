@@ -265,17 +265,17 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
 
   // Windows logon: answered on the local pipe (--pipe-path) and, for agents on workstations,
   // through the agent API. Both use the same factors as RADIUS.
-  const windowsHandler = createPipeHandler({ engine, audit });
+  const windowsHandler = createPipeHandler({ engine, audit, settings: () => state.resolved.settings });
   // The push API served to others (authentication proxies, scripts, another Gatehouse).
   const pushApi = createServedApi({ store, engine, audit, settings: () => state.resolved.settings, now: Date.now });
   // Latency per front door, from the request to its answer (health checks are not timed).
   const timed =
     (door: 'pipe' | 'agent'): typeof windowsHandler =>
-    async (req, caller) => {
+    async (req, caller, interim) => {
       if (req.op !== 'authenticate') return windowsHandler(req, caller);
       const started = counters.latency.now();
       try {
-        return await windowsHandler(req, caller);
+        return await windowsHandler(req, caller, interim);
       } finally {
         counters.latency.observe(door, started);
       }
@@ -286,7 +286,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     try {
       pipe = await startEndpoint({
         path: settings.pipePath,
-        handle: (req) => pipeHandler(req, { via: 'pipe' }),
+        handle: (req, _peer, interim) => pipeHandler(req, { via: 'pipe' }, interim),
         onProblem: () => counters.inc('pipe_errors'),
       });
     } catch (e) {

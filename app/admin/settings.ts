@@ -9,7 +9,7 @@ import { bad, conflict, missing, ok, type AdminDeps, type Result } from './deps.
  * password and a fresh code again before changing them (a session alone could otherwise point
  * the push service elsewhere or turn the second factor off).
  */
-export const SECURITY_SETTINGS: ReadonlySet<string> = new Set(['notakey-host', 'notakey-access-id', 'failmode', 'unenrolled-users', 'strip-realm', 'totp-max-failures', 'totp-lockout-minutes', 'push-max-pending-per-user', 'push-rate-per-user', 'push-rate-window', 'push-number-matching']);
+export const SECURITY_SETTINGS: ReadonlySet<string> = new Set(['notakey-host', 'notakey-access-id', 'failmode', 'unenrolled-users', 'strip-realm', 'totp-max-failures', 'totp-lockout-minutes', 'push-max-pending-per-user', 'push-rate-per-user', 'push-rate-window', 'push-number-matching', 'windows-number-matching']);
 
 /**
  * Settings that let people in on their password alone, as one line each for the banner the web UI
@@ -62,6 +62,7 @@ export const SETTING_CONTROLS: Readonly<Record<string, SettingControl>> = {
   'unenrolled-users': { kind: 'select', choices: ['reject', 'allow'] },
   'strip-realm': { kind: 'select', choices: ['no', 'yes'] },
   'push-number-matching': { kind: 'select', choices: ['no', 'yes'] },
+  'windows-number-matching': { kind: 'select', choices: ['no', 'yes'] },
   'audit-stdout': { kind: 'select', choices: ['no', 'yes'] },
   'notakey-timeout': SECONDS,
   'message-ttl-seconds': SECONDS,
@@ -81,7 +82,7 @@ export const SETTING_CONTROLS: Readonly<Record<string, SettingControl>> = {
 /** The settings page's groups, in order; a stored setting in none of them is listed under "Other". */
 export const SETTING_GROUPS: readonly { title: string; flags: readonly string[] }[] = [
   { title: 'Second factor', flags: ['unenrolled-users', 'strip-realm', 'totp-max-failures', 'totp-lockout-minutes', 'totp-challenge-ttl', 'totp-issuer', 'otp-delimiter'] },
-  { title: 'Push service', flags: ['push-provider', 'public-url', 'push-number-matching', 'notakey-host', 'notakey-access-id', 'notakey-timeout', 'message-ttl-seconds', 'message-title', 'message-description', 'push-max-pending-per-user', 'push-rate-per-user', 'push-rate-window'] },
+  { title: 'Push service', flags: ['push-provider', 'public-url', 'push-number-matching', 'windows-number-matching', 'notakey-host', 'notakey-access-id', 'notakey-timeout', 'message-ttl-seconds', 'message-title', 'message-description', 'push-max-pending-per-user', 'push-rate-per-user', 'push-rate-window'] },
   { title: 'Security', flags: ['failmode', 'client-rate-limit', 'http-address', 'http-port'] },
   { title: 'RADIUS', flags: ['listen-address', 'port-in', 'proxy-receive-timeout', 'proxy-send-timeout'] },
   { title: 'Windows logon', flags: ['pipe-path'] },

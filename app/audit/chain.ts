@@ -36,6 +36,8 @@ export interface AuditDetails {
   downstreamCode?: string;
   authMethod?: 'pap' | 'chap' | 'mschap' | 'mschapv2' | 'eap' | 'other';
   joined?: boolean;
+  /** Number matching the Windows way: the number `picked` on the phone, or `compared` (a Notakey phone shows it). */
+  numberMatching?: 'picked' | 'compared';
   appendedCode?: boolean;
   /** Which abuse limit refused a login: pushes waiting for one user, or new pushes per window. */
   limit?: 'pending' | 'rate';

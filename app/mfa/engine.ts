@@ -12,7 +12,10 @@
 //      (app/mfa/push-limits.ts); an unreachable service falls to --failmode. With number matching
 //      (a door that asks for it: RADIUS with --push-number-matching) the push carries a two-digit
 //      number the phone shows; the login is answered at once with a challenge, and its next round
-//      must bring that number: accepted only with the approval and the right number (one try);
+//      must bring that number: accepted only with the approval and the right number (one try).
+//      The Windows way round (--windows-number-matching): the logon screen shows the number as
+//      soon as the push is out and the person picks it among three on the phone; accepted only
+//      with the approval of the right pick;
 //   5. no factor at all: --unenrolled-users.
 //
 // The check-then-write steps (code claim, failure count, push limit) each run in one synchronous
@@ -91,10 +94,16 @@ export interface DecideRequest {
    */
   pushOnly?: boolean;
   /**
-   * Number matching for a new push: answered at once `code_required` (push_number_challenge)
-   * with a ticket the door keeps for the login's next round.
+   * Number matching for a new push.
+   * - `type`: answered at once `code_required` (push_number_challenge) with a ticket the door
+   *   keeps for the login's next round, which brings the number the phone showed (RADIUS).
+   * - a function: the login's own screen shows the number (called with it as soon as the push
+   *   is out) and the person picks it on the phone; the approval counts only with the right
+   *   pick (Windows).
+   * - `unavailable`: number matching is asked for but this login cannot show a number (an older
+   *   Windows credential provider): refused (push_number_unsupported) rather than weakened.
    */
-  numberMatching?: boolean;
+  numberMatching?: 'type' | 'unavailable' | ((number: number) => void);
   /** The next round of a number-matched login: its ticket and the number the person typed. */
   numberAnswer?: { ticket: string } & ({ text: string } | { matches(candidate: string): boolean });
   /** How /approvals shows a push this login starts. */
@@ -104,10 +113,10 @@ export interface DecideRequest {
 }
 
 export type AcceptReason = 'totp_ok' | 'push_approved' | 'unenrolled_allowed' | 'failmode_safe';
-export type RejectReason = 'locked' | 'totp_wrong' | 'totp_replayed' | 'push_denied' | 'push_expired' | 'push_limited' | 'push_number_wrong' | 'unenrolled' | 'failmode_secure' | 'shutdown';
+export type RejectReason = 'locked' | 'totp_wrong' | 'totp_replayed' | 'push_denied' | 'push_expired' | 'push_limited' | 'push_number_wrong' | 'push_number_unsupported' | 'unenrolled' | 'failmode_secure' | 'shutdown';
 /** Every reason, for counters shown at zero (the compiler checks that none is missing). */
 export const ACCEPT_REASONS = Object.keys({ totp_ok: 1, push_approved: 1, unenrolled_allowed: 1, failmode_safe: 1 } satisfies Record<AcceptReason, 1>) as AcceptReason[];
-export const REJECT_REASONS = Object.keys({ locked: 1, totp_wrong: 1, totp_replayed: 1, push_denied: 1, push_expired: 1, push_limited: 1, push_number_wrong: 1, unenrolled: 1, failmode_secure: 1, shutdown: 1 } satisfies Record<RejectReason, 1>) as RejectReason[];
+export const REJECT_REASONS = Object.keys({ locked: 1, totp_wrong: 1, totp_replayed: 1, push_denied: 1, push_expired: 1, push_limited: 1, push_number_wrong: 1, push_number_unsupported: 1, unenrolled: 1, failmode_secure: 1, shutdown: 1 } satisfies Record<RejectReason, 1>) as RejectReason[];
 /** The counters this engine counts in (for /metrics). */
 export const ENGINE_COUNTERS: readonly CounterFamily[] = [
   { name: 'push_limited', help: 'Logins refused by a per-user push limit (every front door), by the limit: pending (too many waiting) or rate (too many in the window).', series: reasons(Object.keys({ pending: 1, rate: 1 } satisfies Record<PushLimit, 1>)) },
@@ -186,7 +195,9 @@ export function createEngine(d: EngineDeps): Engine {
     const o = req.origin;
     const joinKey = o.station === '' ? undefined : `${o.door}\n${req.subject.name}\n${o.source}\n${o.nas}\n${o.station}\n${o.firstFactor}`;
     // Number matching: every login gets its own number (and so its own push); it never joins.
-    if (req.numberMatching === true) return numberChallenge(req, s);
+    if (req.numberMatching === 'unavailable') return reject('push_number_unsupported', { factor: 'push' });
+    if (req.numberMatching === 'type') return numberChallenge(req, s);
+    if (req.numberMatching !== undefined) return numberShown(req, s, req.numberMatching);
     let outcome = joinKey === undefined ? undefined : d.pending.find(joinKey);
     const joined = outcome !== undefined;
     const details: AuditDetails = joined ? { factor: 'push', joined: true } : { factor: 'push' };
@@ -210,8 +221,8 @@ export function createEngine(d: EngineDeps): Engine {
     return afterPush(result, details, req.pushOnly === true);
   }
 
-  /** A new push with a number; the login is answered at once with a challenge for that number. */
-  function numberChallenge(req: DecideRequest, s: Readonly<Settings>): Verdict {
+  /** A new push carrying a number (never joined), within the per-user limits; or the refusal. */
+  function numberedPush(req: DecideRequest, s: Readonly<Settings>, numberMode: 'show' | 'pick'): { number: number; outcome: Promise<FactorOutcome> } | Verdict {
     const admitted = d.limits.admit(req.subject.name, s);
     if (admitted.refused !== undefined) {
       d.counters.inc('push_limited', admitted.refused);
@@ -219,16 +230,41 @@ export function createEngine(d: EngineDeps): Engine {
     }
     const ttlSeconds = req.push.ttlSeconds ?? s.messageTtlSeconds;
     const number = matchNumber();
-    const outcome = d.push.approve({ username: req.subject.name, fingerprint: req.push.fingerprint, title: req.push.title, description: req.push.description, ttlSeconds, number }, abort.signal);
+    const outcome = d.push.approve({ username: req.subject.name, fingerprint: req.push.fingerprint, title: req.push.title, description: req.push.description, ttlSeconds, number, numberMode }, abort.signal);
     d.pending.add(undefined, { username: req.subject.name, door: req.origin.door, client: req.view.client, station: req.view.station, startedAt: d.now(), ttlSeconds }, outcome);
     void outcome.then((r) => {
       admitted.release();
       noteHealth(r);
     });
+    return { number, outcome };
+  }
+
+  /** A new push with a number; the login is answered at once with a challenge for that number. */
+  function numberChallenge(req: DecideRequest, s: Readonly<Settings>): Verdict {
+    const p = numberedPush(req, s, 'show');
+    if ('kind' in p) return p;
+    const { number, outcome } = p;
     if (tickets.size >= MAX_TICKETS) tickets.delete(tickets.keys().next().value!);
     const ticket = randomBytes(16).toString('base64url');
-    tickets.set(ticket, { username: req.subject.name, number, outcome, expires: d.now() + ttlSeconds * 1000 });
+    tickets.set(ticket, { username: req.subject.name, number, outcome, expires: d.now() + (req.push.ttlSeconds ?? s.messageTtlSeconds) * 1000 });
     return { kind: 'code_required', reason: 'push_number_challenge', details: { factor: 'push' }, ticket };
+  }
+
+  /**
+   * A new push whose number the login's screen shows (`show` is told it at once); the person
+   * picks it among others on the phone. An approval counts only with the right pick, where the
+   * service lets the person pick; a Notakey phone can only show the number in its message, so
+   * there the person compares, and the approval counts as given.
+   */
+  async function numberShown(req: DecideRequest, s: Readonly<Settings>, show: (n: number) => void): Promise<Verdict> {
+    const details: AuditDetails = { factor: 'push', numberMatching: d.push.picks === true ? 'picked' : 'compared' };
+    const p = numberedPush(req, s, 'pick');
+    if ('kind' in p) return p;
+    show(p.number);
+    const r = await d.pending.wait(undefined, p.outcome);
+    if (closing) return reject('shutdown', details);
+    if (r.kind === 'approved' && d.push.picks === true && r.picked !== p.number) return reject('push_number_wrong', details);
+    return afterPush(r, details, false);
   }
 
   /** The next round of a number-matched login: the number first (one try), then the approval. */

@@ -1,7 +1,8 @@
 // What a push approval reports, whatever service delivers it (the Notakey-compatible API today,
 // Gatehouse's own approver later).
 export type FactorOutcome =
-  | { kind: 'approved' }
+  /** `picked`: the number the person picked on the phone (number matching the Windows way). */
+  | { kind: 'approved'; picked?: number }
   | { kind: 'denied' }
   | { kind: 'expired' }
   | { kind: 'unknown_user' }
@@ -22,8 +23,13 @@ export interface ApprovalRequest {
   description: string;
   /** How long the person has; absent: the configured TTL. */
   ttlSeconds?: number;
-  /** Number matching: the two-digit number the phone shows (and the login asks for). */
+  /** Number matching: the login's two-digit number. */
   number?: number;
+  /**
+   * How the phone uses `number`: `show` it (the person types it at the login: RADIUS), or offer
+   * it among others to `pick` the one the login's screen shows (Windows). Default `show`.
+   */
+  numberMode?: 'show' | 'pick';
 }
 
 /** A push service as the engine uses it. */
@@ -37,6 +43,11 @@ export interface PushProvider {
   enrolled?(username: string): boolean;
   /** The service is this process (Gatehouse's own): reachable whenever Gatehouse is. */
   local?: boolean;
+  /**
+   * The service lets the person pick the number (numberMode `pick`) and reports the pick with the
+   * approval. Absent: it can only show the number in the message (a Notakey phone).
+   */
+  picks?: boolean;
   /** Ask the person to approve; resolves with the decision, never rejects. */
   approve(req: ApprovalRequest, signal: AbortSignal): Promise<FactorOutcome>;
 }

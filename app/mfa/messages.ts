@@ -6,6 +6,9 @@ export const MESSAGES = {
   code_required: 'Enter the code from your authenticator app',
   number_required: 'Approve the sign-in on your phone, then enter the number it shows',
   push_number_wrong: 'The number does not match the one on your phone; sign in again.',
+  // The Windows way round: the person picked a number on the phone, not the one on the screen.
+  number_picked_wrong: 'The number picked on the phone is not the one shown here; sign in again.',
+  push_number_unsupported: 'This sign-in needs number matching, which the Gatehouse software on this computer cannot show; ask your administrator to update it.',
   push_denied: 'The sign-in was denied on the phone.',
   push_expired: 'The sign-in was not approved in time.',
   unenrolled: 'No second factor is set up for this account; ask your administrator.',

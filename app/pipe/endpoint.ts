@@ -10,7 +10,11 @@ export type Reply = Record<string, string | number>;
 
 export interface EndpointOptions {
   path: string;
-  handle(request: Request, peer: string): Promise<Reply>;
+  /**
+   * Answer a request. `interim` sends a reply with the request's id before the final one (the
+   * number of a number-matched logon); it does nothing once the final reply is out.
+   */
+  handle(request: Request, peer: string, interim: (reply: Reply) => void): Promise<Reply>;
   onProblem?(what: string): void;
   maxConnections?: number;
   maxInFlightPerConnection?: number;
@@ -97,11 +101,18 @@ export async function startEndpoint(opts: EndpointOptions): Promise<Endpoint> {
         inFlight++;
         answering++;
         const req = parsed.request;
+        let answered = false;
+        const final = (reply: object) => {
+          answered = true;
+          send(reply);
+        };
         opts
-          .handle(req, 'pipe')
+          .handle(req, 'pipe', (reply) => {
+            if (!answered) send({ ...reply, id: req.id });
+          })
           .then(
-            (reply) => send({ ...reply, id: req.id }),
-            () => send({ id: req.id, result: 'error', status: 'error', message: 'internal error' }),
+            (reply) => final({ ...reply, id: req.id }),
+            () => final({ id: req.id, result: 'error', status: 'error', message: 'internal error' }),
           )
           .finally(() => {
             inFlight--;

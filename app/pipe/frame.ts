@@ -60,6 +60,12 @@ export type Request =
        * option, so that the second factor cannot be skipped through another tile. Absent: unknown.
        */
       enforced?: boolean;
+      /**
+       * Optional (added within v1): the client can show a number while the request waits. With
+       * number matching on, such a request gets an interim reply with its id before the final one:
+       * `{"id":N,"result":"number","number":42,"message":"..."}`.
+       */
+      numberMatching?: boolean;
     };
 
 export type ParseResult = { ok: true; request: Request } | { ok: false; id: number | undefined; message: string };
@@ -91,7 +97,10 @@ export function parseRequest(body: Buffer): ParseResult {
   if (o['code'] !== undefined && o['code'] !== null && code === undefined) return { ok: false, id, message: 'code must be a short string' };
   const enforced = o['enforced'];
   if (enforced !== undefined && enforced !== null && typeof enforced !== 'boolean') return { ok: false, id, message: 'enforced must be true or false' };
+  const numberMatching = o['number_matching'];
+  if (numberMatching !== undefined && numberMatching !== null && typeof numberMatching !== 'boolean') return { ok: false, id, message: 'number_matching must be true or false' };
   const request: Request = { id, op: 'authenticate', username, domain, workstation, scenario: scenario as Scenario, code };
   if (typeof enforced === 'boolean') request.enforced = enforced;
+  if (numberMatching === true) request.numberMatching = true;
   return { ok: true, request };
 }

@@ -3,7 +3,8 @@
 // the credential provider checks it on the machine.
 import type { Auditor } from '../audit/audit.js';
 import type { AuditDetails, Outcome } from '../audit/chain.js';
-import type { Engine, Verdict } from '../mfa/engine.js';
+import type { Settings } from '../config.js';
+import type { DecideRequest, Engine, Verdict } from '../mfa/engine.js';
 import { MESSAGES, type MessageKey } from '../mfa/messages.js';
 import type { Request, Scenario } from './frame.js';
 import type { Reply } from './endpoint.js';
@@ -11,6 +12,7 @@ import type { Reply } from './endpoint.js';
 export interface PipeDeps {
   engine: Engine;
   audit: Auditor;
+  settings(): Readonly<Pick<Settings, 'windowsNumberMatching'>>;
 }
 
 /** Who forwarded the request: `pipe` locally, `agent:NAME` through the agent API. */
@@ -60,8 +62,18 @@ export function pipeHealth(engine: Engine): Reply {
   }
 }
 
-export function createPipeHandler(d: PipeDeps): (req: Request, caller?: Caller) => Promise<Reply> {
-  return async (req, caller = { via: 'pipe' }) => {
+/** The interim reply of a number-matched logon: the number the logon screen shows. */
+export function numberReply(n: number): Reply {
+  return { result: 'number', number: n, message: `On your phone, pick ${n} to approve this sign-in.` };
+}
+
+/**
+ * Answer one request. `interim` sends a reply before the final one; a caller that cannot pass
+ * one on (or a request that did not ask for it) gets none, and a number-matched logon is then
+ * refused as unsupported.
+ */
+export function createPipeHandler(d: PipeDeps): (req: Request, caller?: Caller, interim?: (reply: Reply) => void) => Promise<Reply> {
+  return async (req, caller = { via: 'pipe' }, interim) => {
     if (req.op === 'health') return pipeHealth(d.engine);
     const workstation = caller.workstation ?? req.workstation;
     const details: AuditDetails = { scenario: req.scenario, workstation, domain: req.domain };
@@ -78,7 +90,13 @@ export function createPipeHandler(d: PipeDeps): (req: Request, caller?: Caller) 
     // Braces are dropped from the workstation name: `{0}` in it must not become the user name.
     const shown = workstation.replace(/[{}]/g, '') || 'a Windows computer';
     const code = req.code?.trim();
+    // Number matching (--windows-number-matching): the number goes to the logon screen in an
+    // interim reply, as soon as the push is out. A provider that did not say it can show one is
+    // refused by the engine rather than approved without the number.
+    let numberMatching: DecideRequest['numberMatching'];
+    if (d.settings().windowsNumberMatching === 'yes') numberMatching = req.numberMatching === true && interim !== undefined ? (n) => interim(numberReply(n)) : 'unavailable';
     const verdict = await d.engine.decide({
+      ...(numberMatching !== undefined ? { numberMatching } : {}),
       subject,
       ...(code !== undefined && code !== '' ? { code: { text: code, how: 'typed' as const } } : {}),
       // The domain is where the password was checked; the scenario stands for the calling
@@ -96,7 +114,7 @@ export function createPipeHandler(d: PipeDeps): (req: Request, caller?: Caller) 
       audit: { source, client: null },
     });
     const result = resultOf(verdict);
-    const key: MessageKey = verdict.kind === 'accept' ? 'approved' : verdict.kind === 'code_required' ? 'code_required' : verdict.reason;
+    const key: MessageKey = verdict.kind === 'accept' ? 'approved' : verdict.kind === 'code_required' ? 'code_required' : verdict.reason === 'push_number_wrong' ? 'number_picked_wrong' : verdict.reason;
     return answer(result, verdict.reason, key, subject.name, verdict.details, verdict.kind === 'accept' ? verdict.commit : undefined);
   };
 }

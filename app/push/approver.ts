@@ -47,11 +47,26 @@ export interface RequestView {
   where: string;
   createdAt: number;
   expiresAt: number;
+  /** The number to type where the person signs in (RADIUS number matching). */
   number: number | null;
+  /** The numbers to pick from (Windows number matching): which one is right is not said. */
+  choices: number[] | null;
 }
 
 export function requestView(r: PushRequest): RequestView {
-  return { id: r.id, title: r.title, description: pushDescription(r.description, r.username), where: r.fingerprint, createdAt: r.createdAt, expiresAt: r.expiresAt, number: r.number ?? null };
+  const picking = r.choices !== undefined;
+  return { id: r.id, title: r.title, description: pushDescription(r.description, r.username), where: r.fingerprint, createdAt: r.createdAt, expiresAt: r.expiresAt, number: picking ? null : (r.number ?? null), choices: picking ? [...r.choices!] : null };
+}
+
+/**
+ * The number picked with a decision: required with an approval of a request with choices (one of
+ * them), refused anywhere else. Undefined: none; a string: what is wrong.
+ */
+function pickOf(r: PushRequest, decision: Decision, raw: unknown): { picked: number | undefined } | { error: string } {
+  const wanted = r.choices !== undefined && decision === 'approve';
+  if (raw === undefined || raw === null) return wanted ? { error: 'Pick the number the sign-in screen shows.' } : { picked: undefined };
+  if (!wanted || typeof raw !== 'number' || !r.choices!.includes(raw)) return { error: 'That is not one of the numbers offered.' };
+  return { picked: raw };
 }
 
 export function createApprover(d: ApproverDeps) {
@@ -133,13 +148,15 @@ export function createApprover(d: ApproverDeps) {
     },
 
     /** Passkey options for deciding a request: the challenge binds the request, the decision and its nonce. */
-    async decisionOptions(device: PushDeviceRow, id: string, decision: Decision): Promise<ApproverResult<PublicKeyCredentialRequestOptionsJSON>> {
+    async decisionOptions(device: PushDeviceRow, id: string, decision: Decision, rawPick?: unknown): Promise<ApproverResult<PublicKeyCredentialRequestOptionsJSON>> {
       const r = d.requests.get(id);
       if (r === undefined || r.username !== device.username) return no(404, 'This request was answered or has expired.');
+      const pick = pickOf(r, decision, rawPick);
+      if ('error' in pick) return no(400, pick.error);
       return ok(
         await generateAuthenticationOptions({
           rpID: rp(),
-          challenge: Buffer.from(decisionChallenge(r, decision), 'base64url'),
+          challenge: Buffer.from(decisionChallenge(r, decision, pick.picked), 'base64url'),
           allowCredentials: [{ id: device.credentialId, transports: device.transports as never }],
           userVerification: 'required',
         }),
@@ -151,9 +168,11 @@ export function createApprover(d: ApproverDeps) {
      * signature is verified first; then the counter moves and the request is decided, each in one
      * synchronous step, so one signature decides once.
      */
-    async decide(device: PushDeviceRow, id: string, decision: Decision, response: unknown): Promise<ApproverResult<Decision>> {
+    async decide(device: PushDeviceRow, id: string, decision: Decision, response: unknown, rawPick?: unknown): Promise<ApproverResult<Decision>> {
       const r = d.requests.get(id);
       if (r === undefined || r.username !== device.username) return no(404, 'This request was answered or has expired.');
+      const pick = pickOf(r, decision, rawPick);
+      if ('error' in pick) return no(400, pick.error);
       const refuse = (why: string) => {
         d.audit.record({ event: 'push.decision', outcome: 'reject', reason: 'signature_refused', username: device.username, details: { name: device.name, message: `${decision}: ${why}` } });
         return no(401, 'The passkey signature was refused.');
@@ -164,7 +183,7 @@ export function createApprover(d: ApproverDeps) {
       try {
         verified = await verifyAuthenticationResponse({
           response: res,
-          expectedChallenge: decisionChallenge(r, decision),
+          expectedChallenge: decisionChallenge(r, decision, pick.picked),
           expectedOrigin: d.origin(),
           expectedRPID: rp(),
           credential: { id: device.credentialId, publicKey: new Uint8Array(device.publicKey), counter: device.signCount, transports: device.transports as never },
@@ -175,7 +194,8 @@ export function createApprover(d: ApproverDeps) {
       }
       if (!verified.verified) return refuse('signature does not verify');
       if (!recordPushSignature(d.store, device.id, verified.authenticationInfo.newCounter, d.now())) return refuse('signature counter did not move forward');
-      if (!d.requests.decide(id, decision)) return no(404, 'This request was answered or has expired.');
+      if (!d.requests.decide(id, decision, pick.picked)) return no(404, 'This request was answered or has expired.');
+      // Whether the pick was right is not told here: the login's own record says (push_number_wrong).
       d.audit.record({ event: 'push.decision', outcome: 'ok', reason: decision === 'approve' ? 'approved' : 'denied', username: device.username, details: { name: device.name } });
       return ok(decision);
     },

@@ -36,10 +36,11 @@ export function createGatehousePushProvider(d: GatehousePushDeps): PushProvider 
     configured: () => pushProviderOf(d.settings()) === 'gatehouse',
     enrolled: (username) => countPushDevices(d.store, username) > 0,
     local: true,
+    picks: true,
     async approve(req, signal) {
       // A user with no phone is, to this service, a user it does not know (as the push API's 404).
       if (countPushDevices(d.store, req.username) === 0) return { kind: 'unknown_user' };
-      const { request, outcome } = d.requests.open(req.username, req, (req.ttlSeconds ?? d.settings().messageTtlSeconds) * 1000, signal, req.number !== undefined ? { number: req.number } : {});
+      const { request, outcome } = d.requests.open(req.username, req, (req.ttlSeconds ?? d.settings().messageTtlSeconds) * 1000, signal);
       d.notify?.(request);
       return outcome;
     },
@@ -54,6 +55,9 @@ export function choosePushProvider(settings: () => Readonly<Settings>, providers
     enrolled: (username) => current().enrolled?.(username) ?? true,
     get local() {
       return current().local === true;
+    },
+    get picks() {
+      return current().picks === true;
     },
     approve: (req, signal) => current().approve(req, signal),
   };

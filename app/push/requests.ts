@@ -6,7 +6,7 @@
 // or one answer sent twice, decide once. What a decision needs to count (a verified passkey
 // signature over the request id, the decision and this request's nonce) is checked by the caller
 // before it calls decide(); decide() only makes sure the request is still open.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 import type { ApprovalRequest, FactorOutcome } from '../mfa/factor.js';
 
 export type Decision = 'approve' | 'deny';
@@ -23,21 +23,29 @@ export interface PushRequest {
   expiresAt: number;
   /** Bound into the passkey challenge of each decision, so a signature fits this request only. */
   nonce: string;
-  /** Number matching: the number the phone shows (or asks for); undefined when not used. */
+  /** Number matching: the login's number; undefined when not used. */
   number?: number | undefined;
+  /**
+   * Number matching the Windows way: the numbers the phone offers to pick from (the login's
+   * among them, in random order). The phone is never told which one is right.
+   */
+  choices?: number[] | undefined;
 }
 
 export type Listener = (event: { kind: 'new'; request: PushRequest } | { kind: 'gone'; id: string }) => void;
 
 export interface PushRequests {
   /** A request for `username`, waiting until decided, expired or aborted. */
-  open(username: string, req: ApprovalRequest, ttlMs: number, signal: AbortSignal, opts?: { number?: number }): { request: PushRequest; outcome: Promise<FactorOutcome> };
+  open(username: string, req: ApprovalRequest, ttlMs: number, signal: AbortSignal): { request: PushRequest; outcome: Promise<FactorOutcome> };
   /** The open request with this id, if any. */
   get(id: string): PushRequest | undefined;
   /** The user's open requests, oldest first. */
   forUser(username: string): PushRequest[];
-  /** Decide an open request; false when it is no longer open (decided, expired, aborted). */
-  decide(id: string, decision: Decision): boolean;
+  /**
+   * Decide an open request; false when it is no longer open (decided, expired, aborted). An
+   * approval of a request with choices carries the number picked (one of them).
+   */
+  decide(id: string, decision: Decision, picked?: number): boolean;
   /** Follow a user's requests (new ones, and those that go); returns the way to stop. */
   watch(username: string, listener: Listener): () => void;
   /** How many requests are open. */
@@ -48,8 +56,25 @@ export interface PushRequests {
  * The WebAuthn challenge a decision is signed over: the request id, the decision and the
  * request's nonce, hashed (base64url, as the browser returns it in clientDataJSON).
  */
-export function decisionChallenge(r: Pick<PushRequest, 'id' | 'nonce'>, decision: Decision): string {
-  return createHash('sha256').update(`gatehouse push decision\n${r.id}\n${decision}\n${r.nonce}`).digest('base64url');
+export function decisionChallenge(r: Pick<PushRequest, 'id' | 'nonce'>, decision: Decision, picked?: number): string {
+  // The number picked is signed too (number matching the Windows way), so it cannot be swapped.
+  const what = picked === undefined ? decision : `${decision} ${picked}`;
+  return createHash('sha256').update(`gatehouse push decision\n${r.id}\n${what}\n${r.nonce}`).digest('base64url');
+}
+
+/** How many numbers the phone offers to pick from. */
+export const CHOICES = 3;
+
+/** `n` among CHOICES - 1 other two-digit numbers, in random order. */
+export function choicesFor(n: number): number[] {
+  const set = new Set([n]);
+  while (set.size < CHOICES) set.add(randomInt(10, 100));
+  const out = [...set];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = randomInt(0, i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
 
 export function createPushRequests(now: () => number = Date.now): PushRequests {
@@ -96,7 +121,7 @@ export function createPushRequests(now: () => number = Date.now): PushRequests {
   };
 
   return {
-    open(username, req, ttlMs, signal, opts = {}) {
+    open(username, req, ttlMs, signal) {
       const t = now();
       const request: PushRequest = {
         id: randomBytes(16).toString('base64url'),
@@ -107,7 +132,8 @@ export function createPushRequests(now: () => number = Date.now): PushRequests {
         createdAt: t,
         expiresAt: t + ttlMs,
         nonce: randomBytes(16).toString('base64url'),
-        number: opts.number,
+        number: req.number,
+        choices: req.number !== undefined && req.numberMode === 'pick' ? choicesFor(req.number) : undefined,
       };
       let resolve!: (o: FactorOutcome) => void;
       const outcome = new Promise<FactorOutcome>((r) => (resolve = r));
@@ -137,10 +163,11 @@ export function createPushRequests(now: () => number = Date.now): PushRequests {
     forUser(username) {
       return [...(byUser.get(username) ?? [])].map((id) => open.get(id)!.request);
     },
-    decide(id, decision) {
+    decide(id, decision, picked) {
       const o = open.get(id);
       if (o === undefined || o.request.expiresAt <= now()) return false;
-      return close(id, decision === 'approve' ? { kind: 'approved' } : { kind: 'denied' });
+      // Whether the pick is the right number is the engine's to decide; here it is only passed on.
+      return close(id, decision === 'approve' ? (picked === undefined ? { kind: 'approved' } : { kind: 'approved', picked }) : { kind: 'denied' });
     },
     watch(username, listener) {
       let set = watchers.get(username);

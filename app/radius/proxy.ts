@@ -342,7 +342,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
       push: { title: settings.messageTitle, description: settings.messageDescription, fingerprint: callingStationId !== undefined ? `${client.name} from ${callingStationId}` : client.name },
       view: { client: client.name, station: callingStationId },
       audit: { source, client: client.name },
-      numberMatching: settings.pushNumberMatching === 'yes',
+      ...(settings.pushNumberMatching === 'yes' ? { numberMatching: 'type' as const } : {}),
     });
     if (verdict.kind === 'code_required') {
       const number = verdict.reason === 'push_number_challenge';

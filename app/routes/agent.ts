@@ -3,7 +3,8 @@
 // A token is bound to its machine: the workstation a push names and the audit records is the
 // token's, whatever the request claims (a stolen token cannot pose as another computer). Each
 // token may authenticate AGENT_BURST logons at once and AGENT_PER_MINUTE a minute after that;
-// more are refused with 429, audited once a minute per token.
+// more are refused with 429, audited once a minute per token. A request with `number_matching`
+// is answered as JSON lines (interim replies, then the final one); any other with one JSON object.
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { findAgentByHash, touchAgent } from '../db/queries/admins.js';
@@ -16,7 +17,7 @@ import type { WebDeps } from './deps.js';
 
 export interface AgentDeps {
   web: WebDeps;
-  handle(req: Request, caller: Caller): Promise<Reply>;
+  handle(req: Request, caller: Caller, interim?: (reply: Reply) => void): Promise<Reply>;
 }
 
 const TOUCH_EVERY_MS = 60_000;
@@ -62,8 +63,38 @@ export function createAgentRoutes(d: AgentDeps) {
       c.header('Retry-After', '6');
       return c.json({ error: `too many requests from this agent (at most ${AGENT_BURST} at once, ${AGENT_PER_MINUTE} a minute)` }, 429);
     }
-    const reply = await d.handle(parsed.request, { via: `agent:${agent}`, workstation: agent });
-    return c.json(reply);
+    const caller: Caller = { via: `agent:${agent}`, workstation: agent };
+    if (parsed.request.numberMatching !== true) return c.json(await d.handle(parsed.request, caller));
+    // A request that can show a number is answered as a stream of JSON lines (NDJSON): interim
+    // replies as they come (the number, as soon as the push is out), the final reply last.
+    const request = parsed.request;
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      start(ctrl) {
+        let open = true;
+        const line = (r: Reply) => {
+          if (!open) return;
+          try {
+            ctrl.enqueue(encoder.encode(`${JSON.stringify(r)}\n`));
+          } catch {
+            open = false; // the agent went away; the decision is still audited
+          }
+        };
+        void d
+          .handle(request, caller, line)
+          .then(line, () => line({ result: 'error', message: 'internal error' }))
+          .finally(() => {
+            if (!open) return;
+            open = false;
+            try {
+              ctrl.close();
+            } catch {
+              // cancelled meanwhile
+            }
+          });
+      },
+    });
+    return new Response(body, { status: 200, headers: { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' } });
   });
   app.all('*', (c) => c.json({ error: 'not found' }, 404));
   return app;

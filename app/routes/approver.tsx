@@ -141,7 +141,8 @@ export function createApproverRoutes(d: ApproverRouteDeps) {
       if (decision === undefined) return c.json({ error: 'decision is approve or deny' }, 400);
       return run(c, dev, c.req.param('id') ?? '', decision, b);
     });
-  onDecision('options', async (c, dev, id, decision) => answer(c, await d.approver.decisionOptions(dev, id, decision), (v) => ({ ...v })));
-  onDecision('decision', async (c, dev, id, decision, b) => answer(c, await d.approver.decide(dev, id, decision, b['response']), (v) => ({ decision: v })));
+  // `number`: the number picked, with an approval of a request that offers choices.
+  onDecision('options', async (c, dev, id, decision, b) => answer(c, await d.approver.decisionOptions(dev, id, decision, b['number']), (v) => ({ ...v })));
+  onDecision('decision', async (c, dev, id, decision, b) => answer(c, await d.approver.decide(dev, id, decision, b['response'], b['number']), (v) => ({ decision: v })));
   return app;
 }

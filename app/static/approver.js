@@ -77,8 +77,30 @@
     deny.type = 'button';
     deny.className = 'danger deny';
     deny.textContent = 'Deny';
-    row.append(approve, deny);
+    // Number matching the Windows way: approving is picking the number the sign-in screen shows.
+    const picks = Array.isArray(req.choices)
+      ? req.choices.map((n) => {
+          const b = document.createElement('button');
+          b.type = 'button';
+          b.className = 'pick';
+          b.textContent = String(n);
+          b.dataset.number = String(n);
+          b.setAttribute('aria-label', `Approve: the screen shows ${n}`);
+          return b;
+        })
+      : [];
+    const buttons = picks.length > 0 ? [...picks, deny] : [approve, deny];
     li.append(h, what, where, time);
+    if (picks.length > 0) {
+      const ask = document.createElement('p');
+      ask.className = 'pick-ask';
+      ask.textContent = 'To approve, tap the number shown where you are signing in:';
+      const nums = document.createElement('div');
+      nums.className = 'row picks';
+      nums.append(...picks);
+      li.append(ask, nums);
+      row.append(deny);
+    } else row.append(approve, deny);
     // Number matching: the sign-in asks for this number; it is typed there, not here.
     if (typeof req.number === 'number') {
       const number = document.createElement('p');
@@ -94,21 +116,26 @@
     tick();
     const timer = setInterval(tick, 1000);
     shown.set(req.id, { li, timer });
-    const decide = async (decision) => {
-      approve.disabled = deny.disabled = true;
+    const enable = (on) => {
+      for (const b of buttons) b.disabled = !on;
+    };
+    const decide = async (decision, number) => {
+      enable(false);
+      const picked = number === undefined ? {} : { number };
       try {
-        const options = await api(`/approve/api/requests/${encodeURIComponent(req.id)}/options`, { decision });
+        const options = await api(`/approve/api/requests/${encodeURIComponent(req.id)}/options`, { decision, ...picked });
         const cred = await navigator.credentials.get({ publicKey: requestOptions(options) });
-        await api(`/approve/api/requests/${encodeURIComponent(req.id)}/decision`, { decision, response: credentialJson(cred) });
+        await api(`/approve/api/requests/${encodeURIComponent(req.id)}/decision`, { decision, ...picked, response: credentialJson(cred) });
         status(decision === 'approve' ? `Approved: ${req.title}.` : `Denied: ${req.title}.`);
         remove(req.id);
       } catch (e) {
         status(e && e.name === 'NotAllowedError' ? 'Cancelled: nothing was sent.' : `Not sent: ${e.message}`);
-        approve.disabled = deny.disabled = false;
+        enable(true);
       }
     };
     approve.addEventListener('click', () => decide('approve'));
     deny.addEventListener('click', () => decide('deny'));
+    for (const b of picks) b.addEventListener('click', () => decide('approve', Number(b.dataset.number)));
     $('requests').append(li);
     refreshEmpty();
   }

@@ -51,7 +51,8 @@ const A = suite<Ctx>('phone approver');
 A.before(async (ctx) => {
   ctx.fr = await startFreeRadius({ users: [{ name: 'alice', password: 'alice-pw', reply: ['Reply-Message := "welcome alice"'] }], clients: [{ address: '127.0.0.1', secret: DS }] });
   ctx.pipePath = join(await tempDir('gatehouse-pipe-'), 'logon.sock');
-  ctx.gh = await startAppliance({ args: ['--downstream-address', '127.0.0.1', '--port-out', String(ctx.fr.port), '--secret-out', DS, '--address-secret-in', `127.0.0.1:${NAS}`, '--message-ttl-seconds', '30', '--pipe-path', ctx.pipePath] });
+  // alice gets more pushes here than the default limit lets one user have in a window (10).
+  ctx.gh = await startAppliance({ args: ['--downstream-address', '127.0.0.1', '--port-out', String(ctx.fr.port), '--secret-out', DS, '--address-secret-in', `127.0.0.1:${NAS}`, '--message-ttl-seconds', '30', '--pipe-path', ctx.pipePath, '--push-rate-per-user', '100'] });
   assert.is((await runCli(['admin', 'add', ADMIN, '--data-dir', ctx.gh.dataDir], { stdin: `${PASSWORD}\n` })).code, 0);
   assert.is((await ctx.gh.cli(['user', 'add', 'alice'])).code, 0);
   ctx.base = `http://localhost:${ctx.gh.httpPort}`;
@@ -275,6 +276,63 @@ A('number matching: the login is challenged for the number the phone shows; in w
     assert.equal(reasons, ['push_number_challenge', 'push_approved', 'push_number_challenge', 'push_number_wrong']);
   } finally {
     assert.is((await gh.cli(['settings', 'unset', 'push-number-matching'])).code, 0);
+    await new Promise((r) => setTimeout(r, 1500));
+  }
+});
+
+A('Windows number matching: the logon screen gets the number at once and the phone offers three to pick; the right pick lets the logon in, a wrong one refuses it, and a provider that cannot show a number is refused', async ({ phone, gh, pipePath }) => {
+  assert.is((await gh.cli(['settings', 'set', 'windows-number-matching', 'yes'])).code, 0);
+  await new Promise((r) => setTimeout(r, 1500));
+  const pipe = await connectPipe(pipePath);
+  try {
+    const logon = () => pipe.send({ op: 'authenticate', username: 'alice', domain: 'CORP', workstation: 'PC-7', scenario: 'logon', number_matching: true });
+    const id = logon();
+    const shown = await pipe.interim(id);
+    const n = shown['number'] as number;
+    assert.ok(Number.isInteger(n) && n >= 10 && n <= 99, JSON.stringify(shown));
+    assert.is(shown['message'], `On your phone, pick ${n} to approve this sign-in.`);
+    const card = phone.locator('li.request');
+    await card.waitFor();
+    const offered = (await card.locator('button.pick').allTextContents()).map(Number);
+    assert.is(offered.length, 3);
+    assert.is(new Set(offered).size, 3);
+    assert.ok(offered.includes(n), `${n} among ${offered.join(', ')}`);
+    assert.is(await card.locator('button.approve').count(), 0, 'approving is picking');
+    assert.is(await card.locator('.match-number').count(), 0, 'the phone is not told which one is right');
+    const o = await overflowsViewport(phone);
+    assert.ok(o.scrollWidth <= o.viewport, `${o.scrollWidth} > ${o.viewport}`);
+    await phone.screenshot({ path: join(ARTIFACTS, 'approver-pick-390.png') });
+    await card.locator(`button.pick[data-number="${n}"]`).click();
+    const reply = await pipe.reply(id, 25_000);
+    assert.is(reply['result'], 'approved', JSON.stringify(reply));
+
+    // Another logon: the phone picks a number the screen does not show.
+    const id2 = logon();
+    const n2 = (await pipe.interim(id2))['number'] as number;
+    await phone.locator('li.request').waitFor();
+    const other = (await phone.locator('li.request button.pick').allTextContents()).map(Number).find((x) => x !== n2)!;
+    await phone.locator(`li.request button.pick[data-number="${other}"]`).click();
+    const refused = await pipe.reply(id2, 25_000);
+    assert.is(refused['result'], 'denied', JSON.stringify(refused));
+    assert.match(String(refused['message']), /picked on the phone is not the one shown here/);
+
+    // A credential provider that does not say it can show a number: refused at once, no push.
+    const old = await pipe.request({ op: 'authenticate', username: 'alice', domain: 'CORP', workstation: 'PC-7', scenario: 'logon' });
+    assert.is(old['result'], 'denied');
+    assert.match(String(old['message']), /cannot show; ask your administrator to update it/);
+    assert.is(pipe.received.filter((m) => m['result'] === 'number').length, 2, 'interim replies only to the requests that asked');
+    const windows = (await audit(gh)).filter((e) => e.event === 'windows.auth').slice(-3);
+    assert.equal(
+      windows.map((e) => [e.reason, e.details?.['numberMatching']]),
+      [
+        ['push_approved', 'picked'],
+        ['push_number_wrong', 'picked'],
+        ['push_number_unsupported', undefined],
+      ],
+    );
+  } finally {
+    pipe.end();
+    assert.is((await gh.cli(['settings', 'unset', 'windows-number-matching'])).code, 0);
     await new Promise((r) => setTimeout(r, 1500));
   }
 });

@@ -23,6 +23,11 @@ export interface PipeClient {
   next(timeoutMs?: number): Promise<PipeReply>;
   /** Every frame received, in arrival order. */
   received: PipeReply[];
+  /**
+   * The interim reply (`result: "number"`, number matching) to an id: such frames never settle
+   * `request` or `reply`, which wait for the final one.
+   */
+  interim(id: number, timeoutMs?: number): Promise<PipeReply>;
   /** Frames that nobody has taken yet. */
   unmatched(): PipeReply[];
   /** Resolves true once the peer closed the connection (or it was destroyed), false after timeoutMs. */
@@ -71,10 +76,19 @@ function wrap(socket: Socket): PipeClient {
   const idWaiters = new Map<number, { resolve(r: PipeReply): void; reject(e: Error): void }>();
   const queueWaiters: { resolve(r: PipeReply): void; reject(e: Error): void }[] = [];
   const closeWaiters: (() => void)[] = [];
+  const interims = new Map<number, PipeReply>();
+  const interimWaiters = new Map<number, (r: PipeReply) => void>();
 
   const deliver = (msg: PipeReply) => {
     received.push(msg);
     const id = msg['id'];
+    if (typeof id === 'number' && msg['result'] === 'number') {
+      const w = interimWaiters.get(id);
+      interimWaiters.delete(id);
+      if (w !== undefined) w(msg);
+      else interims.set(id, msg);
+      return;
+    }
     if (typeof id === 'number') {
       const w = idWaiters.get(id);
       if (w !== undefined) {
@@ -148,6 +162,14 @@ function wrap(socket: Socket): PipeClient {
   const client: PipeClient = {
     socket,
     received,
+    interim(id, timeoutMs = 10_000) {
+      const have = interims.get(id);
+      if (have !== undefined) {
+        interims.delete(id);
+        return Promise.resolve(have);
+      }
+      return withTimeout(new Promise<PipeReply>((resolve) => interimWaiters.set(id, resolve)), timeoutMs, `interim reply to ${id}`, () => interimWaiters.delete(id));
+    },
     send(message) {
       const id = typeof message['id'] === 'number' ? message['id'] : nextId++;
       socket.write(encodeFrame({ ...message, id }));

@@ -220,7 +220,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
     counters,
     now: clock.now,
   });
-  const agentHandler = createPipeHandler({ engine, audit });
+  const agentHandler = createPipeHandler({ engine, audit, settings: () => resolved().settings });
   const pushApi = createServedApi({ store, engine, audit, settings: () => resolved().settings, now: clock.now });
   const app = createHttpApp({ ready: () => true, metrics: () => counters.render({}), metricsToken: () => opts.metricsToken, web: deps, files, secure, agentHandler, pushApi });
 

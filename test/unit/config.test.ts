@@ -53,6 +53,7 @@ const TABLE: [SettingKey, string, string, Settings[SettingKey]][] = [
   ['auditSyslog', 'audit-syslog', 'AUDIT_SYSLOG', undefined],
   ['pushProvider', 'push-provider', 'PUSH_PROVIDER', undefined],
   ['pushNumberMatching', 'push-number-matching', 'PUSH_NUMBER_MATCHING', 'no'],
+  ['windowsNumberMatching', 'windows-number-matching', 'WINDOWS_NUMBER_MATCHING', 'no'],
   ['publicUrl', 'public-url', 'PUBLIC_URL', undefined],
 ];
 
@@ -98,6 +99,7 @@ const SAMPLE: Record<SettingKey, [string, unknown]> = {
   auditSyslog: ['tcp://siem.example:6514', 'tcp://siem.example:6514'],
   pushProvider: ['gatehouse', 'gatehouse'],
   pushNumberMatching: ['yes', 'yes'],
+  windowsNumberMatching: ['yes', 'yes'],
   publicUrl: ['https://gatehouse.example.org:8443/', 'https://gatehouse.example.org:8443'],
 };
 
@@ -117,7 +119,7 @@ function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
 // --- names and defaults ---------------------------------------------------
 
 Config('every option has the flag, environment variable and default of DESIGN.md (21) or of Gatehouse own (TOTP, abuse limits, TLS, names, transport, audit feed, own push)', () => {
-  assert.is(OPTIONS.length, 41);
+  assert.is(OPTIONS.length, 42);
   assert.equal(
     OPTIONS.map((o) => [o.key, o.flag, o.env, o.fallback]),
     TABLE,

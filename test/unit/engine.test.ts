@@ -35,6 +35,8 @@ interface Ctx {
   env: Record<string, string>;
   /** Whether a push service is configured. */
   push: boolean;
+  /** Whether the push service lets the person pick a number (Gatehouse's own approver does). */
+  picks: boolean;
 }
 
 const E = suite<Ctx>('mfa/engine', {} as Ctx);
@@ -48,6 +50,9 @@ function build(ctx: Ctx, env: Record<string, string> = {}, push = true): void {
     totp: createTotpFactor(createUserFactorQueries(ctx.store, ctx.sealer), () => ({ maxFailures: settings.totpMaxFailures, lockoutMs: settings.totpLockoutMinutes * 60_000 }), () => ctx.t),
     push: {
       configured: () => ctx.push,
+      get picks() {
+        return ctx.picks;
+      },
       approve: (req) => new Promise<FactorOutcome>((resolve) => ctx.held.push({ req, decide: resolve })),
     },
     limits: createPushLimiter(() => ctx.t),
@@ -63,6 +68,7 @@ E.before.each((ctx) => {
   ctx.sealer = createSealer(randomBytes(32));
   ctx.t = START;
   ctx.held = [];
+  ctx.picks = true;
   build(ctx);
 });
 E.after.each((ctx) => ctx.store.close());
@@ -175,7 +181,7 @@ E('push: each outcome becomes its verdict; unknown to the service follows --unen
 });
 
 E('number matching: a challenge with a ticket at once, the number on the push; in by the approval and the right number only (one try per ticket)', async (ctx) => {
-  const first = await ctx.engine.decide(request(ctx, 'bob', { numberMatching: true }));
+  const first = await ctx.engine.decide(request(ctx, 'bob', { numberMatching: 'type' }));
   assert.is(first.kind, 'code_required');
   if (first.kind !== 'code_required' || first.reason !== 'push_number_challenge') throw new Error('a number challenge');
   const held = ctx.held.shift()!;
@@ -191,7 +197,7 @@ E('number matching: a challenge with a ticket at once, the number on the push; i
   assert.equal((await ctx.engine.decide(request(ctx, 'bob', { numberAnswer: { ticket: first.ticket, text: String(n) } }))).reason, 'push_expired');
 
   // A wrong number is refused at once, even when the phone approves; the ticket is gone with it.
-  const second = await ctx.engine.decide(request(ctx, 'bob', { numberMatching: true }));
+  const second = await ctx.engine.decide(request(ctx, 'bob', { numberMatching: 'type' }));
   if (second.kind !== 'code_required' || second.reason !== 'push_number_challenge') throw new Error('a number challenge');
   const h2 = ctx.held.shift()!;
   const wrong = String(h2.req.number! === 99 ? 10 : h2.req.number! + 1);
@@ -200,15 +206,61 @@ E('number matching: a challenge with a ticket at once, the number on the push; i
   assert.is((await ctx.engine.decide(request(ctx, 'bob', { numberAnswer: { ticket: second.ticket, text: String(h2.req.number) } }))).reason, 'push_expired');
 
   // The right number and a denial: denied. Another user's ticket: refused.
-  const third = await ctx.engine.decide(request(ctx, 'bob', { numberMatching: true }));
+  const third = await ctx.engine.decide(request(ctx, 'bob', { numberMatching: 'type' }));
   if (third.kind !== 'code_required' || third.reason !== 'push_number_challenge') throw new Error('a number challenge');
   const h3 = ctx.held.shift()!;
   assert.is((await ctx.engine.decide(request(ctx, 'carol', { numberAnswer: { ticket: third.ticket, text: String(h3.req.number) } }))).reason, 'push_expired');
-  const fourth = await ctx.engine.decide(request(ctx, 'bob', { numberMatching: true }));
+  const fourth = await ctx.engine.decide(request(ctx, 'bob', { numberMatching: 'type' }));
   if (fourth.kind !== 'code_required' || fourth.reason !== 'push_number_challenge') throw new Error('a number challenge');
   const h4 = ctx.held.shift()!;
   h4.decide({ kind: 'denied' });
   assert.is((await ctx.engine.decide(request(ctx, 'bob', { numberAnswer: { ticket: fourth.ticket, matches: (c) => c === String(h4.req.number) } }))).reason, 'push_denied');
+});
+
+E('number matching the Windows way: the number goes to the login at once, the phone offers it to pick; in only by an approval that picked it; a login that cannot show it is refused', async (ctx) => {
+  const shown: number[] = [];
+  const windows = (extra: Partial<DecideRequest> = {}) => request(ctx, 'bob', { origin: { ...RADIUS, door: 'windows' }, numberMatching: (n) => shown.push(n), ...extra });
+  const right = ctx.engine.decide(windows());
+  await tick();
+  const h1 = ctx.held.shift()!;
+  assert.equal(shown, [h1.req.number], 'the login was told the push\'s number before any decision');
+  assert.is(h1.req.numberMode, 'pick');
+  assert.is(ctx.engine.pendingCounts().pushes, 1);
+  h1.decide({ kind: 'approved', picked: h1.req.number! });
+  assert.equal(await right, { kind: 'accept', reason: 'push_approved', details: { factor: 'push', numberMatching: 'picked' } });
+
+  const wrong = ctx.engine.decide(windows());
+  await tick();
+  const h2 = ctx.held.shift()!;
+  h2.decide({ kind: 'approved', picked: h2.req.number! === 99 ? 10 : h2.req.number! + 1 });
+  assert.equal(await wrong, { kind: 'reject', reason: 'push_number_wrong', details: { factor: 'push', numberMatching: 'picked' } });
+  // An approval with no pick from a service that offers picking does not count either.
+  const none = ctx.engine.decide(windows());
+  await tick();
+  ctx.held.shift()!.decide({ kind: 'approved' });
+  assert.is((await none).reason, 'push_number_wrong');
+  // Two logins at once from the same place each get their own number and push: they never join.
+  const a = ctx.engine.decide(windows());
+  const b = ctx.engine.decide(windows());
+  await tick();
+  assert.is(ctx.held.length, 2);
+  const [ha, hb] = ctx.held.splice(0, 2);
+  ha!.decide({ kind: 'denied' });
+  hb!.decide({ kind: 'approved', picked: hb!.req.number! });
+  assert.is((await a).reason, 'push_denied');
+  assert.is((await b).reason, 'push_approved');
+
+  // Number matching asked for, but this login cannot show a number: refused, no push sent.
+  assert.equal(await ctx.engine.decide(windows({ numberMatching: 'unavailable' })), { kind: 'reject', reason: 'push_number_unsupported', details: { factor: 'push' } });
+  assert.is(ctx.held.length, 0, 'no push for a login that cannot show the number');
+
+  // A service that cannot offer a pick (a Notakey phone shows the number in its message): the
+  // person compares, and the approval counts as given.
+  ctx.picks = false;
+  const compared = ctx.engine.decide(windows());
+  await tick();
+  ctx.held.shift()!.decide({ kind: 'approved' });
+  assert.equal(await compared, { kind: 'accept', reason: 'push_approved', details: { factor: 'push', numberMatching: 'compared' } });
 });
 
 E('push: failmode safe accepts when the service is unreachable; no push service and --unenrolled-users allow accepts without a factor', async (ctx) => {

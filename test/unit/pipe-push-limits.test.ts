@@ -54,7 +54,7 @@ function setup(ctx: Ctx, env: NodeJS.ProcessEnv): void {
     counters: new Counters(),
     now: Date.now,
   });
-  ctx.handle = createPipeHandler({ engine, audit });
+  ctx.handle = createPipeHandler({ engine, audit, settings: () => ({ windowsNumberMatching: 'no' }) });
 }
 L.after.each((ctx) => ctx.store.close());
 

@@ -13,7 +13,9 @@ export function createNotakeyProvider(client: PushClient, settings: () => Readon
     approve(req, signal) {
       const s = settings();
       // Number matching: a Notakey phone shows the description, so the number goes there.
-      const shown = req.number === undefined ? req : { ...req, description: `${req.description} Number: ${req.number}` };
+      // Picking among numbers is not something a Notakey phone offers: it shows the logon
+      // screen's number, to be compared.
+      const shown = req.number === undefined ? req : { ...req, description: req.numberMode === 'pick' ? `${req.description} Approve only if the sign-in screen shows ${req.number}.` : `${req.description} Number: ${req.number}` };
       return client.approve({ host: s.notakeyHost ?? '', accessId: s.notakeyAccessId ?? '', callTimeoutMs: s.notakeyTimeout * 1000, ttlSeconds: req.ttlSeconds ?? s.messageTtlSeconds }, shown, signal);
     },
   };
