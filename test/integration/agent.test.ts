@@ -12,6 +12,7 @@ import { base32Decode, hotp, totpStep } from '../../app/mfa/otp.js';
 import { freeTcpPort, GATEHOUSE, startAppliance, tempDir, type Appliance } from '../helpers/appliance.js';
 import { findTool } from '../helpers/freeradius.js';
 import { connectPipe } from '../helpers/pipe-client.js';
+import { startPushServer } from '../helpers/push-server.js';
 
 interface Ctx {
   gh: Appliance;
@@ -214,6 +215,51 @@ Agent('a revoked or wrong agent token is refused by the appliance', async ({ gh 
   }
   const res = await fetch(`http://127.0.0.1:${gh.httpPort}/api/v1/agent/health`);
   assert.is(res.status, 401);
+});
+
+Agent('number matching through the agent: the number streams from the appliance to the logon screen before the decision; a provider that cannot show one is refused', async () => {
+  const push = await startPushServer({ kind: 'pending' });
+  const gh = await startAppliance({ args: ['--notakey-host', push.url, '--notakey-access-id', 'win-app', '--windows-number-matching', 'yes'] });
+  const socket = join(await tempDir(), 'agent.sock');
+  let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
+  try {
+    const token = (await gh.cli(['agent-token', 'create', 'PC-9'])).stdout.trim();
+    agent = await startAgent(`http://127.0.0.1:${gh.httpPort}/`, token, socket);
+    const c = await connectPipe(socket);
+    const base = { op: 'authenticate', username: 'pat', domain: 'CORP', workstation: 'PC-9', scenario: 'logon' };
+    const id = c.send({ ...base, number_matching: true });
+    const shown = await c.interim(id, 3000);
+    const n = shown['number'] as number;
+    assert.ok(Number.isInteger(n) && n >= 10 && n <= 99, JSON.stringify(shown));
+    assert.is(shown['message'], `On your phone, pick ${n} to approve this sign-in.`);
+    // The number reaches the screen as soon as the push is asked for (the call to the push service
+    // may still be on its way): nobody has decided yet.
+    for (const end = Date.now() + 3000; push.creates.length === 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+    assert.is(push.creates.length, 1);
+    const create = push.creates[0]!;
+    // A Notakey phone cannot offer a pick: its message names the number to compare.
+    assert.match(String(create.body.description), new RegExp(`Approve only if the sign-in screen shows ${n}\\.$`));
+    push.decide(create.uuid, 'approve');
+    assert.is((await c.reply(id, 3000))['result'], 'approved');
+    const old = await c.request(base, 3000);
+    assert.is(old['result'], 'denied');
+    assert.match(String(old['message']), /cannot show/);
+    assert.is(push.creates.length, 1, 'no push for a logon that cannot show the number');
+    c.end();
+    const records = (await gh.cli(['audit', 'export'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; outcome: string; reason: string; source: string; details: Record<string, unknown> | null });
+    const windows = records.filter((r) => r.event === 'windows.auth');
+    assert.equal(
+      windows.map((r) => [r.outcome, r.reason, r.source, r.details?.['numberMatching']]),
+      [
+        ['accept', 'push_approved', 'agent:PC-9:PC-9', 'compared'],
+        ['reject', 'push_number_unsupported', 'agent:PC-9:PC-9', undefined],
+      ],
+    );
+  } finally {
+    await agent?.stop();
+    await gh.stop();
+    await push.close();
+  }
 });
 
 Agent('agent flags: missing appliance or token is a one-line error', async () => {
