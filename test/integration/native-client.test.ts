@@ -18,6 +18,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { base32Decode, hotp, totpStep } from '../../app/mfa/otp.js';
 import { ROOT, startAppliance, tempDir, type Appliance } from '../helpers/appliance.js';
+import { startPushServer } from '../helpers/push-server.js';
 
 const BUILD = join(ROOT, 'native', 'build');
 const CLIENT = join(BUILD, 'linux', 'gatehouse-pipe-client');
@@ -338,14 +339,18 @@ N('the x64 DLL under wine64 against an in-process stand-in endpoint (a named pip
     'ok    HideOtherProviders on, Gatehouse provider missing: nothing hidden (no lockout)',
     'ok    HideOtherProviders on: CredUI never filtered',
     'ok    HideOtherProviders=0: nothing hidden at CPUS_LOGON',
+    'ok    the user name field holds what was set last ("bob")',
+    'ok    nina, number-matched and approved: credential returned',
+    'ok    number matching: the status line showed "On your phone, pick 47 to approve this sign-in." while waiting',
+    'ok    number matching: the authenticate request carries "number_matching":true',
   ]) {
     assert.ok(x64.includes(line), `x64 smoke output lacks "${line}":\n${r.stdout}`);
   }
   assert.not.match(x64, /^ {2}FAIL/m, r.stdout);
   assert.match(x64, /^\d+ passed, 0 failed$/m);
   // What crossed the pipe, as the stand-in endpoint printed it.
-  assert.match(x64, /endpoint got: \{"id":1,"op":"authenticate","username":"alice",[^\n]*"code":"123456","enforced":true\}/);
-  assert.match(x64, /endpoint got: \{"id":1,"op":"authenticate","username":"dave",[^\n]*"scenario":"logon","enforced":false\}/);
+  assert.match(x64, /endpoint got: \{"id":1,"op":"authenticate","username":"alice",[^\n]*"code":"123456","enforced":true,"number_matching":true\}/);
+  assert.match(x64, /endpoint got: \{"id":1,"op":"authenticate","username":"dave",[^\n]*"scenario":"logon","enforced":false,"number_matching":true\}/);
 });
 
 N('the x86 DLL: driven under Wine where Wine runs 32-bit programs; with Debian\'s wine64 alone it is NOT loaded, and its PE i386 headers, exports and imports (and the x86 smoke program\'s) are checked instead', async (ctx) => {
@@ -599,6 +604,29 @@ L('a TOTP user: code_required without a code, denied with a wrong one, approved 
   const ok = await client(['--socket', socket, 'authenticate', '--user', 'tilda', '--domain', 'CORP', '--workstation', 'PC-7', '--scenario', 'rdp', '--code', code(seed)]);
   assert.is(ok.code, 0, ok.stderr);
   assert.is((JSON.parse(ok.stdout) as Record<string, unknown>)['result'], 'approved', ok.stdout);
+});
+
+L('number matching (--windows-number-matching yes): the native client prints the interim number as it arrives, then the approval; without --number-matching it is refused', async ({ dir }) => {
+  const push = await startPushServer({ kind: 'approve', afterMs: 300 });
+  const socket = join(dir, 'numbers.sock');
+  const gh = await startAppliance({ args: ['--pipe-path', socket, '--notakey-host', push.url, '--notakey-access-id', 'win-app', '--windows-number-matching', 'yes'] });
+  try {
+    const args = ['--socket', socket, 'authenticate', '--user', 'pat', '--domain', 'CORP', '--workstation', 'PC-7', '--scenario', 'logon'];
+    const r = await client([...args, '--number-matching']);
+    assert.is(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.is(lines.length, 2, r.stdout);
+    const n = lines[0]!['number'] as number;
+    assert.equal(lines[0], { id: 1, result: 'number', number: n, message: `On your phone, pick ${n} to approve this sign-in.` });
+    assert.is(lines[1]!['result'], 'approved');
+    assert.match(String(push.creates[0]?.body.description), new RegExp(`shows ${n}\\.$`));
+    const old = await client(args);
+    assert.is(old.stdout.trim().split('\n').length, 1, old.stdout);
+    assert.is((JSON.parse(old.stdout) as Record<string, unknown>)['result'], 'denied', old.stdout);
+  } finally {
+    await gh.stop();
+    await push.close();
+  }
 });
 
 L('the optional "enforced" field (true, false) is accepted and leaves the answer as it was', async ({ socket }) => {

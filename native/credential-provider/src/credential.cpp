@@ -158,11 +158,12 @@ IFACEMETHODIMP Credential::GetComboBoxValueAt(DWORD, DWORD, LPWSTR*) { return E_
 IFACEMETHODIMP Credential::SetStringValue(DWORD id, LPCWSTR psz) {
   if (id != FID_USERNAME && id != FID_PASSWORD && id != FID_CODE) return E_INVALIDARG;
   std::wstring& v = values_[id];
+  // LogonUI sends the field's whole text at every change: it replaces what was there.
   if (id == FID_PASSWORD || id == FID_CODE) {
     // Overwrite in place: no reallocation, no copy left behind.
     SecureZeroMemory(&v[0], v.capacity() * sizeof(wchar_t));
-    v.clear();
   }
+  v.clear();
   if (psz != nullptr) v.append(psz);
   return S_OK;
 }
@@ -274,12 +275,19 @@ IFACEMETHODIMP Credential::GetSerialization(CREDENTIAL_PROVIDER_GET_SERIALIZATIO
     req.workstation = s.computer;
     req.scenario = gatehouse::cp::scenarioFor(s.usage, s.remote);
     req.enforced = s.enforced;  // the appliance records whether the password tile was a way around
+    // Number matching: this tile shows the number the person then picks on the phone. The
+    // appliance sends it in an interim reply while the call waits; it goes to the status line.
+    req.numberMatching = true;
     if (codeVisible_ && !values_[FID_CODE].empty()) req.code = narrow(values_[FID_CODE]);
     setString(FID_STATUS, req.code ? L"Checking the code..." : L"Approve the sign-in on your phone...");
     gatehouse::EndpointOptions ep;
     ep.path = s.settings.pipePath;
     ep.connect.requiredServerSid = s.settings.pipeServerSid;
-    const auto call = gatehouse::callAuthenticate(ep, req, gatehouse::deadlineIn(std::chrono::seconds(s.settings.authTimeoutSeconds)));
+    const auto call = gatehouse::callAuthenticate(ep, req, gatehouse::deadlineIn(std::chrono::seconds(s.settings.authTimeoutSeconds)),
+                                                  [this](const gatehouse::NumberShown& n) {
+                                                    logLine("number matching: showing " + std::to_string(n.number));
+                                                    setString(FID_STATUS, widen(n.message));
+                                                  });
     if (req.code) gatehouse::cp::secureWipe(*req.code);
     clearSecrets(false, true);
     logLine("authenticate " + who + " (" + gatehouse::scenarioName(req.scenario) + (s.enforced ? "" : ", not enforced") + "): " +

@@ -150,11 +150,14 @@ class FakeEndpoint {
       const auto st = d.next(payload);
       if (st == gatehouse::FrameDecoder::Status::Error) break;
       if (st == gatehouse::FrameDecoder::Status::Frame) {
-        const std::string reply = self->answer(payload);
-        std::string frame;
-        gatehouse::encodeFrame(reply, frame);
-        DWORD written = 0;
-        if (!WriteFile(h, frame.data(), static_cast<DWORD>(frame.size()), &written, nullptr)) break;
+        bool ok = true;
+        for (const std::string& reply : self->answer(payload)) {
+          std::string frame;
+          gatehouse::encodeFrame(reply, frame);
+          DWORD written = 0;
+          if (!WriteFile(h, frame.data(), static_cast<DWORD>(frame.size()), &written, nullptr)) ok = false;
+        }
+        if (!ok) break;
         continue;
       }
       DWORD n = 0;
@@ -167,7 +170,24 @@ class FakeEndpoint {
     return 0;
   }
 
-  std::string answer(const std::string& payload) {
+  // The frames answering one request: the final reply, after an interim one for number matching.
+  std::vector<std::string> answer(const std::string& payload) {
+    auto v = gatehouse::parseJson(payload);
+    const auto id = v ? v->getInteger("id").value_or(0) : 0;
+    const gatehouse::JsonValue* nm = v ? v->get("number_matching") : nullptr;
+    // nina's logon is number-matched: the number first, then the approval.
+    if (v && v->getString("username").value_or("") == "nina" && nm != nullptr && nm->isBool() && nm->asBool()) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        requests_.push_back(payload);
+      }
+      return {gatehouse::JsonObjectWriter().field("id", id).field("result", "number").field("number", std::int64_t(47)).field("message", "On your phone, pick 47 to approve this sign-in.").finish(),
+              gatehouse::JsonObjectWriter().field("id", id).field("result", "approved").field("message", "").finish()};
+    }
+    return {finalAnswer(payload)};
+  }
+
+  std::string finalAnswer(const std::string& payload) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       requests_.push_back(payload);
@@ -544,8 +564,29 @@ int wmain(int argc, wchar_t** argv) {
   cred->SetStringValue(2, L"bob");
   cred->SetStringValue(3, L"pw");
   Serialized r3 = submit(cred);
+  // The user name field as typed now, not added to what the last sign-in left there.
+  check(stringValue(cred, 2) == L"bob", "the user name field holds what was set last (\"" + narrow(stringValue(cred, 2)) + "\")");
   check(r3.hr == S_OK && r3.response == CPGSR_NO_CREDENTIAL_FINISHED && r3.text == L"Denied on the phone" && r3.icon == CPSI_ERROR,
         "bob denied: no credential, the endpoint's text, error icon (\"" + narrow(r3.text) + "\")");
+
+  // Number matching: the request says the tile can show a number; the interim reply's text goes
+  // to the status line while the call waits; the final reply decides.
+  cevents.log.clear();
+  cred->SetStringValue(2, L"nina");
+  cred->SetStringValue(3, L"pw");
+  Serialized r4 = submit(cred);
+  check(r4.hr == S_OK && r4.response == CPGSR_RETURN_CREDENTIAL_FINISHED, "nina, number-matched and approved: credential returned");
+  if (r4.cs.rgbSerialization) CoTaskMemFree(r4.cs.rgbSerialization);
+  bool shownNumber = false;
+  for (const std::string& l : cevents.log) {
+    if (l == "string 6=On your phone, pick 47 to approve this sign-in.") shownNumber = true;
+  }
+  check(shownNumber, "number matching: the status line showed \"On your phone, pick 47 to approve this sign-in.\" while waiting");
+  bool askedWithNumber = false;
+  for (const std::string& q : endpoint.requests()) {
+    if (q.find("\"username\":\"nina\"") != std::string::npos && q.find("\"number_matching\":true") != std::string::npos) askedWithNumber = true;
+  }
+  check(askedWithNumber, "number matching: the authenticate request carries \"number_matching\":true");
   cred->UnAdvise();
   cred->Release();
 

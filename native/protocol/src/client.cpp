@@ -32,7 +32,7 @@ IoResult PipeClient::send(const std::string& payload, Deadline deadline) {
   return r;
 }
 
-PipeClient::WaitResult PipeClient::wait(std::int64_t id, Deadline deadline) {
+PipeClient::WaitResult PipeClient::wait(std::int64_t id, Deadline deadline, const std::function<void(const Reply&)>& interim) {
   WaitResult out;
   for (;;) {
     auto it = stash_.find(id);
@@ -72,6 +72,10 @@ PipeClient::WaitResult PipeClient::wait(std::int64_t id, Deadline deadline) {
         brokenStatus_ = WaitStatus::ProtocolError;
         continue;
       }
+      if (readNumberReply(reply.body)) {
+        if (*reply.id == id && interim) interim(reply);
+        continue;
+      }
       stash_[*reply.id] = std::move(reply);
       continue;
     }
@@ -97,7 +101,8 @@ PipeClient::WaitResult PipeClient::wait(std::int64_t id, Deadline deadline) {
   }
 }
 
-RawCall callOnce(const EndpointOptions& endpoint, const std::function<std::string(std::int64_t)>& build, Deadline deadline) {
+RawCall callOnce(const EndpointOptions& endpoint, const std::function<std::string(std::int64_t)>& build, Deadline deadline,
+                 const std::function<void(const Reply&)>& interim) {
   RawCall out;
   ConnectResult c = endpoint.connector ? endpoint.connector(endpoint.path, deadline)
                                        : connectEndpoint(endpoint.path, deadline, endpoint.connect);
@@ -119,7 +124,7 @@ RawCall callOnce(const EndpointOptions& endpoint, const std::function<std::strin
     out.error = w.error;
     return out;
   }
-  auto r = client.wait(id, deadline);
+  auto r = client.wait(id, deadline, interim);
   switch (r.status) {
     case PipeClient::WaitStatus::Ok:
       out.status = CallStatus::Ok;
@@ -145,9 +150,16 @@ HealthCall callHealth(const EndpointOptions& endpoint, Deadline deadline) {
   return out;
 }
 
-AuthenticateCall callAuthenticate(const EndpointOptions& endpoint, const AuthenticateRequest& request, Deadline deadline) {
+AuthenticateCall callAuthenticate(const EndpointOptions& endpoint, const AuthenticateRequest& request, Deadline deadline,
+                                  const std::function<void(const NumberShown&)>& onNumber) {
   AuthenticateCall out;
-  RawCall raw = callOnce(endpoint, [&](std::int64_t id) { return buildAuthenticateRequest(id, request); }, deadline);
+  std::function<void(const Reply&)> interim;
+  if (onNumber) {
+    interim = [&](const Reply& r) {
+      if (auto n = readNumberReply(r.body)) onNumber(*n);
+    };
+  }
+  RawCall raw = callOnce(endpoint, [&](std::int64_t id) { return buildAuthenticateRequest(id, request); }, deadline, interim);
   out.status = raw.status;
   out.error = raw.error;
   if (raw.status == CallStatus::Ok) out.reply = readAuthenticateReply(raw.reply.body);

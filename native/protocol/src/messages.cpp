@@ -32,6 +32,7 @@ std::string buildAuthenticateRequest(std::int64_t id, const AuthenticateRequest&
       .field("scenario", scenarioName(req.scenario));
   if (req.code) w.field("code", *req.code);
   if (req.enforced) w.field("enforced", *req.enforced);
+  if (req.numberMatching) w.field("number_matching", true);
   return w.finish();
 }
 
@@ -109,6 +110,18 @@ HealthReply readHealthReply(const JsonValue& body) {
     if (*status != "error" && r.message.empty()) r.message = "unknown status \"" + *status + "\"";
   }
   return r;
+}
+
+std::optional<NumberShown> readNumberReply(const JsonValue& body) {
+  const auto result = body.getString("result");
+  if (!result || *result != "number") return std::nullopt;
+  const JsonValue* n = body.get("number");
+  if (n == nullptr || !n->isInteger() || n->asInteger() < 0 || n->asInteger() > 9999) return std::nullopt;
+  NumberShown out;
+  out.number = static_cast<int>(n->asInteger());
+  out.message = messageOf(body);
+  if (out.message.empty()) out.message = "On your phone, pick " + std::to_string(out.number) + ".";
+  return out;
 }
 
 AuthenticateReply readAuthenticateReply(const JsonValue& body) {

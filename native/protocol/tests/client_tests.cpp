@@ -121,6 +121,28 @@ TEST(client_matches_replies_out_of_order_and_split) {
   CHECK_EQ(raw->written, frame(R"({"id":1,"op":"health"})"));
 }
 
+TEST(client_interim_number_reply_goes_to_the_waiter_and_the_wait_goes_on) {
+  auto t = std::make_unique<ScriptedTransport>();
+  ScriptedTransport* raw = t.get();
+  // An interim reply for another id (dropped), one for ours, then the final replies.
+  raw->chunks.push_back(frame(R"({"id":2,"result":"number","number":11,"message":"x"})") + frame(R"({"id":1,"result":"number","number":42,"message":"pick 42"})") +
+                        frame(R"({"id":2,"result":"denied"})") + frame(R"({"id":1,"result":"approved"})"));
+  PipeClient client(std::move(t));
+  std::vector<int> seen;
+  auto r1 = client.wait(1, deadlineIn(1s), [&](const Reply& r) { seen.push_back(readNumberReply(r.body)->number); });
+  REQUIRE(r1.status == PipeClient::WaitStatus::Ok);
+  CHECK_EQ(r1.reply.body.getString("result").value_or(""), std::string("approved"));
+  CHECK(seen == std::vector<int>{42});
+  auto r2 = client.wait(2, deadlineIn(1s));
+  REQUIRE(r2.status == PipeClient::WaitStatus::Ok);
+  CHECK_EQ(r2.reply.body.getString("result").value_or(""), std::string("denied"));
+  // A connection that closes after the interim reply: no final answer, never an approval.
+  auto t2 = std::make_unique<ScriptedTransport>();
+  t2->chunks.push_back(frame(R"({"id":1,"result":"number","number":42})"));
+  PipeClient c2(std::move(t2));
+  CHECK(c2.wait(1, deadlineIn(1s), [](const Reply&) {}).status == PipeClient::WaitStatus::Closed);
+}
+
 TEST(client_error_reply_without_id_breaks_connection) {
   auto t = std::make_unique<ScriptedTransport>();
   t->chunks.push_back(frame(R"({"id":null,"result":"error","message":"frame too long"})"));

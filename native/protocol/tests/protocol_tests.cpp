@@ -296,6 +296,33 @@ TEST(messages_build_requests) {
   CHECK(v->get("password") == nullptr);
 }
 
+TEST(messages_number_matching_field_and_interim_reply) {
+  AuthenticateRequest r;
+  r.username = "alice";
+  r.numberMatching = true;
+  CHECK_EQ(buildAuthenticateRequest(5, r),
+           std::string(R"({"id":5,"op":"authenticate","username":"alice","domain":"","workstation":"","scenario":"logon","number_matching":true})"));
+  auto v = parseJson(R"({"id":5,"result":"number","number":42,"message":"On your phone, pick 42 to approve this sign-in."})");
+  REQUIRE(v);
+  auto n = readNumberReply(*v);
+  REQUIRE(n);
+  CHECK_EQ(n->number, 42);
+  CHECK_EQ(n->message, std::string("On your phone, pick 42 to approve this sign-in."));
+  // No message: one is made up; a final reply, a non-integer or out-of-range number: not interim.
+  auto bare = parseJson(R"({"id":5,"result":"number","number":7})");
+  const auto bareShown = readNumberReply(*bare);
+  REQUIRE(bareShown);
+  CHECK_EQ(bareShown->message, std::string("On your phone, pick 7."));
+  for (const char* s : {R"({"id":5,"result":"approved"})", R"({"id":5,"result":"number","number":"42"})", R"({"id":5,"result":"number","number":100000})",
+                        R"({"id":5,"result":"number"})"}) {
+    auto x = parseJson(s);
+    REQUIRE(x);
+    CHECK(!readNumberReply(*x));
+  }
+  // An interim reply is never a final answer: read as one, it is an error, never an approval.
+  CHECK(readAuthenticateReply(*v).result == AuthResult::Error);
+}
+
 TEST(messages_authenticate_enforced_field) {
   AuthenticateRequest r;
   r.username = "alice";

@@ -4,9 +4,11 @@
 //   gatehouse-pipe-client --socket PATH [--timeout-ms N] status
 //   gatehouse-pipe-client --socket PATH [--timeout-ms N] authenticate --user U --domain D
 //       --workstation W --scenario logon|unlock|rdp|credui [--code C] [--enforced true|false]
+//       [--number-matching]
 //   gatehouse-pipe-client --socket PATH [--timeout-ms N] batch   < requests (one JSON object a line)
 //
-// health / authenticate print the reply as one line of JSON. status runs one health check through
+// health / authenticate print the reply as one line of JSON (authenticate --number-matching: each
+// interim "number" reply too, on its own line, as it arrives, before the final one). status runs one health check through
 // the credential provider's status machine and prints the line the logon screen would show.
 // batch sends every request on one connection before reading any reply (ids 1..n are added), then
 // prints the replies in request order, one a line.
@@ -36,7 +38,7 @@ constexpr int kExitUsage = 64;
 const char* kUsage =
     "usage: gatehouse-pipe-client --socket PATH [--timeout-ms N] health|status|batch\n"
     "       gatehouse-pipe-client --socket PATH [--timeout-ms N] authenticate --user U --domain D --workstation W\n"
-    "           --scenario logon|unlock|rdp|credui [--code C] [--enforced true|false]\n";
+    "           --scenario logon|unlock|rdp|credui [--code C] [--enforced true|false] [--number-matching]\n";
 
 int usage(const std::string& why) {
   std::cerr << "gatehouse-pipe-client: " << why << "\n" << kUsage;
@@ -144,6 +146,8 @@ int main(int argc, char** argv) {
     } else if (a == "--enforced") {
       if (!value(v) || (v != "true" && v != "false")) return usage("--enforced needs true or false");
       auth.enforced = v == "true";
+    } else if (a == "--number-matching") {
+      auth.numberMatching = true;
     } else if (a == "-h" || a == "--help") {
       std::cout << kUsage;
       return 0;
@@ -164,7 +168,8 @@ int main(int argc, char** argv) {
   if (command == "authenticate") {
     if (!haveUser || !haveDomain || !haveWorkstation || !haveScenario)
       return usage("authenticate needs --user, --domain, --workstation and --scenario");
-    return report(callOnce(ep, [&](std::int64_t id) { return buildAuthenticateRequest(id, auth); }, deadline), ep.path);
+    const auto interim = [](const Reply& r) { std::cout << toJson(r.body) << std::endl; };
+    return report(callOnce(ep, [&](std::int64_t id) { return buildAuthenticateRequest(id, auth); }, deadline, interim), ep.path);
   }
   if (command == "status") {
     SteadyTimeSource clock;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -31,10 +32,12 @@ class PipeClient {
     std::string error;
   };
 
-  /// Waits for the reply carrying `id`; replies to other ids that arrive first are kept for their
-  /// own wait(). A reply without id (the endpoint's answer to a frame it could not read), a bad
-  /// frame or bad JSON breaks the connection: this and every later wait() fail.
-  WaitResult wait(std::int64_t id, Deadline deadline);
+  /// Waits for the final reply carrying `id`; replies to other ids that arrive first are kept for
+  /// their own wait(). Interim replies (`"result":"number"`) to `id` go to `interim` as they come
+  /// and the wait goes on; interim replies to other ids are dropped (an interim reply is only
+  /// worth showing while someone waits). A reply without id (the endpoint's answer to a frame it
+  /// could not read), a bad frame or bad JSON breaks the connection: this and every later wait() fail.
+  WaitResult wait(std::int64_t id, Deadline deadline, const std::function<void(const Reply&)>& interim = {});
 
   bool broken() const { return !broken_.empty(); }
 
@@ -66,9 +69,10 @@ struct RawCall {
   std::string error;
 };
 
-/// Connects, sends the request built for a fresh id, waits for its reply, disconnects; all before
-/// `deadline`.
-RawCall callOnce(const EndpointOptions& endpoint, const std::function<std::string(std::int64_t id)>& build, Deadline deadline);
+/// Connects, sends the request built for a fresh id, waits for its reply (interim replies go to
+/// `interim`), disconnects; all before `deadline`.
+RawCall callOnce(const EndpointOptions& endpoint, const std::function<std::string(std::int64_t id)>& build, Deadline deadline,
+                 const std::function<void(const Reply&)>& interim = {});
 
 struct HealthCall {
   CallStatus status = CallStatus::Failed;
@@ -82,6 +86,8 @@ struct AuthenticateCall {
   AuthenticateReply reply;
   std::string error;
 };
-AuthenticateCall callAuthenticate(const EndpointOptions& endpoint, const AuthenticateRequest& request, Deadline deadline);
+/// `onNumber`: number matching's interim reply, called on this thread while the call waits.
+AuthenticateCall callAuthenticate(const EndpointOptions& endpoint, const AuthenticateRequest& request, Deadline deadline,
+                                  const std::function<void(const NumberShown&)>& onNumber = {});
 
 }  // namespace gatehouse

@@ -5,6 +5,10 @@
 //      (code only when typed; enforced, an optional extension of v1, only when the sender knows it)
 //   -> {"id":2,"result":"approved"|"denied"|"expired"|"unknown_user"|"code_required"|"locked"|"error",
 //       "message":"text for the logon screen"}
+// With "number_matching":true in the request (an optional extension of v1: this client can show a
+// number while it waits), the endpoint may first send an interim reply with the same id,
+//   {"id":2,"result":"number","number":42,"message":"On your phone, pick 42 to approve this sign-in."}
+// and the final reply later.
 // No password ever crosses the pipe: there is no field for one.
 #pragma once
 
@@ -33,7 +37,20 @@ struct AuthenticateRequest {
   // sent (a sender that does not know, e.g. the diagnosis CLI without --enforced). An optional,
   // backward-compatible field of protocol v1: endpoints that do not know it ignore it.
   std::optional<bool> enforced;
+  // This client shows the number of an interim "number" reply while it waits (number matching).
+  // Sent only when true; endpoints that do not know it ignore it.
+  bool numberMatching = false;
 };
+
+/// An interim reply's number and the text to show with it.
+struct NumberShown {
+  int number = 0;
+  std::string message;
+};
+
+/// The interim reply of number matching (`"result":"number"` with an integer number 0..9999), or
+/// nothing for any other body (a final reply).
+std::optional<NumberShown> readNumberReply(const JsonValue& body);
 
 std::string buildHealthRequest(std::int64_t id);
 std::string buildAuthenticateRequest(std::int64_t id, const AuthenticateRequest& req);
