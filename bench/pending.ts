@@ -16,7 +16,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../test/helpers/appliance.js';
@@ -386,6 +386,8 @@ export async function runPending(opts: { count: number; downPort: number; downSe
     clearInterval(retx);
     for (const s of socks) s.close();
     await gh.stop();
+    // BENCH_GH_OUTPUT=FILE: Gatehouse's output kept (e.g. with BENCH_NODE_ARGS=--trace-gc).
+    if (process.env['BENCH_GH_OUTPUT']) await writeFile(process.env['BENCH_GH_OUTPUT'], gh.output());
     push?.close();
     await rm(dataDir, { recursive: true, force: true });
   }
