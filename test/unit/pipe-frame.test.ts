@@ -259,6 +259,16 @@ Frame('parseRequest: the optional enforced flag (whether the provider hides othe
   for (const v of ['yes', 1, 0, {}, []]) refused(parse(auth({ enforced: v })), 2, /enforced must be true or false/);
 });
 
+Frame('parseRequest: the optional number_matching flag (the client can show a number while it waits) is a boolean; only true asks for it', () => {
+  const yes = parse(auth({ number_matching: true }));
+  assert.ok(yes.ok && yes.request.op === 'authenticate' && yes.request.numberMatching === true);
+  for (const v of [false, null, undefined]) {
+    const r = parse(auth({ number_matching: v }));
+    assert.ok(r.ok && r.request.op === 'authenticate' && r.request.numberMatching === undefined, String(v));
+  }
+  for (const v of ['true', 1, {}, []]) refused(parse(auth({ number_matching: v })), 2, /number_matching must be true or false/);
+});
+
 Frame('parseRequest: control characters in any text field are refused (C0 and DEL, as everywhere else in the app)', () => {
   for (const ch of ['\u0000', '\n', '\r', '\t', '\u001b', '\u001f', '\u007f']) {
     const label = `U+${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
