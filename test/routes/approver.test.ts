@@ -69,6 +69,36 @@ A('a request of another user is not this phone’s to see or decide', async ({ w
   assert.ok(w.deps.pushRequests.decide(other.request.id, 'deny'), 'still open for its own user');
 });
 
+A('number matching the Windows way: the phone sees three numbers and not which is right; an approval must pick one of them, a denial picks none', async ({ w }) => {
+  const open = w.deps.pushRequests.open('alice', { username: 'alice', title: 'Windows sign-in', description: 'x', fingerprint: 'PC-7', number: 42, numberMode: 'pick' }, 60_000, AbortSignal.timeout(5000));
+  const listed = ((await (await req(w, 'GET', '/approve/api/requests', { cookie: 'ghd_good' })).json()) as { requests: { number: unknown; choices: number[] }[] }).requests;
+  assert.is(listed.length, 1);
+  assert.is(listed[0]!.number, null, 'the right number is not sent to the phone');
+  assert.is(listed[0]!.choices.length, 3);
+  assert.ok(listed[0]!.choices.includes(42));
+  const options = (body: object) => req(w, 'POST', `/approve/api/requests/${open.request.id}/options`, { cookie: 'ghd_good', type: 'application/json', body: JSON.stringify(body) });
+  const other = [10, 11, 12].find((n) => !listed[0]!.choices.includes(n))!;
+  for (const [body, why] of [
+    [{ decision: 'approve' }, /Pick the number/],
+    [{ decision: 'approve', number: other }, /not one of the numbers offered/],
+    [{ decision: 'approve', number: '42' }, /not one of the numbers offered/],
+    [{ decision: 'deny', number: 42 }, /not one of the numbers offered/],
+  ] as const) {
+    const r = await options(body);
+    assert.is(r.status, 400, JSON.stringify(body));
+    assert.match(((await r.json()) as { error: string }).error, why);
+  }
+  // A pick that was offered (the wrong one too: whether it is right is the engine's to decide) and a denial: options given.
+  for (const n of listed[0]!.choices) assert.is((await options({ decision: 'approve', number: n })).status, 200);
+  assert.is((await options({ decision: 'deny' })).status, 200);
+  // A request with a number to type (RADIUS) shows it and takes no pick.
+  const typed = w.deps.pushRequests.open('alice', { username: 'alice', title: 'VPN', description: 'x', fingerprint: 'y', number: 37 }, 60_000, AbortSignal.timeout(5000));
+  const both = ((await (await req(w, 'GET', '/approve/api/requests', { cookie: 'ghd_good' })).json()) as { requests: { id: string; number: unknown; choices: unknown }[] }).requests;
+  assert.equal(both.find((r) => r.id === typed.request.id), { ...both.find((r) => r.id === typed.request.id)!, number: 37, choices: null });
+  assert.is((await req(w, 'POST', `/approve/api/requests/${typed.request.id}/options`, { cookie: 'ghd_good', type: 'application/json', body: '{"decision":"approve","number":37}' })).status, 400);
+  assert.is((await req(w, 'POST', `/approve/api/requests/${typed.request.id}/options`, { cookie: 'ghd_good', type: 'application/json', body: '{"decision":"approve"}' })).status, 200);
+});
+
 A('an enrolment link that does not exist; a subscription that is not one', async ({ w }) => {
   const r = await req(w, 'POST', '/approve/api/enrol/options', { type: 'application/json', body: '{"token":"ghe_nothing"}' });
   assert.is(r.status, 404);
