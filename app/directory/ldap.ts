@@ -1,0 +1,260 @@
+// The directory connection (issue 14, first part): users looked up in Active Directory or OpenLDAP
+// and passwords checked by binding as the user, through ldapts (a well-kept LDAP client: no LDAP
+// is written here). Decisions kept here, for everything that will use it (the first factor, the
+// sync, the Directory page):
+//
+// - Several URLs are tried in order (failover): a server that cannot be reached, or times out,
+//   passes the operation to the next; an answer (even "wrong password") ends it.
+// - Clear text only where nobody can listen: `ldap://` to a loopback address, or with StartTLS, or
+//   when explicitly allowed. `ldaps://` and StartTLS verify the server against --ldap-ca when
+//   given (the system CAs otherwise).
+// - The user name goes into the filter escaped per RFC 4515, so `*`, parentheses and backslashes
+//   in a name match themselves and cannot widen the search.
+// - A lookup must find exactly one entry: two entries for one name is an error, never a guess.
+// - Bind answers are told apart (wrong password, disabled, locked, expired, unreachable, timeout):
+//   each becomes its own audit reason where the directory is used. Active Directory says which in
+//   the diagnostic message's "data" code of an invalid-credentials answer.
+import { isIP } from 'node:net';
+import { Client, InvalidCredentialsError, type Entry } from 'ldapts';
+
+export type Preset = 'ad' | 'openldap';
+
+export interface DirectoryOptions {
+  /** Tried in order: ldap://host[:port] or ldaps://host[:port]. */
+  urls: string[];
+  /** The account searches run as; absent: anonymous. */
+  bindDn?: string | undefined;
+  bindPassword?: string | undefined;
+  baseDn: string;
+  /** `{username}` is replaced by the escaped name; absent: the preset's. */
+  userFilter?: string | undefined;
+  preset: Preset;
+  /** PEM: the CA (or the certificate) the server's TLS certificate must chain to. */
+  ca?: Buffer | string | undefined;
+  /** StartTLS on ldap:// URLs. */
+  startTls: boolean;
+  /** Clear-text ldap:// to a host that is not loopback, without StartTLS. */
+  allowPlain: boolean;
+  /** Per operation, and per connection attempt. */
+  timeoutMs: number;
+}
+
+export interface DirectoryUser {
+  dn: string;
+  /** The account name (uid, or sAMAccountName). */
+  username: string;
+  displayName: string | undefined;
+  email: string | undefined;
+  upn: string | undefined;
+  /** DNs of the groups the entry is a member of, as memberOf lists them. */
+  groups: string[];
+  /** Active Directory's ACCOUNTDISABLE flag (userAccountControl 0x2). */
+  disabled: boolean;
+}
+
+export type Failure = 'unreachable' | 'timeout' | 'tls' | 'error';
+export type LookupResult = { ok: true; user: DirectoryUser } | { ok: false; reason: 'not_found' | 'ambiguous' | Failure; detail: string };
+export type PasswordResult =
+  | { ok: true; user: DirectoryUser }
+  | { ok: false; reason: 'wrong_password' | 'not_found' | 'ambiguous' | 'disabled' | 'locked' | 'expired' | 'must_change' | Failure; detail: string };
+
+export interface Directory {
+  /** Connect and bind as the service account: "Test connection". */
+  test(): Promise<{ ok: true; url: string } | { ok: false; reason: Failure | 'bind_failed'; detail: string }>;
+  /** The one entry for this name: "Test user". */
+  findUser(username: string): Promise<LookupResult>;
+  /** Look the user up, then bind as them with the password. */
+  checkPassword(username: string, password: string): Promise<PasswordResult>;
+}
+
+const PRESETS: Record<Preset, { filter: string; name: string; attributes: string[] }> = {
+  openldap: { filter: '(&(objectClass=inetOrgPerson)(uid={username}))', name: 'uid', attributes: ['uid', 'displayName', 'cn', 'mail', 'memberOf'] },
+  ad: {
+    filter: '(&(objectCategory=person)(objectClass=user)(|(sAMAccountName={username})(userPrincipalName={username})))',
+    name: 'sAMAccountName',
+    attributes: ['sAMAccountName', 'displayName', 'cn', 'mail', 'userPrincipalName', 'memberOf', 'userAccountControl'],
+  },
+};
+
+/** RFC 4515 value escaping: NUL, `*`, `(`, `)` and `\` as `\XX`. */
+export function escapeFilterValue(value: string): string {
+  return value.replace(/[\u0000*()\\]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** The filter for a user name: the template with every `{username}` replaced by the escaped name. */
+export function userFilter(template: string, username: string): string {
+  return template.split('{username}').join(escapeFilterValue(username));
+}
+
+function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  if (h === 'localhost') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) return h === '::1';
+  return false;
+}
+
+/** The options' problem, as one line naming the flag; undefined when they can be used. */
+export function directoryProblem(o: DirectoryOptions): string | undefined {
+  if (o.urls.length === 0) return '--ldap-url: at least one ldap:// or ldaps:// URL';
+  for (const raw of o.urls) {
+    let u: URL;
+    try {
+      u = new URL(raw);
+    } catch {
+      return `--ldap-url: ${JSON.stringify(raw)} is not a URL`;
+    }
+    if (u.protocol !== 'ldap:' && u.protocol !== 'ldaps:') return `--ldap-url: ${raw} must start with ldap:// or ldaps://`;
+    if (u.pathname !== '' && u.pathname !== '/') return `--ldap-url: ${raw} must name only the server (the base DN is --ldap-base-dn)`;
+    if (u.protocol === 'ldap:' && !o.startTls && !o.allowPlain && !isLoopback(u.hostname))
+      return `--ldap-url: ${raw} would send passwords in clear text: use ldaps://, --ldap-starttls yes, or --ldap-allow-plain yes`;
+  }
+  if (o.baseDn.trim() === '') return '--ldap-base-dn is required';
+  if ((o.bindDn === undefined) !== (o.bindPassword === undefined)) return 'the bind DN (--ldap-bind-dn) and its password (LDAP_BIND_PASSWORD or --ldap-bind-password-file) go together';
+  if (o.userFilter !== undefined && !o.userFilter.includes('{username}')) return '--ldap-user-filter must contain {username}';
+  return undefined;
+}
+
+const first = (e: Entry, name: string): string | undefined => {
+  const v = e[name];
+  const s = Array.isArray(v) ? v[0] : v;
+  return s === undefined ? undefined : Buffer.isBuffer(s) ? s.toString('utf8') : String(s);
+};
+const all = (e: Entry, name: string): string[] => {
+  const v = e[name];
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).map((x) => (Buffer.isBuffer(x) ? x.toString('utf8') : String(x)));
+};
+
+/** Active Directory's reason in an invalid-credentials answer ("... data 533, ..."). */
+function adReason(message: string): 'disabled' | 'locked' | 'expired' | 'must_change' | 'wrong_password' {
+  const m = /\bdata ([0-9a-f]{3})\b/i.exec(message);
+  switch (m?.[1]?.toLowerCase()) {
+    case '533':
+      return 'disabled';
+    case '775':
+      return 'locked';
+    case '532':
+    case '701':
+      return 'expired';
+    case '773':
+      return 'must_change';
+    default:
+      return 'wrong_password';
+  }
+}
+
+function failureOf(e: unknown): { reason: Failure; detail: string } {
+  const err = e as Error & { code?: string };
+  const msg = (err?.message ?? String(e)).slice(0, 200);
+  if (/timeout|timed out/i.test(msg) || err?.code === 'ETIMEDOUT') return { reason: 'timeout', detail: msg };
+  if (/certificate|self.signed|TLS|SSL|handshake/i.test(msg) || (err?.code ?? '').startsWith('ERR_TLS') || (err?.code ?? '').includes('CERT')) return { reason: 'tls', detail: msg };
+  if (['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(err?.code ?? '') || /ECONNREFUSED|ECONNRESET|closed/i.test(msg)) return { reason: 'unreachable', detail: msg };
+  return { reason: 'error', detail: msg };
+}
+
+export function createDirectory(o: DirectoryOptions): Directory {
+  const problem = directoryProblem(o);
+  if (problem !== undefined) throw new Error(problem);
+  const preset = PRESETS[o.preset];
+  const template = o.userFilter ?? preset.filter;
+  // A fresh object for every use: ldapts writes the socket it upgrades into the options it is
+  // given, and a shared object would hand one connection's socket to the next.
+  const tlsOptions = () => (o.ca === undefined ? {} : { ca: o.ca });
+  // ldapts speaks TLS from the first byte whenever the client has TLS options, whatever the
+  // scheme: ldap:// URLs get theirs at StartTLS only.
+  const client = (url: string) => new Client({ url, timeout: o.timeoutMs, connectTimeout: o.timeoutMs, strictDN: false, ...(url.startsWith('ldaps:') ? { tlsOptions: tlsOptions() } : {}) });
+
+  /** A connected client (StartTLS done where asked), trying each URL in turn. */
+  async function connect(): Promise<{ ok: true; client: Client; url: string } | { ok: false; reason: Failure; detail: string }> {
+    let last: { reason: Failure; detail: string } = { reason: 'unreachable', detail: 'no server' };
+    for (const url of o.urls) {
+      const c = client(url);
+      try {
+        if (url.startsWith('ldap:') && o.startTls) await c.startTLS(tlsOptions());
+        // Anonymous unless a service account is set: a bind of its own either way, so that a
+        // server that cannot be reached fails here and the next one is tried.
+        await c.bind(o.bindDn ?? '', o.bindPassword ?? '');
+        return { ok: true, client: c, url };
+      } catch (e) {
+        await c.unbind().catch(() => undefined);
+        if (e instanceof InvalidCredentialsError) return { ok: false, reason: 'error', detail: `the service account was refused (${url}): check --ldap-bind-dn and its password` };
+        last = failureOf(e);
+        last.detail = `${url}: ${last.detail}`;
+      }
+    }
+    return { ok: false, ...last };
+  }
+
+  async function lookup(client: Client, username: string): Promise<LookupResult> {
+    const { searchEntries } = await client.search(o.baseDn, { scope: 'sub', filter: userFilter(template, username), attributes: preset.attributes, sizeLimit: 2 });
+    if (searchEntries.length === 0) return { ok: false, reason: 'not_found', detail: `no entry for ${JSON.stringify(username)} under ${o.baseDn}` };
+    if (searchEntries.length > 1) return { ok: false, reason: 'ambiguous', detail: `more than one entry for ${JSON.stringify(username)}` };
+    const e = searchEntries[0]!;
+    const uac = Number(first(e, 'userAccountControl') ?? '0');
+    return {
+      ok: true,
+      user: {
+        dn: e.dn,
+        username: first(e, preset.name) ?? username,
+        displayName: first(e, 'displayName') ?? first(e, 'cn'),
+        email: first(e, 'mail'),
+        upn: first(e, 'userPrincipalName'),
+        groups: all(e, 'memberOf'),
+        disabled: Number.isInteger(uac) && (uac & 0x2) !== 0,
+      },
+    };
+  }
+
+  /** Run `fn` on a connected client, closing it after; connection failures become results. */
+  async function withClient<T>(fn: (c: Client) => Promise<T>, onFailure: (f: { reason: Failure | 'error'; detail: string }) => T): Promise<T> {
+    const c = await connect();
+    if (!c.ok) return onFailure(c);
+    try {
+      return await fn(c.client);
+    } catch (e) {
+      return onFailure(failureOf(e));
+    } finally {
+      await c.client.unbind().catch(() => undefined);
+    }
+  }
+
+  return {
+    async test() {
+      const c = await connect();
+      if (!c.ok) return { ok: false, reason: c.detail.includes('service account was refused') ? 'bind_failed' : c.reason, detail: c.detail };
+      await c.client.unbind().catch(() => undefined);
+      return { ok: true, url: c.url };
+    },
+
+    findUser: (username) => withClient((c) => lookup(c, username), (f) => ({ ok: false, ...f })),
+
+    async checkPassword(username, password) {
+      // An empty password would be an unauthenticated bind, which servers accept: never a yes.
+      if (password === '') return { ok: false, reason: 'wrong_password', detail: 'empty password' };
+      const found = await this.findUser(username);
+      if (!found.ok) return found;
+      if (found.user.disabled) return { ok: false, reason: 'disabled', detail: 'the directory account is disabled' };
+      const url = o.urls;
+      // The user's own bind, on a connection of its own (the service account's stays clean).
+      for (const u of url) {
+        const c = client(u);
+        try {
+          if (u.startsWith('ldap:') && o.startTls) await c.startTLS(tlsOptions());
+          await c.bind(found.user.dn, password);
+          return { ok: true, user: found.user };
+        } catch (e) {
+          if (e instanceof InvalidCredentialsError) {
+            const why = o.preset === 'ad' ? adReason(e.message) : 'wrong_password';
+            return { ok: false, reason: why, detail: why === 'wrong_password' ? 'the directory refused the password' : `the directory account is ${why.replace('_', ' ')}` };
+          }
+          const f = failureOf(e);
+          if (u === url[url.length - 1]) return { ok: false, ...f, detail: `${u}: ${f.detail}` };
+        } finally {
+          await c.unbind().catch(() => undefined);
+        }
+      }
+      return { ok: false, reason: 'unreachable', detail: 'no server' };
+    },
+  };
+}
