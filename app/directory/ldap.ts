@@ -165,25 +165,37 @@ export function createDirectory(o: DirectoryOptions): Directory {
   // scheme: ldap:// URLs get theirs at StartTLS only.
   const client = (url: string) => new Client({ url, timeout: o.timeoutMs, connectTimeout: o.timeoutMs, strictDN: false, ...(url.startsWith('ldaps:') ? { tlsOptions: tlsOptions() } : {}) });
 
-  /** A connected client (StartTLS done where asked), trying each URL in turn. */
-  async function connect(): Promise<{ ok: true; client: Client; url: string } | { ok: false; reason: Failure; detail: string }> {
+  /**
+   * A client bound as `dn`, trying each URL in turn (StartTLS done where asked). An answer ends
+   * the search: `refused` is the server's no to this DN and password; only a server that cannot
+   * be reached (or times out, or fails TLS) passes to the next.
+   */
+  async function bindAnywhere(dn: string, password: string): Promise<{ ok: true; client: Client; url: string } | { ok: false; refused: InvalidCredentialsError; url: string } | { ok: false; reason: Failure; detail: string }> {
     let last: { reason: Failure; detail: string } = { reason: 'unreachable', detail: 'no server' };
     for (const url of o.urls) {
       const c = client(url);
       try {
         if (url.startsWith('ldap:') && o.startTls) await c.startTLS(tlsOptions());
-        // Anonymous unless a service account is set: a bind of its own either way, so that a
-        // server that cannot be reached fails here and the next one is tried.
-        await c.bind(o.bindDn ?? '', o.bindPassword ?? '');
+        await c.bind(dn, password);
         return { ok: true, client: c, url };
       } catch (e) {
         await c.unbind().catch(() => undefined);
-        if (e instanceof InvalidCredentialsError) return { ok: false, reason: 'error', detail: `the service account was refused (${url}): check --ldap-bind-dn and its password` };
-        last = failureOf(e);
-        last.detail = `${url}: ${last.detail}`;
+        if (e instanceof InvalidCredentialsError) return { ok: false, refused: e, url };
+        const f = failureOf(e);
+        last = { reason: f.reason, detail: `${url}: ${f.detail}` };
       }
     }
     return { ok: false, ...last };
+  }
+
+  /**
+   * Bound as the service account (anonymous unless one is set: a bind of its own either way, so
+   * that a server that cannot be reached fails here and the next one is tried).
+   */
+  async function connect(): Promise<{ ok: true; client: Client; url: string } | { ok: false; reason: Failure | 'bind_failed'; detail: string }> {
+    const b = await bindAnywhere(o.bindDn ?? '', o.bindPassword ?? '');
+    if (b.ok || !('refused' in b)) return b;
+    return { ok: false, reason: 'bind_failed', detail: `the service account was refused (${b.url}): check --ldap-bind-dn and its password` };
   }
 
   async function lookup(client: Client, username: string): Promise<LookupResult> {
@@ -207,9 +219,10 @@ export function createDirectory(o: DirectoryOptions): Directory {
   }
 
   /** Run `fn` on a connected client, closing it after; connection failures become results. */
-  async function withClient<T>(fn: (c: Client) => Promise<T>, onFailure: (f: { reason: Failure | 'error'; detail: string }) => T): Promise<T> {
+  async function withClient<T>(fn: (c: Client) => Promise<T>, onFailure: (f: { reason: Failure; detail: string }) => T): Promise<T> {
     const c = await connect();
-    if (!c.ok) return onFailure(c);
+    // A refused service account is a configuration error, whatever the operation.
+    if (!c.ok) return onFailure(c.reason === 'bind_failed' ? { reason: 'error', detail: c.detail } : { reason: c.reason, detail: c.detail });
     try {
       return await fn(c.client);
     } catch (e) {
@@ -222,7 +235,7 @@ export function createDirectory(o: DirectoryOptions): Directory {
   return {
     async test() {
       const c = await connect();
-      if (!c.ok) return { ok: false, reason: c.detail.includes('service account was refused') ? 'bind_failed' : c.reason, detail: c.detail };
+      if (!c.ok) return c;
       await c.client.unbind().catch(() => undefined);
       return { ok: true, url: c.url };
     },
@@ -235,26 +248,15 @@ export function createDirectory(o: DirectoryOptions): Directory {
       const found = await this.findUser(username);
       if (!found.ok) return found;
       if (found.user.disabled) return { ok: false, reason: 'disabled', detail: 'the directory account is disabled' };
-      const url = o.urls;
       // The user's own bind, on a connection of its own (the service account's stays clean).
-      for (const u of url) {
-        const c = client(u);
-        try {
-          if (u.startsWith('ldap:') && o.startTls) await c.startTLS(tlsOptions());
-          await c.bind(found.user.dn, password);
-          return { ok: true, user: found.user };
-        } catch (e) {
-          if (e instanceof InvalidCredentialsError) {
-            const why = o.preset === 'ad' ? adReason(e.message) : 'wrong_password';
-            return { ok: false, reason: why, detail: why === 'wrong_password' ? 'the directory refused the password' : `the directory account is ${why.replace('_', ' ')}` };
-          }
-          const f = failureOf(e);
-          if (u === url[url.length - 1]) return { ok: false, ...f, detail: `${u}: ${f.detail}` };
-        } finally {
-          await c.unbind().catch(() => undefined);
-        }
+      const b = await bindAnywhere(found.user.dn, password);
+      if (b.ok) {
+        await b.client.unbind().catch(() => undefined);
+        return { ok: true, user: found.user };
       }
-      return { ok: false, reason: 'unreachable', detail: 'no server' };
+      if (!('refused' in b)) return b;
+      const why = o.preset === 'ad' ? adReason(b.refused.message) : 'wrong_password';
+      return { ok: false, reason: why, detail: why === 'wrong_password' ? 'the directory refused the password' : `the directory account is ${why.replace('_', ' ')}` };
     },
   };
 }

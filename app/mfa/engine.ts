@@ -222,7 +222,7 @@ export function createEngine(d: EngineDeps): Engine {
   }
 
   /** A new push carrying a number (never joined), within the per-user limits; or the refusal. */
-  function numberedPush(req: DecideRequest, s: Readonly<Settings>, numberMode: 'show' | 'pick'): { number: number; outcome: Promise<FactorOutcome> } | Verdict {
+  function numberedPush(req: DecideRequest, s: Readonly<Settings>, numberMode: 'show' | 'pick'): { number: number; outcome: Promise<FactorOutcome>; ttlSeconds: number } | Verdict {
     const admitted = d.limits.admit(req.subject.name, s);
     if (admitted.refused !== undefined) {
       d.counters.inc('push_limited', admitted.refused);
@@ -236,17 +236,17 @@ export function createEngine(d: EngineDeps): Engine {
       admitted.release();
       noteHealth(r);
     });
-    return { number, outcome };
+    return { number, outcome, ttlSeconds };
   }
 
   /** A new push with a number; the login is answered at once with a challenge for that number. */
   function numberChallenge(req: DecideRequest, s: Readonly<Settings>): Verdict {
     const p = numberedPush(req, s, 'show');
     if ('kind' in p) return p;
-    const { number, outcome } = p;
+    const { number, outcome, ttlSeconds } = p;
     if (tickets.size >= MAX_TICKETS) tickets.delete(tickets.keys().next().value!);
     const ticket = randomBytes(16).toString('base64url');
-    tickets.set(ticket, { username: req.subject.name, number, outcome, expires: d.now() + (req.push.ttlSeconds ?? s.messageTtlSeconds) * 1000 });
+    tickets.set(ticket, { username: req.subject.name, number, outcome, expires: d.now() + ttlSeconds * 1000 });
     return { kind: 'code_required', reason: 'push_number_challenge', details: { factor: 'push' }, ticket };
   }
 
