@@ -59,6 +59,18 @@ export interface Settings {
   publicUrl: string | undefined;
   pushNumberMatching: 'yes' | 'no';
   windowsNumberMatching: 'yes' | 'no';
+  firstFactor: 'downstream' | 'directory';
+  /** Comma-separated ldap:// or ldaps:// URLs, tried in order. */
+  ldapUrl: string | undefined;
+  ldapBindDn: string | undefined;
+  ldapBindPasswordFile: string | undefined;
+  ldapBaseDn: string | undefined;
+  ldapUserFilter: string | undefined;
+  ldapPreset: 'ad' | 'openldap';
+  ldapCa: string | undefined;
+  ldapStarttls: 'yes' | 'no';
+  ldapAllowPlain: 'yes' | 'no';
+  ldapTimeout: number;
 }
 
 export type SettingKey = keyof Settings;
@@ -228,6 +240,35 @@ function clientList(raw: string, name: string): ClientSpec[] {
     .map((s) => parseAddressSecret(s, name));
 }
 
+/** One or more directory URLs (commas or spaces between them), returned comma-separated. */
+function ldapUrls(raw: string, name: string): string | undefined {
+  const urls = raw.split(/[\s,]+/).filter((u) => u !== '');
+  if (urls.length === 0) return undefined;
+  for (const u of urls) {
+    let parsed: URL;
+    try {
+      parsed = new URL(u);
+    } catch {
+      return fail(name, u, 'is not a URL (expected ldaps://dc1.corp.example or ldap://host:389)');
+    }
+    if (parsed.protocol !== 'ldap:' && parsed.protocol !== 'ldaps:') fail(name, u, 'must start with ldap:// or ldaps://');
+    if ((parsed.pathname !== '' && parsed.pathname !== '/') || parsed.search !== '' || parsed.username !== '') fail(name, u, 'must name only the server (the base DN is --ldap-base-dn)');
+  }
+  return urls.join(',');
+}
+/** A search filter for one user: must hold {username} and be one parenthesised filter. */
+function ldapFilter(raw: string, name: string): string | undefined {
+  if (raw.trim() === '') return undefined;
+  if (!raw.includes('{username}')) fail(name, raw, 'must contain {username} (e.g. (&(objectClass=person)(uid={username})))');
+  let depth = 0;
+  for (const ch of raw) {
+    if (ch === '(') depth++;
+    else if (ch === ')' && --depth < 0) break;
+  }
+  if (depth !== 0 || !raw.trim().startsWith('(')) fail(name, raw, 'is not one parenthesised LDAP filter (unbalanced parentheses)');
+  return raw.trim();
+}
+
 function def<K extends SettingKey>(d: OptionDef<K>): OptionDef<K> {
   return d;
 }
@@ -275,6 +316,17 @@ export const OPTIONS = [
   def({ key: 'pushNumberMatching', flag: 'push-number-matching', env: 'PUSH_NUMBER_MATCHING', storable: true, parse: oneOf('no', 'yes'), fallback: 'no', help: 'yes: a RADIUS login that needs push is answered with an Access-Challenge for the two-digit number the phone shows, and is accepted only with the approval and that number' }),
   def({ key: 'windowsNumberMatching', flag: 'windows-number-matching', env: 'WINDOWS_NUMBER_MATCHING', storable: true, parse: oneOf('no', 'yes'), fallback: 'no', help: "yes: a Windows logon that needs push shows a two-digit number on the logon screen, and is accepted only when the person picks that number on the phone; credential providers too old to show it are refused" }),
   def({ key: 'publicUrl', flag: 'public-url', env: 'PUBLIC_URL', storable: true, parse: publicUrl, fallback: undefined, help: 'address people reach Gatehouse at (https://host[:port]), for enrolment links and the phone approver; its host names the passkeys; default http://localhost and the HTTP port' }),
+  def({ key: 'firstFactor', flag: 'first-factor', env: 'FIRST_FACTOR', storable: true, parse: oneOf('downstream', 'directory'), fallback: 'downstream', help: 'who checks RADIUS passwords for clients that do not choose: downstream (the RADIUS server) or directory (an LDAP bind as the user; PAP only)' }),
+  def({ key: 'ldapUrl', flag: 'ldap-url', env: 'LDAP_URL', storable: true, parse: ldapUrls, fallback: undefined, help: 'directory servers, tried in order: ldaps://dc1.corp.example,ldaps://dc2.corp.example (ldap:// only to loopback, with --ldap-starttls yes, or --ldap-allow-plain yes)' }),
+  def({ key: 'ldapBindDn', flag: 'ldap-bind-dn', env: 'LDAP_BIND_DN', storable: true, parse: optionalText, fallback: undefined, help: 'the service account searches run as (its password: LDAP_BIND_PASSWORD, --ldap-bind-password-file, or the Directory page); none: anonymous' }),
+  def({ key: 'ldapBindPasswordFile', flag: 'ldap-bind-password-file', env: 'LDAP_BIND_PASSWORD_FILE', storable: false, parse: optionalText, fallback: undefined, help: "file holding the service account's password (LDAP_BIND_PASSWORD also works; never a flag value)" }),
+  def({ key: 'ldapBaseDn', flag: 'ldap-base-dn', env: 'LDAP_BASE_DN', storable: true, parse: optionalText, fallback: undefined, help: 'where users are searched, e.g. DC=corp,DC=example' }),
+  def({ key: 'ldapUserFilter', flag: 'ldap-user-filter', env: 'LDAP_USER_FILTER', storable: true, parse: ldapFilter, fallback: undefined, help: "filter finding one user, {username} replaced (escaped per RFC 4515); default the preset's" }),
+  def({ key: 'ldapPreset', flag: 'ldap-preset', env: 'LDAP_PRESET', storable: true, parse: oneOf('ad', 'openldap'), fallback: 'ad', help: 'ad: sAMAccountName or userPrincipalName, nested groups, disabled accounts; openldap: uid and memberOf' }),
+  def({ key: 'ldapCa', flag: 'ldap-ca', env: 'LDAP_CA', storable: true, parse: optionalText, fallback: undefined, help: "PEM file of the CA the directory's certificate must chain to (instead of the system CAs)" }),
+  def({ key: 'ldapStarttls', flag: 'ldap-starttls', env: 'LDAP_STARTTLS', storable: true, parse: oneOf('no', 'yes'), fallback: 'no', help: 'yes: ldap:// URLs are upgraded with StartTLS before anything is sent' }),
+  def({ key: 'ldapAllowPlain', flag: 'ldap-allow-plain', env: 'LDAP_ALLOW_PLAIN', storable: true, parse: oneOf('no', 'yes'), fallback: 'no', help: 'yes: allow clear-text ldap:// to a host that is not this machine (passwords cross the network readable)' }),
+  def({ key: 'ldapTimeout', flag: 'ldap-timeout', env: 'LDAP_TIMEOUT', storable: true, parse: seconds, fallback: 5, help: 'seconds for one directory operation and for each connection attempt' }),
 ] as const satisfies readonly OptionDef[];
 
 /** Values given on the command line or in the environment, already validated. */

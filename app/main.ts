@@ -11,10 +11,11 @@ import { createAuditFeed, FEED_COUNTERS, FEED_GAUGES, type AuditFeed } from './a
 import { HEAD_EVERY_MS, KEYED_MARKER_FILE, openAuditLog } from './audit/log.js';
 import { syslogOrigin } from './audit/syslog.js';
 import { createBackup } from './backup.js';
-import { ConfigError, resolveSettings, type FixedOptions, type ResolvedSettings, type Settings } from './config.js';
+import { ConfigError, OPTIONS, resolveSettings, type FixedOptions, type ResolvedSettings, type Settings } from './config.js';
+import { BIND_PASSWORD_KEY, directoryFromSettings, type BindPasswordSource, type DirectoryState } from './directory/settings.js';
 import { listClients, listFixedClientsSeen, markFixedClientMessageAuthenticatorSeen, markMessageAuthenticatorSeen } from './db/queries/clients.js';
 import { listDownstreams } from './db/queries/downstream.js';
-import { readStoredSettings } from './db/queries/settings.js';
+import { readSealedSetting, readStoredSettings } from './db/queries/settings.js';
 import { createUserFactorQueries } from './db/queries/users.js';
 import { openStore } from './db/open.js';
 import { createSealer, loadMasterKey } from './db/secrets.js';
@@ -106,10 +107,29 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   let feed: AuditFeed | undefined;
 
 
+  // The directory's service-account password: LDAP_BIND_PASSWORD, else the file (read once, at
+  // start), else the one typed on the Directory page (sealed in the store, read at every reload).
+  let fixedBindPassword: { value: string; source: BindPasswordSource } | undefined;
+  if (env['LDAP_BIND_PASSWORD'] !== undefined && env['LDAP_BIND_PASSWORD'] !== '') fixedBindPassword = { value: env['LDAP_BIND_PASSWORD'], source: 'env' };
+  else if (fixed.values.ldapBindPasswordFile !== undefined) {
+    try {
+      fixedBindPassword = { value: readFileSync(fixed.values.ldapBindPasswordFile, 'utf8').replace(/\r?\n$/, ''), source: 'file' };
+    } catch (e) {
+      store.close();
+      throw new ConfigError(`cannot read --ldap-bind-password-file ${fixed.values.ldapBindPasswordFile}: ${(e as Error).message}`);
+    }
+  }
+  const bindPassword = () => {
+    if (fixedBindPassword !== undefined) return fixedBindPassword;
+    const stored = readSealedSetting(store, sealer, BIND_PASSWORD_KEY);
+    return stored === undefined ? undefined : { value: stored, source: 'stored' as const };
+  };
+
   interface State {
     resolved: ResolvedSettings;
     clients: ClientTable;
     downstream: DownstreamTarget | undefined;
+    directory: DirectoryState;
   }
   const load = (): State => {
     const resolved = resolveSettings(fixed, readStoredSettings(store));
@@ -127,7 +147,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       const d = listDownstreams(store, sealer)[0];
       if (d !== undefined) downstream = { name: d.name, host: d.host, port: d.port, secret: d.secret, requireMessageAuthenticator: d.requireMessageAuthenticator };
     }
-    return { resolved, clients, downstream };
+    return { resolved, clients, downstream, directory: directoryFromSettings(s, bindPassword()) };
   };
   let state: State;
   try {
@@ -171,7 +191,18 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     throw new ConfigError('the metrics token (METRICS_TOKEN or --metrics-token-file) must have at least 16 characters');
   }
   if (state.clients.all().length === 0) log.warn('no RADIUS clients configured: add one with --address-secret-in or `gatehouse client add`');
-  if (state.downstream === undefined) log.warn('no downstream RADIUS server configured: set --downstream-address and --secret-out');
+  if (state.downstream === undefined && settings.firstFactor === 'downstream') log.warn('no downstream RADIUS server configured: set --downstream-address and --secret-out');
+  // A directory given on the command line or in the environment that cannot be used stops the
+  // start; one stored from the UI that has become unusable is a warning (and a reason on each login).
+  if (!state.directory.ok && settings.ldapUrl !== undefined) {
+    const fromOutside = OPTIONS.some((o) => o.flag.startsWith('ldap-') && fixed.sources[o.key] !== undefined);
+    if (fromOutside) {
+      store.close();
+      throw new ConfigError(state.directory.problem);
+    }
+    log.warn('the directory cannot be used', { problem: state.directory.problem });
+  }
+  if (settings.firstFactor === 'directory' && settings.ldapUrl === undefined) log.warn('--first-factor directory, but no directory is configured: set --ldap-url (or use the Directory page)');
   // CLI commands and (later) the admin UI write to the store; pick their changes up without a restart.
   let version = store.dataVersion();
   const watcher = setInterval(() => {
@@ -217,6 +248,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     settings: () => state.resolved.settings,
     clients: () => state.clients,
     downstream: () => state.downstream,
+    directory: () => state.directory,
     leg,
     send: (buf, port, address) => {
       try {

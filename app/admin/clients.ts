@@ -1,11 +1,19 @@
 // RADIUS clients: add, edit, remove. Clients given by a flag or the environment cannot be
 // changed here.
 import { randomBytes } from 'node:crypto';
-import { deleteClientByAddress, insertClient, listClients, updateClient, type RequireMa } from '../db/queries/clients.js';
+import { deleteClientByAddress, insertClient, listClients, updateClient, type FirstFactor, type RequireMa } from '../db/queries/clients.js';
 import { parseCidr } from '../lib/cidr.js';
 import { bad, cleanName, cleanSecret, conflict, missing, ok, type AdminDeps, type Result } from './deps.js';
 
 const REQUIRE_MA = ['yes', 'no', 'auto'] as const;
+
+/** `downstream`, `directory`, or `default` (or empty): follow the --first-factor setting. */
+function firstFactorOf(raw: string | undefined): Result<FirstFactor | null | undefined> {
+  if (raw === undefined) return ok(undefined);
+  if (raw === '' || raw === 'default') return ok(null);
+  if (raw === 'downstream' || raw === 'directory') return ok(raw);
+  return bad('first factor must be downstream, directory or default', 'firstFactor');
+}
 const SECRET_CHARS = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
 
 /** A shared secret strong enough for RADIUS (MD5-based hiding wants long, random secrets). */
@@ -27,6 +35,8 @@ export interface ClientInput {
   /** Empty: generate one. */
   secret?: string | undefined;
   requireMessageAuthenticator?: string | undefined;
+  /** Who checks the password: downstream, directory, or default (the --first-factor setting). */
+  firstFactor?: string | undefined;
 }
 
 export function addClient(d: AdminDeps, actor: string, input: ClientInput): Result<{ address: string; name: string; secret: string }> {
@@ -38,11 +48,13 @@ export function addClient(d: AdminDeps, actor: string, input: ClientInput): Resu
   if (!secret.ok) return secret;
   const req = input.requireMessageAuthenticator ?? 'auto';
   if (!(REQUIRE_MA as readonly string[]).includes(req)) return bad('Message-Authenticator must be yes, no or auto', 'requireMessageAuthenticator');
+  const firstFactor = firstFactorOf(input.firstFactor);
+  if (!firstFactor.ok) return firstFactor;
   const fixed = fixedClient(d, cidr.text);
   if (fixed) return fixed;
   if (listClients(d.store, d.sealer).some((c) => c.address === cidr.text)) return conflict(`a client with address ${cidr.text} already exists`, 'address');
-  insertClient(d.store, d.sealer, { name: name.value, address: cidr.text, secret: secret.value, requireMessageAuthenticator: req as RequireMa });
-  d.audit.record({ event: 'client.add', outcome: 'ok', actor, client: name.value, details: { address: cidr.text } });
+  insertClient(d.store, d.sealer, { name: name.value, address: cidr.text, secret: secret.value, requireMessageAuthenticator: req as RequireMa, firstFactor: firstFactor.value ?? null });
+  d.audit.record({ event: 'client.add', outcome: 'ok', actor, client: name.value, details: { address: cidr.text, ...(firstFactor.value ? { setting: `first factor ${firstFactor.value}` } : {}) } });
   d.afterChange();
   return ok({ address: cidr.text, name: name.value, secret: secret.value });
 }
@@ -52,7 +64,7 @@ export function editClient(d: AdminDeps, actor: string, address: string, input: 
   if (cidr === null) return missing(`no client ${address}`);
   const fixed = fixedClient(d, cidr.text);
   if (fixed) return fixed;
-  const patch: { name?: string; secret?: string; requireMessageAuthenticator?: RequireMa } = {};
+  const patch: { name?: string; secret?: string; requireMessageAuthenticator?: RequireMa; firstFactor?: FirstFactor | null } = {};
   if (input.name !== undefined) {
     const n = cleanName(input.name, 'name');
     if (!n.ok) return n;
@@ -67,8 +79,12 @@ export function editClient(d: AdminDeps, actor: string, address: string, input: 
     if (!(REQUIRE_MA as readonly string[]).includes(input.requireMessageAuthenticator)) return bad('Message-Authenticator must be yes, no or auto', 'requireMessageAuthenticator');
     patch.requireMessageAuthenticator = input.requireMessageAuthenticator as RequireMa;
   }
+  const firstFactor = firstFactorOf(input.firstFactor);
+  if (!firstFactor.ok) return firstFactor;
+  if (firstFactor.value !== undefined) patch.firstFactor = firstFactor.value;
   if (!updateClient(d.store, d.sealer, cidr.text, patch)) return missing(`no stored client ${cidr.text}`);
-  d.audit.record({ event: 'client.edit', outcome: 'ok', actor, details: { address: cidr.text, ...(patch.secret ? { setting: 'secret changed' } : {}) } });
+  const changed = [...(patch.secret ? ['secret changed'] : []), ...(patch.firstFactor !== undefined ? [`first factor ${patch.firstFactor ?? 'default'}`] : [])];
+  d.audit.record({ event: 'client.edit', outcome: 'ok', actor, details: { address: cidr.text, ...(changed.length > 0 ? { setting: changed.join(', ') } : {}) } });
   d.afterChange();
   return ok({ address: cidr.text });
 }

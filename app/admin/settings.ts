@@ -9,7 +9,7 @@ import { bad, conflict, missing, ok, type AdminDeps, type Result } from './deps.
  * password and a fresh code again before changing them (a session alone could otherwise point
  * the push service elsewhere or turn the second factor off).
  */
-export const SECURITY_SETTINGS: ReadonlySet<string> = new Set(['notakey-host', 'notakey-access-id', 'failmode', 'unenrolled-users', 'strip-realm', 'totp-max-failures', 'totp-lockout-minutes', 'push-max-pending-per-user', 'push-rate-per-user', 'push-rate-window', 'push-number-matching', 'windows-number-matching']);
+export const SECURITY_SETTINGS: ReadonlySet<string> = new Set(['notakey-host', 'notakey-access-id', 'failmode', 'unenrolled-users', 'strip-realm', 'totp-max-failures', 'totp-lockout-minutes', 'push-max-pending-per-user', 'push-rate-per-user', 'push-rate-window', 'push-number-matching', 'windows-number-matching', 'first-factor', 'ldap-url', 'ldap-bind-dn', 'ldap-base-dn', 'ldap-user-filter', 'ldap-preset', 'ldap-ca', 'ldap-starttls', 'ldap-allow-plain']);
 
 /**
  * Settings that let people in on their password alone, as one line each for the banner the web UI
@@ -64,6 +64,11 @@ export const SETTING_CONTROLS: Readonly<Record<string, SettingControl>> = {
   'push-number-matching': { kind: 'select', choices: ['no', 'yes'] },
   'windows-number-matching': { kind: 'select', choices: ['no', 'yes'] },
   'audit-stdout': { kind: 'select', choices: ['no', 'yes'] },
+  'first-factor': { kind: 'select', choices: ['downstream', 'directory'] },
+  'ldap-preset': { kind: 'select', choices: ['ad', 'openldap'] },
+  'ldap-starttls': { kind: 'select', choices: ['no', 'yes'] },
+  'ldap-allow-plain': { kind: 'select', choices: ['no', 'yes'] },
+  'ldap-timeout': SECONDS,
   'notakey-timeout': SECONDS,
   'message-ttl-seconds': SECONDS,
   'proxy-receive-timeout': SECONDS,
@@ -85,6 +90,7 @@ export const SETTING_GROUPS: readonly { title: string; flags: readonly string[] 
   { title: 'Push service', flags: ['push-provider', 'public-url', 'push-number-matching', 'windows-number-matching', 'notakey-host', 'notakey-access-id', 'notakey-timeout', 'message-ttl-seconds', 'message-title', 'message-description', 'push-max-pending-per-user', 'push-rate-per-user', 'push-rate-window'] },
   { title: 'Security', flags: ['failmode', 'client-rate-limit', 'http-address', 'http-port'] },
   { title: 'RADIUS', flags: ['listen-address', 'port-in', 'proxy-receive-timeout', 'proxy-send-timeout'] },
+  { title: 'Directory', flags: ['first-factor', 'ldap-url', 'ldap-preset', 'ldap-base-dn', 'ldap-bind-dn', 'ldap-user-filter', 'ldap-starttls', 'ldap-ca', 'ldap-allow-plain', 'ldap-timeout'] },
   { title: 'Windows logon', flags: ['pipe-path'] },
   { title: 'Logging', flags: ['audit-stdout', 'audit-syslog'] },
 ];

@@ -34,6 +34,8 @@ export interface AuditDetails {
   pushId?: string;
   downstream?: string;
   downstreamCode?: string;
+  /** Who checked the password, when it was not the downstream RADIUS server. */
+  firstFactor?: 'directory';
   authMethod?: 'pap' | 'chap' | 'mschap' | 'mschapv2' | 'eap' | 'other';
   joined?: boolean;
   /** Number matching the Windows way: the number `picked` on the phone, or `compared` (a Notakey phone shows it). */

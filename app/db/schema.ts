@@ -12,6 +12,8 @@ export const radiusClients = sqliteTable('radius_clients', {
   /** `yes`, `no` or `auto` (required once the client has been seen sending one). */
   requireMessageAuthenticator: text('require_message_authenticator', { enum: ['yes', 'no', 'auto'] }).notNull().default('auto'),
   messageAuthenticatorSeen: integer('message_authenticator_seen', { mode: 'boolean' }).notNull().default(false),
+  /** Who checks the password: `downstream` (the RADIUS server) or `directory` (LDAP bind); null: the --first-factor setting. */
+  firstFactor: text('first_factor', { enum: ['downstream', 'directory'] }),
   createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
 });
 

@@ -14,8 +14,8 @@
 // - Bind answers are told apart (wrong password, disabled, locked, expired, unreachable, timeout):
 //   each becomes its own audit reason where the directory is used. Active Directory says which in
 //   the diagnostic message's "data" code of an invalid-credentials answer.
-import { isIP } from 'node:net';
 import { Client, InvalidCredentialsError, type Entry } from 'ldapts';
+import { isLoopbackHost } from '../lib/loopback.js';
 
 export type Preset = 'ad' | 'openldap';
 
@@ -48,8 +48,13 @@ export interface DirectoryUser {
   upn: string | undefined;
   /** DNs of the groups the entry is a member of, as memberOf lists them. */
   groups: string[];
-  /** Active Directory's ACCOUNTDISABLE flag (userAccountControl 0x2). */
+  /**
+   * Active Directory's ACCOUNTDISABLE flag (userAccountControl 0x2); in OpenLDAP, the password
+   * policy's administrative lock (pwdAccountLockedTime 000001010000Z).
+   */
   disabled: boolean;
+  /** OpenLDAP's password policy locked the account after failures (pwdAccountLockedTime, a time). */
+  locked: boolean;
 }
 
 export type Failure = 'unreachable' | 'timeout' | 'tls' | 'error';
@@ -68,7 +73,7 @@ export interface Directory {
 }
 
 const PRESETS: Record<Preset, { filter: string; name: string; attributes: string[] }> = {
-  openldap: { filter: '(&(objectClass=inetOrgPerson)(uid={username}))', name: 'uid', attributes: ['uid', 'displayName', 'cn', 'mail', 'memberOf'] },
+  openldap: { filter: '(&(objectClass=inetOrgPerson)(uid={username}))', name: 'uid', attributes: ['uid', 'displayName', 'cn', 'mail', 'memberOf', 'pwdAccountLockedTime'] },
   ad: {
     filter: '(&(objectCategory=person)(objectClass=user)(|(sAMAccountName={username})(userPrincipalName={username})))',
     name: 'sAMAccountName',
@@ -86,14 +91,6 @@ export function userFilter(template: string, username: string): string {
   return template.split('{username}').join(escapeFilterValue(username));
 }
 
-function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '');
-  if (h === 'localhost') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) return h === '::1';
-  return false;
-}
-
 /** The options' problem, as one line naming the flag; undefined when they can be used. */
 export function directoryProblem(o: DirectoryOptions): string | undefined {
   if (o.urls.length === 0) return '--ldap-url: at least one ldap:// or ldaps:// URL';
@@ -106,11 +103,11 @@ export function directoryProblem(o: DirectoryOptions): string | undefined {
     }
     if (u.protocol !== 'ldap:' && u.protocol !== 'ldaps:') return `--ldap-url: ${raw} must start with ldap:// or ldaps://`;
     if (u.pathname !== '' && u.pathname !== '/') return `--ldap-url: ${raw} must name only the server (the base DN is --ldap-base-dn)`;
-    if (u.protocol === 'ldap:' && !o.startTls && !o.allowPlain && !isLoopback(u.hostname))
+    if (u.protocol === 'ldap:' && !o.startTls && !o.allowPlain && !isLoopbackHost(u.hostname))
       return `--ldap-url: ${raw} would send passwords in clear text: use ldaps://, --ldap-starttls yes, or --ldap-allow-plain yes`;
   }
   if (o.baseDn.trim() === '') return '--ldap-base-dn is required';
-  if ((o.bindDn === undefined) !== (o.bindPassword === undefined)) return 'the bind DN (--ldap-bind-dn) and its password (LDAP_BIND_PASSWORD or --ldap-bind-password-file) go together';
+  if ((o.bindDn === undefined) !== (o.bindPassword === undefined)) return 'the bind DN (--ldap-bind-dn) and its password (LDAP_BIND_PASSWORD, --ldap-bind-password-file or the Directory page) go together';
   if (o.userFilter !== undefined && !o.userFilter.includes('{username}')) return '--ldap-user-filter must contain {username}';
   return undefined;
 }
@@ -204,6 +201,14 @@ export function createDirectory(o: DirectoryOptions): Directory {
     if (searchEntries.length > 1) return { ok: false, reason: 'ambiguous', detail: `more than one entry for ${JSON.stringify(username)}` };
     const e = searchEntries[0]!;
     const uac = Number(first(e, 'userAccountControl') ?? '0');
+    const lockedTime = first(e, 'pwdAccountLockedTime');
+    // Active Directory lists only direct memberships in memberOf; the groups those are in come
+    // from one search with LDAP_MATCHING_RULE_IN_CHAIN (transitive membership, evaluated by the DC).
+    let groups = all(e, 'memberOf');
+    if (o.preset === 'ad') {
+      const chain = await client.search(o.baseDn, { scope: 'sub', filter: `(member:1.2.840.113556.1.4.1941:=${escapeFilterValue(e.dn)})`, attributes: ['1.1'] });
+      groups = [...new Set([...groups, ...chain.searchEntries.map((g) => g.dn)])];
+    }
     return {
       ok: true,
       user: {
@@ -212,8 +217,9 @@ export function createDirectory(o: DirectoryOptions): Directory {
         displayName: first(e, 'displayName') ?? first(e, 'cn'),
         email: first(e, 'mail'),
         upn: first(e, 'userPrincipalName'),
-        groups: all(e, 'memberOf'),
-        disabled: Number.isInteger(uac) && (uac & 0x2) !== 0,
+        groups,
+        disabled: (Number.isInteger(uac) && (uac & 0x2) !== 0) || lockedTime === '000001010000Z',
+        locked: lockedTime !== undefined && lockedTime !== '000001010000Z',
       },
     };
   }
@@ -248,6 +254,7 @@ export function createDirectory(o: DirectoryOptions): Directory {
       const found = await this.findUser(username);
       if (!found.ok) return found;
       if (found.user.disabled) return { ok: false, reason: 'disabled', detail: 'the directory account is disabled' };
+      if (found.user.locked) return { ok: false, reason: 'locked', detail: 'the directory account is locked (password policy)' };
       // The user's own bind, on a connection of its own (the service account's stays clean).
       const b = await bindAnywhere(found.user.dn, password);
       if (b.ok) {

@@ -24,6 +24,12 @@ export const MESSAGES = {
   no_downstream: 'No RADIUS server is configured to check passwords.',
   state_expired: 'The code request has expired; log in again.',
   state_mismatch: 'The code request does not belong to this login; log in again.',
+  // The directory as the first factor. Whether the name exists, or the account is disabled,
+  // locked or expired, reads the same as a wrong password: the audit record tells them apart.
+  directory_needs_pap: 'This server checks passwords against the directory, which needs PAP; CHAP and MS-CHAP cannot be checked that way.',
+  no_directory: 'No directory is configured to check passwords.',
+  directory_refused: 'The user name or password is not correct.',
+  directory_unavailable: 'The directory cannot be reached right now; try again later.',
 } as const;
 
 export type MessageKey = keyof typeof MESSAGES;

@@ -1,6 +1,6 @@
 // The table of RADIUS clients: flag/env clients and stored ones, matched by most specific prefix.
 import type { ClientSpec } from '../config.js';
-import type { RequireMa, StoredClient } from '../db/queries/clients.js';
+import type { FirstFactor, RequireMa, StoredClient } from '../db/queries/clients.js';
 import { cidrContains, parseCidr, type Cidr } from '../lib/cidr.js';
 import type { MaCheck } from './codec.js';
 
@@ -11,6 +11,8 @@ export interface RadiusClient {
   requireMessageAuthenticator: RequireMa;
   /** Mutable: set once an `auto` client sends a Message-Authenticator. */
   messageAuthenticatorSeen: boolean;
+  /** Who checks its passwords; undefined: the --first-factor setting. */
+  firstFactor: FirstFactor | undefined;
   source: 'flag' | 'env' | 'db';
   /** Row id when stored in the database. */
   id: number | undefined;
@@ -32,12 +34,12 @@ export function buildClientTable(fixed: readonly ClientSpec[], fixedSource: 'fla
   for (const s of stored) {
     const cidr = parseCidr(s.address);
     if (cidr === null) continue;
-    byKey.set(cidr.text, { name: s.name, cidr, secret: s.secret, requireMessageAuthenticator: s.requireMessageAuthenticator, messageAuthenticatorSeen: s.messageAuthenticatorSeen, source: 'db', id: s.id });
+    byKey.set(cidr.text, { name: s.name, cidr, secret: s.secret, requireMessageAuthenticator: s.requireMessageAuthenticator, messageAuthenticatorSeen: s.messageAuthenticatorSeen, firstFactor: s.firstFactor ?? undefined, source: 'db', id: s.id });
   }
   for (const f of fixed) {
     const cidr = parseCidr(f.address);
     if (cidr === null) continue;
-    byKey.set(cidr.text, { name: cidr.text, cidr, secret: Buffer.from(f.secret, 'utf8'), requireMessageAuthenticator: 'auto', messageAuthenticatorSeen: fixedSeen.has(cidr.text), source: fixedSource, id: undefined });
+    byKey.set(cidr.text, { name: cidr.text, cidr, secret: Buffer.from(f.secret, 'utf8'), requireMessageAuthenticator: 'auto', messageAuthenticatorSeen: fixedSeen.has(cidr.text), firstFactor: undefined, source: fixedSource, id: undefined });
   }
   const ordered = [...byKey.values()].sort((a, b) => b.cidr.prefix - a.cidr.prefix);
   // Most packets come from a handful of NAS addresses: remember each answer, bounded so that a

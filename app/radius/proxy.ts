@@ -14,6 +14,7 @@ import { TokenBuckets } from '../lib/rate-limit.js';
 import { ACCEPT_REASONS, REJECT_REASONS, type Engine, type KnownSubject, type RejectReason, type Verdict as EngineVerdict } from '../mfa/engine.js';
 import { MESSAGES, type MessageKey } from '../mfa/messages.js';
 import { createHash } from 'node:crypto';
+import type { Directory, PasswordResult } from '../directory/ldap.js';
 import { createChallengeStore, splitAppendedCode } from './challenges.js';
 import { messageAuthenticatorVerdict, type ClientTable, type RadiusClient } from './clients.js';
 import { Attr, checkRequestMa, Code, decodePacket, decodeVsa, encodeResponse, getAttr, getString, getVendorAttr, MsAttr, RadiusDecodeError, textAttributes, VENDOR_MICROSOFT, type Attribute, type RadiusPacket } from './codec.js';
@@ -32,8 +33,26 @@ const LIMITER_SWEEP_TICKS = 10;
 const DROP_REASONS = ['unknown_client', 'malformed', 'bad_message_authenticator', 'missing_message_authenticator', 'unsupported_code', 'rate_limited'] as const;
 type DropReason = (typeof DROP_REASONS)[number];
 /** Rejects decided here, before the engine is asked. */
-const DOOR_REJECTS = ['no_user_name', 'bad_user_name', 'no_downstream', 'state_expired', 'state_mismatch'] as const satisfies readonly MessageKey[];
+const DOOR_REJECTS = ['no_user_name', 'bad_user_name', 'no_downstream', 'state_expired', 'state_mismatch', 'directory_needs_pap', 'no_directory'] as const satisfies readonly MessageKey[];
 type RadiusRejectReason = (typeof DOOR_REJECTS)[number] | RejectReason;
+/**
+ * The directory's refusals, each its own audit reason (`directory_` + the reason): what the person
+ * is shown only tells "wrong name or password" from "try again later", so that the answer does not
+ * reveal which names exist or which accounts are locked.
+ */
+const DIRECTORY_REFUSALS = {
+  wrong_password: 'directory_refused',
+  not_found: 'directory_refused',
+  ambiguous: 'directory_refused',
+  disabled: 'directory_refused',
+  locked: 'directory_refused',
+  expired: 'directory_refused',
+  must_change: 'directory_refused',
+  unreachable: 'directory_unavailable',
+  timeout: 'directory_unavailable',
+  tls: 'directory_unavailable',
+  error: 'directory_unavailable',
+} as const satisfies Record<Exclude<PasswordResult, { ok: true }>['reason'], MessageKey>;
 
 /** The counters this proxy counts in, with every reason it counts by (shown at zero in /metrics). */
 export const RADIUS_COUNTERS: readonly CounterFamily[] = [
@@ -42,7 +61,7 @@ export const RADIUS_COUNTERS: readonly CounterFamily[] = [
   { name: 'retransmissions', help: 'RADIUS retransmissions absorbed (answered from the cache or re-sent downstream, never a second push).' },
   { name: 'drops', help: 'RADIUS packets dropped without an answer, by reason.', series: reasons(DROP_REASONS) },
   { name: 'accepts', help: 'RADIUS Access-Accepts sent, by reason.', series: reasons(ACCEPT_REASONS) },
-  { name: 'rejects', help: 'RADIUS Access-Rejects sent, by reason.', series: reasons(['downstream_reject', ...DOOR_REJECTS, ...REJECT_REASONS].sort()) },
+  { name: 'rejects', help: 'RADIUS Access-Rejects sent, by reason (directory_*: the directory refused the password, or could not be asked).', series: reasons(['downstream_reject', ...DOOR_REJECTS, ...Object.keys(DIRECTORY_REFUSALS).map((r) => `directory_${r}`), ...REJECT_REASONS].sort()) },
   { name: 'challenges', help: 'RADIUS Access-Challenges sent, by reason (downstream_challenge: relayed from the downstream server; totp_challenge: asking for a code; push_number_challenge: asking for the number the phone shows).', series: reasons(['downstream_challenge', 'totp_challenge', 'push_number_challenge']) },
   { name: 'errors', help: 'RADIUS requests left unanswered by an error, by reason (internal, audit_write: the audit record could not be written, downstream_*: the downstream server).', series: reasons(['audit_write', 'internal', ...DOWNSTREAM_FAILURES.map((f) => `downstream_${f}`)]) },
 ];
@@ -51,6 +70,8 @@ export interface ProxyDeps {
   settings(): Readonly<Settings>;
   clients(): ClientTable;
   downstream(): DownstreamTarget | undefined;
+  /** The directory, for clients whose first factor it is; or why it cannot be used. */
+  directory(): { ok: true; directory: Directory } | { ok: false; problem: string };
   leg: DownstreamLeg;
   send(buf: Buffer, port: number, address: string): void;
   audit: Auditor;
@@ -73,6 +94,18 @@ export interface Proxy {
   sizes(): { requests: number; challenges: number; dropSources: number; clientActivity: number };
   /** Stop taking new requests and stop the timers (the engine answers the waiting ones). */
   shutdown(): void;
+}
+
+/**
+ * A first factor that said yes: an appended code split off the password (if any), the attributes
+ * an Access-Accept carries back, what a code challenge keeps to build that Accept later, and what
+ * identifies this first factor's answer (for joining two logins to one approval).
+ */
+interface FirstFactorPass {
+  code: string | undefined;
+  replyAttrs: Attribute[];
+  accepted: { attributes: Attribute[]; secret: Buffer; authenticator: Buffer };
+  identity(): string;
 }
 
 type Reply = { code: number; attributes: Attribute[]; outcome: Outcome; reason: string; details?: AuditDetails; commit?: () => void };
@@ -286,9 +319,6 @@ export function createProxy(deps: ProxyDeps): Proxy {
       return finish(await answerChallenge(client, packet, subject, state, code, proxyState, reject, source, callingStationId));
     }
 
-    const target = deps.downstream();
-    if (target === undefined) return finish(reject('no_downstream'));
-
     let password: Buffer | undefined;
     const hidden = getAttr(packet.attributes, Attr.UserPassword);
     if (hidden !== undefined) {
@@ -303,40 +333,54 @@ export function createProxy(deps: ProxyDeps): Proxy {
 
     const settings = deps.settings();
     // A TOTP user may append the code to a PAP password (for clients that cannot do challenges).
-    // The split password is tried first; if the server rejects it, the whole password is tried,
-    // for people whose real password happens to end in ",123456".
+    // The split password is tried first; if it is refused, the whole password is tried, for
+    // people whose real password happens to end in ",123456".
     const appended = password !== undefined && subject.codeDigits !== undefined ? splitAppendedCode(password, settings.otpDelimiter, subject.codeDigits) : undefined;
-    let answer = await askDownstream(target, packet, client, appended?.password ?? password, entry, key, source, auditName, details);
-    let code = appended?.code;
-    if (answer !== undefined && appended !== undefined && answer.packet.code === Code.AccessReject) {
-      answer = await askDownstream(target, packet, client, password, entry, key, source, auditName, details);
-      code = undefined;
-    }
-    password?.fill(0);
-    if (answer === undefined) return;
-    details.downstream = target.name;
-    const fromDownstream = { secret: target.secret, authenticator: answer.requestAuthenticator };
-    const replyAttrs = clientResponseAttributes(answer.packet.attributes, fromDownstream, { secret: client.secret, authenticator: packet.authenticator }, proxyState, salt);
-    if (answer.packet.code === Code.AccessReject) {
-      return finish({ code: Code.AccessReject, attributes: replyAttrs, outcome: 'reject', reason: 'downstream_reject' });
-    }
-    if (answer.packet.code === Code.AccessChallenge) {
-      return finish({ code: Code.AccessChallenge, attributes: replyAttrs, outcome: 'challenge', reason: 'downstream_challenge' });
+
+    // The first factor: the downstream RADIUS server, or the directory (per client).
+    let first: FirstFactorPass;
+    if ((client.firstFactor ?? settings.firstFactor) === 'directory') {
+      details.firstFactor = 'directory';
+      const checked = await checkWithDirectory(subject.name, password, appended);
+      password?.fill(0);
+      if (!checked.ok) return finish(checked.reply);
+      first = checked.pass;
+    } else {
+      const target = deps.downstream();
+      if (target === undefined) return finish(reject('no_downstream'));
+      let answer = await askDownstream(target, packet, client, appended?.password ?? password, entry, key, source, auditName, details);
+      let code = appended?.code;
+      if (answer !== undefined && appended !== undefined && answer.packet.code === Code.AccessReject) {
+        answer = await askDownstream(target, packet, client, password, entry, key, source, auditName, details);
+        code = undefined;
+      }
+      password?.fill(0);
+      if (answer === undefined) return;
+      details.downstream = target.name;
+      const fromDownstream = { secret: target.secret, authenticator: answer.requestAuthenticator };
+      const replyAttrs = clientResponseAttributes(answer.packet.attributes, fromDownstream, { secret: client.secret, authenticator: packet.authenticator }, proxyState, salt);
+      if (answer.packet.code === Code.AccessReject) {
+        return finish({ code: Code.AccessReject, attributes: replyAttrs, outcome: 'reject', reason: 'downstream_reject' });
+      }
+      if (answer.packet.code === Code.AccessChallenge) {
+        return finish({ code: Code.AccessChallenge, attributes: replyAttrs, outcome: 'challenge', reason: 'downstream_challenge' });
+      }
+      const downstreamAnswer = answer;
+      first = { code, replyAttrs, accepted: { attributes: answer.packet.attributes, secret: target.secret, authenticator: answer.requestAuthenticator }, identity: () => firstFactorOf(target, downstreamAnswer) };
     }
 
     // The password is right. Now the second factor.
-    const downstreamAnswer = answer;
     let firstFactor: string | undefined;
     const verdict = await deps.engine.decide({
       subject,
-      ...(code !== undefined ? { code: { text: code, how: 'appended' as const } } : {}),
+      ...(first.code !== undefined ? { code: { text: first.code, how: 'appended' as const } } : {}),
       origin: {
         door: 'radius',
         source: address,
         nas: nasIdentity(packet.attributes),
         station: callingStationId ?? '',
         get firstFactor() {
-          return (firstFactor ??= firstFactorOf(target, downstreamAnswer));
+          return (firstFactor ??= first.identity());
         },
       },
       push: { title: settings.messageTitle, description: settings.messageDescription, fingerprint: callingStationId !== undefined ? `${client.name} from ${callingStationId}` : client.name },
@@ -350,9 +394,9 @@ export function createProxy(deps: ProxyDeps): Proxy {
         client: client.cidr.text,
         username: subject.name,
         expires: deps.now() + (number ? settings.messageTtlSeconds : settings.totpChallengeTtl) * 1000,
-        downstreamAttributes: answer.packet.attributes,
-        downstreamSecret: target.secret,
-        downstreamAuthenticator: answer.requestAuthenticator,
+        downstreamAttributes: first.accepted.attributes,
+        downstreamSecret: first.accepted.secret,
+        downstreamAuthenticator: first.accepted.authenticator,
         ...(number ? { pushTicket: verdict.ticket } : {}),
       });
       return finish({
@@ -363,7 +407,29 @@ export function createProxy(deps: ProxyDeps): Proxy {
         details: verdict.details,
       });
     }
-    return finish(translate(verdict, replyAttrs, reject));
+    return finish(translate(verdict, first.replyAttrs, reject));
+
+    /**
+     * The password checked by binding to the directory as the user (PAP only: CHAP and MS-CHAP
+     * carry no password to bind with). An appended code is split off first, as downstream.
+     */
+    async function checkWithDirectory(name: string, pw: Buffer | undefined, split: { password: Buffer; code: string } | undefined): Promise<{ ok: true; pass: FirstFactorPass } | { ok: false; reply: Reply }> {
+      if (pw === undefined) return { ok: false, reply: reject('directory_needs_pap') };
+      const dir = deps.directory();
+      if (!dir.ok) return { ok: false, reply: reject('no_directory', { message: dir.problem }) };
+      let result = await dir.directory.checkPassword(name, (split?.password ?? pw).toString('utf8'));
+      let code = split?.code;
+      if (!result.ok && result.reason === 'wrong_password' && split !== undefined) {
+        result = await dir.directory.checkPassword(name, pw.toString('utf8'));
+        code = undefined;
+      }
+      if (!result.ok) {
+        const shown = DIRECTORY_REFUSALS[result.reason];
+        return { ok: false, reply: { code: Code.AccessReject, attributes: [...textAttributes(Attr.ReplyMessage, MESSAGES[shown]), ...proxyState], outcome: 'reject', reason: `directory_${result.reason}`, details: { message: result.detail } } };
+      }
+      const dn = result.user.dn;
+      return { ok: true, pass: { code, replyAttrs: [...proxyState], accepted: { attributes: [], secret: client.secret, authenticator: packet.authenticator }, identity: () => `directory:${dn}` } };
+    }
   }
 
   /** The engine's accept or reject as a RADIUS answer. */

@@ -18,6 +18,8 @@ export interface LdapUser {
   password: string;
   displayName?: string;
   mail?: string;
+  /** ppolicy's administrative lock (pwdAccountLockedTime 000001010000Z): the account is disabled. */
+  disabled?: boolean;
 }
 
 export interface Slapd {
@@ -49,6 +51,7 @@ export async function startSlapd(o: { users: LdapUser[]; groups?: { cn: string; 
       'modulepath /usr/lib/ldap',
       'moduleload back_mdb',
       'moduleload memberof',
+      'moduleload ppolicy',
       `pidfile ${join(dir, 'slapd.pid')}`,
       `TLSCertificateFile ${certFile}`,
       `TLSCertificateKeyFile ${key}`,
@@ -59,6 +62,10 @@ export async function startSlapd(o: { users: LdapUser[]; groups?: { cn: string; 
       `directory ${join(dir, 'db')}`,
       'maxsize 104857600',
       'overlay memberof',
+      // Password policy (draft-behera-ldap-password-policy): its pwdAccountLockedTime locks an
+      // account; the default policy makes slapd refuse binds to locked accounts.
+      'overlay ppolicy',
+      `ppolicy_default "cn=default,ou=policies,${BASE_DN}"`,
       'access to attrs=userPassword by self =xw by anonymous auth by * none',
       'access to * by * read',
       '',
@@ -96,6 +103,8 @@ export async function startSlapd(o: { users: LdapUser[]; groups?: { cn: string; 
     await admin.add(BASE_DN, { objectClass: ['top', 'dcObject', 'organization'], dc: 'example', o: 'Example' });
     await admin.add(`ou=people,${BASE_DN}`, { objectClass: ['top', 'organizationalUnit'], ou: 'people' });
     await admin.add(`ou=groups,${BASE_DN}`, { objectClass: ['top', 'organizationalUnit'], ou: 'groups' });
+    await admin.add(`ou=policies,${BASE_DN}`, { objectClass: ['top', 'organizationalUnit'], ou: 'policies' });
+    await admin.add(`cn=default,ou=policies,${BASE_DN}`, { objectClass: ['top', 'device', 'pwdPolicy'], cn: 'default', pwdAttribute: 'userPassword', pwdLockout: 'TRUE' });
     for (const u of o.users) {
       await admin.add(`uid=${u.uid},ou=people,${BASE_DN}`, {
         objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
@@ -105,6 +114,7 @@ export async function startSlapd(o: { users: LdapUser[]; groups?: { cn: string; 
         ...(u.displayName !== undefined ? { displayName: u.displayName } : {}),
         ...(u.mail !== undefined ? { mail: u.mail } : {}),
         userPassword: u.password,
+        ...(u.disabled === true ? { pwdAccountLockedTime: '000001010000Z' } : {}),
       });
     }
     for (const g of o.groups ?? []) {

@@ -181,7 +181,7 @@ Json('each list command: a JSON array of objects with exactly the documented fie
     assert.is(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
-  await ok(['client', 'add', '192.0.2.0/24', SECRETS.client, '--name', 'branch-vpn', '--require-message-authenticator', 'yes']);
+  await ok(['client', 'add', '192.0.2.0/24', SECRETS.client, '--name', 'branch-vpn', '--require-message-authenticator', 'yes', '--first-factor', 'directory']);
   await ok(['downstream', 'set', 'radius.internal', SECRETS.downstream, '--port', '1645', '--name', 'dc1', '--require-message-authenticator']);
   await ok(['user', 'add', 'alice']);
   await ok(['user', 'add', 'bob']);
@@ -212,7 +212,7 @@ Json('each list command: a JSON array of objects with exactly the documented fie
   }
   const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
   const [client] = outputs['client list']!;
-  assert.equal({ ...client, createdAt: 'x' }, { address: '192.0.2.0/24', name: 'branch-vpn', requireMessageAuthenticator: 'yes', messageAuthenticatorSeen: false, createdAt: 'x' });
+  assert.equal({ ...client, createdAt: 'x' }, { address: '192.0.2.0/24', name: 'branch-vpn', requireMessageAuthenticator: 'yes', messageAuthenticatorSeen: false, firstFactor: 'directory', createdAt: 'x' });
   assert.match(String(client!['createdAt']), iso);
   assert.equal(outputs['downstream show'], [{ name: 'dc1', host: 'radius.internal', port: 1645, requireMessageAuthenticator: true }]);
   const users = Object.fromEntries(outputs['user list']!.map((u) => [u['name'], u]));

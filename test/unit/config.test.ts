@@ -55,6 +55,17 @@ const TABLE: [SettingKey, string, string, Settings[SettingKey]][] = [
   ['pushNumberMatching', 'push-number-matching', 'PUSH_NUMBER_MATCHING', 'no'],
   ['windowsNumberMatching', 'windows-number-matching', 'WINDOWS_NUMBER_MATCHING', 'no'],
   ['publicUrl', 'public-url', 'PUBLIC_URL', undefined],
+  ['firstFactor', 'first-factor', 'FIRST_FACTOR', 'downstream'],
+  ['ldapUrl', 'ldap-url', 'LDAP_URL', undefined],
+  ['ldapBindDn', 'ldap-bind-dn', 'LDAP_BIND_DN', undefined],
+  ['ldapBindPasswordFile', 'ldap-bind-password-file', 'LDAP_BIND_PASSWORD_FILE', undefined],
+  ['ldapBaseDn', 'ldap-base-dn', 'LDAP_BASE_DN', undefined],
+  ['ldapUserFilter', 'ldap-user-filter', 'LDAP_USER_FILTER', undefined],
+  ['ldapPreset', 'ldap-preset', 'LDAP_PRESET', 'ad'],
+  ['ldapCa', 'ldap-ca', 'LDAP_CA', undefined],
+  ['ldapStarttls', 'ldap-starttls', 'LDAP_STARTTLS', 'no'],
+  ['ldapAllowPlain', 'ldap-allow-plain', 'LDAP_ALLOW_PLAIN', 'no'],
+  ['ldapTimeout', 'ldap-timeout', 'LDAP_TIMEOUT', 5],
 ];
 
 /** A valid value for each option, and what it parses to. */
@@ -101,6 +112,17 @@ const SAMPLE: Record<SettingKey, [string, unknown]> = {
   pushNumberMatching: ['yes', 'yes'],
   windowsNumberMatching: ['yes', 'yes'],
   publicUrl: ['https://gatehouse.example.org:8443/', 'https://gatehouse.example.org:8443'],
+  firstFactor: ['directory', 'directory'],
+  ldapUrl: ['ldaps://dc1.corp.example, ldaps://dc2.corp.example:636', 'ldaps://dc1.corp.example,ldaps://dc2.corp.example:636'],
+  ldapBindDn: ['CN=svc-gatehouse,OU=Service,DC=corp,DC=example', 'CN=svc-gatehouse,OU=Service,DC=corp,DC=example'],
+  ldapBindPasswordFile: ['/etc/gatehouse/ldap-password', '/etc/gatehouse/ldap-password'],
+  ldapBaseDn: ['DC=corp,DC=example', 'DC=corp,DC=example'],
+  ldapUserFilter: ['(&(objectClass=person)(uid={username}))', '(&(objectClass=person)(uid={username}))'],
+  ldapPreset: ['openldap', 'openldap'],
+  ldapCa: ['/etc/gatehouse/ldap-ca.pem', '/etc/gatehouse/ldap-ca.pem'],
+  ldapStarttls: ['yes', 'yes'],
+  ldapAllowPlain: ['yes', 'yes'],
+  ldapTimeout: ['2.5', 2.5],
 };
 
 function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
@@ -119,7 +141,7 @@ function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
 // --- names and defaults ---------------------------------------------------
 
 Config('every option has the flag, environment variable and default of DESIGN.md (21) or of Gatehouse own (TOTP, abuse limits, TLS, names, transport, audit feed, own push)', () => {
-  assert.is(OPTIONS.length, 42);
+  assert.is(OPTIONS.length, 53);
   assert.equal(
     OPTIONS.map((o) => [o.key, o.flag, o.env, o.fallback]),
     TABLE,
@@ -319,6 +341,19 @@ Config('the push provider: as given; else notakey when --notakey-host is set (co
   configError(() => parse(['--public-url', 'https://gatehouse.example.org/mfa']), '--public-url');
   assert.is(publicOrigin({ publicUrl: undefined, tlsCert: undefined, tlsKey: undefined, httpPort: 8080, httpsPort: 8443 }), 'http://localhost:8080');
   assert.is(publicOrigin({ publicUrl: undefined, tlsCert: 'c.pem', tlsKey: 'k.pem', httpPort: 8080, httpsPort: 8443 }), 'https://localhost:8443');
+});
+
+Config('the directory: one or more ldap:// or ldaps:// URLs naming only the server; a user filter holding {username} with balanced parentheses', () => {
+  const parse = (args: string[]) => parseServeOptions(args, {}).fixed.values;
+  assert.is(parse(['--ldap-url', 'ldap://127.0.0.1:3389 ldaps://dc.corp.example']).ldapUrl, 'ldap://127.0.0.1:3389,ldaps://dc.corp.example');
+  configError(() => parse(['--ldap-url', 'http://dc.corp.example']), '--ldap-url', 'ldap://');
+  configError(() => parse(['--ldap-url', 'ldaps://dc.corp.example/DC=corp']), '--ldap-url', 'base DN');
+  configError(() => parse(['--ldap-url', 'not a url']), '--ldap-url');
+  configError(() => parseServeOptions([], { LDAP_USER_FILTER: '(uid=alice)' }), 'LDAP_USER_FILTER', '{username}');
+  configError(() => parse(['--ldap-user-filter', '(&(uid={username})']), '--ldap-user-filter', 'parentheses');
+  configError(() => parse(['--first-factor', 'ldap']), '--first-factor', 'downstream, directory');
+  // The bind password is never a flag: only its file is.
+  configError(() => parse(['--ldap-bind-password', 'x']), 'unknown flag --ldap-bind-password');
 });
 
 Config('the notakey host gets a trailing slash (the API paths are appended to it)', () => {

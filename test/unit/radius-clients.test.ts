@@ -20,6 +20,7 @@ const stored = (address: string, secret: string, require: RequireMa = 'auto', se
   secret: Buffer.from(secret),
   requireMessageAuthenticator: require,
   messageAuthenticatorSeen: seen,
+  firstFactor: null,
   createdAt: 0,
 });
 const secretOf = (t: ReturnType<typeof buildClientTable>, addr: string): string | undefined => t.lookup(addr)?.secret.toString();

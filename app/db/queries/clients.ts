@@ -5,6 +5,8 @@ import { fixedClientState, radiusClients } from '../schema.js';
 import type { Sealer } from '../secrets.js';
 
 export type RequireMa = 'yes' | 'no' | 'auto';
+/** Who checks a client's passwords; null on a stored client: the --first-factor setting. */
+export type FirstFactor = 'downstream' | 'directory';
 const PURPOSE = 'radius_clients.secret';
 
 export interface StoredClient {
@@ -14,6 +16,7 @@ export interface StoredClient {
   secret: Buffer;
   requireMessageAuthenticator: RequireMa;
   messageAuthenticatorSeen: boolean;
+  firstFactor: FirstFactor | null;
   createdAt: number;
 }
 
@@ -33,11 +36,11 @@ function omitSealed<T extends { secretSealed: Buffer }>(r: T): Omit<T, 'secretSe
 
 export class DuplicateClientError extends Error {}
 
-export function insertClient(store: Store, sealer: Sealer, c: { name: string; address: string; secret: string; requireMessageAuthenticator: RequireMa }): number {
+export function insertClient(store: Store, sealer: Sealer, c: { name: string; address: string; secret: string; requireMessageAuthenticator: RequireMa; firstFactor?: FirstFactor | null }): number {
   try {
     const row = store.db
       .insert(radiusClients)
-      .values({ name: c.name, address: c.address, secretSealed: sealer.seal(Buffer.from(c.secret, 'utf8'), PURPOSE), requireMessageAuthenticator: c.requireMessageAuthenticator })
+      .values({ name: c.name, address: c.address, secretSealed: sealer.seal(Buffer.from(c.secret, 'utf8'), PURPOSE), requireMessageAuthenticator: c.requireMessageAuthenticator, firstFactor: c.firstFactor ?? null })
       .returning({ id: radiusClients.id })
       .get();
     return row.id;
@@ -74,7 +77,7 @@ export function markFixedClientMessageAuthenticatorSeen(store: Store, address: s
     .run();
 }
 
-export function updateClient(store: Store, sealer: Sealer, address: string, patch: { name?: string; secret?: string; requireMessageAuthenticator?: RequireMa }): boolean {
+export function updateClient(store: Store, sealer: Sealer, address: string, patch: { name?: string; secret?: string; requireMessageAuthenticator?: RequireMa; firstFactor?: FirstFactor | null }): boolean {
   const set: Partial<typeof radiusClients.$inferInsert> = {};
   if (patch.name !== undefined) set.name = patch.name;
   if (patch.secret !== undefined) set.secretSealed = sealer.seal(Buffer.from(patch.secret, 'utf8'), PURPOSE);
@@ -82,6 +85,7 @@ export function updateClient(store: Store, sealer: Sealer, address: string, patc
     set.requireMessageAuthenticator = patch.requireMessageAuthenticator;
     set.messageAuthenticatorSeen = false;
   }
+  if (patch.firstFactor !== undefined) set.firstFactor = patch.firstFactor;
   if (Object.keys(set).length === 0) return store.db.select({ id: radiusClients.id }).from(radiusClients).where(eq(radiusClients.address, address)).get() !== undefined;
   return store.db.update(radiusClients).set(set).where(eq(radiusClients.address, address)).run().changes > 0;
 }

@@ -1,0 +1,1 @@
+ALTER TABLE `radius_clients` ADD `first_factor` text;
