@@ -362,7 +362,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     delay: (ms) => sleep(ms),
     resolved: () => state.resolved,
     runtimeClients: () =>
-      state.clients.all().map((c) => ({ name: c.name, address: c.cidr.text, source: c.source, requireMessageAuthenticator: c.requireMessageAuthenticator, messageAuthenticatorSeen: c.messageAuthenticatorSeen })),
+      state.clients.all().map((c) => ({ name: c.name, address: c.cidr.text, source: c.source, requireMessageAuthenticator: c.requireMessageAuthenticator, messageAuthenticatorSeen: c.messageAuthenticatorSeen, firstFactor: c.firstFactor })),
     clientActivity: (address) => proxy.activity(address),
     downstream: () => {
       const ds = state.downstream;

@@ -117,6 +117,7 @@ export function createApiRoutes(d: WebDeps) {
       readOnly: r.source !== 'db',
       requireMessageAuthenticator: r.requireMessageAuthenticator,
       messageAuthenticatorSeen: r.messageAuthenticatorSeen,
+      firstFactor: r.firstFactor ?? 'default',
       lastSeen: iso(a?.lastSeen),
       sendsMessageAuthenticator: a?.sentMessageAuthenticator ?? null,
     };
@@ -228,7 +229,7 @@ export function createApiRoutes(d: WebDeps) {
   api.get('/clients', (c) => c.json({ clients: d.runtimeClients().map(clientView) }));
   api.post('/clients', async (c) => {
     const b = await readJson(c);
-    const input = { name: str(b, 'name'), address: str(b, 'address'), secret: str(b, 'secret'), requireMessageAuthenticator: str(b, 'requireMessageAuthenticator') };
+    const input = { name: str(b, 'name'), address: str(b, 'address'), secret: str(b, 'secret'), requireMessageAuthenticator: str(b, 'requireMessageAuthenticator'), firstFactor: str(b, 'firstFactor') };
     const r = addClient(d.admin, c.get('actor'), input);
     if (!r.ok) return fail(c, r);
     c.header('Location', `/api/v1/clients/${encodeURIComponent(r.value.address)}`);
@@ -238,7 +239,7 @@ export function createApiRoutes(d: WebDeps) {
   api.patch('/clients/:address', async (c) => {
     const address = c.req.param('address');
     const b = await readJson(c);
-    const r = editClient(d.admin, c.get('actor'), address, { name: str(b, 'name'), secret: str(b, 'secret'), requireMessageAuthenticator: str(b, 'requireMessageAuthenticator') });
+    const r = editClient(d.admin, c.get('actor'), address, { name: str(b, 'name'), secret: str(b, 'secret'), requireMessageAuthenticator: str(b, 'requireMessageAuthenticator'), firstFactor: str(b, 'firstFactor') });
     if (!r.ok) return fail(c, r);
     const now = d.runtimeClients().find((x) => x.address === r.value.address);
     return c.json(now === undefined ? { address: r.value.address } : clientView(now));

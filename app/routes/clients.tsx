@@ -17,7 +17,7 @@ export function createClientRoutes(d: WebDeps) {
       return { ...c, lastSeen: a?.lastSeen, sendsMessageAuthenticator: a?.sentMessageAuthenticator };
     });
   const page = (c: Context<WebEnv>, extra: Partial<ClientsProps> = {}, status: 200 | 400 | 404 | 409 = 200) =>
-    c.render(<ClientsPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} now={d.now()} clients={views()} {...extra} />, status);
+    c.render(<ClientsPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} now={d.now()} clients={views()} defaultFirstFactor={d.resolved().settings.firstFactor} {...extra} />, status);
   const actor = (c: Context<WebEnv>) => `admin:${c.get('session')!.adminName}`;
 
   return new Hono<WebEnv>()
@@ -28,7 +28,7 @@ export function createClientRoutes(d: WebDeps) {
     })
     .post('/clients', async (c) => {
       const b = await c.req.parseBody();
-      const input = { name: str(b['name']), address: str(b['address']), secret: str(b['secret']), requireMessageAuthenticator: str(b['requireMessageAuthenticator']) };
+      const input = { name: str(b['name']), address: str(b['address']), secret: str(b['secret']), requireMessageAuthenticator: str(b['requireMessageAuthenticator']), firstFactor: str(b['firstFactor']) };
       const r = addClient(d.admin, actor(c), input);
       if (!r.ok) {
         stayOn(c, '/clients');
@@ -43,12 +43,12 @@ export function createClientRoutes(d: WebDeps) {
         stayOn(c, '/clients');
         return page(c, { error: { message: 'No such stored client.' } }, 404);
       }
-      return c.render(<ClientEditPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} client={client} />);
+      return c.render(<ClientEditPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} client={client} defaultFirstFactor={d.resolved().settings.firstFactor} />);
     })
     .post('/clients/edit', async (c) => {
       const b = await c.req.parseBody();
       const address = str(b['address']) ?? '';
-      const r = editClient(d.admin, actor(c), address, { name: str(b['name']), secret: str(b['secret']), requireMessageAuthenticator: str(b['requireMessageAuthenticator']) });
+      const r = editClient(d.admin, actor(c), address, { name: str(b['name']), secret: str(b['secret']), requireMessageAuthenticator: str(b['requireMessageAuthenticator']), firstFactor: str(b['firstFactor']) });
       if (!r.ok) {
         const client = views().find((x) => x.source === 'db' && x.address === parseCidr(address)?.text);
         if (client === undefined) {
@@ -56,7 +56,7 @@ export function createClientRoutes(d: WebDeps) {
           return page(c, { error: { message: r.error } }, r.status);
         }
         stayOn(c, `/clients/edit?address=${encodeURIComponent(client.address)}`);
-        return c.render(<ClientEditPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} client={{ ...client, name: str(b['name']) ?? client.name }} error={{ message: r.error, field: r.field }} />, r.status);
+        return c.render(<ClientEditPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} client={{ ...client, name: str(b['name']) ?? client.name }} defaultFirstFactor={d.resolved().settings.firstFactor} error={{ message: r.error, field: r.field }} />, r.status);
       }
       return seeOther(c, '/clients', { kind: 'ok', text: `Client ${r.value.address} saved.` });
     })

@@ -89,6 +89,7 @@ const obj = (properties: Record<string, Schema>, required: readonly string[] = O
 const addressParam: Parameter = { name: 'address', in: 'path', required: true, description: 'The client address or CIDR, URL-encoded (10.0.0.0%2F24).', schema: { type: 'string' } };
 const nameParam: Parameter = { name: 'name', in: 'path', required: true, description: 'User name (matched case-insensitively), URL-encoded.', schema: { type: 'string' } };
 const requireMa: Schema = { type: 'string', enum: ['yes', 'no', 'auto'], description: 'Require a Message-Authenticator from this client: yes, no, or auto (required once one was seen).' };
+const firstFactor: Schema = { type: 'string', enum: ['downstream', 'directory', 'default'], description: 'Who checks its passwords: the downstream RADIUS server, the directory (an LDAP bind as the user; PAP only), or default (the --first-factor setting).' };
 
 export function openApiDocument(version: string): OpenApiDocument {
   return {
@@ -317,14 +318,15 @@ export function openApiDocument(version: string): OpenApiDocument {
           readOnly: { type: 'boolean' },
           requireMessageAuthenticator: requireMa,
           messageAuthenticatorSeen: { type: 'boolean' },
+          firstFactor: firstFactor,
           lastSeen: nullable('string', 'Last request from it since start.', 'date-time'),
           sendsMessageAuthenticator: nullable('boolean', 'Whether its last request carried a Message-Authenticator.'),
         }),
         ClientInput: obj(
-          { name: str('Display name; the address when absent.', { maxLength: 64 }), address: str('IP address or CIDR, e.g. 10.0.0.1 or 10.0.0.0/24.'), secret: str('Shared secret (8-128 characters); generated when absent.', { minLength: 8, maxLength: 128 }), requireMessageAuthenticator: { ...requireMa, default: 'auto' } },
+          { name: str('Display name; the address when absent.', { maxLength: 64 }), address: str('IP address or CIDR, e.g. 10.0.0.1 or 10.0.0.0/24.'), secret: str('Shared secret (8-128 characters); generated when absent.', { minLength: 8, maxLength: 128 }), requireMessageAuthenticator: { ...requireMa, default: 'auto' }, firstFactor: { ...firstFactor, default: 'default' } },
           ['address'],
         ),
-        ClientPatch: obj({ name: str('Display name.', { maxLength: 64 }), secret: str('New shared secret (8-128 characters).', { minLength: 8, maxLength: 128 }), requireMessageAuthenticator: requireMa }, []),
+        ClientPatch: obj({ name: str('Display name.', { maxLength: 64 }), secret: str('New shared secret (8-128 characters).', { minLength: 8, maxLength: 128 }), requireMessageAuthenticator: requireMa, firstFactor }, []),
         ClientCreated: obj({ name: str('Display name.'), address: str('Canonical address or CIDR.'), secret: str('The shared secret; shown this once.') }),
         Downstream: obj({
           name: str('Display name.'),

@@ -9,6 +9,8 @@ export interface ClientView {
   source: 'flag' | 'env' | 'db';
   requireMessageAuthenticator: 'yes' | 'no' | 'auto';
   messageAuthenticatorSeen: boolean;
+  /** Who checks its passwords; undefined: the --first-factor setting. */
+  firstFactor: 'downstream' | 'directory' | undefined;
   lastSeen: number | undefined;
   sendsMessageAuthenticator: boolean | undefined;
 }
@@ -19,9 +21,11 @@ export interface ClientsProps {
   admin: string;
   now: number;
   clients: ClientView[];
+  /** The --first-factor setting, for clients that follow it. */
+  defaultFirstFactor: 'downstream' | 'directory';
   created?: { name: string; address: string; secret: string } | undefined;
   error?: { message: string; field?: string | undefined } | undefined;
-  form?: { name?: string; address?: string; requireMessageAuthenticator?: string } | undefined;
+  form?: { name?: string | undefined; address?: string | undefined; requireMessageAuthenticator?: string | undefined; firstFactor?: string | undefined } | undefined;
   notice?: string | undefined;
 }
 
@@ -35,6 +39,27 @@ export function MaSelect(p: { value: string | undefined }) {
         {(['auto', 'yes', 'no'] as const).map((v) => (
           <option value={v} selected={(p.value ?? 'auto') === v}>
             {MA_LABEL[v]}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+const FIRST_FACTOR_LABEL: Record<string, string> = { downstream: 'Downstream RADIUS server', directory: 'Directory (PAP only)' };
+
+/** Who checks a client's passwords: the downstream server, the directory, or the setting's choice. */
+export function FirstFactorSelect(p: { value: string | undefined; fallback: 'downstream' | 'directory' }) {
+  return (
+    <div class="field">
+      <label for="f-firstFactor">Password checked by</label>
+      <select id="f-firstFactor" name="firstFactor">
+        <option value="default" selected={(p.value ?? 'default') === 'default'}>
+          Default ({FIRST_FACTOR_LABEL[p.fallback]})
+        </option>
+        {(['downstream', 'directory'] as const).map((v) => (
+          <option value={v} selected={p.value === v}>
+            {FIRST_FACTOR_LABEL[v]}
           </option>
         ))}
       </select>
@@ -71,7 +96,7 @@ export function ClientsPage(p: ClientsProps) {
         ) : (
           <table>
             <thead>
-              <tr><th>Name</th><th>Address</th><th>Message-Authenticator</th><th>Last seen</th><th>Source</th><th><span class="muted">Actions</span></th></tr>
+              <tr><th>Name</th><th>Address</th><th>Message-Authenticator</th><th>Password checked by</th><th>Last seen</th><th>Source</th><th><span class="muted">Actions</span></th></tr>
             </thead>
             <tbody>
               {p.clients.map((c) => (
@@ -82,6 +107,7 @@ export function ClientsPage(p: ClientsProps) {
                     {MA_LABEL[c.requireMessageAuthenticator]}
                     {c.sendsMessageAuthenticator === undefined ? null : c.sendsMessageAuthenticator ? <span class="badge ok">sends it</span> : <span class="badge warn">does not send it</span>}
                   </td>
+                  <td>{c.firstFactor === undefined ? <span class="muted">{FIRST_FACTOR_LABEL[p.defaultFirstFactor]} (default)</span> : FIRST_FACTOR_LABEL[c.firstFactor]}</td>
                   <td>{c.lastSeen === undefined ? <span class="muted">never</span> : ago(c.lastSeen, p.now)}</td>
                   <td>{c.source === 'db' ? 'Stored' : c.source === 'flag' ? <span class="badge">--address-secret-in</span> : <span class="badge">ADDRESS_SECRET_IN</span>}</td>
                   <td class="actions">
@@ -115,6 +141,7 @@ export function ClientsPage(p: ClientsProps) {
             <Field label="Address or CIDR" name="address" value={p.form?.address} required placeholder="10.0.0.5 or 10.0.0.0/24" error={p.error?.field === 'address' ? p.error.message : undefined} />
             <Field label="Shared secret" name="secret" type="password" autocomplete="new-password" hint="Leave empty to generate a strong one" error={p.error?.field === 'secret' ? p.error.message : undefined} />
             <MaSelect value={p.form?.requireMessageAuthenticator} />
+            <FirstFactorSelect value={p.form?.firstFactor} fallback={p.defaultFirstFactor} />
           </div>
           <button type="submit">Add client</button>
         </form>
@@ -124,7 +151,7 @@ export function ClientsPage(p: ClientsProps) {
   );
 }
 
-export function ClientEditPage(p: { assets: Assets; csrf: string; admin: string; client: ClientView; error?: { message: string; field?: string | undefined } | undefined }) {
+export function ClientEditPage(p: { assets: Assets; csrf: string; admin: string; client: ClientView; defaultFirstFactor: 'downstream' | 'directory'; error?: { message: string; field?: string | undefined } | undefined }) {
   return (
     <Layout title={`Edit ${p.client.name}`} assets={p.assets} csrf={p.csrf} admin={p.admin} active="/clients">
       <section class="card">
@@ -136,6 +163,7 @@ export function ClientEditPage(p: { assets: Assets; csrf: string; admin: string;
           <Field label="Name" name="name" value={p.client.name} required error={p.error?.field === 'name' ? p.error.message : undefined} />
           <Field label="New shared secret" name="secret" type="password" autocomplete="new-password" hint="Leave empty to keep the current secret" error={p.error?.field === 'secret' ? p.error.message : undefined} />
           <MaSelect value={p.client.requireMessageAuthenticator} />
+          <FirstFactorSelect value={p.client.firstFactor} fallback={p.defaultFirstFactor} />
           <div class="row">
             <button type="submit">Save</button>
             <a class="button secondary" href="/clients">Cancel</a>

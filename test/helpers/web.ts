@@ -179,7 +179,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
       const source = s.sources.addressSecretIn === 'env' ? 'env' : 'flag';
       return buildClientTable(s.settings.addressSecretIn, source, listClients(store, sealer))
         .all()
-        .map((c) => ({ name: c.name, address: c.cidr.text, source: c.source, requireMessageAuthenticator: c.requireMessageAuthenticator, messageAuthenticatorSeen: c.messageAuthenticatorSeen }));
+        .map((c) => ({ name: c.name, address: c.cidr.text, source: c.source, requireMessageAuthenticator: c.requireMessageAuthenticator, messageAuthenticatorSeen: c.messageAuthenticatorSeen, firstFactor: c.firstFactor }));
     },
     clientActivity: (address) => runtime.activity.get(address),
     downstream: () => {

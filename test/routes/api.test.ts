@@ -205,8 +205,8 @@ const scenarios: Scenario[] = [
     notContains: [FLAG_SECRET, STORED_SECRET, 'secret'],
     check: (r) => {
       const byAddr = Object.fromEntries((r.json.clients as { address: string }[]).map((c) => [c.address, c]));
-      assert.equal(byAddr['10.9.9.9/32'], { name: '10.9.9.9/32', address: '10.9.9.9/32', source: 'flag', readOnly: true, requireMessageAuthenticator: 'auto', messageAuthenticatorSeen: false, lastSeen: null, sendsMessageAuthenticator: null });
-      assert.equal(byAddr['10.0.0.0/24'], { name: 'vpn', address: '10.0.0.0/24', source: 'db', readOnly: false, requireMessageAuthenticator: 'auto', messageAuthenticatorSeen: false, lastSeen: '2025-06-02T09:59:55.000Z', sendsMessageAuthenticator: true });
+      assert.equal(byAddr['10.9.9.9/32'], { name: '10.9.9.9/32', address: '10.9.9.9/32', source: 'flag', readOnly: true, requireMessageAuthenticator: 'auto', messageAuthenticatorSeen: false, firstFactor: 'default', lastSeen: null, sendsMessageAuthenticator: null });
+      assert.equal(byAddr['10.0.0.0/24'], { name: 'vpn', address: '10.0.0.0/24', source: 'db', readOnly: false, requireMessageAuthenticator: 'auto', messageAuthenticatorSeen: false, firstFactor: 'default', lastSeen: '2025-06-02T09:59:55.000Z', sendsMessageAuthenticator: true });
     },
   },
   {
@@ -235,6 +235,22 @@ const scenarios: Scenario[] = [
   { name: 'clients: missing address: 400', method: 'POST', url: '/api/v1/clients', body: {}, status: 400, contains: ['"field":"address"'] },
   { name: 'clients: short secret: 400', method: 'POST', url: '/api/v1/clients', body: { address: '10.0.0.1', secret: 'short' }, status: 400, contains: ['"field":"secret"'], notContains: ['short"'] },
   { name: 'clients: bad Message-Authenticator choice: 400', method: 'POST', url: '/api/v1/clients', body: { address: '10.0.0.1', requireMessageAuthenticator: 'maybe' }, status: 400, contains: ['"field":"requireMessageAuthenticator"'] },
+  { name: 'clients: bad first factor: 400', method: 'POST', url: '/api/v1/clients', body: { address: '10.0.0.1', firstFactor: 'ldap' }, status: 400, contains: ['"field":"firstFactor"', 'downstream, directory or default'] },
+  {
+    name: 'clients: the directory as first factor, then back to the default',
+    method: 'PATCH',
+    url: '/api/v1/clients/10.0.0.0%2F24',
+    setup: storedClient,
+    body: { firstFactor: 'directory' },
+    status: 200,
+    contains: ['"firstFactor":"directory"'],
+    auditEvents: ['client.edit'],
+    check: async (_r, w, t) => {
+      const back = await send(w, 'PATCH', '/api/v1/clients/10.0.0.0%2F24', t, { firstFactor: 'default' });
+      assert.is(back.status, 200);
+      assert.match(back.text, /"firstFactor":"default"/);
+    },
+  },
   { name: 'clients: duplicate: 409', method: 'POST', url: '/api/v1/clients', setup: storedClient, body: { address: '10.0.0.0/24' }, status: 409, contains: ['already exists', '"field":"address"'] },
   { name: 'clients: address of a flag client: 409', method: 'POST', url: '/api/v1/clients', opts: fixedClient, body: { address: '10.9.9.9' }, status: 409, contains: ['--address-secret-in'] },
   {

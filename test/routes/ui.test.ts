@@ -158,6 +158,17 @@ const SCENARIOS: Scenario[] = [
     contains: ['&lt;script&gt;alert(1)&lt;/script&gt;'],
     notContains: ['listed-secret-1', '<script>alert'],
   },
+  {
+    name: 'add a client whose passwords the directory checks: the list says so',
+    method: 'POST',
+    url: '/clients',
+    form: { address: '10.6.0.1', firstFactor: 'directory' },
+    status: 303,
+    follow: /^\/clients\?shown=/,
+    contains: ['<td>Directory (PAP only)</td>', 'Default (Downstream RADIUS server)'],
+    auditEvents: ['client.add'],
+  },
+  { name: 'a first factor that does not exist: 400 naming it', method: 'POST', url: '/clients', form: { address: '10.6.0.2', firstFactor: 'ldap' }, status: 400, contains: ['first factor must be downstream, directory or default'], auditEvents: [] },
   { name: 'edit a client', method: 'POST', url: '/clients/edit', setup: (w) => void addClient(w.deps.admin, 'test', { address: '10.4.0.1', secret: 'edit-secret-1' }), form: { address: '10.4.0.1/32', name: 'Renamed', requireMessageAuthenticator: 'no' }, status: 303, follow: /^\/clients$/, contains: ['saved', 'Renamed'], auditEvents: ['client.edit'] },
   { name: 'remove a client', method: 'POST', url: '/clients/remove', setup: (w) => void addClient(w.deps.admin, 'test', { address: '10.5.0.1', secret: 'rm-secret-1' }), form: { address: '10.5.0.1/32' }, status: 303, follow: /^\/clients$/, contains: ['Client 10.5.0.1/32 removed'], notContains: ['10.5.0.1/32</td>'], auditEvents: ['client.remove'] },
   // --- users
