@@ -371,6 +371,8 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       return { name: ds.name, host: ds.host, port: ds.port, source: src === 'flag' || src === 'env' ? src : 'db' };
     },
     pendingApprovals: () => engine.pendingApprovals(),
+    directory: () => state.directory,
+    bindPasswordSource: () => bindPassword()?.source,
     backup: (passphrase) => createBackup(store, masterKey, passphrase),
     verifyAudit: () => auditLog.verify(),
     pushRequests,

@@ -12,6 +12,7 @@ import type { PendingApproval } from '../mfa/pending.js';
 import type { PushRequests } from '../push/requests.js';
 import type { ClientView } from '../views/clients.js';
 import type { Assets } from '../views/layout.js';
+import type { BindPasswordSource, DirectoryState } from '../directory/settings.js';
 
 export interface ClientActivity {
   lastSeen: number;
@@ -48,5 +49,9 @@ export interface WebDeps {
   pushRequests: PushRequests;
   /** Its VAPID public key (base64url): phones subscribe to Web Push with it. */
   pushPublicKey: string;
+  /** The directory as the settings describe it, or why it cannot be used. */
+  directory(): DirectoryState;
+  /** Where the directory's service-account password comes from (never the password). */
+  bindPasswordSource(): BindPasswordSource | undefined;
   health(): { downstream: 'ok' | 'unknown' | 'failing' | 'none'; push: 'ok' | 'unknown' | 'failing' | 'none' };
 }

@@ -17,6 +17,8 @@ import type { AdminAuth } from './admin-auth.js';
 import type { WebDeps } from './deps.js';
 import { seeOther, ShownOnce, stayOn, takeNotice } from './flash.js';
 import { passphraseProblem } from '../backup.js';
+import { setBindPassword } from '../admin/directory.js';
+import { DirectoryPage, type DirectoryTest } from '../views/directory.js';
 import { failureDelayMs } from './signin-limits.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -63,16 +65,38 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
   const downstream = (c: Context<WebEnv>, extra: PageExtra = {}, code: Status = 200) =>
     c.render(<DownstreamPage {...base(c)} {...extra} current={d.downstream()} requireMa={listDownstreams(d.store, d.sealer)[0]?.requireMessageAuthenticator ?? false} />, code);
 
-  const settings = (c: Context<WebEnv>, extra: PageExtra = {}, code: Status = 200) => {
+  const settingRows = (): SettingRow[] => {
     const { settings: s, sources } = d.resolved();
-    const rows: SettingRow[] = OPTIONS.filter((o) => o.storable).map((o) => {
+    return OPTIONS.filter((o) => o.storable).map((o) => {
       const v = s[o.key];
       return { flag: o.flag, env: o.env, help: o.help, value: v === undefined ? '' : Array.isArray(v) ? '' : String(v), source: sources[o.key], control: SETTING_CONTROLS[o.flag] ?? { kind: 'text' } };
     });
+  };
+  const settings = (c: Context<WebEnv>, extra: PageExtra = {}, code: Status = 200) => {
+    const rows = settingRows();
     const placed = new Set(SETTING_GROUPS.flatMap((g) => g.flags));
     const groups = [...SETTING_GROUPS.map((g) => ({ title: g.title, rows: g.flags.flatMap((f) => rows.filter((r) => r.flag === f)) })), { title: 'Other', rows: rows.filter((r) => !placed.has(r.flag)) }].filter((g) => g.rows.length > 0);
     return c.render(<SettingsPage {...base(c)} {...extra} groups={groups} />, code);
   };
+
+  const directoryFlags = SETTING_GROUPS.find((g) => g.title === 'Directory')!.flags;
+  const directory = (c: Context<WebEnv>, extra: PageExtra & { test?: DirectoryTest } = {}, code: Status = 200) => {
+    const rows = settingRows();
+    const st = d.directory();
+    return c.render(
+      <DirectoryPage
+        {...base(c)}
+        {...extra}
+        rows={directoryFlags.flatMap((f) => rows.filter((r) => r.flag === f))}
+        configured={d.resolved().settings.ldapUrl !== undefined}
+        problem={st.ok ? undefined : st.problem}
+        bindPassword={d.bindPasswordSource()}
+      />,
+      code,
+    );
+  };
+  /** The page a settings form came from (the Directory page edits its own group in place). */
+  const settingsPage = (back: string) => (back === '/directory' ? directory : settings);
 
   const admins = (c: Context<WebEnv>, extra: PageExtra = {}, code: Status = 200) =>
     c.render(<AdminsPage {...base(c)} {...extra} admins={listAdmins(d.store)} self={c.get('session')!.adminName} />, code);
@@ -109,23 +133,68 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
     .get('/downstream/remove', (c) => c.redirect('/downstream', 303))
     .get('/settings', (c) => settings(c, { notice: takeNotice(c)?.text }))
     .post('/settings', async (c) => {
-      stayOn(c, '/settings');
       const b = await c.req.parseBody();
+      const back = str(b['back']) === '/directory' ? '/directory' : '/settings';
+      const page = settingsPage(back);
+      stayOn(c, back);
       const key = str(b['key']) ?? '';
       const value = (str(b['value']) ?? '').trim();
       if (SECURITY_SETTINGS.has(key)) {
         // Settings that decide who gets in: checked, then confirmed with the password and a code
         // (a second page when the form did not carry them).
         const checked = checkSetting(d.admin, key, value);
-        if (!checked.ok) return settings(c, { error: checked.error, field: key, form: { key, value } }, checked.status);
-        if (b['reauth_password'] === undefined) return c.render(<ConfirmSettingPage {...base(c)} setting={key} value={value} />);
+        if (!checked.ok) return page(c, { error: checked.error, field: key, form: { key, value } }, checked.status);
+        if (b['reauth_password'] === undefined) return c.render(<ConfirmSettingPage {...base(c)} setting={key} value={value} back={back} />);
         const refused = await confirmed(c, b);
-        if (refused !== undefined) return c.render(<ConfirmSettingPage {...base(c)} setting={key} value={value} error={refused} />, 403);
+        if (refused !== undefined) return c.render(<ConfirmSettingPage {...base(c)} setting={key} value={value} back={back} error={refused} />, 403);
       }
       const r = setSetting(d.admin, actor(c), key, value);
-      if (!r.ok) return settings(c, { error: r.error, field: key, form: { key, value } }, r.status);
-      return seeOther(c, '/settings', { kind: 'ok', text: `${key} saved.` });
+      if (!r.ok) return page(c, { error: r.error, field: key, form: { key, value } }, r.status);
+      return seeOther(c, back, { kind: 'ok', text: `${key} saved.` });
     })
+    .get('/directory', (c) => directory(c, { notice: takeNotice(c)?.text }))
+    .post('/directory/test', async (c) => {
+      stayOn(c, '/directory');
+      const st = d.directory();
+      if (!st.ok) return directory(c, { error: `The directory cannot be used: ${st.problem}` }, 409);
+      const r = await st.directory.test();
+      d.audit.record({ event: 'directory.test', outcome: r.ok ? 'ok' : 'error', actor: actor(c), ...(r.ok ? { details: { address: r.url } } : { reason: r.reason }) });
+      return directory(c, { test: r.ok ? { kind: 'connection', ok: true, url: r.url } : { kind: 'connection', ok: false, reason: r.reason, detail: r.detail } });
+    })
+    .post('/directory/test-user', async (c) => {
+      stayOn(c, '/directory');
+      const b = await c.req.parseBody();
+      const username = (str(b['username']) ?? '').trim();
+      const password = str(b['password']) ?? '';
+      if (username === '' || username.length > 256) return directory(c, { error: 'Give a user name (at most 256 characters).', field: 'username' }, 400);
+      const st = d.directory();
+      if (!st.ok) return directory(c, { error: `The directory cannot be used: ${st.problem}` }, 409);
+      const found = await st.directory.findUser(username);
+      let test: DirectoryTest;
+      if (!found.ok) test = { kind: 'user', username, ok: false, reason: found.reason, detail: found.detail };
+      else if (password === '') test = { kind: 'user', username, ok: true, user: found.user };
+      else {
+        // Checked exactly as a login's would be; each try is audited with the name (never the
+        // password), and the directory's own lockout policy counts it like any other bind.
+        const checked = await st.directory.checkPassword(username, password);
+        test = { kind: 'user', username, ok: true, user: found.user, password: checked.ok ? 'right' : { reason: checked.reason } };
+      }
+      d.audit.record({ event: 'directory.test_user', outcome: test.ok ? 'ok' : 'error', actor: actor(c), username, ...(test.ok ? (test.password !== undefined ? { reason: test.password === 'right' ? 'password_right' : `password_${test.password.reason}` } : {}) : { reason: test.reason }) });
+      return directory(c, { test });
+    })
+    .post('/directory/password', async (c) => {
+      stayOn(c, '/directory');
+      const b = await c.req.parseBody();
+      const password = str(b['password']) ?? '';
+      const refused = await confirmed(c, b);
+      if (refused !== undefined) return directory(c, { error: refused }, 403);
+      const r = setBindPassword(d.admin, actor(c), password, d.bindPasswordSource());
+      if (!r.ok) return directory(c, { error: r.error, field: r.field }, r.status);
+      return seeOther(c, '/directory', { kind: 'ok', text: r.value === 'stored' ? 'The service account password is stored; new lookups use it now.' : 'The stored service account password is removed.' });
+    })
+    .get('/directory/test', (c) => c.redirect('/directory', 303))
+    .get('/directory/test-user', (c) => c.redirect('/directory', 303))
+    .get('/directory/password', (c) => c.redirect('/directory', 303))
     .get('/admins', (c) => admins(c, { notice: takeNotice(c)?.text }))
     .post('/admins', async (c) => {
       stayOn(c, '/admins');

@@ -27,6 +27,7 @@ const NAV: [href: string, label: string][] = [
   ['/users', 'Users'],
   ['/clients', 'RADIUS clients'],
   ['/downstream', 'Downstream'],
+  ['/directory', 'Directory'],
   ['/settings', 'Settings'],
   ['/audit', 'Audit log'],
   ['/admins', 'Admins'],

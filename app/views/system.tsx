@@ -211,60 +211,72 @@ function SettingControl(p: { row: SettingRow; value: string; invalid: boolean })
   return <input {...common} value={p.value} placeholder={r.value} />;
 }
 
-export function SettingsPage(p: Page & { groups: { title: string; rows: SettingRow[] }[] }) {
+/** Pages that edit settings in place: the Settings page, and the Directory page for its group. */
+export type SettingsBack = '/settings' | '/directory';
+
+/** One group of settings, each with its own form (or read-only when a flag or variable sets it). */
+export function SettingsGroup(p: Page & { title: string; rows: SettingRow[]; back: SettingsBack }) {
   const canChange = useContext(FrameContext).allows('POST', '/settings');
+  const id = `g-${p.title.replace(/\W+/g, '-')}`;
+  return (
+    <section class="card settings" aria-labelledby={id}>
+      <h2 id={id}>{p.title}</h2>
+      {p.rows.map((r) => {
+        const fixed = r.source === 'flag' || r.source === 'env' || !canChange;
+        const invalid = p.field === r.flag && p.error !== undefined;
+        const value = invalid ? (formText(p, 'value') ?? '') : r.source === 'stored' ? r.value : '';
+        return (
+          <div class="setting">
+            <div class="about">
+              <label for={`s-${r.flag}`}>
+                <strong>{r.flag}</strong>
+              </label>{' '}
+              {r.source === 'flag' ? <span class="badge">set by --{r.flag}</span> : r.source === 'env' ? <span class="badge">set by {r.env}</span> : r.source === 'stored' ? <span class="badge ok">stored</span> : <span class="badge">default</span>}
+              <p class="hint" id={`help-${r.flag}`}>
+                {r.help}
+              </p>
+            </div>
+            {fixed ? (
+              <input id={`s-${r.flag}`} value={r.value} readonly aria-describedby={`help-${r.flag}`} />
+            ) : (
+              <form method="post" action="/settings" class="inline-form">
+                <Csrf token={p.csrf} />
+                <input type="hidden" name="key" value={r.flag} />
+                {p.back !== '/settings' ? <input type="hidden" name="back" value={p.back} /> : null}
+                <SettingControl row={r} value={value} invalid={invalid} />
+                <button type="submit" class="small secondary">
+                  Save
+                </button>
+                {invalid ? (
+                  <p class="hint error" id={`err-${r.flag}`}>
+                    {p.error}
+                  </p>
+                ) : null}
+              </form>
+            )}
+          </div>
+        );
+      })}
+    </section>
+  );
+}
+
+export function SettingsPage(p: Page & { groups: { title: string; rows: SettingRow[] }[] }) {
   return (
     <Layout title="Settings" assets={p.assets} csrf={p.csrf} admin={p.admin} active="/settings">
       <Messages notice={p.notice} error={p.error} />
       <p class="muted">Changes apply at once, except the listen addresses and ports, which apply at the next start. A value set by a flag or environment variable is shown here but cannot be changed. Empty a field (or choose "default") to return to the default.</p>
       {p.groups.map((g) => (
-        <section class="card settings" aria-labelledby={`g-${g.title.replace(/\W+/g, '-')}`}>
-          <h2 id={`g-${g.title.replace(/\W+/g, '-')}`}>{g.title}</h2>
-          {g.rows.map((r) => {
-            const fixed = r.source === 'flag' || r.source === 'env' || !canChange;
-            const invalid = p.field === r.flag && p.error !== undefined;
-            const value = invalid ? (formText(p, 'value') ?? '') : r.source === 'stored' ? r.value : '';
-            return (
-              <div class="setting">
-                <div class="about">
-                  <label for={`s-${r.flag}`}>
-                    <strong>{r.flag}</strong>
-                  </label>{' '}
-                  {r.source === 'flag' ? <span class="badge">set by --{r.flag}</span> : r.source === 'env' ? <span class="badge">set by {r.env}</span> : r.source === 'stored' ? <span class="badge ok">stored</span> : <span class="badge">default</span>}
-                  <p class="hint" id={`help-${r.flag}`}>
-                    {r.help}
-                  </p>
-                </div>
-                {fixed ? (
-                  <input id={`s-${r.flag}`} value={r.value} readonly aria-describedby={`help-${r.flag}`} />
-                ) : (
-                  <form method="post" action="/settings" class="inline-form">
-                    <Csrf token={p.csrf} />
-                    <input type="hidden" name="key" value={r.flag} />
-                    <SettingControl row={r} value={value} invalid={invalid} />
-                    <button type="submit" class="small secondary">
-                      Save
-                    </button>
-                    {invalid ? (
-                      <p class="hint error" id={`err-${r.flag}`}>
-                        {p.error}
-                      </p>
-                    ) : null}
-                  </form>
-                )}
-              </div>
-            );
-          })}
-        </section>
+        <SettingsGroup {...p} title={g.title} rows={g.rows} back="/settings" />
       ))}
     </Layout>
   );
 }
 
 /** A change to a setting that decides who gets in, waiting for the admin's password and a code. */
-export function ConfirmSettingPage(p: Page & { setting: string; value: string }) {
+export function ConfirmSettingPage(p: Page & { setting: string; value: string; back: SettingsBack }) {
   return (
-    <Layout title="Confirm the change" assets={p.assets} csrf={p.csrf} admin={p.admin} active="/settings">
+    <Layout title="Confirm the change" assets={p.assets} csrf={p.csrf} admin={p.admin} active={p.back}>
       <Messages notice={p.notice} error={p.error} />
       <section class="card">
         <h2>Change {p.setting}</h2>
@@ -275,9 +287,10 @@ export function ConfirmSettingPage(p: Page & { setting: string; value: string })
           <Csrf token={p.csrf} />
           <input type="hidden" name="key" value={p.setting} />
           <input type="hidden" name="value" value={p.value} />
+          {p.back !== '/settings' ? <input type="hidden" name="back" value={p.back} /> : null}
           <Reauth />
           <div class="row">
-            <button type="submit">Confirm the change</button> <a href="/settings" class="button secondary">Cancel</a>
+            <button type="submit">Confirm the change</button> <a href={p.back} class="button secondary">Cancel</a>
           </div>
         </form>
       </section>
@@ -434,7 +447,7 @@ function RoleSelect(p: { id: string; name?: string; label?: string; value: strin
 }
 
 /** The admin's own password and a fresh code, asked again before a sensitive operation. */
-function Reauth() {
+export function Reauth() {
   return (
     <fieldset class="reauth">
       <legend>Confirm it is you</legend>

@@ -98,6 +98,7 @@ const TABLE: Record<string, Access> = {
   'GET /clients': READERS,
   'GET /clients/edit': READERS,
   'GET /downstream': READERS,
+  'GET /directory': READERS,
   'GET /settings': READERS,
   'GET /admins': READERS,
   'GET /tokens': READERS,
@@ -116,6 +117,12 @@ const TABLE: Record<string, Access> = {
   'POST /downstream': ADMIN,
   'POST /downstream/remove': ADMIN,
   'GET /downstream/remove': ADMIN,
+  'POST /directory/test': ADMIN,
+  'POST /directory/test-user': ADMIN,
+  'POST /directory/password': ADMIN,
+  'GET /directory/test': ADMIN,
+  'GET /directory/test-user': ADMIN,
+  'GET /directory/password': ADMIN,
   'POST /settings': ADMIN,
   'POST /admins': ADMIN,
   'POST /admins/:action{remove|reset-totp}': ADMIN,
@@ -299,9 +306,9 @@ Table('the navigation and the pages leave out what a role cannot use', async () 
       return (await w.app.request(path, { headers: me.headers })).text();
     };
     const nav = (html: string) => [...html.matchAll(/<li><a href="([^"]+)"/g)].map((m) => m[1]);
-    assert.equal(nav(await page('admin', '/')), ['/', '/approvals', '/users', '/clients', '/downstream', '/settings', '/audit', '/admins', '/tokens', '/applications', '/backup', '/api-docs']);
+    assert.equal(nav(await page('admin', '/')), ['/', '/approvals', '/users', '/clients', '/downstream', '/directory', '/settings', '/audit', '/admins', '/tokens', '/applications', '/backup', '/api-docs']);
     assert.equal(nav(await page('helpdesk', '/')), ['/', '/approvals', '/users', '/audit', '/api-docs']);
-    assert.equal(nav(await page('readonly', '/')), ['/', '/approvals', '/users', '/clients', '/downstream', '/settings', '/audit', '/admins', '/tokens', '/applications', '/api-docs']);
+    assert.equal(nav(await page('readonly', '/')), ['/', '/approvals', '/users', '/clients', '/downstream', '/directory', '/settings', '/audit', '/admins', '/tokens', '/applications', '/api-docs']);
     // The role is named next to the admin's name.
     assert.match(await page('helpdesk', '/'), /helpdesk-nav<span class="role"> · Help desk<\/span>/);
     // Help desk: the user actions are there; read-only: no form that would be refused.
