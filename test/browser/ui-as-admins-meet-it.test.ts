@@ -11,11 +11,13 @@ import * as assert from 'uvu/assert';
 import { runCli, startAppliance, waitFor, type Appliance } from '../helpers/appliance.js';
 import { ARTIFACTS, firstSignIn, launchChromium, overflowsViewport, textContrast } from '../helpers/browser.js';
 import { runRadclient } from '../helpers/radclient.js';
+import { ADMIN_DN, ADMIN_PASSWORD, BASE_DN, startSlapd, type Slapd } from '../helpers/slapd.js';
 
 const ADMIN = 'meg';
 const PASSWORD = 'a long admin passphrase';
 
 interface Ctx {
+  slapd: Slapd;
   gh: Appliance;
   browser: Browser;
   context: BrowserContext;
@@ -26,7 +28,8 @@ interface Ctx {
 const U = suite<Ctx>('the admin UI as admins meet it');
 
 U.before(async (ctx) => {
-  ctx.gh = await startAppliance({ args: ['--address-secret-in', '10.99.0.1:flag-client-secret'] });
+  ctx.slapd = await startSlapd({ users: [{ uid: 'alice', password: 'alice-dir-pw', displayName: 'Alice Liddell' }], groups: [{ cn: 'vpn-users', members: ['alice'] }] });
+  ctx.gh = await startAppliance({ args: ['--address-secret-in', '10.99.0.1:flag-client-secret'], env: { LDAP_BIND_PASSWORD: ADMIN_PASSWORD } });
   assert.is((await runCli(['admin', 'add', ADMIN, '--data-dir', ctx.gh.dataDir], { stdin: `${PASSWORD}\n` })).code, 0);
   assert.is((await ctx.gh.cli(['user', 'add', 'carol'])).code, 0);
   assert.is((await ctx.gh.cli(['client', 'add', '10.50.0.1', 'edit-me-secret', '--name', 'edit-me'])).code, 0);
@@ -40,6 +43,7 @@ U.before(async (ctx) => {
 U.after(async (ctx) => {
   await ctx.browser?.close();
   await ctx.gh?.stop();
+  await ctx.slapd?.stop();
 });
 
 const errorNextTo = (page: Page, field: string) => page.textContent(`#f-${field}-hint.error`);
@@ -244,7 +248,46 @@ U('a help-desk admin manages users but cannot change settings', async ({ browser
   assert.ok(audit.some((r) => r.event === 'admin.forbidden' && r.actor === 'admin:helen'));
 });
 
-const PAGES = ['/', '/approvals', '/users', '/users/u/carol', '/users/import', '/api-docs', '/clients', '/clients/edit?address=10.50.0.1%2F32', '/downstream', '/settings', '/audit', '/admins', '/tokens', '/backup', '/no/such/page'];
+U('the Directory page on a phone: test the connection and a user, a refused value shown next to its field, reload stays on the page', async ({ page, base, gh, slapd }) => {
+  for (const [k, v] of [
+    ['ldap-url', slapd.url],
+    ['ldap-preset', 'openldap'],
+    ['ldap-base-dn', BASE_DN],
+    ['ldap-bind-dn', ADMIN_DN],
+  ] as const) {
+    assert.is((await gh.cli(['settings', 'set', k, v])).code, 0);
+  }
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await waitFor('the directory configured', async () => {
+      await page.goto(`${base}/directory`);
+      return (await page.textContent('#h-dir-status + p')) !== null && (await page.isEnabled('button:has-text("Test connection")'));
+    });
+    await page.click('button:has-text("Test connection")');
+    await page.waitForSelector(`text=Connected to ${slapd.url}`);
+    assert.is(new URL(page.url()).pathname, '/directory');
+    await page.fill('#f-username', 'alice');
+    await page.click('button:has-text("Test user")');
+    await page.waitForSelector('text=Alice Liddell');
+    assert.match((await page.textContent('dl.facts')) ?? '', /cn=vpn-users,ou=groups/);
+    const o = await overflowsViewport(page);
+    assert.ok(o.scrollWidth <= o.viewport, `directory at 390: ${o.scrollWidth} px wide`);
+    await page.screenshot({ path: join(ARTIFACTS, 'directory-test-user-390.png'), fullPage: true });
+    // A value the setting refuses: shown next to it, on this page.
+    await page.fill('#s-ldap-user-filter', '(uid=alice)');
+    await page.click('form:has(#s-ldap-user-filter) button');
+    assert.match((await page.textContent('#err-ldap-user-filter')) ?? '', /must contain \{username\}/);
+    assert.is(await page.getAttribute('#s-ldap-user-filter', 'aria-invalid'), 'true');
+    assert.is(new URL(page.url()).pathname, '/directory');
+    // Reload and Back land on real pages.
+    assert.is((await page.reload())?.status(), 200);
+    assert.is(await page.textContent('h1'), 'Directory');
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+});
+
+const PAGES = ['/', '/approvals', '/users', '/users/u/carol', '/users/import', '/api-docs', '/clients', '/clients/edit?address=10.50.0.1%2F32', '/downstream', '/directory', '/settings', '/audit', '/admins', '/tokens', '/backup', '/no/such/page'];
 
 for (const [width, height] of [
   [1280, 800],
@@ -291,7 +334,7 @@ U('at a phone width the navigation folds into a menu; Sign out is reachable', as
 
 U('while a fail-open setting is on, every page says so; the settings are grouped with help text', async ({ page, base, gh }) => {
   await page.goto(`${base}/settings`);
-  assert.equal(await page.$$eval('section.settings h2', (hs) => hs.map((h) => h.textContent)), ['Second factor', 'Push service', 'Security', 'RADIUS', 'Windows logon', 'Logging']);
+  assert.equal(await page.$$eval('section.settings h2', (hs) => hs.map((h) => h.textContent)), ['Second factor', 'Push service', 'Security', 'RADIUS', 'Directory', 'Windows logon', 'Logging']);
   assert.is(await page.$('.banner'), null);
   assert.is((await gh.cli(['settings', 'set', 'failmode', 'safe'])).code, 0);
   // The appliance picks a change made at the console up within a second.
