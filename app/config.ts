@@ -71,6 +71,10 @@ export interface Settings {
   ldapStarttls: 'yes' | 'no';
   ldapAllowPlain: 'yes' | 'no';
   ldapTimeout: number;
+  ldapSyncInterval: number;
+  ldapSyncGroups: string | undefined;
+  ldapSyncFilter: string | undefined;
+  ldapGraceDays: number;
 }
 
 export type SettingKey = keyof Settings;
@@ -260,6 +264,11 @@ function ldapUrls(raw: string, name: string): string | undefined {
 function ldapFilter(raw: string, name: string): string | undefined {
   if (raw.trim() === '') return undefined;
   if (!raw.includes('{username}')) fail(name, raw, 'must contain {username} (e.g. (&(objectClass=person)(uid={username})))');
+  return ldapSearchFilter(raw, name);
+}
+/** One parenthesised LDAP filter (balanced parentheses). */
+function ldapSearchFilter(raw: string, name: string): string | undefined {
+  if (raw.trim() === '') return undefined;
   let depth = 0;
   for (const ch of raw) {
     if (ch === '(') depth++;
@@ -267,6 +276,21 @@ function ldapFilter(raw: string, name: string): string | undefined {
   }
   if (depth !== 0 || !raw.trim().startsWith('(')) fail(name, raw, 'is not one parenthesised LDAP filter (unbalanced parentheses)');
   return raw.trim();
+}
+
+/** Whole minutes, 0 (off) to a week. */
+function syncMinutes(raw: string, name: string): number {
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) > 10080) fail(name, raw, 'is not a whole number of minutes from 0 (off) to 10080');
+  return Number(raw);
+}
+function days(raw: string, name: string): number {
+  if (!/^\d{1,4}$/.test(raw) || Number(raw) > 3650) fail(name, raw, 'is not a whole number of days from 0 to 3650');
+  return Number(raw);
+}
+/** Group names or DNs, separated by semicolons (a DN holds commas). */
+function groupList(raw: string): string | undefined {
+  const groups = raw.split(';').map((g) => g.trim()).filter((g) => g !== '');
+  return groups.length === 0 ? undefined : groups.join('; ');
 }
 
 function def<K extends SettingKey>(d: OptionDef<K>): OptionDef<K> {
@@ -326,6 +350,10 @@ export const OPTIONS = [
   def({ key: 'ldapCa', flag: 'ldap-ca', env: 'LDAP_CA', storable: true, parse: optionalText, fallback: undefined, help: "PEM file of the CA the directory's certificate must chain to (instead of the system CAs)" }),
   def({ key: 'ldapStarttls', flag: 'ldap-starttls', env: 'LDAP_STARTTLS', storable: true, parse: oneOf('no', 'yes'), fallback: 'no', help: 'yes: ldap:// URLs are upgraded with StartTLS before anything is sent' }),
   def({ key: 'ldapAllowPlain', flag: 'ldap-allow-plain', env: 'LDAP_ALLOW_PLAIN', storable: true, parse: oneOf('no', 'yes'), fallback: 'no', help: 'yes: allow clear-text ldap:// to a host that is not this machine (passwords cross the network readable)' }),
+  def({ key: 'ldapSyncInterval', flag: 'ldap-sync-interval', env: 'LDAP_SYNC_INTERVAL', storable: true, parse: syncMinutes, fallback: 15, help: 'minutes between directory syncs (users, names, emails, groups); 0: only "Sync now"' }),
+  def({ key: 'ldapSyncGroups', flag: 'ldap-sync-groups', env: 'LDAP_SYNC_GROUPS', storable: true, parse: groupList, fallback: undefined, help: 'sync only members of these groups (names or DNs, separated by semicolons; nested membership counts); none: every user' }),
+  def({ key: 'ldapSyncFilter', flag: 'ldap-sync-filter', env: 'LDAP_SYNC_FILTER', storable: true, parse: ldapSearchFilter, fallback: undefined, help: "filter the sync reads users with; default the preset's (every person)" }),
+  def({ key: 'ldapGraceDays', flag: 'ldap-grace-days', env: 'LDAP_GRACE_DAYS', storable: true, parse: days, fallback: 30, help: 'days a user disabled in or removed from the directory keeps their factors (without access) before being deleted' }),
   def({ key: 'ldapTimeout', flag: 'ldap-timeout', env: 'LDAP_TIMEOUT', storable: true, parse: seconds, fallback: 5, help: 'seconds for one directory operation and for each connection attempt' }),
 ] as const satisfies readonly OptionDef[];
 

@@ -12,10 +12,12 @@ import { HEAD_EVERY_MS, KEYED_MARKER_FILE, openAuditLog } from './audit/log.js';
 import { syslogOrigin } from './audit/syslog.js';
 import { createBackup } from './backup.js';
 import { ConfigError, OPTIONS, resolveSettings, type FixedOptions, type ResolvedSettings, type Settings } from './config.js';
-import { BIND_PASSWORD_KEY, directoryFromSettings, type BindPasswordSource, type DirectoryState } from './directory/settings.js';
+import { bindPasswordOf, directoryFromSettings, fixedBindPassword, type DirectoryState } from './directory/settings.js';
 import { listClients, listFixedClientsSeen, markFixedClientMessageAuthenticatorSeen, markMessageAuthenticatorSeen } from './db/queries/clients.js';
 import { listDownstreams } from './db/queries/downstream.js';
-import { readSealedSetting, readStoredSettings } from './db/queries/settings.js';
+import { readStoredSettings } from './db/queries/settings.js';
+import { createDirectoryUserStore } from './db/queries/directory-users.js';
+import { createDirectorySync, syncSettingsOf } from './directory/sync.js';
 import { createUserFactorQueries } from './db/queries/users.js';
 import { openStore } from './db/open.js';
 import { createSealer, loadMasterKey } from './db/secrets.js';
@@ -109,21 +111,14 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
 
   // The directory's service-account password: LDAP_BIND_PASSWORD, else the file (read once, at
   // start), else the one typed on the Directory page (sealed in the store, read at every reload).
-  let fixedBindPassword: { value: string; source: BindPasswordSource } | undefined;
-  if (env['LDAP_BIND_PASSWORD'] !== undefined && env['LDAP_BIND_PASSWORD'] !== '') fixedBindPassword = { value: env['LDAP_BIND_PASSWORD'], source: 'env' };
-  else if (fixed.values.ldapBindPasswordFile !== undefined) {
-    try {
-      fixedBindPassword = { value: readFileSync(fixed.values.ldapBindPasswordFile, 'utf8').replace(/\r?\n$/, ''), source: 'file' };
-    } catch (e) {
-      store.close();
-      throw new ConfigError(`cannot read --ldap-bind-password-file ${fixed.values.ldapBindPasswordFile}: ${(e as Error).message}`);
-    }
+  let fixedPassword: ReturnType<typeof fixedBindPassword>;
+  try {
+    fixedPassword = fixedBindPassword(env, fixed.values.ldapBindPasswordFile);
+  } catch (e) {
+    store.close();
+    throw new ConfigError((e as Error).message);
   }
-  const bindPassword = () => {
-    if (fixedBindPassword !== undefined) return fixedBindPassword;
-    const stored = readSealedSetting(store, sealer, BIND_PASSWORD_KEY);
-    return stored === undefined ? undefined : { value: stored, source: 'stored' as const };
-  };
+  const bindPassword = () => bindPasswordOf(fixedPassword, store, sealer);
 
   interface State {
     resolved: ResolvedSettings;
@@ -243,12 +238,26 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     counters,
     now: Date.now,
   });
+  // The directory sync (app/directory/sync.ts): users, names, groups; its last report kept in the store.
+  const directoryUsers = createDirectoryUserStore(store);
+  const directorySync = createDirectorySync({ directory: () => state.directory, settings: () => syncSettingsOf(state.resolved.settings), users: directoryUsers, audit, log, now: Date.now });
+  directorySync.start();
   let listener: Awaited<ReturnType<typeof listenRadius>> | undefined;
   const proxy = createProxy({
     settings: () => state.resolved.settings,
     clients: () => state.clients,
     downstream: () => state.downstream,
     directory: () => state.directory,
+    onDirectoryAccount: async (username, now) => {
+      // A bind that says a synced user's account is disabled or gone applies at once (at every
+      // door), not at the next sync, which alone gives access back. Written with its audit
+      // record; nothing is written when nothing changes.
+      const cur = directoryUsers.stateOf(username);
+      if (cur === undefined || cur.source !== 'directory' || cur.state === now) return;
+      await audit.commit({ event: `user.directory_${now}`, outcome: 'ok', actor: 'directory-bind', username }, () => void directoryUsers.setState(username, now, Date.now())).catch((e: unknown) => {
+        log.error('recording a directory account change failed', { error: (e as Error).message });
+      });
+    },
     leg,
     send: (buf, port, address) => {
       try {
@@ -372,6 +381,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     },
     pendingApprovals: () => engine.pendingApprovals(),
     directory: () => state.directory,
+    directorySync,
     bindPasswordSource: () => bindPassword()?.source,
     backup: (passphrase) => createBackup(store, masterKey, passphrase),
     verifyAudit: () => auditLog.verify(),
@@ -477,6 +487,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
         clearInterval(watcher);
         clearInterval(sessionSweep);
         clearInterval(headTimer);
+        directorySync.stop();
         // Waiting logins are answered (rejected) before the sockets close.
         proxy.shutdown();
         await engine.shutdown();

@@ -9,7 +9,7 @@ import { bad, conflict, missing, ok, type AdminDeps, type Result } from './deps.
  * password and a fresh code again before changing them (a session alone could otherwise point
  * the push service elsewhere or turn the second factor off).
  */
-export const SECURITY_SETTINGS: ReadonlySet<string> = new Set(['notakey-host', 'notakey-access-id', 'failmode', 'unenrolled-users', 'strip-realm', 'totp-max-failures', 'totp-lockout-minutes', 'push-max-pending-per-user', 'push-rate-per-user', 'push-rate-window', 'push-number-matching', 'windows-number-matching', 'first-factor', 'ldap-url', 'ldap-bind-dn', 'ldap-base-dn', 'ldap-user-filter', 'ldap-preset', 'ldap-ca', 'ldap-starttls', 'ldap-allow-plain']);
+export const SECURITY_SETTINGS: ReadonlySet<string> = new Set(['notakey-host', 'notakey-access-id', 'failmode', 'unenrolled-users', 'strip-realm', 'totp-max-failures', 'totp-lockout-minutes', 'push-max-pending-per-user', 'push-rate-per-user', 'push-rate-window', 'push-number-matching', 'windows-number-matching', 'first-factor', 'ldap-url', 'ldap-bind-dn', 'ldap-base-dn', 'ldap-user-filter', 'ldap-preset', 'ldap-ca', 'ldap-starttls', 'ldap-allow-plain', 'ldap-sync-groups', 'ldap-sync-filter', 'ldap-grace-days']);
 
 /**
  * Settings that let people in on their password alone, as one line each for the banner the web UI
@@ -69,6 +69,8 @@ export const SETTING_CONTROLS: Readonly<Record<string, SettingControl>> = {
   'ldap-starttls': { kind: 'select', choices: ['no', 'yes'] },
   'ldap-allow-plain': { kind: 'select', choices: ['no', 'yes'] },
   'ldap-timeout': SECONDS,
+  'ldap-sync-interval': { kind: 'number', min: 0, max: 10080, step: 1 },
+  'ldap-grace-days': { kind: 'number', min: 0, max: 3650, step: 1 },
   'notakey-timeout': SECONDS,
   'message-ttl-seconds': SECONDS,
   'proxy-receive-timeout': SECONDS,
@@ -90,7 +92,7 @@ export const SETTING_GROUPS: readonly { title: string; flags: readonly string[] 
   { title: 'Push service', flags: ['push-provider', 'public-url', 'push-number-matching', 'windows-number-matching', 'notakey-host', 'notakey-access-id', 'notakey-timeout', 'message-ttl-seconds', 'message-title', 'message-description', 'push-max-pending-per-user', 'push-rate-per-user', 'push-rate-window'] },
   { title: 'Security', flags: ['failmode', 'client-rate-limit', 'http-address', 'http-port'] },
   { title: 'RADIUS', flags: ['listen-address', 'port-in', 'proxy-receive-timeout', 'proxy-send-timeout'] },
-  { title: 'Directory', flags: ['first-factor', 'ldap-url', 'ldap-preset', 'ldap-base-dn', 'ldap-bind-dn', 'ldap-user-filter', 'ldap-starttls', 'ldap-ca', 'ldap-allow-plain', 'ldap-timeout'] },
+  { title: 'Directory', flags: ['first-factor', 'ldap-url', 'ldap-preset', 'ldap-base-dn', 'ldap-bind-dn', 'ldap-user-filter', 'ldap-starttls', 'ldap-ca', 'ldap-allow-plain', 'ldap-timeout', 'ldap-sync-interval', 'ldap-sync-groups', 'ldap-sync-filter', 'ldap-grace-days'] },
   { title: 'Windows logon', flags: ['pipe-path'] },
   { title: 'Logging', flags: ['audit-stdout', 'audit-syslog'] },
 ];

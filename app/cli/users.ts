@@ -21,7 +21,7 @@ export const USER_HELP: CommandHelp = {
     'line. --dry-run says what would change and changes nothing. export prints every user as CSV with the same',
     'columns first, then totp, locked and created_at.',
   ].join('\n'),
-  options: [['--dry-run', 'user import: check the file and say what would change, change nothing'], jsonOption('user list', ['name', 'totp', 'locked', 'lockedOutUntil', 'failedAttempts', 'createdAt'])],
+  options: [['--dry-run', 'user import: check the file and say what would change, change nothing'], jsonOption('user list', ['name', 'totp', 'locked', 'lockedOutUntil', 'failedAttempts', 'displayName', 'email', 'upn', 'groups', 'source', 'directory', 'createdAt'])],
   store: true,
 };
 export const TOTP_HELP: CommandHelp = {
@@ -58,7 +58,7 @@ export async function userCommand(args: readonly string[], env: NodeJS.ProcessEn
       const now = Date.now();
       const users = listUsers(ctx.store).map((u) => ({ ...u, lockedOutUntil: u.lockedUntil !== null && u.lockedUntil > now ? u.lockedUntil : null }));
       if (json) {
-        io.out(jsonList(users.map((u) => ({ name: u.username, totp: u.hasTotp, locked: u.locked, lockedOutUntil: isoTime(u.lockedOutUntil), failedAttempts: u.failedAttempts, createdAt: isoTime(u.createdAt) }))));
+        io.out(jsonList(users.map((u) => ({ name: u.username, totp: u.hasTotp, locked: u.locked, lockedOutUntil: isoTime(u.lockedOutUntil), failedAttempts: u.failedAttempts, displayName: u.displayName, email: u.email, upn: u.upn, groups: u.groups, source: u.source, directory: u.directoryState, createdAt: isoTime(u.createdAt) }))));
         return 0;
       }
       const rows = users.map((u) => {

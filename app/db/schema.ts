@@ -102,6 +102,17 @@ export const users = sqliteTable('users', {
    * folds ASCII only, so "åsa" would not find "Åsa" without it.
    */
   searchText: text('search_text').notNull().default(''),
+  /** `local` (added here) or `directory` (kept by the directory sync, app/directory/sync.ts). */
+  source: text('source', { enum: ['local', 'directory'] }).notNull().default('local'),
+  /** Directory users: their entry, UPN, and whether the directory still has them enabled. */
+  directoryDn: text('directory_dn'),
+  upn: text('upn'),
+  /** `active`, `disabled` (in the directory) or `removed` (no longer found); null for local users. */
+  directoryState: text('directory_state', { enum: ['active', 'disabled', 'removed'] }),
+  /** When the directory account was found disabled or removed: the grace period runs from here. */
+  directoryGoneAt: integer('directory_gone_at'),
+  /** Start of the last sync run that saw the entry (entries a complete run did not see are gone). */
+  syncedAt: integer('synced_at'),
   createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
 });
 

@@ -63,6 +63,9 @@ export type PasswordResult =
   | { ok: true; user: DirectoryUser }
   | { ok: false; reason: 'wrong_password' | 'not_found' | 'ambiguous' | 'disabled' | 'locked' | 'expired' | 'must_change' | Failure; detail: string };
 
+/** Groups by DN (lower case) and the DNs of the groups each is itself a member of (lower case). */
+export type GroupParents = Map<string, string[]>;
+
 export interface Directory {
   /** Connect and bind as the service account: "Test connection". */
   test(): Promise<{ ok: true; url: string } | { ok: false; reason: Failure | 'bind_failed'; detail: string }>;
@@ -70,12 +73,28 @@ export interface Directory {
   findUser(username: string): Promise<LookupResult>;
   /** Look the user up, then bind as them with the password. */
   checkPassword(username: string, password: string): Promise<PasswordResult>;
+  /**
+   * Every user entry under the base DN matching `filter` (the preset's filter for all users when
+   * absent), handed over page by page (RFC 2696 paged results), so that 100,000 users never sit
+   * in memory at once. Groups are the entries' own memberOf (direct memberships).
+   */
+  eachUserPage(filter: string | undefined, pageSize: number, onPage: (users: DirectoryUser[]) => void): Promise<{ ok: true; count: number } | { ok: false; reason: Failure; detail: string }>;
+  /** Every group and the groups it is in: what nested memberships are worked out from. */
+  groupParents(): Promise<{ ok: true; parents: GroupParents } | { ok: false; reason: Failure; detail: string }>;
 }
 
-const PRESETS: Record<Preset, { filter: string; name: string; attributes: string[] }> = {
-  openldap: { filter: '(&(objectClass=inetOrgPerson)(uid={username}))', name: 'uid', attributes: ['uid', 'displayName', 'cn', 'mail', 'memberOf', 'pwdAccountLockedTime'] },
+const PRESETS: Record<Preset, { filter: string; all: string; groups: string; name: string; attributes: string[] }> = {
+  openldap: {
+    filter: '(&(objectClass=inetOrgPerson)(uid={username}))',
+    all: '(objectClass=inetOrgPerson)',
+    groups: '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))',
+    name: 'uid',
+    attributes: ['uid', 'displayName', 'cn', 'mail', 'memberOf', 'pwdAccountLockedTime'],
+  },
   ad: {
     filter: '(&(objectCategory=person)(objectClass=user)(|(sAMAccountName={username})(userPrincipalName={username})))',
+    all: '(&(objectCategory=person)(objectClass=user))',
+    groups: '(objectClass=group)',
     name: 'sAMAccountName',
     attributes: ['sAMAccountName', 'displayName', 'cn', 'mail', 'userPrincipalName', 'memberOf', 'userAccountControl'],
   },
@@ -200,27 +219,28 @@ export function createDirectory(o: DirectoryOptions): Directory {
     if (searchEntries.length === 0) return { ok: false, reason: 'not_found', detail: `no entry for ${JSON.stringify(username)} under ${o.baseDn}` };
     if (searchEntries.length > 1) return { ok: false, reason: 'ambiguous', detail: `more than one entry for ${JSON.stringify(username)}` };
     const e = searchEntries[0]!;
-    const uac = Number(first(e, 'userAccountControl') ?? '0');
-    const lockedTime = first(e, 'pwdAccountLockedTime');
+    const user = toUser(e, username);
     // Active Directory lists only direct memberships in memberOf; the groups those are in come
     // from one search with LDAP_MATCHING_RULE_IN_CHAIN (transitive membership, evaluated by the DC).
-    let groups = all(e, 'memberOf');
     if (o.preset === 'ad') {
       const chain = await client.search(o.baseDn, { scope: 'sub', filter: `(member:1.2.840.113556.1.4.1941:=${escapeFilterValue(e.dn)})`, attributes: ['1.1'] });
-      groups = [...new Set([...groups, ...chain.searchEntries.map((g) => g.dn)])];
+      user.groups = [...new Set([...user.groups, ...chain.searchEntries.map((g) => g.dn)])];
     }
+    return { ok: true, user };
+  }
+
+  function toUser(e: Entry, fallbackName: string): DirectoryUser {
+    const uac = Number(first(e, 'userAccountControl') ?? '0');
+    const lockedTime = first(e, 'pwdAccountLockedTime');
     return {
-      ok: true,
-      user: {
-        dn: e.dn,
-        username: first(e, preset.name) ?? username,
-        displayName: first(e, 'displayName') ?? first(e, 'cn'),
-        email: first(e, 'mail'),
-        upn: first(e, 'userPrincipalName'),
-        groups,
-        disabled: (Number.isInteger(uac) && (uac & 0x2) !== 0) || lockedTime === '000001010000Z',
-        locked: lockedTime !== undefined && lockedTime !== '000001010000Z',
-      },
+      dn: e.dn,
+      username: first(e, preset.name) ?? fallbackName,
+      displayName: first(e, 'displayName') ?? first(e, 'cn'),
+      email: first(e, 'mail'),
+      upn: first(e, 'userPrincipalName'),
+      groups: all(e, 'memberOf'),
+      disabled: (Number.isInteger(uac) && (uac & 0x2) !== 0) || lockedTime === '000001010000Z',
+      locked: lockedTime !== undefined && lockedTime !== '000001010000Z',
     };
   }
 
@@ -247,6 +267,32 @@ export function createDirectory(o: DirectoryOptions): Directory {
     },
 
     findUser: (username) => withClient((c) => lookup(c, username), (f) => ({ ok: false, ...f })),
+
+    eachUserPage: (filter, pageSize, onPage) =>
+      withClient<{ ok: true; count: number } | { ok: false; reason: Failure; detail: string }>(
+        async (c) => {
+          let count = 0;
+          for await (const page of c.searchPaginated(o.baseDn, { scope: 'sub', filter: filter ?? preset.all, attributes: preset.attributes, paged: { pageSize } })) {
+            const users = page.searchEntries.flatMap((e) => (first(e, preset.name) === undefined ? [] : [toUser(e, '')]));
+            count += users.length;
+            onPage(users);
+          }
+          return { ok: true as const, count };
+        },
+        (f) => ({ ok: false, ...f }),
+      ),
+
+    groupParents: () =>
+      withClient<{ ok: true; parents: GroupParents } | { ok: false; reason: Failure; detail: string }>(
+        async (c) => {
+          const parents: GroupParents = new Map();
+          for await (const page of c.searchPaginated(o.baseDn, { scope: 'sub', filter: preset.groups, attributes: ['memberOf'], paged: { pageSize: 1000 } })) {
+            for (const g of page.searchEntries) parents.set(g.dn.toLowerCase(), all(g, 'memberOf').map((p) => p.toLowerCase()));
+          }
+          return { ok: true as const, parents };
+        },
+        (f) => ({ ok: false, ...f }),
+      ),
 
     async checkPassword(username, password) {
       // An empty password would be an unauthenticated bind, which servers accept: never a yes.

@@ -3,6 +3,9 @@
 // shows at the first use ("Test connection", a login) with its own reason.
 import { readFileSync } from 'node:fs';
 import type { Settings } from '../config.js';
+import type { Store } from '../db/open.js';
+import { readSealedSetting } from '../db/queries/settings.js';
+import type { Sealer } from '../db/secrets.js';
 import { createDirectory, directoryProblem, type Directory, type DirectoryOptions } from './ldap.js';
 
 /** Where the bind password typed on the Directory page is kept (sealed, beside the settings). */
@@ -10,6 +13,28 @@ export const BIND_PASSWORD_KEY = 'ldap-bind-password';
 
 /** Where the service account's password came from (the UI says it; the value never leaves). */
 export type BindPasswordSource = 'env' | 'file' | 'stored';
+
+/**
+ * The service account's password given at start: LDAP_BIND_PASSWORD, else the file (read now,
+ * once; one trailing newline dropped). Throws when the file cannot be read.
+ */
+export function fixedBindPassword(env: NodeJS.ProcessEnv, file: string | undefined): { value: string; source: BindPasswordSource } | undefined {
+  const fromEnv = env['LDAP_BIND_PASSWORD'];
+  if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, source: 'env' };
+  if (file === undefined) return undefined;
+  try {
+    return { value: readFileSync(file, 'utf8').replace(/\r?\n$/, ''), source: 'file' };
+  } catch (e) {
+    throw new Error(`cannot read --ldap-bind-password-file ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** The password in force: the one given at start, else the one stored from the Directory page. */
+export function bindPasswordOf(fixed: { value: string; source: BindPasswordSource } | undefined, store: Store, sealer: Sealer): { value: string; source: BindPasswordSource } | undefined {
+  if (fixed !== undefined) return fixed;
+  const stored = readSealedSetting(store, sealer, BIND_PASSWORD_KEY);
+  return stored === undefined ? undefined : { value: stored, source: 'stored' };
+}
 
 export type DirectoryState = { ok: true; directory: Directory; options: Readonly<DirectoryOptions> } | { ok: false; problem: string };
 

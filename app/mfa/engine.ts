@@ -4,7 +4,8 @@
 // its verdict into its own reply. In order:
 //
 //   1. the user name's canonical form (app/lib/username.ts): one user, whatever the spelling;
-//   2. the user's lock (by an admin, or after too many wrong codes): refused before any factor;
+//   2. the user's lock (by an admin, or after too many wrong codes) or a directory account the
+//      directory disabled or no longer has (app/directory/sync.ts): refused before any factor;
 //   3. a TOTP account: the code, if one came, checked once with replay protection and lockout
 //      (app/mfa/totp.ts); without one, `code_required` (RADIUS answers with a challenge);
 //   4. otherwise push, when a push service is configured: a login from the same origin joins the
@@ -113,10 +114,10 @@ export interface DecideRequest {
 }
 
 export type AcceptReason = 'totp_ok' | 'push_approved' | 'unenrolled_allowed' | 'failmode_safe';
-export type RejectReason = 'locked' | 'totp_wrong' | 'totp_replayed' | 'push_denied' | 'push_expired' | 'push_limited' | 'push_number_wrong' | 'push_number_unsupported' | 'unenrolled' | 'failmode_secure' | 'shutdown';
+export type RejectReason = 'locked' | 'directory_gone' | 'totp_wrong' | 'totp_replayed' | 'push_denied' | 'push_expired' | 'push_limited' | 'push_number_wrong' | 'push_number_unsupported' | 'unenrolled' | 'failmode_secure' | 'shutdown';
 /** Every reason, for counters shown at zero (the compiler checks that none is missing). */
 export const ACCEPT_REASONS = Object.keys({ totp_ok: 1, push_approved: 1, unenrolled_allowed: 1, failmode_safe: 1 } satisfies Record<AcceptReason, 1>) as AcceptReason[];
-export const REJECT_REASONS = Object.keys({ locked: 1, totp_wrong: 1, totp_replayed: 1, push_denied: 1, push_expired: 1, push_limited: 1, push_number_wrong: 1, push_number_unsupported: 1, unenrolled: 1, failmode_secure: 1, shutdown: 1 } satisfies Record<RejectReason, 1>) as RejectReason[];
+export const REJECT_REASONS = Object.keys({ locked: 1, directory_gone: 1, totp_wrong: 1, totp_replayed: 1, push_denied: 1, push_expired: 1, push_limited: 1, push_number_wrong: 1, push_number_unsupported: 1, unenrolled: 1, failmode_secure: 1, shutdown: 1 } satisfies Record<RejectReason, 1>) as RejectReason[];
 /** The counters this engine counts in (for /metrics). */
 export const ENGINE_COUNTERS: readonly CounterFamily[] = [
   { name: 'push_limited', help: 'Logins refused by a per-user push limit (every front door), by the limit: pending (too many waiting) or rate (too many in the window).', series: reasons(Object.keys({ pending: 1, rate: 1 } satisfies Record<PushLimit, 1>)) },
@@ -319,7 +320,7 @@ export function createEngine(d: EngineDeps): Engine {
       // Known users are read again: their lock or factor may have changed while the password was
       // checked. For the many users the store does not know, the first lookup stands.
       const status = req.subject.known ? d.totp.status(req.subject.name) : { known: false as const };
-      if (status.known && status.lock.locked) return reject('locked', { factor: status.totp !== null && req.pushOnly !== true && req.numberAnswer === undefined ? 'totp' : 'push' });
+      if (status.known && status.lock.locked) return reject(status.lock.reason === 'directory_gone' ? 'directory_gone' : 'locked', { factor: status.totp !== null && req.pushOnly !== true && req.numberAnswer === undefined ? 'totp' : 'push' });
       if (req.numberAnswer !== undefined) return numberAnswer(req, req.numberAnswer);
       if (req.pushOnly === true) return pushable(req.subject.name) ? push(req, s) : reject('unenrolled', { factor: 'none' });
       if (status.known && status.totp !== null) {

@@ -3,6 +3,8 @@ export interface LockState {
   locked: boolean;
   lockedUntil: number | null;
   failedAttempts: number;
+  /** A directory user whose account the directory disabled or no longer has (app/directory/sync.ts). */
+  directoryGone?: boolean;
 }
 
 export interface LockoutPolicy {
@@ -10,9 +12,10 @@ export interface LockoutPolicy {
   lockoutMs: number;
 }
 
-export type LockVerdict = { locked: false } | { locked: true; reason: 'locked_by_admin' | 'locked_out'; until: number | null };
+export type LockVerdict = { locked: false } | { locked: true; reason: 'locked_by_admin' | 'locked_out' | 'directory_gone'; until: number | null };
 
 export function lockVerdict(s: LockState, now: number): LockVerdict {
+  if (s.directoryGone === true) return { locked: true, reason: 'directory_gone', until: null };
   if (s.locked) return { locked: true, reason: 'locked_by_admin', until: null };
   if (s.lockedUntil !== null && s.lockedUntil > now) return { locked: true, reason: 'locked_out', until: s.lockedUntil };
   return { locked: false };

@@ -72,6 +72,12 @@ export interface ProxyDeps {
   downstream(): DownstreamTarget | undefined;
   /** The directory, for clients whose first factor it is; or why it cannot be used. */
   directory(): { ok: true; directory: Directory } | { ok: false; problem: string };
+  /**
+   * A bind said a user's directory account is disabled or does not exist: a synced user loses
+   * access now, at every door (the next sync gives it back if the directory does). Resolves once
+   * the change is committed.
+   */
+  onDirectoryAccount(username: string, state: 'disabled' | 'removed'): Promise<void>;
   leg: DownstreamLeg;
   send(buf: Buffer, port: number, address: string): void;
   audit: Auditor;
@@ -424,6 +430,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
         code = undefined;
       }
       if (!result.ok) {
+        if (result.reason === 'disabled' || result.reason === 'not_found') await deps.onDirectoryAccount(name, result.reason === 'disabled' ? 'disabled' : 'removed');
         const shown = DIRECTORY_REFUSALS[result.reason];
         return { ok: false, reply: { code: Code.AccessReject, attributes: [...textAttributes(Attr.ReplyMessage, MESSAGES[shown]), ...proxyState], outcome: 'reject', reason: `directory_${result.reason}`, details: { message: result.detail } } };
       }

@@ -13,6 +13,7 @@ import type { PushRequests } from '../push/requests.js';
 import type { ClientView } from '../views/clients.js';
 import type { Assets } from '../views/layout.js';
 import type { BindPasswordSource, DirectoryState } from '../directory/settings.js';
+import type { DirectorySync } from '../directory/sync.js';
 
 export interface ClientActivity {
   lastSeen: number;
@@ -51,6 +52,8 @@ export interface WebDeps {
   pushPublicKey: string;
   /** The directory as the settings describe it, or why it cannot be used. */
   directory(): DirectoryState;
+  /** The directory sync: its last report, whether it runs, and "Sync now". */
+  directorySync: Pick<DirectorySync, 'status' | 'runNow'>;
   /** Where the directory's service-account password comes from (never the password). */
   bindPasswordSource(): BindPasswordSource | undefined;
   health(): { downstream: 'ok' | 'unknown' | 'failing' | 'none'; push: 'ok' | 'unknown' | 'failing' | 'none' };

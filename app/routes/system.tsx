@@ -91,6 +91,8 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
         configured={d.resolved().settings.ldapUrl !== undefined}
         problem={st.ok ? undefined : st.problem}
         bindPassword={d.bindPasswordSource()}
+        sync={{ ...d.directorySync.status(), intervalMinutes: d.resolved().settings.ldapSyncInterval }}
+        now={d.now()}
       />,
       code,
     );
@@ -192,6 +194,14 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
       if (!r.ok) return directory(c, { error: r.error, field: r.field }, r.status);
       return seeOther(c, '/directory', { kind: 'ok', text: r.value === 'stored' ? 'The service account password is stored; new lookups use it now.' : 'The stored service account password is removed.' });
     })
+    .post('/directory/sync', (c) => {
+      stayOn(c, '/directory');
+      const st = d.directory();
+      if (!st.ok) return directory(c, { error: `The directory cannot be used: ${st.problem}` }, 409);
+      const started = d.directorySync.runNow(actor(c));
+      return seeOther(c, '/directory', { kind: 'ok', text: started ? 'Sync started; the result shows here when it ends.' : 'A sync is already running.' });
+    })
+    .get('/directory/sync', (c) => c.redirect('/directory', 303))
     .get('/directory/test', (c) => c.redirect('/directory', 303))
     .get('/directory/test-user', (c) => c.redirect('/directory', 303))
     .get('/directory/password', (c) => c.redirect('/directory', 303))

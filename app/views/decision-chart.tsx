@@ -59,6 +59,16 @@ const REASON_WORDS: Readonly<Record<string, string>> = {
   state_expired: 'code request expired',
   state_mismatch: 'code request mismatched',
   agent_rate_limited: 'Windows agent over its rate',
+  directory_gone: 'disabled in the directory',
+  directory_wrong_password: 'wrong password (directory)',
+  directory_not_found: 'not in the directory',
+  directory_disabled: 'disabled in the directory',
+  directory_locked: 'locked in the directory',
+  directory_expired: 'expired in the directory',
+  directory_unreachable: 'directory unreachable',
+  directory_timeout: 'directory too slow',
+  directory_needs_pap: 'CHAP/MS-CHAP to the directory',
+  no_directory: 'no directory set',
 };
 
 export function reasonInWords(reason: string | null): string {

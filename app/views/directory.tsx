@@ -4,7 +4,8 @@
 import type { DirectoryUser } from '../directory/ldap.js';
 import type { BindPasswordSource } from '../directory/settings.js';
 import { Allowed } from './frame.js';
-import { Csrf, Field, Layout } from './layout.js';
+import type { SyncReport } from '../directory/sync.js';
+import { ago, Csrf, Field, isoTime, Layout, POLL_HEADERS } from './layout.js';
 import { errorOf, Messages, Reauth, SettingsGroup, type Page, type SettingRow } from './system.js';
 
 /** What "Test connection" or "Test user" found, shown under its button. */
@@ -16,7 +17,7 @@ export type DirectoryTest =
 
 const PASSWORD_SOURCE: Record<BindPasswordSource, string> = { env: 'set by LDAP_BIND_PASSWORD', file: 'set by --ldap-bind-password-file', stored: 'stored (sealed)' };
 
-export function DirectoryPage(p: Page & { rows: SettingRow[]; problem: string | undefined; configured: boolean; bindPassword: BindPasswordSource | undefined; test?: DirectoryTest | undefined }) {
+export function DirectoryPage(p: Page & { rows: SettingRow[]; problem: string | undefined; configured: boolean; bindPassword: BindPasswordSource | undefined; test?: DirectoryTest | undefined; sync: { running: boolean; last: SyncReport | undefined; intervalMinutes: number }; now: number }) {
   const t = p.test;
   return (
     <Layout title="Directory" assets={p.assets} csrf={p.csrf} admin={p.admin} active="/directory">
@@ -57,6 +58,7 @@ export function DirectoryPage(p: Page & { rows: SettingRow[]; problem: string | 
           ) : null}
         </Allowed>
       </section>
+      <SyncStatus sync={p.sync} now={p.now} csrf={p.csrf} usable={p.configured && p.problem === undefined} />
       <Allowed path="/directory/test-user">
         <section class="card" aria-labelledby="h-dir-user">
           <h2 id="h-dir-user">Test user</h2>
@@ -141,5 +143,46 @@ function UserResult(p: { t: Extract<DirectoryTest, { kind: 'user' }> }) {
         ) : null}
       </dl>
     </div>
+  );
+}
+
+/** The last sync and "Sync now"; while a run is going the card refreshes itself. */
+function SyncStatus(p: { sync: { running: boolean; last: SyncReport | undefined; intervalMinutes: number }; now: number; csrf: string; usable: boolean }) {
+  const r = p.sync.last;
+  return (
+    <section class="card" id="sync-status" aria-labelledby="h-dir-sync" {...(p.sync.running ? { 'hx-get': '/directory', 'hx-trigger': 'every 2s', 'hx-select': '#sync-status', 'hx-swap': 'outerHTML', 'hx-headers': POLL_HEADERS } : {})}>
+      <h2 id="h-dir-sync">Users from the directory</h2>
+      <p class="muted">{p.sync.intervalMinutes === 0 ? 'Synced only when you ask (ldap-sync-interval is 0).' : `Synced every ${p.sync.intervalMinutes} minutes.`}</p>
+      {p.sync.running ? (
+        <p role="status">
+          <span class="badge">syncing…</span>
+        </p>
+      ) : r === undefined ? (
+        <p class="empty">No sync yet.</p>
+      ) : (
+        <div role="status" id="sync-report">
+          <p>
+            Last sync <time datetime={isoTime(r.finished)}>{ago(r.finished, p.now)}</time> ({r.by === 'schedule' ? 'scheduled' : `by ${r.by.replace(/^admin:/, '')}`}, {Math.max(0, r.finished - r.started)} ms):{' '}
+            {r.ok ? <span class="badge ok">done</span> : <span class="badge warn">failed</span>}
+          </p>
+          {r.error !== undefined ? (
+            <p class="hint error" role="alert">
+              {r.error}
+            </p>
+          ) : null}
+          <p id="sync-counts">
+            {r.seen} in scope: {r.added} added, {r.updated} updated, {r.disabled} disabled, {r.removed} removed, {r.restored} restored, {r.deleted} deleted after the grace period{r.skipped > 0 ? `, ${r.skipped} skipped (names Gatehouse cannot use)` : ''}.
+          </p>
+        </div>
+      )}
+      <Allowed path="/directory/sync">
+        <form method="post" action="/directory/sync">
+          <Csrf token={p.csrf} />
+          <button type="submit" class="secondary" disabled={!p.usable || p.sync.running}>
+            Sync now
+          </button>
+        </form>
+      </Allowed>
+    </section>
   );
 }

@@ -31,8 +31,10 @@ import { hashPassword } from '../../app/lib/password.js';
 import { hotp, totpStep } from '../../app/mfa/otp.js';
 import { listClients } from '../../app/db/queries/clients.js';
 import { listDownstreams } from '../../app/db/queries/downstream.js';
-import { readSealedSetting, readStoredSettings } from '../../app/db/queries/settings.js';
-import { BIND_PASSWORD_KEY, directoryFromSettings } from '../../app/directory/settings.js';
+import { readStoredSettings } from '../../app/db/queries/settings.js';
+import { bindPasswordOf, directoryFromSettings, fixedBindPassword } from '../../app/directory/settings.js';
+import { createDirectorySync, syncSettingsOf } from '../../app/directory/sync.js';
+import { createDirectoryUserStore } from '../../app/db/queries/directory-users.js';
 import { openStore, type Store } from '../../app/db/open.js';
 import { createSealer, type Sealer } from '../../app/db/secrets.js';
 import { createHttpApp } from '../../app/http.js';
@@ -144,12 +146,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
   // Read fresh on every call, so a change through the ops shows at once (main.ts reloads instead).
   const resolved = () => resolveSettings(fixed, readStoredSettings(store));
   // As app/main.ts: LDAP_BIND_PASSWORD, else the sealed one stored from the Directory page.
-  const bindPassword = () => {
-    const fromEnv = opts.env?.['LDAP_BIND_PASSWORD'];
-    if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, source: 'env' as const };
-    const stored = readSealedSetting(store, sealer, BIND_PASSWORD_KEY);
-    return stored === undefined ? undefined : { value: stored, source: 'stored' as const };
-  };
+  const bindPassword = () => bindPasswordOf(fixedBindPassword(opts.env ?? {}, fixed.values.ldapBindPasswordFile), store, sealer);
   const admin: AdminDeps = {
     store,
     sealer,
@@ -209,6 +206,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
     },
     health: () => ({ ...runtime.health }),
     directory: () => directoryFromSettings(resolved().settings, bindPassword()),
+    directorySync: createDirectorySync({ directory: () => directoryFromSettings(resolved().settings, bindPassword()), settings: () => syncSettingsOf(resolved().settings), users: createDirectoryUserStore(store), audit, log: createLogger('error', (line) => void logLines.push(line)), now: clock.now }),
     bindPasswordSource: () => bindPassword()?.source,
     verifyAudit: () => auditLog.verify(),
     ...opts.overrides,

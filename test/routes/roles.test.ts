@@ -120,6 +120,8 @@ const TABLE: Record<string, Access> = {
   'POST /directory/test': ADMIN,
   'POST /directory/test-user': ADMIN,
   'POST /directory/password': ADMIN,
+  'POST /directory/sync': ADMIN,
+  'GET /directory/sync': ADMIN,
   'GET /directory/test': ADMIN,
   'GET /directory/test-user': ADMIN,
   'GET /directory/password': ADMIN,

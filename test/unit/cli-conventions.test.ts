@@ -217,9 +217,9 @@ Json('each list command: a JSON array of objects with exactly the documented fie
   assert.equal(outputs['downstream show'], [{ name: 'dc1', host: 'radius.internal', port: 1645, requireMessageAuthenticator: true }]);
   const users = Object.fromEntries(outputs['user list']!.map((u) => [u['name'], u]));
   assert.equal(Object.keys(users).sort(), ['alice', 'bob', 'carol']);
-  assert.equal({ ...users['alice'], createdAt: 'x' }, { name: 'alice', totp: false, locked: false, lockedOutUntil: new Date(lockedOutUntil).toISOString(), failedAttempts: 5, createdAt: 'x' });
-  assert.equal({ ...users['bob'], createdAt: 'x' }, { name: 'bob', totp: false, locked: true, lockedOutUntil: null, failedAttempts: 0, createdAt: 'x' });
-  assert.equal({ ...users['carol'], createdAt: 'x' }, { name: 'carol', totp: true, locked: false, lockedOutUntil: null, failedAttempts: 0, createdAt: 'x' });
+  assert.equal({ ...users['alice'], createdAt: 'x' }, { name: 'alice', totp: false, locked: false, lockedOutUntil: new Date(lockedOutUntil).toISOString(), failedAttempts: 5, displayName: null, email: null, upn: null, groups: [], source: 'local', directory: null, createdAt: 'x' });
+  assert.equal({ ...users['bob'], createdAt: 'x' }, { name: 'bob', totp: false, locked: true, lockedOutUntil: null, failedAttempts: 0, displayName: null, email: null, upn: null, groups: [], source: 'local', directory: null, createdAt: 'x' });
+  assert.equal({ ...users['carol'], createdAt: 'x' }, { name: 'carol', totp: true, locked: false, lockedOutUntil: null, failedAttempts: 0, displayName: null, email: null, upn: null, groups: [], source: 'local', directory: null, createdAt: 'x' });
   assert.equal(outputs['admin list']!.map((a) => [a['name'], a['role'], a['totpEnrolled']]), [['root', 'admin', false]]);
   const [token] = outputs['token list']!;
   assert.equal([token!['name'], token!['role'], token!['lastUsedAt']], ['ci', 'admin', null]);

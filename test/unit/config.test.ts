@@ -65,6 +65,10 @@ const TABLE: [SettingKey, string, string, Settings[SettingKey]][] = [
   ['ldapCa', 'ldap-ca', 'LDAP_CA', undefined],
   ['ldapStarttls', 'ldap-starttls', 'LDAP_STARTTLS', 'no'],
   ['ldapAllowPlain', 'ldap-allow-plain', 'LDAP_ALLOW_PLAIN', 'no'],
+  ['ldapSyncInterval', 'ldap-sync-interval', 'LDAP_SYNC_INTERVAL', 15],
+  ['ldapSyncGroups', 'ldap-sync-groups', 'LDAP_SYNC_GROUPS', undefined],
+  ['ldapSyncFilter', 'ldap-sync-filter', 'LDAP_SYNC_FILTER', undefined],
+  ['ldapGraceDays', 'ldap-grace-days', 'LDAP_GRACE_DAYS', 30],
   ['ldapTimeout', 'ldap-timeout', 'LDAP_TIMEOUT', 5],
 ];
 
@@ -123,6 +127,10 @@ const SAMPLE: Record<SettingKey, [string, unknown]> = {
   ldapStarttls: ['yes', 'yes'],
   ldapAllowPlain: ['yes', 'yes'],
   ldapTimeout: ['2.5', 2.5],
+  ldapSyncInterval: ['0', 0],
+  ldapSyncGroups: ['VPN-Users; CN=BreakGlass,OU=Groups,DC=corp,DC=example;', 'VPN-Users; CN=BreakGlass,OU=Groups,DC=corp,DC=example'],
+  ldapSyncFilter: ['(&(objectClass=person)(department=IT))', '(&(objectClass=person)(department=IT))'],
+  ldapGraceDays: ['7', 7],
 };
 
 function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
@@ -141,7 +149,7 @@ function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
 // --- names and defaults ---------------------------------------------------
 
 Config('every option has the flag, environment variable and default of DESIGN.md (21) or of Gatehouse own (TOTP, abuse limits, TLS, names, transport, audit feed, own push)', () => {
-  assert.is(OPTIONS.length, 53);
+  assert.is(OPTIONS.length, 57);
   assert.equal(
     OPTIONS.map((o) => [o.key, o.flag, o.env, o.fallback]),
     TABLE,
@@ -352,6 +360,9 @@ Config('the directory: one or more ldap:// or ldaps:// URLs naming only the serv
   configError(() => parseServeOptions([], { LDAP_USER_FILTER: '(uid=alice)' }), 'LDAP_USER_FILTER', '{username}');
   configError(() => parse(['--ldap-user-filter', '(&(uid={username})']), '--ldap-user-filter', 'parentheses');
   configError(() => parse(['--first-factor', 'ldap']), '--first-factor', 'downstream, directory');
+  configError(() => parse(['--ldap-sync-filter', '(objectClass=person']), '--ldap-sync-filter', 'parentheses');
+  configError(() => parse(['--ldap-sync-interval', '1.5']), '--ldap-sync-interval', 'minutes');
+  configError(() => parse(['--ldap-grace-days', '-1']), '--ldap-grace-days');
   // The bind password is never a flag: only its file is.
   configError(() => parse(['--ldap-bind-password', 'x']), 'unknown flag --ldap-bind-password');
 });

@@ -27,17 +27,30 @@ export interface UserRow {
   hasTotp: boolean;
 }
 
+/** A user as `user list` shows it: the row, the profile, and where it comes from. */
+export interface UserListEntry extends UserRow {
+  displayName: string | null;
+  email: string | null;
+  upn: string | null;
+  /** Sorted. */
+  groups: string[];
+  source: 'local' | 'directory';
+  directoryState: 'active' | 'disabled' | 'removed' | null;
+}
+
 export interface UserWithTotp {
   id: number;
   locked: boolean;
   lockedUntil: number | null;
   failedAttempts: number;
+  /** A directory user the directory disabled or no longer has: no way in until it has them again. */
+  directoryGone: boolean;
   totp: { id: number; seed: Buffer; params: TotpParams; lastUsedStep: number } | null;
 }
 
 export class DuplicateUserError extends Error {}
 
-export function listUsers(store: Store): UserRow[] {
+export function listUsers(store: Store): UserListEntry[] {
   return store.db
     .select({
       id: users.id,
@@ -47,12 +60,18 @@ export function listUsers(store: Store): UserRow[] {
       failedAttempts: users.failedAttempts,
       createdAt: users.createdAt,
       hasTotp: sql<number>`${totpAccounts.id} IS NOT NULL`,
+      displayName: users.displayName,
+      email: users.email,
+      upn: users.upn,
+      groups: sql<string | null>`(SELECT group_concat(g.name, char(10)) FROM ${userGroups} g WHERE g.user_id = ${users.id})`,
+      source: users.source,
+      directoryState: users.directoryState,
     })
     .from(users)
     .leftJoin(totpAccounts, eq(totpAccounts.userId, users.id))
     .orderBy(asc(users.username))
     .all()
-    .map((r) => ({ ...r, hasTotp: Boolean(r.hasTotp) }));
+    .map((r) => ({ ...r, hasTotp: Boolean(r.hasTotp), groups: r.groups === null ? [] : r.groups.split('\n').sort() }));
 }
 
 export function insertUser(store: Store, username: string): number {
@@ -311,6 +330,7 @@ export function deletePendingTotp(store: Store, username: string): boolean {
 interface FactorRow {
   id: number;
   locked: number;
+  gone: number;
   locked_until: number | null;
   failed_attempts: number;
   totp_id: number | null;
@@ -340,12 +360,12 @@ export interface UserFactorQueries {
 
 export function createUserFactorQueries(store: Store, sealer: Sealer): UserFactorQueries {
   const find = store.sqlite.prepare<[string], FactorRow>(
-    `SELECT u.id, u.locked, u.locked_until, u.failed_attempts, t.id AS totp_id, t.seed_sealed, t.algorithm, t.digits, t.period, t.last_used_step
+    `SELECT u.id, u.locked, u.directory_state IN ('disabled', 'removed') AS gone, u.locked_until, u.failed_attempts, t.id AS totp_id, t.seed_sealed, t.algorithm, t.digits, t.period, t.last_used_step
      FROM users u LEFT JOIN totp_accounts t ON t.user_id = u.id WHERE u.username = ?`,
   );
   // The factor decision needs no seed: leaving the sealed blob out saves a Buffer per lookup.
   const status = store.sqlite.prepare<[string], Omit<FactorRow, 'seed_sealed' | 'last_used_step'>>(
-    `SELECT u.id, u.locked, u.locked_until, u.failed_attempts, t.id AS totp_id, t.algorithm, t.digits, t.period
+    `SELECT u.id, u.locked, u.directory_state IN ('disabled', 'removed') AS gone, u.locked_until, u.failed_attempts, t.id AS totp_id, t.algorithm, t.digits, t.period
      FROM users u LEFT JOIN totp_accounts t ON t.user_id = u.id WHERE u.username = ?`,
   );
   const success = store.sqlite.prepare<[number]>('UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ?');
@@ -360,6 +380,7 @@ export function createUserFactorQueries(store: Store, sealer: Sealer): UserFacto
       return {
         id: r.id,
         locked: r.locked === 1,
+        directoryGone: r.gone === 1,
         lockedUntil: r.locked_until,
         failedAttempts: r.failed_attempts,
         totp:
@@ -377,7 +398,7 @@ export function createUserFactorQueries(store: Store, sealer: Sealer): UserFacto
       const r = status.get(username);
       if (r === undefined) return undefined;
       const totp: TotpParams | null = r.totp_id === null ? null : { algorithm: r.algorithm ?? 'SHA1', digits: r.digits === 8 ? 8 : 6, period: r.period ?? 30 };
-      return { id: r.id, locked: r.locked === 1, lockedUntil: r.locked_until, failedAttempts: r.failed_attempts, totp };
+      return { id: r.id, locked: r.locked === 1, directoryGone: r.gone === 1, lockedUntil: r.locked_until, failedAttempts: r.failed_attempts, totp };
     },
     recordSuccess(userId, totpId, s) {
       step.run(s, totpId);
