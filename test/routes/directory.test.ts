@@ -80,6 +80,19 @@ D('configured by flags: read-only settings, the password source named, Test conn
   for (const secret of ['alice-dir-pw', 'guess-pw', ADMIN_PASSWORD]) assert.not.ok(audit.includes(secret), `the audit holds ${secret}`);
 });
 
+D('Sync now: the users arrive, and the page shows the report', async (ctx) => {
+  const w = (ctx.w = makeWebApp(fromFlags(ctx.slapd)));
+  assert.match(await get(w, '/directory'), /No sync yet/);
+  const r = await post(w, '/directory/sync', {});
+  assert.equal([r.status, r.location], [303, '/directory']);
+  // The run goes on after the answer; the page refreshes itself while it does.
+  for (let i = 0; i < 100 && w.deps.directorySync.status().running; i++) await new Promise((res) => setTimeout(res, 20));
+  const html = await get(w, '/directory');
+  assert.match(html, /2 in scope: 2 added, 0 updated, 0 disabled, 0 removed/);
+  assert.match(html, /by root/);
+  assert.ok(w.auditRows().some((x) => x.event === 'directory.sync' && x.actor === 'admin:root' && x.outcome === 'ok'));
+});
+
 D('configured on the page: settings saved in place (confirmed), the password stored sealed and never shown; a wrong one fails the test with its reason', async (ctx) => {
   const w = (ctx.w = makeWebApp());
   // A setting that decides who gets in: the confirmation page first, then saved, back on /directory.
