@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { IMPORT_MAX_BYTES } from './admin/user-import.js';
 import { ROLE_LABELS, uiAllows } from './admin/roles.js';
 import { failOpenWarnings } from './admin/settings.js';
+import { policyWarnings } from './admin/policy.js';
 import { csrf } from './middleware/csrf.js';
 import { pageFrame } from './middleware/frame.js';
 import { securityHeaders } from './middleware/security.js';
@@ -100,7 +101,7 @@ export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
     '*',
     pageFrame((c) => {
       const role = c.get('session')?.stage === 'full' ? c.get('session')!.adminRole : 'admin';
-      return { warnings: failOpenWarnings(deps.web.resolved().settings), roleLabel: role === 'admin' ? undefined : ROLE_LABELS[role], allows: (method, path) => uiAllows(role, method, path) };
+      return { warnings: [...failOpenWarnings(deps.web.resolved().settings), ...policyWarnings(deps.web.policy().rules)], roleLabel: role === 'admin' ? undefined : ROLE_LABELS[role], allows: (method, path) => uiAllows(role, method, path) };
     }),
   );
   ui.route('/', createSessionRoutes(deps.web, auth));

@@ -18,6 +18,8 @@ import { listDownstreams } from './db/queries/downstream.js';
 import { readStoredSettings } from './db/queries/settings.js';
 import { createDirectoryUserStore } from './db/queries/directory-users.js';
 import { createDirectorySync, syncSettingsOf } from './directory/sync.js';
+import { createGroupReader, listRules } from './db/queries/policy.js';
+import { createPolicyTable, type PolicyTable } from './mfa/policy.js';
 import { createUserFactorQueries } from './db/queries/users.js';
 import { openStore } from './db/open.js';
 import { createSealer, loadMasterKey } from './db/secrets.js';
@@ -120,11 +122,13 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   }
   const bindPassword = () => bindPasswordOf(fixedPassword, store, sealer);
 
+  const groupsOf = createGroupReader(store);
   interface State {
     resolved: ResolvedSettings;
     clients: ClientTable;
     downstream: DownstreamTarget | undefined;
     directory: DirectoryState;
+    policy: PolicyTable;
   }
   const load = (): State => {
     const resolved = resolveSettings(fixed, readStoredSettings(store));
@@ -142,7 +146,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       const d = listDownstreams(store, sealer)[0];
       if (d !== undefined) downstream = { name: d.name, host: d.host, port: d.port, secret: d.secret, requireMessageAuthenticator: d.requireMessageAuthenticator };
     }
-    return { resolved, clients, downstream, directory: directoryFromSettings(s, bindPassword()) };
+    return { resolved, clients, downstream, directory: directoryFromSettings(s, bindPassword()), policy: createPolicyTable(listRules(store), groupsOf) };
   };
   let state: State;
   try {
@@ -233,6 +237,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       gatehouse: createGatehousePushProvider({ store, requests: pushRequests, settings: () => state.resolved.settings, notify: notifyPhones }),
     }),
     limits: createPushLimiter(Date.now),
+    policy: () => state.policy,
     pending: createPendingApprovals(),
     audit,
     counters,
@@ -381,6 +386,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     },
     pendingApprovals: () => engine.pendingApprovals(),
     directory: () => state.directory,
+    policy: () => state.policy,
     directorySync,
     bindPasswordSource: () => bindPassword()?.source,
     backup: (passphrase) => createBackup(store, masterKey, passphrase),

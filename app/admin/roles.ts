@@ -42,7 +42,7 @@ const UI_RULES: readonly Rule[] = [
   [['POST'], /^\/logout$/, EVERYONE],
   // The rest of the configuration can be read (never a secret: those are shown once, to the
   // admin who created them) but not changed.
-  [['GET'], /^\/(clients|clients\/edit|downstream|directory|settings|admins|tokens|applications|applications\/edit)$/, READERS],
+  [['GET'], /^\/(clients|clients\/edit|downstream|directory|policy|settings|admins|tokens|applications|applications\/edit)$/, READERS],
 ];
 
 /** The JSON API under /api/v1, after the token is checked. */

@@ -34,6 +34,8 @@ export interface AuditDetails {
   pushId?: string;
   downstream?: string;
   downstreamCode?: string;
+  /** The policy rule that applied to the decision (app/mfa/policy.ts). */
+  policy?: string;
   /** Who checked the password, when it was not the downstream RADIUS server. */
   firstFactor?: 'directory';
   authMethod?: 'pap' | 'chap' | 'mschap' | 'mschapv2' | 'eap' | 'other';

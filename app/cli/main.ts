@@ -11,6 +11,7 @@ import { AUDIT_HELP, auditCommand } from './audit.js';
 import { BACKUP_HELP, backupCommand, RESTORE_HELP, restoreCommand } from './backup.js';
 import { CLIENT_HELP, clientCommand } from './clients.js';
 import { DIRECTORY_HELP, directoryCommand } from './directory.js';
+import { POLICY_HELP, policyCommand } from './policy.js';
 import type { CliIo } from './context.js';
 import { DOWNSTREAM_HELP, downstreamCommand } from './downstream.js';
 import { renderHelp, wantsHelp, type CommandHelp } from './help.js';
@@ -28,6 +29,7 @@ const SUBCOMMANDS: Readonly<Record<string, { run: Run; help: CommandHelp }>> = {
   totp: { run: totpCommand, help: TOTP_HELP },
   settings: { run: settingsCommand, help: SETTINGS_HELP },
   directory: { run: directoryCommand, help: DIRECTORY_HELP },
+  policy: { run: policyCommand, help: POLICY_HELP },
   admin: { run: adminCommand, help: ADMIN_HELP },
   token: { run: tokenCommand, help: TOKEN_HELP },
   agent: { run: (args, env) => agentCommand(args, env), help: AGENT_HELP },
@@ -45,6 +47,7 @@ const COMMANDS = `Commands:
   gatehouse totp enroll|remove NAME    a user's TOTP authenticator (prints the otpauth:// URI)
   gatehouse settings list|set|unset    settings stored in the data directory
   gatehouse directory test|sync        check the directory (LDAP, AD); read its users in now
+  gatehouse policy list|add|remove|move   rules: who needs which second factor
   gatehouse admin add|list|remove|reset-totp|password   admins of the web UI
   gatehouse token create|list|revoke   bearer tokens for the JSON API
   gatehouse agent-token create|list|revoke   tokens of Windows agents

@@ -299,3 +299,22 @@ export const pushAppTokens = sqliteTable(
   },
   (t) => [index('push_app_tokens_expiry').on(t.expiresAt)],
 );
+
+/**
+ * Policy rules (app/mfa/policy.ts), tried in `position` order; the first that matches decides.
+ * `groups`: group names (lower case, one per line; empty: anyone); `client`: a RADIUS client's name
+ * (empty: any door); `action`: require (with `factors`: any, totp, push), password_only or deny;
+ * `reply_attributes`: `Name = value` lines added to a RADIUS Access-Accept.
+ */
+export const policyRules = sqliteTable('policy_rules', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  position: integer('position').notNull(),
+  name: text('name').notNull().unique(),
+  groups: text('groups').notNull().default(''),
+  client: text('client'),
+  action: text('action', { enum: ['require', 'password_only', 'deny'] }).notNull(),
+  factors: text('factors', { enum: ['any', 'totp', 'push'] }).notNull().default('any'),
+  replyAttributes: text('reply_attributes').notNull().default(''),
+  createdBy: text('created_by').notNull(),
+  createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
+});

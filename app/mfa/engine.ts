@@ -19,6 +19,10 @@
 //      with the approval of the right pick;
 //   5. no factor at all: --unenrolled-users.
 //
+// Before all of it, the policy rule for the user and the door (app/mfa/policy.ts), when one
+// matches: deny refuses; password only lets in on the first factor; require limits the factors
+// (TOTP only, push only). Its name goes into the audit record of the decision.
+//
 // The check-then-write steps (code claim, failure count, push limit) each run in one synchronous
 // turn. Lockouts are audited here; the door writes the one record of the request itself, with
 // the verdict's reason and details (and commits the verdict's `commit` write with it).
@@ -33,6 +37,7 @@ import { failmodeVerdict } from './failmode.js';
 import { codeEquals } from './otp.js';
 import type { Door, PendingApproval, PendingApprovals } from './pending.js';
 import type { PushLimit, PushLimiter } from './push-limits.js';
+import type { PolicyRule, PolicyTable } from './policy.js';
 import type { TotpFactor } from './totp.js';
 
 export interface EngineDeps {
@@ -40,6 +45,8 @@ export interface EngineDeps {
   totp: TotpFactor;
   push: PushProvider;
   limits: PushLimiter;
+  /** The policy rules in force (app/mfa/policy.ts); absent: none. */
+  policy?(): PolicyTable;
   pending: PendingApprovals;
   audit: Auditor;
   /** `push_limited` by limit is counted here, for every door. */
@@ -113,19 +120,22 @@ export interface DecideRequest {
   audit: { source: string; client: string | null };
 }
 
-export type AcceptReason = 'totp_ok' | 'push_approved' | 'unenrolled_allowed' | 'failmode_safe';
-export type RejectReason = 'locked' | 'directory_gone' | 'totp_wrong' | 'totp_replayed' | 'push_denied' | 'push_expired' | 'push_limited' | 'push_number_wrong' | 'push_number_unsupported' | 'unenrolled' | 'failmode_secure' | 'shutdown';
+export type AcceptReason = 'totp_ok' | 'push_approved' | 'unenrolled_allowed' | 'failmode_safe' | 'policy_password_only';
+export type RejectReason = 'policy_deny' | 'locked' | 'directory_gone' | 'totp_wrong' | 'totp_replayed' | 'push_denied' | 'push_expired' | 'push_limited' | 'push_number_wrong' | 'push_number_unsupported' | 'unenrolled' | 'failmode_secure' | 'shutdown';
 /** Every reason, for counters shown at zero (the compiler checks that none is missing). */
-export const ACCEPT_REASONS = Object.keys({ totp_ok: 1, push_approved: 1, unenrolled_allowed: 1, failmode_safe: 1 } satisfies Record<AcceptReason, 1>) as AcceptReason[];
-export const REJECT_REASONS = Object.keys({ locked: 1, directory_gone: 1, totp_wrong: 1, totp_replayed: 1, push_denied: 1, push_expired: 1, push_limited: 1, push_number_wrong: 1, push_number_unsupported: 1, unenrolled: 1, failmode_secure: 1, shutdown: 1 } satisfies Record<RejectReason, 1>) as RejectReason[];
+export const ACCEPT_REASONS = Object.keys({ totp_ok: 1, push_approved: 1, unenrolled_allowed: 1, failmode_safe: 1, policy_password_only: 1 } satisfies Record<AcceptReason, 1>) as AcceptReason[];
+export const REJECT_REASONS = Object.keys({ policy_deny: 1, locked: 1, directory_gone: 1, totp_wrong: 1, totp_replayed: 1, push_denied: 1, push_expired: 1, push_limited: 1, push_number_wrong: 1, push_number_unsupported: 1, unenrolled: 1, failmode_secure: 1, shutdown: 1 } satisfies Record<RejectReason, 1>) as RejectReason[];
 /** The counters this engine counts in (for /metrics). */
 export const ENGINE_COUNTERS: readonly CounterFamily[] = [
   { name: 'push_limited', help: 'Logins refused by a per-user push limit (every front door), by the limit: pending (too many waiting) or rate (too many in the window).', series: reasons(Object.keys({ pending: 1, rate: 1 } satisfies Record<PushLimit, 1>)) },
 ];
 
 export type Verdict =
-  /** `commit`: a store write to commit in the same transaction as the request's audit record. */
-  | { kind: 'accept'; reason: AcceptReason; details: AuditDetails; commit?: () => void }
+  /**
+   * `commit`: a store write to commit in the same transaction as the request's audit record;
+   * `rule`: the policy rule that applied (its reply attributes go into a RADIUS accept).
+   */
+  | { kind: 'accept'; reason: AcceptReason; details: AuditDetails; commit?: () => void; rule?: PolicyRule }
   | { kind: 'reject'; reason: RejectReason; details: AuditDetails }
   | { kind: 'code_required'; reason: 'totp_challenge'; details: AuditDetails }
   /** Number matching: the push is on its way; `ticket` names it in the login's next round. */
@@ -306,6 +316,33 @@ export function createEngine(d: EngineDeps): Engine {
     }
   }
 
+  /** The decision under the policy rule that matched (undefined: none did). */
+  async function decideUnder(req: DecideRequest, rule: PolicyRule | undefined): Promise<Verdict> {
+    const s = d.settings();
+    if (closing) return reject('shutdown', {});
+    // Known users are read again: their lock or factor may have changed while the password was
+    // checked. For the many users the store does not know, the first lookup stands.
+    const status = req.subject.known ? d.totp.status(req.subject.name) : { known: false as const };
+    if (status.known && status.lock.locked) return reject(status.lock.reason === 'directory_gone' ? 'directory_gone' : 'locked', { factor: status.totp !== null && req.pushOnly !== true && req.numberAnswer === undefined ? 'totp' : 'push' });
+    if (rule?.action === 'deny') return reject('policy_deny', { factor: 'none' });
+    if (req.numberAnswer !== undefined) return numberAnswer(req, req.numberAnswer);
+    if (req.pushOnly === true) return pushable(req.subject.name) ? push(req, s) : reject('unenrolled', { factor: 'none' });
+    // "Password only" applies at the doors that checked a password (the served push API did not).
+    if (rule?.action === 'password_only') return accept('policy_password_only', { factor: 'none' });
+    const totpAllowed = rule === undefined || rule.factors !== 'push';
+    const pushAllowed = rule === undefined || rule.factors !== 'totp';
+    if (totpAllowed && status.known && status.totp !== null) {
+      const details: AuditDetails = req.code?.how === 'appended' ? { factor: 'totp', appendedCode: true } : { factor: 'totp' };
+      if (req.code === undefined) return { kind: 'code_required', reason: 'totp_challenge', details };
+      return checkCode(req, 'text' in req.code ? codeEquals(req.code.text) : req.code.matches, details);
+    }
+    // The answer to a code challenge, but the user no longer has a TOTP account.
+    if (req.code?.how === 'challenge') return reject('totp_wrong', { factor: 'totp' });
+    // A user with no factor the rule allows counts as not enrolled (--unenrolled-users).
+    if (!pushAllowed || !d.push.configured() || d.push.enrolled?.(req.subject.name) === false) return unenrolled(s);
+    return push(req, s);
+  }
+
   return {
     subject(sentName) {
       const c = canonicalUsername(sentName, { stripRealm: d.settings().stripRealm === 'yes' });
@@ -315,23 +352,12 @@ export function createEngine(d: EngineDeps): Engine {
     },
 
     async decide(req) {
-      const s = d.settings();
-      if (closing) return reject('shutdown', {});
-      // Known users are read again: their lock or factor may have changed while the password was
-      // checked. For the many users the store does not know, the first lookup stands.
-      const status = req.subject.known ? d.totp.status(req.subject.name) : { known: false as const };
-      if (status.known && status.lock.locked) return reject(status.lock.reason === 'directory_gone' ? 'directory_gone' : 'locked', { factor: status.totp !== null && req.pushOnly !== true && req.numberAnswer === undefined ? 'totp' : 'push' });
-      if (req.numberAnswer !== undefined) return numberAnswer(req, req.numberAnswer);
-      if (req.pushOnly === true) return pushable(req.subject.name) ? push(req, s) : reject('unenrolled', { factor: 'none' });
-      if (status.known && status.totp !== null) {
-        const details: AuditDetails = req.code?.how === 'appended' ? { factor: 'totp', appendedCode: true } : { factor: 'totp' };
-        if (req.code === undefined) return { kind: 'code_required', reason: 'totp_challenge', details };
-        return checkCode(req, 'text' in req.code ? codeEquals(req.code.text) : req.code.matches, details);
-      }
-      // The answer to a code challenge, but the user no longer has a TOTP account.
-      if (req.code?.how === 'challenge') return reject('totp_wrong', { factor: 'totp' });
-      if (!d.push.configured() || d.push.enrolled?.(req.subject.name) === false) return unenrolled(s);
-      return push(req, s);
+      // The policy rule for this user at this door decides first (and is named in the record).
+      const rule = d.policy?.().match(req.subject.name, req.origin.door === 'radius' ? req.view.client : undefined);
+      const v = await decideUnder(req, rule);
+      if (rule === undefined) return v;
+      v.details = { ...v.details, policy: rule.name };
+      return v.kind === 'accept' ? { ...v, rule } : v;
     },
 
     pushable,

@@ -14,6 +14,7 @@ export const MESSAGES = {
   unenrolled: 'No second factor is set up for this account; ask your administrator.',
   failmode_secure: 'The approval service cannot be reached; try again later.',
   locked: 'This account is locked; ask your administrator.',
+  policy_deny: 'Sign-in is not allowed for this account here; ask your administrator.',
   directory_gone: 'This account is disabled in the directory; ask your administrator.',
   totp_wrong: 'The code is not correct.',
   totp_replayed: 'That code was already used; wait for the next one.',

@@ -16,6 +16,7 @@ import { MESSAGES, type MessageKey } from '../mfa/messages.js';
 import { createHash } from 'node:crypto';
 import type { Directory, PasswordResult } from '../directory/ldap.js';
 import { createChallengeStore, splitAppendedCode } from './challenges.js';
+import { parseReplyAttributes } from './dictionary.js';
 import { messageAuthenticatorVerdict, type ClientTable, type RadiusClient } from './clients.js';
 import { Attr, checkRequestMa, Code, decodePacket, decodeVsa, encodeResponse, getAttr, getString, getVendorAttr, MsAttr, RadiusDecodeError, textAttributes, VENDOR_MICROSOFT, type Attribute, type RadiusPacket } from './codec.js';
 import { chapResponse, CryptoError, safeEqual, unhidePassword } from './crypto.js';
@@ -148,6 +149,19 @@ function firstFactorOf(target: DownstreamTarget, answer: DownstreamAnswer): stri
     h.update(Buffer.from([a.type, a.value.length])).update(a.value);
   }
   return h.digest('base64');
+}
+
+/** A rule's reply attributes, parsed once per text (rules change rarely; a handful exist). */
+const parsedReplies = new Map<string, Attribute[]>();
+function replyAttributesOf(text: string): Attribute[] {
+  let a = parsedReplies.get(text);
+  if (a === undefined) {
+    const p = parseReplyAttributes(text);
+    a = p.ok ? p.attributes : [];
+    if (parsedReplies.size > 1000) parsedReplies.clear();
+    parsedReplies.set(text, a);
+  }
+  return a;
 }
 
 /** A client's bucket holds one second's worth of requests (at least one). */
@@ -442,7 +456,9 @@ export function createProxy(deps: ProxyDeps): Proxy {
   /** The engine's accept or reject as a RADIUS answer. */
   function translate(v: Exclude<EngineVerdict, { kind: 'code_required' }>, acceptAttributes: Attribute[], reject: (reason: RadiusRejectReason, extra?: AuditDetails) => Reply): Reply {
     if (v.kind === 'reject') return reject(v.reason, v.details);
-    return { code: Code.AccessAccept, attributes: acceptAttributes, outcome: 'accept', reason: v.reason, details: v.details, ...(v.commit ? { commit: v.commit } : {}) };
+    // The policy rule's reply attributes (checked when the rule was stored), after the first factor's.
+    const extra = v.rule !== undefined && v.rule.replyAttributes !== '' ? replyAttributesOf(v.rule.replyAttributes) : [];
+    return { code: Code.AccessAccept, attributes: extra.length > 0 ? [...acceptAttributes, ...extra] : acceptAttributes, outcome: 'accept', reason: v.reason, details: v.details, ...(v.commit ? { commit: v.commit } : {}) };
   }
 
   /** Forward to the downstream server; undefined (and audited, and forgotten) when it does not answer. */

@@ -14,6 +14,7 @@ import type { ClientView } from '../views/clients.js';
 import type { Assets } from '../views/layout.js';
 import type { BindPasswordSource, DirectoryState } from '../directory/settings.js';
 import type { DirectorySync } from '../directory/sync.js';
+import type { PolicyTable } from '../mfa/policy.js';
 
 export interface ClientActivity {
   lastSeen: number;
@@ -50,6 +51,8 @@ export interface WebDeps {
   pushRequests: PushRequests;
   /** Its VAPID public key (base64url): phones subscribe to Web Push with it. */
   pushPublicKey: string;
+  /** The policy rules in force. */
+  policy(): PolicyTable;
   /** The directory as the settings describe it, or why it cannot be used. */
   directory(): DirectoryState;
   /** The directory sync: its last report, whether it runs, and "Sync now". */

@@ -19,6 +19,8 @@ import { seeOther, ShownOnce, stayOn, takeNotice } from './flash.js';
 import { passphraseProblem } from '../backup.js';
 import { setBindPassword } from '../admin/directory.js';
 import { DirectoryPage, type DirectoryTest } from '../views/directory.js';
+import { addRule, checkRule, moveRuleBy, removeRule } from '../admin/policy.js';
+import { PolicyPage } from '../views/policy.js';
 import { failureDelayMs } from './signin-limits.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -99,6 +101,10 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
   };
   /** The page a settings form came from (the Directory page edits its own group in place). */
   const settingsPage = (back: string) => (back === '/directory' ? directory : settings);
+
+  const policy = (c: Context<WebEnv>, extra: PageExtra = {}, code: Status = 200) =>
+    c.render(<PolicyPage {...base(c)} {...extra} rules={d.policy().rules} clients={[...new Set(d.runtimeClients().map((x) => x.name))].sort()} unenrolled={d.resolved().settings.unenrolledUsers} />, code);
+  const ruleId = (v: unknown) => (typeof v === 'string' && /^\d{1,9}$/.test(v) ? Number(v) : -1);
 
   const admins = (c: Context<WebEnv>, extra: PageExtra = {}, code: Status = 200) =>
     c.render(<AdminsPage {...base(c)} {...extra} admins={listAdmins(d.store)} self={c.get('session')!.adminName} />, code);
@@ -202,6 +208,40 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
       return seeOther(c, '/directory', { kind: 'ok', text: started ? 'Sync started; the result shows here when it ends.' : 'A sync is already running.' });
     })
     .get('/directory/sync', (c) => c.redirect('/directory', 303))
+    .get('/policy', (c) => policy(c, { notice: takeNotice(c)?.text }))
+    .post('/policy', async (c) => {
+      stayOn(c, '/policy');
+      const b = await c.req.parseBody();
+      const form = { name: str(b['name']), groups: str(b['groups']), client: str(b['client']), action: str(b['action']), factors: str(b['factors']), replyAttributes: str(b['replyAttributes']) };
+      // Rules decide who gets in: the admin's password and a code, after the values are checked.
+      const checked = checkRule(d.admin, form);
+      if (!checked.ok) return policy(c, { error: checked.error, field: checked.field, form }, checked.status);
+      const refused = await confirmed(c, b);
+      if (refused !== undefined) return policy(c, { error: refused, form }, 403);
+      const r = addRule(d.admin, actor(c), form);
+      if (!r.ok) return policy(c, { error: r.error, field: r.field, form }, r.status);
+      return seeOther(c, '/policy', { kind: 'ok', text: `Rule ${r.value.name} added; it applies to new logins now.` });
+    })
+    .post('/policy/move', async (c) => {
+      const b = await c.req.parseBody();
+      const r = moveRuleBy(d.admin, actor(c), ruleId(b['id']), b['by'] === 'up' ? -1 : 1);
+      if (!r.ok) {
+        stayOn(c, '/policy');
+        return policy(c, { error: r.error }, r.status);
+      }
+      return seeOther(c, '/policy', { kind: 'ok', text: `Rule ${r.value.name} moved.` });
+    })
+    .post('/policy/remove', async (c) => {
+      const b = await c.req.parseBody();
+      const r = removeRule(d.admin, actor(c), ruleId(b['id']));
+      if (!r.ok) {
+        stayOn(c, '/policy');
+        return policy(c, { error: r.error }, r.status);
+      }
+      return seeOther(c, '/policy', { kind: 'ok', text: `Rule ${r.value.name} removed.` });
+    })
+    .get('/policy/move', (c) => c.redirect('/policy', 303))
+    .get('/policy/remove', (c) => c.redirect('/policy', 303))
     .get('/directory/test', (c) => c.redirect('/directory', 303))
     .get('/directory/test-user', (c) => c.redirect('/directory', 303))
     .get('/directory/password', (c) => c.redirect('/directory', 303))

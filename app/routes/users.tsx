@@ -46,6 +46,12 @@ export function createUserRoutes(d: WebDeps) {
   const listPage = (c: Context<WebEnv>, extra: Partial<UsersProps> = {}, status: 200 | 400 | 404 | 409 = 200) => c.render(<UsersPage {...frame(c)} {...listProps(c)} {...extra} />, status);
 
   /** A user's page (404 when there is none), with what the request adds: a notice, an error. */
+  /** The rule at doors without a client condition, then per RADIUS client named by some rule. */
+  const effectiveRules = (name: string) => {
+    const table = d.policy();
+    const clients = [...new Set(table.rules.flatMap((r) => (r.client === undefined ? [] : [r.client])))].sort();
+    return [{ where: 'Any door', rule: table.match(name, undefined) }, ...clients.map((cl) => ({ where: `Via ${cl}`, rule: table.match(name, cl) }))];
+  };
   const userPage = (c: Context<WebEnv>, raw: string, extra: Partial<UserPageProps> = {}, status: 200 | 400 | 404 | 409 = 200) => {
     const u = userDetail(d.admin, raw);
     if (!u.ok) return c.render(<UsersPage {...frame(c)} {...listProps(c)} error={u.error} />, 404);
@@ -53,7 +59,7 @@ export function createUserRoutes(d: WebDeps) {
     const recent = d.auditStore.page({ username: name }, undefined, RECENT);
     const lastLogin = recent.find((r) => r.outcome === 'accept' && (r.event === 'radius.auth' || r.event === 'windows.auth')) ?? d.auditStore.page({ username: name, events: ['radius.auth', 'windows.auth'], outcome: 'accept' }, undefined, 1)[0];
     const ownPush = pushProviderOf(d.resolved().settings) === 'gatehouse';
-    return c.render(<UserPage {...frame(c)} now={d.now()} user={u.value} recent={recent} lastLogin={lastLogin} phones={userPhones(d.admin, name)} ownPush={ownPush} {...extra} />, status);
+    return c.render(<UserPage {...frame(c)} now={d.now()} user={u.value} recent={recent} lastLogin={lastLogin} phones={userPhones(d.admin, name)} ownPush={ownPush} rules={effectiveRules(name)} {...extra} />, status);
   };
   /** After an action: the user's page (`back=user`) or the list. */
   const backTo = (b: Form, username: string) => (field(b, 'back') === 'user' ? userHref(username) : '/users');

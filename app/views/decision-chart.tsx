@@ -60,6 +60,7 @@ const REASON_WORDS: Readonly<Record<string, string>> = {
   state_mismatch: 'code request mismatched',
   agent_rate_limited: 'Windows agent over its rate',
   directory_gone: 'disabled in the directory',
+  policy_deny: 'denied by a policy rule',
   directory_wrong_password: 'wrong password (directory)',
   directory_not_found: 'not in the directory',
   directory_disabled: 'disabled in the directory',

@@ -28,6 +28,7 @@ const NAV: [href: string, label: string][] = [
   ['/clients', 'RADIUS clients'],
   ['/downstream', 'Downstream'],
   ['/directory', 'Directory'],
+  ['/policy', 'Policy'],
   ['/settings', 'Settings'],
   ['/audit', 'Audit log'],
   ['/admins', 'Admins'],

@@ -10,6 +10,9 @@ import { Csrf, Field, Flash, isoTime, Layout, type Assets } from './layout.js';
 import { QrCode } from './parts/qr.js';
 import { UserAction, UserFactor, userHref, UserState } from './users.js';
 
+import type { PolicyRule } from '../mfa/policy.js';
+import { ruleSummary } from './policy.js';
+
 export interface UserPageProps {
   assets: Assets;
   csrf: string;
@@ -26,6 +29,8 @@ export interface UserPageProps {
   phoneLink?: { url: string; expiresAt: number } | undefined;
   /** Whether Gatehouse's own approver is the push provider now. */
   ownPush: boolean;
+  /** The policy rules that apply to this user: at doors without a client condition, and per RADIUS client. */
+  rules: { where: string; rule: PolicyRule | undefined }[];
   /** A new enrolment's URI, shown once (right after it was started). */
   enrolled?: string | undefined;
   notice?: string | undefined;
@@ -60,6 +65,14 @@ export function UserPage(p: UserPageProps) {
             <dd>{u.groups.length > 0 ? u.groups.join(', ') : <span class="muted">none</span>}</dd>
             <dt>State</dt>
             <dd><UserState u={u} now={p.now} /></dd>
+            <dt>Policy</dt>
+            <dd id="user-policy">
+              {p.rules.map((x) => (
+                <div>
+                  {x.where}: {x.rule === undefined ? <span class="muted">no rule (their factor)</span> : <><strong>{x.rule.name}</strong> ({ruleSummary(x.rule)}){x.rule.action === 'password_only' ? <span class="badge warn">no second factor</span> : null}</>}
+                </div>
+              ))}
+            </dd>
             <dt>Wrong codes in a row</dt>
             <dd>{u.failedAttempts}</dd>
             <dt>Last login</dt>

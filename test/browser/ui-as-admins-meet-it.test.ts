@@ -287,7 +287,7 @@ U('the Directory page on a phone: test the connection and a user, a refused valu
   }
 });
 
-const PAGES = ['/', '/approvals', '/users', '/users/u/carol', '/users/import', '/api-docs', '/clients', '/clients/edit?address=10.50.0.1%2F32', '/downstream', '/directory', '/settings', '/audit', '/admins', '/tokens', '/backup', '/no/such/page'];
+const PAGES = ['/', '/approvals', '/users', '/users/u/carol', '/users/import', '/api-docs', '/clients', '/clients/edit?address=10.50.0.1%2F32', '/downstream', '/directory', '/policy', '/settings', '/audit', '/admins', '/tokens', '/backup', '/no/such/page'];
 
 for (const [width, height] of [
   [1280, 800],

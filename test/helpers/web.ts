@@ -34,6 +34,8 @@ import { listDownstreams } from '../../app/db/queries/downstream.js';
 import { readStoredSettings } from '../../app/db/queries/settings.js';
 import { bindPasswordOf, directoryFromSettings, fixedBindPassword } from '../../app/directory/settings.js';
 import { createDirectorySync, syncSettingsOf } from '../../app/directory/sync.js';
+import { createGroupReader, listRules } from '../../app/db/queries/policy.js';
+import { createPolicyTable } from '../../app/mfa/policy.js';
 import { createDirectoryUserStore } from '../../app/db/queries/directory-users.js';
 import { openStore, type Store } from '../../app/db/open.js';
 import { createSealer, type Sealer } from '../../app/db/secrets.js';
@@ -206,6 +208,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
     },
     health: () => ({ ...runtime.health }),
     directory: () => directoryFromSettings(resolved().settings, bindPassword()),
+    policy: () => createPolicyTable(listRules(store), createGroupReader(store)),
     directorySync: createDirectorySync({ directory: () => directoryFromSettings(resolved().settings, bindPassword()), settings: () => syncSettingsOf(resolved().settings), users: createDirectoryUserStore(store), audit, log: createLogger('error', (line) => void logLines.push(line)), now: clock.now }),
     bindPasswordSource: () => bindPassword()?.source,
     verifyAudit: () => auditLog.verify(),

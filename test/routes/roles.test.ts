@@ -99,6 +99,7 @@ const TABLE: Record<string, Access> = {
   'GET /clients/edit': READERS,
   'GET /downstream': READERS,
   'GET /directory': READERS,
+  'GET /policy': READERS,
   'GET /settings': READERS,
   'GET /admins': READERS,
   'GET /tokens': READERS,
@@ -121,6 +122,11 @@ const TABLE: Record<string, Access> = {
   'POST /directory/test-user': ADMIN,
   'POST /directory/password': ADMIN,
   'POST /directory/sync': ADMIN,
+  'POST /policy': ADMIN,
+  'POST /policy/move': ADMIN,
+  'POST /policy/remove': ADMIN,
+  'GET /policy/move': ADMIN,
+  'GET /policy/remove': ADMIN,
   'GET /directory/sync': ADMIN,
   'GET /directory/test': ADMIN,
   'GET /directory/test-user': ADMIN,
@@ -308,9 +314,9 @@ Table('the navigation and the pages leave out what a role cannot use', async () 
       return (await w.app.request(path, { headers: me.headers })).text();
     };
     const nav = (html: string) => [...html.matchAll(/<li><a href="([^"]+)"/g)].map((m) => m[1]);
-    assert.equal(nav(await page('admin', '/')), ['/', '/approvals', '/users', '/clients', '/downstream', '/directory', '/settings', '/audit', '/admins', '/tokens', '/applications', '/backup', '/api-docs']);
+    assert.equal(nav(await page('admin', '/')), ['/', '/approvals', '/users', '/clients', '/downstream', '/directory', '/policy', '/settings', '/audit', '/admins', '/tokens', '/applications', '/backup', '/api-docs']);
     assert.equal(nav(await page('helpdesk', '/')), ['/', '/approvals', '/users', '/audit', '/api-docs']);
-    assert.equal(nav(await page('readonly', '/')), ['/', '/approvals', '/users', '/clients', '/downstream', '/directory', '/settings', '/audit', '/admins', '/tokens', '/applications', '/api-docs']);
+    assert.equal(nav(await page('readonly', '/')), ['/', '/approvals', '/users', '/clients', '/downstream', '/directory', '/policy', '/settings', '/audit', '/admins', '/tokens', '/applications', '/api-docs']);
     // The role is named next to the admin's name.
     assert.match(await page('helpdesk', '/'), /helpdesk-nav<span class="role"> · Help desk<\/span>/);
     // Help desk: the user actions are there; read-only: no form that would be refused.

@@ -147,6 +147,7 @@ const LIST_COMMANDS = [
   ['token', 'list'],
   ['agent-token', 'list'],
   ['settings', 'list'],
+  ['policy', 'list'],
 ] as const;
 
 /** The fields each list command's --help names on its --json line. */
@@ -191,6 +192,7 @@ Json('each list command: a JSON array of objects with exactly the documented fie
   const apiToken = (await ok(['token', 'create', 'ci'])).trim();
   const agentToken = (await ok(['agent-token', 'create', 'PC-7'])).trim();
   await ok(['settings', 'set', 'totp-max-failures', '3']);
+  await ok(['policy', 'add', 'VPN users', '--action', 'require', '--groups', 'VPN-Users', '--factors', 'totp', '--reply', 'Class = vpn']);
   // A lockout after wrong codes, as the engine writes it.
   const lockedOutUntil = Date.now() + 3_600_000;
   const db = new Database(join(dir, 'gatehouse.sqlite'));
@@ -211,6 +213,7 @@ Json('each list command: a JSON array of objects with exactly the documented fie
     outputs[`${command} ${verb}`] = rows as Record<string, unknown>[];
   }
   const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+  assert.equal(outputs['policy list'], [{ position: 1, name: 'VPN users', groups: ['vpn-users'], client: null, action: 'require', factors: 'totp', replyAttributes: ['Class = vpn'] }]);
   const [client] = outputs['client list']!;
   assert.equal({ ...client, createdAt: 'x' }, { address: '192.0.2.0/24', name: 'branch-vpn', requireMessageAuthenticator: 'yes', messageAuthenticatorSeen: false, firstFactor: 'directory', createdAt: 'x' });
   assert.match(String(client!['createdAt']), iso);
