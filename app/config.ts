@@ -75,6 +75,8 @@ export interface Settings {
   ldapSyncGroups: string | undefined;
   ldapSyncFilter: string | undefined;
   ldapGraceDays: number;
+  /** Days after a user is first seen during which they may enrol a first factor at /my without a code; or always, or never. */
+  enrolWindow: number | 'always' | 'never';
 }
 
 export type SettingKey = keyof Settings;
@@ -287,6 +289,11 @@ function days(raw: string, name: string): number {
   if (!/^\d{1,4}$/.test(raw) || Number(raw) > 3650) fail(name, raw, 'is not a whole number of days from 0 to 3650');
   return Number(raw);
 }
+function enrolWindow(raw: string, name: string): number | 'always' | 'never' {
+  if (raw === 'always' || raw === 'never') return raw;
+  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > 3650) fail(name, raw, 'must be always, never, or a number of days from 1 to 3650');
+  return Number(raw);
+}
 /** Group names or DNs, separated by semicolons (a DN holds commas). */
 function groupList(raw: string): string | undefined {
   const groups = raw.split(';').map((g) => g.trim()).filter((g) => g !== '');
@@ -354,6 +361,7 @@ export const OPTIONS = [
   def({ key: 'ldapSyncGroups', flag: 'ldap-sync-groups', env: 'LDAP_SYNC_GROUPS', storable: true, parse: groupList, fallback: undefined, help: 'sync only members of these groups (names or DNs, separated by semicolons; nested membership counts); none: every user' }),
   def({ key: 'ldapSyncFilter', flag: 'ldap-sync-filter', env: 'LDAP_SYNC_FILTER', storable: true, parse: ldapSearchFilter, fallback: undefined, help: "filter the sync reads users with; default the preset's (every person)" }),
   def({ key: 'ldapGraceDays', flag: 'ldap-grace-days', env: 'LDAP_GRACE_DAYS', storable: true, parse: days, fallback: 30, help: 'days a user disabled in or removed from the directory keeps their factors (without access) before being deleted' }),
+  def({ key: 'enrolWindow', flag: 'enrol-window', env: 'ENROL_WINDOW', storable: true, parse: enrolWindow, fallback: 14, help: 'self-service at /my: a user with no factor yet may enrol one without a code from an admin for this many days after they are first seen; always; or never' }),
   def({ key: 'ldapTimeout', flag: 'ldap-timeout', env: 'LDAP_TIMEOUT', storable: true, parse: seconds, fallback: 5, help: 'seconds for one directory operation and for each connection attempt' }),
 ] as const satisfies readonly OptionDef[];
 

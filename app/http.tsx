@@ -5,6 +5,7 @@ import { IMPORT_MAX_BYTES } from './admin/user-import.js';
 import { ROLE_LABELS, uiAllows } from './admin/roles.js';
 import { failOpenWarnings } from './admin/settings.js';
 import { policyWarnings } from './admin/policy.js';
+import { createPortalRoutes, type PortalDeps } from './routes/portal.js';
 import { csrf } from './middleware/csrf.js';
 import { pageFrame } from './middleware/frame.js';
 import { securityHeaders } from './middleware/security.js';
@@ -41,6 +42,8 @@ export interface HttpDeps extends HealthDeps {
   pushApi: ServedApi;
   /** Served over HTTPS: cookies get Secure and the __Host- prefix, HSTS is sent. */
   secure: boolean;
+  /** The self-service portal's first and second factor (app/routes/portal.tsx); absent: /my is not served. */
+  portal?: PortalDeps;
 }
 
 /** No form or JSON body of the UI or the API is near this; anything larger is refused unread. */
@@ -106,6 +109,8 @@ export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
   );
   ui.route('/', createSessionRoutes(deps.web, auth));
   ui.route('/', createSetupRoutes(deps.web));
+  // The self-service portal (/my): people, not admins; its own sessions, the same CSRF and limits.
+  if (deps.portal !== undefined) ui.route('/', createPortalRoutes(deps.web, deps.portal));
   ui.use('*', requireAdmin);
   ui.use('*', requireRole(deps.web.audit, deps.web.assets));
   ui.route('/', createDashboardRoutes(deps.web));

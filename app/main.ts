@@ -20,6 +20,7 @@ import { createDirectoryUserStore } from './db/queries/directory-users.js';
 import { createDirectorySync, syncSettingsOf } from './directory/sync.js';
 import { createGroupReader, listRules } from './db/queries/policy.js';
 import { createPolicyTable, type PolicyTable } from './mfa/policy.js';
+import { createPortalFactors } from './portal/factors.js';
 import { createUserFactorQueries } from './db/queries/users.js';
 import { openStore } from './db/open.js';
 import { createSealer, loadMasterKey } from './db/secrets.js';
@@ -428,6 +429,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     secure: false,
     agentHandler: timed('agent'),
     pushApi,
+    portal: createPortalFactors({ directory: () => state.directory, downstream: () => state.downstream, leg, totp, settings: () => state.resolved.settings, random: randomPool() }),
   };
   const app = createHttpApp(httpDeps);
   const servers: ServerType[] = [];

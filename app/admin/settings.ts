@@ -9,7 +9,7 @@ import { bad, conflict, missing, ok, type AdminDeps, type Result } from './deps.
  * password and a fresh code again before changing them (a session alone could otherwise point
  * the push service elsewhere or turn the second factor off).
  */
-export const SECURITY_SETTINGS: ReadonlySet<string> = new Set(['notakey-host', 'notakey-access-id', 'failmode', 'unenrolled-users', 'strip-realm', 'totp-max-failures', 'totp-lockout-minutes', 'push-max-pending-per-user', 'push-rate-per-user', 'push-rate-window', 'push-number-matching', 'windows-number-matching', 'first-factor', 'ldap-url', 'ldap-bind-dn', 'ldap-base-dn', 'ldap-user-filter', 'ldap-preset', 'ldap-ca', 'ldap-starttls', 'ldap-allow-plain', 'ldap-sync-groups', 'ldap-sync-filter', 'ldap-grace-days']);
+export const SECURITY_SETTINGS: ReadonlySet<string> = new Set(['notakey-host', 'notakey-access-id', 'failmode', 'unenrolled-users', 'strip-realm', 'totp-max-failures', 'totp-lockout-minutes', 'push-max-pending-per-user', 'push-rate-per-user', 'push-rate-window', 'push-number-matching', 'windows-number-matching', 'enrol-window', 'first-factor', 'ldap-url', 'ldap-bind-dn', 'ldap-base-dn', 'ldap-user-filter', 'ldap-preset', 'ldap-ca', 'ldap-starttls', 'ldap-allow-plain', 'ldap-sync-groups', 'ldap-sync-filter', 'ldap-grace-days']);
 
 /**
  * Settings that let people in on their password alone, as one line each for the banner the web UI
@@ -88,7 +88,7 @@ export const SETTING_CONTROLS: Readonly<Record<string, SettingControl>> = {
 
 /** The settings page's groups, in order; a stored setting in none of them is listed under "Other". */
 export const SETTING_GROUPS: readonly { title: string; flags: readonly string[] }[] = [
-  { title: 'Second factor', flags: ['unenrolled-users', 'strip-realm', 'totp-max-failures', 'totp-lockout-minutes', 'totp-challenge-ttl', 'totp-issuer', 'otp-delimiter'] },
+  { title: 'Second factor', flags: ['unenrolled-users', 'enrol-window', 'strip-realm', 'totp-max-failures', 'totp-lockout-minutes', 'totp-challenge-ttl', 'totp-issuer', 'otp-delimiter'] },
   { title: 'Push service', flags: ['push-provider', 'public-url', 'push-number-matching', 'windows-number-matching', 'notakey-host', 'notakey-access-id', 'notakey-timeout', 'message-ttl-seconds', 'message-title', 'message-description', 'push-max-pending-per-user', 'push-rate-per-user', 'push-rate-window'] },
   { title: 'Security', flags: ['failmode', 'client-rate-limit', 'http-address', 'http-port'] },
   { title: 'RADIUS', flags: ['listen-address', 'port-in', 'proxy-receive-timeout', 'proxy-send-timeout'] },

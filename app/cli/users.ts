@@ -7,11 +7,12 @@ import { exportUsersCsv, importUsers, IMPORT_MAX_BYTES, planImport, type ImportP
 import { addUser, changeUser, enrolUserTotp, type UserAction } from '../admin/users.js';
 import { ConfigError } from '../config.js';
 import { listUsers, type OtpAlgorithm, type TotpParams } from '../db/queries/users.js';
+import { createEnrolmentCode } from '../admin/enrolment.js';
 import { isoTime, jsonList, openContext, parseCommand, report, type CliIo } from './context.js';
 import { jsonOption, usageError, type CommandHelp } from './help.js';
 
 export const USER_HELP: CommandHelp = {
-  usage: ['gatehouse user add|remove|lock|unlock NAME', 'gatehouse user list [--json]', 'gatehouse user import FILE [--dry-run]', 'gatehouse user export'],
+  usage: ['gatehouse user add|remove|lock|unlock NAME', 'gatehouse user enrol-code NAME', 'gatehouse user list [--json]', 'gatehouse user import FILE [--dry-run]', 'gatehouse user export'],
   about: [
     'People who log in through RADIUS or Windows logon. Names are stored in canonical form, as logins are matched.',
     'lock refuses the user until unlock; unlock also ends a lockout after wrong codes.',
@@ -19,7 +20,8 @@ export const USER_HELP: CommandHelp = {
     'separated by ;). It creates the users that do not exist and sets the columns given for those that do (an',
     'empty cell clears); users not in the file are left alone. Any bad line stops the whole import, naming the',
     'line. --dry-run says what would change and changes nothing. export prints every user as CSV with the same',
-    'columns first, then totp, locked and created_at.',
+    'columns first, then totp, locked and created_at. enrol-code prints a one-time code (valid 7 days) that lets the',
+    'user enrol a first factor at /my after their self-enrolment window (--enrol-window); a new one replaces the last.',
   ].join('\n'),
   options: [['--dry-run', 'user import: check the file and say what would change, change nothing'], jsonOption('user list', ['name', 'totp', 'locked', 'lockedOutUntil', 'failedAttempts', 'displayName', 'email', 'upn', 'groups', 'source', 'directory', 'createdAt'])],
   store: true,
@@ -71,9 +73,10 @@ export async function userCommand(args: readonly string[], env: NodeJS.ProcessEn
     }
     return 0;
   }
-  if (verb === undefined || !['add', 'remove', 'lock', 'unlock'].includes(verb) || rest.length !== 1) throw usageError('user', USER_HELP);
+  if (verb === undefined || !['add', 'remove', 'lock', 'unlock', 'enrol-code'].includes(verb) || rest.length !== 1) throw usageError('user', USER_HELP);
   const ctx = openContext(dataDir, env);
   try {
+    if (verb === 'enrol-code') return report(io, createEnrolmentCode(ctx.admin, ctx.actor, rest[0]!), (r) => `${r.code}\n(one-time enrolment code for ${r.username} at /my, valid until ${new Date(r.expiresAt).toISOString()})`);
     if (verb === 'add') return report(io, addUser(ctx.admin, ctx.actor, rest[0]), (name) => `added user ${name}`);
     return report(io, changeUser(ctx.admin, ctx.actor, rest[0]!, verb as UserAction), (name) => `${verb === 'remove' ? 'removed' : `${verb}ed`} user ${name}`);
   } finally {

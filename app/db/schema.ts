@@ -318,3 +318,17 @@ export const policyRules = sqliteTable('policy_rules', {
   createdBy: text('created_by').notNull(),
   createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
 });
+
+/**
+ * One-time codes an admin gives a user so they may enrol a first factor at /my outside the
+ * self-enrolment window (only the SHA-256 of the code is kept; claimed once, by one statement).
+ */
+export const enrolmentCodes = sqliteTable('enrolment_codes', {
+  codeHash: text('code_hash').primaryKey(),
+  userId: integer('user_id')
+    .notNull()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  expiresAt: integer('expires_at').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
+});

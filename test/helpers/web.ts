@@ -36,6 +36,7 @@ import { bindPasswordOf, directoryFromSettings, fixedBindPassword } from '../../
 import { createDirectorySync, syncSettingsOf } from '../../app/directory/sync.js';
 import { createGroupReader, listRules } from '../../app/db/queries/policy.js';
 import { createPolicyTable } from '../../app/mfa/policy.js';
+import { createPortalFactors } from '../../app/portal/factors.js';
 import { createDirectoryUserStore } from '../../app/db/queries/directory-users.js';
 import { openStore, type Store } from '../../app/db/open.js';
 import { createSealer, type Sealer } from '../../app/db/secrets.js';
@@ -216,9 +217,10 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
   };
   const secure = opts.secure ?? false;
   // Windows logon answers (for the agent API) from the real handler over the same store; no push.
+  const totp = createTotpFactor(createUserFactorQueries(store, sealer), () => ({ maxFailures: 5, lockoutMs: 15 * 60_000 }), clock.now);
   const engine = createEngine({
     settings: () => resolved().settings,
-    totp: createTotpFactor(createUserFactorQueries(store, sealer), () => ({ maxFailures: 5, lockoutMs: 15 * 60_000 }), clock.now),
+    totp,
     // Gatehouse's own push service over deps.pushRequests (a test decides with pushRequests.decide);
     // with --notakey-host, a Notakey service that cannot be reached.
     push: choosePushProvider(() => resolved().settings, {
@@ -233,7 +235,9 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
   });
   const agentHandler = createPipeHandler({ engine, audit, settings: () => resolved().settings });
   const pushApi = createServedApi({ store, engine, audit, settings: () => resolved().settings, now: clock.now });
-  const app = createHttpApp({ ready: () => true, metrics: () => counters.render({}), metricsToken: () => opts.metricsToken, web: deps, files, secure, agentHandler, pushApi });
+  // The self-service portal with its real factors: the directory as configured, the TOTP factor.
+  const portal = createPortalFactors({ directory: () => deps.directory(), downstream: () => undefined, leg: { exchange: () => { throw new Error('no downstream RADIUS server in route tests'); }, stats: () => ({ inFlight: 0, sockets: 0, ignored: {} }), close: async () => undefined }, totp, settings: () => resolved().settings, random: (n) => randomBytes(n) });
+  const app = createHttpApp({ ready: () => true, metrics: () => counters.render({}), metricsToken: () => opts.metricsToken, web: deps, files, secure, agentHandler, pushApi, portal });
 
   return {
     logs: () => [...logLines],

@@ -69,6 +69,7 @@ const TABLE: [SettingKey, string, string, Settings[SettingKey]][] = [
   ['ldapSyncGroups', 'ldap-sync-groups', 'LDAP_SYNC_GROUPS', undefined],
   ['ldapSyncFilter', 'ldap-sync-filter', 'LDAP_SYNC_FILTER', undefined],
   ['ldapGraceDays', 'ldap-grace-days', 'LDAP_GRACE_DAYS', 30],
+  ['enrolWindow', 'enrol-window', 'ENROL_WINDOW', 14],
   ['ldapTimeout', 'ldap-timeout', 'LDAP_TIMEOUT', 5],
 ];
 
@@ -131,6 +132,7 @@ const SAMPLE: Record<SettingKey, [string, unknown]> = {
   ldapSyncGroups: ['VPN-Users; CN=BreakGlass,OU=Groups,DC=corp,DC=example;', 'VPN-Users; CN=BreakGlass,OU=Groups,DC=corp,DC=example'],
   ldapSyncFilter: ['(&(objectClass=person)(department=IT))', '(&(objectClass=person)(department=IT))'],
   ldapGraceDays: ['7', 7],
+  enrolWindow: ['never', 'never'],
 };
 
 function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
@@ -149,7 +151,7 @@ function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
 // --- names and defaults ---------------------------------------------------
 
 Config('every option has the flag, environment variable and default of DESIGN.md (21) or of Gatehouse own (TOTP, abuse limits, TLS, names, transport, audit feed, own push)', () => {
-  assert.is(OPTIONS.length, 57);
+  assert.is(OPTIONS.length, 58);
   assert.equal(
     OPTIONS.map((o) => [o.key, o.flag, o.env, o.fallback]),
     TABLE,
@@ -363,6 +365,8 @@ Config('the directory: one or more ldap:// or ldaps:// URLs naming only the serv
   configError(() => parse(['--ldap-sync-filter', '(objectClass=person']), '--ldap-sync-filter', 'parentheses');
   configError(() => parse(['--ldap-sync-interval', '1.5']), '--ldap-sync-interval', 'minutes');
   configError(() => parse(['--ldap-grace-days', '-1']), '--ldap-grace-days');
+  configError(() => parse(['--enrol-window', '0']), '--enrol-window', 'always, never');
+  assert.is(parse(['--enrol-window', '30']).enrolWindow, 30);
   // The bind password is never a flag: only its file is.
   configError(() => parse(['--ldap-bind-password', 'x']), 'unknown flag --ldap-bind-password');
 });
