@@ -26,10 +26,11 @@ export interface UsersProps {
 /** A user's page. Names are canonical (no slash, but any other character): always encoded. */
 export const userHref = (username: string) => `/users/u/${encodeURIComponent(username)}`;
 
-export function UserState(p: { u: Pick<UserListRow, 'locked' | 'lockedUntil'>; now: number }) {
+export function UserState(p: { u: Pick<UserListRow, 'locked' | 'lockedUntil' | 'directoryState'>; now: number }) {
+  if (p.u.directoryState === 'disabled' || p.u.directoryState === 'removed') return <span class="badge bad">{p.u.directoryState === 'disabled' ? 'Disabled in the directory' : 'Gone from the directory'}</span>;
   if (p.u.locked) return <span class="badge bad">Locked</span>;
   if (p.u.lockedUntil !== null && p.u.lockedUntil > p.now) return <span class="badge warn">Locked out until {isoTime(p.u.lockedUntil)}</span>;
-  return <span class="badge ok">Active</span>;
+  return <span class="badge ok">{p.u.directoryState === 'active' ? 'Active (directory)' : 'Active'}</span>;
 }
 
 export function UserFactor(p: { u: Pick<UserListRow, 'hasTotp' | 'pendingTotp'> }) {

@@ -90,6 +90,9 @@ D('Sync now: the users arrive, and the page shows the report', async (ctx) => {
   const html = await get(w, '/directory');
   assert.match(html, /2 in scope: 2 added, 0 updated, 0 disabled, 0 removed/);
   assert.match(html, /by root/);
+  // Their pages say where they come from, and that dave cannot get in.
+  assert.match(await get(w, '/users/u/alice'), /Active \(directory\)/);
+  assert.match(await get(w, '/users/u/dave'), /Disabled in the directory/);
   assert.ok(w.auditRows().some((x) => x.event === 'directory.sync' && x.actor === 'admin:root' && x.outcome === 'ok'));
 });
 

@@ -131,6 +131,8 @@ export interface UserListRow extends UserRow {
   groups: string[];
   /** A TOTP enrolment waiting for its first code. */
   pendingTotp: boolean;
+  /** Kept by the directory sync: active, disabled or removed there; null for a local user. */
+  directoryState: 'active' | 'disabled' | 'removed' | null;
 }
 
 interface ListRow {
@@ -145,9 +147,10 @@ interface ListRow {
   has_totp: number;
   pending: number;
   groups: string | null;
+  directory_state: 'active' | 'disabled' | 'removed' | null;
 }
 
-const LIST_COLUMNS = `u.id, u.username, u.locked, u.locked_until, u.failed_attempts, u.created_at, u.display_name, u.email,
+const LIST_COLUMNS = `u.id, u.username, u.locked, u.locked_until, u.failed_attempts, u.created_at, u.display_name, u.email, u.directory_state,
   EXISTS (SELECT 1 FROM totp_accounts t WHERE t.user_id = u.id) AS has_totp,
   EXISTS (SELECT 1 FROM totp_pending p WHERE p.user_id = u.id) AS pending,
   (SELECT group_concat(g.name, char(10)) FROM user_groups g WHERE g.user_id = u.id) AS groups`;
@@ -167,6 +170,7 @@ const toListRow = (r: ListRow): UserListRow => ({
   email: r.email,
   groups: r.groups === null ? [] : r.groups.split('\n').sort(),
   pendingTotp: r.pending === 1,
+  directoryState: r.directory_state,
 });
 
 /**
