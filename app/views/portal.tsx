@@ -98,7 +98,8 @@ export function PortalHome(
         <div class="brand">◆ Gatehouse</div>
         <h1>Your sign-in methods</h1>
         <p>
-          Signed in as <strong>{p.displayName ?? p.username}</strong> <span class="muted">({p.username})</span>
+          Signed in as <strong>{p.displayName ?? p.username}</strong>
+          {p.displayName !== null && p.displayName !== p.username ? <span class="muted"> ({p.username})</span> : null}
         </p>
         {p.notice ? <Flash kind="ok">{p.notice}</Flash> : null}
         {general(p) ? <Flash kind="error">{general(p)}</Flash> : null}
@@ -131,7 +132,12 @@ export function PortalHome(
               <QrCode text={p.pendingUri} label="QR code for your authenticator app" />
               <details>
                 <summary>Enter the key by hand</summary>
-                <code id="totp-uri" class="mono">{p.pendingUri}</code>
+                <p>
+                  Key: <code id="totp-key">{(new URL(p.pendingUri).searchParams.get('secret') ?? '').replace(/(.{4})/g, '$1 ').trim()}</code>
+                </p>
+                <p class="hint">
+                  Or the whole link: <code id="totp-uri">{p.pendingUri}</code>
+                </p>
               </details>
               <form method="post" action="/my/totp/confirm" hx-boost="false">
                 <Csrf token={p.csrf} />
