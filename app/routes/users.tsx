@@ -11,6 +11,7 @@ import { userHref, UsersPage, UserTable, type UsersProps } from '../views/users.
 import type { WebEnv } from '../web-env.js';
 import type { WebDeps } from './deps.js';
 import { seeOther, ShownOnce, stayOn, takeNotice } from './flash.js';
+import { createEnrolmentCode } from '../admin/enrolment.js';
 
 const ACTIONS: Record<UserAction, string> = {
   remove: 'removed',
@@ -32,6 +33,8 @@ export function createUserRoutes(d: WebDeps) {
   const enrolled = new ShownOnce<{ username: string; uri: string }>(d.now);
   /** A phone enrolment link, shown once on the user's page. */
   const phoneLinks = new ShownOnce<{ url: string; expiresAt: number }>(d.now);
+  /** A self-enrolment code, shown once on the user's page. */
+  const enrolCodes = new ShownOnce<{ code: string; expiresAt: number }>(d.now);
   /** A checked CSV file, for its preview page and its Import button (this session only). */
   const checked = new ShownOnce<{ fileName: string; text: string; plan: ImportPlan }>(d.now, IMPORT_TTL, 20);
   const actor = (c: Context<WebEnv>) => `admin:${c.get('session')!.adminName}`;
@@ -75,8 +78,9 @@ export function createUserRoutes(d: WebDeps) {
     .get('/users/u/:name', (c) => {
       const shown = enrolled.take(c.get('session')!.id, c.req.query('shown'));
       const phoneLink = phoneLinks.take(c.get('session')!.id, c.req.query('phone'));
-      if (shown !== undefined || phoneLink !== undefined) c.header('Cache-Control', 'no-store');
-      return userPage(c, c.req.param('name'), { enrolled: shown?.uri, phoneLink, notice: takeNotice(c)?.text });
+      const enrolCode = enrolCodes.take(c.get('session')!.id, c.req.query('code'));
+      if (shown !== undefined || phoneLink !== undefined || enrolCode !== undefined) c.header('Cache-Control', 'no-store');
+      return userPage(c, c.req.param('name'), { enrolled: shown?.uri, phoneLink, enrolCode, notice: takeNotice(c)?.text });
     })
     .get('/users/export.csv', (c) => {
       c.header('Content-Type', 'text/csv; charset=utf-8');
@@ -113,6 +117,15 @@ export function createUserRoutes(d: WebDeps) {
         return listPage(c, { error: r.error }, r.status);
       }
       return seeOther(c, `${userHref(r.value.username)}?phone=${phoneLinks.put(c.get('session')!.id, { url: r.value.url, expiresAt: r.value.expiresAt })}#phones`);
+    })
+    .post('/users/enrol-code', async (c) => {
+      const b = await c.req.parseBody();
+      const r = createEnrolmentCode(d.admin, actor(c), field(b, 'username'));
+      if (!r.ok) {
+        stayOn(c, '/users');
+        return listPage(c, { error: r.error }, r.status);
+      }
+      return seeOther(c, `${userHref(r.value.username)}?code=${enrolCodes.put(c.get('session')!.id, { code: r.value.code, expiresAt: r.value.expiresAt })}#self-service`);
     })
     .post('/users/phone-remove', async (c) => {
       const b = await c.req.parseBody();
@@ -193,6 +206,6 @@ export function createUserRoutes(d: WebDeps) {
     });
   }
   // An action's own URL, should a browser show it: the page it belongs to.
-  for (const path of [...Object.keys(ACTIONS), 'enrol', 'confirm', 'profile', 'import/apply', 'phone-link', 'phone-remove']) app.get(`/users/${path}`, (c) => c.redirect(path === 'import/apply' ? '/users/import' : '/users', 303));
+  for (const path of [...Object.keys(ACTIONS), 'enrol', 'confirm', 'profile', 'import/apply', 'phone-link', 'phone-remove', 'enrol-code']) app.get(`/users/${path}`, (c) => c.redirect(path === 'import/apply' ? '/users/import' : '/users', 303));
   return app;
 }

@@ -25,6 +25,8 @@ export interface UserPageProps {
   recent: AuditRecord[];
   /** The user's phones (Gatehouse's own approver). */
   phones: PushDeviceRow[];
+  /** A new self-enrolment code, shown once (right after it was made). */
+  enrolCode?: { code: string; expiresAt: number } | undefined;
   /** A new phone enrolment link, shown once (right after it was made). */
   phoneLink?: { url: string; expiresAt: number } | undefined;
   /** Whether Gatehouse's own approver is the push provider now. */
@@ -174,6 +176,21 @@ export function UserPage(p: UserPageProps) {
           </div>
         </Allowed>
       </section>
+      <Allowed path="/users/enrol-code">
+        <section class="card" aria-labelledby="h-self-service" id="self-service">
+          <h2 id="h-self-service">Self-service</h2>
+          <p class="muted">{u.username} can set up their own sign-in methods at /my. Past their self-enrolment window, they need a one-time enrolment code from you to set up a first one.</p>
+          {p.enrolCode ? (
+            <div role="status">
+              <p>Give {u.username} this code (it works once, until {isoTime(p.enrolCode.expiresAt)}, and is shown only now):</p>
+              <SecretOnce id="enrol-code" secret={p.enrolCode.code} />
+            </div>
+          ) : null}
+          <div class="row actions">
+            <UserAction csrf={p.csrf} action="enrol-code" username={u.username} label="Make an enrolment code" />
+          </div>
+        </section>
+      </Allowed>
       <Allowed path="/users/profile">
         <section class="card" aria-labelledby="h-profile">
           <h2 id="h-profile">Profile</h2>

@@ -92,6 +92,7 @@ const TABLE: Record<string, Access> = {
   'POST /users/import': SUPPORT,
   'POST /users/import/apply': SUPPORT,
   'POST /users/phone-link': SUPPORT,
+  'POST /users/enrol-code': SUPPORT,
   'POST /users/phone-remove': SUPPORT,
   // (an action's own URL only redirects to the page it belongs to)
   'GET /users/enrol': ALL,
@@ -104,6 +105,7 @@ const TABLE: Record<string, Access> = {
   'GET /users/profile': ALL,
   'GET /users/import/apply': ALL,
   'GET /users/phone-link': ALL,
+  'GET /users/enrol-code': ALL,
   'GET /users/phone-remove': ALL,
   // Configuration: read-only admins read it, only full admins change it
   'GET /clients': READERS,

@@ -182,6 +182,18 @@ const SCENARIOS: Scenario[] = [
     auditEvents: ['policy.add'],
   },
   { name: 'a policy rule with an attribute that does not exist: shown next to the field, nothing asked', method: 'POST', url: '/policy', form: { name: 'VPN', groups: 'VPN-Users', action: 'require', replyAttributes: 'Klass = x' }, status: 400, contains: ['id="f-replyAttributes-hint">unknown attribute Klass', 'Klass = x</textarea>'], auditEvents: [] },
+  { name: 'an enrolment code for a user who does not exist: 404', method: 'POST', url: '/users/enrol-code', form: { username: 'carla' }, status: 404, contains: ['no user carla'], auditEvents: [] },
+  {
+    name: 'an enrolment code for a user: shown once on their page, audited without it',
+    method: 'POST',
+    url: '/users/enrol-code',
+    setup: (w) => void addUser(w.deps.admin, 'test', 'pat'),
+    form: { username: 'pat' },
+    status: 303,
+    follow: /^\/users\/u\/pat\?code=[A-Za-z0-9_-]{16}#self-service$/,
+    contains: [/id="enrol-code">[A-Z2-9]{5}-[A-Z2-9]{5}</, 'works once'],
+    auditEvents: ['enrolment.code'],
+  },
   { name: 'edit a client', method: 'POST', url: '/clients/edit', setup: (w) => void addClient(w.deps.admin, 'test', { address: '10.4.0.1', secret: 'edit-secret-1' }), form: { address: '10.4.0.1/32', name: 'Renamed', requireMessageAuthenticator: 'no' }, status: 303, follow: /^\/clients$/, contains: ['saved', 'Renamed'], auditEvents: ['client.edit'] },
   { name: 'remove a client', method: 'POST', url: '/clients/remove', setup: (w) => void addClient(w.deps.admin, 'test', { address: '10.5.0.1', secret: 'rm-secret-1' }), form: { address: '10.5.0.1/32' }, status: 303, follow: /^\/clients$/, contains: ['Client 10.5.0.1/32 removed'], notContains: ['10.5.0.1/32</td>'], auditEvents: ['client.remove'] },
   // --- users
