@@ -429,7 +429,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     secure: false,
     agentHandler: timed('agent'),
     pushApi,
-    portal: createPortalFactors({ directory: () => state.directory, downstream: () => state.downstream, leg, totp, settings: () => state.resolved.settings, random: randomPool() }),
+    portal: createPortalFactors({ directory: () => state.directory, downstream: () => state.downstream, leg, totp, engine, settings: () => state.resolved.settings, random: randomPool() }),
   };
   const app = createHttpApp(httpDeps);
   const servers: ServerType[] = [];

@@ -4,7 +4,8 @@
 import type { FactorOutcome } from './factor.js';
 
 /** `api`: the push API Gatehouse serves to other systems (app/push/served.ts). */
-export type Door = 'radius' | 'windows' | 'api';
+/** Where a login comes from: RADIUS, Windows logon, the push API served to others, the self-service portal. */
+export type Door = 'radius' | 'windows' | 'api' | 'portal';
 
 /** One push waiting for a decision, as the admin UI shows it. */
 export interface PendingApproval {

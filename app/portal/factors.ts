@@ -4,6 +4,7 @@
 import type { Settings } from '../config.js';
 import type { DirectoryState } from '../directory/settings.js';
 import { codeEquals } from '../mfa/otp.js';
+import type { Engine } from '../mfa/engine.js';
 import type { TotpFactor } from '../mfa/totp.js';
 import { Attr, Code, textAttributes } from '../radius/codec.js';
 import { hidePassword } from '../radius/crypto.js';
@@ -18,6 +19,7 @@ export function createPortalFactors(d: {
   downstream(): DownstreamTarget | undefined;
   leg: DownstreamLeg;
   totp: TotpFactor;
+  engine: Pick<Engine, 'subject' | 'decide' | 'pushable'>;
   settings(): Readonly<Settings>;
   random(size: number): Buffer;
 }): PortalDeps {
@@ -45,6 +47,20 @@ export function createPortalFactors(d: {
         if (e instanceof DownstreamError) return { ok: false, reason: `downstream_${e.reason}`, unavailable: true };
         throw e;
       }
+    },
+    pushable: (username) => d.engine.pushable(username),
+    async approve(username, source) {
+      const subject = d.engine.subject(username);
+      if (!subject.ok) return { ok: false, reason: 'bad_user_name' };
+      const v = await d.engine.decide({
+        subject,
+        pushOnly: true,
+        origin: { door: 'portal', source, nas: 'self-service', station: '', firstFactor: '' },
+        push: { title: 'Gatehouse self-service', description: 'Sign in to manage your sign-in methods as {0}?', fingerprint: 'self-service' },
+        view: { client: 'self-service', station: undefined },
+        audit: { source, client: null },
+      });
+      return v.kind === 'accept' ? { ok: true } : { ok: false, reason: v.reason };
     },
     verifyCode(username, code) {
       if (!/^\d{6,8}$/.test(code)) return { ok: false, reason: 'totp_wrong', lockedNow: false };

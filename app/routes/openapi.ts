@@ -378,7 +378,7 @@ export function openApiDocument(version: string): OpenApiDocument {
         },
         Approval: obj({
           username: str('Who is asked (canonical user name).'),
-          door: { type: 'string', enum: ['radius', 'windows', 'api'], description: 'Where the login came from: RADIUS, Windows logon (pipe or agent), or an application of the push API Gatehouse serves.' },
+          door: { type: 'string', enum: ['radius', 'windows', 'api', 'portal'], description: 'Where the login came from: RADIUS, Windows logon (pipe or agent), an application of the push API Gatehouse serves, or the self-service portal (/my).' },
           client: str('The RADIUS client that sent the login, or `pipe` / `agent:NAME` for Windows logon.'),
           station: nullable('string', 'Calling-Station-Id of a RADIUS login, or the workstation of a Windows logon.'),
           callingStationId: nullable('string', 'Calling-Station-Id of a RADIUS login (null for Windows logon).'),

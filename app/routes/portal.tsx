@@ -32,6 +32,13 @@ export interface PortalDeps {
   checkPassword(username: string, password: string): Promise<{ ok: true } | { ok: false; reason: string; unavailable: boolean }>;
   /** A TOTP code of the user's, with replay protection and the lockout of every door. */
   verifyCode(username: string, code: string): TotpResult;
+  /**
+   * Whether a push can reach the user: their phones (Gatehouse's own approver), or any user when
+   * the push service is Notakey (Gatehouse cannot tell who is enrolled there, so it asks them).
+   */
+  pushable(username: string): boolean;
+  /** A push to the user's phones, answered when they approve, deny or it expires. */
+  approve(username: string, source: string): Promise<{ ok: true } | { ok: false; reason: string }>;
 }
 
 const COOKIE = 'gh_my';
@@ -78,7 +85,8 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
   function factorsOf(username: string) {
     const u = findUserDetail(d.store, username);
     const phones = userPhones(d.admin, username);
-    return { user: u, totp: u?.hasTotp ? ('active' as const) : u?.pendingTotp ? ('pending' as const) : ('none' as const), phones, hasFactor: u?.hasTotp === true || phones.length > 0 };
+    const push = p.pushable(username);
+    return { user: u, totp: u?.hasTotp ? ('active' as const) : u?.pendingTotp ? ('pending' as const) : ('none' as const), phones, push, hasFactor: u?.hasTotp === true || push };
   }
 
   const signIn = (c: Context<WebEnv>, extra: { error?: { message: string; field?: string }; name?: string; notice?: string | undefined } = {}, status: 200 | 400 | 401 | 429 | 503 = 200) =>
@@ -87,7 +95,7 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
   const home = (c: Context<WebEnv>, s: PortalSession, extra: { error?: { message: string; field?: string }; notice?: string | undefined } = {}, status: 200 | 400 | 403 | 409 = 200) => {
     c.header('Cache-Control', 'no-store');
     const f = factorsOf(s.username);
-    if (s.stage === 'password') return c.render(<PortalSecondStep {...base(c)} username={s.username} hasTotp={f.totp === 'active'} {...extra} />, status);
+    if (s.stage === 'password') return c.render(<PortalSecondStep {...base(c)} username={s.username} hasTotp={f.totp === 'active'} hasPhone={f.push} {...extra} />, status);
     const settings = d.resolved().settings;
     const recent = d.auditStore.page({ username: s.username, events: ['radius.auth', 'windows.auth'] }, undefined, RECENT);
     return c.render(
@@ -169,6 +177,25 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
       }
       s.stage = 'full';
       audit(c, 'portal.second_factor', 'ok', s.username);
+      return seeOther(c, '/my');
+    })
+    .post('/my/push', async (c) => {
+      const s = current(c);
+      if (s === undefined || s.stage !== 'password') return seeOther(c, '/my');
+      const attempt = begin(c);
+      if (!attempt.ok) return home(c, s, { error: { message: attempt.error } }, 403);
+      let r: Awaited<ReturnType<PortalDeps['approve']>>;
+      try {
+        r = await p.approve(s.username, sourceOf(c));
+      } catch (e) {
+        await attempt.end(false);
+        throw e;
+      }
+      // A denial counts as a failure; a push nobody answered does not (nobody guessed anything).
+      await attempt.end(!r.ok && r.reason === 'push_denied');
+      audit(c, 'portal.second_factor', r.ok ? 'ok' : 'reject', s.username, r.ok ? 'push_approved' : r.reason);
+      if (!r.ok) return home(c, s, { error: { message: r.reason === 'push_denied' ? 'The sign-in was denied on your phone.' : r.reason === 'push_expired' ? 'The sign-in was not approved in time; try again.' : 'Your phone could not be asked right now; try again later.' } }, 403);
+      s.stage = 'full';
       return seeOther(c, '/my');
     })
     .post('/my/enrol-code', async (c) => {

@@ -38,7 +38,7 @@ export function PortalSignIn(p: Base & { name?: string | undefined; how: 'direct
   );
 }
 
-export function PortalSecondStep(p: Base & { username: string; hasTotp: boolean }) {
+export function PortalSecondStep(p: Base & { username: string; hasTotp: boolean; hasPhone: boolean }) {
   return (
     <Layout title="Confirm it is you" assets={p.assets} csrf={p.csrf}>
       <div class="card narrow login">
@@ -52,9 +52,16 @@ export function PortalSecondStep(p: Base & { username: string; hasTotp: boolean 
             <Field label="Code" name="code" required autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]{6,8}" error={err(p, 'code')} />
             <button type="submit">Continue</button>
           </form>
-        ) : (
-          <p>{p.username}: your account is confirmed with a phone only; to change it, ask your administrator.</p>
-        )}
+        ) : null}
+        {p.hasPhone ? (
+          <form method="post" action="/my/push" hx-boost="false">
+            <Csrf token={p.csrf} />
+            <p>{p.hasTotp ? 'Or approve' : `${p.username}: approve`} this sign-in on your phone: press the button, then approve on the phone.</p>
+            <button type="submit" class={p.hasTotp ? 'secondary' : ''}>
+              Send to my phone
+            </button>
+          </form>
+        ) : null}
         <SignOut csrf={p.csrf} />
       </div>
     </Layout>

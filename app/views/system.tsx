@@ -54,7 +54,7 @@ export function NameAction(p: { action: string; name: string; csrf: string; conf
 /** A push waiting for a person, from any front door. */
 export interface PendingRow {
   username: string;
-  door: 'radius' | 'windows' | 'api';
+  door: 'radius' | 'windows' | 'api' | 'portal';
   client: string;
   station: string | undefined;
   startedAt: number;
@@ -76,7 +76,7 @@ export function ApprovalsLive(p: { now: number; pending: PendingRow[]; recent: A
               {p.pending.map((a) => (
                 <tr>
                   <td>{a.username}</td>
-                  <td>{a.door === 'radius' ? 'RADIUS' : a.door === 'windows' ? 'Windows' : 'Push API'}</td>
+                  <td>{a.door === 'radius' ? 'RADIUS' : a.door === 'windows' ? 'Windows' : a.door === 'portal' ? 'Self-service' : 'Push API'}</td>
                   <td>{a.client}</td>
                   <td class="mono">{a.station ?? ''}</td>
                   <td>{Math.round((p.now - a.startedAt) / 1000)} s</td>

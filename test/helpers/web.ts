@@ -236,7 +236,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
   const agentHandler = createPipeHandler({ engine, audit, settings: () => resolved().settings });
   const pushApi = createServedApi({ store, engine, audit, settings: () => resolved().settings, now: clock.now });
   // The self-service portal with its real factors: the directory as configured, the TOTP factor.
-  const portal = createPortalFactors({ directory: () => deps.directory(), downstream: () => undefined, leg: { exchange: () => { throw new Error('no downstream RADIUS server in route tests'); }, stats: () => ({ inFlight: 0, sockets: 0, ignored: {} }), close: async () => undefined }, totp, settings: () => resolved().settings, random: (n) => randomBytes(n) });
+  const portal = createPortalFactors({ directory: () => deps.directory(), downstream: () => undefined, leg: { exchange: () => { throw new Error('no downstream RADIUS server in route tests'); }, stats: () => ({ inFlight: 0, sockets: 0, ignored: {} }), close: async () => undefined }, totp, engine, settings: () => resolved().settings, random: (n) => randomBytes(n) });
   const app = createHttpApp({ ready: () => true, metrics: () => counters.render({}), metricsToken: () => opts.metricsToken, web: deps, files, secure, agentHandler, pushApi, portal });
 
   return {

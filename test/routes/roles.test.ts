@@ -34,6 +34,7 @@ const TABLE: Record<string, Access> = {
   'GET /my': PUBLIC,
   'POST /my/signin': PUBLIC,
   'POST /my/code': PUBLIC,
+  'POST /my/push': PUBLIC,
   'POST /my/enrol-code': PUBLIC,
   'POST /my/totp/start': PUBLIC,
   'POST /my/totp/confirm': PUBLIC,
