@@ -63,8 +63,14 @@ export type PasswordResult =
   | { ok: true; user: DirectoryUser }
   | { ok: false; reason: 'wrong_password' | 'not_found' | 'ambiguous' | 'disabled' | 'locked' | 'expired' | 'must_change' | Failure; detail: string };
 
-/** Groups by DN (lower case) and the DNs of the groups each is itself a member of (lower case). */
+/**
+ * For each DN (lower case) of a group or a person, the DNs of the groups that hold it directly
+ * (lower case): from memberOf, and from the groups' member lists.
+ */
 export type GroupParents = Map<string, string[]>;
+
+/** How deep nested groups are followed when one user is looked up (OpenLDAP). */
+const GROUP_DEPTH = 8;
 
 export interface Directory {
   /** Connect and bind as the service account: "Test connection". */
@@ -79,7 +85,10 @@ export interface Directory {
    * in memory at once. Groups are the entries' own memberOf (direct memberships).
    */
   eachUserPage(filter: string | undefined, pageSize: number, onPage: (users: DirectoryUser[]) => void): Promise<{ ok: true; count: number } | { ok: false; reason: Failure; detail: string }>;
-  /** Every group and the groups it is in: what nested memberships are worked out from. */
+  /**
+   * Every group, the groups it is in, and the people it lists: what (nested) memberships are
+   * worked out from when the people's entries carry no memberOf (OpenLDAP without the overlay).
+   */
   groupParents(): Promise<{ ok: true; parents: GroupParents } | { ok: false; reason: Failure; detail: string }>;
 }
 
@@ -225,6 +234,25 @@ export function createDirectory(o: DirectoryOptions): Directory {
     if (o.preset === 'ad') {
       const chain = await client.search(o.baseDn, { scope: 'sub', filter: `(member:1.2.840.113556.1.4.1941:=${escapeFilterValue(e.dn)})`, attributes: ['1.1'] });
       user.groups = [...new Set([...user.groups, ...chain.searchEntries.map((g) => g.dn)])];
+    } else {
+      // OpenLDAP without the memberof overlay, or groups nested in groups: the groupOfNames (and
+      // groupOfUniqueNames) that list the user, then those that list them, a few levels deep.
+      const seen = new Map(user.groups.map((g) => [g.toLowerCase(), g] as const));
+      let level = [e.dn, ...user.groups];
+      for (let depth = 0; depth < GROUP_DEPTH && level.length > 0; depth++) {
+        const next: string[] = [];
+        for (let i = 0; i < level.length; i += 50) {
+          const any = level.slice(i, i + 50).map((dn) => `(member=${escapeFilterValue(dn)})(uniqueMember=${escapeFilterValue(dn)})`).join('');
+          const found = await client.search(o.baseDn, { scope: 'sub', filter: `(&${preset.groups}(|${any}))`, attributes: ['1.1'] });
+          for (const g of found.searchEntries) {
+            if (seen.has(g.dn.toLowerCase())) continue;
+            seen.set(g.dn.toLowerCase(), g.dn);
+            next.push(g.dn);
+          }
+        }
+        level = next;
+      }
+      user.groups = [...seen.values()];
     }
     return { ok: true, user };
   }
@@ -285,9 +313,21 @@ export function createDirectory(o: DirectoryOptions): Directory {
     groupParents: () =>
       withClient<{ ok: true; parents: GroupParents } | { ok: false; reason: Failure; detail: string }>(
         async (c) => {
+          // For every DN (a group, or a person), the groups that hold it directly: from the groups'
+          // memberOf (the overlay, or AD) and from their member lists (groupOfNames without it).
           const parents: GroupParents = new Map();
-          for await (const page of c.searchPaginated(o.baseDn, { scope: 'sub', filter: preset.groups, attributes: ['memberOf'], paged: { pageSize: 1000 } })) {
-            for (const g of page.searchEntries) parents.set(g.dn.toLowerCase(), all(g, 'memberOf').map((p) => p.toLowerCase()));
+          const add = (child: string, group: string) => {
+            const list = parents.get(child);
+            if (list === undefined) parents.set(child, [group]);
+            else if (!list.includes(group)) list.push(group);
+          };
+          for await (const page of c.searchPaginated(o.baseDn, { scope: 'sub', filter: preset.groups, attributes: ['memberOf', 'member', 'uniqueMember'], paged: { pageSize: 1000 } })) {
+            for (const g of page.searchEntries) {
+              const dn = g.dn.toLowerCase();
+              if (!parents.has(dn)) parents.set(dn, []);
+              for (const p of all(g, 'memberOf')) add(dn, p.toLowerCase());
+              for (const m of [...all(g, 'member'), ...all(g, 'uniqueMember')]) if (m.toLowerCase() !== dn) add(m.toLowerCase(), dn);
+            }
           }
           return { ok: true as const, parents };
         },

@@ -138,7 +138,8 @@ export function createDirectorySync(d: DirectorySyncDeps): DirectorySync {
         r.skipped++;
         return undefined;
       }
-      const expanded = expandGroups(u.groups, groups.parents);
+      // memberOf on the entry (AD, the OpenLDAP overlay), and the groups that list the person.
+      const expanded = expandGroups([...u.groups, ...(groups.parents.get(u.dn.toLowerCase()) ?? [])], groups.parents);
       if (!inScope(expanded)) return undefined;
       return { username: name.name, displayName: u.displayName ?? null, email: u.email ?? null, upn: u.upn ?? null, dn: u.dn, groups: [...new Set(expanded.map(groupName))].sort(), disabled: u.disabled };
     };

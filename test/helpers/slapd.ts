@@ -56,7 +56,8 @@ export const groupDn = (cn: string) => `cn=${cn},ou=groups,${BASE_DN}`;
  * while it runs go through the server and the overlay). `bulk` adds people u00000, u00001, ...
  * with password `<uid>-pw`.
  */
-export async function startSlapd(o: { users: LdapUser[]; groups?: LdapGroup[]; bulk?: number }): Promise<Slapd> {
+export async function startSlapd(o: { users: LdapUser[]; groups?: LdapGroup[]; bulk?: number; memberOfOverlay?: boolean }): Promise<Slapd> {
+  const overlay = o.memberOfOverlay !== false;
   const slapd = findTool('slapd');
   if (slapd === undefined) throw new Error('slapd not found: install the Debian package slapd (apt-get install slapd)');
   const slapadd = findTool('slapadd');
@@ -76,7 +77,7 @@ export async function startSlapd(o: { users: LdapUser[]; groups?: LdapGroup[]; b
       ...SCHEMAS.map((s) => `include /etc/ldap/schema/${s}.schema`),
       'modulepath /usr/lib/ldap',
       'moduleload back_mdb',
-      'moduleload memberof',
+      ...(overlay ? ['moduleload memberof'] : []),
       'moduleload ppolicy',
       `pidfile ${join(dir, 'slapd.pid')}`,
       `TLSCertificateFile ${certFile}`,
@@ -88,7 +89,7 @@ export async function startSlapd(o: { users: LdapUser[]; groups?: LdapGroup[]; b
       `rootpw ${ADMIN_PASSWORD}`,
       `directory ${join(dir, 'db')}`,
       'maxsize 1073741824',
-      'overlay memberof',
+      ...(overlay ? ['overlay memberof'] : []),
       // Password policy (draft-behera-ldap-password-policy): its pwdAccountLockedTime locks an
       // account; the default policy makes slapd refuse binds to locked accounts.
       'overlay ppolicy',
@@ -119,13 +120,13 @@ export async function startSlapd(o: { users: LdapUser[]; groups?: LdapGroup[]; b
       mail: u.mail,
       userPassword: u.password,
       pwdAccountLockedTime: (u as LdapUser).disabled === true ? '000001010000Z' : undefined,
-      memberOf: memberOf.get(userDn(u.uid)),
+      memberOf: overlay ? memberOf.get(userDn(u.uid)) : undefined,
     });
   }
   for (const g of groups) {
     const member = [...g.members.map(userDn), ...(g.groups ?? []).map(groupDn)];
     // groupOfNames needs a member; an empty group names its own DN (the usual placeholder).
-    text += ldif(groupDn(g.cn), { objectClass: ['top', 'groupOfNames'], cn: g.cn, member: member.length > 0 ? member : [groupDn(g.cn)], memberOf: memberOf.get(groupDn(g.cn)) });
+    text += ldif(groupDn(g.cn), { objectClass: ['top', 'groupOfNames'], cn: g.cn, member: member.length > 0 ? member : [groupDn(g.cn)], memberOf: overlay ? memberOf.get(groupDn(g.cn)) : undefined });
   }
   const ldifFile = join(dir, 'initial.ldif');
   writeFileSync(ldifFile, text);

@@ -6,6 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createDirectory, directoryProblem, escapeFilterValue, userFilter, type DirectoryOptions } from '../../app/directory/ldap.js';
+import { expandGroups, groupName } from '../../app/directory/sync.js';
 import { freeTcpPort } from '../helpers/appliance.js';
 import { ADMIN_DN, ADMIN_PASSWORD, BASE_DN, startSlapd, type Slapd } from '../helpers/slapd.js';
 
@@ -133,6 +134,30 @@ D('options that must be refused, each naming its flag', ({ options }) => {
   assert.match(p({ bindPassword: undefined }) ?? '', /go together/);
   assert.match(p({ userFilter: '(uid=alice)' }) ?? '', /\{username\}/);
   assert.throws(() => createDirectory({ ...options, urls: ['ldap://10.1.2.3'] }), /clear text/);
+});
+
+D('OpenLDAP without the memberof overlay: groups come from the groupOfNames that list the user, nested ones too (lookup and sync)', async () => {
+  const plain = await startSlapd({
+    users: [{ uid: 'nina', password: 'nina-pw' }, { uid: 'omar', password: 'omar-pw' }],
+    groups: [
+      { cn: 'staff', members: ['omar'], groups: ['devs'] },
+      { cn: 'devs', members: ['nina'] },
+    ],
+    memberOfOverlay: false,
+  });
+  try {
+    const dir = createDirectory({ urls: [plain.url], bindDn: ADMIN_DN, bindPassword: ADMIN_PASSWORD, baseDn: BASE_DN, preset: 'openldap', startTls: false, allowPlain: false, timeoutMs: 2000 });
+    const nina = await dir.findUser('nina');
+    if (!nina.ok) throw new Error(nina.detail);
+    assert.equal([...nina.user.groups].sort(), [`cn=devs,ou=groups,${BASE_DN}`, `cn=staff,ou=groups,${BASE_DN}`]);
+    const tree = await dir.groupParents();
+    if (!tree.ok) throw new Error(tree.detail);
+    const expanded = (uid: string) => expandGroups(tree.parents.get(`uid=${uid},ou=people,${BASE_DN}`) ?? [], tree.parents).map(groupName).sort();
+    assert.equal(expanded('nina'), ['devs', 'staff']);
+    assert.equal(expanded('omar'), ['staff']);
+  } finally {
+    await plain.stop();
+  }
 });
 
 D.run();
