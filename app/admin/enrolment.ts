@@ -3,7 +3,7 @@
 import { randomInt } from 'node:crypto';
 import type { Settings } from '../config.js';
 import { putEnrolmentCode } from '../db/queries/enrolment-codes.js';
-import { tokenHash } from '../lib/tokens.js';
+import { hashPassword } from '../lib/password.js';
 import { missing, ok, type AdminDeps, type Result } from './deps.js';
 import { cleanUserName } from './users.js';
 
@@ -19,9 +19,9 @@ export function newEnrolmentCode(): string {
   return `${s.slice(0, 5)}-${s.slice(5)}`;
 }
 
-/** The hash a code is stored and compared under: case, spaces and dashes do not matter. */
-export function enrolmentCodeHash(code: string): string {
-  return tokenHash(`enrol:${code.toUpperCase().replace(/[\s-]/g, '')}`);
+/** A code as typed, in the form it is hashed in: case, spaces and dashes do not matter. */
+export function normalEnrolmentCode(code: string): string {
+  return code.toUpperCase().replace(/[\s-]/g, '');
 }
 
 /** Whether a user first seen at `createdAt` may enrol a first factor without a code now. */
@@ -32,12 +32,14 @@ export function inEnrolWindow(s: Pick<Settings, 'enrolWindow'>, createdAt: numbe
 }
 
 /** A new one-time enrolment code for the user (any earlier one stops working); shown once. */
-export function createEnrolmentCode(d: AdminDeps, actor: string, raw: string): Result<{ username: string; code: string; expiresAt: number }> {
+export async function createEnrolmentCode(d: AdminDeps, actor: string, raw: string): Promise<Result<{ username: string; code: string; expiresAt: number }>> {
   const name = cleanUserName(d, raw);
   if (!name.ok) return name;
   const code = newEnrolmentCode();
   const expiresAt = d.now() + ENROLMENT_CODE_MS;
-  if (!putEnrolmentCode(d.store, name.value, enrolmentCodeHash(code), expiresAt, actor)) return missing(`no user ${name.value}`);
+  // A slow, salted hash (scrypt, as for admin passwords): a copy of the store does not give the
+  // 50-bit code away to a fast search.
+  if (!putEnrolmentCode(d.store, name.value, await hashPassword(normalEnrolmentCode(code)), expiresAt, actor)) return missing(`no user ${name.value}`);
   d.audit.record({ event: 'enrolment.code', outcome: 'ok', actor, username: name.value });
   return ok({ username: name.value, code, expiresAt });
 }

@@ -76,7 +76,7 @@ export async function userCommand(args: readonly string[], env: NodeJS.ProcessEn
   if (verb === undefined || !['add', 'remove', 'lock', 'unlock', 'enrol-code'].includes(verb) || rest.length !== 1) throw usageError('user', USER_HELP);
   const ctx = openContext(dataDir, env);
   try {
-    if (verb === 'enrol-code') return report(io, createEnrolmentCode(ctx.admin, ctx.actor, rest[0]!), (r) => `${r.code}\n(one-time enrolment code for ${r.username} at /my, valid until ${new Date(r.expiresAt).toISOString()})`);
+    if (verb === 'enrol-code') return report(io, await createEnrolmentCode(ctx.admin, ctx.actor, rest[0]!), (r) => `${r.code}\n(one-time enrolment code for ${r.username} at /my, valid until ${new Date(r.expiresAt).toISOString()})`);
     if (verb === 'add') return report(io, addUser(ctx.admin, ctx.actor, rest[0]), (name) => `added user ${name}`);
     return report(io, changeUser(ctx.admin, ctx.actor, rest[0]!, verb as UserAction), (name) => `${verb === 'remove' ? 'removed' : `${verb}ed`} user ${name}`);
   } finally {

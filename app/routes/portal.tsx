@@ -9,10 +9,11 @@
 // Every step is audited (event `portal.*`, and the factor events with actor `self:NAME`).
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { enrolmentCodeHash, inEnrolWindow } from '../admin/enrolment.js';
+import { inEnrolWindow, normalEnrolmentCode } from '../admin/enrolment.js';
 import { phoneEnrolmentLink, removePhone, userPhones } from '../admin/phones.js';
 import { addUser, changeUser, cleanUserName, confirmUserTotp, enrolUserTotp } from '../admin/users.js';
-import { claimEnrolmentCode } from '../db/queries/enrolment-codes.js';
+import { claimEnrolmentCode, findEnrolmentCode } from '../db/queries/enrolment-codes.js';
+import { DUMMY_HASH, verifyPassword } from '../lib/password.js';
 import { findUserDetail } from '../db/queries/users.js';
 import { sourceOf } from '../middleware/remote.js';
 import type { TotpResult } from '../mfa/totp.js';
@@ -204,8 +205,11 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
       const b = await c.req.parseBody();
       const attempt = begin(c);
       if (!attempt.ok) return home(c, s, { error: { message: attempt.error, field: 'enrolcode' } }, 403);
-      // Claimed by one statement: a code works once, whatever arrives at the same time.
-      const claimed = claimEnrolmentCode(d.store, s.username, enrolmentCodeHash(str(b['code']) ?? ''), d.now());
+      // Checked against the slow hash (a dummy one when there is none, so timing tells nothing),
+      // then claimed by one statement: a code works once, whatever arrives at the same time.
+      const stored = findEnrolmentCode(d.store, s.username, d.now());
+      const matches = await verifyPassword(normalEnrolmentCode(str(b['code']) ?? ''), stored ?? DUMMY_HASH);
+      const claimed = stored !== undefined && matches && claimEnrolmentCode(d.store, s.username, stored, d.now());
       await attempt.end(!claimed);
       audit(c, 'portal.enrolment_code', claimed ? 'ok' : 'reject', s.username, claimed ? undefined : 'wrong_or_expired');
       if (!claimed) return home(c, s, { error: { message: 'That code is not right, was used already, or has expired; ask your administrator for a new one.', field: 'enrolcode' } }, 403);

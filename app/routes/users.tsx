@@ -120,7 +120,7 @@ export function createUserRoutes(d: WebDeps) {
     })
     .post('/users/enrol-code', async (c) => {
       const b = await c.req.parseBody();
-      const r = createEnrolmentCode(d.admin, actor(c), field(b, 'username'));
+      const r = await createEnrolmentCode(d.admin, actor(c), field(b, 'username'));
       if (!r.ok) {
         stayOn(c, '/users');
         return listPage(c, { error: r.error }, r.status);

@@ -91,7 +91,7 @@ P('an enrolment code claimed by two sessions at once works once', async (ctx) =>
   const a = await visitor(w);
   const b = await visitor(w);
   for (const v of [a, b]) assert.is((await v.post('/my/signin', { username: 'pat', password: 'pat-dir-pw' })).status, 303);
-  const made = createEnrolmentCode(w.deps.admin, 'test', 'pat');
+  const made = await createEnrolmentCode(w.deps.admin, 'test', 'pat');
   assert.ok(made.ok);
   const code = made.ok ? made.value.code : '';
   const [ra, rb] = await Promise.all([a.post('/my/enrol-code', { code }), b.post('/my/enrol-code', { code })]);

@@ -14,7 +14,12 @@ export function putEnrolmentCode(store: Store, username: string, codeHash: strin
     .immediate();
 }
 
-/** Claim the user's code: true once, for a code that is theirs and not expired (one statement). */
+/** The stored hash of the user's live code, if they have one. */
+export function findEnrolmentCode(store: Store, username: string, now: number): string | undefined {
+  return store.sqlite.prepare<[string, number], { code_hash: string }>('SELECT code_hash FROM enrolment_codes WHERE user_id = (SELECT id FROM users WHERE username = ?) AND expires_at > ?').get(username, now)?.code_hash;
+}
+
+/** Claim the user's code (by its stored hash, once it was checked): true once, by one statement. */
 export function claimEnrolmentCode(store: Store, username: string, codeHash: string, now: number): boolean {
   return store.sqlite.prepare<[string, string, number]>('DELETE FROM enrolment_codes WHERE code_hash = ? AND user_id = (SELECT id FROM users WHERE username = ?) AND expires_at > ?').run(codeHash, username, now).changes === 1;
 }
