@@ -8,21 +8,11 @@
 // (app/mfa/engine.ts) asks here and records the rule's name in the audit record of each decision;
 // a RADIUS accept carries the rule's reply attributes (app/radius/dictionary.ts).
 
-export type PolicyAction = 'require' | 'password_only' | 'deny';
-export type PolicyFactors = 'any' | 'totp' | 'push';
+import type { StoredRule } from '../db/queries/policy.js';
 
-export interface PolicyRule {
-  id: number;
-  name: string;
-  /** Group names, lower case; empty: anyone. */
-  groups: readonly string[];
-  /** A RADIUS client's name; undefined: any door. */
-  client: string | undefined;
-  action: PolicyAction;
-  factors: PolicyFactors;
-  /** `Name = value` lines for a RADIUS Access-Accept. */
-  replyAttributes: string;
-}
+export type PolicyRule = StoredRule;
+export type PolicyAction = PolicyRule['action'];
+export type PolicyFactors = PolicyRule['factors'];
 
 export interface PolicyTable {
   readonly rules: readonly PolicyRule[];

@@ -1,20 +1,23 @@
 // Policy rules as stored (app/mfa/policy.ts says what they mean): in order, added at the end,
 // moved one place at a time, removed.
 import { asc, eq, sql } from 'drizzle-orm';
-import type { PolicyAction, PolicyFactors, PolicyRule } from '../../mfa/policy.js';
 import type { Store } from '../open.js';
 import { policyRules } from '../schema.js';
 
-export interface RuleInput {
+/** A rule as stored: groups lower case (empty: anyone), client a RADIUS client's name (undefined: any door). */
+export interface StoredRule {
+  id: number;
   name: string;
   groups: readonly string[];
   client: string | undefined;
-  action: PolicyAction;
-  factors: PolicyFactors;
+  action: (typeof policyRules.$inferSelect)['action'];
+  factors: (typeof policyRules.$inferSelect)['factors'];
+  /** `Name = value` lines for a RADIUS Access-Accept. */
   replyAttributes: string;
 }
+export type RuleInput = Omit<StoredRule, 'id'>;
 
-export function listRules(store: Store): PolicyRule[] {
+export function listRules(store: Store): StoredRule[] {
   return store.db
     .select()
     .from(policyRules)
