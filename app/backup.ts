@@ -100,7 +100,7 @@ interface Journal {
   entries: { tag: string; when: number }[];
 }
 function journal(): Journal {
-  return JSON.parse(readFileSync(join(packageRoot(), 'migrations', 'meta', '_journal.json'), 'utf8')) as Journal;
+  return JSON.parse(readFileSync(join(packageRoot(), 'migrations', 'sqlite', 'meta', '_journal.json'), 'utf8')) as Journal;
 }
 
 /** The newest migration applied to a store, as its journal tag. */

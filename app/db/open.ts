@@ -62,7 +62,7 @@ export function openStore(dataDirOrMemory: string): Store {
   // store: tens of milliseconds of every start at 150k users otherwise).
   const applied = (): number => (sqlite.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'").pluck().get() as number) === 0 ? 0 : (sqlite.prepare('SELECT count(*) FROM __drizzle_migrations').pluck().get() as number);
   const before = applied();
-  migrate(db, { migrationsFolder: join(packageRoot(), 'migrations') });
+  migrate(db, { migrationsFolder: join(packageRoot(), 'migrations', 'sqlite') });
   if (applied() !== before) {
     const bad = sqlite.pragma('foreign_key_check') as unknown[];
     if (bad.length > 0) throw new Error(`store has ${bad.length} foreign key violations after migration`);

@@ -231,11 +231,11 @@ B('restore refuses an existing store without --force; with --force the old one i
 
 /** A copy of migrations/ holding only the first `n` migrations. */
 function migrationsUpTo(dir: string, n: number): string {
-  const journal = JSON.parse(readFileSync(join(ROOT, 'migrations', 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string }[] };
+  const journal = JSON.parse(readFileSync(join(ROOT, 'migrations', 'sqlite', 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string }[] };
   const out = join(dir, 'migrations');
   mkdirSync(join(out, 'meta'), { recursive: true });
   const kept = journal.entries.slice(0, n);
-  for (const e of kept) cpSync(join(ROOT, 'migrations', `${e.tag}.sql`), join(out, `${e.tag}.sql`));
+  for (const e of kept) cpSync(join(ROOT, 'migrations', 'sqlite', `${e.tag}.sql`), join(out, `${e.tag}.sql`));
   writeFileSync(join(out, 'meta', '_journal.json'), JSON.stringify({ ...journal, entries: kept }));
   return out;
 }
@@ -256,7 +256,7 @@ B('a backup from an older schema restores onto this version and is migrated; one
   const target = join(dir, 'target');
   ok(await cli(['restore', file], target, `${PASS}\n`), 'restore of an old backup');
   const db = new Database(join(target, DB_FILE), { readonly: true });
-  const journalLength = (JSON.parse(readFileSync(join(ROOT, 'migrations', 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] }).entries.length;
+  const journalLength = (JSON.parse(readFileSync(join(ROOT, 'migrations', 'sqlite', 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] }).entries.length;
   assert.is(db.prepare('SELECT count(*) FROM __drizzle_migrations').pluck().get(), journalLength);
   assert.is(db.prepare("SELECT value FROM settings WHERE key = 'message-title'").pluck().get(), 'Old title');
   db.close();

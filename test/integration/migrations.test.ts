@@ -20,14 +20,14 @@ interface Journal {
 }
 /** The master key the appliance would have for these stores. */
 const KEY = randomBytes(32);
-const journal = JSON.parse(readFileSync(join(ROOT, 'migrations', 'meta', '_journal.json'), 'utf8')) as Journal;
+const journal = JSON.parse(readFileSync(join(ROOT, 'migrations', 'sqlite', 'meta', '_journal.json'), 'utf8')) as Journal;
 
 /** A copy of migrations/ holding only the first `n` migrations. */
 function migrationsUpTo(dir: string, n: number): string {
   const out = join(dir, 'migrations');
   mkdirSync(join(out, 'meta'), { recursive: true });
   const kept = journal.entries.slice(0, n);
-  for (const e of kept) cpSync(join(ROOT, 'migrations', `${e.tag}.sql`), join(out, `${e.tag}.sql`));
+  for (const e of kept) cpSync(join(ROOT, 'migrations', 'sqlite', `${e.tag}.sql`), join(out, `${e.tag}.sql`));
   writeFileSync(join(out, 'meta', '_journal.json'), JSON.stringify({ ...journal, entries: kept }));
   return out;
 }
