@@ -114,11 +114,11 @@ function lastMigration(store: Pick<Store, 'sqlite'>): { tag: string | null; when
  * Whether the key opens the sealed values of the store (client and downstream secrets, TOTP
  * seeds). A backup whose key does not fit its store would be useless; so would a restore.
  */
-export function keyOpensStore(store: Store, masterKey: Buffer): boolean {
+export async function keyOpensStore(store: Store, masterKey: Buffer): Promise<boolean> {
   const sealer = createSealer(masterKey);
   try {
-    listClients(store, sealer);
-    listDownstreams(store, sealer);
+    await listClients(store, sealer);
+    await listDownstreams(store, sealer);
     const q = createUserFactorQueries(store, sealer);
     for (const u of listUsers(store)) q.find(u.username)?.totp?.seed.fill(0);
     return true;
@@ -319,7 +319,7 @@ export async function restoreBackup(dataDir: string, file: Buffer, passphrase: s
     try {
       const check = integrityCheck(store);
       if (check !== 'ok') throw new BackupError('corrupt', `the backed-up store fails SQLite's integrity check: ${check}`);
-      if (!keyOpensStore(store, opened.masterKey)) throw new BackupError('key', "the backup's master key does not open its store's secrets");
+      if (!(await keyOpensStore(store, opened.masterKey))) throw new BackupError('key', "the backup's master key does not open its store's secrets");
       deleteAllSessions(store);
       // Opening the log keys an old chain, as the appliance would at its next start.
       const verdict = openAuditLog(store, opened.masterKey).verify();

@@ -130,28 +130,30 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     downstream: DownstreamTarget | undefined;
     directory: DirectoryState;
     policy: PolicyTable;
+    bindPassword: Awaited<ReturnType<typeof bindPassword>>;
   }
-  const load = (): State => {
-    const resolved = resolveSettings(fixed, readStoredSettings(store));
+  const load = async (): Promise<State> => {
+    const resolved = resolveSettings(fixed, await readStoredSettings(store));
     // A stored value that does not validate (rules tightened since it was stored, or a store
     // edited by hand) would otherwise be replaced by its default, which for some settings (an
     // http:// push host) quietly turns the second factor off: refuse it. At start this stops the
     // appliance with one line; on a reload the previous configuration is kept.
     if (resolved.invalidStored.length > 0) throw new ConfigError(`${resolved.invalidStored.join('; ')} (fix it with \`gatehouse settings set\` or \`settings unset\`)`);
     const s = resolved.settings;
-    const clients = buildClientTable(s.addressSecretIn, fixed.sources.addressSecretIn === 'env' ? 'env' : 'flag', listClients(store, sealer), listFixedClientsSeen(store));
+    const clients = buildClientTable(s.addressSecretIn, fixed.sources.addressSecretIn === 'env' ? 'env' : 'flag', await listClients(store, sealer), await listFixedClientsSeen(store));
     let downstream: DownstreamTarget | undefined;
     if (s.downstreamAddress !== undefined && s.secretOut !== undefined) {
       downstream = { name: `${s.downstreamAddress}:${s.portOut}`, host: s.downstreamAddress, port: s.portOut, secret: Buffer.from(s.secretOut, 'utf8'), requireMessageAuthenticator: s.downstreamRequireMessageAuthenticator === 'yes' };
     } else {
-      const d = listDownstreams(store, sealer)[0];
+      const d = (await listDownstreams(store, sealer))[0];
       if (d !== undefined) downstream = { name: d.name, host: d.host, port: d.port, secret: d.secret, requireMessageAuthenticator: d.requireMessageAuthenticator };
     }
-    return { resolved, clients, downstream, directory: directoryFromSettings(s, bindPassword()), policy: createPolicyTable(listRules(store), groupsOf) };
+    const password = await bindPassword();
+    return { resolved, clients, downstream, directory: directoryFromSettings(s, password), policy: createPolicyTable(await listRules(store), groupsOf), bindPassword: password };
   };
   let state: State;
   try {
-    state = load();
+    state = await load();
   } catch (e) {
     store.close();
     throw e;
@@ -204,18 +206,30 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   }
   if (settings.firstFactor === 'directory' && settings.ldapUrl === undefined) log.warn('--first-factor directory, but no directory is configured: set --ldap-url (or use the Directory page)');
   // CLI commands and (later) the admin UI write to the store; pick their changes up without a restart.
+  // Loads run one after another, so the state last set is from the newest load.
+  let loads: Promise<unknown> = Promise.resolve();
+  const reload = (): Promise<void> => {
+    const next = loads.then(async () => {
+      state = await load();
+    });
+    loads = next.catch(() => undefined);
+    return next;
+  };
   let version = store.dataVersion();
   const watcher = setInterval(() => {
+    let v: number;
     try {
+      v = store.dataVersion();
+    } catch {
       // A store that cannot be read right now (busy, disk trouble) is tried again next second.
-      const v = store.dataVersion();
-      if (v === version) return;
-      version = v;
-      state = load();
-      log.info('configuration reloaded', { clients: state.clients.all().length, downstream: state.downstream?.name ?? null });
-    } catch (e) {
-      log.error('reloading configuration failed; keeping the previous one', { error: (e as Error).message });
+      return;
     }
+    if (v === version) return;
+    version = v;
+    reload().then(
+      () => log.info('configuration reloaded', { clients: state.clients.all().length, downstream: state.downstream?.name ?? null }),
+      (e: unknown) => log.error('reloading configuration failed; keeping the previous one', { error: (e as Error).message }),
+    );
   }, 1000);
   watcher.unref();
 
@@ -280,7 +294,12 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       // after a restart or a reload of the settings. Written in the audit batch with a record of
       // its own (never a write of its own while a packet is handled); if the store cannot be
       // written it is logged, and the requirement holds in memory until the next restart.
-      const persist = () => (client.id !== undefined ? markMessageAuthenticatorSeen(store, client.id) : markFixedClientMessageAuthenticatorSeen(store, client.cidr.text));
+      // (On SQLite the write runs at the call, inside the audit batch's transaction.)
+      const persist = () => {
+        (client.id !== undefined ? markMessageAuthenticatorSeen(store, client.id) : markFixedClientMessageAuthenticatorSeen(store, client.cidr.text)).catch((e: unknown) => {
+          log.error('remembering that a client signs its requests failed', { client: client.name, error: (e as Error).message });
+        });
+      };
       audit.commit({ event: 'client.message_authenticator_seen', outcome: 'ok', client: client.name, reason: 'required_from_now_on', details: { address: client.cidr.text } }, persist).catch((e: unknown) => {
         log.error('remembering that a client signs its requests failed', { client: client.name, error: (e as Error).message });
       });
@@ -352,9 +371,9 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     sealer,
     audit,
     dataDir,
-    afterChange: () => {
-      state = load();
+    afterChange: async () => {
       version = store.dataVersion();
+      await reload();
     },
     fixedSources: () => fixed.sources,
     fixedClients: () => state.clients.all().flatMap((c) => (c.source === 'db' ? [] : [{ address: c.cidr.text, source: c.source }])),
@@ -389,7 +408,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     directory: () => state.directory,
     policy: () => state.policy,
     directorySync,
-    bindPasswordSource: () => bindPassword()?.source,
+    bindPasswordSource: () => state.bindPassword?.source,
     backup: (passphrase) => createBackup(store, masterKey, passphrase),
     verifyAudit: () => auditLog.verify(),
     pushRequests,

@@ -1,7 +1,7 @@
 // RADIUS clients: add, edit, remove. Clients given by a flag or the environment cannot be
 // changed here.
 import { randomBytes } from 'node:crypto';
-import { deleteClientByAddress, insertClient, listClients, updateClient, type FirstFactor, type RequireMa } from '../db/queries/clients.js';
+import { deleteClientByAddress, DuplicateClientError, insertClient, updateClient, type FirstFactor, type RequireMa } from '../db/queries/clients.js';
 import { parseCidr } from '../lib/cidr.js';
 import { bad, cleanName, cleanSecret, conflict, missing, ok, type AdminDeps, type Result } from './deps.js';
 
@@ -39,7 +39,7 @@ export interface ClientInput {
   firstFactor?: string | undefined;
 }
 
-export function addClient(d: AdminDeps, actor: string, input: ClientInput): Result<{ address: string; name: string; secret: string }> {
+export async function addClient(d: AdminDeps, actor: string, input: ClientInput): Promise<Result<{ address: string; name: string; secret: string }>> {
   const cidr = parseCidr(input.address ?? '');
   if (cidr === null) return bad('address must be an IP address or CIDR, e.g. 10.0.0.1 or 10.0.0.0/24', 'address');
   const name = input.name?.trim() ? cleanName(input.name, 'name') : ok(cidr.text);
@@ -52,14 +52,18 @@ export function addClient(d: AdminDeps, actor: string, input: ClientInput): Resu
   if (!firstFactor.ok) return firstFactor;
   const fixed = fixedClient(d, cidr.text);
   if (fixed) return fixed;
-  if (listClients(d.store, d.sealer).some((c) => c.address === cidr.text)) return conflict(`a client with address ${cidr.text} already exists`, 'address');
-  insertClient(d.store, d.sealer, { name: name.value, address: cidr.text, secret: secret.value, requireMessageAuthenticator: req as RequireMa, firstFactor: firstFactor.value ?? null });
+  try {
+    await insertClient(d.store, d.sealer, { name: name.value, address: cidr.text, secret: secret.value, requireMessageAuthenticator: req as RequireMa, firstFactor: firstFactor.value ?? null });
+  } catch (e) {
+    if (e instanceof DuplicateClientError) return conflict(`a client with address ${cidr.text} already exists`, 'address');
+    throw e;
+  }
   d.audit.record({ event: 'client.add', outcome: 'ok', actor, client: name.value, details: { address: cidr.text, ...(firstFactor.value ? { setting: `first factor ${firstFactor.value}` } : {}) } });
-  d.afterChange();
+  await d.afterChange();
   return ok({ address: cidr.text, name: name.value, secret: secret.value });
 }
 
-export function editClient(d: AdminDeps, actor: string, address: string, input: ClientInput): Result<{ address: string }> {
+export async function editClient(d: AdminDeps, actor: string, address: string, input: ClientInput): Promise<Result<{ address: string }>> {
   const cidr = parseCidr(address);
   if (cidr === null) return missing(`no client ${address}`);
   const fixed = fixedClient(d, cidr.text);
@@ -82,20 +86,20 @@ export function editClient(d: AdminDeps, actor: string, address: string, input: 
   const firstFactor = firstFactorOf(input.firstFactor);
   if (!firstFactor.ok) return firstFactor;
   if (firstFactor.value !== undefined) patch.firstFactor = firstFactor.value;
-  if (!updateClient(d.store, d.sealer, cidr.text, patch)) return missing(`no stored client ${cidr.text}`);
+  if (!(await updateClient(d.store, d.sealer, cidr.text, patch))) return missing(`no stored client ${cidr.text}`);
   const changed = [...(patch.secret ? ['secret changed'] : []), ...(patch.firstFactor !== undefined ? [`first factor ${patch.firstFactor ?? 'default'}`] : [])];
   d.audit.record({ event: 'client.edit', outcome: 'ok', actor, details: { address: cidr.text, ...(changed.length > 0 ? { setting: changed.join(', ') } : {}) } });
-  d.afterChange();
+  await d.afterChange();
   return ok({ address: cidr.text });
 }
 
-export function removeClient(d: AdminDeps, actor: string, address: string): Result<{ address: string }> {
+export async function removeClient(d: AdminDeps, actor: string, address: string): Promise<Result<{ address: string }>> {
   const cidr = parseCidr(address);
   if (cidr === null) return bad(`'${address}' is not an IP address or CIDR`, 'address');
   const fixed = fixedClient(d, cidr.text);
   if (fixed) return fixed;
-  if (!deleteClientByAddress(d.store, cidr.text)) return missing(`no stored client ${cidr.text}`);
+  if (!(await deleteClientByAddress(d.store, cidr.text))) return missing(`no stored client ${cidr.text}`);
   d.audit.record({ event: 'client.remove', outcome: 'ok', actor, details: { address: cidr.text } });
-  d.afterChange();
+  await d.afterChange();
   return ok({ address: cidr.text });
 }

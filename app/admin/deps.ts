@@ -14,7 +14,7 @@ export interface AdminDeps {
   /** The data directory (the VM's one-time setup code lives there). */
   dataDir: string;
   /** Apply a change to the running appliance now (its data_version only sees other processes). */
-  afterChange(): void;
+  afterChange(): Promise<void>;
   /** Clients given by flags or the environment (read-only everywhere but there). */
   fixedClients(): readonly { address: string; source: 'flag' | 'env' }[];
   /** Which settings a flag or environment variable fixes (read-only in the UI). */

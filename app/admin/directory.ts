@@ -6,18 +6,18 @@ import { deleteStoredSetting, writeSealedSetting } from '../db/queries/settings.
 import { bad, conflict, ok, type AdminDeps, type Result } from './deps.js';
 
 /** Store the password (an empty one removes it). `fixed`: where a password given at start came from. */
-export function setBindPassword(d: AdminDeps, actor: string, value: string, fixed: BindPasswordSource | undefined): Result<'stored' | 'removed' | 'unchanged'> {
+export async function setBindPassword(d: AdminDeps, actor: string, value: string, fixed: BindPasswordSource | undefined): Promise<Result<'stored' | 'removed' | 'unchanged'>> {
   if (fixed === 'env' || fixed === 'file') return conflict(`the bind password is set by ${fixed === 'env' ? 'LDAP_BIND_PASSWORD' : '--ldap-bind-password-file'} and cannot be changed here`, 'password');
   if (value.length > 1024) return bad('the bind password is longer than 1024 characters', 'password');
   if (value === '') {
-    const removed = deleteStoredSetting(d.store, BIND_PASSWORD_KEY);
+    const removed = await deleteStoredSetting(d.store, BIND_PASSWORD_KEY);
     if (removed) d.audit.record({ event: 'settings.unset', outcome: 'ok', actor, details: { setting: BIND_PASSWORD_KEY } });
-    d.afterChange();
+    await d.afterChange();
     return ok(removed ? 'removed' : 'unchanged');
   }
-  writeSealedSetting(d.store, d.sealer, BIND_PASSWORD_KEY, value);
+  await writeSealedSetting(d.store, d.sealer, BIND_PASSWORD_KEY, value);
   // The record names the setting, never the value.
   d.audit.record({ event: 'settings.set', outcome: 'ok', actor, details: { setting: BIND_PASSWORD_KEY } });
-  d.afterChange();
+  await d.afterChange();
   return ok('stored');
 }

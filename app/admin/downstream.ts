@@ -23,19 +23,19 @@ export function checkDownstream(input: DownstreamInput): Result<{ name: string; 
   return ok({ name, host, port, secret: secret.value, requireMessageAuthenticator: input.requireMessageAuthenticator === true });
 }
 
-export function setDownstream(d: AdminDeps, actor: string, input: DownstreamInput): Result<{ name: string; address: string }> {
+export async function setDownstream(d: AdminDeps, actor: string, input: DownstreamInput): Promise<Result<{ name: string; address: string }>> {
   const c = checkDownstream(input);
   if (!c.ok) return c;
   const { name, host, port } = c.value;
-  replaceDownstream(d.store, d.sealer, c.value);
+  await replaceDownstream(d.store, d.sealer, c.value);
   d.audit.record({ event: 'downstream.set', outcome: 'ok', actor, details: { name, address: `${host}:${port}` } });
-  d.afterChange();
+  await d.afterChange();
   return ok({ name, address: `${host}:${port}` });
 }
 
-export function removeDownstream(d: AdminDeps, actor: string): Result<null> {
-  if (deleteDownstreams(d.store) === 0) return missing('no stored downstream server');
+export async function removeDownstream(d: AdminDeps, actor: string): Promise<Result<null>> {
+  if ((await deleteDownstreams(d.store)) === 0) return missing('no stored downstream server');
   d.audit.record({ event: 'downstream.remove', outcome: 'ok', actor });
-  d.afterChange();
+  await d.afterChange();
   return ok(null);
 }

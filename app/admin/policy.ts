@@ -19,7 +19,7 @@ export interface RuleForm {
 }
 
 /** The rule as it would be stored, or why it cannot be (nothing is changed). */
-export function checkRule(d: AdminDeps, f: RuleForm): Result<RuleInput> {
+export async function checkRule(d: AdminDeps, f: RuleForm): Promise<Result<RuleInput>> {
   const name = cleanName(f.name, 'name');
   if (!name.ok) return name;
   const groups = [...new Set((f.groups ?? '').split(/[;\n]/).map((g) => g.trim().normalize('NFKC').toLowerCase()).filter((g) => g !== ''))];
@@ -35,17 +35,17 @@ export function checkRule(d: AdminDeps, f: RuleForm): Result<RuleInput> {
   if (reply !== '' && action === 'deny') return bad('a deny rule sends no Access-Accept, so it has no reply attributes', 'replyAttributes');
   const parsed = parseReplyAttributes(reply);
   if (!parsed.ok) return bad(parsed.problem, 'replyAttributes');
-  if (listRules(d.store).some((r) => r.name.toLowerCase() === name.value.toLowerCase())) return conflict(`a rule named ${name.value} already exists`, 'name');
+  if ((await listRules(d.store)).some((r) => r.name.toLowerCase() === name.value.toLowerCase())) return conflict(`a rule named ${name.value} already exists`, 'name');
   return ok({ name: name.value, groups, client: client.value, action: action as PolicyAction, factors: factors as PolicyFactors, replyAttributes: reply });
 }
 
-export function addRule(d: AdminDeps, actor: string, f: RuleForm): Result<{ id: number; name: string }> {
-  const checked = checkRule(d, f);
+export async function addRule(d: AdminDeps, actor: string, f: RuleForm): Promise<Result<{ id: number; name: string }>> {
+  const checked = await checkRule(d, f);
   if (!checked.ok) return checked;
   const r = checked.value;
-  const id = insertRule(d.store, r, actor);
+  const id = await insertRule(d.store, r, actor);
   d.audit.record({ event: 'policy.add', outcome: 'ok', actor, details: { name: r.name, setting: `${r.action}${r.action === 'require' ? ` (${r.factors})` : ''}${r.groups.length > 0 ? ` for ${r.groups.join('; ')}` : ''}${r.client !== undefined ? ` via ${r.client}` : ''}` } });
-  d.afterChange();
+  await d.afterChange();
   return ok({ id, name: r.name });
 }
 
@@ -54,19 +54,19 @@ export function policyWarnings(rules: readonly PolicyRule[]): string[] {
   return rules.filter((r) => r.action === 'password_only').map((r) => `Password only: the policy rule "${r.name}" lets ${r.groups.length === 0 ? 'everyone' : `members of ${r.groups.join(', ')}`}${r.client !== undefined ? ` (via ${r.client})` : ''} in without a second factor.`);
 }
 
-export function removeRule(d: AdminDeps, actor: string, id: number): Result<{ name: string }> {
-  const rule = listRules(d.store).find((r) => r.id === id);
-  if (rule === undefined || !deleteRule(d.store, id)) return missing('no such rule');
+export async function removeRule(d: AdminDeps, actor: string, id: number): Promise<Result<{ name: string }>> {
+  const rule = (await listRules(d.store)).find((r) => r.id === id);
+  if (rule === undefined || !(await deleteRule(d.store, id))) return missing('no such rule');
   d.audit.record({ event: 'policy.remove', outcome: 'ok', actor, details: { name: rule.name } });
-  d.afterChange();
+  await d.afterChange();
   return ok({ name: rule.name });
 }
 
-export function moveRuleBy(d: AdminDeps, actor: string, id: number, by: -1 | 1): Result<{ name: string }> {
-  const rule = listRules(d.store).find((r) => r.id === id);
+export async function moveRuleBy(d: AdminDeps, actor: string, id: number, by: -1 | 1): Promise<Result<{ name: string }>> {
+  const rule = (await listRules(d.store)).find((r) => r.id === id);
   if (rule === undefined) return missing('no such rule');
-  if (!moveRule(d.store, id, by)) return bad(`${rule.name} is already ${by < 0 ? 'first' : 'last'}`, 'id');
+  if (!(await moveRule(d.store, id, by))) return bad(`${rule.name} is already ${by < 0 ? 'first' : 'last'}`, 'id');
   d.audit.record({ event: 'policy.move', outcome: 'ok', actor, details: { name: rule.name, setting: by < 0 ? 'up' : 'down' } });
-  d.afterChange();
+  await d.afterChange();
   return ok({ name: rule.name });
 }

@@ -40,7 +40,7 @@ export function parseRate(raw: string | number | undefined): Result<number> {
   return ok(n);
 }
 
-export function createPushApplication(d: AdminDeps, actor: string, input: { name?: string | undefined; sources?: string | undefined; rate?: string | number | undefined }): Result<NewApplication> {
+export async function createPushApplication(d: AdminDeps, actor: string, input: { name?: string | undefined; sources?: string | undefined; rate?: string | number | undefined }): Promise<Result<NewApplication>> {
   const name = cleanTokenName(input.name, 'name');
   if (!name.ok) return name;
   const sources = parseSources(input.sources);
@@ -57,33 +57,33 @@ export function createPushApplication(d: AdminDeps, actor: string, input: { name
     return conflict(`an application named ${name.value} already exists`, 'name');
   }
   d.audit.record({ event: 'pushapp.create', outcome: 'ok', actor, details: { name: name.value, sources: sources.value.length } });
-  d.afterChange();
+  await d.afterChange();
   return ok({ name: name.value, accessId, clientId, clientSecret, apiUrl: `${d.publicOrigin()}/api/` });
 }
 
-export function changePushApplication(d: AdminDeps, actor: string, rawName: string, input: { sources?: string | undefined; rate?: string | number | undefined }): Result<string> {
+export async function changePushApplication(d: AdminDeps, actor: string, rawName: string, input: { sources?: string | undefined; rate?: string | number | undefined }): Promise<Result<string>> {
   const sources = parseSources(input.sources);
   if (!sources.ok) return sources;
   const rate = parseRate(input.rate);
   if (!rate.ok) return rate;
   if (!updatePushApplication(d.store, rawName, { allowedSources: sources.value, rateLimit: rate.value })) return missing(`no application ${rawName}`);
   d.audit.record({ event: 'pushapp.change', outcome: 'ok', actor, details: { name: rawName, sources: sources.value.length, count: rate.value } });
-  d.afterChange();
+  await d.afterChange();
   return ok(rawName);
 }
 
 /** A new client secret, shown once; tokens issued with the old one stop working at once. */
-export function renewPushApplicationSecret(d: AdminDeps, actor: string, rawName: string): Result<{ name: string; clientSecret: string }> {
+export async function renewPushApplicationSecret(d: AdminDeps, actor: string, rawName: string): Promise<Result<{ name: string; clientSecret: string }>> {
   const clientSecret = newToken('ghs_');
   if (!replacePushApplicationSecret(d.store, rawName, tokenHash(clientSecret))) return missing(`no application ${rawName}`);
   d.audit.record({ event: 'pushapp.secret', outcome: 'ok', actor, details: { name: rawName } });
-  d.afterChange();
+  await d.afterChange();
   return ok({ name: rawName, clientSecret });
 }
 
-export function removePushApplication(d: AdminDeps, actor: string, rawName: string): Result<string> {
+export async function removePushApplication(d: AdminDeps, actor: string, rawName: string): Promise<Result<string>> {
   if (!deletePushApplication(d.store, rawName)) return missing(`no application ${rawName}`);
   d.audit.record({ event: 'pushapp.remove', outcome: 'ok', actor, details: { name: rawName } });
-  d.afterChange();
+  await d.afterChange();
   return ok(rawName);
 }

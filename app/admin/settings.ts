@@ -34,18 +34,18 @@ export function checkSetting(d: AdminDeps, flag: string, value: string): Result<
 }
 
 /** Store a setting; an empty value removes it (the default applies). */
-export function setSetting(d: AdminDeps, actor: string, flag: string, value: string): Result<'stored' | 'removed' | 'unchanged'> {
+export async function setSetting(d: AdminDeps, actor: string, flag: string, value: string): Promise<Result<'stored' | 'removed' | 'unchanged'>> {
   const checked = checkSetting(d, flag, value);
   if (!checked.ok) return checked;
   if (value === '') {
-    const removed = deleteStoredSetting(d.store, flag);
+    const removed = await deleteStoredSetting(d.store, flag);
     if (removed) d.audit.record({ event: 'settings.unset', outcome: 'ok', actor, details: { setting: flag } });
-    d.afterChange();
+    await d.afterChange();
     return ok(removed ? 'removed' : 'unchanged');
   }
-  writeStoredSetting(d.store, flag, value);
+  await writeStoredSetting(d.store, flag, value);
   d.audit.record({ event: 'settings.set', outcome: 'ok', actor, details: { setting: flag } });
-  d.afterChange();
+  await d.afterChange();
   return ok('stored');
 }
 

@@ -56,7 +56,7 @@ export async function adminCommand(args: readonly string[], env: NodeJS.ProcessE
   if (json && verb !== 'list') throw new ConfigError('--json: only `admin list` prints JSON');
   const role = flagRole(values['role'], verb === 'add', 'admin add');
   if (verb === 'list' && rest.length === 0) {
-    const ctx = openContext(dataDir, env);
+    const ctx = await openContext(dataDir, env);
     try {
       // Never the password hash nor the TOTP seed.
       if (json) io.out(jsonList(listAdmins(ctx.store).map((a) => ({ name: a.name, role: a.role, totpEnrolled: a.hasTotp, createdAt: isoTime(a.createdAt) }))));
@@ -71,7 +71,7 @@ export async function adminCommand(args: readonly string[], env: NodeJS.ProcessE
     const name = adminName(rest[0]);
     const newRole = checkRole(rest[1] || '-');
     if (!newRole.ok) throw new ConfigError(`ROLE: ${newRole.error}`);
-    const ctx = openContext(dataDir, env);
+    const ctx = await openContext(dataDir, env);
     try {
       return report(io, setAdminRole(ctx.admin, ctx.actor, undefined, name, newRole.value), (r) => `${r.name} is now ${r.role}`);
     } finally {
@@ -84,7 +84,7 @@ export async function adminCommand(args: readonly string[], env: NodeJS.ProcessE
     verb === 'add' || verb === 'password'
       ? await readSecret(io, { prompt: `Password for admin ${name}: `, confirm: true, name: 'password', stdinName: 'password on standard input', problem: passwordProblem })
       : undefined;
-  const ctx = openContext(dataDir, env);
+  const ctx = await openContext(dataDir, env);
   try {
     switch (verb) {
       case 'add':
@@ -108,7 +108,7 @@ export async function tokenCommand(args: readonly string[], env: NodeJS.ProcessE
   if (json && verb !== 'list') throw new ConfigError('--json: only `token list` prints JSON');
   const role = flagRole(values['role'], verb === 'create', 'token create');
   if (verb === 'list' && rest.length === 0) {
-    const c = openContext(dataDir, env);
+    const c = await openContext(dataDir, env);
     try {
       // Never the token nor its hash.
       if (json) io.out(jsonList(listApiTokens(c.store).map((t) => ({ name: t.name, role: t.role, createdBy: t.createdBy, createdAt: isoTime(t.createdAt), lastUsedAt: isoTime(t.lastUsedAt) }))));
@@ -120,7 +120,7 @@ export async function tokenCommand(args: readonly string[], env: NodeJS.ProcessE
   }
   if ((verb !== 'create' && verb !== 'revoke') || rest.length !== 1) throw usageError('token', TOKEN_HELP);
   const name = adminName(rest[0]);
-  const c = openContext(dataDir, env);
+  const c = await openContext(dataDir, env);
   try {
     // Shown once: only its hash is stored.
     if (verb === 'create') return report(io, createApiToken(c.admin, c.actor, name, role), (t) => t.token);

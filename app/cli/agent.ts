@@ -39,7 +39,7 @@ export async function agentTokenCommand(args: readonly string[], env: NodeJS.Pro
   const json = values['json'] === true;
   if (json && verb !== 'list') throw new ConfigError('--json: only `agent-token list` prints JSON');
   if (!(verb === 'list' && rest.length === 0) && ((verb !== 'create' && verb !== 'revoke') || rest.length !== 1)) throw usageError('agent-token', AGENT_TOKEN_HELP);
-  const ctx = openContext(dataDir, env);
+  const ctx = await openContext(dataDir, env);
   try {
     if (verb === 'list') {
       // Never the token nor its hash.

@@ -33,7 +33,7 @@ export async function auditCommand(args: readonly string[], env: NodeJS.ProcessE
     if (format !== 'jsonl' && format !== 'csv') throw new ConfigError(`--format: '${format}' must be jsonl or csv`);
     const since = parseTime('since', values['since'] as string | undefined);
     const until = parseTime('until', values['until'] as string | undefined);
-    const ctx = openContext(dataDir, env);
+    const ctx = await openContext(dataDir, env);
     try {
       const filter = { ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) };
       for (const chunk of exportBatches(ctx.auditStore.iterate(filter), format)) io.out(chunk);
@@ -48,7 +48,7 @@ export async function auditCommand(args: readonly string[], env: NodeJS.ProcessE
     const headRaw = values['head'] as string | undefined;
     const head = headRaw === undefined ? undefined : /^(\d{1,15}):([0-9a-f]{64})$/.exec(headRaw);
     if (headRaw !== undefined && head === null) throw new ConfigError(`--head: '${headRaw}' is not ID:HASH (the record number and the 64 hex digits of an "audit head" log line)`);
-    const ctx = openContext(dataDir, env);
+    const ctx = await openContext(dataDir, env);
     try {
       const result = ctx.auditLog.verify();
       if (!result.ok) {

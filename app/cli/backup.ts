@@ -59,9 +59,9 @@ export async function backupCommand(args: readonly string[], env: NodeJS.Process
   }
   const passphrase = await readPassphrase(env, io, true);
   const masterKey = loadMasterKey(dataDir, envKey);
-  const ctx = openContext(dataDir, env);
+  const ctx = await openContext(dataDir, env);
   try {
-    if (!keyOpensStore(ctx.store, masterKey)) throw new Error("the master key does not open this store's secrets (is GATEHOUSE_MASTER_KEY the appliance's?)");
+    if (!(await keyOpensStore(ctx.store, masterKey))) throw new Error("the master key does not open this store's secrets (is GATEHOUSE_MASTER_KEY the appliance's?)");
     let bytes: Buffer;
     try {
       bytes = await createBackup(ctx.store, masterKey, passphrase);
@@ -107,7 +107,7 @@ export async function restoreCommand(args: readonly string[], env: NodeJS.Proces
     }
     throw e;
   }
-  const ctx = openContext(dataDir, env);
+  const ctx = await openContext(dataDir, env);
   try {
     const h = result.header;
     ctx.audit.record({

@@ -30,9 +30,9 @@ export async function clientCommand(args: readonly string[], env: NodeJS.Process
       if (rest.length !== 2) throw usage();
       // An empty SECRET would make the operation generate one; on the command line it is an error.
       if (rest[1] === '') throw new ConfigError('SECRET: must not be empty');
-      const ctx = openContext(dataDir, env);
+      const ctx = await openContext(dataDir, env);
       try {
-        const r = addClient(ctx.admin, ctx.actor, { address: rest[0], secret: rest[1], name: values['name'] as string | undefined, requireMessageAuthenticator: values['require-message-authenticator'] as string | undefined, firstFactor: values['first-factor'] as string | undefined });
+        const r = await addClient(ctx.admin, ctx.actor, { address: rest[0], secret: rest[1], name: values['name'] as string | undefined, requireMessageAuthenticator: values['require-message-authenticator'] as string | undefined, firstFactor: values['first-factor'] as string | undefined });
         return report(io, r, (c) => `added RADIUS client ${c.name} (${c.address})`);
       } finally {
         ctx.close();
@@ -40,9 +40,9 @@ export async function clientCommand(args: readonly string[], env: NodeJS.Process
     }
     case 'list': {
       if (rest.length !== 0) throw usage();
-      const ctx = openContext(dataDir, env);
+      const ctx = await openContext(dataDir, env);
       try {
-        const rows = listClients(ctx.store, ctx.sealer);
+        const rows = await listClients(ctx.store, ctx.sealer);
         // Never the secret: listClients opens it, and only these fields leave.
         if (json) io.out(jsonList(rows.map((r) => ({ address: r.address, name: r.name, requireMessageAuthenticator: r.requireMessageAuthenticator, messageAuthenticatorSeen: r.messageAuthenticatorSeen, firstFactor: r.firstFactor ?? 'default', createdAt: isoTime(r.createdAt) }))));
         // The tab-separated columns stay as they were (scripts parse them); --json has them all.
@@ -54,9 +54,9 @@ export async function clientCommand(args: readonly string[], env: NodeJS.Process
     }
     case 'remove': {
       if (rest.length !== 1) throw usage();
-      const ctx = openContext(dataDir, env);
+      const ctx = await openContext(dataDir, env);
       try {
-        return report(io, removeClient(ctx.admin, ctx.actor, rest[0]!), (c) => `removed RADIUS client ${c.address}`);
+        return report(io, await removeClient(ctx.admin, ctx.actor, rest[0]!), (c) => `removed RADIUS client ${c.address}`);
       } finally {
         ctx.close();
       }

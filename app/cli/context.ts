@@ -51,7 +51,7 @@ export function cliActor(env: NodeJS.ProcessEnv): string {
   }
 }
 
-export function openContext(dataDir: string, env: NodeJS.ProcessEnv): CliContext {
+export async function openContext(dataDir: string, env: NodeJS.ProcessEnv): Promise<CliContext> {
   const store = openStore(dataDir);
   const masterKey = loadMasterKey(dataDir, env['GATEHOUSE_MASTER_KEY']);
   const sealer = createSealer(masterKey);
@@ -61,14 +61,18 @@ export function openContext(dataDir: string, env: NodeJS.ProcessEnv): CliContext
   // Settings as the appliance would see them from here: the environment, then the stored ones
   // (the appliance's own flags are not known to a command).
   const fixed = parseServeOptions([], env).fixed;
-  const resolved = () => resolveSettings(fixed, readStoredSettings(store)).settings;
+  // (read at open and again after each change the command makes: a command is short-lived).
+  let stored = await readStoredSettings(store);
+  const resolved = () => resolveSettings(fixed, stored).settings;
   const admin: AdminDeps = {
     store,
     sealer,
     audit,
     dataDir,
     // A running appliance picks the change up from the store within a second.
-    afterChange: () => undefined,
+    afterChange: async () => {
+      stored = await readStoredSettings(store);
+    },
     fixedClients: () => (fixed.values.addressSecretIn ?? []).map((c) => ({ address: c.address, source: 'env' as const })),
     fixedSources: () => fixed.sources,
     totpIssuer: () => resolved().totpIssuer,

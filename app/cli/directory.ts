@@ -23,17 +23,18 @@ export async function directoryCommand(args: readonly string[], env: NodeJS.Proc
   const { positionals, dataDir } = parseCommand(args, {}, env);
   const [verb, ...rest] = positionals;
   if (!((verb === 'test' && rest.length <= 1) || (verb === 'sync' && rest.length === 0))) throw usage();
-  const ctx = openContext(dataDir, env);
+  const ctx = await openContext(dataDir, env);
   try {
     const fixed = parseServeOptions([], env).fixed;
-    const settings = () => resolveSettings(fixed, readStoredSettings(ctx.store)).settings;
+    const stored = await readStoredSettings(ctx.store);
+    const settings = () => resolveSettings(fixed, stored).settings;
     let password;
     try {
       password = fixedBindPassword(env, fixed.values.ldapBindPasswordFile);
     } catch (e) {
       throw new ConfigError((e as Error).message);
     }
-    const state = directoryFromSettings(settings(), bindPasswordOf(password, ctx.store, ctx.sealer));
+    const state = directoryFromSettings(settings(), await bindPasswordOf(password, ctx.store, ctx.sealer));
     if (!state.ok) throw new ConfigError(state.problem);
     if (verb === 'sync') {
       const sync = createDirectorySync({ directory: () => state, settings: () => syncSettingsOf(settings()), users: createDirectoryUserStore(ctx.store), audit: ctx.audit, log: createLogger('error'), now: Date.now });

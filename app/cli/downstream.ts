@@ -29,18 +29,18 @@ export async function downstreamCommand(args: readonly string[], env: NodeJS.Pro
   if (verb === 'set') {
     if (rest.length !== 2) throw usage();
     const [host, secret] = rest as [string, string];
-    const ctx = openContext(dataDir, env);
+    const ctx = await openContext(dataDir, env);
     try {
-      const r = setDownstream(ctx.admin, ctx.actor, { host, secret, port: values['port'] as string | undefined, name: values['name'] as string | undefined, requireMessageAuthenticator: values['require-message-authenticator'] === true });
+      const r = await setDownstream(ctx.admin, ctx.actor, { host, secret, port: values['port'] as string | undefined, name: values['name'] as string | undefined, requireMessageAuthenticator: values['require-message-authenticator'] === true });
       return report(io, r, (v) => `downstream RADIUS server set to ${v.address}`);
     } finally {
       ctx.close();
     }
   }
   if (verb === 'show' && rest.length === 0) {
-    const ctx = openContext(dataDir, env);
+    const ctx = await openContext(dataDir, env);
     try {
-      const rows = listDownstreams(ctx.store, ctx.sealer);
+      const rows = await listDownstreams(ctx.store, ctx.sealer);
       // Never the secret: listDownstreams opens it, and only these fields leave.
       if (json) io.out(jsonList(rows.map((d) => ({ name: d.name, host: d.host, port: d.port, requireMessageAuthenticator: d.requireMessageAuthenticator }))));
       else for (const d of rows) io.out(`${d.name}\t${d.host}:${d.port}\tmessage-authenticator ${d.requireMessageAuthenticator ? 'required' : 'optional'}\n`);
@@ -50,9 +50,9 @@ export async function downstreamCommand(args: readonly string[], env: NodeJS.Pro
     return 0;
   }
   if (verb === 'remove' && rest.length === 0) {
-    const ctx = openContext(dataDir, env);
+    const ctx = await openContext(dataDir, env);
     try {
-      const r = removeDownstream(ctx.admin, ctx.actor);
+      const r = await removeDownstream(ctx.admin, ctx.actor);
       // Nothing stored is not a failure here: the command's result is the same.
       io.out(r.ok ? 'downstream RADIUS server removed\n' : 'no stored downstream server\n');
     } finally {

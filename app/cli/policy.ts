@@ -36,28 +36,28 @@ export async function policyCommand(args: readonly string[], env: NodeJS.Process
   const [verb, ...rest] = positionals;
   if (values['json'] === true && verb !== 'list') throw new ConfigError('--json: only `policy list` prints JSON');
   if (verb !== 'add' && ['action', 'groups', 'client', 'factors', 'reply'].some((k) => values[k] !== undefined)) throw new ConfigError(`only \`policy add\` takes --action, --groups, --client, --factors and --reply`);
-  const ctx = openContext(dataDir, env);
+  const ctx = await openContext(dataDir, env);
   try {
-    const byName = (name: string) => listRules(ctx.store).find((r) => r.name.toLowerCase() === name.toLowerCase());
+    const byName = async (name: string) => (await listRules(ctx.store)).find((r) => r.name.toLowerCase() === name.toLowerCase());
     if (verb === 'list' && rest.length === 0) {
-      const rules = listRules(ctx.store);
+      const rules = await listRules(ctx.store);
       if (values['json'] === true) io.out(jsonList(rules.map((r, i) => ({ position: i + 1, name: r.name, groups: r.groups, client: r.client ?? null, action: r.action, factors: r.factors, replyAttributes: r.replyAttributes === '' ? [] : r.replyAttributes.split('\n') }))));
       else io.out(['#\tNAME\tGROUPS\tCLIENT\tDECISION', ...rules.map((r, i) => `${i + 1}\t${r.name}\t${r.groups.join('; ') || '*'}\t${r.client ?? '*'}\t${r.action}${r.action === 'require' ? ` (${r.factors})` : ''}`)].join('\n') + '\n');
       return 0;
     }
     if (verb === 'add' && rest.length === 1) {
       const reply = (values['reply'] as string[] | undefined) ?? [];
-      return report(io, addRule(ctx.admin, ctx.actor, { name: rest[0], action: values['action'] as string | undefined, groups: values['groups'] as string | undefined, client: values['client'] as string | undefined, factors: values['factors'] as string | undefined, replyAttributes: reply.join('\n') }), (r) => `added rule ${r.name}`);
+      return report(io, await addRule(ctx.admin, ctx.actor, { name: rest[0], action: values['action'] as string | undefined, groups: values['groups'] as string | undefined, client: values['client'] as string | undefined, factors: values['factors'] as string | undefined, replyAttributes: reply.join('\n') }), (r) => `added rule ${r.name}`);
     }
     if (verb === 'remove' && rest.length === 1) {
-      const rule = byName(rest[0]!);
+      const rule = await byName(rest[0]!);
       if (rule === undefined) return report(io, { ok: false, status: 404, error: `no rule ${rest[0]}` }, () => '');
-      return report(io, removeRule(ctx.admin, ctx.actor, rule.id), (r) => `removed rule ${r.name}`);
+      return report(io, await removeRule(ctx.admin, ctx.actor, rule.id), (r) => `removed rule ${r.name}`);
     }
     if (verb === 'move' && rest.length === 2 && (rest[1] === 'up' || rest[1] === 'down')) {
-      const rule = byName(rest[0]!);
+      const rule = await byName(rest[0]!);
       if (rule === undefined) return report(io, { ok: false, status: 404, error: `no rule ${rest[0]}` }, () => '');
-      return report(io, moveRuleBy(ctx.admin, ctx.actor, rule.id, rest[1] === 'up' ? -1 : 1), (r) => `moved rule ${r.name} ${rest[1]}`);
+      return report(io, await moveRuleBy(ctx.admin, ctx.actor, rule.id, rest[1] === 'up' ? -1 : 1), (r) => `moved rule ${r.name} ${rest[1]}`);
     }
     throw usage();
   } finally {

@@ -22,9 +22,9 @@ export async function settingsCommand(args: readonly string[], env: NodeJS.Proce
   const json = values['json'] === true;
   if (json && verb !== 'list') throw new ConfigError('--json: only `settings list` prints JSON');
   if (verb === 'list' && rest.length === 0) {
-    const ctx = openContext(dataDir, env);
+    const ctx = await openContext(dataDir, env);
     try {
-      const { settings, sources } = resolveSettings(parseServeOptions([], env).fixed, readStoredSettings(ctx.store));
+      const { settings, sources } = resolveSettings(parseServeOptions([], env).fixed, await readStoredSettings(ctx.store));
       const rows = OPTIONS.filter((o) => o.storable).map((o) => {
         const v = settings[o.key];
         // As `settings set` takes it: a string, or null when the setting has no value.
@@ -40,9 +40,9 @@ export async function settingsCommand(args: readonly string[], env: NodeJS.Proce
   if ((verb === 'set' && rest.length === 2) || (verb === 'unset' && rest.length === 1)) {
     const [key, value] = rest as [string, string | undefined];
     if (verb === 'set' && value === '') throw new ConfigError(`${key}: an empty value is written \`gatehouse settings unset ${key}\``);
-    const ctx = openContext(dataDir, env);
+    const ctx = await openContext(dataDir, env);
     try {
-      const r = setSetting(ctx.admin, ctx.actor, key, verb === 'set' ? value! : '');
+      const r = await setSetting(ctx.admin, ctx.actor, key, verb === 'set' ? value! : '');
       if (r.ok && r.value === 'unchanged') {
         io.err(`gatehouse: ${key} is not stored\n`);
         return 1;

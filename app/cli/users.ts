@@ -46,7 +46,7 @@ export async function userCommand(args: readonly string[], env: NodeJS.ProcessEn
   if (dryRun && verb !== 'import') throw new ConfigError('--dry-run: only `user import` takes it');
   if (verb === 'import' && rest.length === 1) return importCommand(rest[0]!, dryRun, dataDir, env, io);
   if (verb === 'export' && rest.length === 0) {
-    const ctx = openContext(dataDir, env);
+    const ctx = await openContext(dataDir, env);
     try {
       for (const chunk of exportUsersCsv(ctx.admin)) io.out(chunk);
     } finally {
@@ -55,7 +55,7 @@ export async function userCommand(args: readonly string[], env: NodeJS.ProcessEn
     return 0;
   }
   if (verb === 'list' && rest.length === 0) {
-    const ctx = openContext(dataDir, env);
+    const ctx = await openContext(dataDir, env);
     try {
       const now = Date.now();
       const users = listUsers(ctx.store).map((u) => ({ ...u, lockedOutUntil: u.lockedUntil !== null && u.lockedUntil > now ? u.lockedUntil : null }));
@@ -74,7 +74,7 @@ export async function userCommand(args: readonly string[], env: NodeJS.ProcessEn
     return 0;
   }
   if (verb === undefined || !['add', 'remove', 'lock', 'unlock', 'enrol-code'].includes(verb) || rest.length !== 1) throw usageError('user', USER_HELP);
-  const ctx = openContext(dataDir, env);
+  const ctx = await openContext(dataDir, env);
   try {
     if (verb === 'enrol-code') return report(io, await createEnrolmentCode(ctx.admin, ctx.actor, rest[0]!), (r) => `${r.code}\n(one-time enrolment code for ${r.username} at /my, valid until ${new Date(r.expiresAt).toISOString()})`);
     if (verb === 'add') return report(io, addUser(ctx.admin, ctx.actor, rest[0]), (name) => `added user ${name}`);
@@ -110,7 +110,7 @@ export async function totpCommand(args: readonly string[], env: NodeJS.ProcessEn
   const [verb, ...rest] = positionals;
   if (rest.length !== 1 || (verb !== 'enroll' && verb !== 'remove')) throw usageError('totp', TOTP_HELP);
   if (verb === 'remove') {
-    const ctx = openContext(dataDir, env);
+    const ctx = await openContext(dataDir, env);
     try {
       return report(io, changeUser(ctx.admin, ctx.actor, rest[0]!, 'reset-totp'), (name) => `removed the TOTP account of ${name}`);
     } finally {
@@ -122,7 +122,7 @@ export async function totpCommand(args: readonly string[], env: NodeJS.ProcessEn
   const digits = (values['digits'] as string | undefined) ?? '6';
   if (digits !== '6' && digits !== '8') throw new ConfigError(`--digits: '${digits}' must be 6 or 8`);
   const params: TotpParams = { algorithm: algorithm as OtpAlgorithm, digits: digits === '8' ? 8 : 6, period: 30 };
-  const ctx = openContext(dataDir, env);
+  const ctx = await openContext(dataDir, env);
   let r;
   try {
     // At once, as DESIGN.md has it: the person at the shell is provisioning (the web UI and the
@@ -157,7 +157,7 @@ async function importCommand(file: string, dryRun: boolean, dataDir: string, env
     if (e instanceof ConfigError) throw e;
     throw new ConfigError(`FILE: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const ctx = openContext(dataDir, env);
+  const ctx = await openContext(dataDir, env);
   try {
     const plan = planImport(ctx.admin, text);
     if (!plan.ok) return report(io, plan, () => '');

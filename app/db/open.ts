@@ -6,12 +6,15 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../lib/package-root.js';
 import * as schema from './schema.js';
+import { sqliteRunner, type SharedStore } from './store.js';
 
 export const DB_FILE = 'gatehouse.sqlite';
 
 export type Db = BetterSQLite3Database<typeof schema>;
 
-export interface Store {
+/** The SQLite store: its own synchronous handles, and the engine-neutral interface (app/db/store.ts). */
+export interface Store extends SharedStore {
+  readonly dialect: 'sqlite';
   db: Db;
   /** The raw connection, for the few things drizzle does not do (backup, pragmas, prepared hot paths). */
   sqlite: Database.Database;
@@ -70,6 +73,8 @@ export function openStore(dataDirOrMemory: string): Store {
   sqlite.pragma('foreign_keys = ON');
   const dv = sqlite.prepare('PRAGMA data_version').pluck();
   return {
+    ...sqliteRunner({ db, sqlite }),
+    dialect: 'sqlite',
     db,
     sqlite,
     close: () => sqlite.close(),

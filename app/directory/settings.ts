@@ -3,7 +3,7 @@
 // shows at the first use ("Test connection", a login) with its own reason.
 import { readFileSync } from 'node:fs';
 import type { Settings } from '../config.js';
-import type { Store } from '../db/open.js';
+import type { Runner } from '../db/store.js';
 import { readSealedSetting } from '../db/queries/settings.js';
 import type { Sealer } from '../db/secrets.js';
 import { createDirectory, directoryProblem, type Directory, type DirectoryOptions } from './ldap.js';
@@ -30,9 +30,9 @@ export function fixedBindPassword(env: NodeJS.ProcessEnv, file: string | undefin
 }
 
 /** The password in force: the one given at start, else the one stored from the Directory page. */
-export function bindPasswordOf(fixed: { value: string; source: BindPasswordSource } | undefined, store: Store, sealer: Sealer): { value: string; source: BindPasswordSource } | undefined {
+export async function bindPasswordOf(fixed: { value: string; source: BindPasswordSource } | undefined, store: Runner, sealer: Sealer): Promise<{ value: string; source: BindPasswordSource } | undefined> {
   if (fixed !== undefined) return fixed;
-  const stored = readSealedSetting(store, sealer, BIND_PASSWORD_KEY);
+  const stored = await readSealedSetting(store, sealer, BIND_PASSWORD_KEY);
   return stored === undefined ? undefined : { value: stored, source: 'stored' };
 }
 

@@ -122,10 +122,10 @@ export function createApiRoutes(d: WebDeps) {
       sendsMessageAuthenticator: a?.sentMessageAuthenticator ?? null,
     };
   };
-  const downstreamView = () => {
+  const downstreamView = async () => {
     const ds = d.downstream();
     if (ds === undefined) return null;
-    const stored = ds.source === 'db' ? listDownstreams(d.store, d.sealer)[0] : undefined;
+    const stored = ds.source === 'db' ? (await listDownstreams(d.store, d.sealer))[0] : undefined;
     return { name: ds.name, host: ds.host, port: ds.port, source: ds.source, readOnly: ds.source !== 'db', requireMessageAuthenticator: stored?.requireMessageAuthenticator ?? false };
   };
   const settingViews = () => {
@@ -230,7 +230,7 @@ export function createApiRoutes(d: WebDeps) {
   api.post('/clients', async (c) => {
     const b = await readJson(c);
     const input = { name: str(b, 'name'), address: str(b, 'address'), secret: str(b, 'secret'), requireMessageAuthenticator: str(b, 'requireMessageAuthenticator'), firstFactor: str(b, 'firstFactor') };
-    const r = addClient(d.admin, c.get('actor'), input);
+    const r = await addClient(d.admin, c.get('actor'), input);
     if (!r.ok) return fail(c, r);
     c.header('Location', `/api/v1/clients/${encodeURIComponent(r.value.address)}`);
     // The secret is shown this once; GET /clients never returns it.
@@ -239,29 +239,29 @@ export function createApiRoutes(d: WebDeps) {
   api.patch('/clients/:address', async (c) => {
     const address = c.req.param('address');
     const b = await readJson(c);
-    const r = editClient(d.admin, c.get('actor'), address, { name: str(b, 'name'), secret: str(b, 'secret'), requireMessageAuthenticator: str(b, 'requireMessageAuthenticator'), firstFactor: str(b, 'firstFactor') });
+    const r = await editClient(d.admin, c.get('actor'), address, { name: str(b, 'name'), secret: str(b, 'secret'), requireMessageAuthenticator: str(b, 'requireMessageAuthenticator'), firstFactor: str(b, 'firstFactor') });
     if (!r.ok) return fail(c, r);
     const now = d.runtimeClients().find((x) => x.address === r.value.address);
     return c.json(now === undefined ? { address: r.value.address } : clientView(now));
   });
-  api.delete('/clients/:address', (c) => {
+  api.delete('/clients/:address', async (c) => {
     const address = c.req.param('address');
-    const r = removeClient(d.admin, c.get('actor'), address);
+    const r = await removeClient(d.admin, c.get('actor'), address);
     return r.ok ? c.body(null, 204) : fail(c, r);
   });
 
   // --- downstream server
 
-  api.get('/downstream', (c) => c.json({ downstream: downstreamView() }));
+  api.get('/downstream', async (c) => c.json({ downstream: await downstreamView() }));
   api.put('/downstream', async (c) => {
     const b = await readJson(c);
     const current = d.downstream();
     if (current !== undefined && current.source !== 'db') return c.json({ error: `the downstream server is set by ${current.source === 'flag' ? 'a flag' : 'the environment'} and cannot be changed here` }, 409);
-    const r = setDownstream(d.admin, c.get('actor'), { host: str(b, 'host'), port: numText(b, 'port'), secret: str(b, 'secret'), requireMessageAuthenticator: bool(b, 'requireMessageAuthenticator'), name: str(b, 'name') });
-    return r.ok ? c.json({ downstream: downstreamView() }) : fail(c, r);
+    const r = await setDownstream(d.admin, c.get('actor'), { host: str(b, 'host'), port: numText(b, 'port'), secret: str(b, 'secret'), requireMessageAuthenticator: bool(b, 'requireMessageAuthenticator'), name: str(b, 'name') });
+    return r.ok ? c.json({ downstream: await downstreamView() }) : fail(c, r);
   });
-  api.delete('/downstream', (c) => {
-    const r = removeDownstream(d.admin, c.get('actor'));
+  api.delete('/downstream', async (c) => {
+    const r = await removeDownstream(d.admin, c.get('actor'));
     return r.ok ? c.body(null, 204) : fail(c, r);
   });
 
@@ -274,7 +274,7 @@ export function createApiRoutes(d: WebDeps) {
     if (!('value' in b)) throw new ApiError(400, 'value is required ("" or null goes back to the default)', 'value');
     const v = b['value'];
     if (v !== null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw new ApiError(400, 'value must be a string', 'value');
-    const r = setSetting(d.admin, c.get('actor'), key, v === null ? '' : String(v).trim());
+    const r = await setSetting(d.admin, c.get('actor'), key, v === null ? '' : String(v).trim());
     // A value the setting does not accept is a problem with the body's `value`.
     if (!r.ok) return fail(c, r.status === 400 ? { ...r, field: 'value' } : r);
     return c.json(settingViews().find((s) => s.key === key) ?? { key });
@@ -345,7 +345,7 @@ export function createApiRoutes(d: WebDeps) {
     const b = await readJson(c);
     const sources = b['allowedSources'];
     if (sources !== undefined && sources !== null && !(Array.isArray(sources) && sources.every((x) => typeof x === 'string'))) throw new ApiError(400, 'allowedSources must be a list of addresses or CIDRs', 'allowedSources');
-    const r = createPushApplication(d.admin, c.get('actor'), { name: str(b, 'name'), sources: Array.isArray(sources) ? sources.join(',') : undefined, rate: numText(b, 'rateLimit') });
+    const r = await createPushApplication(d.admin, c.get('actor'), { name: str(b, 'name'), sources: Array.isArray(sources) ? sources.join(',') : undefined, rate: numText(b, 'rateLimit') });
     if (!r.ok) return fail(c, r.field === 'sources' ? { ...r, field: 'allowedSources' } : r.field === 'rate' ? { ...r, field: 'rateLimit' } : r);
     c.header('Location', `/api/v1/applications/${encodeURIComponent(r.value.name)}`);
     // The client secret is shown this once; it is stored hashed.
@@ -358,16 +358,16 @@ export function createApiRoutes(d: WebDeps) {
     if (current === undefined) return c.json({ error: `no application ${name}` }, 404);
     const sources = b['allowedSources'];
     if (sources !== undefined && sources !== null && !(Array.isArray(sources) && sources.every((x) => typeof x === 'string'))) throw new ApiError(400, 'allowedSources must be a list of addresses or CIDRs', 'allowedSources');
-    const r = changePushApplication(d.admin, c.get('actor'), name, { sources: (Array.isArray(sources) ? sources : current.allowedSources).join(','), rate: numText(b, 'rateLimit') ?? current.rateLimit });
+    const r = await changePushApplication(d.admin, c.get('actor'), name, { sources: (Array.isArray(sources) ? sources : current.allowedSources).join(','), rate: numText(b, 'rateLimit') ?? current.rateLimit });
     if (!r.ok) return fail(c, r.field === 'sources' ? { ...r, field: 'allowedSources' } : r.field === 'rate' ? { ...r, field: 'rateLimit' } : r);
     return c.json(applicationView(findPushApplication(d.store, { name })!));
   });
-  api.post('/applications/:name/secret', (c) => {
-    const r = renewPushApplicationSecret(d.admin, c.get('actor'), c.req.param('name'));
+  api.post('/applications/:name/secret', async (c) => {
+    const r = await renewPushApplicationSecret(d.admin, c.get('actor'), c.req.param('name'));
     return r.ok ? c.json(r.value) : fail(c, r);
   });
-  api.delete('/applications/:name', (c) => {
-    const r = removePushApplication(d.admin, c.get('actor'), c.req.param('name'));
+  api.delete('/applications/:name', async (c) => {
+    const r = await removePushApplication(d.admin, c.get('actor'), c.req.param('name'));
     return r.ok ? c.body(null, 204) : fail(c, r);
   });
 

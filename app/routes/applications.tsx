@@ -23,7 +23,7 @@ export function createApplicationRoutes(d: WebDeps) {
     .post('/applications', async (c) => {
       const b = await c.req.parseBody();
       const form = { name: str(b['name']), sources: str(b['sources']), rate: str(b['rate']) };
-      const r = createPushApplication(d.admin, actor(c), form);
+      const r = await createPushApplication(d.admin, actor(c), form);
       if (!r.ok) {
         stayOn(c, '/applications');
         return page(c, { error: r.error, field: r.field, form }, r.status);
@@ -42,7 +42,7 @@ export function createApplicationRoutes(d: WebDeps) {
       const b = await c.req.parseBody();
       const name = str(b['name']) ?? '';
       const form = { sources: str(b['sources']), rate: str(b['rate']) };
-      const r = changePushApplication(d.admin, actor(c), name, form);
+      const r = await changePushApplication(d.admin, actor(c), name, form);
       if (r.ok) return seeOther(c, '/applications', { kind: 'ok', text: `Application ${name} saved.` });
       const app = findPushApplication(d.store, { name });
       if (app === undefined) {
@@ -54,7 +54,7 @@ export function createApplicationRoutes(d: WebDeps) {
     })
     .post('/applications/secret', async (c) => {
       const b = await c.req.parseBody();
-      const r = renewPushApplicationSecret(d.admin, actor(c), str(b['name']) ?? '');
+      const r = await renewPushApplicationSecret(d.admin, actor(c), str(b['name']) ?? '');
       const app = r.ok ? findPushApplication(d.store, { name: r.value.name }) : undefined;
       if (!r.ok || app === undefined) {
         stayOn(c, '/applications');
@@ -65,7 +65,7 @@ export function createApplicationRoutes(d: WebDeps) {
     })
     .post('/applications/remove', async (c) => {
       const b = await c.req.parseBody();
-      const r = removePushApplication(d.admin, actor(c), str(b['name']) ?? '');
+      const r = await removePushApplication(d.admin, actor(c), str(b['name']) ?? '');
       if (r.ok) return seeOther(c, '/applications', { kind: 'ok', text: `Application ${r.value} removed; its calls are refused from now on.` });
       stayOn(c, '/applications');
       return page(c, { error: r.error }, r.status);

@@ -29,7 +29,7 @@ export function createClientRoutes(d: WebDeps) {
     .post('/clients', async (c) => {
       const b = await c.req.parseBody();
       const input = { name: str(b['name']), address: str(b['address']), secret: str(b['secret']), requireMessageAuthenticator: str(b['requireMessageAuthenticator']), firstFactor: str(b['firstFactor']) };
-      const r = addClient(d.admin, actor(c), input);
+      const r = await addClient(d.admin, actor(c), input);
       if (!r.ok) {
         stayOn(c, '/clients');
         return page(c, { error: { message: r.error, field: r.field }, form: input }, r.status);
@@ -48,7 +48,7 @@ export function createClientRoutes(d: WebDeps) {
     .post('/clients/edit', async (c) => {
       const b = await c.req.parseBody();
       const address = str(b['address']) ?? '';
-      const r = editClient(d.admin, actor(c), address, { name: str(b['name']), secret: str(b['secret']), requireMessageAuthenticator: str(b['requireMessageAuthenticator']), firstFactor: str(b['firstFactor']) });
+      const r = await editClient(d.admin, actor(c), address, { name: str(b['name']), secret: str(b['secret']), requireMessageAuthenticator: str(b['requireMessageAuthenticator']), firstFactor: str(b['firstFactor']) });
       if (!r.ok) {
         const client = views().find((x) => x.source === 'db' && x.address === parseCidr(address)?.text);
         if (client === undefined) {
@@ -62,7 +62,7 @@ export function createClientRoutes(d: WebDeps) {
     })
     .post('/clients/remove', async (c) => {
       const b = await c.req.parseBody();
-      const r = removeClient(d.admin, actor(c), str(b['address']) ?? '');
+      const r = await removeClient(d.admin, actor(c), str(b['address']) ?? '');
       if (!r.ok) {
         stayOn(c, '/clients');
         return page(c, { error: { message: r.error } }, r.status);

@@ -64,8 +64,8 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
     return c.render(<ApprovalsPage {...base(c)} now={now} pending={pending} recent={recent} />);
   };
 
-  const downstream = (c: Context<WebEnv>, extra: PageExtra = {}, code: Status = 200) =>
-    c.render(<DownstreamPage {...base(c)} {...extra} current={d.downstream()} requireMa={listDownstreams(d.store, d.sealer)[0]?.requireMessageAuthenticator ?? false} />, code);
+  const downstream = async (c: Context<WebEnv>, extra: PageExtra = {}, code: Status = 200) =>
+    c.render(<DownstreamPage {...base(c)} {...extra} current={d.downstream()} requireMa={(await listDownstreams(d.store, d.sealer))[0]?.requireMessageAuthenticator ?? false} />, code);
 
   const settingRows = (): SettingRow[] => {
     const { settings: s, sources } = d.resolved();
@@ -128,12 +128,12 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
       if (!checked.ok) return downstream(c, { error: checked.error, field: checked.field, form: input }, checked.status);
       const refused = await confirmed(c, b);
       if (refused !== undefined) return downstream(c, { error: refused, form: input }, 403);
-      const r = setDownstream(d.admin, actor(c), input);
+      const r = await setDownstream(d.admin, actor(c), input);
       if (!r.ok) return downstream(c, { error: r.error, field: r.field, form: input }, r.status);
       return seeOther(c, '/downstream', { kind: 'ok', text: 'Downstream server saved; new logins use it now.' });
     })
-    .post('/downstream/remove', (c) => {
-      const r = removeDownstream(d.admin, actor(c));
+    .post('/downstream/remove', async (c) => {
+      const r = await removeDownstream(d.admin, actor(c));
       if (r.ok) return seeOther(c, '/downstream', { kind: 'ok', text: 'Downstream server removed.' });
       stayOn(c, '/downstream');
       return downstream(c, { error: r.error }, r.status);
@@ -156,7 +156,7 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
         const refused = await confirmed(c, b);
         if (refused !== undefined) return c.render(<ConfirmSettingPage {...base(c)} setting={key} value={value} back={back} error={refused} />, 403);
       }
-      const r = setSetting(d.admin, actor(c), key, value);
+      const r = await setSetting(d.admin, actor(c), key, value);
       if (!r.ok) return page(c, { error: r.error, field: key, form: { key, value } }, r.status);
       return seeOther(c, back, { kind: 'ok', text: `${key} saved.` });
     })
@@ -196,7 +196,7 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
       const password = str(b['password']) ?? '';
       const refused = await confirmed(c, b);
       if (refused !== undefined) return directory(c, { error: refused }, 403);
-      const r = setBindPassword(d.admin, actor(c), password, d.bindPasswordSource());
+      const r = await setBindPassword(d.admin, actor(c), password, d.bindPasswordSource());
       if (!r.ok) return directory(c, { error: r.error, field: r.field }, r.status);
       return seeOther(c, '/directory', { kind: 'ok', text: r.value === 'stored' ? 'The service account password is stored; new lookups use it now.' : 'The stored service account password is removed.' });
     })
@@ -214,17 +214,17 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
       const b = await c.req.parseBody();
       const form = { name: str(b['name']), groups: str(b['groups']), client: str(b['client']), action: str(b['action']), factors: str(b['factors']), replyAttributes: str(b['replyAttributes']) };
       // Rules decide who gets in: the admin's password and a code, after the values are checked.
-      const checked = checkRule(d.admin, form);
+      const checked = await checkRule(d.admin, form);
       if (!checked.ok) return policy(c, { error: checked.error, field: checked.field, form }, checked.status);
       const refused = await confirmed(c, b);
       if (refused !== undefined) return policy(c, { error: refused, form }, 403);
-      const r = addRule(d.admin, actor(c), form);
+      const r = await addRule(d.admin, actor(c), form);
       if (!r.ok) return policy(c, { error: r.error, field: r.field, form }, r.status);
       return seeOther(c, '/policy', { kind: 'ok', text: `Rule ${r.value.name} added; it applies to new logins now.` });
     })
     .post('/policy/move', async (c) => {
       const b = await c.req.parseBody();
-      const r = moveRuleBy(d.admin, actor(c), ruleId(b['id']), b['by'] === 'up' ? -1 : 1);
+      const r = await moveRuleBy(d.admin, actor(c), ruleId(b['id']), b['by'] === 'up' ? -1 : 1);
       if (!r.ok) {
         stayOn(c, '/policy');
         return policy(c, { error: r.error }, r.status);
@@ -233,7 +233,7 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
     })
     .post('/policy/remove', async (c) => {
       const b = await c.req.parseBody();
-      const r = removeRule(d.admin, actor(c), ruleId(b['id']));
+      const r = await removeRule(d.admin, actor(c), ruleId(b['id']));
       if (!r.ok) {
         stayOn(c, '/policy');
         return policy(c, { error: r.error }, r.status);

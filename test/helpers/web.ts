@@ -124,10 +124,12 @@ export interface WebApp {
   adminCredentials(name?: string): Promise<{ password: string; code(offsetSteps?: number): string }>;
   /** Insert an API token named `name` (no audit record; a full admin's unless `role`) and return the bearer token. */
   apiToken(name?: string, role?: Role): string;
+  /** Load what the app holds from the store again (after a test wrote to the store itself). */
+  reload(): Promise<void>;
   close(): void;
 }
 
-export function makeWebApp(opts: WebAppOptions = {}): WebApp {
+export async function makeWebApp(opts: WebAppOptions = {}): Promise<WebApp> {
   const fixed = parseServeOptions(opts.argv ?? [], opts.env ?? {}).fixed;
   const store = openStore(opts.dataDir ?? ':memory:');
   const dataDir = opts.dataDir ?? join(tmpdir(), `gatehouse-web-no-data-dir-${randomBytes(6).toString('hex')}`);
@@ -146,16 +148,31 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
   /** What the app logged (errors only), for tests that check nothing secret is logged. */
   const logLines: string[] = [];
 
-  // Read fresh on every call, so a change through the ops shows at once (main.ts reloads instead).
-  const resolved = () => resolveSettings(fixed, readStoredSettings(store));
-  // As app/main.ts: LDAP_BIND_PASSWORD, else the sealed one stored from the Directory page.
-  const bindPassword = () => bindPasswordOf(fixedBindPassword(opts.env ?? {}, fixed.values.ldapBindPasswordFile), store, sealer);
+  // What main.ts loads from the store, loaded again after every change through the ops (as
+  // main.ts does) and by `reload()` (a test that wrote to the store itself).
+  const load = async () => ({
+    stored: await readStoredSettings(store),
+    clients: await listClients(store, sealer),
+    downstream: (await listDownstreams(store, sealer))[0],
+    rules: await listRules(store),
+    // As app/main.ts: LDAP_BIND_PASSWORD, else the sealed one stored from the Directory page.
+    bindPassword: await bindPasswordOf(fixedBindPassword(opts.env ?? {}, fixed.values.ldapBindPasswordFile), store, sealer),
+  });
+  let loaded = await load();
+  const reload = async () => {
+    loaded = await load();
+  };
+  const resolved = () => resolveSettings(fixed, loaded.stored);
+  const bindPassword = () => loaded.bindPassword;
   const admin: AdminDeps = {
     store,
     sealer,
     audit,
     dataDir,
-    afterChange: () => void changes++,
+    afterChange: async () => {
+      changes++;
+      await reload();
+    },
     fixedSources: () => fixed.sources,
     fixedClients: () => {
       const s = resolved();
@@ -185,7 +202,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
     runtimeClients: () => {
       const s = resolved();
       const source = s.sources.addressSecretIn === 'env' ? 'env' : 'flag';
-      return buildClientTable(s.settings.addressSecretIn, source, listClients(store, sealer))
+      return buildClientTable(s.settings.addressSecretIn, source, loaded.clients)
         .all()
         .map((c) => ({ name: c.name, address: c.cidr.text, source: c.source, requireMessageAuthenticator: c.requireMessageAuthenticator, messageAuthenticatorSeen: c.messageAuthenticatorSeen, firstFactor: c.firstFactor }));
     },
@@ -196,7 +213,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
         const src = sources.downstreamAddress;
         return { name: `${s.downstreamAddress}:${s.portOut}`, host: s.downstreamAddress, port: s.portOut, source: src === 'env' ? 'env' : 'flag' };
       }
-      const d = listDownstreams(store, sealer)[0];
+      const d = loaded.downstream;
       return d === undefined ? undefined : { name: d.name, host: d.host, port: d.port, source: 'db' };
     },
     pendingApprovals: () => runtime.pending.map((p) => ({ ...p })),
@@ -209,7 +226,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
     },
     health: () => ({ ...runtime.health }),
     directory: () => directoryFromSettings(resolved().settings, bindPassword()),
-    policy: () => createPolicyTable(listRules(store), createGroupReader(store)),
+    policy: () => createPolicyTable(loaded.rules, createGroupReader(store)),
     directorySync: createDirectorySync({ directory: () => directoryFromSettings(resolved().settings, bindPassword()), settings: () => syncSettingsOf(resolved().settings), users: createDirectoryUserStore(store), audit, log: createLogger('error', (line) => void logLines.push(line)), now: clock.now }),
     bindPasswordSource: () => bindPassword()?.source,
     verifyAudit: () => auditLog.verify(),
@@ -267,6 +284,7 @@ export function makeWebApp(opts: WebAppOptions = {}): WebApp {
       insertApiToken(store, name, tokenHash(token), 'test', role);
       return token;
     },
+    reload,
     close: () => {
       void engine.shutdown();
       pushApi.stop();

@@ -14,8 +14,8 @@ interface Ctx {
 
 const L = suite<Ctx>('admin sign-in: lockout and throttling');
 
-L.before.each((ctx) => {
-  ctx.w = makeWebApp();
+L.before.each(async (ctx) => {
+  ctx.w = await makeWebApp();
 });
 L.after.each((ctx) => ctx.w.close());
 

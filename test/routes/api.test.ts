@@ -47,7 +47,7 @@ interface Scenario {
   /** An object is sent as JSON; a string as it is (with the headers given). */
   body?: unknown;
   opts?: WebAppOptions;
-  setup?(w: WebApp): void;
+  setup?(w: WebApp): void | Promise<void>;
   status: number;
   contains?: string[];
   notContains?: string[];
@@ -79,10 +79,10 @@ const send = async (w: WebApp, method: string, url: string, token: string | fals
 };
 
 async function run(s: Scenario): Promise<void> {
-  const w = makeWebApp(s.opts);
+  const w = await makeWebApp(s.opts);
   try {
     const token = w.apiToken('ci');
-    s.setup?.(w);
+    await s.setup?.(w);
     const before = w.auditRows().length;
     const auth = s.auth === undefined ? token : s.auth;
     const res = await send(w, s.method, s.url, auth, s.body, s.headers);
@@ -118,7 +118,7 @@ async function run(s: Scenario): Promise<void> {
 }
 
 const fixedClient: WebAppOptions = { argv: ['--address-secret-in', `10.9.9.9:${FLAG_SECRET}`] };
-const storedClient = (w: WebApp) => assert.ok(addClient(w.deps.admin, 'setup', { name: 'vpn', address: '10.0.0.0/24', secret: STORED_SECRET }).ok);
+const storedClient = async (w: WebApp) => assert.ok((await addClient(w.deps.admin, 'setup', { name: 'vpn', address: '10.0.0.0/24', secret: STORED_SECRET })).ok);
 const users = (...names: string[]) => (w: WebApp) => names.forEach((n) => assert.ok(addUser(w.deps.admin, 'setup', n).ok));
 const records = (n: number) => (w: WebApp) => {
   for (let i = 1; i <= n; i++) {
@@ -132,7 +132,7 @@ const scenarios: Scenario[] = [
   { name: 'no token: 401 with WWW-Authenticate', method: 'GET', url: '/api/v1/status', auth: false, status: 401, contains: ['Bearer <token>'], check: (r) => assert.match(r.headers.get('WWW-Authenticate') ?? '', /^Bearer/) },
   { name: 'wrong token: 401', method: 'GET', url: '/api/v1/status', auth: 'gh_not-a-real-token', status: 401, check: (r) => assert.match(r.headers.get('WWW-Authenticate') ?? '', /^Bearer .*invalid_token/) },
   { name: 'not a bearer header: 401', method: 'GET', url: '/api/v1/clients', auth: 'Basic YWRtaW46YWRtaW4=', status: 401 },
-  { name: 'revoked token: 401', method: 'GET', url: '/api/v1/clients', status: 401, setup: (w) => deleteApiToken(w.store, 'ci') },
+  { name: 'revoked token: 401', method: 'GET', url: '/api/v1/clients', status: 401, setup: (w) => void deleteApiToken(w.store, 'ci') },
   { name: 'no token on a change: 401 and nothing written', method: 'POST', url: '/api/v1/users', auth: false, body: { username: 'mallory' }, status: 401, check: async (_r, w, t) => assert.is((await send(w, 'GET', '/api/v1/users', t)).json.users.length, 0) },
   { name: 'a session cookie is not a token', method: 'GET', url: '/api/v1/status', auth: false, status: 401, check: async (_r, w) => assert.is((await send(w, 'GET', '/api/v1/status', false, undefined, w.adminSession().headers)).status, 401) },
   { name: 'openapi.json needs no token', method: 'GET', url: '/api/v1/openapi.json', auth: false, status: 200, contains: ['"openapi":"3.1.0"', '"bearer"', `"version":"${VERSION}"`] },
@@ -197,8 +197,8 @@ const scenarios: Scenario[] = [
     method: 'GET',
     url: '/api/v1/clients',
     opts: fixedClient,
-    setup: (w) => {
-      storedClient(w);
+    setup: async (w) => {
+      await storedClient(w);
       w.runtime.activity.set('10.0.0.0/24', { lastSeen: WEB_START - 5000, sentMessageAuthenticator: true });
     },
     status: 200,
@@ -323,7 +323,7 @@ const scenarios: Scenario[] = [
     check: (r) => assert.equal(r.json.downstream, { name: '192.0.2.99:1812', host: '192.0.2.99', port: 1812, source: 'env', readOnly: true, requireMessageAuthenticator: false }),
   },
   { name: 'downstream: set by the environment: 409', method: 'PUT', url: '/api/v1/downstream', opts: { env: { DOWNSTREAM_ADDRESS: '192.0.2.99', SECRET_OUT: DOWN_SECRET } }, body: { host: '192.0.2.10', secret: 'other-secret-1' }, status: 409, contains: ['environment'] },
-  { name: 'downstream: remove', method: 'DELETE', url: '/api/v1/downstream', setup: (w) => assert.ok(setDownstream(w.deps.admin, 'setup', { host: '192.0.2.10', secret: DOWN_SECRET }).ok), status: 204, auditEvents: ['downstream.remove'] },
+  { name: 'downstream: remove', method: 'DELETE', url: '/api/v1/downstream', setup: async (w) => assert.ok((await setDownstream(w.deps.admin, 'setup', { host: '192.0.2.10', secret: DOWN_SECRET })).ok), status: 204, auditEvents: ['downstream.remove'] },
   { name: 'downstream: remove when none: 404', method: 'DELETE', url: '/api/v1/downstream', status: 404 },
 
   // --- settings
@@ -332,7 +332,7 @@ const scenarios: Scenario[] = [
     method: 'GET',
     url: '/api/v1/settings',
     opts: { env: { MESSAGE_TITLE: 'Corp VPN' } },
-    setup: (w) => assert.ok(setSetting(w.deps.admin, 'setup', 'failmode', 'safe').ok),
+    setup: async (w) => assert.ok((await setSetting(w.deps.admin, 'setup', 'failmode', 'safe')).ok),
     status: 200,
     notContains: ['"key":"data-dir"', '"key":"secret-out"', '"key":"address-secret-in"'],
     check: (r) => {
@@ -354,7 +354,7 @@ const scenarios: Scenario[] = [
   },
   { name: 'settings: set', method: 'PUT', url: '/api/v1/settings/failmode', body: { value: 'safe' }, status: 200, contains: ['"value":"safe"', '"source":"stored"'], auditEvents: ['settings.set'] },
   { name: 'settings: a number is taken as text', method: 'PUT', url: '/api/v1/settings/notakey-timeout', body: { value: 10 }, status: 200, contains: ['"value":"10"'], auditEvents: ['settings.set'] },
-  { name: 'settings: empty value goes back to the default', method: 'PUT', url: '/api/v1/settings/failmode', setup: (w) => assert.ok(setSetting(w.deps.admin, 'setup', 'failmode', 'safe').ok), body: { value: '' }, status: 200, contains: ['"value":"secure"', '"source":"default"'], auditEvents: ['settings.unset'] },
+  { name: 'settings: empty value goes back to the default', method: 'PUT', url: '/api/v1/settings/failmode', setup: async (w) => assert.ok((await setSetting(w.deps.admin, 'setup', 'failmode', 'safe')).ok), body: { value: '' }, status: 200, contains: ['"value":"secure"', '"source":"default"'], auditEvents: ['settings.unset'] },
   { name: 'settings: bad value: 400 with field', method: 'PUT', url: '/api/v1/settings/failmode', body: { value: 'sometimes' }, status: 400, contains: ['"field":"value"', 'secure, safe'] },
   { name: 'settings: value missing: 400', method: 'PUT', url: '/api/v1/settings/failmode', body: {}, status: 400, contains: ['"field":"value"'] },
   { name: 'settings: unknown key: 404', method: 'PUT', url: '/api/v1/settings/no-such-thing', body: { value: 'x' }, status: 404 },
@@ -623,7 +623,7 @@ const Api = suite('routes/api');
 for (const s of scenarios) Api(s.name, () => run(s));
 
 Api('the token is touched at most once a minute', async () => {
-  const w = makeWebApp();
+  const w = await makeWebApp();
   try {
     const t = w.apiToken('ci');
     const lastUsed = () => findApiTokenByHash(w.store, tokenHash(t))?.lastUsedAt;
@@ -642,7 +642,7 @@ Api('the token is touched at most once a minute', async () => {
 });
 
 Api('the browser UI middleware does not apply: no CSRF token, no cookie needed', async () => {
-  const w = makeWebApp();
+  const w = await makeWebApp();
   try {
     const t = w.apiToken('ci');
     const r = await send(w, 'POST', '/api/v1/users', t, { username: 'alice' }, { Origin: 'https://evil.example' });
@@ -660,7 +660,7 @@ Api('the browser UI middleware does not apply: no CSRF token, no cookie needed',
 });
 
 Api('openapi.json describes every route of the API and nothing else', async () => {
-  const w = makeWebApp();
+  const w = await makeWebApp();
   try {
     const r = await send(w, 'GET', '/api/v1/openapi.json', false);
     const doc = r.json as OpenApiDocument;
@@ -696,7 +696,7 @@ Api('openapi.json describes every route of the API and nothing else', async () =
 });
 
 Api('each change writes one audit record naming the token, and secrets stay out of it', async () => {
-  const w = makeWebApp();
+  const w = await makeWebApp();
   try {
     const t = w.apiToken('deploy-bot');
     const steps: [string, string, unknown][] = [

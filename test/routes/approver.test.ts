@@ -12,8 +12,8 @@ import { makeWebApp, type WebApp } from '../helpers/web.js';
 
 const ORIGIN = 'http://localhost:8080';
 const A = suite<{ w: WebApp }>('routes/approver', { w: undefined as unknown as WebApp });
-A.before.each((ctx) => {
-  ctx.w = makeWebApp();
+A.before.each(async (ctx) => {
+  ctx.w = await makeWebApp();
   assert.ok(addUser(ctx.w.deps.admin, 'test', 'alice').ok);
   assert.ok(insertPushEnrolment(ctx.w.store, 'alice', 'link-hash', 'test', ctx.w.clock.now() + 60_000));
   enrolPushDevice(ctx.w.store, 'link-hash', ctx.w.clock.now(), { name: 'Phone', credentialId: 'cred', publicKey: Buffer.alloc(77, 1), signCount: 0, transports: [], tokenHash: tokenHash('ghd_good') });

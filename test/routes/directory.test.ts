@@ -39,7 +39,7 @@ async function get(w: WebApp, url: string): Promise<string> {
 const fromFlags = (s: Slapd) => ({ argv: ['--ldap-url', s.url, '--ldap-preset', 'openldap', '--ldap-base-dn', BASE_DN, '--ldap-bind-dn', ADMIN_DN], env: { LDAP_BIND_PASSWORD: ADMIN_PASSWORD } });
 
 D('unconfigured: the page says so and the test buttons are off', async (ctx) => {
-  const w = (ctx.w = makeWebApp());
+  const w = (ctx.w = await makeWebApp());
   const html = await get(w, '/directory');
   assert.match(html, /No directory is configured/);
   assert.match(html, /<button type="submit" class="secondary" disabled="">Test connection/);
@@ -47,7 +47,7 @@ D('unconfigured: the page says so and the test buttons are off', async (ctx) => 
 });
 
 D('configured by flags: read-only settings, the password source named, Test connection and Test user answer from the directory', async (ctx) => {
-  const w = (ctx.w = makeWebApp(fromFlags(ctx.slapd)));
+  const w = (ctx.w = await makeWebApp(fromFlags(ctx.slapd)));
   const html = await get(w, '/directory');
   assert.match(html, /set by --ldap-url/);
   assert.match(html, /set by LDAP_BIND_PASSWORD/);
@@ -81,7 +81,7 @@ D('configured by flags: read-only settings, the password source named, Test conn
 });
 
 D('Sync now: the users arrive, and the page shows the report', async (ctx) => {
-  const w = (ctx.w = makeWebApp(fromFlags(ctx.slapd)));
+  const w = (ctx.w = await makeWebApp(fromFlags(ctx.slapd)));
   assert.match(await get(w, '/directory'), /No sync yet/);
   const r = await post(w, '/directory/sync', {});
   assert.equal([r.status, r.location], [303, '/directory']);
@@ -97,7 +97,7 @@ D('Sync now: the users arrive, and the page shows the report', async (ctx) => {
 });
 
 D('configured on the page: settings saved in place (confirmed), the password stored sealed and never shown; a wrong one fails the test with its reason', async (ctx) => {
-  const w = (ctx.w = makeWebApp());
+  const w = (ctx.w = await makeWebApp());
   // A setting that decides who gets in: the confirmation page first, then saved, back on /directory.
   const ask = await post(w, '/settings', { key: 'ldap-url', value: ctx.slapd.url, back: '/directory' });
   assert.match(ask.text, /Confirm the change/);

@@ -49,12 +49,12 @@ async function visitor(w: WebApp) {
 }
 
 P('with nothing to check passwords, /my says so', async (ctx) => {
-  const w = (ctx.w = makeWebApp());
+  const w = (ctx.w = await makeWebApp());
   assert.match(await (await w.app.request('/my')).text(), /Self-service is not available/);
 });
 
 P('a form without its CSRF token is refused; a good sign-in sets a strict, HTTP-only cookie for /my alone', async (ctx) => {
-  const w = (ctx.w = makeWebApp(configured(ctx.slapd)));
+  const w = (ctx.w = await makeWebApp(configured(ctx.slapd)));
   const v = await visitor(w);
   assert.is((await v.post('/my/signin', { username: 'pat', password: 'pat-dir-pw' }, false)).status, 403);
   const r = await v.post('/my/signin', { username: 'pat', password: 'pat-dir-pw' });
@@ -71,7 +71,7 @@ P('a form without its CSRF token is refused; a good sign-in sets a strict, HTTP-
 });
 
 P('parallel wrong passwords from one address: at most ten are checked, then the address is locked out', async (ctx) => {
-  const w = (ctx.w = makeWebApp(configured(ctx.slapd)));
+  const w = (ctx.w = await makeWebApp(configured(ctx.slapd)));
   const v = await visitor(w);
   const rs = await Promise.all(Array.from({ length: 16 }, () => v.post('/my/signin', { username: 'pat', password: 'guess' })));
   const statuses = rs.map((r) => r.status);
@@ -87,7 +87,7 @@ P('parallel wrong passwords from one address: at most ten are checked, then the 
 });
 
 P('an enrolment code claimed by two sessions at once works once', async (ctx) => {
-  const w = (ctx.w = makeWebApp(configured(ctx.slapd)));
+  const w = (ctx.w = await makeWebApp(configured(ctx.slapd)));
   const a = await visitor(w);
   const b = await visitor(w);
   for (const v of [a, b]) assert.is((await v.post('/my/signin', { username: 'pat', password: 'pat-dir-pw' })).status, 303);

@@ -18,13 +18,13 @@ interface Ctx {
 }
 const P = suite<Ctx>('routes/push-api', { w: undefined as unknown as WebApp, app: undefined as unknown as Ctx['app'] });
 
-P.before.each((ctx) => {
-  ctx.w = makeWebApp();
+P.before.each(async (ctx) => {
+  ctx.w = await makeWebApp();
   assert.ok(addUser(ctx.w.deps.admin, 'test', 'alice').ok);
   assert.ok(addUser(ctx.w.deps.admin, 'test', 'nophone').ok);
   assert.ok(insertPushEnrolment(ctx.w.store, 'alice', 'link-hash', 'test', ctx.w.clock.now() + 60_000));
   enrolPushDevice(ctx.w.store, 'link-hash', ctx.w.clock.now(), { name: 'Phone', credentialId: 'cred', publicKey: Buffer.alloc(77, 1), signCount: 0, transports: [], tokenHash: tokenHash('ghd_x') });
-  const r = createPushApplication(ctx.w.deps.admin, 'admin:test', { name: 'vpn-proxy' });
+  const r = await createPushApplication(ctx.w.deps.admin, 'admin:test', { name: 'vpn-proxy' });
   assert.ok(r.ok);
   ctx.app = r.value;
 });
@@ -143,7 +143,7 @@ P('without a token only from a listed source; a token or request of another appl
   assert.is(bare.status, 401);
   assert.match(bare.headers.get('www-authenticate') ?? '', /^Bearer/);
   assert.is((await create(ctx, 'alice', { token: 'ght_forged' })).status, 401);
-  const listed = createPushApplication(ctx.w.deps.admin, 'admin:test', { name: 'mikrotik', sources: '192.0.2.7, 10.9.0.0/16' });
+  const listed = await createPushApplication(ctx.w.deps.admin, 'admin:test', { name: 'mikrotik', sources: '192.0.2.7, 10.9.0.0/16' });
   assert.ok(listed.ok);
   const ok = await create(ctx, 'alice', { accessId: listed.value.accessId, address: '10.9.3.4' });
   assert.is(ok.status, 200);
@@ -159,7 +159,7 @@ P('without a token only from a listed source; a token or request of another appl
 });
 
 P('the rate limit per application holds under parallel calls: exactly the limit gets through', async (ctx) => {
-  const slow = createPushApplication(ctx.w.deps.admin, 'admin:test', { name: 'slow', sources: '192.0.2.0/24', rate: '5' });
+  const slow = await createPushApplication(ctx.w.deps.admin, 'admin:test', { name: 'slow', sources: '192.0.2.0/24', rate: '5' });
   assert.ok(slow.ok);
   const results = await Promise.all(Array.from({ length: 40 }, () => create(ctx, 'alice', { accessId: slow.value.accessId })));
   // The clock stands still in these tests: nothing refills the bucket.

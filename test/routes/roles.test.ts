@@ -229,16 +229,16 @@ function bodyOf(method: string, path: string): Record<string, string> {
   return {};
 }
 
-function seed(w: WebApp): void {
+async function seed(w: WebApp): Promise<void> {
   assert.ok(addUser(w.deps.admin, 'setup', 'carol').ok);
-  assert.ok(addClient(w.deps.admin, 'setup', { name: 'vpn', address: '10.0.0.0/24', secret: 'stored-secret-x7q2' }).ok);
+  assert.ok((await addClient(w.deps.admin, 'setup', { name: 'vpn', address: '10.0.0.0/24', secret: 'stored-secret-x7q2' })).ok);
   w.adminSession('other');
 }
 
 const Table = suite('roles: every route classified, every role tried');
 
-Table('every route of the app is in the table, and every row of the table is a route', () => {
-  const w = makeWebApp();
+Table('every route of the app is in the table, and every row of the table is a route', async () => {
+  const w = await makeWebApp();
   try {
     const routes = routesOf(w);
     const unclassified = routes.filter((r) => !(r in TABLE));
@@ -252,9 +252,9 @@ Table('every route of the app is in the table, and every row of the table is a r
 
 for (const role of ROLES) {
   Table(`${role}: every signed-in UI route and API operation, allowed or refused as the table says`, async () => {
-    const w = makeWebApp();
+    const w = await makeWebApp();
     try {
-      seed(w);
+      await seed(w);
       const routes = routesOf(w).filter((r) => TABLE[r] !== PUBLIC);
       const refusals: string[] = [];
       let tokens = 0;
@@ -262,7 +262,7 @@ for (const role of ROLES) {
         const [method, path] = route.split(' ') as [string, string];
         const allowed = (TABLE[route] as readonly Role[]).includes(role);
         const before = w.auditRows().length;
-        const storedBefore = JSON.stringify([...readStoredSettings(w.store)]);
+        const storedBefore = JSON.stringify([...(await readStoredSettings(w.store))]);
         let res: Response;
         const api = path.startsWith('/api/v1/');
         if (api) {
@@ -287,7 +287,7 @@ for (const role of ROLES) {
           assert.equal(written.map((r) => r.event), [api ? 'token.forbidden' : 'admin.forbidden'], `${role} ${route}: one audit record, nothing else done`);
           assert.is(written[0]!.outcome, 'reject');
           assert.ok(written[0]!.details!.includes(`"role":"${role}"`), `${role} ${route}: the record names the role`);
-          assert.is(JSON.stringify([...readStoredSettings(w.store)]), storedBefore, `${role} ${route}: settings untouched`);
+          assert.is(JSON.stringify([...(await readStoredSettings(w.store))]), storedBefore, `${role} ${route}: settings untouched`);
           if (api) assert.match(text, /does not allow/, `${role} ${route}: a JSON error saying why`);
           else assert.match(text, /Not open to your role[\s\S]*does not include/, `${role} ${route}: the styled page saying why`);
         }
@@ -302,7 +302,7 @@ for (const role of ROLES) {
 }
 
 Table('unknown URLs are full admins only; the role is read on each request, so a change applies at once', async () => {
-  const w = makeWebApp();
+  const w = await makeWebApp();
   try {
     const me = w.adminSession('helen', { role: 'helpdesk' });
     assert.is((await w.app.request('/settings', { headers: me.headers })).status, 403);
@@ -320,9 +320,9 @@ Table('unknown URLs are full admins only; the role is read on each request, so a
 });
 
 Table('the navigation and the pages leave out what a role cannot use', async () => {
-  const w = makeWebApp();
+  const w = await makeWebApp();
   try {
-    seed(w);
+    await seed(w);
     const page = async (role: Role, path: string) => {
       const me = w.adminSession(`${role}-nav`, { role });
       return (await w.app.request(path, { headers: me.headers })).text();
@@ -353,7 +353,7 @@ Table('the navigation and the pages leave out what a role cannot use', async () 
 });
 
 Table('roles are given with a step-up, the last full admin stays one, and a race of demotions leaves one', async () => {
-  const w = makeWebApp();
+  const w = await makeWebApp();
   try {
     const root = w.adminSession('root');
     const creds = await w.adminCredentials('root');
@@ -403,7 +403,7 @@ Table('roles are given with a step-up, the last full admin stays one, and a race
 });
 
 Table('API tokens carry a role: created with one, listed with it, refused outside it', async () => {
-  const w = makeWebApp();
+  const w = await makeWebApp();
   try {
     const root = w.adminSession('root');
     const creds = await w.adminCredentials('root');
@@ -419,7 +419,7 @@ Table('API tokens carry a role: created with one, listed with it, refused outsid
     const refused = await api('PUT', '/settings/failmode', { value: 'safe' });
     assert.is(refused.status, 403);
     assert.equal(await refused.json(), { error: "this token's role (helpdesk) does not allow PUT /api/v1/settings/failmode" });
-    assert.is(readStoredSettings(w.store).get('failmode'), undefined, 'the setting was not stored');
+    assert.is((await readStoredSettings(w.store)).get('failmode'), undefined, 'the setting was not stored');
     const admins = (await (await w.app.request('/api/v1/tokens', { headers: { Authorization: `Bearer ${w.apiToken('lister')}` } })).json()) as { tokens: { name: string; role: string }[] };
     assert.equal(admins.tokens.map((t) => [t.name, t.role]), [['helpdesk-bot', 'helpdesk'], ['lister', 'admin']]);
   } finally {

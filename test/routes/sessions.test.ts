@@ -17,8 +17,8 @@ interface Ctx {
 }
 
 const S = suite<Ctx>('admin sessions');
-S.before.each((ctx) => {
-  ctx.w = makeWebApp();
+S.before.each(async (ctx) => {
+  ctx.w = await makeWebApp();
 });
 S.after.each((ctx) => ctx.w.close());
 
@@ -123,7 +123,7 @@ S('first sign-in with TOTP enrolment: the half-signed-in session stops working o
 });
 
 S('over HTTPS the session cookie is __Host- prefixed, Secure, HttpOnly, SameSite=Strict, for / and no domain', async () => {
-  const w = makeWebApp({ secure: true });
+  const w = await makeWebApp({ secure: true });
   try {
     const creds = await w.adminCredentials('root');
     const pre = await preSession(w);

@@ -20,11 +20,11 @@ interface Ctx {
 }
 
 /** A fresh app over a real store in a temporary data directory, with the setup code file unless `file: false`. */
-function fresh(o: { file?: string | false } = {}): Ctx {
+async function fresh(o: { file?: string | false } = {}): Promise<Ctx> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-setup-'));
   const file = join(dir, 'setup-code');
   if (o.file !== false) writeFileSync(file, `${o.file ?? CODE}\n`, { mode: 0o600 });
-  return { w: makeWebApp({ dataDir: dir }), dir, file };
+  return { w: await makeWebApp({ dataDir: dir }), dir, file };
 }
 
 function done(ctx: Ctx): void {
@@ -33,7 +33,7 @@ function done(ctx: Ctx): void {
 }
 
 async function run(o: { file?: string | false }, f: (ctx: Ctx) => Promise<void>): Promise<void> {
-  const ctx = fresh(o);
+  const ctx = await fresh(o);
   try {
     await f(ctx);
   } finally {

@@ -53,7 +53,7 @@ function recordDecisions(w: WebApp): void {
 }
 
 async function run(s: Scenario): Promise<void> {
-  const w = makeWebApp(s.opts);
+  const w = await makeWebApp(s.opts);
   try {
     await s.setup?.(w);
     const admin = s.session === 'none' ? undefined : w.adminSession('root', { stage: s.session === 'half' ? 'password' : 'full' });
@@ -153,7 +153,7 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'the client list never shows a secret; names are escaped',
     url: '/clients',
-    setup: (w) => void addClient(w.deps.admin, 'test', { name: '<script>alert(1)</script>', address: '10.3.0.1', secret: 'listed-secret-1' }),
+    setup: async (w) => void await addClient(w.deps.admin, 'test', { name: '<script>alert(1)</script>', address: '10.3.0.1', secret: 'listed-secret-1' }),
     status: 200,
     contains: ['&lt;script&gt;alert(1)&lt;/script&gt;'],
     notContains: ['listed-secret-1', '<script>alert'],
@@ -194,8 +194,8 @@ const SCENARIOS: Scenario[] = [
     contains: [/id="enrol-code">[A-Z2-9]{5}-[A-Z2-9]{5}</, 'works once'],
     auditEvents: ['enrolment.code'],
   },
-  { name: 'edit a client', method: 'POST', url: '/clients/edit', setup: (w) => void addClient(w.deps.admin, 'test', { address: '10.4.0.1', secret: 'edit-secret-1' }), form: { address: '10.4.0.1/32', name: 'Renamed', requireMessageAuthenticator: 'no' }, status: 303, follow: /^\/clients$/, contains: ['saved', 'Renamed'], auditEvents: ['client.edit'] },
-  { name: 'remove a client', method: 'POST', url: '/clients/remove', setup: (w) => void addClient(w.deps.admin, 'test', { address: '10.5.0.1', secret: 'rm-secret-1' }), form: { address: '10.5.0.1/32' }, status: 303, follow: /^\/clients$/, contains: ['Client 10.5.0.1/32 removed'], notContains: ['10.5.0.1/32</td>'], auditEvents: ['client.remove'] },
+  { name: 'edit a client', method: 'POST', url: '/clients/edit', setup: async (w) => void await addClient(w.deps.admin, 'test', { address: '10.4.0.1', secret: 'edit-secret-1' }), form: { address: '10.4.0.1/32', name: 'Renamed', requireMessageAuthenticator: 'no' }, status: 303, follow: /^\/clients$/, contains: ['saved', 'Renamed'], auditEvents: ['client.edit'] },
+  { name: 'remove a client', method: 'POST', url: '/clients/remove', setup: async (w) => void await addClient(w.deps.admin, 'test', { address: '10.5.0.1', secret: 'rm-secret-1' }), form: { address: '10.5.0.1/32' }, status: 303, follow: /^\/clients$/, contains: ['Client 10.5.0.1/32 removed'], notContains: ['10.5.0.1/32</td>'], auditEvents: ['client.remove'] },
   // --- users
   { name: 'add a user', method: 'POST', url: '/users', form: { username: 'Nina' }, status: 303, follow: /^\/users$/, contains: ['User nina added.'], auditEvents: ['user.add'] },
   {
@@ -340,7 +340,7 @@ const UiRoutes = suite('routes/ui');
 for (const s of SCENARIOS) UiRoutes(s.name, () => run(s));
 
 UiRoutes('sign-in with a wrong password: 401 with a generic message, audited without the password; the right one leads to the code page', async () => {
-  const w = makeWebApp();
+  const w = await makeWebApp();
   try {
     insertAdmin(w.store, 'alice', await hashPassword('the right passphrase'));
     const page = await w.app.request('/login');
@@ -366,7 +366,7 @@ UiRoutes('sign-in with a wrong password: 401 with a generic message, audited wit
 });
 
 UiRoutes('audit pages are 50 records, newest first, with a link to the older ones', async () => {
-  const w = makeWebApp();
+  const w = await makeWebApp();
   try {
     for (let i = 0; i < 120; i++) addUser(w.deps.admin, 'test', `user${i}`);
     const admin = w.adminSession();
@@ -384,7 +384,7 @@ UiRoutes('audit pages are 50 records, newest first, with a link to the older one
 });
 
 UiRoutes('a secret shown once is shown once: a reload of its page, or another session, no longer sees it', async () => {
-  const w = makeWebApp();
+  const w = await makeWebApp();
   try {
     const admin = w.adminSession();
     const res = await w.app.request('/clients', { method: 'POST', headers: admin.form, body: new URLSearchParams({ _csrf: admin.csrf, address: '10.7.0.1', secret: 'once-only-secret-1' }).toString() });

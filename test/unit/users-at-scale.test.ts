@@ -51,8 +51,8 @@ interface Ctx {
   w: WebApp;
 }
 const Import = suite<Ctx>('admin/user-import', {} as Ctx);
-Import.before.each((ctx) => {
-  ctx.w = makeWebApp();
+Import.before.each(async (ctx) => {
+  ctx.w = await makeWebApp();
 });
 Import.after.each((ctx) => ctx.w.close());
 
@@ -149,8 +149,8 @@ Import('an export imported again changes nothing, formulas and all', ({ w }) => 
 Import.run();
 
 const Confirm = suite<Ctx>('admin/users: enrolment confirmed with a code', {} as Ctx);
-Confirm.before.each((ctx) => {
-  ctx.w = makeWebApp();
+Confirm.before.each(async (ctx) => {
+  ctx.w = await makeWebApp();
 });
 Confirm.after.each((ctx) => ctx.w.close());
 

@@ -1,8 +1,8 @@
 // RADIUS clients stored in the database (flag/env clients are merged in by app/radius/clients.ts).
-import { asc, eq, sql } from 'drizzle-orm';
-import type { Store } from '../open.js';
-import { fixedClientState, radiusClients } from '../schema.js';
+// Written once for both engines (app/db/store.ts).
+import { sql } from 'drizzle-orm';
 import type { Sealer } from '../secrets.js';
+import { bool, type Runner } from '../store.js';
 
 export type RequireMa = 'yes' | 'no' | 'auto';
 /** Who checks a client's passwords; null on a stored client: the --first-factor setting. */
@@ -20,72 +20,53 @@ export interface StoredClient {
   createdAt: number;
 }
 
-export function listClients(store: Store, sealer: Sealer): StoredClient[] {
-  return store.db
-    .select()
-    .from(radiusClients)
-    .orderBy(asc(radiusClients.address))
-    .all()
-    .map((r) => ({ ...omitSealed(r), secret: sealer.open(r.secretSealed, PURPOSE) }));
-}
-
-function omitSealed<T extends { secretSealed: Buffer }>(r: T): Omit<T, 'secretSealed'> {
-  const { secretSealed: _, ...rest } = r;
-  return rest;
+export async function listClients(r: Runner, sealer: Sealer): Promise<StoredClient[]> {
+  const rows = await r.all<Omit<StoredClient, 'secret' | 'messageAuthenticatorSeen'> & { secretSealed: Buffer; messageAuthenticatorSeen: number | boolean }>(sql`
+    SELECT id, name, address, secret_sealed AS "secretSealed", require_message_authenticator AS "requireMessageAuthenticator",
+      message_authenticator_seen AS "messageAuthenticatorSeen", first_factor AS "firstFactor", created_at AS "createdAt"
+    FROM radius_clients ORDER BY address`);
+  return rows.map(({ secretSealed, ...c }) => ({ ...c, messageAuthenticatorSeen: Boolean(c.messageAuthenticatorSeen), secret: sealer.open(secretSealed, PURPOSE) }));
 }
 
 export class DuplicateClientError extends Error {}
 
-export function insertClient(store: Store, sealer: Sealer, c: { name: string; address: string; secret: string; requireMessageAuthenticator: RequireMa; firstFactor?: FirstFactor | null }): number {
-  try {
-    const row = store.db
-      .insert(radiusClients)
-      .values({ name: c.name, address: c.address, secretSealed: sealer.seal(Buffer.from(c.secret, 'utf8'), PURPOSE), requireMessageAuthenticator: c.requireMessageAuthenticator, firstFactor: c.firstFactor ?? null })
-      .returning({ id: radiusClients.id })
-      .get();
-    return row.id;
-  } catch (e) {
-    if (String((e as Error).message).includes('UNIQUE')) throw new DuplicateClientError(`a client with address ${c.address} already exists`);
-    throw e;
-  }
+export async function insertClient(r: Runner, sealer: Sealer, c: { name: string; address: string; secret: string; requireMessageAuthenticator: RequireMa; firstFactor?: FirstFactor | null }): Promise<number> {
+  // One statement: of two adds of the same address, one gets the row and the other none.
+  const row = await r.get<{ id: number }>(sql`
+    INSERT INTO radius_clients (name, address, secret_sealed, require_message_authenticator, first_factor, created_at)
+    VALUES (${c.name}, ${c.address}, ${sealer.seal(Buffer.from(c.secret, 'utf8'), PURPOSE)}, ${c.requireMessageAuthenticator}, ${c.firstFactor ?? null}, ${Date.now()})
+    ON CONFLICT (address) DO NOTHING RETURNING id`);
+  if (row === undefined) throw new DuplicateClientError(`a client with address ${c.address} already exists`);
+  return row.id;
 }
 
-export function deleteClientByAddress(store: Store, address: string): boolean {
-  return store.db.delete(radiusClients).where(eq(radiusClients.address, address)).run().changes > 0;
+export async function deleteClientByAddress(r: Runner, address: string): Promise<boolean> {
+  return (await r.run(sql`DELETE FROM radius_clients WHERE address = ${address}`)) > 0;
 }
 
 /** `auto` clients: remember that one sent a Message-Authenticator, so it is required from now on. */
-export function markMessageAuthenticatorSeen(store: Store, id: number): void {
-  store.db
-    .update(radiusClients)
-    .set({ messageAuthenticatorSeen: sql`1` })
-    .where(eq(radiusClients.id, id))
-    .run();
+export async function markMessageAuthenticatorSeen(r: Runner, id: number): Promise<void> {
+  await r.run(sql`UPDATE radius_clients SET message_authenticator_seen = ${bool(true)} WHERE id = ${id}`);
 }
 
 /** Addresses of flag/env clients that have sent a Message-Authenticator. */
-export function listFixedClientsSeen(store: Store): Set<string> {
-  return new Set(store.db.select({ address: fixedClientState.address }).from(fixedClientState).where(eq(fixedClientState.messageAuthenticatorSeen, true)).all().map((r) => r.address));
+export async function listFixedClientsSeen(r: Runner): Promise<Set<string>> {
+  const rows = await r.all<{ address: string }>(sql`SELECT address FROM fixed_client_state WHERE message_authenticator_seen = ${bool(true)}`);
+  return new Set(rows.map((row) => row.address));
 }
 
 /** A flag/env client sent a Message-Authenticator: remember it across restarts and reloads. */
-export function markFixedClientMessageAuthenticatorSeen(store: Store, address: string): void {
-  store.db
-    .insert(fixedClientState)
-    .values({ address, messageAuthenticatorSeen: true })
-    .onConflictDoUpdate({ target: fixedClientState.address, set: { messageAuthenticatorSeen: true, updatedAt: sql`(unixepoch('subsec') * 1000)` } })
-    .run();
+export async function markFixedClientMessageAuthenticatorSeen(r: Runner, address: string): Promise<void> {
+  await r.run(sql`INSERT INTO fixed_client_state (address, message_authenticator_seen, updated_at) VALUES (${address}, ${bool(true)}, ${Date.now()})
+    ON CONFLICT (address) DO UPDATE SET message_authenticator_seen = excluded.message_authenticator_seen, updated_at = excluded.updated_at`);
 }
 
-export function updateClient(store: Store, sealer: Sealer, address: string, patch: { name?: string; secret?: string; requireMessageAuthenticator?: RequireMa; firstFactor?: FirstFactor | null }): boolean {
-  const set: Partial<typeof radiusClients.$inferInsert> = {};
-  if (patch.name !== undefined) set.name = patch.name;
-  if (patch.secret !== undefined) set.secretSealed = sealer.seal(Buffer.from(patch.secret, 'utf8'), PURPOSE);
-  if (patch.requireMessageAuthenticator !== undefined) {
-    set.requireMessageAuthenticator = patch.requireMessageAuthenticator;
-    set.messageAuthenticatorSeen = false;
-  }
-  if (patch.firstFactor !== undefined) set.firstFactor = patch.firstFactor;
-  if (Object.keys(set).length === 0) return store.db.select({ id: radiusClients.id }).from(radiusClients).where(eq(radiusClients.address, address)).get() !== undefined;
-  return store.db.update(radiusClients).set(set).where(eq(radiusClients.address, address)).run().changes > 0;
+export async function updateClient(r: Runner, sealer: Sealer, address: string, patch: { name?: string; secret?: string; requireMessageAuthenticator?: RequireMa; firstFactor?: FirstFactor | null }): Promise<boolean> {
+  const set = [];
+  if (patch.name !== undefined) set.push(sql`name = ${patch.name}`);
+  if (patch.secret !== undefined) set.push(sql`secret_sealed = ${sealer.seal(Buffer.from(patch.secret, 'utf8'), PURPOSE)}`);
+  if (patch.requireMessageAuthenticator !== undefined) set.push(sql`require_message_authenticator = ${patch.requireMessageAuthenticator}`, sql`message_authenticator_seen = ${bool(false)}`);
+  if (patch.firstFactor !== undefined) set.push(sql`first_factor = ${patch.firstFactor}`);
+  if (set.length === 0) return (await r.get(sql`SELECT id FROM radius_clients WHERE address = ${address}`)) !== undefined;
+  return (await r.run(sql`UPDATE radius_clients SET ${sql.join(set, sql`, `)} WHERE address = ${address}`)) > 0;
 }

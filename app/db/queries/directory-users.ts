@@ -3,7 +3,6 @@
 // the grace period deleted with their factors. Policy (what counts as gone, the grace period) is
 // the sync's; this only stores.
 import type { Store } from '../open.js';
-import { readStoredSettings, writeStoredSetting } from './settings.js';
 import { searchTextOf } from './users.js';
 
 export interface SyncedEntry {
@@ -95,6 +94,10 @@ export function createDirectoryUserStore(store: Store): DirectoryUserStore {
     return changes;
   });
 
+  // The last run's report, kept beside the settings (as queries/settings.ts writes them).
+  const reportOf = store.sqlite.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?');
+  const saveReport = store.sqlite.prepare<[string, string, number]>('INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at');
+
   return {
     writePage: (entries, runStart, now) => writePage.immediate(entries, runStart, now),
     markMissing: (runStart, now) => missing.all({ now, runStart }).map((r) => r.username),
@@ -106,13 +109,13 @@ export function createDirectoryUserStore(store: Store): DirectoryUserStore {
     setState: (username, state, now) => setState.run({ state, now, username }).changes > 0,
     count: () => count.get()?.n ?? 0,
     loadReport() {
-      const raw = readStoredSettings(store).get(REPORT_KEY);
+      const raw = reportOf.get(REPORT_KEY)?.value;
       try {
         return raw === undefined ? undefined : (JSON.parse(raw) as unknown);
       } catch {
         return undefined;
       }
     },
-    saveReport: (report) => writeStoredSetting(store, REPORT_KEY, JSON.stringify(report)),
+    saveReport: (report) => void saveReport.run(REPORT_KEY, JSON.stringify(report), Date.now()),
   };
 }

@@ -1,7 +1,7 @@
-import { asc } from 'drizzle-orm';
-import type { Store } from '../open.js';
-import { downstreamServers } from '../schema.js';
+// The downstream RADIUS server stored from the UI or CLI. Written once for both engines.
+import { sql } from 'drizzle-orm';
 import type { Sealer } from '../secrets.js';
+import { bool, type Runner, type SharedStore } from '../store.js';
 
 const PURPOSE = 'downstream_servers.secret';
 
@@ -14,26 +14,23 @@ export interface StoredDownstream {
   requireMessageAuthenticator: boolean;
 }
 
-export function listDownstreams(store: Store, sealer: Sealer): StoredDownstream[] {
-  return store.db
-    .select()
-    .from(downstreamServers)
-    .orderBy(asc(downstreamServers.id))
-    .all()
-    .map((r) => ({ id: r.id, name: r.name, host: r.host, port: r.port, requireMessageAuthenticator: r.requireMessageAuthenticator, secret: sealer.open(r.secretSealed, PURPOSE) }));
+export async function listDownstreams(r: Runner, sealer: Sealer): Promise<StoredDownstream[]> {
+  const rows = await r.all<Omit<StoredDownstream, 'secret' | 'requireMessageAuthenticator'> & { secretSealed: Buffer; requireMessageAuthenticator: number | boolean }>(sql`
+    SELECT id, name, host, port, secret_sealed AS "secretSealed", require_message_authenticator AS "requireMessageAuthenticator"
+    FROM downstream_servers ORDER BY id`);
+  return rows.map(({ secretSealed, ...d }) => ({ ...d, requireMessageAuthenticator: Boolean(d.requireMessageAuthenticator), secret: sealer.open(secretSealed, PURPOSE) }));
 }
 
 /** Gatehouse proxies to one downstream server for now: setting it replaces what was stored. */
-export function replaceDownstream(store: Store, sealer: Sealer, d: { name: string; host: string; port: number; secret: string; requireMessageAuthenticator: boolean }): void {
-  store.sqlite.transaction(() => {
-    store.db.delete(downstreamServers).run();
-    store.db
-      .insert(downstreamServers)
-      .values({ name: d.name, host: d.host, port: d.port, requireMessageAuthenticator: d.requireMessageAuthenticator, secretSealed: sealer.seal(Buffer.from(d.secret, 'utf8'), PURPOSE) })
-      .run();
-  })();
+export async function replaceDownstream(store: SharedStore, sealer: Sealer, d: { name: string; host: string; port: number; secret: string; requireMessageAuthenticator: boolean }): Promise<void> {
+  const sealed = sealer.seal(Buffer.from(d.secret, 'utf8'), PURPOSE);
+  await store.transaction(async (tx) => {
+    await tx.run(sql`DELETE FROM downstream_servers`);
+    await tx.run(sql`INSERT INTO downstream_servers (name, host, port, require_message_authenticator, secret_sealed, created_at)
+      VALUES (${d.name}, ${d.host}, ${d.port}, ${bool(d.requireMessageAuthenticator)}, ${sealed}, ${Date.now()})`);
+  });
 }
 
-export function deleteDownstreams(store: Store): number {
-  return store.db.delete(downstreamServers).run().changes;
+export async function deleteDownstreams(r: Runner): Promise<number> {
+  return r.run(sql`DELETE FROM downstream_servers`);
 }

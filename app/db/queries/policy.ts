@@ -1,8 +1,10 @@
 // Policy rules as stored (app/mfa/policy.ts says what they mean): in order, added at the end,
-// moved one place at a time, removed.
-import { asc, eq, sql } from 'drizzle-orm';
+// moved one place at a time, removed. Written once for both engines (app/db/store.ts), but for
+// the group reader, still SQLite's own (the login path moves with the users' queries).
+import { sql } from 'drizzle-orm';
 import type { Store } from '../open.js';
 import { policyRules } from '../schema.js';
+import type { Runner, SharedStore } from '../store.js';
 
 /** A rule as stored: groups lower case (empty: anyone), client a RADIUS client's name (undefined: any door). */
 export interface StoredRule {
@@ -17,47 +19,41 @@ export interface StoredRule {
 }
 export type RuleInput = Omit<StoredRule, 'id'>;
 
-export function listRules(store: Store): StoredRule[] {
-  return store.db
-    .select()
-    .from(policyRules)
-    .orderBy(asc(policyRules.position), asc(policyRules.id))
-    .all()
-    .map((r) => ({ id: r.id, name: r.name, groups: r.groups === '' ? [] : r.groups.split('\n'), client: r.client ?? undefined, action: r.action, factors: r.factors, replyAttributes: r.replyAttributes }));
+export async function listRules(r: Runner): Promise<StoredRule[]> {
+  const rows = await r.all<{ id: number; name: string; groups: string; client: string | null; action: StoredRule['action']; factors: StoredRule['factors']; replyAttributes: string }>(sql`
+    SELECT id, name, groups, client, action, factors, reply_attributes AS "replyAttributes" FROM policy_rules ORDER BY position, id`);
+  return rows.map((row) => ({ id: row.id, name: row.name, groups: row.groups === '' ? [] : row.groups.split('\n'), client: row.client ?? undefined, action: row.action, factors: row.factors, replyAttributes: row.replyAttributes }));
 }
 
-export function insertRule(store: Store, r: RuleInput, actor: string): number {
-  return store.sqlite
-    .transaction(() => {
-      const last = store.db.select({ p: sql<number | null>`max(${policyRules.position})` }).from(policyRules).get()?.p ?? 0;
-      return store.db
-        .insert(policyRules)
-        .values({ position: last + 1, name: r.name, groups: r.groups.join('\n'), client: r.client ?? null, action: r.action, factors: r.factors, replyAttributes: r.replyAttributes, createdBy: actor })
-        .returning({ id: policyRules.id })
-        .get().id;
-    })
-    .immediate();
+/** Add a rule at the end (one statement: two adds at once get different positions). */
+export async function insertRule(r: Runner, rule: RuleInput, actor: string): Promise<number> {
+  const row = await r.get<{ id: number }>(sql`
+    INSERT INTO policy_rules (position, name, groups, client, action, factors, reply_attributes, created_by, created_at)
+    SELECT coalesce(max(position), 0) + 1, ${rule.name}, ${rule.groups.join('\n')}, ${rule.client ?? null}, ${rule.action}, ${rule.factors}, ${rule.replyAttributes}, ${actor}, ${Date.now()}
+    FROM policy_rules RETURNING id`);
+  return row!.id;
 }
 
-export function deleteRule(store: Store, id: number): boolean {
-  return store.db.delete(policyRules).where(eq(policyRules.id, id)).run().changes > 0;
+export async function deleteRule(r: Runner, id: number): Promise<boolean> {
+  return (await r.run(sql`DELETE FROM policy_rules WHERE id = ${id}`)) > 0;
 }
 
 /** Swap a rule with its neighbour above (`-1`) or below (`1`); false when it is already at that end. */
-export function moveRule(store: Store, id: number, by: -1 | 1): boolean {
-  return store.sqlite
-    .transaction(() => {
-      const rules = listRules(store);
-      const i = rules.findIndex((r) => r.id === id);
-      const j = i + by;
-      if (i < 0 || j < 0 || j >= rules.length) return false;
-      // Positions are rewritten 1..n in the new order (they may have gaps after removals).
-      const order = rules.map((r) => r.id);
-      [order[i], order[j]] = [order[j]!, order[i]!];
-      order.forEach((rid, k) => store.db.update(policyRules).set({ position: k + 1 }).where(eq(policyRules.id, rid)).run());
-      return true;
-    })
-    .immediate();
+export async function moveRule(store: SharedStore, id: number, by: -1 | 1): Promise<boolean> {
+  return store.transaction(async (tx) => {
+    // Read and rewritten in one transaction; on PostgreSQL the table is locked first, so two
+    // moves at once (from two nodes) run one after the other.
+    if (tx.dialect === 'postgres') await tx.run(sql`LOCK TABLE policy_rules IN SHARE ROW EXCLUSIVE MODE`);
+    const rules = await listRules(tx);
+    const i = rules.findIndex((r) => r.id === id);
+    const j = i + by;
+    if (i < 0 || j < 0 || j >= rules.length) return false;
+    // Positions are rewritten 1..n in the new order (they may have gaps after removals).
+    const order = rules.map((r) => r.id);
+    [order[i], order[j]] = [order[j]!, order[i]!];
+    for (const [k, rid] of order.entries()) await tx.run(sql`UPDATE policy_rules SET position = ${k + 1} WHERE id = ${rid}`);
+    return true;
+  });
 }
 
 /** The groups of one user (lower-case names), for rule matching. */

@@ -1,0 +1,183 @@
+// The store's engines behind one asynchronous interface: SQLite in the data directory (the
+// embedded default, one appliance) or PostgreSQL (`--database-url`, several appliances on one
+// database: issue 15). Queries are written once, as SQL both engines read the same way, with
+// drizzle's `sql` template rendering each engine's parameters. What differs is said here, once:
+//
+// - Parameters: JS booleans become 1/0 (better-sqlite3 binds no booleans; PostgreSQL reads '1'
+//   and '0' as booleans); read booleans back with Boolean() (SQLite returns 1/0).
+// - PostgreSQL's bigint comes back as a JS number (times in ms and counters, all far below 2^53).
+// - Column aliases are double-quoted (`AS "camelCase"`): PostgreSQL folds unquoted ones.
+// - No engine's own functions in shared SQL; where one is needed, the dialect helpers below.
+//
+// Atomicity as everywhere in Gatehouse: a check-then-write is one statement (UPDATE ... WHERE
+// ... RETURNING, DELETE ... RETURNING, INSERT ... ON CONFLICT), or a transaction. A SQLite
+// transaction holds the one connection, so its body must not wait for anything but the store:
+// it runs within one turn of the event loop, and one that does not is rolled back and reported
+// as the programming error it is.
+import { sql, type SQL } from 'drizzle-orm';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { packageRoot } from '../lib/package-root.js';
+import type { Store as SqliteStore } from './open.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** A connection or a transaction: queries in, rows out. */
+export interface Runner {
+  readonly dialect: Dialect;
+  all<T>(query: SQL): Promise<T[]>;
+  get<T>(query: SQL): Promise<T | undefined>;
+  /** The number of rows the statement changed. */
+  run(query: SQL): Promise<number>;
+}
+
+export interface SharedStore extends Runner {
+  /** Run `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Runner) => Promise<T>): Promise<T>;
+}
+
+/** A JS boolean as a parameter both engines take. */
+export const bool = (b: boolean): number => (b ? 1 : 0);
+
+/** The strings of `column` over the rows, joined by newlines (null when there are none). */
+export function linesOf(r: Runner, column: SQL): SQL {
+  return r.dialect === 'sqlite' ? sql`group_concat(${column}, char(10))` : sql`string_agg(${column}, E'\\n')`;
+}
+
+// --- SQLite: better-sqlite3 (synchronous) behind the asynchronous interface
+
+/** The runner of an open SQLite store (app/db/open.ts). */
+export function sqliteRunner(store: Pick<SqliteStore, 'db' | 'sqlite'>): SharedStore {
+  const runner: Runner = {
+    dialect: 'sqlite',
+    all: async <T>(q: SQL) => store.db.all<T>(q),
+    get: async <T>(q: SQL) => store.db.get<T>(q) ?? undefined,
+    run: async (q: SQL) => store.db.run(q).changes,
+  };
+  return {
+    ...runner,
+    async transaction<T>(fn: (tx: Runner) => Promise<T>): Promise<T> {
+      // Nothing else can use the connection while the body runs within this turn; a body that
+      // waited for I/O would let other requests' statements into the transaction.
+      let crossed = false;
+      const probe = setImmediate(() => (crossed = true));
+      store.sqlite.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(runner);
+        if (crossed) throw new Error('a SQLite transaction waited for something other than the store; rolled back');
+        store.sqlite.exec('COMMIT');
+        return result;
+      } catch (e) {
+        if (store.sqlite.inTransaction) store.sqlite.exec('ROLLBACK');
+        throw e;
+      } finally {
+        clearImmediate(probe);
+      }
+    },
+  };
+}
+
+// --- PostgreSQL: node-postgres, a pool per process
+
+// bigint (int8) as a JS number: every bigint Gatehouse stores is a time in ms or a counter.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export interface PostgresOptions {
+  url: string;
+  /** A password that is not in the URL (DATABASE_PASSWORD); PGPASSFILE is read by the driver. */
+  password?: string;
+  /** PEM of the CA that signed the server's certificate: TLS, with the certificate verified. */
+  ca?: Buffer;
+  /** Shown in pg_stat_activity: the node's name. */
+  applicationName?: string;
+  /** Connections per process (default 10). */
+  max?: number;
+}
+
+export interface PostgresStore extends SharedStore {
+  readonly dialect: 'postgres';
+  readonly pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+/** Connect to PostgreSQL and apply the migrations (one node at a time: drizzle takes a lock). */
+export async function openPostgres(o: PostgresOptions): Promise<PostgresStore> {
+  const pool = new pg.Pool({
+    connectionString: o.url,
+    ...(o.password !== undefined ? { password: o.password } : {}),
+    ...(o.ca !== undefined ? { ssl: { ca: o.ca, rejectUnauthorized: true } } : {}),
+    application_name: o.applicationName ?? 'gatehouse',
+    max: o.max ?? 10,
+    connectionTimeoutMillis: 5000,
+    // A statement that takes longer is a database in trouble: fail (closed) rather than wait.
+    statement_timeout: 10_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle connection the server closed (a restart, a fail-over) is dropped from the pool; the
+  // next query opens a new one. Without a listener the error would end the process.
+  pool.on('error', () => undefined);
+  const db = drizzlePg(pool);
+  try {
+    await migratePg(db, { migrationsFolder: join(packageRoot(), 'migrations', 'postgres') });
+  } catch (e) {
+    await pool.end();
+    throw e;
+  }
+  const on = (client: pg.Pool | pg.PoolClient): Runner => ({
+    dialect: 'postgres',
+    all: async <T>(q: SQL) => (await drizzlePg(client).execute(q)).rows as T[],
+    get: async <T>(q: SQL) => (await drizzlePg(client).execute(q)).rows[0] as T | undefined,
+    run: async (q: SQL) => (await drizzlePg(client).execute(q)).rowCount ?? 0,
+  });
+  return {
+    ...on(pool),
+    dialect: 'postgres',
+    pool,
+    async transaction<T>(fn: (tx: Runner) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(on(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** The password for a database URL from DATABASE_PASSWORD, when the URL has none. */
+export function databasePassword(url: string, env: NodeJS.ProcessEnv): string | undefined {
+  const given = env['DATABASE_PASSWORD'];
+  if (given === undefined || given === '') return undefined;
+  try {
+    if (new URL(url).password !== '') return undefined;
+  } catch {
+    return given;
+  }
+  return given;
+}
+
+/** A URL fit for logs and pages: the password (if any) replaced by `***`. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unreadable URL)';
+  }
+}
+
+/** Read a CA file for the database connection (a clear error when it cannot be read). */
+export function readDatabaseCa(path: string): Buffer {
+  return readFileSync(path);
+}
