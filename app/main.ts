@@ -240,7 +240,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   // Gatehouse's own push service: its approval requests, decided on the users' phones (app/push/).
   const pushRequests = createPushRequests();
   // Web Push to the phones (VAPID keys made on first start, the private one sealed in the store).
-  const vapid = vapidKeys(store, sealer, generateVapidKeys);
+  const vapid = await vapidKeys(store, sealer, generateVapidKeys);
   const webPush = createWebPushSender({ ...vapid, subject: () => vapidSubject(publicOrigin(state.resolved.settings)) });
   const notifyPhones = createPushNotifier({ store, sender: webPush, log, counters, now: Date.now });
   // The one second-factor engine behind every front door (RADIUS, Windows logon).

@@ -9,27 +9,27 @@ import { cleanUserName } from './users.js';
 export const ENROL_LINK_MS = 15 * 60_000;
 
 /** A one-time link that enrols a phone for `raw`; the token is in the fragment (never in a server log). */
-export function phoneEnrolmentLink(d: AdminDeps, actor: string, raw: string): Result<{ username: string; url: string; expiresAt: number }> {
+export async function phoneEnrolmentLink(d: AdminDeps, actor: string, raw: string): Promise<Result<{ username: string; url: string; expiresAt: number }>> {
   const name = cleanUserName(d, raw);
   if (!name.ok) return name;
   const token = newToken('ghe_');
   const expiresAt = d.now() + ENROL_LINK_MS;
-  prunePushEnrolments(d.store, d.now());
-  if (!insertPushEnrolment(d.store, name.value, tokenHash(token), actor, expiresAt)) return missing(`no user ${name.value}`);
+  await prunePushEnrolments(d.store, d.now());
+  if (!await insertPushEnrolment(d.store, name.value, tokenHash(token), actor, expiresAt)) return missing(`no user ${name.value}`);
   d.audit.record({ event: 'push.device.link', outcome: 'ok', actor, username: name.value });
   return ok({ username: name.value, url: `${d.publicOrigin()}/approve#t=${token}`, expiresAt });
 }
 
-export function userPhones(d: AdminDeps, username: string): PushDeviceRow[] {
-  return listPushDevices(d.store, username);
+export async function userPhones(d: AdminDeps, username: string): Promise<PushDeviceRow[]> {
+  return await listPushDevices(d.store, username);
 }
 
 /** Remove one of the user's phones (by its id); it cannot approve from then on. */
-export function removePhone(d: AdminDeps, actor: string, raw: string, deviceId: number): Result<string> {
+export async function removePhone(d: AdminDeps, actor: string, raw: string, deviceId: number): Promise<Result<string>> {
   const name = cleanUserName(d, raw);
   if (!name.ok) return name;
-  const phone = listPushDevices(d.store, name.value).find((p) => p.id === deviceId);
-  if (phone === undefined || !deletePushDevice(d.store, phone.id)) return missing(`${name.value} has no such phone`);
+  const phone = (await listPushDevices(d.store, name.value)).find((p) => p.id === deviceId);
+  if (phone === undefined || !await deletePushDevice(d.store, phone.id)) return missing(`${name.value} has no such phone`);
   d.audit.record({ event: 'push.device.remove', outcome: 'ok', actor, username: name.value, details: { name: phone.name } });
   return ok(phone.name);
 }

@@ -51,7 +51,7 @@ export async function createPushApplication(d: AdminDeps, actor: string, input: 
   const clientId = newToken('ghc_').slice(0, 36);
   const clientSecret = newToken('ghs_');
   try {
-    insertPushApplication(d.store, { name: name.value, accessId, clientId, clientSecretHash: tokenHash(clientSecret), allowedSources: sources.value, rateLimit: rate.value, createdBy: actor });
+    await insertPushApplication(d.store, { name: name.value, accessId, clientId, clientSecretHash: tokenHash(clientSecret), allowedSources: sources.value, rateLimit: rate.value, createdBy: actor });
   } catch (e) {
     if (!(e instanceof DuplicateApplicationError)) throw e;
     return conflict(`an application named ${name.value} already exists`, 'name');
@@ -66,7 +66,7 @@ export async function changePushApplication(d: AdminDeps, actor: string, rawName
   if (!sources.ok) return sources;
   const rate = parseRate(input.rate);
   if (!rate.ok) return rate;
-  if (!updatePushApplication(d.store, rawName, { allowedSources: sources.value, rateLimit: rate.value })) return missing(`no application ${rawName}`);
+  if (!await updatePushApplication(d.store, rawName, { allowedSources: sources.value, rateLimit: rate.value })) return missing(`no application ${rawName}`);
   d.audit.record({ event: 'pushapp.change', outcome: 'ok', actor, details: { name: rawName, sources: sources.value.length, count: rate.value } });
   await d.afterChange();
   return ok(rawName);
@@ -75,14 +75,14 @@ export async function changePushApplication(d: AdminDeps, actor: string, rawName
 /** A new client secret, shown once; tokens issued with the old one stop working at once. */
 export async function renewPushApplicationSecret(d: AdminDeps, actor: string, rawName: string): Promise<Result<{ name: string; clientSecret: string }>> {
   const clientSecret = newToken('ghs_');
-  if (!replacePushApplicationSecret(d.store, rawName, tokenHash(clientSecret))) return missing(`no application ${rawName}`);
+  if (!await replacePushApplicationSecret(d.store, rawName, tokenHash(clientSecret))) return missing(`no application ${rawName}`);
   d.audit.record({ event: 'pushapp.secret', outcome: 'ok', actor, details: { name: rawName } });
   await d.afterChange();
   return ok({ name: rawName, clientSecret });
 }
 
 export async function removePushApplication(d: AdminDeps, actor: string, rawName: string): Promise<Result<string>> {
-  if (!deletePushApplication(d.store, rawName)) return missing(`no application ${rawName}`);
+  if (!await deletePushApplication(d.store, rawName)) return missing(`no application ${rawName}`);
   d.audit.record({ event: 'pushapp.remove', outcome: 'ok', actor, details: { name: rawName } });
   await d.afterChange();
   return ok(rawName);

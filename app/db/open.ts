@@ -8,6 +8,8 @@ import { packageRoot } from '../lib/package-root.js';
 import * as schema from './schema.js';
 import { sqliteRunner, type SharedStore } from './store.js';
 
+export { statement } from './store.js';
+
 export const DB_FILE = 'gatehouse.sqlite';
 
 export type Db = BetterSQLite3Database<typeof schema>;
@@ -21,21 +23,6 @@ export interface Store extends SharedStore {
   close(): void;
   /** Changes whenever another connection (a CLI command) commits; cheap to poll. */
   dataVersion(): number;
-}
-
-const prepared = new WeakMap<Database.Database, Map<string, Database.Statement>>();
-
-/**
- * The statement for `sql`, prepared once per connection and kept (preparing costs more than
- * running a small query): for queries on a request's path. A statement's modes (pluck, raw)
- * stay set, so one SQL text must always be used the same way.
- */
-export function statement<P extends unknown[] | {} = unknown[], R = unknown>(store: Store, sql: string): Database.Statement<P, R> {
-  let map = prepared.get(store.sqlite);
-  if (map === undefined) prepared.set(store.sqlite, (map = new Map()));
-  let st = map.get(sql);
-  if (st === undefined) map.set(sql, (st = store.sqlite.prepare(sql)));
-  return st as unknown as Database.Statement<P, R>;
 }
 
 /** Open (creating if needed) DATA_DIR/gatehouse.sqlite, or ':memory:' for tests, and migrate it. */
@@ -73,7 +60,7 @@ export function openStore(dataDirOrMemory: string): Store {
   sqlite.pragma('foreign_keys = ON');
   const dv = sqlite.prepare('PRAGMA data_version').pluck();
   return {
-    ...sqliteRunner({ db, sqlite }),
+    ...sqliteRunner({ sqlite }),
     dialect: 'sqlite',
     db,
     sqlite,

@@ -11,16 +11,18 @@
 //
 // Atomicity as everywhere in Gatehouse: a check-then-write is one statement (UPDATE ... WHERE
 // ... RETURNING, DELETE ... RETURNING, INSERT ... ON CONFLICT), or a transaction. A SQLite
-// transaction holds the one connection, so its body must not wait for anything but the store:
-// it runs within one turn of the event loop, and one that does not is rolled back and reported
-// as the programming error it is.
+// transaction holds the one connection: whatever else the process asks of the file waits for it
+// to end, and its body must not wait for anything but the store (one that does is rolled back).
 import { sql, type SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core';
+import { createHash } from 'node:crypto';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { packageRoot } from '../lib/package-root.js';
+import type Database from 'better-sqlite3';
 import type { Store as SqliteStore } from './open.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -49,24 +51,97 @@ export function linesOf(r: Runner, column: SQL): SQL {
 
 // --- SQLite: better-sqlite3 (synchronous) behind the asynchronous interface
 
-/** The runner of an open SQLite store (app/db/open.ts). */
-export function sqliteRunner(store: Pick<SqliteStore, 'db' | 'sqlite'>): SharedStore {
-  const runner: Runner = {
+const prepared = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
+/**
+ * The statement for `sql`, prepared once per connection and kept (preparing costs more than
+ * running a small query): for queries on a request's path. A statement's modes (pluck, raw)
+ * stay set, so one SQL text must always be used the same way.
+ */
+export function statement<P extends unknown[] | {} = unknown[], R = unknown>(store: Pick<SqliteStore, 'sqlite'>, sql: string): Database.Statement<P, R> {
+  let map = prepared.get(store.sqlite);
+  if (map === undefined) prepared.set(store.sqlite, (map = new Map()));
+  let st = map.get(sql);
+  if (st === undefined) map.set(sql, (st = store.sqlite.prepare(sql)));
+  return st as unknown as Database.Statement<P, R>;
+}
+
+const sqliteDialect = new SQLiteSyncDialect();
+
+/**
+ * While a transaction is open on a database file, everything else this process asks of that file
+ * waits for it: the transaction's body yields between its statements (each is awaited), and what
+ * other requests run meanwhile must not land inside it, nor start a transaction of their own.
+ */
+const gates = new Map<string, { busy: Promise<void> | undefined }>();
+const memoryGates = new WeakMap<Database.Database, { busy: Promise<void> | undefined }>();
+function gateOf(db: Database.Database): { busy: Promise<void> | undefined } {
+  if (db.memory) {
+    let g = memoryGates.get(db);
+    if (g === undefined) memoryGates.set(db, (g = { busy: undefined }));
+    return g;
+  }
+  let g = gates.get(db.name);
+  if (g === undefined) gates.set(db.name, (g = { busy: undefined }));
+  return g;
+}
+
+/**
+ * The runner of an open SQLite store (app/db/open.ts). Statements are prepared once per text.
+ * Inside a transaction, use the runner it hands the body (the store's own would wait for the
+ * transaction to end, which waits for the body: never).
+ */
+export function sqliteRunner(store: Pick<SqliteStore, 'sqlite'>): SharedStore {
+  const gate = gateOf(store.sqlite);
+  const prepare = (q: SQL) => {
+    const { sql: text, params } = sqliteDialect.sqlToQuery(q);
+    return { st: statement(store, text), params };
+  };
+  const inside: Runner = {
     dialect: 'sqlite',
-    all: async <T>(q: SQL) => store.db.all<T>(q),
-    get: async <T>(q: SQL) => store.db.get<T>(q) ?? undefined,
-    run: async (q: SQL) => store.db.run(q).changes,
+    all: async <T>(q: SQL) => {
+      const { st, params } = prepare(q);
+      return st.all(...params) as T[];
+    },
+    get: async <T>(q: SQL) => {
+      const { st, params } = prepare(q);
+      return st.get(...params) as T | undefined;
+    },
+    run: async (q: SQL) => {
+      const { st, params } = prepare(q);
+      return st.run(...params).changes;
+    },
+  };
+  const wait = async () => {
+    while (gate.busy !== undefined) await gate.busy;
   };
   return {
-    ...runner,
+    dialect: 'sqlite',
+    all: async <T>(q: SQL) => {
+      if (gate.busy !== undefined) await wait();
+      return inside.all<T>(q);
+    },
+    get: async <T>(q: SQL) => {
+      if (gate.busy !== undefined) await wait();
+      return inside.get<T>(q);
+    },
+    run: async (q: SQL) => {
+      if (gate.busy !== undefined) await wait();
+      return inside.run(q);
+    },
     async transaction<T>(fn: (tx: Runner) => Promise<T>): Promise<T> {
-      // Nothing else can use the connection while the body runs within this turn; a body that
-      // waited for I/O would let other requests' statements into the transaction.
+      // Checked and taken in one synchronous step (several may be waiting for the same end).
+      while (gate.busy !== undefined) await gate.busy;
+      let release!: () => void;
+      gate.busy = new Promise<void>((r) => (release = r));
+      // The write lock is held from BEGIN to COMMIT, against other processes too (the CLI): a
+      // body that waited for I/O would hold it that long. It is rolled back instead, as the
+      // programming error it is.
       let crossed = false;
       const probe = setImmediate(() => (crossed = true));
-      store.sqlite.exec('BEGIN IMMEDIATE');
       try {
-        const result = await fn(runner);
+        store.sqlite.exec('BEGIN IMMEDIATE');
+        const result = await fn(inside);
         if (crossed) throw new Error('a SQLite transaction waited for something other than the store; rolled back');
         store.sqlite.exec('COMMIT');
         return result;
@@ -75,12 +150,25 @@ export function sqliteRunner(store: Pick<SqliteStore, 'db' | 'sqlite'>): SharedS
         throw e;
       } finally {
         clearImmediate(probe);
+        gate.busy = undefined;
+        release();
       }
     },
   };
 }
 
 // --- PostgreSQL: node-postgres, a pool per process
+
+const pgDialect = new PgDialect();
+const names = new Map<string, string>();
+
+/** A query with a name per text: each connection prepares it once (parse and plan) and reuses it. */
+function namedQuery(q: SQL): pg.QueryConfig {
+  const { sql: text, params } = pgDialect.sqlToQuery(q);
+  let name = names.get(text);
+  if (name === undefined) names.set(text, (name = `gh${createHash('sha256').update(text).digest('hex').slice(0, 24)}`));
+  return { name, text, values: params as unknown[] };
+}
 
 // bigint (int8) as a JS number: every bigint Gatehouse stores is a time in ms or a counter.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -126,12 +214,15 @@ export async function openPostgres(o: PostgresOptions): Promise<PostgresStore> {
     await pool.end();
     throw e;
   }
-  const on = (client: pg.Pool | pg.PoolClient): Runner => ({
-    dialect: 'postgres',
-    all: async <T>(q: SQL) => (await drizzlePg(client).execute(q)).rows as T[],
-    get: async <T>(q: SQL) => (await drizzlePg(client).execute(q)).rows[0] as T | undefined,
-    run: async (q: SQL) => (await drizzlePg(client).execute(q)).rowCount ?? 0,
-  });
+  const on = (client: pg.Pool | pg.PoolClient): Runner => {
+    const query = (q: SQL) => client.query(namedQuery(q));
+    return {
+      dialect: 'postgres',
+      all: async <T>(q: SQL) => (await query(q)).rows as T[],
+      get: async <T>(q: SQL) => (await query(q)).rows[0] as T | undefined,
+      run: async (q: SQL) => (await query(q)).rowCount ?? 0,
+    };
+  };
   return {
     ...on(pool),
     dialect: 'postgres',
@@ -175,9 +266,4 @@ export function redactDatabaseUrl(url: string): string {
   } catch {
     return 'postgres://(unreadable URL)';
   }
-}
-
-/** Read a CA file for the database connection (a clear error when it cannot be read). */
-export function readDatabaseCa(path: string): Buffer {
-  return readFileSync(path);
 }

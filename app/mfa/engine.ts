@@ -149,7 +149,7 @@ export interface Engine {
   subject(sentName: string): Subject;
   decide(req: DecideRequest): Promise<Verdict>;
   /** Whether a push can be sent to this user at all (a service is configured and knows them). */
-  pushable(name: string): boolean;
+  pushable(name: string): Promise<boolean>;
   pushHealth(): PushHealth;
   pendingApprovals(): PendingApproval[];
   pendingCounts(): { logins: number; pushes: number };
@@ -190,7 +190,7 @@ export function createEngine(d: EngineDeps): Engine {
   const reject = (reason: RejectReason, details: AuditDetails): Verdict => ({ kind: 'reject', reason, details });
   const unenrolled = (s: Readonly<Settings>): Verdict => (s.unenrolledUsers === 'allow' ? accept('unenrolled_allowed', { factor: 'none' }) : reject('unenrolled', { factor: 'none' }));
 
-  const pushable = (name: string): boolean => d.push.configured() && d.push.enrolled?.(name) !== false;
+  const pushable = async (name: string): Promise<boolean> => d.push.configured() && (await d.push.enrolled?.(name)) !== false;
 
   function checkCode(req: DecideRequest, matches: (c: string) => boolean, details: AuditDetails): Verdict {
     let commit: (() => void) | undefined;
@@ -326,7 +326,7 @@ export function createEngine(d: EngineDeps): Engine {
     if (status.known && status.lock.locked) return reject(status.lock.reason === 'directory_gone' ? 'directory_gone' : 'locked', { factor: status.totp !== null && req.pushOnly !== true && req.numberAnswer === undefined ? 'totp' : 'push' });
     if (rule?.action === 'deny') return reject('policy_deny', { factor: 'none' });
     if (req.numberAnswer !== undefined) return numberAnswer(req, req.numberAnswer);
-    if (req.pushOnly === true) return pushable(req.subject.name) ? push(req, s) : reject('unenrolled', { factor: 'none' });
+    if (req.pushOnly === true) return (await pushable(req.subject.name)) ? push(req, s) : reject('unenrolled', { factor: 'none' });
     // "Password only" applies at the doors that checked a password (the served push API did not).
     if (rule?.action === 'password_only') return accept('policy_password_only', { factor: 'none' });
     const totpAllowed = rule === undefined || rule.factors !== 'push';
@@ -339,7 +339,7 @@ export function createEngine(d: EngineDeps): Engine {
     // The answer to a code challenge, but the user no longer has a TOTP account.
     if (req.code?.how === 'challenge') return reject('totp_wrong', { factor: 'totp' });
     // A user with no factor the rule allows counts as not enrolled (--unenrolled-users).
-    if (!pushAllowed || !d.push.configured() || d.push.enrolled?.(req.subject.name) === false) return unenrolled(s);
+    if (!pushAllowed || !d.push.configured() || (await d.push.enrolled?.(req.subject.name)) === false) return unenrolled(s);
     return push(req, s);
   }
 

@@ -40,7 +40,7 @@ export interface PushProvider {
    * Whether this user can be asked at all (Gatehouse's own approver: the user has a phone);
    * absent: the service decides (a user it does not know answers unknown_user).
    */
-  enrolled?(username: string): boolean;
+  enrolled?(username: string): Promise<boolean>;
   /** The service is this process (Gatehouse's own): reachable whenever Gatehouse is. */
   local?: boolean;
   /**

@@ -80,14 +80,14 @@ export function createApprover(d: ApproverDeps) {
 
   return {
     /** The phone behind a device token (its cookie), if it is still enrolled. */
-    device(token: string | undefined): PushDeviceRow | undefined {
-      return token === undefined || token === '' ? undefined : findPushDeviceByToken(d.store, tokenHash(token));
+    async device(token: string | undefined): Promise<PushDeviceRow | undefined> {
+      return token === undefined || token === '' ? undefined : await findPushDeviceByToken(d.store, tokenHash(token));
     },
 
     /** Passkey options for a phone opening an enrolment link. */
     async registrationOptions(linkToken: string): Promise<ApproverResult<{ username: string; options: PublicKeyCredentialCreationOptionsJSON }>> {
       const hash = tokenHash(linkToken);
-      const e = findPushEnrolment(d.store, hash, d.now());
+      const e = await findPushEnrolment(d.store, hash, d.now());
       if (e === undefined) return no(404, 'This enrolment link was used already or has expired. Ask for a new one.');
       sweep();
       const options = await generateRegistrationOptions({
@@ -120,24 +120,24 @@ export function createApprover(d: ApproverDeps) {
         verified = { verified: false as const, why: (e as Error).message };
       }
       if (!verified.verified) {
-        const e = findPushEnrolment(d.store, hash, d.now());
+        const e = await findPushEnrolment(d.store, hash, d.now());
         d.audit.record({ event: 'push.device.enrol', outcome: 'reject', reason: 'passkey_not_verified', username: e?.username ?? null });
         return no(400, 'The passkey could not be verified. Try again.');
       }
       registering.delete(hash);
       const cred = verified.registrationInfo.credential;
       const deviceToken = newToken('ghd_');
-      const done = enrolPushDevice(d.store, hash, d.now(), { name, credentialId: cred.id, publicKey: Buffer.from(cred.publicKey), signCount: cred.counter, transports: cred.transports ?? [], tokenHash: tokenHash(deviceToken) });
+      const done = await enrolPushDevice(d.store, hash, d.now(), { name, credentialId: cred.id, publicKey: Buffer.from(cred.publicKey), signCount: cred.counter, transports: cred.transports ?? [], tokenHash: tokenHash(deviceToken) });
       if (done === undefined) return no(404, 'This enrolment link was used already or has expired. Ask for a new one.');
       d.audit.record({ event: 'push.device.enrol', outcome: 'ok', username: done.username, details: { name } });
       return ok({ username: done.username, deviceToken, name });
     },
 
     /** Keep the phone's Web Push subscription (checked: an https endpoint, P-256 and auth keys). */
-    subscribe(device: PushDeviceRow, raw: unknown): ApproverResult<true> {
+    async subscribe(device: PushDeviceRow, raw: unknown): Promise<ApproverResult<true>> {
       const sub = parseSubscription(raw);
       if (sub === undefined) return no(400, 'not a push subscription (an https endpoint with p256dh and auth keys)');
-      setPushSubscription(d.store, device.id, JSON.stringify(sub));
+      await setPushSubscription(d.store, device.id, JSON.stringify(sub));
       if (device.subscription === null) d.audit.record({ event: 'push.device.subscribe', outcome: 'ok', username: device.username, details: { name: device.name } });
       return ok(true);
     },
@@ -193,7 +193,7 @@ export function createApprover(d: ApproverDeps) {
         return refuse((e as Error).message.slice(0, 120));
       }
       if (!verified.verified) return refuse('signature does not verify');
-      if (!recordPushSignature(d.store, device.id, verified.authenticationInfo.newCounter, d.now())) return refuse('signature counter did not move forward');
+      if (!await recordPushSignature(d.store, device.id, verified.authenticationInfo.newCounter, d.now())) return refuse('signature counter did not move forward');
       if (!d.requests.decide(id, decision, pick.picked)) return no(404, 'This request was answered or has expired.');
       // Whether the pick was right is not told here: the login's own record says (push_number_wrong).
       d.audit.record({ event: 'push.decision', outcome: 'ok', reason: decision === 'approve' ? 'approved' : 'denied', username: device.username, details: { name: device.name } });

@@ -13,10 +13,10 @@ import { parseSubscription, type SendResult, type WebPushSender } from './webpus
 export const PUSH_COUNTERS: readonly CounterFamily[] = [{ name: 'webpush_messages', help: 'Web Push messages to phones (Gatehouse’s own approver), by result: sent, gone (the subscription is forgotten), failed.', series: reasons(['sent', 'gone', 'failed']) }];
 
 export function createPushNotifier(d: { store: Store; sender: WebPushSender; log: Logger; counters: Counters; now(): number }): (request: PushRequest) => void {
-  return (request) => {
+  return async (request) => {
     const ttl = Math.max(1, Math.round((request.expiresAt - d.now()) / 1000));
     const payload = JSON.stringify({ id: request.id });
-    for (const phone of listPushDevices(d.store, request.username)) {
+    for (const phone of await listPushDevices(d.store, request.username)) {
       if (phone.subscription === null) continue;
       let sub;
       try {
@@ -25,10 +25,10 @@ export function createPushNotifier(d: { store: Store; sender: WebPushSender; log
         sub = undefined;
       }
       if (sub === undefined) continue;
-      void d.sender.send(sub, payload, ttl).then((r: SendResult) => {
+      void d.sender.send(sub, payload, ttl).then(async (r: SendResult) => {
         d.counters.inc('webpush_messages', r);
         if (r === 'gone') {
-          setPushSubscription(d.store, phone.id, null);
+          await setPushSubscription(d.store, phone.id, null);
           d.log.info('a phone’s push subscription is gone: forgotten (it still sees requests while the approver is open)', { user: request.username, device: phone.name });
         } else if (r === 'failed') {
           d.log.warn('a Web Push message could not be delivered', { user: request.username, device: phone.name });

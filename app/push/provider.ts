@@ -34,12 +34,12 @@ export interface GatehousePushDeps {
 export function createGatehousePushProvider(d: GatehousePushDeps): PushProvider {
   return {
     configured: () => pushProviderOf(d.settings()) === 'gatehouse',
-    enrolled: (username) => countPushDevices(d.store, username) > 0,
+    enrolled: async (username) => await countPushDevices(d.store, username) > 0,
     local: true,
     picks: true,
     async approve(req, signal) {
       // A user with no phone is, to this service, a user it does not know (as the push API's 404).
-      if (countPushDevices(d.store, req.username) === 0) return { kind: 'unknown_user' };
+      if (await countPushDevices(d.store, req.username) === 0) return { kind: 'unknown_user' };
       const { request, outcome } = d.requests.open(req.username, req, (req.ttlSeconds ?? d.settings().messageTtlSeconds) * 1000, signal);
       d.notify?.(request);
       return outcome;
@@ -52,7 +52,7 @@ export function choosePushProvider(settings: () => Readonly<Settings>, providers
   const current = () => providers[pushProviderOf(settings())];
   return {
     configured: () => current().configured(),
-    enrolled: (username) => current().enrolled?.(username) ?? true,
+    enrolled: async (username) => (await current().enrolled?.(username)) ?? true,
     get local() {
       return current().local === true;
     },

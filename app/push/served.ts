@@ -91,10 +91,10 @@ export interface TokenRequest {
 }
 
 export interface ServedApi {
-  token(req: TokenRequest, source: string): Answer;
+  token(req: TokenRequest, source: string): Promise<Answer>;
   /** Who may call `access_id` with this Authorization header from this address. */
-  create(accessId: string, authorization: string | undefined, address: string, username: string, body: Record<string, unknown>): Answer;
-  status(accessId: string, authorization: string | undefined, address: string, uuid: string): Answer;
+  create(accessId: string, authorization: string | undefined, address: string, username: string, body: Record<string, unknown>): Promise<Answer>;
+  status(accessId: string, authorization: string | undefined, address: string, uuid: string): Promise<Answer>;
   /** Requests held (open and recently ended). */
   size(): number;
   stop(): void;
@@ -135,20 +135,21 @@ export function createServedApi(d: ServedDeps): ServedApi {
     const now = d.now();
     if ((touched.get(app.id) ?? 0) + 60_000 > now) return;
     touched.set(app.id, now);
-    touchPushApplication(d.store, app.id, now);
+    // When it was last used is for people reading the list: a failed write loses nothing else.
+    touchPushApplication(d.store, app.id, now).catch(() => undefined);
   }
 
   /** The application a call is for, if the caller may act for it; otherwise the refusal. */
-  function authorize(accessId: string, authorization: string | undefined, address: string, call: string): { app: PushApplicationRow } | { answer: Answer } {
+  async function authorize(accessId: string, authorization: string | undefined, address: string, call: string): Promise<{ app: PushApplicationRow } | { answer: Answer }> {
     const source = `http:${address}`;
-    const app = accessId.length <= 100 ? findPushApplication(d.store, { accessId }) : undefined;
+    const app = accessId.length <= 100 ? await findPushApplication(d.store, { accessId }) : undefined;
     if (app === undefined) {
       refused('unknown_application', source, { request: call });
       return { answer: { status: 404, body: { error: 'unknown application' } } };
     }
     if (authorization !== undefined) {
       const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(authorization.trim());
-      const token = m === null ? undefined : findPushAppToken(d.store, tokenHash(m[1]!), d.now());
+      const token = m === null ? undefined : await findPushAppToken(d.store, tokenHash(m[1]!), d.now());
       if (token === undefined || token.applicationId !== app.id || !token.scope.split(' ').includes(AUTH_SCOPE)) {
         refused('bad_token', source, { client: app.name, request: call });
         return { answer: { status: 401, body: { error: 'invalid_token', error_description: 'the access token is missing, expired, or not for this application' }, wwwAuthenticate: 'Bearer realm="gatehouse", error="invalid_token"' } };
@@ -206,7 +207,7 @@ export function createServedApi(d: ServedDeps): ServedApi {
   };
 
   return {
-    token(req, source) {
+    async token(req, source) {
       const invalidClient = (): Answer => {
         refused('bad_client', source, { request: 'POST token' });
         return { status: 401, body: { error: 'invalid_client', error_description: 'unknown client or wrong secret' }, ...(req.basic ? { wwwAuthenticate: 'Basic realm="gatehouse"' } : {}) };
@@ -216,7 +217,7 @@ export function createServedApi(d: ServedDeps): ServedApi {
         return { status: 400, body: req.grantType === undefined ? { error: 'invalid_request', error_description: 'grant_type is required' } : { error: 'unsupported_grant_type', error_description: 'only client_credentials is supported' } };
       }
       if (req.clientId === undefined || req.clientSecret === undefined || req.clientId.length > 100 || req.clientSecret.length > 200) return invalidClient();
-      const app = findPushApplication(d.store, { clientId: req.clientId });
+      const app = await findPushApplication(d.store, { clientId: req.clientId });
       // The secret's hash is compared in constant time; an unknown client costs the same hash.
       const given = sha(req.clientSecret);
       const known = app === undefined ? given.map((b) => b ^ 0xff) : Buffer.from(app.clientSecretHash, 'hex');
@@ -232,14 +233,14 @@ export function createServedApi(d: ServedDeps): ServedApi {
       }
       const now = d.now();
       const token = newToken('ght_');
-      insertPushAppToken(d.store, { tokenHash: tokenHash(token), applicationId: app.id, scope: AUTH_SCOPE, expiresAt: now + TOKEN_TTL_SECONDS * 1000 }, now);
+      await insertPushAppToken(d.store, { tokenHash: tokenHash(token), applicationId: app.id, scope: AUTH_SCOPE, expiresAt: now + TOKEN_TTL_SECONDS * 1000 }, now);
       touch(app);
       d.audit.record({ event: 'pushapi.token', outcome: 'ok', source, client: app.name });
       return { status: 200, body: { access_token: token, token_type: 'bearer', expires_in: TOKEN_TTL_SECONDS, scope: AUTH_SCOPE, created_at: Math.floor(now / 1000) } };
     },
 
-    create(accessId, authorization, address, username, body) {
-      const auth = authorize(accessId, authorization, address, 'POST auth_request');
+    async create(accessId, authorization, address, username, body) {
+      const auth = await authorize(accessId, authorization, address, 'POST auth_request');
       if ('answer' in auth) return auth.answer;
       const app = auth.app;
       const source = `http:${address}`;
@@ -252,7 +253,7 @@ export function createServedApi(d: ServedDeps): ServedApi {
       const ttl = rawTtl === undefined || rawTtl === null ? s.messageTtlSeconds : typeof rawTtl === 'number' ? rawTtl : typeof rawTtl === 'string' && /^\s*\d{1,6}\s*$/.test(rawTtl) ? Number(rawTtl) : NaN;
       if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS) return { status: 400, body: { error: `ttl_seconds must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS}` } };
       const subject = d.engine.subject(username);
-      if (!subject.ok || !d.engine.pushable(subject.name)) {
+      if (!subject.ok || !(await d.engine.pushable(subject.name))) {
         d.audit.record({ event: 'pushapi.auth', outcome: 'reject', reason: 'unenrolled', username: subject.ok ? subject.name : username.slice(0, 200), source, client: app.name, details: { factor: 'none', ...(subject.ok ? {} : { message: subject.problem }) } });
         return { status: 404, body: { error: 'unknown user' } };
       }
@@ -284,8 +285,8 @@ export function createServedApi(d: ServedDeps): ServedApi {
       return { status: 200, body: { ...view(e, now) } };
     },
 
-    status(accessId, authorization, address, uuid) {
-      const auth = authorize(accessId, authorization, address, 'GET auth_request');
+    async status(accessId, authorization, address, uuid) {
+      const auth = await authorize(accessId, authorization, address, 'GET auth_request');
       if ('answer' in auth) return auth.answer;
       const e = requests.get(uuid);
       // Another application's request is not this caller's to read: as unknown.

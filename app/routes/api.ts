@@ -340,7 +340,7 @@ export function createApiRoutes(d: WebDeps) {
   // --- applications of the push API Gatehouse serves (app/push/served.ts)
 
   const applicationView = (a: PushApplicationRow) => ({ name: a.name, accessId: a.accessId, clientId: a.clientId, allowedSources: a.allowedSources, rateLimit: a.rateLimit, createdBy: a.createdBy, createdAt: iso(a.createdAt), lastUsedAt: iso(a.lastUsedAt) });
-  api.get('/applications', (c) => c.json({ applications: listPushApplications(d.store).map(applicationView) }));
+  api.get('/applications', async (c) => c.json({ applications: (await listPushApplications(d.store)).map(applicationView) }));
   api.post('/applications', async (c) => {
     const b = await readJson(c);
     const sources = b['allowedSources'];
@@ -354,13 +354,13 @@ export function createApiRoutes(d: WebDeps) {
   api.patch('/applications/:name', async (c) => {
     const b = await readJson(c);
     const name = c.req.param('name');
-    const current = findPushApplication(d.store, { name });
+    const current = await findPushApplication(d.store, { name });
     if (current === undefined) return c.json({ error: `no application ${name}` }, 404);
     const sources = b['allowedSources'];
     if (sources !== undefined && sources !== null && !(Array.isArray(sources) && sources.every((x) => typeof x === 'string'))) throw new ApiError(400, 'allowedSources must be a list of addresses or CIDRs', 'allowedSources');
     const r = await changePushApplication(d.admin, c.get('actor'), name, { sources: (Array.isArray(sources) ? sources : current.allowedSources).join(','), rate: numText(b, 'rateLimit') ?? current.rateLimit });
     if (!r.ok) return fail(c, r.field === 'sources' ? { ...r, field: 'allowedSources' } : r.field === 'rate' ? { ...r, field: 'rateLimit' } : r);
-    return c.json(applicationView(findPushApplication(d.store, { name })!));
+    return c.json(applicationView((await findPushApplication(d.store, { name }))!));
   });
   api.post('/applications/:name/secret', async (c) => {
     const r = await renewPushApplicationSecret(d.admin, c.get('actor'), c.req.param('name'));

@@ -15,8 +15,8 @@ export function createApplicationRoutes(d: WebDeps) {
   const actor = (c: Context<WebEnv>) => `admin:${c.get('session')!.adminName}`;
   /** New credentials, shown once on the page the creation (or a new secret) redirects to. */
   const shown = new ShownOnce<NewApplication & { renewed?: boolean }>(d.now);
-  const page = (c: Context<WebEnv>, extra: Extra & { created?: (NewApplication & { renewed?: boolean }) | undefined } = {}, code: 200 | 400 | 404 | 409 = 200) =>
-    c.render(<ApplicationsPage {...base(c)} {...extra} apps={listPushApplications(d.store)} apiUrl={`${d.admin.publicOrigin()}/api/`} now={d.now()} />, code);
+  const page = async (c: Context<WebEnv>, extra: Extra & { created?: (NewApplication & { renewed?: boolean }) | undefined } = {}, code: 200 | 400 | 404 | 409 = 200) =>
+    c.render(<ApplicationsPage {...base(c)} {...extra} apps={await listPushApplications(d.store)} apiUrl={`${d.admin.publicOrigin()}/api/`} now={d.now()} />, code);
 
   return new Hono<WebEnv>()
     .get('/applications', (c) => page(c, { created: shown.take(c.get('session')!.id, c.req.query('shown')), notice: takeNotice(c)?.text }))
@@ -30,8 +30,8 @@ export function createApplicationRoutes(d: WebDeps) {
       }
       return seeOther(c, `/applications?shown=${shown.put(c.get('session')!.id, r.value)}`);
     })
-    .get('/applications/edit', (c) => {
-      const app = findPushApplication(d.store, { name: c.req.query('name') ?? '' });
+    .get('/applications/edit', async (c) => {
+      const app = await findPushApplication(d.store, { name: c.req.query('name') ?? '' });
       if (app === undefined) {
         stayOn(c, '/applications');
         return page(c, { error: 'No such application.' }, 404);
@@ -44,7 +44,7 @@ export function createApplicationRoutes(d: WebDeps) {
       const form = { sources: str(b['sources']), rate: str(b['rate']) };
       const r = await changePushApplication(d.admin, actor(c), name, form);
       if (r.ok) return seeOther(c, '/applications', { kind: 'ok', text: `Application ${name} saved.` });
-      const app = findPushApplication(d.store, { name });
+      const app = await findPushApplication(d.store, { name });
       if (app === undefined) {
         stayOn(c, '/applications');
         return page(c, { error: r.error }, r.status);
@@ -55,7 +55,7 @@ export function createApplicationRoutes(d: WebDeps) {
     .post('/applications/secret', async (c) => {
       const b = await c.req.parseBody();
       const r = await renewPushApplicationSecret(d.admin, actor(c), str(b['name']) ?? '');
-      const app = r.ok ? findPushApplication(d.store, { name: r.value.name }) : undefined;
+      const app = r.ok ? await findPushApplication(d.store, { name: r.value.name }) : undefined;
       if (!r.ok || app === undefined) {
         stayOn(c, '/applications');
         return page(c, { error: r.ok ? 'No such application.' : r.error }, 404);

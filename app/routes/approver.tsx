@@ -36,7 +36,7 @@ export interface ApproverRouteDeps {
 export function createApproverRoutes(d: ApproverRouteDeps) {
   const sw = readFileSync(join(packageRoot(), 'app', 'static', 'approver-sw.js'));
   const app = new Hono<WebEnv>();
-  const device = (c: Context<WebEnv>) => d.approver.device(getCookie(c, COOKIE));
+  const device = async (c: Context<WebEnv>) => await d.approver.device(getCookie(c, COOKIE));
   const answer = <T,>(c: Context<WebEnv>, r: ApproverResult<T>, body: (v: T) => Record<string, unknown>) => (r.ok ? c.json(body(r.value)) : c.json({ error: r.error }, r.status));
   /** JSON from a page of this origin only (a cross-site form cannot send it). */
   const readBody = async (c: Context<WebEnv>): Promise<Record<string, unknown> | Response> => {
@@ -75,9 +75,9 @@ export function createApproverRoutes(d: ApproverRouteDeps) {
     if (r.ok) setCookie(c, COOKIE, r.value.deviceToken, { httpOnly: true, sameSite: 'Strict', secure: c.get('secure'), path: '/approve', maxAge: COOKIE_MAX_AGE });
     return answer(c, r, (v) => ({ username: v.username, name: v.name }));
   });
-  app.get('/approve/api/requests', (c) => {
+  app.get('/approve/api/requests', async (c) => {
     c.header('Cache-Control', 'no-store');
-    const dev = device(c);
+    const dev = await device(c);
     if (dev === undefined) {
       deleteCookie(c, COOKIE, { path: '/approve', secure: c.get('secure') });
       return c.json({ error: 'this phone is not enrolled (or was removed)' }, 401);
@@ -88,12 +88,12 @@ export function createApproverRoutes(d: ApproverRouteDeps) {
   app.post('/approve/api/subscription', async (c) => {
     const b = await readBody(c);
     if (b instanceof Response) return b;
-    const dev = device(c);
+    const dev = await device(c);
     if (dev === undefined) return c.json({ error: 'this phone is not enrolled (or was removed)' }, 401);
-    return answer(c, d.approver.subscribe(dev, b['subscription']), () => ({ subscribed: true }));
+    return answer(c, await d.approver.subscribe(dev, b['subscription']), () => ({ subscribed: true }));
   });
-  app.get('/approve/api/events', (c) => {
-    const dev = device(c);
+  app.get('/approve/api/events', async (c) => {
+    const dev = await device(c);
     if (dev === undefined) return c.json({ error: 'this phone is not enrolled (or was removed)' }, 401);
     c.header('Cache-Control', 'no-store');
     return streamSSE(c, async (s) => {
@@ -112,7 +112,7 @@ export function createApproverRoutes(d: ApproverRouteDeps) {
       try {
         while (open) {
           // A removed phone stops hearing at once (checked at every event and keep-alive).
-          if (d.approver.device(getCookie(c, COOKIE)) === undefined) break;
+          if (await d.approver.device(getCookie(c, COOKIE)) === undefined) break;
           const next = queue.shift();
           if (next !== undefined) {
             await s.writeSSE(next);
@@ -135,7 +135,7 @@ export function createApproverRoutes(d: ApproverRouteDeps) {
     app.post(`/approve/api/requests/:id/${step}`, async (c) => {
       const b = await readBody(c);
       if (b instanceof Response) return b;
-      const dev = device(c);
+      const dev = await device(c);
       if (dev === undefined) return c.json({ error: 'this phone is not enrolled (or was removed)' }, 401);
       const decision = decisionOf(b['decision']);
       if (decision === undefined) return c.json({ error: 'decision is approve or deny' }, 400);

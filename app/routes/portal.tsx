@@ -37,7 +37,7 @@ export interface PortalDeps {
    * Whether a push can reach the user: their phones (Gatehouse's own approver), or any user when
    * the push service is Notakey (Gatehouse cannot tell who is enrolled there, so it asks them).
    */
-  pushable(username: string): boolean;
+  pushable(username: string): Promise<boolean>;
   /** A push to the user's phones, answered when they approve, deny or it expires. */
   approve(username: string, source: string): Promise<{ ok: true } | { ok: false; reason: string }>;
 }
@@ -83,19 +83,19 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
     };
   }
 
-  function factorsOf(username: string) {
+  async function factorsOf(username: string) {
     const u = findUserDetail(d.store, username);
-    const phones = userPhones(d.admin, username);
-    const push = p.pushable(username);
+    const phones = await userPhones(d.admin, username);
+    const push = await p.pushable(username);
     return { user: u, totp: u?.hasTotp ? ('active' as const) : u?.pendingTotp ? ('pending' as const) : ('none' as const), phones, push, hasFactor: u?.hasTotp === true || push };
   }
 
   const signIn = (c: Context<WebEnv>, extra: { error?: { message: string; field?: string }; name?: string; notice?: string | undefined } = {}, status: 200 | 400 | 401 | 429 | 503 = 200) =>
     c.render(<PortalSignIn {...base(c)} how={p.how()} {...extra} />, status);
 
-  const home = (c: Context<WebEnv>, s: PortalSession, extra: { error?: { message: string; field?: string }; notice?: string | undefined } = {}, status: 200 | 400 | 403 | 409 = 200) => {
+  const home = async (c: Context<WebEnv>, s: PortalSession, extra: { error?: { message: string; field?: string }; notice?: string | undefined } = {}, status: 200 | 400 | 403 | 409 = 200) => {
     c.header('Cache-Control', 'no-store');
-    const f = factorsOf(s.username);
+    const f = await factorsOf(s.username);
     if (s.stage === 'password') return c.render(<PortalSecondStep {...base(c)} username={s.username} hasTotp={f.totp === 'active'} hasPhone={f.push} {...extra} />, status);
     const settings = d.resolved().settings;
     const recent = d.auditStore.page({ username: s.username, events: ['radius.auth', 'windows.auth'] }, undefined, RECENT);
@@ -120,7 +120,7 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
   };
 
   /** A change to the person's factors: allowed once they passed the factor they have, or may enrol a first. */
-  const mayChange = (s: PortalSession | undefined): s is PortalSession => s !== undefined && s.stage === 'full' && (s.mayEnrol || factorsOf(s.username).hasFactor);
+  const mayChange = async (s: PortalSession): Promise<boolean> => s.stage === 'full' && (s.mayEnrol || (await factorsOf(s.username)).hasFactor);
 
   return new Hono<WebEnv>()
     .get('/my', (c) => {
@@ -157,7 +157,7 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
       await attempt.end(false);
       // Someone the store does not know yet is first seen now (the enrolment window starts).
       if (findUserDetail(d.store, name.value) === undefined) addUser(d.admin, `self:${name.value}`, name.value);
-      const f = factorsOf(name.value);
+      const f = await factorsOf(name.value);
       const inWindow = f.user !== undefined && inEnrolWindow(d.resolved().settings, f.user.createdAt, d.now());
       const s = sessions.create(name.value, f.hasFactor ? 'password' : 'full', !f.hasFactor && inWindow);
       setCookie(c, COOKIE, s.id, { httpOnly: true, sameSite: 'Strict', secure: c.get('secure'), path: '/my', maxAge: PORTAL_MAX_MS / 1000 });
@@ -207,18 +207,19 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
       if (!attempt.ok) return home(c, s, { error: { message: attempt.error, field: 'enrolcode' } }, 403);
       // Checked against the slow hash (a dummy one when there is none, so timing tells nothing),
       // then claimed by one statement: a code works once, whatever arrives at the same time.
-      const stored = findEnrolmentCode(d.store, s.username, d.now());
+      const stored = await findEnrolmentCode(d.store, s.username, d.now());
       const matches = await verifyPassword(normalEnrolmentCode(str(b['code']) ?? ''), stored ?? DUMMY_HASH);
-      const claimed = stored !== undefined && matches && claimEnrolmentCode(d.store, s.username, stored, d.now());
+      const claimed = stored !== undefined && matches && await claimEnrolmentCode(d.store, s.username, stored, d.now());
       await attempt.end(!claimed);
       audit(c, 'portal.enrolment_code', claimed ? 'ok' : 'reject', s.username, claimed ? undefined : 'wrong_or_expired');
       if (!claimed) return home(c, s, { error: { message: 'That code is not right, was used already, or has expired; ask your administrator for a new one.', field: 'enrolcode' } }, 403);
       s.mayEnrol = true;
       return seeOther(c, '/my', { kind: 'ok', text: 'Code accepted: set up your sign-in method now.' });
     })
-    .post('/my/totp/start', (c) => {
+    .post('/my/totp/start', async (c) => {
       const s = current(c);
-      if (!mayChange(s)) return s === undefined ? seeOther(c, '/my') : home(c, s, { error: { message: 'Pass your current sign-in method, or give an enrolment code, first.' } }, 403);
+      if (s === undefined) return seeOther(c, '/my');
+      if (!(await mayChange(s))) return home(c, s, { error: { message: 'Pass your current sign-in method, or give an enrolment code, first.' } }, 403);
       const r = enrolUserTotp(d.admin, actor(s), s.username, { activate: 'after-code' });
       if (!r.ok) return home(c, s, { error: { message: r.error } }, r.status === 404 ? 409 : r.status);
       s.pendingUri = r.value.uri;
@@ -226,7 +227,7 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
     })
     .post('/my/totp/confirm', async (c) => {
       const s = current(c);
-      if (!mayChange(s)) return seeOther(c, '/my');
+      if (s === undefined || !(await mayChange(s))) return seeOther(c, '/my');
       const b = await c.req.parseBody();
       const r = confirmUserTotp(d.admin, actor(s), s.username, str(b['code']));
       if (!r.ok) return home(c, s, { error: { message: r.error, field: 'code' } }, r.status === 404 ? 409 : r.status);
@@ -234,17 +235,17 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
       s.mayEnrol = false;
       return seeOther(c, '/my', { kind: 'ok', text: 'Your authenticator app is set up: sign-ins ask for its code from now on.' });
     })
-    .post('/my/totp/remove', (c) => {
+    .post('/my/totp/remove', async (c) => {
       const s = current(c);
-      if (s === undefined || s.stage !== 'full' || factorsOf(s.username).totp !== 'active') return seeOther(c, '/my');
+      if (s === undefined || s.stage !== 'full' || (await factorsOf(s.username)).totp !== 'active') return seeOther(c, '/my');
       const r = changeUser(d.admin, actor(s), s.username, 'reset-totp');
       if (!r.ok) return home(c, s, { error: { message: r.error } }, r.status === 404 ? 409 : r.status);
       return seeOther(c, '/my', { kind: 'ok', text: 'Your authenticator app was removed.' });
     })
-    .post('/my/phone/link', (c) => {
+    .post('/my/phone/link', async (c) => {
       const s = current(c);
-      if (!mayChange(s)) return seeOther(c, '/my');
-      const r = phoneEnrolmentLink(d.admin, actor(s), s.username);
+      if (s === undefined || !(await mayChange(s))) return seeOther(c, '/my');
+      const r = await phoneEnrolmentLink(d.admin, actor(s), s.username);
       if (!r.ok) return home(c, s, { error: { message: r.error } }, 409);
       s.phoneLink = { url: r.value.url, expiresAt: r.value.expiresAt };
       return seeOther(c, '/my');
@@ -254,7 +255,7 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
       if (s === undefined || s.stage !== 'full') return seeOther(c, '/my');
       const b = await c.req.parseBody();
       const id = /^\d{1,9}$/.test(str(b['id']) ?? '') ? Number(b['id']) : -1;
-      const r = removePhone(d.admin, actor(s), s.username, id);
+      const r = await removePhone(d.admin, actor(s), s.username, id);
       if (!r.ok) return home(c, s, { error: { message: r.error } }, 409);
       return seeOther(c, '/my', { kind: 'ok', text: `${r.value} removed; it cannot approve sign-ins any more.` });
     })

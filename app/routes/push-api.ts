@@ -54,7 +54,7 @@ export function createPushApiRoutes(api: ServedApi) {
       if (body === undefined) return send(c, { status: 400, body: { error: 'invalid_request', error_description: 'the body must be a form (application/x-www-form-urlencoded) or a JSON object' } });
       const authorization = c.req.header('Authorization');
       const basic = basicCredentials(authorization);
-      const answer = api.token(
+      const answer = await api.token(
         {
           grantType: stringOf(body['grant_type']),
           clientId: basic?.id ?? stringOf(body['client_id']),
@@ -70,7 +70,7 @@ export function createPushApiRoutes(api: ServedApi) {
     .post('/v2/application/:accessId/application_user/:username/auth_request', async (c) => {
       const body = await readBody(c);
       if (body === undefined) return send(c, { status: 400, body: { error: 'the body must be a JSON object (Content-Type: application/json)' } });
-      return send(c, api.create(c.req.param('accessId'), c.req.header('Authorization'), addressOf(c), c.req.param('username'), body));
+      return send(c, await api.create(c.req.param('accessId'), c.req.header('Authorization'), addressOf(c), c.req.param('username'), body));
     })
-    .get('/v2/application/:accessId/auth_request/:uuid', (c) => send(c, api.status(c.req.param('accessId'), c.req.header('Authorization'), addressOf(c), c.req.param('uuid'))));
+    .get('/v2/application/:accessId/auth_request/:uuid', async (c) => send(c, await api.status(c.req.param('accessId'), c.req.header('Authorization'), addressOf(c), c.req.param('uuid'))));
 }

@@ -55,14 +55,14 @@ export function createUserRoutes(d: WebDeps) {
     const clients = [...new Set(table.rules.flatMap((r) => (r.client === undefined ? [] : [r.client])))].sort();
     return [{ where: 'Any door', rule: table.match(name, undefined) }, ...clients.map((cl) => ({ where: `Via ${cl}`, rule: table.match(name, cl) }))];
   };
-  const userPage = (c: Context<WebEnv>, raw: string, extra: Partial<UserPageProps> = {}, status: 200 | 400 | 404 | 409 = 200) => {
+  const userPage = async (c: Context<WebEnv>, raw: string, extra: Partial<UserPageProps> = {}, status: 200 | 400 | 404 | 409 = 200) => {
     const u = userDetail(d.admin, raw);
     if (!u.ok) return c.render(<UsersPage {...frame(c)} {...listProps(c)} error={u.error} />, 404);
     const name = u.value.username;
     const recent = d.auditStore.page({ username: name }, undefined, RECENT);
     const lastLogin = recent.find((r) => r.outcome === 'accept' && (r.event === 'radius.auth' || r.event === 'windows.auth')) ?? d.auditStore.page({ username: name, events: ['radius.auth', 'windows.auth'], outcome: 'accept' }, undefined, 1)[0];
     const ownPush = pushProviderOf(d.resolved().settings) === 'gatehouse';
-    return c.render(<UserPage {...frame(c)} now={d.now()} user={u.value} recent={recent} lastLogin={lastLogin} phones={userPhones(d.admin, name)} ownPush={ownPush} rules={effectiveRules(name)} {...extra} />, status);
+    return c.render(<UserPage {...frame(c)} now={d.now()} user={u.value} recent={recent} lastLogin={lastLogin} phones={await userPhones(d.admin, name)} ownPush={ownPush} rules={effectiveRules(name)} {...extra} />, status);
   };
   /** After an action: the user's page (`back=user`) or the list. */
   const backTo = (b: Form, username: string) => (field(b, 'back') === 'user' ? userHref(username) : '/users');
@@ -111,7 +111,7 @@ export function createUserRoutes(d: WebDeps) {
     })
     .post('/users/phone-link', async (c) => {
       const b = await c.req.parseBody();
-      const r = phoneEnrolmentLink(d.admin, actor(c), field(b, 'username'));
+      const r = await phoneEnrolmentLink(d.admin, actor(c), field(b, 'username'));
       if (!r.ok) {
         stayOn(c, '/users');
         return listPage(c, { error: r.error }, r.status);
@@ -130,7 +130,7 @@ export function createUserRoutes(d: WebDeps) {
     .post('/users/phone-remove', async (c) => {
       const b = await c.req.parseBody();
       const raw = field(b, 'username');
-      const r = removePhone(d.admin, actor(c), raw, Number(field(b, 'device')));
+      const r = await removePhone(d.admin, actor(c), raw, Number(field(b, 'device')));
       const u = userDetail(d.admin, raw);
       if (!u.ok) return listPage(c, { error: u.error }, 404);
       if (r.ok) return seeOther(c, userHref(u.value.username), { kind: 'ok', text: `${r.value} removed: it approves nothing from now on.` });

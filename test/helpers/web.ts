@@ -189,7 +189,7 @@ export async function makeWebApp(opts: WebAppOptions = {}): Promise<WebApp> {
     sealer,
     audit,
     pushRequests: createPushRequests(clock.now),
-    pushPublicKey: vapidKeys(store, sealer, generateVapidKeys).publicKey,
+    pushPublicKey: (await vapidKeys(store, sealer, generateVapidKeys)).publicKey,
     auditStore,
     counters,
     admin,

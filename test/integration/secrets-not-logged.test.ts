@@ -355,7 +355,7 @@ T("the push API served: an application's client secret and access token (right a
   // The VAPID private key, as the store keeps it sealed, opened with the master key.
   const store = openStore(dataDir);
   try {
-    const keys = vapidKeys(store, createSealer(loadMasterKey(dataDir, undefined)), () => {
+    const keys = await vapidKeys(store, createSealer(loadMasterKey(dataDir, undefined)), () => {
       throw new Error('the appliance made its VAPID keys at start');
     });
     found.texts.set('VAPID private key', keys.privateKey);

@@ -22,8 +22,8 @@ P.before.each(async (ctx) => {
   ctx.w = await makeWebApp();
   assert.ok(addUser(ctx.w.deps.admin, 'test', 'alice').ok);
   assert.ok(addUser(ctx.w.deps.admin, 'test', 'nophone').ok);
-  assert.ok(insertPushEnrolment(ctx.w.store, 'alice', 'link-hash', 'test', ctx.w.clock.now() + 60_000));
-  enrolPushDevice(ctx.w.store, 'link-hash', ctx.w.clock.now(), { name: 'Phone', credentialId: 'cred', publicKey: Buffer.alloc(77, 1), signCount: 0, transports: [], tokenHash: tokenHash('ghd_x') });
+  assert.ok(await insertPushEnrolment(ctx.w.store, 'alice', 'link-hash', 'test', ctx.w.clock.now() + 60_000));
+  await enrolPushDevice(ctx.w.store, 'link-hash', ctx.w.clock.now(), { name: 'Phone', credentialId: 'cred', publicKey: Buffer.alloc(77, 1), signCount: 0, transports: [], tokenHash: tokenHash('ghd_x') });
   const r = await createPushApplication(ctx.w.deps.admin, 'admin:test', { name: 'vpn-proxy' });
   assert.ok(r.ok);
   ctx.app = r.value;

@@ -281,7 +281,7 @@ E("push from Gatehouse's own approver: a user with no phone is unenrolled at onc
   const engine = createEngine({
     settings: () => settings,
     totp: createTotpFactor(createUserFactorQueries(ctx.store, ctx.sealer), () => ({ maxFailures: 5, lockoutMs: 60_000 }), () => ctx.t),
-    push: { configured: () => true, local: true, enrolled: (u) => phones.has(u), approve: (req) => new Promise<FactorOutcome>((resolve) => ctx.held.push({ req, decide: resolve })) },
+    push: { configured: () => true, local: true, enrolled: async (u) => phones.has(u), approve: (req) => new Promise<FactorOutcome>((resolve) => ctx.held.push({ req, decide: resolve })) },
     limits: createPushLimiter(() => ctx.t),
     pending: createPendingApprovals(),
     audit: openAuditLog(ctx.store, randomBytes(32), () => ctx.t).auditor,

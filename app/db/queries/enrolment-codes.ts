@@ -1,25 +1,26 @@
 // One-time self-enrolment codes (only their hashes): made by an admin, claimed once at /my.
-import type { Store } from '../open.js';
+// Written once for both engines (app/db/store.ts).
+import { sql } from 'drizzle-orm';
+import type { Runner, SharedStore } from '../store.js';
 
 /** Replace the user's code (one at a time); false when there is no such user. */
-export function putEnrolmentCode(store: Store, username: string, codeHash: string, expiresAt: number, createdBy: string): boolean {
-  return store.sqlite
-    .transaction(() => {
-      const u = store.sqlite.prepare<[string], { id: number }>('SELECT id FROM users WHERE username = ?').get(username);
-      if (u === undefined) return false;
-      store.sqlite.prepare<[number, number]>('DELETE FROM enrolment_codes WHERE user_id = ? OR expires_at <= ?').run(u.id, Date.now());
-      store.sqlite.prepare<[string, number, number, string]>('INSERT INTO enrolment_codes (code_hash, user_id, expires_at, created_by) VALUES (?, ?, ?, ?)').run(codeHash, u.id, expiresAt, createdBy);
-      return true;
-    })
-    .immediate();
+export async function putEnrolmentCode(store: SharedStore, username: string, codeHash: string, expiresAt: number, createdBy: string): Promise<boolean> {
+  return store.transaction(async (tx) => {
+    const u = await tx.get<{ id: number }>(sql`SELECT id FROM users WHERE username = ${username}`);
+    if (u === undefined) return false;
+    await tx.run(sql`DELETE FROM enrolment_codes WHERE user_id = ${u.id} OR expires_at <= ${Date.now()}`);
+    await tx.run(sql`INSERT INTO enrolment_codes (code_hash, user_id, expires_at, created_by, created_at) VALUES (${codeHash}, ${u.id}, ${expiresAt}, ${createdBy}, ${Date.now()})`);
+    return true;
+  });
 }
 
 /** The stored hash of the user's live code, if they have one. */
-export function findEnrolmentCode(store: Store, username: string, now: number): string | undefined {
-  return store.sqlite.prepare<[string, number], { code_hash: string }>('SELECT code_hash FROM enrolment_codes WHERE user_id = (SELECT id FROM users WHERE username = ?) AND expires_at > ?').get(username, now)?.code_hash;
+export async function findEnrolmentCode(r: Runner, username: string, now: number): Promise<string | undefined> {
+  const row = await r.get<{ codeHash: string }>(sql`SELECT code_hash AS "codeHash" FROM enrolment_codes WHERE user_id = (SELECT id FROM users WHERE username = ${username}) AND expires_at > ${now}`);
+  return row?.codeHash;
 }
 
 /** Claim the user's code (by its stored hash, once it was checked): true once, by one statement. */
-export function claimEnrolmentCode(store: Store, username: string, codeHash: string, now: number): boolean {
-  return store.sqlite.prepare<[string, string, number]>('DELETE FROM enrolment_codes WHERE code_hash = ? AND user_id = (SELECT id FROM users WHERE username = ?) AND expires_at > ?').run(codeHash, username, now).changes === 1;
+export async function claimEnrolmentCode(r: Runner, username: string, codeHash: string, now: number): Promise<boolean> {
+  return (await r.run(sql`DELETE FROM enrolment_codes WHERE code_hash = ${codeHash} AND user_id = (SELECT id FROM users WHERE username = ${username}) AND expires_at > ${now}`)) === 1;
 }

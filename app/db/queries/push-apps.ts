@@ -1,7 +1,8 @@
 // Applications of the push API Gatehouse serves, and the OAuth2 access tokens issued to them.
 // Only hashes of client secrets and tokens are stored. No policy here: who may call what is
-// decided in app/push/served.ts.
-import { statement, type Store } from '../open.js';
+// decided in app/push/served.ts. Written once for both engines (app/db/store.ts).
+import { sql } from 'drizzle-orm';
+import type { Runner, SharedStore } from '../store.js';
 
 export interface PushApplicationRow {
   id: number;
@@ -31,7 +32,7 @@ interface RawApplication {
   last_used_at: number | null;
 }
 
-const COLUMNS = 'id, name, access_id, client_id, client_secret_hash, allowed_sources, rate_limit, created_by, created_at, last_used_at';
+const COLUMNS = sql.raw('id, name, access_id, client_id, client_secret_hash, allowed_sources, rate_limit, created_by, created_at, last_used_at');
 const toApplication = (r: RawApplication): PushApplicationRow => ({
   id: r.id,
   name: r.name,
@@ -47,62 +48,56 @@ const toApplication = (r: RawApplication): PushApplicationRow => ({
 
 export class DuplicateApplicationError extends Error {}
 
-export function insertPushApplication(store: Store, a: { name: string; accessId: string; clientId: string; clientSecretHash: string; allowedSources: string[]; rateLimit: number; createdBy: string }): void {
-  try {
-    statement(store, 'INSERT INTO push_applications (name, access_id, client_id, client_secret_hash, allowed_sources, rate_limit, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(a.name, a.accessId, a.clientId, a.clientSecretHash, a.allowedSources.join(','), a.rateLimit, a.createdBy);
-  } catch (e) {
-    if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new DuplicateApplicationError(a.name);
-    throw e;
-  }
+export async function insertPushApplication(r: Runner, a: { name: string; accessId: string; clientId: string; clientSecretHash: string; allowedSources: string[]; rateLimit: number; createdBy: string }): Promise<void> {
+  // Names, access ids and client ids are unique: a clash adds nothing (one statement).
+  const added = await r.run(sql`INSERT INTO push_applications (name, access_id, client_id, client_secret_hash, allowed_sources, rate_limit, created_by, created_at)
+    VALUES (${a.name}, ${a.accessId}, ${a.clientId}, ${a.clientSecretHash}, ${a.allowedSources.join(',')}, ${a.rateLimit}, ${a.createdBy}, ${Date.now()}) ON CONFLICT DO NOTHING`);
+  if (added === 0) throw new DuplicateApplicationError(a.name);
 }
 
-export function listPushApplications(store: Store): PushApplicationRow[] {
-  return statement<[], RawApplication>(store, `SELECT ${COLUMNS} FROM push_applications ORDER BY name`).all().map(toApplication);
+export async function listPushApplications(r: Runner): Promise<PushApplicationRow[]> {
+  return (await r.all<RawApplication>(sql`SELECT ${COLUMNS} FROM push_applications ORDER BY name`)).map(toApplication);
 }
 
-export function findPushApplication(store: Store, by: { accessId: string } | { clientId: string } | { name: string }): PushApplicationRow | undefined {
-  const [column, value] = 'accessId' in by ? ['access_id', by.accessId] : 'clientId' in by ? ['client_id', by.clientId] : ['name', by.name];
-  const r = statement<[string], RawApplication>(store, `SELECT ${COLUMNS} FROM push_applications WHERE ${column} = ?`).get(value);
-  return r === undefined ? undefined : toApplication(r);
+export async function findPushApplication(r: Runner, by: { accessId: string } | { clientId: string } | { name: string }): Promise<PushApplicationRow | undefined> {
+  const where = 'accessId' in by ? sql`access_id = ${by.accessId}` : 'clientId' in by ? sql`client_id = ${by.clientId}` : sql`name = ${by.name}`;
+  const row = await r.get<RawApplication>(sql`SELECT ${COLUMNS} FROM push_applications WHERE ${where}`);
+  return row === undefined ? undefined : toApplication(row);
 }
 
 /** Change what an application may do; false when there is no such application. */
-export function updatePushApplication(store: Store, name: string, change: { allowedSources: string[]; rateLimit: number }): boolean {
-  return statement(store, 'UPDATE push_applications SET allowed_sources = ?, rate_limit = ? WHERE name = ?').run(change.allowedSources.join(','), change.rateLimit, name).changes === 1;
+export async function updatePushApplication(r: Runner, name: string, change: { allowedSources: string[]; rateLimit: number }): Promise<boolean> {
+  return (await r.run(sql`UPDATE push_applications SET allowed_sources = ${change.allowedSources.join(',')}, rate_limit = ${change.rateLimit} WHERE name = ${name}`)) === 1;
 }
 
 /** A new client secret (its hash); every token issued with the old one is revoked with it. */
-export function replacePushApplicationSecret(store: Store, name: string, clientSecretHash: string): boolean {
-  return store.sqlite.transaction(() => {
-    const app = findPushApplication(store, { name });
+export async function replacePushApplicationSecret(store: SharedStore, name: string, clientSecretHash: string): Promise<boolean> {
+  return store.transaction(async (tx) => {
+    const app = await tx.get<{ id: number }>(sql`UPDATE push_applications SET client_secret_hash = ${clientSecretHash} WHERE name = ${name} RETURNING id`);
     if (app === undefined) return false;
-    statement(store, 'UPDATE push_applications SET client_secret_hash = ? WHERE id = ?').run(clientSecretHash, app.id);
-    statement(store, 'DELETE FROM push_app_tokens WHERE application_id = ?').run(app.id);
+    await tx.run(sql`DELETE FROM push_app_tokens WHERE application_id = ${app.id}`);
     return true;
-  })();
+  });
 }
 
 /** Remove an application (its tokens go with it); false when there is none by that name. */
-export function deletePushApplication(store: Store, name: string): boolean {
-  return statement(store, 'DELETE FROM push_applications WHERE name = ?').run(name).changes === 1;
+export async function deletePushApplication(r: Runner, name: string): Promise<boolean> {
+  return (await r.run(sql`DELETE FROM push_applications WHERE name = ${name}`)) === 1;
 }
 
-export function touchPushApplication(store: Store, id: number, at: number): void {
-  statement(store, 'UPDATE push_applications SET last_used_at = ? WHERE id = ?').run(at, id);
+export async function touchPushApplication(r: Runner, id: number, at: number): Promise<void> {
+  await r.run(sql`UPDATE push_applications SET last_used_at = ${at} WHERE id = ${id}`);
 }
 
 /** Store a token issued now; tokens expired by `now` are removed in the same write. */
-export function insertPushAppToken(store: Store, t: { tokenHash: string; applicationId: number; scope: string; expiresAt: number }, now: number): void {
-  store.sqlite.transaction(() => {
-    statement(store, 'DELETE FROM push_app_tokens WHERE expires_at <= ?').run(now);
-    statement(store, 'INSERT INTO push_app_tokens (token_hash, application_id, scope, expires_at) VALUES (?, ?, ?, ?)').run(t.tokenHash, t.applicationId, t.scope, t.expiresAt);
-  })();
+export async function insertPushAppToken(store: SharedStore, t: { tokenHash: string; applicationId: number; scope: string; expiresAt: number }, now: number): Promise<void> {
+  await store.transaction(async (tx) => {
+    await tx.run(sql`DELETE FROM push_app_tokens WHERE expires_at <= ${now}`);
+    await tx.run(sql`INSERT INTO push_app_tokens (token_hash, application_id, scope, expires_at) VALUES (${t.tokenHash}, ${t.applicationId}, ${t.scope}, ${t.expiresAt})`);
+  });
 }
 
 /** The unexpired token with this hash: its application and scope. */
-export function findPushAppToken(store: Store, tokenHash: string, now: number): { applicationId: number; scope: string; expiresAt: number } | undefined {
-  const r = statement<[string, number], { application_id: number; scope: string; expires_at: number }>(store, 'SELECT application_id, scope, expires_at FROM push_app_tokens WHERE token_hash = ? AND expires_at > ?')
-    .get(tokenHash, now);
-  return r === undefined ? undefined : { applicationId: r.application_id, scope: r.scope, expiresAt: r.expires_at };
+export async function findPushAppToken(r: Runner, tokenHash: string, now: number): Promise<{ applicationId: number; scope: string; expiresAt: number } | undefined> {
+  return r.get(sql`SELECT application_id AS "applicationId", scope, expires_at AS "expiresAt" FROM push_app_tokens WHERE token_hash = ${tokenHash} AND expires_at > ${now}`);
 }

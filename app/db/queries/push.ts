@@ -1,7 +1,8 @@
 // Gatehouse's own push service in the store: phones (WebAuthn credentials and Web Push
 // subscriptions), one-time enrolment links, the VAPID key pair. No policy here: what a device may
-// do is decided in app/push/.
-import { statement, type Store } from '../open.js';
+// do is decided in app/push/. Written once for both engines (app/db/store.ts).
+import { sql } from 'drizzle-orm';
+import type { Runner, SharedStore } from '../store.js';
 import type { Sealer } from '../secrets.js';
 
 export interface PushDeviceRow {
@@ -32,7 +33,7 @@ interface RawDevice {
   last_used_at: number | null;
 }
 
-const DEVICE_COLUMNS = 'd.id, d.user_id, u.username, d.name, d.credential_id, d.public_key, d.sign_count, d.transports, d.subscription, d.created_at, d.last_used_at';
+const DEVICE_COLUMNS = sql.raw('d.id, d.user_id, u.username, d.name, d.credential_id, d.public_key, d.sign_count, d.transports, d.subscription, d.created_at, d.last_used_at');
 const toDevice = (r: RawDevice): PushDeviceRow => ({
   id: r.id,
   userId: r.user_id,
@@ -48,24 +49,22 @@ const toDevice = (r: RawDevice): PushDeviceRow => ({
 });
 
 /** A user's devices, oldest first. */
-export function listPushDevices(store: Store, username: string): PushDeviceRow[] {
-  return statement<[string], RawDevice>(store, `SELECT ${DEVICE_COLUMNS} FROM push_devices d JOIN users u ON u.id = d.user_id WHERE u.username = ? ORDER BY d.id`)
-    .all(username)
-    .map(toDevice);
+export async function listPushDevices(r: Runner, username: string): Promise<PushDeviceRow[]> {
+  return (await r.all<RawDevice>(sql`SELECT ${DEVICE_COLUMNS} FROM push_devices d JOIN users u ON u.id = d.user_id WHERE u.username = ${username} ORDER BY d.id`)).map(toDevice);
 }
 
-export function countPushDevices(store: Store, username: string): number {
-  return statement<[string], number>(store, 'SELECT count(*) FROM push_devices d JOIN users u ON u.id = d.user_id WHERE u.username = ?').pluck().get(username) ?? 0;
+export async function countPushDevices(r: Runner, username: string): Promise<number> {
+  return Number((await r.get<{ n: number }>(sql`SELECT count(*) AS n FROM push_devices d JOIN users u ON u.id = d.user_id WHERE u.username = ${username}`))?.n ?? 0);
 }
 
-export function findPushDeviceByToken(store: Store, tokenHash: string): PushDeviceRow | undefined {
-  const r = statement<[string], RawDevice>(store, `SELECT ${DEVICE_COLUMNS} FROM push_devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = ?`).get(tokenHash);
-  return r === undefined ? undefined : toDevice(r);
+export async function findPushDeviceByToken(r: Runner, tokenHash: string): Promise<PushDeviceRow | undefined> {
+  const row = await r.get<RawDevice>(sql`SELECT ${DEVICE_COLUMNS} FROM push_devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = ${tokenHash}`);
+  return row === undefined ? undefined : toDevice(row);
 }
 
-export function findPushDeviceByCredential(store: Store, credentialId: string): PushDeviceRow | undefined {
-  const r = statement<[string], RawDevice>(store, `SELECT ${DEVICE_COLUMNS} FROM push_devices d JOIN users u ON u.id = d.user_id WHERE d.credential_id = ?`).get(credentialId);
-  return r === undefined ? undefined : toDevice(r);
+export async function findPushDeviceByCredential(r: Runner, credentialId: string): Promise<PushDeviceRow | undefined> {
+  const row = await r.get<RawDevice>(sql`SELECT ${DEVICE_COLUMNS} FROM push_devices d JOIN users u ON u.id = d.user_id WHERE d.credential_id = ${credentialId}`);
+  return row === undefined ? undefined : toDevice(row);
 }
 
 /**
@@ -73,27 +72,26 @@ export function findPushDeviceByCredential(store: Store, credentialId: string): 
  * keep none) and the device is marked used, in one statement; false when the counter did not
  * move forward (a cloned credential, or a replay) or the device is gone.
  */
-export function recordPushSignature(store: Store, deviceId: number, signCount: number, now: number): boolean {
-  return statement(store, 'UPDATE push_devices SET sign_count = ?, last_used_at = ? WHERE id = ? AND (sign_count < ? OR (sign_count = 0 AND ? = 0))').run(signCount, now, deviceId, signCount, signCount).changes === 1;
+export async function recordPushSignature(r: Runner, deviceId: number, signCount: number, now: number): Promise<boolean> {
+  return (await r.run(sql`UPDATE push_devices SET sign_count = ${signCount}, last_used_at = ${now} WHERE id = ${deviceId} AND (sign_count < ${signCount} OR (sign_count = 0 AND ${signCount} = 0))`)) === 1;
 }
 
-export function setPushSubscription(store: Store, deviceId: number, subscription: string | null): boolean {
-  return statement(store, 'UPDATE push_devices SET subscription = ? WHERE id = ?').run(subscription, deviceId).changes === 1;
+export async function setPushSubscription(r: Runner, deviceId: number, subscription: string | null): Promise<boolean> {
+  return (await r.run(sql`UPDATE push_devices SET subscription = ${subscription} WHERE id = ${deviceId}`)) === 1;
 }
 
-export function deletePushDevice(store: Store, deviceId: number): boolean {
-  return statement(store, 'DELETE FROM push_devices WHERE id = ?').run(deviceId).changes === 1;
+export async function deletePushDevice(r: Runner, deviceId: number): Promise<boolean> {
+  return (await r.run(sql`DELETE FROM push_devices WHERE id = ${deviceId}`)) === 1;
 }
 
 /** A one-time enrolment link for an existing user; false when there is no such user. */
-export function insertPushEnrolment(store: Store, username: string, tokenHash: string, createdBy: string, expiresAt: number): boolean {
-  return statement(store, 'INSERT INTO push_enrolments (token_hash, user_id, created_by, expires_at) SELECT ?, id, ?, ? FROM users WHERE username = ?').run(tokenHash, createdBy, expiresAt, username).changes === 1;
+export async function insertPushEnrolment(r: Runner, username: string, tokenHash: string, createdBy: string, expiresAt: number): Promise<boolean> {
+  return (await r.run(sql`INSERT INTO push_enrolments (token_hash, user_id, created_by, expires_at) SELECT ${tokenHash}, id, ${createdBy}, ${expiresAt} FROM users WHERE username = ${username}`)) === 1;
 }
 
 /** The user an unused, unexpired enrolment link is for (it stays usable). */
-export function findPushEnrolment(store: Store, tokenHash: string, now: number): { userId: number; username: string } | undefined {
-  return statement<[string, number], { userId: number; username: string }>(store, 'SELECT e.user_id AS userId, u.username FROM push_enrolments e JOIN users u ON u.id = e.user_id WHERE e.token_hash = ? AND e.used_at IS NULL AND e.expires_at > ?')
-    .get(tokenHash, now);
+export async function findPushEnrolment(r: Runner, tokenHash: string, now: number): Promise<{ userId: number; username: string } | undefined> {
+  return r.get(sql`SELECT e.user_id AS "userId", u.username FROM push_enrolments e JOIN users u ON u.id = e.user_id WHERE e.token_hash = ${tokenHash} AND e.used_at IS NULL AND e.expires_at > ${now}`);
 }
 
 export interface NewPushDevice {
@@ -107,37 +105,36 @@ export interface NewPushDevice {
 
 /**
  * Use the enrolment link and add the device, in one transaction: the link is claimed only if it is
- * unused and unexpired, so one link enrols one phone. Returns the device id, or undefined when the
- * link was used, expired or never existed.
+ * unused and unexpired (one statement), so one link enrols one phone. Returns the device id, or
+ * undefined when the link was used, expired or never existed.
  */
-export function enrolPushDevice(store: Store, tokenHash: string, now: number, d: NewPushDevice): { deviceId: number; username: string } | undefined {
-  return store.sqlite.transaction(() => {
-    const claimed = statement<[number, string, number], { user_id: number }>(store, 'UPDATE push_enrolments SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING user_id')
-      .get(now, tokenHash, now);
+export async function enrolPushDevice(store: SharedStore, tokenHash: string, now: number, d: NewPushDevice): Promise<{ deviceId: number; username: string } | undefined> {
+  return store.transaction(async (tx) => {
+    const claimed = await tx.get<{ userId: number }>(sql`UPDATE push_enrolments SET used_at = ${now} WHERE token_hash = ${tokenHash} AND used_at IS NULL AND expires_at > ${now} RETURNING user_id AS "userId"`);
     if (claimed === undefined) return undefined;
-    const id = statement(store, 'INSERT INTO push_devices (user_id, name, credential_id, public_key, sign_count, transports, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(claimed.user_id, d.name, d.credentialId, d.publicKey, d.signCount, d.transports.join(','), d.tokenHash, now).lastInsertRowid;
-    const username = statement<[number], string>(store, 'SELECT username FROM users WHERE id = ?').pluck().get(claimed.user_id)!;
-    return { deviceId: Number(id), username };
-  }).immediate();
+    const device = await tx.get<{ id: number }>(sql`INSERT INTO push_devices (user_id, name, credential_id, public_key, sign_count, transports, token_hash, created_at)
+      VALUES (${claimed.userId}, ${d.name}, ${d.credentialId}, ${d.publicKey}, ${d.signCount}, ${d.transports.join(',')}, ${d.tokenHash}, ${now}) RETURNING id`);
+    const user = await tx.get<{ username: string }>(sql`SELECT username FROM users WHERE id = ${claimed.userId}`);
+    return { deviceId: device!.id, username: user!.username };
+  });
 }
 
 /** Remove expired and used links (housekeeping). */
-export function prunePushEnrolments(store: Store, now: number): number {
-  return statement(store, 'DELETE FROM push_enrolments WHERE used_at IS NOT NULL OR expires_at <= ?').run(now).changes;
+export async function prunePushEnrolments(r: Runner, now: number): Promise<number> {
+  return r.run(sql`DELETE FROM push_enrolments WHERE used_at IS NOT NULL OR expires_at <= ${now}`);
 }
 
 const VAPID_PURPOSE = 'push-vapid-private-key';
 
 /** The VAPID key pair, made by `generate` and stored (private key sealed) the first time. */
-export function vapidKeys(store: Store, sealer: Sealer, generate: () => { publicKey: string; privateKey: string }): { publicKey: string; privateKey: string } {
-  const read = () => statement<[], { public_key: string; private_key_sealed: Buffer }>(store, 'SELECT public_key, private_key_sealed FROM push_keys WHERE id = 1').get();
-  let row = read();
+export async function vapidKeys(r: Runner, sealer: Sealer, generate: () => { publicKey: string; privateKey: string }): Promise<{ publicKey: string; privateKey: string }> {
+  const read = () => r.get<{ publicKey: string; privateKeySealed: Buffer }>(sql`SELECT public_key AS "publicKey", private_key_sealed AS "privateKeySealed" FROM push_keys WHERE id = 1`);
+  let row = await read();
   if (row === undefined) {
     const k = generate();
-    // Another process may have made them meanwhile: the first pair stored is the pair.
-    statement(store, 'INSERT OR IGNORE INTO push_keys (id, public_key, private_key_sealed) VALUES (1, ?, ?)').run(k.publicKey, sealer.seal(Buffer.from(k.privateKey, 'utf8'), VAPID_PURPOSE));
-    row = read()!;
+    // Another process (or node) may have made them meanwhile: the first pair stored is the pair.
+    await r.run(sql`INSERT INTO push_keys (id, public_key, private_key_sealed, created_at) VALUES (1, ${k.publicKey}, ${sealer.seal(Buffer.from(k.privateKey, 'utf8'), VAPID_PURPOSE)}, ${Date.now()}) ON CONFLICT DO NOTHING`);
+    row = (await read())!;
   }
-  return { publicKey: row.public_key, privateKey: sealer.open(row.private_key_sealed, VAPID_PURPOSE).toString('utf8') };
+  return { publicKey: row.publicKey, privateKey: sealer.open(row.privateKeySealed, VAPID_PURPOSE).toString('utf8') };
 }
