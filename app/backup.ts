@@ -320,7 +320,7 @@ export async function restoreBackup(dataDir: string, file: Buffer, passphrase: s
       const check = integrityCheck(store);
       if (check !== 'ok') throw new BackupError('corrupt', `the backed-up store fails SQLite's integrity check: ${check}`);
       if (!(await keyOpensStore(store, opened.masterKey))) throw new BackupError('key', "the backup's master key does not open its store's secrets");
-      deleteAllSessions(store);
+      await deleteAllSessions(store);
       // Opening the log keys an old chain, as the appliance would at its next start.
       const verdict = openAuditLog(store, opened.masterKey).verify();
       auditRecords = verdict.count;

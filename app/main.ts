@@ -477,9 +477,9 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   feed = createAuditFeed({ settings: () => state.resolved.settings, audit: auditLog, counters, stdout: process.stdout, origin: syslogOrigin(hostname(), process.pid), log });
   ready = true;
   if (state.resolved.settings.notakeyHost !== undefined) void pushClient.warm();
-  const sessionSweep = setInterval(() => {
+  const sessionSweep = setInterval(async () => {
     try {
-      deleteSessionsIdleSince(store, Date.now() - IDLE_MS, Date.now() - ABSOLUTE_MS);
+      await deleteSessionsIdleSince(store, Date.now() - IDLE_MS, Date.now() - ABSOLUTE_MS);
     } catch (e) {
       log.error('removing ended admin sessions failed; trying again later', { error: (e as Error).message });
     }
@@ -497,7 +497,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   };
   const headTimer = setInterval(writeHead, HEAD_EVERY_MS);
   headTimer.unref();
-  if (countAdmins(store) === 0) {
+  if (await countAdmins(store) === 0) {
     if (readSetupCode(dataDir).state === 'present') log.warn('no admin yet: create one at /setup in the web UI with the setup code, or with `gatehouse admin add NAME` (password on standard input)');
     else log.warn('no admin yet: create one with `gatehouse admin add NAME` (password on standard input), then sign in at the web UI');
   }

@@ -7,14 +7,14 @@ import { cleanTokenName, conflict, missing, ok, type AdminDeps, type Result } fr
 import type { Role } from './roles.js';
 
 /** An API token acts with a role like an admin's (./roles.ts); absent means a full admin's. */
-export function createApiToken(d: AdminDeps, actor: string, rawName: string | undefined, rawRole?: string): Result<{ name: string; role: Role; token: string }> {
+export async function createApiToken(d: AdminDeps, actor: string, rawName: string | undefined, rawRole?: string): Promise<Result<{ name: string; role: Role; token: string }>> {
   const name = cleanTokenName(rawName, 'name');
   if (!name.ok) return name;
   const role = checkRole(rawRole);
   if (!role.ok) return role;
   const token = newToken('gh_');
   try {
-    insertApiToken(d.store, name.value, tokenHash(token), actor, role.value);
+    await insertApiToken(d.store, name.value, tokenHash(token), actor, role.value);
   } catch (e) {
     if (!(e instanceof DuplicateTokenError)) throw e;
     return conflict(`a token named ${name.value} already exists`, 'name');
@@ -23,8 +23,8 @@ export function createApiToken(d: AdminDeps, actor: string, rawName: string | un
   return ok({ name: name.value, role: role.value, token });
 }
 
-export function revokeApiToken(d: AdminDeps, actor: string, name: string): Result<string> {
-  if (!deleteApiToken(d.store, name)) return missing(`no token ${name}`);
+export async function revokeApiToken(d: AdminDeps, actor: string, name: string): Promise<Result<string>> {
+  if (!await deleteApiToken(d.store, name)) return missing(`no token ${name}`);
   d.audit.record({ event: 'token.revoke', outcome: 'ok', actor, details: { name } });
   return ok(name);
 }
@@ -33,12 +33,12 @@ export function revokeApiToken(d: AdminDeps, actor: string, name: string): Resul
  * An agent token is bound to one Windows machine: NAME is that machine's name, and it is what
  * every push and audit record of a logon through this token shows, whatever the agent claims.
  */
-export function createAgentToken(d: AdminDeps, actor: string, rawName: string | undefined): Result<{ name: string; token: string }> {
+export async function createAgentToken(d: AdminDeps, actor: string, rawName: string | undefined): Promise<Result<{ name: string; token: string }>> {
   const name = cleanTokenName(rawName, 'machine name');
   if (!name.ok) return name;
   const token = newToken('gha_');
   try {
-    insertAgent(d.store, name.value, tokenHash(token), actor);
+    await insertAgent(d.store, name.value, tokenHash(token), actor);
   } catch (e) {
     if (!(e instanceof DuplicateTokenError)) throw e;
     return conflict(`an agent token named ${name.value} already exists`, 'name');
@@ -47,8 +47,8 @@ export function createAgentToken(d: AdminDeps, actor: string, rawName: string | 
   return ok({ name: name.value, token });
 }
 
-export function revokeAgentToken(d: AdminDeps, actor: string, name: string): Result<string> {
-  if (!deleteAgent(d.store, name)) return missing(`no agent token ${name}`);
+export async function revokeAgentToken(d: AdminDeps, actor: string, name: string): Promise<Result<string>> {
+  if (!await deleteAgent(d.store, name)) return missing(`no agent token ${name}`);
   d.audit.record({ event: 'agent.token.revoke', outcome: 'ok', actor, details: { name } });
   return ok(name);
 }

@@ -59,9 +59,9 @@ export async function adminCommand(args: readonly string[], env: NodeJS.ProcessE
     const ctx = await openContext(dataDir, env);
     try {
       // Never the password hash nor the TOTP seed.
-      if (json) io.out(jsonList(listAdmins(ctx.store).map((a) => ({ name: a.name, role: a.role, totpEnrolled: a.hasTotp, createdAt: isoTime(a.createdAt) }))));
+      if (json) io.out(jsonList((await listAdmins(ctx.store)).map((a) => ({ name: a.name, role: a.role, totpEnrolled: a.hasTotp, createdAt: isoTime(a.createdAt) }))));
       // ROLE is the last column, so scripts reading the first two read what they always did.
-      else io.out(['NAME\tTOTP\tROLE', ...listAdmins(ctx.store).map((a) => `${a.name}\t${a.hasTotp ? 'enrolled' : 'enrols at next sign-in'}\t${a.role}`)].join('\n') + '\n');
+      else io.out(['NAME\tTOTP\tROLE', ...(await listAdmins(ctx.store)).map((a) => `${a.name}\t${a.hasTotp ? 'enrolled' : 'enrols at next sign-in'}\t${a.role}`)].join('\n') + '\n');
     } finally {
       ctx.close();
     }
@@ -73,7 +73,7 @@ export async function adminCommand(args: readonly string[], env: NodeJS.ProcessE
     if (!newRole.ok) throw new ConfigError(`ROLE: ${newRole.error}`);
     const ctx = await openContext(dataDir, env);
     try {
-      return report(io, setAdminRole(ctx.admin, ctx.actor, undefined, name, newRole.value), (r) => `${r.name} is now ${r.role}`);
+      return report(io, await setAdminRole(ctx.admin, ctx.actor, undefined, name, newRole.value), (r) => `${r.name} is now ${r.role}`);
     } finally {
       ctx.close();
     }
@@ -92,9 +92,9 @@ export async function adminCommand(args: readonly string[], env: NodeJS.ProcessE
       case 'password':
         return report(io, await setAdminPassword(ctx.admin, ctx.actor, name, password!), (n) => `changed the password of ${n}`);
       case 'remove':
-        return report(io, changeAdmin(ctx.admin, ctx.actor, undefined, name, 'remove'), (n) => `removed admin ${n}`);
+        return report(io, await changeAdmin(ctx.admin, ctx.actor, undefined, name, 'remove'), (n) => `removed admin ${n}`);
       default:
-        return report(io, changeAdmin(ctx.admin, ctx.actor, undefined, name, 'reset-totp'), (n) => `reset the TOTP of ${n}`);
+        return report(io, await changeAdmin(ctx.admin, ctx.actor, undefined, name, 'reset-totp'), (n) => `reset the TOTP of ${n}`);
     }
   } finally {
     ctx.close();
@@ -111,8 +111,8 @@ export async function tokenCommand(args: readonly string[], env: NodeJS.ProcessE
     const c = await openContext(dataDir, env);
     try {
       // Never the token nor its hash.
-      if (json) io.out(jsonList(listApiTokens(c.store).map((t) => ({ name: t.name, role: t.role, createdBy: t.createdBy, createdAt: isoTime(t.createdAt), lastUsedAt: isoTime(t.lastUsedAt) }))));
-      else io.out(['NAME\tCREATED\tLAST USED\tROLE', ...listApiTokens(c.store).map((t) => `${t.name}\t${new Date(t.createdAt).toISOString()}\t${t.lastUsedAt ? new Date(t.lastUsedAt).toISOString() : 'never'}\t${t.role}`)].join('\n') + '\n');
+      if (json) io.out(jsonList((await listApiTokens(c.store)).map((t) => ({ name: t.name, role: t.role, createdBy: t.createdBy, createdAt: isoTime(t.createdAt), lastUsedAt: isoTime(t.lastUsedAt) }))));
+      else io.out(['NAME\tCREATED\tLAST USED\tROLE', ...(await listApiTokens(c.store)).map((t) => `${t.name}\t${new Date(t.createdAt).toISOString()}\t${t.lastUsedAt ? new Date(t.lastUsedAt).toISOString() : 'never'}\t${t.role}`)].join('\n') + '\n');
     } finally {
       c.close();
     }
@@ -123,8 +123,8 @@ export async function tokenCommand(args: readonly string[], env: NodeJS.ProcessE
   const c = await openContext(dataDir, env);
   try {
     // Shown once: only its hash is stored.
-    if (verb === 'create') return report(io, createApiToken(c.admin, c.actor, name, role), (t) => t.token);
-    return report(io, revokeApiToken(c.admin, c.actor, name), (n) => `revoked token ${n}`);
+    if (verb === 'create') return report(io, await createApiToken(c.admin, c.actor, name, role), (t) => t.token);
+    return report(io, await revokeApiToken(c.admin, c.actor, name), (n) => `revoked token ${n}`);
   } finally {
     c.close();
   }

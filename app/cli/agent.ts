@@ -44,15 +44,15 @@ export async function agentTokenCommand(args: readonly string[], env: NodeJS.Pro
     if (verb === 'list') {
       // Never the token nor its hash.
       if (json) {
-        io.out(jsonList(listAgents(ctx.store).map((a) => ({ name: a.name, createdBy: a.createdBy, createdAt: isoTime(a.createdAt), lastSeenAt: isoTime(a.lastSeenAt) }))));
+        io.out(jsonList((await listAgents(ctx.store)).map((a) => ({ name: a.name, createdBy: a.createdBy, createdAt: isoTime(a.createdAt), lastSeenAt: isoTime(a.lastSeenAt) }))));
         return 0;
       }
-      io.out(['NAME\tCREATED\tLAST SEEN', ...listAgents(ctx.store).map((a) => `${a.name}\t${new Date(a.createdAt).toISOString()}\t${a.lastSeenAt ? new Date(a.lastSeenAt).toISOString() : 'never'}`)].join('\n') + '\n');
+      io.out(['NAME\tCREATED\tLAST SEEN', ...(await listAgents(ctx.store)).map((a) => `${a.name}\t${new Date(a.createdAt).toISOString()}\t${a.lastSeenAt ? new Date(a.lastSeenAt).toISOString() : 'never'}`)].join('\n') + '\n');
       return 0;
     }
     // Shown once: only its hash is stored.
-    if (verb === 'create') return report(io, createAgentToken(ctx.admin, ctx.actor, rest[0]), (t) => t.token);
-    return report(io, revokeAgentToken(ctx.admin, ctx.actor, rest[0]!), (n) => `revoked agent token ${n}`);
+    if (verb === 'create') return report(io, await createAgentToken(ctx.admin, ctx.actor, rest[0]), (t) => t.token);
+    return report(io, await revokeAgentToken(ctx.admin, ctx.actor, rest[0]!), (n) => `revoked agent token ${n}`);
   } finally {
     ctx.close();
   }

@@ -23,14 +23,14 @@ export function loadSession(store: Store, now: () => number) {
     let session: SessionRow | undefined;
     if (token !== undefined && token.length < 200) {
       const id = tokenHash(token);
-      const found = findSession(store, id);
+      const found = await findSession(store, id);
       const t = now();
-      if (found !== undefined && (t - found.lastSeenAt > IDLE_MS || t - found.createdAt > ABSOLUTE_MS)) deleteSession(store, id);
+      if (found !== undefined && (t - found.lastSeenAt > IDLE_MS || t - found.createdAt > ABSOLUTE_MS)) await deleteSession(store, id);
       else if (found !== undefined) {
         session = found;
         // A page refreshing itself is not the admin at work: it must not keep the session from
         // going idle (an open dashboard would otherwise never time out).
-        if (t - found.lastSeenAt > TOUCH_EVERY_MS && c.req.header(POLL_HEADER) === undefined) touchSession(store, id, t);
+        if (t - found.lastSeenAt > TOUCH_EVERY_MS && c.req.header(POLL_HEADER) === undefined) await touchSession(store, id, t);
       }
     }
     c.set('session', session);
@@ -39,18 +39,18 @@ export function loadSession(store: Store, now: () => number) {
 }
 
 /** Start a session for an admin whose password was right; returns its id (the token's hash). */
-export function startSession(c: Context<WebEnv>, store: Store, adminId: number, stage: 'password' | 'full', now: number, pendingSeedSealed: Buffer | null = null): string {
+export async function startSession(c: Context<WebEnv>, store: Store, adminId: number, stage: 'password' | 'full', now: number, pendingSeedSealed: Buffer | null = null): Promise<string> {
   const token = newToken();
   const id = tokenHash(token);
-  insertSession(store, { id, adminId, stage, csrfToken: newToken(), createdAt: now, lastSeenAt: now, pendingSeedSealed });
+  await insertSession(store, { id, adminId, stage, csrfToken: newToken(), createdAt: now, lastSeenAt: now, pendingSeedSealed });
   const secure = c.get('secure');
   setCookie(c, cookieName(secure), token, { httpOnly: true, sameSite: 'Strict', secure, path: '/', maxAge: ABSOLUTE_MS / 1000 });
   return id;
 }
 
-export function endSession(c: Context<WebEnv>, store: Store): void {
+export async function endSession(c: Context<WebEnv>, store: Store): Promise<void> {
   const s = c.get('session');
-  if (s !== undefined) deleteSession(store, s.id);
+  if (s !== undefined) await deleteSession(store, s.id);
   const secure = c.get('secure');
   // Only a cookie the browser sent needs clearing (no empty cookie on every sign-in step).
   if (getCookie(c, cookieName(secure)) !== undefined) deleteCookie(c, cookieName(secure), { path: '/', secure });

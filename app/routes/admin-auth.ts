@@ -47,7 +47,7 @@ export interface AdminAuth {
    */
   password(admin: AdminRow | undefined, password: string, source: string, event: string): Promise<Check>;
   /** The current TOTP code of admin `id`, its step claimed; a failure is counted. Synchronous. */
-  code(id: number, code: string, source: string, event: string): Check;
+  code(id: number, code: string, source: string, event: string): Promise<Check>;
 }
 
 /**
@@ -86,14 +86,14 @@ export function createAdminAuth(d: AdminAuthDeps): AdminAuth {
     return { ok: false, retryAfterMs };
   }
 
-  /** Count one failure against the account (if any) and the source; audit it. Synchronous. */
-  function fail(adminId: number | undefined, actor: string | null, reason: Exclude<Check, { ok: true }>['reason'], source: string, event: string): Check {
+  /** Count one failure against the account (if any: in one transaction, atomic across nodes) and the source; audit it. */
+  async function fail(adminId: number | undefined, actor: string | null, reason: Exclude<Check, { ok: true }>['reason'], source: string, event: string): Promise<Check> {
     const now = d.now();
     // An unknown name is slowed like the source's other failures, so that the delay does not tell
     // which names are admins.
     let failures = 0;
     if (adminId !== undefined) {
-      const r = changeAdminLockState(d.store, adminId, (s) => afterFailure({ locked: false, lockedUntil: s.lockedUntil, failedAttempts: s.failedAttempts }, now, ADMIN_LOCKOUT));
+      const r = await changeAdminLockState(d.store, adminId, (s) => afterFailure({ locked: false, lockedUntil: s.lockedUntil, failedAttempts: s.failedAttempts }, now, ADMIN_LOCKOUT));
       if (r !== undefined) {
         failures = r.lockedNow ? ADMIN_LOCKOUT.maxFailures : r.failedAttempts;
         if (r.lockedNow) d.audit.record({ event: 'admin.lockout', outcome: 'ok', actor, source, reason: 'too_many_failures' });
@@ -134,28 +134,29 @@ export function createAdminAuth(d: AdminAuthDeps): AdminAuth {
       const ok = await verifyPassword(password, admin?.passwordHash ?? DUMMY_HASH);
       // From here to the verdict: one synchronous turn. The row is read again, since other
       // attempts may have locked the account while the password was hashed.
-      const fresh = admin === undefined ? undefined : findAdminById(d.store, admin.id);
-      if (fresh === undefined) return fail(undefined, null, 'unknown_admin', source, event);
+      const fresh = admin === undefined ? undefined : await findAdminById(d.store, admin.id);
+      if (fresh === undefined) return await fail(undefined, null, 'unknown_admin', source, event);
       const actor = `admin:${fresh.name}`;
-      if (lockedNow(fresh)) return fail(fresh.id, actor, 'locked', source, event);
-      if (!ok) return fail(fresh.id, actor, 'bad_password', source, event);
+      if (lockedNow(fresh)) return await fail(fresh.id, actor, 'locked', source, event);
+      if (!ok) return await fail(fresh.id, actor, 'bad_password', source, event);
       // The source's count is cleared only by a whole sign-in (the code too).
       return { ok: true };
     },
 
-    code(id, code, source, event) {
-      const admin = findAdminById(d.store, id);
-      if (admin === undefined) return fail(undefined, null, 'unknown_admin', source, event);
+    async code(id, code, source, event) {
+      const admin = await findAdminById(d.store, id);
+      if (admin === undefined) return await fail(undefined, null, 'unknown_admin', source, event);
       const actor = `admin:${admin.name}`;
-      if (lockedNow(admin)) return fail(admin.id, actor, 'locked', source, event);
-      const seed = openAdminSeed(d.store, d.sealer, admin.id);
-      if (seed === undefined) return fail(admin.id, actor, 'no_totp', source, event);
+      if (lockedNow(admin)) return await fail(admin.id, actor, 'locked', source, event);
+      const seed = await openAdminSeed(d.store, d.sealer, admin.id);
+      if (seed === undefined) return await fail(admin.id, actor, 'no_totp', source, event);
       const check = checkTotp(seed, codeEquals(code.trim()), d.now(), DEFAULT_TOTP, admin.totpLastUsedStep);
       seed.fill(0);
-      if (!check.ok) return fail(admin.id, actor, check.reason === 'replayed' ? 'totp_replayed' : 'totp_wrong', source, event);
-      // Claimed in one statement: a second request with the same code (here, or in another
-      // process) finds the step taken.
-      if (!claimAdminTotpStep(d.store, admin.id, check.step)) return fail(admin.id, actor, 'totp_replayed', source, event);
+      if (!check.ok) return await fail(admin.id, actor, check.reason === 'replayed' ? 'totp_replayed' : 'totp_wrong', source, event);
+      // Claimed in one statement, which also finds no lockout: a second request with the same
+      // code (here, in another process or on another node) finds the step taken, and a lockout
+      // made by failures meanwhile holds.
+      if (!(await claimAdminTotpStep(d.store, admin.id, check.step, d.now()))) return await fail(admin.id, actor, 'totp_replayed', source, event);
       sources.clear(throttleKey(source));
       return { ok: true };
     },

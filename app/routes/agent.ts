@@ -33,7 +33,7 @@ export function createAgentRoutes(d: AgentDeps) {
   app.use('*', async (c, next) => {
     const auth = c.req.header('Authorization') ?? '';
     const m = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(auth);
-    const agent = m ? findAgentByHash(d.web.store, tokenHash(m[1]!)) : undefined;
+    const agent = m ? await findAgentByHash(d.web.store, tokenHash(m[1]!)) : undefined;
     if (agent === undefined) {
       c.header('WWW-Authenticate', 'Bearer realm="gatehouse-agent"');
       return c.json({ error: 'agent token missing, unknown or revoked' }, 401);
@@ -41,7 +41,7 @@ export function createAgentRoutes(d: AgentDeps) {
     const now = d.web.now();
     if (now - (lastTouch.get(agent.id) ?? 0) > TOUCH_EVERY_MS) {
       lastTouch.set(agent.id, now);
-      touchAgent(d.web.store, agent.id, now);
+      await touchAgent(d.web.store, agent.id, now);
     }
     c.set('agent', agent.name);
     await next();

@@ -186,10 +186,10 @@ export function createApiRoutes(d: WebDeps) {
       const header = c.req.header('Authorization');
       if (header === undefined) return unauthorized(c, 'an API token is required: Authorization: Bearer <token>', false);
       const m = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]{1,200})[ \t]*$/i.exec(header);
-      const row = m === null ? undefined : findApiTokenByHash(d.store, tokenHash(m[1]!));
+      const row = m === null ? undefined : await findApiTokenByHash(d.store, tokenHash(m[1]!));
       if (row === undefined) return unauthorized(c, 'the API token is missing, unknown or revoked', true);
       const now = d.now();
-      if (row.lastUsedAt === null || now - row.lastUsedAt >= TOUCH_EVERY_MS) touchApiToken(d.store, row.id, now);
+      if (row.lastUsedAt === null || now - row.lastUsedAt >= TOUCH_EVERY_MS) await touchApiToken(d.store, row.id, now);
       c.set('actor', `token:${row.name}`);
       // The token's role decides what it may do (app/admin/roles.ts), like an admin's in the UI.
       const path = c.req.path.startsWith(MOUNT) ? c.req.path.slice(MOUNT.length) || '/' : c.req.path;
@@ -403,8 +403,8 @@ export function createApiRoutes(d: WebDeps) {
     return c.json({ records: shown.map(auditView), next_before: rows.length > limit ? shown[shown.length - 1]!.id : null });
   });
 
-  api.get('/admins', (c) => c.json({ admins: listAdmins(d.store).map((a) => ({ name: a.name, role: a.role, hasTotp: a.hasTotp, createdAt: iso(a.createdAt) })) }));
-  api.get('/tokens', (c) => c.json({ tokens: listApiTokens(d.store).map((t) => ({ name: t.name, role: t.role, createdBy: t.createdBy, createdAt: iso(t.createdAt), lastUsedAt: iso(t.lastUsedAt) })) }));
+  api.get('/admins', async (c) => c.json({ admins: (await listAdmins(d.store)).map((a) => ({ name: a.name, role: a.role, hasTotp: a.hasTotp, createdAt: iso(a.createdAt) })) }));
+  api.get('/tokens', async (c) => c.json({ tokens: (await listApiTokens(d.store)).map((t) => ({ name: t.name, role: t.role, createdBy: t.createdBy, createdAt: iso(t.createdAt), lastUsedAt: iso(t.lastUsedAt) })) }));
 
   // Anything else under /api/v1 ends here, so the browser UI's middleware never sees API requests.
   api.all('*', (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));

@@ -19,9 +19,9 @@ const GENERIC = 'The name, password or code is not correct, or the account is lo
 export function createSessionRoutes(d: WebDeps, auth: AdminAuth) {
   const app = new Hono<WebEnv>();
 
-  const loginPage = (c: Context<WebEnv>, extra: { name?: string; error?: string } = {}, status: 200 | 401 | 429 = 200) => {
-    const noAdmins = countAdmins(d.store) === 0;
-    return c.html(<LoginPage assets={d.assets} csrf={c.get('csrf')} noAdmins={noAdmins} setupOffered={noAdmins && setupOffered(d)} created={c.req.query('setup') === 'done'} {...extra} />, status);
+  const loginPage = async (c: Context<WebEnv>, extra: { name?: string; error?: string } = {}, status: 200 | 401 | 429 = 200) => {
+    const noAdmins = await countAdmins(d.store) === 0;
+    return c.html(<LoginPage assets={d.assets} csrf={c.get('csrf')} noAdmins={noAdmins} setupOffered={noAdmins && await setupOffered(d)} created={c.req.query('setup') === 'done'} {...extra} />, status);
   };
   /**
    * Take a place for this attempt before anything is awaited, or answer 429 when the source is
@@ -36,14 +36,14 @@ export function createSessionRoutes(d: WebDeps, auth: AdminAuth) {
     return render(`Too many failed sign-ins from this address. Try again in ${Math.ceil(seconds / 60)} minute${seconds > 60 ? 's' : ''}.`);
   };
 
-  app.get('/login', (c) => {
+  app.get('/login', async (c) => {
     if (c.get('session')?.stage === 'full') return redirect(c, '/');
-    return loginPage(c);
+    return await loginPage(c);
   });
 
   app.post('/login', async (c) => {
     const source = sourceOf(c);
-    const place = attempt(c, source, (error) => loginPage(c, { error }, 429));
+    const place = attempt(c, source, async (error) => await loginPage(c, { error }, 429));
     if (!('end' in place)) return place;
     let check;
     let name: string;
@@ -52,22 +52,22 @@ export function createSessionRoutes(d: WebDeps, auth: AdminAuth) {
       const body = await c.req.parseBody();
       name = typeof body['name'] === 'string' ? body['name'].trim().slice(0, 64) : '';
       const password = typeof body['password'] === 'string' ? body['password'] : '';
-      admin = name === '' ? undefined : findAdminByName(d.store, name);
+      admin = name === '' ? undefined : await findAdminByName(d.store, name);
       check = await auth.password(admin, password, source, 'admin.signin');
     } finally {
       place.end();
     }
     if (!check.ok) {
       await d.delay(failureDelayMs(check.failures));
-      return loginPage(c, { name, error: GENERIC }, 401);
+      return await loginPage(c, { name, error: GENERIC }, 401);
     }
-    endSession(c, d.store);
+    await endSession(c, d.store);
     if (admin!.hasTotp) {
-      startSession(c, d.store, admin!.id, 'password', d.now());
+      await startSession(c, d.store, admin!.id, 'password', d.now());
       return redirect(c, '/login/code');
     }
     const seed = randomBytes(20);
-    startSession(c, d.store, admin!.id, 'password', d.now(), d.sealer.seal(seed, PENDING_PURPOSE));
+    await startSession(c, d.store, admin!.id, 'password', d.now(), d.sealer.seal(seed, PENDING_PURPOSE));
     return redirect(c, '/login/enrol');
   });
 
@@ -93,8 +93,9 @@ export function createSessionRoutes(d: WebDeps, auth: AdminAuth) {
     try {
       const body = await c.req.parseBody();
       const code = typeof body['code'] === 'string' ? body['code'] : '';
-      // Lock, code and the claim of its step are decided in one synchronous turn.
-      check = auth.code(s.adminId, code, source, 'admin.signin');
+      // The code's step is claimed by one statement (that also finds no lockout), failures are
+      // counted in one transaction: atomic across requests and nodes.
+      check = await auth.code(s.adminId, code, source, 'admin.signin');
     } finally {
       place.end();
     }
@@ -103,20 +104,20 @@ export function createSessionRoutes(d: WebDeps, auth: AdminAuth) {
       await d.delay(failureDelayMs(check.failures));
       return page(GENERIC, 401);
     }
-    endSession(c, d.store);
-    startSession(c, d.store, s.adminId, 'full', d.now());
+    await endSession(c, d.store);
+    await startSession(c, d.store, s.adminId, 'full', d.now());
     d.audit.record({ event: 'admin.signin', outcome: 'accept', actor: `admin:${s.adminName}`, reason: 'totp_ok', source });
     return redirect(c, '/');
   });
 
-  const pendingSeed = (sessionId: string): Buffer | undefined => {
-    const sealed = findSessionPendingSeed(d.store, sessionId);
+  const pendingSeed = async (sessionId: string): Promise<Buffer | undefined> => {
+    const sealed = await findSessionPendingSeed(d.store, sessionId);
     return sealed === null ? undefined : d.sealer.open(sealed, PENDING_PURPOSE);
   };
 
-  app.get('/login/enrol', (c) => {
+  app.get('/login/enrol', async (c) => {
     const s = halfSignedIn(c);
-    const seed = s ? pendingSeed(s.id) : undefined;
+    const seed = s ? await pendingSeed(s.id) : undefined;
     if (s === undefined || seed === undefined) return redirect(c, '/login');
     const uri = otpauthUri(`${d.admin.totpIssuer()} admin`, s.adminName, seed, DEFAULT_TOTP);
     seed.fill(0);
@@ -126,7 +127,7 @@ export function createSessionRoutes(d: WebDeps, auth: AdminAuth) {
 
   app.post('/login/enrol', async (c) => {
     const s = halfSignedIn(c);
-    const seed = s ? pendingSeed(s.id) : undefined;
+    const seed = s ? await pendingSeed(s.id) : undefined;
     if (s === undefined || seed === undefined) return redirect(c, '/login');
     const body = await c.req.parseBody();
     const code = typeof body['code'] === 'string' ? body['code'].trim() : '';
@@ -137,19 +138,19 @@ export function createSessionRoutes(d: WebDeps, auth: AdminAuth) {
       d.audit.record({ event: 'admin.enrol', outcome: 'reject', actor: `admin:${s.adminName}`, reason: 'totp_wrong', source: sourceOf(c) });
       return c.html(<EnrolPage assets={d.assets} csrf={c.get('csrf')} name={s.adminName} uri={uri} error="That code does not match. Check the app and try the next code." />, 400);
     }
-    setAdminSeed(d.store, d.sealer, s.adminId, seed, check.step);
+    await setAdminSeed(d.store, d.sealer, s.adminId, seed, check.step);
     seed.fill(0);
-    endSession(c, d.store);
-    startSession(c, d.store, s.adminId, 'full', d.now());
+    await endSession(c, d.store);
+    await startSession(c, d.store, s.adminId, 'full', d.now());
     d.audit.record({ event: 'admin.enrol', outcome: 'ok', actor: `admin:${s.adminName}`, source: sourceOf(c) });
     d.audit.record({ event: 'admin.signin', outcome: 'accept', actor: `admin:${s.adminName}`, reason: 'totp_enrolled', source: sourceOf(c) });
     return redirect(c, '/');
   });
 
-  app.post('/logout', (c) => {
+  app.post('/logout', async (c) => {
     const s = c.get('session');
     if (s !== undefined) d.audit.record({ event: 'admin.signout', outcome: 'ok', actor: `admin:${s.adminName}`, source: sourceOf(c) });
-    endSession(c, d.store);
+    await endSession(c, d.store);
     return redirect(c, '/login');
   });
 

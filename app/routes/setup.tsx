@@ -21,15 +21,15 @@ export const SETUP_ACTOR = 'setup-code';
 export const SETUP_DONE = '/login?setup=done';
 
 /** The stored setup code while setup is offered (no admin, a usable file); otherwise why not. */
-export function setupCode(d: WebDeps): { code: string } | { problem: string | undefined } {
-  if (countAdmins(d.store) > 0) return { problem: undefined };
+export async function setupCode(d: WebDeps): Promise<{ code: string } | { problem: string | undefined }> {
+  if (await countAdmins(d.store) > 0) return { problem: undefined };
   const file = readSetupCode(d.dataDir);
   if (file.state === 'present') return { code: file.code };
   return { problem: file.state === 'unusable' ? file.problem : undefined };
 }
 
-export function setupOffered(d: WebDeps): boolean {
-  return 'code' in setupCode(d);
+export async function setupOffered(d: WebDeps): Promise<boolean> {
+  return 'code' in await setupCode(d);
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
@@ -50,8 +50,8 @@ export function createSetupRoutes(d: WebDeps) {
     queue = run.catch(() => undefined);
     return run;
   };
-  const offered = (): string | undefined => {
-    const s = setupCode(d);
+  const offered = async (): Promise<string | undefined> => {
+    const s = await setupCode(d);
     if ('code' in s) return s.code;
     if (s.problem !== undefined) d.log.warn('setup code file is unusable: /setup is not offered', { file: setupCodePath(d.dataDir), problem: s.problem });
     return undefined;
@@ -63,7 +63,7 @@ export function createSetupRoutes(d: WebDeps) {
   const notFound = (c: Context<WebEnv>) => c.html(<NotFoundPage assets={d.assets} csrf={c.get('csrf')} path={c.req.path} />, 404);
 
   return new Hono<WebEnv>()
-    .get('/setup', (c) => (offered() === undefined ? notFound(c) : page(c, 200)))
+    .get('/setup', async (c) => (await offered() === undefined ? notFound(c) : page(c, 200)))
     .post('/setup', async (c) => {
       const body = await c.req.parseBody();
       const entered = str(body['code']);
@@ -77,7 +77,7 @@ export function createSetupRoutes(d: WebDeps) {
         d.audit.record({ event: 'admin.setup', outcome: 'reject', actor: null, source, reason, ...(details ? { details } : {}) });
 
       const outcome = await oneAtATime(async (): Promise<Outcome> => {
-        const stored = offered();
+        const stored = await offered();
         if (stored === undefined) return { kind: 'gone' };
         const now = d.now();
         const until = failures.lockedUntil(source, now);

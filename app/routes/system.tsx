@@ -46,8 +46,8 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
     const s = c.get('session')!;
     let k;
     try {
-      const p = await auth.password(findAdminById(d.store, s.adminId), str(b['reauth_password']) ?? '', source, 'admin.reauth');
-      k = p.ok ? auth.code(s.adminId, str(b['reauth_code']) ?? '', source, 'admin.reauth') : p;
+      const p = await auth.password(await findAdminById(d.store, s.adminId), str(b['reauth_password']) ?? '', source, 'admin.reauth');
+      k = p.ok ? await auth.code(s.adminId, str(b['reauth_code']) ?? '', source, 'admin.reauth') : p;
     } finally {
       place.end();
     }
@@ -106,14 +106,14 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
     c.render(<PolicyPage {...base(c)} {...extra} rules={d.policy().rules} clients={[...new Set(d.runtimeClients().map((x) => x.name))].sort()} unenrolled={d.resolved().settings.unenrolledUsers} />, code);
   const ruleId = (v: unknown) => (typeof v === 'string' && /^\d{1,9}$/.test(v) ? Number(v) : -1);
 
-  const admins = (c: Context<WebEnv>, extra: PageExtra = {}, code: Status = 200) =>
-    c.render(<AdminsPage {...base(c)} {...extra} admins={listAdmins(d.store)} self={c.get('session')!.adminName} />, code);
+  const admins = async (c: Context<WebEnv>, extra: PageExtra = {}, code: Status = 200) =>
+    c.render(<AdminsPage {...base(c)} {...extra} admins={await listAdmins(d.store)} self={c.get('session')!.adminName} />, code);
 
   /** A new API token, shown once on the page the creation redirects to. */
   const createdTokens = new ShownOnce<{ name: string; token: string }>(d.now);
 
-  const tokens = (c: Context<WebEnv>, extra: PageExtra & { created?: { name: string; token: string } | undefined } = {}, code: Status = 200) =>
-    c.render(<TokensPage {...base(c)} {...extra} tokens={listApiTokens(d.store)} now={d.now()} />, code);
+  const tokens = async (c: Context<WebEnv>, extra: PageExtra & { created?: { name: string; token: string } | undefined } = {}, code: Status = 200) =>
+    c.render(<TokensPage {...base(c)} {...extra} tokens={await listApiTokens(d.store)} now={d.now()} />, code);
 
   return new Hono<WebEnv>()
     .get('/approvals', approvals)
@@ -245,27 +245,27 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
     .get('/directory/test', (c) => c.redirect('/directory', 303))
     .get('/directory/test-user', (c) => c.redirect('/directory', 303))
     .get('/directory/password', (c) => c.redirect('/directory', 303))
-    .get('/admins', (c) => admins(c, { notice: takeNotice(c)?.text }))
+    .get('/admins', async (c) => await admins(c, { notice: takeNotice(c)?.text }))
     .post('/admins', async (c) => {
       stayOn(c, '/admins');
       const b = await c.req.parseBody();
       const form = { name: str(b['name']) ?? '', role: str(b['role']) ?? '' };
       // A new admin is a way to everything: the adding admin's password and a code are asked again.
-      const checked = checkNewAdmin(d.admin, str(b['name']), str(b['password']), str(b['role']));
-      if (!checked.ok) return admins(c, { error: checked.error, field: checked.field, form }, checked.status);
+      const checked = await checkNewAdmin(d.admin, str(b['name']), str(b['password']), str(b['role']));
+      if (!checked.ok) return await admins(c, { error: checked.error, field: checked.field, form }, checked.status);
       const refused = await confirmed(c, b);
-      if (refused !== undefined) return admins(c, { error: refused, form }, 403);
+      if (refused !== undefined) return await admins(c, { error: refused, form }, 403);
       const r = await addAdmin(d.admin, actor(c), str(b['name']), str(b['password']), undefined, str(b['role']));
-      if (!r.ok) return admins(c, { error: r.error, field: r.field, form }, r.status);
+      if (!r.ok) return await admins(c, { error: r.error, field: r.field, form }, r.status);
       return seeOther(c, '/admins', { kind: 'ok', text: `Admin ${r.value} added; they set up TOTP at their first sign-in.` });
     })
     .post('/admins/:action{remove|reset-totp}', async (c) => {
       const b = await c.req.parseBody();
       const action = c.req.param('action') as 'remove' | 'reset-totp';
-      const r = changeAdmin(d.admin, actor(c), c.get('session')!.adminName, str(b['name']) ?? '', action);
+      const r = await changeAdmin(d.admin, actor(c), c.get('session')!.adminName, str(b['name']) ?? '', action);
       if (r.ok) return seeOther(c, '/admins', { kind: 'ok', text: action === 'remove' ? `Admin ${r.value} removed.` : `${r.value}'s TOTP reset; they enrol again at their next sign-in.` });
       stayOn(c, '/admins');
-      return admins(c, { error: r.error }, r.status);
+      return await admins(c, { error: r.error }, r.status);
     })
     .get('/admins/:action{remove|reset-totp}', (c) => c.redirect('/admins', 303))
     .post('/admins/role', async (c) => {
@@ -273,38 +273,38 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
       const b = await c.req.parseBody();
       const form = { target: str(b['target']) ?? '', newrole: str(b['newrole']) ?? '' };
       const role = checkRole(str(b['newrole']) || '-', 'newrole');
-      if (!role.ok) return admins(c, { error: role.error, field: role.field, form }, role.status);
+      if (!role.ok) return await admins(c, { error: role.error, field: role.field, form }, role.status);
       // A role is a way to more (or less) of everything: asked again like adding an admin.
       const refused = await confirmed(c, b);
-      if (refused !== undefined) return admins(c, { error: refused, form }, 403);
-      const r = setAdminRole(d.admin, actor(c), c.get('session')!.adminName, form.target, role.value);
-      if (!r.ok) return admins(c, { error: r.error, field: 'target', form }, r.status);
+      if (refused !== undefined) return await admins(c, { error: refused, form }, 403);
+      const r = await setAdminRole(d.admin, actor(c), c.get('session')!.adminName, form.target, role.value);
+      if (!r.ok) return await admins(c, { error: r.error, field: 'target', form }, r.status);
       return seeOther(c, '/admins', { kind: 'ok', text: `${r.value.name} is now: ${ROLE_LABELS[r.value.role]}.` });
     })
     .get('/admins/role', (c) => c.redirect('/admins', 303))
-    .get('/tokens', (c) => {
+    .get('/tokens', async (c) => {
       const shown = createdTokens.take(c.get('session')!.id, c.req.query('shown'));
       if (shown !== undefined) c.header('Cache-Control', 'no-store');
-      return tokens(c, { created: shown, notice: takeNotice(c)?.text });
+      return await tokens(c, { created: shown, notice: takeNotice(c)?.text });
     })
     .post('/tokens', async (c) => {
       stayOn(c, '/tokens');
       const b = await c.req.parseBody();
       const form = { name: str(b['name']) ?? '', role: str(b['role']) ?? '' };
       const role = checkRole(str(b['role']));
-      if (!role.ok) return tokens(c, { error: role.error, field: role.field, form }, role.status);
+      if (!role.ok) return await tokens(c, { error: role.error, field: role.field, form }, role.status);
       const refused = await confirmed(c, b);
-      if (refused !== undefined) return tokens(c, { error: refused, form }, 403);
-      const r = createApiToken(d.admin, actor(c), str(b['name']), role.value);
-      if (!r.ok) return tokens(c, { error: r.error, field: r.field, form }, r.status);
+      if (refused !== undefined) return await tokens(c, { error: refused, form }, 403);
+      const r = await createApiToken(d.admin, actor(c), str(b['name']), role.value);
+      if (!r.ok) return await tokens(c, { error: r.error, field: r.field, form }, r.status);
       return seeOther(c, `/tokens?shown=${createdTokens.put(c.get('session')!.id, r.value)}`);
     })
     .post('/tokens/revoke', async (c) => {
       const b = await c.req.parseBody();
-      const r = revokeApiToken(d.admin, actor(c), str(b['name']) ?? '');
+      const r = await revokeApiToken(d.admin, actor(c), str(b['name']) ?? '');
       if (r.ok) return seeOther(c, '/tokens', { kind: 'ok', text: `Token ${r.value} revoked.` });
       stayOn(c, '/tokens');
-      return tokens(c, { error: r.error }, r.status);
+      return await tokens(c, { error: r.error }, r.status);
     })
     .get('/tokens/revoke', (c) => c.redirect('/tokens', 303))
     .get('/backup', (c) => c.render(<BackupPage {...base(c)} />))

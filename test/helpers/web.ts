@@ -116,14 +116,14 @@ export interface WebApp {
   /** The fake runtime state behind the default views; push into these arrays and maps freely. */
   runtime: { pending: PendingApproval[]; activity: Map<string, ClientActivity>; health: ReturnType<WebDeps['health']> };
   /** Insert an admin (if not there yet; a full admin unless `role` says otherwise) and a 'full' session for them. */
-  adminSession(name?: string, opts?: { stage?: 'password' | 'full'; role?: Role }): AdminSession;
+  adminSession(name?: string, opts?: { stage?: 'password' | 'full'; role?: Role }): Promise<AdminSession>;
   /**
    * Give admin `name` (created when missing) a real password and TOTP seed, for sign-in and for
    * the re-checks before sensitive operations; `code(offset)` is the code of the app's clock.
    */
   adminCredentials(name?: string): Promise<{ password: string; code(offsetSteps?: number): string }>;
   /** Insert an API token named `name` (no audit record; a full admin's unless `role`) and return the bearer token. */
-  apiToken(name?: string, role?: Role): string;
+  apiToken(name?: string, role?: Role): Promise<string>;
   /** Load what the app holds from the store again (after a test wrote to the store itself). */
   reload(): Promise<void>;
   close(): void;
@@ -270,18 +270,18 @@ export async function makeWebApp(opts: WebAppOptions = {}): Promise<WebApp> {
     auditRows: () => [...auditStore.iterate()],
     runtime,
     pushApi,
-    adminSession: (name = 'root', o = {}) => createAdminSession(store, { name, secure, now: clock.now(), stage: o.stage ?? 'full', ...(o.role !== undefined ? { role: o.role } : {}) }),
+    adminSession: async (name = 'root', o = {}) => await createAdminSession(store, { name, secure, now: clock.now(), stage: o.stage ?? 'full', ...(o.role !== undefined ? { role: o.role } : {}) }),
     adminCredentials: async (name = 'root') => {
       const password = `${name}-password-long`;
-      const id = findAdminByName(store, name)?.id ?? insertAdmin(store, name, 'placeholder');
-      updateAdminPassword(store, name, await hashPassword(password));
+      const id = (await findAdminByName(store, name))?.id ?? await insertAdmin(store, name, 'placeholder');
+      await updateAdminPassword(store, name, await hashPassword(password));
       const seed = randomBytes(20);
-      setAdminSeed(store, sealer, id, seed, -1);
+      await setAdminSeed(store, sealer, id, seed, -1);
       return { password, code: (offset = 0) => hotp(seed, totpStep(clock.now(), 30) + offset, 6) };
     },
-    apiToken: (name = 'ci', role: Role = 'admin') => {
+    apiToken: async (name = 'ci', role: Role = 'admin') => {
       const token = newToken('gh_');
-      insertApiToken(store, name, tokenHash(token), 'test', role);
+      await insertApiToken(store, name, tokenHash(token), 'test', role);
       return token;
     },
     reload,
@@ -358,13 +358,13 @@ export async function passwordStep(w: WebApp, name: string, password: string, fr
  * An admin (created when missing, with a placeholder password hash: sign-in by password is not
  * possible, use the session) and a session for them, as the sign-in page would leave it.
  */
-export function createAdminSession(store: Store, o: { name?: string; secure?: boolean; now?: number; stage?: 'password' | 'full'; role?: Role } = {}): AdminSession {
+export async function createAdminSession(store: Store, o: { name?: string; secure?: boolean; now?: number; stage?: 'password' | 'full'; role?: Role } = {}): Promise<AdminSession> {
   const name = o.name ?? 'root';
   const now = o.now ?? Date.now();
-  const adminId = findAdminByName(store, name)?.id ?? insertAdmin(store, name, 'placeholder-not-a-password-hash', o.role ?? 'admin');
+  const adminId = (await findAdminByName(store, name))?.id ?? await insertAdmin(store, name, 'placeholder-not-a-password-hash', o.role ?? 'admin');
   const token = newToken();
   const csrf = newToken();
-  insertSession(store, { id: tokenHash(token), adminId, stage: o.stage ?? 'full', csrfToken: csrf, createdAt: now, lastSeenAt: now, pendingSeedSealed: null });
+  await insertSession(store, { id: tokenHash(token), adminId, stage: o.stage ?? 'full', csrfToken: csrf, createdAt: now, lastSeenAt: now, pendingSeedSealed: null });
   const cookie = `${o.secure ? '__Host-gh_session' : 'gh_session'}=${token}`;
   const headers = { Cookie: cookie, 'X-CSRF-Token': csrf };
   return { name, adminId, cookie, csrf, headers, form: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded' } };

@@ -21,7 +21,7 @@ L.after.each((ctx) => ctx.w.close());
 
 const signIn = (w: WebApp, pre: Visitor, name: string, password: string) => postForm(w, '/login', pre, { _csrf: pre.csrf, name, password });
 
-const row = (w: WebApp, name = 'root') => findAdminByName(w.store, name)!;
+const row = async (w: WebApp, name = 'root') => (await findAdminByName(w.store, name))!;
 const events = (w: WebApp, event: string) => w.auditRows().filter((r) => r.event === event);
 
 L('ten wrong passwords lock the account for 15 minutes: slower answers, one admin.lockout record, the right password refused meanwhile', async ({ w }) => {
@@ -29,7 +29,7 @@ L('ten wrong passwords lock the account for 15 minutes: slower answers, one admi
   const pre = await preSession(w);
   for (let i = 1; i <= 10; i++) assert.is((await signIn(w, pre, 'root', 'not the password')).status, 401);
   assert.equal(w.delays(), [500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 4500, 5000], 'each failure slows the next answer');
-  assert.ok(row(w).lockedUntil !== null && row(w).lockedUntil! === w.clock.now() + 15 * 60_000, 'locked for 15 minutes');
+  assert.ok((await row(w)).lockedUntil !== null && (await row(w)).lockedUntil! === w.clock.now() + 15 * 60_000, 'locked for 15 minutes');
   assert.is(events(w, 'admin.lockout').length, 1);
   assert.is(events(w, 'admin.lockout')[0]!.actor, 'admin:root');
   // From another address (the first one is throttled by now): the right password is refused too.
@@ -46,7 +46,7 @@ L('40 wrong passwords sent at once all count: the account is locked', async ({ w
   const pres = await Promise.all(Array.from({ length: 40 }, (_, i) => preSession(w, `198.51.100.${i + 20}`)));
   const answers = await Promise.all(pres.map((pre) => signIn(w, pre, 'root', 'not the password')));
   assert.ok(answers.every((r) => r.status === 401));
-  assert.ok((row(w).lockedUntil ?? 0) > w.clock.now(), 'locked');
+  assert.ok(((await row(w)).lockedUntil ?? 0) > w.clock.now(), 'locked');
   // 40 failures: a lockout at the 10th, 20th, 30th and 40th.
   assert.is(events(w, 'admin.lockout').length, 4);
   assert.is(events(w, 'admin.signin').filter((r) => r.outcome === 'reject').length, 40);
@@ -58,7 +58,7 @@ L('200 wrong codes sent at once lock the account; the right code sent after them
   const wrong = creds.code() === '000000' ? '111111' : '000000';
   const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => postForm(w, '/login/code', { cookie: half.cookie, from: `192.0.2.${(i % 200) + 1}` }, { _csrf: half.csrf, code: wrong })));
   assert.ok(answers.every((r) => r.status === 401));
-  assert.ok((row(w).lockedUntil ?? 0) > w.clock.now());
+  assert.ok(((await row(w)).lockedUntil ?? 0) > w.clock.now());
   const right = await postForm(w, '/login/code', half, { _csrf: half.csrf, code: creds.code() });
   assert.is(right.status, 401, 'the right code is refused while locked');
 
@@ -84,8 +84,8 @@ L('one source address is throttled after ten failures, before any account is tou
   assert.match(refused.headers.get('retry-after') ?? '', /^\d+$/);
   assert.match(await refused.text(), /Too many failed sign-ins from this address/);
   for (const n of ['root', ...others]) {
-    assert.is(row(w, n).lockedUntil, null, `${n} is not locked`);
-    assert.ok(row(w, n).failedAttempts <= 3, `${n}: the throttled attempt did not count`);
+    assert.is((await row(w, n)).lockedUntil, null, `${n} is not locked`);
+    assert.ok((await row(w, n)).failedAttempts <= 3, `${n}: the throttled attempt did not count`);
   }
   assert.is(events(w, 'admin.throttle').length, 1);
   // Another address is not affected; the same /64 of an IPv6 address is one source.
@@ -109,9 +109,10 @@ L('parallel wrong passwords from one source cannot get past its throttle: at mos
   const statuses = answers.map((r) => r.status);
   assert.ok(statuses.filter((x) => x === 401).length <= 10, statuses.join(','));
   assert.ok(statuses.filter((x) => x === 429).length >= 30, statuses.join(','));
-  const counted = names.reduce((n, name) => n + row(w, name).failedAttempts + (row(w, name).lockedUntil !== null ? 10 : 0), 0);
+  const rows = await Promise.all(names.map((name) => row(w, name)));
+  const counted = rows.reduce((n, r) => n + r.failedAttempts + (r.lockedUntil !== null ? 10 : 0), 0);
   assert.ok(counted <= 10, `${counted} failures reached the accounts`);
-  assert.ok(names.filter((n) => row(w, n).lockedUntil !== null).length <= 1, 'at most one admin locked');
+  assert.ok(rows.filter((r) => r.lockedUntil !== null).length <= 1, 'at most one admin locked');
   // The refusals are audited once a minute for the source, not once each.
   const refusals = events(w, 'admin.signin').filter((r) => r.reason === 'source_throttled');
   assert.is(refusals.length, 1);

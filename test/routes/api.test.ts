@@ -81,7 +81,7 @@ const send = async (w: WebApp, method: string, url: string, token: string | fals
 async function run(s: Scenario): Promise<void> {
   const w = await makeWebApp(s.opts);
   try {
-    const token = w.apiToken('ci');
+    const token = await w.apiToken('ci');
     await s.setup?.(w);
     const before = w.auditRows().length;
     const auth = s.auth === undefined ? token : s.auth;
@@ -132,9 +132,9 @@ const scenarios: Scenario[] = [
   { name: 'no token: 401 with WWW-Authenticate', method: 'GET', url: '/api/v1/status', auth: false, status: 401, contains: ['Bearer <token>'], check: (r) => assert.match(r.headers.get('WWW-Authenticate') ?? '', /^Bearer/) },
   { name: 'wrong token: 401', method: 'GET', url: '/api/v1/status', auth: 'gh_not-a-real-token', status: 401, check: (r) => assert.match(r.headers.get('WWW-Authenticate') ?? '', /^Bearer .*invalid_token/) },
   { name: 'not a bearer header: 401', method: 'GET', url: '/api/v1/clients', auth: 'Basic YWRtaW46YWRtaW4=', status: 401 },
-  { name: 'revoked token: 401', method: 'GET', url: '/api/v1/clients', status: 401, setup: (w) => void deleteApiToken(w.store, 'ci') },
+  { name: 'revoked token: 401', method: 'GET', url: '/api/v1/clients', status: 401, setup: async (w) => void await deleteApiToken(w.store, 'ci') },
   { name: 'no token on a change: 401 and nothing written', method: 'POST', url: '/api/v1/users', auth: false, body: { username: 'mallory' }, status: 401, check: async (_r, w, t) => assert.is((await send(w, 'GET', '/api/v1/users', t)).json.users.length, 0) },
-  { name: 'a session cookie is not a token', method: 'GET', url: '/api/v1/status', auth: false, status: 401, check: async (_r, w) => assert.is((await send(w, 'GET', '/api/v1/status', false, undefined, w.adminSession().headers)).status, 401) },
+  { name: 'a session cookie is not a token', method: 'GET', url: '/api/v1/status', auth: false, status: 401, check: async (_r, w) => assert.is((await send(w, 'GET', '/api/v1/status', false, undefined, (await w.adminSession()).headers)).status, 401) },
   { name: 'openapi.json needs no token', method: 'GET', url: '/api/v1/openapi.json', auth: false, status: 200, contains: ['"openapi":"3.1.0"', '"bearer"', `"version":"${VERSION}"`] },
   { name: 'unknown route: 404 JSON', method: 'GET', url: '/api/v1/nothing/here', status: 404, contains: ['no such endpoint'] },
   { name: 'unknown method on a known path: 404 JSON', method: 'DELETE', url: '/api/v1/status', status: 404 },
@@ -600,7 +600,7 @@ const scenarios: Scenario[] = [
     name: 'admins: names, never the hash',
     method: 'GET',
     url: '/api/v1/admins',
-    setup: (w) => void insertAdmin(w.store, 'alice', 'scrypt$hash-that-must-not-leak'),
+    setup: async (w) => void await insertAdmin(w.store, 'alice', 'scrypt$hash-that-must-not-leak'),
     status: 200,
     notContains: ['hash-that-must-not-leak', 'password'],
     check: (r) => assert.equal(r.json.admins, [{ name: 'alice', role: 'admin', hasTotp: false, createdAt: r.json.admins[0].createdAt }]),
@@ -625,17 +625,17 @@ for (const s of scenarios) Api(s.name, () => run(s));
 Api('the token is touched at most once a minute', async () => {
   const w = await makeWebApp();
   try {
-    const t = w.apiToken('ci');
-    const lastUsed = () => findApiTokenByHash(w.store, tokenHash(t))?.lastUsedAt;
-    assert.is(lastUsed(), null);
+    const t = await w.apiToken('ci');
+    const lastUsed = async () => (await findApiTokenByHash(w.store, tokenHash(t)))?.lastUsedAt;
+    assert.is(await lastUsed(), null);
     await send(w, 'GET', '/api/v1/status', t);
-    assert.is(lastUsed(), WEB_START);
+    assert.is(await lastUsed(), WEB_START);
     w.clock.advance(30_000);
     await send(w, 'GET', '/api/v1/status', t);
-    assert.is(lastUsed(), WEB_START);
+    assert.is(await lastUsed(), WEB_START);
     w.clock.advance(31_000);
     await send(w, 'GET', '/api/v1/status', t);
-    assert.is(lastUsed(), WEB_START + 61_000);
+    assert.is(await lastUsed(), WEB_START + 61_000);
   } finally {
     w.close();
   }
@@ -644,13 +644,13 @@ Api('the token is touched at most once a minute', async () => {
 Api('the browser UI middleware does not apply: no CSRF token, no cookie needed', async () => {
   const w = await makeWebApp();
   try {
-    const t = w.apiToken('ci');
+    const t = await w.apiToken('ci');
     const r = await send(w, 'POST', '/api/v1/users', t, { username: 'alice' }, { Origin: 'https://evil.example' });
     assert.is(r.status, 201);
     assert.is(r.headers.get('Set-Cookie'), null);
     // And the UI itself still wants its session (the helper's session works).
     assert.is((await w.app.request('/users')).status, 303);
-    const admin = w.adminSession();
+    const admin = await w.adminSession();
     const page = await w.app.request('/users', { headers: admin.headers });
     assert.is(page.status, 200);
     assert.ok((await page.text()).includes('alice'));
@@ -698,7 +698,7 @@ Api('openapi.json describes every route of the API and nothing else', async () =
 Api('each change writes one audit record naming the token, and secrets stay out of it', async () => {
   const w = await makeWebApp();
   try {
-    const t = w.apiToken('deploy-bot');
+    const t = await w.apiToken('deploy-bot');
     const steps: [string, string, unknown][] = [
       ['POST', '/api/v1/clients', { address: '10.1.0.0/16', secret: 'cycle-secret-001' }],
       ['PATCH', '/api/v1/clients/10.1.0.0%2F16', { secret: 'cycle-secret-002' }],

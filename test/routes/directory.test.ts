@@ -26,14 +26,14 @@ D.after.each((ctx) => {
 });
 
 async function post(w: WebApp, url: string, form: Record<string, string>, reauth = false): Promise<{ status: number; text: string; location: string | null }> {
-  const admin = w.adminSession('root');
+  const admin = await w.adminSession('root');
   const creds = reauth ? await w.adminCredentials('root') : undefined;
   const body = new URLSearchParams({ _csrf: admin.csrf, ...(creds ? { reauth_password: creds.password, reauth_code: creds.code() } : {}), ...form }).toString();
   const res = await w.app.request(url, { method: 'POST', headers: { Cookie: admin.cookie, 'Content-Type': 'application/x-www-form-urlencoded' }, body });
   return { status: res.status, text: await res.text(), location: res.headers.get('location') };
 }
 async function get(w: WebApp, url: string): Promise<string> {
-  const admin = w.adminSession('root');
+  const admin = await w.adminSession('root');
   return (await w.app.request(url, { headers: { Cookie: admin.cookie } })).text();
 }
 const fromFlags = (s: Slapd) => ({ argv: ['--ldap-url', s.url, '--ldap-preset', 'openldap', '--ldap-base-dn', BASE_DN, '--ldap-bind-dn', ADMIN_DN], env: { LDAP_BIND_PASSWORD: ADMIN_PASSWORD } });

@@ -179,7 +179,7 @@ P('no client secret, access token or device token reaches the audit log', async 
 });
 
 P('the Push API page: an application added shows its credentials once; a refused form says why next to the field; change and remove', async (ctx) => {
-  const me = ctx.w.adminSession('root');
+  const me = await ctx.w.adminSession('root');
   const post = (path: string, fields: Record<string, string>) => ctx.w.app.request(path, { method: 'POST', headers: me.form, body: new URLSearchParams({ _csrf: me.csrf, ...fields }).toString() });
   const bad = await post('/applications', { name: 'gw', sources: '10.0.0.0/99' });
   assert.is(bad.status, 400);
@@ -205,7 +205,7 @@ P('the Push API page: an application added shows its credentials once; a refused
 });
 
 P('the JSON API manages applications: the secret once, changes, a new secret revokes the old tokens', async (ctx) => {
-  const admin = ctx.w.apiToken('ops');
+  const admin = await ctx.w.apiToken('ops');
   const api = (method: string, path: string, body?: unknown) => ctx.w.app.request(`/api/v1${path}`, { method, headers: { Authorization: `Bearer ${admin}`, ...(body ? { 'Content-Type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
   const made = await api('POST', '/applications', { name: 'auth-proxy', allowedSources: ['192.0.2.0/28'], rateLimit: 100 });
   assert.is(made.status, 201);

@@ -232,7 +232,7 @@ function bodyOf(method: string, path: string): Record<string, string> {
 async function seed(w: WebApp): Promise<void> {
   assert.ok(addUser(w.deps.admin, 'setup', 'carol').ok);
   assert.ok((await addClient(w.deps.admin, 'setup', { name: 'vpn', address: '10.0.0.0/24', secret: 'stored-secret-x7q2' })).ok);
-  w.adminSession('other');
+  await w.adminSession('other');
 }
 
 const Table = suite('roles: every route classified, every role tried');
@@ -266,12 +266,12 @@ for (const role of ROLES) {
         let res: Response;
         const api = path.startsWith('/api/v1/');
         if (api) {
-          const token = w.apiToken(`t-${role}-${++tokens}`, role);
+          const token = await w.apiToken(`t-${role}-${++tokens}`, role);
           const body = bodyOf(method, path);
           res = await w.app.request(urlOf(path), { method, headers: { Authorization: `Bearer ${token}`, ...(method === 'GET' ? {} : { 'Content-Type': 'application/json' }) }, ...(method === 'GET' ? {} : { body: JSON.stringify(body) }) });
         } else {
           // A fresh session each time (POST /logout ends one).
-          const me = w.adminSession(`${role}-user`, { role });
+          const me = await w.adminSession(`${role}-user`, { role });
           const form = new URLSearchParams({ _csrf: me.csrf, ...bodyOf(method, path) }).toString();
           res = await w.app.request(urlOf(path), method === 'GET' ? { headers: me.headers } : { method, headers: me.form, body: form });
         }
@@ -304,16 +304,16 @@ for (const role of ROLES) {
 Table('unknown URLs are full admins only; the role is read on each request, so a change applies at once', async () => {
   const w = await makeWebApp();
   try {
-    const me = w.adminSession('helen', { role: 'helpdesk' });
+    const me = await w.adminSession('helen', { role: 'helpdesk' });
     assert.is((await w.app.request('/settings', { headers: me.headers })).status, 403);
     assert.is((await w.app.request('/no/such/page', { headers: me.headers })).status, 403);
     // Promoted by another admin (the CLI here): the same session may now read the settings.
-    w.adminSession('root');
-    assert.ok(changeAdmin(w.deps.admin, 'cli:test', undefined, 'nobody', 'remove').ok === false);
+    await w.adminSession('root');
+    assert.ok((await changeAdmin(w.deps.admin, 'cli:test', undefined, 'nobody', 'remove')).ok === false);
     const { setAdminRole } = await import('../../app/admin/admins.js');
-    assert.ok(setAdminRole(w.deps.admin, 'cli:test', undefined, 'helen', 'admin').ok);
+    assert.ok((await setAdminRole(w.deps.admin, 'cli:test', undefined, 'helen', 'admin')).ok);
     assert.is((await w.app.request('/settings', { headers: me.headers })).status, 200);
-    assert.is(findAdminByName(w.store, 'helen')!.role, 'admin');
+    assert.is((await findAdminByName(w.store, 'helen'))!.role, 'admin');
   } finally {
     w.close();
   }
@@ -324,7 +324,7 @@ Table('the navigation and the pages leave out what a role cannot use', async () 
   try {
     await seed(w);
     const page = async (role: Role, path: string) => {
-      const me = w.adminSession(`${role}-nav`, { role });
+      const me = await w.adminSession(`${role}-nav`, { role });
       return (await w.app.request(path, { headers: me.headers })).text();
     };
     const nav = (html: string) => [...html.matchAll(/<li><a href="([^"]+)"/g)].map((m) => m[1]);
@@ -343,7 +343,7 @@ Table('the navigation and the pages leave out what a role cannot use', async () 
     }
     assert.not.match(await page('readonly', '/clients'), /href="\/clients\/edit/);
     // The live search of the users page leaves the actions out too.
-    const ro = w.adminSession('readonly-live', { role: 'readonly' });
+    const ro = await w.adminSession('readonly-live', { role: 'readonly' });
     const live = await (await w.app.request('/users?q=car', { headers: { ...ro.headers, 'HX-Request': 'true', 'HX-Target': 'user-table' } })).text();
     assert.match(live, /carol/);
     assert.not.match(live, /action="\/users\//);
@@ -355,13 +355,13 @@ Table('the navigation and the pages leave out what a role cannot use', async () 
 Table('roles are given with a step-up, the last full admin stays one, and a race of demotions leaves one', async () => {
   const w = await makeWebApp();
   try {
-    const root = w.adminSession('root');
+    const root = await w.adminSession('root');
     const creds = await w.adminCredentials('root');
     const post = (s: typeof root, url: string, form: Record<string, string>) => w.app.request(url, { method: 'POST', headers: s.form, body: new URLSearchParams({ _csrf: s.csrf, ...form }).toString() });
     // Adding a help-desk admin.
     let res = await post(root, '/admins', { name: 'helen', password: 'a-long-password-1', role: 'helpdesk', reauth_password: creds.password, reauth_code: creds.code() });
     assert.is(res.status, 303);
-    assert.is(findAdminByName(w.store, 'helen')!.role, 'helpdesk');
+    assert.is((await findAdminByName(w.store, 'helen'))!.role, 'helpdesk');
     assert.ok(w.auditRows().some((r) => r.event === 'admin.add' && r.details === '{"name":"helen","role":"helpdesk"}'));
     // A role that does not exist: refused next to the field, nothing asked.
     res = await post(root, '/admins', { name: 'ivan', password: 'a-long-password-1', role: 'superuser' });
@@ -370,22 +370,22 @@ Table('roles are given with a step-up, the last full admin stays one, and a race
     // A role change needs the password and a fresh code.
     res = await post(root, '/admins/role', { target: 'helen', newrole: 'readonly', reauth_password: 'wrong', reauth_code: '000000' });
     assert.is(res.status, 403);
-    assert.is(findAdminByName(w.store, 'helen')!.role, 'helpdesk');
+    assert.is((await findAdminByName(w.store, 'helen'))!.role, 'helpdesk');
     w.clock.advance(30_000);
     res = await post(root, '/admins/role', { target: 'helen', newrole: 'readonly', reauth_password: creds.password, reauth_code: creds.code() });
     assert.is(res.status, 303);
-    assert.is(findAdminByName(w.store, 'helen')!.role, 'readonly');
+    assert.is((await findAdminByName(w.store, 'helen'))!.role, 'readonly');
     assert.ok(w.auditRows().some((r) => r.event === 'admin.role' && r.details === '{"name":"helen","previous":"helpdesk","role":"readonly"}'));
     // Nobody changes their own role; the last full admin cannot be demoted or removed.
     const { setAdminRole } = await import('../../app/admin/admins.js');
-    assert.equal(setAdminRole(w.deps.admin, 'admin:root', 'root', 'root', 'readonly'), { ok: false, status: 409, error: 'you cannot change your own role (another full admin can)' });
-    const cli = setAdminRole(w.deps.admin, 'cli:test', undefined, 'root', 'readonly');
+    assert.equal(await setAdminRole(w.deps.admin, 'admin:root', 'root', 'root', 'readonly'), { ok: false, status: 409, error: 'you cannot change your own role (another full admin can)' });
+    const cli = await setAdminRole(w.deps.admin, 'cli:test', undefined, 'root', 'readonly');
     assert.ok(!cli.ok && /last full admin/.test(cli.error));
-    const removal = changeAdmin(w.deps.admin, 'cli:test', undefined, 'root', 'remove');
+    const removal = await changeAdmin(w.deps.admin, 'cli:test', undefined, 'root', 'remove');
     assert.ok(!removal.ok && /last full admin/.test(removal.error));
     // Two full admins demoting each other at the same moment: exactly one of them stays full.
-    assert.ok(setAdminRole(w.deps.admin, 'cli:test', undefined, 'helen', 'admin').ok);
-    const helen = w.adminSession('helen');
+    assert.ok((await setAdminRole(w.deps.admin, 'cli:test', undefined, 'helen', 'admin')).ok);
+    const helen = await w.adminSession('helen');
     const hcreds = await w.adminCredentials('helen');
     // root demotes helen while helen demotes root; the CLI also tries to remove both.
     w.clock.advance(30_000);
@@ -395,7 +395,7 @@ Table('roles are given with a step-up, the last full admin stays one, and a race
     ]);
     const statuses = results.map((r) => r.status).sort();
     assert.equal(statuses, [303, 409], `one demotion done, the other refused (got ${statuses.join(', ')})`);
-    const full = ['root', 'helen'].filter((n) => findAdminByName(w.store, n)!.role === 'admin');
+    const full = (await Promise.all(['root', 'helen'].map((n) => findAdminByName(w.store, n)))).filter((a) => a!.role === 'admin');
     assert.is(full.length, 1, 'exactly one full admin left');
   } finally {
     w.close();
@@ -405,7 +405,7 @@ Table('roles are given with a step-up, the last full admin stays one, and a race
 Table('API tokens carry a role: created with one, listed with it, refused outside it', async () => {
   const w = await makeWebApp();
   try {
-    const root = w.adminSession('root');
+    const root = await w.adminSession('root');
     const creds = await w.adminCredentials('root');
     const res = await w.app.request('/tokens', { method: 'POST', headers: root.form, body: new URLSearchParams({ _csrf: root.csrf, name: 'helpdesk-bot', role: 'helpdesk', reauth_password: creds.password, reauth_code: creds.code() }).toString() });
     assert.is(res.status, 303);
@@ -420,7 +420,7 @@ Table('API tokens carry a role: created with one, listed with it, refused outsid
     assert.is(refused.status, 403);
     assert.equal(await refused.json(), { error: "this token's role (helpdesk) does not allow PUT /api/v1/settings/failmode" });
     assert.is((await readStoredSettings(w.store)).get('failmode'), undefined, 'the setting was not stored');
-    const admins = (await (await w.app.request('/api/v1/tokens', { headers: { Authorization: `Bearer ${w.apiToken('lister')}` } })).json()) as { tokens: { name: string; role: string }[] };
+    const admins = (await (await w.app.request('/api/v1/tokens', { headers: { Authorization: `Bearer ${await w.apiToken('lister')}` } })).json()) as { tokens: { name: string; role: string }[] };
     assert.equal(admins.tokens.map((t) => [t.name, t.role]), [['helpdesk-bot', 'helpdesk'], ['lister', 'admin']]);
   } finally {
     w.close();

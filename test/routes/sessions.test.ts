@@ -29,7 +29,7 @@ async function dashboard(w: WebApp, cookie: string): Promise<number | string> {
 }
 
 S('a session ends after 30 minutes without a request, and stays ended', async ({ w }) => {
-  const { cookie } = w.adminSession();
+  const { cookie } = await w.adminSession();
   for (let i = 1; i <= 3; i++) {
     w.clock.advance(29 * MINUTE);
     assert.is(await dashboard(w, cookie), 200, `a request ${i * 29} minutes in, 29 after the last`);
@@ -42,7 +42,7 @@ S('a session ends after 30 minutes without a request, and stays ended', async ({
 });
 
 S('a page refreshing itself (the dashboard, approvals) does not keep the session from going idle', async ({ w }) => {
-  const { cookie } = w.adminSession();
+  const { cookie } = await w.adminSession();
   const poll = async () => (await w.app.request('/', { headers: { Cookie: cookie, 'HX-Request': 'true', 'X-Gatehouse-Poll': '1' } })).status;
   w.clock.advance(20 * MINUTE);
   assert.is(await poll(), 200, 'the live part still refreshes while the session is good');
@@ -50,12 +50,12 @@ S('a page refreshing itself (the dashboard, approvals) does not keep the session
   // 31 minutes since the admin last did anything, 11 since the last refresh.
   assert.is(await dashboard(w, cookie), '303 /login');
   // The dashboard's live part asks with the header.
-  const page = await (await w.app.request('/', { headers: { Cookie: w.adminSession().cookie } })).text();
+  const page = await (await w.app.request('/', { headers: { Cookie: (await w.adminSession()).cookie } })).text();
   assert.match(page, /hx-headers="\{&quot;X-Gatehouse-Poll&quot;:&quot;1&quot;\}"/);
 });
 
 S('a session ends 12 hours after sign-in, however active', async ({ w }) => {
-  const { cookie } = w.adminSession();
+  const { cookie } = await w.adminSession();
   for (let t = 20 * MINUTE; t < 12 * HOUR; t += 20 * MINUTE) {
     w.clock.advance(20 * MINUTE);
     assert.is(await dashboard(w, cookie), 200, `active at ${t / MINUTE} minutes`);
@@ -69,7 +69,7 @@ S('a session ends 12 hours after sign-in, however active', async ({ w }) => {
 S('sign-in with a code: the session from before, and the half-signed-in one, stop working at the next step', async ({ w }) => {
   const creds = await w.adminCredentials('root');
   // This browser was signed in before; its admin signs in again.
-  const earlier = w.adminSession('root');
+  const earlier = await w.adminSession('root');
   const pre = await preSession(w);
   const password = await postForm(w, '/login', { cookie: `${earlier.cookie}; ${pre.cookie}`, from: pre.from }, { _csrf: earlier.csrf, name: 'root', password: creds.password });
   assert.is(password.status, 303);
@@ -105,7 +105,7 @@ S('sign-in from a fresh browser: the pre-session form token stops working once t
 });
 
 S('first sign-in with TOTP enrolment: the half-signed-in session stops working once the code is confirmed', async ({ w }) => {
-  insertAdmin(w.store, 'newbie', await hashPassword('newbie-password-long'));
+  await insertAdmin(w.store, 'newbie', await hashPassword('newbie-password-long'));
   const half = await passwordStep(w, 'newbie', 'newbie-password-long');
   assert.is(half.page, '/login/enrol');
   const uri = /otpauth:\/\/totp\/[^"<\s]+/.exec(half.html)?.[0];

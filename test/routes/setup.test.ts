@@ -84,7 +84,7 @@ Setup('no setup code file: GET and POST /setup are 404, and the sign-in page has
     assert.is((await w.app.request('/setup')).status, 404);
     const post = await postSetup(w, good());
     assert.is(post.status, 404);
-    assert.is(countAdmins(w.store), 0);
+    assert.is(await countAdmins(w.store), 0);
     const login = await (await w.app.request('/login')).text();
     assert.not.ok(login.includes('href="/setup"'));
     assert.ok(login.includes('gatehouse admin add NAME'), 'the console way is shown instead');
@@ -93,11 +93,11 @@ Setup('no setup code file: GET and POST /setup are 404, and the sign-in page has
 
 Setup('an admin exists: /setup is 404 even with the file, the right code does nothing, no link', () =>
   run({}, async ({ w, file }) => {
-    insertAdmin(w.store, 'root', await hashPassword('the first admin passphrase'));
+    await insertAdmin(w.store, 'root', await hashPassword('the first admin passphrase'));
     assert.is((await w.app.request('/setup')).status, 404);
     const post = await postSetup(w, good({ name: 'mallory' }));
     assert.is(post.status, 404);
-    assert.is(findAdminByName(w.store, 'mallory'), undefined);
+    assert.is(await findAdminByName(w.store, 'mallory'), undefined);
     assert.ok(existsSync(file), 'the file is left alone');
     const login = await (await w.app.request('/login')).text();
     assert.not.ok(login.includes('href="/setup"'));
@@ -111,7 +111,7 @@ Setup('a file without a usable code (empty, or too short) is not an offer', asyn
       assert.is((await w.app.request('/setup')).status, 404, `file ${JSON.stringify(content)}`);
       const post = await postSetup(w, good({ code: content }));
       assert.is(post.status, 404);
-      assert.is(countAdmins(w.store), 0);
+      assert.is(await countAdmins(w.store), 0);
     });
   }
 });
@@ -140,7 +140,7 @@ Setup('a wrong code: 422 with a clear message, audited without the code, no admi
     assert.is(res.status, 422);
     assert.ok(res.text.includes('That setup code is not correct'));
     assert.ok(res.text.includes('value="alice"'), 'the name is kept');
-    assert.is(countAdmins(w.store), 0);
+    assert.is(await countAdmins(w.store), 0);
     assert.ok(existsSync(file));
     const last = w.auditRows().at(-1)!;
     assert.is(last.event, 'admin.setup');
@@ -170,14 +170,14 @@ Setup('ten wrong codes lock the source out for 15 minutes, even for the right co
     assert.is(locked.status, 429);
     assert.ok(locked.text.includes('Too many wrong setup codes from this address. Try again in 1 minute.'));
     assert.is(locked.headers.get('retry-after'), '60');
-    assert.is(countAdmins(w.store), 0, 'the right code is not even looked at while locked out');
+    assert.is(await countAdmins(w.store), 0, 'the right code is not even looked at while locked out');
     assert.ok(existsSync(file));
     assert.is(w.auditRows().at(-1)!.reason, 'locked');
 
     w.clock.advance(60_000);
     const ok = await postSetup(w, good(), b);
     assert.is(ok.status, 303);
-    assert.is(countAdmins(w.store), 1);
+    assert.is(await countAdmins(w.store), 1);
   }),
 );
 
@@ -187,7 +187,7 @@ Setup('without the CSRF token: 403, nothing created, nothing counted', () =>
     const res = await postSetup(w, good(), 'no-csrf');
     assert.is(res.status, 403);
     assert.ok(res.text.includes('CSRF'));
-    assert.is(countAdmins(w.store), 0);
+    assert.is(await countAdmins(w.store), 0);
     assert.ok(existsSync(file));
     assert.is(w.auditRows().length, before);
     const foreign = await w.app.request('/setup', {
@@ -196,7 +196,7 @@ Setup('without the CSRF token: 403, nothing created, nothing counted', () =>
       body: new URLSearchParams(good()).toString(),
     });
     assert.is(foreign.status, 403);
-    assert.is(countAdmins(w.store), 0);
+    assert.is(await countAdmins(w.store), 0);
   }),
 );
 
@@ -217,7 +217,7 @@ Setup('the right code with a weak, mismatched passphrase or a bad name: 422, not
       assert.is(w.auditRows().at(-1)!.reason, k.reason);
       texts.push(res.text);
     }
-    assert.is(countAdmins(w.store), 0);
+    assert.is(await countAdmins(w.store), 0);
     assert.ok(existsSync(file));
     assert.equal(w.delays(), [], 'the code was right: no failure delay');
     assertNoSecrets(w, texts, [CODE, PASSPHRASE, 'a different passphrase!']);
@@ -230,7 +230,7 @@ Setup('success: 303 to sign-in, the admin exists (TOTP still to enrol), the file
     const res = await postSetup(w, good(), b);
     assert.is(res.status, 303);
     assert.is(res.headers.get('location'), '/login?setup=done');
-    const admin = findAdminByName(w.store, 'alice');
+    const admin = await findAdminByName(w.store, 'alice');
     assert.ok(admin, 'the admin exists');
     assert.is(admin!.hasTotp, false, 'enrols TOTP at the first sign-in');
     assert.not.ok(existsSync(file), 'the setup code file is removed');
@@ -244,13 +244,13 @@ Setup('success: 303 to sign-in, the admin exists (TOTP still to enrol), the file
 
     assert.is((await postSetup(w, good({ name: 'bob' }), b)).status, 404);
     assert.is((await w.app.request('/setup')).status, 404);
-    assert.is(countAdmins(w.store), 1);
+    assert.is(await countAdmins(w.store), 1);
 
     // Even if a setup code file turns up again, an admin exists: 404 for good.
     writeFileSync(file, `${CODE}\n`, { mode: 0o600 });
     assert.is((await w.app.request('/setup')).status, 404);
     assert.is((await postSetup(w, good({ name: 'carol' }), b)).status, 404);
-    assert.is(countAdmins(w.store), 1);
+    assert.is(await countAdmins(w.store), 1);
 
     // The sign-in page says what happened and no longer offers setup; the new admin signs in
     // and is taken to TOTP enrolment like any new admin.
@@ -272,7 +272,7 @@ Setup('the code is accepted in lower case, without dashes, or with spaces', asyn
     await run({}, async ({ w, file }) => {
       const res = await postSetup(w, good({ code: typed }));
       assert.is(res.status, 303, `typed ${JSON.stringify(typed)}`);
-      assert.is(countAdmins(w.store), 1);
+      assert.is(await countAdmins(w.store), 1);
       assert.not.ok(existsSync(file));
     });
   }
@@ -283,7 +283,7 @@ Setup('two right attempts at once make one admin: the second is 404', () =>
     const b = await browser(w, '/setup');
     const [x, y] = await Promise.all([postSetup(w, good({ name: 'alice' }), b), postSetup(w, good({ name: 'bob' }), b)]);
     assert.equal([x.status, y.status].sort(), [303, 404]);
-    assert.is(countAdmins(w.store), 1);
+    assert.is(await countAdmins(w.store), 1);
   }),
 );
 

@@ -56,7 +56,7 @@ async function run(s: Scenario): Promise<void> {
   const w = await makeWebApp(s.opts);
   try {
     await s.setup?.(w);
-    const admin = s.session === 'none' ? undefined : w.adminSession('root', { stage: s.session === 'half' ? 'password' : 'full' });
+    const admin = s.session === 'none' ? undefined : await w.adminSession('root', { stage: s.session === 'half' ? 'password' : 'full' });
     const creds = s.reauth ? await w.adminCredentials('root') : undefined;
     const headers: Record<string, string> = { ...(admin ? { Cookie: admin.cookie } : {}), ...(s.htmx ? { 'HX-Request': 'true' } : {}), ...s.headers };
     let body: string | undefined;
@@ -342,7 +342,7 @@ for (const s of SCENARIOS) UiRoutes(s.name, () => run(s));
 UiRoutes('sign-in with a wrong password: 401 with a generic message, audited without the password; the right one leads to the code page', async () => {
   const w = await makeWebApp();
   try {
-    insertAdmin(w.store, 'alice', await hashPassword('the right passphrase'));
+    await insertAdmin(w.store, 'alice', await hashPassword('the right passphrase'));
     const page = await w.app.request('/login');
     const cookie = (page.headers.get('set-cookie') ?? '').split(';')[0]!;
     const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
@@ -369,7 +369,7 @@ UiRoutes('audit pages are 50 records, newest first, with a link to the older one
   const w = await makeWebApp();
   try {
     for (let i = 0; i < 120; i++) addUser(w.deps.admin, 'test', `user${i}`);
-    const admin = w.adminSession();
+    const admin = await w.adminSession();
     const first = await (await w.app.request('/audit', { headers: { Cookie: admin.cookie } })).text();
     assert.is((first.match(/<tr>/g) ?? []).length, 51); // header + 50
     assert.match(first, /user119/);
@@ -386,11 +386,11 @@ UiRoutes('audit pages are 50 records, newest first, with a link to the older one
 UiRoutes('a secret shown once is shown once: a reload of its page, or another session, no longer sees it', async () => {
   const w = await makeWebApp();
   try {
-    const admin = w.adminSession();
+    const admin = await w.adminSession();
     const res = await w.app.request('/clients', { method: 'POST', headers: admin.form, body: new URLSearchParams({ _csrf: admin.csrf, address: '10.7.0.1', secret: 'once-only-secret-1' }).toString() });
     assert.is(res.status, 303);
     const to = res.headers.get('location')!;
-    const other = w.adminSession('ann');
+    const other = await w.adminSession('ann');
     assert.not.match(await (await w.app.request(to, { headers: { Cookie: other.cookie } })).text(), /once-only-secret-1/, 'another session');
     const first = await w.app.request(to, { headers: { Cookie: admin.cookie } });
     assert.match(await first.text(), /once-only-secret-1/);

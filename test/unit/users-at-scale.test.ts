@@ -191,7 +191,7 @@ Confirm('the code that confirmed cannot log in again (replay)', ({ w }) => {
 });
 
 Confirm('twenty parallel confirmations over the API: one is confirmed, the others told it is gone', async ({ w }) => {
-  const token = w.apiToken('ci');
+  const token = await w.apiToken('ci');
   const e = enrolUserTotp(w.deps.admin, 'test', 'ann', { activate: 'after-code' });
   assert.ok(e.ok);
   if (!e.ok) return;

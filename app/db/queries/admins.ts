@@ -1,8 +1,9 @@
-// Admins of the web UI, their sessions, and API tokens.
-import { and, asc, eq, lt, sql } from 'drizzle-orm';
-import type { Store } from '../open.js';
-import { adminSessions, admins, apiTokens, windowsAgents } from '../schema.js';
+// Admins of the web UI, their sessions, API tokens and Windows agent tokens. Written once for both
+// engines (app/db/store.ts).
+import { sql } from 'drizzle-orm';
+import { admins } from '../schema.js';
 import type { Sealer } from '../secrets.js';
+import type { Runner, SharedStore } from '../store.js';
 
 /** As in app/admin/roles.ts (the store keeps the word; what it allows is decided there). */
 export type StoredRole = (typeof admins.$inferSelect)['role'];
@@ -23,69 +24,66 @@ export interface AdminRow {
 
 export class DuplicateAdminError extends Error {}
 
-function toAdmin(r: typeof admins.$inferSelect): AdminRow {
-  return { id: r.id, name: r.name, passwordHash: r.passwordHash, hasTotp: r.totpSeedSealed !== null, totpLastUsedStep: r.totpLastUsedStep, failedAttempts: r.failedAttempts, lockedUntil: r.lockedUntil, role: r.role, createdAt: r.createdAt };
+const ADMIN_COLUMNS = sql.raw(`id, name, password_hash AS "passwordHash", (totp_seed_sealed IS NOT NULL) AS "hasTotp", totp_last_used_step AS "totpLastUsedStep",
+  failed_attempts AS "failedAttempts", locked_until AS "lockedUntil", role, created_at AS "createdAt"`);
+const toAdmin = (r: AdminRow): AdminRow => ({ ...r, hasTotp: Boolean(r.hasTotp) });
+
+export async function countAdmins(r: Runner): Promise<number> {
+  return Number((await r.get<{ n: number }>(sql`SELECT count(*) AS n FROM admins`))?.n ?? 0);
 }
 
-export function countAdmins(store: Store): number {
-  return store.db.select({ n: sql<number>`count(*)` }).from(admins).get()?.n ?? 0;
+export async function listAdmins(r: Runner): Promise<AdminRow[]> {
+  return (await r.all<AdminRow>(sql`SELECT ${ADMIN_COLUMNS} FROM admins ORDER BY name`)).map(toAdmin);
 }
 
-export function listAdmins(store: Store): AdminRow[] {
-  return store.db.select().from(admins).orderBy(asc(admins.name)).all().map(toAdmin);
+export async function findAdminByName(r: Runner, name: string): Promise<AdminRow | undefined> {
+  const row = await r.get<AdminRow>(sql`SELECT ${ADMIN_COLUMNS} FROM admins WHERE name = ${name}`);
+  return row === undefined ? undefined : toAdmin(row);
 }
 
-export function findAdminByName(store: Store, name: string): AdminRow | undefined {
-  const r = store.db.select().from(admins).where(eq(admins.name, name)).get();
-  return r === undefined ? undefined : toAdmin(r);
+export async function findAdminById(r: Runner, id: number): Promise<AdminRow | undefined> {
+  const row = await r.get<AdminRow>(sql`SELECT ${ADMIN_COLUMNS} FROM admins WHERE id = ${id}`);
+  return row === undefined ? undefined : toAdmin(row);
 }
 
-export function findAdminById(store: Store, id: number): AdminRow | undefined {
-  const r = store.db.select().from(admins).where(eq(admins.id, id)).get();
-  return r === undefined ? undefined : toAdmin(r);
+export async function insertAdmin(r: Runner, name: string, passwordHash: string, role: StoredRole = 'admin'): Promise<number> {
+  const row = await r.get<{ id: number }>(sql`INSERT INTO admins (name, password_hash, role, created_at) VALUES (${name}, ${passwordHash}, ${role}, ${Date.now()}) ON CONFLICT (name) DO NOTHING RETURNING id`);
+  if (row === undefined) throw new DuplicateAdminError(`admin ${name} already exists`);
+  return row.id;
 }
 
-export function insertAdmin(store: Store, name: string, passwordHash: string, role: StoredRole = 'admin'): number {
-  if (findAdminByName(store, name)) throw new DuplicateAdminError(`admin ${name} already exists`);
-  return store.db.insert(admins).values({ name, passwordHash, role }).returning({ id: admins.id }).get().id;
+export async function updateAdminPassword(r: Runner, name: string, passwordHash: string): Promise<boolean> {
+  return (await r.run(sql`UPDATE admins SET password_hash = ${passwordHash} WHERE name = ${name}`)) > 0;
 }
 
-export function updateAdminPassword(store: Store, name: string, passwordHash: string): boolean {
-  return store.db.update(admins).set({ passwordHash }).where(eq(admins.name, name)).run().changes > 0;
+export async function openAdminSeed(r: Runner, sealer: Sealer, id: number): Promise<Buffer | undefined> {
+  const row = await r.get<{ seed: Buffer | null }>(sql`SELECT totp_seed_sealed AS seed FROM admins WHERE id = ${id}`);
+  return row?.seed ? sealer.open(row.seed, SEED_PURPOSE) : undefined;
 }
 
-export function openAdminSeed(store: Store, sealer: Sealer, id: number): Buffer | undefined {
-  const r = store.db.select({ seed: admins.totpSeedSealed }).from(admins).where(eq(admins.id, id)).get();
-  return r?.seed ? sealer.open(r.seed, SEED_PURPOSE) : undefined;
-}
-
-export function setAdminSeed(store: Store, sealer: Sealer, id: number, seed: Buffer | null, lastUsedStep = -1): void {
-  store.db
-    .update(admins)
-    .set({ totpSeedSealed: seed === null ? null : sealer.seal(seed, SEED_PURPOSE), totpLastUsedStep: lastUsedStep })
-    .where(eq(admins.id, id))
-    .run();
+export async function setAdminSeed(r: Runner, sealer: Sealer, id: number, seed: Buffer | null, lastUsedStep = -1): Promise<void> {
+  await r.run(sql`UPDATE admins SET totp_seed_sealed = ${seed === null ? null : sealer.seal(seed, SEED_PURPOSE)}, totp_last_used_step = ${lastUsedStep} WHERE id = ${id}`);
 }
 
 /**
  * Remove an admin or change their role as `decide` says, given their current role and how many
- * admins hold each role, in one immediate transaction: no other write comes between the counting
- * and the change, so two requests cannot each remove one of the last two of a role. `decide`
- * returns the change, or null to leave things as they are. Undefined when there is no such admin.
+ * admins hold each role, in one transaction that no other write to the admins comes into (the
+ * table is locked first on PostgreSQL; SQLite's transaction is immediate): two requests, on one
+ * node or two, cannot each remove one of the last two of a role. `decide` returns the change, or
+ * null to leave things as they are. Undefined when there is no such admin.
  */
-export function changeAdminCounted<T extends { change: 'delete' | StoredRole | null }>(store: Store, name: string, decide: (role: StoredRole, counts: Record<StoredRole, number>) => T): T | undefined {
-  return store.sqlite
-    .transaction((): T | undefined => {
-      const cur = store.db.select({ role: admins.role }).from(admins).where(eq(admins.name, name)).get();
-      if (cur === undefined) return undefined;
-      const counts: Record<StoredRole, number> = { admin: 0, helpdesk: 0, readonly: 0 };
-      for (const r of store.db.select({ role: admins.role, n: sql<number>`count(*)` }).from(admins).groupBy(admins.role).all()) counts[r.role] = r.n;
-      const out = decide(cur.role, counts);
-      if (out.change === 'delete') store.db.delete(admins).where(eq(admins.name, name)).run();
-      else if (out.change !== null) store.db.update(admins).set({ role: out.change }).where(eq(admins.name, name)).run();
-      return out;
-    })
-    .immediate();
+export async function changeAdminCounted<T extends { change: 'delete' | StoredRole | null }>(store: SharedStore, name: string, decide: (role: StoredRole, counts: Record<StoredRole, number>) => T): Promise<T | undefined> {
+  return store.transaction(async (tx) => {
+    if (tx.dialect === 'postgres') await tx.run(sql`LOCK TABLE admins IN SHARE ROW EXCLUSIVE MODE`);
+    const cur = await tx.get<{ role: StoredRole }>(sql`SELECT role FROM admins WHERE name = ${name}`);
+    if (cur === undefined) return undefined;
+    const counts: Record<StoredRole, number> = { admin: 0, helpdesk: 0, readonly: 0 };
+    for (const row of await tx.all<{ role: StoredRole; n: number }>(sql`SELECT role, count(*) AS n FROM admins GROUP BY role`)) counts[row.role] = Number(row.n);
+    const out = decide(cur.role, counts);
+    if (out.change === 'delete') await tx.run(sql`DELETE FROM admins WHERE name = ${name}`);
+    else if (out.change !== null) await tx.run(sql`UPDATE admins SET role = ${out.change} WHERE name = ${name}`);
+    return out;
+  });
 }
 
 /** An admin's failure count and automatic lockout, as stored. */
@@ -95,29 +93,30 @@ export interface AdminLockFields {
 }
 
 /**
- * Read an admin's lock fields and write what `next` makes of them, in one immediate transaction:
- * no other write (from this process or another) comes between, so parallel failures all count.
+ * Read an admin's lock fields and write what `next` makes of them, in one transaction with the
+ * row locked (FOR UPDATE on PostgreSQL; SQLite's transaction is immediate): no other write, from
+ * this process, another or another node, comes between, so parallel failures all count.
  * Undefined when there is no such admin.
  */
-export function changeAdminLockState<T extends AdminLockFields>(store: Store, id: number, next: (current: AdminLockFields) => T): T | undefined {
-  return store.sqlite
-    .transaction(() => {
-      const cur = store.db.select({ failedAttempts: admins.failedAttempts, lockedUntil: admins.lockedUntil }).from(admins).where(eq(admins.id, id)).get();
-      if (cur === undefined) return undefined;
-      const out = next(cur);
-      store.db.update(admins).set({ failedAttempts: out.failedAttempts, lockedUntil: out.lockedUntil }).where(eq(admins.id, id)).run();
-      return out;
-    })
-    .immediate();
+export async function changeAdminLockState<T extends AdminLockFields>(store: SharedStore, id: number, next: (current: AdminLockFields) => T): Promise<T | undefined> {
+  return store.transaction(async (tx) => {
+    const lock = tx.dialect === 'postgres' ? sql` FOR UPDATE` : sql``;
+    const cur = await tx.get<AdminLockFields>(sql`SELECT failed_attempts AS "failedAttempts", locked_until AS "lockedUntil" FROM admins WHERE id = ${id}${lock}`);
+    if (cur === undefined) return undefined;
+    const out = next(cur);
+    await tx.run(sql`UPDATE admins SET failed_attempts = ${out.failedAttempts}, locked_until = ${out.lockedUntil} WHERE id = ${id}`);
+    return out;
+  });
 }
 
 /**
  * Claim a TOTP step for an admin in one statement: true only if it is newer than every step used
- * before (so one code signs in once, however many requests carry it); the failure count and any
- * lockout are cleared with it.
+ * before (so one code signs in once, however many requests carry it, on any node) and the admin is
+ * not locked out; the failure count and any expired lockout are cleared with it.
  */
-export function claimAdminTotpStep(store: Store, id: number, step: number): boolean {
-  return store.sqlite.prepare('UPDATE admins SET totp_last_used_step = ?, failed_attempts = 0, locked_until = NULL WHERE id = ? AND totp_last_used_step < ?').run(step, id, step).changes === 1;
+export async function claimAdminTotpStep(r: Runner, id: number, step: number, now: number): Promise<boolean> {
+  return (await r.run(sql`UPDATE admins SET totp_last_used_step = ${step}, failed_attempts = 0, locked_until = NULL
+    WHERE id = ${id} AND totp_last_used_step < ${step} AND (locked_until IS NULL OR locked_until <= ${now})`)) === 1;
 }
 
 // --- sessions
@@ -134,39 +133,43 @@ export interface SessionRow {
   lastSeenAt: number;
 }
 
-export function insertSession(store: Store, s: Omit<SessionRow, 'adminName' | 'adminRole'> & { pendingSeedSealed?: Buffer | null }): void {
-  store.db.insert(adminSessions).values(s).run();
+export async function insertSession(r: Runner, s: Omit<SessionRow, 'adminName' | 'adminRole'> & { pendingSeedSealed?: Buffer | null }): Promise<void> {
+  await r.run(sql`INSERT INTO admin_sessions (id, admin_id, stage, csrf_token, pending_seed_sealed, created_at, last_seen_at)
+    VALUES (${s.id}, ${s.adminId}, ${s.stage}, ${s.csrfToken}, ${s.pendingSeedSealed ?? null}, ${s.createdAt}, ${s.lastSeenAt})`);
 }
 
-export function findSession(store: Store, id: string): SessionRow | undefined {
-  return store.db
-    .select({ id: adminSessions.id, adminId: adminSessions.adminId, adminName: admins.name, adminRole: admins.role, stage: adminSessions.stage, csrfToken: adminSessions.csrfToken, createdAt: adminSessions.createdAt, lastSeenAt: adminSessions.lastSeenAt })
-    .from(adminSessions)
-    .innerJoin(admins, eq(admins.id, adminSessions.adminId))
-    .where(eq(adminSessions.id, id))
-    .get();
+export async function findSession(r: Runner, id: string): Promise<SessionRow | undefined> {
+  return r.get(sql`SELECT s.id, s.admin_id AS "adminId", a.name AS "adminName", a.role AS "adminRole", s.stage, s.csrf_token AS "csrfToken", s.created_at AS "createdAt", s.last_seen_at AS "lastSeenAt"
+    FROM admin_sessions s JOIN admins a ON a.id = s.admin_id WHERE s.id = ${id}`);
 }
 
-export function touchSession(store: Store, id: string, now: number): void {
-  store.db.update(adminSessions).set({ lastSeenAt: now }).where(eq(adminSessions.id, id)).run();
+export async function touchSession(r: Runner, id: string, now: number): Promise<void> {
+  await r.run(sql`UPDATE admin_sessions SET last_seen_at = ${now} WHERE id = ${id}`);
 }
 
-export function deleteSession(store: Store, id: string): void {
-  store.db.delete(adminSessions).where(eq(adminSessions.id, id)).run();
+export async function deleteSession(r: Runner, id: string): Promise<void> {
+  await r.run(sql`DELETE FROM admin_sessions WHERE id = ${id}`);
 }
 
-export function deleteSessionsOfAdmin(store: Store, adminId: number): void {
-  store.db.delete(adminSessions).where(eq(adminSessions.adminId, adminId)).run();
+export async function deleteSessionsOfAdmin(r: Runner, adminId: number): Promise<void> {
+  await r.run(sql`DELETE FROM admin_sessions WHERE admin_id = ${adminId}`);
 }
 
 /** Every session (a restored store starts with none). */
-export function deleteAllSessions(store: Store): void {
-  store.db.delete(adminSessions).run();
+export async function deleteAllSessions(r: Runner): Promise<void> {
+  await r.run(sql`DELETE FROM admin_sessions`);
 }
 
-export function deleteSessionsIdleSince(store: Store, idleBefore: number, createdBefore: number): void {
-  store.db.delete(adminSessions).where(lt(adminSessions.lastSeenAt, idleBefore)).run();
-  store.db.delete(adminSessions).where(lt(adminSessions.createdAt, createdBefore)).run();
+export async function deleteSessionsIdleSince(r: Runner, idleBefore: number, createdBefore: number): Promise<void> {
+  await r.run(sql`DELETE FROM admin_sessions WHERE last_seen_at < ${idleBefore} OR created_at < ${createdBefore}`);
+}
+
+export async function setSessionStage(r: Runner, id: string, stage: 'password' | 'full', pendingSeedSealed: Buffer | null): Promise<void> {
+  await r.run(sql`UPDATE admin_sessions SET stage = ${stage}, pending_seed_sealed = ${pendingSeedSealed} WHERE id = ${id}`);
+}
+
+export async function findSessionPendingSeed(r: Runner, id: string): Promise<Buffer | null> {
+  return (await r.get<{ s: Buffer | null }>(sql`SELECT pending_seed_sealed AS s FROM admin_sessions WHERE id = ${id}`))?.s ?? null;
 }
 
 // --- API tokens
@@ -180,37 +183,30 @@ export interface TokenRow {
   lastUsedAt: number | null;
 }
 
-const tokenColumns = { id: apiTokens.id, name: apiTokens.name, createdBy: apiTokens.createdBy, role: apiTokens.role, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt };
+const TOKEN_COLUMNS = sql.raw(`id, name, created_by AS "createdBy", role, created_at AS "createdAt", last_used_at AS "lastUsedAt"`);
 
 export class DuplicateTokenError extends Error {}
 
-export function insertApiToken(store: Store, name: string, tokenHash: string, createdBy: string, role: StoredRole = 'admin'): number {
-  if (store.db.select({ id: apiTokens.id }).from(apiTokens).where(eq(apiTokens.name, name)).get()) throw new DuplicateTokenError(`a token named ${name} already exists`);
-  return store.db.insert(apiTokens).values({ name, tokenHash, createdBy, role }).returning({ id: apiTokens.id }).get().id;
+export async function insertApiToken(r: Runner, name: string, tokenHash: string, createdBy: string, role: StoredRole = 'admin'): Promise<number> {
+  const row = await r.get<{ id: number }>(sql`INSERT INTO api_tokens (name, token_hash, created_by, role, created_at) VALUES (${name}, ${tokenHash}, ${createdBy}, ${role}, ${Date.now()}) ON CONFLICT (name) DO NOTHING RETURNING id`);
+  if (row === undefined) throw new DuplicateTokenError(`a token named ${name} already exists`);
+  return row.id;
 }
 
-export function listApiTokens(store: Store): TokenRow[] {
-  return store.db.select(tokenColumns).from(apiTokens).orderBy(asc(apiTokens.name)).all();
+export async function listApiTokens(r: Runner): Promise<TokenRow[]> {
+  return r.all(sql`SELECT ${TOKEN_COLUMNS} FROM api_tokens ORDER BY name`);
 }
 
-export function findApiTokenByHash(store: Store, tokenHash: string): TokenRow | undefined {
-  return store.db.select(tokenColumns).from(apiTokens).where(eq(apiTokens.tokenHash, tokenHash)).get();
+export async function findApiTokenByHash(r: Runner, tokenHash: string): Promise<TokenRow | undefined> {
+  return r.get(sql`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = ${tokenHash}`);
 }
 
-export function touchApiToken(store: Store, id: number, now: number): void {
-  store.db.update(apiTokens).set({ lastUsedAt: now }).where(and(eq(apiTokens.id, id))).run();
+export async function touchApiToken(r: Runner, id: number, now: number): Promise<void> {
+  await r.run(sql`UPDATE api_tokens SET last_used_at = ${now} WHERE id = ${id}`);
 }
 
-export function deleteApiToken(store: Store, name: string): boolean {
-  return store.db.delete(apiTokens).where(eq(apiTokens.name, name)).run().changes > 0;
-}
-
-export function setSessionStage(store: Store, id: string, stage: 'password' | 'full', pendingSeedSealed: Buffer | null): void {
-  store.db.update(adminSessions).set({ stage, pendingSeedSealed }).where(eq(adminSessions.id, id)).run();
-}
-
-export function findSessionPendingSeed(store: Store, id: string): Buffer | null {
-  return store.db.select({ s: adminSessions.pendingSeedSealed }).from(adminSessions).where(eq(adminSessions.id, id)).get()?.s ?? null;
+export async function deleteApiToken(r: Runner, name: string): Promise<boolean> {
+  return (await r.run(sql`DELETE FROM api_tokens WHERE name = ${name}`)) > 0;
 }
 
 // --- Windows agents
@@ -223,25 +219,25 @@ export interface AgentRow {
   lastSeenAt: number | null;
 }
 
-const agentColumns = { id: windowsAgents.id, name: windowsAgents.name, createdBy: windowsAgents.createdBy, createdAt: windowsAgents.createdAt, lastSeenAt: windowsAgents.lastSeenAt };
+const AGENT_COLUMNS = sql.raw(`id, name, created_by AS "createdBy", created_at AS "createdAt", last_seen_at AS "lastSeenAt"`);
 
-export function insertAgent(store: Store, name: string, tokenHash: string, createdBy: string): void {
-  if (store.db.select({ id: windowsAgents.id }).from(windowsAgents).where(eq(windowsAgents.name, name)).get()) throw new DuplicateTokenError(`an agent token named ${name} already exists`);
-  store.db.insert(windowsAgents).values({ name, tokenHash, createdBy }).run();
+export async function insertAgent(r: Runner, name: string, tokenHash: string, createdBy: string): Promise<void> {
+  const added = await r.run(sql`INSERT INTO windows_agents (name, token_hash, created_by, created_at) VALUES (${name}, ${tokenHash}, ${createdBy}, ${Date.now()}) ON CONFLICT (name) DO NOTHING`);
+  if (added === 0) throw new DuplicateTokenError(`an agent token named ${name} already exists`);
 }
 
-export function listAgents(store: Store): AgentRow[] {
-  return store.db.select(agentColumns).from(windowsAgents).orderBy(asc(windowsAgents.name)).all();
+export async function listAgents(r: Runner): Promise<AgentRow[]> {
+  return r.all(sql`SELECT ${AGENT_COLUMNS} FROM windows_agents ORDER BY name`);
 }
 
-export function findAgentByHash(store: Store, tokenHash: string): AgentRow | undefined {
-  return store.db.select(agentColumns).from(windowsAgents).where(eq(windowsAgents.tokenHash, tokenHash)).get();
+export async function findAgentByHash(r: Runner, tokenHash: string): Promise<AgentRow | undefined> {
+  return r.get(sql`SELECT ${AGENT_COLUMNS} FROM windows_agents WHERE token_hash = ${tokenHash}`);
 }
 
-export function touchAgent(store: Store, id: number, now: number): void {
-  store.db.update(windowsAgents).set({ lastSeenAt: now }).where(eq(windowsAgents.id, id)).run();
+export async function touchAgent(r: Runner, id: number, now: number): Promise<void> {
+  await r.run(sql`UPDATE windows_agents SET last_seen_at = ${now} WHERE id = ${id}`);
 }
 
-export function deleteAgent(store: Store, name: string): boolean {
-  return store.db.delete(windowsAgents).where(eq(windowsAgents.name, name)).run().changes > 0;
+export async function deleteAgent(r: Runner, name: string): Promise<boolean> {
+  return (await r.run(sql`DELETE FROM windows_agents WHERE name = ${name}`)) > 0;
 }
