@@ -41,6 +41,16 @@ export interface SharedStore extends Runner {
   transaction<T>(fn: (tx: Runner) => Promise<T>): Promise<T>;
 }
 
+/**
+ * Inside a transaction that reads a table and then writes it by what it read (positions, counts,
+ * replace-all): no other transaction writes the table until this one ends. SQLite's immediate
+ * transactions already serialise every writer; PostgreSQL's READ COMMITTED does not, so the
+ * table is locked against other writers (readers go on).
+ */
+export async function lockForWrite(tx: Runner, table: 'admins' | 'policy_rules' | 'downstream_servers' | 'enrolment_codes'): Promise<void> {
+  if (tx.dialect === 'postgres') await tx.run(sql.raw(`LOCK TABLE ${table} IN SHARE ROW EXCLUSIVE MODE`));
+}
+
 /** A JS boolean as a parameter both engines take. */
 export const bool = (b: boolean): number => (b ? 1 : 0);
 

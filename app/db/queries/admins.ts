@@ -3,7 +3,7 @@
 import { sql } from 'drizzle-orm';
 import { admins } from '../schema.js';
 import type { Sealer } from '../secrets.js';
-import type { Runner, SharedStore } from '../store.js';
+import { lockForWrite, type Runner, type SharedStore } from '../store.js';
 
 /** As in app/admin/roles.ts (the store keeps the word; what it allows is decided there). */
 export type StoredRole = (typeof admins.$inferSelect)['role'];
@@ -74,7 +74,7 @@ export async function setAdminSeed(r: Runner, sealer: Sealer, id: number, seed: 
  */
 export async function changeAdminCounted<T extends { change: 'delete' | StoredRole | null }>(store: SharedStore, name: string, decide: (role: StoredRole, counts: Record<StoredRole, number>) => T): Promise<T | undefined> {
   return store.transaction(async (tx) => {
-    if (tx.dialect === 'postgres') await tx.run(sql`LOCK TABLE admins IN SHARE ROW EXCLUSIVE MODE`);
+    await lockForWrite(tx, 'admins');
     const cur = await tx.get<{ role: StoredRole }>(sql`SELECT role FROM admins WHERE name = ${name}`);
     if (cur === undefined) return undefined;
     const counts: Record<StoredRole, number> = { admin: 0, helpdesk: 0, readonly: 0 };

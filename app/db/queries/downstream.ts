@@ -1,7 +1,7 @@
 // The downstream RADIUS server stored from the UI or CLI. Written once for both engines.
 import { sql } from 'drizzle-orm';
 import type { Sealer } from '../secrets.js';
-import { bool, type Runner, type SharedStore } from '../store.js';
+import { bool, lockForWrite, type Runner, type SharedStore } from '../store.js';
 
 const PURPOSE = 'downstream_servers.secret';
 
@@ -25,6 +25,7 @@ export async function listDownstreams(r: Runner, sealer: Sealer): Promise<Stored
 export async function replaceDownstream(store: SharedStore, sealer: Sealer, d: { name: string; host: string; port: number; secret: string; requireMessageAuthenticator: boolean }): Promise<void> {
   const sealed = sealer.seal(Buffer.from(d.secret, 'utf8'), PURPOSE);
   await store.transaction(async (tx) => {
+    await lockForWrite(tx, 'downstream_servers');
     await tx.run(sql`DELETE FROM downstream_servers`);
     await tx.run(sql`INSERT INTO downstream_servers (name, host, port, require_message_authenticator, secret_sealed, created_at)
       VALUES (${d.name}, ${d.host}, ${d.port}, ${bool(d.requireMessageAuthenticator)}, ${sealed}, ${Date.now()})`);

@@ -1,13 +1,15 @@
 // One-time self-enrolment codes (only their hashes): made by an admin, claimed once at /my.
 // Written once for both engines (app/db/store.ts).
 import { sql } from 'drizzle-orm';
-import type { Runner, SharedStore } from '../store.js';
+import { lockForWrite, type Runner, type SharedStore } from '../store.js';
 
 /** Replace the user's code (one at a time); false when there is no such user. */
 export async function putEnrolmentCode(store: SharedStore, username: string, codeHash: string, expiresAt: number, createdBy: string): Promise<boolean> {
   return store.transaction(async (tx) => {
     const u = await tx.get<{ id: number }>(sql`SELECT id FROM users WHERE username = ${username}`);
     if (u === undefined) return false;
+    // One code per user, also when two admins (on two nodes) make one at once.
+    await lockForWrite(tx, 'enrolment_codes');
     await tx.run(sql`DELETE FROM enrolment_codes WHERE user_id = ${u.id} OR expires_at <= ${Date.now()}`);
     await tx.run(sql`INSERT INTO enrolment_codes (code_hash, user_id, expires_at, created_by, created_at) VALUES (${codeHash}, ${u.id}, ${expiresAt}, ${createdBy}, ${Date.now()})`);
     return true;

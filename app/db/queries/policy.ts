@@ -4,7 +4,7 @@
 import { sql } from 'drizzle-orm';
 import type { Store } from '../open.js';
 import { policyRules } from '../schema.js';
-import type { Runner, SharedStore } from '../store.js';
+import { lockForWrite, type Runner, type SharedStore } from '../store.js';
 
 /** A rule as stored: groups lower case (empty: anyone), client a RADIUS client's name (undefined: any door). */
 export interface StoredRule {
@@ -25,13 +25,19 @@ export async function listRules(r: Runner): Promise<StoredRule[]> {
   return rows.map((row) => ({ id: row.id, name: row.name, groups: row.groups === '' ? [] : row.groups.split('\n'), client: row.client ?? undefined, action: row.action, factors: row.factors, replyAttributes: row.replyAttributes }));
 }
 
-/** Add a rule at the end (one statement: two adds at once get different positions). */
-export async function insertRule(r: Runner, rule: RuleInput, actor: string): Promise<number> {
-  const row = await r.get<{ id: number }>(sql`
+/**
+ * Add a rule at the end: two adds at once get different positions (one statement on SQLite, where
+ * writes are serialised; on PostgreSQL the table is locked first, as two nodes may add at once).
+ */
+export async function insertRule(store: SharedStore, rule: RuleInput, actor: string): Promise<number> {
+  return store.transaction(async (tx) => {
+    await lockForWrite(tx, 'policy_rules');
+    const row = await tx.get<{ id: number }>(sql`
     INSERT INTO policy_rules (position, name, groups, client, action, factors, reply_attributes, created_by, created_at)
     SELECT coalesce(max(position), 0) + 1, ${rule.name}, ${rule.groups.join('\n')}, ${rule.client ?? null}, ${rule.action}, ${rule.factors}, ${rule.replyAttributes}, ${actor}, ${Date.now()}
     FROM policy_rules RETURNING id`);
-  return row!.id;
+    return row!.id;
+  });
 }
 
 export async function deleteRule(r: Runner, id: number): Promise<boolean> {
@@ -41,9 +47,8 @@ export async function deleteRule(r: Runner, id: number): Promise<boolean> {
 /** Swap a rule with its neighbour above (`-1`) or below (`1`); false when it is already at that end. */
 export async function moveRule(store: SharedStore, id: number, by: -1 | 1): Promise<boolean> {
   return store.transaction(async (tx) => {
-    // Read and rewritten in one transaction; on PostgreSQL the table is locked first, so two
-    // moves at once (from two nodes) run one after the other.
-    if (tx.dialect === 'postgres') await tx.run(sql`LOCK TABLE policy_rules IN SHARE ROW EXCLUSIVE MODE`);
+    // Read and rewritten in one transaction: two moves at once (from two nodes) run one after the other.
+    await lockForWrite(tx, 'policy_rules');
     const rules = await listRules(tx);
     const i = rules.findIndex((r) => r.id === id);
     const j = i + by;

@@ -73,7 +73,7 @@ export async function findPushDeviceByCredential(r: Runner, credentialId: string
  * move forward (a cloned credential, or a replay) or the device is gone.
  */
 export async function recordPushSignature(r: Runner, deviceId: number, signCount: number, now: number): Promise<boolean> {
-  return (await r.run(sql`UPDATE push_devices SET sign_count = ${signCount}, last_used_at = ${now} WHERE id = ${deviceId} AND (sign_count < ${signCount} OR (sign_count = 0 AND ${signCount} = 0))`)) === 1;
+  return (await r.run(sql`UPDATE push_devices SET sign_count = ${signCount}, last_used_at = ${now} WHERE id = ${deviceId} AND (sign_count < ${signCount} OR (sign_count = 0 AND CAST(${signCount} AS bigint) = 0))`)) === 1;
 }
 
 export async function setPushSubscription(r: Runner, deviceId: number, subscription: string | null): Promise<boolean> {

@@ -1,0 +1,235 @@
+// The store's queries written once for both engines (app/db/store.ts) do the same on each: every
+// test below runs on SQLite (a file in a temporary directory) and on a real PostgreSQL. Each has
+// two connections to the one database, standing for two processes (SQLite) or two appliances
+// (PostgreSQL): the claims and counters that must be atomic are raced across both.
+import { sql } from 'drizzle-orm';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { openStore } from '../../app/db/open.js';
+import { changeAdminCounted, changeAdminLockState, claimAdminTotpStep, DuplicateAdminError, DuplicateTokenError, findAdminByName, findApiTokenByHash, findSession, insertAdmin, insertAgent, insertApiToken, insertSession, listAdmins, setAdminSeed, openAdminSeed, deleteSessionsIdleSince } from '../../app/db/queries/admins.js';
+import { deleteClientByAddress, DuplicateClientError, insertClient, listClients, listFixedClientsSeen, markFixedClientMessageAuthenticatorSeen, markMessageAuthenticatorSeen, updateClient } from '../../app/db/queries/clients.js';
+import { deleteDownstreams, listDownstreams, replaceDownstream } from '../../app/db/queries/downstream.js';
+import { claimEnrolmentCode, findEnrolmentCode, putEnrolmentCode } from '../../app/db/queries/enrolment-codes.js';
+import { deleteRule, insertRule, listRules, moveRule } from '../../app/db/queries/policy.js';
+import { DuplicateApplicationError, findPushAppToken, findPushApplication, insertPushAppToken, insertPushApplication, replacePushApplicationSecret } from '../../app/db/queries/push-apps.js';
+import { enrolPushDevice, insertPushEnrolment, listPushDevices, recordPushSignature, vapidKeys } from '../../app/db/queries/push.js';
+import { deleteStoredSetting, readSealedSetting, readStoredSettings, writeSealedSetting, writeStoredSetting } from '../../app/db/queries/settings.js';
+import { createSealer } from '../../app/db/secrets.js';
+import { openPostgres, type SharedStore } from '../../app/db/store.js';
+import { startPostgres, type Postgres } from '../helpers/postgres.js';
+
+const T = 1_800_000_000_000;
+const sealer = createSealer(randomBytes(32));
+
+interface Engine {
+  /** Two connections to one fresh database. */
+  a: SharedStore;
+  b: SharedStore;
+  close(): Promise<void>;
+}
+
+let pg: Postgres | undefined;
+let databases = 0;
+
+const engines: Record<string, () => Promise<Engine>> = {
+  sqlite: async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-engines-'));
+    const a = openStore(dir);
+    const b = openStore(dir);
+    return {
+      a,
+      b,
+      close: async () => {
+        a.close();
+        b.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  postgres: async () => {
+    pg ??= await startPostgres();
+    const url = await pg.createDatabase(`engines_${++databases}`);
+    const a = await openPostgres({ url, applicationName: 'node-a' });
+    const b = await openPostgres({ url, applicationName: 'node-b' });
+    return {
+      a,
+      b,
+      close: async () => {
+        await a.close();
+        await b.close();
+      },
+    };
+  },
+};
+
+const addUser = async (s: SharedStore, name: string): Promise<number> => (await s.get<{ id: number }>(sql`INSERT INTO users (username, search_text) VALUES (${name}, ${name}) RETURNING id`))!.id;
+
+/** Run `n` calls spread over both connections at once. */
+const race = <T>(e: Engine, n: number, fn: (s: SharedStore, i: number) => Promise<T>): Promise<T[]> => Promise.all(Array.from({ length: n }, (_, i) => fn(i % 2 === 0 ? e.a : e.b, i)));
+
+for (const [name, open] of Object.entries(engines)) {
+  const S = suite<{ e: Engine }>(`store on ${name}`, { e: undefined as unknown as Engine });
+  S.before.each(async (ctx) => {
+    ctx.e = await open();
+  });
+  S.after.each(async (ctx) => {
+    await ctx.e.close();
+  });
+
+  S('settings: written, replaced, read from the other connection, removed; sealed ones open', async ({ e }) => {
+    await writeStoredSetting(e.a, 'failmode', 'safe');
+    await writeStoredSetting(e.a, 'failmode', 'secure');
+    await writeStoredSetting(e.b, 'message-title', 'VPN');
+    assert.equal([...(await readStoredSettings(e.b))].sort(), [['failmode', 'secure'], ['message-title', 'VPN']]);
+    assert.ok(await deleteStoredSetting(e.b, 'failmode'));
+    assert.not.ok(await deleteStoredSetting(e.a, 'failmode'));
+    await writeSealedSetting(e.a, sealer, 'ldap-bind-password', 'pw-ünï');
+    assert.is(await readSealedSetting(e.b, sealer, 'ldap-bind-password'), 'pw-ünï');
+    assert.not.ok((await readStoredSettings(e.a)).get('ldap-bind-password')!.includes('pw'), 'stored sealed');
+  });
+
+  S('clients: one of two adds of an address wins; changes, flags and removal', async ({ e }) => {
+    const results = await race(e, 6, (s, i) => insertClient(s, sealer, { name: `vpn${i}`, address: '10.0.0.0/24', secret: `secret-${i}`, requireMessageAuthenticator: 'auto' }).then(() => 'ok', (x: unknown) => (x instanceof DuplicateClientError ? 'dup' : String(x))));
+    assert.equal(results.filter((r) => r === 'ok').length, 1, results.join(','));
+    assert.equal(results.filter((r) => r === 'dup').length, 5);
+    const [c] = await listClients(e.b, sealer);
+    assert.equal([c!.address, c!.requireMessageAuthenticator, c!.messageAuthenticatorSeen, c!.firstFactor], ['10.0.0.0/24', 'auto', false, null]);
+    assert.match(c!.secret.toString(), /^secret-\d$/);
+    await markMessageAuthenticatorSeen(e.a, c!.id);
+    assert.is((await listClients(e.b, sealer))[0]!.messageAuthenticatorSeen, true);
+    assert.ok(await updateClient(e.b, sealer, '10.0.0.0/24', { name: 'Edge', firstFactor: 'directory', requireMessageAuthenticator: 'yes' }));
+    const changed = (await listClients(e.a, sealer))[0]!;
+    assert.equal([changed.name, changed.firstFactor, changed.requireMessageAuthenticator, changed.messageAuthenticatorSeen], ['Edge', 'directory', 'yes', false]);
+    assert.ok(await updateClient(e.a, sealer, '10.0.0.0/24', {}), 'an empty change of an existing client');
+    assert.not.ok(await updateClient(e.a, sealer, '10.9.9.9/32', { name: 'x' }));
+    await race(e, 4, (s) => markFixedClientMessageAuthenticatorSeen(s, '192.0.2.1/32'));
+    assert.equal([...(await listFixedClientsSeen(e.b))], ['192.0.2.1/32']);
+    assert.ok(await deleteClientByAddress(e.b, '10.0.0.0/24'));
+    assert.equal(await listClients(e.a, sealer), []);
+  });
+
+  S('downstream: setting replaces, in one transaction', async ({ e }) => {
+    await race(e, 4, (s, i) => replaceDownstream(s, sealer, { name: `r${i}`, host: '192.0.2.10', port: 1812 + i, secret: `down-${i}`, requireMessageAuthenticator: i % 2 === 0 }));
+    const all = await listDownstreams(e.a, sealer);
+    assert.is(all.length, 1);
+    assert.is(all[0]!.secret.toString(), `down-${all[0]!.port - 1812}`);
+    assert.is(all[0]!.requireMessageAuthenticator, (all[0]!.port - 1812) % 2 === 0);
+    assert.is(await deleteDownstreams(e.b), 1);
+  });
+
+  S('policy: rules added at once get distinct places; moved and removed', async ({ e }) => {
+    const rule = (n: string) => ({ name: n, groups: ['vpn users', 'ops'], client: undefined, action: 'require' as const, factors: 'totp' as const, replyAttributes: 'Class = x' });
+    await race(e, 6, (s, i) => insertRule(s, rule(`r${i}`), 'admin:root'));
+    const before = await listRules(e.b);
+    assert.is(before.length, 6);
+    assert.equal(before[0]!.groups, ['vpn users', 'ops']);
+    const positions = await e.a.all<{ p: number }>(sql`SELECT position AS p FROM policy_rules ORDER BY position`);
+    assert.equal(positions.map((r) => Number(r.p)), [1, 2, 3, 4, 5, 6]);
+    const [first, second] = before;
+    assert.ok(await moveRule(e.b, second!.id, -1));
+    assert.equal((await listRules(e.a)).slice(0, 2).map((r) => r.name), [second!.name, first!.name]);
+    assert.not.ok(await moveRule(e.a, second!.id, -1), 'already first');
+    assert.ok(await deleteRule(e.a, first!.id));
+    assert.is((await listRules(e.b)).length, 5);
+  });
+
+  S('enrolment codes: a code is claimed once, whatever races', async ({ e }) => {
+    await addUser(e.a, 'pat');
+    assert.not.ok(await putEnrolmentCode(e.a, 'nobody', 'h', T + 1000, 'admin:root'));
+    await race(e, 4, (s, i) => putEnrolmentCode(s, 'pat', `racing-${i}`, T + 60_000, 'admin:root'));
+    assert.is(Number((await e.b.get<{ n: number }>(sql`SELECT count(*) AS n FROM enrolment_codes`))!.n), 1, 'one code per user');
+    assert.ok(await putEnrolmentCode(e.a, 'pat', 'hash-1', T + 60_000, 'admin:root'));
+    assert.is(await findEnrolmentCode(e.b, 'pat', T), 'hash-1');
+    assert.is(await findEnrolmentCode(e.b, 'pat', T + 60_000), undefined, 'expired');
+    const claims = await race(e, 8, (s) => claimEnrolmentCode(s, 'pat', 'hash-1', T));
+    assert.is(claims.filter(Boolean).length, 1);
+  });
+
+  S('push applications: unique names, lookups, a new secret revokes tokens', async ({ e }) => {
+    const app = (n: string) => ({ name: n, accessId: `acc-${n}`, clientId: `cli-${n}`, clientSecretHash: 'ab'.repeat(32), allowedSources: ['10.0.0.0/8'], rateLimit: 5, createdBy: 'admin:root' });
+    await insertPushApplication(e.a, app('mikrotik'));
+    try {
+      await insertPushApplication(e.b, app('mikrotik'));
+      assert.unreachable('a second application of one name');
+    } catch (x) {
+      assert.instance(x, DuplicateApplicationError);
+    }
+    const found = await findPushApplication(e.b, { clientId: 'cli-mikrotik' });
+    assert.equal([found!.name, found!.allowedSources, found!.rateLimit, found!.lastUsedAt], ['mikrotik', ['10.0.0.0/8'], 5, null]);
+    assert.is((await findPushApplication(e.a, { accessId: 'acc-mikrotik' }))?.id, found!.id);
+    await insertPushAppToken(e.a, { tokenHash: 't1', applicationId: found!.id, scope: 'urn:x', expiresAt: T + 3600_000 }, T);
+    assert.equal(await findPushAppToken(e.b, 't1', T), { applicationId: found!.id, scope: 'urn:x', expiresAt: T + 3600_000 });
+    assert.ok(await replacePushApplicationSecret(e.b, 'mikrotik', 'cd'.repeat(32)));
+    assert.is(await findPushAppToken(e.a, 't1', T), undefined, 'revoked with the old secret');
+    assert.not.ok(await replacePushApplicationSecret(e.b, 'nothing', 'cd'));
+  });
+
+  S('phones: one link enrols one phone across connections; counters only move forward; one VAPID pair', async ({ e }) => {
+    await addUser(e.a, 'alice');
+    assert.ok(await insertPushEnrolment(e.a, 'alice', 'link', 'admin:root', T + 900_000));
+    const device = (n: number) => ({ name: `phone ${n}`, credentialId: `cred-${n}`, publicKey: randomBytes(65), signCount: 0, transports: ['internal'], tokenHash: `tok-${n}` });
+    const results = await race(e, 6, (s, i) => enrolPushDevice(s, 'link', T, device(i)));
+    assert.is(results.filter((r) => r !== undefined).length, 1);
+    const [d] = await listPushDevices(e.b, 'alice');
+    assert.is(d!.publicKey.length, 65, 'the public key comes back as bytes');
+    assert.ok(await recordPushSignature(e.a, d!.id, 0, T + 1));
+    const counts = await race(e, 6, (s) => recordPushSignature(s, d!.id, 7, T + 2));
+    assert.is(counts.filter(Boolean).length, 1, 'one signature with counter 7 counts');
+    assert.not.ok(await recordPushSignature(e.b, d!.id, 3, T + 3));
+    assert.ok(await recordPushSignature(e.b, d!.id, 4_000_000_000, T + 3), 'a 32-bit counter beyond 2^31');
+    let made = 0;
+    const keys = await race(e, 4, (s) => vapidKeys(s, sealer, () => ({ publicKey: `pub-${++made}`, privateKey: `priv-${made}` })));
+    assert.is(new Set(keys.map((k) => k.publicKey)).size, 1, 'every node uses the first pair stored');
+  });
+
+  S('admins: unique names; parallel failures all count; a code step is claimed once; the last full admin stays', async ({ e }) => {
+    const id = await insertAdmin(e.a, 'root', 'scrypt$x');
+    try {
+      await insertAdmin(e.b, 'root', 'scrypt$y');
+      assert.unreachable('a second admin of one name');
+    } catch (x) {
+      assert.instance(x, DuplicateAdminError);
+    }
+    await race(e, 10, (s) => changeAdminLockState(s, id, (cur) => ({ failedAttempts: cur.failedAttempts + 1, lockedUntil: cur.lockedUntil })));
+    assert.is((await findAdminByName(e.b, 'root'))!.failedAttempts, 10, 'no failure lost');
+    await changeAdminLockState(e.a, id, () => ({ failedAttempts: 0, lockedUntil: T + 60_000 }));
+    assert.not.ok(await claimAdminTotpStep(e.a, id, 100, T), 'not while locked out');
+    const claims = await race(e, 8, (s) => claimAdminTotpStep(s, id, 100, T + 60_000));
+    assert.is(claims.filter(Boolean).length, 1, 'one code signs in once');
+    assert.is((await findAdminByName(e.a, 'root'))!.lockedUntil, null);
+    await setAdminSeed(e.a, sealer, id, Buffer.from('seed-bytes'));
+    assert.is((await openAdminSeed(e.b, sealer, id))?.toString(), 'seed-bytes');
+    assert.is((await listAdmins(e.b))[0]!.hasTotp, true);
+    await insertAdmin(e.a, 'helen', 'scrypt$z');
+    const demote = (s: SharedStore, who: string) => changeAdminCounted(s, who, (role, counts) => ({ change: role === 'admin' && counts.admin <= 1 ? null : ('readonly' as const) }));
+    await Promise.all([demote(e.a, 'root'), demote(e.b, 'helen')]);
+    assert.is((await listAdmins(e.a)).filter((a) => a.role === 'admin').length, 1, 'exactly one full admin left');
+  });
+
+  S('sessions and tokens: read on the other connection; idle ones go; names unique', async ({ e }) => {
+    const id = await insertAdmin(e.a, 'root', 'scrypt$x');
+    await insertSession(e.a, { id: 's1', adminId: id, stage: 'full', csrfToken: 'c', createdAt: T, lastSeenAt: T });
+    await insertSession(e.a, { id: 's2', adminId: id, stage: 'password', csrfToken: 'c', createdAt: T, lastSeenAt: T + 5000 });
+    assert.equal(await findSession(e.b, 's1'), { id: 's1', adminId: id, adminName: 'root', adminRole: 'admin', stage: 'full', csrfToken: 'c', createdAt: T, lastSeenAt: T });
+    await deleteSessionsIdleSince(e.b, T + 1, T - 1);
+    assert.is(await findSession(e.a, 's1'), undefined);
+    assert.ok(await findSession(e.a, 's2'));
+    await insertApiToken(e.a, 'ci', 'hash-ci', 'admin:root', 'readonly');
+    assert.is((await findApiTokenByHash(e.b, 'hash-ci'))?.role, 'readonly');
+    const dups = await race(e, 4, (s, i) => insertAgent(s, 'branch', `agent-${i}`, 'admin:root').then(() => 'ok', (x: unknown) => (x instanceof DuplicateTokenError ? 'dup' : String(x))));
+    assert.equal(dups.sort(), ['dup', 'dup', 'dup', 'ok']);
+  });
+
+  S.run();
+}
+
+const End = suite('store engines: clean up');
+End('the PostgreSQL cluster stops', async () => {
+  await pg?.stop();
+  pg = undefined;
+});
+End.run();
