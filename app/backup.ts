@@ -120,7 +120,7 @@ export async function keyOpensStore(store: Store, masterKey: Buffer): Promise<bo
     await listClients(store, sealer);
     await listDownstreams(store, sealer);
     const q = createUserFactorQueries(store, sealer);
-    for (const u of listUsers(store)) q.find(u.username)?.totp?.seed.fill(0);
+    for (const u of await listUsers(store)) q.find(u.username)?.totp?.seed.fill(0);
     return true;
   } catch {
     return false;

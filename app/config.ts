@@ -71,6 +71,8 @@ export interface Settings {
   ldapStarttls: 'yes' | 'no';
   ldapAllowPlain: 'yes' | 'no';
   ldapTimeout: number;
+  /** This appliance's name among those sharing a store (default: the host name). */
+  nodeName: string | undefined;
   ldapSyncInterval: number;
   ldapSyncGroups: string | undefined;
   ldapSyncFilter: string | undefined;
@@ -177,6 +179,13 @@ function url(raw: string, name: string): string | undefined {
  * https://gatehouse.corp.example: enrolment links and the phone approver use it, and its host is
  * the passkeys' relying party. https, or http to this machine (browsers allow passkeys there only).
  */
+/** A node's name: what the UI lists and pg_stat_activity shows; letters, digits, '.', '_', '-'. */
+function nodeName(raw: string, name: string): string | undefined {
+  if (raw === '') return undefined;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(raw)) throw new ConfigError(`${name}: a node name is 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit (got ${JSON.stringify(raw)})`);
+  return raw;
+}
+
 function publicUrl(raw: string, name: string): string | undefined {
   if (raw === '') return undefined;
   const u = secureUrl(raw, name, 'https://gatehouse.example.org');
@@ -363,6 +372,7 @@ export const OPTIONS = [
   def({ key: 'ldapGraceDays', flag: 'ldap-grace-days', env: 'LDAP_GRACE_DAYS', storable: true, parse: days, fallback: 30, help: 'days a user disabled in or removed from the directory keeps their factors (without access) before being deleted' }),
   def({ key: 'enrolWindow', flag: 'enrol-window', env: 'ENROL_WINDOW', storable: true, parse: enrolWindow, fallback: 14, help: 'self-service at /my: a user with no factor yet may enrol one without a code from an admin for this many days after they are first seen; always; or never' }),
   def({ key: 'ldapTimeout', flag: 'ldap-timeout', env: 'LDAP_TIMEOUT', storable: true, parse: seconds, fallback: 5, help: 'seconds for one directory operation and for each connection attempt' }),
+  def({ key: 'nodeName', flag: 'node-name', env: 'NODE_NAME', storable: false, parse: nodeName, fallback: undefined, help: "this appliance's name where several share one store (listed with its health and heartbeat); default the host name" }),
 ] as const satisfies readonly OptionDef[];
 
 /** Values given on the command line or in the environment, already validated. */

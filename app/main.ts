@@ -24,6 +24,7 @@ import { createPortalFactors } from './portal/factors.js';
 import { createUserFactorQueries } from './db/queries/users.js';
 import { openStore } from './db/open.js';
 import { createSealer, loadMasterKey } from './db/secrets.js';
+import { defaultNodeName, startHeartbeat, type Heartbeat, type NodeHealth } from './cluster/nodes.js';
 import { countAdmins, deleteSessionsIdleSince } from './db/queries/admins.js';
 import { createHttpApp, createRedirectApp } from './http.js';
 import { ABSOLUTE_MS, IDLE_MS } from './middleware/session.js';
@@ -382,6 +383,12 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     nameRules: () => ({ stripRealm: state.resolved.settings.stripRealm === 'yes' }),
     now: Date.now,
   };
+  // What this node reports of its second-factor services: on the dashboard and in its heartbeat.
+  const nodeHealth = (): NodeHealth => ({
+    downstream: state.downstream === undefined ? 'none' : proxy.downstreamHealth(),
+    push: ((h) => (h === 'timeout' ? 'failing' : h))(engine.pushHealth()),
+  });
+  let heartbeat: Heartbeat | undefined;
   const web: WebDeps = {
     store,
     sealer,
@@ -413,10 +420,8 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     verifyAudit: () => auditLog.verify(),
     pushRequests,
     pushPublicKey: vapid.publicKey,
-    health: () => ({
-      downstream: state.downstream === undefined ? 'none' : proxy.downstreamHealth(),
-      push: ((h) => (h === 'timeout' ? 'failing' : h))(engine.pushHealth()),
-    }),
+    health: nodeHealth,
+    nodes: async () => (heartbeat === undefined ? [] : heartbeat.list()),
   };
   const httpDeps = {
     ready: () => ready,
@@ -476,6 +481,9 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   // default), started once everything listens so that a refused start leaves no connection behind.
   feed = createAuditFeed({ settings: () => state.resolved.settings, audit: auditLog, counters, stdout: process.stdout, origin: syslogOrigin(hostname(), process.pid), log });
   ready = true;
+  // This node's row among the appliances sharing the store, written now and every heartbeat.
+  heartbeat = startHeartbeat({ store, name: defaultNodeName(settings.nodeName), version: build.version, health: nodeHealth, now: Date.now, log });
+  await heartbeat.beat();
   if (state.resolved.settings.notakeyHost !== undefined) void pushClient.warm();
   const sessionSweep = setInterval(async () => {
     try {
@@ -535,6 +543,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
         audit.record({ event: 'service.stop', outcome: 'ok' });
         writeHead();
         await feed?.close();
+        await heartbeat?.stop();
         store.close();
         log.info('gatehouse stopped');
       })();

@@ -9,7 +9,6 @@
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { isoCBOR } from '@simplewebauthn/server/helpers';
 import { openStore } from '../app/db/open.js';
-import { insertUser } from '../app/db/queries/users.js';
 import { tokenHash } from '../app/lib/tokens.js';
 
 const b64u = (b: Buffer | Uint8Array) => Buffer.from(b).toString('base64url');
@@ -66,8 +65,9 @@ export function createPhoneFleet(n: number): PhoneFleet {
       const store = openStore(dataDir);
       try {
         const ins = store.sqlite.prepare('INSERT INTO push_devices (user_id, name, credential_id, public_key, sign_count, transports, token_hash, created_at) VALUES (?, ?, ?, ?, 0, ?, ?, ?)');
+        const user = store.sqlite.prepare<[string, string], { id: number }>('INSERT INTO users (username, search_text) VALUES (?, ?) RETURNING id');
         store.sqlite.transaction(() => {
-          for (let i = 0; i < n; i++) ins.run(insertUser(store, `u${i}`), `phone ${i}`, credentialId(i), cose, 'internal', tokenHash(deviceToken(i)), Date.now());
+          for (let i = 0; i < n; i++) ins.run(user.get(`u${i}`, `u${i}`)!.id, `phone ${i}`, credentialId(i), cose, 'internal', tokenHash(deviceToken(i)), Date.now());
         })();
       } finally {
         store.close();

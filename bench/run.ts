@@ -350,12 +350,10 @@ function dirSizeMb(dir: string): number {
  * first users, and the rest go in through prepared INSERTs of the same rows, checked afterwards
  * through the hot path's own query (createUserFactorQueries().find opens the sealed seed).
  */
-function enrollTotpUsers(store: Store, sealer: Sealer, n: number): void {
+async function enrollTotpUsers(store: Store, sealer: Sealer, n: number): Promise<void> {
   const params = { algorithm: 'SHA1', digits: 6, period: 30 } as const;
   const viaApi = Math.min(n, 200);
-  store.sqlite.transaction(() => {
-    for (let i = 0; i < viaApi; i++) replaceTotpAccount(store, sealer, `t${i}`, totpSeed(TOTP_KEY, `t${i}`), params);
-  })();
+  for (let i = 0; i < viaApi; i++) await replaceTotpAccount(store, sealer, `t${i}`, totpSeed(TOTP_KEY, `t${i}`), params);
   const purpose = 'totp_accounts.seed';
   const insUser = store.sqlite.prepare('INSERT INTO users (username) VALUES (?)');
   const insTotp = store.sqlite.prepare('INSERT INTO totp_accounts (user_id, seed_sealed, algorithm, digits, period) VALUES (?, ?, ?, ?, ?)');
@@ -451,7 +449,7 @@ async function main(): Promise<void> {
   {
     const store = openStore(dataDir);
     const sealer = createSealer(loadMasterKey(dataDir, undefined));
-    enrollTotpUsers(store, sealer, totpUsers);
+    await enrollTotpUsers(store, sealer, totpUsers);
     store.close();
   }
   log(`enrolled ${totpUsers} TOTP users in ${dataDir} (${Math.round(performance.now() - t)} ms)`);

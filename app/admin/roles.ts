@@ -47,7 +47,7 @@ const UI_RULES: readonly Rule[] = [
 
 /** The JSON API under /api/v1, after the token is checked. */
 const API_RULES: readonly Rule[] = [
-  [['GET'], /^\/(status|approvals|audit|users)$/, EVERYONE],
+  [['GET'], /^\/(status|nodes|approvals|audit|users)$/, EVERYONE],
   [['GET'], /^\/users\/[^/]+$/, EVERYONE],
   [['POST', 'PATCH', 'DELETE'], /^\/users(\/.*)?$/, SUPPORT],
   [['GET'], /^\/(clients|downstream|settings|admins|tokens|applications)$/, READERS],

@@ -55,7 +55,7 @@ export interface ImportPlan {
 }
 
 /** What a file would do to the store now. Errors name their line; any error stops the import. */
-export function planImport(d: AdminDeps, text: string): Result<ImportPlan> {
+export async function planImport(d: AdminDeps, text: string): Promise<Result<ImportPlan>> {
   if (Buffer.byteLength(text, 'utf8') > IMPORT_MAX_BYTES) return bad(`the file is larger than ${IMPORT_MAX_BYTES / 1024 / 1024} MiB: split it`, 'file');
   let records;
   try {
@@ -114,7 +114,7 @@ export function planImport(d: AdminDeps, text: string): Result<ImportPlan> {
     if (errors.length === errorsBefore) parsed.push(row);
   }
 
-  const existing = findProfiles(d.store, parsed.map((p) => p.username));
+  const existing = await findProfiles(d.store, parsed.map((p) => p.username));
   const plan: ImportPlan = { columns: columns.filter((c): c is Column => c !== undefined), ignored, rows: body.length, creates: 0, updates: 0, unchanged: 0, errors, sample: { creates: [], updates: [] }, writes: [] };
   for (const p of parsed) {
     const cur = existing.get(p.username);
@@ -154,11 +154,11 @@ function changedFields(cur: UserProfile, p: { displayName?: string | null; email
  * Import the file: planned again against the store as it is now, then written in one transaction
  * (all users or none). Every user created or changed gets its audit record, and the import one.
  */
-export function importUsers(d: AdminDeps, actor: string, text: string): Result<ImportPlan> {
-  const plan = planImport(d, text);
+export async function importUsers(d: AdminDeps, actor: string, text: string): Promise<Result<ImportPlan>> {
+  const plan = await planImport(d, text);
   if (!plan.ok) return plan;
   if (plan.value.errors.length > 0) return bad(`the file has ${plan.value.errors.length} line${plan.value.errors.length === 1 ? '' : 's'} to fix first; nothing was imported`, 'file');
-  const created = new Set(writeProfiles(d.store, plan.value.writes));
+  const created = new Set(await writeProfiles(d.store, plan.value.writes));
   for (const w of plan.value.writes) {
     const what = created.has(w.username) ? 'user.add' : 'user.update';
     d.audit.record({ event: what, outcome: 'ok', actor, username: w.username, details: { message: 'csv import' } });
@@ -173,11 +173,11 @@ export const EXPORT_HEADER = ['username', 'display_name', 'email', 'groups', 'to
  * Every user as CSV (the import's columns first, so an export can be edited and imported again),
  * in name order, in batches of lines so 100,000 users stream without being held at once.
  */
-export function* exportUsersCsv(d: AdminDeps, batch = 1000): Generator<string> {
+export async function* exportUsersCsv(d: AdminDeps, batch = 1000): AsyncGenerator<string> {
   yield EXPORT_HEADER.join(',') + '\r\n';
   let after: string | undefined;
   for (;;) {
-    const rows = pageUsers(d.store, { q: '', after, limit: batch });
+    const rows = await pageUsers(d.store, { q: '', after, limit: batch });
     if (rows.length === 0) return;
     yield rows
       .map((u) => [u.username, u.displayName, u.email, u.groups.join(';'), u.hasTotp ? 'enrolled' : u.pendingTotp ? 'waiting for a code' : 'none', u.locked ? 'yes' : 'no', new Date(u.createdAt).toISOString()].map(csvCell).join(',') + '\r\n')

@@ -47,26 +47,26 @@ export interface UserPage {
 }
 
 /** One page of users in name order, matching `q` (name, display name, email, or a group's exact name). */
-export function pageOfUsers(d: AdminDeps, q: string, after?: string, limit = USERS_PAGE): UserPage {
+export async function pageOfUsers(d: AdminDeps, q: string, after?: string, limit = USERS_PAGE): Promise<UserPage> {
   const folded = foldQuery(q);
-  const rows = pageUsers(d.store, { q: folded, after, limit: limit + 1 });
+  const rows = await pageUsers(d.store, { q: folded, after, limit: limit + 1 });
   const users = rows.slice(0, limit);
-  return { users, total: countUsers(d.store, folded), next: rows.length > limit ? users[users.length - 1]!.username : undefined };
+  return { users, total: await countUsers(d.store, folded), next: rows.length > limit ? users[users.length - 1]!.username : undefined };
 }
 
 /** A user and their profile, factors and lock state, by any spelling of their name. */
-export function userDetail(d: AdminDeps, raw: string) {
+export async function userDetail(d: AdminDeps, raw: string) {
   const name = cleanUserName(d, raw);
   if (!name.ok) return name;
-  const u = findUserDetail(d.store, name.value);
+  const u = await findUserDetail(d.store, name.value);
   return u === undefined ? missing(`no user ${name.value}`) : ok(u);
 }
 
-export function addUser(d: AdminDeps, actor: string, raw: string | undefined): Result<string> {
+export async function addUser(d: AdminDeps, actor: string, raw: string | undefined): Promise<Result<string>> {
   const name = cleanUserName(d, raw);
   if (!name.ok) return name;
   try {
-    insertUser(d.store, name.value);
+    await insertUser(d.store, name.value);
   } catch (e) {
     if (!(e instanceof DuplicateUserError)) throw e;
     return conflict(`user ${name.value} already exists`, 'username');
@@ -77,17 +77,17 @@ export function addUser(d: AdminDeps, actor: string, raw: string | undefined): R
 
 export type UserAction = 'remove' | 'lock' | 'unlock' | 'reset-totp' | 'cancel-enrolment';
 
-export function changeUser(d: AdminDeps, actor: string, raw: string, action: UserAction): Result<string> {
+export async function changeUser(d: AdminDeps, actor: string, raw: string, action: UserAction): Promise<Result<string>> {
   const name = cleanUserName(d, raw);
   if (!name.ok) return name;
   const done =
     action === 'remove'
-      ? deleteUser(d.store, name.value)
+      ? await deleteUser(d.store, name.value)
       : action === 'reset-totp'
-        ? deleteTotpAccount(d.store, name.value)
+        ? await deleteTotpAccount(d.store, name.value)
         : action === 'cancel-enrolment'
-          ? deletePendingTotp(d.store, name.value)
-          : setUserLocked(d.store, name.value, action === 'lock');
+          ? await deletePendingTotp(d.store, name.value)
+          : await setUserLocked(d.store, name.value, action === 'lock');
   if (!done) return missing(action === 'reset-totp' ? `${name.value} has no TOTP account` : action === 'cancel-enrolment' ? `${name.value} has no enrolment waiting for a code` : `no user ${name.value}`);
   const event = action === 'reset-totp' ? 'totp.remove' : action === 'cancel-enrolment' ? 'totp.enroll.cancel' : `user.${action}`;
   d.audit.record({ event, outcome: 'ok', actor, username: name.value });
@@ -101,12 +101,12 @@ export function changeUser(d: AdminDeps, actor: string, raw: string, action: Use
  * (confirmUserTotp); until then logins see only the account the user had, if any, so a QR code
  * scanned wrongly locks nobody out.
  */
-export function enrolUserTotp(d: AdminDeps, actor: string, raw: string, o: { activate: 'now' | 'after-code'; params?: TotpParams }): Result<{ username: string; uri: string; confirmed: boolean }> {
+export async function enrolUserTotp(d: AdminDeps, actor: string, raw: string, o: { activate: 'now' | 'after-code'; params?: TotpParams }): Promise<Result<{ username: string; uri: string; confirmed: boolean }>> {
   const name = cleanUserName(d, raw);
   if (!name.ok) return name;
   const params = o.params ?? DEFAULT_TOTP;
   const seed = randomBytes(SEED_BYTES);
-  const { userCreated } = o.activate === 'now' ? replaceTotpAccount(d.store, d.sealer, name.value, seed, params) : setPendingTotp(d.store, d.sealer, name.value, seed, params, d.now());
+  const { userCreated } = o.activate === 'now' ? await replaceTotpAccount(d.store, d.sealer, name.value, seed, params) : await setPendingTotp(d.store, d.sealer, name.value, seed, params, d.now());
   const message = [userCreated ? 'user created' : o.activate === 'now' ? 'account replaced' : undefined, o.activate === 'after-code' ? 'waiting for a code' : undefined].filter((m) => m !== undefined).join(', ');
   d.audit.record({ event: 'totp.enroll', outcome: 'ok', actor, username: name.value, ...(message !== '' ? { details: { name: message } } : {}) });
   const uri = otpauthUri(d.totpIssuer(), name.value, seed, params);
@@ -119,11 +119,11 @@ export function enrolUserTotp(d: AdminDeps, actor: string, raw: string, o: { act
  * or a step either side). The check and the move are one transaction against the enrolment
  * checked, so one enrolment is confirmed once; the confirming code does not also log in.
  */
-export function confirmUserTotp(d: AdminDeps, actor: string, raw: string, code: string | undefined): Result<string> {
+export async function confirmUserTotp(d: AdminDeps, actor: string, raw: string, code: string | undefined): Promise<Result<string>> {
   const name = cleanUserName(d, raw);
   if (!name.ok) return name;
   const typed = (code ?? '').replace(/\s+/g, '');
-  const pending = findPendingTotp(d.store, d.sealer, name.value);
+  const pending = await findPendingTotp(d.store, d.sealer, name.value);
   if (pending === undefined) return missing(`${name.value} has no enrolment waiting for a code`);
   try {
     if (!new RegExp(`^\\d{${pending.params.digits}}$`).test(typed)) return bad(`the code is ${pending.params.digits} digits from the authenticator app`, 'code');
@@ -132,7 +132,7 @@ export function confirmUserTotp(d: AdminDeps, actor: string, raw: string, code: 
       d.audit.record({ event: 'totp.confirm', outcome: 'reject', reason: 'wrong_code', actor, username: name.value });
       return bad('that code does not match the new authenticator: check the app shows Gatehouse for this user, and its clock', 'code');
     }
-    if (!confirmPendingTotp(d.store, pending.userId, pending.createdAt, check.step)) return conflict(`the enrolment of ${name.value} was confirmed, cancelled or restarted meanwhile`);
+    if (!await confirmPendingTotp(d.store, pending.userId, pending.createdAt, check.step)) return conflict(`the enrolment of ${name.value} was confirmed, cancelled or restarted meanwhile`);
   } finally {
     pending.seed.fill(0);
   }
@@ -176,10 +176,10 @@ export function cleanGroups(raw: string | readonly string[] | undefined): Result
 }
 
 /** Set a user's display name, email and groups (each as given: empty clears it). */
-export function setUserProfile(d: AdminDeps, actor: string, raw: string, input: { displayName?: string | undefined; email?: string | undefined; groups?: string | readonly string[] | undefined }): Result<string> {
+export async function setUserProfile(d: AdminDeps, actor: string, raw: string, input: { displayName?: string | undefined; email?: string | undefined; groups?: string | readonly string[] | undefined }): Promise<Result<string>> {
   const name = cleanUserName(d, raw);
   if (!name.ok) return name;
-  const before = findUserDetail(d.store, name.value);
+  const before = await findUserDetail(d.store, name.value);
   if (before === undefined) return missing(`no user ${name.value}`);
   const displayName = input.displayName === undefined ? ok(before.displayName) : cleanDisplayName(input.displayName);
   if (!displayName.ok) return displayName;
@@ -189,7 +189,7 @@ export function setUserProfile(d: AdminDeps, actor: string, raw: string, input: 
   if (!groups.ok) return groups;
   const changed = [displayName.value !== before.displayName ? 'display name' : '', email.value !== before.email ? 'email' : '', groups.value.join('\n') !== before.groups.join('\n') ? 'groups' : ''].filter((f) => f !== '');
   if (changed.length === 0) return ok(name.value);
-  writeProfiles(d.store, [{ username: name.value, create: false, displayName: displayName.value, email: email.value, groups: groups.value }]);
+  await writeProfiles(d.store, [{ username: name.value, create: false, displayName: displayName.value, email: email.value, groups: groups.value }]);
   d.audit.record({ event: 'user.update', outcome: 'ok', actor, username: name.value, details: { message: changed.join(', ') } });
   return ok(name.value);
 }

@@ -48,7 +48,7 @@ export async function userCommand(args: readonly string[], env: NodeJS.ProcessEn
   if (verb === 'export' && rest.length === 0) {
     const ctx = await openContext(dataDir, env);
     try {
-      for (const chunk of exportUsersCsv(ctx.admin)) io.out(chunk);
+      for await (const chunk of exportUsersCsv(ctx.admin)) io.out(chunk);
     } finally {
       ctx.close();
     }
@@ -58,7 +58,7 @@ export async function userCommand(args: readonly string[], env: NodeJS.ProcessEn
     const ctx = await openContext(dataDir, env);
     try {
       const now = Date.now();
-      const users = listUsers(ctx.store).map((u) => ({ ...u, lockedOutUntil: u.lockedUntil !== null && u.lockedUntil > now ? u.lockedUntil : null }));
+      const users = (await listUsers(ctx.store)).map((u) => ({ ...u, lockedOutUntil: u.lockedUntil !== null && u.lockedUntil > now ? u.lockedUntil : null }));
       if (json) {
         io.out(jsonList(users.map((u) => ({ name: u.username, totp: u.hasTotp, locked: u.locked, lockedOutUntil: isoTime(u.lockedOutUntil), failedAttempts: u.failedAttempts, displayName: u.displayName, email: u.email, upn: u.upn, groups: u.groups, source: u.source, directory: u.directoryState, createdAt: isoTime(u.createdAt) }))));
         return 0;
@@ -77,8 +77,8 @@ export async function userCommand(args: readonly string[], env: NodeJS.ProcessEn
   const ctx = await openContext(dataDir, env);
   try {
     if (verb === 'enrol-code') return report(io, await createEnrolmentCode(ctx.admin, ctx.actor, rest[0]!), (r) => `${r.code}\n(one-time enrolment code for ${r.username} at /my, valid until ${new Date(r.expiresAt).toISOString()})`);
-    if (verb === 'add') return report(io, addUser(ctx.admin, ctx.actor, rest[0]), (name) => `added user ${name}`);
-    return report(io, changeUser(ctx.admin, ctx.actor, rest[0]!, verb as UserAction), (name) => `${verb === 'remove' ? 'removed' : `${verb}ed`} user ${name}`);
+    if (verb === 'add') return report(io, await addUser(ctx.admin, ctx.actor, rest[0]), (name) => `added user ${name}`);
+    return report(io, await changeUser(ctx.admin, ctx.actor, rest[0]!, verb as UserAction), (name) => `${verb === 'remove' ? 'removed' : `${verb}ed`} user ${name}`);
   } finally {
     ctx.close();
   }
@@ -112,7 +112,7 @@ export async function totpCommand(args: readonly string[], env: NodeJS.ProcessEn
   if (verb === 'remove') {
     const ctx = await openContext(dataDir, env);
     try {
-      return report(io, changeUser(ctx.admin, ctx.actor, rest[0]!, 'reset-totp'), (name) => `removed the TOTP account of ${name}`);
+      return report(io, await changeUser(ctx.admin, ctx.actor, rest[0]!, 'reset-totp'), (name) => `removed the TOTP account of ${name}`);
     } finally {
       ctx.close();
     }
@@ -127,7 +127,7 @@ export async function totpCommand(args: readonly string[], env: NodeJS.ProcessEn
   try {
     // At once, as DESIGN.md has it: the person at the shell is provisioning (the web UI and the
     // API wait for a code from the user's app instead).
-    r = enrolUserTotp(ctx.admin, ctx.actor, rest[0]!, { activate: 'now', params });
+    r = await enrolUserTotp(ctx.admin, ctx.actor, rest[0]!, { activate: 'now', params });
   } finally {
     ctx.close();
   }
@@ -159,13 +159,13 @@ async function importCommand(file: string, dryRun: boolean, dataDir: string, env
   }
   const ctx = await openContext(dataDir, env);
   try {
-    const plan = planImport(ctx.admin, text);
+    const plan = await planImport(ctx.admin, text);
     if (!plan.ok) return report(io, plan, () => '');
     if (dryRun || plan.value.errors.length > 0) {
       (plan.value.errors.length > 0 ? io.err : io.out)(describePlan(plan.value, false) + (plan.value.errors.length > 0 ? 'nothing was imported: fix the lines above\n' : ''));
       return plan.value.errors.length > 0 ? 2 : 0;
     }
-    const done = importUsers(ctx.admin, ctx.actor, text);
+    const done = await importUsers(ctx.admin, ctx.actor, text);
     if (!done.ok) return report(io, done, () => '');
     io.out(describePlan(done.value, true));
     return 0;

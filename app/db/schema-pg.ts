@@ -341,3 +341,12 @@ export const enrolmentCodes = pgTable('enrolment_codes', {
   createdBy: text('created_by').notNull(),
   createdAt: bigint('created_at', { mode: 'number' }).notNull().default(NOW_MS),
 });
+
+/** As in schema.ts: the appliances sharing this store, each with its own heartbeat row. */
+export const nodes = pgTable('nodes', {
+  name: text('name').primaryKey(),
+  version: text('version').notNull(),
+  startedAt: bigint('started_at', { mode: 'number' }).notNull(),
+  heartbeatAt: bigint('heartbeat_at', { mode: 'number' }).notNull(),
+  health: text('health').notNull().default('{}'),
+});

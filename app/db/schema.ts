@@ -332,3 +332,17 @@ export const enrolmentCodes = sqliteTable('enrolment_codes', {
   createdBy: text('created_by').notNull(),
   createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
 });
+
+/**
+ * The appliances sharing this store (one for SQLite; several on PostgreSQL): each writes its own
+ * row at start and every heartbeat (app/cluster/nodes.ts), so any of them can show them all.
+ * `health`: JSON of what the node reported (its RADIUS listener, downstream server and push
+ * service, or `stopped` when it shut down cleanly).
+ */
+export const nodes = sqliteTable('nodes', {
+  name: text('name').primaryKey(),
+  version: text('version').notNull(),
+  startedAt: integer('started_at').notNull(),
+  heartbeatAt: integer('heartbeat_at').notNull(),
+  health: text('health').notNull().default('{}'),
+});

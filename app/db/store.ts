@@ -59,6 +59,11 @@ export function linesOf(r: Runner, column: SQL): SQL {
   return r.dialect === 'sqlite' ? sql`group_concat(${column}, char(10))` : sql`string_agg(${column}, E'\\n')`;
 }
 
+/** Whether `haystack` contains `needle` (a plain substring, case as given). */
+export function contains(r: Runner, haystack: SQL, needle: string): SQL {
+  return r.dialect === 'sqlite' ? sql`instr(${haystack}, ${needle}) > 0` : sql`strpos(${haystack}, ${needle}) > 0`;
+}
+
 // --- SQLite: better-sqlite3 (synchronous) behind the asynchronous interface
 
 const prepared = new WeakMap<Database.Database, Map<string, Database.Statement>>();

@@ -154,8 +154,8 @@ export function createApiRoutes(d: WebDeps) {
     createdAt: iso(u.createdAt),
   });
   /** The user as the API shows them (after a change that worked: they exist). */
-  const userJson = (c: Context<ApiEnv>, name: string, status: 200 | 201 = 200) => {
-    const u = userDetail(d.admin, name);
+  const userJson = async (c: Context<ApiEnv>, name: string, status: 200 | 201 = 200) => {
+    const u = await userDetail(d.admin, name);
     return u.ok ? c.json(userView(u.value), status) : fail(c, u);
   };
   /** Profile fields of a body, checked: undefined where absent; groups as an array or one string. */
@@ -202,6 +202,9 @@ export function createApiRoutes(d: WebDeps) {
   );
   api.use('*', bodyLimit({ maxSize: API_BODY_LIMIT, onError: (c) => c.json({ error: `the request body is larger than ${API_BODY_LIMIT / 1024} KiB` }, 413) }));
 
+  api.get('/nodes', async (c) =>
+    c.json({ nodes: (await d.nodes()).map((n) => ({ name: n.name, self: n.self, state: n.state, version: n.version, startedAt: iso(n.startedAt), heartbeatAt: iso(n.heartbeatAt), health: n.health })) }),
+  );
   api.get('/status', (c) => {
     const k = d.counters;
     const approvals = d.pendingApprovals();
@@ -282,58 +285,58 @@ export function createApiRoutes(d: WebDeps) {
 
   // --- users
 
-  api.get('/users', (c) => {
+  api.get('/users', async (c) => {
     const limit = c.req.query('limit') === undefined ? 100 : Number(c.req.query('limit'));
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ApiError(400, 'limit must be a whole number from 1 to 1000', 'limit');
-    const page = pageOfUsers(d.admin, (c.req.query('q') ?? '').slice(0, 253), c.req.query('after') || undefined, limit);
+    const page = await pageOfUsers(d.admin, (c.req.query('q') ?? '').slice(0, 253), c.req.query('after') || undefined, limit);
     return c.json({ users: page.users.map(userView), total: page.total, next_after: page.next ?? null });
   });
-  api.get('/users/:name', (c) => userJson(c, c.req.param('name')));
+  api.get('/users/:name', async (c) => await userJson(c, c.req.param('name')));
   api.post('/users', async (c) => {
     const b = await readJson(c);
     const profile = profileOf(b);
-    const r = addUser(d.admin, c.get('actor'), str(b, 'username'));
+    const r = await addUser(d.admin, c.get('actor'), str(b, 'username'));
     if (!r.ok) return fail(c, r);
     if (profile.displayName !== undefined || profile.email !== undefined || profile.groups !== undefined) {
-      const p = setUserProfile(d.admin, c.get('actor'), r.value, profile);
+      const p = await setUserProfile(d.admin, c.get('actor'), r.value, profile);
       if (!p.ok) return fail(c, p);
     }
     c.header('Location', `/api/v1/users/${encodeURIComponent(r.value)}`);
-    return userJson(c, r.value, 201);
+    return await userJson(c, r.value, 201);
   });
   api.patch('/users/:name', async (c) => {
     const b = await readJson(c);
-    const r = setUserProfile(d.admin, c.get('actor'), c.req.param('name'), profileOf(b));
-    return r.ok ? userJson(c, r.value) : fail(c, r);
+    const r = await setUserProfile(d.admin, c.get('actor'), c.req.param('name'), profileOf(b));
+    return r.ok ? await userJson(c, r.value) : fail(c, r);
   });
-  api.delete('/users/:name', (c) => {
-    const r = changeUser(d.admin, c.get('actor'), c.req.param('name'), 'remove');
+  api.delete('/users/:name', async (c) => {
+    const r = await changeUser(d.admin, c.get('actor'), c.req.param('name'), 'remove');
     return r.ok ? c.body(null, 204) : fail(c, r);
   });
-  api.post('/users/:name/:action{lock|unlock}', (c) => {
-    const r = changeUser(d.admin, c.get('actor'), c.req.param('name'), c.req.param('action') as 'lock' | 'unlock');
-    return r.ok ? userJson(c, r.value) : fail(c, r);
+  api.post('/users/:name/:action{lock|unlock}', async (c) => {
+    const r = await changeUser(d.admin, c.get('actor'), c.req.param('name'), c.req.param('action') as 'lock' | 'unlock');
+    return r.ok ? await userJson(c, r.value) : fail(c, r);
   });
   api.post('/users/:name/totp', async (c) => {
     // The body is optional: without one, the new authenticator waits for a code, as in the UI.
     const b = await readJson(c, { optional: true });
     const activate = str(b, 'activate') ?? 'after-code';
     if (activate !== 'now' && activate !== 'after-code') throw new ApiError(400, 'activate must be "after-code" or "now"', 'activate');
-    const r = enrolUserTotp(d.admin, c.get('actor'), c.req.param('name'), { activate });
+    const r = await enrolUserTotp(d.admin, c.get('actor'), c.req.param('name'), { activate });
     // The URI carries the seed: shown this once.
     return r.ok ? c.json({ username: r.value.username, uri: r.value.uri, confirmed: r.value.confirmed }, 201) : fail(c, r);
   });
   api.post('/users/:name/totp/confirm', async (c) => {
     const b = await readJson(c);
-    const r = confirmUserTotp(d.admin, c.get('actor'), c.req.param('name'), str(b, 'code'));
-    return r.ok ? userJson(c, r.value) : fail(c, r);
+    const r = await confirmUserTotp(d.admin, c.get('actor'), c.req.param('name'), str(b, 'code'));
+    return r.ok ? await userJson(c, r.value) : fail(c, r);
   });
-  api.delete('/users/:name/totp/pending', (c) => {
-    const r = changeUser(d.admin, c.get('actor'), c.req.param('name'), 'cancel-enrolment');
+  api.delete('/users/:name/totp/pending', async (c) => {
+    const r = await changeUser(d.admin, c.get('actor'), c.req.param('name'), 'cancel-enrolment');
     return r.ok ? c.body(null, 204) : fail(c, r);
   });
-  api.delete('/users/:name/totp', (c) => {
-    const r = changeUser(d.admin, c.get('actor'), c.req.param('name'), 'reset-totp');
+  api.delete('/users/:name/totp', async (c) => {
+    const r = await changeUser(d.admin, c.get('actor'), c.req.param('name'), 'reset-totp');
     return r.ok ? c.body(null, 204) : fail(c, r);
   });
 

@@ -6,7 +6,7 @@ import type { WebEnv } from '../web-env.js';
 import type { WebDeps } from './deps.js';
 
 export function createDashboardRoutes(d: WebDeps) {
-  return new Hono<WebEnv>().get('/', (c) => {
+  return new Hono<WebEnv>().get('/', async (c) => {
     const now = d.now();
     const range = parseChartRange(c.req.query('range'));
     const chart = (): DecisionChartProps => {
@@ -28,6 +28,7 @@ export function createDashboardRoutes(d: WebDeps) {
       pending: { logins: approvals.reduce((n, a) => n + a.waiting, 0), pushes: approvals.length },
       health: { ...health, downstreamName: d.downstream()?.name },
       recent: d.auditStore.page({}, undefined, 12),
+      nodes: await d.nodes(),
     };
     if (part === 'live') return c.html(<DashboardLive {...props} />);
     return c.render(<DashboardPage {...props} chart={chart()} assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} />);

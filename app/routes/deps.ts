@@ -1,4 +1,5 @@
 // What the web routes need from the running appliance. Built once in app/main.ts.
+import type { NodeView } from '../cluster/nodes.js';
 import type { ResolvedSettings } from '../config.js';
 import type { Store } from '../db/open.js';
 import type { Sealer } from '../db/secrets.js';
@@ -60,4 +61,6 @@ export interface WebDeps {
   /** Where the directory's service-account password comes from (never the password). */
   bindPasswordSource(): BindPasswordSource | undefined;
   health(): { downstream: 'ok' | 'unknown' | 'failing' | 'none'; push: 'ok' | 'unknown' | 'failing' | 'none' };
+  /** The appliances sharing the store, with their heartbeats (app/cluster/nodes.ts). */
+  nodes(): Promise<NodeView[]>;
 }

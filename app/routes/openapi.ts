@@ -119,6 +119,9 @@ export function openApiDocument(version: string): OpenApiDocument {
       '/status': {
         get: { operationId: 'getStatus', summary: 'Version, health, counter totals and pending approvals', tags: ['status'], responses: { '200': ok('Current status.', ref('Status')), ...authed } },
       },
+      '/nodes': {
+        get: { operationId: 'listNodes', summary: 'The appliances sharing this store, with their heartbeats and health', tags: ['status'], responses: { '200': ok('The appliances, by name.', obj({ nodes: { type: 'array', items: ref('Node') } })), ...authed } },
+      },
       '/clients': {
         get: { operationId: 'listClients', summary: 'RADIUS clients in use, including read-only ones set by a flag or the environment', tags: ['clients'], responses: { '200': ok('The clients; secrets are never returned.', obj({ clients: { type: 'array', items: ref('Client') } })), ...authed } },
         post: {
@@ -346,6 +349,15 @@ export function openApiDocument(version: string): OpenApiDocument {
           },
           ['host', 'secret'],
         ),
+        Node: obj({
+          name: str('The node name (--node-name, default the host name).'),
+          self: { type: 'boolean', description: 'This is the appliance answering.' },
+          state: { type: 'string', enum: ['up', 'stopped', 'stale'], description: 'up: heard from within 30 s; stopped: it said so at shutdown; stale: not heard from since.' },
+          version: str('Its Gatehouse version.'),
+          startedAt: time('When it started.'),
+          heartbeatAt: time('Its last heartbeat.'),
+          health: obj({ downstream: str('ok, unknown, failing or none.'), push: str('ok, unknown, failing or none.') }, []),
+        }),
         Setting: obj({
           key: str('The flag without its dashes, e.g. failmode.'),
           env: str('The environment variable that can fix it.'),

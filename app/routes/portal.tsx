@@ -84,7 +84,7 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
   }
 
   async function factorsOf(username: string) {
-    const u = findUserDetail(d.store, username);
+    const u = await findUserDetail(d.store, username);
     const phones = await userPhones(d.admin, username);
     const push = await p.pushable(username);
     return { user: u, totp: u?.hasTotp ? ('active' as const) : u?.pendingTotp ? ('pending' as const) : ('none' as const), phones, push, hasFactor: u?.hasTotp === true || push };
@@ -156,7 +156,7 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
       }
       await attempt.end(false);
       // Someone the store does not know yet is first seen now (the enrolment window starts).
-      if (findUserDetail(d.store, name.value) === undefined) addUser(d.admin, `self:${name.value}`, name.value);
+      if (await findUserDetail(d.store, name.value) === undefined) await addUser(d.admin, `self:${name.value}`, name.value);
       const f = await factorsOf(name.value);
       const inWindow = f.user !== undefined && inEnrolWindow(d.resolved().settings, f.user.createdAt, d.now());
       const s = sessions.create(name.value, f.hasFactor ? 'password' : 'full', !f.hasFactor && inWindow);
@@ -220,7 +220,7 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
       const s = current(c);
       if (s === undefined) return seeOther(c, '/my');
       if (!(await mayChange(s))) return home(c, s, { error: { message: 'Pass your current sign-in method, or give an enrolment code, first.' } }, 403);
-      const r = enrolUserTotp(d.admin, actor(s), s.username, { activate: 'after-code' });
+      const r = await enrolUserTotp(d.admin, actor(s), s.username, { activate: 'after-code' });
       if (!r.ok) return home(c, s, { error: { message: r.error } }, r.status === 404 ? 409 : r.status);
       s.pendingUri = r.value.uri;
       return seeOther(c, '/my');
@@ -229,7 +229,7 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
       const s = current(c);
       if (s === undefined || !(await mayChange(s))) return seeOther(c, '/my');
       const b = await c.req.parseBody();
-      const r = confirmUserTotp(d.admin, actor(s), s.username, str(b['code']));
+      const r = await confirmUserTotp(d.admin, actor(s), s.username, str(b['code']));
       if (!r.ok) return home(c, s, { error: { message: r.error, field: 'code' } }, r.status === 404 ? 409 : r.status);
       s.pendingUri = undefined;
       s.mayEnrol = false;
@@ -238,7 +238,7 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
     .post('/my/totp/remove', async (c) => {
       const s = current(c);
       if (s === undefined || s.stage !== 'full' || (await factorsOf(s.username)).totp !== 'active') return seeOther(c, '/my');
-      const r = changeUser(d.admin, actor(s), s.username, 'reset-totp');
+      const r = await changeUser(d.admin, actor(s), s.username, 'reset-totp');
       if (!r.ok) return home(c, s, { error: { message: r.error } }, r.status === 404 ? 409 : r.status);
       return seeOther(c, '/my', { kind: 'ok', text: 'Your authenticator app was removed.' });
     })

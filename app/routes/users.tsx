@@ -40,13 +40,13 @@ export function createUserRoutes(d: WebDeps) {
   const actor = (c: Context<WebEnv>) => `admin:${c.get('session')!.adminName}`;
   const frame = (c: Context<WebEnv>) => ({ assets: d.assets, csrf: c.get('csrf'), admin: c.get('session')!.adminName });
 
-  const listProps = (c: Context<WebEnv>): Omit<UsersProps, 'assets' | 'csrf' | 'admin'> => {
+  const listProps = async (c: Context<WebEnv>): Promise<Omit<UsersProps, 'assets' | 'csrf' | 'admin'>> => {
     const q = (c.req.query('q') ?? '').slice(0, 253);
     const after = c.req.query('after');
-    const page = pageOfUsers(d.admin, q, after === '' ? undefined : after);
+    const page = await pageOfUsers(d.admin, q, after === '' ? undefined : after);
     return { now: d.now(), q, users: page.users, total: page.total, firstPage: after === undefined || after === '', next: page.next };
   };
-  const listPage = (c: Context<WebEnv>, extra: Partial<UsersProps> = {}, status: 200 | 400 | 404 | 409 = 200) => c.render(<UsersPage {...frame(c)} {...listProps(c)} {...extra} />, status);
+  const listPage = async (c: Context<WebEnv>, extra: Partial<UsersProps> = {}, status: 200 | 400 | 404 | 409 = 200) => c.render(<UsersPage {...frame(c)} {...await listProps(c)} {...extra} />, status);
 
   /** A user's page (404 when there is none), with what the request adds: a notice, an error. */
   /** The rule at doors without a client condition, then per RADIUS client named by some rule. */
@@ -56,8 +56,8 @@ export function createUserRoutes(d: WebDeps) {
     return [{ where: 'Any door', rule: table.match(name, undefined) }, ...clients.map((cl) => ({ where: `Via ${cl}`, rule: table.match(name, cl) }))];
   };
   const userPage = async (c: Context<WebEnv>, raw: string, extra: Partial<UserPageProps> = {}, status: 200 | 400 | 404 | 409 = 200) => {
-    const u = userDetail(d.admin, raw);
-    if (!u.ok) return c.render(<UsersPage {...frame(c)} {...listProps(c)} error={u.error} />, 404);
+    const u = await userDetail(d.admin, raw);
+    if (!u.ok) return c.render(<UsersPage {...frame(c)} {...await listProps(c)} error={u.error} />, 404);
     const name = u.value.username;
     const recent = d.auditStore.page({ username: name }, undefined, RECENT);
     const lastLogin = recent.find((r) => r.outcome === 'accept' && (r.event === 'radius.auth' || r.event === 'windows.auth')) ?? d.auditStore.page({ username: name, events: ['radius.auth', 'windows.auth'], outcome: 'accept' }, undefined, 1)[0];
@@ -68,12 +68,12 @@ export function createUserRoutes(d: WebDeps) {
   const backTo = (b: Form, username: string) => (field(b, 'back') === 'user' ? userHref(username) : '/users');
 
   const app = new Hono<WebEnv>()
-    .get('/users', (c) => {
+    .get('/users', async (c) => {
       if (isHtmx(c) && c.req.header('HX-Target') === 'user-table') {
-        const p = listProps(c);
+        const p = await listProps(c);
         return c.render(<UserTable csrf={c.get('csrf')} {...p} />);
       }
-      return listPage(c, { notice: takeNotice(c)?.text });
+      return await listPage(c, { notice: takeNotice(c)?.text });
     })
     .get('/users/u/:name', (c) => {
       const shown = enrolled.take(c.get('session')!.id, c.req.query('shown'));
@@ -88,24 +88,24 @@ export function createUserRoutes(d: WebDeps) {
       c.header('Cache-Control', 'no-store');
       d.audit.record({ event: 'user.export', outcome: 'ok', actor: actor(c) });
       return stream(c, async (s) => {
-        for (const chunk of exportUsersCsv(d.admin)) await s.write(chunk);
+        for await (const chunk of exportUsersCsv(d.admin)) await s.write(chunk);
       });
     })
     .post('/users', async (c) => {
       const b = await c.req.parseBody();
       const raw = field(b, 'username');
-      const r = addUser(d.admin, actor(c), raw);
+      const r = await addUser(d.admin, actor(c), raw);
       if (r.ok) return seeOther(c, '/users', { kind: 'ok', text: `User ${r.value} added.` });
       stayOn(c, '/users');
-      return listPage(c, { error: r.error, form: { username: raw } }, r.status);
+      return await listPage(c, { error: r.error, form: { username: raw } }, r.status);
     })
     .post('/users/enrol', async (c) => {
       const b = await c.req.parseBody();
       // In the browser a new authenticator waits for a code from the user's app before it counts.
-      const r = enrolUserTotp(d.admin, actor(c), field(b, 'username'), { activate: 'after-code' });
+      const r = await enrolUserTotp(d.admin, actor(c), field(b, 'username'), { activate: 'after-code' });
       if (!r.ok) {
         stayOn(c, '/users');
-        return listPage(c, { error: r.error }, r.status);
+        return await listPage(c, { error: r.error }, r.status);
       }
       return seeOther(c, `${userHref(r.value.username)}?shown=${enrolled.put(c.get('session')!.id, r.value)}`);
     })
@@ -114,7 +114,7 @@ export function createUserRoutes(d: WebDeps) {
       const r = await phoneEnrolmentLink(d.admin, actor(c), field(b, 'username'));
       if (!r.ok) {
         stayOn(c, '/users');
-        return listPage(c, { error: r.error }, r.status);
+        return await listPage(c, { error: r.error }, r.status);
       }
       return seeOther(c, `${userHref(r.value.username)}?phone=${phoneLinks.put(c.get('session')!.id, { url: r.value.url, expiresAt: r.value.expiresAt })}#phones`);
     })
@@ -123,7 +123,7 @@ export function createUserRoutes(d: WebDeps) {
       const r = await createEnrolmentCode(d.admin, actor(c), field(b, 'username'));
       if (!r.ok) {
         stayOn(c, '/users');
-        return listPage(c, { error: r.error }, r.status);
+        return await listPage(c, { error: r.error }, r.status);
       }
       return seeOther(c, `${userHref(r.value.username)}?code=${enrolCodes.put(c.get('session')!.id, { code: r.value.code, expiresAt: r.value.expiresAt })}#self-service`);
     })
@@ -131,8 +131,8 @@ export function createUserRoutes(d: WebDeps) {
       const b = await c.req.parseBody();
       const raw = field(b, 'username');
       const r = await removePhone(d.admin, actor(c), raw, Number(field(b, 'device')));
-      const u = userDetail(d.admin, raw);
-      if (!u.ok) return listPage(c, { error: u.error }, 404);
+      const u = await userDetail(d.admin, raw);
+      if (!u.ok) return await listPage(c, { error: u.error }, 404);
       if (r.ok) return seeOther(c, userHref(u.value.username), { kind: 'ok', text: `${r.value} removed: it approves nothing from now on.` });
       stayOn(c, userHref(u.value.username));
       return userPage(c, raw, { error: { message: r.error, form: 'action' } }, r.status);
@@ -140,10 +140,10 @@ export function createUserRoutes(d: WebDeps) {
     .post('/users/confirm', async (c) => {
       const b = await c.req.parseBody();
       const raw = field(b, 'username');
-      const r = confirmUserTotp(d.admin, actor(c), raw, field(b, 'code'));
+      const r = await confirmUserTotp(d.admin, actor(c), raw, field(b, 'code'));
       if (r.ok) return seeOther(c, userHref(r.value), { kind: 'ok', text: `${r.value}'s new authenticator is confirmed: it counts for logins now.` });
-      const u = userDetail(d.admin, raw);
-      if (!u.ok) return listPage(c, { error: r.error }, 404);
+      const u = await userDetail(d.admin, raw);
+      if (!u.ok) return await listPage(c, { error: r.error }, 404);
       stayOn(c, userHref(u.value.username));
       return userPage(c, raw, { error: { message: r.error, field: r.ok ? undefined : r.field, form: 'confirm' } }, r.status);
     })
@@ -151,10 +151,10 @@ export function createUserRoutes(d: WebDeps) {
       const b = await c.req.parseBody();
       const raw = field(b, 'username');
       const input = { displayName: field(b, 'displayName'), email: field(b, 'email'), groups: field(b, 'groups') };
-      const r = setUserProfile(d.admin, actor(c), raw, input);
+      const r = await setUserProfile(d.admin, actor(c), raw, input);
       if (r.ok) return seeOther(c, userHref(r.value), { kind: 'ok', text: `${r.value}'s profile saved.` });
-      const u = userDetail(d.admin, raw);
-      if (!u.ok) return listPage(c, { error: r.error }, 404);
+      const u = await userDetail(d.admin, raw);
+      if (!u.ok) return await listPage(c, { error: r.error }, 404);
       stayOn(c, userHref(u.value.username));
       return userPage(c, raw, { error: { message: r.error, field: r.field, form: 'profile' }, profile: input }, r.status);
     })
@@ -170,7 +170,7 @@ export function createUserRoutes(d: WebDeps) {
       const refuse = (error: string) => c.render(<UserImportPage {...frame(c)} error={error} />, 400);
       if (!(file instanceof File) || file.size === 0) return refuse('choose a CSV file (its first line names the columns)');
       const text = new TextDecoder('utf-8', { fatal: false }).decode(await file.arrayBuffer());
-      const plan = planImport(d.admin, text);
+      const plan = await planImport(d.admin, text);
       if (!plan.ok) return refuse(plan.error);
       const fileName = file.name.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 120) || 'the file';
       return seeOther(c, `/users/import?preview=${checked.put(c.get('session')!.id, { fileName, text, plan: plan.value })}`);
@@ -180,7 +180,7 @@ export function createUserRoutes(d: WebDeps) {
       const item = checked.take(c.get('session')!.id, field(b, 'id'));
       if (item === undefined) return seeOther(c, '/users/import', { kind: 'info', text: 'That check has expired or was imported already: choose the file again.' });
       // Planned again against the users as they are now, and written all or nothing.
-      const r = importUsers(d.admin, actor(c), item.text);
+      const r = await importUsers(d.admin, actor(c), item.text);
       if (!r.ok) {
         stayOn(c, '/users/import');
         return c.render(<UserImportPage {...frame(c)} error={r.error} />, r.status);
@@ -191,18 +191,18 @@ export function createUserRoutes(d: WebDeps) {
   for (const action of Object.keys(ACTIONS) as UserAction[]) {
     app.post(`/users/${action}`, async (c) => {
       const b = await c.req.parseBody();
-      const r = changeUser(d.admin, actor(c), field(b, 'username'), action);
+      const r = await changeUser(d.admin, actor(c), field(b, 'username'), action);
       if (r.ok) return seeOther(c, action === 'remove' ? '/users' : backTo(b, r.value), { kind: 'ok', text: `${r.value}${ACTIONS[action].startsWith(':') ? '' : ' '}${ACTIONS[action]}.` });
       const back = backTo(b, field(b, 'username'));
       if (back !== '/users') {
-        const u = userDetail(d.admin, field(b, 'username'));
+        const u = await userDetail(d.admin, field(b, 'username'));
         if (u.ok) {
           stayOn(c, userHref(u.value.username));
           return userPage(c, u.value.username, { error: { message: r.error, form: 'action' } }, r.status);
         }
       }
       stayOn(c, '/users');
-      return listPage(c, { error: r.error }, r.status);
+      return await listPage(c, { error: r.error }, r.status);
     });
   }
   // An action's own URL, should a browser show it: the page it belongs to.

@@ -1,6 +1,7 @@
 // Dashboard: live counters, pending approvals, health, the chart of logins over time, recent
 // audit events.
 import type { AuditRecord } from '../audit/chain.js';
+import type { NodeView } from '../cluster/nodes.js';
 import { DecisionChart, type DecisionChartProps } from './decision-chart.js';
 import { ago, Layout, type Assets, POLL_HEADERS } from './layout.js';
 
@@ -11,6 +12,8 @@ export interface DashboardProps {
   pending: { logins: number; pushes: number };
   health: { downstream: string; push: string; downstreamName: string | undefined };
   recent: AuditRecord[];
+  /** The appliances sharing the store (this one among them), with their heartbeats. */
+  nodes: NodeView[];
   /**
    * The chart, on the whole page. The live part's own refresh (every 3 s) leaves it out and keeps
    * the one on the page (hx-preserve): the chart redraws itself, on its own range and schedule.
@@ -78,6 +81,28 @@ export function DashboardLive(p: DashboardProps) {
           )}
         </section>
       </div>
+      <section class="card" aria-labelledby="h-nodes">
+        <h2 id="h-nodes">Appliances</h2>
+        {p.nodes.length === 0 ? (
+          <p class="empty">No heartbeat written yet.</p>
+        ) : (
+          <table>
+            <thead><tr><th>Name</th><th>State</th><th>Heartbeat</th><th>Version</th><th>Downstream</th><th>Push</th></tr></thead>
+            <tbody>
+              {p.nodes.map((n) => (
+                <tr>
+                  <td>{n.name}{n.self ? <span class="muted"> · this one</span> : null}</td>
+                  <td><span class={`badge ${n.state === 'up' ? 'ok' : n.state === 'stopped' ? 'drop' : 'reject'}`}>{n.state === 'up' ? 'up' : n.state === 'stopped' ? 'stopped' : 'not heard from'}</span></td>
+                  <td title={new Date(n.heartbeatAt).toISOString()}>{ago(n.heartbeatAt, p.now)}</td>
+                  <td class="mono">{n.version}</td>
+                  <td>{n.state === 'up' ? (HEALTH[n.health.downstream ?? 'unknown'] ?? HEALTH['unknown']!)[1] : ''}</td>
+                  <td>{n.state === 'up' ? (HEALTH[n.health.push ?? 'unknown'] ?? HEALTH['unknown']!)[1] : ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
       <section class="card" aria-labelledby="h-recent">
         <h2 id="h-recent">Recent events <a class="button small secondary" href="/audit">Audit log</a></h2>
         {p.recent.length === 0 ? (

@@ -20,6 +20,8 @@
 // setup page reads DATA_DIR/setup-code from it; without one the store is in memory and the data
 // directory a path that does not exist. Failure delays (sign-in, setup) return at once and are
 // recorded in `delays()`.
+import { nodeViews } from '../../app/cluster/nodes.js';
+import { listNodes } from '../../app/db/queries/nodes.js';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -225,6 +227,8 @@ export async function makeWebApp(opts: WebAppOptions = {}): Promise<WebApp> {
       return Buffer.from('GHBACKUP-test');
     },
     health: () => ({ ...runtime.health }),
+    // This app is node `test-node`; a test writes rows (recordNode) for it and for others.
+    nodes: async () => nodeViews(await listNodes(store), 'test-node', clock.now()),
     directory: () => directoryFromSettings(resolved().settings, bindPassword()),
     policy: () => createPolicyTable(loaded.rules, createGroupReader(store)),
     directorySync: createDirectorySync({ directory: () => directoryFromSettings(resolved().settings, bindPassword()), settings: () => syncSettingsOf(resolved().settings), users: createDirectoryUserStore(store), audit, log: createLogger('error', (line) => void logLines.push(line)), now: clock.now }),

@@ -1,11 +1,15 @@
 // The tests' own starter for `bin/gatehouse` (test/helpers/appliance.ts): a port picked as free can
 // be taken before gatehouse binds it (another test, another process on a shared machine). The
 // starter then tries again with new ports instead of failing the test, like the FreeRADIUS starter.
+// And what every start leaves in the store: the node's heartbeat row.
 import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { freeTcpPort, startAppliance, startApplianceRefused } from '../helpers/appliance.js';
+import { rm } from 'node:fs/promises';
+import { openStore } from '../../app/db/open.js';
+import { listNodes } from '../../app/db/queries/nodes.js';
+import { freeTcpPort, startAppliance, startApplianceRefused, tempDir } from '../helpers/appliance.js';
 import { freeUdpPort } from '../helpers/freeradius.js';
 
 function holdTcp(): Promise<Server> {
@@ -72,6 +76,29 @@ test('a port taken on every try: the starter gives up after three with gatehouse
   } finally {
     held.close();
   }
+});
+
+test('a running appliance writes its heartbeat row under --node-name, and says it stopped', async () => {
+  const gh = await startAppliance({ args: ['--node-name', 'gh-test-1'], dataDir: await tempDir() });
+  const read = async () => {
+    const store = openStore(gh.dataDir);
+    try {
+      return await listNodes(store);
+    } finally {
+      store.close();
+    }
+  };
+  try {
+    const [row] = await read();
+    assert.is(row?.name, 'gh-test-1');
+    assert.is((JSON.parse(row!.health) as { downstream: string }).downstream, 'none', 'no downstream server configured');
+    assert.ok(Date.now() - row!.heartbeatAt < 30_000, 'a fresh heartbeat');
+  } finally {
+    assert.is(await gh.stop(), 0);
+  }
+  const [after] = await read();
+  assert.equal(JSON.parse(after!.health), { stopped: true });
+  await rm(gh.dataDir, { recursive: true, force: true });
 });
 
 test.run();

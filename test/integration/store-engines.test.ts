@@ -19,6 +19,8 @@ import { DuplicateApplicationError, findPushAppToken, findPushApplication, inser
 import { enrolPushDevice, insertPushEnrolment, listPushDevices, recordPushSignature, vapidKeys } from '../../app/db/queries/push.js';
 import { deleteStoredSetting, readSealedSetting, readStoredSettings, writeSealedSetting, writeStoredSetting } from '../../app/db/queries/settings.js';
 import { createSealer } from '../../app/db/secrets.js';
+import { deleteNode, listNodes, recordNode } from '../../app/db/queries/nodes.js';
+import { confirmPendingTotp, countUsers, deleteTotpAccount, findPendingTotp, findUserDetail, insertUser, listUsers, pageUsers, replaceTotpAccount, setPendingTotp, setUserLocked, writeProfiles } from '../../app/db/queries/users.js';
 import { openPostgres, type SharedStore } from '../../app/db/store.js';
 import { startPostgres, type Postgres } from '../helpers/postgres.js';
 
@@ -222,6 +224,54 @@ for (const [name, open] of Object.entries(engines)) {
     assert.is((await findApiTokenByHash(e.b, 'hash-ci'))?.role, 'readonly');
     const dups = await race(e, 4, (s, i) => insertAgent(s, 'branch', `agent-${i}`, 'admin:root').then(() => 'ok', (x: unknown) => (x instanceof DuplicateTokenError ? 'dup' : String(x))));
     assert.equal(dups.sort(), ['dup', 'dup', 'dup', 'ok']);
+  });
+
+  S('users: pages and searches (any script, groups), profiles written at once, locks', async ({ e }) => {
+    await insertUser(e.a, 'bob');
+    const created = await writeProfiles(e.b, [
+      { username: 'åsa', create: true, displayName: 'Åsa Öberg', email: 'asa@example.org', groups: ['vpn users', 'ops'] },
+      { username: 'bob', create: false, displayName: 'Bob', groups: ['ops'] },
+      { username: 'carl', create: true },
+    ]);
+    assert.equal(created, ['åsa', 'carl']);
+    assert.equal((await pageUsers(e.a, { q: '', limit: 2 })).map((u) => u.username), ['bob', 'carl']);
+    assert.equal((await pageUsers(e.a, { q: '', after: 'carl', limit: 2 })).map((u) => u.username), ['åsa']);
+    assert.equal((await pageUsers(e.b, { q: 'öberg', limit: 10 })).map((u) => u.username), ['åsa'], 'a search folds any script');
+    assert.equal((await pageUsers(e.b, { q: 'ops', limit: 10 })).map((u) => u.username), ['bob', 'åsa'], 'or is a group');
+    assert.is(await countUsers(e.a, 'ops'), 2);
+    const asa = (await listUsers(e.a)).find((u) => u.username === 'åsa')!;
+    assert.equal([asa.displayName, asa.groups, asa.locked, asa.hasTotp, asa.source], ['Åsa Öberg', ['ops', 'vpn users'], false, false, 'local']);
+    assert.ok(await setUserLocked(e.b, 'bob', true));
+    assert.is((await findUserDetail(e.a, 'bob'))!.locked, true);
+    assert.ok(await setUserLocked(e.b, 'bob', false));
+    assert.is((await findUserDetail(e.a, 'bob'))!.locked, false);
+  });
+
+  S('TOTP accounts: enrolling a new user from two places makes one user; a pending enrolment is confirmed once', async ({ e }) => {
+    const params = { algorithm: 'SHA1', digits: 6, period: 30 } as const;
+    const made = await race(e, 4, (s, i) => replaceTotpAccount(s, sealer, 'dana', Buffer.from(`seed-${i}`), params));
+    assert.is(made.filter((m) => m.userCreated).length, 1);
+    assert.is((await findUserDetail(e.b, 'dana'))!.hasTotp, true);
+    await setPendingTotp(e.a, sealer, 'dana', Buffer.from('new-seed'), { ...params, digits: 8 }, T);
+    const pending = (await findPendingTotp(e.b, sealer, 'dana'))!;
+    assert.equal([pending.seed.toString(), pending.params.digits, pending.createdAt], ['new-seed', 8, T]);
+    const confirmations = await race(e, 4, (s) => confirmPendingTotp(s, pending.userId, T, 1234));
+    assert.is(confirmations.filter(Boolean).length, 1);
+    const detail = (await findUserDetail(e.a, 'dana'))!;
+    assert.equal([detail.hasTotp, detail.pendingTotp], [true, false]);
+    const step = await e.a.get<{ step: number; digits: number }>(sql`SELECT last_used_step AS step, digits FROM totp_accounts`);
+    assert.equal([Number(step!.step), Number(step!.digits)], [1234, 8], 'the confirming code does not log in again');
+    assert.ok(await deleteTotpAccount(e.b, 'dana'));
+    assert.not.ok(await deleteTotpAccount(e.b, 'dana'));
+  });
+
+  S('nodes: each writes its own row; every node reads them all', async ({ e }) => {
+    await race(e, 6, (s, i) => recordNode(s, { name: i % 2 === 0 ? 'gh-a' : 'gh-b', version: '1', startedAt: T, heartbeatAt: T + i, health: '{}' }));
+    const rows = await listNodes(e.a);
+    assert.equal(rows.map((r) => r.name), ['gh-a', 'gh-b']);
+    assert.ok(rows.every((r) => r.startedAt === T && r.heartbeatAt >= T));
+    assert.ok(await deleteNode(e.b, 'gh-b'));
+    assert.equal((await listNodes(e.b)).map((r) => r.name), ['gh-a']);
   });
 
   S.run();

@@ -109,7 +109,7 @@ L('parallel wrong passwords from one source cannot get past its throttle: at mos
   const statuses = answers.map((r) => r.status);
   assert.ok(statuses.filter((x) => x === 401).length <= 10, statuses.join(','));
   assert.ok(statuses.filter((x) => x === 429).length >= 30, statuses.join(','));
-  const rows = await Promise.all(names.map((name) => row(w, name)));
+  const rows = await Promise.all(names.map(async (name) => await row(w, name)));
   const counted = rows.reduce((n, r) => n + r.failedAttempts + (r.lockedUntil !== null ? 10 : 0), 0);
   assert.ok(counted <= 10, `${counted} failures reached the accounts`);
   assert.ok(rows.filter((r) => r.lockedUntil !== null).length <= 1, 'at most one admin locked');

@@ -119,7 +119,9 @@ async function run(s: Scenario): Promise<void> {
 
 const fixedClient: WebAppOptions = { argv: ['--address-secret-in', `10.9.9.9:${FLAG_SECRET}`] };
 const storedClient = async (w: WebApp) => assert.ok((await addClient(w.deps.admin, 'setup', { name: 'vpn', address: '10.0.0.0/24', secret: STORED_SECRET })).ok);
-const users = (...names: string[]) => (w: WebApp) => names.forEach((n) => assert.ok(addUser(w.deps.admin, 'setup', n).ok));
+const users = (...names: string[]) => async (w: WebApp) => {
+  for (const n of names) assert.ok((await addUser(w.deps.admin, 'setup', n)).ok);
+};
 const records = (n: number) => (w: WebApp) => {
   for (let i = 1; i <= n; i++) {
     w.deps.audit.record({ event: i % 2 ? 'radius.auth' : 'client.add', outcome: i % 3 ? 'accept' : 'reject', username: i % 2 ? 'alice' : 'bob', source: `192.0.2.${i}`, details: { packetId: i } });
@@ -368,9 +370,9 @@ const scenarios: Scenario[] = [
     name: 'users: list all with their state',
     method: 'GET',
     url: '/api/v1/users',
-    setup: (w) => {
-      users('alice', 'bob')(w);
-      assert.ok(enrolUserTotp(w.deps.admin, 'setup', 'bob', { activate: 'now' }).ok);
+    setup: async (w) => {
+      await users('alice', 'bob')(w);
+      assert.ok((await enrolUserTotp(w.deps.admin, 'setup', 'bob', { activate: 'now' })).ok);
     },
     status: 200,
     check: (r) => {
@@ -396,8 +398,8 @@ const scenarios: Scenario[] = [
     name: 'users: unlock',
     method: 'POST',
     url: '/api/v1/users/alice/unlock',
-    setup: (w) => {
-      users('alice')(w);
+    setup: async (w) => {
+      await users('alice')(w);
       w.store.sqlite.prepare("UPDATE users SET locked = 1, failed_attempts = 5 WHERE username = 'alice'").run();
     },
     status: 200,
@@ -447,8 +449,8 @@ const scenarios: Scenario[] = [
   },
   { name: 'users: TOTP enrolment with a bad activate: 400', method: 'POST', url: '/api/v1/users/bob/totp', body: { activate: 'later' }, status: 400, contains: ['"field":"activate"'] },
   { name: 'users: confirm without an enrolment waiting: 404', method: 'POST', url: '/api/v1/users/alice/totp/confirm', setup: users('alice'), body: { code: '123456' }, status: 404, contains: ['no enrolment waiting'] },
-  { name: 'users: confirm with letters: 400', method: 'POST', url: '/api/v1/users/bob/totp/confirm', setup: (w) => assert.ok(enrolUserTotp(w.deps.admin, 'setup', 'bob', { activate: 'after-code' }).ok), body: { code: 'abcdef' }, status: 400, contains: ['6 digits'] },
-  { name: 'users: cancel an enrolment waiting', method: 'DELETE', url: '/api/v1/users/bob/totp/pending', setup: (w) => assert.ok(enrolUserTotp(w.deps.admin, 'setup', 'bob', { activate: 'after-code' }).ok), status: 204, auditEvents: ['totp.enroll.cancel'] },
+  { name: 'users: confirm with letters: 400', method: 'POST', url: '/api/v1/users/bob/totp/confirm', setup: async (w) => assert.ok((await enrolUserTotp(w.deps.admin, 'setup', 'bob', { activate: 'after-code' })).ok), body: { code: 'abcdef' }, status: 400, contains: ['6 digits'] },
+  { name: 'users: cancel an enrolment waiting', method: 'DELETE', url: '/api/v1/users/bob/totp/pending', setup: async (w) => assert.ok((await enrolUserTotp(w.deps.admin, 'setup', 'bob', { activate: 'after-code' })).ok), status: 204, auditEvents: ['totp.enroll.cancel'] },
   {
     name: 'users: pages in name order; next_after continues; total counts every match',
     method: 'GET',
@@ -476,7 +478,7 @@ const scenarios: Scenario[] = [
     contains: ['"displayName":"Åsa Öberg"', '"groups":["finance","vpn users"]'],
     auditEvents: ['user.add', 'user.update'],
     check: async (_r, w, t) => {
-      users('bob')(w);
+      await users('bob')(w);
       const q = async (text: string) => ((await send(w, 'GET', `/api/v1/users?q=${encodeURIComponent(text)}`, t)).json.users as { username: string }[]).map((u) => u.username);
       assert.equal(await q('öBERG'), ['åsa']);
       assert.equal(await q('EXAMPLE.org'), ['åsa']);
@@ -488,9 +490,9 @@ const scenarios: Scenario[] = [
     name: 'users: PATCH sets the fields given, clears with empty, leaves the rest',
     method: 'PATCH',
     url: '/api/v1/users/alice',
-    setup: (w) => {
-      users('alice')(w);
-      assert.ok(setUserProfile(w.deps.admin, 'setup', 'alice', { displayName: 'Alice A', email: 'a@example.org', groups: 'x;y' }).ok);
+    setup: async (w) => {
+      await users('alice')(w);
+      assert.ok((await setUserProfile(w.deps.admin, 'setup', 'alice', { displayName: 'Alice A', email: 'a@example.org', groups: 'x;y' })).ok);
     },
     body: { email: '', groups: 'Ops, ops ,Sec' },
     status: 200,
@@ -501,7 +503,7 @@ const scenarios: Scenario[] = [
   { name: 'users: PATCH groups of the wrong type: 400', method: 'PATCH', url: '/api/v1/users/alice', setup: users('alice'), body: { groups: [1, 2] }, status: 400, contains: ['"field":"groups"'] },
   { name: 'users: GET one unknown: 404', method: 'GET', url: '/api/v1/users/nobody', status: 404 },
   { name: 'users: TOTP issuer from the settings', method: 'POST', url: '/api/v1/users/bob/totp', opts: { env: { TOTP_ISSUER: 'Acme VPN' } }, status: 201, contains: ['otpauth://totp/Acme%20VPN:bob'], auditEvents: ['totp.enroll'] },
-  { name: 'users: remove TOTP', method: 'DELETE', url: '/api/v1/users/bob/totp', setup: (w) => assert.ok(enrolUserTotp(w.deps.admin, 'setup', 'bob', { activate: 'now' }).ok), status: 204, auditEvents: ['totp.remove'] },
+  { name: 'users: remove TOTP', method: 'DELETE', url: '/api/v1/users/bob/totp', setup: async (w) => assert.ok((await enrolUserTotp(w.deps.admin, 'setup', 'bob', { activate: 'now' })).ok), status: 204, auditEvents: ['totp.remove'] },
   { name: 'users: remove TOTP when none: 404', method: 'DELETE', url: '/api/v1/users/alice/totp', setup: users('alice'), status: 404, contains: ['no TOTP'] },
 
   // --- approvals

@@ -14,7 +14,7 @@ const ORIGIN = 'http://localhost:8080';
 const A = suite<{ w: WebApp }>('routes/approver', { w: undefined as unknown as WebApp });
 A.before.each(async (ctx) => {
   ctx.w = await makeWebApp();
-  assert.ok(addUser(ctx.w.deps.admin, 'test', 'alice').ok);
+  assert.ok((await addUser(ctx.w.deps.admin, 'test', 'alice')).ok);
   assert.ok(await insertPushEnrolment(ctx.w.store, 'alice', 'link-hash', 'test', ctx.w.clock.now() + 60_000));
   await enrolPushDevice(ctx.w.store, 'link-hash', ctx.w.clock.now(), { name: 'Phone', credentialId: 'cred', publicKey: Buffer.alloc(77, 1), signCount: 0, transports: [], tokenHash: tokenHash('ghd_good') });
 });

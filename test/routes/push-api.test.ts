@@ -20,8 +20,8 @@ const P = suite<Ctx>('routes/push-api', { w: undefined as unknown as WebApp, app
 
 P.before.each(async (ctx) => {
   ctx.w = await makeWebApp();
-  assert.ok(addUser(ctx.w.deps.admin, 'test', 'alice').ok);
-  assert.ok(addUser(ctx.w.deps.admin, 'test', 'nophone').ok);
+  assert.ok((await addUser(ctx.w.deps.admin, 'test', 'alice')).ok);
+  assert.ok((await addUser(ctx.w.deps.admin, 'test', 'nophone')).ok);
   assert.ok(await insertPushEnrolment(ctx.w.store, 'alice', 'link-hash', 'test', ctx.w.clock.now() + 60_000));
   await enrolPushDevice(ctx.w.store, 'link-hash', ctx.w.clock.now(), { name: 'Phone', credentialId: 'cred', publicKey: Buffer.alloc(77, 1), signCount: 0, transports: [], tokenHash: tokenHash('ghd_x') });
   const r = await createPushApplication(ctx.w.deps.admin, 'admin:test', { name: 'vpn-proxy' });

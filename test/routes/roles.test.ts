@@ -158,6 +158,7 @@ const TABLE: Record<string, Access> = {
   'POST /backup': ADMIN,
   // The API, by the token's role
   'GET /api/v1/status': ALL,
+  'GET /api/v1/nodes': ALL,
   'GET /api/v1/approvals': ALL,
   'GET /api/v1/audit': ALL,
   'GET /api/v1/users': ALL,
@@ -230,7 +231,7 @@ function bodyOf(method: string, path: string): Record<string, string> {
 }
 
 async function seed(w: WebApp): Promise<void> {
-  assert.ok(addUser(w.deps.admin, 'setup', 'carol').ok);
+  assert.ok((await addUser(w.deps.admin, 'setup', 'carol')).ok);
   assert.ok((await addClient(w.deps.admin, 'setup', { name: 'vpn', address: '10.0.0.0/24', secret: 'stored-secret-x7q2' })).ok);
   await w.adminSession('other');
 }

@@ -39,8 +39,8 @@ interface Scenario {
 }
 
 /** Users u000, u001, ... (three digits, so name order is number order). */
-const manyUsers = (n: number) => (w: WebApp) => {
-  for (let i = 0; i < n; i++) assert.ok(addUser(w.deps.admin, 'test', `u${String(i).padStart(3, '0')}`).ok);
+const manyUsers = (n: number) => async (w: WebApp) => {
+  for (let i = 0; i < n; i++) assert.ok((await addUser(w.deps.admin, 'test', `u${String(i).padStart(3, '0')}`)).ok);
 };
 
 /** Login decisions at WEB_START (the app's clock) for the dashboard chart, and an event that is not one. */
@@ -187,7 +187,7 @@ const SCENARIOS: Scenario[] = [
     name: 'an enrolment code for a user: shown once on their page, audited without it',
     method: 'POST',
     url: '/users/enrol-code',
-    setup: (w) => void addUser(w.deps.admin, 'test', 'pat'),
+    setup: async (w) => void await addUser(w.deps.admin, 'test', 'pat'),
     form: { username: 'pat' },
     status: 303,
     follow: /^\/users\/u\/pat\?code=[A-Za-z0-9_-]{16}#self-service$/,
@@ -211,9 +211,9 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'a user page: profile, factors, state, last login and recent events from the audit log',
     url: '/users/u/PIA',
-    setup: (w) => {
-      assert.ok(enrolUserTotp(w.deps.admin, 'test', 'pia', { activate: 'now' }).ok);
-      assert.ok(setUserProfile(w.deps.admin, 'test', 'pia', { displayName: 'Pia Berg', email: 'pia@example.org', groups: 'VPN;Finance' }).ok);
+    setup: async (w) => {
+      assert.ok((await enrolUserTotp(w.deps.admin, 'test', 'pia', { activate: 'now' })).ok);
+      assert.ok((await setUserProfile(w.deps.admin, 'test', 'pia', { displayName: 'Pia Berg', email: 'pia@example.org', groups: 'VPN;Finance' })).ok);
       w.deps.audit.record({ event: 'radius.auth', outcome: 'accept', reason: 'totp_ok', username: 'pia', source: '192.0.2.7' });
       w.deps.audit.record({ event: 'radius.auth', outcome: 'reject', reason: 'totp_wrong', username: 'pia', source: '192.0.2.7' });
       w.deps.audit.record({ event: 'radius.auth', outcome: 'accept', reason: 'totp_ok', username: 'someone-else' });
@@ -227,7 +227,7 @@ const SCENARIOS: Scenario[] = [
     name: 'confirm an enrolment with a wrong code: the error next to the code field, on the user page',
     method: 'POST',
     url: '/users/confirm',
-    setup: (w) => void enrolUserTotp(w.deps.admin, 'test', 'omar', { activate: 'after-code' }),
+    setup: async (w) => void await enrolUserTotp(w.deps.admin, 'test', 'omar', { activate: 'after-code' }),
     form: { username: 'omar', code: '12345' },
     status: 400,
     contains: ['the code is 6 digits', 'aria-invalid="true"', 'waiting for its first code'],
@@ -237,7 +237,7 @@ const SCENARIOS: Scenario[] = [
     name: 'save a profile: groups folded and sorted',
     method: 'POST',
     url: '/users/profile',
-    setup: (w) => void addUser(w.deps.admin, 'test', 'pat'),
+    setup: async (w) => void await addUser(w.deps.admin, 'test', 'pat'),
     form: { username: 'pat', displayName: 'Pat Doe', email: 'pat@example.org', groups: 'Ops, VPN users' },
     status: 303,
     follow: /^\/users\/u\/pat$/,
@@ -248,12 +248,12 @@ const SCENARIOS: Scenario[] = [
     name: 'a bad email in a profile: the error next to the field, what was typed kept',
     method: 'POST',
     url: '/users/profile',
-    setup: (w) => void addUser(w.deps.admin, 'test', 'pat'),
+    setup: async (w) => void await addUser(w.deps.admin, 'test', 'pat'),
     form: { username: 'pat', displayName: 'Pat Doe', email: 'pat at example', groups: '' },
     status: 400,
     contains: ['pat at example&#39; is not an email address', 'value="Pat Doe"', 'value="pat at example"', 'aria-invalid="true"'],
   },
-  { name: 'lock from the user page returns to it', method: 'POST', url: '/users/lock', setup: (w) => void addUser(w.deps.admin, 'test', 'pat'), form: { username: 'pat', back: 'user' }, status: 303, follow: /^\/users\/u\/pat$/, contains: ['pat locked.', 'Locked'], auditEvents: ['user.lock'] },
+  { name: 'lock from the user page returns to it', method: 'POST', url: '/users/lock', setup: async (w) => void await addUser(w.deps.admin, 'test', 'pat'), form: { username: 'pat', back: 'user' }, status: 303, follow: /^\/users\/u\/pat$/, contains: ['pat locked.', 'Locked'], auditEvents: ['user.lock'] },
   {
     name: 'users in pages of 50 in name order, with the count and a link to the next page',
     url: '/users',
@@ -268,31 +268,31 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'export: every user as CSV, the import columns first, formulas neutralised',
     url: '/users/export.csv',
-    setup: (w) => {
-      manyUsers(3)(w);
-      assert.ok(setUserProfile(w.deps.admin, 'test', 'u001', { displayName: '=HYPERLINK("x")', groups: 'b;a' }).ok);
+    setup: async (w) => {
+      await manyUsers(3)(w);
+      assert.ok((await setUserProfile(w.deps.admin, 'test', 'u001', { displayName: '=HYPERLINK("x")', groups: 'b;a' })).ok);
     },
     status: 200,
     contains: ['username,display_name,email,groups,totp,locked,created_at\r\nu000,,,,none,no,', `u001,"'=HYPERLINK(""x"")",,a;b,none,no,`],
     headersExpected: { 'Content-Type': 'text/csv; charset=utf-8' },
     auditEvents: ['user.export'],
   },
-  { name: 'lock a user', method: 'POST', url: '/users/lock', setup: (w) => void addUser(w.deps.admin, 'test', 'pat'), form: { username: 'pat' }, status: 303, follow: /^\/users$/, contains: ['pat locked.', 'Locked'], auditEvents: ['user.lock'] },
+  { name: 'lock a user', method: 'POST', url: '/users/lock', setup: async (w) => void await addUser(w.deps.admin, 'test', 'pat'), form: { username: 'pat' }, status: 303, follow: /^\/users$/, contains: ['pat locked.', 'Locked'], auditEvents: ['user.lock'] },
   { name: 'unknown user: 404', method: 'POST', url: '/users/unlock', form: { username: 'ghost' }, status: 404, contains: ['no user ghost'] },
   {
     name: 'search filters users, as a fragment for htmx',
     url: '/users?q=ali',
     htmx: true,
     headers: { 'HX-Target': 'user-table' },
-    setup: (w) => {
-      addUser(w.deps.admin, 'test', 'alice');
-      addUser(w.deps.admin, 'test', 'bob');
+    setup: async (w) => {
+      await addUser(w.deps.admin, 'test', 'alice');
+      await addUser(w.deps.admin, 'test', 'bob');
     },
     status: 200,
     contains: ['alice', 'id="user-table"'],
     notContains: ['>bob<', '<html'],
   },
-  { name: 'the user list never shows a seed', url: '/users', setup: (w) => void enrolUserTotp(w.deps.admin, 'test', 'quinn', { activate: 'now' }), status: 200, contains: ['quinn', 'TOTP'], notContains: ['otpauth://'] },
+  { name: 'the user list never shows a seed', url: '/users', setup: async (w) => void await enrolUserTotp(w.deps.admin, 'test', 'quinn', { activate: 'now' }), status: 200, contains: ['quinn', 'TOTP'], notContains: ['otpauth://'] },
   // --- settings
   { name: 'store a setting', method: 'POST', url: '/settings', form: { key: 'message-title', value: 'Corp VPN' }, status: 303, follow: /^\/settings$/, contains: ['message-title saved.', 'Corp VPN'], auditEvents: ['settings.set'] },
   { name: 'an invalid value is refused', method: 'POST', url: '/settings', form: { key: 'failmode', value: 'open' }, status: 400, contains: ['must be one of secure, safe'] },
@@ -323,17 +323,17 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'audit log filtered by user',
     url: '/audit?username=nina',
-    setup: (w) => {
-      addUser(w.deps.admin, 'test', 'nina');
-      addUser(w.deps.admin, 'test', 'zed');
+    setup: async (w) => {
+      await addUser(w.deps.admin, 'test', 'nina');
+      await addUser(w.deps.admin, 'test', 'zed');
     },
     status: 200,
     contains: ['user.add', 'nina'],
     notContains: ['zed'],
   },
   { name: 'audit log: a bad time is reported', url: '/audit?from=yesterday', status: 200, contains: ['From is not a date and time'] },
-  { name: 'audit export as CSV', url: '/audit/export.csv', setup: (w) => void addUser(w.deps.admin, 'test', 'nina'), status: 200, contains: ['id,time,event,outcome,username', 'user.add'], auditEvents: ['audit.export'] },
-  { name: 'audit chain verification', url: '/audit/verify', setup: (w) => void addUser(w.deps.admin, 'test', 'nina'), status: 200, contains: ['Chain intact'] },
+  { name: 'audit export as CSV', url: '/audit/export.csv', setup: async (w) => void await addUser(w.deps.admin, 'test', 'nina'), status: 200, contains: ['id,time,event,outcome,username', 'user.add'], auditEvents: ['audit.export'] },
+  { name: 'audit chain verification', url: '/audit/verify', setup: async (w) => void await addUser(w.deps.admin, 'test', 'nina'), status: 200, contains: ['Chain intact'] },
 ];
 
 const UiRoutes = suite('routes/ui');
@@ -368,7 +368,7 @@ UiRoutes('sign-in with a wrong password: 401 with a generic message, audited wit
 UiRoutes('audit pages are 50 records, newest first, with a link to the older ones', async () => {
   const w = await makeWebApp();
   try {
-    for (let i = 0; i < 120; i++) addUser(w.deps.admin, 'test', `user${i}`);
+    for (let i = 0; i < 120; i++) await addUser(w.deps.admin, 'test', `user${i}`);
     const admin = await w.adminSession();
     const first = await (await w.app.request('/audit', { headers: { Cookie: admin.cookie } })).text();
     assert.is((first.match(/<tr>/g) ?? []).length, 51); // header + 50

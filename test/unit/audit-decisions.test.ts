@@ -53,33 +53,33 @@ const sorted = (rows: LoginDecisionCount[]) =>
   [...rows].sort((a, b) => a.start - b.start || a.outcome.localeCompare(b.outcome) || (a.reason ?? '').localeCompare(b.reason ?? ''));
 const row = (at: number, outcome: LoginDecisionCount['outcome'], reason: string | null, count: number): LoginDecisionCount => ({ start: T0 + at, outcome, reason, count });
 
-D('5-minute buckets: each record in the bucket of its time; the window end is exclusive', ({ audit }) => {
+D('5-minute buckets: each record in the bucket of its time; the window end is exclusive', async ({ audit }) => {
   assert.equal(sorted(audit.countLoginDecisions(T0, T0 + 12 * HOUR, 5 * MIN)), [
-    row(0, 'accept', 'push_approved', 1),
-    row(0, 'accept', 'totp_ok', 1),
-    row(0, 'reject', 'downstream_reject', 1),
-    row(5 * MIN, 'reject', 'downstream_reject', 1),
-    row(60 * MIN, 'challenge', 'totp_challenge', 1),
-    row(60 * MIN, 'error', 'downstream_timeout', 1),
-    row(6 * HOUR, 'reject', null, 1),
-    row(6 * HOUR, 'reject', 'push_denied', 1),
+    await row(0, 'accept', 'push_approved', 1),
+    await row(0, 'accept', 'totp_ok', 1),
+    await row(0, 'reject', 'downstream_reject', 1),
+    await row(5 * MIN, 'reject', 'downstream_reject', 1),
+    await row(60 * MIN, 'challenge', 'totp_challenge', 1),
+    await row(60 * MIN, 'error', 'downstream_timeout', 1),
+    await row(6 * HOUR, 'reject', null, 1),
+    await row(6 * HOUR, 'reject', 'push_denied', 1),
   ]);
 });
 
-D('wider buckets add their slots up; a window starting later leaves earlier records out', ({ audit }) => {
+D('wider buckets add their slots up; a window starting later leaves earlier records out', async ({ audit }) => {
   assert.equal(sorted(audit.countLoginDecisions(T0, T0 + 24 * HOUR, 6 * HOUR)), [
-    row(0, 'accept', 'push_approved', 1),
-    row(0, 'accept', 'totp_ok', 1),
-    row(0, 'challenge', 'totp_challenge', 1),
-    row(0, 'error', 'downstream_timeout', 1),
-    row(0, 'reject', 'downstream_reject', 2),
-    row(6 * HOUR, 'reject', null, 1),
-    row(6 * HOUR, 'reject', 'push_denied', 1),
-    row(12 * HOUR, 'accept', 'totp_ok', 1),
+    await row(0, 'accept', 'push_approved', 1),
+    await row(0, 'accept', 'totp_ok', 1),
+    await row(0, 'challenge', 'totp_challenge', 1),
+    await row(0, 'error', 'downstream_timeout', 1),
+    await row(0, 'reject', 'downstream_reject', 2),
+    await row(6 * HOUR, 'reject', null, 1),
+    await row(6 * HOUR, 'reject', 'push_denied', 1),
+    await row(12 * HOUR, 'accept', 'totp_ok', 1),
   ]);
-  assert.equal(sorted(audit.countLoginDecisions(T0 + HOUR, T0 + 2 * HOUR, HOUR)), [row(HOUR, 'challenge', 'totp_challenge', 1), row(HOUR, 'error', 'downstream_timeout', 1)]);
+  assert.equal(sorted(audit.countLoginDecisions(T0 + HOUR, T0 + 2 * HOUR, HOUR)), [await row(HOUR, 'challenge', 'totp_challenge', 1), await row(HOUR, 'error', 'downstream_timeout', 1)]);
   // The record one millisecond before T0 is in the slot before.
-  assert.equal(audit.countLoginDecisions(T0 - DECISION_SLOT_MS, T0, DECISION_SLOT_MS), [row(-DECISION_SLOT_MS, 'accept', 'totp_ok', 1)]);
+  assert.equal(audit.countLoginDecisions(T0 - DECISION_SLOT_MS, T0, DECISION_SLOT_MS), [await row(-DECISION_SLOT_MS, 'accept', 'totp_ok', 1)]);
   assert.equal(audit.countLoginDecisions(T0 + 2 * HOUR, T0 + 6 * HOUR, HOUR), []);
 });
 

@@ -71,6 +71,7 @@ const TABLE: [SettingKey, string, string, Settings[SettingKey]][] = [
   ['ldapGraceDays', 'ldap-grace-days', 'LDAP_GRACE_DAYS', 30],
   ['enrolWindow', 'enrol-window', 'ENROL_WINDOW', 14],
   ['ldapTimeout', 'ldap-timeout', 'LDAP_TIMEOUT', 5],
+  ['nodeName', 'node-name', 'NODE_NAME', undefined],
 ];
 
 /** A valid value for each option, and what it parses to. */
@@ -128,6 +129,7 @@ const SAMPLE: Record<SettingKey, [string, unknown]> = {
   ldapStarttls: ['yes', 'yes'],
   ldapAllowPlain: ['yes', 'yes'],
   ldapTimeout: ['2.5', 2.5],
+  nodeName: ['gh-2.dc1', 'gh-2.dc1'],
   ldapSyncInterval: ['0', 0],
   ldapSyncGroups: ['VPN-Users; CN=BreakGlass,OU=Groups,DC=corp,DC=example;', 'VPN-Users; CN=BreakGlass,OU=Groups,DC=corp,DC=example'],
   ldapSyncFilter: ['(&(objectClass=person)(department=IT))', '(&(objectClass=person)(department=IT))'],
@@ -151,7 +153,7 @@ function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
 // --- names and defaults ---------------------------------------------------
 
 Config('every option has the flag, environment variable and default of DESIGN.md (21) or of Gatehouse own (TOTP, abuse limits, TLS, names, transport, audit feed, own push)', () => {
-  assert.is(OPTIONS.length, 58);
+  assert.is(OPTIONS.length, 59);
   assert.equal(
     OPTIONS.map((o) => [o.key, o.flag, o.env, o.fallback]),
     TABLE,

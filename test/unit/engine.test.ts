@@ -117,14 +117,14 @@ E('canonical names: surrounding space, case and full-width forms are one user; i
 });
 
 E("every spelling of an enrolled user gets that user's code challenge and lock", async (ctx) => {
-  replaceTotpAccount(ctx.store, ctx.sealer, 'alice', SEED, DEFAULT_TOTP);
+  await replaceTotpAccount(ctx.store, ctx.sealer, 'alice', SEED, DEFAULT_TOTP);
   build(ctx, { STRIP_REALM: 'yes' });
   for (const spelling of ['alice ', ' Alice', 'ALICE', 'alice@corp.example', 'CORP\\alice']) {
     const s = subject(ctx, spelling);
     assert.is(s.name, 'alice');
     assert.is(s.codeDigits, 6, `${spelling}: known as a TOTP user before the password is checked`);
   }
-  setUserLocked(ctx.store, 'alice', true);
+  await setUserLocked(ctx.store, 'alice', true);
   for (const spelling of ['alice ', 'ALICE', 'alice@corp.example']) {
     assert.equal(await ctx.engine.decide(request(ctx, spelling, { code: { text: code(ctx), how: 'appended' } })), { kind: 'reject', reason: 'locked', details: { factor: 'totp' } }, spelling);
   }
@@ -133,7 +133,7 @@ E("every spelling of an enrolled user gets that user's code challenge and lock",
 // --- TOTP --------------------------------------------------------------------------------------
 
 E('TOTP: no code asks for one; a good code is accepted once (its step committed with the record); a replay is refused', async (ctx) => {
-  replaceTotpAccount(ctx.store, ctx.sealer, 'alice', SEED, DEFAULT_TOTP);
+  await replaceTotpAccount(ctx.store, ctx.sealer, 'alice', SEED, DEFAULT_TOTP);
   assert.equal(await ctx.engine.decide(request(ctx, 'alice')), { kind: 'code_required', reason: 'totp_challenge', details: { factor: 'totp' } });
   const ok = await ctx.engine.decide(request(ctx, 'alice', { code: { text: code(ctx), how: 'challenge' } }));
   assert.is(ok.kind, 'accept');
@@ -146,7 +146,7 @@ E('TOTP: no code asks for one; a good code is accepted once (its step committed 
 });
 
 E('TOTP: 200 parallel wrong codes lock the user; the right code sent after them is refused, and one lockout record is written', async (ctx) => {
-  replaceTotpAccount(ctx.store, ctx.sealer, 'alice', SEED, DEFAULT_TOTP);
+  await replaceTotpAccount(ctx.store, ctx.sealer, 'alice', SEED, DEFAULT_TOTP);
   const wrong = Array.from({ length: 200 }, () => ctx.engine.decide(request(ctx, 'alice', { code: { text: wrongCode(ctx), how: 'challenge' } })));
   const right = ctx.engine.decide(request(ctx, 'alice', { code: { text: code(ctx), how: 'challenge' } }));
   const verdicts = await Promise.all(wrong);

@@ -14,9 +14,9 @@ const T = 1_800_000_000_000;
 const device = (n: number) => ({ name: `phone ${n}`, credentialId: `cred-${n}`, publicKey: randomBytes(77), signCount: 0, transports: ['internal', 'hybrid'], tokenHash: `tok-${n}` });
 
 const P = suite<{ store: Store }>('db/queries/push', { store: undefined as unknown as Store });
-P.before.each((ctx) => {
+P.before.each(async (ctx) => {
   ctx.store = openStore(':memory:');
-  insertUser(ctx.store, 'alice');
+  await insertUser(ctx.store, 'alice');
 });
 P.after.each((ctx) => ctx.store.close());
 
@@ -43,7 +43,7 @@ P('four claims of one link over two connections to the same file: one phone', as
   try {
     const a = openStore(dir);
     const b = openStore(dir);
-    insertUser(a, 'bob');
+    await insertUser(a, 'bob');
     assert.ok(await insertPushEnrolment(a, 'bob', 'hx', 'admin:root', T + 900_000));
     const results = await Promise.all([a, b, a, b].map((s, i) => Promise.resolve().then(async () => await enrolPushDevice(s, 'hx', T, device(10 + i)))));
     assert.is(results.filter((r) => r !== undefined).length, 1);
@@ -72,7 +72,7 @@ P("removing a user removes their phones and links", async ({ store }) => {
   assert.ok(await insertPushEnrolment(store, 'alice', 'h1', 'admin:root', T + 900_000));
   await enrolPushDevice(store, 'h1', T, device(1));
   assert.ok(await insertPushEnrolment(store, 'alice', 'h2', 'admin:root', T + 900_000));
-  assert.ok(deleteUser(store, 'alice'));
+  assert.ok(await deleteUser(store, 'alice'));
   assert.is(store.sqlite.prepare('SELECT count(*) FROM push_devices').pluck().get(), 0);
   assert.is(store.sqlite.prepare('SELECT count(*) FROM push_enrolments').pluck().get(), 0);
 });

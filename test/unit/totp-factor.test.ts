@@ -24,7 +24,7 @@ interface Ctx {
 
 const Totp = suite<Ctx>('mfa/totp', {} as Ctx);
 
-Totp.before.each((ctx) => {
+Totp.before.each(async (ctx) => {
   ctx.store = openStore(':memory:');
   ctx.sealer = createSealer(randomBytes(32));
   ctx.t = START;
@@ -34,7 +34,7 @@ Totp.before.each((ctx) => {
     () => ctx.t,
   );
   ctx.seed = Buffer.from('3132333435363738393031323334353637383930', 'hex');
-  replaceTotpAccount(ctx.store, ctx.sealer, 'alice', ctx.seed, DEFAULT_TOTP);
+  await replaceTotpAccount(ctx.store, ctx.sealer, 'alice', ctx.seed, DEFAULT_TOTP);
 });
 Totp.after.each((ctx) => ctx.store.close());
 
@@ -47,8 +47,8 @@ function wrongCode(ctx: Ctx, seed = ctx.seed): string {
     if (!valid.includes(c)) return c;
   }
 }
-const row = (store: Store, name: string): UserRow => {
-  const r = listUsers(store).find((u) => u.username === name);
+const row = async (store: Store, name: string): Promise<UserRow> => {
+  const r = (await listUsers(store)).find((u) => u.username === name);
   if (r === undefined) throw new Error(`no user ${name}`);
   return r;
 };
@@ -64,8 +64,8 @@ Totp('status: user with TOTP is known, unlocked, with its parameters', ({ factor
   assert.equal(factor.status('alice'), { known: true, lock: { locked: false }, totp: { algorithm: 'SHA1', digits: 6, period: 30 } });
 });
 
-Totp('status and verify: a user without TOTP is known but has no_totp', (ctx) => {
-  insertUser(ctx.store, 'bob');
+Totp('status and verify: a user without TOTP is known but has no_totp', async (ctx) => {
+  await insertUser(ctx.store, 'bob');
   assert.equal(ctx.factor.status('bob'), { known: true, lock: { locked: false }, totp: null });
   assert.equal(verify(ctx, '123456', 'bob'), { ok: false, reason: 'no_totp' });
   assert.equal(verify(ctx, '123456', 'nobody'), { ok: false, reason: 'no_totp' });
@@ -91,25 +91,25 @@ Totp('after a code is used, an older (still in-window) code is refused and the n
   assert.equal(verify(ctx, next), { ok: true });
 });
 
-Totp('a wrong code is totp_wrong and counted', (ctx) => {
+Totp('a wrong code is totp_wrong and counted', async (ctx) => {
   assert.equal(verify(ctx, wrongCode(ctx)), { ok: false, reason: 'totp_wrong', lockedNow: false });
-  assert.is(row(ctx.store, 'alice').failedAttempts, 1);
+  assert.is((await row(ctx.store, 'alice')).failedAttempts, 1);
   assert.equal(verify(ctx, wrongCode(ctx)), { ok: false, reason: 'totp_wrong', lockedNow: false });
-  assert.is(row(ctx.store, 'alice').failedAttempts, 2);
-  assert.is(row(ctx.store, 'alice').lockedUntil, null);
+  assert.is((await row(ctx.store, 'alice')).failedAttempts, 2);
+  assert.is((await row(ctx.store, 'alice')).lockedUntil, null);
   // A wrong code does not use up the right one.
   assert.equal(verify(ctx, codeNow(ctx)), { ok: true });
 });
 
 // --- lockout ------------------------------------------------------------------
 
-Totp('after maxFailures wrong codes the user is locked out (reported once); even the right code is refused', (ctx) => {
+Totp('after maxFailures wrong codes the user is locked out (reported once); even the right code is refused', async (ctx) => {
   const results = [1, 2, 3].map(() => verify(ctx, wrongCode(ctx)));
   assert.equal(
     results.map((r) => (r.ok || r.reason !== 'totp_wrong' ? 'other' : r.lockedNow)),
     [false, false, true],
   );
-  assert.is(row(ctx.store, 'alice').lockedUntil, START + POLICY.lockoutMs);
+  assert.is((await row(ctx.store, 'alice')).lockedUntil, START + POLICY.lockoutMs);
   const lock = { locked: true, reason: 'locked_out', until: START + POLICY.lockoutMs };
   assert.equal(verify(ctx, codeNow(ctx)), { ok: false, reason: 'locked', lock });
   assert.equal(verify(ctx, wrongCode(ctx)), { ok: false, reason: 'locked', lock });
@@ -118,12 +118,12 @@ Totp('after maxFailures wrong codes the user is locked out (reported once); even
   assert.equal(verify(ctx, codeNow(ctx)), { ok: false, reason: 'locked', lock });
 });
 
-Totp('when the lockout expires the right code is accepted and the count is reset', (ctx) => {
+Totp('when the lockout expires the right code is accepted and the count is reset', async (ctx) => {
   for (let i = 0; i < POLICY.maxFailures; i++) verify(ctx, wrongCode(ctx));
   ctx.t = START + POLICY.lockoutMs + 1;
   assert.equal(ctx.factor.status('alice'), { known: true, lock: { locked: false }, totp: DEFAULT_TOTP });
   assert.equal(verify(ctx, codeNow(ctx)), { ok: true });
-  const r = row(ctx.store, 'alice');
+  const r = await row(ctx.store, 'alice');
   assert.is(r.failedAttempts, 0);
   assert.is(r.lockedUntil, null);
   // A fresh full count is needed to lock out again.
@@ -135,20 +135,20 @@ Totp('when the lockout expires the right code is accepted and the count is reset
   );
 });
 
-Totp('a wrong code after an expired lockout starts the count afresh', (ctx) => {
+Totp('a wrong code after an expired lockout starts the count afresh', async (ctx) => {
   for (let i = 0; i < POLICY.maxFailures; i++) verify(ctx, wrongCode(ctx));
   ctx.t = START + POLICY.lockoutMs;
   assert.equal(verify(ctx, wrongCode(ctx)), { ok: false, reason: 'totp_wrong', lockedNow: false });
-  assert.is(row(ctx.store, 'alice').failedAttempts, 1);
-  assert.is(row(ctx.store, 'alice').lockedUntil, null);
+  assert.is((await row(ctx.store, 'alice')).failedAttempts, 1);
+  assert.is((await row(ctx.store, 'alice')).lockedUntil, null);
 });
 
-Totp('a good code resets the failure count', (ctx) => {
+Totp('a good code resets the failure count', async (ctx) => {
   verify(ctx, wrongCode(ctx));
   verify(ctx, wrongCode(ctx));
-  assert.is(row(ctx.store, 'alice').failedAttempts, 2);
+  assert.is((await row(ctx.store, 'alice')).failedAttempts, 2);
   assert.equal(verify(ctx, codeNow(ctx)), { ok: true });
-  assert.is(row(ctx.store, 'alice').failedAttempts, 0);
+  assert.is((await row(ctx.store, 'alice')).failedAttempts, 0);
   ctx.t += 30_000;
   assert.equal(verify(ctx, wrongCode(ctx)), { ok: false, reason: 'totp_wrong', lockedNow: false });
   assert.equal(verify(ctx, wrongCode(ctx)), { ok: false, reason: 'totp_wrong', lockedNow: false });
@@ -157,27 +157,27 @@ Totp('a good code resets the failure count', (ctx) => {
 
 // --- admin lock ---------------------------------------------------------------
 
-Totp('an admin lock refuses the right code without counting; unlock lets it in', (ctx) => {
-  assert.is(setUserLocked(ctx.store, 'alice', true), true);
+Totp('an admin lock refuses the right code without counting; unlock lets it in', async (ctx) => {
+  assert.is(await setUserLocked(ctx.store, 'alice', true), true);
   const lock = { locked: true, reason: 'locked_by_admin', until: null };
   assert.equal(ctx.factor.status('alice'), { known: true, lock, totp: DEFAULT_TOTP });
   assert.equal(verify(ctx, codeNow(ctx)), { ok: false, reason: 'locked', lock });
   assert.equal(verify(ctx, wrongCode(ctx)), { ok: false, reason: 'locked', lock });
-  assert.is(row(ctx.store, 'alice').failedAttempts, 0);
+  assert.is((await row(ctx.store, 'alice')).failedAttempts, 0);
   // Time does not end an admin lock.
   ctx.t += 24 * 3600_000;
   assert.equal(verify(ctx, codeNow(ctx)), { ok: false, reason: 'locked', lock });
 
-  assert.is(setUserLocked(ctx.store, 'alice', false), true);
+  assert.is(await setUserLocked(ctx.store, 'alice', false), true);
   assert.equal(ctx.factor.status('alice'), { known: true, lock: { locked: false }, totp: DEFAULT_TOTP });
   assert.equal(verify(ctx, codeNow(ctx)), { ok: true });
 });
 
-Totp('unlocking also clears an automatic lockout and the failure count', (ctx) => {
+Totp('unlocking also clears an automatic lockout and the failure count', async (ctx) => {
   for (let i = 0; i < POLICY.maxFailures; i++) verify(ctx, wrongCode(ctx));
   assert.is(verify(ctx, codeNow(ctx)).ok, false);
-  setUserLocked(ctx.store, 'alice', false);
-  const r = row(ctx.store, 'alice');
+  await setUserLocked(ctx.store, 'alice', false);
+  const r = await row(ctx.store, 'alice');
   assert.is(r.lockedUntil, null);
   assert.is(r.failedAttempts, 0);
   assert.equal(verify(ctx, codeNow(ctx)), { ok: true });
@@ -185,24 +185,24 @@ Totp('unlocking also clears an automatic lockout and the failure count', (ctx) =
 
 // --- enrolment ----------------------------------------------------------------
 
-Totp("re-enrolling with a new seed makes the old seed's codes fail at once", (ctx) => {
+Totp("re-enrolling with a new seed makes the old seed's codes fail at once", async (ctx) => {
   const oldCode = codeNow(ctx);
   const fresh = Buffer.from('a1b2c3d4e5f60718293a4b5c6d7e8f9001122334', 'hex');
   const window = [-30_000, 0, 30_000].map((d) => totp(fresh, ctx.t + d));
   assert.not.ok(window.includes(oldCode), 'test seeds chosen so that codes differ');
-  assert.equal(replaceTotpAccount(ctx.store, ctx.sealer, 'alice', fresh, DEFAULT_TOTP), { userCreated: false });
+  assert.equal(await replaceTotpAccount(ctx.store, ctx.sealer, 'alice', fresh, DEFAULT_TOTP), { userCreated: false });
   assert.equal(verify(ctx, oldCode), { ok: false, reason: 'totp_wrong', lockedNow: false });
   assert.equal(verify(ctx, codeNow(ctx, fresh)), { ok: true });
 });
 
-Totp('re-enrolling starts a fresh replay record: the new seed works in the same step the old one was used', (ctx) => {
+Totp('re-enrolling starts a fresh replay record: the new seed works in the same step the old one was used', async (ctx) => {
   assert.equal(verify(ctx, codeNow(ctx)), { ok: true });
   const fresh = randomBytes(20);
-  replaceTotpAccount(ctx.store, ctx.sealer, 'alice', fresh, DEFAULT_TOTP);
+  await replaceTotpAccount(ctx.store, ctx.sealer, 'alice', fresh, DEFAULT_TOTP);
   assert.equal(verify(ctx, codeNow(ctx, fresh)), { ok: true });
 });
 
-Totp('the seed is stored sealed, not in the clear', (ctx) => {
+Totp('the seed is stored sealed, not in the clear', async (ctx) => {
   const rows = ctx.store.sqlite.prepare('SELECT seed_sealed FROM totp_accounts').all() as { seed_sealed: Buffer }[];
   assert.is(rows.length, 1);
   const sealed = rows[0]!.seed_sealed;
@@ -214,15 +214,15 @@ Totp('the seed is stored sealed, not in the clear', (ctx) => {
   const other = createUserFactorQueries(ctx.store, createSealer(randomBytes(32)));
   assert.throws(() => other.find('alice'), /cannot be opened/);
   // Two enrolments of the same seed are sealed differently (fresh IV).
-  replaceTotpAccount(ctx.store, ctx.sealer, 'alice', ctx.seed, DEFAULT_TOTP);
+  await replaceTotpAccount(ctx.store, ctx.sealer, 'alice', ctx.seed, DEFAULT_TOTP);
   const again = (ctx.store.sqlite.prepare('SELECT seed_sealed FROM totp_accounts').get() as { seed_sealed: Buffer }).seed_sealed;
   assert.not.ok(again.equals(sealed));
 });
 
-Totp('SHA256 and 8-digit accounts verify with their own parameters', (ctx) => {
+Totp('SHA256 and 8-digit accounts verify with their own parameters', async (ctx) => {
   const p256: TotpParams = { algorithm: 'SHA256', digits: 8, period: 30 };
   const seed256 = Buffer.from('12345678901234567890123456789012', 'ascii');
-  replaceTotpAccount(ctx.store, ctx.sealer, 'dave', seed256, p256);
+  await replaceTotpAccount(ctx.store, ctx.sealer, 'dave', seed256, p256);
   assert.equal(ctx.factor.status('dave'), { known: true, lock: { locked: false }, totp: p256 });
   // The 6-digit SHA1 code of the same seed is not it.
   assert.equal(verify(ctx, totp(seed256, ctx.t), 'dave'), { ok: false, reason: 'totp_wrong', lockedNow: false });
@@ -232,12 +232,12 @@ Totp('SHA256 and 8-digit accounts verify with their own parameters', (ctx) => {
 
   const p512: TotpParams = { algorithm: 'SHA512', digits: 8, period: 60 };
   const seed512 = randomBytes(64);
-  replaceTotpAccount(ctx.store, ctx.sealer, 'erin', seed512, p512);
+  await replaceTotpAccount(ctx.store, ctx.sealer, 'erin', seed512, p512);
   assert.equal(ctx.factor.status('erin'), { known: true, lock: { locked: false }, totp: p512 });
   assert.equal(verify(ctx, codeNow(ctx, seed512, p512), 'erin'), { ok: true });
 
   const p6: TotpParams = { algorithm: 'SHA256', digits: 6, period: 30 };
-  replaceTotpAccount(ctx.store, ctx.sealer, 'fred', seed256, p6);
+  await replaceTotpAccount(ctx.store, ctx.sealer, 'fred', seed256, p6);
   assert.equal(verify(ctx, code, 'fred'), { ok: false, reason: 'totp_wrong', lockedNow: false });
   assert.equal(verify(ctx, codeNow(ctx, seed256, p6), 'fred'), { ok: true });
 });
@@ -259,9 +259,9 @@ Totp('deferred: the code is refused as a replay before its write is committed, a
   assert.equal(verify(ctx, code), { ok: false, reason: 'totp_replayed', lockedNow: false }, 'and refused from the store afterwards');
 });
 
-Totp('deferred: a write never lowers the step, and clears earlier failures', (ctx) => {
+Totp('deferred: a write never lowers the step, and clears earlier failures', async (ctx) => {
   assert.equal(verify(ctx, wrongCode(ctx)).ok, false);
-  assert.is(row(ctx.store, 'alice').failedAttempts, 1);
+  assert.is((await row(ctx.store, 'alice')).failedAttempts, 1);
   const writes: (() => void)[] = [];
   const early = totp(ctx.seed, ctx.t - 30_000);
   assert.equal(ctx.factor.verify('alice', codeEquals(early), (w) => writes.push(w)), { ok: true });
@@ -270,17 +270,17 @@ Totp('deferred: a write never lowers the step, and clears earlier failures', (ct
   const later = lastStep(ctx.store);
   writes[0]!();
   assert.is(lastStep(ctx.store), later, 'the late write of the earlier step does not roll the step back');
-  assert.is(row(ctx.store, 'alice').failedAttempts, 0);
+  assert.is((await row(ctx.store, 'alice')).failedAttempts, 0);
 });
 
-Totp('deferred: a wrong code recorded before the write keeps counting', (ctx) => {
+Totp('deferred: a wrong code recorded before the write keeps counting', async (ctx) => {
   assert.equal(verify(ctx, wrongCode(ctx)).ok, false);
   const writes: (() => void)[] = [];
   assert.equal(ctx.factor.verify('alice', codeEquals(codeNow(ctx)), (w) => writes.push(w)), { ok: true });
   assert.equal(verify(ctx, wrongCode(ctx)).ok, false);
-  assert.is(row(ctx.store, 'alice').failedAttempts, 2);
+  assert.is((await row(ctx.store, 'alice')).failedAttempts, 2);
   writes[0]!();
-  assert.is(row(ctx.store, 'alice').failedAttempts, 2, 'the success seen before the second failure does not erase it');
+  assert.is((await row(ctx.store, 'alice')).failedAttempts, 2, 'the success seen before the second failure does not erase it');
 });
 
 Totp.run();

@@ -56,29 +56,29 @@ Import.before.each(async (ctx) => {
 });
 Import.after.each((ctx) => ctx.w.close());
 
-const names = (w: WebApp) => pageOfUsers(w.deps.admin, '', undefined, 1000).users.map((u) => u.username);
+const names = async (w: WebApp) => (await pageOfUsers(w.deps.admin, '', undefined, 1000)).users.map((u) => u.username);
 
-Import('a plan says what would change and changes nothing; the import then does it and audits each user', ({ w }) => {
+Import('a plan says what would change and changes nothing; the import then does it and audits each user', async ({ w }) => {
   const d = w.deps.admin;
-  assert.ok(addUser(d, 'test', 'ann').ok);
-  assert.ok(setUserProfile(d, 'test', 'ann', { displayName: 'Ann', email: 'ann@example.org', groups: 'staff' }).ok);
-  assert.ok(addUser(d, 'test', 'keep').ok);
-  assert.ok(addUser(d, 'test', 'same').ok);
+  assert.ok((await addUser(d, 'test', 'ann')).ok);
+  assert.ok((await setUserProfile(d, 'test', 'ann', { displayName: 'Ann', email: 'ann@example.org', groups: 'staff' })).ok);
+  assert.ok((await addUser(d, 'test', 'keep')).ok);
+  assert.ok((await addUser(d, 'test', 'same')).ok);
   const file = 'sAMAccountName,Display Name,mail,memberOf,Department\nANN,Ann Lee,,Staff;VPN,IT\nbob,Bob,bob@example.org,vpn,HR\nsame,,,,x\n';
-  const plan = planImport(d, file);
+  const plan = await planImport(d, file);
   assert.ok(plan.ok);
   if (!plan.ok) return;
   assert.equal(plan.value.columns, ['username', 'displayName', 'email', 'groups']);
   assert.equal(plan.value.ignored, ['Department']);
   assert.equal([plan.value.rows, plan.value.creates, plan.value.updates, plan.value.unchanged, plan.value.errors.length], [3, 1, 1, 1, 0]);
   assert.equal(plan.value.sample.updates, [{ line: 2, username: 'ann', fields: ['display name', 'email', 'groups'] }]);
-  assert.equal(names(w), ['ann', 'keep', 'same'], 'a plan changes nothing');
+  assert.equal(await names(w), ['ann', 'keep', 'same'], 'a plan changes nothing');
 
   const before = w.auditRows().length;
-  const done = importUsers(d, 'admin:root', file);
+  const done = await importUsers(d, 'admin:root', file);
   assert.ok(done.ok);
-  assert.equal(names(w), ['ann', 'bob', 'keep', 'same'], 'created; nobody removed');
-  const ann = userDetail(d, 'ann');
+  assert.equal(await names(w), ['ann', 'bob', 'keep', 'same'], 'created; nobody removed');
+  const ann = await userDetail(d, 'ann');
   assert.ok(ann.ok && ann.value.displayName === 'Ann Lee' && ann.value.email === null && ann.value.groups.join() === 'staff,vpn', 'an empty cell clears');
   assert.equal(
     w.auditRows().slice(before).map((r) => [r.event, r.username, r.actor]),
@@ -90,10 +90,10 @@ Import('a plan says what would change and changes nothing; the import then does 
   );
 });
 
-Import('every bad line is named, and any of them stops the whole import', ({ w }) => {
+Import('every bad line is named, and any of them stops the whole import', async ({ w }) => {
   const d = w.deps.admin;
   const file = ['username,email,groups', 'ok1,,', `${'x'.repeat(300)},,`, 'ok2,not-an-address,', 'ok1,,', `ok3,,${'g'.repeat(65)}`, 'ok4,,,extra', ',,'].join('\n');
-  const plan = planImport(d, file);
+  const plan = await planImport(d, file);
   assert.ok(plan.ok);
   if (!plan.ok) return;
   assert.equal(
@@ -103,12 +103,12 @@ Import('every bad line is named, and any of them stops the whole import', ({ w }
   assert.match(plan.value.errors[2]!.message, /ok1 is on line 2 already/);
   assert.match(plan.value.errors[4]!.message, /4 fields where the first line names 3/);
   assert.equal(plan.value.writes, []);
-  const r = importUsers(d, 'test', file);
+  const r = await importUsers(d, 'test', file);
   assert.not.ok(r.ok);
-  assert.equal(names(w), [], 'all or nothing');
+  assert.equal(await names(w), [], 'all or nothing');
 });
 
-Import('a file refused as a whole: empty, no username column, not CSV, too many columns named twice', ({ w }) => {
+Import('a file refused as a whole: empty, no username column, not CSV, too many columns named twice', async ({ w }) => {
   const d = w.deps.admin;
   for (const [file, why] of [
     ['', /empty/],
@@ -116,31 +116,33 @@ Import('a file refused as a whole: empty, no username column, not CSV, too many 
     ['username\n"ann\n', /not a CSV file: line 2/],
     ['username,login\nann,ann\n', /two columns are the username/],
   ] as const) {
-    const p = planImport(d, file);
+    const p = await planImport(d, file);
     assert.not.ok(p.ok, file);
     if (!p.ok) assert.match(p.error, why);
   }
 });
 
-Import('the import is planned again when it runs: a user added meanwhile is changed, not created twice', ({ w }) => {
+Import('the import is planned again when it runs: a user added meanwhile is changed, not created twice', async ({ w }) => {
   const d = w.deps.admin;
   const file = 'username,display_name\nann,Ann\n';
-  const plan = planImport(d, file);
+  const plan = await planImport(d, file);
   assert.ok(plan.ok && plan.value.creates === 1);
-  assert.ok(addUser(d, 'test', 'ann').ok);
-  const done = importUsers(d, 'test', file);
+  assert.ok((await addUser(d, 'test', 'ann')).ok);
+  const done = await importUsers(d, 'test', file);
   assert.ok(done.ok && done.value.creates === 0 && done.value.updates === 1);
 });
 
-Import('an export imported again changes nothing, formulas and all', ({ w }) => {
+Import('an export imported again changes nothing, formulas and all', async ({ w }) => {
   const d = w.deps.admin;
-  for (const n of ['ann', 'bob', '-dash']) assert.ok(addUser(d, 'test', n).ok);
-  assert.ok(setUserProfile(d, 'test', 'ann', { displayName: '=HYPERLINK("http://x")', email: 'ann@example.org', groups: 'a;b c' }).ok);
-  assert.ok(enrolUserTotp(d, 'test', 'bob', { activate: 'now' }).ok);
-  const csv = [...exportUsersCsv(d, 2)].join('');
+  for (const n of ['ann', 'bob', '-dash']) assert.ok((await addUser(d, 'test', n)).ok);
+  assert.ok((await setUserProfile(d, 'test', 'ann', { displayName: '=HYPERLINK("http://x")', email: 'ann@example.org', groups: 'a;b c' })).ok);
+  assert.ok((await enrolUserTotp(d, 'test', 'bob', { activate: 'now' })).ok);
+  const chunks: string[] = [];
+  for await (const chunk of exportUsersCsv(d, 2)) chunks.push(chunk);
+  const csv = chunks.join('');
   assert.match(csv, /^username,display_name,email,groups,totp,locked,created_at\r\n/);
   assert.match(csv, /\r\nbob,,,,enrolled,no,/);
-  const again = planImport(d, csv);
+  const again = await planImport(d, csv);
   assert.ok(again.ok);
   if (!again.ok) return;
   assert.equal([again.value.rows, again.value.creates, again.value.updates, again.value.unchanged, again.value.errors], [3, 0, 0, 3, []]);
@@ -156,10 +158,10 @@ Confirm.after.each((ctx) => ctx.w.close());
 
 const seedOf = (uri: string) => base32Decode(new URL(uri).searchParams.get('secret')!);
 
-Confirm('a new authenticator does not count until confirmed; the old one works meanwhile', ({ w }) => {
+Confirm('a new authenticator does not count until confirmed; the old one works meanwhile', async ({ w }) => {
   const d = w.deps.admin;
-  const first = enrolUserTotp(d, 'test', 'ann', { activate: 'now' });
-  const second = enrolUserTotp(d, 'test', 'ann', { activate: 'after-code' });
+  const first = await enrolUserTotp(d, 'test', 'ann', { activate: 'now' });
+  const second = await enrolUserTotp(d, 'test', 'ann', { activate: 'after-code' });
   assert.ok(first.ok && second.ok);
   if (!first.ok || !second.ok) return;
   const factor = createTotpFactor(createUserFactorQueries(w.store, w.sealer), () => ({ maxFailures: 5, lockoutMs: 60_000 }), w.clock.now);
@@ -169,7 +171,7 @@ Confirm('a new authenticator does not count until confirmed; the old one works m
   w.clock.advance(30_000);
   const next = totpStep(w.clock.now(), 30);
   assert.is(factor.verify('ann', codeEquals(hotp(seedOf(second.value.uri), next, 6))).ok, false, 'the new one does not count yet');
-  const ok = confirmUserTotp(d, 'admin:root', 'ANN', hotp(seedOf(second.value.uri), next, 6));
+  const ok = await confirmUserTotp(d, 'admin:root', 'ANN', hotp(seedOf(second.value.uri), next, 6));
   assert.ok(ok.ok, ok.ok ? '' : ok.error);
   w.clock.advance(30_000);
   const later = totpStep(w.clock.now(), 30);
@@ -177,13 +179,13 @@ Confirm('a new authenticator does not count until confirmed; the old one works m
   assert.is(factor.verify('ann', codeEquals(hotp(seedOf(second.value.uri), later, 6))).ok, true, 'the new one counts');
 });
 
-Confirm('the code that confirmed cannot log in again (replay)', ({ w }) => {
+Confirm('the code that confirmed cannot log in again (replay)', async ({ w }) => {
   const d = w.deps.admin;
-  const e = enrolUserTotp(d, 'test', 'ann', { activate: 'after-code' });
+  const e = await enrolUserTotp(d, 'test', 'ann', { activate: 'after-code' });
   assert.ok(e.ok);
   if (!e.ok) return;
   const code = hotp(seedOf(e.value.uri), totpStep(w.clock.now(), 30), 6);
-  assert.ok(confirmUserTotp(d, 'test', 'ann', code).ok);
+  assert.ok((await confirmUserTotp(d, 'test', 'ann', code)).ok);
   const factor = createTotpFactor(createUserFactorQueries(w.store, w.sealer), () => ({ maxFailures: 5, lockoutMs: 60_000 }), w.clock.now);
   const again = factor.verify('ann', codeEquals(code));
   assert.is(again.ok, false);
@@ -192,7 +194,7 @@ Confirm('the code that confirmed cannot log in again (replay)', ({ w }) => {
 
 Confirm('twenty parallel confirmations over the API: one is confirmed, the others told it is gone', async ({ w }) => {
   const token = await w.apiToken('ci');
-  const e = enrolUserTotp(w.deps.admin, 'test', 'ann', { activate: 'after-code' });
+  const e = await enrolUserTotp(w.deps.admin, 'test', 'ann', { activate: 'after-code' });
   assert.ok(e.ok);
   if (!e.ok) return;
   const code = hotp(seedOf(e.value.uri), totpStep(w.clock.now(), 30), 6);

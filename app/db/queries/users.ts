@@ -1,8 +1,10 @@
 // Users and their TOTP accounts. Names are stored and looked up exactly as given: callers pass
 // the canonical form (app/lib/username.ts), so every spelling of a user finds the same row.
-import { asc, eq, sql } from 'drizzle-orm';
+// Written once for both engines (app/db/store.ts), except the login path's lookups and writes
+// (createUserFactorQueries), still SQLite's own prepared statements: they move with the engine.
+import { sql } from 'drizzle-orm';
 import type { Store } from '../open.js';
-import { totpAccounts, totpPending, userGroups, users } from '../schema.js';
+import { bool, contains, linesOf, type Runner, type SharedStore } from '../store.js';
 import type { Sealer } from '../secrets.js';
 
 const SEED_PURPOSE = 'totp_accounts.seed';
@@ -50,71 +52,59 @@ export interface UserWithTotp {
 
 export class DuplicateUserError extends Error {}
 
-export function listUsers(store: Store): UserListEntry[] {
-  return store.db
-    .select({
-      id: users.id,
-      username: users.username,
-      locked: users.locked,
-      lockedUntil: users.lockedUntil,
-      failedAttempts: users.failedAttempts,
-      createdAt: users.createdAt,
-      hasTotp: sql<number>`${totpAccounts.id} IS NOT NULL`,
-      displayName: users.displayName,
-      email: users.email,
-      upn: users.upn,
-      groups: sql<string | null>`(SELECT group_concat(g.name, char(10)) FROM ${userGroups} g WHERE g.user_id = ${users.id})`,
-      source: users.source,
-      directoryState: users.directoryState,
-    })
-    .from(users)
-    .leftJoin(totpAccounts, eq(totpAccounts.userId, users.id))
-    .orderBy(asc(users.username))
-    .all()
-    .map((r) => ({ ...r, hasTotp: Boolean(r.hasTotp), groups: r.groups === null ? [] : r.groups.split('\n').sort() }));
+export async function listUsers(r: Runner): Promise<UserListEntry[]> {
+  const rows = await r.all<Omit<UserListEntry, 'groups' | 'locked' | 'hasTotp'> & { locked: number | boolean; hasTotp: number | boolean; groups: string | null }>(sql`
+    SELECT u.id, u.username, u.locked, u.locked_until AS "lockedUntil", u.failed_attempts AS "failedAttempts", u.created_at AS "createdAt",
+      (t.id IS NOT NULL) AS "hasTotp", u.display_name AS "displayName", u.email, u.upn,
+      (SELECT ${linesOf(r, sql`g.name`)} FROM user_groups g WHERE g.user_id = u.id) AS groups, u.source, u.directory_state AS "directoryState"
+    FROM users u LEFT JOIN totp_accounts t ON t.user_id = u.id ORDER BY u.username`);
+  return rows.map((row) => ({ ...row, locked: Boolean(row.locked), hasTotp: Boolean(row.hasTotp), groups: row.groups === null ? [] : row.groups.split('\n').sort() }));
 }
 
-export function insertUser(store: Store, username: string): number {
-  const existing = store.db.select({ id: users.id }).from(users).where(eq(users.username, username)).get();
-  if (existing) throw new DuplicateUserError(`user ${username} already exists`);
-  return store.db.insert(users).values({ username, searchText: searchTextOf(username, null, null) }).returning({ id: users.id }).get().id;
+export async function insertUser(r: Runner, username: string): Promise<number> {
+  const row = await r.get<{ id: number }>(sql`INSERT INTO users (username, search_text, created_at) VALUES (${username}, ${searchTextOf(username, null, null)}, ${Date.now()}) ON CONFLICT (username) DO NOTHING RETURNING id`);
+  if (row === undefined) throw new DuplicateUserError(`user ${username} already exists`);
+  return row.id;
 }
 
-export function deleteUser(store: Store, username: string): boolean {
-  return store.db.delete(users).where(eq(users.username, username)).run().changes > 0;
+export async function deleteUser(r: Runner, username: string): Promise<boolean> {
+  return (await r.run(sql`DELETE FROM users WHERE username = ${username}`)) > 0;
 }
 
 /** Lock (by an admin, until unlocked) or unlock (which also clears an automatic lockout). */
-export function setUserLocked(store: Store, username: string, locked: boolean): boolean {
-  const set = locked ? { locked: true } : { locked: false, lockedUntil: null, failedAttempts: 0 };
-  return store.db.update(users).set(set).where(eq(users.username, username)).run().changes > 0;
+export async function setUserLocked(r: Runner, username: string, locked: boolean): Promise<boolean> {
+  const set = locked ? sql`locked = ${bool(true)}` : sql`locked = ${bool(false)}, locked_until = NULL, failed_attempts = 0`;
+  return (await r.run(sql`UPDATE users SET ${set} WHERE username = ${username}`)) > 0;
+}
+
+/** The user's id, creating the user (a local one) if there is none: one statement, whoever else adds them. */
+async function ensureUser(tx: Runner, username: string): Promise<{ id: number; created: boolean }> {
+  const made = await tx.get<{ id: number }>(sql`INSERT INTO users (username, search_text, created_at) VALUES (${username}, ${searchTextOf(username, null, null)}, ${Date.now()}) ON CONFLICT (username) DO NOTHING RETURNING id`);
+  if (made !== undefined) return { id: made.id, created: true };
+  return { id: (await tx.get<{ id: number }>(sql`SELECT id FROM users WHERE username = ${username}`))!.id, created: false };
 }
 
 /** Create or replace the user's TOTP account (creating the user if needed). */
-export function replaceTotpAccount(store: Store, sealer: Sealer, username: string, seed: Buffer, params: TotpParams): { userCreated: boolean } {
-  return store.sqlite.transaction(() => {
-    let user = store.db.select({ id: users.id }).from(users).where(eq(users.username, username)).get();
-    const userCreated = user === undefined;
-    user ??= store.db.insert(users).values({ username, searchText: searchTextOf(username, null, null) }).returning({ id: users.id }).get();
-    store.db.delete(totpAccounts).where(eq(totpAccounts.userId, user.id)).run();
+export async function replaceTotpAccount(store: SharedStore, sealer: Sealer, username: string, seed: Buffer, params: TotpParams): Promise<{ userCreated: boolean }> {
+  const sealed = sealer.seal(seed, SEED_PURPOSE);
+  return store.transaction(async (tx) => {
+    const user = await ensureUser(tx, username);
     // An enrolment waiting for its code is overtaken by this one.
-    store.db.delete(totpPending).where(eq(totpPending.userId, user.id)).run();
-    store.db
-      .insert(totpAccounts)
-      .values({ userId: user.id, seedSealed: sealer.seal(seed, SEED_PURPOSE), algorithm: params.algorithm, digits: params.digits, period: params.period })
-      .run();
-    return { userCreated };
-  })();
+    await tx.run(sql`DELETE FROM totp_pending WHERE user_id = ${user.id}`);
+    await tx.run(sql`INSERT INTO totp_accounts (user_id, seed_sealed, algorithm, digits, period, last_used_step, created_at)
+      VALUES (${user.id}, ${sealed}, ${params.algorithm}, ${params.digits}, ${params.period}, -1, ${Date.now()})
+      ON CONFLICT (user_id) DO UPDATE SET seed_sealed = excluded.seed_sealed, algorithm = excluded.algorithm, digits = excluded.digits,
+        period = excluded.period, last_used_step = -1, created_at = excluded.created_at`);
+    return { userCreated: user.created };
+  });
 }
 
 /** Remove the user's TOTP account and any enrolment waiting for its code; false when there was neither. */
-export function deleteTotpAccount(store: Store, username: string): boolean {
-  const user = store.db.select({ id: users.id }).from(users).where(eq(users.username, username)).get();
-  if (user === undefined) return false;
-  return store.sqlite.transaction(() => {
-    const pending = store.db.delete(totpPending).where(eq(totpPending.userId, user.id)).run().changes;
-    return store.db.delete(totpAccounts).where(eq(totpAccounts.userId, user.id)).run().changes + pending > 0;
-  })();
+export async function deleteTotpAccount(store: SharedStore, username: string): Promise<boolean> {
+  return store.transaction(async (tx) => {
+    const pending = await tx.run(sql`DELETE FROM totp_pending WHERE user_id = (SELECT id FROM users WHERE username = ${username})`);
+    return (await tx.run(sql`DELETE FROM totp_accounts WHERE user_id = (SELECT id FROM users WHERE username = ${username})`)) + pending > 0;
+  });
 }
 
 // --- the users list at scale, a user's page, profiles and imports
@@ -138,55 +128,55 @@ export interface UserListRow extends UserRow {
 interface ListRow {
   id: number;
   username: string;
-  locked: number;
+  locked: number | boolean;
   locked_until: number | null;
   failed_attempts: number;
   created_at: number;
   display_name: string | null;
   email: string | null;
-  has_totp: number;
-  pending: number;
+  has_totp: number | boolean;
+  pending: number | boolean;
   groups: string | null;
   directory_state: 'active' | 'disabled' | 'removed' | null;
 }
 
-const LIST_COLUMNS = `u.id, u.username, u.locked, u.locked_until, u.failed_attempts, u.created_at, u.display_name, u.email, u.directory_state,
+const listColumns = (r: Runner) => sql`u.id, u.username, u.locked, u.locked_until, u.failed_attempts, u.created_at, u.display_name, u.email, u.directory_state,
   EXISTS (SELECT 1 FROM totp_accounts t WHERE t.user_id = u.id) AS has_totp,
   EXISTS (SELECT 1 FROM totp_pending p WHERE p.user_id = u.id) AS pending,
-  (SELECT group_concat(g.name, char(10)) FROM user_groups g WHERE g.user_id = u.id) AS groups`;
+  (SELECT ${linesOf(r, sql`g.name`)} FROM user_groups g WHERE g.user_id = u.id) AS groups`;
 
 /** Rows match a search when it is in the name, display name or email, or is one of their groups. */
-const MATCH = `(@q = '' OR instr(u.search_text, @q) > 0 OR EXISTS (SELECT 1 FROM user_groups m WHERE m.name = @q AND m.user_id = u.id))`;
+const match = (r: Runner, q: string) =>
+  sql`(${q} = '' OR ${contains(r, sql`u.search_text`, q)} OR EXISTS (SELECT 1 FROM user_groups m WHERE m.name = ${q} AND m.user_id = u.id))`;
 
 const toListRow = (r: ListRow): UserListRow => ({
   id: r.id,
   username: r.username,
-  locked: r.locked === 1,
+  locked: Boolean(r.locked),
   lockedUntil: r.locked_until,
   failedAttempts: r.failed_attempts,
   createdAt: r.created_at,
-  hasTotp: r.has_totp === 1,
+  hasTotp: Boolean(r.has_totp),
   displayName: r.display_name,
   email: r.email,
   groups: r.groups === null ? [] : r.groups.split('\n').sort(),
-  pendingTotp: r.pending === 1,
+  pendingTotp: Boolean(r.pending),
   directoryState: r.directory_state,
 });
 
 /**
  * One page of users in name order, after `after` (keyset: the last name of the page before), with
- * `q` (folded like searchTextOf) matched as MATCH says. The first page costs the same at 100,000
+ * `q` (folded like searchTextOf) matched as `match` says. The first page costs the same at 100,000
  * users as at ten; a search reads every row once, without sorting.
  */
-export function pageUsers(store: Store, o: { q: string; after?: string | undefined; limit: number }): UserListRow[] {
-  const rows = store.sqlite
-    .prepare<{ q: string; after: string | null; limit: number }, ListRow>(`SELECT ${LIST_COLUMNS} FROM users u WHERE (@after IS NULL OR u.username > @after) AND ${MATCH} ORDER BY u.username LIMIT @limit`)
-    .all({ q: o.q, after: o.after ?? null, limit: o.limit });
+export async function pageUsers(r: Runner, o: { q: string; after?: string | undefined; limit: number }): Promise<UserListRow[]> {
+  const after = o.after === undefined ? sql`` : sql`u.username > ${o.after} AND `;
+  const rows = await r.all<ListRow>(sql`SELECT ${listColumns(r)} FROM users u WHERE ${after}${match(r, o.q)} ORDER BY u.username LIMIT ${o.limit}`);
   return rows.map(toListRow);
 }
 
-export function countUsers(store: Store, q: string): number {
-  return store.sqlite.prepare<{ q: string }, { n: number }>(`SELECT count(*) AS n FROM users u WHERE ${MATCH}`).get({ q })?.n ?? 0;
+export async function countUsers(r: Runner, q: string): Promise<number> {
+  return Number((await r.get<{ n: number }>(sql`SELECT count(*) AS n FROM users u WHERE ${match(r, q)}`))?.n ?? 0);
 }
 
 export interface UserDetail extends UserListRow {
@@ -196,13 +186,12 @@ export interface UserDetail extends UserListRow {
   pendingSince: number | null;
 }
 
-export function findUserDetail(store: Store, username: string): UserDetail | undefined {
-  const r = store.sqlite
-    .prepare<[string], ListRow & { totp_since: number | null; pending_since: number | null }>(
-      `SELECT ${LIST_COLUMNS}, (SELECT t.created_at FROM totp_accounts t WHERE t.user_id = u.id) AS totp_since, (SELECT p.created_at FROM totp_pending p WHERE p.user_id = u.id) AS pending_since FROM users u WHERE u.username = ?`,
-    )
-    .get(username);
-  return r === undefined ? undefined : { ...toListRow(r), totpSince: r.totp_since, pendingSince: r.pending_since };
+export async function findUserDetail(r: Runner, username: string): Promise<UserDetail | undefined> {
+  const row = await r.get<ListRow & { totp_since: number | null; pending_since: number | null }>(sql`
+    SELECT ${listColumns(r)}, (SELECT t.created_at FROM totp_accounts t WHERE t.user_id = u.id) AS totp_since,
+      (SELECT p.created_at FROM totp_pending p WHERE p.user_id = u.id) AS pending_since
+    FROM users u WHERE u.username = ${username}`);
+  return row === undefined ? undefined : { ...toListRow(row), totpSince: row.totp_since, pendingSince: row.pending_since };
 }
 
 /** A user's descriptive fields; groups sorted and distinct. */
@@ -213,12 +202,11 @@ export interface UserProfile {
 }
 
 /** Users by name (those that exist), with their profiles, for planning an import. */
-export function findProfiles(store: Store, usernames: readonly string[]): Map<string, UserProfile & { id: number }> {
+export async function findProfiles(r: Runner, usernames: readonly string[]): Promise<Map<string, UserProfile & { id: number }>> {
   const out = new Map<string, UserProfile & { id: number }>();
-  const q = store.sqlite.prepare<[string], ListRow>(`SELECT ${LIST_COLUMNS} FROM users u WHERE u.username = ?`);
   for (const name of usernames) {
-    const r = q.get(name);
-    if (r !== undefined) out.set(name, { id: r.id, displayName: r.display_name, email: r.email, groups: r.groups === null ? [] : r.groups.split('\n').sort() });
+    const row = await r.get<ListRow>(sql`SELECT ${listColumns(r)} FROM users u WHERE u.username = ${name}`);
+    if (row !== undefined) out.set(name, { id: row.id, displayName: row.display_name, email: row.email, groups: row.groups === null ? [] : row.groups.split('\n').sort() });
   }
   return out;
 }
@@ -236,53 +224,48 @@ export interface ProfileWrite {
  * Write profiles in one transaction: all of them or, on any error, none. A user to create that
  * exists by then (made meanwhile) is changed instead. Returns the names created.
  */
-export function writeProfiles(store: Store, writes: readonly ProfileWrite[]): string[] {
-  const find = store.sqlite.prepare<[string], { id: number; display_name: string | null; email: string | null }>('SELECT id, display_name, email FROM users WHERE username = ?');
-  const insert = store.sqlite.prepare<[string, string | null, string | null, string]>('INSERT INTO users (username, display_name, email, search_text) VALUES (?, ?, ?, ?) RETURNING id');
-  const update = store.sqlite.prepare<[string | null, string | null, string, number]>('UPDATE users SET display_name = ?, email = ?, search_text = ? WHERE id = ?');
-  const clearGroups = store.sqlite.prepare<[number]>('DELETE FROM user_groups WHERE user_id = ?');
-  const addGroup = store.sqlite.prepare<[number, string]>('INSERT OR IGNORE INTO user_groups (user_id, name) VALUES (?, ?)');
-  return store.sqlite.transaction(() => {
+export async function writeProfiles(store: SharedStore, writes: readonly ProfileWrite[]): Promise<string[]> {
+  return store.transaction(async (tx) => {
     const created: string[] = [];
     for (const w of writes) {
-      const cur = find.get(w.username);
+      const displayName = w.displayName ?? null;
+      const email = w.email ?? null;
+      const made = await tx.get<{ id: number }>(sql`INSERT INTO users (username, display_name, email, search_text, created_at)
+        VALUES (${w.username}, ${displayName}, ${email}, ${searchTextOf(w.username, displayName, email)}, ${Date.now()}) ON CONFLICT (username) DO NOTHING RETURNING id`);
       let id: number;
-      if (cur === undefined) {
-        const displayName = w.displayName ?? null;
-        const email = w.email ?? null;
-        id = (insert.get(w.username, displayName, email, searchTextOf(w.username, displayName, email)) as { id: number }).id;
+      if (made !== undefined) {
+        id = made.id;
         created.push(w.username);
       } else {
+        const cur = (await tx.get<{ id: number; displayName: string | null; email: string | null }>(sql`SELECT id, display_name AS "displayName", email FROM users WHERE username = ${w.username}`))!;
         id = cur.id;
-        const displayName = w.displayName === undefined ? cur.display_name : w.displayName;
-        const email = w.email === undefined ? cur.email : w.email;
-        update.run(displayName, email, searchTextOf(w.username, displayName, email), id);
+        const d = w.displayName === undefined ? cur.displayName : w.displayName;
+        const e = w.email === undefined ? cur.email : w.email;
+        await tx.run(sql`UPDATE users SET display_name = ${d}, email = ${e}, search_text = ${searchTextOf(w.username, d, e)} WHERE id = ${id}`);
       }
       if (w.groups !== undefined) {
-        clearGroups.run(id);
-        for (const g of w.groups) addGroup.run(id, g);
+        await tx.run(sql`DELETE FROM user_groups WHERE user_id = ${id}`);
+        for (const g of w.groups) await tx.run(sql`INSERT INTO user_groups (user_id, name) VALUES (${id}, ${g}) ON CONFLICT DO NOTHING`);
       }
     }
     return created;
-  })();
+  });
 }
 
 // --- TOTP enrolments waiting for their first code
 
 /** Start (or restart) an enrolment that counts only once confirmed; creates the user if needed. */
-export function setPendingTotp(store: Store, sealer: Sealer, username: string, seed: Buffer, params: TotpParams, now: number): { userCreated: boolean } {
-  return store.sqlite.transaction(() => {
-    let user = store.db.select({ id: users.id }).from(users).where(eq(users.username, username)).get();
-    const userCreated = user === undefined;
-    user ??= store.db.insert(users).values({ username, searchText: searchTextOf(username, null, null) }).returning({ id: users.id }).get();
-    store.db.delete(totpPending).where(eq(totpPending.userId, user.id)).run();
-    // Sealed for the same purpose as an account's seed: confirming moves the blob as it is.
-    store.db
-      .insert(totpPending)
-      .values({ userId: user.id, seedSealed: sealer.seal(seed, SEED_PURPOSE), algorithm: params.algorithm, digits: params.digits, period: params.period, createdAt: now })
-      .run();
-    return { userCreated };
-  })();
+export async function setPendingTotp(store: SharedStore, sealer: Sealer, username: string, seed: Buffer, params: TotpParams, now: number): Promise<{ userCreated: boolean }> {
+  // Sealed for the same purpose as an account's seed: confirming moves the blob as it is.
+  const sealed = sealer.seal(seed, SEED_PURPOSE);
+  return store.transaction(async (tx) => {
+    const user = await ensureUser(tx, username);
+    await tx.run(sql`INSERT INTO totp_pending (user_id, seed_sealed, algorithm, digits, period, created_at)
+      VALUES (${user.id}, ${sealed}, ${params.algorithm}, ${params.digits}, ${params.period}, ${now})
+      ON CONFLICT (user_id) DO UPDATE SET seed_sealed = excluded.seed_sealed, algorithm = excluded.algorithm, digits = excluded.digits,
+        period = excluded.period, created_at = excluded.created_at`);
+    return { userCreated: user.created };
+  });
 }
 
 export interface PendingTotp {
@@ -292,43 +275,37 @@ export interface PendingTotp {
   createdAt: number;
 }
 
-export function findPendingTotp(store: Store, sealer: Sealer, username: string): PendingTotp | undefined {
-  const r = store.db
-    .select({ userId: totpPending.userId, seed: totpPending.seedSealed, algorithm: totpPending.algorithm, digits: totpPending.digits, period: totpPending.period, createdAt: totpPending.createdAt })
-    .from(totpPending)
-    .innerJoin(users, eq(users.id, totpPending.userId))
-    .where(eq(users.username, username))
-    .get();
-  if (r === undefined) return undefined;
-  return { userId: r.userId, seed: sealer.open(r.seed, SEED_PURPOSE), params: { algorithm: r.algorithm, digits: r.digits === 8 ? 8 : 6, period: r.period }, createdAt: r.createdAt };
+export async function findPendingTotp(r: Runner, sealer: Sealer, username: string): Promise<PendingTotp | undefined> {
+  const row = await r.get<{ userId: number; seed: Buffer; algorithm: OtpAlgorithm; digits: number; period: number; createdAt: number }>(sql`
+    SELECT p.user_id AS "userId", p.seed_sealed AS seed, p.algorithm, p.digits, p.period, p.created_at AS "createdAt"
+    FROM totp_pending p JOIN users u ON u.id = p.user_id WHERE u.username = ${username}`);
+  if (row === undefined) return undefined;
+  return { userId: row.userId, seed: sealer.open(row.seed, SEED_PURPOSE), params: { algorithm: row.algorithm, digits: row.digits === 8 ? 8 : 6, period: row.period }, createdAt: row.createdAt };
 }
 
 /**
  * Make the enrolment started at `createdAt` the user's TOTP account, replacing any, with `step`
- * (the confirming code's) as its last used step, so that code does not also log in. One
- * transaction; false when that enrolment is no longer waiting (confirmed, cancelled or restarted
- * meanwhile): two confirmations of one enrolment cannot both succeed.
+ * (the confirming code's) as its last used step, so that code does not also log in. The
+ * enrolment is taken by one statement (DELETE ... RETURNING) in the transaction that writes the
+ * account: false when it is no longer waiting (confirmed, cancelled or restarted meanwhile), so
+ * two confirmations of one enrolment, on one node or two, cannot both succeed.
  */
-export function confirmPendingTotp(store: Store, userId: number, createdAt: number, step: number): boolean {
-  return store.sqlite.transaction(() => {
-    const moved = store.sqlite
-      .prepare<[number, number]>('SELECT 1 FROM totp_pending WHERE user_id = ? AND created_at = ?')
-      .get(userId, createdAt);
-    if (moved === undefined) return false;
-    store.sqlite.prepare<[number]>('DELETE FROM totp_accounts WHERE user_id = ?').run(userId);
-    store.sqlite
-      .prepare<[number, number]>('INSERT INTO totp_accounts (user_id, seed_sealed, algorithm, digits, period, last_used_step) SELECT user_id, seed_sealed, algorithm, digits, period, ? FROM totp_pending WHERE user_id = ?')
-      .run(step, userId);
-    store.sqlite.prepare<[number]>('DELETE FROM totp_pending WHERE user_id = ?').run(userId);
+export async function confirmPendingTotp(store: SharedStore, userId: number, createdAt: number, step: number): Promise<boolean> {
+  return store.transaction(async (tx) => {
+    const taken = await tx.get<{ seed: Buffer; algorithm: OtpAlgorithm; digits: number; period: number }>(sql`
+      DELETE FROM totp_pending WHERE user_id = ${userId} AND created_at = ${createdAt} RETURNING seed_sealed AS seed, algorithm, digits, period`);
+    if (taken === undefined) return false;
+    await tx.run(sql`INSERT INTO totp_accounts (user_id, seed_sealed, algorithm, digits, period, last_used_step, created_at)
+      VALUES (${userId}, ${taken.seed}, ${taken.algorithm}, ${taken.digits}, ${taken.period}, ${step}, ${Date.now()})
+      ON CONFLICT (user_id) DO UPDATE SET seed_sealed = excluded.seed_sealed, algorithm = excluded.algorithm, digits = excluded.digits,
+        period = excluded.period, last_used_step = excluded.last_used_step, created_at = excluded.created_at`);
     return true;
-  }).immediate();
+  });
 }
 
 /** Drop an enrolment waiting for its code; the account in use, if any, stays. */
-export function deletePendingTotp(store: Store, username: string): boolean {
-  const user = store.db.select({ id: users.id }).from(users).where(eq(users.username, username)).get();
-  if (user === undefined) return false;
-  return store.db.delete(totpPending).where(eq(totpPending.userId, user.id)).run().changes > 0;
+export async function deletePendingTotp(r: Runner, username: string): Promise<boolean> {
+  return (await r.run(sql`DELETE FROM totp_pending WHERE user_id = (SELECT id FROM users WHERE username = ${username})`)) > 0;
 }
 
 interface FactorRow {
