@@ -273,9 +273,12 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       // A bind that says a synced user's account is disabled or gone applies at once (at every
       // door), not at the next sync, which alone gives access back. Written with its audit
       // record; nothing is written when nothing changes.
-      const cur = directoryUsers.stateOf(username);
+      const cur = await directoryUsers.stateOf(username);
       if (cur === undefined || cur.source !== 'directory' || cur.state === now) return;
-      await audit.commit({ event: `user.directory_${now}`, outcome: 'ok', actor: 'directory-bind', username }, () => void directoryUsers.setState(username, now, Date.now())).catch((e: unknown) => {
+      await audit.commit({ event: `user.directory_${now}`, outcome: 'ok', actor: 'directory-bind', username }, () => {
+        // (On SQLite the write runs at the call, inside the audit batch's transaction.)
+        directoryUsers.setState(username, now, Date.now()).catch((e: unknown) => log.error('recording a directory account change failed', { error: (e as Error).message }));
+      }).catch((e: unknown) => {
         log.error('recording a directory account change failed', { error: (e as Error).message });
       });
     },

@@ -84,7 +84,8 @@ export interface Directory {
    * absent), handed over page by page (RFC 2696 paged results), so that 100,000 users never sit
    * in memory at once. Groups are the entries' own memberOf (direct memberships).
    */
-  eachUserPage(filter: string | undefined, pageSize: number, onPage: (users: DirectoryUser[]) => void): Promise<{ ok: true; count: number } | { ok: false; reason: Failure; detail: string }>;
+  /** Pages of users in turn: the next page is asked for once `onPage` is done with this one (memory stays bounded). */
+  eachUserPage(filter: string | undefined, pageSize: number, onPage: (users: DirectoryUser[]) => void | Promise<void>): Promise<{ ok: true; count: number } | { ok: false; reason: Failure; detail: string }>;
   /**
    * Every group, the groups it is in, and the people it lists: what (nested) memberships are
    * worked out from when the people's entries carry no memberOf (OpenLDAP without the overlay).
@@ -303,7 +304,7 @@ export function createDirectory(o: DirectoryOptions): Directory {
           for await (const page of c.searchPaginated(o.baseDn, { scope: 'sub', filter: filter ?? preset.all, attributes: preset.attributes, paged: { pageSize } })) {
             const users = page.searchEntries.flatMap((e) => (first(e, preset.name) === undefined ? [] : [toUser(e, '')]));
             count += users.length;
-            onPage(users);
+            await onPage(users);
           }
           return { ok: true as const, count };
         },

@@ -68,7 +68,7 @@ export interface DirectorySync {
   runNow(by: string): boolean;
   /** A run, awaited (the CLI and the tests). */
   run(by: string): Promise<SyncReport>;
-  status(): { running: boolean; last: SyncReport | undefined };
+  status(): Promise<{ running: boolean; last: SyncReport | undefined }>;
   /** Check every `everyMs` whether a scheduled run is due. */
   start(everyMs?: number): void;
   stop(): void;
@@ -101,7 +101,17 @@ export function expandGroups(direct: readonly string[], parents: GroupParents): 
 
 export function createDirectorySync(d: DirectorySyncDeps): DirectorySync {
   let running: Promise<SyncReport> | undefined;
-  let last = d.users.loadReport() as SyncReport | undefined;
+  // The last run's report, read from the store when first asked for (it outlives restarts).
+  let last: SyncReport | undefined;
+  let loaded = false;
+  const lastReport = async (): Promise<SyncReport | undefined> => {
+    if (!loaded) {
+      const stored = (await d.users.loadReport()) as SyncReport | undefined;
+      last ??= stored;
+      loaded = true;
+    }
+    return last;
+  };
   let timer: NodeJS.Timeout | undefined;
 
   function auditChanges(kind: 'disabled' | 'removed' | 'restored' | 'deleted', names: readonly string[]): void {
@@ -113,15 +123,16 @@ export function createDirectorySync(d: DirectorySyncDeps): DirectorySync {
   async function once(by: string): Promise<SyncReport> {
     const started = d.now();
     const r: SyncReport = { started, finished: started, ok: false, by, seen: 0, skipped: 0, added: 0, updated: 0, disabled: 0, removed: 0, restored: 0, deleted: 0 };
-    const finish = (error?: string): SyncReport => {
+    const finish = async (error?: string): Promise<SyncReport> => {
       r.finished = d.now();
       r.ok = error === undefined;
       if (error !== undefined) r.error = error;
       const counts = `${r.seen} in scope, ${r.added} added, ${r.updated} updated, ${r.disabled} disabled, ${r.removed} removed, ${r.restored} restored, ${r.deleted} deleted, ${r.skipped} skipped`;
       d.audit.record({ event: 'directory.sync', outcome: r.ok ? 'ok' : 'error', actor: by, ...(error !== undefined ? { reason: 'sync_failed' } : {}), details: { count: r.seen, message: error === undefined ? counts : `${error} (${counts})` } });
       d.log[r.ok ? 'info' : 'warn']('directory sync', { ok: r.ok, seen: r.seen, added: r.added, removed: r.removed, ms: r.finished - started, ...(error !== undefined ? { error } : {}) });
-      d.users.saveReport(r);
       last = r;
+      loaded = true;
+      await d.users.saveReport(r);
       return r;
     };
     const st = d.directory();
@@ -143,10 +154,10 @@ export function createDirectorySync(d: DirectorySyncDeps): DirectorySync {
       if (!inScope(expanded)) return undefined;
       return { username: name.name, displayName: u.displayName ?? null, email: u.email ?? null, upn: u.upn ?? null, dn: u.dn, groups: [...new Set(expanded.map(groupName))].sort(), disabled: u.disabled };
     };
-    const listed = await st.directory.eachUserPage(s.filter, SYNC_PAGE_SIZE, (page) => {
+    const listed = await st.directory.eachUserPage(s.filter, SYNC_PAGE_SIZE, async (page) => {
       const entries = page.flatMap((u) => toEntry(u) ?? []);
       r.seen += entries.length;
-      const c = d.users.writePage(entries, started, d.now());
+      const c = await d.users.writePage(entries, started, d.now());
       r.added += c.added;
       r.updated += c.updated;
       pageChanges.disabled.push(...c.disabled);
@@ -157,11 +168,11 @@ export function createDirectorySync(d: DirectorySyncDeps): DirectorySync {
     auditChanges('disabled', pageChanges.disabled);
     auditChanges('restored', pageChanges.restored);
     if (!listed.ok) return finish(`reading the users failed (${listed.reason}): ${listed.detail}; nobody was removed`);
-    if (r.seen === 0 && d.users.count() > 0) return finish('the directory returned no users in scope (check the base DN, the filter and the groups); nobody was removed');
-    const removed = d.users.markMissing(started, d.now());
+    if (r.seen === 0 && (await d.users.count()) > 0) return finish('the directory returned no users in scope (check the base DN, the filter and the groups); nobody was removed');
+    const removed = await d.users.markMissing(started, d.now());
     r.removed = removed.length;
     auditChanges('removed', removed);
-    const deleted = d.users.purge(d.now() - s.graceDays * 86_400_000);
+    const deleted = await d.users.purge(d.now() - s.graceDays * 86_400_000);
     r.deleted = deleted.length;
     auditChanges('deleted', deleted);
     return finish();
@@ -187,17 +198,20 @@ export function createDirectorySync(d: DirectorySyncDeps): DirectorySync {
         });
       return running;
     },
-    status: () => ({ running: running !== undefined, last }),
+    status: async () => ({ running: running !== undefined, last: await lastReport() }),
     start(everyMs = 30_000) {
-      const tick = () => {
+      const tick = async () => {
         const s = d.settings();
         if (s.intervalMinutes === 0 || running !== undefined || !d.directory().ok) return;
-        if (last === undefined || d.now() - last.started >= s.intervalMinutes * 60_000) void sync.run('schedule');
+        // A store that cannot be read now is asked again at the next tick.
+        const prev = await lastReport().catch(() => null);
+        if (prev === null || running !== undefined) return;
+        if (prev === undefined || d.now() - prev.started >= s.intervalMinutes * 60_000) void sync.run('schedule');
       };
-      timer = setInterval(tick, everyMs);
+      timer = setInterval(() => void tick(), everyMs);
       timer.unref();
       // The first run soon after start when one is due (not during the start itself).
-      setTimeout(tick, 2000).unref();
+      setTimeout(() => void tick(), 2000).unref();
     },
     stop() {
       if (timer !== undefined) clearInterval(timer);

@@ -82,7 +82,7 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
   };
 
   const directoryFlags = SETTING_GROUPS.find((g) => g.title === 'Directory')!.flags;
-  const directory = (c: Context<WebEnv>, extra: PageExtra & { test?: DirectoryTest } = {}, code: Status = 200) => {
+  const directory = async (c: Context<WebEnv>, extra: PageExtra & { test?: DirectoryTest } = {}, code: Status = 200) => {
     const rows = settingRows();
     const st = d.directory();
     return c.render(
@@ -93,7 +93,7 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
         configured={d.resolved().settings.ldapUrl !== undefined}
         problem={st.ok ? undefined : st.problem}
         bindPassword={d.bindPasswordSource()}
-        sync={{ ...d.directorySync.status(), intervalMinutes: d.resolved().settings.ldapSyncInterval }}
+        sync={{ ...(await d.directorySync.status()), intervalMinutes: d.resolved().settings.ldapSyncInterval }}
         now={d.now()}
       />,
       code,

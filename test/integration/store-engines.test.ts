@@ -20,6 +20,7 @@ import { enrolPushDevice, insertPushEnrolment, listPushDevices, recordPushSignat
 import { deleteStoredSetting, readSealedSetting, readStoredSettings, writeSealedSetting, writeStoredSetting } from '../../app/db/queries/settings.js';
 import { createSealer } from '../../app/db/secrets.js';
 import { deleteNode, listNodes, recordNode } from '../../app/db/queries/nodes.js';
+import { createDirectoryUserStore } from '../../app/db/queries/directory-users.js';
 import { confirmPendingTotp, countUsers, deleteTotpAccount, findPendingTotp, findUserDetail, insertUser, listUsers, pageUsers, replaceTotpAccount, setPendingTotp, setUserLocked, writeProfiles } from '../../app/db/queries/users.js';
 import { openPostgres, type SharedStore } from '../../app/db/store.js';
 import { startPostgres, type Postgres } from '../helpers/postgres.js';
@@ -272,6 +273,22 @@ for (const [name, open] of Object.entries(engines)) {
     assert.ok(rows.every((r) => r.startedAt === T && r.heartbeatAt >= T));
     assert.ok(await deleteNode(e.b, 'gh-b'));
     assert.equal((await listNodes(e.b)).map((r) => r.name), ['gh-a']);
+  });
+
+  S('directory users: a page in one transaction; disabled, missing and purged as the sync says', async ({ e }) => {
+    const a = createDirectoryUserStore(e.a);
+    const b = createDirectoryUserStore(e.b);
+    const entry = (u: string, disabled = false) => ({ username: u, displayName: `P ${u}`, email: `${u}@example.org`, upn: `${u}@corp`, dn: `uid=${u},dc=x`, groups: ['vpn users'], disabled });
+    assert.equal(await a.writePage([entry('ann'), entry('ben'), entry('cat')], T, T), { added: 3, updated: 0, disabled: [], restored: [] });
+    assert.equal(await b.writePage([entry('ann', true), entry('ben')], T + 10, T + 10), { added: 0, updated: 2, disabled: ['ann'], restored: [] });
+    assert.equal(await a.markMissing(T + 10, T + 20), ['cat']);
+    assert.equal(await b.stateOf('cat'), { source: 'directory', state: 'removed' });
+    assert.is(await a.count(), 3);
+    assert.equal((await b.purge(T + 15)).sort(), ['ann'], 'gone before the cut-off: ann (disabled at T+10), not cat (removed at T+20)');
+    assert.ok(await a.setState('ben', 'disabled', T + 30));
+    assert.equal(await b.writePage([entry('ben')], T + 40, T + 40), { added: 0, updated: 1, disabled: [], restored: ['ben'] });
+    await a.saveReport({ ok: true, seen: 2 });
+    assert.equal(await b.loadReport(), { ok: true, seen: 2 });
   });
 
   S.run();

@@ -86,7 +86,7 @@ D('Sync now: the users arrive, and the page shows the report', async (ctx) => {
   const r = await post(w, '/directory/sync', {});
   assert.equal([r.status, r.location], [303, '/directory']);
   // The run goes on after the answer; the page refreshes itself while it does.
-  for (let i = 0; i < 100 && w.deps.directorySync.status().running; i++) await new Promise((res) => setTimeout(res, 20));
+  for (let i = 0; i < 100 && (await w.deps.directorySync.status()).running; i++) await new Promise((res) => setTimeout(res, 20));
   const html = await get(w, '/directory');
   assert.match(html, /2 in scope: 2 added, 0 updated, 0 disabled, 0 removed/);
   assert.match(html, /by root/);
