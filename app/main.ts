@@ -216,23 +216,12 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     loads = next.catch(() => undefined);
     return next;
   };
-  let version = store.dataVersion();
-  const watcher = setInterval(() => {
-    let v: number;
-    try {
-      v = store.dataVersion();
-    } catch {
-      // A store that cannot be read right now (busy, disk trouble) is tried again next second.
-      return;
-    }
-    if (v === version) return;
-    version = v;
+  const unwatch = store.watch(() => {
     reload().then(
       () => log.info('configuration reloaded', { clients: state.clients.all().length, downstream: state.downstream?.name ?? null }),
       (e: unknown) => log.error('reloading configuration failed; keeping the previous one', { error: (e as Error).message }),
     );
-  }, 1000);
-  watcher.unref();
+  });
 
   const leg = createDownstreamLeg();
   const totp = createTotpFactor(createUserFactorQueries(store, sealer), () => ({ maxFailures: state.resolved.settings.totpMaxFailures, lockoutMs: state.resolved.settings.totpLockoutMinutes * 60_000 }), Date.now);
@@ -328,7 +317,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       (e) => log.error('RADIUS socket error', { error: e.message }),
     );
   } catch (e) {
-    clearInterval(watcher);
+    unwatch();
     store.close();
     throw new ConfigError(`cannot listen for RADIUS on ${settings.listenAddress}:${settings.portIn}: ${(e as Error).message}`);
   }
@@ -361,7 +350,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       });
     } catch (e) {
       await listener.close();
-      clearInterval(watcher);
+      unwatch();
       store.close();
       throw new ConfigError(`cannot serve the Windows logon endpoint on ${settings.pipePath}: ${(e as Error).message}`);
     }
@@ -375,10 +364,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     sealer,
     audit,
     dataDir,
-    afterChange: async () => {
-      version = store.dataVersion();
-      await reload();
-    },
+    afterChange: () => reload(),
     fixedSources: () => fixed.sources,
     fixedClients: () => state.clients.all().flatMap((c) => (c.source === 'db' ? [] : [{ address: c.cidr.text, source: c.source }])),
     totpIssuer: () => state.resolved.settings.totpIssuer,
@@ -476,7 +462,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   } catch (e) {
     for (const s of servers) s.close();
     await listener.close();
-    clearInterval(watcher);
+    unwatch();
     store.close();
     throw new ConfigError(`cannot listen for HTTP on ${settings.httpAddress}:${settings.httpPort}${tls ? ` or HTTPS on ${settings.httpsPort}` : ''}: ${(e as Error).message}`);
   }
@@ -522,7 +508,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     stop() {
       stopping ??= (async () => {
         ready = false;
-        clearInterval(watcher);
+        unwatch();
         clearInterval(sessionSweep);
         clearInterval(headTimer);
         directorySync.stop();

@@ -21,8 +21,6 @@ export interface Store extends SharedStore {
   /** The raw connection, for the few things drizzle does not do (backup, pragmas, prepared hot paths). */
   sqlite: Database.Database;
   close(): void;
-  /** Changes whenever another connection (a CLI command) commits; cheap to poll. */
-  dataVersion(): number;
 }
 
 /** Open (creating if needed) DATA_DIR/gatehouse.sqlite, or ':memory:' for tests, and migrate it. */
@@ -58,13 +56,11 @@ export function openStore(dataDirOrMemory: string): Store {
     if (bad.length > 0) throw new Error(`store has ${bad.length} foreign key violations after migration`);
   }
   sqlite.pragma('foreign_keys = ON');
-  const dv = sqlite.prepare('PRAGMA data_version').pluck();
   return {
     ...sqliteRunner({ sqlite }),
     dialect: 'sqlite',
     db,
     sqlite,
     close: () => sqlite.close(),
-    dataVersion: () => dv.get() as number,
   };
 }

@@ -39,7 +39,17 @@ export interface Runner {
 export interface SharedStore extends Runner {
   /** Run `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Runner) => Promise<T>): Promise<T>;
+  /**
+   * Call `changed` when another process (SQLite: a CLI command) or another appliance
+   * (PostgreSQL) may have changed the configuration, within about a second; also after the
+   * store was out of reach and is back (what changed meanwhile is not known). Returns stop.
+   * Changes made through this store itself are the caller's to apply.
+   */
+  watch(changed: () => void): () => void;
 }
+
+/** How often SQLite's data_version is read, and how long PostgreSQL's listener waits to reconnect. */
+export const WATCH_MS = 1000;
 
 /**
  * Inside a transaction that reads a table and then writes it by what it read (positions, counts,
@@ -130,8 +140,27 @@ export function sqliteRunner(store: Pick<SqliteStore, 'sqlite'>): SharedStore {
   const wait = async () => {
     while (gate.busy !== undefined) await gate.busy;
   };
+  const dataVersion = store.sqlite.prepare('PRAGMA data_version').pluck();
   return {
     dialect: 'sqlite',
+    watch(changed) {
+      // data_version changes when another connection commits (never for this one's own commits).
+      let version = dataVersion.get() as number;
+      const timer = setInterval(() => {
+        let v: number;
+        try {
+          v = dataVersion.get() as number;
+        } catch {
+          // Busy or closed now: asked again at the next tick.
+          return;
+        }
+        if (v === version) return;
+        version = v;
+        changed();
+      }, WATCH_MS);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
     all: async <T>(q: SQL) => {
       if (gate.busy !== undefined) await wait();
       return inside.all<T>(q);
@@ -208,17 +237,16 @@ export interface PostgresStore extends SharedStore {
 
 /** Connect to PostgreSQL and apply the migrations (one node at a time: drizzle takes a lock). */
 export async function openPostgres(o: PostgresOptions): Promise<PostgresStore> {
-  const pool = new pg.Pool({
+  const config = {
     connectionString: o.url,
     ...(o.password !== undefined ? { password: o.password } : {}),
     ...(o.ca !== undefined ? { ssl: { ca: o.ca, rejectUnauthorized: true } } : {}),
     application_name: o.applicationName ?? 'gatehouse',
-    max: o.max ?? 10,
     connectionTimeoutMillis: 5000,
     // A statement that takes longer is a database in trouble: fail (closed) rather than wait.
     statement_timeout: 10_000,
-    idleTimeoutMillis: 30_000,
-  });
+  };
+  const pool = new pg.Pool({ ...config, max: o.max ?? 10, idleTimeoutMillis: 30_000 });
   // An idle connection the server closed (a restart, a fail-over) is dropped from the pool; the
   // next query opens a new one. Without a listener the error would end the process.
   pool.on('error', () => undefined);
@@ -242,6 +270,47 @@ export async function openPostgres(o: PostgresOptions): Promise<PostgresStore> {
     ...on(pool),
     dialect: 'postgres',
     pool,
+    watch(changed) {
+      // One connection of its own, LISTENing on the channel the configuration tables' triggers
+      // notify (migration 0003). When it is lost (a restart, a fail-over, the network), it is
+      // opened again every WATCH_MS; once back, `changed` is called, as notifications sent
+      // meanwhile were lost.
+      let stopped = false;
+      let client: pg.Client | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      let lost = false;
+      const listen = async () => {
+        if (stopped) return;
+        const c = new pg.Client({ ...config, application_name: `${config.application_name}-listen` });
+        client = c;
+        c.on('error', () => retry(c));
+        c.on('end', () => retry(c));
+        c.on('notification', () => changed());
+        try {
+          await c.connect();
+          await c.query('LISTEN gatehouse_config');
+          if (lost) changed();
+          lost = false;
+        } catch {
+          retry(c);
+        }
+      };
+      const retry = (c: pg.Client) => {
+        if (stopped || c !== client) return;
+        client = undefined;
+        lost = true;
+        void c.end().catch(() => undefined);
+        timer = setTimeout(() => void listen(), WATCH_MS);
+        timer.unref();
+      };
+      void listen();
+      return () => {
+        stopped = true;
+        if (timer !== undefined) clearTimeout(timer);
+        void client?.end().catch(() => undefined);
+        client = undefined;
+      };
+    },
     async transaction<T>(fn: (tx: Runner) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       try {

@@ -82,7 +82,7 @@ for (let n = 1; n < journal.entries.length; n++) {
 /** Append audit records as stores of every earlier version did (SHA-256 chained, no key). */
 function openStoreAt(file: string, _n: number) {
   const sqlite = new Database(file);
-  const fake = { sqlite, db: drizzle(sqlite), close: () => sqlite.close(), dataVersion: () => 0 } as unknown as Parameters<typeof createAuditStore>[0];
+  const fake = { sqlite, db: drizzle(sqlite), close: () => sqlite.close() } as unknown as Parameters<typeof createAuditStore>[0];
   const audit = createAuditStore(fake, { genesis: GENESIS_HASH, link: legacyHash });
   audit.append([1, 2, 3].map((i) => ({ time: i, event: 'client.add', outcome: 'ok' as const, username: null, reason: null, source: null, client: null, actor: 'cli:test', details: null })));
   return { close: () => sqlite.close() };

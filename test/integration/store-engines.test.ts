@@ -291,8 +291,45 @@ for (const [name, open] of Object.entries(engines)) {
     assert.equal(await b.loadReport(), { ok: true, seen: 2 });
   });
 
+  S('a change made through one connection is seen by the other within a second (watch)', async ({ e }) => {
+    let heard = 0;
+    const stop = e.b.watch(() => heard++);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      await writeStoredSetting(e.a, 'failmode', 'safe');
+      for (let i = 0; i < 30 && heard === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(heard > 0, 'the other connection heard of the change');
+    } finally {
+      stop();
+    }
+  });
+
   S.run();
 }
+
+const Watch = suite('PostgreSQL: the configuration listener survives a restart of the database');
+Watch('after a restart it says so, and hears later changes again', async () => {
+  const e = await engines['postgres']!();
+  let heard = 0;
+  const stop = e.b.watch(() => heard++);
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    await pg!.halt();
+    await pg!.start();
+    // Back: told once that something may have changed while it was away.
+    for (let i = 0; i < 60 && heard === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(heard > 0, 'told after reconnecting');
+    const before = heard;
+    // The pool's connections were cut by the restart: the first query may fail, the next works.
+    await writeStoredSetting(e.a, 'failmode', 'safe').catch(() => writeStoredSetting(e.a, 'failmode', 'safe'));
+    for (let i = 0; i < 30 && heard === before; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(heard > before, 'and hears changes again');
+  } finally {
+    stop();
+    await e.close();
+  }
+});
+Watch.run();
 
 const End = suite('store engines: clean up');
 End('the PostgreSQL cluster stops', async () => {
