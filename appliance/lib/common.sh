@@ -197,8 +197,8 @@ gh_stage_app() {
     find "$b/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
     find "$b/build/Release" -mindepth 1 ! -name better_sqlite3.node -exec rm -rf {} +
     rm -rf "$b/deps" "$b/src" "$work/node_modules/@types" "$work/node_modules/.package-lock.json"
-    "$node/bin/node" -e "const D = require('$b'); new D(':memory:').prepare('select 1').get()" ||
-      gh_die "better-sqlite3 built for Node $NODE_VERSION does not load"
+    "$node/bin/node" "$GH_ROOT/appliance/lib/addon-check.cjs" "$b" ||
+      gh_die "better-sqlite3 built for Node $NODE_VERSION does not load or does not survive garbage collection (see appliance/lib/addon-check.cjs)"
     tar -C "$work" -cf "$modules.tmp" node_modules
     mv "$modules.tmp" "$modules"
     for old in "$GH_CACHE"/node_modules-*.tar; do [ "$old" = "$modules" ] || rm -f "$old"; done
