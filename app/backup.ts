@@ -120,7 +120,7 @@ export async function keyOpensStore(store: Store, masterKey: Buffer): Promise<bo
     await listClients(store, sealer);
     await listDownstreams(store, sealer);
     const q = createUserFactorQueries(store, sealer);
-    for (const u of await listUsers(store)) q.find(u.username)?.totp?.seed.fill(0);
+    for (const u of await listUsers(store)) (await q.find(u.username))?.totp?.seed.fill(0);
     return true;
   } catch {
     return false;
@@ -322,7 +322,7 @@ export async function restoreBackup(dataDir: string, file: Buffer, passphrase: s
       if (!(await keyOpensStore(store, opened.masterKey))) throw new BackupError('key', "the backup's master key does not open its store's secrets");
       await deleteAllSessions(store);
       // Opening the log keys an old chain, as the appliance would at its next start.
-      const verdict = openAuditLog(store, opened.masterKey).verify();
+      const verdict = await (await openAuditLog(store, opened.masterKey)).verify();
       auditRecords = verdict.count;
       if (!verdict.ok) auditProblem = `record ${verdict.badId}: ${verdict.problem}`;
     } finally {

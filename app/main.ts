@@ -23,6 +23,7 @@ import { createPolicyTable, type PolicyTable } from './mfa/policy.js';
 import { createPortalFactors } from './portal/factors.js';
 import { createUserFactorQueries } from './db/queries/users.js';
 import { openStore } from './db/open.js';
+import type { Runner } from './db/store.js';
 import { createSealer, loadMasterKey } from './db/secrets.js';
 import { defaultNodeName, startHeartbeat, type Heartbeat, type NodeHealth } from './cluster/nodes.js';
 import { countAdmins, deleteSessionsIdleSince } from './db/queries/admins.js';
@@ -91,7 +92,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   const store = openStore(dataDir);
   const masterKey = loadMasterKey(dataDir, env['GATEHOUSE_MASTER_KEY']);
   const sealer = createSealer(masterKey);
-  const auditLog = openAuditLog(store, masterKey, Date.now, join(dataDir, KEYED_MARKER_FILE));
+  const auditLog = await openAuditLog(store, masterKey, Date.now, join(dataDir, KEYED_MARKER_FILE));
   const auditStore = auditLog.store;
   const audit = auditLog.auditor;
   // Every counter /metrics shows, at zero from the start; latency on the monotonic clock.
@@ -264,9 +265,8 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       // record; nothing is written when nothing changes.
       const cur = await directoryUsers.stateOf(username);
       if (cur === undefined || cur.source !== 'directory' || cur.state === now) return;
-      await audit.commit({ event: `user.directory_${now}`, outcome: 'ok', actor: 'directory-bind', username }, () => {
-        // (On SQLite the write runs at the call, inside the audit batch's transaction.)
-        directoryUsers.setState(username, now, Date.now()).catch((e: unknown) => log.error('recording a directory account change failed', { error: (e as Error).message }));
+      await audit.commit({ event: `user.directory_${now}`, outcome: 'ok', actor: 'directory-bind', username }, async (tx) => {
+        await directoryUsers.setState(username, now, Date.now(), tx);
       }).catch((e: unknown) => {
         log.error('recording a directory account change failed', { error: (e as Error).message });
       });
@@ -287,12 +287,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       // after a restart or a reload of the settings. Written in the audit batch with a record of
       // its own (never a write of its own while a packet is handled); if the store cannot be
       // written it is logged, and the requirement holds in memory until the next restart.
-      // (On SQLite the write runs at the call, inside the audit batch's transaction.)
-      const persist = () => {
-        (client.id !== undefined ? markMessageAuthenticatorSeen(store, client.id) : markFixedClientMessageAuthenticatorSeen(store, client.cidr.text)).catch((e: unknown) => {
-          log.error('remembering that a client signs its requests failed', { client: client.name, error: (e as Error).message });
-        });
-      };
+      const persist = (tx: Runner) => (client.id !== undefined ? markMessageAuthenticatorSeen(tx, client.id) : markFixedClientMessageAuthenticatorSeen(tx, client.cidr.text));
       audit.commit({ event: 'client.message_authenticator_seen', outcome: 'ok', client: client.name, reason: 'required_from_now_on', details: { address: client.cidr.text } }, persist).catch((e: unknown) => {
         log.error('remembering that a client signs its requests failed', { client: client.name, error: (e as Error).message });
       });
@@ -484,9 +479,9 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   sessionSweep.unref();
   // A head record now and then, its id and hash in the operational log: kept elsewhere (a log
   // collector), they show whether records were later removed from the end of the chain.
-  const writeHead = () => {
+  const writeHead = async () => {
     try {
-      const head = auditLog.writeHead();
+      const head = await auditLog.writeHead();
       if (head !== undefined) log.info('audit head', { record: head.id, hash: head.hash });
     } catch (e) {
       log.error('writing the audit head record failed', { error: (e as Error).message });
@@ -498,7 +493,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     if (readSetupCode(dataDir).state === 'present') log.warn('no admin yet: create one at /setup in the web UI with the setup code, or with `gatehouse admin add NAME` (password on standard input)');
     else log.warn('no admin yet: create one with `gatehouse admin add NAME` (password on standard input), then sign in at the web UI');
   }
-  audit.record({ event: 'service.start', outcome: 'ok', details: { address: `${listener.address}:${listener.port}` } });
+  await audit.record({ event: 'service.start', outcome: 'ok', details: { address: `${listener.address}:${listener.port}` } });
   log.info('gatehouse ready', { radius: `${listener.address}:${listener.port}`, http: `http://${settings.httpAddress}:${settings.httpPort}/`, dataDir });
 
   let stopping: Promise<void> | undefined;
@@ -529,8 +524,8 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
               }),
           ),
         );
-        audit.record({ event: 'service.stop', outcome: 'ok' });
-        writeHead();
+        await audit.record({ event: 'service.stop', outcome: 'ok' });
+        await writeHead();
         await feed?.close();
         await heartbeat?.stop();
         store.close();

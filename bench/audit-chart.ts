@@ -51,7 +51,7 @@ for (const [name, bucket, n] of RANGES) {
   let total = 0;
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
-    const rows = audit.countLoginDecisions(since, until, bucket);
+    const rows = await audit.countLoginDecisions(since, until, bucket);
     times.push(performance.now() - t0);
     total = rows.reduce((s, r) => s + r.count, 0);
   }

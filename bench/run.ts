@@ -365,7 +365,7 @@ async function enrollTotpUsers(store: Store, sealer: Sealer, n: number): Promise
   })();
   const q = createUserFactorQueries(store, sealer);
   for (const i of [0, viaApi - 1, viaApi, n - 1]) {
-    const found = q.find(`t${i}`);
+    const found = await q.find(`t${i}`);
     if (found?.totp == null || !found.totp.seed.equals(totpSeed(TOTP_KEY, `t${i}`))) throw new Error(`bench enrolment of t${i} cannot be read back through createUserFactorQueries`);
   }
 }

@@ -46,7 +46,7 @@ export async function addAdmin(d: AdminDeps, actor: string, rawName: string | un
       setupCode = `setup code file not removed: ${(e as Error).message}`;
     }
   }
-  d.audit.record({ event: 'admin.add', outcome: 'ok', actor, ...(source !== undefined ? { source } : {}), details: setupCode !== undefined ? { name: name.value, role: role.value, message: setupCode } : { name: name.value, role: role.value } });
+  await d.audit.record({ event: 'admin.add', outcome: 'ok', actor, ...(source !== undefined ? { source } : {}), details: setupCode !== undefined ? { name: name.value, role: role.value, message: setupCode } : { name: name.value, role: role.value } });
   return ok(name.value);
 }
 
@@ -66,7 +66,7 @@ export async function changeAdmin(d: AdminDeps, actor: string, self: string | un
     await setAdminSeed(d.store, d.sealer, admin.id, null);
     await deleteSessionsOfAdmin(d.store, admin.id);
   }
-  d.audit.record({ event: `admin.${action}`, outcome: 'ok', actor, details: { name } });
+  await d.audit.record({ event: `admin.${action}`, outcome: 'ok', actor, details: { name } });
   return ok(name);
 }
 
@@ -81,7 +81,7 @@ export async function setAdminRole(d: AdminDeps, actor: string, self: string | u
   const r = await changeAdminCounted(d.store, name, (current, counts) => (current === 'admin' && role.value !== 'admin' && counts.admin <= 1 ? { change: null, last: true, from: current } : { change: role.value, last: false, from: current }));
   if (r === undefined) return missing(`no admin ${name}`);
   if (r.last) return conflict('the last full admin must stay one (make another admin a full admin first)');
-  if (r.from !== role.value) d.audit.record({ event: 'admin.role', outcome: 'ok', actor, details: { name, role: role.value, previous: r.from } });
+  if (r.from !== role.value) await d.audit.record({ event: 'admin.role', outcome: 'ok', actor, details: { name, role: role.value, previous: r.from } });
   return ok({ name, role: role.value });
 }
 
@@ -93,6 +93,6 @@ export async function setAdminPassword(d: AdminDeps, actor: string, name: string
   const admin = await findAdminByName(d.store, name);
   if (admin === undefined || !await updateAdminPassword(d.store, name, hash)) return missing(`no admin ${name}`);
   await deleteSessionsOfAdmin(d.store, admin.id);
-  d.audit.record({ event: 'admin.password', outcome: 'ok', actor, details: { name } });
+  await d.audit.record({ event: 'admin.password', outcome: 'ok', actor, details: { name } });
   return ok(name);
 }

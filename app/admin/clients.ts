@@ -58,7 +58,7 @@ export async function addClient(d: AdminDeps, actor: string, input: ClientInput)
     if (e instanceof DuplicateClientError) return conflict(`a client with address ${cidr.text} already exists`, 'address');
     throw e;
   }
-  d.audit.record({ event: 'client.add', outcome: 'ok', actor, client: name.value, details: { address: cidr.text, ...(firstFactor.value ? { setting: `first factor ${firstFactor.value}` } : {}) } });
+  await d.audit.record({ event: 'client.add', outcome: 'ok', actor, client: name.value, details: { address: cidr.text, ...(firstFactor.value ? { setting: `first factor ${firstFactor.value}` } : {}) } });
   await d.afterChange();
   return ok({ address: cidr.text, name: name.value, secret: secret.value });
 }
@@ -88,7 +88,7 @@ export async function editClient(d: AdminDeps, actor: string, address: string, i
   if (firstFactor.value !== undefined) patch.firstFactor = firstFactor.value;
   if (!(await updateClient(d.store, d.sealer, cidr.text, patch))) return missing(`no stored client ${cidr.text}`);
   const changed = [...(patch.secret ? ['secret changed'] : []), ...(patch.firstFactor !== undefined ? [`first factor ${patch.firstFactor ?? 'default'}`] : [])];
-  d.audit.record({ event: 'client.edit', outcome: 'ok', actor, details: { address: cidr.text, ...(changed.length > 0 ? { setting: changed.join(', ') } : {}) } });
+  await d.audit.record({ event: 'client.edit', outcome: 'ok', actor, details: { address: cidr.text, ...(changed.length > 0 ? { setting: changed.join(', ') } : {}) } });
   await d.afterChange();
   return ok({ address: cidr.text });
 }
@@ -99,7 +99,7 @@ export async function removeClient(d: AdminDeps, actor: string, address: string)
   const fixed = fixedClient(d, cidr.text);
   if (fixed) return fixed;
   if (!(await deleteClientByAddress(d.store, cidr.text))) return missing(`no stored client ${cidr.text}`);
-  d.audit.record({ event: 'client.remove', outcome: 'ok', actor, details: { address: cidr.text } });
+  await d.audit.record({ event: 'client.remove', outcome: 'ok', actor, details: { address: cidr.text } });
   await d.afterChange();
   return ok({ address: cidr.text });
 }

@@ -3,12 +3,12 @@
 // validate, change the store, write one audit record naming the actor, and apply at once.
 import type { Auditor } from '../audit/audit.js';
 import type { SettingKey } from '../config.js';
-import type { Store } from '../db/open.js';
+import type { SharedStore } from '../db/store.js';
 import type { Sealer } from '../db/secrets.js';
 import type { NameRules } from '../lib/username.js';
 
 export interface AdminDeps {
-  store: Store;
+  store: SharedStore;
   sealer: Sealer;
   audit: Auditor;
   /** The data directory (the VM's one-time setup code lives there). */

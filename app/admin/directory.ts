@@ -11,13 +11,13 @@ export async function setBindPassword(d: AdminDeps, actor: string, value: string
   if (value.length > 1024) return bad('the bind password is longer than 1024 characters', 'password');
   if (value === '') {
     const removed = await deleteStoredSetting(d.store, BIND_PASSWORD_KEY);
-    if (removed) d.audit.record({ event: 'settings.unset', outcome: 'ok', actor, details: { setting: BIND_PASSWORD_KEY } });
+    if (removed) await d.audit.record({ event: 'settings.unset', outcome: 'ok', actor, details: { setting: BIND_PASSWORD_KEY } });
     await d.afterChange();
     return ok(removed ? 'removed' : 'unchanged');
   }
   await writeSealedSetting(d.store, d.sealer, BIND_PASSWORD_KEY, value);
   // The record names the setting, never the value.
-  d.audit.record({ event: 'settings.set', outcome: 'ok', actor, details: { setting: BIND_PASSWORD_KEY } });
+  await d.audit.record({ event: 'settings.set', outcome: 'ok', actor, details: { setting: BIND_PASSWORD_KEY } });
   await d.afterChange();
   return ok('stored');
 }

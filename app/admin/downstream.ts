@@ -28,14 +28,14 @@ export async function setDownstream(d: AdminDeps, actor: string, input: Downstre
   if (!c.ok) return c;
   const { name, host, port } = c.value;
   await replaceDownstream(d.store, d.sealer, c.value);
-  d.audit.record({ event: 'downstream.set', outcome: 'ok', actor, details: { name, address: `${host}:${port}` } });
+  await d.audit.record({ event: 'downstream.set', outcome: 'ok', actor, details: { name, address: `${host}:${port}` } });
   await d.afterChange();
   return ok({ name, address: `${host}:${port}` });
 }
 
 export async function removeDownstream(d: AdminDeps, actor: string): Promise<Result<null>> {
   if ((await deleteDownstreams(d.store)) === 0) return missing('no stored downstream server');
-  d.audit.record({ event: 'downstream.remove', outcome: 'ok', actor });
+  await d.audit.record({ event: 'downstream.remove', outcome: 'ok', actor });
   await d.afterChange();
   return ok(null);
 }

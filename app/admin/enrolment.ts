@@ -40,6 +40,6 @@ export async function createEnrolmentCode(d: AdminDeps, actor: string, raw: stri
   // A slow, salted hash (scrypt, as for admin passwords): a copy of the store does not give the
   // 50-bit code away to a fast search.
   if (!await putEnrolmentCode(d.store, name.value, await hashPassword(normalEnrolmentCode(code)), expiresAt, actor)) return missing(`no user ${name.value}`);
-  d.audit.record({ event: 'enrolment.code', outcome: 'ok', actor, username: name.value });
+  await d.audit.record({ event: 'enrolment.code', outcome: 'ok', actor, username: name.value });
   return ok({ username: name.value, code, expiresAt });
 }

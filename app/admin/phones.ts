@@ -16,7 +16,7 @@ export async function phoneEnrolmentLink(d: AdminDeps, actor: string, raw: strin
   const expiresAt = d.now() + ENROL_LINK_MS;
   await prunePushEnrolments(d.store, d.now());
   if (!await insertPushEnrolment(d.store, name.value, tokenHash(token), actor, expiresAt)) return missing(`no user ${name.value}`);
-  d.audit.record({ event: 'push.device.link', outcome: 'ok', actor, username: name.value });
+  await d.audit.record({ event: 'push.device.link', outcome: 'ok', actor, username: name.value });
   return ok({ username: name.value, url: `${d.publicOrigin()}/approve#t=${token}`, expiresAt });
 }
 
@@ -30,6 +30,6 @@ export async function removePhone(d: AdminDeps, actor: string, raw: string, devi
   if (!name.ok) return name;
   const phone = (await listPushDevices(d.store, name.value)).find((p) => p.id === deviceId);
   if (phone === undefined || !await deletePushDevice(d.store, phone.id)) return missing(`${name.value} has no such phone`);
-  d.audit.record({ event: 'push.device.remove', outcome: 'ok', actor, username: name.value, details: { name: phone.name } });
+  await d.audit.record({ event: 'push.device.remove', outcome: 'ok', actor, username: name.value, details: { name: phone.name } });
   return ok(phone.name);
 }

@@ -44,7 +44,7 @@ export async function addRule(d: AdminDeps, actor: string, f: RuleForm): Promise
   if (!checked.ok) return checked;
   const r = checked.value;
   const id = await insertRule(d.store, r, actor);
-  d.audit.record({ event: 'policy.add', outcome: 'ok', actor, details: { name: r.name, setting: `${r.action}${r.action === 'require' ? ` (${r.factors})` : ''}${r.groups.length > 0 ? ` for ${r.groups.join('; ')}` : ''}${r.client !== undefined ? ` via ${r.client}` : ''}` } });
+  await d.audit.record({ event: 'policy.add', outcome: 'ok', actor, details: { name: r.name, setting: `${r.action}${r.action === 'require' ? ` (${r.factors})` : ''}${r.groups.length > 0 ? ` for ${r.groups.join('; ')}` : ''}${r.client !== undefined ? ` via ${r.client}` : ''}` } });
   await d.afterChange();
   return ok({ id, name: r.name });
 }
@@ -57,7 +57,7 @@ export function policyWarnings(rules: readonly PolicyRule[]): string[] {
 export async function removeRule(d: AdminDeps, actor: string, id: number): Promise<Result<{ name: string }>> {
   const rule = (await listRules(d.store)).find((r) => r.id === id);
   if (rule === undefined || !(await deleteRule(d.store, id))) return missing('no such rule');
-  d.audit.record({ event: 'policy.remove', outcome: 'ok', actor, details: { name: rule.name } });
+  await d.audit.record({ event: 'policy.remove', outcome: 'ok', actor, details: { name: rule.name } });
   await d.afterChange();
   return ok({ name: rule.name });
 }
@@ -66,7 +66,7 @@ export async function moveRuleBy(d: AdminDeps, actor: string, id: number, by: -1
   const rule = (await listRules(d.store)).find((r) => r.id === id);
   if (rule === undefined) return missing('no such rule');
   if (!(await moveRule(d.store, id, by))) return bad(`${rule.name} is already ${by < 0 ? 'first' : 'last'}`, 'id');
-  d.audit.record({ event: 'policy.move', outcome: 'ok', actor, details: { name: rule.name, setting: by < 0 ? 'up' : 'down' } });
+  await d.audit.record({ event: 'policy.move', outcome: 'ok', actor, details: { name: rule.name, setting: by < 0 ? 'up' : 'down' } });
   await d.afterChange();
   return ok({ name: rule.name });
 }

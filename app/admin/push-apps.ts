@@ -56,7 +56,7 @@ export async function createPushApplication(d: AdminDeps, actor: string, input: 
     if (!(e instanceof DuplicateApplicationError)) throw e;
     return conflict(`an application named ${name.value} already exists`, 'name');
   }
-  d.audit.record({ event: 'pushapp.create', outcome: 'ok', actor, details: { name: name.value, sources: sources.value.length } });
+  await d.audit.record({ event: 'pushapp.create', outcome: 'ok', actor, details: { name: name.value, sources: sources.value.length } });
   await d.afterChange();
   return ok({ name: name.value, accessId, clientId, clientSecret, apiUrl: `${d.publicOrigin()}/api/` });
 }
@@ -67,7 +67,7 @@ export async function changePushApplication(d: AdminDeps, actor: string, rawName
   const rate = parseRate(input.rate);
   if (!rate.ok) return rate;
   if (!await updatePushApplication(d.store, rawName, { allowedSources: sources.value, rateLimit: rate.value })) return missing(`no application ${rawName}`);
-  d.audit.record({ event: 'pushapp.change', outcome: 'ok', actor, details: { name: rawName, sources: sources.value.length, count: rate.value } });
+  await d.audit.record({ event: 'pushapp.change', outcome: 'ok', actor, details: { name: rawName, sources: sources.value.length, count: rate.value } });
   await d.afterChange();
   return ok(rawName);
 }
@@ -76,14 +76,14 @@ export async function changePushApplication(d: AdminDeps, actor: string, rawName
 export async function renewPushApplicationSecret(d: AdminDeps, actor: string, rawName: string): Promise<Result<{ name: string; clientSecret: string }>> {
   const clientSecret = newToken('ghs_');
   if (!await replacePushApplicationSecret(d.store, rawName, tokenHash(clientSecret))) return missing(`no application ${rawName}`);
-  d.audit.record({ event: 'pushapp.secret', outcome: 'ok', actor, details: { name: rawName } });
+  await d.audit.record({ event: 'pushapp.secret', outcome: 'ok', actor, details: { name: rawName } });
   await d.afterChange();
   return ok({ name: rawName, clientSecret });
 }
 
 export async function removePushApplication(d: AdminDeps, actor: string, rawName: string): Promise<Result<string>> {
   if (!await deletePushApplication(d.store, rawName)) return missing(`no application ${rawName}`);
-  d.audit.record({ event: 'pushapp.remove', outcome: 'ok', actor, details: { name: rawName } });
+  await d.audit.record({ event: 'pushapp.remove', outcome: 'ok', actor, details: { name: rawName } });
   await d.afterChange();
   return ok(rawName);
 }

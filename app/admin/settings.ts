@@ -39,12 +39,12 @@ export async function setSetting(d: AdminDeps, actor: string, flag: string, valu
   if (!checked.ok) return checked;
   if (value === '') {
     const removed = await deleteStoredSetting(d.store, flag);
-    if (removed) d.audit.record({ event: 'settings.unset', outcome: 'ok', actor, details: { setting: flag } });
+    if (removed) await d.audit.record({ event: 'settings.unset', outcome: 'ok', actor, details: { setting: flag } });
     await d.afterChange();
     return ok(removed ? 'removed' : 'unchanged');
   }
   await writeStoredSetting(d.store, flag, value);
-  d.audit.record({ event: 'settings.set', outcome: 'ok', actor, details: { setting: flag } });
+  await d.audit.record({ event: 'settings.set', outcome: 'ok', actor, details: { setting: flag } });
   await d.afterChange();
   return ok('stored');
 }

@@ -19,13 +19,13 @@ export async function createApiToken(d: AdminDeps, actor: string, rawName: strin
     if (!(e instanceof DuplicateTokenError)) throw e;
     return conflict(`a token named ${name.value} already exists`, 'name');
   }
-  d.audit.record({ event: 'token.create', outcome: 'ok', actor, details: { name: name.value, role: role.value } });
+  await d.audit.record({ event: 'token.create', outcome: 'ok', actor, details: { name: name.value, role: role.value } });
   return ok({ name: name.value, role: role.value, token });
 }
 
 export async function revokeApiToken(d: AdminDeps, actor: string, name: string): Promise<Result<string>> {
   if (!await deleteApiToken(d.store, name)) return missing(`no token ${name}`);
-  d.audit.record({ event: 'token.revoke', outcome: 'ok', actor, details: { name } });
+  await d.audit.record({ event: 'token.revoke', outcome: 'ok', actor, details: { name } });
   return ok(name);
 }
 
@@ -43,12 +43,12 @@ export async function createAgentToken(d: AdminDeps, actor: string, rawName: str
     if (!(e instanceof DuplicateTokenError)) throw e;
     return conflict(`an agent token named ${name.value} already exists`, 'name');
   }
-  d.audit.record({ event: 'agent.token.create', outcome: 'ok', actor, details: { name: name.value } });
+  await d.audit.record({ event: 'agent.token.create', outcome: 'ok', actor, details: { name: name.value } });
   return ok({ name: name.value, token });
 }
 
 export async function revokeAgentToken(d: AdminDeps, actor: string, name: string): Promise<Result<string>> {
   if (!await deleteAgent(d.store, name)) return missing(`no agent token ${name}`);
-  d.audit.record({ event: 'agent.token.revoke', outcome: 'ok', actor, details: { name } });
+  await d.audit.record({ event: 'agent.token.revoke', outcome: 'ok', actor, details: { name } });
   return ok(name);
 }

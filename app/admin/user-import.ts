@@ -161,9 +161,9 @@ export async function importUsers(d: AdminDeps, actor: string, text: string): Pr
   const created = new Set(await writeProfiles(d.store, plan.value.writes));
   for (const w of plan.value.writes) {
     const what = created.has(w.username) ? 'user.add' : 'user.update';
-    d.audit.record({ event: what, outcome: 'ok', actor, username: w.username, details: { message: 'csv import' } });
+    await d.audit.record({ event: what, outcome: 'ok', actor, username: w.username, details: { message: 'csv import' } });
   }
-  d.audit.record({ event: 'user.import', outcome: 'ok', actor, details: { count: plan.value.writes.length, message: `${plan.value.creates} created, ${plan.value.updates} changed, ${plan.value.unchanged} unchanged` } });
+  await d.audit.record({ event: 'user.import', outcome: 'ok', actor, details: { count: plan.value.writes.length, message: `${plan.value.creates} created, ${plan.value.updates} changed, ${plan.value.unchanged} unchanged` } });
   return plan;
 }
 

@@ -71,7 +71,7 @@ export async function addUser(d: AdminDeps, actor: string, raw: string | undefin
     if (!(e instanceof DuplicateUserError)) throw e;
     return conflict(`user ${name.value} already exists`, 'username');
   }
-  d.audit.record({ event: 'user.add', outcome: 'ok', actor, username: name.value });
+  await d.audit.record({ event: 'user.add', outcome: 'ok', actor, username: name.value });
   return ok(name.value);
 }
 
@@ -90,7 +90,7 @@ export async function changeUser(d: AdminDeps, actor: string, raw: string, actio
           : await setUserLocked(d.store, name.value, action === 'lock');
   if (!done) return missing(action === 'reset-totp' ? `${name.value} has no TOTP account` : action === 'cancel-enrolment' ? `${name.value} has no enrolment waiting for a code` : `no user ${name.value}`);
   const event = action === 'reset-totp' ? 'totp.remove' : action === 'cancel-enrolment' ? 'totp.enroll.cancel' : `user.${action}`;
-  d.audit.record({ event, outcome: 'ok', actor, username: name.value });
+  await d.audit.record({ event, outcome: 'ok', actor, username: name.value });
   return ok(name.value);
 }
 
@@ -108,7 +108,7 @@ export async function enrolUserTotp(d: AdminDeps, actor: string, raw: string, o:
   const seed = randomBytes(SEED_BYTES);
   const { userCreated } = o.activate === 'now' ? await replaceTotpAccount(d.store, d.sealer, name.value, seed, params) : await setPendingTotp(d.store, d.sealer, name.value, seed, params, d.now());
   const message = [userCreated ? 'user created' : o.activate === 'now' ? 'account replaced' : undefined, o.activate === 'after-code' ? 'waiting for a code' : undefined].filter((m) => m !== undefined).join(', ');
-  d.audit.record({ event: 'totp.enroll', outcome: 'ok', actor, username: name.value, ...(message !== '' ? { details: { name: message } } : {}) });
+  await d.audit.record({ event: 'totp.enroll', outcome: 'ok', actor, username: name.value, ...(message !== '' ? { details: { name: message } } : {}) });
   const uri = otpauthUri(d.totpIssuer(), name.value, seed, params);
   seed.fill(0);
   return ok({ username: name.value, uri, confirmed: o.activate === 'now' });
@@ -129,14 +129,14 @@ export async function confirmUserTotp(d: AdminDeps, actor: string, raw: string, 
     if (!new RegExp(`^\\d{${pending.params.digits}}$`).test(typed)) return bad(`the code is ${pending.params.digits} digits from the authenticator app`, 'code');
     const check = checkTotp(pending.seed, codeEquals(typed), d.now(), pending.params, -1);
     if (!check.ok) {
-      d.audit.record({ event: 'totp.confirm', outcome: 'reject', reason: 'wrong_code', actor, username: name.value });
+      await d.audit.record({ event: 'totp.confirm', outcome: 'reject', reason: 'wrong_code', actor, username: name.value });
       return bad('that code does not match the new authenticator: check the app shows Gatehouse for this user, and its clock', 'code');
     }
     if (!await confirmPendingTotp(d.store, pending.userId, pending.createdAt, check.step)) return conflict(`the enrolment of ${name.value} was confirmed, cancelled or restarted meanwhile`);
   } finally {
     pending.seed.fill(0);
   }
-  d.audit.record({ event: 'totp.confirm', outcome: 'ok', actor, username: name.value });
+  await d.audit.record({ event: 'totp.confirm', outcome: 'ok', actor, username: name.value });
   return ok(name.value);
 }
 
@@ -190,6 +190,6 @@ export async function setUserProfile(d: AdminDeps, actor: string, raw: string, i
   const changed = [displayName.value !== before.displayName ? 'display name' : '', email.value !== before.email ? 'email' : '', groups.value.join('\n') !== before.groups.join('\n') ? 'groups' : ''].filter((f) => f !== '');
   if (changed.length === 0) return ok(name.value);
   await writeProfiles(d.store, [{ username: name.value, create: false, displayName: displayName.value, email: email.value, groups: groups.value }]);
-  d.audit.record({ event: 'user.update', outcome: 'ok', actor, username: name.value, details: { message: changed.join(', ') } });
+  await d.audit.record({ event: 'user.update', outcome: 'ok', actor, username: name.value, details: { message: changed.join(', ') } });
   return ok(name.value);
 }

@@ -1,5 +1,5 @@
 // The audit writer: one record per decision or admin change, from a closed set of fields.
-import type { AuditStore, NewAuditRow } from '../db/queries/audit.js';
+import type { AuditEffect, AuditStore, NewAuditRow } from '../db/queries/audit.js';
 import type { AuditDetails, AuditRecord, Outcome } from './chain.js';
 
 export interface AuditEvent {
@@ -14,8 +14,11 @@ export interface AuditEvent {
 }
 
 export interface Auditor {
-  /** Write now (with anything queued before it), in one transaction. Throws when the store fails. */
-  record(e: AuditEvent): void;
+  /**
+   * Write now (with anything queued before it), in one transaction; resolves once committed,
+   * rejects when the store fails.
+   */
+  record(e: AuditEvent): Promise<void>;
   /**
    * Queue a record; all records queued in one turn of the event loop are written in one
    * transaction. Resolves once it is committed (rejects if the store fails): the caller answers
@@ -23,7 +26,7 @@ export interface Auditor {
    * commit per request. `effect` is a store write that must be committed with the record (it
    * runs inside the same transaction, before the records are inserted).
    */
-  commit(e: AuditEvent, effect?: () => void): Promise<void>;
+  commit(e: AuditEvent, effect?: AuditEffect): Promise<void>;
 }
 
 function detailsJsonSlow(d: AuditDetails): string | null {
@@ -91,12 +94,14 @@ export interface AuditFollower {
 
 export function createAuditor(store: AuditStore, clock: () => number = Date.now, follower: AuditFollower = {}): Auditor {
   let rows: NewAuditRow[] = [];
-  let effects: (() => void)[] = [];
+  let effects: AuditEffect[] = [];
   let waiters: { resolve(): void; reject(e: unknown): void }[] = [];
   let scheduled = false;
+  // One append at a time, in order: records queued while one is being written go in the next.
+  let writing = false;
   const flush = (): void => {
     scheduled = false;
-    if (rows.length === 0) return;
+    if (writing || rows.length === 0) return;
     const batch = rows;
     const done = waiters;
     const writes = effects;
@@ -105,39 +110,43 @@ export function createAuditor(store: AuditStore, clock: () => number = Date.now,
     effects = [];
     const tell = follower.committed;
     const committed: AuditRecord[] | undefined = tell === undefined ? undefined : [];
-    try {
-      store.append(batch, writes.length > 0 ? writes : undefined, committed);
-    } catch (e) {
-      for (const w of done) w.reject(e);
-      throw e;
-    }
-    if (tell !== undefined && committed !== undefined) {
-      try {
-        tell(committed);
-      } catch {
-        // A follower's trouble is its own: the records are committed and the callers answered.
-      }
-    }
-    for (const w of done) w.resolve();
+    writing = true;
+    store.append(batch, writes.length > 0 ? writes : undefined, committed).then(
+      () => {
+        writing = false;
+        if (tell !== undefined && committed !== undefined) {
+          try {
+            tell(committed);
+          } catch {
+            // A follower's trouble is its own: the records are committed and the callers answered.
+          }
+        }
+        for (const w of done) w.resolve();
+        flush();
+      },
+      (e: unknown) => {
+        writing = false;
+        for (const w of done) w.reject(e);
+        flush();
+      },
+    );
+  };
+  const queue = (e: AuditEvent): Promise<void> => {
+    rows.push(toRow(e, clock()));
+    return new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
   };
   return {
     record(e) {
-      rows.push(toRow(e, clock()));
+      const p = queue(e);
       flush();
+      return p;
     },
     commit(e, effect) {
-      rows.push(toRow(e, clock()));
+      const p = queue(e);
       if (effect !== undefined) effects.push(effect);
-      const p = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
       if (!scheduled) {
         scheduled = true;
-        setImmediate(() => {
-          try {
-            flush();
-          } catch {
-            // each waiter got the error
-          }
-        });
+        setImmediate(flush);
       }
       return p;
     },

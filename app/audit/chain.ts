@@ -101,13 +101,13 @@ export type VerifyResult = { ok: true; count: number; legacy: number } | { ok: f
  * Walk the records in id order and report the first one whose link or content does not match.
  * `legacy` counts the SHA-256 records before the chain became keyed.
  */
-export function verifyChain(records: Iterable<AuditRecord>, key: Buffer): VerifyResult {
+export async function verifyChain(records: Iterable<AuditRecord> | AsyncIterable<AuditRecord>, key: Buffer): Promise<VerifyResult> {
   let prev = GENESIS_HASH;
   let count = 0;
   let keyed: boolean | undefined;
   let legacy = 0;
   let firstId = 0;
-  for (const r of records) {
+  for await (const r of records) {
     if (count === 0) firstId = r.id;
     if (r.prevHash !== prev) return { ok: false, count, badId: r.id, problem: 'its link to the previous record is broken (a record before it was changed, removed or inserted)' };
     // The first record tells whether the chain started keyed; it stays keyed from the first

@@ -23,9 +23,9 @@ export function jsonLine(r: AuditRecord): string {
 }
 
 /** Lines of the export in batches, so a million records stream without being held in memory. */
-export function* exportBatches(records: Iterable<AuditRecord>, format: 'csv' | 'jsonl', batch = 1000): Generator<string> {
+export async function* exportBatches(records: Iterable<AuditRecord> | AsyncIterable<AuditRecord>, format: 'csv' | 'jsonl', batch = 1000): AsyncGenerator<string> {
   let lines: string[] = format === 'csv' ? [csvHeader()] : [];
-  for (const r of records) {
+  for await (const r of records) {
     lines.push(format === 'csv' ? csvLine(r) : jsonLine(r));
     if (lines.length >= batch) {
       yield lines.join('\n') + '\n';

@@ -66,7 +66,7 @@ export interface FeedDeps {
 
 export interface AuditFeed {
   /** Take up changed options and records other processes committed (also runs every CHECK_MS). */
-  check(): void;
+  check(): Promise<void>;
   gauges(): Record<string, number>;
   /** Stop following; write what is queued for up to `ms`, then close the destinations. */
   close(ms?: number): Promise<void>;
@@ -166,6 +166,8 @@ export function createAuditFeed(d: FeedDeps): AuditFeed {
   let lastId = 0;
   /** Records committed here that wait for earlier ones from other processes to be read first. */
   let held: AuditRecord[] = [];
+  /** Following has begun, but where the store ended then is not known yet: commits are held. */
+  let starting = false;
 
   const offer = (r: AuditRecord) => {
     stdout?.offer(r);
@@ -173,7 +175,7 @@ export function createAuditFeed(d: FeedDeps): AuditFeed {
   };
 
   /** Feed the records other processes committed, up to id `until`; at most `capacity` per call. */
-  const fill = (until: number) => {
+  const fill = async (until: number): Promise<void> => {
     let budget = capacity;
     while (lastId < until) {
       if (budget <= 0) {
@@ -182,9 +184,11 @@ export function createAuditFeed(d: FeedDeps): AuditFeed {
         lastId = until;
         return;
       }
-      const rows = store.after(lastId, Math.min(BATCH * 4, budget, until - lastId));
+      const rows = await store.after(lastId, Math.min(BATCH * 4, budget, until - lastId));
       if (rows.length === 0) return;
       for (const r of rows) {
+        // Records committed here may have been offered while this read was under way.
+        if (r.id <= lastId) continue;
         lastId = r.id;
         offer(r);
       }
@@ -192,11 +196,15 @@ export function createAuditFeed(d: FeedDeps): AuditFeed {
     }
   };
 
-  const release = () => {
+  // What reads the store runs one at a time, in order (a record is offered once, in id order).
+  let lane: Promise<void> = Promise.resolve();
+  const serial = (fn: () => Promise<void>): Promise<void> => (lane = lane.then(fn, fn));
+
+  const release = async (): Promise<void> => {
     const waiting = held;
     held = [];
     try {
-      if (waiting[0] !== undefined) fill(waiting[0].id - 1);
+      if (waiting[0] !== undefined) await fill(waiting[0].id - 1);
     } catch (e) {
       d.log.error('audit feed: reading records of other processes failed', { error: (e as Error).message });
     }
@@ -211,8 +219,8 @@ export function createAuditFeed(d: FeedDeps): AuditFeed {
   const committed = (records: readonly AuditRecord[]) => {
     const first = records[0];
     if (first === undefined) return;
-    if (held.length > 0 || first.id > lastId + 1) {
-      if (held.length === 0) setImmediate(release);
+    if (starting || held.length > 0 || first.id > lastId + 1) {
+      if (!starting && held.length === 0) setImmediate(() => void serial(release));
       held.push(...records);
       return;
     }
@@ -222,7 +230,7 @@ export function createAuditFeed(d: FeedDeps): AuditFeed {
     }
   };
 
-  const configure = () => {
+  const configure = (): void => {
     const s = d.settings();
     if ((s.auditStdout === 'yes') !== (stdout !== undefined)) {
       stdout?.close();
@@ -241,9 +249,10 @@ export function createAuditFeed(d: FeedDeps): AuditFeed {
     }
     const active = stdout !== undefined || syslog !== undefined;
     if (active && !following) {
-      // From now on: records already in the store are not replayed.
-      lastId = store.last()?.id ?? 0;
+      // From now on: records already in the store are not replayed. Following starts before the
+      // store is asked where it ends, so that what is committed meanwhile is held, not missed.
       held = [];
+      starting = true;
       d.audit.follow(committed);
       following = true;
       d.log.info('audit feed on', { stdout: stdout !== undefined, syslog: syslogUrl ?? null });
@@ -254,20 +263,33 @@ export function createAuditFeed(d: FeedDeps): AuditFeed {
     }
   };
 
-  const check = () => {
+  const check = (): Promise<void> => {
     try {
       configure();
-      if (following && held.length === 0) {
-        const last = store.last();
-        if (last !== undefined && last.id > lastId) fill(last.id);
-      }
     } catch (e) {
       d.log.error('audit feed: check failed; trying again', { error: (e as Error).message });
     }
+    return serial(async () => {
+      try {
+        if (starting) {
+          // Where the store ended when following began (records committed since are held).
+          const end = (await store.last())?.id ?? 0;
+          lastId = held[0] === undefined ? end : Math.min(end, held[0].id - 1);
+          starting = false;
+          if (held.length > 0) await release();
+        }
+        if (following && held.length === 0) {
+          const last = await store.last();
+          if (last !== undefined && last.id > lastId) await fill(last.id);
+        }
+      } catch (e) {
+        d.log.error('audit feed: check failed; trying again', { error: (e as Error).message });
+      }
+    });
   };
 
-  check();
-  const timer = setInterval(check, d.checkMs ?? CHECK_MS);
+  void check();
+  const timer = setInterval(() => void check(), d.checkMs ?? CHECK_MS);
   timer.unref();
 
   return {
@@ -281,8 +303,8 @@ export function createAuditFeed(d: FeedDeps): AuditFeed {
     async close(ms = 2000) {
       clearInterval(timer);
       if (following) {
-        if (held.length > 0) release();
-        check();
+        if (held.length > 0) await serial(release);
+        await check();
         d.audit.follow(undefined);
         following = false;
       }

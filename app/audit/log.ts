@@ -15,9 +15,9 @@
 // chain (a truncated tail) leave an intact chain, so truncation is found by comparing with a head
 // kept elsewhere: `gatehouse audit verify --head ID:HASH` with the values from the log.
 import { closeSync, existsSync, openSync } from 'node:fs';
-import type { Store } from '../db/open.js';
+import type { SharedStore } from '../db/store.js';
 import { createAuditStore, type AuditStore } from '../db/queries/audit.js';
-import { createAuditor, type AuditFollower, type Auditor } from './audit.js';
+import { createAuditor, toRow, type AuditFollower, type Auditor } from './audit.js';
 import { auditKey, GENESIS_HASH, HEAD_EVENT, keyedHash, KEYED_EVENT, legacyHash, verifyChain, type AuditRecord, type VerifyResult } from './chain.js';
 
 /** How often the appliance writes a head record (when records were added since the last). */
@@ -28,37 +28,40 @@ export const KEYED_MARKER_FILE = 'audit-chain-keyed';
 export interface AuditLog {
   store: AuditStore;
   auditor: Auditor;
-  verify(): VerifyResult;
+  verify(): Promise<VerifyResult>;
   /** Append a head record, unless the last record is one; returns the new head's id and hash. */
-  writeHead(): { id: number; hash: string } | undefined;
+  writeHead(): Promise<{ id: number; hash: string } | undefined>;
   /** The newest head record, if any. */
-  lastHead(): AuditRecord | undefined;
+  lastHead(): Promise<AuditRecord | undefined>;
   /** Hear of every record this process commits, right after its commit (undefined: stop). */
   follow(committed: ((records: readonly AuditRecord[]) => void) | undefined): void;
 }
 
 /**
  * `marker`: the path of the KEYED_MARKER_FILE of a store in a data directory; undefined for a
- * store without one (in memory, or a restore's staging copy), which is keyed whenever it holds a
- * SHA-256 chain.
+ * store without one (in memory, a restore's staging copy, or PostgreSQL, whose chains were keyed
+ * from their first record), which is keyed whenever it holds a SHA-256 chain.
  */
-export function openAuditLog(store: Store, masterKey: Buffer, clock: () => number = Date.now, marker?: string): AuditLog {
+export async function openAuditLog(store: SharedStore, masterKey: Buffer, clock: () => number = Date.now, marker?: string): Promise<AuditLog> {
   const key = auditKey(masterKey);
   const auditStore = createAuditStore(store, { genesis: GENESIS_HASH, link: (prev, r) => keyedHash(key, prev, r) });
   const follower: AuditFollower = {};
   const auditor = createAuditor(auditStore, clock, follower);
-  keyOldChain(auditStore, key, clock, marker);
+  await keyOldChain(auditStore, key, clock, marker);
   return {
     store: auditStore,
     auditor,
     verify: () => verifyChain(auditStore.iterate(), key),
-    writeHead() {
-      const last = auditStore.last();
-      if (last === undefined || last.event === HEAD_EVENT) return undefined;
-      auditor.record({ event: HEAD_EVENT, outcome: 'ok', details: { count: last.id, head: last.hash } });
-      const head = auditStore.last()!;
-      return { id: head.id, hash: head.hash };
-    },
+    writeHead: () =>
+      // In one transaction with no other append in between (other appliances append too): the
+      // head vouches for the record right before it.
+      auditStore.exclusive(async (tx) => {
+        const last = await tx.last();
+        if (last === undefined || last.event === HEAD_EVENT) return undefined;
+        await tx.append([toRow({ event: HEAD_EVENT, outcome: 'ok', details: { count: last.id, head: last.hash } }, clock())]);
+        const head = (await tx.last())!;
+        return { id: head.id, hash: head.hash };
+      }),
     lastHead: () => auditStore.latest(HEAD_EVENT),
     follow(committed) {
       follower.committed = committed;
@@ -71,28 +74,28 @@ export function openAuditLog(store: Store, masterKey: Buffer, clock: () => numbe
  * `audit.keyed` record that links the old records to the keyed ones. Once per store; the check is
  * cheap (the first record and an indexed lookup), so every open does it.
  */
-function keyOldChain(s: AuditStore, key: Buffer, clock: () => number, marker: string | undefined): void {
+async function keyOldChain(s: AuditStore, key: Buffer, clock: () => number, marker: string | undefined): Promise<void> {
   const markKeyed = () => {
     if (marker !== undefined && !existsSync(marker)) closeSync(openSync(marker, 'a', 0o600));
   };
-  const first = s.first();
-  if (first === undefined || keyedHash(key, first.prevHash, first) === first.hash || s.hasEvent(KEYED_EVENT)) return markKeyed();
+  const first = await s.first();
+  if (first === undefined || keyedHash(key, first.prevHash, first) === first.hash || (await s.hasEvent(KEYED_EVENT))) return markKeyed();
   // Neither keyed nor plain SHA-256: changed, or another master key. Left for verify to report.
   if (legacyHash(first.prevHash, first) !== first.hash) return;
   // This directory's chain was keyed before: a SHA-256 chain now is a forgery, not an old store.
   if (marker !== undefined && existsSync(marker)) return;
-  s.exclusive(() => {
-    if (s.hasEvent(KEYED_EVENT)) return;
+  await s.exclusive(async (tx) => {
+    if (await tx.hasEvent(KEYED_EVENT)) return;
     let prev = GENESIS_HASH;
     let count = 0;
     let broken: number | undefined;
-    for (const r of s.iterate()) {
+    for await (const r of tx.iterate()) {
       if (broken === undefined && (r.prevHash !== prev || legacyHash(prev, r) !== r.hash)) broken = r.id;
       prev = r.hash;
       count++;
     }
     const message = broken === undefined ? `the ${count} records before this one were chained without a key (SHA-256) and verified intact when the chain was keyed` : `the ${count} records before this one were chained without a key (SHA-256); record ${broken} did not verify when the chain was keyed`;
-    s.append([{ time: clock(), event: KEYED_EVENT, outcome: 'ok', username: null, reason: null, source: null, client: null, actor: null, details: JSON.stringify({ count, message }) }]);
+    await tx.append([{ time: clock(), event: KEYED_EVENT, outcome: 'ok', username: null, reason: null, source: null, client: null, actor: null, details: JSON.stringify({ count, message }) }]);
   });
   markKeyed();
 }

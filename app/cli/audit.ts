@@ -36,7 +36,7 @@ export async function auditCommand(args: readonly string[], env: NodeJS.ProcessE
     const ctx = await openContext(dataDir, env);
     try {
       const filter = { ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) };
-      for (const chunk of exportBatches(ctx.auditStore.iterate(filter), format)) io.out(chunk);
+      for await (const chunk of exportBatches(ctx.auditStore.iterate(filter), format)) io.out(chunk);
     } finally {
       ctx.close();
     }
@@ -50,16 +50,16 @@ export async function auditCommand(args: readonly string[], env: NodeJS.ProcessE
     if (headRaw !== undefined && head === null) throw new ConfigError(`--head: '${headRaw}' is not ID:HASH (the record number and the 64 hex digits of an "audit head" log line)`);
     const ctx = await openContext(dataDir, env);
     try {
-      const result = ctx.auditLog.verify();
+      const result = await ctx.auditLog.verify();
       if (!result.ok) {
         io.err(`gatehouse: audit log tampered: record ${result.badId}: ${result.problem} (${result.count} records before it verified)\n`);
         return 1;
       }
       if (head) {
         const id = Number(head[1]);
-        const found = ctx.auditStore.page({}, id + 1, 1)[0];
+        const found = (await ctx.auditStore.page({}, id + 1, 1))[0];
         if (found === undefined || found.id !== id) {
-          io.err(`gatehouse: audit log truncated: record ${id} of the given head is missing (the chain ends at record ${ctx.auditStore.last()?.id ?? 0})\n`);
+          io.err(`gatehouse: audit log truncated: record ${id} of the given head is missing (the chain ends at record ${(await ctx.auditStore.last())?.id ?? 0})\n`);
           return 1;
         }
         if (found.hash !== head[2]) {
@@ -67,8 +67,8 @@ export async function auditCommand(args: readonly string[], env: NodeJS.ProcessE
           return 1;
         }
       }
-      const last = ctx.auditStore.last();
-      const lastHead = ctx.auditLog.lastHead();
+      const last = await ctx.auditStore.last();
+      const lastHead = await ctx.auditLog.lastHead();
       const lines = [`audit log intact: ${result.count} records verified${result.legacy > 0 ? ` (the first ${result.legacy} from before the chain was keyed)` : ''}`];
       if (last !== undefined) lines.push(`last record: ${last.id} ${new Date(last.time).toISOString()} ${last.hash}`);
       lines.push(lastHead === undefined ? 'no head record yet' : `last head record: ${lastHead.id} ${new Date(lastHead.time).toISOString()} (${last!.id - lastHead.id} records after it)`);

@@ -77,7 +77,7 @@ export async function backupCommand(args: readonly string[], env: NodeJS.Process
       rmSync(tmp, { force: true });
       throw new Error(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-    ctx.audit.record({ event: 'backup.create', outcome: 'ok', actor: ctx.actor, details: { name: basename(file), count: bytes.length } });
+    await ctx.audit.record({ event: 'backup.create', outcome: 'ok', actor: ctx.actor, details: { name: basename(file), count: bytes.length } });
     io.out(`backup written to ${file} (${bytes.length} bytes)\n`);
     return 0;
   } finally {
@@ -110,7 +110,7 @@ export async function restoreCommand(args: readonly string[], env: NodeJS.Proces
   const ctx = await openContext(dataDir, env);
   try {
     const h = result.header;
-    ctx.audit.record({
+    await ctx.audit.record({
       event: 'backup.restore',
       outcome: 'ok',
       actor: ctx.actor,

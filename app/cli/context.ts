@@ -55,7 +55,7 @@ export async function openContext(dataDir: string, env: NodeJS.ProcessEnv): Prom
   const store = openStore(dataDir);
   const masterKey = loadMasterKey(dataDir, env['GATEHOUSE_MASTER_KEY']);
   const sealer = createSealer(masterKey);
-  const auditLog = openAuditLog(store, masterKey, Date.now, join(dataDir, KEYED_MARKER_FILE));
+  const auditLog = await openAuditLog(store, masterKey, Date.now, join(dataDir, KEYED_MARKER_FILE));
   const auditStore = auditLog.store;
   const audit = auditLog.auditor;
   // Settings as the appliance would see them from here: the environment, then the stored ones

@@ -112,6 +112,16 @@ function gateOf(db: Database.Database): { busy: Promise<void> | undefined } {
 }
 
 /**
+ * Resolves when no transaction of this process is open on the store's file: for code that writes
+ * through its own prepared statements (the login path, app/db/queries/users.ts) rather than the
+ * runner, so its writes never land inside someone else's transaction.
+ */
+export async function sqliteIdle(store: Pick<SqliteStore, 'sqlite'>): Promise<void> {
+  const gate = gateOf(store.sqlite);
+  while (gate.busy !== undefined) await gate.busy;
+}
+
+/**
  * The runner of an open SQLite store (app/db/open.ts). Statements are prepared once per text.
  * Inside a transaction, use the runner it hands the body (the store's own would wait for the
  * transaction to end, which waits for the body: never).

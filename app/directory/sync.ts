@@ -114,10 +114,10 @@ export function createDirectorySync(d: DirectorySyncDeps): DirectorySync {
   };
   let timer: NodeJS.Timeout | undefined;
 
-  function auditChanges(kind: 'disabled' | 'removed' | 'restored' | 'deleted', names: readonly string[]): void {
+  async function auditChanges(kind: 'disabled' | 'removed' | 'restored' | 'deleted', names: readonly string[]): Promise<void> {
     const event = `user.directory_${kind}`;
-    for (const username of names.slice(0, AUDIT_PER_KIND)) d.audit.record({ event, outcome: 'ok', actor: 'directory-sync', username });
-    if (names.length > AUDIT_PER_KIND) d.audit.record({ event, outcome: 'ok', actor: 'directory-sync', reason: 'more_not_listed', details: { count: names.length - AUDIT_PER_KIND } });
+    for (const username of names.slice(0, AUDIT_PER_KIND)) await d.audit.record({ event, outcome: 'ok', actor: 'directory-sync', username });
+    if (names.length > AUDIT_PER_KIND) await d.audit.record({ event, outcome: 'ok', actor: 'directory-sync', reason: 'more_not_listed', details: { count: names.length - AUDIT_PER_KIND } });
   }
 
   async function once(by: string): Promise<SyncReport> {
@@ -128,7 +128,7 @@ export function createDirectorySync(d: DirectorySyncDeps): DirectorySync {
       r.ok = error === undefined;
       if (error !== undefined) r.error = error;
       const counts = `${r.seen} in scope, ${r.added} added, ${r.updated} updated, ${r.disabled} disabled, ${r.removed} removed, ${r.restored} restored, ${r.deleted} deleted, ${r.skipped} skipped`;
-      d.audit.record({ event: 'directory.sync', outcome: r.ok ? 'ok' : 'error', actor: by, ...(error !== undefined ? { reason: 'sync_failed' } : {}), details: { count: r.seen, message: error === undefined ? counts : `${error} (${counts})` } });
+      await d.audit.record({ event: 'directory.sync', outcome: r.ok ? 'ok' : 'error', actor: by, ...(error !== undefined ? { reason: 'sync_failed' } : {}), details: { count: r.seen, message: error === undefined ? counts : `${error} (${counts})` } });
       d.log[r.ok ? 'info' : 'warn']('directory sync', { ok: r.ok, seen: r.seen, added: r.added, removed: r.removed, ms: r.finished - started, ...(error !== undefined ? { error } : {}) });
       last = r;
       loaded = true;
@@ -165,16 +165,16 @@ export function createDirectorySync(d: DirectorySyncDeps): DirectorySync {
     });
     r.disabled = pageChanges.disabled.length;
     r.restored = pageChanges.restored.length;
-    auditChanges('disabled', pageChanges.disabled);
-    auditChanges('restored', pageChanges.restored);
+    await auditChanges('disabled', pageChanges.disabled);
+    await auditChanges('restored', pageChanges.restored);
     if (!listed.ok) return finish(`reading the users failed (${listed.reason}): ${listed.detail}; nobody was removed`);
     if (r.seen === 0 && (await d.users.count()) > 0) return finish('the directory returned no users in scope (check the base DN, the filter and the groups); nobody was removed');
     const removed = await d.users.markMissing(started, d.now());
     r.removed = removed.length;
-    auditChanges('removed', removed);
+    await auditChanges('removed', removed);
     const deleted = await d.users.purge(d.now() - s.graceDays * 86_400_000);
     r.deleted = deleted.length;
-    auditChanges('deleted', deleted);
+    await auditChanges('deleted', deleted);
     return finish();
   }
 

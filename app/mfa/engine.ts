@@ -146,7 +146,7 @@ export type PushHealth = 'none' | 'unknown' | 'ok' | 'failing' | 'timeout';
 
 export interface Engine {
   /** The canonical name and what the store knows of the user (one lookup). */
-  subject(sentName: string): Subject;
+  subject(sentName: string): Promise<Subject>;
   decide(req: DecideRequest): Promise<Verdict>;
   /** Whether a push can be sent to this user at all (a service is configured and knows them). */
   pushable(name: string): Promise<boolean>;
@@ -192,13 +192,13 @@ export function createEngine(d: EngineDeps): Engine {
 
   const pushable = async (name: string): Promise<boolean> => d.push.configured() && (await d.push.enrolled?.(name)) !== false;
 
-  function checkCode(req: DecideRequest, matches: (c: string) => boolean, details: AuditDetails): Verdict {
+  async function checkCode(req: DecideRequest, matches: (c: string) => boolean, details: AuditDetails): Promise<Verdict> {
     let commit: (() => void) | undefined;
-    const r = d.totp.verify(req.subject.name, matches, (w) => (commit = w));
+    const r = await d.totp.verify(req.subject.name, matches, (w) => (commit = w));
     if (r.ok) return accept('totp_ok', details, commit);
     if (r.reason === 'no_totp') return reject('totp_wrong', details);
     if (r.reason === 'locked') return reject('locked', details);
-    if (r.lockedNow) d.audit.record({ event: 'user.lockout', outcome: 'ok', username: req.subject.name, source: req.audit.source, client: req.audit.client, reason: 'too_many_wrong_codes' });
+    if (r.lockedNow) await d.audit.record({ event: 'user.lockout', outcome: 'ok', username: req.subject.name, source: req.audit.source, client: req.audit.client, reason: 'too_many_wrong_codes' });
     return reject(r.reason, details);
   }
 
@@ -322,7 +322,7 @@ export function createEngine(d: EngineDeps): Engine {
     if (closing) return reject('shutdown', {});
     // Known users are read again: their lock or factor may have changed while the password was
     // checked. For the many users the store does not know, the first lookup stands.
-    const status = req.subject.known ? d.totp.status(req.subject.name) : { known: false as const };
+    const status = req.subject.known ? await d.totp.status(req.subject.name) : { known: false as const };
     if (status.known && status.lock.locked) return reject(status.lock.reason === 'directory_gone' ? 'directory_gone' : 'locked', { factor: status.totp !== null && req.pushOnly !== true && req.numberAnswer === undefined ? 'totp' : 'push' });
     if (rule?.action === 'deny') return reject('policy_deny', { factor: 'none' });
     if (req.numberAnswer !== undefined) return numberAnswer(req, req.numberAnswer);
@@ -344,16 +344,16 @@ export function createEngine(d: EngineDeps): Engine {
   }
 
   return {
-    subject(sentName) {
+    async subject(sentName) {
       const c = canonicalUsername(sentName, { stripRealm: d.settings().stripRealm === 'yes' });
       if (!c.ok) return { ok: false, sent: sentName, problem: c.problem };
-      const status = d.totp.status(c.name);
+      const status = await d.totp.status(c.name);
       return { ok: true, name: c.name, sent: sentName, known: status.known, codeDigits: status.known && status.totp !== null ? status.totp.digits : undefined };
     },
 
     async decide(req) {
       // The policy rule for this user at this door decides first (and is named in the record).
-      const rule = d.policy?.().match(req.subject.name, req.origin.door === 'radius' ? req.view.client : undefined);
+      const rule = await d.policy?.().match(req.subject.name, req.origin.door === 'radius' ? req.view.client : undefined);
       const v = await decideUnder(req, rule);
       if (rule === undefined) return v;
       v.details = { ...v.details, policy: rule.name };

@@ -17,20 +17,20 @@ export type PolicyFactors = PolicyRule['factors'];
 export interface PolicyTable {
   readonly rules: readonly PolicyRule[];
   /** The rule for this user at this door (`client`: the RADIUS client's name; undefined elsewhere). */
-  match(username: string, client: string | undefined): PolicyRule | undefined;
+  match(username: string, client: string | undefined): Promise<PolicyRule | undefined>;
 }
 
 /** `groupsOf` is asked only when some rule names groups (one indexed read per decision). */
-export function createPolicyTable(rules: readonly PolicyRule[], groupsOf: (username: string) => ReadonlySet<string>): PolicyTable {
+export function createPolicyTable(rules: readonly PolicyRule[], groupsOf: (username: string) => Promise<ReadonlySet<string>>): PolicyTable {
   const needsGroups = rules.some((r) => r.groups.length > 0);
   return {
     rules,
-    match(username, client) {
+    async match(username, client) {
       if (rules.length === 0) return undefined;
-      const groups = needsGroups ? groupsOf(username) : new Set<string>();
+      const groups = needsGroups ? await groupsOf(username) : new Set<string>();
       return rules.find((r) => (r.client === undefined || r.client === client) && (r.groups.length === 0 || r.groups.some((g) => groups.has(g))));
     },
   };
 }
 
-export const NO_POLICY: PolicyTable = createPolicyTable([], () => new Set());
+export const NO_POLICY: PolicyTable = createPolicyTable([], async () => new Set());

@@ -15,7 +15,7 @@ export function requireRole(audit: Auditor, assets: Assets) {
     const method = c.req.method;
     const path = c.req.path;
     if (uiAllows(s.adminRole, method, path)) return next();
-    audit.record({ event: 'admin.forbidden', outcome: 'reject', actor: `admin:${s.adminName}`, source: sourceOf(c), details: { role: s.adminRole, request: `${method} ${path.slice(0, 200)}` } });
+    await audit.record({ event: 'admin.forbidden', outcome: 'reject', actor: `admin:${s.adminName}`, source: sourceOf(c), details: { role: s.adminRole, request: `${method} ${path.slice(0, 200)}` } });
     return c.render(<ForbiddenPage assets={assets} csrf={c.get('csrf')} admin={s.adminName} roleLabel={ROLE_LABELS[s.adminRole]} method={method} path={path} />, 403);
   });
 }

@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import { deleteSession, findSession, insertSession, touchSession, type SessionRow } from '../db/queries/admins.js';
-import type { Store } from '../db/open.js';
+import type { SharedStore } from '../db/store.js';
 import { newToken, tokenHash } from '../lib/tokens.js';
 import type { WebEnv } from '../web-env.js';
 import { POLL_HEADER } from '../views/layout.js';
@@ -16,7 +16,7 @@ const TOUCH_EVERY_MS = 60_000;
 
 const cookieName = (secure: boolean) => (secure ? '__Host-gh_session' : 'gh_session');
 
-export function loadSession(store: Store, now: () => number) {
+export function loadSession(store: SharedStore, now: () => number) {
   return createMiddleware<WebEnv>(async (c, next) => {
     const secure = c.get('secure');
     const token = getCookie(c, cookieName(secure));
@@ -39,7 +39,7 @@ export function loadSession(store: Store, now: () => number) {
 }
 
 /** Start a session for an admin whose password was right; returns its id (the token's hash). */
-export async function startSession(c: Context<WebEnv>, store: Store, adminId: number, stage: 'password' | 'full', now: number, pendingSeedSealed: Buffer | null = null): Promise<string> {
+export async function startSession(c: Context<WebEnv>, store: SharedStore, adminId: number, stage: 'password' | 'full', now: number, pendingSeedSealed: Buffer | null = null): Promise<string> {
   const token = newToken();
   const id = tokenHash(token);
   await insertSession(store, { id, adminId, stage, csrfToken: newToken(), createdAt: now, lastSeenAt: now, pendingSeedSealed });
@@ -48,7 +48,7 @@ export async function startSession(c: Context<WebEnv>, store: Store, adminId: nu
   return id;
 }
 
-export async function endSession(c: Context<WebEnv>, store: Store): Promise<void> {
+export async function endSession(c: Context<WebEnv>, store: SharedStore): Promise<void> {
   const s = c.get('session');
   if (s !== undefined) await deleteSession(store, s.id);
   const secure = c.get('secure');

@@ -80,7 +80,7 @@ export function createPipeHandler(d: PipeDeps): (req: Request, caller?: Caller, 
     if (caller.workstation !== undefined && req.workstation !== caller.workstation) details.claimedWorkstation = req.workstation;
     if (req.enforced !== undefined) details.enforcement = req.enforced ? 'enforced' : 'not enforced';
     const source = `${caller.via}:${workstation || 'unknown'}`;
-    const subject = d.engine.subject(req.username);
+    const subject = await d.engine.subject(req.username);
     const answer = async (result: Result, reason: string, key: MessageKey, username: string, extra: AuditDetails, commit?: () => void): Promise<Reply> => {
       await d.audit.commit({ event: 'windows.auth', outcome: OUTCOME[result], reason, username, source, details: { ...details, ...extra } }, commit);
       return { result, message: MESSAGES[key] };

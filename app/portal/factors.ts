@@ -50,7 +50,7 @@ export function createPortalFactors(d: {
     },
     pushable: (username) => d.engine.pushable(username),
     async approve(username, source) {
-      const subject = d.engine.subject(username);
+      const subject = await d.engine.subject(username);
       if (!subject.ok) return { ok: false, reason: 'bad_user_name' };
       const v = await d.engine.decide({
         subject,
@@ -62,7 +62,7 @@ export function createPortalFactors(d: {
       });
       return v.kind === 'accept' ? { ok: true } : { ok: false, reason: v.reason };
     },
-    verifyCode(username, code) {
+    async verifyCode(username, code) {
       if (!/^\d{6,8}$/.test(code)) return { ok: false, reason: 'totp_wrong', lockedNow: false };
       return d.totp.verify(username, codeEquals(code));
     },

@@ -15,7 +15,7 @@ import {
 } from '@simplewebauthn/server';
 import { createHash } from 'node:crypto';
 import type { Auditor } from '../audit/audit.js';
-import type { Store } from '../db/open.js';
+import type { SharedStore } from '../db/store.js';
 import { enrolPushDevice, findPushDeviceByToken, findPushEnrolment, recordPushSignature, setPushSubscription, type PushDeviceRow } from '../db/queries/push.js';
 import { parseSubscription } from './webpush.js';
 import { newToken, tokenHash } from '../lib/tokens.js';
@@ -23,7 +23,7 @@ import { pushDescription } from '../mfa/push/api.js';
 import { decisionChallenge, type Decision, type PushRequest, type PushRequests } from './requests.js';
 
 export interface ApproverDeps {
-  store: Store;
+  store: SharedStore;
   audit: Auditor;
   requests: PushRequests;
   now(): number;
@@ -121,7 +121,7 @@ export function createApprover(d: ApproverDeps) {
       }
       if (!verified.verified) {
         const e = await findPushEnrolment(d.store, hash, d.now());
-        d.audit.record({ event: 'push.device.enrol', outcome: 'reject', reason: 'passkey_not_verified', username: e?.username ?? null });
+        await d.audit.record({ event: 'push.device.enrol', outcome: 'reject', reason: 'passkey_not_verified', username: e?.username ?? null });
         return no(400, 'The passkey could not be verified. Try again.');
       }
       registering.delete(hash);
@@ -129,7 +129,7 @@ export function createApprover(d: ApproverDeps) {
       const deviceToken = newToken('ghd_');
       const done = await enrolPushDevice(d.store, hash, d.now(), { name, credentialId: cred.id, publicKey: Buffer.from(cred.publicKey), signCount: cred.counter, transports: cred.transports ?? [], tokenHash: tokenHash(deviceToken) });
       if (done === undefined) return no(404, 'This enrolment link was used already or has expired. Ask for a new one.');
-      d.audit.record({ event: 'push.device.enrol', outcome: 'ok', username: done.username, details: { name } });
+      await d.audit.record({ event: 'push.device.enrol', outcome: 'ok', username: done.username, details: { name } });
       return ok({ username: done.username, deviceToken, name });
     },
 
@@ -138,7 +138,7 @@ export function createApprover(d: ApproverDeps) {
       const sub = parseSubscription(raw);
       if (sub === undefined) return no(400, 'not a push subscription (an https endpoint with p256dh and auth keys)');
       await setPushSubscription(d.store, device.id, JSON.stringify(sub));
-      if (device.subscription === null) d.audit.record({ event: 'push.device.subscribe', outcome: 'ok', username: device.username, details: { name: device.name } });
+      if (device.subscription === null) await d.audit.record({ event: 'push.device.subscribe', outcome: 'ok', username: device.username, details: { name: device.name } });
       return ok(true);
     },
 
@@ -173,8 +173,8 @@ export function createApprover(d: ApproverDeps) {
       if (r === undefined || r.username !== device.username) return no(404, 'This request was answered or has expired.');
       const pick = pickOf(r, decision, rawPick);
       if ('error' in pick) return no(400, pick.error);
-      const refuse = (why: string) => {
-        d.audit.record({ event: 'push.decision', outcome: 'reject', reason: 'signature_refused', username: device.username, details: { name: device.name, message: `${decision}: ${why}` } });
+      const refuse = async (why: string) => {
+        await d.audit.record({ event: 'push.decision', outcome: 'reject', reason: 'signature_refused', username: device.username, details: { name: device.name, message: `${decision}: ${why}` } });
         return no(401, 'The passkey signature was refused.');
       };
       const res = response as AuthenticationResponseJSON;
@@ -196,7 +196,7 @@ export function createApprover(d: ApproverDeps) {
       if (!await recordPushSignature(d.store, device.id, verified.authenticationInfo.newCounter, d.now())) return refuse('signature counter did not move forward');
       if (!d.requests.decide(id, decision, pick.picked)) return no(404, 'This request was answered or has expired.');
       // Whether the pick was right is not told here: the login's own record says (push_number_wrong).
-      d.audit.record({ event: 'push.decision', outcome: 'ok', reason: decision === 'approve' ? 'approved' : 'denied', username: device.username, details: { name: device.name } });
+      await d.audit.record({ event: 'push.decision', outcome: 'ok', reason: decision === 'approve' ? 'approved' : 'denied', username: device.username, details: { name: device.name } });
       return ok(decision);
     },
   };

@@ -2,7 +2,7 @@
 // carrying only the request's opaque id. Sent in the background: a slow or failing push service
 // never delays the login (the approver, when open, hears of it live anyway). A subscription the
 // push service says is gone (404, 410) is forgotten.
-import type { Store } from '../db/open.js';
+import type { SharedStore } from '../db/store.js';
 import { listPushDevices, setPushSubscription } from '../db/queries/push.js';
 import type { Logger } from '../lib/log.js';
 import { reasons, type CounterFamily, type Counters } from '../lib/metrics.js';
@@ -12,7 +12,7 @@ import { parseSubscription, type SendResult, type WebPushSender } from './webpus
 /** For /metrics: Web Push messages by result. */
 export const PUSH_COUNTERS: readonly CounterFamily[] = [{ name: 'webpush_messages', help: 'Web Push messages to phones (Gatehouse’s own approver), by result: sent, gone (the subscription is forgotten), failed.', series: reasons(['sent', 'gone', 'failed']) }];
 
-export function createPushNotifier(d: { store: Store; sender: WebPushSender; log: Logger; counters: Counters; now(): number }): (request: PushRequest) => void {
+export function createPushNotifier(d: { store: SharedStore; sender: WebPushSender; log: Logger; counters: Counters; now(): number }): (request: PushRequest) => void {
   return async (request) => {
     const ttl = Math.max(1, Math.round((request.expiresAt - d.now()) / 1000));
     const payload = JSON.stringify({ id: request.id });

@@ -1,7 +1,7 @@
 // Gatehouse's own push service as the engine's push provider, and which provider is in use.
 import type { Settings } from '../config.js';
 import { countPushDevices } from '../db/queries/push.js';
-import type { Store } from '../db/open.js';
+import type { SharedStore } from '../db/store.js';
 import type { PushProvider } from '../mfa/factor.js';
 import type { PushRequest, PushRequests } from './requests.js';
 
@@ -24,7 +24,7 @@ export function publicOrigin(s: Pick<Settings, 'publicUrl' | 'tlsCert' | 'tlsKey
 }
 
 export interface GatehousePushDeps {
-  store: Store;
+  store: SharedStore;
   requests: PushRequests;
   settings(): Readonly<Settings>;
   /** Tell the user's phones of a new request (Web Push); never rejects, never delays the login. */

@@ -19,7 +19,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Auditor } from '../audit/audit.js';
 import type { Settings } from '../config.js';
-import type { Store } from '../db/open.js';
+import type { SharedStore } from '../db/store.js';
 import { findPushApplication, findPushAppToken, insertPushAppToken, touchPushApplication, type PushApplicationRow } from '../db/queries/push-apps.js';
 import { cidrContains, normalizeAddress, parseCidr } from '../lib/cidr.js';
 import { TokenBuckets } from '../lib/rate-limit.js';
@@ -37,7 +37,7 @@ const REFUSALS_PER_MINUTE = 100;
 const MAX_TTL_SECONDS = 3600;
 
 export interface ServedDeps {
-  store: Store;
+  store: SharedStore;
   engine: Engine;
   audit: Auditor;
   settings(): Readonly<Settings>;
@@ -115,18 +115,20 @@ export function createServedApi(d: ServedDeps): ServedApi {
   sweep.unref();
 
   /** A refused call's record, at most REFUSALS_PER_MINUTE a minute (then one summary of the rest). */
-  function refused(reason: string, source: string, extra: { username?: string; client?: string; request?: string } = {}): void {
+  async function refused(reason: string, source: string, extra: { username?: string; client?: string; request?: string } = {}): Promise<void> {
+    // The counts are decided before anything is awaited (one synchronous turn per call).
     const minute = Math.floor(d.now() / 60_000);
+    let summary = 0;
     if (minute !== refusals.minute) {
-      if (refusals.suppressed > 0) d.audit.record({ event: 'pushapi.refused', outcome: 'reject', reason: 'refusal_summary', details: { suppressed: refusals.suppressed } });
+      summary = refusals.suppressed;
       refusals = { minute, written: 0, suppressed: 0 };
     }
-    if (refusals.written >= REFUSALS_PER_MINUTE) {
-      refusals.suppressed++;
-      return;
-    }
-    refusals.written++;
-    d.audit.record({ event: 'pushapi.refused', outcome: 'reject', reason, source, username: extra.username ?? null, client: extra.client ?? null, details: extra.request !== undefined ? { request: extra.request } : {} });
+    const write = refusals.written < REFUSALS_PER_MINUTE;
+    if (write) refusals.written++;
+    else refusals.suppressed++;
+    if (summary > 0) await d.audit.record({ event: 'pushapi.refused', outcome: 'reject', reason: 'refusal_summary', details: { suppressed: summary } });
+    if (!write) return;
+    await d.audit.record({ event: 'pushapi.refused', outcome: 'reject', reason, source, username: extra.username ?? null, client: extra.client ?? null, details: extra.request !== undefined ? { request: extra.request } : {} });
   }
 
   const overRate = (app: PushApplicationRow): boolean => app.rateLimit > 0 && !buckets.take(String(app.id), d.now(), app.rateLimit, app.rateLimit);
@@ -144,25 +146,25 @@ export function createServedApi(d: ServedDeps): ServedApi {
     const source = `http:${address}`;
     const app = accessId.length <= 100 ? await findPushApplication(d.store, { accessId }) : undefined;
     if (app === undefined) {
-      refused('unknown_application', source, { request: call });
+      await refused('unknown_application', source, { request: call });
       return { answer: { status: 404, body: { error: 'unknown application' } } };
     }
     if (authorization !== undefined) {
       const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(authorization.trim());
       const token = m === null ? undefined : await findPushAppToken(d.store, tokenHash(m[1]!), d.now());
       if (token === undefined || token.applicationId !== app.id || !token.scope.split(' ').includes(AUTH_SCOPE)) {
-        refused('bad_token', source, { client: app.name, request: call });
+        await refused('bad_token', source, { client: app.name, request: call });
         return { answer: { status: 401, body: { error: 'invalid_token', error_description: 'the access token is missing, expired, or not for this application' }, wwwAuthenticate: 'Bearer realm="gatehouse", error="invalid_token"' } };
       }
     } else {
       const ip = normalizeAddress(address);
       if (!app.allowedSources.some((s) => { const c = parseCidr(s); return c !== null && cidrContains(c, ip); })) {
-        refused('source_not_allowed', source, { client: app.name, request: call });
+        await refused('source_not_allowed', source, { client: app.name, request: call });
         return { answer: { status: 401, body: { error: 'invalid_token', error_description: 'an access token is required (POST token with the client credentials)' }, wwwAuthenticate: 'Bearer realm="gatehouse"' } };
       }
     }
     if (overRate(app)) {
-      refused('rate_limited', source, { client: app.name, request: call });
+      await refused('rate_limited', source, { client: app.name, request: call });
       return { answer: { status: 429, body: { error: `too many calls for application ${app.name} (at most ${app.rateLimit} a second)` } } };
     }
     touch(app);
@@ -208,12 +210,12 @@ export function createServedApi(d: ServedDeps): ServedApi {
 
   return {
     async token(req, source) {
-      const invalidClient = (): Answer => {
-        refused('bad_client', source, { request: 'POST token' });
+      const invalidClient = async (): Promise<Answer> => {
+        await refused('bad_client', source, { request: 'POST token' });
         return { status: 401, body: { error: 'invalid_client', error_description: 'unknown client or wrong secret' }, ...(req.basic ? { wwwAuthenticate: 'Basic realm="gatehouse"' } : {}) };
       };
       if (req.grantType !== 'client_credentials') {
-        refused('bad_grant', source, { request: 'POST token' });
+        await refused('bad_grant', source, { request: 'POST token' });
         return { status: 400, body: req.grantType === undefined ? { error: 'invalid_request', error_description: 'grant_type is required' } : { error: 'unsupported_grant_type', error_description: 'only client_credentials is supported' } };
       }
       if (req.clientId === undefined || req.clientSecret === undefined || req.clientId.length > 100 || req.clientSecret.length > 200) return invalidClient();
@@ -224,18 +226,18 @@ export function createServedApi(d: ServedDeps): ServedApi {
       if (app === undefined || !timingSafeEqual(given, known)) return invalidClient();
       const asked = (req.scope ?? AUTH_SCOPE).split(' ').filter((s) => s !== '');
       if (!asked.includes(AUTH_SCOPE)) {
-        refused('bad_scope', source, { client: app.name, request: 'POST token' });
+        await refused('bad_scope', source, { client: app.name, request: 'POST token' });
         return { status: 400, body: { error: 'invalid_scope', error_description: `this service grants ${AUTH_SCOPE} only` } };
       }
       if (overRate(app)) {
-        refused('rate_limited', source, { client: app.name, request: 'POST token' });
+        await refused('rate_limited', source, { client: app.name, request: 'POST token' });
         return { status: 429, body: { error: `too many calls for application ${app.name} (at most ${app.rateLimit} a second)` } };
       }
       const now = d.now();
       const token = newToken('ght_');
       await insertPushAppToken(d.store, { tokenHash: tokenHash(token), applicationId: app.id, scope: AUTH_SCOPE, expiresAt: now + TOKEN_TTL_SECONDS * 1000 }, now);
       touch(app);
-      d.audit.record({ event: 'pushapi.token', outcome: 'ok', source, client: app.name });
+      await d.audit.record({ event: 'pushapi.token', outcome: 'ok', source, client: app.name });
       return { status: 200, body: { access_token: token, token_type: 'bearer', expires_in: TOKEN_TTL_SECONDS, scope: AUTH_SCOPE, created_at: Math.floor(now / 1000) } };
     },
 
@@ -252,9 +254,9 @@ export function createServedApi(d: ServedDeps): ServedApi {
       const rawTtl = body['ttl_seconds'];
       const ttl = rawTtl === undefined || rawTtl === null ? s.messageTtlSeconds : typeof rawTtl === 'number' ? rawTtl : typeof rawTtl === 'string' && /^\s*\d{1,6}\s*$/.test(rawTtl) ? Number(rawTtl) : NaN;
       if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS) return { status: 400, body: { error: `ttl_seconds must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS}` } };
-      const subject = d.engine.subject(username);
+      const subject = await d.engine.subject(username);
       if (!subject.ok || !(await d.engine.pushable(subject.name))) {
-        d.audit.record({ event: 'pushapi.auth', outcome: 'reject', reason: 'unenrolled', username: subject.ok ? subject.name : username.slice(0, 200), source, client: app.name, details: { factor: 'none', ...(subject.ok ? {} : { message: subject.problem }) } });
+        await d.audit.record({ event: 'pushapi.auth', outcome: 'reject', reason: 'unenrolled', username: subject.ok ? subject.name : username.slice(0, 200), source, client: app.name, details: { factor: 'none', ...(subject.ok ? {} : { message: subject.problem }) } });
         return { status: 404, body: { error: 'unknown user' } };
       }
       if (requests.size >= MAX_REQUESTS) return { status: 503, body: { error: 'too many requests held; try again shortly' } };

@@ -183,7 +183,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     const now = deps.now();
     cache.sweep(now);
     const summary = drops.tick(now);
-    if (summary !== undefined) recordSafely(summary);
+    if (summary !== undefined) void recordSafely(summary);
     if (++ticks % LIMITER_SWEEP_TICKS === 0) {
       const perSecond = deps.settings().clientRateLimit;
       if (perSecond > 0) clientBuckets.sweep(now, perSecond, clientBurst(perSecond));
@@ -198,9 +198,9 @@ export function createProxy(deps: ProxyDeps): Proxy {
     return s;
   };
 
-  function recordSafely(e: Parameters<Auditor['record']>[0]): void {
+  async function recordSafely(e: Parameters<Auditor['record']>[0]): Promise<void> {
     try {
-      deps.audit.record(e);
+      await deps.audit.record(e);
     } catch (err) {
       deps.log.error('audit write failed', { error: (err as Error).message });
     }
@@ -208,7 +208,8 @@ export function createProxy(deps: ProxyDeps): Proxy {
 
   function drop(address: string, port: number, reason: DropReason, client: RadiusClient | undefined, username?: string): void {
     deps.counters.inc('drops', reason);
-    for (const e of drops.drop(address, port, reason, client?.name ?? null, username ?? null, deps.now())) deps.audit.record(e);
+    // Nothing is answered: the record is written, or its failure logged, in the background.
+    for (const e of drops.drop(address, port, reason, client?.name ?? null, username ?? null, deps.now())) void recordSafely(e);
   }
 
   function handle(buf: Buffer, rawAddress: string, port: number): void {
@@ -267,7 +268,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     const slot = deps.counters.clients.request(client.name);
     const entry = cache.add(key);
     // The packet's attribute values are views into `buf`, which stays alive with them.
-    authenticate(client, packet, address, port, key, entry, received, slot).catch((e: unknown) => {
+    authenticate(client, packet, address, port, key, entry, received, slot).catch(async (e: unknown) => {
       // Nothing was answered (an answer is sent only after its audit record is written): the
       // client retries, and its retransmission starts afresh. This is also the path when the
       // store cannot be written (busy, disk full): fail closed rather than answer unaudited.
@@ -275,7 +276,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
       deps.counters.inc('errors', 'internal');
       deps.log.error('request failed', { error: (e as Error).message, source: `${address}:${port}` });
       try {
-        deps.audit.record({ event: 'radius.auth', outcome: 'error', reason: 'internal_error', source: `${address}:${port}`, client: client.name, username: getString(packet.attributes, Attr.UserName) ?? null });
+        await deps.audit.record({ event: 'radius.auth', outcome: 'error', reason: 'internal_error', source: `${address}:${port}`, client: client.name, username: getString(packet.attributes, Attr.UserName) ?? null });
       } catch {
         // The store is what failed; the log line above is all there is.
       }
@@ -323,7 +324,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     });
 
     if (sentName === undefined || sentName === '') return finish(reject('no_user_name'));
-    const subject = deps.engine.subject(sentName);
+    const subject = await deps.engine.subject(sentName);
     if (!subject.ok) return finish(reject('bad_user_name', { message: subject.problem }));
     auditName = subject.name;
     if (subject.sent !== subject.name) details.sentUsername = subject.sent;
@@ -479,7 +480,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
       // entry is forgotten, its retransmission is forwarded afresh.
       cache.forget(key);
       deps.counters.inc('errors', `downstream_${e.reason}`);
-      deps.audit.record({ event: 'radius.auth', outcome: 'error', reason: `downstream_${e.reason}`, username, source, client: client.name, details: { ...details, downstream: target.name } });
+      await deps.audit.record({ event: 'radius.auth', outcome: 'error', reason: `downstream_${e.reason}`, username, source, client: client.name, details: { ...details, downstream: target.name } });
       return undefined;
     } finally {
       entry.exchange = undefined;

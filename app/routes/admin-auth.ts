@@ -15,7 +15,7 @@
 import type { Auditor } from '../audit/audit.js';
 import type { AdminRow } from '../db/queries/admins.js';
 import { changeAdminLockState, claimAdminTotpStep, findAdminById, openAdminSeed } from '../db/queries/admins.js';
-import type { Store } from '../db/open.js';
+import type { SharedStore } from '../db/store.js';
 import type { Sealer } from '../db/secrets.js';
 import { DUMMY_HASH, verifyPassword } from '../lib/password.js';
 import { afterFailure, lockVerdict } from '../mfa/lockout.js';
@@ -23,7 +23,7 @@ import { checkTotp, codeEquals, DEFAULT_TOTP } from '../mfa/otp.js';
 import { ADMIN_LOCKOUT, createSourceFailures } from './signin-limits.js';
 
 export interface AdminAuthDeps {
-  store: Store;
+  store: SharedStore;
   sealer: Sealer;
   audit: Auditor;
   now(): number;
@@ -81,7 +81,10 @@ export function createAdminAuth(d: AdminAuthDeps): AdminAuth {
       refusals.delete(key);
       if (refusals.size >= MAX_REFUSAL_WINDOWS) refusals.delete(refusals.keys().next().value!);
       refusals.set(key, { since: now, suppressed: 0 });
-      d.audit.record({ event, outcome: 'reject', reason: 'source_throttled', source, ...(w !== undefined && w.suppressed > 0 ? { details: { suppressed: w.suppressed } } : {}) });
+      // Written in the background: the refusal is decided (begin() must not wait). If the store
+      // cannot take it, the refused request is answered all the same, and the attempts that
+      // follow fail at their own records.
+      d.audit.record({ event, outcome: 'reject', reason: 'source_throttled', source, ...(w !== undefined && w.suppressed > 0 ? { details: { suppressed: w.suppressed } } : {}) }).catch(() => undefined);
     }
     return { ok: false, retryAfterMs };
   }
@@ -96,12 +99,12 @@ export function createAdminAuth(d: AdminAuthDeps): AdminAuth {
       const r = await changeAdminLockState(d.store, adminId, (s) => afterFailure({ locked: false, lockedUntil: s.lockedUntil, failedAttempts: s.failedAttempts }, now, ADMIN_LOCKOUT));
       if (r !== undefined) {
         failures = r.lockedNow ? ADMIN_LOCKOUT.maxFailures : r.failedAttempts;
-        if (r.lockedNow) d.audit.record({ event: 'admin.lockout', outcome: 'ok', actor, source, reason: 'too_many_failures' });
+        if (r.lockedNow) await d.audit.record({ event: 'admin.lockout', outcome: 'ok', actor, source, reason: 'too_many_failures' });
       }
     }
     const s = sources.fail(throttleKey(source), now);
-    if (s.lockedNow) d.audit.record({ event: 'admin.throttle', outcome: 'ok', source, reason: 'too_many_failures_from_source', details: { count: s.failures } });
-    d.audit.record({ event, outcome: 'reject', actor, reason, source });
+    if (s.lockedNow) await d.audit.record({ event: 'admin.throttle', outcome: 'ok', source, reason: 'too_many_failures_from_source', details: { count: s.failures } });
+    await d.audit.record({ event, outcome: 'reject', actor, reason, source });
     return { ok: false, reason, failures: Math.max(failures, s.failures) };
   }
 

@@ -58,7 +58,7 @@ export function createAgentRoutes(d: AgentDeps) {
       const r = refusals.get(agent);
       if (r === undefined || now - r.since >= 60_000) {
         refusals.set(agent, { since: now, count: 0 });
-        d.web.audit.record({ event: 'windows.auth', outcome: 'reject', reason: 'agent_rate_limited', username: null, source: `agent:${agent}`, details: { workstation: agent, ...(r !== undefined && r.count > 0 ? { suppressed: r.count } : {}) } });
+        await d.web.audit.record({ event: 'windows.auth', outcome: 'reject', reason: 'agent_rate_limited', username: null, source: `agent:${agent}`, details: { workstation: agent, ...(r !== undefined && r.count > 0 ? { suppressed: r.count } : {}) } });
       } else r.count++;
       c.header('Retry-After', '6');
       return c.json({ error: `too many requests from this agent (at most ${AGENT_BURST} at once, ${AGENT_PER_MINUTE} a minute)` }, 429);

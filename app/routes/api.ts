@@ -194,7 +194,7 @@ export function createApiRoutes(d: WebDeps) {
       // The token's role decides what it may do (app/admin/roles.ts), like an admin's in the UI.
       const path = c.req.path.startsWith(MOUNT) ? c.req.path.slice(MOUNT.length) || '/' : c.req.path;
       if (!apiAllows(row.role, c.req.method, path)) {
-        d.audit.record({ event: 'token.forbidden', outcome: 'reject', actor: `token:${row.name}`, source: sourceOf(c), details: { role: row.role, request: `${c.req.method} ${path.slice(0, 200)}` } });
+        await d.audit.record({ event: 'token.forbidden', outcome: 'reject', actor: `token:${row.name}`, source: sourceOf(c), details: { role: row.role, request: `${c.req.method} ${path.slice(0, 200)}` } });
         return c.json({ error: `this token's role (${row.role}) does not allow ${c.req.method} ${MOUNT}${path}` }, 403);
       }
       await next();
@@ -392,7 +392,7 @@ export function createApiRoutes(d: WebDeps) {
     }),
   );
 
-  api.get('/audit', (c) => {
+  api.get('/audit', async (c) => {
     const { filter, error } = auditFilterFromQuery((k) => c.req.query(k));
     if (error !== undefined) throw new ApiError(400, error, error.startsWith('From') ? 'from' : 'to');
     const limitRaw = c.req.query('limit');
@@ -401,7 +401,7 @@ export function createApiRoutes(d: WebDeps) {
     const beforeRaw = c.req.query('before');
     const before = beforeRaw === undefined || beforeRaw === '' ? undefined : /^\d{1,15}$/.test(beforeRaw) ? Number(beforeRaw) : NaN;
     if (before !== undefined && !(before > 0)) throw new ApiError(400, 'before must be a record id (a positive whole number)', 'before');
-    const rows = d.auditStore.page(filter, before, limit + 1);
+    const rows = await d.auditStore.page(filter, before, limit + 1);
     const shown = rows.slice(0, limit);
     return c.json({ records: shown.map(auditView), next_before: rows.length > limit ? shown[shown.length - 1]!.id : null });
   });

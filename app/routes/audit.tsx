@@ -33,29 +33,29 @@ export function auditFilterFromQuery(q: (k: string) => string | undefined): { fo
 }
 
 export function createAuditRoutes(d: WebDeps) {
-  const exportAs = (format: 'csv' | 'jsonl') => (c: Context<WebEnv>) => {
+  const exportAs = (format: 'csv' | 'jsonl') => async (c: Context<WebEnv>) => {
     const { filter } = auditFilterFromQuery((k) => c.req.query(k));
-    d.audit.record({ event: 'audit.export', outcome: 'ok', actor: `admin:${c.get('session')!.adminName}`, details: { format } });
+    await d.audit.record({ event: 'audit.export', outcome: 'ok', actor: `admin:${c.get('session')!.adminName}`, details: { format } });
     c.header('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
     c.header('Content-Disposition', `attachment; filename="gatehouse-audit.${format}"`);
     return stream(c, async (s) => {
-      for (const chunk of exportBatches(d.auditStore.iterate(filter), format)) await s.write(chunk);
+      for await (const chunk of exportBatches(d.auditStore.iterate(filter), format)) await s.write(chunk);
     });
   };
   return new Hono<WebEnv>()
-    .get('/audit', (c) => {
+    .get('/audit', async (c) => {
       const { form, filter, query, error } = auditFilterFromQuery((k) => c.req.query(k));
       const before = Number(c.req.query('before'));
       const beforeId = Number.isInteger(before) && before > 0 ? before : undefined;
-      const rows = d.auditStore.page(filter, beforeId, PAGE + 1);
+      const rows = await d.auditStore.page(filter, beforeId, PAGE + 1);
       const more = rows.length > PAGE;
       const shown = rows.slice(0, PAGE);
       return c.render(
         <AuditPage assets={d.assets} csrf={c.get('csrf')} admin={c.get('session')!.adminName} filter={form} rows={shown} nextBefore={more ? shown[shown.length - 1]!.id : undefined} firstPage={beforeId === undefined} query={query} error={error} />,
       );
     })
-    .get('/audit/verify', (c) => {
-      const r = d.verifyAudit();
+    .get('/audit/verify', async (c) => {
+      const r = await d.verifyAudit();
       return c.html(r.ok ? <VerifyResult ok count={r.count} /> : <VerifyResult ok={false} count={r.count} badId={r.badId} problem={r.problem} />);
     })
     .get('/audit/export.csv', exportAs('csv'))

@@ -1,7 +1,7 @@
 // What the web routes need from the running appliance. Built once in app/main.ts.
 import type { NodeView } from '../cluster/nodes.js';
 import type { ResolvedSettings } from '../config.js';
-import type { Store } from '../db/open.js';
+import type { SharedStore } from '../db/store.js';
 import type { Sealer } from '../db/secrets.js';
 import type { Auditor } from '../audit/audit.js';
 import type { VerifyResult } from '../audit/chain.js';
@@ -26,7 +26,7 @@ export interface ClientActivity {
 export type RuntimeClient = Omit<ClientView, 'lastSeen' | 'sendsMessageAuthenticator'>;
 
 export interface WebDeps {
-  store: Store;
+  store: SharedStore;
   sealer: Sealer;
   audit: Auditor;
   auditStore: AuditStore;
@@ -45,7 +45,7 @@ export interface WebDeps {
   downstream(): { name: string; host: string; port: number; source: 'flag' | 'env' | 'db' } | undefined;
   pendingApprovals(): PendingApproval[];
   /** Check the audit log's keyed hash chain. */
-  verifyAudit(): VerifyResult;
+  verifyAudit(): Promise<VerifyResult>;
   /** An encrypted backup of the store and master key (app/backup.ts), for download. */
   backup(passphrase: string): Promise<Buffer>;
   /** Gatehouse's own push service: the approval requests waiting for phones. */

@@ -32,7 +32,7 @@ export interface PortalDeps {
   /** The first factor. `unavailable`: it could not be asked (not the person's fault). */
   checkPassword(username: string, password: string): Promise<{ ok: true } | { ok: false; reason: string; unavailable: boolean }>;
   /** A TOTP code of the user's, with replay protection and the lockout of every door. */
-  verifyCode(username: string, code: string): TotpResult;
+  verifyCode(username: string, code: string): Promise<TotpResult>;
   /**
    * Whether a push can reach the user: their phones (Gatehouse's own approver), or any user when
    * the push service is Notakey (Gatehouse cannot tell who is enrolled there, so it asks them).
@@ -53,8 +53,8 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
   const base = (c: Context<WebEnv>) => ({ assets: d.assets, csrf: c.get('csrf') });
   const current = (c: Context<WebEnv>): PortalSession | undefined => sessions.get(getCookie(c, COOKIE));
   const actor = (s: PortalSession) => `self:${s.username}`;
-  const audit = (c: Context<WebEnv>, event: string, outcome: 'ok' | 'reject', username: string | null, reason?: string) =>
-    d.audit.record({ event, outcome, username, source: sourceOf(c), ...(reason !== undefined ? { reason } : {}) });
+  const audit = async (c: Context<WebEnv>, event: string, outcome: 'ok' | 'reject', username: string | null, reason?: string) =>
+    await d.audit.record({ event, outcome, username, source: sourceOf(c), ...(reason !== undefined ? { reason } : {}) });
 
   /**
    * One attempt from the source: refused while it is locked out or has as many attempts in
@@ -77,7 +77,7 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
         else inFlight.set(src, n);
         if (!failed) return failures.clear(src);
         const f = failures.fail(src, d.now());
-        if (f.lockedNow) d.audit.record({ event: 'portal.lockout', outcome: 'ok', source: src, reason: 'too_many_failures' });
+        if (f.lockedNow) await d.audit.record({ event: 'portal.lockout', outcome: 'ok', source: src, reason: 'too_many_failures' });
         await d.delay(failureDelayMs(f.failures));
       },
     };
@@ -98,7 +98,7 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
     const f = await factorsOf(s.username);
     if (s.stage === 'password') return c.render(<PortalSecondStep {...base(c)} username={s.username} hasTotp={f.totp === 'active'} hasPhone={f.push} {...extra} />, status);
     const settings = d.resolved().settings;
-    const recent = d.auditStore.page({ username: s.username, events: ['radius.auth', 'windows.auth'] }, undefined, RECENT);
+    const recent = await d.auditStore.page({ username: s.username, events: ['radius.auth', 'windows.auth'] }, undefined, RECENT);
     return c.render(
       <PortalHome
         {...base(c)}
@@ -148,7 +148,7 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
         throw e;
       }
       if (!r.ok) {
-        audit(c, 'portal.signin', 'reject', name.value, r.reason);
+        await audit(c, 'portal.signin', 'reject', name.value, r.reason);
         await attempt.end(!r.unavailable);
         return r.unavailable
           ? signIn(c, { error: { message: 'Your password cannot be checked right now; try again later.' }, name: typed }, 503)
@@ -161,7 +161,7 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
       const inWindow = f.user !== undefined && inEnrolWindow(d.resolved().settings, f.user.createdAt, d.now());
       const s = sessions.create(name.value, f.hasFactor ? 'password' : 'full', !f.hasFactor && inWindow);
       setCookie(c, COOKIE, s.id, { httpOnly: true, sameSite: 'Strict', secure: c.get('secure'), path: '/my', maxAge: PORTAL_MAX_MS / 1000 });
-      audit(c, 'portal.signin', 'ok', name.value, f.hasFactor ? 'factor_next' : inWindow ? 'may_enrol' : 'needs_code');
+      await audit(c, 'portal.signin', 'ok', name.value, f.hasFactor ? 'factor_next' : inWindow ? 'may_enrol' : 'needs_code');
       return seeOther(c, '/my');
     })
     .post('/my/code', async (c) => {
@@ -170,14 +170,14 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
       const b = await c.req.parseBody();
       const attempt = begin(c);
       if (!attempt.ok) return home(c, s, { error: { message: attempt.error } }, 403);
-      const r = p.verifyCode(s.username, (str(b['code']) ?? '').replace(/\s+/g, ''));
+      const r = await p.verifyCode(s.username, (str(b['code']) ?? '').replace(/\s+/g, ''));
       await attempt.end(!r.ok);
       if (!r.ok) {
-        audit(c, 'portal.second_factor', 'reject', s.username, r.reason);
+        await audit(c, 'portal.second_factor', 'reject', s.username, r.reason);
         return home(c, s, { error: { message: r.reason === 'locked' ? 'Your account is locked after too many wrong codes; try again later or ask your administrator.' : r.reason === 'totp_replayed' ? 'That code was already used; wait for the next one.' : 'The code is not correct.', field: 'code' } }, 403);
       }
       s.stage = 'full';
-      audit(c, 'portal.second_factor', 'ok', s.username);
+      await audit(c, 'portal.second_factor', 'ok', s.username);
       return seeOther(c, '/my');
     })
     .post('/my/push', async (c) => {
@@ -194,7 +194,7 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
       }
       // A denial counts as a failure; a push nobody answered does not (nobody guessed anything).
       await attempt.end(!r.ok && r.reason === 'push_denied');
-      audit(c, 'portal.second_factor', r.ok ? 'ok' : 'reject', s.username, r.ok ? 'push_approved' : r.reason);
+      await audit(c, 'portal.second_factor', r.ok ? 'ok' : 'reject', s.username, r.ok ? 'push_approved' : r.reason);
       if (!r.ok) return home(c, s, { error: { message: r.reason === 'push_denied' ? 'The sign-in was denied on your phone.' : r.reason === 'push_expired' ? 'The sign-in was not approved in time; try again.' : 'Your phone could not be asked right now; try again later.' } }, 403);
       s.stage = 'full';
       return seeOther(c, '/my');
@@ -211,7 +211,7 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
       const matches = await verifyPassword(normalEnrolmentCode(str(b['code']) ?? ''), stored ?? DUMMY_HASH);
       const claimed = stored !== undefined && matches && await claimEnrolmentCode(d.store, s.username, stored, d.now());
       await attempt.end(!claimed);
-      audit(c, 'portal.enrolment_code', claimed ? 'ok' : 'reject', s.username, claimed ? undefined : 'wrong_or_expired');
+      await audit(c, 'portal.enrolment_code', claimed ? 'ok' : 'reject', s.username, claimed ? undefined : 'wrong_or_expired');
       if (!claimed) return home(c, s, { error: { message: 'That code is not right, was used already, or has expired; ask your administrator for a new one.', field: 'enrolcode' } }, 403);
       s.mayEnrol = true;
       return seeOther(c, '/my', { kind: 'ok', text: 'Code accepted: set up your sign-in method now.' });
@@ -259,11 +259,11 @@ export function createPortalRoutes(d: WebDeps, p: PortalDeps) {
       if (!r.ok) return home(c, s, { error: { message: r.error } }, 409);
       return seeOther(c, '/my', { kind: 'ok', text: `${r.value} removed; it cannot approve sign-ins any more.` });
     })
-    .post('/my/signout', (c) => {
+    .post('/my/signout', async (c) => {
       const s = current(c);
       if (s !== undefined) {
         sessions.drop(s.id);
-        audit(c, 'portal.signout', 'ok', s.username);
+        await audit(c, 'portal.signout', 'ok', s.username);
       }
       deleteCookie(c, COOKIE, { path: '/my', secure: c.get('secure') });
       return seeOther(c, '/my', { kind: 'ok', text: 'Signed out.' });

@@ -106,7 +106,7 @@ export function createSessionRoutes(d: WebDeps, auth: AdminAuth) {
     }
     await endSession(c, d.store);
     await startSession(c, d.store, s.adminId, 'full', d.now());
-    d.audit.record({ event: 'admin.signin', outcome: 'accept', actor: `admin:${s.adminName}`, reason: 'totp_ok', source });
+    await d.audit.record({ event: 'admin.signin', outcome: 'accept', actor: `admin:${s.adminName}`, reason: 'totp_ok', source });
     return redirect(c, '/');
   });
 
@@ -135,21 +135,21 @@ export function createSessionRoutes(d: WebDeps, auth: AdminAuth) {
     if (!check.ok) {
       const uri = otpauthUri(`${d.admin.totpIssuer()} admin`, s.adminName, seed, DEFAULT_TOTP);
       seed.fill(0);
-      d.audit.record({ event: 'admin.enrol', outcome: 'reject', actor: `admin:${s.adminName}`, reason: 'totp_wrong', source: sourceOf(c) });
+      await d.audit.record({ event: 'admin.enrol', outcome: 'reject', actor: `admin:${s.adminName}`, reason: 'totp_wrong', source: sourceOf(c) });
       return c.html(<EnrolPage assets={d.assets} csrf={c.get('csrf')} name={s.adminName} uri={uri} error="That code does not match. Check the app and try the next code." />, 400);
     }
     await setAdminSeed(d.store, d.sealer, s.adminId, seed, check.step);
     seed.fill(0);
     await endSession(c, d.store);
     await startSession(c, d.store, s.adminId, 'full', d.now());
-    d.audit.record({ event: 'admin.enrol', outcome: 'ok', actor: `admin:${s.adminName}`, source: sourceOf(c) });
-    d.audit.record({ event: 'admin.signin', outcome: 'accept', actor: `admin:${s.adminName}`, reason: 'totp_enrolled', source: sourceOf(c) });
+    await d.audit.record({ event: 'admin.enrol', outcome: 'ok', actor: `admin:${s.adminName}`, source: sourceOf(c) });
+    await d.audit.record({ event: 'admin.signin', outcome: 'accept', actor: `admin:${s.adminName}`, reason: 'totp_enrolled', source: sourceOf(c) });
     return redirect(c, '/');
   });
 
   app.post('/logout', async (c) => {
     const s = c.get('session');
-    if (s !== undefined) d.audit.record({ event: 'admin.signout', outcome: 'ok', actor: `admin:${s.adminName}`, source: sourceOf(c) });
+    if (s !== undefined) await d.audit.record({ event: 'admin.signout', outcome: 'ok', actor: `admin:${s.adminName}`, source: sourceOf(c) });
     await endSession(c, d.store);
     return redirect(c, '/login');
   });

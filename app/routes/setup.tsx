@@ -82,22 +82,22 @@ export function createSetupRoutes(d: WebDeps) {
         const now = d.now();
         const until = failures.lockedUntil(source, now);
         if (until !== undefined) {
-          reject('locked');
+          await reject('locked');
           return { kind: 'locked', until };
         }
         if (!setupCodeMatches(entered, stored)) {
           const f = failures.fail(source, now);
-          reject('wrong_code', { count: f.failures, ...(f.lockedNow ? { message: `source locked out for ${ADMIN_LOCKOUT.lockoutMs / 60_000} minutes` } : {}) });
+          await reject('wrong_code', { count: f.failures, ...(f.lockedNow ? { message: `source locked out for ${ADMIN_LOCKOUT.lockoutMs / 60_000} minutes` } : {}) });
           return { kind: 'wrong_code', ...f };
         }
         if (password !== confirm) {
-          reject('password_mismatch');
+          await reject('password_mismatch');
           return { kind: 'invalid', error: 'The two passphrases differ.' };
         }
         // The same operation (name rules, password policy, audit record) as adding an admin in the UI.
         const r = await addAdmin(d.admin, SETUP_ACTOR, rawName, password, source);
         if (!r.ok) {
-          reject(r.field === 'password' ? 'weak_password' : r.field === 'name' ? 'bad_name' : 'invalid');
+          await reject(r.field === 'password' ? 'weak_password' : r.field === 'name' ? 'bad_name' : 'invalid');
           return { kind: 'invalid', error: `Not created: ${r.error}.` };
         }
         failures.clear(source);

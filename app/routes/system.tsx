@@ -56,10 +56,10 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
     return 'Your password or code is not correct (a code works once: wait for the next one). The operation was not done.';
   };
 
-  const approvals = (c: Context<WebEnv>) => {
+  const approvals = async (c: Context<WebEnv>) => {
     const now = d.now();
     const pending = d.pendingApprovals();
-    const recent = d.auditStore.page({ events: ['radius.auth', 'windows.auth', 'pushapi.auth'] }, undefined, 25).filter((r) => r.details !== null && /"factor":"(push|totp)"/.test(r.details));
+    const recent = (await d.auditStore.page({ events: ['radius.auth', 'windows.auth', 'pushapi.auth'] }, undefined, 25)).filter((r) => r.details !== null && /"factor":"(push|totp)"/.test(r.details));
     if (isHtmx(c)) return c.html(<ApprovalsLive now={now} pending={pending} recent={recent} />);
     return c.render(<ApprovalsPage {...base(c)} now={now} pending={pending} recent={recent} />);
   };
@@ -166,7 +166,7 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
       const st = d.directory();
       if (!st.ok) return directory(c, { error: `The directory cannot be used: ${st.problem}` }, 409);
       const r = await st.directory.test();
-      d.audit.record({ event: 'directory.test', outcome: r.ok ? 'ok' : 'error', actor: actor(c), ...(r.ok ? { details: { address: r.url } } : { reason: r.reason }) });
+      await d.audit.record({ event: 'directory.test', outcome: r.ok ? 'ok' : 'error', actor: actor(c), ...(r.ok ? { details: { address: r.url } } : { reason: r.reason }) });
       return directory(c, { test: r.ok ? { kind: 'connection', ok: true, url: r.url } : { kind: 'connection', ok: false, reason: r.reason, detail: r.detail } });
     })
     .post('/directory/test-user', async (c) => {
@@ -187,7 +187,7 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
         const checked = await st.directory.checkPassword(username, password);
         test = { kind: 'user', username, ok: true, user: found.user, password: checked.ok ? 'right' : { reason: checked.reason } };
       }
-      d.audit.record({ event: 'directory.test_user', outcome: test.ok ? 'ok' : 'error', actor: actor(c), username, ...(test.ok ? (test.password !== undefined ? { reason: test.password === 'right' ? 'password_right' : `password_${test.password.reason}` } : {}) : { reason: test.reason }) });
+      await d.audit.record({ event: 'directory.test_user', outcome: test.ok ? 'ok' : 'error', actor: actor(c), username, ...(test.ok ? (test.password !== undefined ? { reason: test.password === 'right' ? 'password_right' : `password_${test.password.reason}` } : {}) : { reason: test.reason }) });
       return directory(c, { test });
     })
     .post('/directory/password', async (c) => {
@@ -325,7 +325,7 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
         return c.render(<BackupPage {...base(c)} error={(e as Error).message} />, 400);
       }
       const name = `gatehouse-${new Date(d.now()).toISOString().slice(0, 10)}.ghb`;
-      d.audit.record({ event: 'backup.create', outcome: 'ok', actor: actor(c), details: { name, count: file.length } });
+      await d.audit.record({ event: 'backup.create', outcome: 'ok', actor: actor(c), details: { name, count: file.length } });
       return c.body(new Uint8Array(file), 200, { 'content-type': 'application/octet-stream', 'content-disposition': `attachment; filename="${name}"`, 'cache-control': 'no-store' });
     });
 }

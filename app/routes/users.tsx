@@ -50,19 +50,22 @@ export function createUserRoutes(d: WebDeps) {
 
   /** A user's page (404 when there is none), with what the request adds: a notice, an error. */
   /** The rule at doors without a client condition, then per RADIUS client named by some rule. */
-  const effectiveRules = (name: string) => {
+  const effectiveRules = async (name: string) => {
     const table = d.policy();
     const clients = [...new Set(table.rules.flatMap((r) => (r.client === undefined ? [] : [r.client])))].sort();
-    return [{ where: 'Any door', rule: table.match(name, undefined) }, ...clients.map((cl) => ({ where: `Via ${cl}`, rule: table.match(name, cl) }))];
+    const doors: { where: string; client: string | undefined }[] = [{ where: 'Any door', client: undefined }, ...clients.map((cl) => ({ where: `Via ${cl}`, client: cl }))];
+    const rules = [];
+    for (const door of doors) rules.push({ where: door.where, rule: await table.match(name, door.client) });
+    return rules;
   };
   const userPage = async (c: Context<WebEnv>, raw: string, extra: Partial<UserPageProps> = {}, status: 200 | 400 | 404 | 409 = 200) => {
     const u = await userDetail(d.admin, raw);
     if (!u.ok) return c.render(<UsersPage {...frame(c)} {...await listProps(c)} error={u.error} />, 404);
     const name = u.value.username;
-    const recent = d.auditStore.page({ username: name }, undefined, RECENT);
-    const lastLogin = recent.find((r) => r.outcome === 'accept' && (r.event === 'radius.auth' || r.event === 'windows.auth')) ?? d.auditStore.page({ username: name, events: ['radius.auth', 'windows.auth'], outcome: 'accept' }, undefined, 1)[0];
+    const recent = await d.auditStore.page({ username: name }, undefined, RECENT);
+    const lastLogin = recent.find((r) => r.outcome === 'accept' && (r.event === 'radius.auth' || r.event === 'windows.auth')) ?? (await d.auditStore.page({ username: name, events: ['radius.auth', 'windows.auth'], outcome: 'accept' }, undefined, 1))[0];
     const ownPush = pushProviderOf(d.resolved().settings) === 'gatehouse';
-    return c.render(<UserPage {...frame(c)} now={d.now()} user={u.value} recent={recent} lastLogin={lastLogin} phones={await userPhones(d.admin, name)} ownPush={ownPush} rules={effectiveRules(name)} {...extra} />, status);
+    return c.render(<UserPage {...frame(c)} now={d.now()} user={u.value} recent={recent} lastLogin={lastLogin} phones={await userPhones(d.admin, name)} ownPush={ownPush} rules={await effectiveRules(name)} {...extra} />, status);
   };
   /** After an action: the user's page (`back=user`) or the list. */
   const backTo = (b: Form, username: string) => (field(b, 'back') === 'user' ? userHref(username) : '/users');
@@ -82,11 +85,11 @@ export function createUserRoutes(d: WebDeps) {
       if (shown !== undefined || phoneLink !== undefined || enrolCode !== undefined) c.header('Cache-Control', 'no-store');
       return userPage(c, c.req.param('name'), { enrolled: shown?.uri, phoneLink, enrolCode, notice: takeNotice(c)?.text });
     })
-    .get('/users/export.csv', (c) => {
+    .get('/users/export.csv', async (c) => {
       c.header('Content-Type', 'text/csv; charset=utf-8');
       c.header('Content-Disposition', `attachment; filename="gatehouse-users-${new Date(d.now()).toISOString().slice(0, 10)}.csv"`);
       c.header('Cache-Control', 'no-store');
-      d.audit.record({ event: 'user.export', outcome: 'ok', actor: actor(c) });
+      await d.audit.record({ event: 'user.export', outcome: 'ok', actor: actor(c) });
       return stream(c, async (s) => {
         for await (const chunk of exportUsersCsv(d.admin)) await s.write(chunk);
       });

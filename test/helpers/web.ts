@@ -140,7 +140,7 @@ export async function makeWebApp(opts: WebAppOptions = {}): Promise<WebApp> {
   const sealer = createSealer(masterKey);
   let t = opts.now ?? WEB_START;
   const clock = { now: () => t, set: (ms: number) => void (t = ms), advance: (ms: number) => void (t += ms) };
-  const auditLog = openAuditLog(store, masterKey, clock.now);
+  const auditLog = await openAuditLog(store, masterKey, clock.now);
   const auditStore = auditLog.store;
   const audit = auditLog.auditor;
   const counters = new Counters();
@@ -233,7 +233,7 @@ export async function makeWebApp(opts: WebAppOptions = {}): Promise<WebApp> {
     policy: () => createPolicyTable(loaded.rules, createGroupReader(store)),
     directorySync: createDirectorySync({ directory: () => directoryFromSettings(resolved().settings, bindPassword()), settings: () => syncSettingsOf(resolved().settings), users: createDirectoryUserStore(store), audit, log: createLogger('error', (line) => void logLines.push(line)), now: clock.now }),
     bindPasswordSource: () => bindPassword()?.source,
-    verifyAudit: () => auditLog.verify(),
+    verifyAudit: async () => await auditLog.verify(),
     ...opts.overrides,
   };
   const secure = opts.secure ?? false;
@@ -271,7 +271,11 @@ export async function makeWebApp(opts: WebAppOptions = {}): Promise<WebApp> {
     fixed,
     clock,
     changes: () => changes,
-    auditRows: () => [...auditStore.iterate()],
+    // Read straight from the SQLite file the app writes (synchronously: tests read it anywhere).
+    auditRows: () =>
+      store.sqlite
+        .prepare('SELECT id, time, event, outcome, username, reason, source, client, actor, details, prev_hash AS prevHash, hash FROM audit_log ORDER BY id')
+        .all() as AuditRecord[],
     runtime,
     pushApi,
     adminSession: async (name = 'root', o = {}) => await createAdminSession(store, { name, secure, now: clock.now(), stage: o.stage ?? 'full', ...(o.role !== undefined ? { role: o.role } : {}) }),

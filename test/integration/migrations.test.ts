@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { createAuditStore } from '../../app/db/queries/audit.js';
 import { DB_FILE, openStore } from '../../app/db/open.js';
 import { ROOT, tempDir } from '../helpers/appliance.js';
+import { sqliteRunner } from '../../app/db/store.js';
 
 interface Journal {
   entries: { idx: number; tag: string }[];
@@ -48,28 +49,28 @@ M('an empty store migrates to the head: every table exists', ({ dir }) => {
 });
 
 for (let n = 1; n < journal.entries.length; n++) {
-  M(`a store at migration ${journal.entries[n - 1]!.tag} migrates to the head with its rows kept`, ({ dir }) => {
+  M(`a store at migration ${journal.entries[n - 1]!.tag} migrates to the head with its rows kept`, async ({ dir }) => {
     const file = join(dir, DB_FILE);
     const old = new Database(file);
     migrate(drizzle(old), { migrationsFolder: migrationsUpTo(dir, n) });
     // Rows that every version has: settings, and a few chained audit records.
     old.prepare("INSERT INTO settings (key, value) VALUES ('message-title', 'Old title')").run();
     old.close();
-    const withAudit = openStoreAt(file, n);
+    const withAudit = await openStoreAt(file, n);
     withAudit.close();
     const store = openStore(dir);
     try {
       assert.is(store.sqlite.prepare('SELECT value FROM settings WHERE key = ?').pluck().get('message-title'), 'Old title');
       // Opening the log keys the old SHA-256 chain: one audit.keyed record links it to the keyed one.
-      const log = openAuditLog(store, KEY);
-      assert.is(log.store.count(), 4);
-      assert.equal(log.verify(), { ok: true, count: 4, legacy: 3 });
-      assert.is(log.store.last()!.event, 'audit.keyed');
-      assert.equal(JSON.parse(log.store.last()!.details!).count, 3);
+      const log = await openAuditLog(store, KEY);
+      assert.is(await log.store.count(), 4);
+      assert.equal(await log.verify(), { ok: true, count: 4, legacy: 3 });
+      assert.is((await log.store.last())!.event, 'audit.keyed');
+      assert.equal(JSON.parse((await log.store.last())!.details!).count, 3);
       // Opening it again adds nothing; new records are keyed.
-      const again = openAuditLog(store, KEY);
-      again.auditor.record({ event: 'client.remove', outcome: 'ok' });
-      assert.equal(again.verify(), { ok: true, count: 5, legacy: 3 });
+      const again = await openAuditLog(store, KEY);
+      await again.auditor.record({ event: 'client.remove', outcome: 'ok' });
+      assert.equal(await again.verify(), { ok: true, count: 5, legacy: 3 });
       assert.equal(store.sqlite.pragma('foreign_key_check'), []);
       const applied = store.sqlite.prepare('SELECT count(*) FROM __drizzle_migrations').pluck().get();
       assert.is(applied, journal.entries.length);
@@ -80,11 +81,11 @@ for (let n = 1; n < journal.entries.length; n++) {
 }
 
 /** Append audit records as stores of every earlier version did (SHA-256 chained, no key). */
-function openStoreAt(file: string, _n: number) {
+async function openStoreAt(file: string, _n: number) {
   const sqlite = new Database(file);
-  const fake = { sqlite, db: drizzle(sqlite), close: () => sqlite.close() } as unknown as Parameters<typeof createAuditStore>[0];
+  const fake = { ...sqliteRunner({ sqlite }), dialect: 'sqlite' as const, sqlite, db: drizzle(sqlite), close: () => sqlite.close() };
   const audit = createAuditStore(fake, { genesis: GENESIS_HASH, link: legacyHash });
-  audit.append([1, 2, 3].map((i) => ({ time: i, event: 'client.add', outcome: 'ok' as const, username: null, reason: null, source: null, client: null, actor: 'cli:test', details: null })));
+  await audit.append([1, 2, 3].map((i) => ({ time: i, event: 'client.add', outcome: 'ok' as const, username: null, reason: null, source: null, client: null, actor: 'cli:test', details: null })));
   return { close: () => sqlite.close() };
 }
 

@@ -14,15 +14,20 @@ import { changeAdminCounted, changeAdminLockState, claimAdminTotpStep, Duplicate
 import { deleteClientByAddress, DuplicateClientError, insertClient, listClients, listFixedClientsSeen, markFixedClientMessageAuthenticatorSeen, markMessageAuthenticatorSeen, updateClient } from '../../app/db/queries/clients.js';
 import { deleteDownstreams, listDownstreams, replaceDownstream } from '../../app/db/queries/downstream.js';
 import { claimEnrolmentCode, findEnrolmentCode, putEnrolmentCode } from '../../app/db/queries/enrolment-codes.js';
-import { deleteRule, insertRule, listRules, moveRule } from '../../app/db/queries/policy.js';
+import { createGroupReader, deleteRule, insertRule, listRules, moveRule } from '../../app/db/queries/policy.js';
 import { DuplicateApplicationError, findPushAppToken, findPushApplication, insertPushAppToken, insertPushApplication, replacePushApplicationSecret } from '../../app/db/queries/push-apps.js';
 import { enrolPushDevice, insertPushEnrolment, listPushDevices, recordPushSignature, vapidKeys } from '../../app/db/queries/push.js';
 import { deleteStoredSetting, readSealedSetting, readStoredSettings, writeSealedSetting, writeStoredSetting } from '../../app/db/queries/settings.js';
 import { createSealer } from '../../app/db/secrets.js';
 import { deleteNode, listNodes, recordNode } from '../../app/db/queries/nodes.js';
 import { createDirectoryUserStore } from '../../app/db/queries/directory-users.js';
-import { confirmPendingTotp, countUsers, deleteTotpAccount, findPendingTotp, findUserDetail, insertUser, listUsers, pageUsers, replaceTotpAccount, setPendingTotp, setUserLocked, writeProfiles } from '../../app/db/queries/users.js';
+import { confirmPendingTotp, countUsers, createUserFactorQueries, deleteTotpAccount, findPendingTotp, findUserDetail, insertUser, listUsers, pageUsers, replaceTotpAccount, setPendingTotp, setUserLocked, writeProfiles } from '../../app/db/queries/users.js';
 import { openPostgres, type SharedStore } from '../../app/db/store.js';
+import { openAuditLog } from '../../app/audit/log.js';
+import { DECISION_SLOT_MS } from '../../app/db/queries/audit.js';
+import { collect } from '../helpers/collect.js';
+import { codeEquals, DEFAULT_TOTP, totp } from '../../app/mfa/otp.js';
+import { createTotpFactor } from '../../app/mfa/totp.js';
 import { startPostgres, type Postgres } from '../helpers/postgres.js';
 
 const T = 1_800_000_000_000;
@@ -264,6 +269,89 @@ for (const [name, open] of Object.entries(engines)) {
     assert.equal([Number(step!.step), Number(step!.digits)], [1234, 8], 'the confirming code does not log in again');
     assert.ok(await deleteTotpAccount(e.b, 'dana'));
     assert.not.ok(await deleteTotpAccount(e.b, 'dana'));
+  });
+
+  S('the login path: a code gets in once across both; parallel wrong codes lock after exactly the limit, and the right code is then refused; groups read', async ({ e }) => {
+    const seed = randomBytes(20);
+    await replaceTotpAccount(e.a, sealer, 'lena', seed, DEFAULT_TOTP);
+    let t = T;
+    const policy = { maxFailures: 4, lockoutMs: 60_000 };
+    // Two appliances: each its own connection and its own memory.
+    const fa = createTotpFactor(createUserFactorQueries(e.a, sealer), () => policy, () => t);
+    const fb = createTotpFactor(createUserFactorQueries(e.b, sealer), () => policy, () => t);
+    assert.equal(await fb.status('lena'), { known: true, lock: { locked: false }, totp: DEFAULT_TOTP });
+    assert.equal(await fa.status('nobody'), { known: false });
+    const code = totp(seed, t);
+    // Replays count as wrong codes: fewer than the limit here.
+    const once = await Promise.all(Array.from({ length: 4 }, (_, i) => (i % 2 === 0 ? fa : fb).verify('lena', codeEquals(code))));
+    assert.is(once.filter((r) => r.ok).length, 1, JSON.stringify(once));
+    assert.ok(once.every((r) => r.ok || r.reason === 'totp_replayed'));
+    // A later step on the other appliance: accepted, and the failure count is cleared.
+    t += 30_000;
+    assert.equal(await fb.verify('lena', codeEquals(totp(seed, t))), { ok: true });
+    assert.is((await findUserDetail(e.a, 'lena'))!.failedAttempts, 0);
+
+    t += 30_000;
+    const wrong = totp(seed, t + 10 * 30_000);
+    const guesses = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? fa : fb).verify('lena', codeEquals(wrong))));
+    const counted = guesses.filter((r) => !r.ok && r.reason === 'totp_wrong');
+    assert.is(counted.length, policy.maxFailures, JSON.stringify(guesses));
+    assert.is(counted.filter((r) => !r.ok && r.reason === 'totp_wrong' && r.lockedNow).length, 1, 'one lockout');
+    assert.is(guesses.filter((r) => !r.ok && r.reason === 'locked').length, 20 - policy.maxFailures);
+    const right = await fa.verify('lena', codeEquals(totp(seed, t)));
+    assert.equal(right, { ok: false, reason: 'locked', lock: { locked: true, reason: 'locked_out', until: t + policy.lockoutMs } });
+    assert.equal(await fb.verify('nobody', codeEquals('123456')), { ok: false, reason: 'no_totp' });
+
+    await e.b.run(sql`INSERT INTO user_groups (user_id, name) SELECT id, 'vpn' FROM users WHERE username = 'lena'`);
+    assert.equal([...(await createGroupReader(e.a)('lena'))], ['vpn']);
+    assert.equal([...(await createGroupReader(e.a)('nobody'))], []);
+  });
+
+  S('the audit log: two appliances appending at once make one chain that verifies; heads, pages, filters, counts', async ({ e }) => {
+    const master = randomBytes(32);
+    let t = T;
+    const la = await openAuditLog(e.a, master, () => (t += 1000));
+    const lb = await openAuditLog(e.b, master, () => (t += 1000));
+    // In parallel from both, some batched (commit), some written at once (record), one with an
+    // effect that must land in the same transaction.
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) => {
+        const log = i % 2 === 0 ? la : lb;
+        const ev = { event: i % 5 === 0 ? 'windows.auth' : 'radius.auth', outcome: i % 3 === 0 ? ('reject' as const) : ('accept' as const), username: `u${i % 7}`, source: `192.0.2.${i}:1812`, reason: i % 3 === 0 ? 'totp_wrong' : 'totp_ok' };
+        if (i === 7) return log.auditor.commit(ev, async (tx) => {
+          await tx.run(sql`INSERT INTO settings (key, value) VALUES ('audit-effect', 'written') ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+        });
+        return i % 4 === 0 ? log.auditor.record(ev) : log.auditor.commit(ev);
+      }),
+    );
+    assert.is((await readStoredSettings(e.b)).get('audit-effect'), 'written');
+    const head = await lb.writeHead();
+    assert.ok(head !== undefined);
+    assert.is(await la.writeHead(), undefined, 'the last record is a head already');
+    for (const log of [la, lb]) assert.equal(await log.verify(), { ok: true, count: 61, legacy: 0 });
+    assert.is(await la.store.count(), 61);
+    assert.is((await la.store.last())!.id, head.id);
+    assert.is((await lb.lastHead())!.hash, head.hash);
+    assert.is((await la.store.first())!.id, 1);
+    assert.ok(await lb.store.hasEvent('windows.auth'));
+    assert.not.ok(await lb.store.hasEvent('nothing.such'));
+    assert.is((await la.store.latest('radius.auth'))!.event, 'radius.auth');
+    // Pages newest first below an id; filters by user, event, outcome, source prefix, time.
+    const page = await lb.store.page({ username: 'u3' }, undefined, 4);
+    assert.equal(page.map((r) => r.username), ['u3', 'u3', 'u3', 'u3']);
+    assert.ok(page[0]!.id > page[3]!.id);
+    const older = await lb.store.page({ username: 'u3' }, page[3]!.id, 100);
+    assert.ok(older.every((r) => r.id < page[3]!.id && r.username === 'u3'));
+    assert.is((await la.store.page({ events: ['windows.auth'], outcome: 'reject' }, undefined, 100)).length, 4);
+    assert.is((await la.store.page({ source: '192.0.2.1' }, undefined, 100)).length, 11, '192.0.2.1, .10-.19');
+    const all = await collect(la.store.iterate({ since: T + 10_000, until: T + 20_000 }));
+    // Oldest first by id; records written at once overtake batched ones, so times are sorted here.
+    assert.ok(all.every((r, i) => i === 0 || r.id > all[i - 1]!.id));
+    assert.equal(all.map((r) => r.time).sort((x, y) => x - y), Array.from({ length: 11 }, (_, i) => T + 10_000 + i * 1000));
+    assert.equal((await la.store.after(58, 10)).map((r) => r.id), [59, 60, 61]);
+    const counts = await lb.store.countLoginDecisions(Math.floor(T / DECISION_SLOT_MS) * DECISION_SLOT_MS, Math.floor(T / DECISION_SLOT_MS) * DECISION_SLOT_MS + 2 * 3_600_000, 2 * 3_600_000);
+    assert.is(counts.reduce((n, c) => n + c.count, 0), 60);
+    assert.is(counts.find((c) => c.outcome === 'reject')!.count, 20);
   });
 
   S('nodes: each writes its own row; every node reads them all', async ({ e }) => {

@@ -122,9 +122,9 @@ const storedClient = async (w: WebApp) => assert.ok((await addClient(w.deps.admi
 const users = (...names: string[]) => async (w: WebApp) => {
   for (const n of names) assert.ok((await addUser(w.deps.admin, 'setup', n)).ok);
 };
-const records = (n: number) => (w: WebApp) => {
+const records = (n: number) => async (w: WebApp) => {
   for (let i = 1; i <= n; i++) {
-    w.deps.audit.record({ event: i % 2 ? 'radius.auth' : 'client.add', outcome: i % 3 ? 'accept' : 'reject', username: i % 2 ? 'alice' : 'bob', source: `192.0.2.${i}`, details: { packetId: i } });
+    await w.deps.audit.record({ event: i % 2 ? 'radius.auth' : 'client.add', outcome: i % 3 ? 'accept' : 'reject', username: i % 2 ? 'alice' : 'bob', source: `192.0.2.${i}`, details: { packetId: i } });
     w.clock.advance(60_000);
   }
 };

@@ -44,12 +44,12 @@ const manyUsers = (n: number) => async (w: WebApp) => {
 };
 
 /** Login decisions at WEB_START (the app's clock) for the dashboard chart, and an event that is not one. */
-function recordDecisions(w: WebApp): void {
+async function recordDecisions(w: WebApp): Promise<void> {
   const a = w.deps.audit;
-  for (let i = 0; i < 2; i++) a.record({ event: 'radius.auth', outcome: 'accept', reason: 'totp_ok', username: 'pia' });
-  for (let i = 0; i < 3; i++) a.record({ event: 'radius.auth', outcome: 'reject', reason: 'downstream_reject', username: 'pia' });
-  a.record({ event: 'windows.auth', outcome: 'reject', reason: 'push_denied', username: 'tobi' });
-  a.record({ event: 'admin.signin', outcome: 'reject', reason: 'wrong_code_typed', actor: 'root' });
+  for (let i = 0; i < 2; i++) await a.record({ event: 'radius.auth', outcome: 'accept', reason: 'totp_ok', username: 'pia' });
+  for (let i = 0; i < 3; i++) await a.record({ event: 'radius.auth', outcome: 'reject', reason: 'downstream_reject', username: 'pia' });
+  await a.record({ event: 'windows.auth', outcome: 'reject', reason: 'push_denied', username: 'tobi' });
+  await a.record({ event: 'admin.signin', outcome: 'reject', reason: 'wrong_code_typed', actor: 'root' });
 }
 
 async function run(s: Scenario): Promise<void> {
@@ -214,9 +214,9 @@ const SCENARIOS: Scenario[] = [
     setup: async (w) => {
       assert.ok((await enrolUserTotp(w.deps.admin, 'test', 'pia', { activate: 'now' })).ok);
       assert.ok((await setUserProfile(w.deps.admin, 'test', 'pia', { displayName: 'Pia Berg', email: 'pia@example.org', groups: 'VPN;Finance' })).ok);
-      w.deps.audit.record({ event: 'radius.auth', outcome: 'accept', reason: 'totp_ok', username: 'pia', source: '192.0.2.7' });
-      w.deps.audit.record({ event: 'radius.auth', outcome: 'reject', reason: 'totp_wrong', username: 'pia', source: '192.0.2.7' });
-      w.deps.audit.record({ event: 'radius.auth', outcome: 'accept', reason: 'totp_ok', username: 'someone-else' });
+      await w.deps.audit.record({ event: 'radius.auth', outcome: 'accept', reason: 'totp_ok', username: 'pia', source: '192.0.2.7' });
+      await w.deps.audit.record({ event: 'radius.auth', outcome: 'reject', reason: 'totp_wrong', username: 'pia', source: '192.0.2.7' });
+      await w.deps.audit.record({ event: 'radius.auth', outcome: 'accept', reason: 'totp_ok', username: 'someone-else' });
     },
     status: 200,
     contains: ['Pia Berg', 'pia@example.org', 'finance, vpn', '2025-06-02 10:00:00Z (RADIUS from 192.0.2.7)', 'totp_wrong', 'id="user-events"', 'Remove TOTP', 'action="/users/profile"'],

@@ -13,6 +13,7 @@ import { type AuditRecord, auditKey, GENESIS_HASH, keyedHash, legacyHash, verify
 import { KEYED_MARKER_FILE, openAuditLog } from '../../app/audit/log.js';
 import { openStore, type Store } from '../../app/db/open.js';
 import { type AuditStore, createAuditStore } from '../../app/db/queries/audit.js';
+import { collect } from '../helpers/collect.js';
 
 interface Ctx {
   store: Store;
@@ -32,25 +33,25 @@ const EVENTS: AuditEvent[] = [
 ];
 
 /** A fresh in-memory store holding EVENTS, written through the auditor with a stepping clock. */
-function seed(ctx: Ctx): void {
+async function seed(ctx: Ctx): Promise<void> {
   ctx.store = openStore(':memory:');
   ctx.master = randomBytes(32);
   ctx.key = auditKey(ctx.master);
   let t = 1_700_000_000_000;
-  const log = openAuditLog(ctx.store, ctx.master, () => (t += 1000));
+  const log = await openAuditLog(ctx.store, ctx.master, () => (t += 1000));
   ctx.audit = log.store;
   const auditor = log.auditor;
-  for (const e of EVENTS) auditor.record(e);
-  ctx.records = [...ctx.audit.iterate()];
+  for (const e of EVENTS) await auditor.record(e);
+  ctx.records = (await collect(ctx.audit.iterate()));
 }
 
 const Chain = suite<Ctx>('audit/chain', {} as Ctx);
 Chain.before.each(seed);
 Chain.after.each((ctx) => ctx.store.close());
 
-Chain('appended records are numbered from 1 and each links to the previous hash with the chain key', ({ records, audit, key, master }) => {
+Chain('appended records are numbered from 1 and each links to the previous hash with the chain key', async ({ records, audit, key, master }) => {
   assert.is(records.length, EVENTS.length);
-  assert.is(audit.count(), EVENTS.length);
+  assert.is(await audit.count(), EVENTS.length);
   let prev = GENESIS_HASH;
   records.forEach((r, i) => {
     assert.is(r.id, i + 1);
@@ -63,7 +64,7 @@ Chain('appended records are numbered from 1 and each links to the previous hash 
   assert.is.not(key.toString('hex'), master.toString('hex'), 'the chain key is derived, not the master key');
 });
 
-Chain('a chain re-hashed without the key is refused, from the first record: plain SHA-256, or another key', ({ records, key }) => {
+Chain('a chain re-hashed without the key is refused, from the first record: plain SHA-256, or another key', async ({ records, key }) => {
   for (const wrong of ['sha256', 'other key'] as const) {
     const other = randomBytes(32);
     let prev = GENESIS_HASH;
@@ -74,18 +75,18 @@ Chain('a chain re-hashed without the key is refused, from the first record: plai
       prev = c.hash;
       return c;
     });
-    const v = verifyChain(forged, key);
+    const v = await verifyChain(forged, key);
     assert.is(v.ok, false, wrong);
     if (!v.ok) assert.is(v.badId, 1, wrong);
   }
 });
 
-Chain('verifyChain accepts the intact chain and an empty one', ({ records, key }) => {
-  assert.equal(verifyChain(records, key), { ok: true, count: EVENTS.length, legacy: 0 });
-  assert.equal(verifyChain([], key), { ok: true, count: 0, legacy: 0 });
+Chain('verifyChain accepts the intact chain and an empty one', async ({ records, key }) => {
+  assert.equal(await verifyChain(records, key), { ok: true, count: EVENTS.length, legacy: 0 });
+  assert.equal(await verifyChain([], key), { ok: true, count: 0, legacy: 0 });
 });
 
-Chain('changing any single field of any record fails verify, naming that record', ({ records, key }) => {
+Chain('changing any single field of any record fails verify, naming that record', async ({ records, key }) => {
   const fields = ['id', 'time', 'event', 'outcome', 'username', 'reason', 'source', 'client', 'actor', 'details', 'prevHash', 'hash'] as const;
   for (let i = 0; i < records.length; i++) {
     for (const f of fields) {
@@ -97,7 +98,7 @@ Chain('changing any single field of any record fails verify, naming that record'
       else if (typeof old === 'number') rec[f] = old + 1000;
       else if (old === null) rec[f] = 'x';
       else rec[f] = `${old as string} `;
-      const v = verifyChain(copy, key);
+      const v = await verifyChain(copy, key);
       assert.is(v.ok, false, `record ${i + 1} field ${f}`);
       if (!v.ok) {
         assert.is(v.badId, copy[i]!.id, `record ${i + 1} field ${f}`);
@@ -107,114 +108,114 @@ Chain('changing any single field of any record fails verify, naming that record'
   }
 });
 
-Chain('a field set to null, or null set to empty string, is detected', ({ records, key }) => {
+Chain('a field set to null, or null set to empty string, is detected', async ({ records, key }) => {
   const copy = records.map((r) => ({ ...r }));
   copy[0]!.username = null;
-  assert.is(verifyChain(copy, key).ok, false);
+  assert.is((await verifyChain(copy, key)).ok, false);
   const copy2 = records.map((r) => ({ ...r }));
   copy2[2]!.username = '';
-  const v = verifyChain(copy2, key);
+  const v = await verifyChain(copy2, key);
   assert.ok(!v.ok && v.badId === 3);
 });
 
-Chain('removing a middle record is detected at the record after it', ({ records, key }) => {
+Chain('removing a middle record is detected at the record after it', async ({ records, key }) => {
   for (const gone of [1, 2, 3]) {
     const copy = records.filter((_, i) => i !== gone);
-    const v = verifyChain(copy, key);
+    const v = await verifyChain(copy, key);
     assert.is(v.ok, false);
     if (!v.ok) assert.is(v.badId, records[gone + 1]!.id);
   }
 });
 
-Chain('removing the first record or swapping two records is detected', ({ records, key }) => {
-  const v1 = verifyChain(records.slice(1), key);
+Chain('removing the first record or swapping two records is detected', async ({ records, key }) => {
+  const v1 = await verifyChain(records.slice(1), key);
   assert.ok(!v1.ok && v1.badId === 2);
   const swapped = [records[0]!, records[2]!, records[1]!, ...records.slice(3)];
-  const v2 = verifyChain(swapped, key);
+  const v2 = await verifyChain(swapped, key);
   assert.ok(!v2.ok && v2.badId === 3);
 });
 
-Chain('a record re-hashed after a change is still caught by the next link', ({ records, key }) => {
+Chain('a record re-hashed after a change is still caught by the next link', async ({ records, key }) => {
   const copy = records.map((r) => ({ ...r }));
   const r = copy[1]!;
   r.outcome = 'accept';
   r.hash = keyedHash(key, r.prevHash, r);
-  const v = verifyChain(copy, key);
+  const v = await verifyChain(copy, key);
   assert.ok(!v.ok && v.badId === 3);
 });
 
-Chain('an old store chained with plain SHA-256 is keyed once when opened: old records verify as they are, new ones are keyed', () => {
+Chain('an old store chained with plain SHA-256 is keyed once when opened: old records verify as they are, new ones are keyed', async () => {
   const store = openStore(':memory:');
   try {
     const master = randomBytes(32);
     const old = createAuditStore(store, { genesis: GENESIS_HASH, link: legacyHash });
     const oldAuditor = createAuditor(old);
-    for (const e of EVENTS.slice(0, 3)) oldAuditor.record(e);
-    const log = openAuditLog(store, master);
-    log.auditor.record(EVENTS[3]!);
-    assert.equal(log.verify(), { ok: true, count: 5, legacy: 3 });
-    const recs = [...log.store.iterate()];
+    for (const e of EVENTS.slice(0, 3)) await oldAuditor.record(e);
+    const log = await openAuditLog(store, master);
+    await log.auditor.record(EVENTS[3]!);
+    assert.equal(await log.verify(), { ok: true, count: 5, legacy: 3 });
+    const recs = (await collect(log.store.iterate()));
     assert.equal(recs.map((r) => r.event), ['radius.auth', 'radius.auth', 'radius.drop', 'audit.keyed', 'client.add']);
     assert.equal(JSON.parse(recs[3]!.details!), { count: 3, message: 'the 3 records before this one were chained without a key (SHA-256) and verified intact when the chain was keyed' });
-    openAuditLog(store, master);
-    assert.is(log.store.count(), 5, 'keyed once');
+    await openAuditLog(store, master);
+    assert.is(await log.store.count(), 5, 'keyed once');
     // An old record changed and re-hashed with SHA-256 breaks the keyed record's link.
     const copy = recs.map((r) => ({ ...r }));
     copy[1]!.outcome = 'accept';
     copy[1]!.hash = legacyHash(copy[1]!.prevHash, copy[1]!);
     copy[2]!.prevHash = copy[1]!.hash;
     copy[2]!.hash = legacyHash(copy[2]!.prevHash, copy[2]!);
-    const v = verifyChain(copy, auditKey(master));
+    const v = await verifyChain(copy, auditKey(master));
     assert.ok(!v.ok && v.badId === 4, JSON.stringify(v));
   } finally {
     store.close();
   }
 });
 
-Chain('a keyed store whose chain was re-hashed with plain SHA-256 is not keyed again on open (the marker beside the store says it was keyed)', () => {
+Chain('a keyed store whose chain was re-hashed with plain SHA-256 is not keyed again on open (the marker beside the store says it was keyed)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-audit-marker-'));
   const marker = join(dir, KEYED_MARKER_FILE);
   try {
     const master = randomBytes(32);
     const store = openStore(dir);
-    const log = openAuditLog(store, master, Date.now, marker);
-    for (const e of EVENTS.slice(0, 4)) log.auditor.record(e);
+    const log = await openAuditLog(store, master, Date.now, marker);
+    for (const e of EVENTS.slice(0, 4)) await log.auditor.record(e);
     assert.ok(existsSync(marker), 'a new store is marked keyed');
     // Someone with write access to the database but not the key rewrites every record as the
     // chain was before it was keyed, changing one on the way.
     store.sqlite.exec('DROP TRIGGER audit_log_no_update');
     let prev = GENESIS_HASH;
-    for (const r of [...log.store.iterate()]) {
+    for (const r of (await collect(log.store.iterate()))) {
       const c = { ...r, prevHash: prev, outcome: r.id === 2 ? ('accept' as const) : r.outcome };
       c.hash = legacyHash(prev, c);
       store.sqlite.prepare('UPDATE audit_log SET outcome = ?, prev_hash = ?, hash = ? WHERE id = ?').run(c.outcome, c.prevHash, c.hash, c.id);
       prev = c.hash;
     }
-    const reopened = openAuditLog(store, master, Date.now, marker);
-    assert.not.ok(reopened.store.hasEvent('audit.keyed'), 'the forgery was not blessed with an audit.keyed record');
-    const v = reopened.verify();
+    const reopened = await openAuditLog(store, master, Date.now, marker);
+    assert.not.ok(await reopened.store.hasEvent('audit.keyed'), 'the forgery was not blessed with an audit.keyed record');
+    const v = await reopened.verify();
     assert.ok(!v.ok && v.badId === 1, JSON.stringify(v));
     // Without the marker (an old data directory) the same chain would be keyed: that is the upgrade path.
     rmSync(marker);
-    assert.ok(openAuditLog(store, master, Date.now, marker).store.hasEvent('audit.keyed'));
+    assert.ok(await (await openAuditLog(store, master, Date.now, marker)).store.hasEvent('audit.keyed'));
     store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-Chain('head records state the chain end; none is written twice in a row', ({ store, master }) => {
-  const log = openAuditLog(store, master);
-  const before = log.store.last()!;
-  const head = log.writeHead()!;
+Chain('head records state the chain end; none is written twice in a row', async ({ store, master }) => {
+  const log = await openAuditLog(store, master);
+  const before = (await log.store.last())!;
+  const head = (await log.writeHead())!;
   assert.is(head.id, before.id + 1);
-  const rec = log.store.last()!;
+  const rec = (await log.store.last())!;
   assert.is(rec.event, 'audit.head');
   assert.equal(JSON.parse(rec.details!), { count: before.id, head: before.hash });
   assert.is(rec.hash, head.hash);
-  assert.is(log.writeHead(), undefined, 'nothing new since the last head');
-  assert.is(log.lastHead()!.id, head.id);
-  assert.ok(log.verify().ok);
+  assert.is(await log.writeHead(), undefined, 'nothing new since the last head');
+  assert.is((await log.lastHead())!.id, head.id);
+  assert.ok((await log.verify()).ok);
 });
 
 Chain.run();
@@ -269,34 +270,34 @@ const Queries = suite<Ctx>('db/queries/audit', {} as Ctx);
 Queries.before.each(seed);
 Queries.after.each((ctx) => ctx.store.close());
 
-Queries('the table refuses UPDATE and DELETE', ({ store, records }) => {
+Queries('the table refuses UPDATE and DELETE', async ({ store, records }) => {
   assert.throws(() => store.sqlite.prepare("UPDATE audit_log SET outcome = 'accept' WHERE id = 2").run(), /append-only/);
   assert.throws(() => store.sqlite.prepare('DELETE FROM audit_log WHERE id = 3').run(), /append-only/);
   assert.throws(() => store.sqlite.prepare('DELETE FROM audit_log').run(), /append-only/);
-  assert.equal([...createAuditStore(store, { genesis: GENESIS_HASH, link: () => 'unused' }).iterate()], records);
+  assert.equal((await collect(createAuditStore(store, { genesis: GENESIS_HASH, link: () => 'unused' }).iterate())), records);
 });
 
-Queries('iterate filters by time', ({ audit }) => {
+Queries('iterate filters by time', async ({ audit }) => {
   assert.equal(
-    [...audit.iterate({ since: 1_700_000_002_000, until: 1_700_000_003_000 })].map((r) => r.id),
+    (await collect(audit.iterate({ since: 1_700_000_002_000, until: 1_700_000_003_000 }))).map((r) => r.id),
     [2, 3],
   );
 });
 
-Queries('two auditors on one file-backed store interleave appends into one valid chain', () => {
+Queries('two auditors on one file-backed store interleave appends into one valid chain', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-audit-'));
   try {
     const a = openStore(dir);
     const b = openStore(dir);
     const master = randomBytes(32);
     try {
-      const auditA = openAuditLog(a, master).auditor;
-      const auditB = openAuditLog(b, master).auditor;
+      const auditA = (await openAuditLog(a, master)).auditor;
+      const auditB = (await openAuditLog(b, master)).auditor;
       for (let i = 0; i < 20; i++) {
-        (i % 3 === 0 ? auditB : auditA).record({ event: 'radius.auth', outcome: 'accept', username: `u${i}`, source: i % 3 === 0 ? 'B' : 'A' });
+        await (i % 3 === 0 ? auditB : auditA).record({ event: 'radius.auth', outcome: 'accept', username: `u${i}`, source: i % 3 === 0 ? 'B' : 'A' });
       }
       for (const s of [a, b]) {
-        const recs = [...openAuditLog(s, master).store.iterate()];
+        const recs = await collect((await openAuditLog(s, master)).store.iterate());
         assert.equal(
           recs.map((r) => r.id),
           Array.from({ length: 20 }, (_, i) => i + 1),
@@ -305,7 +306,7 @@ Queries('two auditors on one file-backed store interleave appends into one valid
           recs.map((r) => r.username),
           Array.from({ length: 20 }, (_, i) => `u${i}`),
         );
-        assert.equal(verifyChain(recs, auditKey(master)), { ok: true, count: 20, legacy: 0 });
+        assert.equal(await verifyChain(recs, auditKey(master)), { ok: true, count: 20, legacy: 0 });
       }
     } finally {
       a.close();

@@ -37,13 +37,13 @@ const RECORDS: [number, AuditEvent][] = [
 ];
 
 const D = suite<Ctx>('countLoginDecisions', {} as Ctx);
-D.before.each((ctx) => {
+D.before.each(async (ctx) => {
   ctx.store = openStore(':memory:');
   let t = 0;
-  const log = openAuditLog(ctx.store, randomBytes(32), () => t);
+  const log = await openAuditLog(ctx.store, randomBytes(32), () => t);
   for (const [at, e] of RECORDS) {
     t = T0 + at;
-    log.auditor.record(e);
+    await log.auditor.record(e);
   }
   ctx.audit = log.store;
 });
@@ -54,7 +54,7 @@ const sorted = (rows: LoginDecisionCount[]) =>
 const row = (at: number, outcome: LoginDecisionCount['outcome'], reason: string | null, count: number): LoginDecisionCount => ({ start: T0 + at, outcome, reason, count });
 
 D('5-minute buckets: each record in the bucket of its time; the window end is exclusive', async ({ audit }) => {
-  assert.equal(sorted(audit.countLoginDecisions(T0, T0 + 12 * HOUR, 5 * MIN)), [
+  assert.equal(sorted(await audit.countLoginDecisions(T0, T0 + 12 * HOUR, 5 * MIN)), [
     await row(0, 'accept', 'push_approved', 1),
     await row(0, 'accept', 'totp_ok', 1),
     await row(0, 'reject', 'downstream_reject', 1),
@@ -67,7 +67,7 @@ D('5-minute buckets: each record in the bucket of its time; the window end is ex
 });
 
 D('wider buckets add their slots up; a window starting later leaves earlier records out', async ({ audit }) => {
-  assert.equal(sorted(audit.countLoginDecisions(T0, T0 + 24 * HOUR, 6 * HOUR)), [
+  assert.equal(sorted(await audit.countLoginDecisions(T0, T0 + 24 * HOUR, 6 * HOUR)), [
     await row(0, 'accept', 'push_approved', 1),
     await row(0, 'accept', 'totp_ok', 1),
     await row(0, 'challenge', 'totp_challenge', 1),
@@ -77,15 +77,16 @@ D('wider buckets add their slots up; a window starting later leaves earlier reco
     await row(6 * HOUR, 'reject', 'push_denied', 1),
     await row(12 * HOUR, 'accept', 'totp_ok', 1),
   ]);
-  assert.equal(sorted(audit.countLoginDecisions(T0 + HOUR, T0 + 2 * HOUR, HOUR)), [await row(HOUR, 'challenge', 'totp_challenge', 1), await row(HOUR, 'error', 'downstream_timeout', 1)]);
+  assert.equal(sorted(await audit.countLoginDecisions(T0 + HOUR, T0 + 2 * HOUR, HOUR)), [await row(HOUR, 'challenge', 'totp_challenge', 1), await row(HOUR, 'error', 'downstream_timeout', 1)]);
   // The record one millisecond before T0 is in the slot before.
-  assert.equal(audit.countLoginDecisions(T0 - DECISION_SLOT_MS, T0, DECISION_SLOT_MS), [await row(-DECISION_SLOT_MS, 'accept', 'totp_ok', 1)]);
-  assert.equal(audit.countLoginDecisions(T0 + 2 * HOUR, T0 + 6 * HOUR, HOUR), []);
+  assert.equal(await audit.countLoginDecisions(T0 - DECISION_SLOT_MS, T0, DECISION_SLOT_MS), [await row(-DECISION_SLOT_MS, 'accept', 'totp_ok', 1)]);
+  assert.equal(await audit.countLoginDecisions(T0 + 2 * HOUR, T0 + 6 * HOUR, HOUR), []);
 });
 
-D('bounds and widths off the 5-minute grid are refused', ({ audit }) => {
-  assert.throws(() => audit.countLoginDecisions(T0 + 1, T0 + HOUR, 5 * MIN), /since must be a whole multiple of 300000 ms/);
-  assert.throws(() => audit.countLoginDecisions(T0, T0 + HOUR, 90_000), /bucketMs must be a whole multiple/);
+D('bounds and widths off the 5-minute grid are refused', async ({ audit }) => {
+  const refused = (p: Promise<unknown>, why: RegExp) => p.then(() => assert.unreachable('accepted'), (e: Error) => assert.match(e.message, why));
+  await refused(audit.countLoginDecisions(T0 + 1, T0 + HOUR, 5 * MIN), /since must be a whole multiple of 300000 ms/);
+  await refused(audit.countLoginDecisions(T0, T0 + HOUR, 90_000), /bucketMs must be a whole multiple/);
 });
 
 D('the query reads the audit_log_decision_slot index in GROUP BY order (no sorting)', ({ store }) => {

@@ -19,6 +19,7 @@ import { createLogger } from '../../app/lib/log.js';
 import { Counters } from '../../app/lib/metrics.js';
 import { waitFor } from '../helpers/appliance.js';
 import { startCollector, type Collector } from '../helpers/syslog-collector.js';
+import { collect } from '../helpers/collect.js';
 
 interface Ctx {
   dir: string;
@@ -37,11 +38,11 @@ interface Ctx {
 
 const F = suite<Ctx>('audit/feed', {} as Ctx);
 
-F.before.each((ctx) => {
+F.before.each(async (ctx) => {
   ctx.dir = mkdtempSync(join(tmpdir(), 'gatehouse-feed-'));
   ctx.master = randomBytes(32);
   ctx.store = openStore(ctx.dir);
-  ctx.log = openAuditLog(ctx.store, ctx.master);
+  ctx.log = await openAuditLog(ctx.store, ctx.master);
   ctx.counters = new Counters().declare(FEED_COUNTERS).describeGauges(FEED_GAUGES);
   ctx.settings = { auditStdout: 'no', auditSyslog: undefined };
   ctx.out = new PassThrough();
@@ -102,9 +103,9 @@ F('stdout: each committed record as the line `gatehouse audit export` gives, in 
   ctx.settings = { auditStdout: 'yes', auditSyslog: undefined };
   start(ctx);
   for (let i = 1; i <= 5; i++) void ctx.log.auditor.commit(ev(i));
-  ctx.log.auditor.record({ event: 'user.lock', outcome: 'ok', username: 'jürgen', actor: 'cli:root' });
+  await ctx.log.auditor.record({ event: 'user.lock', outcome: 'ok', username: 'jürgen', actor: 'cli:root' });
   await waitFor('six lines', () => ctx.lines.length >= 6);
-  const stored = [...ctx.log.store.iterate()].slice(1);
+  const stored = (await collect(ctx.log.store.iterate())).slice(1);
   assert.equal(ctx.lines, stored.map(jsonLine));
   assert.equal(
     ctx.lines.map((l) => (JSON.parse(l) as { id: number }).id),
@@ -123,7 +124,7 @@ F('after the commit, never before: a commit that fails feeds nothing; a follower
   let rejected = false;
   await failing.catch(() => (rejected = true));
   assert.ok(rejected, 'the commit failed');
-  assert.is(ctx.log.store.count(), 0);
+  assert.is(await ctx.log.store.count(), 0);
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(ctx.lines, [], 'nothing fed of a record that was not committed');
   // The follower hears of records once another connection (another process) can read them.
@@ -135,15 +136,15 @@ F('after the commit, never before: a commit that fails feeds nothing; a follower
     visible.push(n - records[records.length - 1]!.id);
   });
   await Promise.all([ctx.log.auditor.commit(ev(4)), ctx.log.auditor.commit(ev(5))]);
-  ctx.log.auditor.record(ev(6));
+  await ctx.log.auditor.record(ev(6));
   assert.equal(visible, [0, 0], 'each batch was committed when the follower heard of it');
   // A follower that throws: the record is committed and the caller answered all the same.
   ctx.log.follow(() => {
     throw new Error('follower broke');
   });
   await ctx.log.auditor.commit(ev(2));
-  ctx.log.auditor.record(ev(3));
-  assert.is(ctx.log.store.count(), 5);
+  await ctx.log.auditor.record(ev(3));
+  assert.is(await ctx.log.store.count(), 5);
 });
 
 F('records other processes commit (CLI commands) are fed too, in id order, before later ones of this process', async (ctx) => {
@@ -152,9 +153,9 @@ F('records other processes commit (CLI commands) are fed too, in id order, befor
   await ctx.log.auditor.commit(ev(1));
   const other = openStore(ctx.dir);
   ctx.others.push(other);
-  const cli = openAuditLog(other, ctx.master);
-  cli.auditor.record({ event: 'client.add', outcome: 'ok', actor: 'cli:root', details: { address: '10.0.0.0/8' } });
-  cli.auditor.record({ event: 'user.add', outcome: 'ok', actor: 'cli:root', username: 'bob' });
+  const cli = await openAuditLog(other, ctx.master);
+  await cli.auditor.record({ event: 'client.add', outcome: 'ok', actor: 'cli:root', details: { address: '10.0.0.0/8' } });
+  await cli.auditor.record({ event: 'user.add', outcome: 'ok', actor: 'cli:root', username: 'bob' });
   await ctx.log.auditor.commit(ev(2)); // id 4: 2 and 3 come first
   await waitFor('four lines', () => ctx.lines.length >= 4);
   assert.equal(
@@ -162,9 +163,9 @@ F('records other processes commit (CLI commands) are fed too, in id order, befor
     ['radius.auth', 'client.add', 'user.add', 'radius.auth'],
   );
   // With nothing committed here, the periodic check picks them up.
-  cli.auditor.record({ event: 'user.remove', outcome: 'ok', actor: 'cli:root', username: 'bob' });
+  await cli.auditor.record({ event: 'user.remove', outcome: 'ok', actor: 'cli:root', username: 'bob' });
   await waitFor('the fifth line', () => ctx.lines.length >= 5);
-  assert.equal(JSON.parse(ctx.lines[4]!), JSON.parse(jsonLine(ctx.log.store.last()!)));
+  assert.equal(JSON.parse(ctx.lines[4]!), JSON.parse(jsonLine((await ctx.log.store.last())!)));
   assert.equal(
     ctx.lines.map((l) => (JSON.parse(l) as { id: number }).id),
     [1, 2, 3, 4, 5],
@@ -180,7 +181,7 @@ F('a stalled destination: the queue holds `capacity` records, the rest are dropp
   await ctx.log.auditor.commit(ev(0));
   await waitFor('the first write', () => writes === 1);
   for (let i = 1; i <= 12; i++) void ctx.log.auditor.commit(ev(i));
-  await waitFor('the commits', () => ctx.log.store.count() === 13);
+  await waitFor('the commits', async () => await ctx.log.store.count() === 13);
   await new Promise((r) => setTimeout(r, 50));
   assert.is(metric(ctx, 'audit_feed_queued{sink="stdout"}'), 5);
   assert.is(metric(ctx, 'audit_feed_dropped_total{sink="stdout",reason="queue_full"}'), 7);
@@ -195,10 +196,10 @@ F('syslog over UDP: one RFC 5424 message per record, authpriv, severity by outco
   start(ctx);
   await waitFor('the socket', () => metric(ctx, 'audit_feed_connected{sink="syslog"}') === 1);
   await ctx.log.auditor.commit(ev(1));
-  ctx.log.auditor.record({ event: 'radius.drop', outcome: 'drop', reason: 'unknown_client', source: '203.0.113.9:1812' });
-  ctx.log.auditor.record({ event: 'radius.auth', outcome: 'error', reason: 'downstream_timeout', username: 'carol' });
+  await ctx.log.auditor.record({ event: 'radius.drop', outcome: 'drop', reason: 'unknown_client', source: '203.0.113.9:1812' });
+  await ctx.log.auditor.record({ event: 'radius.auth', outcome: 'error', reason: 'downstream_timeout', username: 'carol' });
   await c.waitForCount(3);
-  const stored = [...ctx.log.store.iterate()];
+  const stored = (await collect(ctx.log.store.iterate()));
   c.messages.forEach((m, i) => {
     assert.is(m.version, 1);
     assert.is(m.facility, 10);
@@ -273,7 +274,7 @@ F('syslog over TCP to a collector that stops reading: the queue fills and the re
   // Reading again: what was queued arrives; every record is either sent, queued or dropped.
   c.resume();
   await waitFor('the queue drained', () => metric(ctx, 'audit_feed_queued{sink="syslog"}') === 0 && metric(ctx, 'audit_feed_sent_total{sink="syslog"}')! >= sent + 50, 20_000);
-  const total = ctx.log.store.count();
+  const total = await ctx.log.store.count();
   await waitFor('all sent arrive', () => c.messages.length === metric(ctx, 'audit_feed_sent_total{sink="syslog"}'), 20_000);
   assert.is(metric(ctx, 'audit_feed_sent_total{sink="syslog"}')! + dropped, total);
   assert.is(c.problem(), undefined);
@@ -285,19 +286,19 @@ F('a changed option is taken up without a restart: on, to another collector, off
   ctx.collectors.push(a, b);
   start(ctx);
   ctx.settings = { auditStdout: 'no', auditSyslog: a.url };
-  ctx.feed!.check();
+  await ctx.feed!.check();
   await waitFor('a reachable', () => metric(ctx, 'audit_feed_connected{sink="syslog"}') === 1);
   await ctx.log.auditor.commit(ev(1));
   await a.waitForCount(1);
   ctx.settings = { auditStdout: 'yes', auditSyslog: b.url };
-  ctx.feed!.check();
+  await ctx.feed!.check();
   await waitFor('b connected', () => metric(ctx, 'audit_feed_connected{sink="syslog"}') === 1);
   await ctx.log.auditor.commit(ev(2));
   await b.waitForCount(1);
   await waitFor('the stdout line', () => ctx.lines.length === 1);
   assert.is(a.messages.length, 1);
   ctx.settings = { auditStdout: 'no', auditSyslog: undefined };
-  ctx.feed!.check();
+  await ctx.feed!.check();
   await ctx.log.auditor.commit(ev(3));
   await new Promise((r) => setTimeout(r, 150));
   assert.is(b.messages.length, 1);

@@ -41,7 +41,7 @@ interface Ctx {
 
 const E = suite<Ctx>('mfa/engine', {} as Ctx);
 
-function build(ctx: Ctx, env: Record<string, string> = {}, push = true): void {
+async function build(ctx: Ctx, env: Record<string, string> = {}, push = true): Promise<void> {
   ctx.env = env;
   ctx.push = push;
   const settings = resolveSettings(parseServeOptions([], env).fixed, new Map()).settings;
@@ -57,33 +57,33 @@ function build(ctx: Ctx, env: Record<string, string> = {}, push = true): void {
     },
     limits: createPushLimiter(() => ctx.t),
     pending: createPendingApprovals(),
-    audit: openAuditLog(ctx.store, randomBytes(32), () => ctx.t).auditor,
+    audit: (await openAuditLog(ctx.store, randomBytes(32), () => ctx.t)).auditor,
     counters: new Counters(),
     now: () => ctx.t,
   });
 }
 
-E.before.each((ctx) => {
+E.before.each(async (ctx) => {
   ctx.store = openStore(':memory:');
   ctx.sealer = createSealer(randomBytes(32));
   ctx.t = START;
   ctx.held = [];
   ctx.picks = true;
-  build(ctx);
+  await build(ctx);
 });
 E.after.each((ctx) => ctx.store.close());
 
 const RADIUS: Origin = { door: 'radius', source: '192.0.2.10', nas: 'nas-1', station: '198.51.100.7', firstFactor: 'downstream-a' };
 
-function subject(ctx: Ctx, name: string): KnownSubject {
-  const s = ctx.engine.subject(name);
+async function subject(ctx: Ctx, name: string): Promise<KnownSubject> {
+  const s = await ctx.engine.subject(name);
   if (!s.ok) throw new Error(`${name}: ${s.problem}`);
   return s;
 }
 
-function request(ctx: Ctx, name: string, extra: Partial<DecideRequest> = {}): DecideRequest {
+async function request(ctx: Ctx, name: string, extra: Partial<DecideRequest> = {}): Promise<DecideRequest> {
   return {
-    subject: subject(ctx, name),
+    subject: await subject(ctx, name),
     origin: RADIUS,
     push: { title: 'VPN', description: 'Allow {0}?', fingerprint: 'vpn' },
     view: { client: 'vpn', station: RADIUS.station },
@@ -118,15 +118,15 @@ E('canonical names: surrounding space, case and full-width forms are one user; i
 
 E("every spelling of an enrolled user gets that user's code challenge and lock", async (ctx) => {
   await replaceTotpAccount(ctx.store, ctx.sealer, 'alice', SEED, DEFAULT_TOTP);
-  build(ctx, { STRIP_REALM: 'yes' });
+  await build(ctx, { STRIP_REALM: 'yes' });
   for (const spelling of ['alice ', ' Alice', 'ALICE', 'alice@corp.example', 'CORP\\alice']) {
-    const s = subject(ctx, spelling);
+    const s = await subject(ctx, spelling);
     assert.is(s.name, 'alice');
     assert.is(s.codeDigits, 6, `${spelling}: known as a TOTP user before the password is checked`);
   }
   await setUserLocked(ctx.store, 'alice', true);
   for (const spelling of ['alice ', 'ALICE', 'alice@corp.example']) {
-    assert.equal(await ctx.engine.decide(request(ctx, spelling, { code: { text: code(ctx), how: 'appended' } })), { kind: 'reject', reason: 'locked', details: { factor: 'totp' } }, spelling);
+    assert.equal(await ctx.engine.decide(await request(ctx, spelling, { code: { text: code(ctx), how: 'appended' } })), { kind: 'reject', reason: 'locked', details: { factor: 'totp' } }, spelling);
   }
 });
 
@@ -134,21 +134,21 @@ E("every spelling of an enrolled user gets that user's code challenge and lock",
 
 E('TOTP: no code asks for one; a good code is accepted once (its step committed with the record); a replay is refused', async (ctx) => {
   await replaceTotpAccount(ctx.store, ctx.sealer, 'alice', SEED, DEFAULT_TOTP);
-  assert.equal(await ctx.engine.decide(request(ctx, 'alice')), { kind: 'code_required', reason: 'totp_challenge', details: { factor: 'totp' } });
-  const ok = await ctx.engine.decide(request(ctx, 'alice', { code: { text: code(ctx), how: 'challenge' } }));
+  assert.equal(await ctx.engine.decide(await request(ctx, 'alice')), { kind: 'code_required', reason: 'totp_challenge', details: { factor: 'totp' } });
+  const ok = await ctx.engine.decide(await request(ctx, 'alice', { code: { text: code(ctx), how: 'challenge' } }));
   assert.is(ok.kind, 'accept');
   assert.is(ok.reason, 'totp_ok');
   assert.type((ok as Extract<Verdict, { kind: 'accept' }>).commit, 'function', 'the step is handed to the door to commit with its audit record');
   // Before the commit, the same code is refused from memory; after it, from the store.
-  assert.equal(await ctx.engine.decide(request(ctx, 'alice', { code: { text: code(ctx), how: 'challenge' } })), { kind: 'reject', reason: 'totp_replayed', details: { factor: 'totp' } });
+  assert.equal(await ctx.engine.decide(await request(ctx, 'alice', { code: { text: code(ctx), how: 'challenge' } })), { kind: 'reject', reason: 'totp_replayed', details: { factor: 'totp' } });
   ctx.store.sqlite.transaction(() => (ok as { commit: () => void }).commit())();
-  assert.equal(await ctx.engine.decide(request(ctx, 'ALICE', { code: { text: code(ctx), how: 'appended' } })), { kind: 'reject', reason: 'totp_replayed', details: { factor: 'totp', appendedCode: true } });
+  assert.equal(await ctx.engine.decide(await request(ctx, 'ALICE', { code: { text: code(ctx), how: 'appended' } })), { kind: 'reject', reason: 'totp_replayed', details: { factor: 'totp', appendedCode: true } });
 });
 
 E('TOTP: 200 parallel wrong codes lock the user; the right code sent after them is refused, and one lockout record is written', async (ctx) => {
   await replaceTotpAccount(ctx.store, ctx.sealer, 'alice', SEED, DEFAULT_TOTP);
-  const wrong = Array.from({ length: 200 }, () => ctx.engine.decide(request(ctx, 'alice', { code: { text: wrongCode(ctx), how: 'challenge' } })));
-  const right = ctx.engine.decide(request(ctx, 'alice', { code: { text: code(ctx), how: 'challenge' } }));
+  const wrong = Array.from({ length: 200 }, async () => ctx.engine.decide(await request(ctx, 'alice', { code: { text: wrongCode(ctx), how: 'challenge' } })));
+  const right = ctx.engine.decide(await request(ctx, 'alice', { code: { text: code(ctx), how: 'challenge' } }));
   const verdicts = await Promise.all(wrong);
   assert.is(verdicts.filter((v) => v.reason === 'totp_wrong').length, 5, 'five wrong codes counted (TOTP_MAX_FAILURES), the rest refused as locked');
   assert.is(verdicts.filter((v) => v.reason === 'locked').length, 195);
@@ -157,7 +157,7 @@ E('TOTP: 200 parallel wrong codes lock the user; the right code sent after them 
 });
 
 E('TOTP: a challenge answer for a user whose account was removed meanwhile is a wrong code, never a push', async (ctx) => {
-  assert.equal(await ctx.engine.decide(request(ctx, 'nobody', { code: { text: '123456', how: 'challenge' } })), { kind: 'reject', reason: 'totp_wrong', details: { factor: 'totp' } });
+  assert.equal(await ctx.engine.decide(await request(ctx, 'nobody', { code: { text: '123456', how: 'challenge' } })), { kind: 'reject', reason: 'totp_wrong', details: { factor: 'totp' } });
   assert.is(ctx.held.length, 0);
 });
 
@@ -172,7 +172,7 @@ E('push: each outcome becomes its verdict; unknown to the service follows --unen
     [{ kind: 'unreachable', cause: 'timeout', detail: 'create: timed out' }, { kind: 'reject', reason: 'failmode_secure', details: { factor: 'push', message: 'create: timed out' } }],
   ];
   for (const [outcome, expected] of cases) {
-    const v = ctx.engine.decide(request(ctx, 'bob'));
+    const v = ctx.engine.decide(await request(ctx, 'bob'));
     await tick();
     ctx.held.shift()!.decide(outcome);
     assert.equal(await v, expected, outcome.kind);
@@ -181,7 +181,7 @@ E('push: each outcome becomes its verdict; unknown to the service follows --unen
 });
 
 E('number matching: a challenge with a ticket at once, the number on the push; in by the approval and the right number only (one try per ticket)', async (ctx) => {
-  const first = await ctx.engine.decide(request(ctx, 'bob', { numberMatching: 'type' }));
+  const first = await ctx.engine.decide(await request(ctx, 'bob', { numberMatching: 'type' }));
   assert.is(first.kind, 'code_required');
   if (first.kind !== 'code_required' || first.reason !== 'push_number_challenge') throw new Error('a number challenge');
   const held = ctx.held.shift()!;
@@ -189,38 +189,38 @@ E('number matching: a challenge with a ticket at once, the number on the push; i
   assert.ok(n >= 10 && n <= 99, `two digits: ${n}`);
   assert.is(ctx.engine.pendingCounts().pushes, 1, 'listed as pending');
   // The right number before the phone decides: the login waits for the approval.
-  const answer = ctx.engine.decide(request(ctx, 'bob', { numberAnswer: { ticket: first.ticket, text: ` ${n} ` } }));
+  const answer = ctx.engine.decide(await request(ctx, 'bob', { numberAnswer: { ticket: first.ticket, text: ` ${n} ` } }));
   await tick();
   held.decide({ kind: 'approved' });
   assert.equal(await answer, { kind: 'accept', reason: 'push_approved', details: { factor: 'push' } });
   // The ticket is used: the same answer again is refused.
-  assert.equal((await ctx.engine.decide(request(ctx, 'bob', { numberAnswer: { ticket: first.ticket, text: String(n) } }))).reason, 'push_expired');
+  assert.equal((await ctx.engine.decide(await request(ctx, 'bob', { numberAnswer: { ticket: first.ticket, text: String(n) } }))).reason, 'push_expired');
 
   // A wrong number is refused at once, even when the phone approves; the ticket is gone with it.
-  const second = await ctx.engine.decide(request(ctx, 'bob', { numberMatching: 'type' }));
+  const second = await ctx.engine.decide(await request(ctx, 'bob', { numberMatching: 'type' }));
   if (second.kind !== 'code_required' || second.reason !== 'push_number_challenge') throw new Error('a number challenge');
   const h2 = ctx.held.shift()!;
   const wrong = String(h2.req.number! === 99 ? 10 : h2.req.number! + 1);
   h2.decide({ kind: 'approved' });
-  assert.equal(await ctx.engine.decide(request(ctx, 'bob', { numberAnswer: { ticket: second.ticket, text: wrong } })), { kind: 'reject', reason: 'push_number_wrong', details: { factor: 'push' } });
-  assert.is((await ctx.engine.decide(request(ctx, 'bob', { numberAnswer: { ticket: second.ticket, text: String(h2.req.number) } }))).reason, 'push_expired');
+  assert.equal(await ctx.engine.decide(await request(ctx, 'bob', { numberAnswer: { ticket: second.ticket, text: wrong } })), { kind: 'reject', reason: 'push_number_wrong', details: { factor: 'push' } });
+  assert.is((await ctx.engine.decide(await request(ctx, 'bob', { numberAnswer: { ticket: second.ticket, text: String(h2.req.number) } }))).reason, 'push_expired');
 
   // The right number and a denial: denied. Another user's ticket: refused.
-  const third = await ctx.engine.decide(request(ctx, 'bob', { numberMatching: 'type' }));
+  const third = await ctx.engine.decide(await request(ctx, 'bob', { numberMatching: 'type' }));
   if (third.kind !== 'code_required' || third.reason !== 'push_number_challenge') throw new Error('a number challenge');
   const h3 = ctx.held.shift()!;
-  assert.is((await ctx.engine.decide(request(ctx, 'carol', { numberAnswer: { ticket: third.ticket, text: String(h3.req.number) } }))).reason, 'push_expired');
-  const fourth = await ctx.engine.decide(request(ctx, 'bob', { numberMatching: 'type' }));
+  assert.is((await ctx.engine.decide(await request(ctx, 'carol', { numberAnswer: { ticket: third.ticket, text: String(h3.req.number) } }))).reason, 'push_expired');
+  const fourth = await ctx.engine.decide(await request(ctx, 'bob', { numberMatching: 'type' }));
   if (fourth.kind !== 'code_required' || fourth.reason !== 'push_number_challenge') throw new Error('a number challenge');
   const h4 = ctx.held.shift()!;
   h4.decide({ kind: 'denied' });
-  assert.is((await ctx.engine.decide(request(ctx, 'bob', { numberAnswer: { ticket: fourth.ticket, matches: (c) => c === String(h4.req.number) } }))).reason, 'push_denied');
+  assert.is((await ctx.engine.decide(await request(ctx, 'bob', { numberAnswer: { ticket: fourth.ticket, matches: (c) => c === String(h4.req.number) } }))).reason, 'push_denied');
 });
 
 E('number matching the Windows way: the number goes to the login at once, the phone offers it to pick; in only by an approval that picked it; a login that cannot show it is refused', async (ctx) => {
   const shown: number[] = [];
-  const windows = (extra: Partial<DecideRequest> = {}) => request(ctx, 'bob', { origin: { ...RADIUS, door: 'windows' }, numberMatching: (n) => shown.push(n), ...extra });
-  const right = ctx.engine.decide(windows());
+  const windows = async (extra: Partial<DecideRequest> = {}) => await request(ctx, 'bob', { origin: { ...RADIUS, door: 'windows' }, numberMatching: (n) => shown.push(n), ...extra });
+  const right = ctx.engine.decide(await windows());
   await tick();
   const h1 = ctx.held.shift()!;
   assert.equal(shown, [h1.req.number], 'the login was told the push\'s number before any decision');
@@ -229,19 +229,19 @@ E('number matching the Windows way: the number goes to the login at once, the ph
   h1.decide({ kind: 'approved', picked: h1.req.number! });
   assert.equal(await right, { kind: 'accept', reason: 'push_approved', details: { factor: 'push', numberMatching: 'picked' } });
 
-  const wrong = ctx.engine.decide(windows());
+  const wrong = ctx.engine.decide(await windows());
   await tick();
   const h2 = ctx.held.shift()!;
   h2.decide({ kind: 'approved', picked: h2.req.number! === 99 ? 10 : h2.req.number! + 1 });
   assert.equal(await wrong, { kind: 'reject', reason: 'push_number_wrong', details: { factor: 'push', numberMatching: 'picked' } });
   // An approval with no pick from a service that offers picking does not count either.
-  const none = ctx.engine.decide(windows());
+  const none = ctx.engine.decide(await windows());
   await tick();
   ctx.held.shift()!.decide({ kind: 'approved' });
   assert.is((await none).reason, 'push_number_wrong');
   // Two logins at once from the same place each get their own number and push: they never join.
-  const a = ctx.engine.decide(windows());
-  const b = ctx.engine.decide(windows());
+  const a = ctx.engine.decide(await windows());
+  const b = ctx.engine.decide(await windows());
   await tick();
   assert.is(ctx.held.length, 2);
   const [ha, hb] = ctx.held.splice(0, 2);
@@ -251,27 +251,27 @@ E('number matching the Windows way: the number goes to the login at once, the ph
   assert.is((await b).reason, 'push_approved');
 
   // Number matching asked for, but this login cannot show a number: refused, no push sent.
-  assert.equal(await ctx.engine.decide(windows({ numberMatching: 'unavailable' })), { kind: 'reject', reason: 'push_number_unsupported', details: { factor: 'push' } });
+  assert.equal(await ctx.engine.decide(await windows({ numberMatching: 'unavailable' })), { kind: 'reject', reason: 'push_number_unsupported', details: { factor: 'push' } });
   assert.is(ctx.held.length, 0, 'no push for a login that cannot show the number');
 
   // A service that cannot offer a pick (a Notakey phone shows the number in its message): the
   // person compares, and the approval counts as given.
   ctx.picks = false;
-  const compared = ctx.engine.decide(windows());
+  const compared = ctx.engine.decide(await windows());
   await tick();
   ctx.held.shift()!.decide({ kind: 'approved' });
   assert.equal(await compared, { kind: 'accept', reason: 'push_approved', details: { factor: 'push', numberMatching: 'compared' } });
 });
 
 E('push: failmode safe accepts when the service is unreachable; no push service and --unenrolled-users allow accepts without a factor', async (ctx) => {
-  build(ctx, { FAILMODE: 'safe' });
-  const v = ctx.engine.decide(request(ctx, 'bob'));
+  await build(ctx, { FAILMODE: 'safe' });
+  const v = ctx.engine.decide(await request(ctx, 'bob'));
   await tick();
   ctx.held.shift()!.decide({ kind: 'unreachable', cause: 'unreachable', detail: 'create: unreachable: ECONNREFUSED' });
   assert.equal(await v, { kind: 'accept', reason: 'failmode_safe', details: { factor: 'push', message: 'create: unreachable: ECONNREFUSED' } });
   assert.is(ctx.engine.pushHealth(), 'failing');
-  build(ctx, { UNENROLLED_USERS: 'allow' }, false);
-  assert.equal(await ctx.engine.decide(request(ctx, 'bob')), { kind: 'accept', reason: 'unenrolled_allowed', details: { factor: 'none' } });
+  await build(ctx, { UNENROLLED_USERS: 'allow' }, false);
+  assert.equal(await ctx.engine.decide(await request(ctx, 'bob')), { kind: 'accept', reason: 'unenrolled_allowed', details: { factor: 'none' } });
   assert.is(ctx.engine.pushHealth(), 'none');
 });
 
@@ -284,14 +284,14 @@ E("push from Gatehouse's own approver: a user with no phone is unenrolled at onc
     push: { configured: () => true, local: true, enrolled: async (u) => phones.has(u), approve: (req) => new Promise<FactorOutcome>((resolve) => ctx.held.push({ req, decide: resolve })) },
     limits: createPushLimiter(() => ctx.t),
     pending: createPendingApprovals(),
-    audit: openAuditLog(ctx.store, randomBytes(32), () => ctx.t).auditor,
+    audit: (await openAuditLog(ctx.store, randomBytes(32), () => ctx.t)).auditor,
     counters: new Counters(),
     now: () => ctx.t,
   });
   assert.is(engine.pushHealth(), 'ok');
-  for (let i = 0; i < 3; i++) assert.equal(await engine.decide({ ...request(ctx, 'bob'), subject: engine.subject('bob') as KnownSubject }), { kind: 'reject', reason: 'unenrolled', details: { factor: 'none' } });
+  for (let i = 0; i < 3; i++) assert.equal(await engine.decide({ ...(await request(ctx, 'bob')), subject: (await engine.subject('bob')) as KnownSubject }), { kind: 'reject', reason: 'unenrolled', details: { factor: 'none' } });
   assert.is(ctx.held.length, 0, 'no push for a user without a phone');
-  const v = engine.decide({ ...request(ctx, 'alice'), subject: engine.subject('alice') as KnownSubject });
+  const v = engine.decide({ ...(await request(ctx, 'alice')), subject: (await engine.subject('alice')) as KnownSubject });
   await tick();
   assert.is(ctx.held.length, 1);
   ctx.held.shift()!.decide({ kind: 'approved' });
@@ -299,13 +299,13 @@ E("push from Gatehouse's own approver: a user with no phone is unenrolled at onc
 });
 
 E('push: a login from the same origin joins the waiting push; any difference in source, NAS, station or first factor sends its own', async (ctx) => {
-  build(ctx, { PUSH_MAX_PENDING_PER_USER: '0' });
-  const first = ctx.engine.decide(request(ctx, 'carol'));
-  const joined = ctx.engine.decide(request(ctx, 'Carol '));
+  await build(ctx, { PUSH_MAX_PENDING_PER_USER: '0' });
+  const first = ctx.engine.decide(await request(ctx, 'carol'));
+  const joined = ctx.engine.decide(await request(ctx, 'Carol '));
   await tick();
   assert.is(ctx.held.length, 1, 'one push for the two logins');
   assert.equal(ctx.engine.pendingCounts(), { logins: 2, pushes: 1 });
-  const others = (['source', 'nas', 'station', 'firstFactor'] as const).map((field) => ctx.engine.decide(request(ctx, 'carol', { origin: { ...RADIUS, [field]: 'other' } })));
+  const others = (['source', 'nas', 'station', 'firstFactor'] as const).map(async (field) => ctx.engine.decide(await request(ctx, 'carol', { origin: { ...RADIUS, [field]: 'other' } })));
   await tick();
   assert.is(ctx.held.length, 5, 'one more push for each differing origin');
   assert.equal(ctx.engine.pendingCounts(), { logins: 6, pushes: 5 });
@@ -318,8 +318,8 @@ E('push: a login from the same origin joins the waiting push; any difference in 
 
 E('push: without a Calling-Station-Id logins never join (each is a new push within the limits)', async (ctx) => {
   const noStation = { ...RADIUS, station: '' };
-  const a = ctx.engine.decide(request(ctx, 'dave', { origin: noStation }));
-  const b = ctx.engine.decide(request(ctx, 'dave', { origin: noStation }));
+  const a = ctx.engine.decide(await request(ctx, 'dave', { origin: noStation }));
+  const b = ctx.engine.decide(await request(ctx, 'dave', { origin: noStation }));
   await tick();
   assert.is(ctx.held.length, 2);
   ctx.held[0]!.decide({ kind: 'approved' });
@@ -329,9 +329,9 @@ E('push: without a Calling-Station-Id logins never join (each is a new push with
 });
 
 E('push limits and pending approvals are shared by the doors: Windows pushes are listed, counted and limited with RADIUS ones', async (ctx) => {
-  const radius = [1, 2].map((i) => ctx.engine.decide(request(ctx, 'erin', { origin: { ...RADIUS, station: `st-${i}` } })));
+  const radius = [1, 2].map(async (i) => ctx.engine.decide(await request(ctx, 'erin', { origin: { ...RADIUS, station: `st-${i}` } })));
   const windowsOrigin: Origin = { door: 'windows', source: 'agent:PC-7', nas: 'PC-7', station: 'logon', firstFactor: 'CORP' };
-  const windows = ctx.engine.decide(request(ctx, 'ERIN', { origin: windowsOrigin, view: { client: 'agent:PC-7', station: 'PC-7' } }));
+  const windows = ctx.engine.decide(await request(ctx, 'ERIN', { origin: windowsOrigin, view: { client: 'agent:PC-7', station: 'PC-7' } }));
   await tick();
   assert.equal(
     ctx.engine.pendingApprovals().map((p) => [p.username, p.door, p.client, p.station]),
@@ -342,10 +342,10 @@ E('push limits and pending approvals are shared by the doors: Windows pushes are
     ],
   );
   // Another workstation is another origin: a new push, and erin already has three waiting.
-  const other = ctx.engine.decide(request(ctx, 'erin', { origin: { ...windowsOrigin, source: 'pipe', nas: 'PC-8' }, view: { client: 'pipe', station: 'PC-8' } }));
+  const other = ctx.engine.decide(await request(ctx, 'erin', { origin: { ...windowsOrigin, source: 'pipe', nas: 'PC-8' }, view: { client: 'pipe', station: 'PC-8' } }));
   assert.equal(await other, { kind: 'reject', reason: 'push_limited', details: { factor: 'push', limit: 'pending' } });
   // The same workstation and scenario again joins its push instead.
-  const again = ctx.engine.decide(request(ctx, 'erin', { origin: windowsOrigin, view: { client: 'agent:PC-7', station: 'PC-7' } }));
+  const again = ctx.engine.decide(await request(ctx, 'erin', { origin: windowsOrigin, view: { client: 'agent:PC-7', station: 'PC-7' } }));
   await tick();
   assert.is(ctx.held.length, 3);
   assert.equal(ctx.engine.pendingCounts(), { logins: 4, pushes: 3 });
@@ -355,14 +355,14 @@ E('push limits and pending approvals are shared by the doors: Windows pushes are
 });
 
 E('shutdown: every waiting login is answered (rejected: shutdown), and new ones are refused', async (ctx) => {
-  const waiting = [ctx.engine.decide(request(ctx, 'fay')), ctx.engine.decide(request(ctx, 'gus'))];
+  const waiting = [ctx.engine.decide(await request(ctx, 'fay')), ctx.engine.decide(await request(ctx, 'gus'))];
   await tick();
   // The push service answers aborted approvals as the real client does.
   const stopping = ctx.engine.shutdown();
   for (const h of ctx.held) h.decide({ kind: 'unreachable', cause: 'aborted', detail: 'aborted' });
   await stopping;
   for (const v of await Promise.all(waiting)) assert.is(v.reason, 'shutdown');
-  assert.is((await ctx.engine.decide(request(ctx, 'hal'))).reason, 'shutdown');
+  assert.is((await ctx.engine.decide(await request(ctx, 'hal'))).reason, 'shutdown');
 });
 
 E.run();

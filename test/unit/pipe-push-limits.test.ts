@@ -29,7 +29,7 @@ interface Ctx {
 
 const L = suite<Ctx>('pipe: per-user push limits', {} as Ctx);
 
-function setup(ctx: Ctx, env: NodeJS.ProcessEnv): void {
+async function setup(ctx: Ctx, env: NodeJS.ProcessEnv): Promise<void> {
   ctx.store = openStore(':memory:');
   const sealer = createSealer(randomBytes(32));
   const { fixed } = parseServeOptions([], { NOTAKEY_HOST: 'http://127.0.0.1:9/api/', NOTAKEY_ACCESS_ID: 'app', ...env });
@@ -37,7 +37,7 @@ function setup(ctx: Ctx, env: NodeJS.ProcessEnv): void {
   ctx.held = [];
   ctx.pushes = [];
   ctx.limiter = createPushLimiter(Date.now);
-  const audit = openAuditLog(ctx.store, randomBytes(32)).auditor;
+  const audit = (await openAuditLog(ctx.store, randomBytes(32))).auditor;
   const engine = createEngine({
     settings: () => settings,
     totp: createTotpFactor(createUserFactorQueries(ctx.store, sealer), () => ({ maxFailures: 5, lockoutMs: 60_000 }), Date.now),
@@ -63,7 +63,7 @@ const tick = () => new Promise((r) => setImmediate(r));
 const auditRows = (store: Store) => store.sqlite.prepare("SELECT reason, details FROM audit_log WHERE event = 'windows.auth' ORDER BY id").all() as { reason: string; details: string }[];
 
 L('a fourth waiting push for one user is refused at once; other users and, once one ends, the user again are served', async (ctx) => {
-  setup(ctx, {});
+  await setup(ctx, {});
   const waiting = [1, 2, 3].map((i) => ctx.handle(logon('alice', i)));
   await tick();
   assert.is(ctx.pushes.length, 3);
@@ -86,7 +86,7 @@ L('a fourth waiting push for one user is refused at once; other users and, once 
 });
 
 L('the rate limit counts pushes per user across workstations; 0 turns both limits off', async (ctx) => {
-  setup(ctx, { PUSH_RATE_PER_USER: '2', PUSH_MAX_PENDING_PER_USER: '0' });
+  await setup(ctx, { PUSH_RATE_PER_USER: '2', PUSH_MAX_PENDING_PER_USER: '0' });
   const first = [1, 2].map((i) => ctx.handle(logon('carol', i)));
   await tick();
   for (const r of ctx.held) r({ kind: 'expired' });
@@ -95,7 +95,7 @@ L('the rate limit counts pushes per user across workstations; 0 turns both limit
   assert.match(auditRows(ctx.store).at(-1)!.details, /"limit":"rate"/);
   ctx.store.close();
 
-  setup(ctx, { PUSH_RATE_PER_USER: '0', PUSH_MAX_PENDING_PER_USER: '0' });
+  await setup(ctx, { PUSH_RATE_PER_USER: '0', PUSH_MAX_PENDING_PER_USER: '0' });
   const many = Array.from({ length: 12 }, (_, i) => ctx.handle(logon('dave', i)));
   await tick();
   assert.is(ctx.pushes.length, 12, 'no limit when both are 0');
@@ -104,7 +104,7 @@ L('the rate limit counts pushes per user across workstations; 0 turns both limit
 });
 
 L('the audit says whether the provider enforces the second factor (hides other sign-in options), and keeps the name as sent', async (ctx) => {
-  setup(ctx, {});
+  await setup(ctx, {});
   const base = (id: number, extra: Record<string, unknown>): Request => ({ ...logon('Gina ', id), ...extra }) as Request;
   const answers = [ctx.handle(base(1, { enforced: true })), ctx.handle(base(2, { enforced: false, scenario: 'unlock' })), ctx.handle(base(3, { scenario: 'rdp' }))];
   await tick();
@@ -118,7 +118,7 @@ L('the audit says whether the provider enforces the second factor (hides other s
 });
 
 L('a repeated console logon of one workstation joins its push; remote desktop and credential prompts never join', async (ctx) => {
-  setup(ctx, { PUSH_MAX_PENDING_PER_USER: '0' });
+  await setup(ctx, { PUSH_MAX_PENDING_PER_USER: '0' });
   const at = (scenario: string, id: number): Request => ({ ...logon('hank', id), workstation: 'RDS-1', scenario }) as Request;
   const console = [ctx.handle(at('logon', 1)), ctx.handle(at('logon', 2))];
   await tick();

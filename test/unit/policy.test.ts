@@ -9,21 +9,21 @@ const P = suite('mfa/policy and radius/dictionary');
 
 const rule = (name: string, o: Partial<PolicyRule> = {}): PolicyRule => ({ id: 0, name, groups: [], client: undefined, action: 'require', factors: 'any', replyAttributes: '', ...o });
 
-P('the first rule whose groups and client match decides; groups are read only when a rule names some', () => {
+P('the first rule whose groups and client match decides; groups are read only when a rule names some', async () => {
   const reads: string[] = [];
   const groups: Record<string, string[]> = { alice: ['vpn-users'], gina: ['breakglass', 'vpn-users'] };
-  const t = createPolicyTable([rule('lab', { client: 'lab', action: 'deny' }), rule('bg', { groups: ['breakglass'], action: 'password_only' }), rule('vpn', { groups: ['vpn-users'] })], (u) => {
+  const t = createPolicyTable([rule('lab', { client: 'lab', action: 'deny' }), rule('bg', { groups: ['breakglass'], action: 'password_only' }), rule('vpn', { groups: ['vpn-users'] })], async (u) => {
     reads.push(u);
     return new Set(groups[u] ?? []);
   });
-  assert.is(t.match('gina', 'vpn')?.name, 'bg');
-  assert.is(t.match('alice', 'vpn')?.name, 'vpn');
-  assert.is(t.match('alice', 'lab')?.name, 'lab');
-  assert.is(t.match('alice', undefined)?.name, 'vpn', 'a client rule never applies where there is no client (Windows)');
-  assert.is(t.match('nobody', 'vpn'), undefined);
+  assert.is((await t.match('gina', 'vpn'))?.name, 'bg');
+  assert.is((await t.match('alice', 'vpn'))?.name, 'vpn');
+  assert.is((await t.match('alice', 'lab'))?.name, 'lab');
+  assert.is((await t.match('alice', undefined))?.name, 'vpn', 'a client rule never applies where there is no client (Windows)');
+  assert.is(await t.match('nobody', 'vpn'), undefined);
   assert.equal(reads, ['gina', 'alice', 'alice', 'alice', 'nobody']);
   const noGroups: string[] = [];
-  createPolicyTable([rule('all', { action: 'deny' })], (u) => (noGroups.push(u), new Set())).match('x', undefined);
+  await createPolicyTable([rule('all', { action: 'deny' })], async (u) => (noGroups.push(u), new Set())).match('x', undefined);
   assert.equal(noGroups, []);
 });
 

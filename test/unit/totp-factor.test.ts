@@ -56,79 +56,96 @@ const verify = (ctx: Ctx, code: string, name = 'alice') => ctx.factor.verify(nam
 
 // --- status -------------------------------------------------------------------
 
-Totp('status: unknown user', ({ factor }) => {
-  assert.equal(factor.status('nobody'), { known: false });
+Totp('status: unknown user', async ({ factor }) => {
+  assert.equal(await factor.status('nobody'), { known: false });
 });
 
-Totp('status: user with TOTP is known, unlocked, with its parameters', ({ factor }) => {
-  assert.equal(factor.status('alice'), { known: true, lock: { locked: false }, totp: { algorithm: 'SHA1', digits: 6, period: 30 } });
+Totp('status: user with TOTP is known, unlocked, with its parameters', async ({ factor }) => {
+  assert.equal(await factor.status('alice'), { known: true, lock: { locked: false }, totp: { algorithm: 'SHA1', digits: 6, period: 30 } });
 });
 
 Totp('status and verify: a user without TOTP is known but has no_totp', async (ctx) => {
   await insertUser(ctx.store, 'bob');
-  assert.equal(ctx.factor.status('bob'), { known: true, lock: { locked: false }, totp: null });
-  assert.equal(verify(ctx, '123456', 'bob'), { ok: false, reason: 'no_totp' });
-  assert.equal(verify(ctx, '123456', 'nobody'), { ok: false, reason: 'no_totp' });
+  assert.equal(await ctx.factor.status('bob'), { known: true, lock: { locked: false }, totp: null });
+  assert.equal(await verify(ctx, '123456', 'bob'), { ok: false, reason: 'no_totp' });
+  assert.equal(await verify(ctx, '123456', 'nobody'), { ok: false, reason: 'no_totp' });
 });
 
 // --- verification and replay --------------------------------------------------
 
-Totp('a good code is accepted once; the same code again is totp_replayed', (ctx) => {
+Totp('a good code is accepted once; the same code again is totp_replayed', async (ctx) => {
   const code = codeNow(ctx);
-  assert.equal(verify(ctx, code), { ok: true });
-  assert.equal(verify(ctx, code), { ok: false, reason: 'totp_replayed', lockedNow: false });
+  assert.equal(await verify(ctx, code), { ok: true });
+  assert.equal(await verify(ctx, code), { ok: false, reason: 'totp_replayed', lockedNow: false });
   // Still refused later within the drift window.
   ctx.t += 20_000;
-  assert.equal(verify(ctx, code), { ok: false, reason: 'totp_replayed', lockedNow: false });
+  assert.equal(await verify(ctx, code), { ok: false, reason: 'totp_replayed', lockedNow: false });
 });
 
-Totp('after a code is used, an older (still in-window) code is refused and the next step is accepted', (ctx) => {
+Totp('the same code sent twice at once: one is accepted, the other totp_replayed', async (ctx) => {
+  const code = codeNow(ctx);
+  const both = await Promise.all([verify(ctx, code), verify(ctx, code)]);
+  assert.equal(both.filter((r) => r.ok).length, 1);
+  assert.equal(both.find((r) => !r.ok), { ok: false, reason: 'totp_replayed', lockedNow: false });
+});
+
+Totp('two appliances on one store (two factors, each with its own memory): the store decides the claim, one code gets in once', async (ctx) => {
+  const other = createTotpFactor(createUserFactorQueries(ctx.store, ctx.sealer), () => POLICY, () => ctx.t);
+  const code = codeNow(ctx);
+  const both = await Promise.all([verify(ctx, code), other.verify('alice', codeEquals(code))]);
+  assert.equal(both.filter((r) => r.ok).length, 1, JSON.stringify(both));
+  assert.equal(both.find((r) => !r.ok), { ok: false, reason: 'totp_replayed', lockedNow: false });
+  assert.is((await row(ctx.store, 'alice')).failedAttempts, 1, 'the replay counts as a failure, as it does on one appliance');
+});
+
+Totp('after a code is used, an older (still in-window) code is refused and the next step is accepted', async (ctx) => {
   const older = totp(ctx.seed, ctx.t - 30_000);
   const next = totp(ctx.seed, ctx.t + 30_000);
-  assert.equal(verify(ctx, codeNow(ctx)), { ok: true });
-  assert.equal(verify(ctx, older), { ok: false, reason: 'totp_replayed', lockedNow: false });
+  assert.equal(await verify(ctx, codeNow(ctx)), { ok: true });
+  assert.equal(await verify(ctx, older), { ok: false, reason: 'totp_replayed', lockedNow: false });
   ctx.t += 30_000;
-  assert.equal(verify(ctx, next), { ok: true });
+  assert.equal(await verify(ctx, next), { ok: true });
 });
 
 Totp('a wrong code is totp_wrong and counted', async (ctx) => {
-  assert.equal(verify(ctx, wrongCode(ctx)), { ok: false, reason: 'totp_wrong', lockedNow: false });
+  assert.equal(await verify(ctx, wrongCode(ctx)), { ok: false, reason: 'totp_wrong', lockedNow: false });
   assert.is((await row(ctx.store, 'alice')).failedAttempts, 1);
-  assert.equal(verify(ctx, wrongCode(ctx)), { ok: false, reason: 'totp_wrong', lockedNow: false });
+  assert.equal(await verify(ctx, wrongCode(ctx)), { ok: false, reason: 'totp_wrong', lockedNow: false });
   assert.is((await row(ctx.store, 'alice')).failedAttempts, 2);
   assert.is((await row(ctx.store, 'alice')).lockedUntil, null);
   // A wrong code does not use up the right one.
-  assert.equal(verify(ctx, codeNow(ctx)), { ok: true });
+  assert.equal(await verify(ctx, codeNow(ctx)), { ok: true });
 });
 
 // --- lockout ------------------------------------------------------------------
 
 Totp('after maxFailures wrong codes the user is locked out (reported once); even the right code is refused', async (ctx) => {
-  const results = [1, 2, 3].map(() => verify(ctx, wrongCode(ctx)));
+  // In parallel: each failure is counted in its own transaction, none is lost.
+  const results = await Promise.all([1, 2, 3].map(() => verify(ctx, wrongCode(ctx))));
   assert.equal(
     results.map((r) => (r.ok || r.reason !== 'totp_wrong' ? 'other' : r.lockedNow)),
     [false, false, true],
   );
   assert.is((await row(ctx.store, 'alice')).lockedUntil, START + POLICY.lockoutMs);
   const lock = { locked: true, reason: 'locked_out', until: START + POLICY.lockoutMs };
-  assert.equal(verify(ctx, codeNow(ctx)), { ok: false, reason: 'locked', lock });
-  assert.equal(verify(ctx, wrongCode(ctx)), { ok: false, reason: 'locked', lock });
-  assert.equal(ctx.factor.status('alice'), { known: true, lock, totp: DEFAULT_TOTP });
+  assert.equal(await verify(ctx, codeNow(ctx)), { ok: false, reason: 'locked', lock });
+  assert.equal(await verify(ctx, wrongCode(ctx)), { ok: false, reason: 'locked', lock });
+  assert.equal(await ctx.factor.status('alice'), { known: true, lock, totp: DEFAULT_TOTP });
   ctx.t = START + POLICY.lockoutMs - 1;
-  assert.equal(verify(ctx, codeNow(ctx)), { ok: false, reason: 'locked', lock });
+  assert.equal(await verify(ctx, codeNow(ctx)), { ok: false, reason: 'locked', lock });
 });
 
 Totp('when the lockout expires the right code is accepted and the count is reset', async (ctx) => {
-  for (let i = 0; i < POLICY.maxFailures; i++) verify(ctx, wrongCode(ctx));
+  for (let i = 0; i < POLICY.maxFailures; i++) await verify(ctx, wrongCode(ctx));
   ctx.t = START + POLICY.lockoutMs + 1;
-  assert.equal(ctx.factor.status('alice'), { known: true, lock: { locked: false }, totp: DEFAULT_TOTP });
-  assert.equal(verify(ctx, codeNow(ctx)), { ok: true });
+  assert.equal(await ctx.factor.status('alice'), { known: true, lock: { locked: false }, totp: DEFAULT_TOTP });
+  assert.equal(await verify(ctx, codeNow(ctx)), { ok: true });
   const r = await row(ctx.store, 'alice');
   assert.is(r.failedAttempts, 0);
   assert.is(r.lockedUntil, null);
   // A fresh full count is needed to lock out again.
   ctx.t += 30_000;
-  const again = [1, 2, 3].map(() => verify(ctx, wrongCode(ctx)));
+  const again = await Promise.all([1, 2, 3].map(() => verify(ctx, wrongCode(ctx))));
   assert.equal(
     again.map((x) => !x.ok && x.reason === 'totp_wrong' && x.lockedNow),
     [false, false, true],
@@ -136,23 +153,23 @@ Totp('when the lockout expires the right code is accepted and the count is reset
 });
 
 Totp('a wrong code after an expired lockout starts the count afresh', async (ctx) => {
-  for (let i = 0; i < POLICY.maxFailures; i++) verify(ctx, wrongCode(ctx));
+  for (let i = 0; i < POLICY.maxFailures; i++) await verify(ctx, wrongCode(ctx));
   ctx.t = START + POLICY.lockoutMs;
-  assert.equal(verify(ctx, wrongCode(ctx)), { ok: false, reason: 'totp_wrong', lockedNow: false });
+  assert.equal(await verify(ctx, wrongCode(ctx)), { ok: false, reason: 'totp_wrong', lockedNow: false });
   assert.is((await row(ctx.store, 'alice')).failedAttempts, 1);
   assert.is((await row(ctx.store, 'alice')).lockedUntil, null);
 });
 
 Totp('a good code resets the failure count', async (ctx) => {
-  verify(ctx, wrongCode(ctx));
-  verify(ctx, wrongCode(ctx));
+  await verify(ctx, wrongCode(ctx));
+  await verify(ctx, wrongCode(ctx));
   assert.is((await row(ctx.store, 'alice')).failedAttempts, 2);
-  assert.equal(verify(ctx, codeNow(ctx)), { ok: true });
+  assert.equal(await verify(ctx, codeNow(ctx)), { ok: true });
   assert.is((await row(ctx.store, 'alice')).failedAttempts, 0);
   ctx.t += 30_000;
-  assert.equal(verify(ctx, wrongCode(ctx)), { ok: false, reason: 'totp_wrong', lockedNow: false });
-  assert.equal(verify(ctx, wrongCode(ctx)), { ok: false, reason: 'totp_wrong', lockedNow: false });
-  assert.equal(verify(ctx, codeNow(ctx)), { ok: true });
+  assert.equal(await verify(ctx, wrongCode(ctx)), { ok: false, reason: 'totp_wrong', lockedNow: false });
+  assert.equal(await verify(ctx, wrongCode(ctx)), { ok: false, reason: 'totp_wrong', lockedNow: false });
+  assert.equal(await verify(ctx, codeNow(ctx)), { ok: true });
 });
 
 // --- admin lock ---------------------------------------------------------------
@@ -160,27 +177,27 @@ Totp('a good code resets the failure count', async (ctx) => {
 Totp('an admin lock refuses the right code without counting; unlock lets it in', async (ctx) => {
   assert.is(await setUserLocked(ctx.store, 'alice', true), true);
   const lock = { locked: true, reason: 'locked_by_admin', until: null };
-  assert.equal(ctx.factor.status('alice'), { known: true, lock, totp: DEFAULT_TOTP });
-  assert.equal(verify(ctx, codeNow(ctx)), { ok: false, reason: 'locked', lock });
-  assert.equal(verify(ctx, wrongCode(ctx)), { ok: false, reason: 'locked', lock });
+  assert.equal(await ctx.factor.status('alice'), { known: true, lock, totp: DEFAULT_TOTP });
+  assert.equal(await verify(ctx, codeNow(ctx)), { ok: false, reason: 'locked', lock });
+  assert.equal(await verify(ctx, wrongCode(ctx)), { ok: false, reason: 'locked', lock });
   assert.is((await row(ctx.store, 'alice')).failedAttempts, 0);
   // Time does not end an admin lock.
   ctx.t += 24 * 3600_000;
-  assert.equal(verify(ctx, codeNow(ctx)), { ok: false, reason: 'locked', lock });
+  assert.equal(await verify(ctx, codeNow(ctx)), { ok: false, reason: 'locked', lock });
 
   assert.is(await setUserLocked(ctx.store, 'alice', false), true);
-  assert.equal(ctx.factor.status('alice'), { known: true, lock: { locked: false }, totp: DEFAULT_TOTP });
-  assert.equal(verify(ctx, codeNow(ctx)), { ok: true });
+  assert.equal(await ctx.factor.status('alice'), { known: true, lock: { locked: false }, totp: DEFAULT_TOTP });
+  assert.equal(await verify(ctx, codeNow(ctx)), { ok: true });
 });
 
 Totp('unlocking also clears an automatic lockout and the failure count', async (ctx) => {
-  for (let i = 0; i < POLICY.maxFailures; i++) verify(ctx, wrongCode(ctx));
-  assert.is(verify(ctx, codeNow(ctx)).ok, false);
+  for (let i = 0; i < POLICY.maxFailures; i++) await verify(ctx, wrongCode(ctx));
+  assert.is((await verify(ctx, codeNow(ctx))).ok, false);
   await setUserLocked(ctx.store, 'alice', false);
   const r = await row(ctx.store, 'alice');
   assert.is(r.lockedUntil, null);
   assert.is(r.failedAttempts, 0);
-  assert.equal(verify(ctx, codeNow(ctx)), { ok: true });
+  assert.equal(await verify(ctx, codeNow(ctx)), { ok: true });
 });
 
 // --- enrolment ----------------------------------------------------------------
@@ -191,15 +208,15 @@ Totp("re-enrolling with a new seed makes the old seed's codes fail at once", asy
   const window = [-30_000, 0, 30_000].map((d) => totp(fresh, ctx.t + d));
   assert.not.ok(window.includes(oldCode), 'test seeds chosen so that codes differ');
   assert.equal(await replaceTotpAccount(ctx.store, ctx.sealer, 'alice', fresh, DEFAULT_TOTP), { userCreated: false });
-  assert.equal(verify(ctx, oldCode), { ok: false, reason: 'totp_wrong', lockedNow: false });
-  assert.equal(verify(ctx, codeNow(ctx, fresh)), { ok: true });
+  assert.equal(await verify(ctx, oldCode), { ok: false, reason: 'totp_wrong', lockedNow: false });
+  assert.equal(await verify(ctx, codeNow(ctx, fresh)), { ok: true });
 });
 
 Totp('re-enrolling starts a fresh replay record: the new seed works in the same step the old one was used', async (ctx) => {
-  assert.equal(verify(ctx, codeNow(ctx)), { ok: true });
+  assert.equal(await verify(ctx, codeNow(ctx)), { ok: true });
   const fresh = randomBytes(20);
   await replaceTotpAccount(ctx.store, ctx.sealer, 'alice', fresh, DEFAULT_TOTP);
-  assert.equal(verify(ctx, codeNow(ctx, fresh)), { ok: true });
+  assert.equal(await verify(ctx, codeNow(ctx, fresh)), { ok: true });
 });
 
 Totp('the seed is stored sealed, not in the clear', async (ctx) => {
@@ -212,7 +229,10 @@ Totp('the seed is stored sealed, not in the clear', async (ctx) => {
   assert.not.ok(sealed.toString('latin1').includes(ctx.seed.toString('hex')));
   // Sealed with the master key: another key cannot open it.
   const other = createUserFactorQueries(ctx.store, createSealer(randomBytes(32)));
-  assert.throws(() => other.find('alice'), /cannot be opened/);
+  await other.find('alice').then(
+    () => assert.unreachable('opened with another key'),
+    (e: Error) => assert.match(e.message, /cannot be opened/),
+  );
   // Two enrolments of the same seed are sealed differently (fresh IV).
   await replaceTotpAccount(ctx.store, ctx.sealer, 'alice', ctx.seed, DEFAULT_TOTP);
   const again = (ctx.store.sqlite.prepare('SELECT seed_sealed FROM totp_accounts').get() as { seed_sealed: Buffer }).seed_sealed;
@@ -223,23 +243,23 @@ Totp('SHA256 and 8-digit accounts verify with their own parameters', async (ctx)
   const p256: TotpParams = { algorithm: 'SHA256', digits: 8, period: 30 };
   const seed256 = Buffer.from('12345678901234567890123456789012', 'ascii');
   await replaceTotpAccount(ctx.store, ctx.sealer, 'dave', seed256, p256);
-  assert.equal(ctx.factor.status('dave'), { known: true, lock: { locked: false }, totp: p256 });
+  assert.equal(await ctx.factor.status('dave'), { known: true, lock: { locked: false }, totp: p256 });
   // The 6-digit SHA1 code of the same seed is not it.
-  assert.equal(verify(ctx, totp(seed256, ctx.t), 'dave'), { ok: false, reason: 'totp_wrong', lockedNow: false });
+  assert.equal(await verify(ctx, totp(seed256, ctx.t), 'dave'), { ok: false, reason: 'totp_wrong', lockedNow: false });
   const code = codeNow(ctx, seed256, p256);
   assert.is(code.length, 8);
-  assert.equal(verify(ctx, code, 'dave'), { ok: true });
+  assert.equal(await verify(ctx, code, 'dave'), { ok: true });
 
   const p512: TotpParams = { algorithm: 'SHA512', digits: 8, period: 60 };
   const seed512 = randomBytes(64);
   await replaceTotpAccount(ctx.store, ctx.sealer, 'erin', seed512, p512);
-  assert.equal(ctx.factor.status('erin'), { known: true, lock: { locked: false }, totp: p512 });
-  assert.equal(verify(ctx, codeNow(ctx, seed512, p512), 'erin'), { ok: true });
+  assert.equal(await ctx.factor.status('erin'), { known: true, lock: { locked: false }, totp: p512 });
+  assert.equal(await verify(ctx, codeNow(ctx, seed512, p512), 'erin'), { ok: true });
 
   const p6: TotpParams = { algorithm: 'SHA256', digits: 6, period: 30 };
   await replaceTotpAccount(ctx.store, ctx.sealer, 'fred', seed256, p6);
-  assert.equal(verify(ctx, code, 'fred'), { ok: false, reason: 'totp_wrong', lockedNow: false });
-  assert.equal(verify(ctx, codeNow(ctx, seed256, p6), 'fred'), { ok: true });
+  assert.equal(await verify(ctx, code, 'fred'), { ok: false, reason: 'totp_wrong', lockedNow: false });
+  assert.equal(await verify(ctx, codeNow(ctx, seed256, p6), 'fred'), { ok: true });
 });
 
 // --- deferred writes (the RADIUS proxy commits a good code's step with its audit record) --------
@@ -247,26 +267,26 @@ Totp('SHA256 and 8-digit accounts verify with their own parameters', async (ctx)
 const lastStep = (store: Store): number =>
   (store.sqlite.prepare("SELECT t.last_used_step AS s FROM totp_accounts t JOIN users u ON u.id = t.user_id WHERE u.username = 'alice'").get() as { s: number }).s;
 
-Totp('deferred: the code is refused as a replay before its write is committed, and the write records the step', (ctx) => {
+Totp('deferred: the code is refused as a replay before its write is committed, and the write records the step', async (ctx) => {
   const writes: (() => void)[] = [];
   const code = codeNow(ctx);
-  assert.equal(ctx.factor.verify('alice', codeEquals(code), (w) => writes.push(w)), { ok: true });
+  assert.equal(await ctx.factor.verify('alice', codeEquals(code), (w) => writes.push(w)), { ok: true });
   assert.is(writes.length, 1, 'the step is handed over, not written');
   assert.is(lastStep(ctx.store), -1, 'nothing written yet');
-  assert.equal(ctx.factor.verify('alice', codeEquals(code), (w) => writes.push(w)), { ok: false, reason: 'totp_replayed', lockedNow: false }, 'same code again while the first is uncommitted');
+  assert.equal(await ctx.factor.verify('alice', codeEquals(code), (w) => writes.push(w)), { ok: false, reason: 'totp_replayed', lockedNow: false }, 'same code again while the first is uncommitted');
   ctx.store.sqlite.transaction(() => writes[0]!())();
   assert.is(lastStep(ctx.store), Math.floor(ctx.t / 30_000));
-  assert.equal(verify(ctx, code), { ok: false, reason: 'totp_replayed', lockedNow: false }, 'and refused from the store afterwards');
+  assert.equal(await verify(ctx, code), { ok: false, reason: 'totp_replayed', lockedNow: false }, 'and refused from the store afterwards');
 });
 
 Totp('deferred: a write never lowers the step, and clears earlier failures', async (ctx) => {
-  assert.equal(verify(ctx, wrongCode(ctx)).ok, false);
+  assert.equal((await verify(ctx, wrongCode(ctx))).ok, false);
   assert.is((await row(ctx.store, 'alice')).failedAttempts, 1);
   const writes: (() => void)[] = [];
   const early = totp(ctx.seed, ctx.t - 30_000);
-  assert.equal(ctx.factor.verify('alice', codeEquals(early), (w) => writes.push(w)), { ok: true });
+  assert.equal(await ctx.factor.verify('alice', codeEquals(early), (w) => writes.push(w)), { ok: true });
   ctx.t += 60_000;
-  assert.equal(verify(ctx, codeNow(ctx)), { ok: true }, 'a later code, written at once');
+  assert.equal(await verify(ctx, codeNow(ctx)), { ok: true }, 'a later code, written at once');
   const later = lastStep(ctx.store);
   writes[0]!();
   assert.is(lastStep(ctx.store), later, 'the late write of the earlier step does not roll the step back');
@@ -274,10 +294,10 @@ Totp('deferred: a write never lowers the step, and clears earlier failures', asy
 });
 
 Totp('deferred: a wrong code recorded before the write keeps counting', async (ctx) => {
-  assert.equal(verify(ctx, wrongCode(ctx)).ok, false);
+  assert.equal((await verify(ctx, wrongCode(ctx))).ok, false);
   const writes: (() => void)[] = [];
-  assert.equal(ctx.factor.verify('alice', codeEquals(codeNow(ctx)), (w) => writes.push(w)), { ok: true });
-  assert.equal(verify(ctx, wrongCode(ctx)).ok, false);
+  assert.equal(await ctx.factor.verify('alice', codeEquals(codeNow(ctx)), (w) => writes.push(w)), { ok: true });
+  assert.equal((await verify(ctx, wrongCode(ctx))).ok, false);
   assert.is((await row(ctx.store, 'alice')).failedAttempts, 2);
   writes[0]!();
   assert.is((await row(ctx.store, 'alice')).failedAttempts, 2, 'the success seen before the second failure does not erase it');

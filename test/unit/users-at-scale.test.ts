@@ -167,16 +167,16 @@ Confirm('a new authenticator does not count until confirmed; the old one works m
   const factor = createTotpFactor(createUserFactorQueries(w.store, w.sealer), () => ({ maxFailures: 5, lockoutMs: 60_000 }), w.clock.now);
   const step = totpStep(w.clock.now(), 30);
   const oldCode = hotp(seedOf(first.value.uri), step, 6);
-  assert.is(factor.verify('ann', codeEquals(oldCode)).ok, true, 'the current authenticator keeps working');
+  assert.is((await factor.verify('ann', codeEquals(oldCode))).ok, true, 'the current authenticator keeps working');
   w.clock.advance(30_000);
   const next = totpStep(w.clock.now(), 30);
-  assert.is(factor.verify('ann', codeEquals(hotp(seedOf(second.value.uri), next, 6))).ok, false, 'the new one does not count yet');
+  assert.is((await factor.verify('ann', codeEquals(hotp(seedOf(second.value.uri), next, 6)))).ok, false, 'the new one does not count yet');
   const ok = await confirmUserTotp(d, 'admin:root', 'ANN', hotp(seedOf(second.value.uri), next, 6));
   assert.ok(ok.ok, ok.ok ? '' : ok.error);
   w.clock.advance(30_000);
   const later = totpStep(w.clock.now(), 30);
-  assert.is(factor.verify('ann', codeEquals(hotp(seedOf(first.value.uri), later, 6))).ok, false, 'the old one stopped');
-  assert.is(factor.verify('ann', codeEquals(hotp(seedOf(second.value.uri), later, 6))).ok, true, 'the new one counts');
+  assert.is((await factor.verify('ann', codeEquals(hotp(seedOf(first.value.uri), later, 6)))).ok, false, 'the old one stopped');
+  assert.is((await factor.verify('ann', codeEquals(hotp(seedOf(second.value.uri), later, 6)))).ok, true, 'the new one counts');
 });
 
 Confirm('the code that confirmed cannot log in again (replay)', async ({ w }) => {
@@ -187,7 +187,7 @@ Confirm('the code that confirmed cannot log in again (replay)', async ({ w }) =>
   const code = hotp(seedOf(e.value.uri), totpStep(w.clock.now(), 30), 6);
   assert.ok((await confirmUserTotp(d, 'test', 'ann', code)).ok);
   const factor = createTotpFactor(createUserFactorQueries(w.store, w.sealer), () => ({ maxFailures: 5, lockoutMs: 60_000 }), w.clock.now);
-  const again = factor.verify('ann', codeEquals(code));
+  const again = await factor.verify('ann', codeEquals(code));
   assert.is(again.ok, false);
   assert.equal(again.ok ? '' : again.reason, 'totp_replayed');
 });

@@ -3,7 +3,7 @@
 // the grace period deleted with their factors. Policy (what counts as gone, the grace period) is
 // the sync's; this only stores. Written once for both engines (app/db/store.ts).
 import { sql } from 'drizzle-orm';
-import type { SharedStore } from '../store.js';
+import type { Runner, SharedStore } from '../store.js';
 import { writeStoredSetting } from './settings.js';
 import { searchTextOf } from './users.js';
 
@@ -37,8 +37,8 @@ export interface DirectoryUserStore {
   purge(before: number): Promise<string[]>;
   /** A directory user's source and state (undefined: no such user). */
   stateOf(username: string): Promise<{ source: 'local' | 'directory'; state: 'active' | 'disabled' | 'removed' | null } | undefined>;
-  /** What a bind said of the account (disabled, or gone), without waiting for the sync. */
-  setState(username: string, state: 'disabled' | 'removed', now: number): Promise<boolean>;
+  /** What a bind said of the account (disabled, or gone), without waiting for the sync; `tx`: inside that transaction. */
+  setState(username: string, state: 'disabled' | 'removed', now: number, tx?: Runner): Promise<boolean>;
   /** How many users the sync keeps. */
   count(): Promise<number>;
   /** The last run's report (JSON, beside the settings; not a setting), kept across restarts. */
@@ -89,8 +89,8 @@ export function createDirectoryUserStore(store: SharedStore): DirectoryUserStore
     purge: async (before) =>
       (await store.all<{ username: string }>(sql`DELETE FROM users WHERE source = 'directory' AND directory_state IN ('disabled', 'removed') AND directory_gone_at <= ${before} RETURNING username`)).map((r) => r.username),
     stateOf: (username) => store.get(sql`SELECT source, directory_state AS state FROM users WHERE username = ${username}`),
-    setState: async (username, state, now) =>
-      (await store.run(sql`UPDATE users SET directory_state = ${state}, directory_gone_at = coalesce(directory_gone_at, CAST(${now} AS bigint)) WHERE username = ${username} AND source = 'directory'`)) > 0,
+    setState: async (username, state, now, tx = store) =>
+      (await tx.run(sql`UPDATE users SET directory_state = ${state}, directory_gone_at = coalesce(directory_gone_at, CAST(${now} AS bigint)) WHERE username = ${username} AND source = 'directory'`)) > 0,
     count: async () => Number((await store.get<{ n: number }>(sql`SELECT count(*) AS n FROM users WHERE source = 'directory'`))?.n ?? 0),
     // The last run's report, kept beside the settings (not one of them).
     async loadReport() {

@@ -62,7 +62,6 @@ export async function moveRule(store: SharedStore, id: number, by: -1 | 1): Prom
 }
 
 /** The groups of one user (lower-case names), for rule matching. */
-export function createGroupReader(store: Store): (username: string) => ReadonlySet<string> {
-  const q = store.sqlite.prepare<[string], { name: string }>('SELECT g.name FROM user_groups g JOIN users u ON u.id = g.user_id WHERE u.username = ?');
-  return (username) => new Set(q.all(username).map((r) => r.name));
+export function createGroupReader(store: SharedStore): (username: string) => Promise<ReadonlySet<string>> {
+  return async (username) => new Set((await store.all<{ name: string }>(sql`SELECT g.name FROM user_groups g JOIN users u ON u.id = g.user_id WHERE u.username = ${username}`)).map((r) => r.name));
 }

@@ -1,10 +1,10 @@
 // Users and their TOTP accounts. Names are stored and looked up exactly as given: callers pass
 // the canonical form (app/lib/username.ts), so every spelling of a user finds the same row.
-// Written once for both engines (app/db/store.ts), except the login path's lookups and writes
-// (createUserFactorQueries), still SQLite's own prepared statements: they move with the engine.
+// Written once for both engines (app/db/store.ts), except the login path (createUserFactorQueries):
+// SQLite's own prepared statements there, and one statement per decision on PostgreSQL.
 import { sql } from 'drizzle-orm';
 import type { Store } from '../open.js';
-import { bool, contains, linesOf, type Runner, type SharedStore } from '../store.js';
+import { bool, contains, linesOf, sqliteIdle, statement, type Runner, type SharedStore } from '../store.js';
 import type { Sealer } from '../secrets.js';
 
 const SEED_PURPOSE = 'totp_accounts.seed';
@@ -310,8 +310,8 @@ export async function deletePendingTotp(r: Runner, username: string): Promise<bo
 
 interface FactorRow {
   id: number;
-  locked: number;
-  gone: number;
+  locked: number | boolean;
+  gone: number | boolean;
   locked_until: number | null;
   failed_attempts: number;
   totp_id: number | null;
@@ -322,76 +322,132 @@ interface FactorRow {
   last_used_step: number | null;
 }
 
-/** Prepared statements for the RADIUS hot path: one lookup per accepted password. */
+/** What deciding which factor applies needs: the user's lock state and TOTP parameters, no seed. */
+export type UserFactorStatus = Omit<UserWithTotp, 'totp'> & { totp: TotpParams | null };
+
+/** What a verification writes (app/mfa/totp.ts decides which). */
+export type FactorWrite =
+  | { kind: 'none' }
+  /** A good code: the account's last used step becomes `step`, the failure count is cleared. */
+  | { kind: 'success'; totpId: number; step: number }
+  /** A wrong code: the lock state after it. */
+  | { kind: 'failure'; lockedUntil: number | null; failedAttempts: number };
+
+/** The login path's reads and writes. */
 export interface UserFactorQueries {
-  find(username: string): UserWithTotp | undefined;
-  /** The same without opening the seed, for deciding which factor applies. */
-  findStatus(username: string): (Omit<UserWithTotp, 'totp'> & { totp: TotpParams | null }) | undefined;
-  /** A good code: remember its step and clear the failure count. */
-  recordSuccess(userId: number, totpId: number, step: number): void;
+  /** The user as deciding which factor applies needs it (no seed opened). */
+  findStatus(username: string): Promise<UserFactorStatus | undefined>;
+  /** The user with the seed opened, outside any verification (a restore checks its key with it). */
+  find(username: string): Promise<UserWithTotp | undefined>;
   /**
-   * The same, written later (in the audit batch): the step only grows, and the failure count is
-   * cleared only if it is still what it was when the code was checked (a wrong code recorded in
-   * between keeps counting).
+   * Look the user up (seed opened) and write what `decide` makes of it, as one unit against every
+   * other verification of this user's codes: on SQLite one synchronous turn of this process (the
+   * only one that verifies codes), on PostgreSQL one transaction holding the user's row, so two
+   * appliances checking codes for the same user take turns. Whatever `decide` returns as `result`
+   * is returned once the write is committed.
    */
-  recordSuccessLater(userId: number, totpId: number, step: number, failedAttempts: number): void;
-  recordLockState(userId: number, lockedUntil: number | null, failedAttempts: number): void;
-  transaction<T>(fn: () => T): T;
+  verifyWith<R>(username: string, decide: (u: UserWithTotp | undefined) => { write: FactorWrite; result: R }): Promise<R>;
+  /**
+   * SQLite only: a good code's write made later, inside the audit record's transaction, by a
+   * caller that remembers the step until then (app/mfa/totp.ts). The step only grows, and the
+   * failure count is cleared only if it is still what it was when the code was checked (a wrong
+   * code recorded in between keeps counting). Undefined where the store must take the claim
+   * before the login is answered (PostgreSQL: other appliances check codes too).
+   */
+  readonly claimLater: ((userId: number, totpId: number, step: number, failedAttempts: number) => void) | undefined;
 }
 
-export function createUserFactorQueries(store: Store, sealer: Sealer): UserFactorQueries {
-  const find = store.sqlite.prepare<[string], FactorRow>(
-    `SELECT u.id, u.locked, u.directory_state IN ('disabled', 'removed') AS gone, u.locked_until, u.failed_attempts, t.id AS totp_id, t.seed_sealed, t.algorithm, t.digits, t.period, t.last_used_step
-     FROM users u LEFT JOIN totp_accounts t ON t.user_id = u.id WHERE u.username = ?`,
-  );
-  // The factor decision needs no seed: leaving the sealed blob out saves a Buffer per lookup.
-  const status = store.sqlite.prepare<[string], Omit<FactorRow, 'seed_sealed' | 'last_used_step'>>(
-    `SELECT u.id, u.locked, u.directory_state IN ('disabled', 'removed') AS gone, u.locked_until, u.failed_attempts, t.id AS totp_id, t.algorithm, t.digits, t.period
-     FROM users u LEFT JOIN totp_accounts t ON t.user_id = u.id WHERE u.username = ?`,
-  );
-  const success = store.sqlite.prepare<[number]>('UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ?');
-  const step = store.sqlite.prepare<[number, number]>('UPDATE totp_accounts SET last_used_step = ? WHERE id = ?');
-  const lock = store.sqlite.prepare<[number | null, number, number]>('UPDATE users SET locked_until = ?, failed_attempts = ? WHERE id = ?');
-  const laterStep = store.sqlite.prepare<[number, number]>('UPDATE totp_accounts SET last_used_step = max(coalesce(last_used_step, -1), ?) WHERE id = ?');
-  const laterSuccess = store.sqlite.prepare<[number, number]>('UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ? AND failed_attempts = ? AND (failed_attempts <> 0 OR locked_until IS NOT NULL)');
+const paramsOf = (r: Pick<FactorRow, 'algorithm' | 'digits' | 'period'>): TotpParams => ({ algorithm: r.algorithm ?? 'SHA1', digits: r.digits === 8 ? 8 : 6, period: r.period ?? 30 });
+
+function statusOf(r: Omit<FactorRow, 'seed_sealed' | 'last_used_step'>): UserFactorStatus {
+  return { id: r.id, locked: Boolean(r.locked), directoryGone: Boolean(r.gone), lockedUntil: r.locked_until, failedAttempts: r.failed_attempts, totp: r.totp_id === null ? null : paramsOf(r) };
+}
+
+function withTotpOf(r: FactorRow, sealer: Sealer): UserWithTotp {
   return {
-    find(username) {
-      const r = find.get(username);
-      if (r === undefined) return undefined;
-      return {
-        id: r.id,
-        locked: r.locked === 1,
-        directoryGone: r.gone === 1,
-        lockedUntil: r.locked_until,
-        failedAttempts: r.failed_attempts,
-        totp:
-          r.totp_id === null || r.seed_sealed === null
-            ? null
-            : {
-                id: r.totp_id,
-                seed: sealer.open(r.seed_sealed, SEED_PURPOSE),
-                params: { algorithm: r.algorithm ?? 'SHA1', digits: r.digits === 8 ? 8 : 6, period: r.period ?? 30 },
-                lastUsedStep: r.last_used_step ?? -1,
-              },
-      };
-    },
-    findStatus(username) {
-      const r = status.get(username);
-      if (r === undefined) return undefined;
-      const totp: TotpParams | null = r.totp_id === null ? null : { algorithm: r.algorithm ?? 'SHA1', digits: r.digits === 8 ? 8 : 6, period: r.period ?? 30 };
-      return { id: r.id, locked: r.locked === 1, directoryGone: r.gone === 1, lockedUntil: r.locked_until, failedAttempts: r.failed_attempts, totp };
-    },
-    recordSuccess(userId, totpId, s) {
-      step.run(s, totpId);
+    ...statusOf(r),
+    totp: r.totp_id === null || r.seed_sealed === null ? null : { id: r.totp_id, seed: sealer.open(r.seed_sealed, SEED_PURPOSE), params: paramsOf(r), lastUsedStep: r.last_used_step ?? -1 },
+  };
+}
+
+const FACTOR_COLUMNS = `u.id, u.locked, u.directory_state IN ('disabled', 'removed') AS gone, u.locked_until, u.failed_attempts, t.id AS totp_id, t.algorithm, t.digits, t.period`;
+
+export function createUserFactorQueries(store: SharedStore, sealer: Sealer): UserFactorQueries {
+  return store.dialect === 'sqlite' && 'sqlite' in store ? sqliteFactorQueries(store as Store, sealer) : sharedFactorQueries(store, sealer);
+}
+
+/** SQLite: prepared once, run synchronously (a lookup is a few microseconds). */
+function sqliteFactorQueries(store: Store, sealer: Sealer): UserFactorQueries {
+  const find = statement<[string], FactorRow>(store, `SELECT ${FACTOR_COLUMNS}, t.seed_sealed, t.last_used_step FROM users u LEFT JOIN totp_accounts t ON t.user_id = u.id WHERE u.username = ?`);
+  // The factor decision needs no seed: leaving the sealed blob out saves a Buffer per lookup.
+  const status = statement<[string], Omit<FactorRow, 'seed_sealed' | 'last_used_step'>>(store, `SELECT ${FACTOR_COLUMNS} FROM users u LEFT JOIN totp_accounts t ON t.user_id = u.id WHERE u.username = ?`);
+  const step = statement<[number, number]>(store, 'UPDATE totp_accounts SET last_used_step = ? WHERE id = ?');
+  const success = statement<[number]>(store, 'UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ? AND (failed_attempts <> 0 OR locked_until IS NOT NULL)');
+  const laterStep = statement<[number, number]>(store, 'UPDATE totp_accounts SET last_used_step = max(coalesce(last_used_step, -1), ?) WHERE id = ?');
+  const laterSuccess = statement<[number, number]>(store, 'UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ? AND failed_attempts = ? AND (failed_attempts <> 0 OR locked_until IS NOT NULL)');
+  const lock = statement<[number | null, number, number]>(store, 'UPDATE users SET locked_until = ?, failed_attempts = ? WHERE id = ?');
+  const write = store.sqlite.transaction((userId: number, w: FactorWrite) => {
+    if (w.kind === 'success') {
+      step.run(w.step, w.totpId);
       success.run(userId);
+    } else if (w.kind === 'failure') lock.run(w.lockedUntil, w.failedAttempts, userId);
+  });
+  return {
+    findStatus: async (username) => {
+      const r = status.get(username);
+      return r === undefined ? undefined : statusOf(r);
     },
-    recordSuccessLater(userId, totpId, s, failedAttempts) {
+    find: async (username) => {
+      const r = find.get(username);
+      return r === undefined ? undefined : withTotpOf(r, sealer);
+    },
+    async verifyWith(username, decide) {
+      // A transaction of this process open on the file (app/db/store.ts): these writes would land
+      // inside it. Wait for its end; from there, read, decide and write in one synchronous turn.
+      if (store.sqlite.inTransaction) await sqliteIdle(store);
+      const r = find.get(username);
+      const u = r === undefined ? undefined : withTotpOf(r, sealer);
+      const d = decide(u);
+      if (u !== undefined && d.write.kind !== 'none') write.immediate(u.id, d.write);
+      return d.result;
+    },
+    claimLater(userId, totpId, s, failedAttempts) {
       laterStep.run(s, totpId);
       laterSuccess.run(userId, failedAttempts);
     },
-    recordLockState(userId, lockedUntil, failedAttempts) {
-      lock.run(lockedUntil, failedAttempts, userId);
+  };
+}
+
+/** Any engine through the shared runner (PostgreSQL): a verification is one transaction holding the user's row. */
+function sharedFactorQueries(store: SharedStore, sealer: Sealer): UserFactorQueries {
+  return {
+    findStatus: async (username) => {
+      const r = await store.get<FactorRow>(sql`SELECT ${sql.raw(FACTOR_COLUMNS)} FROM users u LEFT JOIN totp_accounts t ON t.user_id = u.id WHERE u.username = ${username}`);
+      return r === undefined ? undefined : statusOf(r);
     },
-    transaction: (fn) => store.sqlite.transaction(fn).immediate(),
+    find: async (username) => {
+      const r = await store.get<FactorRow>(sql`SELECT ${sql.raw(FACTOR_COLUMNS)}, t.seed_sealed, t.last_used_step FROM users u LEFT JOIN totp_accounts t ON t.user_id = u.id WHERE u.username = ${username}`);
+      return r === undefined ? undefined : withTotpOf(r, sealer);
+    },
+    verifyWith: (username, decide) =>
+      store.transaction(async (tx) => {
+        // The user's row stays locked until the transaction ends: a verification of the same
+        // user elsewhere waits here. The read comes after, as its own statement: under READ
+        // COMMITTED a locking read that waited re-reads only the locked row, and would join it
+        // with the TOTP account as it was before the other verification wrote its step.
+        await tx.run(sql`SELECT 1 FROM users WHERE username = ${username} FOR UPDATE`);
+        const r = await tx.get<FactorRow>(sql`SELECT ${sql.raw(FACTOR_COLUMNS)}, t.seed_sealed, t.last_used_step FROM users u LEFT JOIN totp_accounts t ON t.user_id = u.id WHERE u.username = ${username}`);
+        const u = r === undefined ? undefined : withTotpOf(r, sealer);
+        const d = decide(u);
+        const w = d.write;
+        if (u !== undefined && w.kind === 'success') {
+          await tx.run(sql`UPDATE totp_accounts SET last_used_step = ${w.step} WHERE id = ${w.totpId}`);
+          await tx.run(sql`UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ${u.id} AND (failed_attempts <> 0 OR locked_until IS NOT NULL)`);
+        } else if (u !== undefined && w.kind === 'failure') {
+          await tx.run(sql`UPDATE users SET locked_until = ${w.lockedUntil}, failed_attempts = ${w.failedAttempts} WHERE id = ${u.id}`);
+        }
+        return d.result;
+      }),
+    claimLater: undefined,
   };
 }
