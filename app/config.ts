@@ -73,6 +73,10 @@ export interface Settings {
   ldapTimeout: number;
   /** This appliance's name among those sharing a store (default: the host name). */
   nodeName: string | undefined;
+  /** The store on PostgreSQL (postgres://...); unset: SQLite in the data directory. */
+  databaseUrl: string | undefined;
+  /** PEM file of the CA the PostgreSQL server's certificate must chain to (TLS, host verified). */
+  databaseCa: string | undefined;
   ldapSyncInterval: number;
   ldapSyncGroups: string | undefined;
   ldapSyncFilter: string | undefined;
@@ -179,6 +183,24 @@ function url(raw: string, name: string): string | undefined {
  * https://gatehouse.corp.example: enrolment links and the phone approver use it, and its host is
  * the passkeys' relying party. https, or http to this machine (browsers allow passkeys there only).
  */
+/**
+ * A PostgreSQL connection URL. Its password, if it holds one, never appears in a message: errors
+ * show the URL with the password replaced.
+ */
+function databaseUrl(raw: string, name: string): string | undefined {
+  if (raw === '') return undefined;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name}: not a URL (postgres://USER@HOST:PORT/DATABASE)`);
+  }
+  const shown = u.password === '' ? raw : raw.replace(`:${u.password}@`, ':***@');
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw new ConfigError(`${name}: '${shown}' must start with postgres:// (postgres://USER@HOST:PORT/DATABASE)`);
+  if (u.hostname === '' || u.pathname.replace(/^\//, '') === '') throw new ConfigError(`${name}: '${shown}' must name a host and a database (postgres://USER@HOST:PORT/DATABASE)`);
+  return raw;
+}
+
 /** A node's name: what the UI lists and pg_stat_activity shows; letters, digits, '.', '_', '-'. */
 function nodeName(raw: string, name: string): string | undefined {
   if (raw === '') return undefined;
@@ -372,6 +394,8 @@ export const OPTIONS = [
   def({ key: 'ldapGraceDays', flag: 'ldap-grace-days', env: 'LDAP_GRACE_DAYS', storable: true, parse: days, fallback: 30, help: 'days a user disabled in or removed from the directory keeps their factors (without access) before being deleted' }),
   def({ key: 'enrolWindow', flag: 'enrol-window', env: 'ENROL_WINDOW', storable: true, parse: enrolWindow, fallback: 14, help: 'self-service at /my: a user with no factor yet may enrol one without a code from an admin for this many days after they are first seen; always; or never' }),
   def({ key: 'ldapTimeout', flag: 'ldap-timeout', env: 'LDAP_TIMEOUT', storable: true, parse: seconds, fallback: 5, help: 'seconds for one directory operation and for each connection attempt' }),
+  def({ key: 'databaseUrl', flag: 'database-url', env: 'DATABASE_URL', storable: false, parse: databaseUrl, fallback: undefined, help: 'postgres://USER@HOST:PORT/DATABASE: the store on PostgreSQL, shared by every appliance of a cluster (password: in the URL, DATABASE_PASSWORD or PGPASSFILE); unset: SQLite in the data directory' }),
+  def({ key: 'databaseCa', flag: 'database-ca', env: 'DATABASE_CA', storable: false, parse: optionalText, fallback: undefined, help: "PEM file of the CA that signed the PostgreSQL server's certificate: TLS to the database, certificate and host name verified" }),
   def({ key: 'nodeName', flag: 'node-name', env: 'NODE_NAME', storable: false, parse: nodeName, fallback: undefined, help: "this appliance's name where several share one store (listed with its health and heartbeat); default the host name" }),
 ] as const satisfies readonly OptionDef[];
 

@@ -22,7 +22,7 @@ import { createGroupReader, listRules } from './db/queries/policy.js';
 import { createPolicyTable, type PolicyTable } from './mfa/policy.js';
 import { createPortalFactors } from './portal/factors.js';
 import { createUserFactorQueries } from './db/queries/users.js';
-import { openStore } from './db/open.js';
+import { isSqlite, openConfiguredStore } from './db/connect.js';
 import type { Runner } from './db/store.js';
 import { createSealer, loadMasterKey } from './db/secrets.js';
 import { defaultNodeName, startHeartbeat, type Heartbeat, type NodeHealth } from './cluster/nodes.js';
@@ -89,10 +89,20 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     throw new ConfigError(`${fixed.sources.downstreamAddress === 'env' ? 'SECRET_OUT' : '--secret-out'} is required with a downstream address`);
   }
   const dataDir = fixed.values.dataDir ?? './data';
-  const store = openStore(dataDir);
   const masterKey = loadMasterKey(dataDir, env['GATEHOUSE_MASTER_KEY']);
   const sealer = createSealer(masterKey);
-  const auditLog = await openAuditLog(store, masterKey, Date.now, join(dataDir, KEYED_MARKER_FILE));
+  // SQLite in the data directory, or PostgreSQL shared with the other appliances of a cluster.
+  const store = await openConfiguredStore({ dataDir, databaseUrl: fixed.values.databaseUrl, databaseCa: fixed.values.databaseCa, applicationName: defaultNodeName(fixed.values.nodeName) }, env);
+  // The marker that this data directory's chain is keyed belongs to a SQLite store beside it.
+  const auditLog = await openAuditLog(store, masterKey, Date.now, isSqlite(store) ? join(dataDir, KEYED_MARKER_FILE) : undefined);
+  if (!(await auditLog.keyFits())) {
+    await store.close();
+    throw new ConfigError(
+      isSqlite(store)
+        ? "the master key does not fit this store's audit chain (another data directory's key?)"
+        : "the master key does not fit the shared store's audit chain: every appliance on one database needs the same master key (GATEHOUSE_MASTER_KEY, or master.key copied from the first appliance's data directory)",
+    );
+  }
   const auditStore = auditLog.store;
   const audit = auditLog.auditor;
   // Every counter /metrics shows, at zero from the start; latency on the monotonic clock.
@@ -120,7 +130,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   try {
     fixedPassword = fixedBindPassword(env, fixed.values.ldapBindPasswordFile);
   } catch (e) {
-    store.close();
+    await store.close();
     throw new ConfigError((e as Error).message);
   }
   const bindPassword = () => bindPasswordOf(fixedPassword, store, sealer);
@@ -157,7 +167,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   try {
     state = await load();
   } catch (e) {
-    store.close();
+    await store.close();
     throw e;
   }
   const settings = state.resolved.settings;
@@ -167,13 +177,13 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   let tls: { cert: Buffer; key: Buffer } | undefined;
   if (settings.tlsCert !== undefined || settings.tlsKey !== undefined) {
     if (settings.tlsCert === undefined || settings.tlsKey === undefined) {
-      store.close();
+      await store.close();
       throw new ConfigError('--tls-cert and --tls-key must be given together');
     }
     try {
       tls = { cert: readFileSync(settings.tlsCert), key: readFileSync(settings.tlsKey) };
     } catch (e) {
-      store.close();
+      await store.close();
       throw new ConfigError(`cannot read the TLS certificate or key: ${(e as Error).message}`);
     }
   }
@@ -183,7 +193,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     try {
       return readFileSync(path);
     } catch (e) {
-      store.close();
+      store.close().catch(() => undefined);
       throw new ConfigError(`cannot read ${what} ${path}: ${(e as Error).message}`);
     }
   };
@@ -191,7 +201,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   // A bearer token lets hosts other than this one read /metrics (a Prometheus elsewhere).
   const metricsToken = env['METRICS_TOKEN'] !== undefined && env['METRICS_TOKEN'] !== '' ? env['METRICS_TOKEN'] : readOption(settings.metricsTokenFile, '--metrics-token-file')?.toString('utf8').trim();
   if (metricsToken !== undefined && metricsToken.length < 16) {
-    store.close();
+    await store.close();
     throw new ConfigError('the metrics token (METRICS_TOKEN or --metrics-token-file) must have at least 16 characters');
   }
   if (state.clients.all().length === 0) log.warn('no RADIUS clients configured: add one with --address-secret-in or `gatehouse client add`');
@@ -201,7 +211,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   if (!state.directory.ok && settings.ldapUrl !== undefined) {
     const fromOutside = OPTIONS.some((o) => o.flag.startsWith('ldap-') && fixed.sources[o.key] !== undefined);
     if (fromOutside) {
-      store.close();
+      await store.close();
       throw new ConfigError(state.directory.problem);
     }
     log.warn('the directory cannot be used', { problem: state.directory.problem });
@@ -313,7 +323,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     );
   } catch (e) {
     unwatch();
-    store.close();
+    await store.close();
     throw new ConfigError(`cannot listen for RADIUS on ${settings.listenAddress}:${settings.portIn}: ${(e as Error).message}`);
   }
 
@@ -346,7 +356,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     } catch (e) {
       await listener.close();
       unwatch();
-      store.close();
+      await store.close();
       throw new ConfigError(`cannot serve the Windows logon endpoint on ${settings.pipePath}: ${(e as Error).message}`);
     }
   }
@@ -400,7 +410,11 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     policy: () => state.policy,
     directorySync,
     bindPasswordSource: () => state.bindPassword?.source,
-    backup: (passphrase) => createBackup(store, masterKey, passphrase),
+    // A PostgreSQL store is backed up with the database's own tools (the README says how).
+    backup: async (passphrase) => {
+      if (!isSqlite(store)) throw new Error('This appliance keeps its store on PostgreSQL: back it up with pg_dump (see the README), together with the master key.');
+      return createBackup(store, masterKey, passphrase);
+    },
     verifyAudit: () => auditLog.verify(),
     pushRequests,
     pushPublicKey: vapid.publicKey,
@@ -458,7 +472,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     for (const s of servers) s.close();
     await listener.close();
     unwatch();
-    store.close();
+    await store.close();
     throw new ConfigError(`cannot listen for HTTP on ${settings.httpAddress}:${settings.httpPort}${tls ? ` or HTTPS on ${settings.httpsPort}` : ''}: ${(e as Error).message}`);
   }
   // Audit records to ops tools as they are committed (--audit-stdout, --audit-syslog; off by
@@ -528,7 +542,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
         await writeHead();
         await feed?.close();
         await heartbeat?.stop();
-        store.close();
+        await store.close();
         log.info('gatehouse stopped');
       })();
       return stopping;

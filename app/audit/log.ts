@@ -35,6 +35,11 @@ export interface AuditLog {
   lastHead(): Promise<AuditRecord | undefined>;
   /** Hear of every record this process commits, right after its commit (undefined: stop). */
   follow(committed: ((records: readonly AuditRecord[]) => void) | undefined): void;
+  /**
+   * Whether this master key wrote the chain's last record (true for an empty chain, or one whose
+   * end is from before the chain was keyed): an appliance with another key would break the chain.
+   */
+  keyFits(): Promise<boolean>;
 }
 
 /**
@@ -63,6 +68,10 @@ export async function openAuditLog(store: SharedStore, masterKey: Buffer, clock:
         return { id: head.id, hash: head.hash };
       }),
     lastHead: () => auditStore.latest(HEAD_EVENT),
+    async keyFits() {
+      const last = await auditStore.last();
+      return last === undefined || keyedHash(key, last.prevHash, last) === last.hash || legacyHash(last.prevHash, last) === last.hash;
+    },
     follow(committed) {
       follower.committed = committed;
     },

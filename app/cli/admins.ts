@@ -63,7 +63,7 @@ export async function adminCommand(args: readonly string[], env: NodeJS.ProcessE
       // ROLE is the last column, so scripts reading the first two read what they always did.
       else io.out(['NAME\tTOTP\tROLE', ...(await listAdmins(ctx.store)).map((a) => `${a.name}\t${a.hasTotp ? 'enrolled' : 'enrols at next sign-in'}\t${a.role}`)].join('\n') + '\n');
     } finally {
-      ctx.close();
+      await ctx.close();
     }
     return 0;
   }
@@ -75,7 +75,7 @@ export async function adminCommand(args: readonly string[], env: NodeJS.ProcessE
     try {
       return report(io, await setAdminRole(ctx.admin, ctx.actor, undefined, name, newRole.value), (r) => `${r.name} is now ${r.role}`);
     } finally {
-      ctx.close();
+      await ctx.close();
     }
   }
   if (verb === undefined || !['add', 'remove', 'reset-totp', 'password'].includes(verb) || rest.length !== 1) throw usageError('admin', ADMIN_HELP);
@@ -97,7 +97,7 @@ export async function adminCommand(args: readonly string[], env: NodeJS.ProcessE
         return report(io, await changeAdmin(ctx.admin, ctx.actor, undefined, name, 'reset-totp'), (n) => `reset the TOTP of ${n}`);
     }
   } finally {
-    ctx.close();
+    await ctx.close();
   }
 }
 
@@ -114,7 +114,7 @@ export async function tokenCommand(args: readonly string[], env: NodeJS.ProcessE
       if (json) io.out(jsonList((await listApiTokens(c.store)).map((t) => ({ name: t.name, role: t.role, createdBy: t.createdBy, createdAt: isoTime(t.createdAt), lastUsedAt: isoTime(t.lastUsedAt) }))));
       else io.out(['NAME\tCREATED\tLAST USED\tROLE', ...(await listApiTokens(c.store)).map((t) => `${t.name}\t${new Date(t.createdAt).toISOString()}\t${t.lastUsedAt ? new Date(t.lastUsedAt).toISOString() : 'never'}\t${t.role}`)].join('\n') + '\n');
     } finally {
-      c.close();
+      await c.close();
     }
     return 0;
   }
@@ -126,6 +126,6 @@ export async function tokenCommand(args: readonly string[], env: NodeJS.ProcessE
     if (verb === 'create') return report(io, await createApiToken(c.admin, c.actor, name, role), (t) => t.token);
     return report(io, await revokeApiToken(c.admin, c.actor, name), (n) => `revoked token ${n}`);
   } finally {
-    c.close();
+    await c.close();
   }
 }

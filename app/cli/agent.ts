@@ -54,7 +54,7 @@ export async function agentTokenCommand(args: readonly string[], env: NodeJS.Pro
     if (verb === 'create') return report(io, await createAgentToken(ctx.admin, ctx.actor, rest[0]), (t) => t.token);
     return report(io, await revokeAgentToken(ctx.admin, ctx.actor, rest[0]!), (n) => `revoked agent token ${n}`);
   } finally {
-    ctx.close();
+    await ctx.close();
   }
 }
 

@@ -38,7 +38,7 @@ export async function auditCommand(args: readonly string[], env: NodeJS.ProcessE
       const filter = { ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) };
       for await (const chunk of exportBatches(ctx.auditStore.iterate(filter), format)) io.out(chunk);
     } finally {
-      ctx.close();
+      await ctx.close();
     }
     return 0;
   }
@@ -76,7 +76,7 @@ export async function auditCommand(args: readonly string[], env: NodeJS.ProcessE
       io.out(lines.join('\n') + '\n');
       return 0;
     } finally {
-      ctx.close();
+      await ctx.close();
     }
   }
   throw usage();

@@ -11,6 +11,7 @@ import { loadMasterKey, MASTER_KEY_FILE } from '../db/secrets.js';
 import { openContext, parseCommand, type CliIo } from './context.js';
 import { usageError, type CommandHelp } from './help.js';
 import { readSecret } from './prompt.js';
+import { isSqlite } from '../db/connect.js';
 
 const passphraseSources = (command: string, prompts: string) =>
   `The passphrase comes from GATEHOUSE_BACKUP_PASSPHRASE, else it is asked for on the terminal without echo\n(${prompts}), else it is the first line of standard input:\nprintf '%s\\n' 'a long backup passphrase' | gatehouse ${command} FILE`;
@@ -61,6 +62,7 @@ export async function backupCommand(args: readonly string[], env: NodeJS.Process
   const masterKey = loadMasterKey(dataDir, envKey);
   const ctx = await openContext(dataDir, env);
   try {
+    if (!isSqlite(ctx.store)) throw new ConfigError('DATABASE_URL: the store is on PostgreSQL: back it up with pg_dump (see the README), together with the master key');
     if (!(await keyOpensStore(ctx.store, masterKey))) throw new Error("the master key does not open this store's secrets (is GATEHOUSE_MASTER_KEY the appliance's?)");
     let bytes: Buffer;
     try {
@@ -81,7 +83,7 @@ export async function backupCommand(args: readonly string[], env: NodeJS.Process
     io.out(`backup written to ${file} (${bytes.length} bytes)\n`);
     return 0;
   } finally {
-    ctx.close();
+    await ctx.close();
   }
 }
 
@@ -117,7 +119,7 @@ export async function restoreCommand(args: readonly string[], env: NodeJS.Proces
       details: { name: basename(file), message: `backup of ${h.created} by gatehouse ${h.gatehouse} at migration ${h.migration ?? 'unknown'}` },
     });
   } finally {
-    ctx.close();
+    await ctx.close();
   }
   if (result.movedAside !== null) io.out(`the previous store and key were moved to ${result.movedAside}\n`);
   if (result.auditProblem !== null) io.err(`gatehouse: warning: the restored audit log does not verify (${result.auditProblem}); it was restored as it was backed up\n`);

@@ -35,7 +35,7 @@ export async function clientCommand(args: readonly string[], env: NodeJS.Process
         const r = await addClient(ctx.admin, ctx.actor, { address: rest[0], secret: rest[1], name: values['name'] as string | undefined, requireMessageAuthenticator: values['require-message-authenticator'] as string | undefined, firstFactor: values['first-factor'] as string | undefined });
         return report(io, r, (c) => `added RADIUS client ${c.name} (${c.address})`);
       } finally {
-        ctx.close();
+        await ctx.close();
       }
     }
     case 'list': {
@@ -48,7 +48,7 @@ export async function clientCommand(args: readonly string[], env: NodeJS.Process
         // The tab-separated columns stay as they were (scripts parse them); --json has them all.
         else io.out(['ADDRESS\tNAME\tMESSAGE-AUTHENTICATOR\tSEEN', ...rows.map((r) => `${r.address}\t${r.name}\t${r.requireMessageAuthenticator}\t${r.messageAuthenticatorSeen ? 'yes' : 'no'}`)].join('\n') + '\n');
       } finally {
-        ctx.close();
+        await ctx.close();
       }
       return 0;
     }
@@ -58,7 +58,7 @@ export async function clientCommand(args: readonly string[], env: NodeJS.Process
       try {
         return report(io, await removeClient(ctx.admin, ctx.actor, rest[0]!), (c) => `removed RADIUS client ${c.address}`);
       } finally {
-        ctx.close();
+        await ctx.close();
       }
     }
     default:

@@ -9,7 +9,7 @@ import { KEYED_MARKER_FILE, openAuditLog, type AuditLog } from '../audit/log.js'
 import { ConfigError, flagErrorMessage, parseServeOptions, resolveSettings } from '../config.js';
 import type { AuditStore } from '../db/queries/audit.js';
 import { readStoredSettings } from '../db/queries/settings.js';
-import { openStore, type Store } from '../db/open.js';
+import { isSqlite, openConfiguredStore, type OpenedStore } from '../db/connect.js';
 import { createSealer, loadMasterKey, type Sealer } from '../db/secrets.js';
 import type { HiddenPrompt } from './prompt.js';
 
@@ -25,7 +25,7 @@ export interface CliIo {
 }
 
 export interface CliContext {
-  store: Store;
+  store: OpenedStore;
   sealer: Sealer;
   auditStore: AuditStore;
   audit: Auditor;
@@ -34,7 +34,7 @@ export interface CliContext {
   actor: string;
   /** The admin operations over this store (app/admin/), as the web UI and the API use them. */
   admin: AdminDeps;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /**
@@ -52,15 +52,15 @@ export function cliActor(env: NodeJS.ProcessEnv): string {
 }
 
 export async function openContext(dataDir: string, env: NodeJS.ProcessEnv): Promise<CliContext> {
-  const store = openStore(dataDir);
+  // Settings as the appliance would see them from here: the environment, then the stored ones
+  // (the appliance's own flags are not known to a command). DATABASE_URL picks the store.
+  const fixed = parseServeOptions([], env).fixed;
   const masterKey = loadMasterKey(dataDir, env['GATEHOUSE_MASTER_KEY']);
   const sealer = createSealer(masterKey);
-  const auditLog = await openAuditLog(store, masterKey, Date.now, join(dataDir, KEYED_MARKER_FILE));
+  const store = await openConfiguredStore({ dataDir, databaseUrl: fixed.values.databaseUrl, databaseCa: fixed.values.databaseCa, applicationName: 'gatehouse-cli' }, env);
+  const auditLog = await openAuditLog(store, masterKey, Date.now, isSqlite(store) ? join(dataDir, KEYED_MARKER_FILE) : undefined);
   const auditStore = auditLog.store;
   const audit = auditLog.auditor;
-  // Settings as the appliance would see them from here: the environment, then the stored ones
-  // (the appliance's own flags are not known to a command).
-  const fixed = parseServeOptions([], env).fixed;
   // (read at open and again after each change the command makes: a command is short-lived).
   let stored = await readStoredSettings(store);
   const resolved = () => resolveSettings(fixed, stored).settings;

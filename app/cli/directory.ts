@@ -63,6 +63,6 @@ export async function directoryCommand(args: readonly string[], env: NodeJS.Proc
     io.out([`dn\t${u.dn}`, `name\t${u.username}`, `display name\t${u.displayName ?? ''}`, `email\t${u.email ?? ''}`, `upn\t${u.upn ?? ''}`, `account\t${u.disabled ? 'disabled' : u.locked ? 'locked' : 'enabled'}`, ...u.groups.map((g) => `group\t${g}`)].join('\n') + '\n');
     return 0;
   } finally {
-    ctx.close();
+    await ctx.close();
   }
 }

@@ -34,7 +34,7 @@ export async function downstreamCommand(args: readonly string[], env: NodeJS.Pro
       const r = await setDownstream(ctx.admin, ctx.actor, { host, secret, port: values['port'] as string | undefined, name: values['name'] as string | undefined, requireMessageAuthenticator: values['require-message-authenticator'] === true });
       return report(io, r, (v) => `downstream RADIUS server set to ${v.address}`);
     } finally {
-      ctx.close();
+      await ctx.close();
     }
   }
   if (verb === 'show' && rest.length === 0) {
@@ -45,7 +45,7 @@ export async function downstreamCommand(args: readonly string[], env: NodeJS.Pro
       if (json) io.out(jsonList(rows.map((d) => ({ name: d.name, host: d.host, port: d.port, requireMessageAuthenticator: d.requireMessageAuthenticator }))));
       else for (const d of rows) io.out(`${d.name}\t${d.host}:${d.port}\tmessage-authenticator ${d.requireMessageAuthenticator ? 'required' : 'optional'}\n`);
     } finally {
-      ctx.close();
+      await ctx.close();
     }
     return 0;
   }
@@ -56,7 +56,7 @@ export async function downstreamCommand(args: readonly string[], env: NodeJS.Pro
       // Nothing stored is not a failure here: the command's result is the same.
       io.out(r.ok ? 'downstream RADIUS server removed\n' : 'no stored downstream server\n');
     } finally {
-      ctx.close();
+      await ctx.close();
     }
     return 0;
   }

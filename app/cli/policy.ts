@@ -61,6 +61,6 @@ export async function policyCommand(args: readonly string[], env: NodeJS.Process
     }
     throw usage();
   } finally {
-    ctx.close();
+    await ctx.close();
   }
 }

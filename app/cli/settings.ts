@@ -33,7 +33,7 @@ export async function settingsCommand(args: readonly string[], env: NodeJS.Proce
       if (json) io.out(jsonList(rows));
       else io.out(['KEY\tVALUE\tFROM', ...rows.map((r) => `${r.key}\t${r.value ?? ''}\t${r.source}`)].join('\n') + '\n');
     } finally {
-      ctx.close();
+      await ctx.close();
     }
     return 0;
   }
@@ -49,7 +49,7 @@ export async function settingsCommand(args: readonly string[], env: NodeJS.Proce
       }
       return report(io, r, (v) => (v === 'stored' ? `${key} stored` : `${key} removed; the default applies`));
     } finally {
-      ctx.close();
+      await ctx.close();
     }
   }
   throw usage();

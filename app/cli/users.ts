@@ -50,7 +50,7 @@ export async function userCommand(args: readonly string[], env: NodeJS.ProcessEn
     try {
       for await (const chunk of exportUsersCsv(ctx.admin)) io.out(chunk);
     } finally {
-      ctx.close();
+      await ctx.close();
     }
     return 0;
   }
@@ -69,7 +69,7 @@ export async function userCommand(args: readonly string[], env: NodeJS.ProcessEn
       });
       io.out(['NAME\tFACTOR\tSTATE\tFAILED', ...rows].join('\n') + '\n');
     } finally {
-      ctx.close();
+      await ctx.close();
     }
     return 0;
   }
@@ -80,7 +80,7 @@ export async function userCommand(args: readonly string[], env: NodeJS.ProcessEn
     if (verb === 'add') return report(io, await addUser(ctx.admin, ctx.actor, rest[0]), (name) => `added user ${name}`);
     return report(io, await changeUser(ctx.admin, ctx.actor, rest[0]!, verb as UserAction), (name) => `${verb === 'remove' ? 'removed' : `${verb}ed`} user ${name}`);
   } finally {
-    ctx.close();
+    await ctx.close();
   }
 }
 
@@ -114,7 +114,7 @@ export async function totpCommand(args: readonly string[], env: NodeJS.ProcessEn
     try {
       return report(io, await changeUser(ctx.admin, ctx.actor, rest[0]!, 'reset-totp'), (name) => `removed the TOTP account of ${name}`);
     } finally {
-      ctx.close();
+      await ctx.close();
     }
   }
   const algorithm = ((values['algorithm'] as string | undefined) ?? 'SHA1').toUpperCase();
@@ -129,7 +129,7 @@ export async function totpCommand(args: readonly string[], env: NodeJS.ProcessEn
     // API wait for a code from the user's app instead).
     r = await enrolUserTotp(ctx.admin, ctx.actor, rest[0]!, { activate: 'now', params });
   } finally {
-    ctx.close();
+    await ctx.close();
   }
   if (!r.ok) return report(io, r, () => '');
   if (io.isTty) io.out(`${terminalQr(r.value.uri)}\n\nScan the code with an authenticator app, or enter this URI:\n`);
@@ -170,6 +170,6 @@ async function importCommand(file: string, dryRun: boolean, dataDir: string, env
     io.out(describePlan(done.value, true));
     return 0;
   } finally {
-    ctx.close();
+    await ctx.close();
   }
 }

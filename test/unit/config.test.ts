@@ -71,6 +71,8 @@ const TABLE: [SettingKey, string, string, Settings[SettingKey]][] = [
   ['ldapGraceDays', 'ldap-grace-days', 'LDAP_GRACE_DAYS', 30],
   ['enrolWindow', 'enrol-window', 'ENROL_WINDOW', 14],
   ['ldapTimeout', 'ldap-timeout', 'LDAP_TIMEOUT', 5],
+  ['databaseUrl', 'database-url', 'DATABASE_URL', undefined],
+  ['databaseCa', 'database-ca', 'DATABASE_CA', undefined],
   ['nodeName', 'node-name', 'NODE_NAME', undefined],
 ];
 
@@ -130,6 +132,8 @@ const SAMPLE: Record<SettingKey, [string, unknown]> = {
   ldapAllowPlain: ['yes', 'yes'],
   ldapTimeout: ['2.5', 2.5],
   nodeName: ['gh-2.dc1', 'gh-2.dc1'],
+  databaseUrl: ['postgres://gatehouse@db.corp.example:5432/gatehouse', 'postgres://gatehouse@db.corp.example:5432/gatehouse'],
+  databaseCa: ['/etc/gatehouse/db-ca.pem', '/etc/gatehouse/db-ca.pem'],
   ldapSyncInterval: ['0', 0],
   ldapSyncGroups: ['VPN-Users; CN=BreakGlass,OU=Groups,DC=corp,DC=example;', 'VPN-Users; CN=BreakGlass,OU=Groups,DC=corp,DC=example'],
   ldapSyncFilter: ['(&(objectClass=person)(department=IT))', '(&(objectClass=person)(department=IT))'],
@@ -153,7 +157,7 @@ function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
 // --- names and defaults ---------------------------------------------------
 
 Config('every option has the flag, environment variable and default of DESIGN.md (21) or of Gatehouse own (TOTP, abuse limits, TLS, names, transport, audit feed, own push)', () => {
-  assert.is(OPTIONS.length, 59);
+  assert.is(OPTIONS.length, 61);
   assert.equal(
     OPTIONS.map((o) => [o.key, o.flag, o.env, o.fallback]),
     TABLE,
@@ -299,6 +303,13 @@ Config('a flag without its value is refused, naming it', () => {
 
 Config('a stray positional argument is refused', () => {
   configError(() => parse(['serve-now']), 'serve-now');
+});
+
+Config('a database URL must be postgres:// with a host and a database; its password never shows in the error', () => {
+  for (const bad of ['mysql://db/gh', 'postgres://db.corp.example', 'postgres:///gatehouse', 'not a url']) configError(() => parse(['--database-url', bad]), '--database-url');
+  const e = configError(() => parse([], { DATABASE_URL: 'mysql://gatehouse:s3cret-pw@db/gh' }), 'DATABASE_URL', ':***@');
+  assert.not.match(e.message, /s3cret-pw/);
+  assert.is(parse(['--database-url', 'postgresql://gh:pw@10.0.0.5:5433/gatehouse?sslmode=verify-full']).values.databaseUrl, 'postgresql://gh:pw@10.0.0.5:5433/gatehouse?sslmode=verify-full');
 });
 
 Config('failmode other than secure or safe is refused', () => {
