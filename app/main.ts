@@ -23,6 +23,7 @@ import { createPolicyTable, type PolicyTable } from './mfa/policy.js';
 import { createPortalFactors } from './portal/factors.js';
 import { createUserFactorQueries } from './db/queries/users.js';
 import { isSqlite, openConfiguredStore } from './db/connect.js';
+import { watchStoreHealth } from './cluster/store-health.js';
 import type { Runner } from './db/store.js';
 import { createSealer, loadMasterKey } from './db/secrets.js';
 import { defaultNodeName, startHeartbeat, type Heartbeat, type NodeHealth } from './cluster/nodes.js';
@@ -421,8 +422,11 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     health: nodeHealth,
     nodes: async () => (heartbeat === undefined ? [] : heartbeat.list()),
   };
+  // Whether the store answers: /healthz reports it, and an outage is audited once it is over.
+  const storeHealth = watchStoreHealth({ store, audit, log, now: Date.now });
   const httpDeps = {
     ready: () => ready,
+    store: () => storeHealth.state(),
     metricsToken: () => metricsToken,
     metrics: () => {
       const p = engine.pendingCounts();
@@ -472,6 +476,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     for (const s of servers) s.close();
     await listener.close();
     unwatch();
+    storeHealth.stop();
     await store.close();
     throw new ConfigError(`cannot listen for HTTP on ${settings.httpAddress}:${settings.httpPort}${tls ? ` or HTTPS on ${settings.httpsPort}` : ''}: ${(e as Error).message}`);
   }
@@ -518,6 +523,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       stopping ??= (async () => {
         ready = false;
         unwatch();
+        storeHealth.stop();
         clearInterval(sessionSweep);
         clearInterval(headTimer);
         directorySync.stop();

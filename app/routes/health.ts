@@ -11,6 +11,8 @@ import { isLoopbackHost } from '../lib/loopback.js';
 
 export interface HealthDeps {
   ready(): boolean;
+  /** Whether the store answers (absent: not watched, taken as reachable). */
+  store?(): { reachable: boolean; since?: number };
   metrics(): string;
   /** The bearer token that lets callers other than loopback read /metrics; undefined: loopback only. */
   metricsToken(): string | undefined;
@@ -90,7 +92,15 @@ class LoopDelay {
 export function createHealthRoutes(deps: HealthDeps): Hono {
   let loopDelay: LoopDelay | undefined;
   return new Hono()
-    .get('/healthz', (c) => (deps.ready() ? c.json({ status: 'ok' }) : c.json({ status: 'starting' }, 503)))
+    .get('/healthz', (c) => {
+      if (!deps.ready()) return c.json({ status: 'starting' }, 503);
+      const store = deps.store?.();
+      // Up, but unable to answer logins: a load balancer should send them elsewhere.
+      if (store !== undefined && !store.reachable) {
+        return c.json({ status: 'unavailable', store: 'unreachable', since: store.since === undefined ? null : new Date(store.since).toISOString(), reason: 'the store cannot be reached: logins are not answered until it is back' }, 503);
+      }
+      return c.json({ status: 'ok' });
+    })
     .get('/metrics', (c) => {
       if (!metricsAllowed(c, deps.metricsToken())) {
         c.header('WWW-Authenticate', 'Bearer realm="gatehouse-metrics"');

@@ -113,6 +113,41 @@ C('both appliances write one audit chain that verifies; each lists the other', a
   assert.equal(await nodes(ctx.b), ['gh-a', 'gh-b']);
 });
 
+C('the database down: /healthz says so, nobody gets in (no answer), and it all comes back by itself, the outage audited', async (ctx) => {
+  const healthz = async (gh: Appliance) => {
+    const r = await fetch(`http://127.0.0.1:${gh.httpPort}/healthz`);
+    return { status: r.status, body: (await r.json()) as { status: string; store?: string } };
+  };
+  assert.equal((await healthz(ctx.a)).status, 200);
+  await ctx.pg.halt();
+  try {
+    for (const gh of [ctx.a, ctx.b]) {
+      const h = await waitFor('/healthz to report the store', async () => {
+        const x = await healthz(gh);
+        return x.status === 503 ? x : undefined;
+      }, 10_000);
+      assert.equal([h.body.status, h.body.store], ['unavailable', 'unreachable']);
+    }
+    // Fail closed: the login needs writes that cannot be made, so it is not answered at all (the
+    // client would try the next server), even with a valid code.
+    const r = await login(ctx.a, `alice-pw,${totpCode(ctx.seed, 1)}`, NAS_SECRET, 1);
+    assert.is(r.replyCode, undefined, r.stdout);
+  } finally {
+    await ctx.pg.start();
+  }
+  for (const gh of [ctx.a, ctx.b]) await waitFor('/healthz ok again', async () => (await healthz(gh)).status === 200, 15_000);
+  // The pool reconnects: a login goes through again (the next code: each is accepted once).
+  const again = await waitFor('a login answered again', async () => {
+    const x = await login(ctx.b, `alice-pw,${totpCode(ctx.seed, 1)}`, NAS_SECRET, 2);
+    return x.replyCode !== undefined ? x : undefined;
+  }, 15_000);
+  assert.is(again.replyCode, 'Access-Accept', again.stdout);
+  const outages = (await cli(ctx, ['audit', 'export'])).stdout.split('\n').filter((l) => l.includes('"event":"service.store_unreachable"'));
+  assert.is(outages.length, 2, 'each appliance audits its outage once the store is back');
+  const verify = await cli(ctx, ['audit', 'verify']);
+  assert.is(verify.code, 0, verify.stderr);
+});
+
 C('an appliance with another master key is refused at start, saying why', async (ctx) => {
   const dataDir = await tempDir();
   try {
