@@ -24,6 +24,8 @@ import { createPortalFactors } from './portal/factors.js';
 import { createUserFactorQueries } from './db/queries/users.js';
 import { isSqlite, openConfiguredStore } from './db/connect.js';
 import { watchStoreHealth } from './cluster/store-health.js';
+import { putChallenge, sweepChallenges, takeChallenge } from './db/queries/challenges.js';
+import { createSharedChallengeStore } from './radius/challenges.js';
 import type { Runner } from './db/store.js';
 import { createSealer, loadMasterKey } from './db/secrets.js';
 import { defaultNodeName, startHeartbeat, type Heartbeat, type NodeHealth } from './cluster/nodes.js';
@@ -265,6 +267,12 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   const directorySync = createDirectorySync({ directory: () => state.directory, settings: () => syncSettingsOf(state.resolved.settings), users: directoryUsers, audit, log, now: Date.now });
   directorySync.start();
   let listener: Awaited<ReturnType<typeof listenRadius>> | undefined;
+  const random = randomPool();
+  // Several appliances on one store: a code challenge may be answered on another than the one that
+  // asked (RADIUS clients fail over), so its State and what the answer needs are kept in the store.
+  const challenges = isSqlite(store)
+    ? undefined
+    : createSharedChallengeStore({ put: (s, p, e) => putChallenge(store, s, p, e), take: (s) => takeChallenge(store, s), sweep: (t) => sweepChallenges(store, t) }, sealer, random, Date.now);
   const proxy = createProxy({
     settings: () => state.resolved.settings,
     clients: () => state.clients,
@@ -303,7 +311,8 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
         log.error('remembering that a client signs its requests failed', { client: client.name, error: (e as Error).message });
       });
     },
-    random: randomPool(),
+    random,
+    ...(challenges !== undefined ? { challenges } : {}),
     now: Date.now,
     log,
   });

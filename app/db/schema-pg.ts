@@ -350,3 +350,14 @@ export const nodes = pgTable('nodes', {
   heartbeatAt: bigint('heartbeat_at', { mode: 'number' }).notNull(),
   health: text('health').notNull().default('{}'),
 });
+
+/** As in schema.ts: RADIUS challenges waiting for their answer, on whichever appliance it comes. */
+export const radiusChallenges = pgTable(
+  'radius_challenges',
+  {
+    state: text('state').primaryKey(),
+    payloadSealed: bytea('payload_sealed').notNull(),
+    expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('radius_challenges_expires').on(t.expiresAt)],
+);

@@ -346,3 +346,20 @@ export const nodes = sqliteTable('nodes', {
   heartbeatAt: integer('heartbeat_at').notNull(),
   health: text('health').notNull().default('{}'),
 });
+
+/**
+ * Gatehouse's own RADIUS Access-Challenges waiting for their answer, where several appliances share
+ * the store (PostgreSQL): the answer may come to another appliance than the one that asked. `state`
+ * is the State attribute (hex); `payload` what the answer needs (client, user, the downstream
+ * server's Access-Accept), sealed with the master key. A State is taken once (DELETE ... RETURNING).
+ * One appliance alone (SQLite) keeps them in memory and leaves this table empty.
+ */
+export const radiusChallenges = sqliteTable(
+  'radius_challenges',
+  {
+    state: text('state').primaryKey(),
+    payloadSealed: blob('payload_sealed', { mode: 'buffer' }).notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('radius_challenges_expires').on(t.expiresAt)],
+);

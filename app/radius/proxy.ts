@@ -15,7 +15,7 @@ import { ACCEPT_REASONS, REJECT_REASONS, type Engine, type KnownSubject, type Re
 import { MESSAGES, type MessageKey } from '../mfa/messages.js';
 import { createHash } from 'node:crypto';
 import type { Directory, PasswordResult } from '../directory/ldap.js';
-import { createChallengeStore, splitAppendedCode } from './challenges.js';
+import { createChallengeStore, splitAppendedCode, type ChallengeStore } from './challenges.js';
 import { parseReplyAttributes } from './dictionary.js';
 import { messageAuthenticatorVerdict, type ClientTable, type RadiusClient } from './clients.js';
 import { Attr, checkRequestMa, Code, decodePacket, decodeVsa, encodeResponse, getAttr, getString, getVendorAttr, MsAttr, RadiusDecodeError, textAttributes, VENDOR_MICROSOFT, type Attribute, type RadiusPacket } from './codec.js';
@@ -88,6 +88,11 @@ export interface ProxyDeps {
   onMessageAuthenticatorSeen(client: RadiusClient): void;
   random(size: number): Buffer;
   now(): number;
+  /**
+   * Where Gatehouse's own challenges wait for their answer: this process's memory by default (one
+   * appliance); the shared store where several appliances answer the same clients.
+   */
+  challenges?: ChallengeStore;
   log: Logger;
 }
 
@@ -174,7 +179,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
   const drops = createDropAuditor();
   const activity = new Map<string, { lastSeen: number; sentMessageAuthenticator: boolean }>();
   let downstreamState: 'ok' | 'failing' | 'unknown' = 'unknown';
-  const challenges = createChallengeStore(deps.random, deps.now);
+  const challenges = deps.challenges ?? createChallengeStore(deps.random, deps.now);
   const clientBuckets = new TokenBuckets();
   let closing = false;
   let ticks = 0;
@@ -411,7 +416,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     });
     if (verdict.kind === 'code_required') {
       const number = verdict.reason === 'push_number_challenge';
-      const st = challenges.issue({
+      const st = await challenges.issue({
         client: client.cidr.text,
         username: subject.name,
         expires: deps.now() + (number ? settings.messageTtlSeconds : settings.totpChallengeTtl) * 1000,
@@ -518,7 +523,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     source: string,
     callingStationId: string | undefined,
   ): Promise<Reply> {
-    const found = challenges.take(state);
+    const found = await challenges.take(state);
     if (!found.found) return reject('state_expired', { factor: 'totp' });
     const ch = found.challenge;
     const totp: AuditDetails = { factor: ch.pushTicket !== undefined ? 'push' : 'totp' };

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { runCli, startAppliance, startApplianceRefused, tempDir, waitFor, type Appliance } from '../helpers/appliance.js';
 import { startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
 import { startPostgres, type Postgres } from '../helpers/postgres.js';
-import { runRadclient } from '../helpers/radclient.js';
+import { replyAttributes, runRadclient } from '../helpers/radclient.js';
 import { seedFromEnrolment, totpCode } from '../helpers/totp.js';
 
 const DOWN_SECRET = 'cluster-downstream-secret';
@@ -30,13 +30,13 @@ const C = suite<Ctx>('two appliances on one PostgreSQL', {} as Ctx);
 /** A command against the shared store, as an admin on either machine would run it. */
 const cli = (ctx: Ctx, args: string[]) => runCli([...args, '--data-dir', ctx.a.dataDir], { env: ctx.env });
 
-const login = (gh: Appliance, password: string, secret = NAS_SECRET, timeoutSec = 3) =>
-  runRadclient({ server: `127.0.0.1:${gh.radiusPort}`, secret, attrs: `User-Name = "alice"\nUser-Password = "${password}"\nMessage-Authenticator = 0x00`, timeoutSec, retries: 1 });
+const login = (gh: Appliance, password: string, secret = NAS_SECRET, timeoutSec = 3, user = 'alice') =>
+  runRadclient({ server: `127.0.0.1:${gh.radiusPort}`, secret, attrs: `User-Name = "${user}"\nUser-Password = "${password}"\nMessage-Authenticator = 0x00`, timeoutSec, retries: 1 });
 
 C.before(async (ctx) => {
   ctx.pg = await startPostgres();
   ctx.url = await ctx.pg.createDatabase('cluster');
-  ctx.fr = await startFreeRadius({ users: [{ name: 'alice', password: 'alice-pw' }], clients: [{ address: '127.0.0.1', secret: DOWN_SECRET }] });
+  ctx.fr = await startFreeRadius({ users: [{ name: 'alice', password: 'alice-pw' }, { name: 'bob', password: 'bob-pw' }], clients: [{ address: '127.0.0.1', secret: DOWN_SECRET }] });
   // One master key for the cluster (the first appliance's, handed to the others).
   // Users without a second factor get in on the password (alice, until she enrols).
   ctx.env = { DATABASE_URL: ctx.url, GATEHOUSE_MASTER_KEY: randomBytes(32).toString('base64'), DOWNSTREAM_ADDRESS: '127.0.0.1', PORT_OUT: String(ctx.fr.port), SECRET_OUT: DOWN_SECRET, UNENROLLED_USERS: 'allow' };
@@ -98,6 +98,19 @@ C('a TOTP code used on node A is refused on node B', async (ctx) => {
   assert.equal(decisions.slice(-2).map((r) => r.reason), ['totp_ok', 'totp_replayed']);
 });
 
+C('a code challenge started on node A is answered on node B (the client failed over between the rounds)', async (ctx) => {
+  const first = await login(ctx.a, 'alice-pw');
+  assert.is(first.replyCode, 'Access-Challenge', first.stdout);
+  const state = replyAttributes(first.stdout).find((l) => l.startsWith('State = '))!.slice('State = '.length);
+  const answer = (gh: Appliance, code: string) =>
+    runRadclient({ server: `127.0.0.1:${gh.radiusPort}`, secret: NAS_SECRET, attrs: `User-Name = "alice"\nUser-Password = "${code}"\nState = ${state}\nMessage-Authenticator = 0x00`, timeoutSec: 3, retries: 1 });
+  const onB = await answer(ctx.b, totpCode(ctx.seed, 1));
+  assert.is(onB.replyCode, 'Access-Accept', `${onB.stdout}\n${ctx.b.output()}`);
+  // Taken once: the same State again (on A) is refused.
+  const again = await answer(ctx.a, totpCode(ctx.seed, 1));
+  assert.is(again.replyCode, 'Access-Reject', again.stdout);
+});
+
 C('both appliances write one audit chain that verifies; each lists the other', async (ctx) => {
   const verify = await cli(ctx, ['audit', 'verify']);
   assert.is(verify.code, 0, verify.stderr);
@@ -128,17 +141,18 @@ C('the database down: /healthz says so, nobody gets in (no answer), and it all c
       }, 10_000);
       assert.equal([h.body.status, h.body.store], ['unavailable', 'unreachable']);
     }
-    // Fail closed: the login needs writes that cannot be made, so it is not answered at all (the
-    // client would try the next server), even with a valid code.
-    const r = await login(ctx.a, `alice-pw,${totpCode(ctx.seed, 1)}`, NAS_SECRET, 1);
+    // Fail closed: the login needs writes that cannot be made (its audit record at least), so it
+    // is not answered at all (the client would try the next server), even one that needs only the
+    // password (bob has no second factor: --unenrolled-users allow).
+    const r = await login(ctx.a, 'bob-pw', NAS_SECRET, 1, 'bob');
     assert.is(r.replyCode, undefined, r.stdout);
   } finally {
     await ctx.pg.start();
   }
   for (const gh of [ctx.a, ctx.b]) await waitFor('/healthz ok again', async () => (await healthz(gh)).status === 200, 15_000);
-  // The pool reconnects: a login goes through again (the next code: each is accepted once).
+  // The pool reconnects: a login goes through again.
   const again = await waitFor('a login answered again', async () => {
-    const x = await login(ctx.b, `alice-pw,${totpCode(ctx.seed, 1)}`, NAS_SECRET, 2);
+    const x = await login(ctx.b, 'bob-pw', NAS_SECRET, 2, 'bob');
     return x.replyCode !== undefined ? x : undefined;
   }, 15_000);
   assert.is(again.replyCode, 'Access-Accept', again.stdout);

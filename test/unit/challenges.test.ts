@@ -2,7 +2,13 @@
 // and splitting a code appended to the password ("password,123456").
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type ChallengeStore, createChallengeStore, type PendingChallenge, splitAppendedCode } from '../../app/radius/challenges.js';
+import { randomBytes } from 'node:crypto';
+import { openStore, type Store } from '../../app/db/open.js';
+import { putChallenge, sweepChallenges, takeChallenge } from '../../app/db/queries/challenges.js';
+import { createSealer } from '../../app/db/secrets.js';
+import { type ChallengeStore, createChallengeStore, createSharedChallengeStore, type PendingChallenge, splitAppendedCode } from '../../app/radius/challenges.js';
+
+const KEY = randomBytes(32);
 
 interface Ctx {
   store: ChallengeStore;
@@ -43,8 +49,8 @@ const challenge = (username: string, expires: number): PendingChallenge => ({
 
 // --- issue / isOurs -------------------------------------------------------------
 
-Challenges('issue returns a 19-byte State: GH\\x01 then 16 bytes from the injected rng', ({ store, randoms, t }) => {
-  const state = store.issue(challenge('alice', t + 60_000));
+Challenges('issue returns a 19-byte State: GH\\x01 then 16 bytes from the injected rng', async ({ store, randoms, t }) => {
+  const state = await store.issue(challenge('alice', t + 60_000));
   assert.is(state.length, 19);
   assert.ok(state.subarray(0, 3).equals(PREFIX));
   assert.is(randoms.length, 1);
@@ -54,19 +60,19 @@ Challenges('issue returns a 19-byte State: GH\\x01 then 16 bytes from the inject
   assert.is(store.size(), 1);
 });
 
-Challenges('each issued State is distinct and leads to its own challenge', ({ store, t }) => {
-  const a = store.issue(challenge('alice', t + 60_000));
-  const b = store.issue(challenge('bob', t + 60_000));
+Challenges('each issued State is distinct and leads to its own challenge', async ({ store, t }) => {
+  const a = await store.issue(challenge('alice', t + 60_000));
+  const b = await store.issue(challenge('bob', t + 60_000));
   assert.not.ok(a.equals(b));
   assert.is(store.size(), 2);
-  const tb = store.take(b);
+  const tb = await store.take(b);
   assert.ok(tb.found && tb.challenge.username === 'bob');
-  const ta = store.take(a);
+  const ta = await store.take(a);
   assert.ok(ta.found && ta.challenge.username === 'alice');
 });
 
-Challenges('isOurs is false for other States: different prefix or length', ({ store, t }) => {
-  const ours = store.issue(challenge('alice', t + 60_000));
+Challenges('isOurs is false for other States: different prefix or length', async ({ store, t }) => {
+  const ours = await store.issue(challenge('alice', t + 60_000));
   const otherPrefix = Buffer.from(ours);
   otherPrefix[2] = 0x02;
   assert.is(store.isOurs(otherPrefix), false);
@@ -84,63 +90,63 @@ Challenges('isOurs is false for other States: different prefix or length', ({ st
 
 // --- take -----------------------------------------------------------------------
 
-Challenges('take returns the challenge once, then state_expired', ({ store, t }) => {
+Challenges('take returns the challenge once, then state_expired', async ({ store, t }) => {
   const c = challenge('alice', t + 60_000);
-  const state = store.issue(c);
-  const first = store.take(state);
+  const state = await store.issue(c);
+  const first = await store.take(state);
   assert.is(first.found, true);
   if (first.found) {
     assert.equal(first.challenge, c);
     assert.ok(first.challenge.downstreamSecret.equals(c.downstreamSecret));
   }
-  assert.equal(store.take(state), { found: false, reason: 'state_expired' });
+  assert.equal(await store.take(state), { found: false, reason: 'state_expired' });
   assert.is(store.size(), 0);
 });
 
-Challenges('take works with a copy of the State (as decoded from a new packet)', ({ store, t }) => {
-  const state = store.issue(challenge('alice', t + 60_000));
+Challenges('take works with a copy of the State (as decoded from a new packet)', async ({ store, t }) => {
+  const state = await store.issue(challenge('alice', t + 60_000));
   const copy = Buffer.from(state.toString('hex'), 'hex');
-  assert.is(store.take(copy).found, true);
+  assert.is((await store.take(copy)).found, true);
 });
 
-Challenges('an expired challenge gives state_expired and is forgotten', (ctx) => {
-  const state = ctx.store.issue(challenge('alice', START + 60_000));
+Challenges('an expired challenge gives state_expired and is forgotten', async (ctx) => {
+  const state = await ctx.store.issue(challenge('alice', START + 60_000));
   ctx.t = START + 60_001;
-  assert.equal(ctx.store.take(state), { found: false, reason: 'state_expired' });
+  assert.equal(await ctx.store.take(state), { found: false, reason: 'state_expired' });
   assert.is(ctx.store.size(), 0);
   ctx.t = START;
-  assert.equal(ctx.store.take(state), { found: false, reason: 'state_expired' });
+  assert.equal(await ctx.store.take(state), { found: false, reason: 'state_expired' });
 });
 
-Challenges('a challenge expires at `expires` exactly, and is live one millisecond before', (ctx) => {
-  const a = ctx.store.issue(challenge('alice', START + 60_000));
-  const b = ctx.store.issue(challenge('bob', START + 60_000));
+Challenges('a challenge expires at `expires` exactly, and is live one millisecond before', async (ctx) => {
+  const a = await ctx.store.issue(challenge('alice', START + 60_000));
+  const b = await ctx.store.issue(challenge('bob', START + 60_000));
   ctx.t = START + 59_999;
-  assert.is(ctx.store.take(a).found, true);
+  assert.is((await ctx.store.take(a)).found, true);
   ctx.t = START + 60_000;
-  assert.equal(ctx.store.take(b), { found: false, reason: 'state_expired' });
+  assert.equal(await ctx.store.take(b), { found: false, reason: 'state_expired' });
 });
 
-Challenges('a State that was not issued (forged, with our prefix) gives state_expired', ({ store, t }) => {
-  const real = store.issue(challenge('alice', t + 60_000));
+Challenges('a State that was not issued (forged, with our prefix) gives state_expired', async ({ store, t }) => {
+  const real = await store.issue(challenge('alice', t + 60_000));
   const forged = Buffer.from(real);
   forged[18] = forged[18]! ^ 0x01;
-  assert.equal(store.take(forged), { found: false, reason: 'state_expired' });
-  assert.equal(store.take(Buffer.concat([PREFIX, Buffer.alloc(16)])), { found: false, reason: 'state_expired' });
+  assert.equal(await store.take(forged), { found: false, reason: 'state_expired' });
+  assert.equal(await store.take(Buffer.concat([PREFIX, Buffer.alloc(16)])), { found: false, reason: 'state_expired' });
   // The forged attempt does not consume the real one.
-  assert.is(store.take(real).found, true);
+  assert.is((await store.take(real)).found, true);
 });
 
-Challenges('expired challenges are dropped when new ones are issued', (ctx) => {
-  ctx.store.issue(challenge('a', START + 1_000));
-  ctx.store.issue(challenge('b', START + 2_000));
-  const live = ctx.store.issue(challenge('c', START + 60_000));
+Challenges('expired challenges are dropped when new ones are issued', async (ctx) => {
+  await ctx.store.issue(challenge('a', START + 1_000));
+  await ctx.store.issue(challenge('b', START + 2_000));
+  const live = await ctx.store.issue(challenge('c', START + 60_000));
   assert.is(ctx.store.size(), 3);
   ctx.t = START + 5_000;
-  const d = ctx.store.issue(challenge('d', ctx.t + 60_000));
+  const d = await ctx.store.issue(challenge('d', ctx.t + 60_000));
   assert.is(ctx.store.size(), 2);
-  assert.is(ctx.store.take(live).found, true);
-  assert.is(ctx.store.take(d).found, true);
+  assert.is((await ctx.store.take(live)).found, true);
+  assert.is((await ctx.store.take(d)).found, true);
 });
 
 // --- splitAppendedCode ------------------------------------------------------------
@@ -213,3 +219,62 @@ Challenges('splitAppendedCode keeps a UTF-8 password before the delimiter byte f
 });
 
 Challenges.run();
+
+// --- several appliances: the challenges in the shared store (here a real SQLite table) --------
+
+const Shared = suite<{ db: Store; t: number }>('radius/challenges in the shared store', { t: START } as { db: Store; t: number });
+Shared.before.each((ctx) => {
+  ctx.db = openStore(':memory:');
+  ctx.t = START;
+});
+Shared.after.each((ctx) => ctx.db.close());
+
+const node = (ctx: { db: Store; t: number }, key = KEY) =>
+  createSharedChallengeStore({ put: (s, p, e) => putChallenge(ctx.db, s, p, e), take: (s) => takeChallenge(ctx.db, s), sweep: (n) => sweepChallenges(ctx.db, n) }, createSealer(key), randomBytes, () => ctx.t);
+
+Shared('a State issued by one appliance is answered on another, once; the payload is sealed', async (ctx) => {
+  const a = node(ctx);
+  const b = node(ctx);
+  const c = challenge('alice', START + 60_000);
+  const state = await a.issue(c);
+  assert.ok(a.isOurs(state) && b.isOurs(state));
+  assert.is(a.size(), 1);
+  const row = ctx.db.sqlite.prepare('SELECT payload_sealed FROM radius_challenges').get() as { payload_sealed: Buffer };
+  assert.not.ok(row.payload_sealed.includes(Buffer.from('downstream-secret')), 'the downstream secret in the clear');
+  assert.not.ok(row.payload_sealed.includes(Buffer.from('alice')));
+  const taken = await b.take(Buffer.from(state));
+  assert.ok(taken.found);
+  if (taken.found) {
+    assert.equal({ ...taken.challenge }, { ...c });
+    assert.ok(taken.challenge.downstreamAttributes[0]!.value.equals(Buffer.from('class-alice')));
+  }
+  assert.equal(await a.take(state), { found: false, reason: 'state_expired' }, 'taken once, whichever appliance asks');
+  assert.is(a.size(), 0);
+});
+
+Shared('the same answer at two appliances at once: one gets the challenge', async (ctx) => {
+  const a = node(ctx);
+  const b = node(ctx);
+  const state = await a.issue(challenge('bob', START + 60_000));
+  const both = await Promise.all([a.take(state), b.take(state), a.take(state), b.take(state)]);
+  assert.is(both.filter((r) => r.found).length, 1);
+});
+
+Shared('expired challenges are refused and swept from the store; another master key cannot open one', async (ctx) => {
+  const a = node(ctx);
+  const old = await a.issue(challenge('carol', START + 60_000));
+  ctx.t = START + 60_000;
+  assert.equal(await a.take(old), { found: false, reason: 'state_expired' });
+  await a.issue(challenge('dave', START + 120_000));
+  ctx.t = START + 200_000;
+  await a.issue(challenge('erin', START + 260_000));
+  assert.is((ctx.db.sqlite.prepare('SELECT count(*) AS n FROM radius_challenges').get() as { n: number }).n, 1, 'the ones whose time was up were swept');
+  const foreign = node(ctx, randomBytes(32));
+  const st = await a.issue(challenge('fred', START + 300_000));
+  await foreign.take(st).then(
+    () => assert.unreachable('opened with another key'),
+    (e: Error) => assert.match(e.message, /./),
+  );
+});
+
+Shared.run();
