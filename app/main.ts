@@ -26,6 +26,7 @@ import { isSqlite, openConfiguredStore } from './db/connect.js';
 import { watchStoreHealth } from './cluster/store-health.js';
 import { putChallenge, sweepChallenges, takeChallenge } from './db/queries/challenges.js';
 import { createSharedChallengeStore } from './radius/challenges.js';
+import { createSharedPushes } from './cluster/shared-pushes.js';
 import type { Runner } from './db/store.js';
 import { createSealer, loadMasterKey } from './db/secrets.js';
 import { defaultNodeName, startHeartbeat, type Heartbeat, type NodeHealth } from './cluster/nodes.js';
@@ -247,6 +248,10 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   const vapid = await vapidKeys(store, sealer, generateVapidKeys);
   const webPush = createWebPushSender({ ...vapid, subject: () => vapidSubject(publicOrigin(state.resolved.settings)) });
   const notifyPhones = createPushNotifier({ store, sender: webPush, log, counters, now: Date.now });
+  const nodeName = defaultNodeName(settings.nodeName);
+  // Several appliances on one store: a login that fails over to another appliance joins the push
+  // the first one sent (app/cluster/shared-pushes.ts). One appliance alone keeps them in memory.
+  const sharedPushes = isSqlite(store) ? undefined : createSharedPushes({ store, node: nodeName, now: Date.now, log });
   // The one second-factor engine behind every front door (RADIUS, Windows logon).
   const engine = createEngine({
     settings: () => state.resolved.settings,
@@ -258,6 +263,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     limits: createPushLimiter(Date.now),
     policy: () => state.policy,
     pending: createPendingApprovals(),
+    ...(sharedPushes !== undefined ? { shared: sharedPushes } : {}),
     audit,
     counters,
     now: Date.now,
@@ -494,7 +500,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   feed = createAuditFeed({ settings: () => state.resolved.settings, audit: auditLog, counters, stdout: process.stdout, origin: syslogOrigin(hostname(), process.pid), log });
   ready = true;
   // This node's row among the appliances sharing the store, written now and every heartbeat.
-  heartbeat = startHeartbeat({ store, name: defaultNodeName(settings.nodeName), version: build.version, health: nodeHealth, now: Date.now, log });
+  heartbeat = startHeartbeat({ store, name: nodeName, version: build.version, health: nodeHealth, now: Date.now, log });
   await heartbeat.beat();
   if (state.resolved.settings.notakeyHost !== undefined) void pushClient.warm();
   const sessionSweep = setInterval(async () => {
@@ -539,6 +545,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
         // Waiting logins are answered (rejected) before the sockets close.
         proxy.shutdown();
         await engine.shutdown();
+        sharedPushes?.close();
         pushApi.stop();
         await pipe?.close();
         await pushClient.close();

@@ -7,7 +7,7 @@ import { listNodes, recordNode, type NodeRow } from '../db/queries/nodes.js';
 import type { Runner } from '../db/store.js';
 import type { Logger } from '../lib/log.js';
 
-export const HEARTBEAT_MS = 10_000;
+export const HEARTBEAT_MS = 3_000;
 export const STALE_MS = 3 * HEARTBEAT_MS;
 
 export type ServiceHealth = 'ok' | 'unknown' | 'failing' | 'none';

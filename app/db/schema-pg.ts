@@ -3,7 +3,7 @@
 // `npm run db:generate` (it generates for both dialects); test/integration/store-dialects.test.ts
 // fails when the two disagree. Times are milliseconds since the epoch (bigint), as in SQLite.
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, customType, index, integer, primaryKey, pgTable, text } from 'drizzle-orm/pg-core';
+import { bigint, boolean, customType, index, integer, primaryKey, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /** Now, in milliseconds since the epoch (SQLite's `unixepoch('subsec') * 1000`). */
 const NOW_MS = sql`(floor(extract(epoch from clock_timestamp()) * 1000)::bigint)`;
@@ -360,4 +360,21 @@ export const radiusChallenges = pgTable(
     expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
   },
   (t) => [index('radius_challenges_expires').on(t.expiresAt)],
+);
+
+/** As in schema.ts: push approvals waiting for a person, joined by a login on any appliance. */
+export const pendingPushes = pgTable(
+  'pending_pushes',
+  {
+    id: text('id').primaryKey(),
+    joinKey: text('join_key').notNull(),
+    live: integer('live').notNull().default(1),
+    username: text('username').notNull(),
+    node: text('node').notNull(),
+    ref: text('ref'),
+    startedAt: bigint('started_at', { mode: 'number' }).notNull(),
+    expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+    outcome: text('outcome'),
+  },
+  (t) => [uniqueIndex('pending_pushes_live').on(t.joinKey).where(sql`live = 1`), index('pending_pushes_expires').on(t.expiresAt)],
 );

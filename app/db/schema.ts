@@ -1,6 +1,6 @@
 // The only schema source. Change it, then `npm run db:generate` and commit the new migration.
 import { sql } from 'drizzle-orm';
-import { blob, index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /** RADIUS clients (NAS): an address or CIDR and its shared secret, sealed with the master key. */
 export const radiusClients = sqliteTable('radius_clients', {
@@ -362,4 +362,30 @@ export const radiusChallenges = sqliteTable(
     expiresAt: integer('expires_at').notNull(),
   },
   (t) => [index('radius_challenges_expires').on(t.expiresAt)],
+);
+
+/**
+ * Push approvals waiting for a person, where several appliances share the store (PostgreSQL): a
+ * login that fails over to another appliance joins the push the first one started instead of
+ * sending a second, and gets the same decision. `join_key` is a digest of what makes two logins
+ * the same (app/mfa/engine.ts); at most one row per join key is `live` (waiting), so two
+ * appliances asked at once start one push between them. `node` is the appliance following the
+ * push service for it (empty: none; another takes over), `ref` the service's name for the push
+ * (the push API's uuid); `outcome` the decision once known (JSON). Rows are kept a minute after
+ * their end for the logins still reading them. One appliance alone (SQLite) leaves it empty.
+ */
+export const pendingPushes = sqliteTable(
+  'pending_pushes',
+  {
+    id: text('id').primaryKey(),
+    joinKey: text('join_key').notNull(),
+    live: integer('live').notNull().default(1),
+    username: text('username').notNull(),
+    node: text('node').notNull(),
+    ref: text('ref'),
+    startedAt: integer('started_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    outcome: text('outcome'),
+  },
+  (t) => [uniqueIndex('pending_pushes_live').on(t.joinKey).where(sql`live = 1`), index('pending_pushes_expires').on(t.expiresAt)],
 );

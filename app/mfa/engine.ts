@@ -32,10 +32,10 @@ import type { AuditDetails } from '../audit/chain.js';
 import type { Settings } from '../config.js';
 import { reasons, type CounterFamily, type Counters } from '../lib/metrics.js';
 import { canonicalUsername } from '../lib/username.js';
-import type { FactorOutcome, PushProvider } from './factor.js';
+import type { ApprovalRequest, FactorOutcome, PushProvider } from './factor.js';
 import { failmodeVerdict } from './failmode.js';
 import { codeEquals } from './otp.js';
-import type { Door, PendingApproval, PendingApprovals } from './pending.js';
+import type { Door, PendingApproval, PendingApprovals, SharedPushes, SharedPushWays } from './pending.js';
 import type { PushLimit, PushLimiter } from './push-limits.js';
 import type { PolicyRule, PolicyTable } from './policy.js';
 import type { TotpFactor } from './totp.js';
@@ -48,6 +48,8 @@ export interface EngineDeps {
   /** The policy rules in force (app/mfa/policy.ts); absent: none. */
   policy?(): PolicyTable;
   pending: PendingApprovals;
+  /** Pushes shared with the other appliances on the store (several on PostgreSQL); absent: alone. */
+  shared?: SharedPushes;
   audit: Auditor;
   /** `push_limited` by limit is counted here, for every door. */
   counters: Counters;
@@ -210,17 +212,23 @@ export function createEngine(d: EngineDeps): Engine {
     if (req.numberMatching === 'type') return numberChallenge(req, s);
     if (req.numberMatching !== undefined) return numberShown(req, s, req.numberMatching);
     let outcome = joinKey === undefined ? undefined : d.pending.find(joinKey);
-    const joined = outcome !== undefined;
-    const details: AuditDetails = joined ? { factor: 'push', joined: true } : { factor: 'push' };
+    let joined: boolean | Promise<boolean> = outcome !== undefined;
     if (outcome === undefined) {
-      // A new push (a join is not one): the per-user limits apply, checked and counted at once.
+      // A new push here (a join is not one): the per-user limits apply, checked and counted at once.
       const admitted = d.limits.admit(req.subject.name, s);
       if (admitted.refused !== undefined) {
         d.counters.inc('push_limited', admitted.refused);
         return reject('push_limited', { factor: 'push', limit: admitted.refused });
       }
       const ttlSeconds = req.push.ttlSeconds ?? s.messageTtlSeconds;
-      outcome = d.push.approve({ username: req.subject.name, fingerprint: req.push.fingerprint, title: req.push.title, description: req.push.description, ttlSeconds }, abort.signal);
+      const approval = { username: req.subject.name, fingerprint: req.push.fingerprint, title: req.push.title, description: req.push.description, ttlSeconds };
+      if (joinKey !== undefined && d.shared !== undefined) {
+        // Several appliances: the push may already be waiting on another one (a client that failed
+        // over), then this login joins it. Listed here at once, so logins here join this one.
+        const shared = d.shared.join(joinKey, req.subject.name, ttlSeconds, sharedWays(approval), abort.signal);
+        joined = shared.then((j) => j.joined);
+        outcome = shared.then((j) => j.outcome);
+      } else outcome = d.push.approve(approval, abort.signal);
       d.pending.add(joinKey, { username: req.subject.name, door: o.door, client: req.view.client, station: req.view.station, startedAt: d.now(), ttlSeconds }, outcome);
       void outcome.then((r) => {
         admitted.release();
@@ -228,8 +236,20 @@ export function createEngine(d: EngineDeps): Engine {
       });
     }
     const result = await d.pending.wait(joinKey, outcome);
+    const details: AuditDetails = (await joined) ? { factor: 'push', joined: true } : { factor: 'push' };
     if (closing) return reject('shutdown', details);
     return afterPush(result, details, req.pushOnly === true);
+  }
+
+  /** How a push shared with other appliances is sent here, or carried on when its appliance is gone. */
+  function sharedWays(approval: ApprovalRequest): SharedPushWays {
+    return {
+      start: (started) => d.push.approve(approval, abort.signal, started),
+      resume(ref, ttlMs, started) {
+        if (ref !== undefined && d.push.follow !== undefined) return d.push.follow(ref, ttlMs, abort.signal);
+        return d.push.approve({ ...approval, ttlSeconds: Math.max(1, Math.ceil(ttlMs / 1000)) }, abort.signal, started);
+      },
+    };
   }
 
   /** A new push carrying a number (never joined), within the per-user limits; or the refusal. */

@@ -48,6 +48,14 @@ export interface PushProvider {
    * approval. Absent: it can only show the number in the message (a Notakey phone).
    */
   picks?: boolean;
-  /** Ask the person to approve; resolves with the decision, never rejects. */
-  approve(req: ApprovalRequest, signal: AbortSignal): Promise<FactorOutcome>;
+  /**
+   * Ask the person to approve; resolves with the decision, never rejects. `started` is told the
+   * service's name for the push (the push API's uuid) once known, for another appliance to follow.
+   */
+  approve(req: ApprovalRequest, signal: AbortSignal, started?: (ref: string) => void): Promise<FactorOutcome>;
+  /**
+   * Follow a push another appliance started and can no longer follow (it stopped or died), by the
+   * name `started` gave, for at most `ttlMs`. Absent: the service cannot (a new push is sent).
+   */
+  follow?(ref: string, ttlMs: number, signal: AbortSignal): Promise<FactorOutcome>;
 }

@@ -80,3 +80,28 @@ export function createPendingApprovals(): PendingApprovals {
     outcomes: () => [...entries.values(), ...unjoinable.values()].map((e) => e.outcome),
   };
 }
+
+/** How a push shared with other appliances is sent or resumed here (the engine's push provider). */
+export interface SharedPushWays {
+  /** Send it from here; `started` is told the service's name for it once known. */
+  start(started: (ref: string) => void): Promise<FactorOutcome>;
+  /**
+   * Carry on one another appliance started and can no longer follow: by the service's name when
+   * it gave one and the service can follow it, else sent anew; for at most `ttlMs`.
+   */
+  resume(ref: string | undefined, ttlMs: number, started: (ref: string) => void): Promise<FactorOutcome>;
+}
+
+/**
+ * Pushes shared by the appliances on one store (app/cluster/shared-pushes.ts): a login joins the
+ * push any of them started for the same join key. Absent: this appliance is alone.
+ */
+export interface SharedPushes {
+  /**
+   * The push for this join key across the appliances: started here (`joined` false) or the one
+   * another appliance started (`joined` true), whose outcome comes from the store and, if that
+   * appliance goes away before the decision, from taking it over. An aborted `signal` answers
+   * every push followed here as aborted, leaving the push to the others.
+   */
+  join(joinKey: string, username: string, ttlSeconds: number, ways: SharedPushWays, signal: AbortSignal): Promise<{ joined: boolean; outcome: Promise<FactorOutcome> }>;
+}

@@ -59,6 +59,10 @@ export function choosePushProvider(settings: () => Readonly<Settings>, providers
     get picks() {
       return current().picks === true;
     },
-    approve: (req, signal) => current().approve(req, signal),
+    approve: (req, signal, started) => current().approve(req, signal, started),
+    get follow() {
+      const p = current();
+      return p.follow === undefined ? undefined : (ref: string, ttlMs: number, signal: AbortSignal) => p.follow!(ref, ttlMs, signal);
+    },
   };
 }

@@ -515,6 +515,39 @@ Push('a decision is found on the next poll', async (ctx) => {
   assert.is(ctx.server.pollsOf(uuid), before + 1);
 });
 
+Push('started is told the uuid once the service gave it; another client follows that uuid to the same decision without a second push', async (ctx) => {
+  ctx.settings.ttlSeconds = 30;
+  ctx.server.behave('lena', { kind: 'pending' });
+  let uuid: string | undefined;
+  const first = ctx.client.approve(ctx.settings, req('lena'), undefined, (u) => (uuid = u));
+  await waitFor('the uuid', () => uuid !== undefined);
+  assert.is(uuid, ctx.server.creates[0]!.uuid);
+  // Another appliance's client, carrying on after the first one's appliance went away.
+  const other = createPushClient({ pollIntervalMs: POLL_MS });
+  ctx.extra.push(other);
+  const followed = other.follow(ctx.settings, uuid!, 10_000);
+  const before = ctx.server.pollsOf(uuid!);
+  await waitFor('the follower to poll', () => ctx.server.pollsOf(uuid!) >= before + 4);
+  ctx.server.decide(uuid!, 'approve');
+  assert.equal(await Promise.all([first, followed]), [{ kind: 'approved' }, { kind: 'approved' }]);
+  assert.is(ctx.server.creates.length, 1, 'no second push');
+});
+
+Push('follow: an unknown uuid is expired (404); the time given runs out as expired; an aborted signal answers at once', async (ctx) => {
+  assert.equal(await ctx.client.follow(ctx.settings, 'no-such-request', 5_000), { kind: 'expired' });
+  ctx.server.behave('mia', { kind: 'pending' });
+  let uuid: string | undefined;
+  void ctx.client.approve({ ...ctx.settings, ttlSeconds: 30 }, req('mia'), undefined, (u) => (uuid = u));
+  await waitFor('the uuid', () => uuid !== undefined);
+  const t0 = Date.now();
+  assert.equal(await ctx.client.follow(ctx.settings, uuid!, 300), { kind: 'expired' });
+  const took = Date.now() - t0;
+  assert.ok(took >= 250 && took < 2_000, `ran ${took} ms`);
+  const ac = new AbortController();
+  ac.abort();
+  assert.equal(await ctx.client.follow(ctx.settings, uuid!, 5_000, ac.signal), { kind: 'unreachable', cause: 'aborted', detail: 'aborted' });
+});
+
 Push('creates go first: a new login is sent while polls hold every slot they may use', async (ctx) => {
   // Concurrency 2: polls may use one slot, the other stays free for creates. Polls are held
   // until released, so the pending requests keep that slot busy.

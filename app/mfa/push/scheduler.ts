@@ -57,8 +57,16 @@ export interface PushClientStats {
 }
 
 export interface PushClient {
-  /** Ask the person to approve; resolves with the decision. Never rejects. */
-  approve(settings: PushSettings, req: ApprovalRequest, signal?: AbortSignal): Promise<FactorOutcome>;
+  /**
+   * Ask the person to approve; resolves with the decision. Never rejects. `started` is told the
+   * request's uuid as soon as the service gave it (so another appliance can follow it).
+   */
+  approve(settings: PushSettings, req: ApprovalRequest, signal?: AbortSignal, started?: (uuid: string) => void): Promise<FactorOutcome>;
+  /**
+   * Follow a request created before (by another appliance that has gone): polled like one of
+   * this client's own, first at once, for at most `ttlMs`.
+   */
+  follow(settings: PushSettings, uuid: string, ttlMs: number, signal?: AbortSignal): Promise<FactorOutcome>;
   /** Load the HTTP client ahead of the first push (a one-off cost of some tens of ms). */
   warm(): Promise<void>;
   stats(): PushClientStats;
@@ -98,6 +106,7 @@ class Job {
   lastError: { error: string; timeout: boolean } | undefined;
   call: Call | undefined;
   group: SignalGroup | undefined;
+  started: ((uuid: string) => void) | undefined;
   constructor(
     readonly resolve: (o: FactorOutcome) => void,
     settings: PushSettings,
@@ -195,7 +204,7 @@ class Client implements PushClient {
     this.makeTransport = options.transport ?? (() => createTransport({ connections: this.concurrency, ca: options.ca }));
   }
 
-  approve(settings: PushSettings, req: ApprovalRequest, signal?: AbortSignal): Promise<FactorOutcome> {
+  approve(settings: PushSettings, req: ApprovalRequest, signal?: AbortSignal, started?: (uuid: string) => void): Promise<FactorOutcome> {
     if (signal?.aborted || this.closed) return Promise.resolve(ABORTED);
     let resolve!: (o: FactorOutcome) => void;
     const done = new Promise<FactorOutcome>((r) => (resolve = r));
@@ -210,20 +219,48 @@ class Client implements PushClient {
       return Promise.resolve({ kind: 'unreachable', cause: 'unreachable', detail: `create: unreachable: ${(e as Error).message}` });
     }
     job.body = createBody(settings, req);
-    this.live.add(job);
-    if (signal !== undefined) {
-      let group = this.groups.get(signal);
-      if (group === undefined) {
-        group = new SignalGroup(this, signal);
-        this.groups.set(signal, group);
-        signal.addEventListener('abort', group);
-      }
-      group.jobs.add(job);
-      job.group = group;
-    }
+    job.started = started;
+    this.enlist(job, signal);
     this.createQueue.push(job);
     this.pump();
     return done;
+  }
+
+  follow(settings: PushSettings, uuid: string, ttlMs: number, signal?: AbortSignal): Promise<FactorOutcome> {
+    if (signal?.aborted || this.closed) return Promise.resolve(ABORTED);
+    let resolve!: (o: FactorOutcome) => void;
+    const done = new Promise<FactorOutcome>((r) => (resolve = r));
+    const job = new Job(resolve, settings);
+    try {
+      const url = new URL(`${job.pollBase}${encodeURIComponent(uuid)}`);
+      job.origin = this.intern(url.origin);
+      job.path = url.pathname + url.search;
+    } catch (e) {
+      return Promise.resolve({ kind: 'unreachable', cause: 'unreachable', detail: `poll: unreachable: ${(e as Error).message}` });
+    }
+    job.pollBase = '';
+    this.enlist(job, signal);
+    const now = this.clock.now();
+    job.deadline = now + Math.max(0, ttlMs);
+    job.state = 'waiting';
+    job.dueAt = now;
+    this.due.push(job);
+    this.pump();
+    return done;
+  }
+
+  /** A job is live from here until answered; aborted with its signal. */
+  private enlist(job: Job, signal: AbortSignal | undefined): void {
+    this.live.add(job);
+    if (signal === undefined) return;
+    let group = this.groups.get(signal);
+    if (group === undefined) {
+      group = new SignalGroup(this, signal);
+      this.groups.set(signal, group);
+      signal.addEventListener('abort', group);
+    }
+    group.jobs.add(job);
+    job.group = group;
   }
 
   warm(): Promise<void> {
@@ -425,6 +462,9 @@ class Client implements PushClient {
     job.origin = this.intern(r.pollUrl.origin);
     job.path = r.pollUrl.pathname + r.pollUrl.search;
     job.pollBase = '';
+    const started = job.started;
+    job.started = undefined;
+    started?.(r.uuid);
     const now = this.clock.now();
     job.deadline = now + job.ttlMs;
     this.schedule(job, now);
