@@ -20,6 +20,7 @@
 // truncated file from a wrong passphrase; the GCM tags make the content authentic.
 import { createCipheriv, createDecipheriv, createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { openAuditLog } from './audit/log.js';
@@ -28,6 +29,8 @@ import { listDownstreams } from './db/queries/downstream.js';
 import { createUserFactorQueries, listUsers } from './db/queries/users.js';
 import { deleteAllSessions } from './db/queries/admins.js';
 import { DB_FILE, openStore, type Store } from './db/open.js';
+import type { SharedStore } from './db/store.js';
+import { copyRows, readSnapshot, tablesWithRows } from './db/copy.js';
 import { copyStoreFile, integrityCheck, lastAppliedMigration, storeFile } from './db/store-file.js';
 import { createSealer, MASTER_KEY_FILE } from './db/secrets.js';
 import { packageRoot, packageVersion } from './lib/package-root.js';
@@ -114,7 +117,7 @@ function lastMigration(store: Pick<Store, 'sqlite'>): { tag: string | null; when
  * Whether the key opens the sealed values of the store (client and downstream secrets, TOTP
  * seeds). A backup whose key does not fit its store would be useless; so would a restore.
  */
-export async function keyOpensStore(store: Store, masterKey: Buffer): Promise<boolean> {
+export async function keyOpensStore(store: SharedStore, masterKey: Buffer): Promise<boolean> {
   const sealer = createSealer(masterKey);
   try {
     await listClients(store, sealer);
@@ -277,6 +280,109 @@ function parseEnvKey(value: string): Buffer | null {
 }
 
 /**
+ * The backed-up store in a staging directory, opened (migrated to this version) and checked: its
+ * integrity, its master key, its audit chain (keyed if it was not yet, as the appliance would at
+ * its next start); admin sessions removed (admins sign in again).
+ */
+async function stage(staging: string, opened: OpenedBackup): Promise<{ store: Store; auditRecords: number; auditProblem: string | null }> {
+  writeFileSync(join(staging, DB_FILE), opened.database, { mode: 0o600 });
+  let store: Store;
+  try {
+    store = openStore(staging);
+  } catch (e) {
+    throw new BackupError('store', `the backed-up store cannot be opened or migrated: ${(e as Error).message}`);
+  }
+  try {
+    const check = integrityCheck(store);
+    if (check !== 'ok') throw new BackupError('corrupt', `the backed-up store fails SQLite's integrity check: ${check}`);
+    if (!(await keyOpensStore(store, opened.masterKey))) throw new BackupError('key', "the backup's master key does not open its store's secrets");
+    await deleteAllSessions(store);
+    const verdict = await (await openAuditLog(store, opened.masterKey)).verify();
+    return { store, auditRecords: verdict.count, auditProblem: verdict.ok ? null : `record ${verdict.badId}: ${verdict.problem}` };
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+}
+
+/** The backup's migration is one this Gatehouse knows (a newer one's store cannot be read here). */
+function checkNotNewer(opened: OpenedBackup): void {
+  const newest = journal().entries.at(-1)?.when ?? 0;
+  if (opened.header.migrationWhen !== null && opened.header.migrationWhen > newest) {
+    throw new BackupError('newer', `the backup comes from a newer Gatehouse (${opened.header.gatehouse}, migration ${opened.header.migration ?? opened.header.migrationWhen}): upgrade this appliance first`);
+  }
+}
+
+/**
+ * An encrypted backup of either store. A PostgreSQL store (a cluster's) is first copied, in one
+ * consistent snapshot (REPEATABLE READ) taken while the appliances run, into a SQLite file in a
+ * private temporary directory, so that both engines' backups are the same format and either
+ * restores into either.
+ */
+export async function createBackupOf(store: SharedStore, masterKey: Buffer, passphrase: string, now: Date = new Date()): Promise<Buffer> {
+  if (store.dialect === 'sqlite' && 'sqlite' in store) return createBackup(store as Pick<Store, 'sqlite'>, masterKey, passphrase, now);
+  const problem = passphraseProblem(passphrase);
+  if (problem !== null) throw new BackupError('passphrase', `passphrase ${problem}`);
+  const tmp = mkdtempSync(join(tmpdir(), 'gatehouse-backup-'));
+  try {
+    const snapshot = openStore(tmp);
+    try {
+      // A scratch file, thrown away if anything fails: no need to make each write durable (and a
+      // SQLite transaction may not wait for PostgreSQL).
+      snapshot.sqlite.pragma('synchronous = OFF');
+      await store.transaction(async (src) => {
+        await readSnapshot(src);
+        await copyRows(src, snapshot);
+      });
+      return await createBackup(snapshot, masterKey, passphrase, now);
+    } finally {
+      snapshot.close();
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export interface DatabaseRestoreOptions {
+  /**
+   * The master key the appliances of the cluster use (GATEHOUSE_MASTER_KEY, or the data
+   * directory's master.key), if one is there: the backup's key must be the same.
+   */
+  clusterKey: Buffer | undefined;
+}
+
+/**
+ * Restore a backup into a PostgreSQL store (a cluster's): checked in a staging SQLite copy first,
+ * then written in one transaction, so a failure leaves the database as it was. Only into a
+ * database without Gatehouse data: the audit log is append-only (never deleted, as a SQLite
+ * store replaced by a restore is kept aside), so a cluster is restored into a new database and
+ * its appliances pointed at it.
+ */
+export async function restoreBackupToDatabase(target: SharedStore, file: Buffer, passphrase: string, opts: DatabaseRestoreOptions): Promise<Omit<RestoreResult, 'movedAside' | 'wroteKeyFile'> & { masterKey: Buffer }> {
+  const opened = await openBackup(file, passphrase);
+  checkNotNewer(opened);
+  if (opts.clusterKey !== undefined && !opts.clusterKey.equals(opened.masterKey)) {
+    throw new BackupError('key', "the backup was made with another master key than this appliance's (GATEHOUSE_MASTER_KEY or master.key): every appliance of the cluster needs the backup's key");
+  }
+  const held = await tablesWithRows(target);
+  if (held.length > 0) {
+    throw new BackupError('exists', `the database already holds Gatehouse data (${held.map((h) => `${h.table}: ${h.rows}`).join(', ')}): restore into a new, empty database (createdb) and start the appliances with --database-url naming it; this one is left as it is (its audit log is never deleted)`);
+  }
+  const staging = mkdtempSync(join(tmpdir(), 'gatehouse-restore-'));
+  try {
+    const staged = await stage(staging, opened);
+    try {
+      await target.transaction((tx) => copyRows(staged.store, tx));
+    } finally {
+      staged.store.close();
+    }
+    return { header: opened.header, auditRecords: staged.auditRecords, auditProblem: staged.auditProblem, masterKey: opened.masterKey };
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/**
  * Restore a backup into a data directory (the appliance must not be running on it). The store
  * is checked and migrated in a staging directory first, so a failure leaves the data directory
  * as it was; admin sessions are not restored (admins sign in again).
@@ -285,11 +391,7 @@ export async function restoreBackup(dataDir: string, file: Buffer, passphrase: s
   const force = opts.force === true;
   checkRestoreTarget(dataDir, force);
   const opened = await openBackup(file, passphrase);
-  const known = journal().entries;
-  const newest = known.at(-1)?.when ?? 0;
-  if (opened.header.migrationWhen !== null && opened.header.migrationWhen > newest) {
-    throw new BackupError('newer', `the backup comes from a newer Gatehouse (${opened.header.gatehouse}, migration ${opened.header.migration ?? opened.header.migrationWhen}): upgrade this appliance first`);
-  }
+  checkNotNewer(opened);
   let writeKey = true;
   if (opts.envMasterKey !== undefined && opts.envMasterKey !== '') {
     const envKey = parseEnvKey(opts.envMasterKey);
@@ -306,28 +408,10 @@ export async function restoreBackup(dataDir: string, file: Buffer, passphrase: s
     if (process.getuid?.() === 0 && (owner.uid !== 0 || owner.gid !== 0)) chownSync(path, owner.uid, owner.gid);
   };
   const staging = mkdtempSync(join(dataDir, '.restore-'));
-  let auditRecords = 0;
-  let auditProblem: string | null = null;
   try {
-    writeFileSync(join(staging, DB_FILE), opened.database, { mode: 0o600 });
-    let store: Store;
-    try {
-      store = openStore(staging);
-    } catch (e) {
-      throw new BackupError('store', `the backed-up store cannot be opened or migrated: ${(e as Error).message}`);
-    }
-    try {
-      const check = integrityCheck(store);
-      if (check !== 'ok') throw new BackupError('corrupt', `the backed-up store fails SQLite's integrity check: ${check}`);
-      if (!(await keyOpensStore(store, opened.masterKey))) throw new BackupError('key', "the backup's master key does not open its store's secrets");
-      await deleteAllSessions(store);
-      // Opening the log keys an old chain, as the appliance would at its next start.
-      const verdict = await (await openAuditLog(store, opened.masterKey)).verify();
-      auditRecords = verdict.count;
-      if (!verdict.ok) auditProblem = `record ${verdict.badId}: ${verdict.problem}`;
-    } finally {
-      store.close();
-    }
+    const staged = await stage(staging, opened);
+    staged.store.close();
+    const { auditRecords, auditProblem } = staged;
 
     let movedAside: string | null = null;
     const present = STORE_FILES.filter((f) => existsSync(join(dataDir, f)));

@@ -187,7 +187,7 @@ function url(raw: string, name: string): string | undefined {
  * A PostgreSQL connection URL. Its password, if it holds one, never appears in a message: errors
  * show the URL with the password replaced.
  */
-function databaseUrl(raw: string, name: string): string | undefined {
+export function databaseUrl(raw: string, name: string): string | undefined {
   if (raw === '') return undefined;
   let u: URL;
   try {

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createAuditFeed, FEED_COUNTERS, FEED_GAUGES, type AuditFeed } from './audit/feed.js';
 import { HEAD_EVERY_MS, KEYED_MARKER_FILE, openAuditLog } from './audit/log.js';
 import { syslogOrigin } from './audit/syslog.js';
-import { createBackup } from './backup.js';
+import { createBackupOf } from './backup.js';
 import { ConfigError, OPTIONS, resolveSettings, type FixedOptions, type ResolvedSettings, type Settings } from './config.js';
 import { bindPasswordOf, directoryFromSettings, fixedBindPassword, type DirectoryState } from './directory/settings.js';
 import { listClients, listFixedClientsSeen, markFixedClientMessageAuthenticatorSeen, markMessageAuthenticatorSeen } from './db/queries/clients.js';
@@ -426,11 +426,8 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     policy: () => state.policy,
     directorySync,
     bindPasswordSource: () => state.bindPassword?.source,
-    // A PostgreSQL store is backed up with the database's own tools (the README says how).
-    backup: async (passphrase) => {
-      if (!isSqlite(store)) throw new Error('This appliance keeps its store on PostgreSQL: back it up with pg_dump (see the README), together with the master key.');
-      return createBackup(store, masterKey, passphrase);
-    },
+    // A cluster's PostgreSQL store is copied in one snapshot into the same format (app/backup.ts).
+    backup: (passphrase) => createBackupOf(store, masterKey, passphrase),
     verifyAudit: () => auditLog.verify(),
     pushRequests,
     pushPublicKey: vapid.publicKey,

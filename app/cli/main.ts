@@ -17,6 +17,7 @@ import { DOWNSTREAM_HELP, downstreamCommand } from './downstream.js';
 import { renderHelp, wantsHelp, type CommandHelp } from './help.js';
 import { openHiddenPrompt, PromptCancelled } from './prompt.js';
 import { SETTINGS_HELP, settingsCommand } from './settings.js';
+import { STORE_HELP, storeCommand } from './store.js';
 import { TOTP_HELP, totpCommand, USER_HELP, userCommand } from './users.js';
 
 type Run = (args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo) => Promise<number>;
@@ -37,6 +38,7 @@ const SUBCOMMANDS: Readonly<Record<string, { run: Run; help: CommandHelp }>> = {
   audit: { run: auditCommand, help: AUDIT_HELP },
   backup: { run: backupCommand, help: BACKUP_HELP },
   restore: { run: restoreCommand, help: RESTORE_HELP },
+  store: { run: storeCommand, help: STORE_HELP },
 };
 
 const COMMANDS = `Commands:
@@ -58,6 +60,7 @@ const COMMANDS = `Commands:
   gatehouse restore FILE [--force]     restore a backup into a (fresh) data directory
                                        (backup and restore read the passphrase from
                                        GATEHOUSE_BACKUP_PASSPHRASE, the terminal or standard input)
+  gatehouse store migrate --to URL     copy the SQLite store into an empty PostgreSQL database
   gatehouse --version                  the version of Gatehouse
 Every command takes --data-dir (GATEHOUSE_DATA_DIR, default ./data); \`gatehouse COMMAND --help\`
 shows its usage; list commands take --json.`;
