@@ -17,6 +17,9 @@ export function extraEnv(): Record<string, string> {
   );
 }
 
+/** The store the benchmark runs on: set to DATABASE_URL for BENCH_STORE=postgres. */
+export const storeEnv: Record<string, string> = {};
+
 export function startGatehouse(dataDir: string, args: string[], nodeArgs: string[] = []): Promise<Appliance> {
-  return startAppliance({ dataDir, args, nodeArgs, bin: GATEHOUSE_BIN, env: extraEnv(), readyMs: 20_000 });
+  return startAppliance({ dataDir, args, nodeArgs, bin: GATEHOUSE_BIN, env: { ...extraEnv(), ...storeEnv }, readyMs: 20_000 });
 }

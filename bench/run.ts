@@ -17,7 +17,8 @@
 // Environment: BENCH_ROUNDS (5), BENCH_REQUESTS (20000), BENCH_INFLIGHT (256), BENCH_SOCKETS (8),
 // BENCH_PENDING (10000; 0 = skip), BENCH_PROFILE (1; 0 = skip), BENCH_QUICK=1 (small, for a smoke run),
 // BENCH_ONLY=pending (only phases 6 and 7, in front of a downstream FreeRADIUS; results in pending.json;
-// BENCH_PENDING_PROVIDERS=notakey or gatehouse for one of them).
+// BENCH_PENDING_PROVIDERS=notakey or gatehouse for one of them), BENCH_STORE=postgres (Gatehouse on PostgreSQL;
+// results in latest-postgres.json).
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
@@ -30,7 +31,8 @@ import { createUserFactorQueries, replaceTotpAccount } from '../app/db/queries/u
 import type { Store } from '../app/db/open.js';
 import { createSealer, loadMasterKey, type Sealer } from '../app/db/secrets.js';
 import { tempDir, freeTcpPort, GATEHOUSE, type Appliance } from '../test/helpers/appliance.js';
-import { extraEnv, GATEHOUSE_BIN, startGatehouse } from './gatehouse.js';
+import { extraEnv, GATEHOUSE_BIN, startGatehouse, storeEnv } from './gatehouse.js';
+import { startPostgres, type Postgres } from '../test/helpers/postgres.js';
 import { freeUdpPort, startFreeRadius, type FreeRadius } from '../test/helpers/freeradius.js';
 import { startFreeRadiusProxy, type FreeRadiusProxy } from '../test/helpers/freeradius-proxy.js';
 import { analyse, formatSummary, type ProfileSummary } from './cpuprofile.js';
@@ -41,6 +43,12 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
 const RESULTS = join(HERE, 'results');
 const env = (name: string, dflt: number) => (process.env[name] !== undefined && process.env[name] !== '' ? Number(process.env[name]) : dflt);
 const QUICK = process.env['BENCH_QUICK'] === '1';
+/**
+ * BENCH_STORE=postgres: Gatehouse's store on a local PostgreSQL from Debian (durable commits, as in
+ * production), the bench's SQLite store copied into it with `gatehouse store migrate`; results in
+ * latest-postgres.json. The pending phases do not touch the store and are left out.
+ */
+const STORE: 'sqlite' | 'postgres' = process.env['BENCH_STORE'] === 'postgres' ? 'postgres' : 'sqlite';
 const CFG = {
   rounds: env('BENCH_ROUNDS', QUICK ? 2 : 5),
   requests: env('BENCH_REQUESTS', QUICK ? 4000 : 10_000),
@@ -282,7 +290,7 @@ async function coldStartGatehouse(dataDir: string, downPort: number): Promise<Co
   const radiusPort = await freeUdpPort();
   const httpPort = await freeTcpPort();
   const t0 = performance.now();
-  const child = spawn(process.execPath, [GATEHOUSE_BIN, 'serve', '--data-dir', dataDir, '--port-in', String(radiusPort), '--http-port', String(httpPort), ...ghArgs(downPort)], { env: { PATH: process.env['PATH'], ...extraEnv() }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [GATEHOUSE_BIN, 'serve', '--data-dir', dataDir, '--port-in', String(radiusPort), '--http-port', String(httpPort), ...ghArgs(downPort)], { env: { PATH: process.env['PATH'], ...extraEnv(), ...storeEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
@@ -453,6 +461,15 @@ async function main(): Promise<void> {
     store.close();
   }
   log(`enrolled ${totpUsers} TOTP users in ${dataDir} (${Math.round(performance.now() - t)} ms)`);
+  let postgres: Postgres | undefined;
+  if (STORE === 'postgres') {
+    t = performance.now();
+    postgres = await startPostgres({ durable: true });
+    const url = await postgres.createDatabase('bench');
+    execFileSync(process.execPath, [GATEHOUSE_BIN, 'store', 'migrate', '--to', url, '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+    storeEnv['DATABASE_URL'] = url;
+    log(`store copied into PostgreSQL with gatehouse store migrate (${Math.round(performance.now() - t)} ms)`);
+  }
 
   const fr = await startFreeRadiusProxy({ clients: [{ address: '127.0.0.1', secret: CLIENT_SECRET }], home: { address: '127.0.0.1', port: down.port, secret: DOWN_SECRET } });
   const gh = await startGatehouse(dataDir, ghArgs(down.port));
@@ -464,6 +481,7 @@ async function main(): Promise<void> {
     writeFileSync(join(RESULTS, 'freeradius-proxy.log'), fr.logs());
     writeFileSync(join(RESULTS, 'freeradius-downstream.log'), down.logs());
     await Promise.allSettled([fr.stop(), targets.gh.stop(), down.stop()]);
+    await postgres?.stop();
   };
   try {
     // warm-up (JIT, socket pools, SQLite page cache): not recorded
@@ -541,7 +559,7 @@ async function main(): Promise<void> {
     out['coldStart'] = { storeMb: dirSizeMb(dataDir), totpUsers, runs: colds, summary: summariseCold(colds) };
 
     // 6. pending approvals at scale
-    if (CFG.pending > 0) {
+    if (CFG.pending > 0 && STORE === 'sqlite') {
       out['pending'] = await pendingPhase(down.port);
       // 7. the same with Gatehouse's own push service: phones sign their approvals
       out['pendingOwn'] = await pendingPhase(down.port, 'gatehouse');
@@ -550,7 +568,8 @@ async function main(): Promise<void> {
     await cleanup();
   }
   out['durationS'] = Math.round((performance.now() - started) / 1000);
-  writeFileSync(join(RESULTS, 'latest.json'), JSON.stringify(out, null, 2) + '\n');
+  out['store'] = STORE;
+  writeFileSync(join(RESULTS, STORE === 'postgres' ? 'latest-postgres.json' : 'latest.json'), JSON.stringify(out, null, 2) + '\n');
   process.stdout.write(report(out) + '\n');
   rmSync(dataDir, { recursive: true, force: true });
 }
@@ -628,7 +647,7 @@ export function report(out: Record<string, unknown>): string {
   const s = out['summary'] as Summary | undefined;
   const lines: string[] = [];
   const cfg = out['config'] as typeof CFG;
-  lines.push(`Gatehouse vs FreeRADIUS 3.2.1 proxy — ${cfg.rounds} rounds x ${cfg.requests} requests, ${cfg.inflight} in flight, ${cfg.sockets} sockets; median [min-max]`);
+  lines.push(`Gatehouse (store: ${String(out['store'] ?? 'sqlite')}) vs FreeRADIUS 3.2.1 proxy — ${cfg.rounds} rounds x ${cfg.requests} requests, ${cfg.inflight} in flight, ${cfg.sockets} sockets; median [min-max]`);
   if (s) {
     for (const phase of ['throughput', 'same_load'] as const) {
       const rows = s[phase];
@@ -692,7 +711,7 @@ export function report(out: Record<string, unknown>): string {
     lines.push(`Pending approvals, Gatehouse's own approver: ${own.summary}`);
   }
   lines.push('');
-  lines.push(`(${String(out['durationS'])} s; JSON in bench/results/latest.json)`);
+  lines.push(`(${String(out['durationS'])} s; JSON in bench/results/${out['store'] === 'postgres' ? 'latest-postgres.json' : 'latest.json'})`);
   return lines.join('\n');
 }
 

@@ -128,8 +128,11 @@ function clusterDir(prefix: string): string {
   return dir;
 }
 
-/** Start a fresh PostgreSQL cluster (superuser `postgres`, password PG_PASSWORD, scram-sha-256). */
-export async function startPostgres(): Promise<Postgres> {
+/**
+ * Start a fresh PostgreSQL cluster (superuser `postgres`, password PG_PASSWORD, scram-sha-256).
+ * `durable`: commits reach the disk as in production (the benchmark); tests do without.
+ */
+export async function startPostgres(opts: { durable?: boolean } = {}): Promise<Postgres> {
   postgresBin('postgres');
   const dir = clusterDir('gatehouse-pg-');
   const data = join(dir, 'data');
@@ -140,7 +143,7 @@ export async function startPostgres(): Promise<Postgres> {
   // Tests do not need durability against power loss; replication for the standby.
   writeFileSync(
     join(data, 'postgresql.auto.conf'),
-    ['fsync = off', 'synchronous_commit = off', 'full_page_writes = off', 'wal_level = replica', 'max_wal_senders = 4', ''].join('\n'),
+    [...(opts.durable === true ? [] : ['fsync = off', 'synchronous_commit = off', 'full_page_writes = off']), 'wal_level = replica', 'max_wal_senders = 4', ''].join('\n'),
   );
   writeFileSync(join(data, 'pg_hba.conf'), ['local all all scram-sha-256', 'host all all 127.0.0.1/32 scram-sha-256', 'host replication all 127.0.0.1/32 scram-sha-256', ''].join('\n'));
   const server = new Server(dir, data, await freeTcpPort());
