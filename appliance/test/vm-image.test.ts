@@ -8,7 +8,7 @@
 // port. Needs root and Debian's qemu-utils, qemu-system-x86, ovmf, gdisk, mtools, dosfstools,
 // e2fsprogs, debootstrap, python3: the test fails (never skips) without them.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
@@ -20,7 +20,9 @@ import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { base32Decode, totp } from '../../app/mfa/otp.js';
-import { freeTcpPort, ROOT } from '../../test/helpers/appliance.js';
+import { freeTcpPort, ROOT, runCli } from '../../test/helpers/appliance.js';
+import { PG_PASSWORD, startPostgres } from '../../test/helpers/postgres.js';
+import { seedFromEnrolment } from '../../test/helpers/totp.js';
 import { freeUdpPort, requireTool, startFreeRadius, type FreeRadius } from '../../test/helpers/freeradius.js';
 import { runRadclient } from '../../test/helpers/radclient.js';
 import { prepareImage } from './build.js';
@@ -136,6 +138,7 @@ V('the root file system: the hardened service, first boot, Node 24, production d
   assert.match(await debugfs(img, 'cat /etc/systemd/network/80-dhcp.network'), /DHCP=yes/);
   assert.match(await debugfs(img, 'cat /usr/local/lib/gatehouse-appliance/firstboot'), /openssl req -x509/);
   assert.match(await debugfs(img, 'stat /usr/local/sbin/gatehouse-network'), /Mode:\s+0755/);
+  assert.match(await debugfs(img, 'stat /usr/local/sbin/gatehouse-join'), /Mode:\s+0755/);
   // The data directory belongs to the service user; no key, certificate or host key is baked in.
   const data = await debugfs(img, 'stat /var/lib/gatehouse');
   assert.match(data, /User:\s+10001\s+Group:\s+10001/);
@@ -484,6 +487,54 @@ V('boots by UEFI: banner on the console, HTTPS /healthz with its fingerprint, co
     const wrong = await runRadclient({ server: `127.0.0.1:${vm.radiusPort}`, secret: NAS, attrs: 'User-Name = "alice"\nUser-Password = "alice-pw,000000"\nMessage-Authenticator = 0x00\nResponse-Packet-Type = Access-Reject', timeoutSec: 5, retries: 1 });
     assert.ok(wrong.replyCode === 'Access-Reject' || wrong.replyCode === 'Access-Challenge', `a wrong code is not accepted: ${wrong.replyCode}`);
     process.stdout.write(`  UEFI boot to a RADIUS login: ${Math.round((Date.now() - t0) / 1000)} s\n`);
+
+    // Joining a cluster (README, "VM image"): a PostgreSQL on the host (10.0.2.2 from the VM)
+    // already holds a cluster's store, under its own master key, with its own RADIUS client and
+    // alice's own seed; gatehouse-join takes the URL, the password and the key, once.
+    const pg = await startPostgres();
+    const cliDir = await mkdtemp(join(tmpdir(), 'gatehouse-vm-cluster-'));
+    try {
+      const url = await pg.createDatabase('cluster');
+      const clusterKey = randomBytes(32).toString('base64');
+      const env = { DATABASE_URL: url, GATEHOUSE_MASTER_KEY: clusterKey };
+      const NAS2 = 'nas-secret-Cluster3';
+      for (const args of [
+        ['client', 'add', '10.0.2.2', NAS2, '--name', 'cluster-nas'],
+        ['downstream', 'set', '10.0.2.2', DOWN, '--port', String(fr.port)],
+      ]) {
+        const r = await runCli([...args, '--data-dir', cliDir], { env });
+        assert.is(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      }
+      const enrolled = await runCli(['totp', 'enroll', 'alice', '--data-dir', cliDir], { env });
+      assert.is(enrolled.code, 0, enrolled.stderr);
+      const clusterSeed = seedFromEnrolment(enrolled.stdout);
+      const badKey = randomBytes(32).toString('base64');
+      serial.send(`printf '%s\\n%s\\n' '${PG_PASSWORD}' '${badKey}' | sudo gatehouse-join postgres://postgres@10.0.2.2:${pg.port}/cluster; echo "join-exit=$?"`);
+      const refused = (await serial.expect(/([\s\S]*)join-exit=(\d+)/, 180_000));
+      assert.is(refused[2], '1', `another key than the cluster's is refused:\n${refused[1]}`);
+      assert.match(refused[1]!, /nothing was changed/);
+      serial.send(`printf '%s\\n%s\\n' '${PG_PASSWORD}' '${clusterKey}' | sudo gatehouse-join postgres://postgres@10.0.2.2:${pg.port}/cluster; echo "join-exit=$?"`);
+      const joined = await serial.expect(/([\s\S]*)join-exit=(\d+)/, 180_000);
+      assert.is(joined[2], '0', `gatehouse-join:\n${joined[1]}`);
+      const node = /joined as node (\S+)/.exec(joined[1]!)?.[1];
+      assert.match(node ?? '', /^gatehouse-[0-9a-f]{6}$/, 'a node name of its own, not the image\'s host name');
+      let res2;
+      for (let i = 0; i < 30; i++) {
+        res2 = await runRadclient({ server: `127.0.0.1:${vm.radiusPort}`, secret: NAS2, attrs: `User-Name = "alice"\nUser-Password = "alice-pw,${totp(clusterSeed, Date.now())}"\nMessage-Authenticator = 0x00`, timeoutSec: 3, retries: 1 });
+        if (res2.replyCode !== undefined) break;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+      assert.is(res2!.replyCode, 'Access-Accept', `a login with the cluster's client secret and seed through the joined VM:\n${serial.all().slice(-2000)}`);
+      const nodes = (await pg.query('SELECT name FROM nodes', 'cluster')).rows.map((r: { name: string }) => r.name);
+      assert.ok(nodes.includes(node!), `the VM's heartbeat in the cluster: ${nodes.join(', ')}`);
+      serial.send('sudo gatehouse client list; echo LIST-$((6 * 7))');
+      const listed = (await serial.expect(/([\s\S]*)LIST-42/, 60_000))[1]!;
+      assert.match(listed, /cluster-nas/, 'the console command works on the cluster store too');
+      process.stdout.write(`  UEFI boot to a cluster member: ${Math.round((Date.now() - t0) / 1000)} s\n`);
+    } finally {
+      await pg.stop();
+      await rm(cliDir, { recursive: true, force: true });
+    }
   } finally {
     await vm.stop();
     await fr.stop();
