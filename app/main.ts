@@ -27,6 +27,7 @@ import { watchStoreHealth } from './cluster/store-health.js';
 import { putChallenge, sweepChallenges, takeChallenge } from './db/queries/challenges.js';
 import { createSharedChallengeStore } from './radius/challenges.js';
 import { createSharedPushes } from './cluster/shared-pushes.js';
+import { createSharedPushLimiter } from './cluster/push-limits.js';
 import type { Runner } from './db/store.js';
 import { createSealer, loadMasterKey } from './db/secrets.js';
 import { defaultNodeName, startHeartbeat, type Heartbeat, type NodeHealth } from './cluster/nodes.js';
@@ -252,6 +253,8 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   // Several appliances on one store: a login that fails over to another appliance joins the push
   // the first one sent (app/cluster/shared-pushes.ts). One appliance alone keeps them in memory.
   const sharedPushes = isSqlite(store) ? undefined : createSharedPushes({ store, node: nodeName, now: Date.now, log });
+  // ... and the per-user push limits hold for all of them together (app/cluster/push-limits.ts).
+  const sharedLimits = isSqlite(store) ? undefined : createSharedPushLimiter({ store, node: nodeName, now: Date.now, log, settings: () => state.resolved.settings });
   // The one second-factor engine behind every front door (RADIUS, Windows logon).
   const engine = createEngine({
     settings: () => state.resolved.settings,
@@ -261,6 +264,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       gatehouse: createGatehousePushProvider({ store, requests: pushRequests, settings: () => state.resolved.settings, notify: notifyPhones }),
     }),
     limits: createPushLimiter(Date.now),
+    ...(sharedLimits !== undefined ? { sharedLimits } : {}),
     policy: () => state.policy,
     pending: createPendingApprovals(),
     ...(sharedPushes !== undefined ? { shared: sharedPushes } : {}),
@@ -543,6 +547,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
         proxy.shutdown();
         await engine.shutdown();
         sharedPushes?.close();
+        sharedLimits?.close();
         pushApi.stop();
         await pipe?.close();
         await pushClient.close();

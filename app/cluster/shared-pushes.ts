@@ -17,6 +17,7 @@ import type { Runner } from '../db/store.js';
 import type { Logger } from '../lib/log.js';
 import type { FactorOutcome } from '../mfa/factor.js';
 import type { SharedPushes, SharedPushWays } from '../mfa/pending.js';
+import type { Admission } from '../mfa/push-limits.js';
 import { STALE_MS } from './nodes.js';
 
 /** How often the pushes followed here are read from the store. */
@@ -28,6 +29,7 @@ const SWEEP_MS = 60_000;
 const READ_CHUNK = 500;
 
 const ABORTED: FactorOutcome = { kind: 'unreachable', cause: 'aborted', detail: 'aborted' };
+const OPEN: Admission = { ok: true, release: () => undefined, cancel: () => undefined };
 const EXPIRED: FactorOutcome = { kind: 'expired' };
 
 interface Follower {
@@ -178,15 +180,29 @@ export function createSharedPushes(d: SharedPushDeps): SharedPushes & { close():
     async join(joinKey, username, ttlSeconds, ways, signal) {
       // The key as stored: a digest (what it is made of names the user's source and station).
       const key = createHash('sha256').update(joinKey).digest('base64url');
-      const now = d.now();
       try {
-        // Of two appliances asked at once one inserts; the other finds its row. A row ended
-        // between the two statements is looked for again.
+        // Joined if one is live; else admitted by the limits and inserted. Of two appliances asked
+        // at once one inserts; the other's admission is cancelled and it joins that row.
         for (let tries = 0; tries < 3; tries++) {
-          const id = randomBytes(16).toString('base64url');
-          if (await insertSharedPush(d.store, { id, joinKey: key, username, node: d.node, startedAt: now, expiresAt: now + ttlSeconds * 1000 })) return { joined: false, outcome: startHere(id, ways) };
           const live = await liveSharedPush(d.store, key);
           if (live !== undefined) return { joined: true, outcome: follow(live.id, ways, signal) };
+          const gate = (await ways.admit?.()) ?? OPEN;
+          if (!gate.ok) return { joined: false, outcome: Promise.resolve({ kind: 'limited', limit: gate.limit }) };
+          const id = randomBytes(16).toString('base64url');
+          const now = d.now();
+          let inserted: boolean;
+          try {
+            inserted = await insertSharedPush(d.store, { id, joinKey: key, username, node: d.node, startedAt: now, expiresAt: now + ttlSeconds * 1000 });
+          } catch (e) {
+            gate.cancel();
+            throw e;
+          }
+          if (inserted) {
+            const outcome = startHere(id, ways);
+            void outcome.then(() => gate.release());
+            return { joined: false, outcome };
+          }
+          gate.cancel();
         }
       } catch (e) {
         // The store unreachable: this appliance sends its own push (its answer still needs the

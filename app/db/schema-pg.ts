@@ -378,3 +378,16 @@ export const pendingPushes = pgTable(
   },
   (t) => [uniqueIndex('pending_pushes_live').on(t.joinKey).where(sql`live = 1`), index('pending_pushes_expires').on(t.expiresAt)],
 );
+
+/** As in schema.ts: pushes admitted by the per-user limits, counted across the appliances. */
+export const pushAdmissions = pgTable(
+  'push_admissions',
+  {
+    id: text('id').primaryKey(),
+    username: text('username').notNull(),
+    node: text('node').notNull(),
+    startedAt: bigint('started_at', { mode: 'number' }).notNull(),
+    endedAt: bigint('ended_at', { mode: 'number' }),
+  },
+  (t) => [index('push_admissions_user').on(t.username, t.startedAt), index('push_admissions_started').on(t.startedAt)],
+);

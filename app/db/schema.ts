@@ -389,3 +389,21 @@ export const pendingPushes = sqliteTable(
   },
   (t) => [uniqueIndex('pending_pushes_live').on(t.joinKey).where(sql`live = 1`), index('pending_pushes_expires').on(t.expiresAt)],
 );
+
+/**
+ * The per-user push limits shared by the appliances of a cluster (PostgreSQL): one row per push
+ * admitted, open (`ended_at` null) while it waits. A new push is admitted, or refused by a limit,
+ * in one transaction that holds the user's lock, whichever appliance asks. One appliance alone
+ * (SQLite) counts in memory and leaves it empty.
+ */
+export const pushAdmissions = sqliteTable(
+  'push_admissions',
+  {
+    id: text('id').primaryKey(),
+    username: text('username').notNull(),
+    node: text('node').notNull(),
+    startedAt: integer('started_at').notNull(),
+    endedAt: integer('ended_at'),
+  },
+  (t) => [index('push_admissions_user').on(t.username, t.startedAt), index('push_admissions_started').on(t.startedAt)],
+);

@@ -61,6 +61,16 @@ export async function lockForWrite(tx: Runner, table: 'admins' | 'policy_rules' 
   if (tx.dialect === 'postgres') await tx.run(sql.raw(`LOCK TABLE ${table} IN SHARE ROW EXCLUSIVE MODE`));
 }
 
+/**
+ * Inside a transaction that counts rows of one key (a user) and then writes by what it counted:
+ * no other transaction holding the same key goes on until this one ends. SQLite's immediate
+ * transactions already serialise every writer; PostgreSQL takes a transaction-scoped advisory
+ * lock on a hash of the key (other keys go on).
+ */
+export async function lockKey(tx: Runner, key: string): Promise<void> {
+  if (tx.dialect === 'postgres') await tx.run(sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`);
+}
+
 /** A JS boolean as a parameter both engines take. */
 export const bool = (b: boolean): number => (b ? 1 : 0);
 

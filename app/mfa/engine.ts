@@ -35,8 +35,8 @@ import { canonicalUsername } from '../lib/username.js';
 import type { ApprovalRequest, FactorOutcome, PushProvider } from './factor.js';
 import { failmodeVerdict } from './failmode.js';
 import { codeEquals } from './otp.js';
-import type { Door, PendingApproval, PendingApprovals, SharedPushes, SharedPushWays } from './pending.js';
-import type { PushLimit, PushLimiter } from './push-limits.js';
+import type { Door, PendingApproval, PendingApprovals, PushOutcome, SharedPushes, SharedPushWays } from './pending.js';
+import type { PushLimit, PushLimiter, SharedPushLimiter } from './push-limits.js';
 import type { PolicyRule, PolicyTable } from './policy.js';
 import type { TotpFactor } from './totp.js';
 
@@ -45,6 +45,8 @@ export interface EngineDeps {
   totp: TotpFactor;
   push: PushProvider;
   limits: PushLimiter;
+  /** The per-user push limits counted across the appliances on the store; absent: alone. */
+  sharedLimits?: SharedPushLimiter;
   /** The policy rules in force (app/mfa/policy.ts); absent: none. */
   policy?(): PolicyTable;
   pending: PendingApprovals;
@@ -222,12 +224,13 @@ export function createEngine(d: EngineDeps): Engine {
       }
       const ttlSeconds = req.push.ttlSeconds ?? s.messageTtlSeconds;
       const approval = { username: req.subject.name, fingerprint: req.push.fingerprint, title: req.push.title, description: req.push.description, ttlSeconds };
-      if (joinKey !== undefined && d.shared !== undefined) {
-        // Several appliances: the push may already be waiting on another one (a client that failed
-        // over), then this login joins it. Listed here at once, so logins here join this one.
-        const shared = d.shared.join(joinKey, req.subject.name, ttlSeconds, sharedWays(approval), abort.signal);
-        joined = shared.then((j) => j.joined);
-        outcome = shared.then((j) => j.outcome);
+      if (d.shared !== undefined || d.sharedLimits !== undefined) {
+        // Several appliances: the limits are counted across them, and the push may already be
+        // waiting on another one (a client that failed over): then this login joins it. Listed
+        // here at once, so that logins here join this one meanwhile.
+        const begun = begin(joinKey, approval, s);
+        joined = begun.then((b) => b.joined);
+        outcome = begun.then((b) => b.outcome);
       } else outcome = d.push.approve(approval, abort.signal);
       d.pending.add(joinKey, { username: req.subject.name, door: o.door, client: req.view.client, station: req.view.station, startedAt: d.now(), ttlSeconds }, outcome);
       void outcome.then((r) => {
@@ -239,6 +242,25 @@ export function createEngine(d: EngineDeps): Engine {
     const details: AuditDetails = (await joined) ? { factor: 'push', joined: true } : { factor: 'push' };
     if (closing) return reject('shutdown', details);
     return afterPush(result, details, req.pushOnly === true);
+  }
+
+  /**
+   * A push where several appliances share the store: admitted by the limits counted across them
+   * (only a new push counts: an admission whose login joined another appliance's push is
+   * cancelled), then joined to the one waiting for the same login anywhere, or sent from here.
+   */
+  async function begin(joinKey: string | undefined, approval: ApprovalRequest, s: Readonly<Settings>): Promise<{ joined: boolean; outcome: Promise<PushOutcome> }> {
+    const limits = d.sharedLimits;
+    const admit = limits === undefined ? undefined : () => limits.admit(approval.username, s);
+    if (joinKey !== undefined && d.shared !== undefined) {
+      const ways = sharedWays(approval);
+      return d.shared.join(joinKey, approval.username, approval.ttlSeconds ?? s.messageTtlSeconds, admit === undefined ? ways : { ...ways, admit }, abort.signal);
+    }
+    const gate = await admit?.();
+    if (gate?.ok === false) return { joined: false, outcome: Promise.resolve({ kind: 'limited', limit: gate.limit }) };
+    const outcome = d.push.approve(approval, abort.signal);
+    void outcome.then(() => gate?.release());
+    return { joined: false, outcome };
   }
 
   /** How a push shared with other appliances is sent here, or carried on when its appliance is gone. */
@@ -311,14 +333,18 @@ export function createEngine(d: EngineDeps): Engine {
     return afterPush(r, details, false);
   }
 
-  function noteHealth(r: FactorOutcome): void {
+  function noteHealth(r: PushOutcome): void {
+    if (r.kind === 'limited') return;
     if (r.kind !== 'unreachable') health = 'ok';
     else if (r.cause === 'timeout') health = 'timeout';
     else if (r.cause === 'unreachable') health = 'failing';
   }
 
-  function afterPush(r: FactorOutcome, details: AuditDetails, pushOnly: boolean): Verdict {
+  function afterPush(r: PushOutcome, details: AuditDetails, pushOnly: boolean): Verdict {
     switch (r.kind) {
+      case 'limited':
+        d.counters.inc('push_limited', r.limit);
+        return reject('push_limited', { factor: 'push', limit: r.limit });
       case 'approved':
         return accept('push_approved', details);
       case 'denied':

@@ -2,6 +2,10 @@
 // pipe or the agent API): what /approvals lists and /metrics counts, and what a new login may
 // join instead of sending another push. Only the engine (app/mfa/engine.ts) adds to it.
 import type { FactorOutcome } from './factor.js';
+import type { Admission, PushLimit } from './push-limits.js';
+
+/** What a waiting login learns: the push's outcome, or that a limit counted across the cluster refused it. */
+export type PushOutcome = FactorOutcome | { kind: 'limited'; limit: PushLimit };
 
 /** `api`: the push API Gatehouse serves to other systems (app/push/served.ts). */
 /** Where a login comes from: RADIUS, Windows logon, the push API served to others, the self-service portal. */
@@ -24,31 +28,31 @@ export interface PendingApproval {
 
 interface Entry {
   view: PendingApproval;
-  outcome: Promise<FactorOutcome>;
+  outcome: Promise<PushOutcome>;
 }
 
 export interface PendingApprovals {
   /** The push a login with this join key may wait on, if one is waiting. */
-  find(joinKey: string): Promise<FactorOutcome> | undefined;
+  find(joinKey: string): Promise<PushOutcome> | undefined;
   /**
    * Register a push that has just been sent. `joinKey` undefined: it is listed and counted but
    * no other login can join it. It is forgotten once its outcome is known.
    */
-  add(joinKey: string | undefined, view: Omit<PendingApproval, 'waiting'>, outcome: Promise<FactorOutcome>): void;
+  add(joinKey: string | undefined, view: Omit<PendingApproval, 'waiting'>, outcome: Promise<PushOutcome>): void;
   /** Wait for a push's outcome, counted as one waiting login meanwhile. */
-  wait(joinKey: string | undefined, outcome: Promise<FactorOutcome>): Promise<FactorOutcome>;
+  wait(joinKey: string | undefined, outcome: Promise<PushOutcome>): Promise<PushOutcome>;
   list(): PendingApproval[];
   counts(): { logins: number; pushes: number };
   /** Every outcome still awaited (for shutdown). */
-  outcomes(): Promise<FactorOutcome>[];
+  outcomes(): Promise<PushOutcome>[];
 }
 
 export function createPendingApprovals(): PendingApprovals {
   const entries = new Map<string, Entry>();
   /** Entries no login may join, keyed by their outcome. */
-  const unjoinable = new Map<Promise<FactorOutcome>, Entry>();
+  const unjoinable = new Map<Promise<PushOutcome>, Entry>();
   let logins = 0;
-  const entryOf = (joinKey: string | undefined, outcome: Promise<FactorOutcome>): Entry | undefined => {
+  const entryOf = (joinKey: string | undefined, outcome: Promise<PushOutcome>): Entry | undefined => {
     const e = joinKey === undefined ? unjoinable.get(outcome) : entries.get(joinKey);
     return e !== undefined && e.outcome === outcome ? e : undefined;
   };
@@ -90,6 +94,8 @@ export interface SharedPushWays {
    * it gave one and the service can follow it, else sent anew; for at most `ttlMs`.
    */
   resume(ref: string | undefined, ttlMs: number, started: (ref: string) => void): Promise<FactorOutcome>;
+  /** The per-user limits counted across the cluster, asked only before a new push (a join is none). */
+  admit?(): Promise<Admission>;
 }
 
 /**
@@ -103,5 +109,5 @@ export interface SharedPushes {
    * appliance goes away before the decision, from taking it over. An aborted `signal` answers
    * every push followed here as aborted, leaving the push to the others.
    */
-  join(joinKey: string, username: string, ttlSeconds: number, ways: SharedPushWays, signal: AbortSignal): Promise<{ joined: boolean; outcome: Promise<FactorOutcome> }>;
+  join(joinKey: string, username: string, ttlSeconds: number, ways: SharedPushWays, signal: AbortSignal): Promise<{ joined: boolean; outcome: Promise<PushOutcome> }>;
 }

@@ -44,3 +44,15 @@ export function createPushLimiter(now: () => number): PushLimiter {
     },
   };
 }
+
+/**
+ * The same limits counted across the appliances of a cluster (app/cluster/push-limits.ts), after
+ * this appliance's own count admitted the push. `cancel` forgets an admission whose login joined a
+ * push another appliance had sent (a join is not a new push); `release` ends it with the push.
+ */
+export interface SharedPushLimiter {
+  admit(username: string, s: Readonly<Settings>): Promise<Admission>;
+}
+
+/** A new push admitted by the limits counted across the cluster (to end or cancel), or refused by one. */
+export type Admission = { ok: false; limit: PushLimit } | { ok: true; release(): void; cancel(): void };

@@ -516,7 +516,7 @@ V('boots by UEFI: banner on the console, HTTPS /healthz with its fingerprint, co
       serial.send(`printf '%s\\n%s\\n' '${PG_PASSWORD}' '${clusterKey}' | sudo gatehouse-join postgres://postgres@10.0.2.2:${pg.port}/cluster; echo "join-exit=$?"`);
       const joined = await serial.expect(/([\s\S]*)join-exit=(\d+)/, 180_000);
       assert.is(joined[2], '0', `gatehouse-join:\n${joined[1]}`);
-      const node = /joined as node (\S+)/.exec(joined[1]!)?.[1];
+      const node = /joined as node ([^\s;]+)/.exec(joined[1]!)?.[1];
       assert.match(node ?? '', /^gatehouse-[0-9a-f]{6}$/, 'a node name of its own, not the image\'s host name');
       let res2;
       for (let i = 0; i < 30; i++) {

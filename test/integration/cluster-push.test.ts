@@ -15,7 +15,7 @@ import { runRadclient, type RadclientResult } from '../helpers/radclient.js';
 
 const DOWN_SECRET = 'cluster-push-downstream-secret';
 const NAS_SECRET = 'cluster-push-nas-secret';
-const USERS = ['carol', 'dave', 'erin'];
+const USERS = ['carol', 'dave', 'erin', 'frank'];
 
 interface Ctx {
   pg: Postgres;
@@ -126,6 +126,23 @@ C('a denial made while the client is on node B is the answer there; a wrong pass
   const [a, b] = await Promise.all([onA.result, onB.result]);
   assert.equal([a.replyCode, b.replyCode], ['Access-Reject', 'Access-Reject']);
   assert.is(pushesFor(ctx, 'erin').length, 1);
+});
+
+C('the per-user pending limit holds for the cluster: three pushes waiting for frank on A, a fourth on B is refused', async (ctx) => {
+  const onA = ['st-f1', 'st-f2', 'st-f3'].map((st) => pending(login(ctx.a, 'frank', 'frank-pw', st)));
+  await waitFor('three pushes for frank', () => pushesFor(ctx, 'frank').length === 3);
+  const fourth = await login(ctx.b, 'frank', 'frank-pw', 'st-f4', 5);
+  assert.is(fourth.replyCode, 'Access-Reject', `${fourth.stdout}\n${ctx.b.output()}`);
+  assert.match(fourth.stdout, /Too many approval requests/);
+  assert.is(pushesFor(ctx, 'frank').length, 3, 'no fourth push');
+  for (const c of pushesFor(ctx, 'frank')) ctx.push.decide(c.uuid, 'deny');
+  assert.equal((await Promise.all(onA.map((p) => p.result))).map((r) => r.replyCode), ['Access-Reject', 'Access-Reject', 'Access-Reject']);
+  // The places are free again, on either appliance.
+  const again = pending(login(ctx.b, 'frank', 'frank-pw', 'st-f5'));
+  const created = await waitFor('a new push for frank', () => pushesFor(ctx, 'frank')[3]);
+  ctx.push.decide(created.uuid, 'approve');
+  assert.is((await again.result).replyCode, 'Access-Accept');
+  assert.ok((await decisionsFor(ctx, 'frank')).some((d) => d.reason === 'push_limited'));
 });
 
 C('node A killed (-9) with a login pending: B takes the push over and answers with the decision, only after it; the audit verifies', async (ctx) => {

@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
+import { insertSharedPush, liveSharedPush, moveSharedPush, readSharedPushes, setSharedPushRef, settleSharedPush } from '../../app/db/queries/pending-pushes.js';
+import { admitPush, cancelPush, endPush, sweepPushAdmissions } from '../../app/db/queries/push-admissions.js';
 import * as assert from 'uvu/assert';
 import { openStore } from '../../app/db/open.js';
 import { changeAdminCounted, changeAdminLockState, claimAdminTotpStep, DuplicateAdminError, DuplicateTokenError, findAdminByName, findApiTokenByHash, findSession, insertAdmin, insertAgent, insertApiToken, insertSession, listAdmins, setAdminSeed, openAdminSeed, deleteSessionsIdleSince } from '../../app/db/queries/admins.js';
@@ -377,6 +379,43 @@ for (const [name, open] of Object.entries(engines)) {
     assert.equal(await b.writePage([entry('ben')], T + 40, T + 40), { added: 0, updated: 1, disabled: [], restored: ['ben'] });
     await a.saveReport({ ok: true, seen: 2 });
     assert.equal(await b.loadReport(), { ok: true, seen: 2 });
+  });
+
+  S('pending pushes: of logins asked at once for one join key, one push is live; settled once; taken over once', async ({ e }) => {
+    const results = await race(e, 8, (s, i) => insertSharedPush(s, { id: `p${i}`, joinKey: 'k1', username: 'alice', node: i % 2 === 0 ? 'a' : 'b', startedAt: T, expiresAt: T + 60_000 }));
+    assert.is(results.filter(Boolean).length, 1, 'one live push');
+    const live = (await liveSharedPush(e.b, 'k1'))!;
+    await setSharedPushRef(e.a, live.id, 'uuid-1');
+    const [before] = await readSharedPushes(e.a, [live.id]);
+    const moves = await race(e, 6, (s) => moveSharedPush(s, live.id, before!.node, 'c'));
+    assert.is(moves.filter(Boolean).length, 1, 'taken over by one');
+    const settles = await race(e, 4, (s, i) => settleSharedPush(s, live.id, JSON.stringify({ kind: i === 0 ? 'approved' : 'denied' })));
+    assert.is(settles.filter(Boolean).length, 1, 'decided once');
+    const [row] = await readSharedPushes(e.a, [live.id]);
+    assert.equal([row!.node, row!.ref], ['c', 'uuid-1']);
+    assert.is(await liveSharedPush(e.a, 'k1'), undefined, 'a decided push is joined by nobody');
+    assert.ok(await insertSharedPush(e.b, { id: 'next', joinKey: 'k1', username: 'alice', node: 'b', startedAt: T + 1, expiresAt: T + 60_001 }), 'the next login with that key starts a new one');
+    // A live row whose time is up blocks nobody.
+    assert.ok(await insertSharedPush(e.a, { id: 'later', joinKey: 'k1', username: 'alice', node: 'a', startedAt: T + 70_000, expiresAt: T + 130_000 }));
+  });
+
+  S('push limits across connections: of 10 pushes asked at once, 3 are admitted (pending); ended ones free a place; the window counts', async ({ e }) => {
+    const ask = (s: SharedStore, i: number, now = T) => admitPush(s, { id: `a${i}-${now}`, username: 'bob', node: 'n', now, maxPending: 3, maxInWindow: 5, windowMs: 60_000, openSince: now - 900_000 });
+    const first = await race(e, 10, (s, i) => ask(s, i));
+    assert.is(first.filter((r) => r === undefined).length, 3, first.join(','));
+    assert.is(first.filter((r) => r === 'pending').length, 7);
+    const admitted = await e.a.all<{ id: string }>(sql`SELECT id FROM push_admissions WHERE username = 'bob'`);
+    for (const a of admitted) await endPush(e.b, a.id, T + 1);
+    const second = await race(e, 4, (s, i) => ask(s, 100 + i, T + 2));
+    assert.equal(second.filter((r) => r === undefined).length, 2, `5 in the window at most: ${second.join(',')}`);
+    assert.ok(second.includes('rate'));
+    await cancelPush(e.a, `a100-${T + 2}`);
+    await cancelPush(e.a, `a101-${T + 2}`);
+    await cancelPush(e.a, `a102-${T + 2}`);
+    await cancelPush(e.a, `a103-${T + 2}`);
+    assert.is(await ask(e.b, 200, T + 3), undefined, 'a cancelled admission counts for nothing');
+    assert.is(await ask(e.a, 300, T + 61_000), undefined, 'the window moved on');
+    assert.is(await sweepPushAdmissions(e.a, T + 2), 3);
   });
 
   S('a change made through one connection is seen by the other within a second (watch)', async ({ e }) => {

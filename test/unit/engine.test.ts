@@ -3,6 +3,10 @@
 // a function that holds every approval until the test decides it.
 import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
+import { createSharedPushLimiter } from '../../app/cluster/push-limits.js';
+import { createSharedPushes } from '../../app/cluster/shared-pushes.js';
+import { recordNode } from '../../app/db/queries/nodes.js';
+import { createLogger } from '../../app/lib/log.js';
 import * as assert from 'uvu/assert';
 import { openAuditLog } from '../../app/audit/log.js';
 import { parseServeOptions, resolveSettings } from '../../app/config.js';
@@ -363,6 +367,50 @@ E('shutdown: every waiting login is answered (rejected: shutdown), and new ones 
   await stopping;
   for (const v of await Promise.all(waiting)) assert.is(v.reason, 'shutdown');
   assert.is((await ctx.engine.decide(await request(ctx, 'hal'))).reason, 'shutdown');
+});
+
+E('two appliances on one store: a login on B joins the push A sent (one push, one decision); the pending limit counts both', async (ctx) => {
+  const settings = resolveSettings(parseServeOptions([], { PUSH_MAX_PENDING_PER_USER: '2' }).fixed, new Map()).settings;
+  const log = createLogger('error', () => undefined);
+  const closers: (() => void)[] = [];
+  const key = randomBytes(32);
+  const node = async (name: string) => {
+    const shared = createSharedPushes({ store: ctx.store, node: name, now: () => ctx.t, log });
+    const sharedLimits = createSharedPushLimiter({ store: ctx.store, node: name, now: () => ctx.t, log, settings: () => settings });
+    closers.push(() => shared.close(), () => sharedLimits.close());
+    await recordNode(ctx.store, { name, version: '1', startedAt: ctx.t, heartbeatAt: ctx.t, health: '{}' });
+    return createEngine({
+      settings: () => settings,
+      totp: createTotpFactor(createUserFactorQueries(ctx.store, ctx.sealer), () => ({ maxFailures: 5, lockoutMs: 60_000 }), () => ctx.t),
+      push: { configured: () => true, approve: (req) => new Promise<FactorOutcome>((resolve) => ctx.held.push({ req, decide: resolve })) },
+      limits: createPushLimiter(() => ctx.t),
+      shared,
+      sharedLimits,
+      pending: createPendingApprovals(),
+      audit: (await openAuditLog(ctx.store, key, () => ctx.t)).auditor,
+      counters: new Counters(),
+      now: () => ctx.t,
+    });
+  };
+  try {
+    const [a, b] = [await node('a'), await node('b')];
+    const ask = async (engine: Engine, station: string) => engine.decide({ ...(await request(ctx, 'ivy', { origin: { ...RADIUS, station } })), subject: (await engine.subject('ivy')) as KnownSubject });
+    const onA = ask(a, 'st-1');
+    while (ctx.held.length < 1) await new Promise((r) => setTimeout(r, 5));
+    const onB = ask(b, 'st-1');
+    const second = ask(b, 'st-2');
+    while (ctx.held.length < 2) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(await ask(a, 'st-3'), { kind: 'reject', reason: 'push_limited', details: { factor: 'push', limit: 'pending' } }, 'two pushes wait for ivy in the cluster: a third is refused on A');
+    ctx.held[0]!.decide({ kind: 'approved' });
+    ctx.held[1]!.decide({ kind: 'denied' });
+    const [va, vb, v2] = await Promise.all([onA, onB, second]);
+    assert.equal([va.reason, va.details], ['push_approved', { factor: 'push' }]);
+    assert.equal([vb.reason, vb.details], ['push_approved', { factor: 'push', joined: true }], 'B joined the push A sent');
+    assert.is(v2.reason, 'push_denied');
+    assert.is(ctx.held.length, 2, 'two pushes in all');
+  } finally {
+    for (const c of closers) c();
+  }
 });
 
 E.run();
