@@ -13,6 +13,7 @@ import { requireRole } from './middleware/roles.js';
 import { loadSession, requireAdmin } from './middleware/session.js';
 import { createAdminAuth } from './routes/admin-auth.js';
 import { createApprover } from './push/approver.js';
+import { localBoard } from './push/requests.js';
 import { createApproverRoutes } from './routes/approver.js';
 import { createApplicationRoutes } from './routes/applications.js';
 import { createApiDocsRoutes } from './routes/api-docs.js';
@@ -67,11 +68,12 @@ export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
   // decision with their passkey (app/push/approver.ts).
   app.use('/approve/*', bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.json({ error: `request body too large (at most ${MAX_BODY / 1024} KiB)` }, 413) }));
   const web = deps.web;
+  const board = web.pushBoard ?? localBoard(web.pushRequests);
   app.route(
     '/',
     createApproverRoutes({
-      approver: createApprover({ store: web.store, audit: web.audit, requests: web.pushRequests, now: web.now, origin: () => web.admin.publicOrigin() }),
-      requests: web.pushRequests,
+      approver: createApprover({ store: web.store, audit: web.audit, requests: board, now: web.now, origin: () => web.admin.publicOrigin() }),
+      requests: board,
       pushPublicKey: web.pushPublicKey,
       assets: web.assets,
       origin: () => web.admin.publicOrigin(),

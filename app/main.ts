@@ -28,6 +28,7 @@ import { putChallenge, sweepChallenges, takeChallenge } from './db/queries/chall
 import { createSharedChallengeStore } from './radius/challenges.js';
 import { createSharedPushes } from './cluster/shared-pushes.js';
 import { createSharedPushLimiter } from './cluster/push-limits.js';
+import { createClusterPushRequests } from './cluster/push-requests.js';
 import type { Runner } from './db/store.js';
 import { createSealer, loadMasterKey } from './db/secrets.js';
 import { defaultNodeName, startHeartbeat, type Heartbeat, type NodeHealth } from './cluster/nodes.js';
@@ -245,11 +246,14 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   const pushClient = createPushClient(pushCa !== undefined ? { ca: pushCa } : {});
   // Gatehouse's own push service: its approval requests, decided on the users' phones (app/push/).
   const pushRequests = createPushRequests();
+  const nodeName = defaultNodeName(settings.nodeName);
+  // Several appliances on one store: a phone may reach another appliance than the one whose login
+  // waits; the requests are shared through the store (app/cluster/push-requests.ts).
+  const clusterRequests = isSqlite(store) ? undefined : createClusterPushRequests({ local: pushRequests, store, node: nodeName, now: Date.now, log });
   // Web Push to the phones (VAPID keys made on first start, the private one sealed in the store).
   const vapid = await vapidKeys(store, sealer, generateVapidKeys);
   const webPush = createWebPushSender({ ...vapid, subject: () => vapidSubject(publicOrigin(state.resolved.settings)) });
   const notifyPhones = createPushNotifier({ store, sender: webPush, log, counters, now: Date.now });
-  const nodeName = defaultNodeName(settings.nodeName);
   // Several appliances on one store: a login that fails over to another appliance joins the push
   // the first one sent (app/cluster/shared-pushes.ts). One appliance alone keeps them in memory.
   const sharedPushes = isSqlite(store) ? undefined : createSharedPushes({ store, node: nodeName, now: Date.now, log });
@@ -261,7 +265,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     totp,
     push: choosePushProvider(() => state.resolved.settings, {
       notakey: createNotakeyProvider(pushClient, () => state.resolved.settings),
-      gatehouse: createGatehousePushProvider({ store, requests: pushRequests, settings: () => state.resolved.settings, notify: notifyPhones }),
+      gatehouse: createGatehousePushProvider({ store, requests: clusterRequests?.requests ?? pushRequests, settings: () => state.resolved.settings, notify: notifyPhones }),
     }),
     limits: createPushLimiter(Date.now),
     ...(sharedLimits !== undefined ? { sharedLimits } : {}),
@@ -434,6 +438,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     backup: (passphrase) => createBackupOf(store, masterKey, passphrase),
     verifyAudit: () => auditLog.verify(),
     pushRequests,
+    ...(clusterRequests !== undefined ? { pushBoard: clusterRequests.board } : {}),
     pushPublicKey: vapid.publicKey,
     health: nodeHealth,
     nodes: async () => (heartbeat === undefined ? [] : heartbeat.list()),
@@ -548,6 +553,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
         await engine.shutdown();
         sharedPushes?.close();
         sharedLimits?.close();
+        clusterRequests?.close();
         pushApi.stop();
         await pipe?.close();
         await pushClient.close();

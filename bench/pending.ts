@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { tempDir } from '../test/helpers/appliance.js';
 import { startGatehouse } from './gatehouse.js';
 import { benchPassword } from './loadgen.js';
-import { createPhoneFleet } from './phones.js';
+import { createPhoneFleet } from '../test/helpers/phones.js';
 import type { PushFromChild, PushToChild } from './push-child.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));

@@ -13,10 +13,10 @@ import type { Runner } from './store.js';
 
 /**
  * Not copied: `nodes` (each appliance writes its own row; the old ones would show as gone), and
- * the logins in progress (`radius_challenges`, `pending_pushes`, `push_admissions`): a copy is
- * made between runs.
+ * the logins in progress (`radius_challenges`, `pending_pushes`, `push_admissions`,
+ * `push_requests`): a copy is made between runs.
  */
-const NOT_COPIED = new Set(['nodes', 'radius_challenges', 'pending_pushes', 'push_admissions']);
+const NOT_COPIED = new Set(['nodes', 'radius_challenges', 'pending_pushes', 'push_admissions', 'push_requests']);
 
 /** Rows per INSERT: far below either engine's limit on parameters (SQLite 32766, PostgreSQL 65535). */
 const BATCH_ROWS = 200;

@@ -391,3 +391,19 @@ export const pushAdmissions = pgTable(
   },
   (t) => [index('push_admissions_user').on(t.username, t.startedAt), index('push_admissions_started').on(t.startedAt)],
 );
+
+/** As in schema.ts: the own approver's requests, seen and decided through any appliance. */
+export const pushRequests = pgTable(
+  'push_requests',
+  {
+    id: text('id').primaryKey(),
+    username: text('username').notNull(),
+    node: text('node').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+    request: text('request').notNull(),
+    decision: text('decision'),
+    picked: integer('picked'),
+  },
+  (t) => [index('push_requests_user').on(t.username), index('push_requests_node').on(t.node)],
+);

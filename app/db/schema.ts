@@ -407,3 +407,26 @@ export const pushAdmissions = sqliteTable(
   },
   (t) => [index('push_admissions_user').on(t.username, t.startedAt), index('push_admissions_started').on(t.startedAt)],
 );
+
+/**
+ * Gatehouse's own approver's requests where several appliances share the store (PostgreSQL): a
+ * phone may reach another appliance than the one whose login waits. `request` is what the phone
+ * is shown and the decision is signed over (JSON: title, description, fingerprint, nonce, number,
+ * choices); `decision` and `picked` are written once (`UPDATE ... WHERE decision IS NULL`) by the
+ * appliance the phone reached, and taken by the one that opened it (`node`), which then removes
+ * the row. One appliance alone (SQLite) keeps its requests in memory and leaves it empty.
+ */
+export const pushRequests = sqliteTable(
+  'push_requests',
+  {
+    id: text('id').primaryKey(),
+    username: text('username').notNull(),
+    node: text('node').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    request: text('request').notNull(),
+    decision: text('decision'),
+    picked: integer('picked'),
+  },
+  (t) => [index('push_requests_user').on(t.username), index('push_requests_node').on(t.node)],
+);

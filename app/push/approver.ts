@@ -20,12 +20,12 @@ import { enrolPushDevice, findPushDeviceByToken, findPushEnrolment, recordPushSi
 import { parseSubscription } from './webpush.js';
 import { newToken, tokenHash } from '../lib/tokens.js';
 import { pushDescription } from '../mfa/push/api.js';
-import { decisionChallenge, type Decision, type PushRequest, type PushRequests } from './requests.js';
+import { decisionChallenge, type Decision, type PushRequest, type RequestBoard } from './requests.js';
 
 export interface ApproverDeps {
   store: SharedStore;
   audit: Auditor;
-  requests: PushRequests;
+  requests: RequestBoard;
   now(): number;
   /** The origin phones use (`--public-url`); its host is the relying party. */
   origin(): string;
@@ -143,13 +143,13 @@ export function createApprover(d: ApproverDeps) {
     },
 
     /** The open requests of the phone's user. */
-    requests(device: PushDeviceRow): RequestView[] {
-      return d.requests.forUser(device.username).map(requestView);
+    async requests(device: PushDeviceRow): Promise<RequestView[]> {
+      return (await d.requests.forUser(device.username)).map(requestView);
     },
 
     /** Passkey options for deciding a request: the challenge binds the request, the decision and its nonce. */
     async decisionOptions(device: PushDeviceRow, id: string, decision: Decision, rawPick?: unknown): Promise<ApproverResult<PublicKeyCredentialRequestOptionsJSON>> {
-      const r = d.requests.get(id);
+      const r = await d.requests.get(id);
       if (r === undefined || r.username !== device.username) return no(404, 'This request was answered or has expired.');
       const pick = pickOf(r, decision, rawPick);
       if ('error' in pick) return no(400, pick.error);
@@ -166,10 +166,11 @@ export function createApprover(d: ApproverDeps) {
     /**
      * Decide a request with a passkey signature made for exactly this request and decision. The
      * signature is verified first; then the counter moves and the request is decided, each in one
-     * synchronous step, so one signature decides once.
+     * step (a synchronous turn, or one statement for another appliance's request), so one
+     * signature decides once.
      */
     async decide(device: PushDeviceRow, id: string, decision: Decision, response: unknown, rawPick?: unknown): Promise<ApproverResult<Decision>> {
-      const r = d.requests.get(id);
+      const r = await d.requests.get(id);
       if (r === undefined || r.username !== device.username) return no(404, 'This request was answered or has expired.');
       const pick = pickOf(r, decision, rawPick);
       if ('error' in pick) return no(400, pick.error);
@@ -194,7 +195,7 @@ export function createApprover(d: ApproverDeps) {
       }
       if (!verified.verified) return refuse('signature does not verify');
       if (!await recordPushSignature(d.store, device.id, verified.authenticationInfo.newCounter, d.now())) return refuse('signature counter did not move forward');
-      if (!d.requests.decide(id, decision, pick.picked)) return no(404, 'This request was answered or has expired.');
+      if (!(await d.requests.decide(id, decision, pick.picked))) return no(404, 'This request was answered or has expired.');
       // Whether the pick was right is not told here: the login's own record says (push_number_wrong).
       await d.audit.record({ event: 'push.decision', outcome: 'ok', reason: decision === 'approve' ? 'approved' : 'denied', username: device.username, details: { name: device.name } });
       return ok(decision);

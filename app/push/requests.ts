@@ -53,6 +53,28 @@ export interface PushRequests {
 }
 
 /**
+ * The requests the phones see and decide: this process's and, where several appliances share the
+ * store, the others' too (app/cluster/push-requests.ts). Asynchronous, as the others' are in the
+ * store; deciding stays once per request (one synchronous turn here, one statement there).
+ */
+export interface RequestBoard {
+  get(id: string): Promise<PushRequest | undefined>;
+  forUser(username: string): Promise<PushRequest[]>;
+  decide(id: string, decision: Decision, picked?: number): Promise<boolean>;
+  watch(username: string, listener: Listener): () => void;
+}
+
+/** The board of one appliance alone: its own requests. */
+export function localBoard(r: PushRequests): RequestBoard {
+  return {
+    get: async (id) => r.get(id),
+    forUser: async (username) => r.forUser(username),
+    decide: async (id, decision, picked) => r.decide(id, decision, picked),
+    watch: (username, listener) => r.watch(username, listener),
+  };
+}
+
+/**
  * The WebAuthn challenge a decision is signed over: the request id, the decision and the
  * request's nonce, hashed (base64url, as the browser returns it in clientDataJSON).
  */

@@ -11,7 +11,7 @@ import { packageRoot } from '../lib/package-root.js';
 import type { Approver, ApproverResult } from '../push/approver.js';
 import { requestView } from '../push/approver.js';
 import type { PushDeviceRow } from '../db/queries/push.js';
-import type { Decision, PushRequests } from '../push/requests.js';
+import type { Decision, RequestBoard } from '../push/requests.js';
 import { APPROVER_MANIFEST, ApproverPage } from '../views/approver.js';
 import type { Assets } from '../views/layout.js';
 import type { WebEnv } from '../web-env.js';
@@ -25,7 +25,7 @@ const KEEPALIVE_MS = 25_000;
 
 export interface ApproverRouteDeps {
   approver: Approver;
-  requests: PushRequests;
+  requests: RequestBoard;
   assets: Assets;
   /** The VAPID public key phones subscribe to Web Push with. */
   pushPublicKey: string;
@@ -82,7 +82,7 @@ export function createApproverRoutes(d: ApproverRouteDeps) {
       deleteCookie(c, COOKIE, { path: '/approve', secure: c.get('secure') });
       return c.json({ error: 'this phone is not enrolled (or was removed)' }, 401);
     }
-    return c.json({ username: dev.username, device: dev.name, requests: d.approver.requests(dev) });
+    return c.json({ username: dev.username, device: dev.name, requests: await d.approver.requests(dev) });
   });
   app.get('/approve/api/push-key', (c) => c.json({ publicKey: d.pushPublicKey }));
   app.post('/approve/api/subscription', async (c) => {

@@ -10,7 +10,7 @@ import type { Logger } from '../lib/log.js';
 import type { Counters } from '../lib/metrics.js';
 import type { AdminDeps } from '../admin/deps.js';
 import type { PendingApproval } from '../mfa/pending.js';
-import type { PushRequests } from '../push/requests.js';
+import type { PushRequests, RequestBoard } from '../push/requests.js';
 import type { ClientView } from '../views/clients.js';
 import type { Assets } from '../views/layout.js';
 import type { BindPasswordSource, DirectoryState } from '../directory/settings.js';
@@ -50,6 +50,8 @@ export interface WebDeps {
   backup(passphrase: string): Promise<Buffer>;
   /** Gatehouse's own push service: the approval requests waiting for phones. */
   pushRequests: PushRequests;
+  /** What phones see and decide: this appliance's requests and, in a cluster, the others' (default: its own). */
+  pushBoard?: RequestBoard;
   /** Its VAPID public key (base64url): phones subscribe to Web Push with it. */
   pushPublicKey: string;
   /** The policy rules in force. */

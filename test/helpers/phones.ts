@@ -1,4 +1,5 @@
-// A fleet of phones for the pending-approvals benchmark with Gatehouse's own push service: users
+// A fleet of phones for Gatehouse's own push service (the pending-approvals benchmark, the cluster
+// tests): users
 // u0..u(n-1), each with one enrolled phone (seeded into the store before Gatehouse starts), that
 // decide through the approver's HTTP API exactly as the web app does: list the requests (device
 // cookie), ask for the passkey options of a decision, and send the signed decision. The passkey is
@@ -8,14 +9,18 @@
 // while the logins wait, so the decision phase is one POST per login.
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { isoCBOR } from '@simplewebauthn/server/helpers';
-import { openStore } from '../app/db/open.js';
-import { tokenHash } from '../app/lib/tokens.js';
+import { sql } from 'drizzle-orm';
+import { openStore } from '../../app/db/open.js';
+import type { Runner } from '../../app/db/store.js';
+import { tokenHash } from '../../app/lib/tokens.js';
 
 const b64u = (b: Buffer | Uint8Array) => Buffer.from(b).toString('base64url');
 
 export interface PhoneFleet {
   /** Add the users and their phones to the store in DATA_DIR (before Gatehouse starts). */
   seed(dataDir: string): void;
+  /** The same into any store (a cluster's PostgreSQL). */
+  seedInto(store: Runner): Promise<void>;
   /** Fetch each phone's open request and sign its approval (not sent yet). Returns how many are ready. */
   prepare(base: string, origin: string, concurrency: number): Promise<number>;
   /** Send every prepared decision; `decidedAt[i]` is when phone i sent it (epoch ms). */
@@ -41,8 +46,12 @@ export function createPhoneFleet(n: number): PhoneFleet {
   const deviceToken = (i: number) => `ghd_bench_phone_${i}`;
   const prepared: ({ id: string; body: string } | undefined)[] = new Array(n);
 
+  // Each phone's signature counter, moved forward by every assertion (Gatehouse refuses one that is not).
+  const counters = new Uint32Array(n);
   function assertion(i: number, key: KeyObject, rpId: string, origin: string, challenge: string): unknown {
-    const authData = Buffer.concat([createHash('sha256').update(rpId).digest(), Buffer.from([0x05]), Buffer.from([0, 0, 0, 1])]);
+    const counter = Buffer.alloc(4);
+    counter.writeUInt32BE(++counters[i]!);
+    const authData = Buffer.concat([createHash('sha256').update(rpId).digest(), Buffer.from([0x05]), counter]);
     const clientData = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge, origin, crossOrigin: false }));
     const signature = sign('sha256', Buffer.concat([authData, createHash('sha256').update(clientData).digest()]), key);
     const id = credentialId(i);
@@ -71,6 +80,13 @@ export function createPhoneFleet(n: number): PhoneFleet {
         })();
       } finally {
         store.close();
+      }
+    },
+
+    async seedInto(store) {
+      for (let i = 0; i < n; i++) {
+        const user = await store.get<{ id: number }>(sql`INSERT INTO users (username, search_text) VALUES (${`u${i}`}, ${`u${i}`}) RETURNING id`);
+        await store.run(sql`INSERT INTO push_devices (user_id, name, credential_id, public_key, sign_count, transports, token_hash, created_at) VALUES (${user!.id}, ${`phone ${i}`}, ${credentialId(i)}, ${cose}, 0, ${'internal'}, ${tokenHash(deviceToken(i))}, ${Date.now()})`);
       }
     },
 

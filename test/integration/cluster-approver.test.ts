@@ -1,0 +1,93 @@
+// Gatehouse's own approver across two appliances on one PostgreSQL, in front of a real FreeRADIUS
+// (issue 15): a login waits on node A; the phone reaches node B (a load balancer, another address),
+// lists the request A opened, signs its approval there, and A's login is answered within a second;
+// the same signed decision again is refused; a denial through B is A's answer too.
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { openPostgres } from '../../app/db/store.js';
+import { freeTcpPort, startAppliance, waitFor, type Appliance } from '../helpers/appliance.js';
+import { startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
+import { createPhoneFleet, type PhoneFleet } from '../helpers/phones.js';
+import { startPostgres, type Postgres } from '../helpers/postgres.js';
+import { runRadclient, type RadclientResult } from '../helpers/radclient.js';
+
+const DOWN_SECRET = 'cluster-approver-downstream';
+const NAS_SECRET = 'cluster-approver-nas';
+
+interface Ctx {
+  pg: Postgres;
+  fr: FreeRadius;
+  phones: PhoneFleet;
+  origin: string;
+  a: Appliance;
+  b: Appliance;
+}
+
+const C = suite<Ctx>("the own approver's phone reaches another appliance than the login's", {} as Ctx);
+
+const login = (gh: Appliance, station: string): Promise<RadclientResult> =>
+  runRadclient({ server: `127.0.0.1:${gh.radiusPort}`, secret: NAS_SECRET, attrs: `User-Name = "u0"\nUser-Password = "u0-pw"\nCalling-Station-Id = "${station}"\nMessage-Authenticator = 0x00`, timeoutSec: 30, retries: 1 });
+
+C.before(async (ctx) => {
+  ctx.pg = await startPostgres();
+  const url = await ctx.pg.createDatabase('cluster_approver');
+  ctx.fr = await startFreeRadius({ users: [{ name: 'u0', password: 'u0-pw' }], clients: [{ address: '127.0.0.1', secret: DOWN_SECRET }] });
+  // Both appliances answer to one public name, as behind a load balancer: the passkey's origin.
+  ctx.origin = `http://localhost:${await freeTcpPort()}`;
+  const env = {
+    DATABASE_URL: url,
+    GATEHOUSE_MASTER_KEY: randomBytes(32).toString('base64'),
+    DOWNSTREAM_ADDRESS: '127.0.0.1',
+    PORT_OUT: String(ctx.fr.port),
+    SECRET_OUT: DOWN_SECRET,
+    ADDRESS_SECRET_IN: `127.0.0.1:${NAS_SECRET}`,
+    PUSH_PROVIDER: 'gatehouse',
+    PUBLIC_URL: ctx.origin,
+  };
+  ctx.a = await startAppliance({ env: { ...env, NODE_NAME: 'gh-a' } });
+  ctx.b = await startAppliance({ env: { ...env, NODE_NAME: 'gh-b' } });
+  // One phone for u0, enrolled in the cluster's store (as an enrolment on either would leave it).
+  ctx.phones = createPhoneFleet(1);
+  const store = await openPostgres({ url, applicationName: 'test-seed' });
+  try {
+    await ctx.phones.seedInto(store);
+  } finally {
+    await store.close();
+  }
+});
+
+C.after(async (ctx) => {
+  for (const gh of [ctx.a, ctx.b]) {
+    if (gh === undefined) continue;
+    await gh.stop();
+    await rm(gh.dataDir, { recursive: true, force: true });
+  }
+  await ctx.fr?.stop();
+  await ctx.pg?.stop();
+});
+
+C('approved on B, answered on A within a second; the same signed decision again is refused', async (ctx) => {
+  let answeredAt: number | undefined;
+  const onA = login(ctx.a, 'st-1').then((r) => ((answeredAt = Date.now()), r));
+  const base = `http://127.0.0.1:${ctx.b.httpPort}`;
+  await waitFor('the phone to see, on B, the request A opened', async () => (await ctx.phones.prepare(base, ctx.origin, 1)) === 1, 10_000);
+  assert.is(answeredAt, undefined, 'nobody answered before the decision');
+  const { decidedAt, refused } = await ctx.phones.decideAll(base, ctx.origin, 1);
+  assert.is(refused, 0, 'the signed approval is accepted on B');
+  const r = await onA;
+  assert.is(r.replyCode, 'Access-Accept', `${r.stdout}\n${ctx.a.output()}`);
+  assert.ok(answeredAt! - decidedAt[0]! < 1_000, `A answered ${answeredAt! - decidedAt[0]!} ms after the decision on B`);
+  assert.is((await ctx.phones.decideAll(base, ctx.origin, 1)).refused, 1, 'the same decision again');
+});
+
+C('the phone lists the request on A too, and a login waiting on B is decided through A', async (ctx) => {
+  const onB = login(ctx.b, 'st-2');
+  const base = `http://127.0.0.1:${ctx.a.httpPort}`;
+  await waitFor('the phone to see, on A, the request B opened', async () => (await ctx.phones.prepare(base, ctx.origin, 1)) === 1, 10_000);
+  assert.is((await ctx.phones.decideAll(base, ctx.origin, 1)).refused, 0);
+  assert.is((await onB).replyCode, 'Access-Accept');
+});
+
+C.run();
