@@ -355,7 +355,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   // through the agent API. Both use the same factors as RADIUS.
   const windowsHandler = createPipeHandler({ engine, audit, settings: () => state.resolved.settings });
   // The push API served to others (authentication proxies, scripts, another Gatehouse).
-  const pushApi = createServedApi({ store, engine, audit, settings: () => state.resolved.settings, now: Date.now });
+  const pushApi = createServedApi({ store, engine, audit, settings: () => state.resolved.settings, now: Date.now, shared: !isSqlite(store) });
   // Latency per front door, from the request to its answer (health checks are not timed).
   const timed =
     (door: 'pipe' | 'agent'): typeof windowsHandler =>

@@ -14,9 +14,9 @@ import type { Runner } from './store.js';
 /**
  * Not copied: `nodes` (each appliance writes its own row; the old ones would show as gone), and
  * the logins in progress (`radius_challenges`, `pending_pushes`, `push_admissions`,
- * `push_requests`): a copy is made between runs.
+ * `push_requests`, `served_requests`): a copy is made between runs.
  */
-const NOT_COPIED = new Set(['nodes', 'radius_challenges', 'pending_pushes', 'push_admissions', 'push_requests']);
+const NOT_COPIED = new Set(['nodes', 'radius_challenges', 'pending_pushes', 'push_admissions', 'push_requests', 'served_requests']);
 
 /** Rows per INSERT: far below either engine's limit on parameters (SQLite 32766, PostgreSQL 65535). */
 const BATCH_ROWS = 200;

@@ -407,3 +407,18 @@ export const pushRequests = pgTable(
   },
   (t) => [index('push_requests_user').on(t.username), index('push_requests_node').on(t.node)],
 );
+
+/** As in schema.ts: the served push API's requests, read by a poll on any appliance. */
+export const servedRequests = pgTable(
+  'served_requests',
+  {
+    uuid: text('uuid').primaryKey(),
+    applicationId: integer('application_id').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+    entry: text('entry').notNull(),
+    state: text('state').notNull(),
+    endedAt: bigint('ended_at', { mode: 'number' }),
+  },
+  (t) => [index('served_requests_expires').on(t.expiresAt)],
+);

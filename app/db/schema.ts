@@ -430,3 +430,23 @@ export const pushRequests = sqliteTable(
   },
   (t) => [index('push_requests_user').on(t.username), index('push_requests_node').on(t.node)],
 );
+
+/**
+ * Requests of the push API served to others (app/push/served.ts) where several appliances share
+ * the store (PostgreSQL): a caller's poll may reach another appliance than its create. `entry` is
+ * the request as created (JSON); `state` and `ended_at` are written once its record is committed.
+ * One appliance alone (SQLite) keeps them in memory and leaves it empty.
+ */
+export const servedRequests = sqliteTable(
+  'served_requests',
+  {
+    uuid: text('uuid').primaryKey(),
+    applicationId: integer('application_id').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    entry: text('entry').notNull(),
+    state: text('state').notNull(),
+    endedAt: integer('ended_at'),
+  },
+  (t) => [index('served_requests_expires').on(t.expiresAt)],
+);

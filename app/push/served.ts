@@ -21,6 +21,7 @@ import type { Auditor } from '../audit/audit.js';
 import type { Settings } from '../config.js';
 import type { SharedStore } from '../db/store.js';
 import { findPushApplication, findPushAppToken, insertPushAppToken, touchPushApplication, type PushApplicationRow } from '../db/queries/push-apps.js';
+import { endServed, findServed, insertServed, sweepServed } from '../db/queries/served-requests.js';
 import { cidrContains, normalizeAddress, parseCidr } from '../lib/cidr.js';
 import { TokenBuckets } from '../lib/rate-limit.js';
 import { newToken, tokenHash } from '../lib/tokens.js';
@@ -42,6 +43,11 @@ export interface ServedDeps {
   audit: Auditor;
   settings(): Readonly<Settings>;
   now(): number;
+  /**
+   * Several appliances share the store: each request is also a row (served_requests), so that a
+   * caller's poll is answered by whichever appliance it reaches. Absent: this appliance alone.
+   */
+  shared?: boolean;
 }
 
 type State = 'pending' | 'approved' | 'denied' | 'expired' | 'unreachable' | 'stopping';
@@ -111,8 +117,22 @@ export function createServedApi(d: ServedDeps): ServedApi {
   const sweep = setInterval(() => {
     const now = d.now();
     for (const [uuid, e] of requests) if ((e.endedAt ?? e.expiresAt) + KEEP_MS <= now) requests.delete(uuid);
+    if (d.shared === true) void sweepServed(d.store, now - KEEP_MS).catch(() => undefined);
   }, 60_000);
   sweep.unref();
+
+  /** Another appliance's request, as its row says. */
+  async function sharedEntry(uuid: string): Promise<Entry | undefined> {
+    if (d.shared !== true) return undefined;
+    const row = await findServed(d.store, uuid);
+    if (row === undefined) return undefined;
+    try {
+      const created = JSON.parse(row.entry) as Pick<Entry, 'username' | 'action' | 'description' | 'fingerprint' | 'ttlSeconds'>;
+      return { ...created, uuid: row.uuid, applicationId: Number(row.applicationId), createdAt: Number(row.createdAt), expiresAt: Number(row.expiresAt), state: row.state as State, endedAt: row.endedAt === null ? undefined : Number(row.endedAt) };
+    } catch {
+      return undefined;
+    }
+  }
 
   /** A refused call's record, at most REFUSALS_PER_MINUTE a minute (then one summary of the rest). */
   async function refused(reason: string, source: string, extra: { username?: string; client?: string; request?: string } = {}): Promise<void> {
@@ -262,7 +282,20 @@ export function createServedApi(d: ServedDeps): ServedApi {
       if (requests.size >= MAX_REQUESTS) return { status: 503, body: { error: 'too many requests held; try again shortly' } };
       const now = d.now();
       const e: Entry = { uuid: randomUUID(), applicationId: app.id, username: subject.name, action: action as string, description: description as string, fingerprint: fingerprint as string, ttlSeconds: ttl, createdAt: now, expiresAt: now + ttl * 1000, state: 'pending', endedAt: undefined };
+      if (d.shared === true) {
+        // Written before the uuid is handed out: a poll may reach another appliance at once.
+        try {
+          await insertServed(d.store, { uuid: e.uuid, applicationId: e.applicationId, createdAt: e.createdAt, expiresAt: e.expiresAt, state: e.state, entry: JSON.stringify({ username: e.username, action: e.action, description: e.description, fingerprint: e.fingerprint, ttlSeconds: e.ttlSeconds }) });
+        } catch {
+          return { status: 503, body: { error: 'the store is unreachable; try again shortly' } };
+        }
+      }
       requests.set(e.uuid, e);
+      const ended = (state: State) => {
+        e.state = state;
+        e.endedAt = d.now();
+        if (d.shared === true) void endServed(d.store, e.uuid, state, e.endedAt).catch(() => undefined);
+      };
       const details = subject.sent !== subject.name ? { sentUsername: subject.sent } : {};
       void d.engine
         .decide({
@@ -277,20 +310,16 @@ export function createServedApi(d: ServedDeps): ServedApi {
         .then(async (v) => {
           await d.audit.commit({ event: 'pushapi.auth', outcome: v.kind === 'accept' ? 'accept' : 'reject', reason: v.reason, username: subject.name, source, client: app.name, details: { ...v.details, ...details } });
           // Seen by polls only now that its record is committed.
-          e.state = stateOf(v);
-          e.endedAt = d.now();
+          ended(stateOf(v));
         })
-        .catch(() => {
-          e.state = 'unreachable';
-          e.endedAt = d.now();
-        });
+        .catch(() => ended('unreachable'));
       return { status: 200, body: { ...view(e, now) } };
     },
 
     async status(accessId, authorization, address, uuid) {
       const auth = await authorize(accessId, authorization, address, 'GET auth_request');
       if ('answer' in auth) return auth.answer;
-      const e = requests.get(uuid);
+      const e = requests.get(uuid) ?? (await sharedEntry(uuid));
       // Another application's request is not this caller's to read: as unknown.
       if (e === undefined || e.applicationId !== auth.app.id) return { status: 404, body: { error: 'unknown or expired request' } };
       if (e.state === 'unreachable') return { status: 502, body: { error: 'the push service could not deliver this request' } };

@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openPostgres } from '../../app/db/store.js';
-import { freeTcpPort, startAppliance, waitFor, type Appliance } from '../helpers/appliance.js';
+import { freeTcpPort, runCli, startAppliance, waitFor, type Appliance } from '../helpers/appliance.js';
 import { startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
 import { createPhoneFleet, type PhoneFleet } from '../helpers/phones.js';
 import { startPostgres, type Postgres } from '../helpers/postgres.js';
@@ -17,6 +17,7 @@ const DOWN_SECRET = 'cluster-approver-downstream';
 const NAS_SECRET = 'cluster-approver-nas';
 
 interface Ctx {
+  env: NodeJS.ProcessEnv;
   pg: Postgres;
   fr: FreeRadius;
   phones: PhoneFleet;
@@ -46,6 +47,7 @@ C.before(async (ctx) => {
     PUSH_PROVIDER: 'gatehouse',
     PUBLIC_URL: ctx.origin,
   };
+  ctx.env = env;
   ctx.a = await startAppliance({ env: { ...env, NODE_NAME: 'gh-a' } });
   ctx.b = await startAppliance({ env: { ...env, NODE_NAME: 'gh-b' } });
   // One phone for u0, enrolled in the cluster's store (as an enrolment on either would leave it).
@@ -88,6 +90,38 @@ C('the phone lists the request on A too, and a login waiting on B is decided thr
   await waitFor('the phone to see, on A, the request B opened', async () => (await ctx.phones.prepare(base, ctx.origin, 1)) === 1, 10_000);
   assert.is((await ctx.phones.decideAll(base, ctx.origin, 1)).refused, 0);
   assert.is((await onB).replyCode, 'Access-Accept');
+});
+
+C("the push API served: a request created on A is read by its caller's polls on B, and answered there once decided", async (ctx) => {
+  const token = await runCli(['token', 'create', 'cluster-api', '--data-dir', ctx.a.dataDir], { env: ctx.env });
+  assert.is(token.code, 0, token.stderr);
+  const created = await fetch(`http://127.0.0.1:${ctx.a.httpPort}/api/v1/applications`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token.stdout.trim()}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'mikrotik', allowedSources: ['127.0.0.1'] }),
+  });
+  const createdText = await created.text();
+  assert.is(created.status, 201, createdText);
+  const { accessId } = JSON.parse(createdText) as { accessId: string };
+  const ask = await fetch(`http://127.0.0.1:${ctx.a.httpPort}/api/v2/application/${accessId}/application_user/u0/auth_request`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action: 'Router login', description: 'Allow {0}?', ttl_seconds: 60 }) });
+  const askText = await ask.text();
+  assert.is(ask.status, 200, askText);
+  const { uuid } = JSON.parse(askText) as { uuid: string };
+  const poll = async (gh: Appliance) => {
+    const r = await fetch(`http://127.0.0.1:${gh.httpPort}/api/v2/application/${accessId}/auth_request/${uuid}`);
+    return { status: r.status, body: (await r.json()) as { response_type: string | null; expired: boolean } };
+  };
+  const pendingOnB = await poll(ctx.b);
+  assert.equal([pendingOnB.status, pendingOnB.body.response_type, pendingOnB.body.expired], [200, null, false], 'pending, read on B');
+  const base = `http://127.0.0.1:${ctx.b.httpPort}`;
+  await waitFor('the phone to see the request', async () => (await ctx.phones.prepare(base, ctx.origin, 1)) === 1, 10_000);
+  assert.is((await ctx.phones.decideAll(base, ctx.origin, 1)).refused, 0);
+  const answered = await waitFor('B to read the approval', async () => {
+    const p = await poll(ctx.b);
+    return p.body.response_type !== null ? p : undefined;
+  }, 5_000);
+  assert.equal([answered.status, answered.body.response_type], [200, 'ApproveRequest']);
+  assert.is((await poll(ctx.a)).body.response_type, 'ApproveRequest');
 });
 
 C.run();
