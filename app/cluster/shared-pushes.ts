@@ -12,7 +12,7 @@
 // Nobody gets in on a row: a login is accepted only on an approval read from the row or from the
 // push service itself, and a row whose time is up without a decision answers `expired`.
 import { createHash, randomBytes } from 'node:crypto';
-import { insertSharedPush, liveSharedPush, moveSharedPush, readSharedPushes, setSharedPushRef, settleSharedPush, sweepSharedPushes, type SharedPushRow } from '../db/queries/pending-pushes.js';
+import { insertSharedPush, latestSharedPush, liveSharedPush, moveSharedPush, readSharedPushes, setSharedPushRef, settleSharedPush, sweepSharedPushes, type SharedPushRow } from '../db/queries/pending-pushes.js';
 import type { Runner } from '../db/store.js';
 import type { Logger } from '../lib/log.js';
 import type { FactorOutcome } from '../mfa/factor.js';
@@ -60,6 +60,9 @@ function parseOutcome(raw: string): FactorOutcome {
   }
   return EXPIRED;
 }
+
+/** A join key as stored: a digest (what it is made of names the user's source and station). */
+const digest = (joinKey: string) => createHash('sha256').update(joinKey).digest('base64url');
 
 export function createSharedPushes(d: SharedPushDeps): SharedPushes & { close(): void } {
   const followed = new Map<string, Follower>();
@@ -177,9 +180,8 @@ export function createSharedPushes(d: SharedPushDeps): SharedPushes & { close():
   sweeper.unref();
 
   return {
-    async join(joinKey, username, ttlSeconds, ways, signal) {
-      // The key as stored: a digest (what it is made of names the user's source and station).
-      const key = createHash('sha256').update(joinKey).digest('base64url');
+    async join(joinKey, username, ttlSeconds, ways, signal, number) {
+      const key = digest(joinKey);
       try {
         // Joined if one is live; else admitted by the limits and inserted. Of two appliances asked
         // at once one inserts; the other's admission is cancelled and it joins that row.
@@ -192,7 +194,7 @@ export function createSharedPushes(d: SharedPushDeps): SharedPushes & { close():
           const now = d.now();
           let inserted: boolean;
           try {
-            inserted = await insertSharedPush(d.store, { id, joinKey: key, username, node: d.node, startedAt: now, expiresAt: now + ttlSeconds * 1000 });
+            inserted = await insertSharedPush(d.store, { id, joinKey: key, username, node: d.node, startedAt: now, expiresAt: now + ttlSeconds * 1000, number });
           } catch (e) {
             gate.cancel();
             throw e;
@@ -210,6 +212,13 @@ export function createSharedPushes(d: SharedPushDeps): SharedPushes & { close():
         d.log.warn('shared push: the store could not be asked; push sent unshared', { error: (e as Error).message });
       }
       return { joined: false, outcome: ways.start(() => undefined) };
+    },
+    async ticket(joinKey, ways, signal) {
+      const row = await latestSharedPush(d.store, digest(joinKey));
+      if (row === undefined || row.number === null) return undefined;
+      const number = Number(row.number);
+      const outcome = row.outcome !== null ? Promise.resolve(parseOutcome(row.outcome)) : follow(row.id, ways(number), signal);
+      return { username: row.username, number, expiresAt: Number(row.expiresAt), outcome };
     },
     close() {
       clearInterval(sweeper);

@@ -264,6 +264,8 @@ export const pushEnrolments = pgTable('push_enrolments', {
   expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
   /** Set when a phone used it (then it cannot be used again). */
   usedAt: bigint('used_at', { mode: 'number' }),
+  challenge: text('challenge'),
+  challengeUntil: bigint('challenge_until', { mode: 'number' }),
 });
 
 /** Gatehouse's VAPID key pair for Web Push (RFC 8292), made on first start; the private key sealed. */
@@ -375,6 +377,8 @@ export const pendingPushes = pgTable(
     startedAt: bigint('started_at', { mode: 'number' }).notNull(),
     expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
     outcome: text('outcome'),
+    /** Number matching: the push's number, for the round that brings it to another appliance. */
+    number: integer('number'),
   },
   (t) => [uniqueIndex('pending_pushes_live').on(t.joinKey).where(sql`live = 1`), index('pending_pushes_expires').on(t.expiresAt)],
 );

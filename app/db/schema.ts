@@ -255,6 +255,12 @@ export const pushEnrolments = sqliteTable('push_enrolments', {
   expiresAt: integer('expires_at').notNull(),
   /** Set when a phone used it (then it cannot be used again). */
   usedAt: integer('used_at'),
+  /**
+   * The passkey registration challenge last handed to a phone opening the link, and until when it
+   * may be answered: in the store, so the phone's second step may reach another appliance.
+   */
+  challenge: text('challenge'),
+  challengeUntil: integer('challenge_until'),
 });
 
 /** Gatehouse's VAPID key pair for Web Push (RFC 8292), made on first start; the private key sealed. */
@@ -386,6 +392,8 @@ export const pendingPushes = sqliteTable(
     startedAt: integer('started_at').notNull(),
     expiresAt: integer('expires_at').notNull(),
     outcome: text('outcome'),
+    /** Number matching: the push's number, for the round that brings it to another appliance. */
+    number: integer('number'),
   },
   (t) => [uniqueIndex('pending_pushes_live').on(t.joinKey).where(sql`live = 1`), index('pending_pushes_expires').on(t.expiresAt)],
 );

@@ -166,6 +166,17 @@ const LIMITER_SWEEP_MS = 10_000;
 /** Number-matched pushes waiting for their login's next round, at most (the oldest go first). */
 const MAX_TICKETS = 100_000;
 
+/** A number-matched push waiting for its login's next round. */
+interface Ticket {
+  username: string;
+  number: number;
+  outcome: Promise<PushOutcome>;
+  expires: number;
+}
+
+/** The shared key of a number-matched push: its ticket (nobody else joins it). */
+const ticketKey = (ticket: string) => `ticket\n${ticket}`;
+
 /** A number for number matching: two digits, 10-99 (none a person could take for a single digit). */
 export function matchNumber(): number {
   return randomInt(10, 100);
@@ -178,7 +189,7 @@ export function createEngine(d: EngineDeps): Engine {
   // Names that once got a push are forgotten once their window has passed: the memory stays
   // bounded by the users active in one window, whatever names the doors are sent.
   /** Number-matched pushes by ticket, until the login's next round takes them (once) or they expire. */
-  const tickets = new Map<string, { username: string; number: number; outcome: Promise<FactorOutcome>; expires: number }>();
+  const tickets = new Map<string, Ticket>();
   const sweep = setInterval(() => {
     const now = d.now();
     for (const [k, t] of tickets) if (t.expires <= now) tickets.delete(k);
@@ -274,8 +285,12 @@ export function createEngine(d: EngineDeps): Engine {
     };
   }
 
-  /** A new push carrying a number (never joined), within the per-user limits; or the refusal. */
-  function numberedPush(req: DecideRequest, s: Readonly<Settings>, numberMode: 'show' | 'pick'): { number: number; outcome: Promise<FactorOutcome>; ttlSeconds: number } | Verdict {
+  /**
+   * A new push carrying a number (never joined), within the per-user limits; or the refusal. With
+   * a `ticket` and several appliances, the push is shared under the ticket's key with its number,
+   * so that the login's next round may come to another appliance (numberAnswer).
+   */
+  async function numberedPush(req: DecideRequest, s: Readonly<Settings>, numberMode: 'show' | 'pick', ticket?: string): Promise<{ number: number; outcome: Promise<PushOutcome>; ttlSeconds: number } | Verdict> {
     const admitted = d.limits.admit(req.subject.name, s);
     if (admitted.refused !== undefined) {
       d.counters.inc('push_limited', admitted.refused);
@@ -283,7 +298,14 @@ export function createEngine(d: EngineDeps): Engine {
     }
     const ttlSeconds = req.push.ttlSeconds ?? s.messageTtlSeconds;
     const number = matchNumber();
-    const outcome = d.push.approve({ username: req.subject.name, fingerprint: req.push.fingerprint, title: req.push.title, description: req.push.description, ttlSeconds, number, numberMode }, abort.signal);
+    const approval: ApprovalRequest = { username: req.subject.name, fingerprint: req.push.fingerprint, title: req.push.title, description: req.push.description, ttlSeconds, number, numberMode };
+    let outcome: Promise<PushOutcome>;
+    if (ticket !== undefined && d.shared !== undefined) {
+      const limits = d.sharedLimits;
+      const ways = sharedWays(approval);
+      outcome = (await d.shared.join(ticketKey(ticket), approval.username, ttlSeconds, limits === undefined ? ways : { ...ways, admit: () => limits.admit(approval.username, s) }, abort.signal, number)).outcome;
+    } else if (d.sharedLimits !== undefined) outcome = (await begin(undefined, approval, s)).outcome;
+    else outcome = d.push.approve(approval, abort.signal);
     d.pending.add(undefined, { username: req.subject.name, door: req.origin.door, client: req.view.client, station: req.view.station, startedAt: d.now(), ttlSeconds }, outcome);
     void outcome.then((r) => {
       admitted.release();
@@ -293,12 +315,12 @@ export function createEngine(d: EngineDeps): Engine {
   }
 
   /** A new push with a number; the login is answered at once with a challenge for that number. */
-  function numberChallenge(req: DecideRequest, s: Readonly<Settings>): Verdict {
-    const p = numberedPush(req, s, 'show');
+  async function numberChallenge(req: DecideRequest, s: Readonly<Settings>): Promise<Verdict> {
+    const ticket = randomBytes(16).toString('base64url');
+    const p = await numberedPush(req, s, 'show', ticket);
     if ('kind' in p) return p;
     const { number, outcome, ttlSeconds } = p;
     if (tickets.size >= MAX_TICKETS) tickets.delete(tickets.keys().next().value!);
-    const ticket = randomBytes(16).toString('base64url');
     tickets.set(ticket, { username: req.subject.name, number, outcome, expires: d.now() + ttlSeconds * 1000 });
     return { kind: 'code_required', reason: 'push_number_challenge', details: { factor: 'push' }, ticket };
   }
@@ -311,7 +333,7 @@ export function createEngine(d: EngineDeps): Engine {
    */
   async function numberShown(req: DecideRequest, s: Readonly<Settings>, show: (n: number) => void): Promise<Verdict> {
     const details: AuditDetails = { factor: 'push', numberMatching: d.push.picks === true ? 'picked' : 'compared' };
-    const p = numberedPush(req, s, 'pick');
+    const p = await numberedPush(req, s, 'pick');
     if ('kind' in p) return p;
     show(p.number);
     const r = await d.pending.wait(undefined, p.outcome);
@@ -320,11 +342,24 @@ export function createEngine(d: EngineDeps): Engine {
     return afterPush(r, details, false);
   }
 
+  /**
+   * A ticket this appliance does not hold: another appliance's number-matched push (the client
+   * failed over between the rounds), as the store has it; its outcome followed from here.
+   */
+  async function remoteTicket(req: DecideRequest, ticket: string): Promise<Ticket | undefined> {
+    if (d.shared === undefined) return undefined;
+    const s = d.settings();
+    const base = { username: req.subject.name, fingerprint: req.push.fingerprint, title: req.push.title, description: req.push.description, ttlSeconds: req.push.ttlSeconds ?? s.messageTtlSeconds, numberMode: 'show' as const };
+    const t = await d.shared.ticket(ticketKey(ticket), (number) => sharedWays({ ...base, number }), abort.signal);
+    return t === undefined ? undefined : { username: t.username, number: t.number, outcome: t.outcome, expires: t.expiresAt };
+  }
+
   /** The next round of a number-matched login: the number first (one try), then the approval. */
   async function numberAnswer(req: DecideRequest, answer: NonNullable<DecideRequest['numberAnswer']>): Promise<Verdict> {
     const details: AuditDetails = { factor: 'push' };
-    const t = tickets.get(answer.ticket);
+    let t = tickets.get(answer.ticket);
     tickets.delete(answer.ticket);
+    t ??= await remoteTicket(req, answer.ticket);
     if (t === undefined || t.username !== req.subject.name || t.expires <= d.now()) return reject('push_expired', details);
     const typed = 'text' in answer ? codeEquals(answer.text.trim())(String(t.number)) : answer.matches(String(t.number));
     if (!typed) return reject('push_number_wrong', details);

@@ -109,5 +109,11 @@ export interface SharedPushes {
    * appliance goes away before the decision, from taking it over. An aborted `signal` answers
    * every push followed here as aborted, leaving the push to the others.
    */
-  join(joinKey: string, username: string, ttlSeconds: number, ways: SharedPushWays, signal: AbortSignal): Promise<{ joined: boolean; outcome: Promise<PushOutcome> }>;
+  join(joinKey: string, username: string, ttlSeconds: number, ways: SharedPushWays, signal: AbortSignal, number?: number): Promise<{ joined: boolean; outcome: Promise<PushOutcome> }>;
+  /**
+   * A number-matched push another appliance started under this key (its ticket's), for the
+   * login's round that brings the number: whose it is, its number, until when, and its outcome
+   * (from the store, or by taking it over with the ways made for its number).
+   */
+  ticket(joinKey: string, ways: (number: number) => SharedPushWays, signal: AbortSignal): Promise<{ username: string; number: number; expiresAt: number; outcome: Promise<PushOutcome> } | undefined>;
 }

@@ -16,7 +16,7 @@ import {
 import { createHash } from 'node:crypto';
 import type { Auditor } from '../audit/audit.js';
 import type { SharedStore } from '../db/store.js';
-import { enrolPushDevice, findPushDeviceByToken, findPushEnrolment, recordPushSignature, setPushSubscription, type PushDeviceRow } from '../db/queries/push.js';
+import { enrolmentChallenge, enrolPushDevice, findPushDeviceByToken, findPushEnrolment, recordPushSignature, setEnrolmentChallenge, setPushSubscription, type PushDeviceRow } from '../db/queries/push.js';
 import { parseSubscription } from './webpush.js';
 import { newToken, tokenHash } from '../lib/tokens.js';
 import { pushDescription } from '../mfa/push/api.js';
@@ -70,13 +70,7 @@ function pickOf(r: PushRequest, decision: Decision, raw: unknown): { picked: num
 }
 
 export function createApprover(d: ApproverDeps) {
-  /** Registration challenges handed out, by enrolment link (its hash), until used or stale. */
-  const registering = new Map<string, { challenge: string; until: number }>();
   const rp = () => new URL(d.origin()).hostname;
-  const sweep = () => {
-    const t = d.now();
-    for (const [k, v] of registering) if (v.until <= t) registering.delete(k);
-  };
 
   return {
     /** The phone behind a device token (its cookie), if it is still enrolled. */
@@ -89,7 +83,6 @@ export function createApprover(d: ApproverDeps) {
       const hash = tokenHash(linkToken);
       const e = await findPushEnrolment(d.store, hash, d.now());
       if (e === undefined) return no(404, 'This enrolment link was used already or has expired. Ask for a new one.');
-      sweep();
       const options = await generateRegistrationOptions({
         rpName: 'Gatehouse',
         rpID: rp(),
@@ -99,7 +92,8 @@ export function createApprover(d: ApproverDeps) {
         attestationType: 'none',
         authenticatorSelection: { residentKey: 'preferred', userVerification: 'required' },
       });
-      registering.set(hash, { challenge: options.challenge, until: d.now() + REGISTRATION_MS });
+      // Kept with the link in the store: the phone's next step may reach another appliance.
+      if (!(await setEnrolmentChallenge(d.store, hash, options.challenge, d.now() + REGISTRATION_MS, d.now()))) return no(404, 'This enrolment link was used already or has expired. Ask for a new one.');
       return ok({ username: e.username, options });
     },
 
@@ -109,13 +103,13 @@ export function createApprover(d: ApproverDeps) {
      */
     async finishEnrolment(linkToken: string, rawName: unknown, response: unknown): Promise<ApproverResult<{ username: string; deviceToken: string; name: string }>> {
       const hash = tokenHash(linkToken);
-      const pending = registering.get(hash);
-      if (pending === undefined || pending.until <= d.now()) return no(409, 'The enrolment took too long. Open the link again.');
+      const challenge = await enrolmentChallenge(d.store, hash, d.now());
+      if (challenge === undefined) return no(409, 'The enrolment took too long. Open the link again.');
       const name = typeof rawName === 'string' ? rawName.normalize('NFC').trim() : '';
       if (name === '' || name.length > MAX_NAME || /[\u0000-\u001f\u007f]/.test(name)) return no(400, `Name this phone (at most ${MAX_NAME} characters), e.g. "Alice's iPhone".`);
       let verified;
       try {
-        verified = await verifyRegistrationResponse({ response: response as RegistrationResponseJSON, expectedChallenge: pending.challenge, expectedOrigin: d.origin(), expectedRPID: rp(), requireUserVerification: true });
+        verified = await verifyRegistrationResponse({ response: response as RegistrationResponseJSON, expectedChallenge: challenge, expectedOrigin: d.origin(), expectedRPID: rp(), requireUserVerification: true });
       } catch (e) {
         verified = { verified: false as const, why: (e as Error).message };
       }
@@ -124,7 +118,6 @@ export function createApprover(d: ApproverDeps) {
         await d.audit.record({ event: 'push.device.enrol', outcome: 'reject', reason: 'passkey_not_verified', username: e?.username ?? null });
         return no(400, 'The passkey could not be verified. Try again.');
       }
-      registering.delete(hash);
       const cred = verified.registrationInfo.credential;
       const deviceToken = newToken('ghd_');
       const done = await enrolPushDevice(d.store, hash, d.now(), { name, credentialId: cred.id, publicKey: Buffer.from(cred.publicKey), signCount: cred.counter, transports: cred.transports ?? [], tokenHash: tokenHash(deviceToken) });

@@ -124,3 +124,28 @@ export function createPhoneFleet(n: number): PhoneFleet {
     },
   };
 }
+
+/**
+ * A phone enrolling with a one-time link, as the web app does, with a software passkey (ES256):
+ * passkey options from one appliance (`optionsBase`), the new passkey sent to another
+ * (`finishBase`: in a cluster, any). The attestation is `none` with the authenticator data a
+ * platform authenticator makes (user present and verified, attested credential data).
+ */
+export async function enrolSoftPhone(optionsBase: string, finishBase: string, origin: string, linkToken: string, name: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const headers = { Origin: origin, 'Content-Type': 'application/json' };
+  const opt = await fetch(`${optionsBase}/approve/api/enrol/options`, { method: 'POST', headers, body: JSON.stringify({ token: linkToken }) });
+  const got = (await opt.json()) as { options?: { challenge: string; rp: { id: string } }; error?: string };
+  if (got.options === undefined) return { status: opt.status, body: got };
+  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = publicKey.export({ format: 'jwk' });
+  const cose = Buffer.from(isoCBOR.encode(new Map<number, number | Uint8Array>([[1, 2], [3, -7], [-1, 1], [-2, Buffer.from(jwk.x!, 'base64url')], [-3, Buffer.from(jwk.y!, 'base64url')]])));
+  const credentialId = Buffer.from(`soft-phone-${name}`);
+  const idLength = Buffer.alloc(2);
+  idLength.writeUInt16BE(credentialId.length);
+  const authData = Buffer.concat([createHash('sha256').update(got.options.rp.id).digest(), Buffer.from([0x45]), Buffer.from([0, 0, 0, 0]), Buffer.alloc(16), idLength, credentialId, cose]);
+  const clientData = Buffer.from(JSON.stringify({ type: 'webauthn.create', challenge: got.options.challenge, origin, crossOrigin: false }));
+  const attestation = Buffer.from(isoCBOR.encode(new Map<string, unknown>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authData]]) as never));
+  const response = { id: b64u(credentialId), rawId: b64u(credentialId), type: 'public-key', response: { clientDataJSON: b64u(clientData), attestationObject: b64u(attestation), transports: ['internal'] }, clientExtensionResults: {}, authenticatorAttachment: 'platform' };
+  const fin = await fetch(`${finishBase}/approve/api/enrol`, { method: 'POST', headers, body: JSON.stringify({ token: linkToken, name, response }) });
+  return { status: fin.status, body: (await fin.json()) as Record<string, unknown> };
+}

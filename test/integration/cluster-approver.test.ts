@@ -6,10 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { sql } from 'drizzle-orm';
 import { openPostgres } from '../../app/db/store.js';
+import { tokenHash } from '../../app/lib/tokens.js';
 import { freeTcpPort, runCli, startAppliance, waitFor, type Appliance } from '../helpers/appliance.js';
 import { startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
-import { createPhoneFleet, type PhoneFleet } from '../helpers/phones.js';
+import { createPhoneFleet, enrolSoftPhone, type PhoneFleet } from '../helpers/phones.js';
 import { startPostgres, type Postgres } from '../helpers/postgres.js';
 import { runRadclient, type RadclientResult } from '../helpers/radclient.js';
 
@@ -122,6 +124,23 @@ C("the push API served: a request created on A is read by its caller's polls on 
   }, 5_000);
   assert.equal([answered.status, answered.body.response_type], [200, 'ApproveRequest']);
   assert.is((await poll(ctx.a)).body.response_type, 'ApproveRequest');
+});
+
+C('a phone enrols with a link: passkey options from A, the new passkey sent to B', async (ctx) => {
+  const link = 'ghe_cluster_enrolment_link';
+  const store = await openPostgres({ url: ctx.env['DATABASE_URL']!, applicationName: 'test-link' });
+  try {
+    // The link as the admin UI on either appliance makes it (user u0, 15 minutes).
+    await store.run(sql`INSERT INTO push_enrolments (token_hash, user_id, created_by, expires_at) SELECT ${tokenHash(link)}, id, 'admin:test', ${Date.now() + 15 * 60_000} FROM users WHERE username = 'u0'`);
+    const r = await enrolSoftPhone(`http://127.0.0.1:${ctx.a.httpPort}`, `http://127.0.0.1:${ctx.b.httpPort}`, ctx.origin, link, 'second phone');
+    assert.equal([r.status, r.body['username'], r.body['name']], [200, 'u0', 'second phone'], JSON.stringify(r.body));
+    const phones = await store.all<{ name: string }>(sql`SELECT d.name FROM push_devices d JOIN users u ON u.id = d.user_id WHERE u.username = 'u0' ORDER BY d.id`);
+    assert.equal(phones.map((p) => p.name), ['phone 0', 'second phone']);
+    const again = await enrolSoftPhone(`http://127.0.0.1:${ctx.b.httpPort}`, `http://127.0.0.1:${ctx.a.httpPort}`, ctx.origin, link, 'third phone');
+    assert.is(again.status, 404, 'the link enrols one phone');
+  } finally {
+    await store.close();
+  }
 });
 
 C.run();

@@ -11,11 +11,11 @@ import { metric, runCli, startAppliance, waitFor, type Appliance } from '../help
 import { startFreeRadius, type FreeRadius } from '../helpers/freeradius.js';
 import { startPostgres, type Postgres } from '../helpers/postgres.js';
 import { startPushServer, type PushServer } from '../helpers/push-server.js';
-import { runRadclient, type RadclientResult } from '../helpers/radclient.js';
+import { replyAttributes, runRadclient, type RadclientResult } from '../helpers/radclient.js';
 
 const DOWN_SECRET = 'cluster-push-downstream-secret';
 const NAS_SECRET = 'cluster-push-nas-secret';
-const USERS = ['carol', 'dave', 'erin', 'frank'];
+const USERS = ['carol', 'dave', 'erin', 'frank', 'gina'];
 
 interface Ctx {
   pg: Postgres;
@@ -143,6 +143,35 @@ C('the per-user pending limit holds for the cluster: three pushes waiting for fr
   ctx.push.decide(created.uuid, 'approve');
   assert.is((await again.result).replyCode, 'Access-Accept');
   assert.ok((await decisionsFor(ctx, 'frank')).some((d) => d.reason === 'push_limited'));
+});
+
+C('number matching: the round with the number, failed over to node B, is checked there and answered with the approval', async (ctx) => {
+  const set = await runCli(['settings', 'set', 'push-number-matching', 'yes', '--data-dir', ctx.a.dataDir], { env: ctx.env });
+  assert.is(set.code, 0, set.stderr);
+  try {
+    const first = await waitFor('A to ask for the number (the setting applied)', async () => {
+      const r = await login(ctx.a, 'gina', 'gina-pw', 'st-gina', 5);
+      return r.replyCode === 'Access-Challenge' ? r : undefined;
+    }, 10_000);
+    const state = replyAttributes(first.stdout).find((l) => l.startsWith('State = '))!.slice('State = '.length);
+    const push = pushesFor(ctx, 'gina').at(-1)!;
+    const number = /Number: (\d\d)/.exec(String(push.body.description))![1]!;
+    const answer = (password: string) =>
+      pending(runRadclient({ server: `127.0.0.1:${ctx.b.radiusPort}`, secret: NAS_SECRET, attrs: `User-Name = "gina"\nUser-Password = "${password}"\nState = ${state}\nCalling-Station-Id = "st-gina"\nNAS-Identifier = "vpn-1"\nMessage-Authenticator = 0x00`, timeoutSec: 30, retries: 1 }));
+    // The NAS sends the round with the number to B (A did not answer in time, say).
+    const onB = answer(number);
+    await waitFor('B to wait on the push A sent', async () => (await metric(ctx.b, 'pending_logins')) === 1);
+    assert.is(onB.answeredAt(), undefined, 'the right number alone lets nobody in');
+    ctx.push.decide(push.uuid, 'approve');
+    const b = await onB.result;
+    assert.is(b.replyCode, 'Access-Accept', `${b.stdout}\n${ctx.b.output()}`);
+    assert.is(pushesFor(ctx, 'gina').length, 1);
+  } finally {
+    const unset = await runCli(['settings', 'unset', 'push-number-matching', '--data-dir', ctx.a.dataDir], { env: ctx.env });
+    assert.is(unset.code, 0, unset.stderr);
+  }
+  // The setting's removal reaches both appliances within a second (the next test logs in without).
+  await new Promise((r) => setTimeout(r, 1_500));
 });
 
 C('node A killed (-9) with a login pending: B takes the push over and answers with the decision, only after it; the audit verifies', async (ctx) => {

@@ -369,8 +369,9 @@ E('shutdown: every waiting login is answered (rejected: shutdown), and new ones 
   assert.is((await ctx.engine.decide(await request(ctx, 'hal'))).reason, 'shutdown');
 });
 
-E('two appliances on one store: a login on B joins the push A sent (one push, one decision); the pending limit counts both', async (ctx) => {
-  const settings = resolveSettings(parseServeOptions([], { PUSH_MAX_PENDING_PER_USER: '2' }).fixed, new Map()).settings;
+/** Two engines (appliances A and B) on one store, sharing pushes and their limits. */
+async function twoAppliances(ctx: Ctx, env: Record<string, string>): Promise<{ a: Engine; b: Engine; close(): void }> {
+  const settings = resolveSettings(parseServeOptions([], env).fixed, new Map()).settings;
   const log = createLogger('error', () => undefined);
   const closers: (() => void)[] = [];
   const key = randomBytes(32);
@@ -392,8 +393,35 @@ E('two appliances on one store: a login on B joins the push A sent (one push, on
       now: () => ctx.t,
     });
   };
+  return { a: await node('a'), b: await node('b'), close: () => closers.forEach((c) => c()) };
+}
+
+E('two appliances: the round with the number may come to B; checked there (one try), then the approval A asked for', async (ctx) => {
+  const { a, b, close } = await twoAppliances(ctx, {});
   try {
-    const [a, b] = [await node('a'), await node('b')];
+    const subject = async (e: Engine) => (await e.subject('jo')) as KnownSubject;
+    const first = await a.decide({ ...(await request(ctx, 'jo')), subject: await subject(a), numberMatching: 'type' });
+    assert.is(first.reason, 'push_number_challenge');
+    const ticket = (first as { ticket: string }).ticket;
+    const number = ctx.held[0]!.req.number!;
+    const onB = b.decide({ ...(await request(ctx, 'jo')), subject: await subject(b), numberAnswer: { ticket, text: String(number) } });
+    await new Promise((r) => setTimeout(r, 50));
+    ctx.held[0]!.decide({ kind: 'approved' });
+    assert.equal((await onB).reason, 'push_approved');
+    // A wrong number on B: refused at once, without waiting for the phone.
+    const again = await a.decide({ ...(await request(ctx, 'jo')), subject: await subject(a), numberMatching: 'type' });
+    const wrong = String(((ctx.held[1]!.req.number! - 10 + 1) % 90) + 10);
+    assert.equal((await b.decide({ ...(await request(ctx, 'jo')), subject: await subject(b), numberAnswer: { ticket: (again as { ticket: string }).ticket, text: wrong } })).reason, 'push_number_wrong');
+    assert.equal((await b.decide({ ...(await request(ctx, 'jo')), subject: await subject(b), numberAnswer: { ticket: 'no-such-ticket', text: '42' } })).reason, 'push_expired');
+    ctx.held[1]!.decide({ kind: 'denied' });
+  } finally {
+    close();
+  }
+});
+
+E('two appliances on one store: a login on B joins the push A sent (one push, one decision); the pending limit counts both', async (ctx) => {
+  const { a, b, close } = await twoAppliances(ctx, { PUSH_MAX_PENDING_PER_USER: '2' });
+  try {
     const ask = async (engine: Engine, station: string) => engine.decide({ ...(await request(ctx, 'ivy', { origin: { ...RADIUS, station } })), subject: (await engine.subject('ivy')) as KnownSubject });
     const onA = ask(a, 'st-1');
     while (ctx.held.length < 1) await new Promise((r) => setTimeout(r, 5));
@@ -409,7 +437,7 @@ E('two appliances on one store: a login on B joins the push A sent (one push, on
     assert.is(v2.reason, 'push_denied');
     assert.is(ctx.held.length, 2, 'two pushes in all');
   } finally {
-    for (const c of closers) c();
+    close();
   }
 });
 

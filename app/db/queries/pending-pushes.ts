@@ -24,6 +24,8 @@ export interface NewSharedPush {
   node: string;
   startedAt: number;
   expiresAt: number;
+  /** Number matching: the push's number. */
+  number?: number | undefined;
 }
 
 /**
@@ -32,8 +34,8 @@ export interface NewSharedPush {
  */
 export async function insertSharedPush(r: Runner, p: NewSharedPush): Promise<boolean> {
   await r.run(sql`UPDATE pending_pushes SET live = 0 WHERE join_key = ${p.joinKey} AND live = 1 AND expires_at <= ${p.startedAt}`);
-  const got = await r.get<{ id: string }>(sql`INSERT INTO pending_pushes (id, join_key, live, username, node, started_at, expires_at)
-    VALUES (${p.id}, ${p.joinKey}, 1, ${p.username}, ${p.node}, ${p.startedAt}, ${p.expiresAt})
+  const got = await r.get<{ id: string }>(sql`INSERT INTO pending_pushes (id, join_key, live, username, node, started_at, expires_at, number)
+    VALUES (${p.id}, ${p.joinKey}, 1, ${p.username}, ${p.node}, ${p.startedAt}, ${p.expiresAt}, ${p.number ?? null})
     ON CONFLICT (join_key) WHERE live = 1 DO NOTHING RETURNING id`);
   return got !== undefined;
 }
@@ -41,6 +43,11 @@ export async function insertSharedPush(r: Runner, p: NewSharedPush): Promise<boo
 /** The live push for a join key, if any. */
 export async function liveSharedPush(r: Runner, joinKey: string): Promise<{ id: string } | undefined> {
   return r.get(sql`SELECT id FROM pending_pushes WHERE join_key = ${joinKey} AND live = 1`);
+}
+
+/** The newest push for a join key, live or ended (a number-matched push, by its ticket's key). */
+export async function latestSharedPush(r: Runner, joinKey: string): Promise<{ id: string; username: string; number: number | null; expiresAt: number; outcome: string | null } | undefined> {
+  return r.get(sql`SELECT id, username, number, expires_at AS "expiresAt", outcome FROM pending_pushes WHERE join_key = ${joinKey} ORDER BY started_at DESC LIMIT 1`);
 }
 
 /** The push service's name for the push, once it gave one. */

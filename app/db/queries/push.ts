@@ -94,6 +94,17 @@ export async function findPushEnrolment(r: Runner, tokenHash: string, now: numbe
   return r.get(sql`SELECT e.user_id AS "userId", u.username FROM push_enrolments e JOIN users u ON u.id = e.user_id WHERE e.token_hash = ${tokenHash} AND e.used_at IS NULL AND e.expires_at > ${now}`);
 }
 
+/** Hand out a registration challenge for an open link (replacing an earlier one): false when the link is used or expired. */
+export async function setEnrolmentChallenge(r: Runner, tokenHash: string, challenge: string, until: number, now: number): Promise<boolean> {
+  return (await r.run(sql`UPDATE push_enrolments SET challenge = ${challenge}, challenge_until = ${until} WHERE token_hash = ${tokenHash} AND used_at IS NULL AND expires_at > ${now}`)) > 0;
+}
+
+/** The registration challenge of an open link, if one was handed out and may still be answered. */
+export async function enrolmentChallenge(r: Runner, tokenHash: string, now: number): Promise<string | undefined> {
+  const row = await r.get<{ challenge: string | null }>(sql`SELECT challenge FROM push_enrolments WHERE token_hash = ${tokenHash} AND used_at IS NULL AND expires_at > ${now} AND challenge_until > ${now}`);
+  return row?.challenge ?? undefined;
+}
+
 export interface NewPushDevice {
   name: string;
   credentialId: string;

@@ -1,0 +1,1 @@
+ALTER TABLE "pending_pushes" ADD COLUMN "number" integer;

@@ -1,0 +1,2 @@
+ALTER TABLE `push_enrolments` ADD `challenge` text;--> statement-breakpoint
+ALTER TABLE `push_enrolments` ADD `challenge_until` integer;
