@@ -115,7 +115,6 @@ M("a cluster's store backed up while it runs restores into a SQLite directory an
   const gh = await startAppliance({ dataDir: ctx.dataDir, env: { ...baseEnv(ctx), DATABASE_URL: url2, UNENROLLED_USERS: 'allow' } });
   ctx.running.push(gh);
   assert.is((await login(gh, 'bob-pw', 'bob')).replyCode, 'Access-Accept', 'the restored cluster store serves logins');
-  assert.is((await login(gh, `alice-pw,${totpCode(ctx.seed, 1)}`)).replyCode, 'Access-Reject', "alice's last code stays used");
 
   // Never over Gatehouse data (its audit log is append-only), nor with another master key.
   const over = await cli(['restore', file], ctx.dataDir, { DATABASE_URL: ctx.url, GATEHOUSE_BACKUP_PASSPHRASE: PASS });
