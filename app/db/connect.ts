@@ -38,7 +38,9 @@ export async function openConfiguredStore(c: StoreChoice, env: NodeJS.ProcessEnv
   try {
     return await openPostgres({ url: c.databaseUrl, ...(password !== undefined ? { password } : {}), ...(ca !== undefined ? { ca } : {}), applicationName: c.applicationName });
   } catch (e) {
-    // The driver's message never holds the password; the URL is shown without it.
-    throw new Error(`cannot open the store at ${redactDatabaseUrl(c.databaseUrl)}: ${(e as Error).message}`);
+    // The driver's message never holds the password; the URL is shown without it. The cause of a
+    // failed first query (drizzle's wrapper) is what says why: refused, password, TLS, rights.
+    const cause = (e as { cause?: unknown }).cause;
+    throw new Error(`cannot open the store at ${redactDatabaseUrl(c.databaseUrl)}: ${cause instanceof Error ? cause.message : (e as Error).message}`);
   }
 }

@@ -258,8 +258,9 @@ export interface PostgresStore extends SharedStore {
 /** Connect to PostgreSQL and apply the migrations (one node at a time: drizzle takes a lock). */
 export async function openPostgres(o: PostgresOptions): Promise<PostgresStore> {
   const config = {
-    connectionString: o.url,
-    ...(o.password !== undefined ? { password: o.password } : {}),
+    // node-postgres lets what the connection string says win over the other options, a password
+    // it does not hold included: the password given apart goes into the string.
+    connectionString: o.password !== undefined ? withPassword(o.url, o.password) : o.url,
     ...(o.ca !== undefined ? { ssl: { ca: o.ca, rejectUnauthorized: true } } : {}),
     application_name: o.applicationName ?? 'gatehouse',
     connectionTimeoutMillis: 5000,
@@ -270,9 +271,20 @@ export async function openPostgres(o: PostgresOptions): Promise<PostgresStore> {
   // An idle connection the server closed (a restart, a fail-over) is dropped from the pool; the
   // next query opens a new one. Without a listener the error would end the process.
   pool.on('error', () => undefined);
-  const db = drizzlePg(pool);
   try {
-    await migratePg(db, { migrationsFolder: join(packageRoot(), 'migrations', 'postgres') });
+    // Appliances starting together on a new database take turns: without the lock, two would
+    // create drizzle's own schema and table at once, and one would fail.
+    const client = await pool.connect();
+    try {
+      await client.query("SELECT pg_advisory_lock(hashtextextended('gatehouse migrations', 0))");
+      try {
+        await migratePg(drizzlePg(client), { migrationsFolder: join(packageRoot(), 'migrations', 'postgres') });
+      } finally {
+        await client.query("SELECT pg_advisory_unlock(hashtextextended('gatehouse migrations', 0))");
+      }
+    } finally {
+      client.release();
+    }
   } catch (e) {
     await pool.end();
     throw e;
@@ -359,6 +371,17 @@ export function databasePassword(url: string, env: NodeJS.ProcessEnv): string | 
     return given;
   }
   return given;
+}
+
+/** The URL with this password in it (never logged: see redactDatabaseUrl). */
+function withPassword(url: string, password: string): string {
+  try {
+    const u = new URL(url);
+    u.password = encodeURIComponent(password);
+    return u.toString();
+  } catch {
+    return url;
+  }
 }
 
 /** A URL fit for logs and pages: the password (if any) replaced by `***`. */

@@ -3,7 +3,7 @@
 // refused by the other; both write one audit chain, which `gatehouse audit verify` checks whole;
 // each lists the other; an appliance with another master key is refused at start.
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCli, startAppliance, startApplianceRefused, tempDir, waitFor, type Appliance } from '../helpers/appliance.js';
@@ -40,8 +40,8 @@ C.before(async (ctx) => {
   // One master key for the cluster (the first appliance's, handed to the others).
   // Users without a second factor get in on the password (alice, until she enrols).
   ctx.env = { DATABASE_URL: ctx.url, GATEHOUSE_MASTER_KEY: randomBytes(32).toString('base64'), DOWNSTREAM_ADDRESS: '127.0.0.1', PORT_OUT: String(ctx.fr.port), SECRET_OUT: DOWN_SECRET, UNENROLLED_USERS: 'allow' };
-  ctx.a = await startAppliance({ env: { ...ctx.env, NODE_NAME: 'gh-a' } });
-  ctx.b = await startAppliance({ env: { ...ctx.env, NODE_NAME: 'gh-b' } });
+  // Started together on the new database (a cluster's first start): they take turns migrating it.
+  [ctx.a, ctx.b] = await Promise.all([startAppliance({ env: { ...ctx.env, NODE_NAME: 'gh-a' } }), startAppliance({ env: { ...ctx.env, NODE_NAME: 'gh-b' } })]);
 });
 
 C.after(async (ctx) => {
@@ -174,6 +174,30 @@ C('an appliance with another master key is refused at start, saying why', async 
 
 C('the database password never reaches the log; a URL without one names the database, not a secret', async (ctx) => {
   for (const gh of [ctx.a, ctx.b]) assert.not.ok(gh.output().includes(new URL(ctx.url).password), 'the password in the log');
+});
+
+C('the password apart from the URL: DATABASE_PASSWORD or a PGPASSFILE; a wrong one is named as such', async (ctx) => {
+  const u = new URL(ctx.url);
+  const password = decodeURIComponent(u.password);
+  u.password = '';
+  const bare = u.toString();
+  const list = (env: NodeJS.ProcessEnv) => runCli(['client', 'list', '--data-dir', ctx.a.dataDir], { env: { ...ctx.env, DATABASE_URL: bare, ...env } });
+  const viaEnv = await list({ DATABASE_PASSWORD: password });
+  assert.is(viaEnv.code, 0, viaEnv.stderr);
+  assert.match(viaEnv.stdout, /vpn/);
+  const dir = await tempDir();
+  try {
+    const file = `${dir}/pgpass`;
+    await writeFile(file, `*:*:*:*:${password.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}\n`, { mode: 0o600 });
+    const viaFile = await list({ PGPASSFILE: file });
+    assert.is(viaFile.code, 0, viaFile.stderr);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const wrong = await list({ DATABASE_PASSWORD: 'not-the-password' });
+  assert.is(wrong.code, 1);
+  assert.match(wrong.stderr, /password authentication failed/);
+  assert.not.ok(wrong.stderr.includes('not-the-password'));
 });
 
 C.run();
