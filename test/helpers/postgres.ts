@@ -9,6 +9,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freeTcpPort } from './appliance.js';
+import { findTool } from './freeradius.js';
 
 export const PG_PASSWORD = 'pg-test-superuser-pw';
 
@@ -27,6 +28,8 @@ export interface Postgres {
   standby(): Promise<Standby>;
   /** Stop and remove everything. */
   stop(): Promise<void>;
+  /** With `tls`: the server's certificate (self-signed: its own CA), to give as --database-ca. */
+  caFile?: string;
 }
 
 export interface Standby extends Omit<Postgres, 'standby' | 'createDatabase'> {
@@ -131,8 +134,9 @@ function clusterDir(prefix: string): string {
 /**
  * Start a fresh PostgreSQL cluster (superuser `postgres`, password PG_PASSWORD, scram-sha-256).
  * `durable`: commits reach the disk as in production (the benchmark); tests do without.
+ * `tls`: TLS offered with a self-signed certificate for 127.0.0.1 and localhost (`caFile`).
  */
-export async function startPostgres(opts: { durable?: boolean } = {}): Promise<Postgres> {
+export async function startPostgres(opts: { durable?: boolean; tls?: boolean } = {}): Promise<Postgres> {
   postgresBin('postgres');
   const dir = clusterDir('gatehouse-pg-');
   const data = join(dir, 'data');
@@ -143,14 +147,23 @@ export async function startPostgres(opts: { durable?: boolean } = {}): Promise<P
   // Tests do not need durability against power loss; replication for the standby.
   writeFileSync(
     join(data, 'postgresql.auto.conf'),
-    [...(opts.durable === true ? [] : ['fsync = off', 'synchronous_commit = off', 'full_page_writes = off']), 'wal_level = replica', 'max_wal_senders = 4', ''].join('\n'),
+    [...(opts.durable === true ? [] : ['fsync = off', 'synchronous_commit = off', 'full_page_writes = off']), 'wal_level = replica', 'max_wal_senders = 4', ...(opts.tls === true ? ['ssl = on', "ssl_cert_file = 'server.crt'", "ssl_key_file = 'server.key'"] : []), ''].join('\n'),
   );
+  if (opts.tls === true) {
+    const openssl = findTool('openssl');
+    if (openssl === undefined) throw new Error('openssl not found: install the Debian package openssl');
+    const made = spawnSync(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', join(data, 'server.key'), '-out', join(data, 'server.crt')], { encoding: 'utf8' });
+    if (made.status !== 0) throw new Error(`openssl could not make the PostgreSQL test certificate: ${made.stderr}`);
+    chmodSync(join(data, 'server.key'), 0o600);
+    if (asRoot) for (const f of ['server.key', 'server.crt']) chownSync(join(data, f), postgresUser().uid, postgresUser().gid);
+  }
   writeFileSync(join(data, 'pg_hba.conf'), ['local all all scram-sha-256', 'host all all 127.0.0.1/32 scram-sha-256', 'host replication all 127.0.0.1/32 scram-sha-256', ''].join('\n'));
   const server = new Server(dir, data, await freeTcpPort());
   await server.start();
   const standbys: Server[] = [];
   return {
     port: server.port,
+    ...(opts.tls === true ? { caFile: join(data, 'server.crt') } : {}),
     url: (db) => server.url(db),
     async createDatabase(name) {
       await server.query(`CREATE DATABASE "${name}"`);
