@@ -179,7 +179,7 @@ export async function startPostgres(opts: { durable?: boolean; tls?: boolean } =
       writeFileSync(passfile, `127.0.0.1:${server.port}:*:postgres:${PG_PASSWORD}\n`, { mode: 0o600 });
       if (asRoot) chownSync(passfile, postgresUser().uid, postgresUser().gid);
       const env = { ...process.env, PGPASSFILE: passfile };
-      const cmd = [postgresBin('pg_basebackup'), '-h', '127.0.0.1', '-p', String(server.port), '-U', 'postgres', '-D', sdata, '-R', '-X', 'stream', '--no-sync'];
+      const cmd = [postgresBin('pg_basebackup'), '-h', '127.0.0.1', '-p', String(server.port), '-U', 'postgres', '-D', sdata, '-R', '-X', 'stream', '--no-sync', '--checkpoint=fast'];
       const r = spawnSync(asRoot ? 'runuser' : cmd[0]!, asRoot ? ['-u', 'postgres', '--', ...cmd] : cmd.slice(1), { encoding: 'utf8', env });
       if (r.status !== 0) throw new Error(`pg_basebackup failed: ${r.stderr.slice(-800)}`);
       // -R wrote primary_conninfo with the passfile's path; keep the password in it instead.
