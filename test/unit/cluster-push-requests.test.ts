@@ -82,6 +82,8 @@ S("A's own requests are decided on A in the same turn; an expired or aborted one
   assert.equal(await own.outcome, { kind: 'denied' });
   const short = a.requests.open('alice', REQ, 50, new AbortController().signal);
   assert.equal(await short.outcome, { kind: 'expired' });
+  // Gone from the store once it ended on A (a timer may fire a millisecond before the clock says so).
+  await until('the expired row removed', () => rows(ctx) === 0);
   assert.is(await b.board.decide(short.request.id, 'approve'), false);
   const stopA = new AbortController();
   const aborted = a.requests.open('alice', REQ, 60_000, stopA.signal);
