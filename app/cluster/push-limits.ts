@@ -8,6 +8,7 @@ import type { Settings } from '../config.js';
 import { admitPush, cancelPush, endPush, sweepPushAdmissions } from '../db/queries/push-admissions.js';
 import type { SharedStore } from '../db/store.js';
 import type { Logger } from '../lib/log.js';
+import { quietStore } from './quiet.js';
 import type { SharedPushLimiter } from '../mfa/push-limits.js';
 
 /**
@@ -18,15 +19,8 @@ export const OPEN_AT_MOST_MS = 15 * 60_000;
 const SWEEP_MS = 60_000;
 
 export function createSharedPushLimiter(d: { store: SharedStore; node: string; now(): number; log: Logger; settings(): Readonly<Settings> }): SharedPushLimiter & { close(): void } {
-  let failing = false;
-  const quietly = (what: string, p: Promise<unknown>) =>
-    void p.then(
-      () => (failing = false),
-      (e: unknown) => {
-        if (!failing) d.log.warn(`push limits: ${what} failed`, { error: (e as Error).message });
-        failing = true;
-      },
-    );
+  const quiet = quietStore(d.log, 'push limits');
+  const quietly = (what: string, p: Promise<unknown>) => void quiet.run(what, p);
   const sweeper = setInterval(() => {
     const windowMs = d.settings().pushRateWindow * 1000;
     quietly('sweeping', sweepPushAdmissions(d.store, d.now() - Math.max(windowMs, OPEN_AT_MOST_MS)));

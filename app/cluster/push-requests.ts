@@ -12,6 +12,7 @@
 import { decidePushRequest, decisionsFor, deletePushRequest, insertPushRequest, openPushRequest, othersOpenPushRequests, sweepPushRequests, type PushRequestRow } from '../db/queries/push-requests.js';
 import type { Runner } from '../db/store.js';
 import type { Logger } from '../lib/log.js';
+import { quietStore } from './quiet.js';
 import type { Listener, PushRequest, PushRequests, RequestBoard } from '../push/requests.js';
 
 /** How often this appliance takes the decisions others wrote for its requests. */
@@ -65,17 +66,8 @@ export interface ClusterPushRequests {
 
 export function createClusterPushRequests(d: { local: PushRequests; store: Runner; node: string; now(): number; log: Logger }): ClusterPushRequests {
   const { local, store, node } = d;
-  let failing = false;
-  const quietly = (what: string, p: Promise<unknown>): Promise<void> =>
-    p.then(
-      () => {
-        failing = false;
-      },
-      (e: unknown) => {
-        if (!failing) d.log.warn(`shared push requests: ${what} failed`, { error: (e as Error).message });
-        failing = true;
-      },
-    );
+  const quiet = quietStore(d.log, 'shared push requests');
+  const quietly = (what: string, p: Promise<unknown>): Promise<void> => quiet.run(what, p);
 
   // This appliance's requests in the store, until they end here.
   const mine = new Set<string>();
@@ -90,10 +82,9 @@ export function createClusterPushRequests(d: { local: PushRequests; store: Runne
         if (mine.has(x.id)) local.decide(x.id, x.decision, x.picked ?? undefined);
         else await deletePushRequest(store, x.id);
       }
-      failing = false;
+      quiet.ok();
     } catch (e) {
-      if (!failing) d.log.warn('shared push requests: reading decisions failed', { error: (e as Error).message });
-      failing = true;
+      quiet.failed('reading decisions', e);
     } finally {
       taking = false;
     }
@@ -156,10 +147,9 @@ export function createClusterPushRequests(d: { local: PushRequests; store: Runne
         for (const id of w.known.keys()) if (!now.has(id)) tell({ kind: 'gone', id });
         w.known = now;
       }
-      failing = false;
+      quiet.ok();
     } catch (e) {
-      if (!failing) d.log.warn("shared push requests: reading the other appliances' requests failed", { error: (e as Error).message });
-      failing = true;
+      quiet.failed("reading the other appliances' requests", e);
     } finally {
       reading = false;
     }

@@ -15,6 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { insertSharedPush, latestSharedPush, liveSharedPush, moveSharedPush, readSharedPushes, setSharedPushRef, settleSharedPush, sweepSharedPushes, type SharedPushRow } from '../db/queries/pending-pushes.js';
 import type { Runner } from '../db/store.js';
 import type { Logger } from '../lib/log.js';
+import { quietStore } from './quiet.js';
 import type { FactorOutcome } from '../mfa/factor.js';
 import type { SharedPushes, SharedPushWays } from '../mfa/pending.js';
 import type { Admission } from '../mfa/push-limits.js';
@@ -69,13 +70,8 @@ export function createSharedPushes(d: SharedPushDeps): SharedPushes & { close():
   const watchedSignals = new WeakSet<AbortSignal>();
   let timer: NodeJS.Timeout | undefined;
   let reading = false;
-  let storeFailing = false;
-
-  const quietly = (what: string, p: Promise<unknown>) =>
-    void p.catch((e: unknown) => {
-      if (!storeFailing) d.log.warn(`shared push: ${what} failed`, { error: (e as Error).message });
-      storeFailing = true;
-    });
+  const quiet = quietStore(d.log, 'shared push');
+  const quietly = (what: string, p: Promise<unknown>) => void quiet.run(what, p);
 
   /** Record what a push sent or carried on here came to; an abort lets go of it instead. */
   const settle = (id: string, outcome: FactorOutcome) => {
@@ -127,7 +123,7 @@ export function createSharedPushes(d: SharedPushDeps): SharedPushes & { close():
       const ids = [...followed.entries()].filter(([, f]) => !f.taking).map(([id]) => id);
       const rows = new Map<string, SharedPushRow>();
       for (let i = 0; i < ids.length; i += READ_CHUNK) for (const r of await readSharedPushes(d.store, ids.slice(i, i + READ_CHUNK))) rows.set(r.id, r);
-      storeFailing = false;
+      quiet.ok();
       const now = d.now();
       for (const id of ids) {
         const f = followed.get(id);
@@ -141,8 +137,7 @@ export function createSharedPushes(d: SharedPushDeps): SharedPushes & { close():
     } catch (e) {
       // The store unreachable: the decision cannot be read, nobody is let in; read again later
       // (rows whose time passes meanwhile answer `expired` once read).
-      if (!storeFailing) d.log.warn('shared push: reading the pushes followed failed', { error: (e as Error).message });
-      storeFailing = true;
+      quiet.failed('reading the pushes followed', e);
     } finally {
       reading = false;
     }

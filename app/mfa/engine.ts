@@ -265,7 +265,7 @@ export function createEngine(d: EngineDeps): Engine {
     const admit = limits === undefined ? undefined : () => limits.admit(approval.username, s);
     if (joinKey !== undefined && d.shared !== undefined) {
       const ways = sharedWays(approval);
-      return d.shared.join(joinKey, approval.username, approval.ttlSeconds ?? s.messageTtlSeconds, admit === undefined ? ways : { ...ways, admit }, abort.signal);
+      return d.shared.join(joinKey, approval.username, approval.ttlSeconds ?? s.messageTtlSeconds, admit === undefined ? ways : { ...ways, admit }, abort.signal, approval.number);
     }
     const gate = await admit?.();
     if (gate?.ok === false) return { joined: false, outcome: Promise.resolve({ kind: 'limited', limit: gate.limit }) };
@@ -299,13 +299,7 @@ export function createEngine(d: EngineDeps): Engine {
     const ttlSeconds = req.push.ttlSeconds ?? s.messageTtlSeconds;
     const number = matchNumber();
     const approval: ApprovalRequest = { username: req.subject.name, fingerprint: req.push.fingerprint, title: req.push.title, description: req.push.description, ttlSeconds, number, numberMode };
-    let outcome: Promise<PushOutcome>;
-    if (ticket !== undefined && d.shared !== undefined) {
-      const limits = d.sharedLimits;
-      const ways = sharedWays(approval);
-      outcome = (await d.shared.join(ticketKey(ticket), approval.username, ttlSeconds, limits === undefined ? ways : { ...ways, admit: () => limits.admit(approval.username, s) }, abort.signal, number)).outcome;
-    } else if (d.sharedLimits !== undefined) outcome = (await begin(undefined, approval, s)).outcome;
-    else outcome = d.push.approve(approval, abort.signal);
+    const outcome = d.shared !== undefined || d.sharedLimits !== undefined ? (await begin(ticket === undefined ? undefined : ticketKey(ticket), approval, s)).outcome : d.push.approve(approval, abort.signal);
     d.pending.add(undefined, { username: req.subject.name, door: req.origin.door, client: req.view.client, station: req.view.station, startedAt: d.now(), ttlSeconds }, outcome);
     void outcome.then((r) => {
       admitted.release();
