@@ -31,6 +31,17 @@ export interface Settings {
   secretOut: string | undefined;
   portIn: number;
   portOut: number;
+  /** Accounting port for clients; 0: no accounting listener. */
+  portAcct: number;
+  /** Accounting port of the --downstream-address server. */
+  portOutAcct: number;
+  /** RadSec (RADIUS over TLS, RFC 6614): listener port, and the certificate, key and CA of both directions. */
+  radsecPort: number;
+  radsecCert: string | undefined;
+  radsecKey: string | undefined;
+  radsecCa: string | undefined;
+  /** EAP: an Access-Accept without an inner identity (User-Name) is rejected (`required`) or decided for the outer one. */
+  eapInnerIdentity: 'required' | 'outer';
   dataDir: string;
   httpAddress: string;
   httpPort: number;
@@ -113,6 +124,10 @@ function seconds(raw: string, name: string): number {
 function port(raw: string, name: string): number {
   if (!/^\d{1,5}$/.test(raw) || Number(raw) < 1 || Number(raw) > 65535) fail(name, raw, 'is not a port number (1-65535)');
   return Number(raw);
+}
+function portOrOff(raw: string, name: string): number {
+  if (raw === '0') return 0;
+  return port(raw, name);
 }
 function ipAddress(raw: string, name: string): string {
   if (isIP(raw) === 0) fail(name, raw, 'is not an IPv4 or IPv6 address');
@@ -350,6 +365,13 @@ export const OPTIONS = [
   def({ key: 'secretOut', flag: 'secret-out', env: 'SECRET_OUT', storable: false, parse: optionalText, fallback: undefined, help: 'downstream shared secret' }),
   def({ key: 'portIn', flag: 'port-in', env: 'PORT_IN', storable: true, parse: port, fallback: 1812, help: 'RADIUS port for clients' }),
   def({ key: 'portOut', flag: 'port-out', env: 'PORT_OUT', storable: false, parse: port, fallback: 1812, help: 'downstream RADIUS port' }),
+  def({ key: 'portAcct', flag: 'port-acct', env: 'PORT_ACCT', storable: true, parse: portOrOff, fallback: 1813, help: 'RADIUS accounting port for clients; 0: none (by default, a port already in use only logs a warning)' }),
+  def({ key: 'portOutAcct', flag: 'port-out-acct', env: 'PORT_OUT_ACCT', storable: false, parse: port, fallback: 1813, help: 'accounting port of the --downstream-address server' }),
+  def({ key: 'radsecPort', flag: 'radsec-port', env: 'RADSEC_PORT', storable: false, parse: port, fallback: 2083, help: 'RadSec (RADIUS over TLS, RFC 6614) port for clients, served when --radsec-cert, --radsec-key and --radsec-ca are given' }),
+  def({ key: 'radsecCert', flag: 'radsec-cert', env: 'RADSEC_CERT', storable: false, parse: optionalText, fallback: undefined, help: 'PEM certificate (chain) Gatehouse shows RadSec clients and RadSec downstream servers' }),
+  def({ key: 'radsecKey', flag: 'radsec-key', env: 'RADSEC_KEY', storable: false, parse: optionalText, fallback: undefined, help: 'PEM private key of --radsec-cert' }),
+  def({ key: 'radsecCa', flag: 'radsec-ca', env: 'RADSEC_CA', storable: false, parse: optionalText, fallback: undefined, help: "PEM file of the CA(s) RadSec clients' and RadSec downstream servers' certificates must chain to" }),
+  def({ key: 'eapInnerIdentity', flag: 'eap-inner-identity', env: 'EAP_INNER_IDENTITY', storable: true, parse: oneOf('required', 'outer'), fallback: 'required', help: "EAP: the second factor is for the inner identity the server's Access-Accept names (User-Name); without one: required rejects, outer uses the outer identity" }),
   def({ key: 'dataDir', flag: 'data-dir', env: 'GATEHOUSE_DATA_DIR', storable: false, parse: text, fallback: './data', help: 'SQLite store, master key, TLS material' }),
   def({ key: 'httpAddress', flag: 'http-address', env: 'HTTP_ADDRESS', storable: true, parse: ipAddress, fallback: '127.0.0.1', help: 'admin UI and API address' }),
   def({ key: 'httpPort', flag: 'http-port', env: 'HTTP_PORT', storable: true, parse: port, fallback: 8080, help: 'admin UI and API port' }),

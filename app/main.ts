@@ -14,7 +14,7 @@ import { createBackupOf } from './backup.js';
 import { ConfigError, OPTIONS, resolveSettings, type FixedOptions, type ResolvedSettings, type Settings } from './config.js';
 import { bindPasswordOf, directoryFromSettings, fixedBindPassword, type DirectoryState } from './directory/settings.js';
 import { listClients, listFixedClientsSeen, markFixedClientMessageAuthenticatorSeen, markMessageAuthenticatorSeen } from './db/queries/clients.js';
-import { listDownstreams } from './db/queries/downstream.js';
+import { listDownstreams, listPools, listRealms } from './db/queries/downstream.js';
 import { readStoredSettings } from './db/queries/settings.js';
 import { createDirectoryUserStore } from './db/queries/directory-users.js';
 import { createDirectorySync, syncSettingsOf } from './directory/sync.js';
@@ -59,6 +59,8 @@ import { PIPE_COUNTERS, startEndpoint, type Endpoint } from './pipe/endpoint.js'
 import { createPipeHandler } from './pipe/ops.js';
 import { buildClientTable, type ClientTable } from './radius/clients.js';
 import { createDownstreamLeg, type DownstreamTarget } from './radius/downstream.js';
+import { createPools, DEFAULT_POOL, poolSpecs, renderPoolMetrics, type PoolSpec } from './radius/pools.js';
+import { buildRealmTable, type RealmTable } from './radius/realms.js';
 import { listenRadius } from './radius/listener.js';
 import { createProxy, RADIUS_COUNTERS } from './radius/proxy.js';
 
@@ -145,7 +147,9 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   interface State {
     resolved: ResolvedSettings;
     clients: ClientTable;
-    downstream: DownstreamTarget | undefined;
+    /** Downstream server pools (the flag server, if any, is the default pool) and the realms routing to them. */
+    pools: PoolSpec[];
+    realms: RealmTable;
     directory: DirectoryState;
     policy: PolicyTable;
     bindPassword: Awaited<ReturnType<typeof bindPassword>>;
@@ -159,15 +163,15 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     if (resolved.invalidStored.length > 0) throw new ConfigError(`${resolved.invalidStored.join('; ')} (fix it with \`gatehouse settings set\` or \`settings unset\`)`);
     const s = resolved.settings;
     const clients = buildClientTable(s.addressSecretIn, fixed.sources.addressSecretIn === 'env' ? 'env' : 'flag', await listClients(store, sealer), await listFixedClientsSeen(store));
-    let downstream: DownstreamTarget | undefined;
+    let fixedServer: DownstreamTarget | undefined;
     if (s.downstreamAddress !== undefined && s.secretOut !== undefined) {
-      downstream = { name: `${s.downstreamAddress}:${s.portOut}`, host: s.downstreamAddress, port: s.portOut, secret: Buffer.from(s.secretOut, 'utf8'), requireMessageAuthenticator: s.downstreamRequireMessageAuthenticator === 'yes' };
-    } else {
-      const d = (await listDownstreams(store, sealer))[0];
-      if (d !== undefined) downstream = { name: d.name, host: d.host, port: d.port, secret: d.secret, requireMessageAuthenticator: d.requireMessageAuthenticator };
+      fixedServer = { name: `${s.downstreamAddress}:${s.portOut}`, host: s.downstreamAddress, port: s.portOut, acctPort: s.portOutAcct, secret: Buffer.from(s.secretOut, 'utf8'), requireMessageAuthenticator: s.downstreamRequireMessageAuthenticator === 'yes' };
     }
+    const stored = (await listDownstreams(store, sealer)).map((d) => ({ name: d.name, host: d.host, port: d.port, acctPort: d.acctPort, transport: d.transport, pool: d.pool, secret: d.secret, requireMessageAuthenticator: d.requireMessageAuthenticator }));
+    const pools = poolSpecs(stored, await listPools(store), fixedServer);
+    const realms = buildRealmTable(await listRealms(store));
     const password = await bindPassword();
-    return { resolved, clients, downstream, directory: directoryFromSettings(s, password), policy: createPolicyTable(await listRules(store), groupsOf), bindPassword: password };
+    return { resolved, clients, pools, realms, directory: directoryFromSettings(s, password), policy: createPolicyTable(await listRules(store), groupsOf), bindPassword: password };
   };
   let state: State;
   try {
@@ -177,6 +181,18 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     throw e;
   }
   const settings = state.resolved.settings;
+  const leg = createDownstreamLeg();
+  // The downstream servers' health (alive, zombie, dead), probed with Status-Server; each change
+  // is audited, so that an outage and its end are in the record next to the logins it affected.
+  const pools = createPools(leg, {
+    onStateChange(pool, server, from, to) {
+      (to === 'alive' ? log.info : log.warn)('downstream server state changed', { pool, server: server.name, from, to });
+      audit.record({ event: 'downstream.health', outcome: to === 'alive' ? 'ok' : 'error', reason: `server_${to}`, details: { downstream: server.name, address: `${server.host}:${server.port}`, name: pool, state: to, previous: from } }).catch((e: unknown) => {
+        log.error('audit write failed', { error: (e as Error).message });
+      });
+    },
+  });
+  pools.update(state.pools);
 
   // With a certificate the UI is served over HTTPS, and the HTTP port only redirects to it
   // (and still answers /healthz, for load balancers and container health checks).
@@ -211,7 +227,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     throw new ConfigError('the metrics token (METRICS_TOKEN or --metrics-token-file) must have at least 16 characters');
   }
   if (state.clients.all().length === 0) log.warn('no RADIUS clients configured: add one with --address-secret-in or `gatehouse client add`');
-  if (state.downstream === undefined && settings.firstFactor === 'downstream') log.warn('no downstream RADIUS server configured: set --downstream-address and --secret-out');
+  if (!state.pools.some((p) => p.servers.length > 0) && settings.firstFactor === 'downstream') log.warn('no downstream RADIUS server configured: set --downstream-address and --secret-out');
   // A directory given on the command line or in the environment that cannot be used stops the
   // start; one stored from the UI that has become unusable is a warning (and a reason on each login).
   if (!state.directory.ok && settings.ldapUrl !== undefined) {
@@ -229,18 +245,18 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   const reload = (): Promise<void> => {
     const next = loads.then(async () => {
       state = await load();
+      pools.update(state.pools);
     });
     loads = next.catch(() => undefined);
     return next;
   };
   const unwatch = store.watch(() => {
     reload().then(
-      () => log.info('configuration reloaded', { clients: state.clients.all().length, downstream: state.downstream?.name ?? null }),
+      () => log.info('configuration reloaded', { clients: state.clients.all().length, downstream: state.pools.flatMap((p) => p.servers.map((x) => x.name)) }),
       (e: unknown) => log.error('reloading configuration failed; keeping the previous one', { error: (e as Error).message }),
     );
   });
 
-  const leg = createDownstreamLeg();
   const totp = createTotpFactor(createUserFactorQueries(store, sealer), () => ({ maxFailures: state.resolved.settings.totpMaxFailures, lockoutMs: state.resolved.settings.totpLockoutMinutes * 60_000 }), Date.now);
   // One client for every push approval: a keep-alive pool and one poll schedule (app/mfa/push/).
   const pushClient = createPushClient(pushCa !== undefined ? { ca: pushCa } : {});
@@ -290,7 +306,11 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   const proxy = createProxy({
     settings: () => state.resolved.settings,
     clients: () => state.clients,
-    downstream: () => state.downstream,
+    route: (userName) => {
+      const r = state.realms.route(userName);
+      return { pool: pools.get(r.pool), realm: r.realm, rewrite: r.rewrite };
+    },
+    pools,
     directory: () => state.directory,
     onDirectoryAccount: async (username, now) => {
       // A bind that says a synced user's account is disabled or gone applies at once (at every
@@ -403,7 +423,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   };
   // What this node reports of its second-factor services: on the dashboard and in its heartbeat.
   const nodeHealth = (): NodeHealth => ({
-    downstream: state.downstream === undefined ? 'none' : proxy.downstreamHealth(),
+    downstream: proxy.downstreamHealth(),
     push: ((h) => (h === 'timeout' ? 'failing' : h))(engine.pushHealth()),
   });
   let heartbeat: Heartbeat | undefined;
@@ -424,11 +444,13 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       state.clients.all().map((c) => ({ name: c.name, address: c.cidr.text, source: c.source, requireMessageAuthenticator: c.requireMessageAuthenticator, messageAuthenticatorSeen: c.messageAuthenticatorSeen, firstFactor: c.firstFactor })),
     clientActivity: (address) => proxy.activity(address),
     downstream: () => {
-      const ds = state.downstream;
+      const ds = pools.get(DEFAULT_POOL)?.servers[0];
       if (ds === undefined) return undefined;
       const src = state.resolved.sources.downstreamAddress;
       return { name: ds.name, host: ds.host, port: ds.port, source: src === 'flag' || src === 'env' ? src : 'db' };
     },
+    pools: () => pools.views(),
+    realms: () => state.realms.all(),
     pendingApprovals: () => engine.pendingApprovals(),
     directory: () => state.directory,
     policy: () => state.policy,
@@ -469,14 +491,14 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       };
       // The configured clients' names: their per-client counters are there from the start.
       const configured = state.clients.all().map((c) => c.name);
-      return counters.render(gauges, 'gatehouse_', configured) + renderProcessMetrics(build);
+      return counters.render(gauges, 'gatehouse_', configured) + renderPoolMetrics(pools.health(), 'gatehouse_') + renderProcessMetrics(build);
     },
     web,
     files,
     secure: false,
     agentHandler: timed('agent'),
     pushApi,
-    portal: createPortalFactors({ directory: () => state.directory, downstream: () => state.downstream, leg, totp, engine, settings: () => state.resolved.settings, random: randomPool() }),
+    portal: createPortalFactors({ directory: () => state.directory, downstream: () => pools.plan(pools.get(DEFAULT_POOL) ?? { name: DEFAULT_POOL, servers: [], mode: 'fail-over', responseWindowMs: 0, deadAfter: 1, checkIntervalMs: 1000 })[0], leg, totp, engine, settings: () => state.resolved.settings, random: randomPool() }),
   };
   const app = createHttpApp(httpDeps);
   const servers: ServerType[] = [];
@@ -550,6 +572,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
         directorySync.stop();
         // Waiting logins are answered (rejected) before the sockets close.
         proxy.shutdown();
+        pools.close();
         await engine.shutdown();
         sharedPushes?.close();
         sharedLimits?.close();

@@ -43,6 +43,7 @@ const UI_RULES: readonly Rule[] = [
   // The rest of the configuration can be read (never a secret: those are shown once, to the
   // admin who created them) but not changed.
   [['GET'], /^\/(clients|clients\/edit|downstream|directory|policy|settings|admins|tokens|applications|applications\/edit)$/, READERS],
+  [['GET'], /^\/sessions$/, EVERYONE],
 ];
 
 /** The JSON API under /api/v1, after the token is checked. */
@@ -50,7 +51,8 @@ const API_RULES: readonly Rule[] = [
   [['GET'], /^\/(status|nodes|approvals|audit|users)$/, EVERYONE],
   [['GET'], /^\/users\/[^/]+$/, EVERYONE],
   [['POST', 'PATCH', 'DELETE'], /^\/users(\/.*)?$/, SUPPORT],
-  [['GET'], /^\/(clients|downstream|settings|admins|tokens|applications)$/, READERS],
+  [['GET'], /^\/(clients|downstream|pools|realms|settings|admins|tokens|applications)$/, READERS],
+  [['GET'], /^\/sessions$/, EVERYONE],
 ];
 
 function allowedBy(rules: readonly Rule[], role: Role, method: string, path: string): boolean {

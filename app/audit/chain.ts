@@ -59,6 +59,10 @@ export interface AuditDetails {
   message?: string;
   /** The user name as sent, when it differs from the canonical one in `username`. */
   sentUsername?: string;
+  /** The realm that routed a RADIUS request (app/radius/realms.ts). */
+  realm?: string;
+  /** A downstream server's health state (app/radius/pools.ts). */
+  state?: 'alive' | 'zombie' | 'dead';
   /** The workstation a Windows request claimed, when its agent token names another. */
   claimedWorkstation?: string;
   /** Whether the Windows credential provider hides every other sign-in option. */

@@ -10,7 +10,7 @@ import type { Logger } from '../lib/log.js';
 export const HEARTBEAT_MS = 3_000;
 export const STALE_MS = 3 * HEARTBEAT_MS;
 
-export type ServiceHealth = 'ok' | 'unknown' | 'failing' | 'none';
+export type ServiceHealth = 'ok' | 'degraded' | 'unknown' | 'failing' | 'none';
 export interface NodeHealth {
   downstream: ServiceHealth;
   push: ServiceHealth;
@@ -38,7 +38,7 @@ export function defaultNodeName(given: string | undefined): string {
 function parseHealth(raw: string): { stopped: boolean; health: Partial<NodeHealth> } {
   try {
     const o = JSON.parse(raw) as { stopped?: unknown; downstream?: unknown; push?: unknown };
-    const pick = (v: unknown): ServiceHealth | undefined => (v === 'ok' || v === 'unknown' || v === 'failing' || v === 'none' ? v : undefined);
+    const pick = (v: unknown): ServiceHealth | undefined => (v === 'ok' || v === 'degraded' || v === 'unknown' || v === 'failing' || v === 'none' ? v : undefined);
     const health: Partial<NodeHealth> = {};
     const ds = pick(o.downstream);
     const push = pick(o.push);

@@ -47,7 +47,45 @@ export const downstreamServers = pgTable('downstream_servers', {
   secretSealed: bytea('secret_sealed').notNull(),
   requireMessageAuthenticator: boolean('require_message_authenticator').notNull().default(false),
   createdAt: bigint('created_at', { mode: 'number' }).notNull().default(NOW_MS),
+  pool: text('pool').notNull().default('default'),
+  acctPort: integer('acct_port').notNull().default(1813),
+  transport: text('transport', { enum: ['udp', 'radsec'] }).notNull().default('udp'),
 });
+
+export const downstreamPools = pgTable('downstream_pools', {
+  name: text('name').primaryKey(),
+  mode: text('mode', { enum: ['fail-over', 'load-balance'] }).notNull().default('fail-over'),
+  responseWindowMs: integer('response_window_ms').notNull().default(2000),
+  deadAfter: integer('dead_after').notNull().default(3),
+  checkIntervalMs: integer('check_interval_ms').notNull().default(10000),
+  createdAt: bigint('created_at', { mode: 'number' }).notNull().default(NOW_MS),
+});
+
+export const realms = pgTable('realms', {
+  name: text('name').primaryKey(),
+  pool: text('pool').notNull(),
+  strip: boolean('strip').notNull().default(false),
+  createdAt: bigint('created_at', { mode: 'number' }).notNull().default(NOW_MS),
+});
+
+export const radiusSessions = pgTable(
+  'radius_sessions',
+  {
+    id: integer('id').primaryKey().generatedByDefaultAsIdentity(),
+    client: text('client').notNull(),
+    nas: text('nas').notNull(),
+    sessionId: text('session_id').notNull(),
+    username: text('username').notNull(),
+    nasPort: text('nas_port'),
+    framedIp: text('framed_ip'),
+    callingStationId: text('calling_station_id'),
+    startedAt: bigint('started_at', { mode: 'number' }).notNull(),
+    updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+    inputBytes: bigint('input_bytes', { mode: 'number' }).notNull().default(0),
+    outputBytes: bigint('output_bytes', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [uniqueIndex('radius_sessions_key').on(t.client, t.nas, t.sessionId), index('radius_sessions_username').on(t.username)],
+);
 
 /** Settings stored from the admin UI or CLI; flags and environment variables override them. */
 export const settings = pgTable('settings', {

@@ -38,7 +38,55 @@ export const downstreamServers = sqliteTable('downstream_servers', {
   secretSealed: blob('secret_sealed', { mode: 'buffer' }).notNull(),
   requireMessageAuthenticator: integer('require_message_authenticator', { mode: 'boolean' }).notNull().default(false),
   createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
+  /** The pool it serves in (downstream_pools.name; a pool with no row there has the defaults). */
+  pool: text('pool').notNull().default('default'),
+  acctPort: integer('acct_port').notNull().default(1813),
+  /** `udp`, or `radsec` (RADIUS over TLS, RFC 6614, to `port`). */
+  transport: text('transport', { enum: ['udp', 'radsec'] }).notNull().default('udp'),
 });
+
+/** How a pool of downstream servers is used (app/radius/pools.ts). */
+export const downstreamPools = sqliteTable('downstream_pools', {
+  name: text('name').primaryKey(),
+  /** `fail-over` (in order) or `load-balance` (fewest outstanding). */
+  mode: text('mode', { enum: ['fail-over', 'load-balance'] }).notNull().default('fail-over'),
+  responseWindowMs: integer('response_window_ms').notNull().default(2000),
+  deadAfter: integer('dead_after').notNull().default(3),
+  checkIntervalMs: integer('check_interval_ms').notNull().default(10000),
+  createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
+});
+
+/** Realms (`user@realm`, `REALM\user`) and the pool each goes to; `DEFAULT` takes the rest. */
+export const realms = sqliteTable('realms', {
+  name: text('name').primaryKey(),
+  pool: text('pool').notNull(),
+  strip: integer('strip', { mode: 'boolean' }).notNull().default(false),
+  createdAt: integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`),
+});
+
+/**
+ * Who is connected right now, from RADIUS accounting (Start and Interim-Update write, Stop and
+ * Accounting-Off remove). One row per client, NAS and Acct-Session-Id.
+ */
+export const radiusSessions = sqliteTable(
+  'radius_sessions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    /** The RADIUS client's name, and the NAS as it names itself (NAS-Identifier or NAS-IP-Address). */
+    client: text('client').notNull(),
+    nas: text('nas').notNull(),
+    sessionId: text('session_id').notNull(),
+    username: text('username').notNull(),
+    nasPort: text('nas_port'),
+    framedIp: text('framed_ip'),
+    callingStationId: text('calling_station_id'),
+    startedAt: integer('started_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    inputBytes: integer('input_bytes').notNull().default(0),
+    outputBytes: integer('output_bytes').notNull().default(0),
+  },
+  (t) => [uniqueIndex('radius_sessions_key').on(t.client, t.nas, t.sessionId), index('radius_sessions_username').on(t.username)],
+);
 
 /** Settings stored from the admin UI or CLI; flags and environment variables override them. */
 export const settings = sqliteTable('settings', {

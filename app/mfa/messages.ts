@@ -24,6 +24,9 @@ export const MESSAGES = {
   // Reasons a front door decides before the second factor is asked.
   no_user_name: 'The request has no user name.',
   no_downstream: 'No RADIUS server is configured to check passwords.',
+  // EAP (802.1X): no text prompt, so push only; the person is the inner identity.
+  eap_no_identity: 'The RADIUS server did not name the user; sign-in cannot be approved.',
+  eap_needs_push: 'Wi-Fi and 802.1X sign-in needs push approval on your phone; ask your administrator to enrol one.',
   state_expired: 'The code request has expired; log in again.',
   state_mismatch: 'The code request does not belong to this login; log in again.',
   // The directory as the first factor. Whether the name exists, or the account is disabled,

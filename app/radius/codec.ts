@@ -233,6 +233,24 @@ export function encodeRequest(code: number, identifier: number, authenticator: B
   return buf;
 }
 
+/**
+ * Encode an Accounting-Request (RFC 2866 3): its Request Authenticator is MD5 over the packet with
+ * sixteen zero octets in its place, then the secret. No Message-Authenticator: the authenticator
+ * already covers every byte.
+ */
+export function encodeAccountingRequest(identifier: number, attributes: readonly Attribute[], secret: Buffer): Buffer {
+  const { buf } = layout(Code.AccountingRequest, identifier, ZERO_AUTHENTICATOR, attributes, false);
+  responseAuthenticator(buf, ZERO_AUTHENTICATOR, secret).copy(buf, 4);
+  return buf;
+}
+
+/** Whether an Accounting-Request's Request Authenticator was made with this secret (RFC 2866 3). */
+export function checkAccountingRequest(buf: Buffer, p: RadiusPacket, secret: Buffer): boolean {
+  return safeEqual(responseAuthenticator(wireBytes(buf), ZERO_AUTHENTICATOR, secret), p.authenticator);
+}
+
+const ZERO_AUTHENTICATOR = Buffer.alloc(16);
+
 /** Encode a response signed for the request it answers: Message-Authenticator, then Response Authenticator. */
 export function encodeResponse(code: number, identifier: number, requestAuthenticator: Buffer, attributes: readonly Attribute[], secret: Buffer, withMa = true): Buffer {
   const { buf, maOffset } = layout(code, identifier, requestAuthenticator, attributes, withMa);

@@ -6,7 +6,7 @@
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { checkResponse, Code, decodePacket, encodeRequest, type Attribute, type RadiusPacket } from './codec.js';
+import { checkResponse, Code, decodePacket, encodeAccountingRequest, encodeRequest, type Attribute, type RadiusPacket } from './codec.js';
 
 export interface DownstreamTarget {
   name: string;
@@ -14,7 +14,21 @@ export interface DownstreamTarget {
   port: number;
   secret: Buffer;
   requireMessageAuthenticator: boolean;
+  /** Accounting port (default 1813). */
+  acctPort?: number;
+  /** `radsec`: RADIUS over TLS (RFC 6614) to `port` (default 2083), secret `radsec`. */
+  transport?: 'udp' | 'radsec';
 }
+
+/** What is sent: an Access-Request, an Accounting-Request (to the accounting port), or a Status-Server probe. */
+export type ExchangeKind = 'access' | 'accounting' | 'status';
+
+/** The answers each kind of request takes (RFC 2865, RFC 2866, RFC 5997). */
+export const ANSWER_CODES: Readonly<Record<ExchangeKind, readonly number[]>> = {
+  access: [Code.AccessAccept, Code.AccessReject, Code.AccessChallenge],
+  accounting: [Code.AccountingResponse],
+  status: [Code.AccessAccept, Code.AccountingResponse],
+};
 
 export interface DownstreamAnswer {
   packet: RadiusPacket;
@@ -22,8 +36,8 @@ export interface DownstreamAnswer {
   requestAuthenticator: Buffer;
 }
 
-export type DownstreamFailure = 'timeout' | 'send_timeout' | 'send_error' | 'resolve_error' | 'overloaded' | 'closed';
-export const DOWNSTREAM_FAILURES = Object.keys({ timeout: 1, send_timeout: 1, send_error: 1, resolve_error: 1, overloaded: 1, closed: 1 } satisfies Record<DownstreamFailure, 1>) as DownstreamFailure[];
+export type DownstreamFailure = 'timeout' | 'send_timeout' | 'send_error' | 'resolve_error' | 'overloaded' | 'closed' | 'closed_by_peer';
+export const DOWNSTREAM_FAILURES = Object.keys({ timeout: 1, send_timeout: 1, send_error: 1, resolve_error: 1, overloaded: 1, closed: 1, closed_by_peer: 1 } satisfies Record<DownstreamFailure, 1>) as DownstreamFailure[];
 
 export class DownstreamError extends Error {
   constructor(
@@ -49,14 +63,17 @@ export interface DownstreamStats {
 }
 
 export interface DownstreamLeg {
-  exchange(target: DownstreamTarget, attributes: readonly Attribute[], authenticator: Buffer, timeouts: { sendMs: number; receiveMs: number }): Exchange;
+  /** `authenticator` is the Request Authenticator (ignored for accounting, whose authenticator is computed). */
+  exchange(target: DownstreamTarget, attributes: readonly Attribute[], authenticator: Buffer, timeouts: { sendMs: number; receiveMs: number }, kind?: ExchangeKind): Exchange;
   stats(): DownstreamStats;
   close(): Promise<void>;
 }
 
 interface Pending {
   target: DownstreamTarget;
+  kind: ExchangeKind;
   address: string;
+  port: number;
   authenticator: Buffer;
   wire: Buffer;
   resolve(a: DownstreamAnswer): void;
@@ -78,6 +95,8 @@ const RESOLVE_TTL_MS = 60_000;
 
 export interface DownstreamOptions {
   recvBufferBytes?: number;
+  /** The TLS transport for servers whose transport is `radsec` (app/radius/radsec.ts). */
+  radsec?: Pick<DownstreamLeg, 'exchange'> & { close(): Promise<void>; stats(): { connections: number; inFlight: number } };
 }
 
 export function createDownstreamLeg(opts: DownstreamOptions = {}): DownstreamLeg {
@@ -125,7 +144,7 @@ export function createDownstreamLeg(opts: DownstreamOptions = {}): DownstreamLeg
     if (buf.length < 20) return ignore('malformed');
     const p = slot.pending[buf[1]!];
     if (p === undefined) return ignore('unknown_id');
-    if (rinfo.port !== p.target.port || rinfo.address !== p.address) return ignore('wrong_source');
+    if (rinfo.port !== p.port || rinfo.address !== p.address) return ignore('wrong_source');
     let packet: RadiusPacket;
     try {
       packet = decodePacket(buf);
@@ -135,7 +154,7 @@ export function createDownstreamLeg(opts: DownstreamOptions = {}): DownstreamLeg
     const check = checkResponse(buf, packet, p.authenticator, p.target.secret);
     if (!check.authentic || check.ma === 'invalid') return ignore('bad_authenticator');
     if (check.ma === 'absent' && p.target.requireMessageAuthenticator) return ignore('missing_message_authenticator');
-    if (packet.code !== Code.AccessAccept && packet.code !== Code.AccessReject && packet.code !== Code.AccessChallenge) return ignore('unexpected_code');
+    if (!ANSWER_CODES[p.kind].includes(packet.code)) return ignore('unexpected_code');
     clearTimeout(p.timer);
     releaseId(slot, packet.identifier);
     p.resolve({ packet, requestAuthenticator: p.authenticator });
@@ -150,7 +169,12 @@ export function createDownstreamLeg(opts: DownstreamOptions = {}): DownstreamLeg
     return entry;
   }
 
-  function exchange(target: DownstreamTarget, attributes: readonly Attribute[], authenticator: Buffer, timeouts: { sendMs: number; receiveMs: number }): Exchange {
+  function exchange(target: DownstreamTarget, attributes: readonly Attribute[], authenticator: Buffer, timeouts: { sendMs: number; receiveMs: number }, kind: ExchangeKind = 'access'): Exchange {
+    if (target.transport === 'radsec') {
+      if (opts.radsec === undefined) return { answer: Promise.reject(new DownstreamError('send_error', `${target.name} is a RadSec server but no --radsec-cert/--radsec-key/--radsec-ca are configured`)), retransmit() {} };
+      return opts.radsec.exchange(target, attributes, authenticator, timeouts, kind);
+    }
+    const destPort = kind === 'accounting' ? (target.acctPort ?? 1813) : target.port;
     let wire: Buffer | undefined;
     let slotRef: Slot | undefined;
     let pendingRef: Pending | undefined;
@@ -168,11 +192,13 @@ export function createDownstreamLeg(opts: DownstreamOptions = {}): DownstreamLeg
         }
         const id = takeId(slot);
         inFlight++;
-        wire = encodeRequest(Code.AccessRequest, id, authenticator, attributes, target.secret, true);
+        wire = kind === 'accounting' ? encodeAccountingRequest(id, attributes, target.secret) : encodeRequest(kind === 'status' ? Code.StatusServer : Code.AccessRequest, id, authenticator, attributes, target.secret, true);
         const p: Pending = {
           target,
+          kind,
           address,
-          authenticator,
+          port: destPort,
+          authenticator: kind === 'accounting' ? wire.subarray(4, 20) : authenticator,
           wire,
           timer: undefined,
           resolve: resolveAnswer,
@@ -182,17 +208,17 @@ export function createDownstreamLeg(opts: DownstreamOptions = {}): DownstreamLeg
         slotRef = slot;
         pendingRef = p;
         const s = slot;
-        s.sock.send(wire, target.port, address, (err) => {
+        s.sock.send(wire, destPort, address, (err) => {
           clearTimeout(sendTimer);
           if (s.pending[id] !== p) return;
           if (err) {
             releaseId(s, id);
-            return rejectAnswer(new DownstreamError('send_error', `send to ${target.host}:${target.port} failed: ${err.message}`));
+            return rejectAnswer(new DownstreamError('send_error', `send to ${target.host}:${destPort} failed: ${err.message}`));
           }
           p.timer = setTimeout(() => {
             if (s.pending[id] !== p) return;
             releaseId(s, id);
-            rejectAnswer(new DownstreamError('timeout', `no answer from ${target.host}:${target.port} within ${timeouts.receiveMs} ms`));
+            rejectAnswer(new DownstreamError('timeout', `no answer from ${target.host}:${destPort} within ${timeouts.receiveMs} ms`));
           }, timeouts.receiveMs);
         });
       };
@@ -213,7 +239,7 @@ export function createDownstreamLeg(opts: DownstreamOptions = {}): DownstreamLeg
       answer,
       retransmit() {
         if (wire !== undefined && slotRef !== undefined && pendingRef !== undefined && slotRef.pending.includes(pendingRef)) {
-          slotRef.sock.send(wire, pendingRef.target.port, pendingRef.address);
+          slotRef.sock.send(wire, pendingRef.port, pendingRef.address);
         }
       },
     };
@@ -221,9 +247,10 @@ export function createDownstreamLeg(opts: DownstreamOptions = {}): DownstreamLeg
 
   return {
     exchange,
-    stats: () => ({ inFlight, sockets: pools[4].length + pools[6].length, ignored: { ...ignored } }),
+    stats: () => ({ inFlight: inFlight + (opts.radsec?.stats().inFlight ?? 0), sockets: pools[4].length + pools[6].length, ignored: { ...ignored } }),
     async close() {
       closed = true;
+      await opts.radsec?.close();
       for (const slot of [...pools[4], ...pools[6]]) {
         for (let id = 0; id < 256; id++) {
           const p = slot.pending[id];

@@ -21,6 +21,7 @@ import { messageAuthenticatorVerdict, type ClientTable, type RadiusClient } from
 import { Attr, checkRequestMa, Code, decodePacket, decodeVsa, encodeResponse, getAttr, getString, getVendorAttr, MsAttr, RadiusDecodeError, textAttributes, VENDOR_MICROSOFT, type Attribute, type RadiusPacket } from './codec.js';
 import { chapResponse, CryptoError, safeEqual, unhidePassword } from './crypto.js';
 import { DOWNSTREAM_FAILURES, DownstreamError, type DownstreamAnswer, type DownstreamLeg, type DownstreamTarget } from './downstream.js';
+import type { Pools, PoolSpec } from './pools.js';
 import { createDropAuditor } from './drops.js';
 import { RequestCache, type Entry } from './request-cache.js';
 import { clientResponseAttributes, downstreamRequestAttributes, proxyStateOf } from './rewrite.js';
@@ -34,7 +35,7 @@ const LIMITER_SWEEP_TICKS = 10;
 const DROP_REASONS = ['unknown_client', 'malformed', 'bad_message_authenticator', 'missing_message_authenticator', 'unsupported_code', 'rate_limited'] as const;
 type DropReason = (typeof DROP_REASONS)[number];
 /** Rejects decided here, before the engine is asked. */
-const DOOR_REJECTS = ['no_user_name', 'bad_user_name', 'no_downstream', 'state_expired', 'state_mismatch', 'directory_needs_pap', 'no_directory'] as const satisfies readonly MessageKey[];
+const DOOR_REJECTS = ['no_user_name', 'bad_user_name', 'no_downstream', 'state_expired', 'state_mismatch', 'directory_needs_pap', 'no_directory', 'eap_no_identity', 'eap_needs_push'] as const satisfies readonly MessageKey[];
 type RadiusRejectReason = (typeof DOOR_REJECTS)[number] | RejectReason;
 /**
  * The directory's refusals, each its own audit reason (`directory_` + the reason): what the person
@@ -70,7 +71,9 @@ export const RADIUS_COUNTERS: readonly CounterFamily[] = [
 export interface ProxyDeps {
   settings(): Readonly<Settings>;
   clients(): ClientTable;
-  downstream(): DownstreamTarget | undefined;
+  /** Where a user name's requests go: its realm's pool (undefined: no such pool) and the name to send. */
+  route(userName: string): { pool: PoolSpec | undefined; realm: string | undefined; rewrite: string | undefined };
+  pools: Pools;
   /** The directory, for clients whose first factor it is; or why it cannot be used. */
   directory(): { ok: true; directory: Directory } | { ok: false; problem: string };
   /**
@@ -96,12 +99,18 @@ export interface ProxyDeps {
   log: Logger;
 }
 
+/** A RadSec connection a packet came over: answers go back on it, signed with the secret `radsec`. */
+export interface Via {
+  client: RadiusClient;
+  send(buf: Buffer): void;
+}
+
 export interface Proxy {
-  handle(buf: Buffer, address: string, port: number): void;
+  handle(buf: Buffer, address: string, port: number, via?: Via): void;
   /** When a client (by its CIDR text) was last heard, and whether it signs requests. */
   activity(client: string): { lastSeen: number; sentMessageAuthenticator: boolean } | undefined;
-  /** Whether the downstream server answered the last exchange. */
-  downstreamHealth(): 'ok' | 'failing' | 'unknown';
+  /** Whether the downstream servers answer (app/radius/pools.ts). */
+  downstreamHealth(): 'ok' | 'degraded' | 'failing' | 'none';
   /** What the proxy holds in memory (for /metrics and the memory tests). */
   sizes(): { requests: number; challenges: number; dropSources: number; clientActivity: number };
   /** Stop taking new requests and stop the timers (the engine answers the waiting ones). */
@@ -156,6 +165,38 @@ function firstFactorOf(target: DownstreamTarget, answer: DownstreamAnswer): stri
   return h.digest('base64');
 }
 
+/** The request's attributes with User-Name replaced (a realm that strips). */
+function withUserName(attrs: readonly Attribute[], name: string): Attribute[] {
+  const value = Buffer.from(name, 'utf8');
+  return attrs.map((a) => (a.type === Attr.UserName ? { type: a.type, value } : a));
+}
+
+/** How long a downstream State is remembered for sending the next round to the same server. */
+const STICKY_STATE_MS = 120_000;
+const STICKY_STATE_LIMIT = 100_000;
+
+/**
+ * Downstream States and the server that issued each: the next round of an EAP conversation (or
+ * of a server's own challenge) must reach the server that holds its session. Bounded and swept.
+ */
+class StickyStates {
+  private readonly map = new Map<string, { server: string; until: number }>();
+  set(state: Buffer, server: string, now: number): void {
+    if (this.map.size >= STICKY_STATE_LIMIT) this.map.delete(this.map.keys().next().value!);
+    this.map.set(state.toString('latin1'), { server, until: now + STICKY_STATE_MS });
+  }
+  get(state: Buffer, now: number): string | undefined {
+    const hit = this.map.get(state.toString('latin1'));
+    return hit !== undefined && hit.until > now ? hit.server : undefined;
+  }
+  sweep(now: number): void {
+    for (const [k, v] of this.map) {
+      if (v.until > now) break;
+      this.map.delete(k);
+    }
+  }
+}
+
 /** A rule's reply attributes, parsed once per text (rules change rarely; a handful exist). */
 const parsedReplies = new Map<string, Attribute[]>();
 function replyAttributesOf(text: string): Attribute[] {
@@ -178,7 +219,8 @@ export function createProxy(deps: ProxyDeps): Proxy {
   const cache = new RequestCache();
   const drops = createDropAuditor();
   const activity = new Map<string, { lastSeen: number; sentMessageAuthenticator: boolean }>();
-  let downstreamState: 'ok' | 'failing' | 'unknown' = 'unknown';
+  /** Which server issued a downstream State (EAP rounds and other challenges go back to it). */
+  const stickyStates = new StickyStates();
   const challenges = deps.challenges ?? createChallengeStore(deps.random, deps.now);
   const clientBuckets = new TokenBuckets();
   let closing = false;
@@ -187,6 +229,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
   const sweep = setInterval(() => {
     const now = deps.now();
     cache.sweep(now);
+    stickyStates.sweep(now);
     const summary = drops.tick(now);
     if (summary !== undefined) void recordSafely(summary);
     if (++ticks % LIMITER_SWEEP_TICKS === 0) {
@@ -217,11 +260,12 @@ export function createProxy(deps: ProxyDeps): Proxy {
     for (const e of drops.drop(address, port, reason, client?.name ?? null, username ?? null, deps.now())) void recordSafely(e);
   }
 
-  function handle(buf: Buffer, rawAddress: string, port: number): void {
+  function handle(buf: Buffer, rawAddress: string, port: number, via?: Via): void {
     const received = deps.counters.latency.now();
     deps.counters.inc('packets');
     const address = normalizeAddress(rawAddress);
-    const client = deps.clients().lookup(address);
+    const client = via !== undefined ? via.client : deps.clients().lookup(address);
+    const send = via !== undefined ? (b: Buffer) => via.send(b) : (b: Buffer) => deps.send(b, port, address);
     if (client === undefined) return drop(address, port, 'unknown_client', undefined);
     if (closing) return;
     let packet: RadiusPacket;
@@ -247,7 +291,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     if (packet.code === Code.StatusServer) {
       // RFC 5997: Status-Server must carry a valid Message-Authenticator; answer that we are alive.
       if (maCheck === 'valid') {
-        deps.send(encodeResponse(Code.AccessAccept, packet.identifier, packet.authenticator, [], client.secret), port, address);
+        send(encodeResponse(Code.AccessAccept, packet.identifier, packet.authenticator, [], client.secret));
       }
       return;
     }
@@ -257,7 +301,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     const known = cache.get(key);
     if (known !== undefined) {
       deps.counters.inc('retransmissions');
-      if (known.response !== undefined) deps.send(known.response, port, address);
+      if (known.response !== undefined) send(known.response);
       else if (known.exchange !== undefined) known.exchange.retransmit();
       else known.repeat = true;
       return;
@@ -273,7 +317,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     const slot = deps.counters.clients.request(client.name);
     const entry = cache.add(key);
     // The packet's attribute values are views into `buf`, which stays alive with them.
-    authenticate(client, packet, address, port, key, entry, received, slot).catch(async (e: unknown) => {
+    authenticate(client, packet, address, port, send, key, entry, received, slot).catch(async (e: unknown) => {
       // Nothing was answered (an answer is sent only after its audit record is written): the
       // client retries, and its retransmission starts afresh. This is also the path when the
       // store cannot be written (busy, disk full): fail closed rather than answer unaudited.
@@ -289,7 +333,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
   }
 
   /** `received`: when the packet came in (the latency clock); `slot`: the client's counters. */
-  async function authenticate(client: RadiusClient, packet: RadiusPacket, address: string, port: number, key: string, entry: Entry, received: number, slot: ClientSlot): Promise<void> {
+  async function authenticate(client: RadiusClient, packet: RadiusPacket, address: string, port: number, send: (b: Buffer) => void, key: string, entry: Entry, received: number, slot: ClientSlot): Promise<void> {
     const source = `${address}:${port}`;
     const sentName = getString(packet.attributes, Attr.UserName);
     const callingStationId = getString(packet.attributes, Attr.CallingStationId);
@@ -308,8 +352,8 @@ export function createProxy(deps: ProxyDeps): Proxy {
         () => {
           cache.answered(key, entry, response, deps.now());
           deps.counters.inc(v.outcome === 'accept' ? 'accepts' : v.outcome === 'reject' ? 'rejects' : 'challenges', v.reason);
-          deps.send(response, port, address);
-          if (entry.repeat) deps.send(response, port, address);
+          send(response);
+          if (entry.repeat) send(response);
           deps.counters.latency.observe('radius', received);
           deps.counters.clients.answered(slot, v.outcome);
         },
@@ -329,14 +373,19 @@ export function createProxy(deps: ProxyDeps): Proxy {
     });
 
     if (sentName === undefined || sentName === '') return finish(reject('no_user_name'));
-    const subject = await deps.engine.subject(sentName);
-    if (!subject.ok) return finish(reject('bad_user_name', { message: subject.problem }));
-    auditName = subject.name;
-    if (subject.sent !== subject.name) details.sentUsername = subject.sent;
+    // EAP: the outer identity is often anonymous and says nothing about the person; the second
+    // factor is for the inner identity the server names in its Access-Accept (see below).
+    const eap = getAttr(packet.attributes, Attr.EapMessage) !== undefined;
+    let subject = await deps.engine.subject(sentName);
+    if (!subject.ok && !eap) return finish(reject('bad_user_name', { message: subject.problem }));
+    if (subject.ok) {
+      auditName = subject.name;
+      if (subject.sent !== subject.name) details.sentUsername = subject.sent;
+    }
 
     // The answer to one of our own code challenges: check the code, never the password again.
     const state = getAttr(packet.attributes, Attr.State);
-    if (state !== undefined && challenges.isOurs(state)) {
+    if (subject.ok && state !== undefined && challenges.isOurs(state)) {
       const code = codeOf(packet, client);
       if (code === undefined) {
         cache.forget(key);
@@ -361,44 +410,66 @@ export function createProxy(deps: ProxyDeps): Proxy {
     // A TOTP user may append the code to a PAP password (for clients that cannot do challenges).
     // The split password is tried first; if it is refused, the whole password is tried, for
     // people whose real password happens to end in ",123456".
-    const appended = password !== undefined && subject.codeDigits !== undefined ? splitAppendedCode(password, settings.otpDelimiter, subject.codeDigits) : undefined;
+    const appended = password !== undefined && subject.ok && subject.codeDigits !== undefined ? splitAppendedCode(password, settings.otpDelimiter, subject.codeDigits) : undefined;
 
     // The first factor: the downstream RADIUS server, or the directory (per client).
     let first: FirstFactorPass;
     if ((client.firstFactor ?? settings.firstFactor) === 'directory') {
       details.firstFactor = 'directory';
+      if (!subject.ok) return finish(reject('directory_needs_pap'));
       const checked = await checkWithDirectory(subject.name, password, appended);
       password?.fill(0);
       if (!checked.ok) return finish(checked.reply);
       first = checked.pass;
     } else {
-      const target = deps.downstream();
-      if (target === undefined) return finish(reject('no_downstream'));
-      let answer = await askDownstream(target, packet, client, appended?.password ?? password, entry, key, source, auditName, details);
+      const route = deps.route(sentName);
+      if (route.realm !== undefined) details.realm = route.realm;
+      if (route.pool === undefined || route.pool.servers.length === 0) return finish(reject('no_downstream', route.realm !== undefined ? { message: `realm ${route.realm}: no servers in pool ${route.pool?.name ?? '(missing)'}` } : undefined));
+      const preferred = state !== undefined ? stickyStates.get(state, deps.now()) : undefined;
+      let asked = await askDownstream(route.pool, route.rewrite, preferred, packet, client, appended?.password ?? password, entry, key, source, auditName, details);
       let code = appended?.code;
-      if (answer !== undefined && appended !== undefined && answer.packet.code === Code.AccessReject) {
-        answer = await askDownstream(target, packet, client, password, entry, key, source, auditName, details);
+      if (asked !== undefined && appended !== undefined && asked.answer.packet.code === Code.AccessReject) {
+        asked = await askDownstream(route.pool, route.rewrite, preferred, packet, client, password, entry, key, source, auditName, details);
         code = undefined;
       }
       password?.fill(0);
-      if (answer === undefined) return;
-      details.downstream = target.name;
-      const fromDownstream = { secret: target.secret, authenticator: answer.requestAuthenticator };
+      if (asked === undefined) return;
+      const { answer, server } = asked;
+      details.downstream = server.name;
+      const fromDownstream = { secret: server.secret, authenticator: answer.requestAuthenticator };
       const replyAttrs = clientResponseAttributes(answer.packet.attributes, fromDownstream, { secret: client.secret, authenticator: packet.authenticator }, proxyState, salt);
       if (answer.packet.code === Code.AccessReject) {
         return finish({ code: Code.AccessReject, attributes: replyAttrs, outcome: 'reject', reason: 'downstream_reject' });
       }
       if (answer.packet.code === Code.AccessChallenge) {
+        const issued = getAttr(answer.packet.attributes, Attr.State);
+        if (issued !== undefined) stickyStates.set(issued, server.name, deps.now());
         return finish({ code: Code.AccessChallenge, attributes: replyAttrs, outcome: 'challenge', reason: 'downstream_challenge' });
       }
+      if (eap) {
+        // The person is the inner identity the server names in its Accept (PEAP, TTLS); the
+        // Accept, with its MPPE keys, waits for the second factor like any other.
+        const inner = getString(answer.packet.attributes, Attr.UserName);
+        if (inner !== undefined && inner !== '') {
+          const innerSubject = await deps.engine.subject(inner);
+          if (!innerSubject.ok) return finish(reject('bad_user_name', { message: innerSubject.problem, sentUsername: sentName }));
+          subject = innerSubject;
+          auditName = subject.name;
+          details.sentUsername = sentName;
+        } else if (settings.eapInnerIdentity === 'required' || !subject.ok) {
+          return finish(reject('eap_no_identity', { message: 'the Access-Accept names no inner identity (User-Name); --eap-inner-identity required' }));
+        }
+      }
       const downstreamAnswer = answer;
-      first = { code, replyAttrs, accepted: { attributes: answer.packet.attributes, secret: target.secret, authenticator: answer.requestAuthenticator }, identity: () => firstFactorOf(target, downstreamAnswer) };
+      first = { code, replyAttrs, accepted: { attributes: answer.packet.attributes, secret: server.secret, authenticator: answer.requestAuthenticator }, identity: () => firstFactorOf(server, downstreamAnswer) };
     }
+    if (!subject.ok) return finish(reject('bad_user_name', { message: subject.problem }));
+    const person = subject;
 
     // The password is right. Now the second factor.
     let firstFactor: string | undefined;
     const verdict = await deps.engine.decide({
-      subject,
+      subject: person,
       ...(first.code !== undefined ? { code: { text: first.code, how: 'appended' as const } } : {}),
       origin: {
         door: 'radius',
@@ -412,13 +483,15 @@ export function createProxy(deps: ProxyDeps): Proxy {
       push: { title: settings.messageTitle, description: settings.messageDescription, fingerprint: callingStationId !== undefined ? `${client.name} from ${callingStationId}` : client.name },
       view: { client: client.name, station: callingStationId },
       audit: { source, client: client.name },
-      ...(settings.pushNumberMatching === 'yes' ? { numberMatching: 'type' as const } : {}),
+      // EAP has no text prompt: no number to type, and no code challenge (below).
+      ...(settings.pushNumberMatching === 'yes' && !eap ? { numberMatching: 'type' as const } : {}),
     });
+    if (verdict.kind === 'code_required' && eap) return finish(reject('eap_needs_push', { ...verdict.details, factor: 'totp' }));
     if (verdict.kind === 'code_required') {
       const number = verdict.reason === 'push_number_challenge';
       const st = await challenges.issue({
         client: client.cidr.text,
-        username: subject.name,
+        username: person.name,
         expires: deps.now() + (number ? settings.messageTtlSeconds : settings.totpChallengeTtl) * 1000,
         downstreamAttributes: first.accepted.attributes,
         downstreamSecret: first.accepted.secret,
@@ -467,29 +540,44 @@ export function createProxy(deps: ProxyDeps): Proxy {
     return { code: Code.AccessAccept, attributes: extra.length > 0 ? [...acceptAttributes, ...extra] : acceptAttributes, outcome: 'accept', reason: v.reason, details: v.details, ...(v.commit ? { commit: v.commit } : {}) };
   }
 
-  /** Forward to the downstream server; undefined (and audited, and forgotten) when it does not answer. */
-  async function askDownstream(target: DownstreamTarget, packet: RadiusPacket, client: RadiusClient, password: Buffer | undefined, entry: Entry, key: string, source: string, username: string | null, details: AuditDetails): Promise<DownstreamAnswer | undefined> {
+  /**
+   * Forward to the pool's servers (app/radius/pools.ts decides the order: at most two are tried,
+   * the first within the pool's response window); undefined (and audited, and forgotten) when none
+   * answers. `rewrite`: the User-Name the realm sends downstream.
+   */
+  async function askDownstream(pool: PoolSpec, rewrite: string | undefined, preferred: string | undefined, packet: RadiusPacket, client: RadiusClient, password: Buffer | undefined, entry: Entry, key: string, source: string, username: string | null, details: AuditDetails): Promise<{ answer: DownstreamAnswer; server: DownstreamTarget } | undefined> {
     const settings = deps.settings();
-    const downAuth = deps.random(16);
-    const attrs = downstreamRequestAttributes(packet.attributes, { secret: client.secret, authenticator: packet.authenticator }, { secret: target.secret, authenticator: downAuth }, password, salt);
-    const exchange = deps.leg.exchange(target, attrs, downAuth, { sendMs: settings.proxySendTimeout * 1000, receiveMs: settings.proxyReceiveTimeout * 1000 });
-    entry.exchange = exchange;
+    const plan = deps.pools.plan(pool, preferred);
+    let failure: { error: DownstreamError; server: DownstreamTarget } | undefined;
     try {
-      const answer = await exchange.answer;
-      downstreamState = 'ok';
-      return answer;
-    } catch (e) {
-      if (!(e instanceof DownstreamError)) throw e;
-      if (e.reason !== 'closed') downstreamState = 'failing';
-      // No answer to the client: it retries (or fails over to another server), and since the
-      // entry is forgotten, its retransmission is forwarded afresh.
-      cache.forget(key);
-      deps.counters.inc('errors', `downstream_${e.reason}`);
-      await deps.audit.record({ event: 'radius.auth', outcome: 'error', reason: `downstream_${e.reason}`, username, source, client: client.name, details: { ...details, downstream: target.name } });
-      return undefined;
+      for (let i = 0; i < plan.length; i++) {
+        const server = plan[i]!;
+        const last = i === plan.length - 1;
+        const downAuth = deps.random(16);
+        let attrs = downstreamRequestAttributes(packet.attributes, { secret: client.secret, authenticator: packet.authenticator }, { secret: server.secret, authenticator: downAuth }, password, salt);
+        if (rewrite !== undefined) attrs = withUserName(attrs, rewrite);
+        const receiveMs = last ? settings.proxyReceiveTimeout * 1000 : Math.min(pool.responseWindowMs, settings.proxyReceiveTimeout * 1000);
+        const exchange = deps.pools.send(pool, server, 'access', attrs, downAuth, { sendMs: settings.proxySendTimeout * 1000, receiveMs });
+        entry.exchange = exchange;
+        try {
+          return { answer: await exchange.answer, server };
+        } catch (e) {
+          if (!(e instanceof DownstreamError)) throw e;
+          failure = { error: e, server };
+          if (e.reason === 'closed') break;
+          if (!last) deps.log.warn('downstream server did not answer; trying the next one', { pool: pool.name, server: server.name, reason: e.reason });
+        }
+      }
     } finally {
       entry.exchange = undefined;
     }
+    if (failure === undefined) throw new Error(`pool ${pool.name} has no servers`);
+    // No answer to the client: it retries (or fails over to another server), and since the
+    // entry is forgotten, its retransmission is forwarded afresh.
+    cache.forget(key);
+    deps.counters.inc('errors', `downstream_${failure.error.reason}`);
+    await deps.audit.record({ event: 'radius.auth', outcome: 'error', reason: `downstream_${failure.error.reason}`, username, source, client: client.name, details: { ...details, downstream: failure.server.name, message: failure.error.message } });
+    return undefined;
   }
 
   /** The code in a request: typed as the PAP password, or inside a CHAP response; undefined when the packet is broken. */
@@ -546,7 +634,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
   return {
     handle,
     activity: (c) => activity.get(c),
-    downstreamHealth: () => downstreamState,
+    downstreamHealth: () => deps.pools.summary(),
     sizes: () => ({ requests: cache.size, challenges: challenges.size(), dropSources: drops.size(), clientActivity: activity.size }),
     shutdown() {
       closing = true;

@@ -18,7 +18,8 @@ import { changePushApplication, createPushApplication, removePushApplication, re
 import { findPushApplication, listPushApplications, type PushApplicationRow } from '../db/queries/push-apps.js';
 import { addClient, editClient, removeClient } from '../admin/clients.js';
 import type { Result } from '../admin/deps.js';
-import { removeDownstream, setDownstream } from '../admin/downstream.js';
+import { addServer, removeDownstream, removePool, removeRealm, removeServer, setDownstream, setPool, setRealm } from '../admin/downstream.js';
+import { DEFAULT_POOL } from '../radius/pools.js';
 import { setSetting } from '../admin/settings.js';
 import { apiAllows } from '../admin/roles.js';
 import { addUser, changeUser, cleanDisplayName, cleanEmail, cleanGroups, confirmUserTotp, enrolUserTotp, pageOfUsers, setUserProfile, userDetail } from '../admin/users.js';
@@ -125,7 +126,7 @@ export function createApiRoutes(d: WebDeps) {
   const downstreamView = async () => {
     const ds = d.downstream();
     if (ds === undefined) return null;
-    const stored = ds.source === 'db' ? (await listDownstreams(d.store, d.sealer))[0] : undefined;
+    const stored = ds.source === 'db' ? (await listDownstreams(d.store, d.sealer)).find((x) => x.pool === DEFAULT_POOL) : undefined;
     return { name: ds.name, host: ds.host, port: ds.port, source: ds.source, readOnly: ds.source !== 'db', requireMessageAuthenticator: stored?.requireMessageAuthenticator ?? false };
   };
   const settingViews = () => {
@@ -265,6 +266,66 @@ export function createApiRoutes(d: WebDeps) {
   });
   api.delete('/downstream', async (c) => {
     const r = await removeDownstream(d.admin, c.get('actor'));
+    return r.ok ? c.body(null, 204) : fail(c, r);
+  });
+
+  // --- pools of downstream servers, and realms
+
+  const poolsView = async () => {
+    const stored = await listDownstreams(d.store, d.sealer);
+    const fixedDefault = d.downstream()?.source === 'flag' || d.downstream()?.source === 'env';
+    return d.pools().map((p) => ({
+      name: p.name,
+      mode: p.mode,
+      responseWindowSeconds: p.responseWindowMs / 1000,
+      deadAfter: p.deadAfter,
+      checkIntervalSeconds: p.checkIntervalMs / 1000,
+      servers: p.servers.map((h) => ({
+        id: fixedDefault && p.name === DEFAULT_POOL ? null : (stored.find((x) => x.pool === p.name && x.name === h.server)?.id ?? null),
+        name: h.server,
+        address: h.address,
+        acctPort: h.acctPort,
+        transport: h.transport,
+        state: h.state,
+        unanswered: h.unanswered,
+        outstanding: h.outstanding,
+        lastAnswer: iso(h.lastAnswer),
+        since: iso(h.since),
+      })),
+    }));
+  };
+  api.get('/pools', async (c) => c.json({ pools: await poolsView() }));
+  api.put('/pools/:name', async (c) => {
+    const b = await readJson(c);
+    const r = await setPool(d.admin, c.get('actor'), c.req.param('name'), { mode: str(b, 'mode'), responseWindow: numText(b, 'responseWindowSeconds'), deadAfter: numText(b, 'deadAfter'), checkInterval: numText(b, 'checkIntervalSeconds') });
+    return r.ok ? c.json({ pools: await poolsView() }) : fail(c, r);
+  });
+  api.delete('/pools/:name', async (c) => {
+    const r = await removePool(d.admin, c.get('actor'), c.req.param('name'));
+    return r.ok ? c.body(null, 204) : fail(c, r);
+  });
+  api.post('/pools/:name/servers', async (c) => {
+    const b = await readJson(c);
+    const pool = c.req.param('name');
+    if (pool === DEFAULT_POOL && (d.downstream()?.source === 'flag' || d.downstream()?.source === 'env')) return c.json({ error: 'the default pool is set by --downstream-address (or DOWNSTREAM_ADDRESS) and cannot be changed here' }, 409);
+    const r = await addServer(d.admin, c.get('actor'), { pool, name: str(b, 'name'), host: str(b, 'host'), port: numText(b, 'port'), acctPort: numText(b, 'acctPort'), transport: str(b, 'transport'), secret: str(b, 'secret'), requireMessageAuthenticator: bool(b, 'requireMessageAuthenticator') });
+    return r.ok ? c.json({ id: r.value.id, pools: await poolsView() }, 201) : fail(c, r);
+  });
+  api.delete('/pools/:name/servers/:id', async (c) => {
+    const id = Number(c.req.param('id'));
+    const found = (await listDownstreams(d.store, d.sealer)).find((x) => x.id === id && x.pool === c.req.param('name'));
+    if (found === undefined) return c.json({ error: 'no such server in this pool' }, 404);
+    const r = await removeServer(d.admin, c.get('actor'), id);
+    return r.ok ? c.body(null, 204) : fail(c, r);
+  });
+  api.get('/realms', (c) => c.json({ realms: d.realms() }));
+  api.put('/realms/:name', async (c) => {
+    const b = await readJson(c);
+    const r = await setRealm(d.admin, c.get('actor'), c.req.param('name'), { pool: str(b, 'pool'), strip: bool(b, 'strip') });
+    return r.ok ? c.json({ realm: r.value }) : fail(c, r);
+  });
+  api.delete('/realms/:name', async (c) => {
+    const r = await removeRealm(d.admin, c.get('actor'), c.req.param('name'));
     return r.ok ? c.body(null, 204) : fail(c, r);
   });
 

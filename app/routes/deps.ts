@@ -1,5 +1,7 @@
 // What the web routes need from the running appliance. Built once in app/main.ts.
-import type { NodeView } from '../cluster/nodes.js';
+import type { NodeView, ServiceHealth } from '../cluster/nodes.js';
+import type { PoolView } from '../radius/pools.js';
+import type { RealmSpec } from '../radius/realms.js';
 import type { ResolvedSettings } from '../config.js';
 import type { SharedStore } from '../db/store.js';
 import type { Sealer } from '../db/secrets.js';
@@ -62,7 +64,10 @@ export interface WebDeps {
   directorySync: Pick<DirectorySync, 'status' | 'runNow'>;
   /** Where the directory's service-account password comes from (never the password). */
   bindPasswordSource(): BindPasswordSource | undefined;
-  health(): { downstream: 'ok' | 'unknown' | 'failing' | 'none'; push: 'ok' | 'unknown' | 'failing' | 'none' };
+  health(): { downstream: ServiceHealth; push: ServiceHealth };
+  /** The downstream pools, their settings and each server's state (app/radius/pools.ts). */
+  pools(): PoolView[];
+  realms(): readonly RealmSpec[];
   /** The appliances sharing the store, with their heartbeats (app/cluster/nodes.ts). */
   nodes(): Promise<NodeView[]>;
 }

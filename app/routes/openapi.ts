@@ -87,6 +87,7 @@ const time = (description: string): Schema => ({ type: 'string', format: 'date-t
 const obj = (properties: Record<string, Schema>, required: readonly string[] = Object.keys(properties)): Schema => ({ type: 'object', properties, required });
 
 const addressParam: Parameter = { name: 'address', in: 'path', required: true, description: 'The client address or CIDR, URL-encoded (10.0.0.0%2F24).', schema: { type: 'string' } };
+const poolParam: Parameter = { name: 'name', in: 'path', required: true, description: 'The pool.', schema: { type: 'string' } };
 const nameParam: Parameter = { name: 'name', in: 'path', required: true, description: 'User name (matched case-insensitively), URL-encoded.', schema: { type: 'string' } };
 const requireMa: Schema = { type: 'string', enum: ['yes', 'no', 'auto'], description: 'Require a Message-Authenticator from this client: yes, no, or auto (required once one was seen).' };
 const firstFactor: Schema = { type: 'string', enum: ['downstream', 'directory', 'default'], description: 'Who checks its passwords: the downstream RADIUS server, the directory (an LDAP bind as the user; PAP only), or default (the --first-factor setting).' };
@@ -158,6 +159,26 @@ export function openApiDocument(version: string): OpenApiDocument {
           responses: { '200': ok('The server in use.', obj({ downstream: ref('Downstream') })), ...withBody, '409': err('Conflict') },
         },
         delete: { operationId: 'removeDownstream', summary: 'Remove the stored downstream server', tags: ['downstream'], responses: { '204': noContent, ...authed, '404': err('NotFound') } },
+      },
+      '/pools': {
+        get: { operationId: 'listPools', summary: 'Pools of downstream servers, with each server\'s health (alive, zombie, dead)', tags: ['downstream'], responses: { '200': ok('The pools.', obj({ pools: { type: 'array', items: ref('Pool') } })), ...authed } },
+      },
+      '/pools/{name}': {
+        put: { operationId: 'setPool', summary: 'Create a pool or change its settings', tags: ['downstream'], parameters: [poolParam], requestBody: body(ref('PoolInput')), responses: { '200': ok('Every pool as it is now.', obj({ pools: { type: 'array', items: ref('Pool') } })), ...withBody } },
+        delete: { operationId: 'removePool', summary: 'Remove a pool and its servers (refused while a realm routes to it)', tags: ['downstream'], parameters: [poolParam], responses: { '204': noContent, ...authed, '404': err('NotFound'), '409': err('Conflict') } },
+      },
+      '/pools/{name}/servers': {
+        post: { operationId: 'addPoolServer', summary: 'Add a server to a pool (created with the defaults if new)', tags: ['downstream'], parameters: [poolParam], requestBody: body(ref('ServerInput')), responses: { '201': ok('The new server\'s id and every pool.', obj({ id: { type: 'integer' }, pools: { type: 'array', items: ref('Pool') } })), ...withBody, '409': err('Conflict') } },
+      },
+      '/pools/{name}/servers/{id}': {
+        delete: { operationId: 'removePoolServer', summary: 'Remove a server from a pool', tags: ['downstream'], parameters: [poolParam, { name: 'id', in: 'path', required: true, description: 'The server\'s id.', schema: { type: 'integer' } }], responses: { '204': noContent, ...authed, '404': err('NotFound') } },
+      },
+      '/realms': {
+        get: { operationId: 'listRealms', summary: 'Realms and the pool each routes to', tags: ['downstream'], responses: { '200': ok('The realms.', obj({ realms: { type: 'array', items: ref('Realm') } })), ...authed } },
+      },
+      '/realms/{name}': {
+        put: { operationId: 'setRealm', summary: 'Route a realm (corp.example, CORP, or DEFAULT) to a pool', tags: ['downstream'], parameters: [{ name: 'name', in: 'path', required: true, description: 'The realm.', schema: { type: 'string' } }], requestBody: body(obj({ pool: str('The pool.'), strip: { type: 'boolean', default: false, description: 'Send the user name without its realm.' } }, ['pool'])), responses: { '200': ok('The realm.', obj({ realm: ref('Realm') })), ...withBody } },
+        delete: { operationId: 'removeRealm', summary: 'Remove a realm', tags: ['downstream'], parameters: [{ name: 'name', in: 'path', required: true, description: 'The realm.', schema: { type: 'string' } }], responses: { '204': noContent, ...authed, '404': err('NotFound') } },
       },
       '/settings': {
         get: { operationId: 'listSettings', summary: 'Every setting that can be stored, with its value and where it comes from', tags: ['settings'], responses: { '200': ok('The settings.', obj({ settings: { type: 'array', items: ref('Setting') } })), ...authed } },
@@ -308,7 +329,7 @@ export function openApiDocument(version: string): OpenApiDocument {
         Status: obj({
           version: str('Gatehouse version.'),
           time: time('Now, on the appliance.'),
-          health: obj({ downstream: { type: 'string', enum: ['ok', 'unknown', 'failing', 'none'] }, push: { type: 'string', enum: ['ok', 'unknown', 'failing', 'none'] } }),
+          health: obj({ downstream: { type: 'string', enum: ['ok', 'degraded', 'unknown', 'failing', 'none'] }, push: { type: 'string', enum: ['ok', 'unknown', 'failing', 'none'] } }),
           downstream: nullable('string', 'Name of the downstream server in use.'),
           totals: obj(Object.fromEntries(['requests', 'accepts', 'rejects', 'challenges', 'drops', 'retransmissions', 'errors'].map((k): [string, Schema] => [k, { type: 'integer', minimum: 0 }]))),
           pending: obj({ pushes: { type: 'integer', description: 'Push approvals waiting.' }, logins: { type: 'integer', description: 'Logins waiting on them.' } }),
@@ -339,6 +360,50 @@ export function openApiDocument(version: string): OpenApiDocument {
           readOnly: { type: 'boolean' },
           requireMessageAuthenticator: { type: 'boolean', description: 'Answers without a Message-Authenticator are refused.' },
         }),
+        Pool: obj({
+          name: str('Pool name.'),
+          mode: { type: 'string', enum: ['fail-over', 'load-balance'] },
+          responseWindowSeconds: { type: 'number', description: 'How long a request waits for one server before the next is tried.' },
+          deadAfter: { type: 'integer', description: 'Unanswered requests or probes in a row that make a server dead.' },
+          checkIntervalSeconds: { type: 'number', description: 'How often zombie and dead servers are probed with Status-Server.' },
+          servers: {
+            type: 'array',
+            items: obj({
+              id: nullable('integer', 'Stored id; null for the server given by --downstream-address.'),
+              name: str('Display name.'),
+              address: str('host:port.'),
+              acctPort: { type: 'integer' },
+              transport: { type: 'string', enum: ['udp', 'radsec'] },
+              state: { type: 'string', enum: ['alive', 'zombie', 'dead'] },
+              unanswered: { type: 'integer' },
+              outstanding: { type: 'integer' },
+              lastAnswer: nullable('string', 'When it last answered.', 'date-time'),
+              since: time('In this state since.'),
+            }),
+          },
+        }),
+        PoolInput: obj(
+          {
+            mode: { type: 'string', enum: ['fail-over', 'load-balance'], default: 'fail-over' },
+            responseWindowSeconds: { type: ['number', 'string'], minimum: 0.1, maximum: 60, default: 2 },
+            deadAfter: { type: ['integer', 'string'], minimum: 1, maximum: 100, default: 3 },
+            checkIntervalSeconds: { type: ['number', 'string'], minimum: 0.2, maximum: 3600, default: 10 },
+          },
+          [],
+        ),
+        ServerInput: obj(
+          {
+            host: str('IP address (IPv4 or IPv6) or host name.'),
+            port: { type: ['integer', 'string'], minimum: 1, maximum: 65535, default: 1812, description: 'Authentication port (RadSec: 2083).' },
+            acctPort: { type: ['integer', 'string'], minimum: 1, maximum: 65535, default: 1813, description: 'Accounting port (RadSec: the same connection).' },
+            transport: { type: 'string', enum: ['udp', 'radsec'], default: 'udp' },
+            secret: str('Shared secret (8-128 characters); not used over RadSec, whose secret is "radsec".', { minLength: 8, maxLength: 128 }),
+            requireMessageAuthenticator: { type: 'boolean', default: false },
+            name: str('Display name; host:port when absent.'),
+          },
+          ['host'],
+        ),
+        Realm: obj({ name: str('corp.example, CORP, or DEFAULT.'), pool: str('The pool its requests go to.'), strip: { type: 'boolean' } }),
         DownstreamInput: obj(
           {
             host: str('IP address or host name.'),

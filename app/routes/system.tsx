@@ -4,11 +4,12 @@ import { OPTIONS } from '../config.js';
 import { listAdmins, listApiTokens } from '../db/queries/admins.js';
 import { listDownstreams } from '../db/queries/downstream.js';
 import { addAdmin, changeAdmin, checkNewAdmin, checkRole, setAdminRole } from '../admin/admins.js';
-import { checkDownstream, removeDownstream, setDownstream } from '../admin/downstream.js';
+import { addServer, checkDownstream, removeDownstream, removeRealm, removeServer, setDownstream, setPool, setRealm } from '../admin/downstream.js';
+import { DEFAULT_POOL } from '../radius/pools.js';
 import { checkSetting, SECURITY_SETTINGS, SETTING_CONTROLS, SETTING_GROUPS, setSetting } from '../admin/settings.js';
 import { ROLE_LABELS } from '../admin/roles.js';
 import { createApiToken, revokeApiToken } from '../admin/tokens.js';
-import { AdminsPage, ApprovalsLive, ApprovalsPage, BackupPage, ConfirmSettingPage, DownstreamPage, SettingsPage, TokensPage, type SettingRow } from '../views/system.js';
+import { AdminsPage, ApprovalsLive, ApprovalsPage, BackupPage, ConfirmSettingPage, DownstreamPage, SettingsPage, TokensPage, type PoolRow, type SettingRow } from '../views/system.js';
 import { isHtmx } from '../middleware/htmx.js';
 import type { WebEnv } from '../web-env.js';
 import { findAdminById } from '../db/queries/admins.js';
@@ -64,8 +65,31 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
     return c.render(<ApprovalsPage {...base(c)} now={now} pending={pending} recent={recent} />);
   };
 
-  const downstream = async (c: Context<WebEnv>, extra: PageExtra = {}, code: Status = 200) =>
-    c.render(<DownstreamPage {...base(c)} {...extra} current={d.downstream()} requireMa={(await listDownstreams(d.store, d.sealer))[0]?.requireMessageAuthenticator ?? false} />, code);
+  const downstream = async (c: Context<WebEnv>, extra: PageExtra = {}, code: Status = 200) => {
+    const stored = await listDownstreams(d.store, d.sealer);
+    const fixedDefault = d.downstream()?.source === 'flag' || d.downstream()?.source === 'env';
+    // Each server as the running pools see it, with its stored row's id where it has one (the
+    // flag server of the default pool has none: read-only here).
+    const pools: PoolRow[] = d.pools().map((p) => ({
+      name: p.name,
+      mode: p.mode,
+      responseWindowMs: p.responseWindowMs,
+      deadAfter: p.deadAfter,
+      checkIntervalMs: p.checkIntervalMs,
+      servers: p.servers.map((h) => ({
+        id: fixedDefault && p.name === DEFAULT_POOL ? undefined : stored.find((x) => x.pool === p.name && x.name === h.server)?.id,
+        name: h.server,
+        address: h.address,
+        acctPort: h.acctPort,
+        transport: h.transport,
+        pool: p.name,
+        state: h.state,
+        lastAnswer: h.lastAnswer,
+      })),
+    }));
+    const defaultStored = stored.find((x) => x.pool === DEFAULT_POOL);
+    return c.render(<DownstreamPage {...base(c)} {...extra} now={d.now()} pools={pools} realms={d.realms()} current={d.downstream()} requireMa={defaultStored?.requireMessageAuthenticator ?? false} />, code);
+  };
 
   const settingRows = (): SettingRow[] => {
     const { settings: s, sources } = d.resolved();
@@ -139,6 +163,58 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
       return downstream(c, { error: r.error }, r.status);
     })
     .get('/downstream/remove', (c) => c.redirect('/downstream', 303))
+    .post('/downstream/servers', async (c) => {
+      stayOn(c, '/downstream');
+      const b = await c.req.parseBody();
+      const input = { pool: str(b['pool']), name: str(b['name']), host: str(b['host']), port: str(b['port']), acctPort: str(b['acctPort']), transport: str(b['transport']), secret: str(b['secret']) };
+      const form = { ...input, secret: undefined };
+      const checked = checkDownstream(input);
+      if (!checked.ok) return downstream(c, { error: checked.error, field: checked.field, form }, checked.status);
+      // A server that checks passwords: adding one needs the admin's password and a code.
+      const refused = await confirmed(c, b);
+      if (refused !== undefined) return downstream(c, { error: refused, form }, 403);
+      const r = await addServer(d.admin, actor(c), input);
+      if (!r.ok) return downstream(c, { error: r.error, field: r.field, form }, r.status);
+      return seeOther(c, '/downstream', { kind: 'ok', text: `Server ${r.value.name} added to pool ${r.value.pool}.` });
+    })
+    .get('/downstream/servers', (c) => c.redirect('/downstream', 303))
+    .post('/downstream/servers/remove', async (c) => {
+      const b = await c.req.parseBody();
+      const id = Number(str(b['id']) ?? '');
+      const r = Number.isSafeInteger(id) ? await removeServer(d.admin, actor(c), id) : ({ ok: false, status: 404, error: 'no such downstream server' } as const);
+      if (r.ok) return seeOther(c, '/downstream', { kind: 'ok', text: 'Server removed.' });
+      stayOn(c, '/downstream');
+      return downstream(c, { error: r.error }, r.status);
+    })
+    .get('/downstream/servers/remove', (c) => c.redirect('/downstream', 303))
+    .post('/downstream/pools', async (c) => {
+      stayOn(c, '/downstream');
+      const b = await c.req.parseBody();
+      const name = (str(b['name']) ?? '').trim();
+      const input = { mode: str(b['mode']), responseWindow: str(b['responseWindow']), deadAfter: str(b['deadAfter']), checkInterval: str(b['checkInterval']) };
+      const r = await setPool(d.admin, actor(c), name, input);
+      if (!r.ok) return downstream(c, { error: r.error, field: r.field === 'name' ? 'poolName' : r.field, form: { ...input, poolName: name } }, r.status);
+      return seeOther(c, '/downstream', { kind: 'ok', text: `Pool ${r.value.name} saved.` });
+    })
+    .get('/downstream/pools', (c) => c.redirect('/downstream', 303))
+    .post('/downstream/realms', async (c) => {
+      stayOn(c, '/downstream');
+      const b = await c.req.parseBody();
+      const name = str(b['name']) ?? '';
+      const input = { pool: str(b['pool']), strip: b['strip'] === 'yes' };
+      const r = await setRealm(d.admin, actor(c), name, input);
+      if (!r.ok) return downstream(c, { error: r.error, field: r.field === 'pool' ? 'realmPool' : 'realm', form: { realmName: name, realmPool: input.pool, strip: input.strip } }, r.status);
+      return seeOther(c, '/downstream', { kind: 'ok', text: `Realm ${r.value.name} routes to pool ${r.value.pool}.` });
+    })
+    .get('/downstream/realms', (c) => c.redirect('/downstream', 303))
+    .post('/downstream/realms/remove', async (c) => {
+      const b = await c.req.parseBody();
+      const r = await removeRealm(d.admin, actor(c), str(b['name']) ?? '');
+      if (r.ok) return seeOther(c, '/downstream', { kind: 'ok', text: 'Realm removed.' });
+      stayOn(c, '/downstream');
+      return downstream(c, { error: r.error }, r.status);
+    })
+    .get('/downstream/realms/remove', (c) => c.redirect('/downstream', 303))
     .get('/settings', (c) => settings(c, { notice: takeNotice(c)?.text }))
     .post('/settings', async (c) => {
       const b = await c.req.parseBody();

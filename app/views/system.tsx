@@ -123,7 +123,7 @@ export function ApprovalsPage(p: Page & { now: number; pending: PendingRow[]; re
 
 // --- downstream
 
-export function DownstreamPage(p: Page & { current: { name: string; host: string; port: number; source: 'flag' | 'env' | 'db' } | undefined; requireMa: boolean }) {
+export function DownstreamPage(p: Page & PoolsProps & { current: { name: string; host: string; port: number; source: 'flag' | 'env' | 'db' } | undefined; requireMa: boolean }) {
   const fixed = p.current !== undefined && p.current.source !== 'db';
   return (
     <Layout title="Downstream RADIUS server" assets={p.assets} csrf={p.csrf} admin={p.admin} active="/downstream">
@@ -171,7 +171,185 @@ export function DownstreamPage(p: Page & { current: { name: string; host: string
         </section>
         </Allowed>
       )}
+      <PoolsCards {...p} />
     </Layout>
+  );
+}
+
+export interface ServerRow {
+  id: number | undefined;
+  name: string;
+  address: string;
+  acctPort: number;
+  transport: 'udp' | 'radsec';
+  pool: string;
+  state: 'alive' | 'zombie' | 'dead';
+  lastAnswer: number | undefined;
+}
+export interface PoolRow {
+  name: string;
+  mode: string;
+  responseWindowMs: number;
+  deadAfter: number;
+  checkIntervalMs: number;
+  servers: ServerRow[];
+}
+export interface PoolsProps {
+  now: number;
+  pools: PoolRow[];
+  realms: readonly { name: string; pool: string; strip: boolean }[];
+}
+
+const STATE_BADGE: Record<ServerRow['state'], [string, string]> = { alive: ['ok', 'alive'], zombie: ['warn', 'zombie (not answering)'], dead: ['bad', 'dead (probing)'] };
+
+/** Pools of servers (with each server's health), realms, and the forms that change them. */
+function PoolsCards(p: Page & PoolsProps) {
+  return (
+    <>
+      <section class="card" aria-labelledby="h-pools">
+        <h2 id="h-pools">Pools and servers</h2>
+        <p class="hint">A request tries the pool's first live server (fail-over) or the least busy one (load-balance); a server that does not answer within the response window is marked zombie and the next one is tried; after the set number of unanswered requests it is dead and probed with Status-Server until it answers again.</p>
+        {p.pools.length === 0 ? <p class="empty">No pools yet.</p> : null}
+        {p.pools.map((pool) => (
+          <div class="pool">
+            <h3>
+              {pool.name} <span class="muted">· {pool.mode} · window {pool.responseWindowMs / 1000} s · dead after {pool.deadAfter} · probe every {pool.checkIntervalMs / 1000} s</span>
+            </h3>
+            {pool.servers.length === 0 ? (
+              <p class="empty">No servers in this pool.</p>
+            ) : (
+              <div class="scroll">
+                <table>
+                  <thead>
+                    <tr><th>Server</th><th>Address</th><th>Transport</th><th>Health</th><th>Last answer</th><th><span class="muted">Actions</span></th></tr>
+                  </thead>
+                  <tbody>
+                    {pool.servers.map((s) => (
+                      <tr>
+                        <td>{s.name}</td>
+                        <td class="mono">{s.address} <span class="muted">acct {s.acctPort}</span></td>
+                        <td>{s.transport === 'radsec' ? 'RadSec (TLS)' : 'UDP'}</td>
+                        <td><span class={`badge ${STATE_BADGE[s.state][0]}`}>{STATE_BADGE[s.state][1]}</span></td>
+                        <td>{s.lastAnswer === undefined ? <span class="muted">not yet</span> : ago(s.lastAnswer, p.now)}</td>
+                        <td class="actions">
+                          {s.id === undefined ? (
+                            <span class="muted">read-only</span>
+                          ) : (
+                            <Allowed path="/downstream/servers/remove">
+                              <form method="post" action="/downstream/servers/remove" hx-confirm={`Remove the server ${s.name} from pool ${pool.name}?`}>
+                                <Csrf token={p.csrf} />
+                                <input type="hidden" name="id" value={String(s.id)} />
+                                <button type="submit" class="small danger">Remove</button>
+                              </form>
+                            </Allowed>
+                          )}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+          </div>
+        ))}
+      </section>
+      <Allowed path="/downstream/servers">
+        <section class="card" aria-labelledby="h-add-server">
+          <h2 id="h-add-server">Add a server to a pool</h2>
+          <form method="post" action="/downstream/servers">
+            <Csrf token={p.csrf} />
+            <div class="row">
+              <Field label="Pool" name="pool" required value={formText(p, 'pool') ?? 'default'} error={errorOf(p, 'pool')} />
+              <Field label="Name" name="name" value={formText(p, 'name')} error={errorOf(p, 'name')} hint="Default: host:port" />
+              <Field label="Host or IP address" name="host" required value={formText(p, 'host')} error={errorOf(p, 'host')} />
+            </div>
+            <div class="row">
+              <div class="field">
+                <label for="f-transport">Transport</label>
+                <select id="f-transport" name="transport">
+                  <option value="udp" selected={formText(p, 'transport') !== 'radsec'}>UDP (shared secret)</option>
+                  <option value="radsec" selected={formText(p, 'transport') === 'radsec'}>RadSec (TLS, certificates)</option>
+                </select>
+              </div>
+              <Field label="Port" name="port" value={formText(p, 'port')} inputmode="numeric" error={errorOf(p, 'port')} hint="Default 1812 (RadSec 2083)" />
+              <Field label="Accounting port" name="acctPort" value={formText(p, 'acctPort')} inputmode="numeric" error={errorOf(p, 'acctPort')} hint="Default 1813" />
+              <Field label="Shared secret" name="secret" type="password" autocomplete="new-password" error={errorOf(p, 'secret')} hint="UDP: at least 8 characters; RadSec: not used" />
+            </div>
+            <div class="row">
+              <button type="submit">Add server</button>
+            </div>
+          </form>
+        </section>
+        <section class="card" aria-labelledby="h-pool-settings">
+          <h2 id="h-pool-settings">Pool settings</h2>
+          <form method="post" action="/downstream/pools">
+            <Csrf token={p.csrf} />
+            <div class="row">
+              <Field label="Pool" name="name" required value={formText(p, 'poolName')} error={errorOf(p, 'poolName')} />
+              <div class="field">
+                <label for="f-mode">Mode</label>
+                <select id="f-mode" name="mode">
+                  <option value="fail-over" selected={formText(p, 'mode') !== 'load-balance'}>fail-over</option>
+                  <option value="load-balance" selected={formText(p, 'mode') === 'load-balance'}>load-balance</option>
+                </select>
+              </div>
+              <Field label="Response window (s)" name="responseWindow" value={formText(p, 'responseWindow')} error={errorOf(p, 'responseWindow')} hint="Default 2" />
+              <Field label="Dead after" name="deadAfter" value={formText(p, 'deadAfter')} inputmode="numeric" error={errorOf(p, 'deadAfter')} hint="Unanswered requests; default 3" />
+              <Field label="Probe every (s)" name="checkInterval" value={formText(p, 'checkInterval')} error={errorOf(p, 'checkInterval')} hint="Default 10" />
+            </div>
+            <div class="row">
+              <button type="submit">Save pool</button>
+            </div>
+          </form>
+        </section>
+      </Allowed>
+      <section class="card" aria-labelledby="h-realms">
+        <h2 id="h-realms">Realms</h2>
+        <p class="hint">alice@corp.example and CORP\alice go to their realm's pool; names of other realms, or of none, go to the DEFAULT realm's pool, or to the pool named default.</p>
+        {p.realms.length === 0 ? (
+          <p class="empty">No realms: every request goes to the default pool.</p>
+        ) : (
+          <table>
+            <thead>
+              <tr><th>Realm</th><th>Pool</th><th>Name sent downstream</th><th><span class="muted">Actions</span></th></tr>
+            </thead>
+            <tbody>
+              {p.realms.map((r) => (
+                <tr>
+                  <td class="mono">{r.name}</td>
+                  <td>{r.pool}</td>
+                  <td>{r.strip ? 'without the realm' : 'as sent'}</td>
+                  <td class="actions">
+                    <Allowed path="/downstream/realms/remove">
+                      <form method="post" action="/downstream/realms/remove" hx-confirm={`Remove the realm ${r.name}?`}>
+                        <Csrf token={p.csrf} />
+                        <input type="hidden" name="name" value={r.name} />
+                        <button type="submit" class="small danger">Remove</button>
+                      </form>
+                    </Allowed>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <Allowed path="/downstream/realms">
+          <form method="post" action="/downstream/realms">
+            <Csrf token={p.csrf} />
+            <div class="row">
+              <Field label="Realm" name="name" required value={formText(p, 'realmName')} error={errorOf(p, 'realm')} hint="corp.example, CORP or DEFAULT" />
+              <Field label="Pool" name="pool" required value={formText(p, 'realmPool')} error={errorOf(p, 'realmPool')} />
+              <div class="field">
+                <label><input type="checkbox" name="strip" value="yes" checked={p.form?.['strip'] === true} /> Strip the realm before sending</label>
+              </div>
+            </div>
+            <div class="row">
+              <button type="submit">Save realm</button>
+            </div>
+          </form>
+        </Allowed>
+      </section>
+    </>
   );
 }
 

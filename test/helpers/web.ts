@@ -191,6 +191,8 @@ export async function makeWebApp(opts: WebAppOptions = {}): Promise<WebApp> {
     sealer,
     audit,
     pushRequests: createPushRequests(clock.now),
+    pools: () => [],
+    realms: () => [],
     pushPublicKey: (await vapidKeys(store, sealer, generateVapidKeys)).publicKey,
     auditStore,
     counters,

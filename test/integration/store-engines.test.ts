@@ -123,7 +123,7 @@ for (const [name, open] of Object.entries(engines)) {
   });
 
   S('downstream: setting replaces, in one transaction', async ({ e }) => {
-    await race(e, 4, (s, i) => replaceDownstream(s, sealer, { name: `r${i}`, host: '192.0.2.10', port: 1812 + i, secret: `down-${i}`, requireMessageAuthenticator: i % 2 === 0 }));
+    await race(e, 4, (s, i) => replaceDownstream(s, sealer, { name: `r${i}`, host: '192.0.2.10', port: 1812 + i, acctPort: 1813, transport: 'udp', pool: 'default', secret: `down-${i}`, requireMessageAuthenticator: i % 2 === 0 }));
     const all = await listDownstreams(e.a, sealer);
     assert.is(all.length, 1);
     assert.is(all[0]!.secret.toString(), `down-${all[0]!.port - 1812}`);

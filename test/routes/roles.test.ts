@@ -132,6 +132,16 @@ const TABLE: Record<string, Access> = {
   'POST /downstream': ADMIN,
   'POST /downstream/remove': ADMIN,
   'GET /downstream/remove': ADMIN,
+  'POST /downstream/servers': ADMIN,
+  'GET /downstream/servers': ADMIN,
+  'POST /downstream/servers/remove': ADMIN,
+  'GET /downstream/servers/remove': ADMIN,
+  'POST /downstream/pools': ADMIN,
+  'GET /downstream/pools': ADMIN,
+  'POST /downstream/realms': ADMIN,
+  'GET /downstream/realms': ADMIN,
+  'POST /downstream/realms/remove': ADMIN,
+  'GET /downstream/realms/remove': ADMIN,
   'POST /directory/test': ADMIN,
   'POST /directory/test-user': ADMIN,
   'POST /directory/password': ADMIN,
@@ -186,6 +196,14 @@ const TABLE: Record<string, Access> = {
   'DELETE /api/v1/clients/:address': ADMIN,
   'PUT /api/v1/downstream': ADMIN,
   'DELETE /api/v1/downstream': ADMIN,
+  'GET /api/v1/pools': READERS,
+  'PUT /api/v1/pools/:name': ADMIN,
+  'DELETE /api/v1/pools/:name': ADMIN,
+  'POST /api/v1/pools/:name/servers': ADMIN,
+  'DELETE /api/v1/pools/:name/servers/:id': ADMIN,
+  'GET /api/v1/realms': READERS,
+  'PUT /api/v1/realms/:name': ADMIN,
+  'DELETE /api/v1/realms/:name': ADMIN,
   'PUT /api/v1/settings/:key': ADMIN,
 };
 
@@ -206,7 +224,8 @@ function urlOf(path: string): string {
     .replace(':action{lock|unlock}', 'lock')
     .replace(':address', encodeURIComponent('10.0.0.0/24'))
     .replace(':name', 'carol')
-    .replace(':key', 'failmode');
+    .replace(':key', 'failmode')
+    .replace(':id', '1');
 }
 
 /** A body the operation would accept, so that "let through" is not hidden behind a 400. */
@@ -216,6 +235,8 @@ function bodyOf(method: string, path: string): Record<string, string> {
     if (path === '/api/v1/clients') return { address: '10.1.0.0/24', secret: 'a-long-enough-secret' };
     if (path === '/api/v1/downstream') return { host: '192.0.2.9', secret: 'a-long-enough-secret' };
     if (path.startsWith('/api/v1/settings/')) return { value: 'secure' };
+    if (path.startsWith('/api/v1/pools/') && path.endsWith('/servers')) return { host: '192.0.2.9', secret: 'a-long-enough-secret' };
+    if (path.startsWith('/api/v1/realms/')) return { pool: 'default' };
     if (path.startsWith('/api/v1/clients/')) return { name: 'renamed' };
     return {};
   }

@@ -27,6 +27,13 @@ const TABLE: [SettingKey, string, string, Settings[SettingKey]][] = [
   ['secretOut', 'secret-out', 'SECRET_OUT', undefined],
   ['portIn', 'port-in', 'PORT_IN', 1812],
   ['portOut', 'port-out', 'PORT_OUT', 1812],
+  ['portAcct', 'port-acct', 'PORT_ACCT', 1813],
+  ['portOutAcct', 'port-out-acct', 'PORT_OUT_ACCT', 1813],
+  ['radsecPort', 'radsec-port', 'RADSEC_PORT', 2083],
+  ['radsecCert', 'radsec-cert', 'RADSEC_CERT', undefined],
+  ['radsecKey', 'radsec-key', 'RADSEC_KEY', undefined],
+  ['radsecCa', 'radsec-ca', 'RADSEC_CA', undefined],
+  ['eapInnerIdentity', 'eap-inner-identity', 'EAP_INNER_IDENTITY', 'required'],
   ['dataDir', 'data-dir', 'GATEHOUSE_DATA_DIR', './data'],
   ['httpAddress', 'http-address', 'HTTP_ADDRESS', '127.0.0.1'],
   ['httpPort', 'http-port', 'HTTP_PORT', 8080],
@@ -92,6 +99,13 @@ const SAMPLE: Record<SettingKey, [string, unknown]> = {
   secretOut: ['down-secret', 'down-secret'],
   portIn: ['11812', 11812],
   portOut: ['21812', 21812],
+  portAcct: ['0', 0],
+  portOutAcct: ['21813', 21813],
+  radsecPort: ['12083', 12083],
+  radsecCert: ['/etc/gatehouse/radsec.pem', '/etc/gatehouse/radsec.pem'],
+  radsecKey: ['/etc/gatehouse/radsec.key', '/etc/gatehouse/radsec.key'],
+  radsecCa: ['/etc/gatehouse/radsec-ca.pem', '/etc/gatehouse/radsec-ca.pem'],
+  eapInnerIdentity: ['outer', 'outer'],
   dataDir: ['/var/lib/gatehouse', '/var/lib/gatehouse'],
   httpAddress: ['::', '::'],
   httpPort: ['9090', 9090],
@@ -156,8 +170,8 @@ function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
 
 // --- names and defaults ---------------------------------------------------
 
-Config('every option has the flag, environment variable and default of DESIGN.md (21) or of Gatehouse own (TOTP, abuse limits, TLS, names, transport, audit feed, own push)', () => {
-  assert.is(OPTIONS.length, 61);
+Config('every option has the flag, environment variable and default of DESIGN.md (21) or of Gatehouse own (TOTP, abuse limits, TLS, names, transport, audit feed, own push, RADIUS breadth)', () => {
+  assert.is(OPTIONS.length, 68);
   assert.equal(
     OPTIONS.map((o) => [o.key, o.flag, o.env, o.fallback]),
     TABLE,
