@@ -3,8 +3,9 @@
  *
  * startFreeRadius() writes a minimal, self-contained radiusd.conf (plus a `users` file) into a fresh
  * directory under os.tmpdir(), runs `freeradius -f -l stdout -d DIR` as a child process listening on
- * 127.0.0.1 only, and resolves once the server logged "Ready to process requests" and its UDP port
- * is really bound. Nothing from /etc/freeradius is used; dictionaries come from /usr/share/freeradius.
+ * 127.0.0.1 only (or FreeRadiusOptions.listenAddress), and resolves once the server logged "Ready to
+ * process requests" and its UDP ports are really bound. Nothing from /etc/freeradius is used;
+ * dictionaries come from /usr/share/freeradius.
  *
  * What the instance does:
  * - PAP, CHAP, MS-CHAPv1 and MS-CHAPv2 against Cleartext-Password from the users file (mschap uses
@@ -12,13 +13,19 @@
  * - Optional challenge user (see FreeRadiusOptions.challengeUser), written in unlang in authorize {}.
  * - reject_delay = 0, recv_buff = 4194304, Status-Server answered, every reply attribute removed
  *   from Access-Rejects (as the stock attr_filter.access_reject would).
+ * - Optional EAP (FreeRadiusOptions.eap): PEAP with inner EAP-MSCHAPv2 and TTLS with inner PAP,
+ *   against the same users file through a second virtual server `inner-tunnel`, with a test CA and
+ *   server certificate made by the openssl CLI. The outer Access-Accept carries the inner identity
+ *   as User-Name (or none, with eapNoInnerName), and the MPPE keys.
+ * - Optional accounting (FreeRadiusOptions.accounting): Accounting-Request answered on a second UDP
+ *   port, every record appended to a detail file (FreeRadius.accountingRecords()).
  *
  * No module-level mutable state: every call owns its process, directory and log buffer.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -58,14 +65,49 @@ export interface FreeRadiusOptions {
    * the answer is accepted.)
    */
   challengeUser?: FreeRadiusChallengeUser;
-  /** UDP port on 127.0.0.1. Default: a free port picked by the helper (retried if it gets taken). */
+  /** UDP port on listenAddress. Default: a free port picked by the helper (retried if it gets taken). */
   port?: number;
   /** Run `freeradius -X` (single-threaded full debug trace in logs()) instead of `-f -l stdout`. */
   debug?: boolean;
+  /**
+   * Enable EAP on the auth port: PEAP (inner EAP-MSCHAPv2) and EAP-TTLS (inner PAP), both checked
+   * against `users` in a second virtual server `inner-tunnel`; also EAP-MD5 outside a tunnel. TLS 1.2
+   * with a fresh test CA and server certificate (ECDSA P-256, made with the openssl CLI into dir;
+   * FreeRadius.caCert is the CA for the supplicant's ca_cert). The outer identity may be anything
+   * (e.g. "anonymous"): the Access-Accept carries User-Name = the inner identity, and
+   * MS-MPPE-Send-Key / MS-MPPE-Recv-Key. Default off.
+   */
+  eap?: boolean;
+  /** With eap: the outer Access-Accept carries no User-Name at all (neither inner nor outer name). */
+  eapNoInnerName?: boolean;
+  /**
+   * Also answer Accounting-Request (with Accounting-Response) on a second UDP port
+   * (FreeRadius.acctPort) and append every record to a detail file (FreeRadius.accountingRecords()).
+   * Default off.
+   */
+  accounting?: boolean;
+  /** UDP port for accounting. Default: a free port picked by the helper. Only with accounting. */
+  acctPort?: number;
+  /** Address the server listens on (auth and accounting): an IPv4 or IPv6 literal. Default '127.0.0.1'. */
+  listenAddress?: string;
 }
 
 export interface FreeRadius {
   port: number;
+  /** The address it listens on (FreeRadiusOptions.listenAddress, default '127.0.0.1'). */
+  address: string;
+  /** `address:port`, or `[address]:port` for IPv6, as radclient takes it. */
+  server: string;
+  /** With eap: path (inside dir) of the test CA certificate (PEM) that signed the server certificate. */
+  caCert?: string;
+  /** With accounting: the UDP accounting port on address. */
+  acctPort?: number;
+  /**
+   * With accounting: the detail file so far, one block per Accounting-Request (a timestamp line,
+   * then tab-indented `Attribute = value` lines incl. User-Name and Acct-Status-Type, then a blank
+   * line); '' before the first record. Rejects when accounting is not enabled.
+   */
+  accountingRecords(): Promise<string>;
   /** The instance's config directory (removed by stop()). */
   dir: string;
   /** Everything the server wrote to stdout and stderr so far. */
@@ -102,30 +144,30 @@ export function requireTool(cmd: string, debianPackage: string): void {
   }
 }
 
-/** A UDP port on 127.0.0.1 that was free a moment ago. */
-export function freeUdpPort(): Promise<number> {
+/** A UDP port on `address` (default 127.0.0.1; IPv6 literals work) that was free a moment ago. */
+export function freeUdpPort(address = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
-    const socket = createSocket('udp4');
+    const socket = createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
     socket.once('error', (err) => {
       socket.close();
       reject(err);
     });
-    socket.bind(0, '127.0.0.1', () => {
+    socket.bind(0, address, () => {
       const { port } = socket.address();
       socket.close(() => resolve(port));
     });
   });
 }
 
-/** True when something holds 127.0.0.1:port (UDP), i.e. binding it fails with EADDRINUSE. */
-export function udpPortInUse(port: number): Promise<boolean> {
+/** True when something holds address:port (UDP; default 127.0.0.1), i.e. binding it fails with EADDRINUSE. */
+export function udpPortInUse(port: number, address = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = createSocket({ type: 'udp4', reuseAddr: false });
+    const socket = createSocket({ type: isIP(address) === 6 ? 'udp6' : 'udp4', reuseAddr: false });
     socket.once('error', (err: NodeJS.ErrnoException) => {
       socket.close();
       resolve(err.code === 'EADDRINUSE');
     });
-    socket.bind(port, '127.0.0.1', () => {
+    socket.bind(port, address, () => {
       socket.close(() => resolve(false));
     });
   });
@@ -186,8 +228,16 @@ function validateOptions(opts: FreeRadiusOptions): void {
       throw new Error(`freeradius helper: challengeUser.state must be 1-253 bytes of hex without 0x: ${JSON.stringify(ch.state)}`);
     }
   }
-  if (opts.port !== undefined && !(Number.isInteger(opts.port) && opts.port > 0 && opts.port < 65536)) {
-    throw new Error(`freeradius helper: bad port ${opts.port}`);
+  for (const [what, port] of [['port', opts.port], ['acctPort', opts.acctPort]] as const) {
+    if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
+      throw new Error(`freeradius helper: bad ${what} ${port}`);
+    }
+  }
+  if (opts.acctPort !== undefined && !opts.accounting) throw new Error('freeradius helper: acctPort needs accounting: true');
+  if (opts.acctPort !== undefined && opts.acctPort === opts.port) throw new Error('freeradius helper: acctPort must differ from port');
+  if (opts.eapNoInnerName && !opts.eap) throw new Error('freeradius helper: eapNoInnerName needs eap: true');
+  if (opts.listenAddress !== undefined && isIP(opts.listenAddress) === 0) {
+    throw new Error(`freeradius helper: listenAddress must be an IPv4 or IPv6 literal: ${JSON.stringify(opts.listenAddress)}`);
   }
 }
 
@@ -311,8 +361,163 @@ thread pool {
 ${clientBlocks}`;
 }
 
-function radiusdConf(dir: string, port: number, opts: FreeRadiusOptions): string {
+/** Where the EAP test PKI lives inside the instance directory (written by makeTestPki). */
+const PKI = { dir: 'certs', ca: 'certs/ca.pem', cert: 'certs/server.pem', key: 'certs/server.key' } as const;
+/** The accounting detail file inside the instance directory. */
+const DETAIL_FILE = 'log/detail';
+/** attr_filter rules for Access-Rejects in EAP mode (see eapModule). */
+const REJECT_FILTER_FILE = 'attrs.access_reject';
+const REJECT_FILTER = `# written by test/helpers/freeradius.ts: an EAP Access-Reject keeps only its EAP-Failure
+DEFAULT
+	EAP-Message =* ANY,
+	Message-Authenticator =* ANY
+`;
+
+interface Ports {
+  auth: number;
+  /** Set when accounting is on. */
+  acct?: number;
+}
+
+/**
+ * The eap module: PEAP/MSCHAPv2 and TTLS (inner PAP, or inner EAP) over one TLS 1.2 config. And
+ * attr_filter.access_reject: in EAP mode a reject must keep the EAP-Failure that rlm_eap put in
+ * the reply during authenticate (`&reply: !* ANY` would delete it, and rlm_eap's post-auth cannot
+ * put it back then: it has already dropped the EAP session, "not inserting EAP-Failure").
+ */
+function eapModule(dir: string): string {
+  const d = (sub: string) => dq(join(dir, sub));
+  return `
+	attr_filter attr_filter.access_reject {
+		key = "%{User-Name}"
+		filename = ${d(REJECT_FILTER_FILE)}
+	}
+	eap {
+		# The type offered first when the supplicant starts with EAP-Identity; eapol_test
+		# answers with a NAK naming the type in its config, so any configured type works.
+		default_eap_type = peap
+		timer_expire = 60
+		ignore_unknown_eap_types = no
+		cisco_accounting_username_bug = no
+		max_sessions = \${max_requests}
+		md5 {
+		}
+		tls-config tls-common {
+			certificate_file = ${d(PKI.cert)}
+			private_key_file = ${d(PKI.key)}
+			# Only used to verify client certificates (EAP-TLS, not offered here).
+			ca_file = ${d(PKI.ca)}
+			cipher_list = "DEFAULT"
+			cipher_server_preference = no
+			# As the stock config: in 3.2 only EAP-TLS supports TLS 1.3, not PEAP / TTLS.
+			tls_min_version = "1.2"
+			tls_max_version = "1.2"
+			ecdh_curve = "prime256v1"
+			cache {
+				enable = no
+			}
+			verify {
+			}
+			ocsp {
+				enable = no
+			}
+		}
+		peap {
+			tls = tls-common
+			default_eap_type = mschapv2
+			copy_request_to_tunnel = no
+			# Deprecated in 3.2: the inner-tunnel post-auth copies what the outer Accept
+			# needs into outer.session-state instead.
+			use_tunneled_reply = no
+			virtual_server = "inner-tunnel"
+		}
+		ttls {
+			tls = tls-common
+			default_eap_type = mschapv2
+			copy_request_to_tunnel = no
+			use_tunneled_reply = no
+			virtual_server = "inner-tunnel"
+		}
+		mschapv2 {
+		}
+	}
+`;
+}
+
+/**
+ * The second virtual server PEAP and TTLS hand the decrypted inner request to (no listen section:
+ * only reachable through the tunnel). Same users file, PAP / CHAP / MS-CHAP, and inner EAP-MSCHAPv2
+ * for PEAP. On success it leaves the inner User-Name in outer.session-state: the outer post-auth
+ * puts it into the Access-Accept.
+ */
+function innerTunnelServer(): string {
+  return `
+server inner-tunnel {
+	authorize {
+		chap
+		mschap
+		# PEAP's inner EAP-MSCHAPv2: eap sets Auth-Type eap and returns updated, so files
+		# below still loads the Cleartext-Password that its MS-CHAP step needs.
+		eap {
+			ok = return
+		}
+		files
+		pap
+	}
+
+	authenticate {
+		Auth-Type PAP {
+			pap
+		}
+		Auth-Type CHAP {
+			chap
+		}
+		Auth-Type MS-CHAP {
+			mschap
+		}
+		Auth-Type eap {
+			eap
+		}
+	}
+
+	post-auth {
+		# The inner identity for the outer Access-Accept. session-state survives the
+		# Access-Challenge rounds that follow the inner authentication (PEAP's result TLV).
+		update outer.session-state {
+			&User-Name := &request:User-Name
+		}
+		Post-Auth-Type REJECT {
+			attr_filter.access_reject
+		}
+	}
+}
+`;
+}
+
+function radiusdConf(dir: string, ports: Ports, opts: FreeRadiusOptions): string {
   const d = (sub?: string) => dq(sub ? join(dir, sub) : dir);
+  const address = opts.listenAddress ?? '127.0.0.1';
+  const eap = opts.eap === true;
+  const accounting = ports.acct !== undefined;
+  // rlm_eap itself puts the outer User-Name into every EAP Access-Accept (RFC 2869 2.3.1) before
+  // post-auth runs, so both variants overwrite or delete it here.
+  const eapPostAuth = !eap
+    ? ''
+    : opts.eapNoInnerName
+      ? `
+		# eapNoInnerName: no User-Name in the Access-Accept at all.
+		update reply {
+			&User-Name !* ANY
+		}
+`
+      : `
+		# The inner identity (left by inner-tunnel) replaces the outer one rlm_eap copied in.
+		if (&session-state:User-Name) {
+			update reply {
+				&User-Name := &session-state:User-Name
+			}
+		}
+`;
   return `${radiusdPrelude(dir, opts.clients, { title: 'Minimal self-contained FreeRADIUS 3.2 config, written by test/helpers/freeradius.ts', maxRequests: 65536, proxy: false, logAuth: true, threads: { start: 4, max: 16, maxSpare: 8 } })}
 modules {
 	# In v3 unlang, ok / reject / handled are module instances.
@@ -338,20 +543,52 @@ modules {
 	}
 	files {
 		filename = ${d('users')}
+	}${eap ? eapModule(dir) : ''}${
+    accounting
+      ? `
+	detail {
+		# A fixed file name (the stock one has per-client directories and a date).
+		filename = ${d(DETAIL_FILE)}
+		escape_filenames = no
+		permissions = 0600
+		header = "%t"
+		locking = no
 	}
+`
+      : ''
+  }
 }
 
 server gatehouse_test {
 	listen {
 		type = auth
-		ipaddr = 127.0.0.1
-		port = ${port}
+		ipaddr = ${address}
+		port = ${ports.auth}
 		recv_buff = 4194304
-	}
+	}${
+    accounting
+      ? `
+	listen {
+		type = acct
+		ipaddr = ${address}
+		port = ${ports.acct}
+		recv_buff = 4194304
+	}`
+      : ''
+  }
 
 	authorize {${challengeUnlang(opts.challengeUser)}
 		chap
-		mschap
+		mschap${
+      eap
+        ? `
+		# Sets Auth-Type eap for any request with an EAP-Message; returns ok (skipping files
+		# and pap) for the EAP-Identity and for every round of an EAP conversation in progress.
+		eap {
+			ok = return
+		}`
+        : ''
+    }
 		files
 		pap
 	}
@@ -365,19 +602,72 @@ server gatehouse_test {
 		}
 		Auth-Type MS-CHAP {
 			mschap
-		}
+		}${
+      eap
+        ? `
+		Auth-Type eap {
+			eap
+		}`
+        : ''
+    }
 	}
-
-	post-auth {
-		Post-Auth-Type REJECT {
+${
+  accounting
+    ? `
+	accounting {
+		# detail returns ok: that makes the Accounting-Response.
+		detail
+	}
+`
+    : ''
+}
+	post-auth {${eapPostAuth}
+		Post-Auth-Type REJECT {${
+      eap
+        ? `
+			# Only EAP-Message and Message-Authenticator survive (see eapModule), then
+			# eap adds an EAP-Failure if the reject came from policy rather than from EAP.
+			attr_filter.access_reject
+			eap`
+        : `
 			# Like attr_filter.access_reject: no reply items from the users file in a reject.
 			update {
 				&reply: !* ANY
-			}
+			}`
+    }
 		}
 	}
 }
-`;
+${eap ? innerTunnelServer() : ''}`;
+}
+
+/** Runs the openssl CLI; rejects with its output when it fails. */
+function openssl(args: string[], cwd: string): Promise<void> {
+  const binary = findTool('openssl') as string;
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (out += s));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`openssl ${args.join(' ')} exited ${code}:\n${out}`))));
+  });
+}
+
+/**
+ * A throw-away PKI for EAP: a self-signed CA (ECDSA P-256) and a server certificate it signed, with
+ * extendedKeyUsage serverAuth (wpa_supplicant rejects a server certificate whose EKU lacks it),
+ * valid for two days.
+ */
+async function makeTestPki(dir: string): Promise<void> {
+  requireTool('openssl', 'openssl');
+  const certs = join(dir, PKI.dir);
+  await mkdir(certs, { mode: 0o700 });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  await openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Gatehouse test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], certs);
+  await openssl(['req', '-new', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=freeradius.test'], certs);
+  await writeFile(join(certs, 'server.ext'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:freeradius.test\n');
+  await openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', `0x${Date.now().toString(16)}`, '-days', '2', '-extfile', 'server.ext', '-out', 'server.pem'], certs);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -423,12 +713,13 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Resolves 'ready' once the ready line was logged and the port is bound, else 'exited' / 'timeout'. */
-async function waitReady(a: Attempt, port: number): Promise<'ready' | 'exited' | 'timeout'> {
+/** Resolves 'ready' once the ready line was logged and the ports are bound, else 'exited' / 'timeout'. */
+async function waitReady(a: Attempt, ports: number[], address: string): Promise<'ready' | 'exited' | 'timeout'> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
+  const bound = async () => (await Promise.all(ports.map((p) => udpPortInUse(p, address)))).every(Boolean);
   while (Date.now() < deadline) {
     if (a.hasExited()) return 'exited';
-    if (a.logs().includes(READY_LINE) && (await udpPortInUse(port))) {
+    if (a.logs().includes(READY_LINE) && (await bound())) {
       return a.hasExited() ? 'exited' : 'ready';
     }
     await Promise.race([delay(25), a.exited]);
@@ -451,23 +742,42 @@ async function terminate(a: Attempt): Promise<void> {
   await a.exited;
 }
 
+/** `fixed` if given, else a free port on address other than `avoid` (two probes can return the same
+ * port: each probe socket is closed before the next one is bound). */
+async function pickPort(fixed: number | undefined, address: string, avoid: number | undefined): Promise<number> {
+  if (fixed !== undefined) return fixed;
+  for (;;) {
+    const port = await freeUdpPort(address);
+    if (port !== avoid) return port;
+  }
+}
+
 export async function startFreeRadius(opts: FreeRadiusOptions): Promise<FreeRadius> {
   requireTool('freeradius', 'freeradius');
   const binary = findTool('freeradius') as string;
   validateOptions(opts);
+
+  const address = opts.listenAddress ?? '127.0.0.1';
+  const accounting = opts.accounting === true;
 
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-freeradius-'));
   try {
     await mkdir(join(dir, 'run'), { mode: 0o700 });
     await mkdir(join(dir, 'log'), { mode: 0o700 });
     await writeFile(join(dir, 'users'), usersFile(opts.users), { mode: 0o600 });
+    if (opts.eap) {
+      await makeTestPki(dir);
+      await writeFile(join(dir, REJECT_FILTER_FILE), REJECT_FILTER, { mode: 0o600 });
+    }
 
     // An auto-picked port can be taken between probing and binding: try a few.
-    const attempts = opts.port === undefined ? 3 : 1;
+    const attempts = opts.port === undefined || (accounting && opts.acctPort === undefined) ? 3 : 1;
     let lastLog = '';
     for (let i = 0; i < attempts; i++) {
-      const port = opts.port ?? (await freeUdpPort());
-      await writeFile(join(dir, 'radiusd.conf'), radiusdConf(dir, port, opts), { mode: 0o600 });
+      const port = await pickPort(opts.port, address, opts.acctPort);
+      const acctPort = accounting ? await pickPort(opts.acctPort, address, port) : undefined;
+      const ports: Ports = acctPort === undefined ? { auth: port } : { auth: port, acct: acctPort };
+      await writeFile(join(dir, 'radiusd.conf'), radiusdConf(dir, ports, opts), { mode: 0o600 });
       const a = launch(binary, dir, opts.debug === true);
       // If the test process exits without stop(), do not leave the server behind.
       const onProcessExit = () => {
@@ -475,12 +785,25 @@ export async function startFreeRadius(opts: FreeRadiusOptions): Promise<FreeRadi
       };
       process.on('exit', onProcessExit);
 
-      const state = await waitReady(a, port);
+      const state = await waitReady(a, acctPort === undefined ? [port] : [port, acctPort], address);
       if (state === 'ready') {
         let stopping: Promise<void> | undefined;
+        const detailFile = join(dir, DETAIL_FILE);
         return {
           port,
+          address,
+          server: isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`,
+          ...(opts.eap ? { caCert: join(dir, PKI.ca) } : {}),
+          ...(acctPort === undefined ? {} : { acctPort }),
           dir,
+          accountingRecords: async () => {
+            if (!accounting) throw new Error('freeradius helper: accountingRecords() needs accounting: true');
+            // detail creates the file with the first record.
+            return readFile(detailFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
+              if (err.code === 'ENOENT') return '';
+              throw err;
+            });
+          },
           logs: a.logs,
           stop: () => {
             stopping ??= (async () => {
@@ -503,8 +826,9 @@ export async function startFreeRadius(opts: FreeRadiusOptions): Promise<FreeRadi
       const why = state === 'timeout' ? `was not ready within ${READY_TIMEOUT_MS / 1000} s` : 'exited during startup';
       const conf = portTaken
         ? ''
-        : `\nradiusd.conf:\n${numbered(radiusdConf(dir, port, opts))}\nusers:\n${numbered(usersFile(opts.users))}`;
-      throw new Error(`freeradius ${why} (port ${port}). Log:\n${lastLog}${conf}`);
+        : `\nradiusd.conf:\n${numbered(radiusdConf(dir, ports, opts))}\nusers:\n${numbered(usersFile(opts.users))}`;
+      const portText = acctPort === undefined ? `port ${port}` : `port ${port}, acctPort ${acctPort}`;
+      throw new Error(`freeradius ${why} (${portText}). Log:\n${lastLog}${conf}`);
     }
     throw new Error(`freeradius could not bind a free port. Log:\n${lastLog}`);
   } catch (err) {
