@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createServer as createHttpsServer } from 'node:https';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createSecureContext } from 'node:tls';
 import { createAuditFeed, FEED_COUNTERS, FEED_GAUGES, type AuditFeed } from './audit/feed.js';
 import { HEAD_EVERY_MS, KEYED_MARKER_FILE, openAuditLog } from './audit/log.js';
 import { syslogOrigin } from './audit/syslog.js';
@@ -62,6 +63,10 @@ import { createDownstreamLeg, type DownstreamTarget } from './radius/downstream.
 import { createPools, DEFAULT_POOL, poolSpecs, renderPoolMetrics, type PoolSpec } from './radius/pools.js';
 import { buildRealmTable, type RealmTable } from './radius/realms.js';
 import { listenRadius } from './radius/listener.js';
+import { ACCOUNTING_COUNTERS, createAccounting } from './radius/accounting.js';
+import { createRadsecConnector, listenRadsec, type RadsecCredentials, type RadsecServer } from './radius/radsec.js';
+import { createDropAuditor } from './radius/drops.js';
+import { endSession, endSessionsOfNas, upsertSession } from './db/queries/sessions.js';
 import { createProxy, RADIUS_COUNTERS } from './radius/proxy.js';
 
 /**
@@ -115,7 +120,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   const audit = auditLog.auditor;
   // Every counter /metrics shows, at zero from the start; latency on the monotonic clock.
   const counters = new Counters({ now: () => performance.now() })
-    .declare([...RADIUS_COUNTERS, ...ENGINE_COUNTERS, ...PIPE_COUNTERS, ...FEED_COUNTERS, ...PUSH_COUNTERS])
+    .declare([...RADIUS_COUNTERS, ...ACCOUNTING_COUNTERS, ...ENGINE_COUNTERS, ...PIPE_COUNTERS, ...FEED_COUNTERS, ...PUSH_COUNTERS])
     .describeGauges({
       pending_logins: 'Logins waiting for a push approval (RADIUS and Windows logon).',
       pending_pushes: 'Push requests waiting for the user (logins that joined one share it).',
@@ -181,7 +186,24 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     throw e;
   }
   const settings = state.resolved.settings;
-  const leg = createDownstreamLeg();
+  // RadSec (RFC 6614): one certificate, key and CA for both directions, read once at start.
+  const radsecGiven = [settings.radsecCert, settings.radsecKey, settings.radsecCa].filter((v) => v !== undefined).length;
+  if (radsecGiven !== 0 && radsecGiven !== 3) {
+    await store.close();
+    throw new ConfigError('--radsec-cert, --radsec-key and --radsec-ca must be given together');
+  }
+  let radsecCredentials: RadsecCredentials | undefined;
+  if (radsecGiven === 3) {
+    try {
+      radsecCredentials = { cert: readFileSync(settings.radsecCert!), key: readFileSync(settings.radsecKey!), ca: readFileSync(settings.radsecCa!) };
+      // Fail now, with the reason, rather than at the first connection.
+      createSecureContext({ cert: radsecCredentials.cert, key: radsecCredentials.key, ca: radsecCredentials.ca });
+    } catch (e) {
+      await store.close();
+      throw new ConfigError(`cannot use the RadSec certificate, key or CA: ${(e as Error).message}`);
+    }
+  }
+  const leg = createDownstreamLeg({ radsec: createRadsecConnector(() => radsecCredentials, log) });
   // The downstream servers' health (alive, zombie, dead), probed with Status-Server; each change
   // is audited, so that an outage and its end are in the record next to the logins it affected.
   const pools = createPools(leg, {
@@ -371,6 +393,98 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     throw new ConfigError(`cannot listen for RADIUS on ${settings.listenAddress}:${settings.portIn}: ${(e as Error).message}`);
   }
 
+  // Accounting (app/radius/accounting.ts): its own socket, never in the way of a login.
+  const accounting = createAccounting({
+    settings: () => state.resolved.settings,
+    clients: () => state.clients,
+    route: (userName) => {
+      const r = state.realms.route(userName);
+      return { pool: pools.get(r.pool), realm: r.realm, rewrite: r.rewrite };
+    },
+    pools,
+    sessions: {
+      upsert: (row) => upsertSession(store, row),
+      end: async (client, nas, id) => void (await endSession(store, client, nas, id)),
+      endNas: async (client, nas) => void (await endSessionsOfNas(store, client, nas)),
+    },
+    send: (buf, port, address) => {
+      try {
+        acctListener?.send(buf, port, address);
+      } catch (e) {
+        log.warn('RADIUS accounting send failed', { error: (e as Error).message });
+      }
+    },
+    audit,
+    counters,
+    random,
+    now: Date.now,
+    log,
+  });
+  let acctListener: Awaited<ReturnType<typeof listenRadius>> | undefined;
+  let radsecServer: RadsecServer | undefined;
+  if (settings.portAcct !== 0) {
+    try {
+      acctListener = await listenRadius(
+        settings.listenAddress,
+        settings.portAcct,
+        (buf, address, port) => {
+          try {
+            accounting.handle(buf, address, port);
+          } catch (e) {
+            log.error('accounting packet handling failed', { error: (e as Error).message });
+          }
+        },
+        (e) => log.error('RADIUS accounting socket error', { error: e.message }),
+      );
+    } catch (e) {
+      // A port someone chose must work; the default one (1813) may be taken by a RADIUS server on
+      // the same machine, which is no reason to refuse logins: say so and go on without it.
+      if (state.resolved.sources.portAcct !== undefined) {
+        await listener.close();
+        unwatch();
+        await store.close();
+        throw new ConfigError(`cannot listen for RADIUS accounting on ${settings.listenAddress}:${settings.portAcct}: ${(e as Error).message} (--port-acct 0 turns accounting off)`);
+      }
+      log.warn('RADIUS accounting is not served: the default port is not free (set --port-acct, or 0 to turn this warning off)', { address: `${settings.listenAddress}:${settings.portAcct}`, error: (e as Error).message });
+    }
+  }
+  if (radsecCredentials !== undefined) {
+    const refusedDrops = createDropAuditor();
+    try {
+      radsecServer = await listenRadsec(settings.listenAddress, settings.radsecPort, {
+        credentials: radsecCredentials,
+        clients: () => state.clients,
+        onAccess: (buf, address, port, via) => {
+          try {
+            proxy.handle(buf, address, port, via);
+          } catch (e) {
+            counters.inc('errors', 'internal');
+            log.error('packet handling failed', { error: (e as Error).message });
+          }
+        },
+        onAccounting: (buf, address, port, via) => {
+          try {
+            accounting.handle(buf, address, port, via);
+          } catch (e) {
+            log.error('accounting packet handling failed', { error: (e as Error).message });
+          }
+        },
+        onRefused: (address, port, reason, client) => {
+          for (const ev of refusedDrops.drop(address, port, `radsec_${reason}`, client?.name ?? null, null, Date.now())) {
+            audit.record(ev).catch((e: unknown) => log.error('audit write failed', { error: (e as Error).message }));
+          }
+        },
+        log,
+      });
+    } catch (e) {
+      await listener.close();
+      await acctListener?.close();
+      unwatch();
+      await store.close();
+      throw new ConfigError(`cannot listen for RadSec on ${settings.listenAddress}:${settings.radsecPort}: ${(e as Error).message}`);
+    }
+  }
+
   // Windows logon: answered on the local pipe (--pipe-path) and, for agents on workstations,
   // through the agent API. Both use the same factors as RADIUS.
   const windowsHandler = createPipeHandler({ engine, audit, settings: () => state.resolved.settings });
@@ -399,6 +513,8 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       });
     } catch (e) {
       await listener.close();
+      await acctListener?.close();
+      await radsecServer?.close();
       unwatch();
       await store.close();
       throw new ConfigError(`cannot serve the Windows logon endpoint on ${settings.pipePath}: ${(e as Error).message}`);
@@ -518,6 +634,8 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   } catch (e) {
     for (const s of servers) s.close();
     await listener.close();
+    await acctListener?.close();
+    await radsecServer?.close();
     unwatch();
     storeHealth.stop();
     await store.close();
@@ -556,7 +674,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     else log.warn('no admin yet: create one with `gatehouse admin add NAME` (password on standard input), then sign in at the web UI');
   }
   await audit.record({ event: 'service.start', outcome: 'ok', details: { address: `${listener.address}:${listener.port}` } });
-  log.info('gatehouse ready', { radius: `${listener.address}:${listener.port}`, http: `http://${settings.httpAddress}:${settings.httpPort}/`, dataDir });
+  log.info('gatehouse ready', { radius: `${listener.address}:${listener.port}`, accounting: acctListener === undefined ? null : `${acctListener.address}:${acctListener.port}`, radsec: radsecServer === undefined ? null : `${radsecServer.address}:${radsecServer.port}`, http: `http://${settings.httpAddress}:${settings.httpPort}/`, dataDir });
 
   let stopping: Promise<void> | undefined;
   return {
@@ -573,6 +691,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
         // Waiting logins are answered (rejected) before the sockets close.
         proxy.shutdown();
         pools.close();
+        accounting.shutdown();
         await engine.shutdown();
         sharedPushes?.close();
         sharedLimits?.close();
@@ -582,6 +701,8 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
         await pushClient.close();
         await leg.close();
         await listener?.close();
+        await acctListener?.close();
+        await radsecServer?.close();
         await Promise.all(
           servers.map(
             (http) =>

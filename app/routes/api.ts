@@ -20,6 +20,7 @@ import { addClient, editClient, removeClient } from '../admin/clients.js';
 import type { Result } from '../admin/deps.js';
 import { addServer, removeDownstream, removePool, removeRealm, removeServer, setDownstream, setPool, setRealm } from '../admin/downstream.js';
 import { DEFAULT_POOL } from '../radius/pools.js';
+import { listSessions } from '../db/queries/sessions.js';
 import { setSetting } from '../admin/settings.js';
 import { apiAllows } from '../admin/roles.js';
 import { addUser, changeUser, cleanDisplayName, cleanEmail, cleanGroups, confirmUserTotp, enrolUserTotp, pageOfUsers, setUserProfile, userDetail } from '../admin/users.js';
@@ -319,6 +320,13 @@ export function createApiRoutes(d: WebDeps) {
     return r.ok ? c.body(null, 204) : fail(c, r);
   });
   api.get('/realms', (c) => c.json({ realms: d.realms() }));
+  api.get('/sessions', async (c) => {
+    const raw = (c.req.query('username') ?? '').trim();
+    const limitRaw = c.req.query('limit') ?? '1000';
+    if (!/^\d{1,5}$/.test(limitRaw) || Number(limitRaw) < 1 || Number(limitRaw) > 10000) throw new ApiError(400, 'limit must be 1-10000', 'limit');
+    const rows = await listSessions(d.store, { username: raw === '' ? undefined : raw, limit: Number(limitRaw) });
+    return c.json({ sessions: rows.map((r) => ({ ...r, startedAt: iso(r.startedAt), updatedAt: iso(r.updatedAt) })) });
+  });
   api.put('/realms/:name', async (c) => {
     const b = await readJson(c);
     const r = await setRealm(d.admin, c.get('actor'), c.req.param('name'), { pool: str(b, 'pool'), strip: bool(b, 'strip') });

@@ -173,6 +173,42 @@ export function openApiDocument(version: string): OpenApiDocument {
       '/pools/{name}/servers/{id}': {
         delete: { operationId: 'removePoolServer', summary: 'Remove a server from a pool', tags: ['downstream'], parameters: [poolParam, { name: 'id', in: 'path', required: true, description: 'The server\'s id.', schema: { type: 'integer' } }], responses: { '204': noContent, ...authed, '404': err('NotFound') } },
       },
+      '/sessions': {
+        get: {
+          operationId: 'listSessions',
+          summary: 'Who is connected now, from RADIUS accounting (newest first)',
+          tags: ['downstream'],
+          parameters: [
+            { name: 'username', in: 'query', required: false, description: 'Only this user\'s sessions.', schema: { type: 'string' } },
+            { name: 'limit', in: 'query', required: false, description: 'At most this many (1-10000, default 1000).', schema: { type: 'integer', minimum: 1, maximum: 10000 } },
+          ],
+          responses: {
+            '200': ok(
+              'The sessions.',
+              obj({
+                sessions: {
+                  type: 'array',
+                  items: obj({
+                    username: str('User-Name as the NAS sent it.'),
+                    client: str('The RADIUS client.'),
+                    nas: str('NAS-Identifier, or NAS-IP-Address.'),
+                    sessionId: str('Acct-Session-Id.'),
+                    nasPort: nullable('string', 'NAS-Port-Id or NAS-Port.'),
+                    framedIp: nullable('string', 'Framed-IP-Address.'),
+                    callingStationId: nullable('string', 'Calling-Station-Id.'),
+                    startedAt: time('When the session started.'),
+                    updatedAt: time('The last Start or Interim-Update.'),
+                    inputBytes: { type: 'integer' },
+                    outputBytes: { type: 'integer' },
+                  }),
+                },
+              }),
+            ),
+            ...authed,
+            '400': err('BadRequest'),
+          },
+        },
+      },
       '/realms': {
         get: { operationId: 'listRealms', summary: 'Realms and the pool each routes to', tags: ['downstream'], responses: { '200': ok('The realms.', obj({ realms: { type: 'array', items: ref('Realm') } })), ...authed } },
       },

@@ -6,10 +6,14 @@ import { listDownstreams } from '../db/queries/downstream.js';
 import { addAdmin, changeAdmin, checkNewAdmin, checkRole, setAdminRole } from '../admin/admins.js';
 import { addServer, checkDownstream, removeDownstream, removeRealm, removeServer, setDownstream, setPool, setRealm } from '../admin/downstream.js';
 import { DEFAULT_POOL } from '../radius/pools.js';
+import { countSessions, listSessions } from '../db/queries/sessions.js';
+
+/** Active sessions shown on one page (the API takes a limit). */
+const SESSIONS_SHOWN = 500;
 import { checkSetting, SECURITY_SETTINGS, SETTING_CONTROLS, SETTING_GROUPS, setSetting } from '../admin/settings.js';
 import { ROLE_LABELS } from '../admin/roles.js';
 import { createApiToken, revokeApiToken } from '../admin/tokens.js';
-import { AdminsPage, ApprovalsLive, ApprovalsPage, BackupPage, ConfirmSettingPage, DownstreamPage, SettingsPage, TokensPage, type PoolRow, type SettingRow } from '../views/system.js';
+import { AdminsPage, ApprovalsLive, ApprovalsPage, BackupPage, ConfirmSettingPage, DownstreamPage, SessionsPage, SettingsPage, TokensPage, type PoolRow, type SettingRow } from '../views/system.js';
 import { isHtmx } from '../middleware/htmx.js';
 import type { WebEnv } from '../web-env.js';
 import { findAdminById } from '../db/queries/admins.js';
@@ -141,6 +145,12 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
 
   return new Hono<WebEnv>()
     .get('/approvals', approvals)
+    .get('/sessions', async (c) => {
+      const raw = (c.req.query('username') ?? '').trim();
+      const username = raw === '' ? undefined : raw.slice(0, 256);
+      const sessions = await listSessions(d.store, { username, limit: SESSIONS_SHOWN });
+      return c.render(<SessionsPage {...base(c)} now={d.now()} sessions={sessions} total={username === undefined ? await countSessions(d.store) : sessions.length} username={username} />);
+    })
     .get('/downstream', (c) => downstream(c, { notice: takeNotice(c)?.text }))
     .post('/downstream', async (c) => {
       stayOn(c, '/downstream');

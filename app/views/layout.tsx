@@ -27,6 +27,7 @@ const NAV: [href: string, label: string][] = [
   ['/users', 'Users'],
   ['/clients', 'RADIUS clients'],
   ['/downstream', 'Downstream'],
+  ['/sessions', 'Sessions'],
   ['/directory', 'Directory'],
   ['/policy', 'Policy'],
   ['/settings', 'Settings'],

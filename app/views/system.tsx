@@ -121,6 +121,73 @@ export function ApprovalsPage(p: Page & { now: number; pending: PendingRow[]; re
   );
 }
 
+// --- active sessions (RADIUS accounting)
+
+export interface SessionView {
+  username: string;
+  client: string;
+  nas: string;
+  nasPort: string | null;
+  framedIp: string | null;
+  callingStationId: string | null;
+  startedAt: number;
+  updatedAt: number;
+  inputBytes: number;
+  outputBytes: number;
+}
+
+function bytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+export function SessionsPage(p: Page & { now: number; sessions: SessionView[]; total: number; username: string | undefined }) {
+  return (
+    <Layout title="Active sessions" assets={p.assets} csrf={p.csrf} admin={p.admin} active="/sessions">
+      <section class="card" aria-labelledby="h-sessions">
+        <h2 id="h-sessions">Who is connected now</h2>
+        <p class="hint">From RADIUS accounting: a Start or Interim-Update adds or refreshes a session, a Stop ends it, Accounting-On or -Off ends every session of that NAS.</p>
+        <form method="get" action="/sessions" class="row">
+          <Field label="User" name="username" value={p.username} />
+          <div class="field"><button type="submit" class="secondary">Filter</button></div>
+        </form>
+        {p.sessions.length === 0 ? (
+          <p class="empty">{p.username === undefined ? 'No active sessions: no accounting Start has arrived, or every session has stopped.' : `No active sessions for ${p.username}.`}</p>
+        ) : (
+          <div class="scroll">
+            <table>
+              <thead>
+                <tr><th>User</th><th>Client</th><th>NAS port</th><th>Address</th><th>Station</th><th>Since</th><th>In / out</th><th>Last update</th></tr>
+              </thead>
+              <tbody>
+                {p.sessions.map((x) => (
+                  <tr>
+                    <td>{x.username === '' ? <span class="muted">(none)</span> : <a href={`/users/${encodeURIComponent(x.username)}`}>{x.username}</a>}</td>
+                    <td>{x.client}<div class="muted small">{x.nas}</div></td>
+                    <td class="mono">{x.nasPort ?? ''}</td>
+                    <td class="mono">{x.framedIp ?? ''}</td>
+                    <td class="mono">{x.callingStationId ?? ''}</td>
+                    <td><time datetime={isoTime(x.startedAt)}>{ago(x.startedAt, p.now)}</time></td>
+                    <td>{bytes(x.inputBytes)} / {bytes(x.outputBytes)}</td>
+                    <td>{ago(x.updatedAt, p.now)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        {p.total > p.sessions.length ? <p class="muted">Showing the newest {p.sessions.length} of {p.total}.</p> : null}
+      </section>
+    </Layout>
+  );
+}
+
 // --- downstream
 
 export function DownstreamPage(p: Page & PoolsProps & { current: { name: string; host: string; port: number; source: 'flag' | 'env' | 'db' } | undefined; requireMa: boolean }) {

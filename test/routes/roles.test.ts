@@ -132,6 +132,7 @@ const TABLE: Record<string, Access> = {
   'POST /downstream': ADMIN,
   'POST /downstream/remove': ADMIN,
   'GET /downstream/remove': ADMIN,
+  'GET /sessions': ALL,
   'POST /downstream/servers': ADMIN,
   'GET /downstream/servers': ADMIN,
   'POST /downstream/servers/remove': ADMIN,
@@ -202,6 +203,7 @@ const TABLE: Record<string, Access> = {
   'POST /api/v1/pools/:name/servers': ADMIN,
   'DELETE /api/v1/pools/:name/servers/:id': ADMIN,
   'GET /api/v1/realms': READERS,
+  'GET /api/v1/sessions': ALL,
   'PUT /api/v1/realms/:name': ADMIN,
   'DELETE /api/v1/realms/:name': ADMIN,
   'PUT /api/v1/settings/:key': ADMIN,
@@ -350,9 +352,9 @@ Table('the navigation and the pages leave out what a role cannot use', async () 
       return (await w.app.request(path, { headers: me.headers })).text();
     };
     const nav = (html: string) => [...html.matchAll(/<li><a href="([^"]+)"/g)].map((m) => m[1]);
-    assert.equal(nav(await page('admin', '/')), ['/', '/approvals', '/users', '/clients', '/downstream', '/directory', '/policy', '/settings', '/audit', '/admins', '/tokens', '/applications', '/backup', '/api-docs']);
-    assert.equal(nav(await page('helpdesk', '/')), ['/', '/approvals', '/users', '/audit', '/api-docs']);
-    assert.equal(nav(await page('readonly', '/')), ['/', '/approvals', '/users', '/clients', '/downstream', '/directory', '/policy', '/settings', '/audit', '/admins', '/tokens', '/applications', '/api-docs']);
+    assert.equal(nav(await page('admin', '/')), ['/', '/approvals', '/users', '/clients', '/downstream', '/sessions', '/directory', '/policy', '/settings', '/audit', '/admins', '/tokens', '/applications', '/backup', '/api-docs']);
+    assert.equal(nav(await page('helpdesk', '/')), ['/', '/approvals', '/users', '/sessions', '/audit', '/api-docs']);
+    assert.equal(nav(await page('readonly', '/')), ['/', '/approvals', '/users', '/clients', '/downstream', '/sessions', '/directory', '/policy', '/settings', '/audit', '/admins', '/tokens', '/applications', '/api-docs']);
     // The role is named next to the admin's name.
     assert.match(await page('helpdesk', '/'), /helpdesk-nav<span class="role"> · Help desk<\/span>/);
     // Help desk: the user actions are there; read-only: no form that would be refused.
