@@ -18,7 +18,7 @@ export interface RadclientOptions {
   secret: string;
   /** radclient attribute lines, e.g. 'User-Name = "alice"\nUser-Password = "secret"' */
   attrs: string;
-  code?: 'auth' | 'status';
+  code?: 'auth' | 'status' | 'acct';
   /** Seconds to wait before retrying (may be fractional). Default 2. */
   timeoutSec?: number;
   /** Retries after a timeout. Default 1 (radclient counts the first send as one try). */
