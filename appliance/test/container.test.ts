@@ -81,7 +81,7 @@ C('the image: non-root user, one volume, 0.0.0.0 defaults, a health check, Node 
   assert.equal(Object.keys(img!.Config.Volumes), ['/var/lib/gatehouse']);
   assert.equal(img!.Config.Entrypoint, ['/usr/local/bin/gatehouse']);
   for (const e of ['LISTEN_ADDRESS=0.0.0.0', 'HTTP_ADDRESS=0.0.0.0', 'GATEHOUSE_DATA_DIR=/var/lib/gatehouse']) assert.ok(img!.Config.Env.includes(e), e);
-  assert.ok('1812/udp' in img!.Config.ExposedPorts);
+  for (const port of ['1812/udp', '1813/udp', '2083/tcp']) assert.ok(port in img!.Config.ExposedPorts, port);
   assert.equal(img!.Healthcheck?.Test, ['CMD', '/usr/local/bin/gatehouse-healthcheck']);
   const probe = await podman(['run', '--rm', ...LIMITS, '--network', 'none', '--entrypoint', '/bin/sh', IMAGE, '-c', 'id -u; node --version; test -e /usr/local/lib/gatehouse/node_modules/typescript && echo dev-deps-present; gatehouse --help | head -n 1']);
   const [uid, node, ...rest] = probe.stdout.trim().split('\n');
