@@ -27,6 +27,7 @@ export function createDashboardRoutes(d: WebDeps) {
       totals: { requests: k.total('requests'), accepts: k.total('accepts'), rejects: k.total('rejects'), challenges: k.total('challenges'), drops: k.total('drops'), retransmissions: k.total('retransmissions') },
       pending: { logins: approvals.reduce((n, a) => n + a.waiting, 0), pushes: approvals.length },
       health: { ...health, downstreamName: d.downstream()?.name },
+      servers: d.pools().flatMap((pool) => pool.servers.map((x) => ({ pool: pool.name, server: x.server, state: x.state }))),
       recent: await d.auditStore.page({}, undefined, 12),
       nodes: await d.nodes(),
     };

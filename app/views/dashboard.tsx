@@ -11,6 +11,8 @@ export interface DashboardProps {
   totals: { requests: number; accepts: number; rejects: number; challenges: number; drops: number; retransmissions: number };
   pending: { logins: number; pushes: number };
   health: { downstream: string; push: string; downstreamName: string | undefined };
+  /** Each downstream server (by pool) and its state: alive, zombie, dead. */
+  servers: { pool: string; server: string; state: string }[];
   recent: AuditRecord[];
   /** The appliances sharing the store (this one among them), with their heartbeats. */
   nodes: NodeView[];
@@ -26,7 +28,10 @@ const HEALTH: Record<string, [string, string]> = {
   failing: ['bad', 'Not answering'],
   unknown: ['warn', 'No traffic yet'],
   none: ['', 'Not configured'],
+  degraded: ['warn', 'Some servers not answering'],
 };
+
+const SERVER_STATE: Record<string, [string, string]> = { alive: ['ok', 'alive'], zombie: ['warn', 'zombie: not answering'], dead: ['bad', 'dead: probing'] };
 
 function byReason(counters: Record<string, number>, name: string): [string, number][] {
   return Object.entries(counters)
@@ -56,7 +61,15 @@ export function DashboardLive(p: DashboardProps) {
           <h2 id="h-health">Health</h2>
           <dl class="kv">
             <dt>Downstream RADIUS</dt>
-            <dd><span class={`dot ${dsClass}`} />{dsText}{p.health.downstreamName ? <span class="muted"> · {p.health.downstreamName}</span> : null}</dd>
+            <dd><span class={`dot ${dsClass}`} />{dsText}{p.servers.length <= 1 && p.health.downstreamName ? <span class="muted"> · {p.health.downstreamName}</span> : null}</dd>
+            {p.servers.length > 1
+              ? p.servers.map((x) => (
+                  <>
+                    <dt class="muted">{x.pool} · {x.server}</dt>
+                    <dd><span class={`dot ${(SERVER_STATE[x.state] ?? SERVER_STATE['alive']!)[0]}`} />{(SERVER_STATE[x.state] ?? SERVER_STATE['alive']!)[1]}</dd>
+                  </>
+                ))
+              : null}
             <dt>Push service</dt>
             <dd><span class={`dot ${pushClass}`} />{pushText}</dd>
             <dt>Pending pushes</dt>
