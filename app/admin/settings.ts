@@ -91,7 +91,7 @@ export const SETTING_GROUPS: readonly { title: string; flags: readonly string[] 
   { title: 'Second factor', flags: ['unenrolled-users', 'enrol-window', 'strip-realm', 'totp-max-failures', 'totp-lockout-minutes', 'totp-challenge-ttl', 'totp-issuer', 'otp-delimiter'] },
   { title: 'Push service', flags: ['push-provider', 'public-url', 'push-number-matching', 'windows-number-matching', 'notakey-host', 'notakey-access-id', 'notakey-timeout', 'message-ttl-seconds', 'message-title', 'message-description', 'push-max-pending-per-user', 'push-rate-per-user', 'push-rate-window'] },
   { title: 'Security', flags: ['failmode', 'client-rate-limit', 'http-address', 'http-port'] },
-  { title: 'RADIUS', flags: ['listen-address', 'port-in', 'proxy-receive-timeout', 'proxy-send-timeout'] },
+  { title: 'RADIUS', flags: ['listen-address', 'port-in', 'port-acct', 'proxy-receive-timeout', 'proxy-send-timeout', 'eap-inner-identity'] },
   { title: 'Directory', flags: ['first-factor', 'ldap-url', 'ldap-preset', 'ldap-base-dn', 'ldap-bind-dn', 'ldap-user-filter', 'ldap-starttls', 'ldap-ca', 'ldap-allow-plain', 'ldap-timeout', 'ldap-sync-interval', 'ldap-sync-groups', 'ldap-sync-filter', 'ldap-grace-days'] },
   { title: 'Windows logon', flags: ['pipe-path'] },
   { title: 'Logging', flags: ['audit-stdout', 'audit-syslog'] },

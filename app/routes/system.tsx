@@ -176,15 +176,17 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
     .post('/downstream/servers', async (c) => {
       stayOn(c, '/downstream');
       const b = await c.req.parseBody();
-      const input = { pool: str(b['pool']), name: str(b['name']), host: str(b['host']), port: str(b['port']), acctPort: str(b['acctPort']), transport: str(b['transport']), secret: str(b['secret']) };
-      const form = { ...input, secret: undefined };
+      const input = { pool: str(b['pool']), name: str(b['serverName']), host: str(b['serverHost']), port: str(b['serverPort']), acctPort: str(b['acctPort']), transport: str(b['transport']), secret: str(b['serverSecret']) };
+      // This form's fields are named apart from the single-server form's on the same page.
+      const form = { pool: input.pool, serverName: input.name, serverHost: input.host, serverPort: input.port, acctPort: input.acctPort, transport: input.transport };
+      const fieldOf = (f: string | undefined) => (f === undefined ? undefined : ({ name: 'serverName', host: 'serverHost', port: 'serverPort', secret: 'serverSecret' } as Record<string, string>)[f] ?? f);
       const checked = checkDownstream(input);
-      if (!checked.ok) return downstream(c, { error: checked.error, field: checked.field, form }, checked.status);
+      if (!checked.ok) return downstream(c, { error: checked.error, field: fieldOf(checked.field), form }, checked.status);
       // A server that checks passwords: adding one needs the admin's password and a code.
       const refused = await confirmed(c, b);
       if (refused !== undefined) return downstream(c, { error: refused, form }, 403);
       const r = await addServer(d.admin, actor(c), input);
-      if (!r.ok) return downstream(c, { error: r.error, field: r.field, form }, r.status);
+      if (!r.ok) return downstream(c, { error: r.error, field: fieldOf(r.field), form }, r.status);
       return seeOther(c, '/downstream', { kind: 'ok', text: `Server ${r.value.name} added to pool ${r.value.pool}.` });
     })
     .get('/downstream/servers', (c) => c.redirect('/downstream', 303))
@@ -200,7 +202,7 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
     .post('/downstream/pools', async (c) => {
       stayOn(c, '/downstream');
       const b = await c.req.parseBody();
-      const name = (str(b['name']) ?? '').trim();
+      const name = (str(b['poolName']) ?? '').trim();
       const input = { mode: str(b['mode']), responseWindow: str(b['responseWindow']), deadAfter: str(b['deadAfter']), checkInterval: str(b['checkInterval']) };
       const r = await setPool(d.admin, actor(c), name, input);
       if (!r.ok) return downstream(c, { error: r.error, field: r.field === 'name' ? 'poolName' : r.field, form: { ...input, poolName: name } }, r.status);
@@ -210,16 +212,16 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
     .post('/downstream/realms', async (c) => {
       stayOn(c, '/downstream');
       const b = await c.req.parseBody();
-      const name = str(b['name']) ?? '';
-      const input = { pool: str(b['pool']), strip: b['strip'] === 'yes' };
+      const name = str(b['realmName']) ?? '';
+      const input = { pool: str(b['realmPool']), strip: b['strip'] === 'yes' };
       const r = await setRealm(d.admin, actor(c), name, input);
-      if (!r.ok) return downstream(c, { error: r.error, field: r.field === 'pool' ? 'realmPool' : 'realm', form: { realmName: name, realmPool: input.pool, strip: input.strip } }, r.status);
+      if (!r.ok) return downstream(c, { error: r.error, field: r.field === 'pool' ? 'realmPool' : 'realmName', form: { realmName: name, realmPool: input.pool, strip: input.strip } }, r.status);
       return seeOther(c, '/downstream', { kind: 'ok', text: `Realm ${r.value.name} routes to pool ${r.value.pool}.` });
     })
     .get('/downstream/realms', (c) => c.redirect('/downstream', 303))
     .post('/downstream/realms/remove', async (c) => {
       const b = await c.req.parseBody();
-      const r = await removeRealm(d.admin, actor(c), str(b['name']) ?? '');
+      const r = await removeRealm(d.admin, actor(c), str(b['realmName']) ?? '');
       if (r.ok) return seeOther(c, '/downstream', { kind: 'ok', text: 'Realm removed.' });
       stayOn(c, '/downstream');
       return downstream(c, { error: r.error }, r.status);

@@ -141,8 +141,8 @@ export function Csrf(p: { token: string }) {
   return <input type="hidden" name="_csrf" value={p.token} />;
 }
 
-export function Field(p: { label: string; name: string; type?: string; value?: string | undefined; required?: boolean; hint?: string; error?: string | undefined; autocomplete?: string; readonly?: boolean; placeholder?: string; inputmode?: 'numeric' | 'text'; pattern?: string }) {
-  const id = `f-${p.name}`;
+export function Field(p: { label: string; name: string; /** When two forms on a page share a field name. */ id?: string; type?: string; value?: string | undefined; required?: boolean; hint?: string; error?: string | undefined; autocomplete?: string; readonly?: boolean; placeholder?: string; inputmode?: 'numeric' | 'text'; pattern?: string }) {
+  const id = p.id ?? `f-${p.name}`;
   return (
     <div class={`field${p.error ? ' invalid' : ''}`}>
       <label for={id}>{p.label}</label>

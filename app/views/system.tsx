@@ -327,8 +327,8 @@ function PoolsCards(p: Page & PoolsProps) {
             <Csrf token={p.csrf} />
             <div class="row">
               <Field label="Pool" name="pool" required value={formText(p, 'pool') ?? 'default'} error={errorOf(p, 'pool')} />
-              <Field label="Name" name="name" value={formText(p, 'name')} error={errorOf(p, 'name')} hint="Default: host:port" />
-              <Field label="Host or IP address" name="host" required value={formText(p, 'host')} error={errorOf(p, 'host')} />
+              <Field label="Name" name="serverName" value={formText(p, 'serverName')} error={errorOf(p, 'serverName')} hint="Default: host:port" />
+              <Field label="Host or IP address" name="serverHost" required value={formText(p, 'serverHost')} error={errorOf(p, 'serverHost')} />
             </div>
             <div class="row">
               <div class="field">
@@ -338,10 +338,11 @@ function PoolsCards(p: Page & PoolsProps) {
                   <option value="radsec" selected={formText(p, 'transport') === 'radsec'}>RadSec (TLS, certificates)</option>
                 </select>
               </div>
-              <Field label="Port" name="port" value={formText(p, 'port')} inputmode="numeric" error={errorOf(p, 'port')} hint="Default 1812 (RadSec 2083)" />
+              <Field label="Port" name="serverPort" value={formText(p, 'serverPort')} inputmode="numeric" error={errorOf(p, 'serverPort')} hint="Default 1812 (RadSec 2083)" />
               <Field label="Accounting port" name="acctPort" value={formText(p, 'acctPort')} inputmode="numeric" error={errorOf(p, 'acctPort')} hint="Default 1813" />
-              <Field label="Shared secret" name="secret" type="password" autocomplete="new-password" error={errorOf(p, 'secret')} hint="UDP: at least 8 characters; RadSec: not used" />
+              <Field label="Shared secret" name="serverSecret" type="password" autocomplete="new-password" error={errorOf(p, 'serverSecret')} hint="UDP: at least 8 characters; RadSec: not used" />
             </div>
+            <Reauth prefix="server-" />
             <div class="row">
               <button type="submit">Add server</button>
             </div>
@@ -352,7 +353,7 @@ function PoolsCards(p: Page & PoolsProps) {
           <form method="post" action="/downstream/pools">
             <Csrf token={p.csrf} />
             <div class="row">
-              <Field label="Pool" name="name" required value={formText(p, 'poolName')} error={errorOf(p, 'poolName')} />
+              <Field label="Pool" name="poolName" required value={formText(p, 'poolName')} error={errorOf(p, 'poolName')} />
               <div class="field">
                 <label for="f-mode">Mode</label>
                 <select id="f-mode" name="mode">
@@ -390,7 +391,7 @@ function PoolsCards(p: Page & PoolsProps) {
                     <Allowed path="/downstream/realms/remove">
                       <form method="post" action="/downstream/realms/remove" hx-confirm={`Remove the realm ${r.name}?`}>
                         <Csrf token={p.csrf} />
-                        <input type="hidden" name="name" value={r.name} />
+                        <input type="hidden" name="realmName" value={r.name} />
                         <button type="submit" class="small danger">Remove</button>
                       </form>
                     </Allowed>
@@ -404,10 +405,10 @@ function PoolsCards(p: Page & PoolsProps) {
           <form method="post" action="/downstream/realms">
             <Csrf token={p.csrf} />
             <div class="row">
-              <Field label="Realm" name="name" required value={formText(p, 'realmName')} error={errorOf(p, 'realm')} hint="corp.example, CORP or DEFAULT" />
-              <Field label="Pool" name="pool" required value={formText(p, 'realmPool')} error={errorOf(p, 'realmPool')} />
+              <Field label="Realm" name="realmName" required value={formText(p, 'realmName')} error={errorOf(p, 'realmName')} hint="corp.example, CORP or DEFAULT" />
+              <Field label="Pool" name="realmPool" required value={formText(p, 'realmPool')} error={errorOf(p, 'realmPool')} />
               <div class="field">
-                <label><input type="checkbox" name="strip" value="yes" checked={p.form?.['strip'] === true} /> Strip the realm before sending</label>
+                <label><input type="checkbox" id="f-strip" name="strip" value="yes" checked={p.form?.['strip'] === true} /> Strip the realm before sending</label>
               </div>
             </div>
             <div class="row">
@@ -692,13 +693,15 @@ function RoleSelect(p: { id: string; name?: string; label?: string; value: strin
 }
 
 /** The admin's own password and a fresh code, asked again before a sensitive operation. */
-export function Reauth() {
+/** `prefix`: for a second such form on one page (its fields need ids of their own). */
+export function Reauth(p: { prefix?: string } = {}) {
+  const pre = p.prefix ?? '';
   return (
     <fieldset class="reauth">
       <legend>Confirm it is you</legend>
       <div class="row">
-        <Field label="Your password" name="reauth_password" type="password" required autocomplete="current-password" />
-        <Field label="Your current code" name="reauth_code" required autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]{6}" hint="A code works once: if you just signed in, wait for the next one" />
+        <Field label="Your password" name="reauth_password" id={`f-${pre}reauth_password`} type="password" required autocomplete="current-password" />
+        <Field label="Your current code" name="reauth_code" id={`f-${pre}reauth_code`} required autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]{6}" hint="A code works once: if you just signed in, wait for the next one" />
       </div>
     </fieldset>
   );

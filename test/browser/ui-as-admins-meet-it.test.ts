@@ -106,6 +106,51 @@ U('refused forms show why, next to the field, and the previous success message g
   assert.match((await errorNextTo(page, 'password')) ?? '', /at least 12 characters/);
 });
 
+U('the Downstream page on a phone: a refused server, pool or realm shows why next to its field; a pool and a realm saved are listed, and reload stays', async ({ page, base }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await page.goto(`${base}/downstream`);
+    await page.fill('#f-pool', 'wifi');
+    await page.fill('#f-serverHost', '192.0.2.40');
+    await page.fill('#f-serverPort', '70000');
+    await page.fill('#f-serverSecret', 'wifi-server-secret');
+    // Values are checked before the password and code: a typo costs no code.
+    await page.fill('#f-server-reauth_password', PASSWORD);
+    await page.fill('#f-server-reauth_code', '123456');
+    await page.click('button:has-text("Add server")');
+    assert.match((await errorNextTo(page, 'serverPort')) ?? '', /port must be 1-65535/);
+    assert.is(await page.inputValue('#f-serverHost'), '192.0.2.40', 'what was typed is kept (never the secret)');
+    assert.is(await page.inputValue('#f-serverSecret'), '');
+    await page.fill('#f-poolName', 'wifi');
+    await page.fill('#f-responseWindow', '0');
+    await page.click('button:has-text("Save pool")');
+    assert.match((await errorNextTo(page, 'responseWindow')) ?? '', /responseWindow must be seconds from 0.1 to 60/);
+    await page.fill('#f-poolName', 'wifi');
+    await page.selectOption('#f-mode', 'load-balance');
+    await page.fill('#f-responseWindow', '1.5');
+    await page.click('button:has-text("Save pool")');
+    await page.waitForSelector('text=Pool wifi saved.');
+    assert.match((await page.textContent('.pool h3')) ?? '', /wifi · load-balance · window 1.5 s/);
+    await page.fill('#f-realmName', 'not a realm!');
+    await page.fill('#f-realmPool', 'wifi');
+    await page.click('button:has-text("Save realm")');
+    assert.match((await errorNextTo(page, 'realmName')) ?? '', /realm must be a domain/);
+    await page.fill('#f-realmName', 'wifi.example');
+    await page.fill('#f-realmPool', 'wifi');
+    await page.check('#f-strip');
+    await page.click('button:has-text("Save realm")');
+    await page.waitForSelector('text=Realm wifi.example routes to pool wifi.');
+    assert.is(new URL(page.url()).pathname, '/downstream');
+    assert.is((await page.reload())?.status(), 200);
+    assert.ok(await page.isVisible('td:has-text("wifi.example")'));
+    const o = await overflowsViewport(page);
+    assert.ok(o.scrollWidth <= o.viewport, `downstream at 390: ${o.scrollWidth} px wide`);
+    await page.screenshot({ path: join(ARTIFACTS, 'downstream-pools-390.png'), fullPage: true });
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+});
+
 U('after an action, reload and Back land on pages that exist', async ({ page, base }) => {
   assert.is((await page.goto(`${base}/users`))?.status(), 200);
   await page.click('form[action="/users/lock"]:has(input[value="carol"]) button');
@@ -229,7 +274,7 @@ U('a help-desk admin manages users but cannot change settings', async ({ browser
     const page = await context.newPage();
     await firstSignIn(page, base, 'helen', PASSWORD);
     await page.click('label.nav-button');
-    assert.equal(await page.$$eval('#nav-links a', (as) => as.map((a) => a.getAttribute('href'))), ['/', '/approvals', '/users', '/audit', '/api-docs']);
+    assert.equal(await page.$$eval('#nav-links a', (as) => as.map((a) => a.getAttribute('href'))), ['/', '/approvals', '/users', '/sessions', '/audit', '/api-docs']);
     const refused = await page.goto(`${base}/settings`);
     assert.is(refused?.status(), 403);
     assert.match((await page.textContent('main')) ?? '', /help desk/i);
@@ -287,7 +332,7 @@ U('the Directory page on a phone: test the connection and a user, a refused valu
   }
 });
 
-const PAGES = ['/', '/approvals', '/users', '/users/u/carol', '/users/import', '/api-docs', '/clients', '/clients/edit?address=10.50.0.1%2F32', '/downstream', '/directory', '/policy', '/settings', '/audit', '/admins', '/tokens', '/backup', '/no/such/page'];
+const PAGES = ['/', '/approvals', '/users', '/users/u/carol', '/users/import', '/api-docs', '/clients', '/clients/edit?address=10.50.0.1%2F32', '/downstream', '/sessions', '/directory', '/policy', '/settings', '/audit', '/admins', '/tokens', '/backup', '/no/such/page'];
 
 for (const [width, height] of [
   [1280, 800],
