@@ -10,12 +10,12 @@ import { jsonOption, usageError, type CommandHelp } from './help.js';
 export const DOWNSTREAM_HELP: CommandHelp = {
   usage: ['gatehouse downstream set HOST SECRET [--port N] [--name N] [--require-message-authenticator]', 'gatehouse downstream show [--json]', 'gatehouse downstream remove'],
   about:
-    'The downstream RADIUS server stored in the data directory, which checks the passwords (its secret is sealed at\nrest and never printed). One given by --downstream-address/--secret-out wins over the stored one.',
+    'The downstream RADIUS server stored in the data directory, which checks the passwords (its secret is sealed at\nrest and never printed): `set` makes it the only server of the pool "default". One given by\n--downstream-address/--secret-out wins over the stored one. `show` lists every pool\'s servers; pools and realms\nare managed on the Downstream page and in the API (/api/v1/pools, /api/v1/realms).',
   options: [
     ['--port N', 'downstream set: its RADIUS port (default 1812)'],
     ['--name N', 'downstream set: a name to show'],
     ['--require-message-authenticator', 'downstream set: drop its answers that carry no valid Message-Authenticator'],
-    jsonOption('downstream show', ['name', 'host', 'port', 'requireMessageAuthenticator']),
+    jsonOption('downstream show', ['name', 'host', 'port', 'acctPort', 'transport', 'pool', 'requireMessageAuthenticator']),
   ],
   store: true,
 };
@@ -42,8 +42,8 @@ export async function downstreamCommand(args: readonly string[], env: NodeJS.Pro
     try {
       const rows = await listDownstreams(ctx.store, ctx.sealer);
       // Never the secret: listDownstreams opens it, and only these fields leave.
-      if (json) io.out(jsonList(rows.map((d) => ({ name: d.name, host: d.host, port: d.port, requireMessageAuthenticator: d.requireMessageAuthenticator }))));
-      else for (const d of rows) io.out(`${d.name}\t${d.host}:${d.port}\tmessage-authenticator ${d.requireMessageAuthenticator ? 'required' : 'optional'}\n`);
+      if (json) io.out(jsonList(rows.map((d) => ({ name: d.name, host: d.host, port: d.port, acctPort: d.acctPort, transport: d.transport, pool: d.pool, requireMessageAuthenticator: d.requireMessageAuthenticator }))));
+      else for (const d of rows) io.out(`${d.name}\t${d.host}:${d.port}\tpool ${d.pool}\t${d.transport}\taccounting ${d.acctPort}\tmessage-authenticator ${d.requireMessageAuthenticator ? 'required' : 'optional'}\n`);
     } finally {
       await ctx.close();
     }

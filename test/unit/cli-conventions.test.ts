@@ -217,7 +217,7 @@ Json('each list command: a JSON array of objects with exactly the documented fie
   const [client] = outputs['client list']!;
   assert.equal({ ...client, createdAt: 'x' }, { address: '192.0.2.0/24', name: 'branch-vpn', requireMessageAuthenticator: 'yes', messageAuthenticatorSeen: false, firstFactor: 'directory', createdAt: 'x' });
   assert.match(String(client!['createdAt']), iso);
-  assert.equal(outputs['downstream show'], [{ name: 'dc1', host: 'radius.internal', port: 1645, requireMessageAuthenticator: true }]);
+  assert.equal(outputs['downstream show'], [{ name: 'dc1', host: 'radius.internal', port: 1645, acctPort: 1813, transport: 'udp', pool: 'default', requireMessageAuthenticator: true }]);
   const users = Object.fromEntries(outputs['user list']!.map((u) => [u['name'], u]));
   assert.equal(Object.keys(users).sort(), ['alice', 'bob', 'carol']);
   assert.equal({ ...users['alice'], createdAt: 'x' }, { name: 'alice', totp: false, locked: false, lockedOutUntil: new Date(lockedOutUntil).toISOString(), failedAttempts: 5, displayName: null, email: null, upn: null, groups: [], source: 'local', directory: null, createdAt: 'x' });
