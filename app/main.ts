@@ -66,7 +66,7 @@ import { listenRadius } from './radius/listener.js';
 import { ACCOUNTING_COUNTERS, createAccounting } from './radius/accounting.js';
 import { createRadsecConnector, listenRadsec, type RadsecCredentials, type RadsecServer } from './radius/radsec.js';
 import { createDropAuditor } from './radius/drops.js';
-import { endSession, endSessionsOfNas, upsertSession } from './db/queries/sessions.js';
+import { endSession, endSessionsOfNas, pruneSessions, upsertSession } from './db/queries/sessions.js';
 import { createProxy, RADIUS_COUNTERS } from './radius/proxy.js';
 
 /**
@@ -346,7 +346,6 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
         log.error('recording a directory account change failed', { error: (e as Error).message });
       });
     },
-    leg,
     send: (buf, port, address) => {
       try {
         listener?.send(buf, port, address);
@@ -406,6 +405,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       upsert: (row) => upsertSession(store, row),
       end: async (client, nas, id) => void (await endSession(store, client, nas, id)),
       endNas: async (client, nas) => void (await endSessionsOfNas(store, client, nas)),
+      prune: async (before) => void (await pruneSessions(store, before)),
     },
     send: (buf, port, address) => {
       try {

@@ -39,7 +39,17 @@ export interface SessionSink {
   upsert(s: SessionRow): Promise<void>;
   end(client: string, nas: string, sessionId: string): Promise<void>;
   endNas(client: string, nas: string): Promise<void>;
+  /** Forget sessions with no record since then. */
+  prune(before: number): Promise<void>;
 }
+
+/**
+ * A session with no Start, Interim-Update or Stop for this long is forgotten: its NAS went away
+ * without saying so (no Stop, no Accounting-On after its restart). NAS send interim updates every
+ * few minutes to hours; a week without one is no session.
+ */
+export const SESSION_STALE_MS = 7 * 24 * 3600_000;
+const PRUNE_EVERY_TICKS = 3600;
 
 export interface AccountingDeps {
   settings(): Readonly<Settings>;
@@ -103,9 +113,11 @@ export function createAccounting(deps: AccountingDeps): Accounting {
   const cache = new RequestCache();
   const drops = createDropAuditor();
   let closing = false;
+  let ticks = 0;
   const sweep = setInterval(() => {
     const now = deps.now();
     cache.sweep(now);
+    if (++ticks % PRUNE_EVERY_TICKS === 1) deps.sessions.prune(now - SESSION_STALE_MS).catch((e: unknown) => deps.log.warn('pruning stale sessions failed', { error: (e as Error).message }));
     const summary = drops.tick(now);
     if (summary !== undefined) void recordSafely(summary);
   }, 1000);

@@ -25,6 +25,13 @@ export const SERVER_STATES: readonly ServerState[] = ['alive', 'zombie', 'dead']
 
 /** Probe answers in a row that bring a dead server back. */
 export const REVIVE_ANSWERS = 3;
+/**
+ * A dead server that has answered no probe for this long is tried again with real requests (as
+ * FreeRADIUS's revive_interval): servers that do not answer Status-Server (Windows NPS among them)
+ * would otherwise never come back. If it is still down, one request waits a response window and
+ * goes on to the next server, and the server is dead again.
+ */
+export const REVIVE_INTERVAL_MS = 120_000;
 /** The pool every request goes to when no realm says otherwise, and the one the flags fill. */
 export const DEFAULT_POOL = 'default';
 
@@ -169,6 +176,11 @@ export function createPools(leg: DownstreamLeg, events: PoolEvents, now: () => n
     for (const pool of pools) {
       for (const server of pool.servers) {
         const h = of(server);
+        if (h.state === 'dead' && t - h.since >= REVIVE_INTERVAL_MS) {
+          h.unanswered = 0;
+          move(pool, server, h, 'alive');
+          continue;
+        }
         if (h.state === 'alive' || h.probing || t < h.nextProbe) continue;
         h.probing = true;
         h.nextProbe = t + pool.checkIntervalMs;

@@ -20,7 +20,7 @@ import { parseReplyAttributes } from './dictionary.js';
 import { messageAuthenticatorVerdict, type ClientTable, type RadiusClient } from './clients.js';
 import { Attr, checkRequestMa, Code, decodePacket, decodeVsa, encodeResponse, getAttr, getString, getVendorAttr, MsAttr, RadiusDecodeError, textAttributes, VENDOR_MICROSOFT, type Attribute, type RadiusPacket } from './codec.js';
 import { chapResponse, CryptoError, safeEqual, unhidePassword } from './crypto.js';
-import { DOWNSTREAM_FAILURES, DownstreamError, type DownstreamAnswer, type DownstreamLeg, type DownstreamTarget } from './downstream.js';
+import { DOWNSTREAM_FAILURES, DownstreamError, type DownstreamAnswer, type DownstreamTarget } from './downstream.js';
 import type { Pools, PoolSpec } from './pools.js';
 import { createDropAuditor } from './drops.js';
 import { RequestCache, type Entry } from './request-cache.js';
@@ -82,7 +82,6 @@ export interface ProxyDeps {
    * the change is committed.
    */
   onDirectoryAccount(username: string, state: 'disabled' | 'removed'): Promise<void>;
-  leg: DownstreamLeg;
   send(buf: Buffer, port: number, address: string): void;
   audit: Auditor;
   counters: Counters;

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { sessionOf } from '../../app/radius/accounting.js';
 import { Attr, Code, type Attribute } from '../../app/radius/codec.js';
 import { DownstreamError, type DownstreamAnswer, type DownstreamLeg, type DownstreamTarget, type ExchangeKind } from '../../app/radius/downstream.js';
-import { createPools, poolSpecs, REVIVE_ANSWERS, type PoolSpec, type ServerState } from '../../app/radius/pools.js';
+import { createPools, poolSpecs, REVIVE_ANSWERS, REVIVE_INTERVAL_MS, type PoolSpec, type ServerState } from '../../app/radius/pools.js';
 import { splitFrames } from '../../app/radius/radsec.js';
 import { buildRealmTable, splitRealm } from '../../app/radius/realms.js';
 
@@ -114,6 +114,29 @@ P('load-balance prefers the server with fewer requests outstanding; a preferred 
     assert.equal(pools.plan(one).map((s) => s.name), ['c']);
     // Health survives a reload for servers that stay.
     assert.is(pools.health().find((h) => h.server === 'a')?.outstanding, 1);
+  } finally {
+    pools.close();
+  }
+});
+
+P('a dead server that answers no probe (no Status-Server, as NPS) is tried with requests again after the revive interval', async () => {
+  let now = 0;
+  const { leg, sent } = fakeLeg();
+  const pools = createPools(leg, { onStateChange() {} }, () => now, 5);
+  const pool: PoolSpec = { name: 'nps', mode: 'fail-over', responseWindowMs: 100, deadAfter: 1, checkIntervalMs: 50, servers: [server('a'), server('b')] };
+  pools.update([pool]);
+  try {
+    pools.send(pool, pool.servers[0]!, 'access', [], Buffer.alloc(16), { sendMs: 1, receiveMs: 1 });
+    sent.at(-1)!.timeout();
+    await tick();
+    assert.is(pools.health()[0]!.state, 'dead');
+    now += REVIVE_INTERVAL_MS - 1;
+    await new Promise((r) => setTimeout(r, 20));
+    assert.is(pools.health()[0]!.state, 'dead');
+    now += 1;
+    await new Promise((r) => setTimeout(r, 20));
+    assert.is(pools.health()[0]!.state, 'alive');
+    assert.equal(pools.plan(pool).map((s) => s.name), ['a', 'b']);
   } finally {
     pools.close();
   }

@@ -49,3 +49,8 @@ export async function countSessions(r: Runner): Promise<number> {
   const row = await r.get<{ n: number | string }>(sql`SELECT count(*) AS n FROM radius_sessions`);
   return Number(row?.n ?? 0);
 }
+
+/** Sessions not heard of since `before` (a NAS that went away without Stop or Accounting-Off). */
+export async function pruneSessions(r: Runner, before: number): Promise<number> {
+  return r.run(sql`DELETE FROM radius_sessions WHERE updated_at < ${before}`);
+}
