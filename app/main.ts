@@ -439,7 +439,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     } catch (e) {
       // A port someone chose must work; the default one (1813) may be taken by a RADIUS server on
       // the same machine, which is no reason to refuse logins: say so and go on without it.
-      if (state.resolved.sources.portAcct !== undefined) {
+      if (state.resolved.sources.portAcct !== 'default') {
         await listener.close();
         unwatch();
         await store.close();
