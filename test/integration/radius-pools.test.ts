@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Attr, Code, decodePacket, encodeAccountingRequest, type Attribute } from '../../app/radius/codec.js';
 import { responseAuthenticator } from '../../app/radius/crypto.js';
-import { auditRecords, startAppliance, waitFor, type Appliance } from '../helpers/appliance.js';
+import { auditRecords, startAppliance, startApplianceRefused, waitFor, type Appliance } from '../helpers/appliance.js';
 import { freeUdpPort, startFreeRadius, type FreeRadius, type RadiusUser } from '../helpers/freeradius.js';
 import { startPushServer, type PushServer } from '../helpers/push-server.js';
 import { runRadclient } from '../helpers/radclient.js';
@@ -252,3 +252,39 @@ P('load-balance: the same pool switched to load-balance spreads logins over both
 });
 
 P.run();
+
+const A = suite('the accounting port at start');
+
+A('the default 1813 already taken only warns (a RADIUS server on the same machine); a port that was set must be free', async () => {
+  // Hold 1813 (unless another test's appliance already does: taken either way).
+  const holder = createSocket('udp4');
+  await new Promise<void>((resolve) => {
+    holder.once('error', () => resolve());
+    holder.bind(1813, '127.0.0.1', () => resolve());
+  });
+  try {
+    const gh = await startAppliance({ args: ['--address-secret-in', `127.0.0.1:${NAS_SECRET}`] });
+    try {
+      assert.match(gh.output(), /RADIUS accounting is not served: the default port is not free/);
+    } finally {
+      await gh.stop();
+    }
+    const taken = await freeUdpPort();
+    const other = createSocket('udp4');
+    await new Promise<void>((r) => other.bind(taken, '127.0.0.1', () => r()));
+    try {
+      const err = await startApplianceRefused({ args: ['--port-acct', String(taken)] });
+      assert.match(err.message, new RegExp(`cannot listen for RADIUS accounting on 127.0.0.1:${taken}`));
+    } finally {
+      other.close();
+    }
+  } finally {
+    try {
+      holder.close();
+    } catch {
+      // it never bound: 1813 was someone else's
+    }
+  }
+});
+
+A.run();
