@@ -65,7 +65,7 @@ import { buildRealmTable, type RealmTable } from './radius/realms.js';
 import { listenRadius } from './radius/listener.js';
 import { ACCOUNTING_COUNTERS, createAccounting } from './radius/accounting.js';
 import { createRadsecConnector, listenRadsec, type RadsecCredentials, type RadsecServer } from './radius/radsec.js';
-import { createDropAuditor } from './radius/drops.js';
+import { backgroundRecorder, createDropAuditor } from './radius/drops.js';
 import { endSession, endSessionsOfNas, pruneSessions, upsertSession } from './db/queries/sessions.js';
 import { createProxy, RADIUS_COUNTERS } from './radius/proxy.js';
 
@@ -325,13 +325,16 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   const challenges = isSqlite(store)
     ? undefined
     : createSharedChallengeStore({ put: (s, p, e) => putChallenge(store, s, p, e), take: (s) => takeChallenge(store, s), sweep: (t) => sweepChallenges(store, t) }, sealer, random, Date.now);
+  // Which pool a user name's requests go to (its realm's), and the name sent there: for
+  // authentication and accounting alike.
+  const route = (userName: string) => {
+    const r = state.realms.route(userName);
+    return { pool: pools.get(r.pool), realm: r.realm, rewrite: r.rewrite };
+  };
   const proxy = createProxy({
     settings: () => state.resolved.settings,
     clients: () => state.clients,
-    route: (userName) => {
-      const r = state.realms.route(userName);
-      return { pool: pools.get(r.pool), realm: r.realm, rewrite: r.rewrite };
-    },
+    route,
     pools,
     directory: () => state.directory,
     onDirectoryAccount: async (username, now) => {
@@ -396,10 +399,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   const accounting = createAccounting({
     settings: () => state.resolved.settings,
     clients: () => state.clients,
-    route: (userName) => {
-      const r = state.realms.route(userName);
-      return { pool: pools.get(r.pool), realm: r.realm, rewrite: r.rewrite };
-    },
+    route,
     pools,
     sessions: {
       upsert: (row) => upsertSession(store, row),
@@ -450,6 +450,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   }
   if (radsecCredentials !== undefined) {
     const refusedDrops = createDropAuditor();
+    const recordRefusal = backgroundRecorder(audit, log);
     try {
       radsecServer = await listenRadsec(settings.listenAddress, settings.radsecPort, {
         credentials: radsecCredentials,
@@ -470,9 +471,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
           }
         },
         onRefused: (address, port, reason, client) => {
-          for (const ev of refusedDrops.drop(address, port, `radsec_${reason}`, client?.name ?? null, null, Date.now())) {
-            audit.record(ev).catch((e: unknown) => log.error('audit write failed', { error: (e as Error).message }));
-          }
+          for (const ev of refusedDrops.drop(address, port, `radsec_${reason}`, client?.name ?? null, null, Date.now())) void recordRefusal(ev);
         },
         log,
       });

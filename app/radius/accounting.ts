@@ -17,10 +17,10 @@ import { reasons, type CounterFamily, type Counters } from '../lib/metrics.js';
 import type { ClientTable, RadiusClient } from './clients.js';
 import { Attr, checkAccountingRequest, checkRequestMa, Code, decodePacket, encodeResponse, getAttr, getString, RadiusDecodeError, type Attribute, type RadiusPacket } from './codec.js';
 import { DOWNSTREAM_FAILURES, DownstreamError } from './downstream.js';
-import { createDropAuditor } from './drops.js';
+import { backgroundRecorder, createDropAuditor } from './drops.js';
 import type { Pools, PoolSpec } from './pools.js';
 import { RequestCache } from './request-cache.js';
-import { clientResponseAttributes, proxyStateOf } from './rewrite.js';
+import { clientResponseAttributes, proxyStateOf, saltSource } from './rewrite.js';
 import type { Via } from './proxy.js';
 
 export const ACCT_DROP_REASONS = ['unknown_client', 'malformed', 'bad_authenticator', 'unsupported_code'] as const;
@@ -122,19 +122,8 @@ export function createAccounting(deps: AccountingDeps): Accounting {
     if (summary !== undefined) void recordSafely(summary);
   }, 1000);
   sweep.unref();
-  const salt = (): Buffer => {
-    const s = deps.random(2);
-    s[0] = s[0]! | 0x80;
-    return s;
-  };
-
-  async function recordSafely(e: Parameters<Auditor['record']>[0]): Promise<void> {
-    try {
-      await deps.audit.record(e);
-    } catch (err) {
-      deps.log.error('audit write failed', { error: (err as Error).message });
-    }
-  }
+  const salt = saltSource(deps.random);
+  const recordSafely = backgroundRecorder(deps.audit, deps.log);
 
   function drop(address: string, port: number, reason: (typeof ACCT_DROP_REASONS)[number], client: RadiusClient | undefined, username?: string): void {
     deps.counters.inc('accounting_drops', reason);

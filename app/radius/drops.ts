@@ -6,7 +6,8 @@
 //     beyond that drops are only summed up, and one `drop_summary` record per minute says how
 //     many, from how many sources, and for which reasons (most frequent first);
 //   - the per-source windows are bounded: the least recently seen source is forgotten first.
-import type { AuditEvent } from '../audit/audit.js';
+import type { AuditEvent, Auditor } from '../audit/audit.js';
+import type { Logger } from '../lib/log.js';
 import type { AuditDetails } from '../audit/chain.js';
 
 /** Drops from one source for one reason are audited once per window, with a count of the rest. */
@@ -25,6 +26,17 @@ export interface DropAuditor {
   tick(now: number): AuditEvent | undefined;
   /** Sources remembered (for tests and memory checks). */
   size(): number;
+}
+
+/** Write an audit record nobody waits for (a drop, a summary); a failure is logged, since the store is what failed. */
+export function backgroundRecorder(audit: Pick<Auditor, 'record'>, log: Logger): (e: AuditEvent) => Promise<void> {
+  return async (e) => {
+    try {
+      await audit.record(e);
+    } catch (err) {
+      log.error('audit write failed', { error: (err as Error).message });
+    }
+  };
 }
 
 export function createDropAuditor(): DropAuditor {

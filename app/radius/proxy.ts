@@ -22,9 +22,9 @@ import { Attr, checkRequestMa, Code, decodePacket, decodeVsa, encodeResponse, ge
 import { chapResponse, CryptoError, safeEqual, unhidePassword } from './crypto.js';
 import { DOWNSTREAM_FAILURES, DownstreamError, type DownstreamAnswer, type DownstreamTarget } from './downstream.js';
 import type { Pools, PoolSpec } from './pools.js';
-import { createDropAuditor } from './drops.js';
+import { backgroundRecorder, createDropAuditor } from './drops.js';
 import { RequestCache, type Entry } from './request-cache.js';
-import { clientResponseAttributes, downstreamRequestAttributes, proxyStateOf } from './rewrite.js';
+import { clientResponseAttributes, downstreamRequestAttributes, proxyStateOf, saltSource } from './rewrite.js';
 
 export { ANSWER_CACHE_MS } from './request-cache.js';
 
@@ -239,19 +239,8 @@ export function createProxy(deps: ProxyDeps): Proxy {
   }, 1000);
   sweep.unref();
 
-  const salt = (): Buffer => {
-    const s = deps.random(2);
-    s[0] = s[0]! | 0x80;
-    return s;
-  };
-
-  async function recordSafely(e: Parameters<Auditor['record']>[0]): Promise<void> {
-    try {
-      await deps.audit.record(e);
-    } catch (err) {
-      deps.log.error('audit write failed', { error: (err as Error).message });
-    }
-  }
+  const salt = saltSource(deps.random);
+  const recordSafely = backgroundRecorder(deps.audit, deps.log);
 
   function drop(address: string, port: number, reason: DropReason, client: RadiusClient | undefined, username?: string): void {
     deps.counters.inc('drops', reason);

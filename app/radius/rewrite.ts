@@ -13,6 +13,15 @@ export interface Leg {
 
 export type SaltSource = () => Buffer;
 
+/** Salts for Tunnel-Password and MS-MPPE keys: random, with the high bit set (RFC 2868 3.5). */
+export function saltSource(random: (size: number) => Buffer): SaltSource {
+  return () => {
+    const s = random(2);
+    s[0] = s[0]! | 0x80;
+    return s;
+  };
+}
+
 function reencryptTunnelPassword(value: Buffer, from: Leg, to: Leg, salt: SaltSource): Buffer {
   // Tag(1) Salt(2) String (RFC 2868 3.5).
   const plain = saltDecrypt(value.subarray(1), from.secret, from.authenticator);

@@ -2,6 +2,7 @@
 import type { AuditRecord } from '../audit/chain.js';
 import type { Source } from '../config.js';
 import type { AdminRow, TokenRow } from '../db/queries/admins.js';
+import type { SessionRow } from '../db/queries/sessions.js';
 import { ROLE_LABELS, ROLES } from '../admin/roles.js';
 import { SecretOnce } from './clients.js';
 import { Allowed, FrameContext } from './frame.js';
@@ -123,18 +124,7 @@ export function ApprovalsPage(p: Page & { now: number; pending: PendingRow[]; re
 
 // --- active sessions (RADIUS accounting)
 
-export interface SessionView {
-  username: string;
-  client: string;
-  nas: string;
-  nasPort: string | null;
-  framedIp: string | null;
-  callingStationId: string | null;
-  startedAt: number;
-  updatedAt: number;
-  inputBytes: number;
-  outputBytes: number;
-}
+export type SessionView = Omit<SessionRow, 'sessionId'>;
 
 function bytes(n: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];

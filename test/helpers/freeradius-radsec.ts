@@ -42,7 +42,7 @@
  *   authentication port"): accounting needs its own UDP listen.
  * - revive_interval below 10 is forced up to 10.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, isIP } from 'node:net';
@@ -53,10 +53,13 @@ import {
   dq,
   findTool,
   freeUdpPort,
+  numbered,
   radiusdPrelude,
+  spawnFreeRadius,
   requireTool,
   sq,
   udpPortInUse,
+  type Attempt,
   type FreeRadiusClient,
   type RadiusUser,
 } from './freeradius.js';
@@ -676,39 +679,10 @@ interface Instance {
   stop: () => Promise<void>;
 }
 
-interface Running {
-  child: ChildProcess;
-  logs: () => string;
-  exited: Promise<void>;
-  hasExited: () => boolean;
-}
+type Running = Attempt;
 
 function launch(binary: string, dir: string, debug: boolean): Running {
-  const child = spawn(binary, debug ? ['-f', '-xx', '-l', 'stdout', '-d', dir] : ['-f', '-l', 'stdout', '-d', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const chunks: string[] = [];
-  child.stdout?.setEncoding('utf8').on('data', (s: string) => chunks.push(s));
-  child.stderr?.setEncoding('utf8').on('data', (s: string) => chunks.push(s));
-  let exited = false;
-  const exitedPromise = new Promise<void>((resolve) => {
-    child.once('error', (err) => {
-      chunks.push(`\n[helper] spawn error: ${err.message}\n`);
-      exited = true;
-      resolve();
-    });
-    child.once('exit', (code, signal) => {
-      chunks.push(`\n[helper] freeradius exited (code ${code}, signal ${signal})\n`);
-      exited = true;
-      resolve();
-    });
-  });
-  return { child, logs: () => chunks.join(''), exited: exitedPromise, hasExited: () => exited };
-}
-
-function numbered(text: string): string {
-  return text
-    .split('\n')
-    .map((line, i) => `${String(i + 1).padStart(4)}  ${line}`)
-    .join('\n');
+  return spawnFreeRadius(binary, debug ? ['-f', '-xx', '-l', 'stdout', '-d', dir] : ['-f', '-l', 'stdout', '-d', dir]);
 }
 
 async function startInstance(spec: InstanceSpec): Promise<Instance> {

@@ -673,7 +673,8 @@ async function makeTestPki(dir: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Process handling
 
-interface Attempt {
+/** A FreeRADIUS child process being started: its output so far, and whether it has exited. */
+export interface Attempt {
   child: ChildProcess;
   logs: () => string;
   exited: Promise<void>;
@@ -681,8 +682,12 @@ interface Attempt {
 }
 
 function launch(binary: string, dir: string, debug: boolean): Attempt {
-  const args = debug ? ['-X', '-d', dir] : ['-f', '-l', 'stdout', '-d', dir];
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnFreeRadius(binary, debug ? ['-X', '-d', dir] : ['-f', '-l', 'stdout', '-d', dir]);
+}
+
+/** Start `freeradius ARGS`, collecting everything it writes (also used by the RadSec helper). */
+export function spawnFreeRadius(binary: string, args: readonly string[]): Attempt {
+  const child = spawn(binary, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const chunks: string[] = [];
   child.stdout?.setEncoding('utf8').on('data', (s: string) => chunks.push(s));
   child.stderr?.setEncoding('utf8').on('data', (s: string) => chunks.push(s));
@@ -702,7 +707,8 @@ function launch(binary: string, dir: string, debug: boolean): Attempt {
   return { child, logs: () => chunks.join(''), exited: exitedPromise, hasExited: () => exited };
 }
 
-function numbered(text: string): string {
+/** A config file with line numbers, for the message when FreeRADIUS refuses it. */
+export function numbered(text: string): string {
   return text
     .split('\n')
     .map((line, i) => `${String(i + 1).padStart(4)}  ${line}`)

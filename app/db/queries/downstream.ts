@@ -9,17 +9,8 @@ const PURPOSE = 'downstream_servers.secret';
 export type Transport = 'udp' | 'radsec';
 export type PoolMode = 'fail-over' | 'load-balance';
 
-export interface StoredDownstream {
-  id: number;
-  name: string;
-  host: string;
-  port: number;
-  acctPort: number;
-  transport: Transport;
-  pool: string;
-  secret: Buffer;
-  requireMessageAuthenticator: boolean;
-}
+/** A stored server: what was added, with its id and its secret opened. */
+export type StoredDownstream = Omit<NewDownstream, 'secret'> & { id: number; secret: Buffer };
 
 export interface NewDownstream {
   name: string;
