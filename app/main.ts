@@ -448,7 +448,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
       log.warn('RADIUS accounting is not served: the default port is not free (set --port-acct, or 0 to turn this warning off)', { address: `${settings.listenAddress}:${settings.portAcct}`, error: (e as Error).message });
     }
   }
-  if (radsecCredentials !== undefined) {
+  if (radsecCredentials !== undefined && settings.radsecPort !== 0) {
     const refusedDrops = createDropAuditor();
     const recordRefusal = backgroundRecorder(audit, log);
     try {

@@ -150,6 +150,11 @@ export function checkRealm(rawName: string, input: RealmInput): Result<StoredRea
 export async function setRealm(d: AdminDeps, actor: string, name: string, input: RealmInput): Promise<Result<StoredRealm>> {
   const c = checkRealm(name, input);
   if (!c.ok) return c;
+  // A realm routes to a pool that is there (has settings or servers); a typo would silently send
+  // its logins nowhere.
+  const known = new Set([...(await listPools(d.store)).map((p) => p.name), ...(await listDownstreams(d.store, d.sealer)).map((s) => s.pool)]);
+  if (d.fixedSources().downstreamAddress !== undefined) known.add(DEFAULT_POOL);
+  if (!known.has(c.value.pool)) return bad(`no pool named ${c.value.pool}: create it (or add a server to it) first`, 'pool');
   // Realm names match without regard to case: one row per realm.
   const same = (await listRealms(d.store)).find((r) => r.name.toLowerCase() === c.value.name.toLowerCase() && r.name !== c.value.name);
   if (same !== undefined) await deleteRealm(d.store, same.name);

@@ -29,7 +29,7 @@ export const ACCOUNTING_COUNTERS: readonly CounterFamily[] = [
   { name: 'accounting_requests', help: 'RADIUS Accounting-Requests taken (not retransmissions, not dropped ones), by Acct-Status-Type.', series: reasons(['start', 'stop', 'interim', 'on', 'off', 'other']) },
   { name: 'accounting_responses', help: 'RADIUS Accounting-Responses sent (downstream: after the pool acknowledged; local: no server in the pool).', series: reasons(['downstream', 'local']) },
   { name: 'accounting_drops', help: 'RADIUS accounting packets dropped without an answer, by reason.', series: reasons(ACCT_DROP_REASONS) },
-  { name: 'accounting_errors', help: 'RADIUS Accounting-Requests left unanswered because no downstream server answered, by reason.', series: reasons(DOWNSTREAM_FAILURES.map((f) => `downstream_${f}`)) },
+  { name: 'accounting_errors', help: 'RADIUS Accounting-Requests left unanswered, by reason (downstream_*: no server answered; no_pool: the realm routes to a pool without servers).', series: reasons(['no_pool', ...DOWNSTREAM_FAILURES.map((f) => `downstream_${f}`)]) },
 ];
 
 const STATUS: Record<number, 'start' | 'stop' | 'interim' | 'on' | 'off'> = { 1: 'start', 2: 'stop', 3: 'interim', 7: 'on', 8: 'off' };
@@ -162,20 +162,23 @@ export function createAccounting(deps: AccountingDeps): Accounting {
     const entry = cache.add(key);
     const status = STATUS[u32(packet.attributes, Attr.AcctStatusType) ?? 0] ?? 'other';
     deps.counters.inc('accounting_requests', status);
-    account(client, packet, address, status).then(
-      (answer) => {
-        if (answer === undefined) return cache.forget(key);
+    const failed = (e: unknown) => {
+      cache.forget(key);
+      deps.log.error('accounting request failed', { error: (e as Error).message, source: `${address}:${port}` });
+    };
+    account(client, packet, address, status).then((answer) => {
+      if (answer === undefined) return cache.forget(key);
+      // Encoding can refuse (the server's attributes and the client's Proxy-State over 4096 bytes).
+      try {
         const response = encodeResponse(Code.AccountingResponse, packet.identifier, packet.authenticator, answer.attributes, client.secret, false);
         cache.answered(key, entry, response, deps.now());
         deps.counters.inc('accounting_responses', answer.how);
         send(response);
         if (entry.repeat) send(response);
-      },
-      (e: unknown) => {
-        cache.forget(key);
-        deps.log.error('accounting request failed', { error: (e as Error).message, source: `${address}:${port}` });
-      },
-    );
+      } catch (e) {
+        failed(e);
+      }
+    }, failed);
   }
 
   /** Forward (or record locally), then keep the sessions table; the answer's attributes, or undefined when no server answered. */
@@ -185,6 +188,14 @@ export function createAccounting(deps: AccountingDeps): Accounting {
     const route = deps.route(name);
     let answer: { attributes: Attribute[]; how: 'downstream' | 'local' } | undefined;
     if (route.pool === undefined || route.pool.servers.length === 0) {
+      // A configured realm whose pool has no server: nothing can record it, so nothing is
+      // acknowledged (the NAS keeps it and retries). Without realms or servers at all (the
+      // directory checks the passwords) Gatehouse is the accounting server itself.
+      if (route.realm !== undefined) {
+        deps.counters.inc('accounting_errors', 'no_pool');
+        deps.log.warn('an Accounting-Request routes to a pool with no server; not acknowledged', { realm: route.realm });
+        return undefined;
+      }
       answer = { attributes: [...proxyState], how: 'local' };
     } else {
       const forwarded = packet.attributes.filter((a) => a.type !== Attr.ProxyState && a.type !== Attr.MessageAuthenticator).map((a) => (a.type === Attr.UserName && route.rewrite !== undefined ? { type: a.type, value: Buffer.from(route.rewrite, 'utf8') } : a));

@@ -14,6 +14,7 @@
 // first attempt is the pool's, short enough that the retry lands before a NAS's own retransmission
 // gives up; the last attempt waits the whole --proxy-receive-timeout. Health is kept per server
 // (by name, host and ports) across configuration reloads. Decisions about people are not made here.
+import { randomBytes } from 'node:crypto';
 import type { Attribute } from './codec.js';
 import type { DownstreamLeg, DownstreamTarget, Exchange, ExchangeKind } from './downstream.js';
 import { DownstreamError } from './downstream.js';
@@ -26,9 +27,9 @@ export const SERVER_STATES: readonly ServerState[] = ['alive', 'zombie', 'dead']
 /** Probe answers in a row that bring a dead server back. */
 export const REVIVE_ANSWERS = 3;
 /**
- * A dead server that has answered no probe for this long is tried again with real requests (as
- * FreeRADIUS's revive_interval): servers that do not answer Status-Server (Windows NPS among them)
- * would otherwise never come back. If it is still down, one request waits a response window and
+ * A dead server that has never answered a probe is tried again with real requests after this long
+ * (as FreeRADIUS's revive_interval): servers that do not answer Status-Server (Windows NPS among
+ * them) would otherwise never come back. One that answers probes comes back by its probes. If it is still down, one request waits a response window and
  * goes on to the next server, and the server is dead again.
  */
 export const REVIVE_INTERVAL_MS = 120_000;
@@ -65,6 +66,8 @@ export interface ServerHealth {
 
 interface Health {
   state: ServerState;
+  /** It has answered a Status-Server probe at least once (then probes, not time, bring it back). */
+  answersProbes: boolean;
   unanswered: number;
   answersInRow: number;
   outstanding: number;
@@ -116,7 +119,7 @@ export function createPools(leg: DownstreamLeg, events: PoolEvents, now: () => n
   let health = new Map<string, Health>();
   let rotation = 0;
 
-  const fresh = (): Health => ({ state: 'alive', unanswered: 0, answersInRow: 0, outstanding: 0, lastAnswer: undefined, since: now(), nextProbe: 0, probing: false });
+  const fresh = (): Health => ({ state: 'alive', answersProbes: false, unanswered: 0, answersInRow: 0, outstanding: 0, lastAnswer: undefined, since: now(), nextProbe: 0, probing: false });
   const of = (t: DownstreamTarget): Health => {
     let h = health.get(key(t));
     if (h === undefined) {
@@ -136,6 +139,7 @@ export function createPools(leg: DownstreamLeg, events: PoolEvents, now: () => n
   }
 
   function answered(pool: PoolSpec, t: DownstreamTarget, h: Health, probe: boolean): void {
+    if (probe) h.answersProbes = true;
     h.unanswered = 0;
     h.lastAnswer = now();
     if (h.state === 'dead') {
@@ -157,15 +161,18 @@ export function createPools(leg: DownstreamLeg, events: PoolEvents, now: () => n
     const h = of(server);
     h.outstanding++;
     const exchange = leg.exchange(server, attributes, authenticator, timeouts, kind);
+    // Health is about answering logins: accounting may go unanswered on a server that only checks
+    // passwords (its accounting port closed) without that server being down.
+    const counts = kind !== 'accounting';
     exchange.answer.then(
       () => {
         h.outstanding--;
-        answered(pool, server, h, kind === 'status');
+        if (counts) answered(pool, server, h, kind === 'status');
       },
       (e: unknown) => {
         h.outstanding--;
         // Only silence counts against a server: a send that failed locally or a shutdown does not.
-        if (e instanceof DownstreamError && (e.reason === 'timeout' || e.reason === 'closed_by_peer')) unanswered(pool, server, h);
+        if (counts && e instanceof DownstreamError && (e.reason === 'timeout' || e.reason === 'closed_by_peer')) unanswered(pool, server, h);
       },
     );
     return exchange;
@@ -176,7 +183,7 @@ export function createPools(leg: DownstreamLeg, events: PoolEvents, now: () => n
     for (const pool of pools) {
       for (const server of pool.servers) {
         const h = of(server);
-        if (h.state === 'dead' && t - h.since >= REVIVE_INTERVAL_MS) {
+        if (h.state === 'dead' && !h.answersProbes && t - h.since >= REVIVE_INTERVAL_MS) {
           h.unanswered = 0;
           move(pool, server, h, 'alive');
           continue;
@@ -184,7 +191,8 @@ export function createPools(leg: DownstreamLeg, events: PoolEvents, now: () => n
         if (h.state === 'alive' || h.probing || t < h.nextProbe) continue;
         h.probing = true;
         h.nextProbe = t + pool.checkIntervalMs;
-        const ex = send(pool, server, 'status', [], Buffer.alloc(16), { sendMs: pool.responseWindowMs, receiveMs: pool.responseWindowMs });
+        // RFC 5997 3: a random Request Authenticator, so that no answer can be replayed.
+        const ex = send(pool, server, 'status', [], randomBytes(16), { sendMs: pool.responseWindowMs, receiveMs: pool.responseWindowMs });
         ex.answer.then(
           () => (h.probing = false),
           () => (h.probing = false),

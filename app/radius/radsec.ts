@@ -11,6 +11,7 @@
 // Client: one connection per downstream server, opened when needed, its certificate verified
 // against --radsec-ca and its name or address; a connection that drops fails its requests
 // (the pool then tries the next server and marks this one) and the next request reconnects.
+import type { Socket } from 'node:net';
 import { type TLSSocket, connect as tlsConnect, createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { Logger } from '../lib/log.js';
 import { normalizeAddress } from '../lib/cidr.js';
@@ -22,8 +23,11 @@ import type { Via } from './proxy.js';
 export const RADSEC_SECRET = Buffer.from('radsec', 'utf8');
 /** TLS 1.2 and 1.3 only, and for 1.2 only forward-secret AEAD suites. */
 const TLS_OPTIONS = { minVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305' } as const;
-/** Connections served at once, all clients together. */
+/** Connections served at once, all clients together, and from one address. */
 const MAX_CONNECTIONS = 1024;
+const MAX_PER_ADDRESS = 32;
+/** A TLS handshake must be done by then (Node's default is 120 s: long enough to hold slots). */
+const HANDSHAKE_MS = 10_000;
 /** A connection that carries nothing for this long is closed (clients reconnect when they need to). */
 const IDLE_MS = 10 * 60_000;
 
@@ -81,29 +85,52 @@ export interface RadsecServer {
 
 export async function listenRadsec(address: string, port: number, deps: RadsecServerDeps): Promise<RadsecServer> {
   const sockets = new Set<TLSSocket>();
-  const server: TlsServer = createTlsServer({ ...TLS_OPTIONS, cert: deps.credentials.cert, key: deps.credentials.key, ca: deps.credentials.ca, requestCert: true, rejectUnauthorized: true });
+  /** Every TCP connection (in the handshake too), for the per-address cap and for shutdown. */
+  const raw = new Map<string, Set<Socket>>();
+  const server: TlsServer = createTlsServer({ ...TLS_OPTIONS, cert: deps.credentials.cert, key: deps.credentials.key, ca: deps.credentials.ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: HANDSHAKE_MS });
   server.maxConnections = MAX_CONNECTIONS;
-  server.on('secureConnection', (socket) => {
+  // Before any TLS work: only addresses of configured clients, and a bounded number from each, so
+  // that a stranger cannot hold the listener's connection slots.
+  server.on('connection', (socket: Socket) => {
     const peer = normalizeAddress(socket.remoteAddress ?? '');
-    const peerPort = socket.remotePort ?? 0;
-    const entry = deps.clients().lookup(peer);
-    if (entry === undefined) {
-      deps.onRefused(peer, peerPort, 'unknown_client', undefined);
+    if (deps.clients().lookup(peer) === undefined) {
+      deps.onRefused(peer, socket.remotePort ?? 0, 'unknown_client', undefined);
       socket.destroy();
       return;
     }
-    const client = radsecView(entry);
+    let mine = raw.get(peer);
+    if (mine === undefined) raw.set(peer, (mine = new Set()));
+    if (mine.size >= MAX_PER_ADDRESS) {
+      socket.destroy();
+      return;
+    }
+    const set = mine;
+    set.add(socket);
+    socket.once('close', () => {
+      set.delete(socket);
+      if (set.size === 0 && raw.get(peer) === set) raw.delete(peer);
+    });
+  });
+  server.on('secureConnection', (socket) => {
+    const peer = normalizeAddress(socket.remoteAddress ?? '');
+    const peerPort = socket.remotePort ?? 0;
     sockets.add(socket);
     socket.setKeepAlive(true, 30_000);
     socket.setTimeout(IDLE_MS, () => socket.destroy());
-    const via: Via = {
-      client,
-      send(buf) {
-        if (!socket.destroyed && socket.writable) socket.write(buf);
-      },
+    const send = (buf: Buffer) => {
+      if (!socket.destroyed && socket.writable) socket.write(buf);
     };
     let pending: Buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
+      // The client entry as it is now: a client removed (or changed) while connected loses its
+      // access with its next packet, not at its next connection.
+      const entry = deps.clients().lookup(peer);
+      if (entry === undefined) {
+        deps.onRefused(peer, peerPort, 'unknown_client', undefined);
+        socket.destroy();
+        return;
+      }
+      const via: Via = { client: radsecView(entry), send };
       const { packets, rest, bad } = splitFrames(pending.length === 0 ? chunk : Buffer.concat([pending, chunk]));
       for (const p of packets) {
         // Copied: the proxy keeps views into the packet while the request is decided.
@@ -125,7 +152,7 @@ export async function listenRadsec(address: string, port: number, deps: RadsecSe
   // proxy: the peer is named in the audit log, through the drop auditor's flood control.
   server.on('tlsClientError', (err, socket) => {
     deps.onRefused(normalizeAddress(socket.remoteAddress ?? ''), socket.remotePort ?? 0, 'tls', undefined);
-    deps.log.warn('RadSec handshake refused', { source: socket.remoteAddress, error: err.message });
+    deps.log.debug('RadSec handshake refused', { source: socket.remoteAddress, error: err.message });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -143,6 +170,7 @@ export async function listenRadsec(address: string, port: number, deps: RadsecSe
     close: () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy();
+        for (const set of raw.values()) for (const s of set) s.destroy();
         server.close(() => r());
       }),
   };
@@ -164,7 +192,12 @@ interface Connection {
   buffer: Buffer;
   /** Identifiers given up to timeouts (never reused on this connection). */
   lost: number;
+  /** Timeouts since the last answer. */
+  silent: number;
 }
+
+/** Timeouts in a row after which a connection to a RadSec server is replaced. */
+const SILENT_LIMIT = 8;
 
 /** The client side: a transport for the downstream leg (createDownstreamLeg's `radsec`). */
 export function createRadsecConnector(credentials: () => RadsecCredentials | undefined, log: Logger) {
@@ -172,7 +205,8 @@ export function createRadsecConnector(credentials: () => RadsecCredentials | und
   let inFlight = 0;
   let closed = false;
 
-  function fail(conn: Connection, key: string, reason: string): void {
+  /** The connection is gone: its requests fail (`closed_by_peer` counts against the server, `closed`, a shutdown, does not). */
+  function fail(conn: Connection, key: string, reason: string, why: 'closed_by_peer' | 'closed' = 'closed_by_peer'): void {
     if (connections.get(key) === conn) connections.delete(key);
     for (let id = 0; id < 256; id++) {
       const p = conn.pending[id];
@@ -180,22 +214,35 @@ export function createRadsecConnector(credentials: () => RadsecCredentials | und
       conn.pending[id] = undefined;
       clearTimeout(p.timer);
       inFlight--;
-      p.reject(new DownstreamError('closed_by_peer', reason));
+      p.reject(new DownstreamError(why, reason));
     }
     conn.socket.destroy();
+  }
+
+  /**
+   * A connection that keeps getting no answers is set aside: new requests open a fresh one (a
+   * half-open TCP connection or a peer that lost its session looks like this), and the old one
+   * is closed once its requests have had their time.
+   */
+  function retire(conn: Connection, key: string, graceMs: number): void {
+    if (connections.get(key) === conn) connections.delete(key);
+    setTimeout(() => fail(conn, key, 'RadSec connection retired', 'closed'), graceMs).unref();
   }
 
   function open(target: DownstreamTarget, key: string): Connection {
     const creds = credentials();
     if (creds === undefined) throw new DownstreamError('send_error', 'RadSec needs --radsec-cert, --radsec-key and --radsec-ca');
     const socket = tlsConnect({ ...TLS_OPTIONS, host: target.host, port: target.port, cert: creds.cert, key: creds.key, ca: creds.ca, rejectUnauthorized: true });
-    const conn: Connection = { socket, ready: Promise.resolve(), pending: new Array<ClientPending | undefined>(256), free: Array.from({ length: 256 }, (_, i) => i), buffer: Buffer.alloc(0), lost: 0 };
+    const conn: Connection = { socket, ready: Promise.resolve(), pending: new Array<ClientPending | undefined>(256), free: Array.from({ length: 256 }, (_, i) => i), buffer: Buffer.alloc(0), lost: 0, silent: 0 };
     conn.ready = new Promise<void>((resolve, reject) => {
       socket.once('secureConnect', () => resolve());
       socket.once('error', (e) => reject(e));
     });
     conn.ready.catch(() => undefined);
     socket.setKeepAlive(true, 30_000);
+    // A handshake that hangs is a server that does not answer.
+    socket.setTimeout(HANDSHAKE_MS, () => fail(conn, key, `RadSec connection to ${target.host}:${target.port}: no TLS handshake within ${HANDSHAKE_MS} ms`));
+    socket.once('secureConnect', () => socket.setTimeout(0));
     socket.on('data', (chunk: Buffer) => {
       const { packets, rest, bad } = splitFrames(conn.buffer.length === 0 ? chunk : Buffer.concat([conn.buffer, chunk]));
       for (const p of packets) onAnswer(conn, Buffer.from(p), target);
@@ -224,6 +271,7 @@ export function createRadsecConnector(credentials: () => RadsecCredentials | und
     }
     conn.pending[packet.identifier] = undefined;
     conn.free.push(packet.identifier);
+    conn.silent = 0;
     clearTimeout(p.timer);
     inFlight--;
     p.resolve({ packet, requestAuthenticator: p.authenticator });
@@ -251,8 +299,9 @@ export function createRadsecConnector(credentials: () => RadsecCredentials | und
         conn.pending[id] = undefined;
         inFlight--;
         // The identifier is not reused on this connection: a late answer must not match another
-        // request. A connection that has lost half its identifiers so is replaced.
-        if (++conn.lost >= 128) fail(conn, key, `RadSec connection to ${target.host}:${target.port} replaced after ${conn.lost} unanswered requests`);
+        // request. A connection with many timeouts in a row, or few identifiers left, is replaced.
+        conn.lost++;
+        if (++conn.silent >= SILENT_LIMIT || conn.lost >= 128) retire(conn, key, timeouts.receiveMs);
         reject(new DownstreamError('timeout', `no answer from ${target.host}:${target.port} (RadSec) within ${timeouts.receiveMs} ms`));
       }, timeouts.receiveMs);
       conn.ready.then(
@@ -271,7 +320,7 @@ export function createRadsecConnector(credentials: () => RadsecCredentials | und
     stats: () => ({ connections: connections.size, inFlight }),
     async close() {
       closed = true;
-      for (const [key, conn] of connections) fail(conn, key, 'shutting down');
+      for (const [key, conn] of connections) fail(conn, key, 'shutting down', 'closed');
     },
   };
 }

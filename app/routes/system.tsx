@@ -182,6 +182,7 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
       const fieldOf = (f: string | undefined) => (f === undefined ? undefined : ({ name: 'serverName', host: 'serverHost', port: 'serverPort', secret: 'serverSecret' } as Record<string, string>)[f] ?? f);
       const checked = checkDownstream(input);
       if (!checked.ok) return downstream(c, { error: checked.error, field: fieldOf(checked.field), form }, checked.status);
+      if (checked.value.pool === DEFAULT_POOL && (d.downstream()?.source === 'flag' || d.downstream()?.source === 'env')) return downstream(c, { error: 'The default pool is set by --downstream-address (or DOWNSTREAM_ADDRESS): add the server to another pool.', field: 'pool', form }, 409);
       // A server that checks passwords: adding one needs the admin's password and a code.
       const refused = await confirmed(c, b);
       if (refused !== undefined) return downstream(c, { error: refused, form }, 403);

@@ -33,4 +33,7 @@ ALTER TABLE "downstream_servers" ADD COLUMN "pool" text DEFAULT 'default' NOT NU
 ALTER TABLE "downstream_servers" ADD COLUMN "acct_port" integer DEFAULT 1813 NOT NULL;--> statement-breakpoint
 ALTER TABLE "downstream_servers" ADD COLUMN "transport" text DEFAULT 'udp' NOT NULL;--> statement-breakpoint
 CREATE UNIQUE INDEX "radius_sessions_key" ON "radius_sessions" USING btree ("client","nas","session_id");--> statement-breakpoint
-CREATE INDEX "radius_sessions_username" ON "radius_sessions" USING btree ("username");
+CREATE INDEX "radius_sessions_username" ON "radius_sessions" USING btree ("username");--> statement-breakpoint
+CREATE TRIGGER downstream_pools_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON downstream_pools FOR EACH STATEMENT EXECUTE FUNCTION gatehouse_config_changed();
+--> statement-breakpoint
+CREATE TRIGGER realms_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON realms FOR EACH STATEMENT EXECUTE FUNCTION gatehouse_config_changed();
