@@ -58,6 +58,8 @@ podman_ import -q \
   --change 'ENV HTTP_ADDRESS=0.0.0.0' \
   --change 'VOLUME /var/lib/gatehouse' \
   --change 'EXPOSE 1812/udp' \
+  --change 'EXPOSE 1813/udp' \
+  --change 'EXPOSE 2083/tcp' \
   --change 'EXPOSE 8080/tcp' \
   --change 'EXPOSE 8443/tcp' \
   --change 'STOPSIGNAL SIGTERM' \

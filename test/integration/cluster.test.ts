@@ -79,6 +79,21 @@ C('a RADIUS client added through node A is answered by node B within a second', 
   assert.is(r.replyCode, 'Access-Accept', `${r.stdout}${r.stderr}\n${ctx.b.output()}`);
 });
 
+C('a pool and a realm saved through node A are applied by node B without a restart (their tables notify too)', async (ctx) => {
+  const token = (await cli(ctx, ['token', 'create', 'cluster-pools'])).stdout.trim();
+  const call = (gh: Appliance, method: string, path: string, body?: unknown) =>
+    fetch(`http://127.0.0.1:${gh.httpPort}/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  assert.is((await call(ctx.a, 'PUT', '/pools/branch', { mode: 'load-balance' })).status, 200);
+  assert.is((await call(ctx.a, 'PUT', '/realms/branch.example', { pool: 'branch' })).status, 200);
+  await waitFor('node B to apply the pool and the realm', async () => {
+    const pools = ((await (await call(ctx.b, 'GET', '/pools')).json()) as { pools: { name: string; mode: string }[] }).pools;
+    const realms = ((await (await call(ctx.b, 'GET', '/realms')).json()) as { realms: { name: string }[] }).realms;
+    return pools.some((p) => p.name === 'branch' && p.mode === 'load-balance') && realms.some((r) => r.name === 'branch.example');
+  }, 5_000);
+  assert.is((await call(ctx.a, 'DELETE', '/realms/branch.example')).status, 204);
+  assert.is((await call(ctx.a, 'DELETE', '/pools/branch')).status, 204);
+});
+
 C('a TOTP code used on node A is refused on node B', async (ctx) => {
   const enrol = await cli(ctx, ['totp', 'enroll', 'alice']);
   assert.is(enrol.code, 0, enrol.stderr);
