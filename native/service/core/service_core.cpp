@@ -1,0 +1,279 @@
+#include "service_core.h"
+
+#include <cmath>
+
+#include "gatehouse/json.h"
+
+namespace gatehouse::service {
+
+const char* const kUnreachableMessage = "service can not connect to API. Check network connectivity and API parameters.";
+const char* const kTimeoutMessage = "API call timed out.";
+
+namespace {
+
+/// Length as JavaScript counts it (UTF-16 code units), for the same limits as the Node endpoint.
+std::size_t utf16Length(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) {
+    if ((c & 0xC0) != 0x80) n += (c >= 0xF0) ? 2 : 1;
+  }
+  return n;
+}
+
+/// A short string without control characters (the Node endpoint's `text(v, max)`).
+std::optional<std::string> text(const JsonValue* v, std::size_t max) {
+  if (v == nullptr || !v->isString()) return std::nullopt;
+  const std::string& s = v->asString();
+  if (utf16Length(s) > max) return std::nullopt;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7F) return std::nullopt;
+  }
+  return s;
+}
+
+bool isAbsent(const JsonValue* v) { return v == nullptr || v->isNull(); }
+
+bool blank(const std::string& s) {
+  for (unsigned char c : s) {
+    if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ParsedRequest parseServiceRequest(std::string_view payload) {
+  ParsedRequest out;
+  std::string why;
+  auto parsed = parseJson(payload, &why);
+  if (!parsed) {
+    out.error = "frame is not JSON";
+    return out;
+  }
+  if (!parsed->isObject()) {
+    out.error = "frame is not a JSON object";
+    return out;
+  }
+  const JsonValue& o = *parsed;
+  const JsonValue* idv = o.get("id");
+  // JavaScript's Number.isSafeInteger: an integral number within +-(2^53 - 1).
+  const double kSafe = 9007199254740991.0;
+  if (idv == nullptr || !idv->isNumber() || std::floor(idv->asNumber()) != idv->asNumber() || std::fabs(idv->asNumber()) > kSafe) {
+    out.error = "request has no integer id";
+    return out;
+  }
+  const std::int64_t id = idv->isInteger() ? idv->asInteger() : static_cast<std::int64_t>(idv->asNumber());
+  out.id = id;
+  const auto op = o.getString("op");
+  if (op && *op == "health") {
+    out.request = ServiceRequest{id, ServiceRequest::Op::Health, {}};
+    return out;
+  }
+  if (!op || *op != "authenticate") {
+    std::string shown = op ? *op : (o.get("op") == nullptr ? "undefined" : toJson(*o.get("op")));
+    if (shown.size() > 38) shown.resize(38);
+    out.error = "unknown op \"" + shown + "\"";
+    return out;
+  }
+  ServiceRequest r{id, ServiceRequest::Op::Authenticate, {}};
+  const auto username = text(o.get("username"), 256);
+  const JsonValue emptyString = JsonValue::string("");
+  const JsonValue* d = o.get("domain");
+  const JsonValue* w = o.get("workstation");
+  const auto domain = text(isAbsent(d) ? &emptyString : d, 256);
+  const auto workstation = text(isAbsent(w) ? &emptyString : w, 256);
+  if (!username || blank(*username)) {
+    out.error = "authenticate needs a username";
+    return out;
+  }
+  if (!domain || !workstation) {
+    out.error = "domain and workstation must be short strings";
+    return out;
+  }
+  const auto scenario = o.getString("scenario");
+  const auto parsedScenario = scenario ? parseScenario(*scenario) : std::nullopt;
+  if (!parsedScenario) {
+    out.error = "scenario must be logon, unlock, rdp or credui";
+    return out;
+  }
+  const JsonValue* codev = o.get("code");
+  if (!isAbsent(codev)) {
+    const auto code = text(codev, 16);
+    if (!code) {
+      out.error = "code must be a short string";
+      return out;
+    }
+    r.auth.code = *code;
+  }
+  const JsonValue* enforced = o.get("enforced");
+  if (!isAbsent(enforced) && !enforced->isBool()) {
+    out.error = "enforced must be true or false";
+    return out;
+  }
+  const JsonValue* nm = o.get("number_matching");
+  if (!isAbsent(nm) && !nm->isBool()) {
+    out.error = "number_matching must be true or false";
+    return out;
+  }
+  r.auth.username = *username;
+  r.auth.domain = *domain;
+  r.auth.workstation = *workstation;
+  r.auth.scenario = *parsedScenario;
+  if (!isAbsent(enforced)) r.auth.enforced = enforced->asBool();
+  r.auth.numberMatching = !isAbsent(nm) && nm->asBool();
+  out.request = r;
+  return out;
+}
+
+std::string errorReply(std::optional<std::int64_t> id, std::string_view message) {
+  JsonObjectWriter w;
+  if (id) w.field("id", *id);
+  else w.nullField("id");
+  return w.field("result", "error").field("message", message).finish();
+}
+
+std::string agentAuthenticateBody(const AuthenticateRequest& req, bool passNumberMatching) {
+  AuthenticateRequest copy = req;
+  copy.numberMatching = passNumberMatching;
+  return buildAuthenticateRequest(1, copy);
+}
+
+bool readJsonLines(std::string_view body, std::vector<JsonValue>& out, std::string* error) {
+  std::size_t start = 0;
+  while (start <= body.size()) {
+    std::size_t nl = body.find('\n', start);
+    std::string_view line = body.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    if (!line.empty() && line.find_first_not_of(" \t\r") != std::string_view::npos) {
+      auto v = parseJson(line, error);
+      if (!v) return false;
+      if (!v->isObject()) {
+        if (error) *error = "a line is not a JSON object";
+        return false;
+      }
+      out.push_back(std::move(*v));
+    }
+    if (nl == std::string_view::npos) break;
+    start = nl + 1;
+  }
+  return true;
+}
+
+namespace {
+
+std::string stringOr(const JsonValue& o, std::string_view key, std::string_view fallback) {
+  auto s = o.getString(key);
+  return s ? *s : std::string(fallback);
+}
+
+/// The final body of an answer: the last JSON line of a stream that is not an interim number, or
+/// the one JSON object of a plain answer. `interim` sees each number line.
+std::optional<JsonValue> finalBody(const AgentAnswer& a, std::string& detail) {
+  const bool ndjson = a.contentType.rfind("application/x-ndjson", 0) == 0;
+  if (a.httpStatus != 200) {
+    detail = "appliance answered HTTP " + std::to_string(a.httpStatus);
+    return std::nullopt;
+  }
+  if (ndjson) {
+    std::vector<JsonValue> lines;
+    std::string why;
+    if (!readJsonLines(a.body, lines, &why)) {
+      detail = "broken answer: " + why.substr(0, 100);
+      return std::nullopt;
+    }
+    for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+      if (!readNumberReply(*it)) return *it;
+    }
+    detail = "the appliance sent no final answer";
+    return std::nullopt;
+  }
+  auto v = parseJson(a.body);
+  if (!v || !v->isObject()) {
+    detail = "appliance answered HTTP " + std::to_string(a.httpStatus);
+    return std::nullopt;
+  }
+  return v;
+}
+
+Outcome outcomeOf(const std::string& result) {
+  if (result == "approved") return Outcome::Approved;
+  if (result == "denied") return Outcome::Denied;
+  if (result == "expired") return Outcome::Expired;
+  if (result == "unknown_user") return Outcome::UnknownUser;
+  if (result == "code_required") return Outcome::CodeRequired;
+  if (result == "locked") return Outcome::Locked;
+  return Outcome::Error;
+}
+
+}  // namespace
+
+Outcome Forwarder::handle(const ServiceRequest& req, const std::function<void(const std::string&)>& send, std::string* detailOut) {
+  std::string detail;
+  if (req.op == ServiceRequest::Op::Health) {
+    const AgentAnswer a = transport_.get("health", options_.healthTimeoutMs);
+    JsonObjectWriter w;
+    w.field("id", req.id);
+    if (a.kind == AgentAnswer::Kind::Ok) {
+      if (auto body = finalBody(a, detail)) {
+        send(w.field("status", stringOr(*body, "status", "error")).field("message", stringOr(*body, "message", "")).finish());
+        return Outcome::Health;
+      }
+      send(w.field("status", "error").field("message", "error (" + detail + ")").finish());
+    } else if (a.kind == AgentAnswer::Kind::Unreachable) {
+      send(w.field("status", "api_unreachable").field("message", kUnreachableMessage).finish());
+      detail = a.detail;
+    } else if (a.kind == AgentAnswer::Kind::Timeout) {
+      send(w.field("status", "api_timeout").field("message", kTimeoutMessage).finish());
+      detail = a.detail;
+    } else {
+      detail = a.kind == AgentAnswer::Kind::Refused ? "the appliance refused the agent token" : a.detail;
+      send(w.field("status", "error").field("message", "error (" + detail + ")").finish());
+    }
+    if (detailOut) *detailOut = detail;
+    return Outcome::Health;
+  }
+
+  // The number is passed on only where the client can show it.
+  const bool canShow = req.auth.numberMatching;
+  std::string streamed;
+  bool numberSent = false;
+  auto onChunk = [&](std::string_view chunk) {
+    if (!canShow || numberSent) return;
+    streamed.append(chunk);
+    std::size_t nl;
+    while (!numberSent && (nl = streamed.find('\n')) != std::string::npos) {
+      const std::string line = streamed.substr(0, nl);
+      streamed.erase(0, nl + 1);
+      auto v = parseJson(line);
+      if (!v) continue;
+      if (auto n = readNumberReply(*v)) {
+        send(JsonObjectWriter().field("id", req.id).field("result", "number").field("number", n->number).field("message", n->message).finish());
+        numberSent = true;
+      }
+    }
+  };
+  const AgentAnswer a = transport_.post("authenticate", agentAuthenticateBody(req.auth, canShow), options_.requestTimeoutMs, onChunk);
+  JsonObjectWriter w;
+  w.field("id", req.id);
+  Outcome outcome = Outcome::Error;
+  if (a.kind == AgentAnswer::Kind::Ok) {
+    if (auto body = finalBody(a, detail)) {
+      const std::string result = stringOr(*body, "result", "error");
+      send(w.field("result", result).field("message", stringOr(*body, "message", "")).finish());
+      outcome = outcomeOf(result);
+      if (detailOut) *detailOut = detail;
+      return outcome;
+    }
+    send(w.field("result", "error").field("message", "error (" + detail + ")").finish());
+  } else if (a.kind == AgentAnswer::Kind::Unreachable || a.kind == AgentAnswer::Kind::Timeout) {
+    detail = a.detail;
+    send(w.field("result", "error").field("message", a.kind == AgentAnswer::Kind::Unreachable ? kUnreachableMessage : kTimeoutMessage).finish());
+    outcome = Outcome::ApplianceUnreachable;
+  } else {
+    detail = a.kind == AgentAnswer::Kind::Refused ? "the appliance refused the agent token" : a.detail;
+    send(w.field("result", "error").field("message", "error (" + detail + ")").finish());
+  }
+  if (detailOut) *detailOut = detail;
+  return outcome;
+}
+
+}  // namespace gatehouse::service

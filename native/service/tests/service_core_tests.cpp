@@ -1,0 +1,177 @@
+// The service's portable core: requests read as the Node endpoint reads them, and answers the
+// same as `gatehouse agent` gives for every way the path to the appliance can go.
+#include <string>
+#include <vector>
+
+#include "gatehouse/json.h"
+#include "service_core.h"
+#include "test.h"
+
+using namespace gatehouse;
+using namespace gatehouse::service;
+
+namespace {
+
+struct FakeTransport : AgentTransport {
+  AgentAnswer next;
+  std::vector<std::string> chunks;  // streamed to onChunk before the answer returns
+  std::string lastPath;
+  std::string lastBody;
+  int lastTimeout = 0;
+  AgentAnswer get(const std::string& path, int timeoutMs) override {
+    lastPath = path;
+    lastTimeout = timeoutMs;
+    return next;
+  }
+  AgentAnswer post(const std::string& path, const std::string& body, int timeoutMs, const std::function<void(std::string_view)>& onChunk) override {
+    lastPath = path;
+    lastBody = body;
+    lastTimeout = timeoutMs;
+    for (const auto& c : chunks) onChunk(c);
+    return next;
+  }
+};
+
+AgentAnswer okJson(const std::string& body) { return AgentAnswer{AgentAnswer::Kind::Ok, 200, "application/json", body, ""}; }
+
+ServiceRequest parsed(const std::string& payload);
+std::vector<std::string> run(FakeTransport& t, const std::string& payload, Outcome* outcome = nullptr);
+
+/** The first reply sent (by value: CHECK_EQ keeps a reference to its argument). */
+std::string first(FakeTransport& t, const std::string& payload, Outcome* outcome = nullptr) {
+  auto sent = run(t, payload, outcome);
+  return sent.empty() ? std::string("<nothing sent>") : sent[0];
+}
+
+ServiceRequest parsed(const std::string& payload) {
+  auto p = parseServiceRequest(payload);
+  if (!p.request) throw std::runtime_error("not a request: " + p.error);
+  return *p.request;
+}
+
+std::vector<std::string> run(FakeTransport& t, const std::string& payload, Outcome* outcome) {
+  Forwarder f(t, ForwarderOptions{});
+  std::vector<std::string> sent;
+  Outcome o = f.handle(parsed(payload), [&](const std::string& s) { sent.push_back(s); });
+  if (outcome) *outcome = o;
+  return sent;
+}
+
+}  // namespace
+
+TEST(service_parses_requests_like_the_node_endpoint) {
+  auto h = parseServiceRequest(R"J({"id":7,"op":"health"})J");
+  REQUIRE(h.request.has_value());
+  CHECK(h.request->op == ServiceRequest::Op::Health);
+  CHECK_EQ(h.request->id, 7);
+  auto a = parseServiceRequest(R"J({"id":8,"op":"authenticate","username":"alice","domain":"CORP","workstation":"PC-7","scenario":"rdp","code":"123456","enforced":true,"number_matching":true})J");
+  REQUIRE(a.request.has_value());
+  CHECK_EQ(a.request->auth.username, std::string("alice"));
+  CHECK(a.request->auth.scenario == Scenario::Rdp);
+  CHECK(a.request->auth.code.has_value() && *a.request->auth.code == "123456");
+  CHECK(a.request->auth.enforced.has_value() && *a.request->auth.enforced);
+  CHECK(a.request->auth.numberMatching);
+  // Domain and workstation may be left out; code null is no code.
+  auto m = parseServiceRequest(R"J({"id":9,"op":"authenticate","username":"bob","scenario":"logon","code":null})J");
+  REQUIRE(m.request.has_value());
+  CHECK_EQ(m.request->auth.domain, std::string(""));
+  CHECK(!m.request->auth.code.has_value());
+}
+
+TEST(service_refuses_what_the_node_endpoint_refuses_with_the_same_message) {
+  struct Case {
+    const char* payload;
+    const char* message;
+    bool hasId;
+  };
+  const Case cases[] = {
+      {"not json", "frame is not JSON", false},
+      {"[1]", "frame is not a JSON object", false},
+      {R"J({"op":"health"})J", "request has no integer id", false},
+      {R"J({"id":1.5,"op":"health"})J", "request has no integer id", false},
+      {R"J({"id":9007199254740992,"op":"health"})J", "request has no integer id", false},
+      {R"J({"id":1,"op":"shutdown"})J", "unknown op \"shutdown\"", true},
+      {R"J({"id":1,"op":"authenticate","scenario":"logon"})J", "authenticate needs a username", true},
+      {R"J({"id":1,"op":"authenticate","username":"  ","scenario":"logon"})J", "authenticate needs a username", true},
+      {R"J({"id":1,"op":"authenticate","username":"a\u0007b","scenario":"logon"})J", "authenticate needs a username", true},
+      {R"J({"id":1,"op":"authenticate","username":"a","domain":5,"scenario":"logon"})J", "domain and workstation must be short strings", true},
+      {R"J({"id":1,"op":"authenticate","username":"a","scenario":"ssh"})J", "scenario must be logon, unlock, rdp or credui", true},
+      {R"J({"id":1,"op":"authenticate","username":"a","scenario":"logon","code":"12345678901234567"})J", "code must be a short string", true},
+      {R"J({"id":1,"op":"authenticate","username":"a","scenario":"logon","enforced":"yes"})J", "enforced must be true or false", true},
+      {R"J({"id":1,"op":"authenticate","username":"a","scenario":"logon","number_matching":1})J", "number_matching must be true or false", true},
+  };
+  for (const auto& c : cases) {
+    auto p = parseServiceRequest(c.payload);
+    CHECK(!p.request.has_value());
+    CHECK_EQ(p.error, std::string(c.message));
+    CHECK_EQ(p.id.has_value(), c.hasId);
+  }
+  // A 256-character name passes, 257 do not (counted as JavaScript counts: UTF-16 units).
+  std::string name(256, 'x');
+  CHECK(parseServiceRequest(R"J({"id":1,"op":"authenticate","scenario":"logon","username":")J" + name + "\"}").request.has_value());
+  CHECK(!parseServiceRequest(R"J({"id":1,"op":"authenticate","scenario":"logon","username":")J" + name + "x\"}").request.has_value());
+  CHECK_EQ(errorReply(std::nullopt, "frame is not JSON"), std::string(R"J({"id":null,"result":"error","message":"frame is not JSON"})J"));
+}
+
+TEST(service_health_maps_every_failure_to_the_logon_screen_texts) {
+  FakeTransport t;
+  t.next = okJson(R"J({"status":"ok","message":"Service Status: OK"})J");
+  auto sent = run(t, R"J({"id":1,"op":"health"})J");
+  REQUIRE(sent.size() == 1);
+  CHECK_EQ(sent[0], std::string(R"J({"id":1,"status":"ok","message":"Service Status: OK"})J"));
+  CHECK_EQ(t.lastPath, std::string("health"));
+  CHECK_EQ(t.lastTimeout, 10000);
+  t.next = AgentAnswer{AgentAnswer::Kind::Unreachable, 0, "", "", "connection refused"};
+  CHECK_EQ(first(t, R"J({"id":2,"op":"health"})J"), std::string(R"J({"id":2,"status":"api_unreachable","message":"service can not connect to API. Check network connectivity and API parameters."})J"));
+  t.next = AgentAnswer{AgentAnswer::Kind::Timeout, 0, "", "", ""};
+  CHECK_EQ(first(t, R"J({"id":3,"op":"health"})J"), std::string(R"J({"id":3,"status":"api_timeout","message":"API call timed out."})J"));
+  t.next = AgentAnswer{AgentAnswer::Kind::Refused, 401, "application/json", "", ""};
+  CHECK_EQ(first(t, R"J({"id":4,"op":"health"})J"), std::string(R"J({"id":4,"status":"error","message":"error (the appliance refused the agent token)"})J"));
+  t.next = AgentAnswer{AgentAnswer::Kind::Ok, 500, "text/html", "<html>", ""};
+  CHECK_EQ(first(t, R"J({"id":5,"op":"health"})J"), std::string(R"J({"id":5,"status":"error","message":"error (appliance answered HTTP 500)"})J"));
+}
+
+TEST(service_authenticate_forwards_the_fields_and_passes_the_verdict_back) {
+  FakeTransport t;
+  t.next = okJson(R"J({"result":"approved","message":"Approved."})J");
+  Outcome o{};
+  auto sent = run(t, R"J({"id":11,"op":"authenticate","username":"alice","domain":"CORP","workstation":"PC-7","scenario":"logon","code":"123456"})J", &o);
+  REQUIRE(sent.size() == 1);
+  CHECK_EQ(sent[0], std::string(R"J({"id":11,"result":"approved","message":"Approved."})J"));
+  CHECK(o == Outcome::Approved);
+  CHECK_EQ(t.lastPath, std::string("authenticate"));
+  CHECK_EQ(t.lastBody, std::string(R"J({"id":1,"op":"authenticate","username":"alice","domain":"CORP","workstation":"PC-7","scenario":"logon","code":"123456"})J"));
+  CHECK_EQ(t.lastTimeout, 120000);
+  // Only "approved" approves; anything else the appliance says is passed on as it is.
+  t.next = okJson(R"J({"result":"code_required","message":"Enter the code."})J");
+  CHECK_EQ(first(t, R"J({"id":12,"op":"authenticate","username":"a","scenario":"logon"})J", &o), std::string(R"J({"id":12,"result":"code_required","message":"Enter the code."})J"));
+  CHECK(o == Outcome::CodeRequired);
+  t.next = okJson(R"J({"message":"?"})J");
+  run(t, R"J({"id":13,"op":"authenticate","username":"a","scenario":"logon"})J", &o);
+  CHECK(o == Outcome::Error);
+  t.next = AgentAnswer{AgentAnswer::Kind::Timeout, 0, "", "", ""};
+  CHECK_EQ(first(t, R"J({"id":14,"op":"authenticate","username":"a","scenario":"logon"})J", &o), std::string(R"J({"id":14,"result":"error","message":"API call timed out."})J"));
+  CHECK(o == Outcome::ApplianceUnreachable);
+}
+
+TEST(service_number_matching_streams_the_number_before_the_verdict_only_to_a_client_that_shows_it) {
+  FakeTransport t;
+  const std::string number = R"J({"result":"number","number":42,"message":"On your phone, pick 42."})J";
+  t.chunks = {number.substr(0, 10), number.substr(10) + "\n", R"J({"result":"approved","message":"ok"})J" "\n"};
+  t.next = AgentAnswer{AgentAnswer::Kind::Ok, 200, "application/x-ndjson", number + "\n" + R"J({"result":"approved","message":"ok"})J" + "\n", ""};
+  auto sent = run(t, R"J({"id":21,"op":"authenticate","username":"a","scenario":"logon","number_matching":true})J");
+  REQUIRE(sent.size() == 2);
+  CHECK_EQ(sent[0], std::string(R"J({"id":21,"result":"number","number":42,"message":"On your phone, pick 42."})J"));
+  CHECK_EQ(sent[1], std::string(R"J({"id":21,"result":"approved","message":"ok"})J"));
+  CHECK(t.lastBody.find("\"number_matching\":true") != std::string::npos);
+  // A client that cannot show a number: not asked for one, and never sent one.
+  sent = run(t, R"J({"id":22,"op":"authenticate","username":"a","scenario":"logon"})J");
+  REQUIRE(sent.size() == 1);
+  CHECK(t.lastBody.find("number_matching") == std::string::npos);
+  // A stream that ends without a final line is an error, not an approval.
+  t.chunks = {number + "\n"};
+  t.next = AgentAnswer{AgentAnswer::Kind::Ok, 200, "application/x-ndjson", number + "\n", ""};
+  sent = run(t, R"J({"id":23,"op":"authenticate","username":"a","scenario":"logon","number_matching":true})J");
+  REQUIRE(sent.size() == 2);
+  CHECK_EQ(sent[1], std::string(R"J({"id":23,"result":"error","message":"error (the appliance sent no final answer)"})J"));
+}
