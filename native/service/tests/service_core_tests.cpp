@@ -175,3 +175,67 @@ TEST(service_number_matching_streams_the_number_before_the_verdict_only_to_a_cli
   REQUIRE(sent.size() == 2);
   CHECK_EQ(sent[1], std::string(R"J({"id":23,"result":"error","message":"error (the appliance sent no final answer)"})J"));
 }
+
+// ---- settings and pipe policy ----
+
+#include "service_config.h"
+
+TEST(service_config_reads_the_registry_values_and_names_a_bad_one) {
+  auto ok = readConfig({{"ApplianceUrl", "https://gatehouse.corp.example:8443/mfa"}, {"TokenFile", "C:\\ProgramData\\Gatehouse\\agent.token"}, {"AllowInteractiveUser", "1"}, {"CertSha256", "AB:CD:" + std::string(60, 'e')}});
+  REQUIRE(ok.config.has_value());
+  CHECK_EQ(ok.config->host, std::string("gatehouse.corp.example"));
+  CHECK_EQ(ok.config->port, 8443);
+  CHECK_EQ(ok.config->basePath, std::string("/mfa/"));
+  CHECK(ok.config->allowInteractiveUser);
+  CHECK_EQ(ok.config->certSha256, "abcd" + std::string(60, 'e'));
+  CHECK_EQ(ok.config->pipeName, std::string("gatehouse"));
+  auto v6 = readConfig({{"ApplianceUrl", "https://[2001:db8::5]/"}});
+  REQUIRE(v6.config.has_value());
+  CHECK_EQ(v6.config->host, std::string("2001:db8::5"));
+  CHECK_EQ(v6.config->port, 443);
+  const std::pair<std::map<std::string, std::string>, const char*> bad[] = {
+      {{}, "ApplianceUrl: not set"},
+      {{{"ApplianceUrl", "http://gatehouse/"}}, "ApplianceUrl: must start with https://"},
+      {{{"ApplianceUrl", "https://user@host/"}}, "ApplianceUrl: must name a host"},
+      {{{"ApplianceUrl", "https://host:99999/"}}, "ApplianceUrl: bad port"},
+      {{{"ApplianceUrl", "https://host/"}, {"CertSha256", "abc"}}, "CertSha256:"},
+      {{{"ApplianceUrl", "https://host/"}, {"PipeName", "..\\x"}}, "PipeName:"},
+      {{{"ApplianceUrl", "https://host/"}, {"AllowInteractiveUser", "maybe"}}, "AllowInteractiveUser:"},
+      {{{"ApplianceUrl", "https://host/"}, {"MaxConnectionsPerProcess", "0"}}, "MaxConnectionsPerProcess:"},
+  };
+  for (const auto& [values, expected] : bad) {
+    auto r = readConfig(values);
+    CHECK(!r.config.has_value());
+    CHECK(r.error.rfind(expected, 0) == 0);
+  }
+}
+
+TEST(service_pipe_sddl_grants_system_only_unless_the_interactive_user_is_needed) {
+  CHECK_EQ(pipeSddl(false), std::string("D:P(A;;GA;;;SY)"));
+  CHECK_EQ(pipeSddl(true), std::string("D:P(A;;GA;;;SY)(A;;GRGW;;;IU)"));
+  CHECK(pipeSddl(true).find(";;;WD)") == std::string::npos);
+  CHECK(pipeSddl(true).find(";;;AN)") == std::string::npos);
+}
+
+TEST(service_connection_limiter_bounds_each_process_and_the_total) {
+  ConnectionLimiter l(2, 3);
+  CHECK(l.acquire(10));
+  CHECK(l.acquire(10));
+  CHECK(!l.acquire(10));
+  CHECK(l.acquire(20));
+  CHECK(!l.acquire(30));
+  CHECK_EQ(l.open(), 3);
+  l.release(10);
+  CHECK(l.acquire(30));
+  CHECK_EQ(l.openFor(10), 1);
+  l.release(99);
+  CHECK_EQ(l.open(), 3);
+}
+
+TEST(service_token_and_fingerprint_are_cleaned) {
+  CHECK_EQ(cleanToken("  gh_agent_0123456789abcdef\r\n"), std::string("gh_agent_0123456789abcdef"));
+  CHECK_EQ(cleanToken("short"), std::string(""));
+  CHECK_EQ(cleanToken("has a space inside it here"), std::string(""));
+  CHECK_EQ(normalizeSha256(std::string(64, 'A')), std::string(64, 'a'));
+  CHECK_EQ(normalizeSha256("zz"), std::string(""));
+}
