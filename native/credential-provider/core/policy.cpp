@@ -55,6 +55,25 @@ bool asciiEqualsIgnoreCase(const std::string& a, const std::string& b) {
   return true;
 }
 
+std::vector<std::string> excludedEntries(const std::vector<std::string>& values, bool multiString) {
+  std::vector<std::string> out;
+  for (const std::string& v : values) {
+    if (multiString) {
+      if (!trim(v).empty()) out.push_back(trim(v));
+      continue;
+    }
+    std::size_t start = 0;
+    while (start <= v.size()) {
+      const std::size_t semi = v.find(';', start);
+      const std::string part = trim(v.substr(start, semi == std::string::npos ? std::string::npos : semi - start));
+      if (!part.empty()) out.push_back(part);
+      if (semi == std::string::npos) break;
+      start = semi + 1;
+    }
+  }
+  return out;
+}
+
 bool isExcluded(const AccountName& account, const std::vector<std::string>& entries, const std::string& computerName,
                 const EqualsIgnoreCase& equals) {
   for (const std::string& raw : entries) {

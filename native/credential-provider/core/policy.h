@@ -41,6 +41,11 @@ bool asciiEqualsIgnoreCase(const std::string& a, const std::string& b);
 bool isExcluded(const AccountName& account, const std::vector<std::string>& entries, const std::string& computerName,
                 const EqualsIgnoreCase& equals = asciiEqualsIgnoreCase);
 
+/// The entries of ExcludedAccounts as read from the registry: a REG_MULTI_SZ gives one per
+/// string; a REG_SZ (what the MSI's EXCLUDEDACCOUNTS property writes) is split at ';' (no Windows
+/// account name holds one). Empty entries are dropped.
+std::vector<std::string> excludedEntries(const std::vector<std::string>& values, bool multiString);
+
 enum class FailMode { Closed, Open };
 /// "open" (any case) is Open; anything else, including empty or a typo, is Closed.
 FailMode parseFailMode(const std::string& value);

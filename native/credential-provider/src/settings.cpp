@@ -21,8 +21,11 @@ ProviderSettings readSettings() {
   if (readDword(L"HealthTimeoutMs", d) && d >= 100 && d <= 60000) s.healthTimeoutMs = d;
   if (readDword(L"AuthTimeoutSeconds", d) && d >= 5 && d <= 600) s.authTimeoutSeconds = d;
   std::vector<std::wstring> list;
-  if (readMultiString(L"ExcludedAccounts", list)) {
-    for (const auto& e : list) s.excludedAccounts.push_back(narrow(e));
+  bool multi = true;
+  if (readMultiString(L"ExcludedAccounts", list, &multi)) {
+    std::vector<std::string> raw;
+    for (const auto& e : list) raw.push_back(narrow(e));
+    s.excludedAccounts = gatehouse::cp::excludedEntries(raw, multi);
   }
   readMultiString(L"AllowedProviders", s.allowedProviders);
   return s;

@@ -86,7 +86,7 @@ bool readDword(const wchar_t* name, DWORD& out) {
   return ok;
 }
 
-bool readMultiString(const wchar_t* name, std::vector<std::wstring>& out) {
+bool readMultiString(const wchar_t* name, std::vector<std::wstring>& out, bool* multi) {
   HKEY k = openSettings();
   if (k == nullptr) return false;
   DWORD type = 0, bytes = 0;
@@ -96,6 +96,7 @@ bool readMultiString(const wchar_t* name, std::vector<std::wstring>& out) {
     std::wstring v(bytes / sizeof(wchar_t) + 2, L'\0');
     if (RegQueryValueExW(k, name, nullptr, &type, reinterpret_cast<BYTE*>(&v[0]), &bytes) == ERROR_SUCCESS) {
       out.clear();
+      if (multi != nullptr) *multi = type == REG_MULTI_SZ;
       size_t i = 0;
       const size_t end = bytes / sizeof(wchar_t);
       while (i < end) {

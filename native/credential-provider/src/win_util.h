@@ -36,7 +36,8 @@ bool safeMode();
 constexpr const wchar_t* kSettingsKey = L"SOFTWARE\\Gatehouse";
 bool readString(const wchar_t* name, std::wstring& out);
 bool readDword(const wchar_t* name, DWORD& out);
-bool readMultiString(const wchar_t* name, std::vector<std::wstring>& out);
+/// A REG_MULTI_SZ (or REG_SZ, read as one string) value; `multi` says which it was.
+bool readMultiString(const wchar_t* name, std::vector<std::wstring>& out, bool* multi = nullptr);
 
 /// Appends a line to the file named by the LogFile setting (off when unset). Never pass secrets.
 void logLine(const std::string& line);

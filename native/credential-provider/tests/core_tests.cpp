@@ -282,3 +282,13 @@ TEST(submit_decisions) {
   CHECK(b.action == SubmitAction::Refuse);
   CHECK_EQ(b.text, std::string("Sign-in refused: error (bad reply from the endpoint: reply is not JSON)"));
 }
+
+TEST(excluded_accounts_from_a_multi_string_or_a_semicolon_list) {
+  using gatehouse::cp::excludedEntries;
+  const std::vector<std::string> multi = {".\\breakglass", " CORP\\svc-scan ", ""};
+  CHECK(excludedEntries(multi, true) == (std::vector<std::string>{".\\breakglass", "CORP\\svc-scan"}));
+  // What the MSI writes: one REG_SZ, entries separated by ';'.
+  const std::vector<std::string> one = {".\\breakglass; CORP\\svc-scan;;admin@corp.example"};
+  CHECK(excludedEntries(one, false) == (std::vector<std::string>{".\\breakglass", "CORP\\svc-scan", "admin@corp.example"}));
+  CHECK(excludedEntries({""}, false).empty());
+}
