@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds Gatehouse's native code and packages the Windows credential provider.
 #
-#   bash scripts/build-native.sh          build: Linux tools + tests, both DLLs, export check, zip
+#   bash scripts/build-native.sh          build: Linux tools + tests, both DLLs, the service, export check, zip, MSI
 #   bash scripts/build-native.sh test     run the native unit tests (builds first)
 #   bash scripts/build-native.sh smoke    run the DLL smoke test under wine64 (builds first): the x64
 #                                         DLL always; the x86 DLL only where Wine can run 32-bit
@@ -10,10 +10,10 @@
 #   bash scripts/build-native.sh all      build, test and smoke
 #
 # Outputs: native/build/linux/{gatehouse-native-tests,gatehouse-pipe-client}
-#          native/build/win64/{gatehouse-credential-provider-x64.dll,gatehouse-smoke.exe,gatehouse-pipe-client.exe}
+#          native/build/win64/{gatehouse-credential-provider-x64.dll,gatehouse-service.exe,gatehouse-smoke.exe,gatehouse-pipe-client.exe,gatehouse-pipe-acl.exe}
 #          native/build/win32/{gatehouse-credential-provider-x86.dll,gatehouse-smoke.exe}
-#          dist/windows/gatehouse-credential-provider.zip
-# Needs Debian's cmake, g++, mingw-w64 and zip (and wine64 for `smoke`); a missing tool stops the
+#          dist/windows/gatehouse-credential-provider.zip, dist/windows/gatehouse-windows.msi
+# Needs Debian cmake, g++, mingw-w64, zip and wixl (and wine64 for `smoke`); a missing tool stops the
 # build with the package to install. Builds are incremental: a second run only relinks what changed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -39,6 +39,7 @@ check_tools() {
   need i686-w64-mingw32-g++-posix mingw-w64
   need x86_64-w64-mingw32-objdump mingw-w64
   need zip zip
+  need wixl wixl
 }
 
 configure() {  # configure DIR [cmake args...]
@@ -76,7 +77,7 @@ package() {
   rm -rf "$stage"
   mkdir -p "$stage" "$ROOT/dist/windows"
   cp "$BUILD/win64/gatehouse-credential-provider-x64.dll" "$BUILD/win32/gatehouse-credential-provider-x86.dll" \
-    "$BUILD/win64/gatehouse-pipe-client.exe" "$stage/"
+    "$BUILD/win64/gatehouse-pipe-client.exe" "$BUILD/win64/gatehouse-service.exe" "$stage/"
   cp "$NATIVE"/packaging/*.bat "$NATIVE"/packaging/*.reg "$NATIVE/packaging/gatehouse-agent.xml" "$NATIVE/packaging/README.md" "$stage/"
   # Windows tools want CRLF in scripts, .reg and text files.
   for f in "$stage"/*.bat "$stage"/*.reg "$stage"/*.xml "$stage"/README.md; do
@@ -85,6 +86,17 @@ package() {
   touch -d '2000-01-01 00:00:00Z' "$stage"/*
   rm -f "$out"
   (cd "$stage" && zip -q -X -D "$out" ./*) || die "zip failed"
+  echo "packaged $out"
+}
+
+msi() {  # the MSI (native/packaging/gatehouse.wxs), built with wixl
+  local out="$ROOT/dist/windows/gatehouse-windows.msi" version
+  version="$(node -p "require('$ROOT/package.json').version" 2>/dev/null || sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$ROOT/package.json" | head -n 1)"
+  mkdir -p "$ROOT/dist/windows"
+  # wixl takes the files' paths relative to where it runs.
+  (cd "$BUILD" && wixl -a x64 -D Version="$version" -D Win64Dir=win64 -D Win32Dir=win32 -o "$out.tmp" "$NATIVE/packaging/gatehouse.wxs") >"$BUILD/wixl.log" 2>&1 ||
+    { cat "$BUILD/wixl.log" >&2; die "wixl failed"; }
+  mv "$out.tmp" "$out"
   echo "packaged $out"
 }
 
@@ -100,6 +112,7 @@ build() {
   check_exports "$BUILD/win64/gatehouse-credential-provider-x64.dll"
   check_exports "$BUILD/win32/gatehouse-credential-provider-x86.dll"
   package
+  msi
 }
 
 run_tests() {

@@ -27,6 +27,7 @@ const DLL64 = join(BUILD, 'win64', 'gatehouse-credential-provider-x64.dll');
 const DLL32 = join(BUILD, 'win32', 'gatehouse-credential-provider-x86.dll');
 const SMOKE32 = join(BUILD, 'win32', 'gatehouse-smoke.exe');
 const ZIP = join(ROOT, 'dist', 'windows', 'gatehouse-credential-provider.zip');
+const MSI = join(ROOT, 'dist', 'windows', 'gatehouse-windows.msi');
 const PROVIDER_CLSID = '{34b716b4-1ae3-4c3e-901a-ad00b2ee3e3f}';
 const FILTER_CLSID = '{ef7948f1-ea18-4fe5-adbb-69a87acd7f21}';
 
@@ -75,6 +76,8 @@ const TOOLS: [string, string][] = [
   ['i686-w64-mingw32-g++-posix', 'mingw-w64'],
   ['x86_64-w64-mingw32-objdump', 'mingw-w64'],
   ['zip', 'zip'],
+  ['wixl', 'wixl'],
+  ['msiinfo', 'msitools'],
 ];
 
 function missingTools(): string[] {
@@ -251,6 +254,74 @@ N('both DLLs export the four COM entry points and need no MinGW runtime DLL', as
   }
 });
 
+/** One table of an MSI as msiinfo exports it: rows of tab-separated columns (the 3 header lines dropped). */
+async function msiTable(file: string, table: string): Promise<string[][]> {
+  const r = await run('msiinfo', ['export', file, table]);
+  assert.is(r.code, 0, `msiinfo export ${table}: ${r.stderr}`);
+  return r.stdout.replace(/\r/g, '').split('\n').slice(3).filter((l) => l !== '').map((l) => l.split('\t'));
+}
+
+N('the MSI (wixl): the service installed and started as LocalSystem, both providers registered, silent-install properties kept across upgrades, the Event Log source, a launch condition', async (ctx) => {
+  requireBuild(ctx);
+  const tables = (await run('msiinfo', ['tables', MSI])).stdout.split(/\s+/);
+  for (const t of ['File', 'Component', 'Registry', 'ServiceInstall', 'ServiceControl', 'LaunchCondition', 'Upgrade', 'AppSearch', 'RegLocator', 'CustomAction']) assert.ok(tables.includes(t), `no ${t} table`);
+  const files = (await msiTable(MSI, 'File')).map((r) => r[2]);
+  assert.equal(files.sort(), ['gatehouse-credential-provider-x64.dll', 'gatehouse-credential-provider-x86.dll', 'gatehouse-service.exe']);
+  const service = (await msiTable(MSI, 'ServiceInstall'))[0]!;
+  // ServiceInstall: Name, DisplayName, ServiceType (0x10 own process), StartType (2 auto), ..., StartName.
+  assert.is(service[1], 'GatehouseService');
+  assert.is(service[3], '16');
+  assert.is(service[4], '2');
+  assert.is(service[8], 'LocalSystem');
+  const control = (await msiTable(MSI, 'ServiceControl'))[0]!;
+  assert.is(control[1], 'GatehouseService');
+  // Event: start on install (1), stop on install and uninstall (2 | 32), delete on uninstall (128).
+  assert.is(Number(control[2]) & (1 | 2 | 32 | 128), 1 | 2 | 32 | 128);
+  const registry = await msiTable(MSI, 'Registry');
+  const value = (key: string, name: string) => registry.find((r) => r[2] === key && r[3] === name)?.[4];
+  assert.is(value('SOFTWARE\\Gatehouse\\Service', 'ApplianceUrl'), '[APPLIANCEURL]');
+  assert.is(value('SOFTWARE\\Gatehouse\\Service', 'TokenFile'), '[TOKENFILE]');
+  assert.is(value('SOFTWARE\\Gatehouse\\Service', 'CaFile'), '[CAFILE]');
+  assert.is(value('SOFTWARE\\Gatehouse', 'RdpOnly'), '#[RDPONLY]');
+  assert.is(value('SOFTWARE\\Gatehouse', 'HideOtherProviders'), '#[HIDEOTHERPROVIDERS]');
+  assert.is(value('SOFTWARE\\Gatehouse', 'ExcludedAccounts'), '[EXCLUDEDACCOUNTS]');
+  assert.is(value('SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\Gatehouse', 'EventMessageFile'), '[INSTALLDIR]gatehouse-service.exe');
+  // The provider and its filter, registered for 64-bit, and the provider for 32-bit programs.
+  const inproc = registry.filter((r) => r[2] === `SOFTWARE\\Classes\\CLSID\\${PROVIDER_CLSID}\\InprocServer32` && r[3] === '');
+  assert.equal(inproc.map((r) => r[4]).sort(), ['[#ProviderDll32]', '[#ProviderDll64]']);
+  assert.ok(registry.some((r) => r[2] === `SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Authentication\\Credential Provider Filters\\${FILTER_CLSID}`));
+  // Components: the 32-bit one is not 64-bit (attribute 256), so it writes the WOW64 view.
+  const components = await msiTable(MSI, 'Component');
+  const attrs = (id: string) => Number(components.find((c) => c[0] === id)?.[3]);
+  assert.is(attrs('Provider32') & 256, 0);
+  assert.is(attrs('Provider64') & 256, 256);
+  // Without the appliance URL and token file (and not already installed), the install stops.
+  const launch = await msiTable(MSI, 'LaunchCondition');
+  assert.ok(launch.some((l) => l[0] === 'Installed OR (APPLIANCEURL AND TOKENFILE)'));
+  // Upgrades: the same UpgradeCode finds the installed version, and each setting is read back.
+  const property = await msiTable(MSI, 'Property');
+  assert.is(property.find((p) => p[0] === 'UpgradeCode')?.[1]?.toLowerCase(), '{2401e62c-9bc7-467e-8486-47738c619405}');
+  assert.is(property.find((p) => p[0] === 'HIDEOTHERPROVIDERS')?.[1], '1');
+  const locators = (await msiTable(MSI, 'RegLocator')).map((r) => r[3]).sort();
+  assert.equal(locators, ['ApplianceUrl', 'CaFile', 'CertSha256', 'ExcludedAccounts', 'TokenFile']);
+  const actions = await msiTable(MSI, 'CustomAction');
+  assert.ok(actions.some((a) => a[0] === 'KeepApplianceUrl' && a[2] === 'APPLIANCEURL' && a[3] === '[SAVED_APPLIANCEURL]'));
+  // The files in the MSI are the ones just built.
+  const dir = await tempDir('gatehouse-msi-');
+  try {
+    const x = await run('msiextract', ['-C', dir, MSI]);
+    assert.is(x.code, 0, x.stderr);
+    const extracted = x.stdout.split('\n').filter((l) => l !== '');
+    for (const [name, built] of [['gatehouse-service.exe', join(BUILD, 'win64', 'gatehouse-service.exe')], ['gatehouse-credential-provider-x64.dll', DLL64], ['gatehouse-credential-provider-x86.dll', DLL32]] as const) {
+      const at = extracted.find((l) => l.endsWith(`/${name}`));
+      assert.ok(at, `${name} not extracted: ${x.stdout}`);
+      assert.ok(readFileSync(join(dir, at!)).equals(readFileSync(built)), `${name} in the MSI is not the one built`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 N('the Windows zip holds both DLLs, the scripts, the .reg files, the agent service and the README', (ctx) => {
   requireBuild(ctx);
   const entries = zipEntries(ZIP);
@@ -267,6 +338,7 @@ N('the Windows zip holds both DLLs, the scripts, the .reg files, the agent servi
     'gatehouse-agent.xml',
     'README.md',
     'gatehouse-pipe-client.exe',
+    'gatehouse-service.exe',
   ]) {
     assert.ok(names.includes(f), `${f} not in the zip: ${names.join(', ')}`);
   }
