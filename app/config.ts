@@ -40,6 +40,8 @@ export interface Settings {
   radsecCert: string | undefined;
   radsecKey: string | undefined;
   radsecCa: string | undefined;
+  /** Windows push text: {0} the user, {1} the workstation; unset: a text naming the scenario. */
+  windowsMessage: string | undefined;
   /** EAP: an Access-Accept without an inner identity (User-Name) is rejected (`required`) or decided for the outer one. */
   eapInnerIdentity: 'required' | 'outer';
   dataDir: string;
@@ -371,6 +373,7 @@ export const OPTIONS = [
   def({ key: 'radsecCert', flag: 'radsec-cert', env: 'RADSEC_CERT', storable: false, parse: optionalText, fallback: undefined, help: 'PEM certificate (chain) Gatehouse shows RadSec clients and RadSec downstream servers' }),
   def({ key: 'radsecKey', flag: 'radsec-key', env: 'RADSEC_KEY', storable: false, parse: optionalText, fallback: undefined, help: 'PEM private key of --radsec-cert' }),
   def({ key: 'radsecCa', flag: 'radsec-ca', env: 'RADSEC_CA', storable: false, parse: optionalText, fallback: undefined, help: "PEM file of the CA(s) RadSec clients' and RadSec downstream servers' certificates must chain to" }),
+  def({ key: 'windowsMessage', flag: 'windows-message', env: 'WINDOWS_MESSAGE', storable: true, parse: optionalText, fallback: undefined, help: 'push text for Windows sign-ins: {0} the user, {1} the workstation (e.g. "Proceed as {0} on server {1}?"); default: a text naming the kind of sign-in' }),
   def({ key: 'eapInnerIdentity', flag: 'eap-inner-identity', env: 'EAP_INNER_IDENTITY', storable: true, parse: oneOf('required', 'outer'), fallback: 'required', help: "EAP: the second factor is for the inner identity the server's Access-Accept names (User-Name); without one: required rejects, outer uses the outer identity (which the device chooses freely: only where the server makes it equal the inner one)" }),
   def({ key: 'dataDir', flag: 'data-dir', env: 'GATEHOUSE_DATA_DIR', storable: false, parse: text, fallback: './data', help: 'SQLite store, master key, TLS material' }),
   def({ key: 'httpAddress', flag: 'http-address', env: 'HTTP_ADDRESS', storable: true, parse: ipAddress, fallback: '127.0.0.1', help: 'admin UI and API address' }),

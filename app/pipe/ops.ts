@@ -12,7 +12,7 @@ import type { Reply } from './endpoint.js';
 export interface PipeDeps {
   engine: Engine;
   audit: Auditor;
-  settings(): Readonly<Pick<Settings, 'windowsNumberMatching'>>;
+  settings(): Readonly<Pick<Settings, 'windowsNumberMatching' | 'windowsMessage'>>;
 }
 
 /** Who forwarded the request: `pipe` locally, `agent:NAME` through the agent API. */
@@ -107,7 +107,8 @@ export function createPipeHandler(d: PipeDeps): (req: Request, caller?: Caller, 
       origin: { door: 'windows', source: caller.via, nas: workstation, station: req.scenario === 'logon' || req.scenario === 'unlock' ? req.scenario : '', firstFactor: req.domain },
       push: {
         title: `Windows ${SCENARIO_TEXT[req.scenario]}`,
-        description: `Do you want to allow ${SCENARIO_TEXT[req.scenario]} to ${shown} for user {0}?`,
+        // --windows-message: {1} is the workstation here; {0}, the user, is filled in by the push layer.
+        description: d.settings().windowsMessage !== undefined ? d.settings().windowsMessage!.split('{1}').join(shown) : `Do you want to allow ${SCENARIO_TEXT[req.scenario]} to ${shown} for user {0}?`,
         fingerprint: `${req.domain ? `${req.domain}\\` : ''}${subject.name} on ${workstation}`,
       },
       view: { client: caller.via, station: workstation || undefined },

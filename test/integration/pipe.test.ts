@@ -172,6 +172,21 @@ P('push approved: approved, and the push names the user and the workstation', as
   assert.ok(String(p.body.fingerprint).includes('win-push-ok') && String(p.body.fingerprint).includes('PC-APPROVE'), String(p.body.fingerprint));
 });
 
+P('--windows-message: the push text with {0} the user and {1} the workstation, as the RDP guides write it', async (ctx) => {
+  const set = await ctx.gh.cli(['settings', 'set', 'windows-message', 'Proceed as {0} on server {1}?']);
+  assert.is(set.code, 0, set.stderr);
+  try {
+    // The setting applies without a restart (the store is watched).
+    await new Promise((r) => setTimeout(r, 1500));
+    const r = await authenticate(ctx, { username: 'win-push-text', workstation: 'RDS-01', scenario: 'rdp', domain: 'CORP' }, 'push_approved');
+    assert.is(r['result'], 'approved');
+    const p = ctx.push.creates.filter((x) => x.username === 'win-push-text')[0]!;
+    assert.is(p.body.description, 'Proceed as win-push-text on server RDS-01?');
+  } finally {
+    assert.is((await ctx.gh.cli(['settings', 'unset', 'windows-message'])).code, 0);
+  }
+});
+
 P('push denied: denied, with the logon-screen text', async (ctx) => {
   ctx.push.behave('win-push-deny', { kind: 'deny' });
   const r = await authenticate(ctx, { username: 'win-push-deny', workstation: 'PC-DENY', scenario: 'rdp' }, 'push_denied');

@@ -33,6 +33,7 @@ const TABLE: [SettingKey, string, string, Settings[SettingKey]][] = [
   ['radsecCert', 'radsec-cert', 'RADSEC_CERT', undefined],
   ['radsecKey', 'radsec-key', 'RADSEC_KEY', undefined],
   ['radsecCa', 'radsec-ca', 'RADSEC_CA', undefined],
+  ['windowsMessage', 'windows-message', 'WINDOWS_MESSAGE', undefined],
   ['eapInnerIdentity', 'eap-inner-identity', 'EAP_INNER_IDENTITY', 'required'],
   ['dataDir', 'data-dir', 'GATEHOUSE_DATA_DIR', './data'],
   ['httpAddress', 'http-address', 'HTTP_ADDRESS', '127.0.0.1'],
@@ -105,6 +106,7 @@ const SAMPLE: Record<SettingKey, [string, unknown]> = {
   radsecCert: ['/etc/gatehouse/radsec.pem', '/etc/gatehouse/radsec.pem'],
   radsecKey: ['/etc/gatehouse/radsec.key', '/etc/gatehouse/radsec.key'],
   radsecCa: ['/etc/gatehouse/radsec-ca.pem', '/etc/gatehouse/radsec-ca.pem'],
+  windowsMessage: ['Proceed as {0} on server {1}?', 'Proceed as {0} on server {1}?'],
   eapInnerIdentity: ['outer', 'outer'],
   dataDir: ['/var/lib/gatehouse', '/var/lib/gatehouse'],
   httpAddress: ['::', '::'],
@@ -171,7 +173,7 @@ function configError(fn: () => unknown, ...mustName: string[]): ConfigError {
 // --- names and defaults ---------------------------------------------------
 
 Config('every option has the flag, environment variable and default of DESIGN.md (21) or of Gatehouse own (TOTP, abuse limits, TLS, names, transport, audit feed, own push, RADIUS breadth)', () => {
-  assert.is(OPTIONS.length, 68);
+  assert.is(OPTIONS.length, 69);
   assert.equal(
     OPTIONS.map((o) => [o.key, o.flag, o.env, o.fallback]),
     TABLE,

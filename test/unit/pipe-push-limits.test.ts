@@ -54,7 +54,7 @@ async function setup(ctx: Ctx, env: NodeJS.ProcessEnv): Promise<void> {
     counters: new Counters(),
     now: Date.now,
   });
-  ctx.handle = createPipeHandler({ engine, audit, settings: () => ({ windowsNumberMatching: 'no' }) });
+  ctx.handle = createPipeHandler({ engine, audit, settings: () => ({ windowsNumberMatching: 'no', windowsMessage: undefined }) });
 }
 L.after.each((ctx) => ctx.store.close());
 
