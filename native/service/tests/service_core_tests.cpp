@@ -239,3 +239,94 @@ TEST(service_token_and_fingerprint_are_cleaned) {
   CHECK_EQ(normalizeSha256(std::string(64, 'A')), std::string(64, 'a'));
   CHECK_EQ(normalizeSha256("zz"), std::string(""));
 }
+
+// ---- offline logon store ----
+
+#include "offline_store.h"
+
+namespace {
+
+/// A stand-in for PBKDF2 in these tests: deterministic, depends on every input, 32 bytes, and
+/// counts its calls (the real one is BCrypt on Windows, crypto.pbkdf2 on the appliance).
+int hashCalls = 0;
+std::string fakePbkdf2(const std::string& password, const std::string& salt, std::uint32_t iterations) {
+  ++hashCalls;
+  std::uint64_t h = 1469598103934665603ULL ^ iterations;
+  for (char c : salt + "|" + password) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  std::string out;
+  for (int i = 0; i < 4; ++i) {
+    h = (h ^ static_cast<std::uint64_t>(i)) * 1099511628211ULL;
+    for (int b = 0; b < 8; ++b) out += static_cast<char>((h >> (8 * b)) & 0xFF);
+  }
+  return out;
+}
+
+/// What the appliance sends for a user: the hashes of `codes` (one per step from `firstStep`).
+OfflineEntry entryFor(std::int64_t firstStep, const std::vector<std::string>& codes) {
+  OfflineEntry e;
+  e.salt = "salt-0123456789a";
+  e.iterations = 600;
+  e.firstStep = firstStep;
+  for (std::size_t i = 0; i < codes.size(); ++i) e.hashes.push_back(fakePbkdf2(OfflineStore::material(firstStep + static_cast<std::int64_t>(i), codes[i]), e.salt, e.iterations));
+  return e;
+}
+
+}  // namespace
+
+TEST(offline_a_code_of_its_step_works_once_and_burns_the_steps_before_it) {
+  OfflineStore store(fakePbkdf2);
+  const std::int64_t t0 = 1'800'000'000;  // a time; steps of 30 s from t0/30
+  const std::int64_t s0 = t0 / 30;
+  store.put("corp\\wanda", entryFor(s0, {"111111", "222222", "333333", "444444"}));
+  CHECK(store.verify("corp\\wanda", "222222", t0 + 30) == OfflineVerdict::Approved);
+  // The same code again, or an older one: refused (replay).
+  CHECK(store.verify("corp\\wanda", "222222", t0 + 30) == OfflineVerdict::Denied);
+  CHECK(store.verify("corp\\wanda", "111111", t0 + 30) == OfflineVerdict::Denied);
+  // One step of clock drift either way.
+  CHECK(store.verify("corp\\wanda", "444444", t0 + 60) == OfflineVerdict::Approved);
+  CHECK_EQ(store.lastStep("corp\\wanda").value_or(-1), s0 + 3);
+  // Outside the window, and an unknown user: not available (the provider then says so).
+  CHECK(store.verify("corp\\wanda", "444444", t0 + 3600) == OfflineVerdict::NotAvailable);
+  CHECK(store.verify("corp\\nobody", "111111", t0) == OfflineVerdict::NotAvailable);
+}
+
+TEST(offline_five_wrong_codes_lock_until_the_next_online_sign_in) {
+  OfflineStore store(fakePbkdf2);
+  const std::int64_t t0 = 1'800'000'000;
+  store.put("bob", entryFor(t0 / 30, {"123456", "234567", "345678"}));
+  for (int i = 1; i < kOfflineMaxFailures; ++i) CHECK(store.verify("bob", "000000", t0) == OfflineVerdict::Denied);
+  CHECK(store.verify("bob", "000000", t0) == OfflineVerdict::Locked);
+  // Locked: even the right code is refused, without hashing anything.
+  hashCalls = 0;
+  CHECK(store.verify("bob", "123456", t0) == OfflineVerdict::Locked);
+  CHECK_EQ(hashCalls, 0);
+  // A malformed code counts as a failure and is never hashed.
+  store.put("bob", entryFor(t0 / 30, {"123456"}));
+  hashCalls = 0;
+  CHECK(store.verify("bob", "12ab56", t0) == OfflineVerdict::Denied);
+  CHECK_EQ(hashCalls, 0);
+  // The next online sign-in brings fresh material and clears the lockout.
+  CHECK(store.verify("bob", "123456", t0) == OfflineVerdict::Approved);
+}
+
+TEST(offline_store_round_trips_and_refuses_foreign_or_broken_bytes) {
+  OfflineStore store(fakePbkdf2);
+  const std::int64_t t0 = 1'800'000'000;
+  store.put("wanda", entryFor(t0 / 30, {"111111", "222222"}));
+  store.put("bob", entryFor(t0 / 30, {"333333"}));
+  CHECK(store.verify("wanda", "111111", t0) == OfflineVerdict::Approved);
+  CHECK(store.verify("bob", "999999", t0) == OfflineVerdict::Denied);
+  const std::string bytes = store.serialize();
+  OfflineStore copy(fakePbkdf2);
+  REQUIRE(copy.deserialize(bytes));
+  // Used steps and failures survive a restart of the service.
+  CHECK(copy.verify("wanda", "111111", t0) == OfflineVerdict::Denied);
+  CHECK(copy.verify("wanda", "222222", t0 + 30) == OfflineVerdict::Approved);
+  CHECK(!copy.deserialize("GHOFF0" + bytes.substr(6)));
+  CHECK(!copy.deserialize(bytes.substr(0, bytes.size() - 1)));
+  CHECK(!copy.deserialize(bytes + "x"));
+  CHECK(!copy.has("wanda"));
+  // Windows over: pruned.
+  store.prune(t0 + 3600);
+  CHECK(!store.has("wanda") && !store.has("bob"));
+}

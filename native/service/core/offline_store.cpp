@@ -1,0 +1,156 @@
+#include "offline_store.h"
+
+namespace gatehouse::service {
+
+namespace {
+
+constexpr char kMagic[] = "GHOFF1";
+
+bool constantTimeEqual(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+void putU32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+void putI64(std::string& out, std::int64_t v) {
+  const auto u = static_cast<std::uint64_t>(v);
+  for (int i = 0; i < 8; ++i) out += static_cast<char>((u >> (8 * i)) & 0xFF);
+}
+void putBytes(std::string& out, const std::string& b) {
+  putU32(out, static_cast<std::uint32_t>(b.size()));
+  out += b;
+}
+
+struct Reader {
+  const std::string& s;
+  std::size_t at = 0;
+  bool ok = true;
+  std::uint32_t u32() {
+    if (at + 4 > s.size()) return ok = false, 0;
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + i])) << (8 * i);
+    at += 4;
+    return v;
+  }
+  std::int64_t i64() {
+    if (at + 8 > s.size()) return ok = false, 0;
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[at + i])) << (8 * i);
+    at += 8;
+    return static_cast<std::int64_t>(v);
+  }
+  std::string bytes(std::size_t max) {
+    const std::uint32_t n = u32();
+    if (!ok || n > max || at + n > s.size()) return ok = false, std::string();
+    std::string b = s.substr(at, n);
+    at += n;
+    return b;
+  }
+};
+
+/// At most this many steps per user (a window of 31 days), and users per store.
+constexpr std::size_t kMaxSteps = 31 * 24 * 120;
+constexpr std::size_t kMaxUsers = 10000;
+
+}  // namespace
+
+std::string OfflineStore::material(std::int64_t step, const std::string& code) { return std::to_string(step) + ":" + code; }
+
+void OfflineStore::put(const std::string& user, OfflineEntry entry) {
+  entry.failures = 0;
+  entry.usedThrough = -1;
+  entries_[user] = std::move(entry);
+}
+
+void OfflineStore::remove(const std::string& user) { entries_.erase(user); }
+
+bool OfflineStore::has(const std::string& user) const { return entries_.count(user) > 0; }
+
+std::optional<std::int64_t> OfflineStore::lastStep(const std::string& user) const {
+  auto it = entries_.find(user);
+  if (it == entries_.end() || it->second.hashes.empty()) return std::nullopt;
+  return it->second.firstStep + static_cast<std::int64_t>(it->second.hashes.size()) - 1;
+}
+
+OfflineVerdict OfflineStore::verify(const std::string& user, const std::string& code, std::int64_t nowSeconds) {
+  auto it = entries_.find(user);
+  if (it == entries_.end()) return OfflineVerdict::NotAvailable;
+  OfflineEntry& e = it->second;
+  if (e.failures >= kOfflineMaxFailures) return OfflineVerdict::Locked;
+  const std::int64_t now = nowSeconds / kOfflineStepSeconds;
+  const std::int64_t last = e.firstStep + static_cast<std::int64_t>(e.hashes.size()) - 1;
+  if (now + 1 < e.firstStep || now - 1 > last) return OfflineVerdict::NotAvailable;
+  bool wellFormed = code.size() >= 6 && code.size() <= 8;
+  for (char c : code) wellFormed = wellFormed && c >= '0' && c <= '9';
+  if (wellFormed) {
+    for (std::int64_t step = now - 1; step <= now + 1; ++step) {
+      if (step < e.firstStep || step > last || step <= e.usedThrough) continue;
+      const std::string& expected = e.hashes[static_cast<std::size_t>(step - e.firstStep)];
+      if (constantTimeEqual(hash_(material(step, code), e.salt, e.iterations), expected)) {
+        e.usedThrough = step;
+        e.failures = 0;
+        return OfflineVerdict::Approved;
+      }
+    }
+  }
+  ++e.failures;
+  return e.failures >= kOfflineMaxFailures ? OfflineVerdict::Locked : OfflineVerdict::Denied;
+}
+
+void OfflineStore::prune(std::int64_t nowSeconds) {
+  const std::int64_t now = nowSeconds / kOfflineStepSeconds;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    const std::int64_t last = it->second.firstStep + static_cast<std::int64_t>(it->second.hashes.size()) - 1;
+    if (last < now - 1) it = entries_.erase(it);
+    else ++it;
+  }
+}
+
+std::string OfflineStore::serialize() const {
+  std::string out(kMagic);
+  putU32(out, static_cast<std::uint32_t>(entries_.size()));
+  for (const auto& [user, e] : entries_) {
+    putBytes(out, user);
+    putBytes(out, e.salt);
+    putU32(out, e.iterations);
+    putI64(out, e.firstStep);
+    putI64(out, e.usedThrough);
+    putU32(out, static_cast<std::uint32_t>(e.failures));
+    putU32(out, static_cast<std::uint32_t>(e.hashes.size()));
+    for (const auto& h : e.hashes) out += h;
+  }
+  return out;
+}
+
+bool OfflineStore::deserialize(const std::string& bytes) {
+  entries_.clear();
+  const std::string magic(kMagic);
+  if (bytes.compare(0, magic.size(), magic) != 0) return false;
+  Reader r{bytes, magic.size()};
+  const std::uint32_t users = r.u32();
+  if (!r.ok || users > kMaxUsers) return false;
+  std::map<std::string, OfflineEntry> read;
+  for (std::uint32_t u = 0; u < users; ++u) {
+    OfflineEntry e;
+    const std::string user = r.bytes(512);
+    e.salt = r.bytes(64);
+    e.iterations = r.u32();
+    e.firstStep = r.i64();
+    e.usedThrough = r.i64();
+    e.failures = static_cast<int>(r.u32());
+    const std::uint32_t n = r.u32();
+    if (!r.ok || n > kMaxSteps || r.at + static_cast<std::size_t>(n) * 32 > bytes.size()) return false;
+    for (std::uint32_t i = 0; i < n; ++i) e.hashes.push_back(bytes.substr(r.at + static_cast<std::size_t>(i) * 32, 32));
+    r.at += static_cast<std::size_t>(n) * 32;
+    read[user] = std::move(e);
+  }
+  if (!r.ok || r.at != bytes.size()) return false;
+  entries_ = std::move(read);
+  return true;
+}
+
+}  // namespace gatehouse::service
