@@ -25,6 +25,8 @@ struct PipeServer::Impl {
   std::wstring name;
   PSECURITY_DESCRIPTOR sd = nullptr;
   HANDLE next = INVALID_HANDLE_VALUE;
+  /// The thread in run() (blocked in ConnectNamedPipe), so that stop() can cancel its wait.
+  HANDLE acceptThread = nullptr;
   std::atomic<bool> stopping{false};
   std::mutex mutex;
   ConnectionLimiter limiter;
@@ -135,6 +137,7 @@ PipeServer::~PipeServer() {
     if (w.thread.joinable()) w.thread.join();
   }
   if (impl_->sd != nullptr) LocalFree(impl_->sd);
+  if (impl_->acceptThread != nullptr) CloseHandle(impl_->acceptThread);
 }
 
 bool PipeServer::start(std::string& error) {
@@ -152,6 +155,7 @@ bool PipeServer::start(std::string& error) {
 }
 
 void PipeServer::run() {
+  DuplicateHandle(GetCurrentProcess(), GetCurrentThread(), GetCurrentProcess(), &impl_->acceptThread, THREAD_TERMINATE, FALSE, 0);
   while (!impl_->stopping) {
     HANDLE pipe = impl_->next;
     if (pipe == INVALID_HANDLE_VALUE) {
@@ -197,7 +201,9 @@ void PipeServer::stop() {
     std::lock_guard<std::mutex> lock(impl_->mutex);
     for (HANDLE h : impl_->active) DisconnectNamedPipe(h);
   }
-  // Wake the accept: connect to ourselves once.
+  // Wake the accept: cancel its wait (CancelSynchronousIo), and connect to ourselves once where
+  // that is not enough (Wine).
+  if (impl_->acceptThread != nullptr) CancelSynchronousIo(impl_->acceptThread);
   HANDLE h = CreateFileW(impl_->name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING, 0, nullptr);
   if (h != INVALID_HANDLE_VALUE) CloseHandle(h);
 }

@@ -119,6 +119,8 @@ int serve(bool console) {
     setState(SERVICE_STOPPED, 1);
     return 2;
   }
+  // The same pipe in --console as in the service: SYSTEM only unless AllowInteractiveUser=1. On
+  // Windows run --console as SYSTEM (psexec -s) to use it with the credential provider.
   const ServiceConfig& config = *cfg.config;
   std::string token;
   if (!config.tokenFile.empty()) {
