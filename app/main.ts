@@ -172,7 +172,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     if (s.downstreamAddress !== undefined && s.secretOut !== undefined) {
       fixedServer = { name: `${s.downstreamAddress}:${s.portOut}`, host: s.downstreamAddress, port: s.portOut, acctPort: s.portOutAcct, secret: Buffer.from(s.secretOut, 'utf8'), requireMessageAuthenticator: s.downstreamRequireMessageAuthenticator === 'yes' };
     }
-    const stored = (await listDownstreams(store, sealer)).map((d) => ({ name: d.name, host: d.host, port: d.port, acctPort: d.acctPort, transport: d.transport, pool: d.pool, secret: d.secret, requireMessageAuthenticator: d.requireMessageAuthenticator }));
+    const stored = (await listDownstreams(store, sealer)).map((d) => ({ id: d.id, name: d.name, host: d.host, port: d.port, acctPort: d.acctPort, transport: d.transport, pool: d.pool, secret: d.secret, requireMessageAuthenticator: d.requireMessageAuthenticator }));
     const pools = poolSpecs(stored, await listPools(store), fixedServer);
     const realms = buildRealmTable(await listRealms(store));
     const password = await bindPassword();

@@ -14,6 +14,8 @@ export interface DownstreamTarget {
   port: number;
   secret: Buffer;
   requireMessageAuthenticator: boolean;
+  /** The stored row's id (undefined: given by flag or environment). */
+  id?: number;
   /** Accounting port (default 1813). */
   acctPort?: number;
   /** `radsec`: RADIUS over TLS (RFC 6614) to `port` (default 2083), secret `radsec`. */

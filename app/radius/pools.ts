@@ -51,6 +51,8 @@ export interface PoolSpec {
 export const POOL_DEFAULTS = { mode: 'fail-over' as PoolMode, responseWindowMs: 2000, deadAfter: 3, checkIntervalMs: 10_000 };
 
 export interface ServerHealth {
+  /** The stored server's id; undefined for the one --downstream-address gives (read-only). */
+  id: number | undefined;
   pool: string;
   server: string;
   address: string;
@@ -227,7 +229,7 @@ export function createPools(leg: DownstreamLeg, events: PoolEvents, now: () => n
     for (const p of pools) {
       for (const s of p.servers) {
         const h = of(s);
-        out.push({ pool: p.name, server: s.name, address: `${s.host}:${s.port}`, acctPort: s.acctPort ?? 1813, transport: s.transport ?? 'udp', state: h.state, unanswered: h.unanswered, outstanding: h.outstanding, lastAnswer: h.lastAnswer, since: h.since });
+        out.push({ id: s.id, pool: p.name, server: s.name, address: `${s.host}:${s.port}`, acctPort: s.acctPort ?? 1813, transport: s.transport ?? 'udp', state: h.state, unanswered: h.unanswered, outstanding: h.outstanding, lastAnswer: h.lastAnswer, since: h.since });
       }
     }
     return out;

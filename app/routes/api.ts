@@ -273,8 +273,6 @@ export function createApiRoutes(d: WebDeps) {
   // --- pools of downstream servers, and realms
 
   const poolsView = async () => {
-    const stored = await listDownstreams(d.store, d.sealer);
-    const fixedDefault = d.downstream()?.source === 'flag' || d.downstream()?.source === 'env';
     return d.pools().map((p) => ({
       name: p.name,
       mode: p.mode,
@@ -282,7 +280,7 @@ export function createApiRoutes(d: WebDeps) {
       deadAfter: p.deadAfter,
       checkIntervalSeconds: p.checkIntervalMs / 1000,
       servers: p.servers.map((h) => ({
-        id: fixedDefault && p.name === DEFAULT_POOL ? null : (stored.find((x) => x.pool === p.name && x.name === h.server)?.id ?? null),
+        id: h.id ?? null,
         name: h.server,
         address: h.address,
         acctPort: h.acctPort,

@@ -71,7 +71,6 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
 
   const downstream = async (c: Context<WebEnv>, extra: PageExtra = {}, code: Status = 200) => {
     const stored = await listDownstreams(d.store, d.sealer);
-    const fixedDefault = d.downstream()?.source === 'flag' || d.downstream()?.source === 'env';
     // Each server as the running pools see it, with its stored row's id where it has one (the
     // flag server of the default pool has none: read-only here).
     const pools: PoolRow[] = d.pools().map((p) => ({
@@ -81,7 +80,7 @@ export function createSystemRoutes(d: WebDeps, auth: AdminAuth) {
       deadAfter: p.deadAfter,
       checkIntervalMs: p.checkIntervalMs,
       servers: p.servers.map((h) => ({
-        id: fixedDefault && p.name === DEFAULT_POOL ? undefined : stored.find((x) => x.pool === p.name && x.name === h.server)?.id,
+        id: h.id,
         name: h.server,
         address: h.address,
         acctPort: h.acctPort,
