@@ -42,6 +42,8 @@ export interface Settings {
   radsecCa: string | undefined;
   /** Windows push text: {0} the user, {1} the workstation; unset: a text naming the scenario. */
   windowsMessage: string | undefined;
+  /** Offline logon for Windows (app/mfa/offline.ts): days of codes a workstation keeps as hashes after an online TOTP sign-in; 0: off. */
+  windowsOfflineDays: number;
   /** EAP: an Access-Accept without an inner identity (User-Name) is rejected (`required`) or decided for the outer one. */
   eapInnerIdentity: 'required' | 'outer';
   dataDir: string;
@@ -337,6 +339,10 @@ function days(raw: string, name: string): number {
   if (!/^\d{1,4}$/.test(raw) || Number(raw) > 3650) fail(name, raw, 'is not a whole number of days from 0 to 3650');
   return Number(raw);
 }
+function offlineDays(raw: string, name: string): number {
+  if (!/^\d{1,2}$/.test(raw) || Number(raw) > 14) fail(name, raw, 'is not a whole number of days from 0 (off) to 14');
+  return Number(raw);
+}
 function enrolWindow(raw: string, name: string): number | 'always' | 'never' {
   if (raw === 'always' || raw === 'never') return raw;
   if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > 3650) fail(name, raw, 'must be always, never, or a number of days from 1 to 3650');
@@ -401,6 +407,7 @@ export const OPTIONS = [
   def({ key: 'auditSyslog', flag: 'audit-syslog', env: 'AUDIT_SYSLOG', storable: true, parse: syslogUrl, fallback: undefined, help: 'udp://HOST:PORT or tcp://HOST:PORT: every audit record, once committed, is also sent to this syslog collector (RFC 5424, clear text)' }),
   def({ key: 'pushProvider', flag: 'push-provider', env: 'PUSH_PROVIDER', storable: true, parse: oneOf('gatehouse', 'notakey'), fallback: undefined, help: "who delivers push approvals: gatehouse (its own phone approver) or notakey (the push API at --notakey-host); default notakey when --notakey-host is set, else gatehouse" }),
   def({ key: 'pushNumberMatching', flag: 'push-number-matching', env: 'PUSH_NUMBER_MATCHING', storable: true, parse: oneOf('no', 'yes'), fallback: 'no', help: 'yes: a RADIUS login that needs push is answered with an Access-Challenge for the two-digit number the phone shows, and is accepted only with the approval and that number' }),
+  def({ key: 'windowsOfflineDays', flag: 'windows-offline-days', env: 'WINDOWS_OFFLINE_DAYS', storable: true, parse: offlineDays, fallback: 0, help: 'offline logon: after an online Windows sign-in with a TOTP code, the workstation keeps hashes of that user\'s codes for this many days (1-14) and accepts them while it cannot reach Gatehouse; 0: off' }),
   def({ key: 'windowsNumberMatching', flag: 'windows-number-matching', env: 'WINDOWS_NUMBER_MATCHING', storable: true, parse: oneOf('no', 'yes'), fallback: 'no', help: "yes: a Windows logon that needs push shows a two-digit number on the logon screen, and is accepted only when the person picks that number on the phone; credential providers too old to show it are refused" }),
   def({ key: 'publicUrl', flag: 'public-url', env: 'PUBLIC_URL', storable: true, parse: publicUrl, fallback: undefined, help: 'address people reach Gatehouse at (https://host[:port]), for enrolment links and the phone approver; its host names the passkeys; default http://localhost and the HTTP port' }),
   def({ key: 'firstFactor', flag: 'first-factor', env: 'FIRST_FACTOR', storable: true, parse: oneOf('downstream', 'directory'), fallback: 'downstream', help: 'who checks RADIUS passwords for clients that do not choose: downstream (the RADIUS server) or directory (an LDAP bind as the user; PAP only)' }),

@@ -38,6 +38,8 @@ export interface HttpDeps extends HealthDeps {
   web: WebDeps;
   /** Answers Windows logon requests that agents forward (the pipe protocol's handler). */
   agentHandler: AgentDeps['handle'];
+  offline: AgentDeps['offline'];
+  stripRealm: AgentDeps['stripRealm'];
   files: ReturnType<typeof loadAssets>['files'];
   /** The push API served to others (/api/token, /api/v2/...). */
   pushApi: ServedApi;
@@ -85,7 +87,7 @@ export function createHttpApp(deps: HttpDeps): Hono<WebEnv> {
   app.use('/api/v2/*', bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.json({ error: `request body too large (at most ${MAX_BODY / 1024} KiB)` }, 413) }));
   app.route('/api', createPushApiRoutes(deps.pushApi));
   // The JSON API: bearer tokens, its own errors, none of the browser UI's session or CSRF.
-  app.route('/api/v1/agent', createAgentRoutes({ web: deps.web, handle: deps.agentHandler }));
+  app.route('/api/v1/agent', createAgentRoutes({ web: deps.web, handle: deps.agentHandler, offline: deps.offline, stripRealm: deps.stripRealm }));
   app.use('/api/v1/*', bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.json({ error: `request body too large (at most ${MAX_BODY / 1024} KiB)` }, 413) }));
   app.route('/api/v1', createApiRoutes(deps.web));
   // The browser UI: 3. a body limit before anything reads a body (the CSRF check parses forms

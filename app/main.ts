@@ -54,6 +54,7 @@ import { createPushRequests } from './push/requests.js';
 import { createPushNotifier, PUSH_COUNTERS } from './push/notify.js';
 import { createWebPushSender, generateVapidKeys, vapidSubject } from './push/webpush.js';
 import { vapidKeys } from './db/queries/push.js';
+import { createOfflineIssuer } from './mfa/offline.js';
 import { createTotpFactor } from './mfa/totp.js';
 import { createPushLimiter } from './mfa/push-limits.js';
 import { PIPE_COUNTERS, startEndpoint, type Endpoint } from './pipe/endpoint.js';
@@ -279,7 +280,8 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     );
   });
 
-  const totp = createTotpFactor(createUserFactorQueries(store, sealer), () => ({ maxFailures: state.resolved.settings.totpMaxFailures, lockoutMs: state.resolved.settings.totpLockoutMinutes * 60_000 }), Date.now);
+  const userFactors = createUserFactorQueries(store, sealer);
+  const totp = createTotpFactor(userFactors, () => ({ maxFailures: state.resolved.settings.totpMaxFailures, lockoutMs: state.resolved.settings.totpLockoutMinutes * 60_000 }), Date.now);
   // One client for every push approval: a keep-alive pool and one poll schedule (app/mfa/push/).
   const pushClient = createPushClient(pushCa !== undefined ? { ca: pushCa } : {});
   // Gatehouse's own push service: its approval requests, decided on the users' phones (app/push/).
@@ -612,6 +614,8 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     files,
     secure: false,
     agentHandler: timed('agent'),
+    offline: createOfflineIssuer({ find: (u) => userFactors.find(u), settings: () => state.resolved.settings, now: Date.now }),
+    stripRealm: () => state.resolved.settings.stripRealm === 'yes',
     pushApi,
     portal: createPortalFactors({ directory: () => state.directory, downstream: () => pools.plan(pools.get(DEFAULT_POOL) ?? { name: DEFAULT_POOL, servers: [], mode: 'fail-over', responseWindowMs: 0, deadAfter: 1, checkIntervalMs: 1000 })[0], leg, totp, engine, settings: () => state.resolved.settings, random: randomPool() }),
   };

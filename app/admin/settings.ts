@@ -93,6 +93,6 @@ export const SETTING_GROUPS: readonly { title: string; flags: readonly string[] 
   { title: 'Security', flags: ['failmode', 'client-rate-limit', 'http-address', 'http-port'] },
   { title: 'RADIUS', flags: ['listen-address', 'port-in', 'port-acct', 'proxy-receive-timeout', 'proxy-send-timeout', 'eap-inner-identity'] },
   { title: 'Directory', flags: ['first-factor', 'ldap-url', 'ldap-preset', 'ldap-base-dn', 'ldap-bind-dn', 'ldap-user-filter', 'ldap-starttls', 'ldap-ca', 'ldap-allow-plain', 'ldap-timeout', 'ldap-sync-interval', 'ldap-sync-groups', 'ldap-sync-filter', 'ldap-grace-days'] },
-  { title: 'Windows logon', flags: ['pipe-path', 'windows-message'] },
+  { title: 'Windows logon', flags: ['pipe-path', 'windows-message', 'windows-offline-days'] },
   { title: 'Logging', flags: ['audit-stdout', 'audit-syslog'] },
 ];

@@ -42,7 +42,7 @@ function detailsJsonSlow(d: AuditDetails): string | null {
 const DETAIL_KEYS = (
   Object.keys({
     packetId: 1, callingStationId: 1, nasIdentifier: 1, factor: 1, pushId: 1, downstream: 1, downstreamCode: 1, firstFactor: 1, policy: 1, authMethod: 1, joined: 1, numberMatching: 1, appendedCode: 1, limit: 1,
-    scenario: 1, workstation: 1, domain: 1, suppressed: 1, address: 1, name: 1, setting: 1, count: 1, sources: 1, format: 1, message: 1, sentUsername: 1, realm: 1, state: 1, claimedWorkstation: 1, enforcement: 1, head: 1, role: 1, previous: 1, request: 1,
+    scenario: 1, workstation: 1, domain: 1, suppressed: 1, address: 1, name: 1, setting: 1, count: 1, sources: 1, format: 1, message: 1, sentUsername: 1, realm: 1, state: 1, claimedWorkstation: 1, enforcement: 1, head: 1, role: 1, previous: 1, request: 1, offline: 1, at: 1,
   } satisfies Record<keyof AuditDetails, 1>) as (keyof AuditDetails)[]
 ).sort();
 

@@ -74,6 +74,9 @@ export interface AuditDetails {
   previous?: string;
   /** Who was refused what (an admin or a token outside its role): METHOD and path. */
   request?: string;
+  /** A Windows sign-in the workstation decided offline (app/mfa/offline.ts), and when (ISO 8601). */
+  offline?: boolean;
+  at?: string;
 }
 
 /** A stored record (the row shape is the store's). */

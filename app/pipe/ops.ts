@@ -6,6 +6,7 @@ import type { AuditDetails, Outcome } from '../audit/chain.js';
 import type { Settings } from '../config.js';
 import type { DecideRequest, Engine, Verdict } from '../mfa/engine.js';
 import { MESSAGES, type MessageKey } from '../mfa/messages.js';
+import { canonicalUsername } from '../lib/username.js';
 import type { Request, Scenario } from './frame.js';
 import type { Reply } from './endpoint.js';
 
@@ -23,6 +24,8 @@ export interface Caller {
    * what the push shows and the audit records, whatever the request claims.
    */
   workstation?: string;
+  /** Told of an accepted sign-in: who, as Gatehouse knows them, and with which factor (offline logon). */
+  onAccepted?: (who: { username: string; factor: unknown }) => void;
 }
 
 const SCENARIO_TEXT: Record<Scenario, string> = { logon: 'sign-in', unlock: 'unlock', rdp: 'remote desktop sign-in', credui: 'credential prompt' };
@@ -115,7 +118,39 @@ export function createPipeHandler(d: PipeDeps): (req: Request, caller?: Caller, 
       audit: { source, client: null },
     });
     const result = resultOf(verdict);
+    if (verdict.kind === 'accept') caller.onAccepted?.({ username: subject.name, factor: verdict.details.factor });
     const key: MessageKey = verdict.kind === 'accept' ? 'approved' : verdict.kind === 'code_required' ? 'code_required' : verdict.reason === 'push_number_wrong' ? 'number_picked_wrong' : verdict.reason;
     return answer(result, verdict.reason, key, subject.name, verdict.details, verdict.kind === 'accept' ? verdict.commit : undefined);
   };
+}
+
+/** One sign-in a workstation decided on its own while it could not reach Gatehouse. */
+export interface OfflineLogon {
+  username: string;
+  domain: string;
+  scenario: Scenario;
+  /** When it happened (ms since 1970, the workstation's clock). */
+  at: number;
+  result: 'approved' | 'denied' | 'locked';
+}
+
+const OFFLINE_REASON = { approved: 'offline_code', denied: 'offline_code_wrong', locked: 'offline_locked' } as const;
+
+/**
+ * The audit records of offline sign-ins a workstation reports once it is back online: the
+ * outcome it decided, with `offline: true` and when (`at`); the record's own time is when it
+ * was learnt. The workstation is the agent token's, as for online sign-ins.
+ */
+export async function recordOfflineLogons(audit: Auditor, caller: Caller & { workstation: string }, logons: readonly OfflineLogon[], rules: { stripRealm: boolean }): Promise<void> {
+  for (const l of logons) {
+    const c = canonicalUsername(l.username, rules);
+    await audit.record({
+      event: 'windows.auth',
+      outcome: l.result === 'approved' ? 'accept' : 'reject',
+      reason: OFFLINE_REASON[l.result],
+      username: c.ok ? c.name : l.username.slice(0, 256),
+      source: `${caller.via}:${caller.workstation}`,
+      details: { scenario: l.scenario, workstation: caller.workstation, domain: l.domain, factor: 'totp' as const, offline: true, at: new Date(l.at).toISOString() },
+    });
+  }
 }

@@ -5,19 +5,50 @@
 // token may authenticate AGENT_BURST logons at once and AGENT_PER_MINUTE a minute after that;
 // more are refused with 429, audited once a minute per token. A request with `number_matching`
 // is answered as JSON lines (interim replies, then the final one); any other with one JSON object.
+//
+// Offline logon (app/mfa/offline.ts): a request with `?offline_until=STEP` (the last step of
+// offline codes the workstation holds for this user, 0 for none) is answered as JSON lines too:
+// the final reply as soon as it is decided, then, when the sign-in earned them, one line
+// `{"offline": {...}}` with the user's hashed codes. The workstation reports the sign-ins it
+// decided offline to POST /offline-logons once it is back online; they are audited.
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { findAgentByHash, touchAgent } from '../db/queries/admins.js';
 import { TokenBuckets } from '../lib/rate-limit.js';
 import { tokenHash } from '../lib/tokens.js';
+import type { OfflineIssuer } from '../mfa/offline.js';
 import type { Reply } from '../pipe/endpoint.js';
-import { parseRequest, type Request } from '../pipe/frame.js';
-import type { Caller } from '../pipe/ops.js';
+import { parseRequest, SCENARIOS, type Request, type Scenario } from '../pipe/frame.js';
+import { recordOfflineLogons, type Caller, type OfflineLogon } from '../pipe/ops.js';
 import type { WebDeps } from './deps.js';
 
 export interface AgentDeps {
   web: WebDeps;
   handle(req: Request, caller: Caller, interim?: (reply: Reply) => void): Promise<Reply>;
+  offline: OfflineIssuer;
+  stripRealm(): boolean;
+}
+
+/** Offline sign-ins one report may carry. */
+export const MAX_OFFLINE_LOGONS = 100;
+
+/** The body of POST /offline-logons, or what is wrong with it. */
+export function parseOfflineLogons(body: unknown): { ok: true; logons: OfflineLogon[] } | { ok: false; message: string } {
+  const list = typeof body === 'object' && body !== null ? (body as { logons?: unknown }).logons : undefined;
+  if (!Array.isArray(list)) return { ok: false, message: 'expected {"logons": [...]}' };
+  if (list.length > MAX_OFFLINE_LOGONS) return { ok: false, message: `at most ${MAX_OFFLINE_LOGONS} logons per report` };
+  const logons: OfflineLogon[] = [];
+  for (const [i, e] of list.entries()) {
+    const o = (typeof e === 'object' && e !== null ? e : {}) as Record<string, unknown>;
+    const { username, domain, scenario, at, result } = o;
+    if (typeof username !== 'string' || username === '' || username.length > 256) return { ok: false, message: `logons[${i}].username: a name of 1-256 characters` };
+    if (typeof domain !== 'string' || domain.length > 256) return { ok: false, message: `logons[${i}].domain: text of at most 256 characters` };
+    if (typeof scenario !== 'string' || !(SCENARIOS as readonly string[]).includes(scenario)) return { ok: false, message: `logons[${i}].scenario: one of ${SCENARIOS.join(', ')}` };
+    if (typeof at !== 'number' || !Number.isSafeInteger(at) || at <= 0) return { ok: false, message: `logons[${i}].at: milliseconds since 1970` };
+    if (result !== 'approved' && result !== 'denied' && result !== 'locked') return { ok: false, message: `logons[${i}].result: approved, denied or locked` };
+    logons.push({ username, domain, scenario: scenario as Scenario, at, result });
+  }
+  return { ok: true, logons };
 }
 
 const TOUCH_EVERY_MS = 60_000;
@@ -64,15 +95,20 @@ export function createAgentRoutes(d: AgentDeps) {
       return c.json({ error: `too many requests from this agent (at most ${AGENT_BURST} at once, ${AGENT_PER_MINUTE} a minute)` }, 429);
     }
     const caller: Caller = { via: `agent:${agent}`, workstation: agent };
-    if (parsed.request.numberMatching !== true) return c.json(await d.handle(parsed.request, caller));
-    // A request that can show a number is answered as a stream of JSON lines (NDJSON): interim
-    // replies as they come (the number, as soon as the push is out), the final reply last.
+    const offlineUntil = c.req.query('offline_until');
+    const heldThrough = offlineUntil !== undefined && /^\d{1,12}$/.test(offlineUntil) ? Number(offlineUntil) : undefined;
+    if (parsed.request.numberMatching !== true && heldThrough === undefined) return c.json(await d.handle(parsed.request, caller));
+    // Answered as a stream of JSON lines (NDJSON): interim replies as they come (the number, as
+    // soon as the push is out), the final reply as soon as it is decided, and last the offline
+    // codes the sign-in earned (computing them takes seconds; the logon does not wait for them).
+    let accepted: { username: string; factor: unknown } | undefined;
+    if (heldThrough !== undefined) caller.onAccepted = (who) => (accepted = who);
     const request = parsed.request;
     const encoder = new TextEncoder();
     const body = new ReadableStream<Uint8Array>({
       start(ctrl) {
         let open = true;
-        const line = (r: Reply) => {
+        const line = (r: object) => {
           if (!open) return;
           try {
             ctrl.enqueue(encoder.encode(`${JSON.stringify(r)}\n`));
@@ -80,9 +116,16 @@ export function createAgentRoutes(d: AgentDeps) {
             open = false; // the agent went away; the decision is still audited
           }
         };
+        const interim = request.numberMatching === true ? line : undefined;
         void d
-          .handle(request, caller, line)
-          .then(line, () => line({ result: 'error', message: 'internal error' }))
+          .handle(request, caller, interim)
+          .then(async (final) => {
+            line(final);
+            if (accepted === undefined || heldThrough === undefined || !open) return;
+            const material = await d.offline.issue(accepted.username, accepted.factor, heldThrough);
+            if (material !== undefined) line({ offline: material });
+          })
+          .catch(() => line({ result: 'error', message: 'internal error' }))
           .finally(() => {
             if (!open) return;
             open = false;
@@ -95,6 +138,19 @@ export function createAgentRoutes(d: AgentDeps) {
       },
     });
     return new Response(body, { status: 200, headers: { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' } });
+  });
+  app.post('/offline-logons', bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: 'body too large' }, 413) }), async (c) => {
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return c.json({ error: 'not JSON' }, 400);
+    }
+    const parsed = parseOfflineLogons(body);
+    if (!parsed.ok) return c.json({ error: parsed.message }, 400);
+    const agent = c.get('agent');
+    await recordOfflineLogons(d.web.audit, { via: `agent:${agent}`, workstation: agent }, parsed.logons, { stripRealm: d.stripRealm() });
+    return c.json({ recorded: parsed.logons.length });
   });
   app.all('*', (c) => c.json({ error: 'not found' }, 404));
   return app;

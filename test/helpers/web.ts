@@ -49,6 +49,7 @@ import { createUserFactorQueries } from '../../app/db/queries/users.js';
 import { createEngine } from '../../app/mfa/engine.js';
 import { createPendingApprovals, type PendingApproval } from '../../app/mfa/pending.js';
 import { createPushLimiter } from '../../app/mfa/push-limits.js';
+import { createOfflineIssuer } from '../../app/mfa/offline.js';
 import { createTotpFactor } from '../../app/mfa/totp.js';
 import { choosePushProvider, createGatehousePushProvider, publicOrigin } from '../../app/push/provider.js';
 import { createServedApi, type ServedApi } from '../../app/push/served.js';
@@ -240,7 +241,9 @@ export async function makeWebApp(opts: WebAppOptions = {}): Promise<WebApp> {
   };
   const secure = opts.secure ?? false;
   // Windows logon answers (for the agent API) from the real handler over the same store; no push.
-  const totp = createTotpFactor(createUserFactorQueries(store, sealer), () => ({ maxFailures: 5, lockoutMs: 15 * 60_000 }), clock.now);
+  const userFactors = createUserFactorQueries(store, sealer);
+  const totp = createTotpFactor(userFactors, () => ({ maxFailures: 5, lockoutMs: 15 * 60_000 }), clock.now);
+  const offline = createOfflineIssuer({ find: (u) => userFactors.find(u), settings: () => resolved().settings, now: clock.now });
   const engine = createEngine({
     settings: () => resolved().settings,
     totp,
@@ -260,7 +263,7 @@ export async function makeWebApp(opts: WebAppOptions = {}): Promise<WebApp> {
   const pushApi = createServedApi({ store, engine, audit, settings: () => resolved().settings, now: clock.now });
   // The self-service portal with its real factors: the directory as configured, the TOTP factor.
   const portal = createPortalFactors({ directory: () => deps.directory(), downstream: () => undefined, leg: { exchange: () => { throw new Error('no downstream RADIUS server in route tests'); }, stats: () => ({ inFlight: 0, sockets: 0, ignored: {} }), close: async () => undefined }, totp, engine, settings: () => resolved().settings, random: (n) => randomBytes(n) });
-  const app = createHttpApp({ ready: () => true, metrics: () => counters.render({}), metricsToken: () => opts.metricsToken, web: deps, files, secure, agentHandler, pushApi, portal });
+  const app = createHttpApp({ ready: () => true, metrics: () => counters.render({}), metricsToken: () => opts.metricsToken, web: deps, files, secure, agentHandler, offline, stripRealm: () => resolved().settings.stripRealm === 'yes', pushApi, portal });
 
   return {
     logs: () => [...logLines],

@@ -3,6 +3,7 @@
 // --ca); health reflects the way to the appliance. An agent token is bound to its machine and
 // limited in how many logons it may send.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { pbkdf2Sync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -260,6 +261,105 @@ Agent('number matching through the agent: the number streams from the appliance 
     await gh.stop();
     await push.close();
   }
+});
+
+Agent('offline logon: with --windows-offline-days an approved TOTP sign-in streams hashed codes of the next days; reports of offline sign-ins are audited', async ({ gh, token }) => {
+  const url = (q = '') => `http://127.0.0.1:${gh.httpPort}/api/v1/agent/authenticate${q}`;
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const e = await gh.cli(['totp', 'enroll', 'olga']);
+  const seed = base32Decode(new URL(e.stdout.trim()).searchParams.get('secret')!);
+  const post = async (q: string, code?: string) => {
+    const body = { op: 'authenticate', id: 1, username: 'OLGA', domain: 'CORP', workstation: 'PC-7', scenario: 'logon', ...(code !== undefined ? { code } : {}) };
+    const r = await fetch(url(q), { method: 'POST', headers, body: JSON.stringify(body) });
+    assert.is(r.status, 200);
+    return { type: r.headers.get('content-type') ?? '', lines: (await r.text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) };
+  };
+  // Off (the default): the final reply and nothing more, even when the workstation asks.
+  const off = await post('?offline_until=0', hotp(seed, totpStep(Date.now(), 30), 6));
+  assert.is(off.type, 'application/x-ndjson');
+  assert.equal(off.lines.map((l) => l['result']), ['approved']);
+
+  assert.match((await gh.cli(['settings', 'set', 'windows-offline-days', '15'])).stderr, /windows-offline-days.*0 \(off\) to 14/);
+
+  // On: another appliance with one day of offline codes.
+  const on = await startAppliance({ args: ['--windows-offline-days', '1'] });
+  try {
+    const t = await on.cli(['agent-token', 'create', 'LAPTOP-3']);
+    const onHeaders = { authorization: `Bearer ${t.stdout.trim()}`, 'content-type': 'application/json' };
+    const oe = await on.cli(['totp', 'enroll', 'olga']);
+    const oseed = base32Decode(new URL(oe.stdout.trim()).searchParams.get('secret')!);
+    const onPost = async (q: string, code?: string) => {
+      const body = { op: 'authenticate', id: 1, username: 'OLGA', domain: 'CORP', workstation: 'LAPTOP-3', scenario: 'logon', ...(code !== undefined ? { code } : {}) };
+      const r = await fetch(`http://127.0.0.1:${on.httpPort}/api/v1/agent/authenticate${q}`, { method: 'POST', headers: onHeaders, body: JSON.stringify(body) });
+      assert.is(r.status, 200);
+      return (await r.text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    };
+    const now = totpStep(Date.now(), 30);
+    const lines = await onPost('?offline_until=0', hotp(oseed, now, 6));
+    assert.is(lines.length, 2, JSON.stringify(lines).slice(0, 200));
+    assert.is(lines[0]!['result'], 'approved');
+    const m = lines[1]!['offline'] as { username: string; salt: string; iterations: number; first_step: number; hashes: string };
+    assert.is(m.username, 'olga');
+    assert.is(m.iterations, 1000);
+    const hashes = Buffer.from(m.hashes, 'base64');
+    assert.is(hashes.length, 2880 * 32, 'one day of 30-second steps, 32 bytes each');
+    // Never the step just spent online, and each hash is PBKDF2-SHA256 of "STEP:CODE".
+    assert.is(m.first_step, now + 1);
+    const salt = Buffer.from(m.salt, 'base64');
+    assert.is(salt.length, 16);
+    for (const k of [0, 1, 1439, 2879]) {
+      const step = m.first_step + k;
+      assert.equal(hashes.subarray(k * 32, k * 32 + 32), pbkdf2Sync(`${step}:${hotp(oseed, step, 6)}`, salt, 1000, 32, 'sha256'), `step +${k}`);
+    }
+    // A workstation that still holds more than half the window gets none; neither does a
+    // sign-in that is not an approval.
+    const held = await onPost(`?offline_until=${m.first_step + 2879}`, hotp(oseed, now + 1, 6));
+    assert.equal(held, [{ result: 'approved', message: held[0]!['message'] }]);
+    const near = new Set([now - 1, now, now + 1, now + 2].map((st) => hotp(oseed, st, 6)));
+    const wrongCode = ['000000', '111111', '222222'].find((x) => !near.has(x))!;
+    assert.equal((await onPost('?offline_until=0', wrongCode)).map((l) => l['result']), ['denied']);
+    assert.equal((await onPost('?offline_until=0')).map((l) => l['result']), ['code_required']);
+    // No hash, salt or seed in the appliance's log or audit.
+    const logged = on.output() + (await on.cli(['audit', 'export'])).stdout;
+    assert.not.ok(logged.includes(m.salt) || logged.includes(m.hashes.slice(0, 40)), 'offline material was logged');
+  } finally {
+    await on.stop();
+  }
+
+  // What the workstation decided offline reaches the audit once it reports it.
+  const report = (body: unknown) => fetch(`http://127.0.0.1:${gh.httpPort}/api/v1/agent/offline-logons`, { method: 'POST', headers, body: JSON.stringify(body) });
+  const at = Date.now() - 3_600_000;
+  const ok = await report({ logons: [
+    { username: 'OLGA', domain: 'CORP', scenario: 'logon', at, result: 'approved' },
+    { username: 'olga', domain: 'CORP', scenario: 'unlock', at: at + 1000, result: 'denied' },
+    { username: 'olga', domain: 'CORP', scenario: 'unlock', at: at + 2000, result: 'locked' },
+  ] });
+  assert.is(ok.status, 200);
+  assert.equal(await ok.json(), { recorded: 3 });
+  const rows = (await gh.cli(['audit', 'export'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const offline = rows.filter((r) => (r['details'] as Record<string, unknown> | null)?.['offline'] === true);
+  assert.equal(offline.map((r) => [r['username'], r['outcome'], r['reason'], r['source']]), [
+    ['olga', 'accept', 'offline_code', 'agent:PC-7:PC-7'],
+    ['olga', 'reject', 'offline_code_wrong', 'agent:PC-7:PC-7'],
+    ['olga', 'reject', 'offline_locked', 'agent:PC-7:PC-7'],
+  ]);
+  assert.is((offline[0]!['details'] as Record<string, unknown>)['at'], new Date(at).toISOString());
+  // Bad reports are refused with what is wrong, and nothing is recorded.
+  for (const [body, why] of [
+    [{ logons: [{ username: '', domain: 'CORP', scenario: 'logon', at, result: 'approved' }] }, /logons\[0\]\.username/],
+    [{ logons: [{ username: 'olga', domain: 'CORP', scenario: 'bogus', at, result: 'approved' }] }, /logons\[0\]\.scenario/],
+    [{ logons: [{ username: 'olga', domain: 'CORP', scenario: 'logon', at, result: 'maybe' }] }, /logons\[0\]\.result/],
+    [{ logons: Array.from({ length: 101 }, () => ({ username: 'olga', domain: '', scenario: 'logon', at, result: 'approved' })) }, /at most 100/],
+    [{ nothing: true }, /expected/],
+  ] as const) {
+    const r = await report(body);
+    assert.is(r.status, 400);
+    assert.match(((await r.json()) as { error: string }).error, why);
+  }
+  const after = (await gh.cli(['audit', 'export'])).stdout.trim().split('\n').filter((l) => l.includes('"offline":true'));
+  assert.is(after.length, 3);
+  const noToken = await fetch(`http://127.0.0.1:${gh.httpPort}/api/v1/agent/offline-logons`, { method: 'POST', body: '{"logons":[]}' });
+  assert.is(noToken.status, 401);
 });
 
 Agent('agent flags: missing appliance or token is a one-line error', async () => {
