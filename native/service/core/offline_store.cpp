@@ -76,6 +76,14 @@ std::optional<std::int64_t> OfflineStore::lastStep(const std::string& user) cons
   return it->second.firstStep + static_cast<std::int64_t>(it->second.hashes.size()) - 1;
 }
 
+bool OfflineStore::covers(const std::string& user, std::int64_t nowSeconds) const {
+  auto it = entries_.find(user);
+  if (it == entries_.end() || it->second.hashes.empty()) return false;
+  const std::int64_t now = nowSeconds / kOfflineStepSeconds;
+  const std::int64_t last = it->second.firstStep + static_cast<std::int64_t>(it->second.hashes.size()) - 1;
+  return now + 1 >= it->second.firstStep && now - 1 <= last && it->second.usedThrough < last;
+}
+
 OfflineVerdict OfflineStore::verify(const std::string& user, const std::string& code, std::int64_t nowSeconds) {
   auto it = entries_.find(user);
   if (it == entries_.end()) return OfflineVerdict::NotAvailable;

@@ -53,6 +53,8 @@ class OfflineStore {
   bool has(const std::string& user) const;
   /// The last step the user's entry covers (for "offline until"), or nothing.
   std::optional<std::int64_t> lastStep(const std::string& user) const;
+  /// Whether the entry's steps reach the moment `nowSeconds` (one step of drift either side).
+  bool covers(const std::string& user, std::int64_t nowSeconds) const;
   /// Checks `code` at unix time `now` (steps now-1, now, now+1: clocks drift).
   OfflineVerdict verify(const std::string& user, const std::string& code, std::int64_t nowSeconds);
   /// Entries whose window is over are dropped.

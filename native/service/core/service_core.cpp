@@ -181,7 +181,7 @@ std::optional<JsonValue> finalBody(const AgentAnswer& a, std::string& detail) {
       return std::nullopt;
     }
     for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
-      if (!readNumberReply(*it)) return *it;
+      if (it->get("result") != nullptr && !readNumberReply(*it)) return *it;
     }
     detail = "the appliance sent no final answer";
     return std::nullopt;
@@ -215,6 +215,7 @@ Outcome Forwarder::handle(const ServiceRequest& req, const std::function<void(co
     if (a.kind == AgentAnswer::Kind::Ok) {
       if (auto body = finalBody(a, detail)) {
         send(w.field("status", stringOr(*body, "status", "error")).field("message", stringOr(*body, "message", "")).finish());
+        if (offline_ != nullptr) reportOffline();
         return Outcome::Health;
       }
       send(w.field("status", "error").field("message", "error (" + detail + ")").finish());
@@ -232,38 +233,73 @@ Outcome Forwarder::handle(const ServiceRequest& req, const std::function<void(co
     return Outcome::Health;
   }
 
-  // The number is passed on only where the client can show it.
+  // The number is passed on only where the client can show it. With offline logon the final
+  // reply is passed on as soon as it arrives too: the offline codes that may follow it take the
+  // appliance seconds to compute, and the person signing in does not wait for them.
   const bool canShow = req.auth.numberMatching;
+  const std::string key = offline_ != nullptr ? OfflineLogons::keyOf(req.auth) : std::string();
   std::string streamed;
   bool numberSent = false;
+  std::optional<std::string> earlyResult;
   auto onChunk = [&](std::string_view chunk) {
-    if (!canShow || numberSent) return;
+    if (earlyResult || ((!canShow || numberSent) && offline_ == nullptr)) return;
     streamed.append(chunk);
     std::size_t nl;
-    while (!numberSent && (nl = streamed.find('\n')) != std::string::npos) {
+    while (!earlyResult && (nl = streamed.find('\n')) != std::string::npos) {
       const std::string line = streamed.substr(0, nl);
       streamed.erase(0, nl + 1);
       auto v = parseJson(line);
-      if (!v) continue;
+      if (!v || !v->isObject()) continue;
       if (auto n = readNumberReply(*v)) {
+        if (!canShow || numberSent) continue;
         send(JsonObjectWriter().field("id", req.id).field("result", "number").field("number", n->number).field("message", n->message).finish());
         numberSent = true;
+      } else if (offline_ != nullptr && v->get("result") != nullptr) {
+        earlyResult = stringOr(*v, "result", "error");
+        send(JsonObjectWriter().field("id", req.id).field("result", *earlyResult).field("message", stringOr(*v, "message", "")).finish());
       }
     }
   };
-  const AgentAnswer a = transport_.post("authenticate", agentAuthenticateBody(req.auth, canShow), options_.requestTimeoutMs, onChunk);
+  std::string path = "authenticate";
+  if (offline_ != nullptr) path += "?offline_until=" + std::to_string(offline_->heldThrough(key));
+  const AgentAnswer a = transport_.post(path, agentAuthenticateBody(req.auth, canShow), options_.requestTimeoutMs, onChunk);
   JsonObjectWriter w;
   w.field("id", req.id);
   Outcome outcome = Outcome::Error;
   if (a.kind == AgentAnswer::Kind::Ok) {
-    if (auto body = finalBody(a, detail)) {
-      const std::string result = stringOr(*body, "result", "error");
-      send(w.field("result", result).field("message", stringOr(*body, "message", "")).finish());
-      outcome = outcomeOf(result);
-      if (detailOut) *detailOut = detail;
-      return outcome;
+    std::optional<std::string> result = earlyResult;
+    if (!result) {
+      if (auto body = finalBody(a, detail)) {
+        result = stringOr(*body, "result", "error");
+        send(w.field("result", *result).field("message", stringOr(*body, "message", "")).finish());
+      } else {
+        send(w.field("result", "error").field("message", "error (" + detail + ")").finish());
+      }
     }
-    send(w.field("result", "error").field("message", "error (" + detail + ")").finish());
+    if (result) outcome = outcomeOf(*result);
+    if (offline_ != nullptr && result) {
+      if (*result == "approved") {
+        std::vector<JsonValue> lines;
+        if (a.httpStatus == 200 && readJsonLines(a.body, lines, nullptr)) {
+          for (const auto& l : lines) {
+            const JsonValue* m = l.get("offline");
+            if (m == nullptr || !m->isObject()) continue;
+            std::string why;
+            if (!offline_->take(key, *m, &why)) detail = why;
+          }
+        }
+      } else if (*result == "denied" || *result == "unknown_user" || *result == "locked") {
+        // Refused online: whatever codes this machine holds for the user stop working now.
+        offline_->forget(key);
+      }
+      reportOffline();
+    }
+    if (detailOut) *detailOut = detail;
+    return outcome;
+  }
+  if ((a.kind == AgentAnswer::Kind::Unreachable || a.kind == AgentAnswer::Kind::Timeout) && offline_ != nullptr && offline_->covers(key, nowMs_() / 1000)) {
+    detail = a.detail;
+    outcome = offlineAnswer(req, send, detail);
   } else if (a.kind == AgentAnswer::Kind::Unreachable || a.kind == AgentAnswer::Kind::Timeout) {
     detail = a.detail;
     send(w.field("result", "error").field("message", a.kind == AgentAnswer::Kind::Unreachable ? kUnreachableMessage : kTimeoutMessage).finish());
@@ -274,6 +310,44 @@ Outcome Forwarder::handle(const ServiceRequest& req, const std::function<void(co
   }
   if (detailOut) *detailOut = detail;
   return outcome;
+}
+
+Outcome Forwarder::offlineAnswer(const ServiceRequest& req, const std::function<void(const std::string&)>& send, std::string& detail) {
+  JsonObjectWriter w;
+  w.field("id", req.id);
+  if (!req.auth.code || req.auth.code->empty()) {
+    // The logon screen asks for the code, as it does online for a TOTP user.
+    send(w.field("result", "code_required").field("message", kOfflineCodeRequiredMessage).finish());
+    return Outcome::CodeRequired;
+  }
+  switch (offline_->verify(req.auth, *req.auth.code, nowMs_())) {
+    case OfflineVerdict::Approved:
+      send(w.field("result", "approved").field("message", kOfflineApprovedMessage).finish());
+      return Outcome::OfflineApproved;
+    case OfflineVerdict::Denied:
+      send(w.field("result", "denied").field("message", kOfflineWrongMessage).finish());
+      return Outcome::OfflineDenied;
+    case OfflineVerdict::Locked:
+      send(w.field("result", "locked").field("message", kOfflineLockedMessage).finish());
+      return Outcome::OfflineLocked;
+    case OfflineVerdict::NotAvailable:
+      break;
+  }
+  send(w.field("result", "error").field("message", kUnreachableMessage).finish());
+  if (detail.empty()) detail = "the appliance cannot be reached";
+  return Outcome::ApplianceUnreachable;
+}
+
+void Forwarder::reportOffline() {
+  // A few batches at most per request: a long backlog is worked off over the next requests.
+  for (int round = 0; round < 5; ++round) {
+    std::size_t count = 0;
+    const std::string body = offline_->reportBody(&count);
+    if (count == 0) return;
+    const AgentAnswer a = transport_.post("offline-logons", body, options_.healthTimeoutMs, {});
+    if (a.kind != AgentAnswer::Kind::Ok || a.httpStatus != 200) return;
+    offline_->reported(count);
+  }
 }
 
 }  // namespace gatehouse::service

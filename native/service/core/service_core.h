@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "gatehouse/messages.h"
+#include "offline_logon.h"
 
 namespace gatehouse::service {
 
@@ -71,11 +72,16 @@ struct ForwarderOptions {
 };
 
 /// Outcome classes a caller logs and writes to the Event Log (native/README.md has the IDs).
-enum class Outcome { Health, Approved, Denied, Expired, UnknownUser, CodeRequired, Locked, Error, ApplianceUnreachable };
+enum class Outcome { Health, Approved, Denied, Expired, UnknownUser, CodeRequired, Locked, Error, ApplianceUnreachable, OfflineApproved, OfflineDenied, OfflineLocked };
 
 class Forwarder {
  public:
   Forwarder(AgentTransport& transport, ForwarderOptions options) : transport_(transport), options_(options) {}
+  /// With offline logon (offline_logon.h): asks the appliance for offline codes on each sign-in,
+  /// keeps them, checks codes against them while the appliance cannot be reached, and reports the
+  /// sign-ins decided so once it answers again. `nowMs`: the clock (unix milliseconds).
+  Forwarder(AgentTransport& transport, ForwarderOptions options, OfflineLogons& offline, std::function<std::int64_t()> nowMs)
+      : transport_(transport), options_(options), offline_(&offline), nowMs_(std::move(nowMs)) {}
 
   /// Answers one request: `send` gets the reply payload (JSON, without the frame header), first an
   /// interim "number" reply where the request allows one and the appliance streams it, then the
@@ -83,8 +89,12 @@ class Forwarder {
   Outcome handle(const ServiceRequest& req, const std::function<void(const std::string&)>& send, std::string* detail = nullptr);
 
  private:
+  Outcome offlineAnswer(const ServiceRequest& req, const std::function<void(const std::string&)>& send, std::string& detail);
+  void reportOffline();
   AgentTransport& transport_;
   ForwarderOptions options_;
+  OfflineLogons* offline_ = nullptr;
+  std::function<std::int64_t()> nowMs_;
 };
 
 /// The request body the agent API takes for an authenticate request (the pipe request's fields).

@@ -14,6 +14,10 @@ namespace {
 
 struct FakeTransport : AgentTransport {
   AgentAnswer next;
+  /// Answers for the next calls, first to last (then `next`).
+  std::vector<AgentAnswer> queue;
+  std::vector<std::string> paths;
+  std::vector<std::string> bodies;
   std::vector<std::string> chunks;  // streamed to onChunk before the answer returns
   std::string lastPath;
   std::string lastBody;
@@ -21,13 +25,27 @@ struct FakeTransport : AgentTransport {
   AgentAnswer get(const std::string& path, int timeoutMs) override {
     lastPath = path;
     lastTimeout = timeoutMs;
+    paths.push_back(path);
+    if (!queue.empty()) {
+      AgentAnswer a = queue.front();
+      queue.erase(queue.begin());
+      return a;
+    }
     return next;
   }
   AgentAnswer post(const std::string& path, const std::string& body, int timeoutMs, const std::function<void(std::string_view)>& onChunk) override {
     lastPath = path;
     lastBody = body;
     lastTimeout = timeoutMs;
-    for (const auto& c : chunks) onChunk(c);
+    paths.push_back(path);
+    bodies.push_back(body);
+    if (onChunk)
+      for (const auto& c : chunks) onChunk(c);
+    if (!queue.empty()) {
+      AgentAnswer a = queue.front();
+      queue.erase(queue.begin());
+      return a;
+    }
     return next;
   }
 };
@@ -329,4 +347,180 @@ TEST(offline_store_round_trips_and_refuses_foreign_or_broken_bytes) {
   // Windows over: pruned.
   store.prune(t0 + 3600);
   CHECK(!store.has("wanda") && !store.has("bob"));
+}
+
+// ---- offline logon in the service ----
+
+#include "offline_logon.h"
+
+namespace {
+
+std::string base64(const std::string& in) {
+  static const char* const abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const auto n = (static_cast<unsigned>(static_cast<unsigned char>(in[i])) << 16) | (static_cast<unsigned>(static_cast<unsigned char>(in[i + 1])) << 8) | static_cast<unsigned char>(in[i + 2]);
+    out += abc[(n >> 18) & 63], out += abc[(n >> 12) & 63], out += abc[(n >> 6) & 63], out += abc[n & 63];
+  }
+  if (i + 1 == in.size()) {
+    const auto n = static_cast<unsigned>(static_cast<unsigned char>(in[i])) << 16;
+    out += abc[(n >> 18) & 63], out += abc[(n >> 12) & 63], out += "==";
+  } else if (i + 2 == in.size()) {
+    const auto n = (static_cast<unsigned>(static_cast<unsigned char>(in[i])) << 16) | (static_cast<unsigned>(static_cast<unsigned char>(in[i + 1])) << 8);
+    out += abc[(n >> 18) & 63], out += abc[(n >> 12) & 63], out += abc[(n >> 6) & 63], out += '=';
+  }
+  return out;
+}
+
+/// The appliance's `{"offline": ...}` line for `codes` from `firstStep` (what app/mfa/offline.ts sends).
+std::string offlineLine(std::int64_t firstStep, const std::vector<std::string>& codes, std::int64_t iterations = 1000) {
+  const std::string salt = "0123456789abcdef";
+  std::string hashes;
+  for (std::size_t i = 0; i < codes.size(); ++i) hashes += fakePbkdf2(OfflineStore::material(firstStep + static_cast<std::int64_t>(i), codes[i]), salt, static_cast<std::uint32_t>(iterations));
+  return R"J({"offline":{"username":"wanda","salt":")J" + base64(salt) + R"J(","iterations":)J" + std::to_string(iterations) + R"J(,"first_step":)J" + std::to_string(firstStep) + R"J(,"hashes":")J" + base64(hashes) + "\"}}";
+}
+
+AgentAnswer ndjson(const std::vector<std::string>& lines) {
+  std::string body;
+  for (const auto& l : lines) body += l + "\n";
+  return AgentAnswer{AgentAnswer::Kind::Ok, 200, "application/x-ndjson", body, ""};
+}
+
+AgentAnswer unreachable() { return AgentAnswer{AgentAnswer::Kind::Unreachable, 0, "", "", "12029: cannot connect"}; }
+
+struct OfflineRig {
+  FakeTransport t;
+  std::int64_t nowMs = 1'800'000'000'000;  // a multiple of 30 s
+  int saves = 0;
+  std::string saved;
+  OfflineLogons offline{fakePbkdf2, [this](const std::string& state) { ++saves, saved = state; }};
+  Forwarder f{t, ForwarderOptions{}, offline, [this] { return nowMs; }};
+  std::vector<std::string> sent;
+  Outcome send(const std::string& payload) {
+    sent.clear();
+    return f.handle(parsed(payload), [&](const std::string& s) { sent.push_back(s); });
+  }
+};
+
+const char* const kWanda = R"J({"id":5,"op":"authenticate","username":"Wanda","domain":"CORP","workstation":"LAPTOP-3","scenario":"logon")J";
+
+}  // namespace
+
+TEST(offline_an_online_totp_sign_in_brings_codes_the_final_reply_is_not_held_for_them) {
+  OfflineRig r;
+  const std::int64_t step = r.nowMs / 30000;
+  const std::string final = R"J({"result":"approved","message":"ok"})J";
+  const std::string material = offlineLine(step + 1, {"111111", "222222", "333333"});
+  r.t.chunks = {final + "\n", material.substr(0, 20), material.substr(20) + "\n"};
+  r.t.next = ndjson({final, material});
+  CHECK(r.send(std::string(kWanda) + R"J(,"code":"000000"})J") == Outcome::Approved);
+  // Asked with what it holds (nothing yet); the reply went out once, before the codes arrived.
+  CHECK_EQ(r.t.paths[0], std::string("authenticate?offline_until=0"));
+  REQUIRE(r.sent.size() == 1);
+  CHECK_EQ(r.sent[0], std::string(R"J({"id":5,"result":"approved","message":"ok"})J"));
+  CHECK_EQ(r.offline.heldThrough("corp\\wanda"), step + 3);
+  CHECK(r.saves >= 1);
+  // The next sign-in says what it holds.
+  r.t.chunks = {};
+  r.t.next = okJson(R"J({"result":"code_required","message":"code?"})J");
+  CHECK(r.send(std::string(kWanda) + "}") == Outcome::CodeRequired);
+  CHECK_EQ(r.t.lastPath, "authenticate?offline_until=" + std::to_string(step + 3));
+}
+
+TEST(offline_while_unreachable_the_code_is_asked_checked_once_and_reported_when_back) {
+  OfflineRig r;
+  const std::int64_t step = r.nowMs / 30000;
+  r.t.next = ndjson({R"J({"result":"approved","message":"ok"})J", offlineLine(step, {"111111", "222222", "333333", "444444"})});
+  r.send(std::string(kWanda) + R"J(,"code":"000000"})J");
+  r.t.next = unreachable();
+  // No code typed: the logon screen is asked for one, with a text that says why.
+  CHECK(r.send(std::string(kWanda) + "}") == Outcome::CodeRequired);
+  CHECK_EQ(r.sent[0], std::string(R"J({"id":5,"result":"code_required","message":")J") + kOfflineCodeRequiredMessage + "\"}");
+  // The code of this step: approved offline; the same code again: refused.
+  r.nowMs += 30000;
+  CHECK(r.send(std::string(kWanda) + R"J(,"code":"222222"})J") == Outcome::OfflineApproved);
+  CHECK_EQ(r.sent[0], std::string(R"J({"id":5,"result":"approved","message":")J") + kOfflineApprovedMessage + "\"}");
+  CHECK(r.send(std::string(kWanda) + R"J(,"code":"222222"})J") == Outcome::OfflineDenied);
+  CHECK(r.sent[0].find("\"result\":\"denied\"") != std::string::npos);
+  // The user name is matched without regard to case, the domain too; another user has nothing.
+  CHECK(r.send(R"J({"id":6,"op":"authenticate","username":"wanda","domain":"corp","workstation":"LAPTOP-3","scenario":"unlock","code":"333333"})J") == Outcome::OfflineApproved);
+  CHECK(r.send(R"J({"id":7,"op":"authenticate","username":"bob","domain":"CORP","workstation":"LAPTOP-3","scenario":"logon","code":"333333"})J") == Outcome::ApplianceUnreachable);
+  CHECK_EQ(r.sent[0], std::string(R"J({"id":7,"result":"error","message":")J") + kUnreachableMessage + "\"}");
+  CHECK_EQ(r.offline.pendingReports(), std::size_t(3));
+  // Back online: the next answer from the appliance (a health check here) sends the reports.
+  r.t.queue = {okJson(R"J({"status":"ok","message":"Service Status: OK"})J"), okJson(R"J({"recorded":3})J")};
+  CHECK(r.send(R"J({"id":8,"op":"health"})J") == Outcome::Health);
+  CHECK_EQ(r.t.lastPath, std::string("offline-logons"));
+  auto body = parseJson(r.t.lastBody);
+  REQUIRE(body.has_value());
+  const auto& logons = body->get("logons")->items();
+  REQUIRE(logons.size() == 3);
+  CHECK_EQ(*logons[0].getString("result"), std::string("approved"));
+  CHECK_EQ(*logons[1].getString("result"), std::string("denied"));
+  CHECK_EQ(*logons[2].getString("scenario"), std::string("unlock"));
+  CHECK_EQ(*logons[0].getInteger("at"), r.nowMs);
+  CHECK_EQ(r.offline.pendingReports(), std::size_t(0));
+  // Reports the appliance did not take stay for the next time.
+  r.t.next = unreachable();
+  r.send(std::string(kWanda) + R"J(,"code":"999999"})J");
+  r.t.queue = {okJson(R"J({"status":"ok","message":"Service Status: OK"})J"), AgentAnswer{AgentAnswer::Kind::Ok, 500, "application/json", "{}", ""}};
+  r.send(R"J({"id":9,"op":"health"})J");
+  CHECK_EQ(r.offline.pendingReports(), std::size_t(1));
+}
+
+TEST(offline_five_wrong_codes_lock_and_an_online_refusal_drops_the_codes) {
+  OfflineRig r;
+  const std::int64_t step = r.nowMs / 30000;
+  r.t.next = ndjson({R"J({"result":"approved","message":"ok"})J", offlineLine(step, {"111111", "222222"})});
+  r.send(std::string(kWanda) + R"J(,"code":"000000"})J");
+  r.t.next = unreachable();
+  for (int i = 1; i < kOfflineMaxFailures; ++i) CHECK(r.send(std::string(kWanda) + R"J(,"code":"999999"})J") == Outcome::OfflineDenied);
+  CHECK(r.send(std::string(kWanda) + R"J(,"code":"999999"})J") == Outcome::OfflineLocked);
+  CHECK(r.send(std::string(kWanda) + R"J(,"code":"111111"})J") == Outcome::OfflineLocked);
+  CHECK_EQ(r.sent[0], std::string(R"J({"id":5,"result":"locked","message":")J") + kOfflineLockedMessage + "\"}");
+  // An online refusal (here: denied) drops the user's codes at once.
+  r.t.next = ndjson({R"J({"result":"denied","message":"no"})J"});
+  r.send(std::string(kWanda) + R"J(,"code":"000000"})J");
+  CHECK_EQ(r.offline.heldThrough("corp\\wanda"), 0);
+  r.t.next = unreachable();
+  CHECK(r.send(std::string(kWanda) + R"J(,"code":"111111"})J") == Outcome::ApplianceUnreachable);
+  // Codes outside their window are not offered.
+  r.t.next = ndjson({R"J({"result":"approved","message":"ok"})J", offlineLine(step + 100, {"111111"})});
+  r.send(std::string(kWanda) + R"J(,"code":"000000"})J");
+  r.t.next = unreachable();
+  CHECK(r.send(std::string(kWanda) + "}") == Outcome::ApplianceUnreachable);
+}
+
+TEST(offline_state_survives_a_restart_and_refuses_bad_material) {
+  OfflineRig r;
+  const std::int64_t step = r.nowMs / 30000;
+  r.t.next = ndjson({R"J({"result":"approved","message":"ok"})J", offlineLine(step, {"111111", "222222"})});
+  r.send(std::string(kWanda) + R"J(,"code":"000000"})J");
+  r.t.next = unreachable();
+  CHECK(r.send(std::string(kWanda) + R"J(,"code":"111111"})J") == Outcome::OfflineApproved);
+  // What was saved last is the whole state: the codes, the used step and the report.
+  OfflineLogons again(fakePbkdf2, {});
+  REQUIRE(again.load(r.saved));
+  CHECK_EQ(again.pendingReports(), std::size_t(1));
+  AuthenticateRequest w;
+  w.username = "wanda";
+  w.domain = "corp";
+  CHECK(again.verify(w, "111111", r.nowMs) == OfflineVerdict::Denied);
+  CHECK(again.verify(w, "222222", r.nowMs + 30000) == OfflineVerdict::Approved);
+  CHECK(!again.load(r.saved.substr(0, r.saved.size() - 3)));
+  CHECK(!again.load("GHOFL0" + r.saved.substr(6)));
+  CHECK_EQ(again.pendingReports(), std::size_t(0));
+  // Material that is not what the appliance sends is refused (and the user has no codes).
+  std::string why;
+  for (const char* bad : {R"J({"salt":"!!!!","iterations":1000,"first_step":5,"hashes":""})J", R"J({"salt":"MDEyMzQ1Njc4OWFiY2RlZg==","iterations":10,"first_step":5,"hashes":"AAAA"})J",
+                          R"J({"salt":"MDEyMzQ1Njc4OWFiY2RlZg==","iterations":1000,"first_step":5,"hashes":"AAAA"})J"}) {
+    CHECK(!again.take("corp\\x", *parseJson(bad), &why));
+    CHECK(why.rfind("offline codes:", 0) == 0);
+  }
+  CHECK_EQ(again.heldThrough("corp\\x"), 0);
+  std::string out;
+  CHECK(decodeBase64("aGVsbG8=", out) && out == "hello");
+  CHECK(!decodeBase64("aGVsbG8", out));
+  CHECK(!decodeBase64("aG=sbG8=", out));
 }
