@@ -6,7 +6,7 @@
 // the service, and the Event Log calls with their IDs (Wine's ReportEventW only traces them: the
 // trace is what is checked; Event Viewer rendering stays on the manual checklist).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -163,6 +163,95 @@ S('serves the pipe with SYSTEM-only access; a logon with a code goes to the appl
   for (const id of ['0x400003e8', '0x400003f2', '0x4000044c', '0x8000044f', '0x400003e9']) assert.match(out, new RegExp(`ReportEventW \\([^)]*${id}`), `ReportEventW ${id}`);
   // No token in anything the service wrote.
   assert.not.match(out, ctx.token);
+});
+
+S('offline logon: an online TOTP sign-in leaves sealed codes; with the appliance stopped the code is asked and accepted once; the audit learns of it when the appliance is back', async (ctx) => {
+  // An appliance of its own, with one day of offline codes, on a port that stays the same across
+  // its restart.
+  const dataDir = await tempDir('gatehouse-offline-');
+  const cert = await ctx.ca.issue('offline-appliance', { server: true, dns: ['localhost'] });
+  const httpsPort = await freeTcpPort();
+  const args = ['--tls-cert', cert.cert, '--tls-key', cert.key, '--https-port', String(httpsPort), '--port-acct', '0', '--windows-offline-days', '1'];
+  let gh: Appliance | undefined = await startAppliance({ dataDir, args });
+  const token = (await gh.cli(['agent-token', 'create', 'LAPTOP-3'])).stdout.trim();
+  writeFileSync(join(ctx.dir, 'laptop.token'), `${token}\n`, { mode: 0o600 });
+  const seed = base32Decode(new URL((await gh.cli(['totp', 'enroll', 'olga'])).stdout.trim()).searchParams.get('secret')!);
+  const stateFile = join(ctx.dir, 'offline.bin');
+  setRegistry(ctx, settings(ctx, { ApplianceUrl: `https://localhost:${httpsPort}/`, TokenFile: winPath(join(ctx.dir, 'laptop.token')), OfflineStateFile: winPath(stateFile) }));
+  const logon = (code?: string) => {
+    const r = pipeClient(ctx, ['authenticate', '--user', 'olga', '--domain', 'CORP', '--workstation', 'LAPTOP-3', '--scenario', 'logon', ...(code !== undefined ? ['--code', code] : [])]);
+    return JSON.parse(r.out.trim()) as { result: string; message: string };
+  };
+  // A code no step near now has.
+  const wrong = () => {
+    const now = totpStep(Date.now(), 30);
+    const near = new Set([-2, -1, 0, 1, 2].map((d) => hotp(seed, now + d, 6)));
+    return ['000000', '111111', '222222'].find((c) => !near.has(c))!;
+  };
+  const step = totpStep(Date.now(), 30);
+  let svc = await startService(ctx);
+  try {
+    // Online: approved at once; the codes follow and are sealed into the state file.
+    assert.is(logon(hotp(seed, step, 6)).result, 'approved');
+    const deadline = Date.now() + 20_000;
+    while (!(existsSync(stateFile) && statSync(stateFile).size > 2880 * 32) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(existsSync(stateFile), `no offline state file:\n${svc.output()}`);
+    const sealed = readFileSync(stateFile);
+    assert.ok(sealed.length > 2880 * 32, `state file of ${sealed.length} bytes`);
+    assert.not.ok(sealed.includes('GHOFL1') || sealed.includes('corp\\olga'), 'the state file is not sealed');
+
+    // The appliance goes away (a laptop off the network).
+    await gh.stop();
+    gh = undefined;
+    const asked = logon();
+    assert.is(asked.result, 'code_required');
+    assert.match(asked.message, /cannot be reached.*sign in offline/);
+    assert.is(logon(hotp(seed, step + 1, 6)).result, 'approved');
+    const again = logon(hotp(seed, step + 1, 6));
+    assert.is(again.result, 'denied', 'a code works once offline too');
+    // Someone without codes on this machine: the appliance's absence, as before.
+    const other = JSON.parse(pipeClient(ctx, ['authenticate', '--user', 'wanda', '--domain', 'CORP', '--workstation', 'LAPTOP-3', '--scenario', 'logon', '--code', '123456']).out.trim());
+    assert.equal(other, { id: 1, result: 'error', message: 'service can not connect to API. Check network connectivity and API parameters.' });
+  } finally {
+    assert.is(await svc.stop(), 0, svc.output());
+  }
+  let out = svc.output();
+  assert.match(out, /event 1300 \| CORP\\olga \| LAPTOP-3 \| logon/);
+  assert.match(out, /event 1302 \| CORP\\olga \| LAPTOP-3 \| logon/);
+  for (const id of ['0x40000514', '0x80000516']) assert.match(out, new RegExp(`ReportEventW \\([^)]*${id}`), `ReportEventW ${id}`);
+
+  // A restart keeps the codes and what was used (the state is read back from the sealed file).
+  svc = await startService(ctx);
+  try {
+    assert.is(logon(hotp(seed, step + 1, 6)).result, 'denied', 'the used step stays used across a restart');
+    for (let i = 0; i < 2; i++) assert.is(logon(wrong()).result, 'denied');
+    const locked = logon(wrong());
+    assert.is(locked.result, 'locked', 'five wrong codes lock offline logon');
+    assert.match(locked.message, /locked/);
+    assert.is(logon(hotp(seed, step + 1, 6)).result, 'locked');
+
+    // The appliance is back: the next answer from it carries the report, and the audit has it.
+    gh = await startAppliance({ dataDir, args });
+    assert.is(JSON.parse(pipeClient(ctx, ['health']).out.trim())['status'], 'ok');
+    const rows = (await gh.cli(['audit', 'export'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const offline = rows.filter((r) => (r['details'] as Record<string, unknown> | null)?.['offline'] === true);
+    assert.equal(offline.map((r) => [r['username'], r['reason']]), [
+      ['olga', 'offline_code'],
+      ['olga', 'offline_code_wrong'],
+      ['olga', 'offline_code_wrong'],
+      ['olga', 'offline_code_wrong'],
+      ['olga', 'offline_code_wrong'],
+      ['olga', 'offline_locked'],
+      ['olga', 'offline_locked'],
+    ]);
+    assert.ok(offline.every((r) => r['source'] === 'agent:LAPTOP-3:LAPTOP-3'));
+  } finally {
+    await svc.stop();
+    await gh?.stop();
+  }
+  out = svc.output();
+  assert.match(out, /event 1301 \| CORP\\olga \| LAPTOP-3 \| logon/);
+  assert.not.match(out, token);
 });
 
 S('the appliance certificate from another CA is refused: health says the API cannot be reached, once in the Event Log', async (ctx) => {

@@ -94,6 +94,10 @@ ConfigResult readConfig(const std::map<std::string, std::string>& values) {
   if (auto v = value(values, "AllowInteractiveUser")) {
     if (!parseBool(*v, c.allowInteractiveUser)) return {std::nullopt, "AllowInteractiveUser: 0 or 1"};
   }
+  if (auto v = value(values, "OfflineLogon")) {
+    if (!parseBool(*v, c.offlineLogon)) return {std::nullopt, "OfflineLogon: 0 or 1"};
+  }
+  if (auto v = value(values, "OfflineStateFile")) c.offlineStateFile = *v;
   if (auto v = value(values, "MaxConnectionsPerProcess")) {
     if (!parseInt(*v, 1, 64, c.maxConnectionsPerProcess)) return {std::nullopt, "MaxConnectionsPerProcess: a number from 1 to 64"};
   }

@@ -29,6 +29,12 @@ struct ServiceConfig {
   std::string pipeName = "gatehouse";
   /// Let the signed-in user's processes connect (for credui: a consent prompt runs as the user).
   bool allowInteractiveUser = false;
+  /// Offline logon (offline_logon.h): ask the appliance for offline codes and use them while it
+  /// cannot be reached. The appliance sends codes only where its policy allows
+  /// (--windows-offline-days, off by default); 0 here refuses them on this machine (a shared PC).
+  bool offlineLogon = true;
+  /// Where the sealed codes live; default %ProgramData%\Gatehouse\offline.bin.
+  std::string offlineStateFile;
   /// Connections one client process may hold open at once.
   int maxConnectionsPerProcess = 4;
   /// Connections in all.

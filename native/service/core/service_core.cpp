@@ -318,7 +318,7 @@ Outcome Forwarder::offlineAnswer(const ServiceRequest& req, const std::function<
   if (!req.auth.code || req.auth.code->empty()) {
     // The logon screen asks for the code, as it does online for a TOTP user.
     send(w.field("result", "code_required").field("message", kOfflineCodeRequiredMessage).finish());
-    return Outcome::CodeRequired;
+    return Outcome::OfflineCodeRequired;
   }
   switch (offline_->verify(req.auth, *req.auth.code, nowMs_())) {
     case OfflineVerdict::Approved:

@@ -72,7 +72,7 @@ struct ForwarderOptions {
 };
 
 /// Outcome classes a caller logs and writes to the Event Log (native/README.md has the IDs).
-enum class Outcome { Health, Approved, Denied, Expired, UnknownUser, CodeRequired, Locked, Error, ApplianceUnreachable, OfflineApproved, OfflineDenied, OfflineLocked };
+enum class Outcome { Health, Approved, Denied, Expired, UnknownUser, CodeRequired, Locked, Error, ApplianceUnreachable, OfflineCodeRequired, OfflineApproved, OfflineDenied, OfflineLocked };
 
 class Forwarder {
  public:

@@ -207,6 +207,11 @@ TEST(service_config_reads_the_registry_values_and_names_a_bad_one) {
   CHECK(ok.config->allowInteractiveUser);
   CHECK_EQ(ok.config->certSha256, "abcd" + std::string(60, 'e'));
   CHECK_EQ(ok.config->pipeName, std::string("gatehouse"));
+  CHECK(ok.config->offlineLogon);
+  auto off = readConfig({{"ApplianceUrl", "https://host/"}, {"OfflineLogon", "0"}, {"OfflineStateFile", "D:\\gh\\offline.bin"}});
+  REQUIRE(off.config.has_value());
+  CHECK(!off.config->offlineLogon);
+  CHECK_EQ(off.config->offlineStateFile, std::string("D:\\gh\\offline.bin"));
   auto v6 = readConfig({{"ApplianceUrl", "https://[2001:db8::5]/"}});
   REQUIRE(v6.config.has_value());
   CHECK_EQ(v6.config->host, std::string("2001:db8::5"));
@@ -220,6 +225,7 @@ TEST(service_config_reads_the_registry_values_and_names_a_bad_one) {
       {{{"ApplianceUrl", "https://host/"}, {"PipeName", "..\\x"}}, "PipeName:"},
       {{{"ApplianceUrl", "https://host/"}, {"AllowInteractiveUser", "maybe"}}, "AllowInteractiveUser:"},
       {{{"ApplianceUrl", "https://host/"}, {"MaxConnectionsPerProcess", "0"}}, "MaxConnectionsPerProcess:"},
+      {{{"ApplianceUrl", "https://host/"}, {"OfflineLogon", "sometimes"}}, "OfflineLogon: 0 or 1"},
   };
   for (const auto& [values, expected] : bad) {
     auto r = readConfig(values);
@@ -435,7 +441,7 @@ TEST(offline_while_unreachable_the_code_is_asked_checked_once_and_reported_when_
   r.send(std::string(kWanda) + R"J(,"code":"000000"})J");
   r.t.next = unreachable();
   // No code typed: the logon screen is asked for one, with a text that says why.
-  CHECK(r.send(std::string(kWanda) + "}") == Outcome::CodeRequired);
+  CHECK(r.send(std::string(kWanda) + "}") == Outcome::OfflineCodeRequired);
   CHECK_EQ(r.sent[0], std::string(R"J({"id":5,"result":"code_required","message":")J") + kOfflineCodeRequiredMessage + "\"}");
   // The code of this step: approved offline; the same code again: refused.
   r.nowMs += 30000;

@@ -23,6 +23,7 @@
 
 #include "event_log.h"
 #include "messages.h"
+#include "offline_seal.h"
 #include "pipe_server.h"
 #include "service_config.h"
 #include "service_core.h"
@@ -152,7 +153,29 @@ int serve(bool console) {
   }
   WinHttpTransport transport(config, token, caDer);
   SecureZeroMemory(token.data(), token.size());
-  Forwarder forwarder(transport, ForwarderOptions{config.healthTimeoutMs, config.requestTimeoutMs});
+  // Offline logon: the state is loaded from its sealed file and written back after each change.
+  const std::string offlineFile = config.offlineStateFile.empty() ? defaultOfflineStateFile() : config.offlineStateFile;
+  OfflineLogons offline(bcryptPbkdf2, [&events, offlineFile](const std::string& state) {
+    std::string why;
+    if (!saveSealed(offlineFile, state, &why)) events.report(GH_EVENT_OFFLINE_STATE_ERROR, {why});
+  });
+  if (config.offlineLogon) {
+    std::string bytes;
+    std::string why;
+    if (!loadSealed(offlineFile, bytes, &why)) events.report(GH_EVENT_OFFLINE_STATE_ERROR, {why + "; starting without offline codes"});
+    else if (!bytes.empty() && !offline.load(bytes)) events.report(GH_EVENT_OFFLINE_STATE_ERROR, {offlineFile + " is not a state this version wrote; starting without offline codes"});
+  } else {
+    // Turned off: codes kept from before are removed, not left on the disk.
+    DeleteFileW(wide(offlineFile).c_str());
+  }
+  auto nowMs = []() -> std::int64_t {
+    FILETIME ft;
+    GetSystemTimeAsFileTime(&ft);
+    const std::uint64_t t = (static_cast<std::uint64_t>(ft.dwHighDateTime) << 32) | ft.dwLowDateTime;
+    return static_cast<std::int64_t>((t - 116444736000000000ULL) / 10000);
+  };
+  const ForwarderOptions options{config.healthTimeoutMs, config.requestTimeoutMs};
+  Forwarder forwarder = config.offlineLogon ? Forwarder(transport, options, offline, nowMs) : Forwarder(transport, options);
 
   // Health changes are reported once each, not per request.
   std::mutex healthMutex;
@@ -181,13 +204,18 @@ int serve(bool console) {
       case Outcome::UnknownUser: events.report(GH_EVENT_UNKNOWN_USER, who); break;
       case Outcome::Locked: events.report(GH_EVENT_LOCKED, who); break;
       case Outcome::CodeRequired: break;  // a step, not a decision
+      case Outcome::OfflineCodeRequired: health(false, detail); break;
+      case Outcome::OfflineApproved: health(false, detail), events.report(GH_EVENT_OFFLINE_APPROVED, who); break;
+      case Outcome::OfflineDenied: health(false, detail), events.report(GH_EVENT_OFFLINE_WRONG_CODE, who); break;
+      case Outcome::OfflineLocked: health(false, detail), events.report(GH_EVENT_OFFLINE_LOCKED, who); break;
       case Outcome::ApplianceUnreachable:
         health(false, detail);
         events.report(GH_EVENT_LOGON_ERROR, {who[0], who[1], who[2], detail.empty() ? "the appliance cannot be reached" : detail});
         break;
       default: events.report(GH_EVENT_LOGON_ERROR, {who[0], who[1], who[2], detail.empty() ? "error" : detail}); break;
     }
-    if (o != Outcome::ApplianceUnreachable && o != Outcome::Error) health(true, "");
+    const bool offlineAnswer = o == Outcome::OfflineCodeRequired || o == Outcome::OfflineApproved || o == Outcome::OfflineDenied || o == Outcome::OfflineLocked;
+    if (o != Outcome::ApplianceUnreachable && o != Outcome::Error && !offlineAnswer) health(true, "");
   };
   pipeEvents.refused = [&](unsigned long pid, const std::string& why) { events.report(GH_EVENT_PIPE_CLIENT_REFUSED, {std::to_string(pid), why}); };
   pipeEvents.badRequest = [&](const std::string& why) { events.report(GH_EVENT_PIPE_BAD_REQUEST, {why}); };

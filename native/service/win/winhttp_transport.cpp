@@ -23,6 +23,9 @@ struct WinHttpTransport::Impl {
 
 namespace {
 
+/// Resolving the name and connecting, at most (the answer itself may take the request timeout).
+constexpr int kConnectTimeoutMs = 10'000;
+
 struct Handle {
   HINTERNET h = nullptr;
   ~Handle() {
@@ -152,7 +155,11 @@ AgentAnswer WinHttpTransport::call(const wchar_t* method, const std::string& pat
   const std::wstring target = wide(impl_->config.basePath + "api/v1/agent/" + path);
   Handle request{WinHttpOpenRequest(impl_->connection, method, target.c_str(), nullptr, WINHTTP_NO_REFERER, WINHTTP_DEFAULT_ACCEPT_TYPES, WINHTTP_FLAG_SECURE)};
   if (request.h == nullptr) return failure(GetLastError(), "WinHttpOpenRequest");
-  WinHttpSetTimeouts(request.h, timeoutMs, timeoutMs, timeoutMs, timeoutMs);
+  // Name resolution and connecting are bounded apart from the answer: an appliance out of reach
+  // (a laptop off the network, where offline logon takes over) is known within seconds, while
+  // an answer may wait for the person to decide on the phone.
+  const int connectMs = timeoutMs < kConnectTimeoutMs ? timeoutMs : kConnectTimeoutMs;
+  WinHttpSetTimeouts(request.h, connectMs, connectMs, timeoutMs, timeoutMs);
   // Never follow a redirect: the token must not go anywhere else.
   DWORD noRedirect = WINHTTP_DISABLE_REDIRECTS;
   WinHttpSetOption(request.h, WINHTTP_OPTION_DISABLE_FEATURE, &noRedirect, sizeof noRedirect);
@@ -198,7 +205,8 @@ AgentAnswer WinHttpTransport::call(const wchar_t* method, const std::string& pat
     DWORD available = 0;
     if (!WinHttpQueryDataAvailable(request.h, &available)) return failure(GetLastError(), "WinHttpQueryDataAvailable");
     if (available == 0) break;
-    if (a.body.size() + available > 64 * 1024) {
+    // Offline codes for 14 days are about 1.7 MB of base64; nothing else comes near it.
+    if (a.body.size() + available > 4 * 1024 * 1024) {
       a.kind = AgentAnswer::Kind::Error;
       a.detail = "answer too long";
       return a;
