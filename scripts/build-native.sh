@@ -40,6 +40,7 @@ check_tools() {
   need x86_64-w64-mingw32-objdump mingw-w64
   need zip zip
   need wixl wixl
+  need msibuild msitools
 }
 
 configure() {  # configure DIR [cmake args...]
@@ -96,6 +97,14 @@ msi() {  # the MSI (native/packaging/gatehouse.wxs), built with wixl
   # wixl takes the files' paths relative to where it runs.
   (cd "$BUILD" && wixl -a x64 -D Version="$version" -D Win64Dir=win64 -D Win32Dir=win32 -o "$out.tmp" "$NATIVE/packaging/gatehouse.wxs") >"$BUILD/wixl.log" 2>&1 ||
     { cat "$BUILD/wixl.log" >&2; die "wixl failed"; }
+  # What the service writes in %ProgramData%\Gatehouse goes at uninstall. wixl does not take
+  # <RemoveFile>, so its rows are added to the RemoveFile table with msibuild (msitools);
+  # InstallMode 2: on uninstall.
+  local f
+  for f in OfflineState:offline.bin OfflineStateNew:offline.bin.new; do
+    msibuild "$out.tmp" -q "INSERT INTO \`RemoveFile\` (\`FileKey\`, \`Component_\`, \`FileName\`, \`DirProperty\`, \`InstallMode\`) VALUES ('${f%%:*}', 'ServiceData', '${f#*:}', 'DATADIR', 2)" ||
+      die "msibuild could not add ${f#*:} to the RemoveFile table"
+  done
   mv "$out.tmp" "$out"
   echo "packaged $out"
 }

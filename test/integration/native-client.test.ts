@@ -285,6 +285,8 @@ N('the MSI (wixl): the service installed and started as LocalSystem, both provid
   assert.is(value('SOFTWARE\\Gatehouse', 'RdpOnly'), '#[RDPONLY]');
   assert.is(value('SOFTWARE\\Gatehouse', 'HideOtherProviders'), '#[HIDEOTHERPROVIDERS]');
   assert.is(value('SOFTWARE\\Gatehouse', 'ExcludedAccounts'), '[EXCLUDEDACCOUNTS]');
+  assert.is(value('SOFTWARE\\Gatehouse', 'ChangePasswordUrl'), '[CHANGEPASSWORDURL]');
+  assert.is(value('SOFTWARE\\Gatehouse\\Service', 'OfflineLogon'), '[OFFLINELOGON]');
   assert.is(value('SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\Gatehouse', 'EventMessageFile'), '[INSTALLDIR]gatehouse-service.exe');
   // The provider and its filter, registered for 64-bit, and the provider for 32-bit programs.
   const inproc = registry.filter((r) => r[2] === `SOFTWARE\\Classes\\CLSID\\${PROVIDER_CLSID}\\InprocServer32` && r[3] === '');
@@ -303,9 +305,22 @@ N('the MSI (wixl): the service installed and started as LocalSystem, both provid
   assert.is(property.find((p) => p[0] === 'UpgradeCode')?.[1]?.toLowerCase(), '{2401e62c-9bc7-467e-8486-47738c619405}');
   assert.is(property.find((p) => p[0] === 'HIDEOTHERPROVIDERS')?.[1], '1');
   const locators = (await msiTable(MSI, 'RegLocator')).map((r) => r[3]).sort();
-  assert.equal(locators, ['ApplianceUrl', 'CaFile', 'CertSha256', 'ExcludedAccounts', 'TokenFile']);
+  assert.equal(locators, ['ApplianceUrl', 'CaFile', 'CertSha256', 'ChangePasswordUrl', 'ExcludedAccounts', 'OfflineLogon', 'TokenFile']);
   const actions = await msiTable(MSI, 'CustomAction');
   assert.ok(actions.some((a) => a[0] === 'KeepApplianceUrl' && a[2] === 'APPLIANCEURL' && a[3] === '[SAVED_APPLIANCEURL]'));
+  // OFFLINELOGON: kept on upgrade, else 1 (as the appliance's policy decides).
+  assert.ok(actions.some((a) => a[0] === 'KeepOfflineLogon' && a[2] === 'OFFLINELOGON' && a[3] === '[SAVED_OFFLINELOGON]'));
+  assert.ok(actions.some((a) => a[0] === 'DefaultOfflineLogon' && a[2] === 'OFFLINELOGON' && a[3] === '1'));
+  const sequence = await msiTable(MSI, 'InstallExecuteSequence');
+  assert.is(sequence.find((r) => r[0] === 'DefaultOfflineLogon')?.[1], 'NOT OFFLINELOGON');
+  // Uninstall removes what the service wrote under %ProgramData%\Gatehouse (InstallMode 2).
+  const removed = (await msiTable(MSI, 'RemoveFile')).map((r) => [r[1], r[2], r[3], r[4]]);
+  assert.equal(removed.sort(), [
+    ['ServiceData', '', 'DATADIR', '2'],
+    ['ServiceData', 'offline.bin', 'DATADIR', '2'],
+    ['ServiceData', 'offline.bin.new', 'DATADIR', '2'],
+  ]);
+  assert.ok((await msiTable(MSI, 'Directory')).some((d) => d[0] === 'DATADIR' && d[1] === 'CommonAppDataFolder'));
   // The files in the MSI are the ones just built.
   const dir = await tempDir('gatehouse-msi-');
   try {
@@ -383,7 +398,7 @@ function smokeSection(out: string, arch: 'x64' | 'x86'): string {
   return next < 0 ? out.slice(start) : out.slice(start, next);
 }
 
-N('the x64 DLL under wine64 against an in-process stand-in endpoint (a named pipe served by the smoke program, not gatehouse serve): class factory, provider, CPUS_LOGON, fields, a logon with a code, HideOtherProviders on by default, "enforced" in every request', async (ctx) => {
+N('the x64 DLL under wine64 against an in-process stand-in endpoint (a named pipe served by the smoke program, not gatehouse serve): class factory, provider, CPUS_LOGON, fields, a logon with a code, the Change password link, HideOtherProviders on by default, "enforced" in every request', async (ctx) => {
   requireBuild(ctx);
   ctx.smoke = await run('bash', [join(ROOT, 'scripts', 'build-native.sh'), 'smoke'], { timeoutMs: 420_000 });
   const r = ctx.smoke;
@@ -396,7 +411,11 @@ N('the x64 DLL under wine64 against an in-process stand-in endpoint (a named pip
     'ok    DllGetClassObject(CLSID_GatehouseProvider)',
     'ok    CreateInstance(ICredentialProvider)',
     'ok    SetUsageScenario(CPUS_LOGON)',
-    'ok    GetFieldDescriptorCount = 7',
+    'ok    GetFieldDescriptorCount = 8',
+    'ok    no ChangePasswordUrl: the "Change password" link is hidden and does nothing',
+    'ok    ChangePasswordUrl set: the "Change password" link is on the tile',
+    'ok    at logon the link shows the address: "To change your password, go to https://sspr.corp.example/reset on your phone or another computer."',
+    'ok    ChangePasswordUrl not https: no link',
     'ok    GetCredentialAt(0)',
     `ok    status line: ${TEXT_OK} (from the in-process stand-in endpoint over a named pipe)`,
     'ok    HideOtherProviders absent (on by default): the exact status text, no "not enforced"',

@@ -197,4 +197,16 @@ SubmitDecision decideAfterAuthenticate(const AuthenticateCall& call, FailMode fa
   return d;
 }
 
+std::string checkedChangePasswordUrl(const std::string& raw) {
+  if (raw.size() > 2048 || raw.rfind("https://", 0) != 0 || raw.size() <= 8) return std::string();
+  for (char c : raw) {
+    if (c <= ' ' || c > '~') return std::string();
+  }
+  return raw;
+}
+
+LinkAction changePasswordAction(Usage usage) { return usage == Usage::CredUI ? LinkAction::Open : LinkAction::Show; }
+
+std::string changePasswordText(const std::string& url) { return "To change your password, go to " + url + " on your phone or another computer."; }
+
 }  // namespace gatehouse::cp

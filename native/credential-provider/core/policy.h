@@ -61,7 +61,23 @@ struct Settings {
   std::string pipeServerSid = "S-1-5-18";  // LocalSystem; "*" turns the check off
   unsigned healthTimeoutMs = 3000;
   unsigned authTimeoutSeconds = 90;
+  /// The self-service password portal behind the tile's "Change password" link (empty: no link).
+  std::string changePasswordUrl;
 };
+
+/// ChangePasswordUrl as read from the registry: an https:// address of printable ASCII without
+/// spaces, at most 2048 characters, else empty (no link rather than a link to something odd).
+std::string checkedChangePasswordUrl(const std::string& raw);
+
+enum class LinkAction { Open, Show };
+/// What the "Change password" link does. Logon and unlock run in LogonUI as SYSTEM on the secure
+/// desktop: a browser started there would run as SYSTEM, a way out of the logon screen, so the
+/// address is shown for a phone or another computer. A credential prompt runs in the signed-in
+/// user's session: the address opens in the user's browser.
+LinkAction changePasswordAction(Usage usage);
+
+/// The status text that shows the address.
+std::string changePasswordText(const std::string& url);
 
 /// What the provider knows of the filter's situation when its scenario starts.
 struct FilterState {

@@ -1,6 +1,7 @@
 #include "credential.h"
 
 #include <mutex>
+#include <shellapi.h>
 #include <set>
 
 #include "gatehouse/client.h"
@@ -45,7 +46,7 @@ Credential::Credential(std::shared_ptr<const Session> session, std::wstring sid,
   for (DWORD i = 0; i < FID_COUNT; ++i) {
     states_[i] = kFields[i].state;
     interactive_[i] = kFields[i].interactive;
-    if (kFields[i].type == CPFT_LARGE_TEXT || kFields[i].type == CPFT_SUBMIT_BUTTON) values_[i] = kFields[i].label;
+    if (kFields[i].type == CPFT_LARGE_TEXT || kFields[i].type == CPFT_SUBMIT_BUTTON || kFields[i].type == CPFT_COMMAND_LINK) values_[i] = kFields[i].label;
   }
   values_[FID_PASSWORD].reserve(256);  // secrets: avoid reallocations that would leave copies behind
   values_[FID_CODE].reserve(64);
@@ -62,6 +63,7 @@ Credential::Credential(std::shared_ptr<const Session> session, std::wstring sid,
     codeVisible_ = codeVisible_ || userNeedsCode(a);
   }
   states_[FID_CODE] = codeVisible_ ? CPFS_DISPLAY_IN_SELECTED_TILE : CPFS_HIDDEN;
+  if (!session_->settings.changePasswordUrl.empty()) states_[FID_CHANGE_PASSWORD] = CPFS_DISPLAY_IN_SELECTED_TILE;
   values_[FID_STATUS] = statusLine();
   shownStatus_ = values_[FID_STATUS];
 }
@@ -170,7 +172,19 @@ IFACEMETHODIMP Credential::SetStringValue(DWORD id, LPCWSTR psz) {
 
 IFACEMETHODIMP Credential::SetCheckboxValue(DWORD, BOOL) { return E_NOTIMPL; }
 IFACEMETHODIMP Credential::SetComboBoxSelectedValue(DWORD, DWORD) { return E_NOTIMPL; }
-IFACEMETHODIMP Credential::CommandLinkClicked(DWORD) { return E_NOTIMPL; }
+IFACEMETHODIMP Credential::CommandLinkClicked(DWORD id) {
+  const std::string& url = session_->settings.changePasswordUrl;
+  if (id != FID_CHANGE_PASSWORD || url.empty()) return E_INVALIDARG;
+  if (gatehouse::cp::changePasswordAction(session_->usage) == gatehouse::cp::LinkAction::Open) {
+    // A credential prompt, in the user's own session: the user's browser.
+    const HINSTANCE r = ShellExecuteW(nullptr, L"open", widen(url).c_str(), nullptr, nullptr, SW_SHOWNORMAL);
+    if (reinterpret_cast<INT_PTR>(r) > 32) return S_OK;
+  }
+  // Logon and unlock (LogonUI, SYSTEM, the secure desktop): the address, for another device.
+  note_ = widen(gatehouse::cp::changePasswordText(url));
+  setString(FID_STATUS, note_);
+  return S_OK;
+}
 
 IFACEMETHODIMP Credential::GetUserSid(LPWSTR* sid) {
   if (sid == nullptr) return E_INVALIDARG;

@@ -13,7 +13,8 @@ enum FieldId : DWORD {
   FID_CODE = 4,        // hidden until the user needs a code (code_required, or ShowCodeField=1)
   FID_SUBMIT = 5,
   FID_STATUS = 6,      // the service status line
-  FID_COUNT = 7
+  FID_CHANGE_PASSWORD = 7,  // "Change password": shown when ChangePasswordUrl is set
+  FID_COUNT = 8
 };
 
 struct FieldSpec {
@@ -32,6 +33,7 @@ inline const FieldSpec kFields[FID_COUNT] = {
     {CPFT_EDIT_TEXT, L"Code from your authenticator app", nullptr, CPFS_HIDDEN, CPFIS_NONE},
     {CPFT_SUBMIT_BUTTON, L"Sign in", nullptr, CPFS_DISPLAY_IN_SELECTED_TILE, CPFIS_NONE},
     {CPFT_SMALL_TEXT, L"Service status", nullptr, CPFS_DISPLAY_IN_SELECTED_TILE, CPFIS_NONE},
+    {CPFT_COMMAND_LINK, L"Change password", nullptr, CPFS_HIDDEN, CPFIS_NONE},
 };
 
 }  // namespace gh

@@ -16,6 +16,7 @@ ProviderSettings readSettings() {
   if (readDword(L"HideOtherProviders", d)) s.hideOtherProviders = d != 0;
   s.showCodeField = readDword(L"ShowCodeField", d) && d != 0;
   if (readString(L"DefaultDomain", v)) s.defaultDomain = narrow(v);
+  if (readString(L"ChangePasswordUrl", v)) s.changePasswordUrl = gatehouse::cp::checkedChangePasswordUrl(narrow(v));
   if (readString(L"AuthenticationPackage", v) && !v.empty()) s.authPackage = narrow(v);
   if (readString(L"PipeServerSid", v) && !v.empty()) s.pipeServerSid = narrow(v);
   if (readDword(L"HealthTimeoutMs", d) && d >= 100 && d <= 60000) s.healthTimeoutMs = d;

@@ -13,6 +13,8 @@
 //   HealthTimeoutMs     REG_DWORD     3000
 //   AuthTimeoutSeconds  REG_DWORD     90                   (longer than the appliance's push TTL)
 //   AuthenticationPackage REG_SZ    Negotiate            (LSA package of the serialization; leave it)
+//   ChangePasswordUrl   REG_SZ        (none)               https:// self-service password portal: a
+//                                                          "Change password" link on the tile
 //   LogFile             REG_SZ        (off)                e.g. C:\ProgramData\Gatehouse\credential-provider.log
 #pragma once
 

@@ -292,3 +292,16 @@ TEST(excluded_accounts_from_a_multi_string_or_a_semicolon_list) {
   CHECK(excludedEntries(one, false) == (std::vector<std::string>{".\\breakglass", "CORP\\svc-scan", "admin@corp.example"}));
   CHECK(excludedEntries({""}, false).empty());
 }
+
+TEST(change_password_link_address_and_what_a_click_does) {
+  CHECK_EQ(checkedChangePasswordUrl("https://sspr.corp.example/reset?src=logon"), std::string("https://sspr.corp.example/reset?src=logon"));
+  // Only https, printable, no spaces, not absurdly long: anything else is no link at all.
+  for (const char* bad : {"", "http://sspr.corp.example/", "https://", "https://sspr corp/", "javascript:alert(1)", "file:///C:/Windows/System32/cmd.exe", "https://sspr.corp.example/\x01"}) CHECK_EQ(checkedChangePasswordUrl(bad), std::string());
+  CHECK_EQ(checkedChangePasswordUrl("https://x/" + std::string(2100, 'a')), std::string());
+  // No browser is ever started by LogonUI (SYSTEM, secure desktop); a credential prompt opens it.
+  CHECK(changePasswordAction(Usage::Logon) == LinkAction::Show);
+  CHECK(changePasswordAction(Usage::Unlock) == LinkAction::Show);
+  CHECK(changePasswordAction(Usage::ChangePassword) == LinkAction::Show);
+  CHECK(changePasswordAction(Usage::CredUI) == LinkAction::Open);
+  CHECK_EQ(changePasswordText("https://sspr.corp.example/"), std::string("To change your password, go to https://sspr.corp.example/ on your phone or another computer."));
+}

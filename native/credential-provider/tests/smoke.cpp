@@ -450,7 +450,7 @@ int wmain(int argc, wchar_t** argv) {
 
   DWORD fields = 0;
   const HRESULT fieldsHr = provider->GetFieldDescriptorCount(&fields);
-  check(fieldsHr == S_OK && fields == 7, "GetFieldDescriptorCount = " + std::to_string(fields));
+  check(fieldsHr == S_OK && fields == 8, "GetFieldDescriptorCount = " + std::to_string(fields));
   for (DWORD i = 0; i < fields; ++i) {
     CREDENTIAL_PROVIDER_FIELD_DESCRIPTOR* d = nullptr;
     if (provider->GetFieldDescriptorAt(i, &d) == S_OK && d) {
@@ -496,6 +496,10 @@ int wmain(int argc, wchar_t** argv) {
   CREDENTIAL_PROVIDER_FIELD_INTERACTIVE_STATE codeIs;
   cred->GetFieldState(4, &codeState, &codeIs);
   check(codeState == CPFS_HIDDEN, "code field hidden until a code is needed");
+  CREDENTIAL_PROVIDER_FIELD_STATE linkState;
+  CREDENTIAL_PROVIDER_FIELD_INTERACTIVE_STATE linkIs;
+  cred->GetFieldState(7, &linkState, &linkIs);
+  check(linkState == CPFS_HIDDEN && cred->CommandLinkClicked(7) == E_INVALIDARG, "no ChangePasswordUrl: the \"Change password\" link is hidden and does nothing");
   HBITMAP bmp = nullptr;
   check(cred->GetBitmapValue(0, &bmp) == S_OK && bmp, "tile image");
   if (bmp) DeleteObject(bmp);
@@ -624,6 +628,47 @@ int wmain(int argc, wchar_t** argv) {
   auto* p2 = create<ICredentialProvider>(dll, CLSID_GatehouseProvider, IID_ICredentialProvider);
   check(p2 && p2->SetUsageScenario(CPUS_CHANGE_PASSWORD, 0) == E_NOTIMPL, "CPUS_CHANGE_PASSWORD: E_NOTIMPL");
   if (p2) p2->Release();
+
+  // ChangePasswordUrl: a "Change password" link; at logon a click shows the address (no browser
+  // is started by LogonUI, which runs as SYSTEM on the secure desktop).
+  {
+    setSetting(L"ChangePasswordUrl", std::wstring(L"https://sspr.corp.example/reset"));
+    auto* p = create<ICredentialProvider>(dll, CLSID_GatehouseProvider, IID_ICredentialProvider);
+    p->SetUsageScenario(CPUS_LOGON, 0);
+    p->GetCredentialCount(&count, &def, &autoLogon);
+    ICredentialProviderCredential* c = nullptr;
+    p->GetCredentialAt(0, &c);
+    if (c) {
+      CREDENTIAL_PROVIDER_FIELD_STATE st;
+      CREDENTIAL_PROVIDER_FIELD_INTERACTIVE_STATE is;
+      c->GetFieldState(7, &st, &is);
+      check(st == CPFS_DISPLAY_IN_SELECTED_TILE && stringValue(c, 7) == L"Change password", "ChangePasswordUrl set: the \"Change password\" link is on the tile");
+      check(c->CommandLinkClicked(7) == S_OK, "CommandLinkClicked(Change password)");
+      check(stringValue(c, 6) == L"To change your password, go to https://sspr.corp.example/reset on your phone or another computer.",
+            "at logon the link shows the address: \"" + narrow(stringValue(c, 6)) + "\"");
+      check(c->CommandLinkClicked(6) == E_INVALIDARG, "CommandLinkClicked on another field refused");
+      c->Release();
+    } else {
+      check(false, "GetCredentialAt(0) with ChangePasswordUrl");
+    }
+    p->Release();
+    // Not https: no link at all.
+    setSetting(L"ChangePasswordUrl", std::wstring(L"http://sspr.corp.example/reset"));
+    p = create<ICredentialProvider>(dll, CLSID_GatehouseProvider, IID_ICredentialProvider);
+    p->SetUsageScenario(CPUS_LOGON, 0);
+    p->GetCredentialCount(&count, &def, &autoLogon);
+    c = nullptr;
+    p->GetCredentialAt(0, &c);
+    if (c) {
+      CREDENTIAL_PROVIDER_FIELD_STATE st;
+      CREDENTIAL_PROVIDER_FIELD_INTERACTIVE_STATE is;
+      c->GetFieldState(7, &st, &is);
+      check(st == CPFS_HIDDEN, "ChangePasswordUrl not https: no link");
+      c->Release();
+    }
+    p->Release();
+    deleteSetting(L"ChangePasswordUrl");
+  }
 
   // HideOtherProviders=0: the status line and every authenticate request say "not enforced".
   {
