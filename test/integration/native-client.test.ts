@@ -282,8 +282,9 @@ N('the MSI (wixl): the service installed and started as LocalSystem, both provid
   assert.is(value('SOFTWARE\\Gatehouse\\Service', 'ApplianceUrl'), '[APPLIANCEURL]');
   assert.is(value('SOFTWARE\\Gatehouse\\Service', 'TokenFile'), '[TOKENFILE]');
   assert.is(value('SOFTWARE\\Gatehouse\\Service', 'CaFile'), '[CAFILE]');
-  assert.is(value('SOFTWARE\\Gatehouse', 'RdpOnly'), '#[RDPONLY]');
-  assert.is(value('SOFTWARE\\Gatehouse', 'HideOtherProviders'), '#[HIDEOTHERPROVIDERS]');
+  // Numbers as text: an upgrade reads them back as they are (the provider reads REG_SZ digits).
+  assert.is(value('SOFTWARE\\Gatehouse', 'RdpOnly'), '[RDPONLY]');
+  assert.is(value('SOFTWARE\\Gatehouse', 'HideOtherProviders'), '[HIDEOTHERPROVIDERS]');
   assert.is(value('SOFTWARE\\Gatehouse', 'ExcludedAccounts'), '[EXCLUDEDACCOUNTS]');
   assert.is(value('SOFTWARE\\Gatehouse', 'ChangePasswordUrl'), '[CHANGEPASSWORDURL]');
   assert.is(value('SOFTWARE\\Gatehouse\\Service', 'OfflineLogon'), '[OFFLINELOGON]');
@@ -303,16 +304,29 @@ N('the MSI (wixl): the service installed and started as LocalSystem, both provid
   // Upgrades: the same UpgradeCode finds the installed version, and each setting is read back.
   const property = await msiTable(MSI, 'Property');
   assert.is(property.find((p) => p[0] === 'UpgradeCode')?.[1]?.toLowerCase(), '{2401e62c-9bc7-467e-8486-47738c619405}');
-  assert.is(property.find((p) => p[0] === 'HIDEOTHERPROVIDERS')?.[1], '1');
   const locators = (await msiTable(MSI, 'RegLocator')).map((r) => r[3]).sort();
-  assert.equal(locators, ['ApplianceUrl', 'CaFile', 'CertSha256', 'ChangePasswordUrl', 'ExcludedAccounts', 'OfflineLogon', 'TokenFile']);
+  assert.equal(locators, ['ApplianceUrl', 'CaFile', 'CertSha256', 'ChangePasswordUrl', 'ExcludedAccounts', 'HideOtherProviders', 'OfflineLogon', 'RdpOnly', 'TokenFile']);
   const actions = await msiTable(MSI, 'CustomAction');
   assert.ok(actions.some((a) => a[0] === 'KeepApplianceUrl' && a[2] === 'APPLIANCEURL' && a[3] === '[SAVED_APPLIANCEURL]'));
-  // OFFLINELOGON: kept on upgrade, else 1 (as the appliance's policy decides).
-  assert.ok(actions.some((a) => a[0] === 'KeepOfflineLogon' && a[2] === 'OFFLINELOGON' && a[3] === '[SAVED_OFFLINELOGON]'));
-  assert.ok(actions.some((a) => a[0] === 'DefaultOfflineLogon' && a[2] === 'OFFLINELOGON' && a[3] === '1'));
+  // Every setting is read back after AppSearch found it and before the launch condition checks
+  // APPLIANCEURL and TOKENFILE (an upgrade without properties must pass it), in both sequences.
+  for (const table of ['InstallUISequence', 'InstallExecuteSequence']) {
+    const rows = await msiTable(MSI, table);
+    const at = (name: string) => Number(rows.find((r) => r[0] === name)?.[2]);
+    for (const a of actions.filter((x) => x[0]!.startsWith('Keep') || x[0]!.startsWith('Default'))) {
+      assert.ok(at('AppSearch') < at(a[0]!) && at(a[0]!) < at('LaunchConditions'), `${table}: ${a[0]} at ${at(a[0]!)}, not between AppSearch and LaunchConditions`);
+    }
+  }
+  // Settings with a default: kept on upgrade, else the default (HIDEOTHERPROVIDERS 1, RDPONLY 0,
+  // OFFLINELOGON 1: as the appliance's policy decides), in that order.
   const sequence = await msiTable(MSI, 'InstallExecuteSequence');
-  assert.is(sequence.find((r) => r[0] === 'DefaultOfflineLogon')?.[1], 'NOT OFFLINELOGON');
+  const order = (name: string) => Number(sequence.find((r) => r[0] === name)?.[2]);
+  for (const [prop, keep, dflt, value] of [['RDPONLY', 'KeepRdpOnly', 'DefaultRdpOnly', '0'], ['HIDEOTHERPROVIDERS', 'KeepHideOther', 'DefaultHideOther', '1'], ['OFFLINELOGON', 'KeepOfflineLogon', 'DefaultOfflineLogon', '1']] as const) {
+    assert.ok(actions.some((a) => a[0] === keep && a[2] === prop && a[3] === `[SAVED_${prop}]`), keep);
+    assert.ok(actions.some((a) => a[0] === dflt && a[2] === prop && a[3] === value), dflt);
+    assert.is(sequence.find((r) => r[0] === dflt)?.[1], `NOT ${prop}`);
+    assert.ok(order(keep) < order(dflt) && order('AppSearch') < order(keep), `${keep} after AppSearch, before ${dflt}`);
+  }
   // Uninstall removes what the service wrote under %ProgramData%\Gatehouse (InstallMode 2).
   const removed = (await msiTable(MSI, 'RemoveFile')).map((r) => [r[1], r[2], r[3], r[4]]);
   assert.equal(removed.sort(), [

@@ -197,6 +197,17 @@ SubmitDecision decideAfterAuthenticate(const AuthenticateCall& call, FailMode fa
   return d;
 }
 
+bool parseNumberText(const std::string& text, std::uint32_t& out) {
+  if (text.empty() || text.size() > 9) return false;
+  std::uint32_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  out = v;
+  return true;
+}
+
 std::string checkedChangePasswordUrl(const std::string& raw) {
   if (raw.size() > 2048 || raw.rfind("https://", 0) != 0 || raw.size() <= 8) return std::string();
   for (char c : raw) {

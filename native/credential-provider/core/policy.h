@@ -46,6 +46,10 @@ bool isExcluded(const AccountName& account, const std::vector<std::string>& entr
 /// account name holds one). Empty entries are dropped.
 std::vector<std::string> excludedEntries(const std::vector<std::string>& values, bool multiString);
 
+/// A number setting written as text (REG_SZ "1", what the MSI writes) rather than a REG_DWORD:
+/// decimal digits only, at most 9; false for anything else (the setting is then absent).
+bool parseNumberText(const std::string& text, std::uint32_t& out);
+
 enum class FailMode { Closed, Open };
 /// "open" (any case) is Open; anything else, including empty or a typo, is Closed.
 FailMode parseFailMode(const std::string& value);

@@ -1,5 +1,5 @@
 // HKLM\SOFTWARE\Gatehouse, read each time a provider or filter starts (so a change applies at the
-// next logon screen without a reboot):
+// next logon screen without a reboot). Numbers are REG_DWORD, or REG_SZ digits (what the MSI writes):
 //   PipePath            REG_SZ        \\.\pipe\gatehouse
 //   FailMode            REG_SZ        closed | open        (closed unless exactly "open")
 //   RdpOnly             REG_DWORD     0 | 1                (1: the second factor only in remote sessions)

@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "../core/policy.h"
 #include "gatehouse/utf.h"
 
 namespace gh {
@@ -80,8 +81,20 @@ bool readDword(const wchar_t* name, DWORD& out) {
   HKEY k = openSettings();
   if (k == nullptr) return false;
   DWORD type = 0, v = 0, bytes = sizeof v;
-  const bool ok = RegQueryValueExW(k, name, nullptr, &type, reinterpret_cast<BYTE*>(&v), &bytes) == ERROR_SUCCESS && type == REG_DWORD;
-  if (ok) out = v;
+  bool ok = RegQueryValueExW(k, name, nullptr, &type, reinterpret_cast<BYTE*>(&v), &bytes) == ERROR_SUCCESS && type == REG_DWORD;
+  if (ok) {
+    out = v;
+  } else if (type == REG_SZ) {
+    // The MSI writes numbers as text (so that an upgrade can read them back as they are).
+    wchar_t text[16] = {0};
+    DWORD textBytes = sizeof text - sizeof(wchar_t);
+    std::uint32_t n = 0;
+    if (RegQueryValueExW(k, name, nullptr, &type, reinterpret_cast<BYTE*>(text), &textBytes) == ERROR_SUCCESS && type == REG_SZ &&
+        gatehouse::cp::parseNumberText(narrow(std::wstring(text)), n)) {
+      out = n;
+      ok = true;
+    }
+  }
   RegCloseKey(k);
   return ok;
 }

@@ -305,3 +305,11 @@ TEST(change_password_link_address_and_what_a_click_does) {
   CHECK(changePasswordAction(Usage::CredUI) == LinkAction::Open);
   CHECK_EQ(changePasswordText("https://sspr.corp.example/"), std::string("To change your password, go to https://sspr.corp.example/ on your phone or another computer."));
 }
+
+TEST(number_settings_written_as_text) {
+  std::uint32_t n = 7;
+  CHECK(parseNumberText("1", n) && n == 1);
+  CHECK(parseNumberText("0", n) && n == 0);
+  CHECK(parseNumberText("3000", n) && n == 3000);
+  for (const char* bad : {"", " 1", "1 ", "-1", "0x10", "#1", "1234567890", "yes"}) CHECK(!parseNumberText(bad, n));
+}

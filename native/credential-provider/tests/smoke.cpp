@@ -672,7 +672,7 @@ int wmain(int argc, wchar_t** argv) {
 
   // HideOtherProviders=0: the status line and every authenticate request say "not enforced".
   {
-    setSetting(L"HideOtherProviders", 0);
+    setSetting(L"HideOtherProviders", std::wstring(L"0"));  // REG_SZ, as the MSI writes it (REG_DWORD below)
     auto* p = create<ICredentialProvider>(dll, CLSID_GatehouseProvider, IID_ICredentialProvider);
     p->SetUsageScenario(CPUS_LOGON, 0);
     p->GetCredentialCount(&count, &def, &autoLogon);
