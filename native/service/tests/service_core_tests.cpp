@@ -359,6 +359,9 @@ TEST(offline_store_round_trips_and_refuses_foreign_or_broken_bytes) {
 
 #include "offline_logon.h"
 
+#include <atomic>
+#include <thread>
+
 namespace {
 
 std::string base64(const std::string& in) {
@@ -529,4 +532,27 @@ TEST(offline_state_survives_a_restart_and_refuses_bad_material) {
   CHECK(decodeBase64("aGVsbG8=", out) && out == "hello");
   CHECK(!decodeBase64("aGVsbG8", out));
   CHECK(!decodeBase64("aG=sbG8=", out));
+}
+
+TEST(offline_a_code_typed_on_several_connections_at_once_is_accepted_once) {
+  OfflineRig r;
+  const std::int64_t step = r.nowMs / 30000;
+  r.t.next = ndjson({R"J({"result":"approved","message":"ok"})J", offlineLine(step, {"111111", "222222"})});
+  r.send(std::string(kWanda) + R"J(,"code":"000000"})J");
+  AuthenticateRequest w;
+  w.username = "WANDA";
+  w.domain = "Corp";
+  std::atomic<int> approved{0};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      const OfflineVerdict v = r.offline.verify(w, "111111", r.nowMs);
+      (v == OfflineVerdict::Approved ? approved : refused)++;
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK_EQ(approved.load(), 1);
+  CHECK_EQ(refused.load(), 7);
+  CHECK_EQ(r.offline.pendingReports(), std::size_t(8));
 }
