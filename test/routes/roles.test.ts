@@ -67,6 +67,7 @@ const TABLE: Record<string, Access> = {
   'GET /api/v1/openapi.json': PUBLIC,
   'GET /api/v1/agent/health': PUBLIC,
   'POST /api/v1/agent/authenticate': PUBLIC,
+  'POST /api/v1/agent/offline-logons': PUBLIC,
   // Every role: what people look at, and signing out
   'GET /': ALL,
   'GET /approvals': ALL,
