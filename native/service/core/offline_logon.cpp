@@ -3,7 +3,14 @@
 #include <algorithm>
 #include <cctype>
 
+#include "binary_io.h"
+
 namespace gatehouse::service {
+
+using binary::putBytes;
+using binary::putI64;
+using binary::putU32;
+using binary::Reader;
 
 const char* const kOfflineCodeRequiredMessage = "Gatehouse cannot be reached. Enter the code from your authenticator app to sign in offline.";
 const char* const kOfflineApprovedMessage = "Signed in offline with your authenticator code.";
@@ -13,38 +20,6 @@ const char* const kOfflineLockedMessage = "Offline sign-in is locked after 5 wro
 namespace {
 
 constexpr char kMagic[] = "GHOFL1";
-
-void putU32(std::string& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
-}
-void putI64(std::string& out, std::int64_t v) {
-  const auto u = static_cast<std::uint64_t>(v);
-  for (int i = 0; i < 8; ++i) out += static_cast<char>((u >> (8 * i)) & 0xFF);
-}
-void putBytes(std::string& out, const std::string& b) {
-  putU32(out, static_cast<std::uint32_t>(b.size()));
-  out += b;
-}
-
-struct Reader {
-  const std::string& s;
-  std::size_t at = 0;
-  bool ok = true;
-  std::uint64_t le(int n) {
-    if (at + static_cast<std::size_t>(n) > s.size()) return ok = false, 0;
-    std::uint64_t v = 0;
-    for (int i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[at + i])) << (8 * i);
-    at += static_cast<std::size_t>(n);
-    return v;
-  }
-  std::string bytes(std::size_t max) {
-    const auto n = static_cast<std::size_t>(le(4));
-    if (!ok || n > max || at + n > s.size()) return ok = false, std::string();
-    std::string b = s.substr(at, n);
-    at += n;
-    return b;
-  }
-};
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -206,7 +181,7 @@ bool OfflineLogons::load(const std::string& bytes) {
   if (bytes.compare(0, magic.size(), magic) != 0) return false;
   Reader r{bytes, magic.size()};
   const std::string store = r.bytes(bytes.size());
-  const auto n = static_cast<std::size_t>(r.le(4));
+  const auto n = static_cast<std::size_t>(r.u32());
   if (!r.ok || n > kMaxOfflineReports) return false;
   std::vector<OfflineReport> reports;
   for (std::size_t i = 0; i < n && r.ok; ++i) {
@@ -214,7 +189,7 @@ bool OfflineLogons::load(const std::string& bytes) {
     rep.username = r.bytes(512);
     rep.domain = r.bytes(512);
     rep.scenario = r.bytes(16);
-    rep.atMs = static_cast<std::int64_t>(r.le(8));
+    rep.atMs = r.i64();
     rep.result = r.bytes(16);
     reports.push_back(std::move(rep));
   }

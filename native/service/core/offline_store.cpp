@@ -1,6 +1,13 @@
 #include "offline_store.h"
 
+#include "binary_io.h"
+
 namespace gatehouse::service {
+
+using binary::putBytes;
+using binary::putI64;
+using binary::putU32;
+using binary::Reader;
 
 namespace {
 
@@ -12,45 +19,6 @@ bool constantTimeEqual(const std::string& a, const std::string& b) {
   for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   return diff == 0;
 }
-
-void putU32(std::string& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
-}
-void putI64(std::string& out, std::int64_t v) {
-  const auto u = static_cast<std::uint64_t>(v);
-  for (int i = 0; i < 8; ++i) out += static_cast<char>((u >> (8 * i)) & 0xFF);
-}
-void putBytes(std::string& out, const std::string& b) {
-  putU32(out, static_cast<std::uint32_t>(b.size()));
-  out += b;
-}
-
-struct Reader {
-  const std::string& s;
-  std::size_t at = 0;
-  bool ok = true;
-  std::uint32_t u32() {
-    if (at + 4 > s.size()) return ok = false, 0;
-    std::uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + i])) << (8 * i);
-    at += 4;
-    return v;
-  }
-  std::int64_t i64() {
-    if (at + 8 > s.size()) return ok = false, 0;
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[at + i])) << (8 * i);
-    at += 8;
-    return static_cast<std::int64_t>(v);
-  }
-  std::string bytes(std::size_t max) {
-    const std::uint32_t n = u32();
-    if (!ok || n > max || at + n > s.size()) return ok = false, std::string();
-    std::string b = s.substr(at, n);
-    at += n;
-    return b;
-  }
-};
 
 /// At most this many steps per user (a window of 31 days), and users per store.
 constexpr std::size_t kMaxSteps = 31 * 24 * 120;
