@@ -376,11 +376,81 @@ export function createUserFactorQueries(store: SharedStore, sealer: Sealer): Use
   return store.dialect === 'sqlite' && 'sqlite' in store ? sqliteFactorQueries(store as Store, sealer) : sharedFactorQueries(store, sealer);
 }
 
+type StatusRow = Omit<FactorRow, 'seed_sealed' | 'last_used_step'>;
+
+/**
+ * The rows of the factor decision, kept in memory (SQLite only): every login asks for its user's
+ * status, most of them for users the store does not know (PAP pass-through) or again within the
+ * same login, and the store changes rarely. Kept current without reading the store per lookup:
+ *   - this connection's writes: TEMP triggers on `users` and `totp_accounts` call back into this
+ *     process (a function registered on the connection) with the user name, in the same
+ *     statement, and that user's entry is dropped;
+ *   - other connections' and processes' writes (the CLI, a restore): `PRAGMA data_version`,
+ *     checked once per event-loop turn, empties the cache when it moved;
+ *   - nothing is kept that was read inside an open transaction (it may yet roll back).
+ * Only the factor decision reads it: a code's verification always reads the store afresh, in the
+ * same synchronous turn as its write (verifyWith).
+ */
+interface StatusCache {
+  get(username: string, load: (username: string) => StatusRow | undefined): StatusRow | undefined;
+}
+
+const MAX_CACHED = 200_000;
+const statusCaches = new WeakMap<Store['sqlite'], StatusCache>();
+
+function statusCacheOf(store: Store): StatusCache {
+  const existing = statusCaches.get(store.sqlite);
+  if (existing !== undefined) return existing;
+  const entries = new Map<string, StatusRow | null>();
+  const db = store.sqlite;
+  db.function('gatehouse_user_factor_changed', { deterministic: false }, (username: unknown) => {
+    if (typeof username === 'string') entries.delete(username);
+    return null;
+  });
+  const changed = (row: string) => `SELECT gatehouse_user_factor_changed(${row});`;
+  const ofTotp = (ref: 'NEW' | 'OLD') => `(SELECT username FROM main.users WHERE id = ${ref}.user_id)`;
+  db.exec(`
+    CREATE TEMP TRIGGER IF NOT EXISTS gatehouse_users_inserted AFTER INSERT ON main.users BEGIN ${changed('NEW.username')} END;
+    CREATE TEMP TRIGGER IF NOT EXISTS gatehouse_users_updated AFTER UPDATE ON main.users BEGIN ${changed('OLD.username')} ${changed('NEW.username')} END;
+    CREATE TEMP TRIGGER IF NOT EXISTS gatehouse_users_deleted AFTER DELETE ON main.users BEGIN ${changed('OLD.username')} END;
+    CREATE TEMP TRIGGER IF NOT EXISTS gatehouse_totp_inserted AFTER INSERT ON main.totp_accounts BEGIN ${changed(ofTotp('NEW'))} END;
+    CREATE TEMP TRIGGER IF NOT EXISTS gatehouse_totp_updated AFTER UPDATE ON main.totp_accounts BEGIN ${changed(ofTotp('OLD'))} ${changed(ofTotp('NEW'))} END;
+    CREATE TEMP TRIGGER IF NOT EXISTS gatehouse_totp_deleted AFTER DELETE ON main.totp_accounts BEGIN ${changed(ofTotp('OLD'))} END;`);
+  const dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
+  let version = dataVersion.get();
+  let checkedThisTurn = false;
+  const cache: StatusCache = {
+    get(username, load) {
+      if (!checkedThisTurn) {
+        checkedThisTurn = true;
+        setImmediate(() => (checkedThisTurn = false));
+        const now = dataVersion.get();
+        if (now !== version) {
+          version = now;
+          entries.clear();
+        }
+      }
+      const hit = entries.get(username);
+      if (hit !== undefined) return hit ?? undefined;
+      const row = load(username);
+      if (!db.inTransaction) {
+        if (entries.size >= MAX_CACHED) entries.clear();
+        entries.set(username, row ?? null);
+      }
+      return row;
+    },
+  };
+  statusCaches.set(store.sqlite, cache);
+  return cache;
+}
+
 /** SQLite: prepared once, run synchronously (a lookup is a few microseconds). */
 function sqliteFactorQueries(store: Store, sealer: Sealer): UserFactorQueries {
   const find = statement<[string], FactorRow>(store, `SELECT ${FACTOR_COLUMNS}, t.seed_sealed, t.last_used_step FROM users u LEFT JOIN totp_accounts t ON t.user_id = u.id WHERE u.username = ?`);
   // The factor decision needs no seed: leaving the sealed blob out saves a Buffer per lookup.
-  const status = statement<[string], Omit<FactorRow, 'seed_sealed' | 'last_used_step'>>(store, `SELECT ${FACTOR_COLUMNS} FROM users u LEFT JOIN totp_accounts t ON t.user_id = u.id WHERE u.username = ?`);
+  const status = statement<[string], StatusRow>(store, `SELECT ${FACTOR_COLUMNS} FROM users u LEFT JOIN totp_accounts t ON t.user_id = u.id WHERE u.username = ?`);
+  const cache = statusCacheOf(store);
+  const loadStatus = (username: string) => status.get(username);
   const step = statement<[number, number]>(store, 'UPDATE totp_accounts SET last_used_step = ? WHERE id = ?');
   const success = statement<[number]>(store, 'UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ? AND (failed_attempts <> 0 OR locked_until IS NOT NULL)');
   const laterStep = statement<[number, number]>(store, 'UPDATE totp_accounts SET last_used_step = max(coalesce(last_used_step, -1), ?) WHERE id = ?');
@@ -394,7 +464,7 @@ function sqliteFactorQueries(store: Store, sealer: Sealer): UserFactorQueries {
   });
   return {
     findStatus: async (username) => {
-      const r = status.get(username);
+      const r = cache.get(username, loadStatus);
       return r === undefined ? undefined : statusOf(r);
     },
     find: async (username) => {
