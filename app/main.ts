@@ -1,6 +1,6 @@
 // Composition root: config -> store (open + migrate) -> services -> RADIUS and HTTP listeners.
 // Only this file constructs long-lived things; everything else receives them.
-import { serve as serveHttp, type ServerType } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,8 +34,6 @@ import type { Runner } from './db/store.js';
 import { createSealer, loadMasterKey } from './db/secrets.js';
 import { defaultNodeName, startHeartbeat, type Heartbeat, type NodeHealth } from './cluster/nodes.js';
 import { countAdmins, deleteSessionsIdleSince } from './db/queries/admins.js';
-import { createHttpApp, createRedirectApp } from './http.js';
-import { ABSOLUTE_MS, IDLE_MS } from './middleware/session.js';
 import type { AdminDeps } from './admin/deps.js';
 import type { WebDeps } from './routes/deps.js';
 import { loadAssets } from './routes/static.js';
@@ -619,6 +617,10 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     pushApi,
     portal: createPortalFactors({ directory: () => state.directory, downstream: () => pools.plan(pools.get(DEFAULT_POOL) ?? { name: DEFAULT_POOL, servers: [], mode: 'fail-over', responseWindowMs: 0, deadAfter: 1, checkIntervalMs: 1000 })[0], leg, totp, engine, settings: () => state.resolved.settings, random: randomPool() }),
   };
+  // The web side (Hono, the admin UI's pages, WebAuthn, the APIs: about 60 % of the code that start
+  // would load) is loaded only now, with RADIUS already answering: a restart puts logins back
+  // through first (issue 18's cold start).
+  const [{ createHttpApp, createRedirectApp }, { serve: serveHttp }, { ABSOLUTE_MS, IDLE_MS }] = await Promise.all([import('./http.js'), import('@hono/node-server'), import('./middleware/session.js')]);
   const app = createHttpApp(httpDeps);
   const servers: ServerType[] = [];
   const listen = (fetch: (req: Request) => Response | Promise<Response>, port: number, secureServer: boolean) =>

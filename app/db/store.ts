@@ -14,13 +14,11 @@
 // transaction holds the one connection: whatever else the process asks of the file waits for it
 // to end, and its body must not wait for anything but the store (one that does is rolled back).
 import { sql, type SQL } from 'drizzle-orm';
-import { PgDialect } from 'drizzle-orm/pg-core';
+import type { PgDialect } from 'drizzle-orm/pg-core';
 import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core';
 import { createHash } from 'node:crypto';
-import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
-import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { packageRoot } from '../lib/package-root.js';
 import type Database from 'better-sqlite3';
 import type { Store as SqliteStore } from './open.js';
@@ -223,19 +221,19 @@ export function sqliteRunner(store: Pick<SqliteStore, 'sqlite'>): SharedStore {
 
 // --- PostgreSQL: node-postgres, a pool per process
 
-const pgDialect = new PgDialect();
+// The driver and its drizzle parts are loaded by openPostgres, when a store is PostgreSQL: one on
+// SQLite (the default) never loads them, which keeps them out of the start-up time.
+let pgDialect: PgDialect | undefined;
 const names = new Map<string, string>();
 
 /** A query with a name per text: each connection prepares it once (parse and plan) and reuses it. */
 function namedQuery(q: SQL): pg.QueryConfig {
-  const { sql: text, params } = pgDialect.sqlToQuery(q);
+  const { sql: text, params } = pgDialect!.sqlToQuery(q);
   let name = names.get(text);
   if (name === undefined) names.set(text, (name = `gh${createHash('sha256').update(text).digest('hex').slice(0, 24)}`));
   return { name, text, values: params as unknown[] };
 }
 
-// bigint (int8) as a JS number: every bigint Gatehouse stores is a time in ms or a counter.
-pg.types.setTypeParser(20, (v) => Number(v));
 
 export interface PostgresOptions {
   url: string;
@@ -257,6 +255,15 @@ export interface PostgresStore extends SharedStore {
 
 /** Connect to PostgreSQL and apply the migrations (one node at a time: drizzle takes a lock). */
 export async function openPostgres(o: PostgresOptions): Promise<PostgresStore> {
+  const [{ default: pg }, { PgDialect }, { drizzle: drizzlePg }, { migrate: migratePg }] = await Promise.all([
+    import('pg'),
+    import('drizzle-orm/pg-core'),
+    import('drizzle-orm/node-postgres'),
+    import('drizzle-orm/node-postgres/migrator'),
+  ]);
+  pgDialect ??= new PgDialect();
+  // bigint (int8) as a JS number: every bigint Gatehouse stores is a time in ms or a counter.
+  pg.types.setTypeParser(20, (v) => Number(v));
   const config = {
     // node-postgres lets what the connection string says win over the other options, a password
     // it does not hold included: the password given apart goes into the string.
