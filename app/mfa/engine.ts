@@ -414,7 +414,7 @@ export function createEngine(d: EngineDeps): Engine {
     // The answer to a code challenge, but the user no longer has a TOTP account.
     if (req.code?.how === 'challenge') return reject('totp_wrong', { factor: 'totp' });
     // A user with no factor the rule allows counts as not enrolled (--unenrolled-users).
-    if (!pushAllowed || !d.push.configured() || (await d.push.enrolled?.(req.subject.name)) === false) return unenrolled(s);
+    if (!pushAllowed || !d.push.configured() || (await d.push.enrolled?.(req.subject.name, req.subject.known)) === false) return unenrolled(s);
     return push(req, s);
   }
 

@@ -38,9 +38,11 @@ export interface PushProvider {
   configured(): boolean;
   /**
    * Whether this user can be asked at all (Gatehouse's own approver: the user has a phone);
-   * absent: the service decides (a user it does not know answers unknown_user).
+   * absent: the service decides (a user it does not know answers unknown_user). `knownToStore`
+   * false: the store has no such user, so Gatehouse's own approver knows without a query that
+   * there is no phone (the RADIUS pass-through path asks this for every unknown user).
    */
-  enrolled?(username: string): Promise<boolean>;
+  enrolled?(username: string, knownToStore?: boolean): Promise<boolean>;
   /** The service is this process (Gatehouse's own): reachable whenever Gatehouse is. */
   local?: boolean;
   /**

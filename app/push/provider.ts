@@ -34,7 +34,8 @@ export interface GatehousePushDeps {
 export function createGatehousePushProvider(d: GatehousePushDeps): PushProvider {
   return {
     configured: () => pushProviderOf(d.settings()) === 'gatehouse',
-    enrolled: async (username) => await countPushDevices(d.store, username) > 0,
+    // A phone belongs to a user of the store: a name the store does not have has none.
+    enrolled: async (username, knownToStore) => knownToStore !== false && (await countPushDevices(d.store, username)) > 0,
     local: true,
     picks: true,
     async approve(req, signal) {
@@ -52,7 +53,7 @@ export function choosePushProvider(settings: () => Readonly<Settings>, providers
   const current = () => providers[pushProviderOf(settings())];
   return {
     configured: () => current().configured(),
-    enrolled: async (username) => (await current().enrolled?.(username)) ?? true,
+    enrolled: async (username, knownToStore) => (await current().enrolled?.(username, knownToStore)) ?? true,
     get local() {
       return current().local === true;
     },
