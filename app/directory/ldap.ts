@@ -14,7 +14,7 @@
 // - Bind answers are told apart (wrong password, disabled, locked, expired, unreachable, timeout):
 //   each becomes its own audit reason where the directory is used. Active Directory says which in
 //   the diagnostic message's "data" code of an invalid-credentials answer.
-import { Client, InvalidCredentialsError, type Entry } from 'ldapts';
+import type { Client, Entry, InvalidCredentialsError } from 'ldapts';
 import { isLoopbackHost } from '../lib/loopback.js';
 
 export type Preset = 'ad' | 'openldap';
@@ -179,6 +179,11 @@ function failureOf(e: unknown): { reason: Failure; detail: string } {
   return { reason: 'error', detail: msg };
 }
 
+// ldapts is loaded when a directory is first asked, not at start (about 35 ms that RADIUS need
+// not wait for; most appliances have no directory).
+let ldapts: Promise<typeof import('ldapts')> | undefined;
+const ldapLibrary = (): Promise<typeof import('ldapts')> => (ldapts ??= import('ldapts'));
+
 export function createDirectory(o: DirectoryOptions): Directory {
   const problem = directoryProblem(o);
   if (problem !== undefined) throw new Error(problem);
@@ -189,7 +194,7 @@ export function createDirectory(o: DirectoryOptions): Directory {
   const tlsOptions = () => (o.ca === undefined ? {} : { ca: o.ca });
   // ldapts speaks TLS from the first byte whenever the client has TLS options, whatever the
   // scheme: ldap:// URLs get theirs at StartTLS only.
-  const client = (url: string) => new Client({ url, timeout: o.timeoutMs, connectTimeout: o.timeoutMs, strictDN: false, ...(url.startsWith('ldaps:') ? { tlsOptions: tlsOptions() } : {}) });
+  const client = async (url: string) => new (await ldapLibrary()).Client({ url, timeout: o.timeoutMs, connectTimeout: o.timeoutMs, strictDN: false, ...(url.startsWith('ldaps:') ? { tlsOptions: tlsOptions() } : {}) });
 
   /**
    * A client bound as `dn`, trying each URL in turn (StartTLS done where asked). An answer ends
@@ -199,7 +204,8 @@ export function createDirectory(o: DirectoryOptions): Directory {
   async function bindAnywhere(dn: string, password: string): Promise<{ ok: true; client: Client; url: string } | { ok: false; refused: InvalidCredentialsError; url: string } | { ok: false; reason: Failure; detail: string }> {
     let last: { reason: Failure; detail: string } = { reason: 'unreachable', detail: 'no server' };
     for (const url of o.urls) {
-      const c = client(url);
+      const { InvalidCredentialsError } = await ldapLibrary();
+      const c = await client(url);
       try {
         if (url.startsWith('ldap:') && o.startTls) await c.startTLS(tlsOptions());
         await c.bind(dn, password);

@@ -2,7 +2,7 @@
 // for Gatehouse's own approver. The message is built and encrypted by `web-push` (never by hand);
 // it is sent with the process's HTTP client, with a timeout, and never delays a login. A message
 // carries only the request's opaque id: what the login is, the phone asks Gatehouse itself.
-import webpush from 'web-push';
+import type WebPush from 'web-push';
 import { isLoopbackHost } from '../lib/loopback.js';
 
 export interface Subscription {
@@ -36,12 +36,17 @@ export function parseSubscription(v: unknown): Subscription | undefined {
   return { endpoint: u.toString(), keys: { p256dh: o.keys.p256dh, auth: o.keys.auth } };
 }
 
+// The library is loaded when first needed (a push to a phone, or the keys of a first start), not
+// at start: about 50 ms that logins need not wait for.
+let library: Promise<typeof WebPush> | undefined;
+const webPush = (): Promise<typeof WebPush> => (library ??= import('web-push').then((m) => (m as { default?: typeof WebPush }).default ?? (m as unknown as typeof WebPush)));
+
 export function createWebPushSender(o: { publicKey: string; privateKey: string; subject: () => string; timeoutMs?: number }): WebPushSender {
   const timeoutMs = o.timeoutMs ?? 10_000;
   return {
     publicKey: o.publicKey,
     async send(subscription, payload, ttlSeconds) {
-      const req = webpush.generateRequestDetails(subscription, payload, {
+      const req = (await webPush()).generateRequestDetails(subscription, payload, {
         vapidDetails: { subject: o.subject(), publicKey: o.publicKey, privateKey: o.privateKey },
         TTL: Math.max(0, Math.round(ttlSeconds)),
         urgency: 'high',
@@ -67,6 +72,6 @@ export function vapidSubject(origin: string): string {
   return u.protocol === 'https:' && !isLoopbackHost(u.hostname) ? u.origin : `mailto:gatehouse@${u.hostname}`;
 }
 
-export function generateVapidKeys(): { publicKey: string; privateKey: string } {
-  return webpush.generateVAPIDKeys();
+export async function generateVapidKeys(): Promise<{ publicKey: string; privateKey: string }> {
+  return (await webPush()).generateVAPIDKeys();
 }

@@ -15,7 +15,7 @@ W.before(async (ctx) => {
 W.after(async (ctx) => ctx.push.stop());
 
 W('a message reaches the subscription: VAPID-signed, aes128gcm, decrypted to what was sent', async ({ push }) => {
-  const keys = generateVapidKeys();
+  const keys = await generateVapidKeys();
   const sender = createWebPushSender({ ...keys, subject: () => 'mailto:gatehouse@example.org' });
   const sub = push.subscribe();
   assert.is(await sender.send(sub, '{"id":"abc"}', 45), 'sent');
@@ -29,7 +29,7 @@ W('a message reaches the subscription: VAPID-signed, aes128gcm, decrypted to wha
 });
 
 W('a subscription the service says is gone is reported gone; an unreachable service is a failure', async ({ push }) => {
-  const sender = createWebPushSender({ ...generateVapidKeys(), subject: () => 'mailto:gatehouse@example.org', timeoutMs: 2000 });
+  const sender = createWebPushSender({ ...(await generateVapidKeys()), subject: () => 'mailto:gatehouse@example.org', timeoutMs: 2000 });
   const sub = push.subscribe();
   push.gone(sub.endpoint);
   assert.is(await sender.send(sub, 'x', 30), 'gone');

@@ -138,11 +138,11 @@ export async function prunePushEnrolments(r: Runner, now: number): Promise<numbe
 const VAPID_PURPOSE = 'push-vapid-private-key';
 
 /** The VAPID key pair, made by `generate` and stored (private key sealed) the first time. */
-export async function vapidKeys(r: Runner, sealer: Sealer, generate: () => { publicKey: string; privateKey: string }): Promise<{ publicKey: string; privateKey: string }> {
+export async function vapidKeys(r: Runner, sealer: Sealer, generate: () => { publicKey: string; privateKey: string } | Promise<{ publicKey: string; privateKey: string }>): Promise<{ publicKey: string; privateKey: string }> {
   const read = () => r.get<{ publicKey: string; privateKeySealed: Buffer }>(sql`SELECT public_key AS "publicKey", private_key_sealed AS "privateKeySealed" FROM push_keys WHERE id = 1`);
   let row = await read();
   if (row === undefined) {
-    const k = generate();
+    const k = await generate();
     // Another process (or node) may have made them meanwhile: the first pair stored is the pair.
     await r.run(sql`INSERT INTO push_keys (id, public_key, private_key_sealed, created_at) VALUES (1, ${k.publicKey}, ${sealer.seal(Buffer.from(k.privateKey, 'utf8'), VAPID_PURPOSE)}, ${Date.now()}) ON CONFLICT DO NOTHING`);
     row = (await read())!;
