@@ -33,7 +33,10 @@ export interface AgentDeps {
 export const MAX_OFFLINE_LOGONS = 100;
 
 /** The body of POST /offline-logons, or what is wrong with it. */
-export function parseOfflineLogons(body: unknown): { ok: true; logons: OfflineLogon[] } | { ok: false; message: string } {
+/** How old an offline sign-in may be when reported (the longest window, and then some). */
+const OFFLINE_REPORT_MAX_AGE_MS = 31 * 86_400_000;
+
+export function parseOfflineLogons(body: unknown, now: number): { ok: true; logons: OfflineLogon[] } | { ok: false; message: string } {
   const list = typeof body === 'object' && body !== null ? (body as { logons?: unknown }).logons : undefined;
   if (!Array.isArray(list)) return { ok: false, message: 'expected {"logons": [...]}' };
   if (list.length > MAX_OFFLINE_LOGONS) return { ok: false, message: `at most ${MAX_OFFLINE_LOGONS} logons per report` };
@@ -44,7 +47,7 @@ export function parseOfflineLogons(body: unknown): { ok: true; logons: OfflineLo
     if (typeof username !== 'string' || username === '' || username.length > 256) return { ok: false, message: `logons[${i}].username: a name of 1-256 characters` };
     if (typeof domain !== 'string' || domain.length > 256) return { ok: false, message: `logons[${i}].domain: text of at most 256 characters` };
     if (typeof scenario !== 'string' || !(SCENARIOS as readonly string[]).includes(scenario)) return { ok: false, message: `logons[${i}].scenario: one of ${SCENARIOS.join(', ')}` };
-    if (typeof at !== 'number' || !Number.isSafeInteger(at) || at <= 0) return { ok: false, message: `logons[${i}].at: milliseconds since 1970` };
+    if (typeof at !== 'number' || !Number.isSafeInteger(at) || at < now - OFFLINE_REPORT_MAX_AGE_MS || at > now + 86_400_000) return { ok: false, message: `logons[${i}].at: milliseconds since 1970, within the last 31 days` };
     if (result !== 'approved' && result !== 'denied' && result !== 'locked') return { ok: false, message: `logons[${i}].result: approved, denied or locked` };
     logons.push({ username, domain, scenario: scenario as Scenario, at, result });
   }
@@ -119,13 +122,21 @@ export function createAgentRoutes(d: AgentDeps) {
         const interim = request.numberMatching === true ? line : undefined;
         void d
           .handle(request, caller, interim)
-          .then(async (final) => {
-            line(final);
-            if (accepted === undefined || heldThrough === undefined || !open) return;
-            const material = await d.offline.issue(accepted.username, accepted.factor, heldThrough);
-            if (material !== undefined) line({ offline: material });
-          })
-          .catch(() => line({ result: 'error', message: 'internal error' }))
+          .then(
+            async (final) => {
+              line(final);
+              if (accepted === undefined || heldThrough === undefined || !open) return;
+              // After the final reply nothing but the codes may follow: a failure here is logged,
+              // and the workstation simply gets no codes this time.
+              try {
+                const material = await d.offline.issue(accepted.username, accepted.factor, heldThrough);
+                if (material !== undefined) line({ offline: material });
+              } catch (e) {
+                d.web.log.error('offline logon codes could not be made', { workstation: agent, error: (e as Error).message });
+              }
+            },
+            () => line({ result: 'error', message: 'internal error' }),
+          )
           .finally(() => {
             if (!open) return;
             open = false;
@@ -146,9 +157,14 @@ export function createAgentRoutes(d: AgentDeps) {
     } catch {
       return c.json({ error: 'not JSON' }, 400);
     }
-    const parsed = parseOfflineLogons(body);
-    if (!parsed.ok) return c.json({ error: parsed.message }, 400);
     const agent = c.get('agent');
+    // The same budget as sign-ins: a token cannot flood the audit log with reports.
+    if (!buckets.take(agent, d.web.now(), AGENT_PER_MINUTE / 60, AGENT_BURST)) {
+      c.header('Retry-After', '6');
+      return c.json({ error: `too many requests from this agent (at most ${AGENT_BURST} at once, ${AGENT_PER_MINUTE} a minute)` }, 429);
+    }
+    const parsed = parseOfflineLogons(body, d.web.now());
+    if (!parsed.ok) return c.json({ error: parsed.message }, 400);
     await recordOfflineLogons(d.web.audit, { via: `agent:${agent}`, workstation: agent }, parsed.logons, { stripRealm: d.stripRealm() });
     return c.json({ recorded: parsed.logons.length });
   });

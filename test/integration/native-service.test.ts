@@ -159,6 +159,8 @@ S('serves the pipe with SYSTEM-only access; a logon with a code goes to the appl
   assert.match(out, /event 1100 \| CORP\\wanda \| PC-7 \| logon/);
   assert.match(out, /event 1103 \| CORP\\nobody \| PC-7 \| rdp/);
   assert.match(out, /event 1001/);
+  // The default state folder (%ProgramData%\Gatehouse) was made or secured without a problem.
+  assert.not.match(out, /event 1303/);
   // What reached the Event Log API: ReportEventW with the IDs of messages.mc (severity bits included).
   for (const id of ['0x400003e8', '0x400003f2', '0x4000044c', '0x8000044f', '0x400003e9']) assert.match(out, new RegExp(`ReportEventW \\([^)]*${id}`), `ReportEventW ${id}`);
   // No token in anything the service wrote.

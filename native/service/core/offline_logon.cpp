@@ -103,6 +103,15 @@ void OfflineLogons::forget(const std::string& key) {
   changed();
 }
 
+void OfflineLogons::onlineApproved(const std::string& key, std::int64_t nowMs, bool codeTyped) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!store_.has(key)) return;
+    store_.onlineApproved(key, nowMs / 1000, codeTyped);
+  }
+  changed();
+}
+
 bool OfflineLogons::covers(const std::string& key, std::int64_t nowSeconds) const {
   std::lock_guard<std::mutex> lock(mutex_);
   return store_.covers(key, nowSeconds);
@@ -118,16 +127,16 @@ OfflineVerdict OfflineLogons::verify(const AuthenticateRequest& req, const std::
     v = store_.verify(keyOf(req), code, nowMs / 1000);
     if (v == OfflineVerdict::NotAvailable) return v;
     if (reports_.size() >= kMaxOfflineReports) reports_.erase(reports_.begin());
-    reports_.push_back(OfflineReport{req.username, req.domain, scenarioName(req.scenario), nowMs, v == OfflineVerdict::Approved ? "approved" : v == OfflineVerdict::Locked ? "locked" : "denied"});
+    reports_.push_back(OfflineReport{req.username, req.domain, scenarioName(req.scenario), nowMs, v == OfflineVerdict::Approved ? "approved" : v == OfflineVerdict::Locked ? "locked" : "denied", nextSeq_++});
   }
   changed();
   return v;
 }
 
-std::string OfflineLogons::reportBody(std::size_t* count) const {
+std::string OfflineLogons::reportBody(std::uint64_t* through) const {
   std::lock_guard<std::mutex> lock(mutex_);
   const std::size_t n = std::min(reports_.size(), kOfflineReportBatch);
-  if (count) *count = n;
+  if (through) *through = n == 0 ? 0 : reports_[n - 1].seq;
   if (n == 0) return std::string();
   std::vector<JsonValue> items;
   for (std::size_t i = 0; i < n; ++i) {
@@ -141,10 +150,11 @@ std::string OfflineLogons::reportBody(std::size_t* count) const {
   return toJson(JsonValue::object({{"logons", JsonValue::array(std::move(items))}}));
 }
 
-void OfflineLogons::reported(std::size_t count) {
+void OfflineLogons::reported(std::uint64_t through) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    reports_.erase(reports_.begin(), reports_.begin() + static_cast<std::ptrdiff_t>(std::min(count, reports_.size())));
+    // By sequence, not position: reports queued (or the oldest dropped) meanwhile stay as they are.
+    reports_.erase(std::remove_if(reports_.begin(), reports_.end(), [through](const OfflineReport& r) { return r.seq <= through; }), reports_.end());
   }
   changed();
 }
@@ -186,11 +196,12 @@ bool OfflineLogons::load(const std::string& bytes) {
   std::vector<OfflineReport> reports;
   for (std::size_t i = 0; i < n && r.ok; ++i) {
     OfflineReport rep;
-    rep.username = r.bytes(512);
-    rep.domain = r.bytes(512);
+    rep.username = r.bytes(1024);
+    rep.domain = r.bytes(1024);
     rep.scenario = r.bytes(16);
     rep.atMs = r.i64();
     rep.result = r.bytes(16);
+    rep.seq = nextSeq_++;
     reports.push_back(std::move(rep));
   }
   if (!r.ok || r.at != bytes.size() || !store_.deserialize(store)) {

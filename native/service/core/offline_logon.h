@@ -26,6 +26,8 @@ struct OfflineReport {
   std::string scenario;
   std::int64_t atMs = 0;
   std::string result;  // approved | denied | locked
+  /// Order of arrival in this process (not kept in the file): what a report sent covers.
+  std::uint64_t seq = 0;
 };
 
 /// Reports kept while offline; beyond this the oldest are dropped (and the drop is counted).
@@ -52,15 +54,19 @@ class OfflineLogons {
   bool take(const std::string& key, const JsonValue& material, std::string* why);
   /// Drops the user's codes (the appliance refused them online).
   void forget(const std::string& key);
+  /// The appliance approved the user online: the offline lockout ends, and a code typed spends
+  /// the steps up to now+1 here too (the same code does not work offline afterwards).
+  void onlineApproved(const std::string& key, std::int64_t nowMs, bool codeTyped);
   /// Whether the user has codes for this moment (offline logon can be offered).
   bool covers(const std::string& key, std::int64_t nowSeconds) const;
   /// Checks a code offline and queues the report.
   OfflineVerdict verify(const AuthenticateRequest& req, const std::string& code, std::int64_t nowMs);
 
   /// The JSON body of the next report (at most kOfflineReportBatch), empty when nothing waits;
-  /// `count` is how many it carries (pass it to `reported` once the appliance took them).
-  std::string reportBody(std::size_t* count) const;
-  void reported(std::size_t count);
+  /// `through` is the last report it carries (pass it to `reported` once the appliance took them,
+  /// or could never take them).
+  std::string reportBody(std::uint64_t* through) const;
+  void reported(std::uint64_t through);
   std::size_t pendingReports() const;
 
   /// The whole state, versioned; `load` is false (and the state empty) for bytes it did not write.
@@ -74,6 +80,7 @@ class OfflineLogons {
   std::mutex saveMutex_;
   OfflineStore store_;
   std::vector<OfflineReport> reports_;
+  std::uint64_t nextSeq_ = 1;
   std::function<void(const std::string&)> save_;
 };
 

@@ -1,5 +1,7 @@
 #include "offline_store.h"
 
+#include <algorithm>
+
 #include "binary_io.h"
 
 namespace gatehouse::service {
@@ -23,6 +25,8 @@ bool constantTimeEqual(const std::string& a, const std::string& b) {
 /// At most this many steps per user (a window of 31 days), and users per store.
 constexpr std::size_t kMaxSteps = 31 * 24 * 120;
 constexpr std::size_t kMaxUsers = 10000;
+/// A key is "domain\\user" as a request names them: at most 256 + 1 + 256 UTF-16 units, 3 bytes each in UTF-8.
+constexpr std::size_t kMaxKeyBytes = 2048;
 
 }  // namespace
 
@@ -50,6 +54,13 @@ bool OfflineStore::covers(const std::string& user, std::int64_t nowSeconds) cons
   const std::int64_t now = nowSeconds / kOfflineStepSeconds;
   const std::int64_t last = it->second.firstStep + static_cast<std::int64_t>(it->second.hashes.size()) - 1;
   return now + 1 >= it->second.firstStep && now - 1 <= last && it->second.usedThrough < last;
+}
+
+void OfflineStore::onlineApproved(const std::string& user, std::int64_t nowSeconds, bool codeTyped) {
+  auto it = entries_.find(user);
+  if (it == entries_.end()) return;
+  it->second.failures = 0;
+  if (codeTyped) it->second.usedThrough = std::max(it->second.usedThrough, nowSeconds / kOfflineStepSeconds + 1);
 }
 
 OfflineVerdict OfflineStore::verify(const std::string& user, const std::string& code, std::int64_t nowSeconds) {
@@ -112,7 +123,7 @@ bool OfflineStore::deserialize(const std::string& bytes) {
   std::map<std::string, OfflineEntry> read;
   for (std::uint32_t u = 0; u < users; ++u) {
     OfflineEntry e;
-    const std::string user = r.bytes(512);
+    const std::string user = r.bytes(kMaxKeyBytes);
     e.salt = r.bytes(64);
     e.iterations = r.u32();
     e.firstStep = r.i64();

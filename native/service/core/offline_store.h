@@ -55,6 +55,9 @@ class OfflineStore {
   std::optional<std::int64_t> lastStep(const std::string& user) const;
   /// Whether the entry's steps reach the moment `nowSeconds` (one step of drift either side).
   bool covers(const std::string& user, std::int64_t nowSeconds) const;
+  /// An online sign-in of the user was approved: the offline lockout ends, and with `codeTyped`
+  /// the steps up to now+1 (what the appliance may just have accepted) count as used here too.
+  void onlineApproved(const std::string& user, std::int64_t nowSeconds, bool codeTyped);
   /// Checks `code` at unix time `now` (steps now-1, now, now+1: clocks drift).
   OfflineVerdict verify(const std::string& user, const std::string& code, std::int64_t nowSeconds);
   /// Entries whose window is over are dropped.

@@ -266,7 +266,9 @@ Outcome Forwarder::handle(const ServiceRequest& req, const std::function<void(co
   JsonObjectWriter w;
   w.field("id", req.id);
   Outcome outcome = Outcome::Error;
-  if (a.kind == AgentAnswer::Kind::Ok) {
+  // The final reply already went to the tile: the request is answered, whatever became of the
+  // rest of the stream (the offline codes after it may have been cut off).
+  if (a.kind == AgentAnswer::Kind::Ok || earlyResult) {
     std::optional<std::string> result = earlyResult;
     if (!result) {
       if (auto body = finalBody(a, detail)) {
@@ -279,8 +281,11 @@ Outcome Forwarder::handle(const ServiceRequest& req, const std::function<void(co
     if (result) outcome = outcomeOf(*result);
     if (offline_ != nullptr && result) {
       if (*result == "approved") {
+        // The lockout ends; a code typed online is spent here too. Then the fresh codes, if the
+        // whole stream arrived.
+        offline_->onlineApproved(key, nowMs_(), req.auth.code.has_value() && !req.auth.code->empty());
         std::vector<JsonValue> lines;
-        if (a.httpStatus == 200 && readJsonLines(a.body, lines, nullptr)) {
+        if (a.kind == AgentAnswer::Kind::Ok && a.httpStatus == 200 && readJsonLines(a.body, lines, nullptr)) {
           for (const auto& l : lines) {
             const JsonValue* m = l.get("offline");
             if (m == nullptr || !m->isObject()) continue;
@@ -292,7 +297,7 @@ Outcome Forwarder::handle(const ServiceRequest& req, const std::function<void(co
         // Refused online: whatever codes this machine holds for the user stop working now.
         offline_->forget(key);
       }
-      reportOffline();
+      if (a.kind == AgentAnswer::Kind::Ok) reportOffline();
     }
     if (detailOut) *detailOut = detail;
     return outcome;
@@ -339,14 +344,22 @@ Outcome Forwarder::offlineAnswer(const ServiceRequest& req, const std::function<
 }
 
 void Forwarder::reportOffline() {
+  // One connection reports at a time (the others go on without waiting): the same batch is not
+  // sent twice.
+  std::unique_lock<std::mutex> reporting(reporting_, std::try_to_lock);
+  if (!reporting.owns_lock()) return;
   // A few batches at most per request: a long backlog is worked off over the next requests.
   for (int round = 0; round < 5; ++round) {
-    std::size_t count = 0;
-    const std::string body = offline_->reportBody(&count);
-    if (count == 0) return;
+    std::uint64_t through = 0;
+    const std::string body = offline_->reportBody(&through);
+    if (through == 0) return;
     const AgentAnswer a = transport_.post("offline-logons", body, options_.healthTimeoutMs, {});
-    if (a.kind != AgentAnswer::Kind::Ok || a.httpStatus != 200) return;
-    offline_->reported(count);
+    if (a.kind != AgentAnswer::Kind::Ok) return;
+    // 200: taken. A refusal that no retry changes (400, 413) drops the batch rather than
+    // blocking every later report; a limit or a bad token (429, 401) is tried again later.
+    const bool refusedForGood = a.httpStatus >= 400 && a.httpStatus < 500 && a.httpStatus != 401 && a.httpStatus != 408 && a.httpStatus != 429;
+    if (a.httpStatus != 200 && !refusedForGood) return;
+    offline_->reported(through);
   }
 }
 

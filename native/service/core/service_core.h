@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -95,6 +96,7 @@ class Forwarder {
   ForwarderOptions options_;
   OfflineLogons* offline_ = nullptr;
   std::function<std::int64_t()> nowMs_;
+  std::mutex reporting_;
 };
 
 /// The request body the agent API takes for an authenticate request (the pipe request's fields).

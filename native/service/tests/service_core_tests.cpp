@@ -556,3 +556,59 @@ TEST(offline_a_code_typed_on_several_connections_at_once_is_accepted_once) {
   CHECK_EQ(refused.load(), 7);
   CHECK_EQ(r.offline.pendingReports(), std::size_t(8));
 }
+
+TEST(offline_a_reply_already_streamed_is_the_answer_even_when_the_stream_then_breaks) {
+  OfflineRig r;
+  const std::int64_t step = r.nowMs / 30000;
+  r.t.next = ndjson({R"J({"result":"approved","message":"ok"})J", offlineLine(step, {"111111", "222222", "333333"})});
+  r.send(std::string(kWanda) + R"J(,"code":"000000"})J");
+  // Approved (streamed), then the connection breaks while the codes come: one reply, approved,
+  // and no offline check of the code typed.
+  r.t.chunks = {R"J({"result":"approved","message":"ok again"})J" "\n"};
+  r.t.next = AgentAnswer{AgentAnswer::Kind::Timeout, 0, "", "", "12002: timed out"};
+  const std::size_t reports = r.offline.pendingReports();
+  CHECK(r.send(std::string(kWanda) + R"J(,"code":"222222"})J") == Outcome::Approved);
+  REQUIRE(r.sent.size() == 1);
+  CHECK_EQ(r.sent[0], std::string(R"J({"id":5,"result":"approved","message":"ok again"})J"));
+  CHECK_EQ(r.offline.pendingReports(), reports);
+  // Denied (streamed), then broken: the user's codes are dropped all the same.
+  r.t.chunks = {R"J({"result":"denied","message":"no"})J" "\n"};
+  CHECK(r.send(std::string(kWanda) + R"J(,"code":"999999"})J") == Outcome::Denied);
+  REQUIRE(r.sent.size() == 1);
+  CHECK_EQ(r.offline.heldThrough("corp\\wanda"), 0);
+}
+
+TEST(offline_an_online_approval_spends_the_code_here_and_ends_the_offline_lockout) {
+  OfflineRig r;
+  const std::int64_t step = r.nowMs / 30000;
+  r.t.next = ndjson({R"J({"result":"approved","message":"ok"})J", offlineLine(step, {"111111", "222222", "333333", "444444"})});
+  r.send(std::string(kWanda) + R"J(,"code":"000000"})J");
+  r.t.next = unreachable();
+  for (int i = 0; i < kOfflineMaxFailures; ++i) r.send(std::string(kWanda) + R"J(,"code":"999999"})J");
+  CHECK(r.send(std::string(kWanda) + R"J(,"code":"111111"})J") == Outcome::OfflineLocked);
+  // Online again, approved with a code (no fresh codes this time: the machine holds enough).
+  r.t.next = ndjson({R"J({"result":"approved","message":"ok"})J"});
+  r.send(std::string(kWanda) + R"J(,"code":"222222"})J");
+  // Offline again: the lockout is over, and the steps up to now+1 are spent (the code typed
+  // online, seen over a shoulder, does not work here).
+  r.t.next = unreachable();
+  CHECK(r.send(std::string(kWanda) + R"J(,"code":"222222"})J") == Outcome::OfflineDenied);
+  r.nowMs += 60000;
+  CHECK(r.send(std::string(kWanda) + R"J(,"code":"333333"})J") == Outcome::OfflineApproved);
+}
+
+TEST(offline_reports_the_appliance_cannot_take_are_dropped_those_it_may_later_are_kept) {
+  OfflineRig r;
+  const std::int64_t step = r.nowMs / 30000;
+  r.t.next = ndjson({R"J({"result":"approved","message":"ok"})J", offlineLine(step, {"111111", "222222"})});
+  r.send(std::string(kWanda) + R"J(,"code":"000000"})J");
+  r.t.next = unreachable();
+  r.send(std::string(kWanda) + R"J(,"code":"999999"})J");
+  const AgentAnswer health = okJson(R"J({"status":"ok","message":"Service Status: OK"})J");
+  r.t.queue = {health, AgentAnswer{AgentAnswer::Kind::Ok, 429, "application/json", "{}", ""}};
+  r.send(R"J({"id":8,"op":"health"})J");
+  CHECK_EQ(r.offline.pendingReports(), std::size_t(1));
+  r.t.queue = {health, AgentAnswer{AgentAnswer::Kind::Ok, 400, "application/json", R"J({"error":"logons[0].username"})J", ""}};
+  r.send(R"J({"id":9,"op":"health"})J");
+  CHECK_EQ(r.offline.pendingReports(), std::size_t(0));
+}

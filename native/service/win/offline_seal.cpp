@@ -7,6 +7,7 @@
 // After windows.h:
 #include <bcrypt.h>
 #include <dpapi.h>
+#include <aclapi.h>
 #include <sddl.h>
 
 #include "win_text.h"
@@ -18,8 +19,22 @@ namespace {
 /// Told to DPAPI with the data: a blob of another program is not taken for ours.
 const std::string kEntropy = "Gatehouse offline logon v1";
 
-/// SYSTEM and administrators only, nothing inherited: the folder and what is created in it.
-const wchar_t* const kFolderSddl = L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)";
+/// SYSTEM and administrators only, nothing inherited: the folder and what is created in it,
+/// owned by the administrators (an owner may always change the DACL).
+const wchar_t* const kFolderSddl = L"O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)";
+/// The state file itself, whatever folder it is in.
+const wchar_t* const kFileSddl = L"D:P(A;;FA;;;SY)(A;;FA;;;BA)";
+
+/// A security descriptor from SDDL, freed with the object.
+struct Descriptor {
+  PSECURITY_DESCRIPTOR sd = nullptr;
+  explicit Descriptor(const wchar_t* sddl) { ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &sd, nullptr); }
+  ~Descriptor() {
+    if (sd != nullptr) LocalFree(sd);
+  }
+  Descriptor(const Descriptor&) = delete;
+  Descriptor& operator=(const Descriptor&) = delete;
+};
 
 std::wstring folderOf(const std::wstring& path) {
   const auto cut = path.find_last_of(L"\\/");
@@ -82,24 +97,44 @@ bool loadSealed(const std::string& path, std::string& out, std::string* why) {
   return true;
 }
 
+bool secureStateFolder(const std::string& path, std::string* why) {
+  const std::wstring folder = folderOf(wide(path));
+  if (folder.empty()) return true;
+  Descriptor d(kFolderSddl);
+  if (d.sd == nullptr) {
+    if (why) *why = windowsError("security descriptor", GetLastError());
+    return false;
+  }
+  const DWORD attributes = GetFileAttributesW(folder.c_str());
+  if (attributes == INVALID_FILE_ATTRIBUTES) {
+    SECURITY_ATTRIBUTES sa{sizeof sa, d.sd, FALSE};
+    if (!CreateDirectoryW(folder.c_str(), &sa) && GetLastError() != ERROR_ALREADY_EXISTS) {
+      if (why) *why = windowsError(("creating " + narrow(folder)).c_str(), GetLastError());
+      return false;
+    }
+    return true;
+  }
+  // It was there before us (made by hand for the token file, or by anyone: users may create
+  // folders in %ProgramData%). A link elsewhere is refused; otherwise owner and DACL are set.
+  if ((attributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0 || (attributes & FILE_ATTRIBUTE_DIRECTORY) == 0) {
+    if (why) *why = narrow(folder) + " is not a plain folder (a link or a file): offline codes are not kept there";
+    return false;
+  }
+  PSID owner = nullptr;
+  PACL dacl = nullptr;
+  BOOL present = FALSE, defaulted = FALSE;
+  GetSecurityDescriptorOwner(d.sd, &owner, &defaulted);
+  GetSecurityDescriptorDacl(d.sd, &present, &dacl, &defaulted);
+  const DWORD r = SetNamedSecurityInfoW(const_cast<wchar_t*>(folder.c_str()), SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION, owner, nullptr, dacl, nullptr);
+  if (r != ERROR_SUCCESS) {
+    if (why) *why = windowsError(("securing " + narrow(folder)).c_str(), r);
+    return false;
+  }
+  return true;
+}
+
 bool saveSealed(const std::string& path, const std::string& bytes, std::string* why) {
   const std::wstring file = wide(path);
-  const std::wstring folder = folderOf(file);
-  if (!folder.empty() && GetFileAttributesW(folder.c_str()) == INVALID_FILE_ATTRIBUTES) {
-    PSECURITY_DESCRIPTOR sd = nullptr;
-    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(kFolderSddl, SDDL_REVISION_1, &sd, nullptr)) {
-      if (why) *why = windowsError("security descriptor", GetLastError());
-      return false;
-    }
-    SECURITY_ATTRIBUTES sa{sizeof sa, sd, FALSE};
-    const BOOL made = CreateDirectoryW(folder.c_str(), &sa);
-    const DWORD e = GetLastError();
-    LocalFree(sd);
-    if (!made && e != ERROR_ALREADY_EXISTS) {
-      if (why) *why = windowsError(("creating " + narrow(folder)).c_str(), e);
-      return false;
-    }
-  }
   DATA_BLOB in{static_cast<DWORD>(bytes.size()), reinterpret_cast<BYTE*>(const_cast<char*>(bytes.data()))};
   DATA_BLOB entropy{static_cast<DWORD>(kEntropy.size()), reinterpret_cast<BYTE*>(const_cast<char*>(kEntropy.data()))};
   DATA_BLOB sealed{};
@@ -110,7 +145,12 @@ bool saveSealed(const std::string& path, const std::string& bytes, std::string* 
     return false;
   }
   const std::wstring temp = file + L".new";
-  HANDLE f = CreateFileW(temp.c_str(), GENERIC_WRITE, 0, nullptr, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
+  // Its own DACL (SYSTEM and administrators), whatever the folder would hand down; moved over the
+  // old file, it keeps it.
+  Descriptor d(kFileSddl);
+  SECURITY_ATTRIBUTES sa{sizeof sa, d.sd, FALSE};
+  DeleteFileW(temp.c_str());
+  HANDLE f = CreateFileW(temp.c_str(), GENERIC_WRITE, 0, d.sd != nullptr ? &sa : nullptr, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, nullptr);
   bool ok = f != INVALID_HANDLE_VALUE;
   DWORD error = ok ? 0 : GetLastError();
   if (ok) {

@@ -14,6 +14,10 @@ std::string bcryptPbkdf2(const std::string& password, const std::string& salt, s
 /// %ProgramData%\Gatehouse\offline.bin.
 std::string defaultOfflineStateFile();
 
+/// The default folder (%ProgramData%\Gatehouse): created, or if it exists owned by the
+/// administrators with a protected DACL for SYSTEM and administrators only; a link is refused.
+bool secureStateFolder(const std::string& path, std::string* why);
+
 /// Reads and unseals the file: true with `out` (empty when there is no file yet); false with `why`.
 bool loadSealed(const std::string& path, std::string& out, std::string* why);
 /// Seals `bytes` and replaces the file (written beside it, then moved over it); false with `why`.

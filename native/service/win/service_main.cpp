@@ -159,12 +159,27 @@ int serve(bool console) {
     std::string why;
     if (!saveSealed(offlineFile, state, &why)) events.report(GH_EVENT_OFFLINE_STATE_ERROR, {why});
   });
-  if (config.offlineLogon) {
+  bool offlineOn = config.offlineLogon;
+  if (offlineOn && config.offlineStateFile.empty()) {
+    // The default folder is made safe first (a custom OfflineStateFile's folder is the admin's).
+    std::string why;
+    if (!secureStateFolder(offlineFile, &why)) {
+      events.report(GH_EVENT_OFFLINE_STATE_ERROR, {why + "; offline logon is off until it is fixed"});
+      offlineOn = false;
+    }
+  }
+  if (offlineOn) {
     std::string bytes;
     std::string why;
-    if (!loadSealed(offlineFile, bytes, &why)) events.report(GH_EVENT_OFFLINE_STATE_ERROR, {why + "; starting without offline codes"});
-    else if (!bytes.empty() && !offline.load(bytes)) events.report(GH_EVENT_OFFLINE_STATE_ERROR, {offlineFile + " is not a state this version wrote; starting without offline codes"});
-  } else {
+    if (!loadSealed(offlineFile, bytes, &why)) {
+      // Kept aside, not overwritten: a passing problem (a sharing violation) must not lose them.
+      MoveFileExW(wide(offlineFile).c_str(), wide(offlineFile + ".unreadable").c_str(), MOVEFILE_REPLACE_EXISTING);
+      events.report(GH_EVENT_OFFLINE_STATE_ERROR, {why + "; kept as " + offlineFile + ".unreadable, starting without offline codes"});
+    } else if (!bytes.empty() && !offline.load(bytes)) {
+      MoveFileExW(wide(offlineFile).c_str(), wide(offlineFile + ".unreadable").c_str(), MOVEFILE_REPLACE_EXISTING);
+      events.report(GH_EVENT_OFFLINE_STATE_ERROR, {offlineFile + " is not a state this version wrote; kept as " + offlineFile + ".unreadable, starting without offline codes"});
+    }
+  } else if (!config.offlineLogon) {
     // Turned off: codes kept from before are removed, not left on the disk.
     DeleteFileW(wide(offlineFile).c_str());
   }
@@ -175,7 +190,7 @@ int serve(bool console) {
     return static_cast<std::int64_t>((t - 116444736000000000ULL) / 10000);
   };
   const ForwarderOptions options{config.healthTimeoutMs, config.requestTimeoutMs};
-  Forwarder forwarder = config.offlineLogon ? Forwarder(transport, options, offline, nowMs) : Forwarder(transport, options);
+  Forwarder forwarder = offlineOn ? Forwarder(transport, options, offline, nowMs) : Forwarder(transport, options);
 
   // Health changes are reported once each, not per request.
   std::mutex healthMutex;
