@@ -410,9 +410,16 @@ struct OfflineRig {
     sent.clear();
     return f.handle(parsed(payload), [&](const std::string& s) { sent.push_back(s); });
   }
+  /// An approved online sign-in of wanda with a code, which brings the offline codes `line`.
+  Outcome signIn(const std::string& line);
 };
 
 const char* const kWanda = R"J({"id":5,"op":"authenticate","username":"Wanda","domain":"CORP","workstation":"LAPTOP-3","scenario":"logon")J";
+
+Outcome OfflineRig::signIn(const std::string& line) {
+  t.next = ndjson({R"J({"result":"approved","message":"ok"})J", line});
+  return send(std::string(kWanda) + R"J(,"code":"000000"})J");
+}
 
 }  // namespace
 
@@ -440,8 +447,7 @@ TEST(offline_an_online_totp_sign_in_brings_codes_the_final_reply_is_not_held_for
 TEST(offline_while_unreachable_the_code_is_asked_checked_once_and_reported_when_back) {
   OfflineRig r;
   const std::int64_t step = r.nowMs / 30000;
-  r.t.next = ndjson({R"J({"result":"approved","message":"ok"})J", offlineLine(step, {"111111", "222222", "333333", "444444"})});
-  r.send(std::string(kWanda) + R"J(,"code":"000000"})J");
+  r.signIn(offlineLine(step, {"111111", "222222", "333333", "444444"}));
   r.t.next = unreachable();
   // No code typed: the logon screen is asked for one, with a text that says why.
   CHECK(r.send(std::string(kWanda) + "}") == Outcome::OfflineCodeRequired);
@@ -481,8 +487,7 @@ TEST(offline_while_unreachable_the_code_is_asked_checked_once_and_reported_when_
 TEST(offline_five_wrong_codes_lock_and_an_online_refusal_drops_the_codes) {
   OfflineRig r;
   const std::int64_t step = r.nowMs / 30000;
-  r.t.next = ndjson({R"J({"result":"approved","message":"ok"})J", offlineLine(step, {"111111", "222222"})});
-  r.send(std::string(kWanda) + R"J(,"code":"000000"})J");
+  r.signIn(offlineLine(step, {"111111", "222222"}));
   r.t.next = unreachable();
   for (int i = 1; i < kOfflineMaxFailures; ++i) CHECK(r.send(std::string(kWanda) + R"J(,"code":"999999"})J") == Outcome::OfflineDenied);
   CHECK(r.send(std::string(kWanda) + R"J(,"code":"999999"})J") == Outcome::OfflineLocked);
@@ -495,8 +500,7 @@ TEST(offline_five_wrong_codes_lock_and_an_online_refusal_drops_the_codes) {
   r.t.next = unreachable();
   CHECK(r.send(std::string(kWanda) + R"J(,"code":"111111"})J") == Outcome::ApplianceUnreachable);
   // Codes outside their window are not offered.
-  r.t.next = ndjson({R"J({"result":"approved","message":"ok"})J", offlineLine(step + 100, {"111111"})});
-  r.send(std::string(kWanda) + R"J(,"code":"000000"})J");
+  r.signIn(offlineLine(step + 100, {"111111"}));
   r.t.next = unreachable();
   CHECK(r.send(std::string(kWanda) + "}") == Outcome::ApplianceUnreachable);
 }
@@ -504,8 +508,7 @@ TEST(offline_five_wrong_codes_lock_and_an_online_refusal_drops_the_codes) {
 TEST(offline_state_survives_a_restart_and_refuses_bad_material) {
   OfflineRig r;
   const std::int64_t step = r.nowMs / 30000;
-  r.t.next = ndjson({R"J({"result":"approved","message":"ok"})J", offlineLine(step, {"111111", "222222"})});
-  r.send(std::string(kWanda) + R"J(,"code":"000000"})J");
+  r.signIn(offlineLine(step, {"111111", "222222"}));
   r.t.next = unreachable();
   CHECK(r.send(std::string(kWanda) + R"J(,"code":"111111"})J") == Outcome::OfflineApproved);
   // What was saved last is the whole state: the codes, the used step and the report.
@@ -537,8 +540,7 @@ TEST(offline_state_survives_a_restart_and_refuses_bad_material) {
 TEST(offline_a_code_typed_on_several_connections_at_once_is_accepted_once) {
   OfflineRig r;
   const std::int64_t step = r.nowMs / 30000;
-  r.t.next = ndjson({R"J({"result":"approved","message":"ok"})J", offlineLine(step, {"111111", "222222"})});
-  r.send(std::string(kWanda) + R"J(,"code":"000000"})J");
+  r.signIn(offlineLine(step, {"111111", "222222"}));
   AuthenticateRequest w;
   w.username = "WANDA";
   w.domain = "Corp";
@@ -560,8 +562,7 @@ TEST(offline_a_code_typed_on_several_connections_at_once_is_accepted_once) {
 TEST(offline_a_reply_already_streamed_is_the_answer_even_when_the_stream_then_breaks) {
   OfflineRig r;
   const std::int64_t step = r.nowMs / 30000;
-  r.t.next = ndjson({R"J({"result":"approved","message":"ok"})J", offlineLine(step, {"111111", "222222", "333333"})});
-  r.send(std::string(kWanda) + R"J(,"code":"000000"})J");
+  r.signIn(offlineLine(step, {"111111", "222222", "333333"}));
   // Approved (streamed), then the connection breaks while the codes come: one reply, approved,
   // and no offline check of the code typed.
   r.t.chunks = {R"J({"result":"approved","message":"ok again"})J" "\n"};
@@ -581,8 +582,7 @@ TEST(offline_a_reply_already_streamed_is_the_answer_even_when_the_stream_then_br
 TEST(offline_an_online_approval_spends_the_code_here_and_ends_the_offline_lockout) {
   OfflineRig r;
   const std::int64_t step = r.nowMs / 30000;
-  r.t.next = ndjson({R"J({"result":"approved","message":"ok"})J", offlineLine(step, {"111111", "222222", "333333", "444444"})});
-  r.send(std::string(kWanda) + R"J(,"code":"000000"})J");
+  r.signIn(offlineLine(step, {"111111", "222222", "333333", "444444"}));
   r.t.next = unreachable();
   for (int i = 0; i < kOfflineMaxFailures; ++i) r.send(std::string(kWanda) + R"J(,"code":"999999"})J");
   CHECK(r.send(std::string(kWanda) + R"J(,"code":"111111"})J") == Outcome::OfflineLocked);
@@ -600,8 +600,7 @@ TEST(offline_an_online_approval_spends_the_code_here_and_ends_the_offline_lockou
 TEST(offline_reports_the_appliance_cannot_take_are_dropped_those_it_may_later_are_kept) {
   OfflineRig r;
   const std::int64_t step = r.nowMs / 30000;
-  r.t.next = ndjson({R"J({"result":"approved","message":"ok"})J", offlineLine(step, {"111111", "222222"})});
-  r.send(std::string(kWanda) + R"J(,"code":"000000"})J");
+  r.signIn(offlineLine(step, {"111111", "222222"}));
   r.t.next = unreachable();
   r.send(std::string(kWanda) + R"J(,"code":"999999"})J");
   const AgentAnswer health = okJson(R"J({"status":"ok","message":"Service Status: OK"})J");
