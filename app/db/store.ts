@@ -234,7 +234,6 @@ function namedQuery(q: SQL): pg.QueryConfig {
   return { name, text, values: params as unknown[] };
 }
 
-
 export interface PostgresOptions {
   url: string;
   /** A password that is not in the URL (DATABASE_PASSWORD); PGPASSFILE is read by the driver. */

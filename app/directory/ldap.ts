@@ -194,7 +194,7 @@ export function createDirectory(o: DirectoryOptions): Directory {
   const tlsOptions = () => (o.ca === undefined ? {} : { ca: o.ca });
   // ldapts speaks TLS from the first byte whenever the client has TLS options, whatever the
   // scheme: ldap:// URLs get theirs at StartTLS only.
-  const client = async (url: string) => new (await ldapLibrary()).Client({ url, timeout: o.timeoutMs, connectTimeout: o.timeoutMs, strictDN: false, ...(url.startsWith('ldaps:') ? { tlsOptions: tlsOptions() } : {}) });
+  const client = (lib: typeof import('ldapts'), url: string) => new lib.Client({ url, timeout: o.timeoutMs, connectTimeout: o.timeoutMs, strictDN: false, ...(url.startsWith('ldaps:') ? { tlsOptions: tlsOptions() } : {}) });
 
   /**
    * A client bound as `dn`, trying each URL in turn (StartTLS done where asked). An answer ends
@@ -203,16 +203,16 @@ export function createDirectory(o: DirectoryOptions): Directory {
    */
   async function bindAnywhere(dn: string, password: string): Promise<{ ok: true; client: Client; url: string } | { ok: false; refused: InvalidCredentialsError; url: string } | { ok: false; reason: Failure; detail: string }> {
     let last: { reason: Failure; detail: string } = { reason: 'unreachable', detail: 'no server' };
+    const lib = await ldapLibrary();
     for (const url of o.urls) {
-      const { InvalidCredentialsError } = await ldapLibrary();
-      const c = await client(url);
+      const c = client(lib, url);
       try {
         if (url.startsWith('ldap:') && o.startTls) await c.startTLS(tlsOptions());
         await c.bind(dn, password);
         return { ok: true, client: c, url };
       } catch (e) {
         await c.unbind().catch(() => undefined);
-        if (e instanceof InvalidCredentialsError) return { ok: false, refused: e, url };
+        if (e instanceof lib.InvalidCredentialsError) return { ok: false, refused: e, url };
         const f = failureOf(e);
         last = { reason: f.reason, detail: `${url}: ${f.detail}` };
       }

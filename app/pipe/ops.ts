@@ -92,6 +92,7 @@ export function createPipeHandler(d: PipeDeps): (req: Request, caller?: Caller, 
     if (subject.sent !== subject.name) details.sentUsername = subject.sent;
     // Braces are dropped from the workstation name: `{0}` in it must not become the user name.
     const shown = workstation.replace(/[{}]/g, '') || 'a Windows computer';
+    const windowsMessage = d.settings().windowsMessage;
     const code = req.code?.trim();
     // Number matching (--windows-number-matching): the number goes to the logon screen in an
     // interim reply, as soon as the push is out. A provider that did not say it can show one is
@@ -111,7 +112,7 @@ export function createPipeHandler(d: PipeDeps): (req: Request, caller?: Caller, 
       push: {
         title: `Windows ${SCENARIO_TEXT[req.scenario]}`,
         // --windows-message: {1} is the workstation here; {0}, the user, is filled in by the push layer.
-        description: d.settings().windowsMessage !== undefined ? d.settings().windowsMessage!.split('{1}').join(shown) : `Do you want to allow ${SCENARIO_TEXT[req.scenario]} to ${shown} for user {0}?`,
+        description: windowsMessage !== undefined ? windowsMessage.split('{1}').join(shown) : `Do you want to allow ${SCENARIO_TEXT[req.scenario]} to ${shown} for user {0}?`,
         fingerprint: `${req.domain ? `${req.domain}\\` : ''}${subject.name} on ${workstation}`,
       },
       view: { client: caller.via, station: workstation || undefined },
@@ -142,15 +143,18 @@ const OFFLINE_REASON = { approved: 'offline_code', denied: 'offline_code_wrong',
  * was learnt. The workstation is the agent token's, as for online sign-ins.
  */
 export async function recordOfflineLogons(audit: Auditor, caller: Caller & { workstation: string }, logons: readonly OfflineLogon[], rules: { stripRealm: boolean }): Promise<void> {
-  for (const l of logons) {
-    const c = canonicalUsername(l.username, rules);
-    await audit.record({
-      event: 'windows.auth',
-      outcome: l.result === 'approved' ? 'accept' : 'reject',
-      reason: OFFLINE_REASON[l.result],
-      username: c.ok ? c.name : l.username.slice(0, 256),
-      source: `${caller.via}:${caller.workstation}`,
-      details: { scenario: l.scenario, workstation: caller.workstation, domain: l.domain, factor: 'totp' as const, offline: true, at: new Date(l.at).toISOString() },
-    });
-  }
+  // Queued together: one transaction for the whole report, in the order the workstation sent it.
+  await Promise.all(
+    logons.map((l) => {
+      const c = canonicalUsername(l.username, rules);
+      return audit.commit({
+        event: 'windows.auth',
+        outcome: l.result === 'approved' ? 'accept' : 'reject',
+        reason: OFFLINE_REASON[l.result],
+        username: c.ok ? c.name : l.username.slice(0, 256),
+        source: `${caller.via}:${caller.workstation}`,
+        details: { scenario: l.scenario, workstation: caller.workstation, domain: l.domain, factor: 'totp' as const, offline: true, at: new Date(l.at).toISOString() },
+      });
+    }),
+  );
 }

@@ -11,7 +11,7 @@
 // the final reply as soon as it is decided, then, when the sign-in earned them, one line
 // `{"offline": {...}}` with the user's hashed codes. The workstation reports the sign-ins it
 // decided offline to POST /offline-logons once it is back online; they are audited.
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { findAgentByHash, touchAgent } from '../db/queries/admins.js';
 import { TokenBuckets } from '../lib/rate-limit.js';
@@ -64,6 +64,10 @@ export function createAgentRoutes(d: AgentDeps) {
   const lastTouch = new Map<number, number>();
   const buckets = new TokenBuckets();
   const refusals = new Map<string, { since: number; count: number }>();
+  const tooMany = (c: Context) => {
+    c.header('Retry-After', '6');
+    return c.json({ error: `too many requests from this agent (at most ${AGENT_BURST} at once, ${AGENT_PER_MINUTE} a minute)` }, 429);
+  };
   app.use('*', async (c, next) => {
     const auth = c.req.header('Authorization') ?? '';
     const m = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(auth);
@@ -94,8 +98,7 @@ export function createAgentRoutes(d: AgentDeps) {
         refusals.set(agent, { since: now, count: 0 });
         await d.web.audit.record({ event: 'windows.auth', outcome: 'reject', reason: 'agent_rate_limited', username: null, source: `agent:${agent}`, details: { workstation: agent, ...(r !== undefined && r.count > 0 ? { suppressed: r.count } : {}) } });
       } else r.count++;
-      c.header('Retry-After', '6');
-      return c.json({ error: `too many requests from this agent (at most ${AGENT_BURST} at once, ${AGENT_PER_MINUTE} a minute)` }, 429);
+      return tooMany(c);
     }
     const caller: Caller = { via: `agent:${agent}`, workstation: agent };
     const offlineUntil = c.req.query('offline_until');
@@ -159,10 +162,7 @@ export function createAgentRoutes(d: AgentDeps) {
     }
     const agent = c.get('agent');
     // The same budget as sign-ins: a token cannot flood the audit log with reports.
-    if (!buckets.take(agent, d.web.now(), AGENT_PER_MINUTE / 60, AGENT_BURST)) {
-      c.header('Retry-After', '6');
-      return c.json({ error: `too many requests from this agent (at most ${AGENT_BURST} at once, ${AGENT_PER_MINUTE} a minute)` }, 429);
-    }
+    if (!buckets.take(agent, d.web.now(), AGENT_PER_MINUTE / 60, AGENT_BURST)) return tooMany(c);
     const parsed = parseOfflineLogons(body, d.web.now());
     if (!parsed.ok) return c.json({ error: parsed.message }, 400);
     await recordOfflineLogons(d.web.audit, { via: `agent:${agent}`, workstation: agent }, parsed.logons, { stripRealm: d.stripRealm() });

@@ -63,25 +63,11 @@ std::string defaultOfflineStateFile() {
 
 bool loadSealed(const std::string& path, std::string& out, std::string* why) {
   out.clear();
-  HANDLE f = CreateFileW(wide(path).c_str(), GENERIC_READ, FILE_SHARE_READ, nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
-  if (f == INVALID_HANDLE_VALUE) {
-    const DWORD e = GetLastError();
-    if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND) return true;
-    if (why) *why = windowsError(("reading " + path).c_str(), e);
-    return false;
-  }
   std::string sealed;
-  char buf[65536];
-  DWORD got = 0;
-  bool ok = true;
-  while ((ok = ReadFile(f, buf, sizeof buf, &got, nullptr) != FALSE) && got > 0) {
-    sealed.append(buf, got);
-    if (sealed.size() > 64 * 1024 * 1024) ok = false;
-    if (!ok) break;
-  }
-  CloseHandle(f);
-  if (!ok) {
-    if (why) *why = "reading " + path + " failed";
+  DWORD openError = 0;
+  if (!readWholeFile(path, sealed, 64 * 1024 * 1024, &openError)) {
+    if (openError == ERROR_FILE_NOT_FOUND || openError == ERROR_PATH_NOT_FOUND) return true;
+    if (why) *why = openError != 0 ? windowsError(("reading " + path).c_str(), openError) : "reading " + path + " failed";
     return false;
   }
   DATA_BLOB in{static_cast<DWORD>(sealed.size()), reinterpret_cast<BYTE*>(sealed.data())};

@@ -89,25 +89,6 @@ std::map<std::string, std::string> readRegistry(std::string* token) {
   return out;
 }
 
-bool readFile(const std::string& path, std::string& out) {
-  HANDLE f = CreateFileW(wide(path).c_str(), GENERIC_READ, FILE_SHARE_READ, nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
-  if (f == INVALID_HANDLE_VALUE) return false;
-  out.clear();
-  char buf[4096];
-  DWORD got = 0;
-  bool ok = true;
-  while ((ok = ReadFile(f, buf, sizeof buf, &got, nullptr) != FALSE) && got > 0) {
-    out.append(buf, got);
-    if (out.size() > 1024 * 1024) {
-      ok = false;
-      break;
-    }
-  }
-  SecureZeroMemory(buf, sizeof buf);
-  CloseHandle(f);
-  return ok;
-}
-
 const char* scenarioText(Scenario s) { return scenarioName(s); }
 
 int serve(bool console) {
@@ -126,7 +107,7 @@ int serve(bool console) {
   std::string token;
   if (!config.tokenFile.empty()) {
     std::string raw;
-    if (!readFile(config.tokenFile, raw)) {
+    if (!readWholeFile(config.tokenFile, raw, 1024 * 1024)) {
       events.report(GH_EVENT_CONFIG_ERROR, {"TokenFile: cannot read " + config.tokenFile});
       setState(SERVICE_STOPPED, 2);
       return 2;
@@ -145,7 +126,7 @@ int serve(bool console) {
   std::vector<std::string> caDer;
   if (!config.caFile.empty()) {
     std::string pem;
-    if (!readFile(config.caFile, pem) || (caDer = pemCertificates(pem)).empty()) {
+    if (!readWholeFile(config.caFile, pem, 1024 * 1024) || (caDer = pemCertificates(pem)).empty()) {
       events.report(GH_EVENT_CONFIG_ERROR, {"CaFile: cannot read a PEM certificate from " + config.caFile});
       setState(SERVICE_STOPPED, 4);
       return 2;

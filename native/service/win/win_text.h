@@ -1,4 +1,4 @@
-// Small Windows helpers of the service: UTF-8 <-> UTF-16 and Windows error texts.
+// Small Windows helpers of the service: UTF-8 <-> UTF-16, Windows error texts, whole files.
 #pragma once
 
 #ifndef WIN32_LEAN_AND_MEAN
@@ -31,6 +31,32 @@ inline std::string windowsError(const char* what, DWORD code) {
   }
   if (buf != nullptr) LocalFree(buf);
   return std::string(what) + ": " + (text.empty() ? "Windows error" : text) + " (" + std::to_string(code) + ")";
+}
+
+/// Reads a whole file of at most `maxBytes` into `out` (the read buffer is wiped: tokens pass
+/// here). False when it cannot be opened or read, or is longer; `error` gets the Windows error
+/// of the open (0 when the open worked).
+inline bool readWholeFile(const std::string& path, std::string& out, std::size_t maxBytes, DWORD* error = nullptr) {
+  out.clear();
+  if (error != nullptr) *error = 0;
+  HANDLE f = CreateFileW(wide(path).c_str(), GENERIC_READ, FILE_SHARE_READ, nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
+  if (f == INVALID_HANDLE_VALUE) {
+    if (error != nullptr) *error = GetLastError();
+    return false;
+  }
+  char buf[4096];
+  DWORD got = 0;
+  bool ok = true;
+  while ((ok = ReadFile(f, buf, sizeof buf, &got, nullptr) != FALSE) && got > 0) {
+    out.append(buf, got);
+    if (out.size() > maxBytes) {
+      ok = false;
+      break;
+    }
+  }
+  SecureZeroMemory(buf, sizeof buf);
+  CloseHandle(f);
+  return ok;
 }
 
 }  // namespace gatehouse::service
