@@ -154,7 +154,7 @@ export function createAccounting(deps: AccountingDeps): Accounting {
     const key = RequestCache.key(address, port, packet.identifier, packet.authenticator);
     const known = cache.get(key);
     if (known !== undefined) {
-      if (known.response !== undefined) send(known.response);
+      if (Buffer.isBuffer(known)) send(known);
       else if (known.exchange !== undefined) known.exchange.retransmit();
       else known.repeat = true;
       return;
