@@ -21,7 +21,7 @@ RUNC="$(command -v runc || echo /usr/sbin/runc)"
 podman_() { podman --runtime "$RUNC" "$@"; }
 start=$SECONDS
 IMAGE="localhost/gatehouse"
-SOURCES=(app bin migrations package.json package-lock.json tsconfig.json tsconfig.build.json appliance/versions.env appliance/lib appliance/container scripts/build-container.sh)
+SOURCES=(app bin migrations package.json package-lock.json tsconfig.json tsconfig.build.json scripts/bundle.mjs appliance/versions.env appliance/lib appliance/container scripts/build-container.sh)
 fingerprint="$(gh_fingerprint "${SOURCES[@]}")"
 # --if-changed: nothing to do when the image in podman's store was built from these sources.
 if [ "${1:-}" = "--if-changed" ] && podman_ image exists "$IMAGE:$GH_VERSION" &&

@@ -24,7 +24,7 @@ gh_need debugfs e2fsprogs
 start=$SECONDS
 NAME="gatehouse-$GH_VERSION"
 DISK_GIB="${GATEHOUSE_VM_DISK_GIB:-8}"
-SOURCES=(app bin migrations package.json package-lock.json tsconfig.json tsconfig.build.json appliance/versions.env appliance/lib appliance/vm scripts/build-vm.sh)
+SOURCES=(app bin migrations package.json package-lock.json tsconfig.json tsconfig.build.json scripts/bundle.mjs appliance/versions.env appliance/lib appliance/vm scripts/build-vm.sh)
 fingerprint="$(gh_fingerprint "${SOURCES[@]}")"
 stamp="$GH_OUT/$NAME.source"
 if [ "${1:-}" = "--if-changed" ] && [ -f "$GH_OUT/$NAME.qcow2" ] && [ -f "$GH_OUT/$NAME.ova" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$fingerprint" ]; then

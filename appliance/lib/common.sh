@@ -208,6 +208,9 @@ gh_stage_app() {
   fi
   tar -C "$dest" -xf "$modules"
   exec {lock}>&-
+  # What bin/gatehouse runs: the compiled app bundled with its pure-ESM dependencies.
+  gh_log "esbuild: bundling Gatehouse"
+  (cd "$GH_ROOT" && node scripts/bundle.mjs "$dest/dist/app/cli/main.js" "$dest/dist/bundle") || gh_die "bundling failed"
   # Scripts that only make sense in a checkout.
   "$node/bin/node" -e "const f='$dest/package.json'; const p=JSON.parse(require('fs').readFileSync(f)); delete p.devDependencies; p.scripts={start:'bin/gatehouse serve'}; require('fs').writeFileSync(f, JSON.stringify(p, null, 2) + '\n')"
 }

@@ -1,0 +1,36 @@
+// The bundle that `bin/gatehouse` runs: the app compiled by tsc (dist/app) together with the
+// pure-ESM packages every start loads (drizzle-orm, hono, @hono/node-server), in a handful of files
+// under dist/bundle/. Loading some 250 separate modules (93 of ours, 113 of drizzle-orm's, hono's)
+// was about half of the time from start to the first RADIUS answer (issue 18's cold start, see
+// BENCHMARKS.md); the loader's resolve, read, compile and link per module is what one file saves.
+//
+// Every other dependency stays an ordinary import from node_modules, as before: better-sqlite3
+// (native), and the CommonJS or lazily loaded ones (pg, web-push, ldapts, undici, ...). A package
+// added to package.json is external unless it is named in BUNDLED. The code is not minified (the
+// names in a stack trace stay readable) and has no source map, whose reading would cost each start.
+//
+//   node scripts/bundle.mjs [ENTRY] [OUTDIR]   (defaults: dist/app/cli/main.js dist/bundle)
+import { build } from 'esbuild';
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const BUNDLED = new Set(['drizzle-orm', 'hono', '@hono/node-server']);
+const [entry = join(root, 'dist', 'app', 'cli', 'main.js'), outdir = join(root, 'dist', 'bundle')] = process.argv.slice(2);
+
+const { dependencies = {} } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const external = Object.keys(dependencies).filter((name) => !BUNDLED.has(name));
+// Chunk names carry a content hash: a stale chunk must not survive a rebuild.
+rmSync(outdir, { recursive: true, force: true });
+await build({
+  entryPoints: { main: entry },
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external,
+  logLevel: 'warning',
+});
