@@ -432,7 +432,7 @@ async function pendingOnly(started: number, out: Record<string, unknown>): Promi
 
 async function main(): Promise<void> {
   const started = performance.now();
-  if (!existsSync(GATEHOUSE) || !existsSync(join(HERE, '..', 'dist', 'app', 'cli', 'main.js'))) {
+  if (!existsSync(GATEHOUSE) || !existsSync(join(HERE, '..', 'dist', 'bundle', 'main.js'))) {
     throw new Error('dist/ is missing: run `npm run -s build` first (npm run bench does)');
   }
   mkdirSync(RESULTS, { recursive: true });

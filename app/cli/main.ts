@@ -83,13 +83,15 @@ function processIo(): CliIo {
 
 /**
  * How much V8 lets the old generation grow past what the last full collection kept, in percent.
- * Left to itself, V8 sizes this from the host's memory: on a machine with more than about 8 GB it
- * lets the heap reach up to four times its live size before collecting (measured: 512 MB of RSS
- * for 115 MB of live objects, 10,000 logins waiting on phones), while on the 2 GB VM image it
- * would use about 1.4. The appliance wants the same bounded footprint on every host, so `serve`
- * sets 1.4 here, before the heap has grown (this flag is read at every collection; it is not one
- * of the flags fixed when the heap is made). The cost is more frequent, shorter full collections:
- * BENCHMARKS.md has the figures. Node flags given on the command line win.
+ * Left to itself, V8 picks this factor from the host's memory and its own measurements: on a
+ * machine with more than about 8 GB it lets the heap reach up to four times its live size before
+ * collecting (measured: 512 MB of RSS for 115 MB of live objects, 10,000 logins waiting on phones),
+ * on the 2 GB VM image about 1.4 at most. The appliance wants the same footprint on every host, so
+ * `serve` fixes the factor at 1.4 here, before the heap has grown (V8 reads this flag at every
+ * collection; it is not one of those fixed when the heap is made). It also replaces the lower
+ * factors V8 uses when idle (down to 1.1), a few MB on an idle appliance. The cost under load is
+ * more frequent, shorter full collections: BENCHMARKS.md has the figures. A value given on node's
+ * command line wins (NODE_OPTIONS cannot carry this flag).
  */
 const HEAP_GROWING_PERCENT = 40;
 

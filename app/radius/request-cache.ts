@@ -45,10 +45,14 @@ export class RequestCache {
     return `${address}|${port}|${identifier}|${authenticator.toString('latin1')}`;
   }
 
-  /** The request being decided, or the answer a retransmission gets (a view into a slab). */
+  /**
+   * The request being decided, or the answer a retransmission gets: a copy, since a view would
+   * keep its whole slab alive for as long as the sender holds it (a RadSec peer that stops
+   * reading keeps every write queued). Only retransmissions come here.
+   */
   get(key: string): Entry | Buffer | undefined {
     const e = this.entries.get(key);
-    return typeof e === 'number' ? this.read(e) : e;
+    return typeof e === 'number' ? Buffer.from(this.read(e)) : e;
   }
 
   /** Remember a new request (not answered yet). */

@@ -160,7 +160,7 @@ gh_node() {
 gh_stage_app() {
   local dest="$1" node npm_cli
   node="$(gh_node)"
-  [ -x "$GH_ROOT/node_modules/.bin/tsc" ] || gh_die "run npm ci in the checkout first (the build compiles the TypeScript with its tsc)"
+  [ -x "$GH_ROOT/node_modules/.bin/tsc" ] && [ -x "$GH_ROOT/node_modules/.bin/esbuild" ] || gh_die "run npm ci in the checkout first (the build compiles the TypeScript with its tsc and bundles it with its esbuild)"
   gh_need g++ g++
   gh_need make make
   gh_need python3 python3
@@ -210,7 +210,7 @@ gh_stage_app() {
   exec {lock}>&-
   # What bin/gatehouse runs: the compiled app bundled with its pure-ESM dependencies.
   gh_log "esbuild: bundling Gatehouse"
-  (cd "$GH_ROOT" && node scripts/bundle.mjs "$dest/dist/app/cli/main.js" "$dest/dist/bundle") || gh_die "bundling failed"
+  (cd "$GH_ROOT" && "$node/bin/node" scripts/bundle.mjs "$dest/dist/app/cli/main.js" "$dest/dist/bundle") || gh_die "bundling failed"
   # Scripts that only make sense in a checkout.
   "$node/bin/node" -e "const f='$dest/package.json'; const p=JSON.parse(require('fs').readFileSync(f)); delete p.devDependencies; p.scripts={start:'bin/gatehouse serve'}; require('fs').writeFileSync(f, JSON.stringify(p, null, 2) + '\n')"
 }
