@@ -477,13 +477,11 @@ V('boots by UEFI: banner on the console, HTTPS /healthz with its fingerprint, co
     const uri = await serial.expect(/otpauth:\/\/totp\/\S*secret=([A-Z2-7]+)\S*/, 120_000);
     await serial.expect(/CONFIG-42/, 30_000);
     const seed = base32Decode(uri[1]!);
-    let res;
-    for (let i = 0; i < 5; i++) {
-      res = await runRadclient({ server: `127.0.0.1:${vm.radiusPort}`, secret: NAS, attrs: `User-Name = "alice"\nUser-Password = "alice-pw,${totp(seed, Date.now())}"\nMessage-Authenticator = 0x00`, timeoutSec: 5, retries: 1 });
-      if (res.replyCode !== undefined) break;
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-    assert.is(res!.replyCode, 'Access-Accept', `${res!.stdout}${res!.stderr}\n${serial.all().slice(-2000)}`);
+    // As after the join below: alice's code is sent once the appliance answers the new client at
+    // all (a login that uses no code), so a late first answer cannot spend the code of a retry.
+    await firstAnswer(vm.radiusPort, NAS, () => serial.all());
+    const res = await runRadclient({ server: `127.0.0.1:${vm.radiusPort}`, secret: NAS, attrs: `User-Name = "alice"\nUser-Password = "alice-pw,${totp(seed, Date.now())}"\nMessage-Authenticator = 0x00`, timeoutSec: 10, retries: 2 });
+    assert.is(res.replyCode, 'Access-Accept', `${res.stdout}${res.stderr}\n${serial.all().slice(-2000)}`);
     const wrong = await runRadclient({ server: `127.0.0.1:${vm.radiusPort}`, secret: NAS, attrs: 'User-Name = "alice"\nUser-Password = "alice-pw,000000"\nMessage-Authenticator = 0x00\nResponse-Packet-Type = Access-Reject', timeoutSec: 5, retries: 1 });
     assert.ok(wrong.replyCode === 'Access-Reject' || wrong.replyCode === 'Access-Challenge', `a wrong code is not accepted: ${wrong.replyCode}`);
     process.stdout.write(`  UEFI boot to a RADIUS login: ${Math.round((Date.now() - t0) / 1000)} s\n`);
@@ -518,17 +516,7 @@ V('boots by UEFI: banner on the console, HTTPS /healthz with its fingerprint, co
       assert.is(joined[2], '0', `gatehouse-join:\n${joined[1]}`);
       const node = /joined as node ([^\s;]+)/.exec(joined[1]!)?.[1];
       assert.match(node ?? '', /^gatehouse-[0-9a-f]{6}$/, 'a node name of its own, not the image\'s host name');
-      // The restarted service first answers a login that uses no code (a wrong password, rejected
-      // downstream): alice's code is sent only once it answers, since a code whose answer came
-      // after radclient gave up (the first queries on a cold PostgreSQL, under emulation) is used
-      // and a retry with it is refused as replayed.
-      let probe;
-      for (let i = 0; i < 30; i++) {
-        probe = await runRadclient({ server: `127.0.0.1:${vm.radiusPort}`, secret: NAS2, attrs: 'User-Name = "nobody"\nUser-Password = "not-the-password"\nMessage-Authenticator = 0x00\nResponse-Packet-Type = Access-Reject', timeoutSec: 3, retries: 1 });
-        if (probe.replyCode !== undefined) break;
-        await new Promise((r) => setTimeout(r, 2000));
-      }
-      assert.is(probe!.replyCode, 'Access-Reject', `the joined VM answers with the cluster's client secret:\n${serial.all().slice(-2000)}`);
+      await firstAnswer(vm.radiusPort, NAS2, () => serial.all());
       const res2 = await runRadclient({ server: `127.0.0.1:${vm.radiusPort}`, secret: NAS2, attrs: `User-Name = "alice"\nUser-Password = "alice-pw,${totp(clusterSeed, Date.now())}"\nMessage-Authenticator = 0x00`, timeoutSec: 10, retries: 2 });
       assert.is(res2.replyCode, 'Access-Accept', `a login with the cluster's client secret and seed through the joined VM:\n${serial.all().slice(-2000)}`);
       const nodes = (await pg.query('SELECT name FROM nodes', 'cluster')).rows.map((r: { name: string }) => r.name);
@@ -546,6 +534,22 @@ V('boots by UEFI: banner on the console, HTTPS /healthz with its fingerprint, co
     await fr.stop();
   }
 });
+
+/**
+ * Wait until the appliance answers a RADIUS client with this secret, through a login that uses no
+ * code (a wrong password, rejected downstream). A TOTP code is sent only then: a code whose answer
+ * comes after radclient gave up (a restarted service's first queries on a cold PostgreSQL, under
+ * emulation: seen) is used, and a retry with the same code is refused as replayed.
+ */
+async function firstAnswer(port: number, secret: string, serialOutput: () => string): Promise<void> {
+  let probe;
+  for (let i = 0; i < 30; i++) {
+    probe = await runRadclient({ server: `127.0.0.1:${port}`, secret, attrs: 'User-Name = "nobody"\nUser-Password = "not-the-password"\nMessage-Authenticator = 0x00\nResponse-Packet-Type = Access-Reject', timeoutSec: 3, retries: 1 });
+    if (probe.replyCode !== undefined) break;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  assert.is(probe!.replyCode, 'Access-Reject', `the appliance answers the client with its secret:\n${serialOutput().slice(-2000)}`);
+}
 
 V('boots by BIOS (SeaBIOS): GRUB from the MBR and the BIOS boot partition, up to the login prompt', async ({ dir }) => {
   const vm = await bootVm(dir, 'bios', 'bios');
