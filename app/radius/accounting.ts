@@ -152,13 +152,7 @@ export function createAccounting(deps: AccountingDeps): Accounting {
     if (packet.code !== Code.AccountingRequest) return drop(address, port, 'unsupported_code', client);
     if (!checkAccountingRequest(buf, packet, client.secret)) return drop(address, port, 'bad_authenticator', client, getString(packet.attributes, Attr.UserName));
     const key = RequestCache.key(address, port, packet.identifier, packet.authenticator);
-    const known = cache.get(key);
-    if (known !== undefined) {
-      if (Buffer.isBuffer(known)) send(known);
-      else if (known.exchange !== undefined) known.exchange.retransmit();
-      else known.repeat = true;
-      return;
-    }
+    if (cache.retransmitted(key, send)) return;
     const entry = cache.add(key);
     const status = STATUS[u32(packet.attributes, Attr.AcctStatusType) ?? 0] ?? 'other';
     deps.counters.inc('accounting_requests', status);

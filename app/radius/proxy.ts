@@ -305,14 +305,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     if (packet.code !== Code.AccessRequest) return drop(address, port, 'unsupported_code', client);
 
     const key = RequestCache.key(address, port, packet.identifier, packet.authenticator);
-    const known = cache.get(key);
-    if (known !== undefined) {
-      deps.counters.inc('retransmissions');
-      if (Buffer.isBuffer(known)) send(known);
-      else if (known.exchange !== undefined) known.exchange.retransmit();
-      else known.repeat = true;
-      return;
-    }
+    if (cache.retransmitted(key, send)) return deps.counters.inc('retransmissions');
     // Per-client rate limit (off by default): checked after the cache, so retransmissions of a
     // request already taken never count; a request over it is dropped unanswered and not cached,
     // so the client's own retry is judged afresh.

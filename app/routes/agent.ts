@@ -32,10 +32,10 @@ export interface AgentDeps {
 /** Offline sign-ins one report may carry. */
 export const MAX_OFFLINE_LOGONS = 100;
 
-/** The body of POST /offline-logons, or what is wrong with it. */
 /** How old an offline sign-in may be when reported (the longest window, and then some). */
 const OFFLINE_REPORT_MAX_AGE_MS = 31 * 86_400_000;
 
+/** The body of POST /offline-logons, or what is wrong with it. */
 export function parseOfflineLogons(body: unknown, now: number): { ok: true; logons: OfflineLogon[] } | { ok: false; message: string } {
   const list = typeof body === 'object' && body !== null ? (body as { logons?: unknown }).logons : undefined;
   if (!Array.isArray(list)) return { ok: false, message: 'expected {"logons": [...]}' };
