@@ -429,8 +429,9 @@ export function createEngine(d: EngineDeps): Engine {
     async decide(req) {
       // The policy rule for this user at this door decides first (and is named in the record).
       const rule = await d.policy?.().match(req.subject.name, req.origin.door === 'radius' ? req.view.client : undefined);
+      // Returned, not awaited, when no rule matched: a login waiting on a phone holds no frame here.
+      if (rule === undefined) return decideUnder(req, undefined);
       const v = await decideUnder(req, rule);
-      if (rule === undefined) return v;
       v.details = { ...v.details, policy: rule.name };
       return v.kind === 'accept' ? { ...v, rule } : v;
     },

@@ -165,6 +165,18 @@ function firstFactorOf(target: DownstreamTarget, answer: DownstreamAnswer): stri
 }
 
 /**
+ * A first factor's identity, worked out when asked. Made here, outside the request's functions,
+ * so that the closure keeps only the server and its answer alive while the login waits.
+ */
+function downstreamIdentity(target: DownstreamTarget, answer: DownstreamAnswer): () => string {
+  return () => firstFactorOf(target, answer);
+}
+
+function directoryIdentity(dn: string): () => string {
+  return () => `directory:${dn}`;
+}
+
+/**
  * A RADIUS login's origin, with the first factor's digest worked out only when a push join asks
  * for it. A class rather than an object literal with a getter: V8 keeps such a literal in
  * dictionary mode, about 0.5 KB more for every login waiting on a phone.
@@ -272,7 +284,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     deps.counters.inc('packets');
     const address = normalizeAddress(rawAddress);
     const client = via !== undefined ? via.client : deps.clients().lookup(address);
-    const send = via !== undefined ? (b: Buffer) => via.send(b) : (b: Buffer) => deps.send(b, port, address);
+    const send = replyPath(via, address, port);
     if (client === undefined) return drop(address, port, 'unknown_client', undefined);
     if (closing) return;
     let packet: RadiusPacket;
@@ -306,80 +318,138 @@ export function createProxy(deps: ProxyDeps): Proxy {
 
     const key = RequestCache.key(address, port, packet.identifier, packet.authenticator);
     if (cache.retransmitted(key, send)) return deps.counters.inc('retransmissions');
+    const sentName = getString(packet.attributes, Attr.UserName);
     // Per-client rate limit (off by default): checked after the cache, so retransmissions of a
     // request already taken never count; a request over it is dropped unanswered and not cached,
     // so the client's own retry is judged afresh.
     const perSecond = deps.settings().clientRateLimit;
     if (perSecond > 0 && !clientBuckets.take(client.cidr.text, deps.now(), perSecond, clientBurst(perSecond))) {
-      return drop(address, port, 'rate_limited', client, getString(packet.attributes, Attr.UserName));
+      return drop(address, port, 'rate_limited', client, sentName);
     }
     deps.counters.inc('requests');
-    const slot = deps.counters.clients.request(client.name);
-    const entry = cache.add(key);
+    const a = new Answer(client, packet, address, port, send, key, cache.add(key), received, deps.counters.clients.request(client.name), sentName);
     // The packet's attribute values are views into `buf`, which stays alive with them.
-    authenticate(client, packet, address, port, send, key, entry, received, slot).catch(async (e: unknown) => {
-      // Nothing was answered (an answer is sent only after its audit record is written): the
-      // client retries, and its retransmission starts afresh. This is also the path when the
-      // store cannot be written (busy, disk full): fail closed rather than answer unaudited.
-      cache.forget(key);
-      deps.counters.inc('errors', 'internal');
-      deps.log.error('request failed', { error: (e as Error).message, source: `${address}:${port}` });
-      try {
-        await deps.audit.record({ event: 'radius.auth', outcome: 'error', reason: 'internal_error', source: `${address}:${port}`, client: client.name, username: getString(packet.attributes, Attr.UserName) ?? null });
-      } catch {
-        // The store is what failed; the log line above is all there is.
-      }
-    });
+    authenticate(a, packet).catch((e: unknown) => failed(a, e));
   }
 
-  /** `received`: when the packet came in (the latency clock); `slot`: the client's counters. */
-  async function authenticate(client: RadiusClient, packet: RadiusPacket, address: string, port: number, send: (b: Buffer) => void, key: string, entry: Entry, received: number, slot: ClientSlot): Promise<void> {
-    const source = `${address}:${port}`;
-    const sentName = getString(packet.attributes, Attr.UserName);
-    const callingStationId = getString(packet.attributes, Attr.CallingStationId);
-    const proxyState = proxyStateOf(packet.attributes);
-    const details: AuditDetails = { packetId: packet.identifier, authMethod: authMethod(packet.attributes) };
-    if (callingStationId !== undefined) details.callingStationId = callingStationId;
-    let auditName = sentName ?? null;
+  /** A packet's way back: the UDP socket it came in on, or its RadSec connection. */
+  function replyPath(via: Via | undefined, address: string, port: number): (b: Buffer) => void {
+    return via !== undefined ? (b) => via.send(b) : (b) => deps.send(b, port, address);
+  }
 
-    const finish = (v: Reply): void => {
-      const response = encodeResponse(v.code, packet.identifier, packet.authenticator, v.attributes, client.secret, true);
-      entry.exchange = undefined;
-      // The answer leaves only once its audit record is committed (batched with the others of
-      // this turn), so an answered request always has one. If the store cannot be written,
-      // nothing is answered or cached: the client's retransmission starts afresh.
-      deps.audit.commit({ event: 'radius.auth', outcome: v.outcome, reason: v.reason, username: auditName, source, client: client.name, details: { ...details, ...v.details } }, v.commit).then(
+  /**
+   * A request that failed inside: nothing was answered (an answer is sent only after its audit
+   * record is written), so the client retries, and its retransmission starts afresh. This is also
+   * the path when the store cannot be written (busy, disk full): fail closed rather than answer
+   * unaudited.
+   */
+  async function failed(a: Answer, e: unknown): Promise<void> {
+    cache.forget(a.key);
+    deps.counters.inc('errors', 'internal');
+    deps.log.error('request failed', { error: (e as Error).message, source: a.source });
+    try {
+      await deps.audit.record({ event: 'radius.auth', outcome: 'error', reason: 'internal_error', source: a.source, client: a.client.name, username: a.sentName ?? null });
+    } catch {
+      // The store is what failed; the log line above is all there is.
+    }
+  }
+
+  /**
+   * One request's way to its answer, and all that a login keeps of its request while it waits on
+   * the second factor: a phone may take minutes, and thousands of logins may wait at once, so not
+   * the packet and its attributes (about 1 KB each), only what the answer is built and recorded
+   * from. Nothing a login keeps while it waits is made inside authenticate(), whose frame (with the
+   * packet) is gone by then.
+   */
+  class Answer {
+    /** The name the audit record carries: the one sent, then the canonical one once known. */
+    username: string | null;
+    readonly details: AuditDetails;
+    /** Proxy-State attributes, sent back as they came (RFC 2865). */
+    readonly proxyState: Attribute[];
+    readonly identifier: number;
+    readonly authenticator: Buffer;
+    /** `address:port`, as the audit records name a source. */
+    readonly source: string;
+
+    constructor(
+      readonly client: RadiusClient,
+      packet: RadiusPacket,
+      readonly address: string,
+      private readonly port: number,
+      private readonly send: (b: Buffer) => void,
+      readonly key: string,
+      readonly entry: Entry,
+      /** When the packet came in (the latency clock). */
+      private readonly received: number,
+      /** The client's counters. */
+      private readonly slot: ClientSlot,
+      readonly sentName: string | undefined,
+    ) {
+      this.source = `${address}:${port}`;
+      this.identifier = packet.identifier;
+      this.authenticator = packet.authenticator;
+      this.username = sentName ?? null;
+      this.proxyState = proxyStateOf(packet.attributes);
+      this.details = { packetId: packet.identifier, authMethod: authMethod(packet.attributes) };
+    }
+
+    /**
+     * Answer the client. The answer leaves only once its audit record is committed (batched with
+     * the others of this turn), so an answered request always has one. If the store cannot be
+     * written, nothing is answered or cached: the client's retransmission starts afresh.
+     */
+    finish(v: Reply): void {
+      const response = encodeResponse(v.code, this.identifier, this.authenticator, v.attributes, this.client.secret, true);
+      this.entry.exchange = undefined;
+      deps.audit.commit({ event: 'radius.auth', outcome: v.outcome, reason: v.reason, username: this.username, source: this.source, client: this.client.name, details: { ...this.details, ...v.details } }, v.commit).then(
         () => {
-          cache.answered(key, entry, response, deps.now());
+          cache.answered(this.key, this.entry, response, deps.now());
           deps.counters.inc(v.outcome === 'accept' ? 'accepts' : v.outcome === 'reject' ? 'rejects' : 'challenges', v.reason);
-          send(response);
-          if (entry.repeat) send(response);
-          deps.counters.latency.observe('radius', received);
-          deps.counters.clients.answered(slot, v.outcome);
+          this.send(response);
+          if (this.entry.repeat) this.send(response);
+          deps.counters.latency.observe('radius', this.received);
+          deps.counters.clients.answered(this.slot, v.outcome);
         },
         (e: unknown) => {
-          cache.forget(key);
+          cache.forget(this.key);
           deps.counters.inc('errors', 'audit_write');
-          deps.log.error('audit write failed; request not answered', { error: (e as Error).message, source });
+          deps.log.error('audit write failed; request not answered', { error: (e as Error).message, source: this.source });
         },
       );
-    };
-    const reject = (reason: RadiusRejectReason, extra?: AuditDetails): Reply => ({
-      code: Code.AccessReject,
-      attributes: [...textAttributes(Attr.ReplyMessage, MESSAGES[reason]), ...proxyState],
-      outcome: 'reject',
-      reason,
-      ...(extra ? { details: extra } : {}),
-    });
+    }
 
-    if (sentName === undefined || sentName === '') return finish(reject('no_user_name'));
+    reject(reason: RadiusRejectReason, extra?: AuditDetails): Reply {
+      return {
+        code: Code.AccessReject,
+        attributes: [...textAttributes(Attr.ReplyMessage, MESSAGES[reason]), ...this.proxyState],
+        outcome: 'reject',
+        reason,
+        ...(extra ? { details: extra } : {}),
+      };
+    }
+
+    /** Forget the request unanswered and drop it (a packet found broken only now). */
+    dropMalformed(): void {
+      cache.forget(this.key);
+      drop(this.address, this.port, 'malformed', this.client, this.sentName);
+    }
+  }
+
+  /** The first factor, then (secondFactor) the second: what the request gets as its answer. */
+  async function authenticate(a: Answer, packet: RadiusPacket): Promise<void> {
+    const { client, sentName, details } = a;
+    const callingStationId = getString(packet.attributes, Attr.CallingStationId);
+    if (callingStationId !== undefined) details.callingStationId = callingStationId;
+
+    if (sentName === undefined || sentName === '') return a.finish(a.reject('no_user_name'));
     // EAP: the outer identity is often anonymous and says nothing about the person; the second
     // factor is for the inner identity the server names in its Access-Accept (see below).
     const eap = getAttr(packet.attributes, Attr.EapMessage) !== undefined;
     let subject = await deps.engine.subject(sentName);
-    if (!subject.ok && !eap) return finish(reject('bad_user_name', { message: subject.problem }));
+    if (!subject.ok && !eap) return a.finish(a.reject('bad_user_name', { message: subject.problem }));
     if (subject.ok) {
-      auditName = subject.name;
+      a.username = subject.name;
       if (subject.sent !== subject.name) details.sentUsername = subject.sent;
     }
 
@@ -387,11 +457,8 @@ export function createProxy(deps: ProxyDeps): Proxy {
     const state = getAttr(packet.attributes, Attr.State);
     if (subject.ok && state !== undefined && challenges.isOurs(state)) {
       const code = codeOf(packet, client);
-      if (code === undefined) {
-        cache.forget(key);
-        return drop(address, port, 'malformed', client, sentName);
-      }
-      return finish(await answerChallenge(client, packet, subject, state, code, proxyState, reject, source, callingStationId));
+      if (code === undefined) return a.dropMalformed();
+      return answerChallenge(a, subject, state, code, nasIdentity(packet.attributes), callingStationId);
     }
 
     let password: Buffer | undefined;
@@ -401,8 +468,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
         password = unhidePassword(hidden, client.secret, packet.authenticator);
       } catch (e) {
         if (!(e instanceof CryptoError)) throw e;
-        cache.forget(key);
-        return drop(address, port, 'malformed', client, sentName);
+        return a.dropMalformed();
       }
     }
 
@@ -416,20 +482,20 @@ export function createProxy(deps: ProxyDeps): Proxy {
     let first: FirstFactorPass;
     if ((client.firstFactor ?? settings.firstFactor) === 'directory') {
       details.firstFactor = 'directory';
-      if (!subject.ok) return finish(reject('directory_needs_pap'));
-      const checked = await checkWithDirectory(subject.name, password, appended);
+      if (!subject.ok) return a.finish(a.reject('directory_needs_pap'));
+      const checked = await checkWithDirectory(a, subject.name, password, appended);
       password?.fill(0);
-      if (!checked.ok) return finish(checked.reply);
+      if (!checked.ok) return a.finish(checked.reply);
       first = checked.pass;
     } else {
       const route = deps.route(sentName);
       if (route.realm !== undefined) details.realm = route.realm;
-      if (route.pool === undefined || route.pool.servers.length === 0) return finish(reject('no_downstream', route.realm !== undefined ? { message: `realm ${route.realm}: no servers in pool ${route.pool?.name ?? '(missing)'}` } : undefined));
+      if (route.pool === undefined || route.pool.servers.length === 0) return a.finish(a.reject('no_downstream', route.realm !== undefined ? { message: `realm ${route.realm}: no servers in pool ${route.pool?.name ?? '(missing)'}` } : undefined));
       const preferred = state !== undefined ? stickyStates.get(state, deps.now()) : undefined;
-      let asked = await askDownstream(route.pool, route.rewrite, preferred, packet, client, appended?.password ?? password, entry, key, source, auditName, details);
+      let asked = await askDownstream(a, route.pool, route.rewrite, preferred, packet, appended?.password ?? password);
       let code = appended?.code;
       if (asked !== undefined && appended !== undefined && asked.answer.packet.code === Code.AccessReject) {
-        asked = await askDownstream(route.pool, route.rewrite, preferred, packet, client, password, entry, key, source, auditName, details);
+        asked = await askDownstream(a, route.pool, route.rewrite, preferred, packet, password);
         code = undefined;
       }
       password?.fill(0);
@@ -437,14 +503,14 @@ export function createProxy(deps: ProxyDeps): Proxy {
       const { answer, server } = asked;
       details.downstream = server.name;
       const fromDownstream = { secret: server.secret, authenticator: answer.requestAuthenticator };
-      const replyAttrs = clientResponseAttributes(answer.packet.attributes, fromDownstream, { secret: client.secret, authenticator: packet.authenticator }, proxyState, salt);
+      const replyAttrs = clientResponseAttributes(answer.packet.attributes, fromDownstream, { secret: client.secret, authenticator: packet.authenticator }, a.proxyState, salt);
       if (answer.packet.code === Code.AccessReject) {
-        return finish({ code: Code.AccessReject, attributes: replyAttrs, outcome: 'reject', reason: 'downstream_reject' });
+        return a.finish({ code: Code.AccessReject, attributes: replyAttrs, outcome: 'reject', reason: 'downstream_reject' });
       }
       if (answer.packet.code === Code.AccessChallenge) {
         const issued = getAttr(answer.packet.attributes, Attr.State);
         if (issued !== undefined) stickyStates.set(issued, server.name, deps.now());
-        return finish({ code: Code.AccessChallenge, attributes: replyAttrs, outcome: 'challenge', reason: 'downstream_challenge' });
+        return a.finish({ code: Code.AccessChallenge, attributes: replyAttrs, outcome: 'challenge', reason: 'downstream_challenge' });
       }
       if (eap) {
         // The person is the inner identity the server names in its Accept (PEAP, TTLS); the
@@ -452,32 +518,36 @@ export function createProxy(deps: ProxyDeps): Proxy {
         const inner = getString(answer.packet.attributes, Attr.UserName);
         if (inner !== undefined && inner !== '') {
           const innerSubject = await deps.engine.subject(inner);
-          if (!innerSubject.ok) return finish(reject('bad_user_name', { message: innerSubject.problem, sentUsername: sentName }));
+          if (!innerSubject.ok) return a.finish(a.reject('bad_user_name', { message: innerSubject.problem, sentUsername: sentName }));
           subject = innerSubject;
-          auditName = subject.name;
+          a.username = subject.name;
           details.sentUsername = sentName;
         } else if (settings.eapInnerIdentity === 'required' || !subject.ok) {
-          return finish(reject('eap_no_identity', { message: 'the Access-Accept names no inner identity (User-Name); --eap-inner-identity required' }));
+          return a.finish(a.reject('eap_no_identity', { message: 'the Access-Accept names no inner identity (User-Name); --eap-inner-identity required' }));
         }
       }
-      const downstreamAnswer = answer;
-      first = { code, replyAttrs, accepted: { attributes: answer.packet.attributes, secret: server.secret, authenticator: answer.requestAuthenticator }, identity: () => firstFactorOf(server, downstreamAnswer) };
+      first = { code, replyAttrs, accepted: { attributes: answer.packet.attributes, secret: server.secret, authenticator: answer.requestAuthenticator }, identity: downstreamIdentity(server, answer) };
     }
-    if (!subject.ok) return finish(reject('bad_user_name', { message: subject.problem }));
-    const person = subject;
+    if (!subject.ok) return a.finish(a.reject('bad_user_name', { message: subject.problem }));
+    // Returned, not awaited: this frame, with the packet, is let go while the second factor waits.
+    return secondFactor(a, subject, first, new RadiusOrigin(a.address, nasIdentity(packet.attributes), callingStationId ?? '', first.identity), eap, settings);
+  }
 
-    // The password is right. Now the second factor.
+  /** The password is right: now the second factor, and the answer it decides. */
+  async function secondFactor(a: Answer, person: KnownSubject, first: FirstFactorPass, origin: RadiusOrigin, eap: boolean, settings: Readonly<Settings>): Promise<void> {
+    const client = a.client;
+    const station = a.details.callingStationId;
     const verdict = await deps.engine.decide({
       subject: person,
       ...(first.code !== undefined ? { code: { text: first.code, how: 'appended' as const } } : {}),
-      origin: new RadiusOrigin(address, nasIdentity(packet.attributes), callingStationId ?? '', first.identity),
-      push: { title: settings.messageTitle, description: settings.messageDescription, fingerprint: callingStationId !== undefined ? `${client.name} from ${callingStationId}` : client.name },
-      view: { client: client.name, station: callingStationId },
-      audit: { source, client: client.name },
+      origin,
+      push: { title: settings.messageTitle, description: settings.messageDescription, fingerprint: station !== undefined ? `${client.name} from ${station}` : client.name },
+      view: { client: client.name, station },
+      audit: { source: a.source, client: client.name },
       // EAP has no text prompt: no number to type, and no code challenge (below).
       ...(settings.pushNumberMatching === 'yes' && !eap ? { numberMatching: 'type' as const } : {}),
     });
-    if (verdict.kind === 'code_required' && eap) return finish(reject('eap_needs_push', { ...verdict.details, factor: 'totp' }));
+    if (verdict.kind === 'code_required' && eap) return a.finish(a.reject('eap_needs_push', { ...verdict.details, factor: 'totp' }));
     if (verdict.kind === 'code_required') {
       const number = verdict.reason === 'push_number_challenge';
       const st = await challenges.issue({
@@ -489,43 +559,42 @@ export function createProxy(deps: ProxyDeps): Proxy {
         downstreamAuthenticator: first.accepted.authenticator,
         ...(number ? { pushTicket: verdict.ticket } : {}),
       });
-      return finish({
+      return a.finish({
         code: Code.AccessChallenge,
-        attributes: [...textAttributes(Attr.ReplyMessage, MESSAGES[number ? 'number_required' : 'code_required']), { type: Attr.State, value: st }, ...proxyState],
+        attributes: [...textAttributes(Attr.ReplyMessage, MESSAGES[number ? 'number_required' : 'code_required']), { type: Attr.State, value: st }, ...a.proxyState],
         outcome: 'challenge',
         reason: verdict.reason,
         details: verdict.details,
       });
     }
-    return finish(translate(verdict, first.replyAttrs, reject));
+    return a.finish(translate(verdict, first.replyAttrs, a));
+  }
 
-    /**
-     * The password checked by binding to the directory as the user (PAP only: CHAP and MS-CHAP
-     * carry no password to bind with). An appended code is split off first, as downstream.
-     */
-    async function checkWithDirectory(name: string, pw: Buffer | undefined, split: { password: Buffer; code: string } | undefined): Promise<{ ok: true; pass: FirstFactorPass } | { ok: false; reply: Reply }> {
-      if (pw === undefined) return { ok: false, reply: reject('directory_needs_pap') };
-      const dir = deps.directory();
-      if (!dir.ok) return { ok: false, reply: reject('no_directory', { message: dir.problem }) };
-      let result = await dir.directory.checkPassword(name, (split?.password ?? pw).toString('utf8'));
-      let code = split?.code;
-      if (!result.ok && result.reason === 'wrong_password' && split !== undefined) {
-        result = await dir.directory.checkPassword(name, pw.toString('utf8'));
-        code = undefined;
-      }
-      if (!result.ok) {
-        if (result.reason === 'disabled' || result.reason === 'not_found') await deps.onDirectoryAccount(name, result.reason === 'disabled' ? 'disabled' : 'removed');
-        const shown = DIRECTORY_REFUSALS[result.reason];
-        return { ok: false, reply: { code: Code.AccessReject, attributes: [...textAttributes(Attr.ReplyMessage, MESSAGES[shown]), ...proxyState], outcome: 'reject', reason: `directory_${result.reason}`, details: { message: result.detail } } };
-      }
-      const dn = result.user.dn;
-      return { ok: true, pass: { code, replyAttrs: [...proxyState], accepted: { attributes: [], secret: client.secret, authenticator: packet.authenticator }, identity: () => `directory:${dn}` } };
+  /**
+   * The password checked by binding to the directory as the user (PAP only: CHAP and MS-CHAP
+   * carry no password to bind with). An appended code is split off first, as downstream.
+   */
+  async function checkWithDirectory(a: Answer, name: string, pw: Buffer | undefined, split: { password: Buffer; code: string } | undefined): Promise<{ ok: true; pass: FirstFactorPass } | { ok: false; reply: Reply }> {
+    if (pw === undefined) return { ok: false, reply: a.reject('directory_needs_pap') };
+    const dir = deps.directory();
+    if (!dir.ok) return { ok: false, reply: a.reject('no_directory', { message: dir.problem }) };
+    let result = await dir.directory.checkPassword(name, (split?.password ?? pw).toString('utf8'));
+    let code = split?.code;
+    if (!result.ok && result.reason === 'wrong_password' && split !== undefined) {
+      result = await dir.directory.checkPassword(name, pw.toString('utf8'));
+      code = undefined;
     }
+    if (!result.ok) {
+      if (result.reason === 'disabled' || result.reason === 'not_found') await deps.onDirectoryAccount(name, result.reason === 'disabled' ? 'disabled' : 'removed');
+      const shown = DIRECTORY_REFUSALS[result.reason];
+      return { ok: false, reply: { code: Code.AccessReject, attributes: [...textAttributes(Attr.ReplyMessage, MESSAGES[shown]), ...a.proxyState], outcome: 'reject', reason: `directory_${result.reason}`, details: { message: result.detail } } };
+    }
+    return { ok: true, pass: { code, replyAttrs: [...a.proxyState], accepted: { attributes: [], secret: a.client.secret, authenticator: a.authenticator }, identity: directoryIdentity(result.user.dn) } };
   }
 
   /** The engine's accept or reject as a RADIUS answer. */
-  function translate(v: Exclude<EngineVerdict, { kind: 'code_required' }>, acceptAttributes: Attribute[], reject: (reason: RadiusRejectReason, extra?: AuditDetails) => Reply): Reply {
-    if (v.kind === 'reject') return reject(v.reason, v.details);
+  function translate(v: Exclude<EngineVerdict, { kind: 'code_required' }>, acceptAttributes: Attribute[], a: Answer): Reply {
+    if (v.kind === 'reject') return a.reject(v.reason, v.details);
     // The policy rule's reply attributes (checked when the rule was stored), after the first factor's.
     const extra = v.rule !== undefined && v.rule.replyAttributes !== '' ? replyAttributesOf(v.rule.replyAttributes) : [];
     return { code: Code.AccessAccept, attributes: extra.length > 0 ? [...acceptAttributes, ...extra] : acceptAttributes, outcome: 'accept', reason: v.reason, details: v.details, ...(v.commit ? { commit: v.commit } : {}) };
@@ -536,7 +605,8 @@ export function createProxy(deps: ProxyDeps): Proxy {
    * the first within the pool's response window); undefined (and audited, and forgotten) when none
    * answers. `rewrite`: the User-Name the realm sends downstream.
    */
-  async function askDownstream(pool: PoolSpec, rewrite: string | undefined, preferred: string | undefined, packet: RadiusPacket, client: RadiusClient, password: Buffer | undefined, entry: Entry, key: string, source: string, username: string | null, details: AuditDetails): Promise<{ answer: DownstreamAnswer; server: DownstreamTarget } | undefined> {
+  async function askDownstream(a: Answer, pool: PoolSpec, rewrite: string | undefined, preferred: string | undefined, packet: RadiusPacket, password: Buffer | undefined): Promise<{ answer: DownstreamAnswer; server: DownstreamTarget } | undefined> {
+    const { client, entry } = a;
     const settings = deps.settings();
     const plan = deps.pools.plan(pool, preferred);
     let failure: { error: DownstreamError; server: DownstreamTarget } | undefined;
@@ -565,9 +635,9 @@ export function createProxy(deps: ProxyDeps): Proxy {
     if (failure === undefined) throw new Error(`pool ${pool.name} has no servers`);
     // No answer to the client: it retries (or fails over to another server), and since the
     // entry is forgotten, its retransmission is forwarded afresh.
-    cache.forget(key);
+    cache.forget(a.key);
     deps.counters.inc('errors', `downstream_${failure.error.reason}`);
-    await deps.audit.record({ event: 'radius.auth', outcome: 'error', reason: `downstream_${failure.error.reason}`, username, source, client: client.name, details: { ...details, downstream: failure.server.name, message: failure.error.message } });
+    await deps.audit.record({ event: 'radius.auth', outcome: 'error', reason: `downstream_${failure.error.reason}`, username: a.username, source: a.source, client: client.name, details: { ...a.details, downstream: failure.server.name, message: failure.error.message } });
     return undefined;
   }
 
@@ -591,35 +661,30 @@ export function createProxy(deps: ProxyDeps): Proxy {
     return { matches: () => false };
   }
 
-  async function answerChallenge(
-    client: RadiusClient,
-    packet: RadiusPacket,
-    subject: KnownSubject,
-    state: Buffer,
-    code: { text: string } | { matches(code: string): boolean },
-    proxyState: Attribute[],
-    reject: (reason: RadiusRejectReason, extra?: AuditDetails) => Reply,
-    source: string,
-    callingStationId: string | undefined,
-  ): Promise<Reply> {
+  /**
+   * The answer to one of our own challenges: a TOTP code, or the number the phone shows (then the
+   * login waits here for the phone's decision, holding only `a` and what the answer needs).
+   */
+  async function answerChallenge(a: Answer, subject: KnownSubject, state: Buffer, code: { text: string } | { matches(code: string): boolean }, nas: string, callingStationId: string | undefined): Promise<void> {
+    const client = a.client;
     const found = await challenges.take(state);
-    if (!found.found) return reject('state_expired', { factor: 'totp' });
+    if (!found.found) return a.finish(a.reject('state_expired', { factor: 'totp' }));
     const ch = found.challenge;
     const totp: AuditDetails = { factor: ch.pushTicket !== undefined ? 'push' : 'totp' };
     // The State is bound to the client and the user it was issued to.
-    if (ch.client !== client.cidr.text || ch.username !== subject.name) return reject('state_mismatch', totp);
+    if (ch.client !== client.cidr.text || ch.username !== subject.name) return a.finish(a.reject('state_mismatch', totp));
     const verdict = await deps.engine.decide({
       subject,
       // The answer is the number the phone shows (number matching), or a TOTP code.
       ...(ch.pushTicket !== undefined ? { numberAnswer: { ...code, ticket: ch.pushTicket } } : { code: { ...code, how: 'challenge' as const } }),
-      origin: { door: 'radius', source: client.cidr.text, nas: nasIdentity(packet.attributes), station: callingStationId ?? '', firstFactor: '' },
+      origin: { door: 'radius', source: client.cidr.text, nas, station: callingStationId ?? '', firstFactor: '' },
       push: { title: '', description: '', fingerprint: '' },
       view: { client: client.name, station: callingStationId },
-      audit: { source, client: client.name },
+      audit: { source: a.source, client: client.name },
     });
-    if (verdict.kind === 'code_required') return reject('totp_wrong', totp);
-    const attributes = clientResponseAttributes(ch.downstreamAttributes, { secret: ch.downstreamSecret, authenticator: ch.downstreamAuthenticator }, { secret: client.secret, authenticator: packet.authenticator }, proxyState, salt);
-    return translate(verdict, attributes, reject);
+    if (verdict.kind === 'code_required') return a.finish(a.reject('totp_wrong', totp));
+    const attributes = clientResponseAttributes(ch.downstreamAttributes, { secret: ch.downstreamSecret, authenticator: ch.downstreamAuthenticator }, { secret: client.secret, authenticator: a.authenticator }, a.proxyState, salt);
+    a.finish(translate(verdict, attributes, a));
   }
 
   return {
