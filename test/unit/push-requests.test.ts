@@ -50,6 +50,30 @@ R('a request expires at its TTL; aborting (Gatehouse stopping) ends it as unreac
   assert.is(reqs.size(), 0);
 });
 
+R('requests with different TTLs expire each at its own, in that order, under one timer; one decided first is not expired later', async () => {
+  const reqs = createPushRequests();
+  const ended: string[] = [];
+  const open = (name: string, ttl: number) => {
+    const r = reqs.open(name, { username: name, ...REQ }, ttl, ending.signal);
+    void r.outcome.then((o) => ended.push(`${name} ${o.kind}`));
+    return r;
+  };
+  const t0 = performance.now();
+  open('slow', 120);
+  const decided = open('decided', 20);
+  open('fast', 40);
+  open('middle', 80);
+  assert.ok(reqs.decide(decided.request.id, 'approve'));
+  const fast = reqs.forUser('fast')[0]!;
+  while (reqs.size() > 0) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(performance.now() - t0 >= 120, 'not before the longest TTL');
+  assert.equal(ended, ['decided approved', 'fast expired', 'middle expired', 'slow expired']);
+  assert.not.ok(reqs.decide(fast.id, 'approve'), 'an expired request cannot be decided');
+  // Once none was open the timer went; a new request still expires.
+  const again = open('again', 10);
+  assert.equal(await again.outcome, { kind: 'expired' });
+});
+
 R('many requests on one signal: one abort ends every open one; those decided before are untouched; the signal can be used again', async () => {
   const reqs = createPushRequests();
   const stop = new AbortController();

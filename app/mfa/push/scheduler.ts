@@ -12,6 +12,7 @@
 // injected clock (tests drive it; main passes the real one).
 import type { ApprovalRequest, FactorOutcome } from '../factor.js';
 import { createBody, createUrl, endOfTtl, interpretCreate, interpretPoll, pollBase, type CallResult, type PushSettings } from './api.js';
+import { DueHeap } from '../../lib/due-heap.js';
 import { Call, createTransport, type Transport } from './transport.js';
 
 export interface Clock {
@@ -129,45 +130,6 @@ class SignalGroup {
   }
 }
 
-/** A binary min-heap of waiting jobs by the time of their next poll. */
-class DueHeap {
-  private readonly items: Job[] = [];
-  peek(): Job | undefined {
-    return this.items[0];
-  }
-  push(job: Job): void {
-    const a = this.items;
-    let i = a.length;
-    a.push(job);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (a[p]!.dueAt <= job.dueAt) break;
-      a[i] = a[p]!;
-      i = p;
-    }
-    a[i] = job;
-  }
-  pop(): Job | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (top === undefined || last === undefined || a.length === 0) return top;
-    let i = 0;
-    const n = a.length;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && a[r]!.dueAt < a[l]!.dueAt ? r : l;
-      if (a[c]!.dueAt >= last.dueAt) break;
-      a[i] = a[c]!;
-      i = c;
-    }
-    a[i] = last;
-    return top;
-  }
-}
-
 class Client implements PushClient {
   private readonly concurrency: number;
   private readonly pollSlots: number;
@@ -184,7 +146,7 @@ class Client implements PushClient {
   /** Jobs waiting for their create call, first in first out (answered ones are skipped). */
   private createQueue: Job[] = [];
   private createHead = 0;
-  private readonly due = new DueHeap();
+  private readonly due = new DueHeap<Job>();
   private readonly inFlight = new Map<Call, Job>();
   private pollsInFlight = 0;
   private timer: unknown;
