@@ -1,6 +1,6 @@
 // The root HTTP app: middleware in one listed order, and every URL family mounted here.
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { bodyLimit } from './middleware/body-limit.js';
 import { IMPORT_MAX_BYTES } from './admin/user-import.js';
 import { ROLE_LABELS, uiAllows } from './admin/roles.js';
 import { failOpenWarnings } from './admin/settings.js';

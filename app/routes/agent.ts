@@ -12,7 +12,7 @@
 // `{"offline": {...}}` with the user's hashed codes. The workstation reports the sign-ins it
 // decided offline to POST /offline-logons once it is back online; they are audited.
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { bodyLimit } from '../middleware/body-limit.js';
 import { findAgentByHash, touchAgent } from '../db/queries/admins.js';
 import { TokenBuckets } from '../lib/rate-limit.js';
 import { tokenHash } from '../lib/tokens.js';

@@ -3,7 +3,7 @@
 // in and out, errors as {"error": message, "field"?: name}. No session and no CSRF: a bearer token
 // is never sent by a browser on its own. The OpenAPI document (app/routes/openapi.ts) is public.
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { bodyLimit } from '../middleware/body-limit.js';
 import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
 import { exportRow } from '../audit/export.js';
