@@ -190,7 +190,9 @@ export function createApprover(d: ApproverDeps) {
       if (!await recordPushSignature(d.store, device.id, verified.authenticationInfo.newCounter, d.now())) return refuse('signature counter did not move forward');
       if (!(await d.requests.decide(id, decision, pick.picked))) return no(404, 'This request was answered or has expired.');
       // Whether the pick was right is not told here: the login's own record says (push_number_wrong).
-      await d.audit.record({ event: 'push.decision', outcome: 'ok', reason: decision === 'approve' ? 'approved' : 'denied', username: device.username, details: { name: device.name } });
+      // Committed with the other records of this turn (one transaction for a burst of phones); the
+      // phone hears back once it is stored.
+      await d.audit.commit({ event: 'push.decision', outcome: 'ok', reason: decision === 'approve' ? 'approved' : 'denied', username: device.username, details: { name: device.name } });
       return ok(decision);
     },
   };

@@ -3,7 +3,7 @@
 // never delays the login (the approver, when open, hears of it live anyway). A subscription the
 // push service says is gone (404, 410) is forgotten.
 import type { SharedStore } from '../db/store.js';
-import { listPushDevices, setPushSubscription } from '../db/queries/push.js';
+import { setPushSubscription, type PushTarget } from '../db/queries/push.js';
 import type { Logger } from '../lib/log.js';
 import { reasons, type CounterFamily, type Counters } from '../lib/metrics.js';
 import type { PushRequest } from './requests.js';
@@ -12,11 +12,11 @@ import { parseSubscription, type SendResult, type WebPushSender } from './webpus
 /** For /metrics: Web Push messages by result. */
 export const PUSH_COUNTERS: readonly CounterFamily[] = [{ name: 'webpush_messages', help: 'Web Push messages to phones (Gatehouse’s own approver), by result: sent, gone (the subscription is forgotten), failed.', series: reasons(['sent', 'gone', 'failed']) }];
 
-export function createPushNotifier(d: { store: SharedStore; sender: WebPushSender; log: Logger; counters: Counters; now(): number }): (request: PushRequest) => void {
-  return async (request) => {
+export function createPushNotifier(d: { store: SharedStore; sender: WebPushSender; log: Logger; counters: Counters; now(): number }): (request: PushRequest, phones: readonly PushTarget[]) => void {
+  return (request, phones) => {
     const ttl = Math.max(1, Math.round((request.expiresAt - d.now()) / 1000));
     const payload = JSON.stringify({ id: request.id });
-    for (const phone of await listPushDevices(d.store, request.username)) {
+    for (const phone of phones) {
       if (phone.subscription === null) continue;
       let sub;
       try {
@@ -33,7 +33,7 @@ export function createPushNotifier(d: { store: SharedStore; sender: WebPushSende
         } else if (r === 'failed') {
           d.log.warn('a Web Push message could not be delivered', { user: request.username, device: phone.name });
         }
-      });
+      }).catch((e: unknown) => d.log.warn('a gone push subscription could not be forgotten', { user: request.username, device: phone.name, error: (e as Error).message }));
     }
   };
 }

@@ -1,6 +1,6 @@
 // Gatehouse's own push service as the engine's push provider, and which provider is in use.
 import type { Settings } from '../config.js';
-import { countPushDevices } from '../db/queries/push.js';
+import { countPushDevices, listPushTargets, type PushTarget } from '../db/queries/push.js';
 import type { SharedStore } from '../db/store.js';
 import type { PushProvider } from '../mfa/factor.js';
 import type { PushRequest, PushRequests } from './requests.js';
@@ -28,7 +28,7 @@ export interface GatehousePushDeps {
   requests: PushRequests;
   settings(): Readonly<Settings>;
   /** Tell the user's phones of a new request (Web Push); never rejects, never delays the login. */
-  notify?(request: PushRequest): void;
+  notify?(request: PushRequest, phones: readonly PushTarget[]): void;
 }
 
 export function createGatehousePushProvider(d: GatehousePushDeps): PushProvider {
@@ -40,9 +40,11 @@ export function createGatehousePushProvider(d: GatehousePushDeps): PushProvider 
     picks: true,
     async approve(req, signal) {
       // A user with no phone is, to this service, a user it does not know (as the push API's 404).
-      if (await countPushDevices(d.store, req.username) === 0) return { kind: 'unknown_user' };
+      // One read: whether the user has a phone (now, not when the login began), and where to tell them.
+      const phones = await listPushTargets(d.store, req.username);
+      if (phones.length === 0) return { kind: 'unknown_user' };
       const { request, outcome } = d.requests.open(req.username, req, (req.ttlSeconds ?? d.settings().messageTtlSeconds) * 1000, signal);
-      d.notify?.(request);
+      d.notify?.(request, phones);
       return outcome;
     },
   };

@@ -6,7 +6,8 @@
 // or one answer sent twice, decide once. What a decision needs to count (a verified passkey
 // signature over the request id, the decision and this request's nonce) is checked by the caller
 // before it calls decide(); decide() only makes sure the request is still open.
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
+import { randomId } from '../lib/tokens.js';
 import { DueHeap } from '../lib/due-heap.js';
 import type { ApprovalRequest, FactorOutcome } from '../mfa/factor.js';
 
@@ -175,14 +176,14 @@ export function createPushRequests(now: () => number = Date.now): PushRequests {
     open(username, req, ttlMs, signal) {
       const t = now();
       const request: PushRequest = {
-        id: randomBytes(16).toString('base64url'),
+        id: randomId(),
         username,
         title: req.title,
         description: req.description,
         fingerprint: req.fingerprint,
         createdAt: t,
         expiresAt: t + ttlMs,
-        nonce: randomBytes(16).toString('base64url'),
+        nonce: randomId(),
         number: req.number,
         choices: req.number !== undefined && req.numberMode === 'pick' ? choicesFor(req.number) : undefined,
       };

@@ -6,6 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { matchNumber } from '../../app/mfa/engine.js';
 import { createPushRequests, decisionChallenge } from '../../app/push/requests.js';
+import { randomId } from '../../app/lib/tokens.js';
 
 const REQ = { title: 'VPN', description: 'Allow VPN for alice?', fingerprint: 'nas 10.0.0.1, station 00-11' };
 const R = suite('push/requests');
@@ -130,6 +131,17 @@ R('the signed challenge binds the request, the decision and its nonce; numbers h
     const n = matchNumber();
     assert.ok(n >= 10 && n <= 99);
   }
+});
+
+R('ids and nonces: 128 random bits each, never repeated, across many refills of the random pool', () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 3000; i++) {
+    const id = randomId();
+    assert.match(id, /^[A-Za-z0-9_-]{22}$/);
+    assert.is(Buffer.from(id, 'base64url').length, 16);
+    seen.add(id);
+  }
+  assert.is(seen.size, 3000);
 });
 
 R.run();

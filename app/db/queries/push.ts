@@ -53,6 +53,17 @@ export async function listPushDevices(r: Runner, username: string): Promise<Push
   return (await r.all<RawDevice>(sql`SELECT ${DEVICE_COLUMNS} FROM push_devices d JOIN users u ON u.id = d.user_id WHERE u.username = ${username} ORDER BY d.id`)).map(toDevice);
 }
 
+/** A user's phones as a login needs them: which there are, and where to send their Web Push messages. */
+export interface PushTarget {
+  id: number;
+  name: string;
+  subscription: string | null;
+}
+
+export async function listPushTargets(r: Runner, username: string): Promise<PushTarget[]> {
+  return r.all<PushTarget>(sql`SELECT d.id, d.name, d.subscription FROM push_devices d JOIN users u ON u.id = d.user_id WHERE u.username = ${username} ORDER BY d.id`);
+}
+
 export async function countPushDevices(r: Runner, username: string): Promise<number> {
   return Number((await r.get<{ n: number }>(sql`SELECT count(*) AS n FROM push_devices d JOIN users u ON u.id = d.user_id WHERE u.username = ${username}`))?.n ?? 0);
 }
