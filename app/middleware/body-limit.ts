@@ -13,8 +13,9 @@ export function bodyLimit(options: { maxSize: number; onError: (c: Context) => R
     // The adapter gives GET and HEAD no body at all (nothing to read, nothing to limit).
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     const length = c.req.header('content-length');
+    // Node's parser refuses (400) a malformed or repeated Content-Length, and one beside a
+    // Transfer-Encoding, so the body is no longer than this. Without one it is counted as it comes.
     if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
-      // Node's parser has refused a malformed Content-Length already; the body can be no longer.
       return Number.parseInt(length, 10) > options.maxSize ? options.onError(c) : next();
     }
     return streamed(c, next);

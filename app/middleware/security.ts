@@ -33,7 +33,8 @@ export const securityHeaders = createMiddleware<WebEnv>(async (c, next) => {
   const all = c.get('secure') ? [...HEADERS, HSTS] : HEADERS;
   for (const [name, value] of all) c.header(name, value);
   await next();
-  // A handler that built its own Response (a stream, a file): add them to it here.
+  // A handler that built its own Response (a stream), or set one of them otherwise: these values
+  // win, as they did when they were set after the handler. Nothing to do in the usual case.
   const h = c.res.headers;
-  if (h.get('Content-Security-Policy') === null) for (const [name, value] of all) c.header(name, value);
+  for (const [name, value] of all) if (h.get(name) !== value) c.header(name, value);
 });

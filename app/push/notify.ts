@@ -33,7 +33,7 @@ export function createPushNotifier(d: { store: SharedStore; sender: WebPushSende
         } else if (r === 'failed') {
           d.log.warn('a Web Push message could not be delivered', { user: request.username, device: phone.name });
         }
-      }).catch((e: unknown) => d.log.warn('a gone push subscription could not be forgotten', { user: request.username, device: phone.name, error: (e as Error).message }));
+      }).catch((e: unknown) => d.log.warn('a Web Push message’s outcome could not be recorded', { user: request.username, device: phone.name, error: (e as Error).message }));
     }
   };
 }

@@ -22,6 +22,10 @@ function app(secure: boolean) {
   a.get('/html', (c) => c.html('<p>hi</p>'));
   a.get('/redirect', (c) => c.redirect('/html'));
   a.get('/own', () => new Response('line\n', { status: 200, headers: { 'content-type': 'application/x-ndjson' } }));
+  a.get('/weaker', (c) => {
+    c.header('X-Frame-Options', 'SAMEORIGIN');
+    return c.text('framed?');
+  });
   a.get('/boom', () => {
     throw new Error('boom');
   });
@@ -52,6 +56,8 @@ H('every kind of response carries the security headers; the handler’s own stat
     assert.is(res.headers.get('strict-transport-security'), null, `${path}: no HSTS over plain HTTP`);
   }
   assert.is((await a.request('/redirect')).headers.get('location'), '/html');
+  // A handler's own value for one of them does not win.
+  assert.is((await a.request('/weaker')).headers.get('x-frame-options'), 'DENY');
   assert.is(await (await a.request('/own')).text(), 'line\n');
 });
 
