@@ -3,7 +3,7 @@
 // each appliance, so that a flood of logins spread over several appliances (or a client that fails
 // over) cannot send more pushes to one person than one appliance would. Each admission is one
 // transaction under the user's lock (app/db/queries/push-admissions.ts).
-import { randomBytes } from 'node:crypto';
+import { randomId } from '../lib/tokens.js';
 import type { Settings } from '../config.js';
 import { admitPush, cancelPush, endPush, sweepPushAdmissions } from '../db/queries/push-admissions.js';
 import type { SharedStore } from '../db/store.js';
@@ -29,7 +29,7 @@ export function createSharedPushLimiter(d: { store: SharedStore; node: string; n
   return {
     async admit(username, s) {
       if (s.pushMaxPendingPerUser <= 0 && s.pushRatePerUser <= 0) return { ok: true, release() {}, cancel() {} };
-      const id = randomBytes(16).toString('base64url');
+      const id = randomId();
       const now = d.now();
       let refused: 'pending' | 'rate' | undefined;
       try {

@@ -11,7 +11,8 @@
 //     followed (Gatehouse's own approver keeps its requests in the process that made them).
 // Nobody gets in on a row: a login is accepted only on an approval read from the row or from the
 // push service itself, and a row whose time is up without a decision answers `expired`.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { randomId } from '../lib/tokens.js';
 import { insertSharedPush, latestSharedPush, liveSharedPush, moveSharedPush, readSharedPushes, setSharedPushRef, settleSharedPush, sweepSharedPushes, type SharedPushRow } from '../db/queries/pending-pushes.js';
 import type { Runner } from '../db/store.js';
 import type { Logger } from '../lib/log.js';
@@ -185,7 +186,7 @@ export function createSharedPushes(d: SharedPushDeps): SharedPushes & { close():
           if (live !== undefined) return { joined: true, outcome: follow(live.id, ways, signal) };
           const gate = (await ways.admit?.()) ?? OPEN;
           if (!gate.ok) return { joined: false, outcome: Promise.resolve({ kind: 'limited', limit: gate.limit }) };
-          const id = randomBytes(16).toString('base64url');
+          const id = randomId();
           const now = d.now();
           let inserted: boolean;
           try {

@@ -10,8 +10,8 @@ export function tokenHash(token: string): string {
 }
 
 // 128 random bits at a time, cut from a pool the CSPRNG fills 4 KiB at once: one call for 256 ids
-// instead of one each (a push request takes two, its id and its nonce, at every login). Each byte
-// of the pool is used once.
+// instead of one each (a push request takes two, its id and its nonce; a push admission and a shared
+// push one each; all on the login path). Each byte of the pool is used once.
 const POOL_BYTES = 4096;
 let pool = Buffer.alloc(0);
 let taken = 0;

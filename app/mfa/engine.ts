@@ -27,11 +27,12 @@
 // turn. Lockouts are audited here; the door writes the one record of the request itself, with
 // the verdict's reason and details (and commits the verdict's `commit` write with it).
 import type { Auditor } from '../audit/audit.js';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import type { AuditDetails } from '../audit/chain.js';
 import type { Settings } from '../config.js';
 import { reasons, type CounterFamily, type Counters } from '../lib/metrics.js';
 import { canonicalUsername } from '../lib/username.js';
+import { randomId } from '../lib/tokens.js';
 import type { ApprovalRequest, FactorOutcome, PushProvider } from './factor.js';
 import { failmodeVerdict } from './failmode.js';
 import { codeEquals } from './otp.js';
@@ -310,7 +311,7 @@ export function createEngine(d: EngineDeps): Engine {
 
   /** A new push with a number; the login is answered at once with a challenge for that number. */
   async function numberChallenge(req: DecideRequest, s: Readonly<Settings>): Promise<Verdict> {
-    const ticket = randomBytes(16).toString('base64url');
+    const ticket = randomId();
     const p = await numberedPush(req, s, 'show', ticket);
     if ('kind' in p) return p;
     const { number, outcome, ttlSeconds } = p;

@@ -23,14 +23,14 @@ const HEADERS: readonly (readonly [string, string])[] = [
   ['Cross-Origin-Opener-Policy', 'same-origin'],
   ['Permissions-Policy', 'camera=(), microphone=(), geolocation=()'],
 ];
-const HSTS = ['Strict-Transport-Security', 'max-age=31536000'] as const;
+const OVER_TLS: readonly (readonly [string, string])[] = [...HEADERS, ['Strict-Transport-Security', 'max-age=31536000']];
 
 export const securityHeaders = createMiddleware<WebEnv>(async (c, next) => {
   // Set before the handler runs, so every response made with the context (c.json, c.html, c.body,
   // c.redirect, the error pages) carries them from the start. Setting headers after the response
   // exists makes Hono rebuild it around its body stream, and the Node adapter then writes it by
   // reading that stream: a cost on every request (issue 13's 10,000 phones).
-  const all = c.get('secure') ? [...HEADERS, HSTS] : HEADERS;
+  const all = c.get('secure') ? OVER_TLS : HEADERS;
   for (const [name, value] of all) c.header(name, value);
   await next();
   // A handler that built its own Response (a stream), or set one of them otherwise: these values
