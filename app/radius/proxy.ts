@@ -119,13 +119,13 @@ export interface Proxy {
 /**
  * A first factor that said yes: an appended code split off the password (if any), the attributes
  * an Access-Accept carries back, what a code challenge keeps to build that Accept later, and what
- * identifies this first factor's answer (for joining two logins to one approval).
+ * identifies this first factor's answer (for joining two logins to one approval; kept apart, in
+ * the login's RadiusOrigin only, which lets it go once asked).
  */
 interface FirstFactorPass {
   code: string | undefined;
   replyAttrs: Attribute[];
   accepted: { attributes: Attribute[]; secret: Buffer; authenticator: Buffer };
-  identity(): string;
 }
 
 type Reply = { code: number; attributes: Attribute[]; outcome: Outcome; reason: string; details?: AuditDetails; commit?: () => void };
@@ -188,10 +188,15 @@ class RadiusOrigin implements Origin {
     readonly source: string,
     readonly nas: string,
     readonly station: string,
-    private readonly identity: () => string,
+    /** Let go once the digest is known: it keeps the downstream answer alive. */
+    private identity: (() => string) | undefined,
   ) {}
   get firstFactor(): string {
-    return (this.digest ??= this.identity());
+    if (this.digest === undefined) {
+      this.digest = this.identity!();
+      this.identity = undefined;
+    }
+    return this.digest;
   }
 }
 
@@ -386,9 +391,10 @@ export function createProxy(deps: ProxyDeps): Proxy {
       private readonly slot: ClientSlot,
       readonly sentName: string | undefined,
     ) {
-      this.source = `${address}:${port}`;
+      this.source = [address, port].join(':'); // flat, not a rope (see RequestCache.key)
       this.identifier = packet.identifier;
-      this.authenticator = packet.authenticator;
+      // A copy: the packet's own is a view that would keep the whole datagram alive while the login waits.
+      this.authenticator = Buffer.from(packet.authenticator);
       this.username = sentName ?? null;
       this.proxyState = proxyStateOf(packet.attributes);
       this.details = { packetId: packet.identifier, authMethod: authMethod(packet.attributes) };
@@ -480,13 +486,14 @@ export function createProxy(deps: ProxyDeps): Proxy {
 
     // The first factor: the downstream RADIUS server, or the directory (per client).
     let first: FirstFactorPass;
+    let identity: () => string;
     if ((client.firstFactor ?? settings.firstFactor) === 'directory') {
       details.firstFactor = 'directory';
       if (!subject.ok) return a.finish(a.reject('directory_needs_pap'));
       const checked = await checkWithDirectory(a, subject.name, password, appended);
       password?.fill(0);
       if (!checked.ok) return a.finish(checked.reply);
-      first = checked.pass;
+      ({ pass: first, identity } = checked);
     } else {
       const route = deps.route(sentName);
       if (route.realm !== undefined) details.realm = route.realm;
@@ -526,33 +533,42 @@ export function createProxy(deps: ProxyDeps): Proxy {
           return a.finish(a.reject('eap_no_identity', { message: 'the Access-Accept names no inner identity (User-Name); --eap-inner-identity required' }));
         }
       }
-      first = { code, replyAttrs, accepted: { attributes: answer.packet.attributes, secret: server.secret, authenticator: answer.requestAuthenticator }, identity: downstreamIdentity(server, answer) };
+      first = { code, replyAttrs, accepted: { attributes: answer.packet.attributes, secret: server.secret, authenticator: answer.requestAuthenticator } };
+      identity = downstreamIdentity(server, answer);
     }
     if (!subject.ok) return a.finish(a.reject('bad_user_name', { message: subject.problem }));
     // Returned, not awaited: this frame, with the packet, is let go while the second factor waits.
-    return secondFactor(a, subject, first, new RadiusOrigin(a.address, nasIdentity(packet.attributes), callingStationId ?? '', first.identity), eap, settings);
+    return secondFactor(a, subject, first, new RadiusOrigin(a.address, nasIdentity(packet.attributes), callingStationId ?? '', identity), eap, settings);
   }
 
   /** The password is right: now the second factor, and the answer it decides. */
-  async function secondFactor(a: Answer, person: KnownSubject, first: FirstFactorPass, origin: RadiusOrigin, eap: boolean, settings: Readonly<Settings>): Promise<void> {
+  // Not an async function: while a phone decides, the login keeps the continuation below with
+  // what its answer is built from, not a suspended frame with all of this (about 0.3 KB each).
+  function secondFactor(a: Answer, person: KnownSubject, first: FirstFactorPass, origin: RadiusOrigin, eap: boolean, settings: Readonly<Settings>): Promise<void> {
     const client = a.client;
     const station = a.details.callingStationId;
-    const verdict = await deps.engine.decide({
+    const username = person.name;
+    const verdict = deps.engine.decide({
       subject: person,
       ...(first.code !== undefined ? { code: { text: first.code, how: 'appended' as const } } : {}),
       origin,
-      push: { title: settings.messageTitle, description: settings.messageDescription, fingerprint: station !== undefined ? `${client.name} from ${station}` : client.name },
+      push: { title: settings.messageTitle, description: settings.messageDescription, fingerprint: station !== undefined ? [client.name, station].join(' from ') : client.name },
       view: { client: client.name, station },
       audit: { source: a.source, client: client.name },
       // EAP has no text prompt: no number to type, and no code challenge (below).
       ...(settings.pushNumberMatching === 'yes' && !eap ? { numberMatching: 'type' as const } : {}),
     });
+    return verdict.then((v) => answerVerdict(a, username, first, eap, settings, v));
+  }
+
+  /** The second factor's verdict as the answer: a code challenge (its State issued here), an accept or a reject. */
+  async function answerVerdict(a: Answer, username: string, first: FirstFactorPass, eap: boolean, settings: Readonly<Settings>, verdict: EngineVerdict): Promise<void> {
     if (verdict.kind === 'code_required' && eap) return a.finish(a.reject('eap_needs_push', { ...verdict.details, factor: 'totp' }));
     if (verdict.kind === 'code_required') {
       const number = verdict.reason === 'push_number_challenge';
       const st = await challenges.issue({
-        client: client.cidr.text,
-        username: person.name,
+        client: a.client.cidr.text,
+        username,
         expires: deps.now() + (number ? settings.messageTtlSeconds : settings.totpChallengeTtl) * 1000,
         downstreamAttributes: first.accepted.attributes,
         downstreamSecret: first.accepted.secret,
@@ -574,7 +590,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
    * The password checked by binding to the directory as the user (PAP only: CHAP and MS-CHAP
    * carry no password to bind with). An appended code is split off first, as downstream.
    */
-  async function checkWithDirectory(a: Answer, name: string, pw: Buffer | undefined, split: { password: Buffer; code: string } | undefined): Promise<{ ok: true; pass: FirstFactorPass } | { ok: false; reply: Reply }> {
+  async function checkWithDirectory(a: Answer, name: string, pw: Buffer | undefined, split: { password: Buffer; code: string } | undefined): Promise<{ ok: true; pass: FirstFactorPass; identity: () => string } | { ok: false; reply: Reply }> {
     if (pw === undefined) return { ok: false, reply: a.reject('directory_needs_pap') };
     const dir = deps.directory();
     if (!dir.ok) return { ok: false, reply: a.reject('no_directory', { message: dir.problem }) };
@@ -589,7 +605,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
       const shown = DIRECTORY_REFUSALS[result.reason];
       return { ok: false, reply: { code: Code.AccessReject, attributes: [...textAttributes(Attr.ReplyMessage, MESSAGES[shown]), ...a.proxyState], outcome: 'reject', reason: `directory_${result.reason}`, details: { message: result.detail } } };
     }
-    return { ok: true, pass: { code, replyAttrs: [...a.proxyState], accepted: { attributes: [], secret: a.client.secret, authenticator: a.authenticator }, identity: directoryIdentity(result.user.dn) } };
+    return { ok: true, pass: { code, replyAttrs: [...a.proxyState], accepted: { attributes: [], secret: a.client.secret, authenticator: a.authenticator } }, identity: directoryIdentity(result.user.dn) };
   }
 
   /** The engine's accept or reject as a RADIUS answer. */

@@ -42,7 +42,10 @@ export class RequestCache {
   private next = 0;
 
   static key(address: string, port: number, identifier: number, authenticator: Buffer): string {
-    return `${address}|${port}|${identifier}|${authenticator.toString('latin1')}`;
+    // Joined, not a template literal: V8 builds a template of long pieces as a rope (a tree of
+    // pieces, about four times the bytes of the flat text) and keeps it so for as long as the
+    // key lives: here 30 s for every answer. A joined string is flat, and hashes faster too.
+    return [address, port, identifier, authenticator.toString('latin1')].join('|');
   }
 
   /**
