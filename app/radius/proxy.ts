@@ -332,7 +332,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
       return drop(address, port, 'rate_limited', client, sentName);
     }
     deps.counters.inc('requests');
-    const a = new Answer(client, packet, address, port, send, key, cache.add(key), received, deps.counters.clients.request(client.name), sentName);
+    const a = new Answer(client, packet, address, port, via, key, cache.add(key), received, deps.counters.clients.request(client.name), sentName);
     // The packet's attribute values are views into `buf`, which stays alive with them.
     authenticate(a, packet).catch((e: unknown) => failed(a, e));
   }
@@ -382,7 +382,8 @@ export function createProxy(deps: ProxyDeps): Proxy {
       packet: RadiusPacket,
       readonly address: string,
       private readonly port: number,
-      private readonly send: (b: Buffer) => void,
+      /** The RadSec connection it came on; undefined: UDP (no closure kept for the way back). */
+      private readonly via: Via | undefined,
       readonly key: string,
       readonly entry: Entry,
       /** When the packet came in (the latency clock). */
@@ -423,6 +424,11 @@ export function createProxy(deps: ProxyDeps): Proxy {
           deps.log.error('audit write failed; request not answered', { error: (e as Error).message, source: this.source });
         },
       );
+    }
+
+    private send(b: Buffer): void {
+      if (this.via !== undefined) this.via.send(b);
+      else deps.send(b, this.port, this.address);
     }
 
     reject(reason: RadiusRejectReason, extra?: AuditDetails): Reply {
@@ -537,8 +543,9 @@ export function createProxy(deps: ProxyDeps): Proxy {
       identity = downstreamIdentity(server, answer);
     }
     if (!subject.ok) return a.finish(a.reject('bad_user_name', { message: subject.problem }));
-    // Returned, not awaited: this frame, with the packet, is let go while the second factor waits.
-    return secondFactor(a, subject, first, new RadiusOrigin(a.address, nasIdentity(packet.attributes), callingStationId ?? '', identity), eap, settings);
+    // Started, neither awaited nor returned: this frame, with the packet, is let go while the
+    // second factor waits, and the login's promise chain has no link for this function's promise.
+    secondFactor(a, subject, first, new RadiusOrigin(a.address, nasIdentity(packet.attributes), callingStationId ?? '', identity), eap, settings).catch((e: unknown) => failed(a, e));
   }
 
   /** The password is right: now the second factor, and the answer it decides. */
