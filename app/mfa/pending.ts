@@ -90,17 +90,9 @@ export function createPendingApprovals(): PendingApprovals {
         return outcome;
       }
       // An outcome not listed here (already known, or another appliance's push followed from here).
-      const done = () => logins--;
-      return outcome.then(
-        (o) => {
-          done();
-          return o;
-        },
-        (e: unknown) => {
-          done();
-          throw e;
-        },
-      );
+      return outcome.finally(() => {
+        logins--;
+      });
     },
     list: () => [...entries.values(), ...unjoinable.values()].map((e) => ({ ...e.view })).sort((a, b) => a.startedAt - b.startedAt),
     counts: () => ({ logins, pushes: entries.size + unjoinable.size }),

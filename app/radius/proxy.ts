@@ -289,7 +289,6 @@ export function createProxy(deps: ProxyDeps): Proxy {
     deps.counters.inc('packets');
     const address = normalizeAddress(rawAddress);
     const client = via !== undefined ? via.client : deps.clients().lookup(address);
-    const send = replyPath(via, address, port);
     if (client === undefined) return drop(address, port, 'unknown_client', undefined);
     if (closing) return;
     let packet: RadiusPacket;
@@ -315,14 +314,14 @@ export function createProxy(deps: ProxyDeps): Proxy {
     if (packet.code === Code.StatusServer) {
       // RFC 5997: Status-Server must carry a valid Message-Authenticator; answer that we are alive.
       if (maCheck === 'valid') {
-        send(encodeResponse(Code.AccessAccept, packet.identifier, packet.authenticator, [], client.secret));
+        sendBack(encodeResponse(Code.AccessAccept, packet.identifier, packet.authenticator, [], client.secret), via, address, port);
       }
       return;
     }
     if (packet.code !== Code.AccessRequest) return drop(address, port, 'unsupported_code', client);
 
     const key = RequestCache.key(address, port, packet.identifier, packet.authenticator);
-    if (cache.retransmitted(key, send)) return deps.counters.inc('retransmissions');
+    if (cache.retransmitted(key, (b) => sendBack(b, via, address, port))) return deps.counters.inc('retransmissions');
     const sentName = getString(packet.attributes, Attr.UserName);
     // Per-client rate limit (off by default): checked after the cache, so retransmissions of a
     // request already taken never count; a request over it is dropped unanswered and not cached,
@@ -337,9 +336,10 @@ export function createProxy(deps: ProxyDeps): Proxy {
     authenticate(a, packet).catch((e: unknown) => failed(a, e));
   }
 
-  /** A packet's way back: the UDP socket it came in on, or its RadSec connection. */
-  function replyPath(via: Via | undefined, address: string, port: number): (b: Buffer) => void {
-    return via !== undefined ? (b) => via.send(b) : (b) => deps.send(b, port, address);
+  /** Send an answer back the way its packet came: the UDP socket, or its RadSec connection. */
+  function sendBack(b: Buffer, via: Via | undefined, address: string, port: number): void {
+    if (via !== undefined) via.send(b);
+    else deps.send(b, port, address);
   }
 
   /**
@@ -427,8 +427,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     }
 
     private send(b: Buffer): void {
-      if (this.via !== undefined) this.via.send(b);
-      else deps.send(b, this.port, this.address);
+      sendBack(b, this.via, this.address, this.port);
     }
 
     reject(reason: RadiusRejectReason, extra?: AuditDetails): Reply {
