@@ -1,9 +1,14 @@
 #!/usr/bin/env node
-// Runs every test file, one after another, each in its own process (uvu under tsx), and ends with
-// the plain summary line "N passed, N failed". Extra arguments narrow the run, with uvu's own
+// Runs every test file, each in its own process (uvu under tsx), two at a time by default, and ends
+// with the plain summary line "N passed, N failed". Extra arguments narrow the run, with uvu's own
 // meaning (a folder, then a regular expression on file names): `npm test -- test/unit` or
 // `npm test -- test/integration radius-proxy`.
 //
+// - TEST_JOBS (default: 2, or 1 on a one-CPU machine) is how many files run at once. Every file
+//   already takes its own ports (port 0), temporary directories and processes, so files do not
+//   meet; the two native files share the native build and its Wine prefix and never run together
+//   (SHARED below). With more than one job, a file's output is printed in one piece when it ends,
+//   so two files' lines never interleave; TEST_JOBS=1 streams it as it comes.
 // - A file still running after TEST_FILE_TIMEOUT_MS (default 10 minutes) is stopped, with every
 //   process it started (its process group), and counted as failed: a hung file fails the run
 //   instead of stalling CI. (The longest file, native-client, builds native/ from scratch in a
@@ -11,11 +16,11 @@
 // - A file that printed its summary but keeps running (a handle left open) is stopped 10 s later.
 // - uvu exits 0 when a suite's before hook throws and none of its tests run: this script counts
 //   those tests as failed, from uvu's Total and Passed lines. Skipped tests fail the run too.
-// - Processes a file leaves behind (a FreeRADIUS, a gatehouse) are stopped before the next file
-//   starts.
+// - Processes a file leaves behind (a FreeRADIUS, a gatehouse) are stopped when it ends.
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
 import { parse } from 'uvu/parse';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,6 +29,15 @@ const [dir = 'test', pattern = '\\.test\\.ts$'] = process.argv.slice(2);
 const fileTimeoutMs = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 10 * 60_000);
 const LINGER_MS = 10_000;
 const STOP_GRACE_MS = 5_000;
+const jobs = Number(process.env.TEST_JOBS ?? Math.min(2, availableParallelism()));
+if (!Number.isInteger(jobs) || jobs < 1) {
+  process.stderr.write(`TEST_JOBS must be a whole number of files to run at once (1 or more), not ${JSON.stringify(process.env.TEST_JOBS)}\n`);
+  process.exit(2);
+}
+// Files that share something outside their own temporary directory, by name: at most one of each
+// group runs at a time. native-client and native-service both use build/native (built by the first
+// that needs it) and its Wine prefix.
+const SHARED = [/(^|\/)native-[^/]*\.test\.ts$/];
 if (!(fileTimeoutMs > 0)) {
   process.stderr.write(`TEST_FILE_TIMEOUT_MS must be a positive number of milliseconds, not ${JSON.stringify(process.env.TEST_FILE_TIMEOUT_MS)}\n`);
   process.exit(2);
@@ -44,10 +58,10 @@ function signalGroup(pid, signal) {
   }
 }
 
-let current; // the running file's process, stopped when this script is interrupted
+const running = new Set(); // the running files' processes, stopped when this script is interrupted
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
-    if (current !== undefined) signalGroup(current.pid, 'SIGKILL');
+    for (const child of running) signalGroup(child.pid, 'SIGKILL');
     process.exit(130);
   });
 }
@@ -55,22 +69,31 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 /** Run one file in its own process group; resolves with its counts and, on failure, why. */
 function runFile(name) {
   const file = join(dir, name);
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', uvu, dir, `^${escapeRegExp(name)}$`], { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
-    current = child;
+  // With one job the output streams through; with more it is kept and printed when the file ends.
+  const held = [];
+  const out = jobs === 1 ? (d) => process.stdout.write(d) : (d) => held.push(d);
+  const note = (line) => out(`${line}\n`);
+  return new Promise((resolveFile) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', uvu, dir, `^${escapeRegExp(name)}$`], { cwd: root, detached: true, stdio: ['ignore', 'pipe', jobs === 1 ? 'inherit' : 'pipe'] });
+    running.add(child);
+    const done = (result) => {
+      if (held.length > 0) process.stdout.write(Buffer.concat(held.map((d) => (typeof d === 'string' ? Buffer.from(d) : d))));
+      resolveFile(result);
+    };
+    child.stderr?.on('data', out);
     let tail = '';
     let stopped; // why this script stopped the file, if it did
     const stop = (why) => {
       if (stopped !== undefined) return;
       stopped = why;
-      say(`\n${file}: ${why}: stopping it and every process it started`);
+      note(`\n${file}: ${why}: stopping it and every process it started`);
       signalGroup(child.pid, 'SIGTERM');
       setTimeout(() => signalGroup(child.pid, 'SIGKILL'), STOP_GRACE_MS).unref();
     };
     const timeout = setTimeout(() => stop(`TIMEOUT, still running after ${fileTimeoutMs / 1000} s (TEST_FILE_TIMEOUT_MS)`), fileTimeoutMs);
     let linger;
     child.stdout.on('data', (d) => {
-      process.stdout.write(d);
+      out(d);
       tail = (tail + d.toString()).slice(-4000);
       // uvu prints Duration last, but its process stays alive while a failed test left a socket or
       // timer open: end it after a grace period rather than hang the run.
@@ -81,7 +104,7 @@ function runFile(name) {
     child.on('close', (code, signal) => {
       clearTimeout(timeout);
       clearTimeout(linger);
-      current = undefined;
+      running.delete(child);
       // Whatever the file left running in its group (tsx's esbuild service winding down, or a
       // server a failed test did not stop) must not outlive it.
       signalGroup(child.pid, 'SIGKILL');
@@ -91,7 +114,7 @@ function runFile(name) {
       const skipped = Number(/Skipped:\s+(\d+)/.exec(text)?.[1] ?? 0);
       if (Number.isNaN(total) || Number.isNaN(passed)) {
         const why = stopped ?? `ended without a summary (exit ${code ?? signal})`;
-        if (stopped === undefined) say(`\n${file}: ${why}`);
+        if (stopped === undefined) note(`\n${file}: ${why}`);
         done({ passed: 0, failed: 1, skipped: 0, why });
         return;
       }
@@ -114,13 +137,34 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const failures = [];
-for (const { name } of suites) {
-  const r = await runFile(name);
-  passed += r.passed;
-  failed += r.failed;
-  skipped += r.skipped;
-  if (r.why !== undefined) failures.push(`  ${join(dir, name)}: ${r.why}`);
+// Each lane takes the next file that no running file shares a group with; files keep their order
+// otherwise, and failures are listed in it.
+const waiting = suites.map(({ name }, order) => ({ name, order, group: SHARED.findIndex((re) => re.test(name)) }));
+const busyGroups = new Set();
+let wake = () => {};
+async function lane() {
+  for (;;) {
+    const i = waiting.findIndex((f) => f.group < 0 || !busyGroups.has(f.group));
+    if (i < 0) {
+      if (waiting.length === 0) return;
+      await new Promise((r) => { const prev = wake; wake = () => { prev(); r(); }; });
+      continue;
+    }
+    const [f] = waiting.splice(i, 1);
+    if (f.group >= 0) busyGroups.add(f.group);
+    const r = await runFile(f.name);
+    if (f.group >= 0) busyGroups.delete(f.group);
+    const w = wake;
+    wake = () => {};
+    w();
+    passed += r.passed;
+    failed += r.failed;
+    skipped += r.skipped;
+    if (r.why !== undefined) failures.push({ order: f.order, line: `  ${join(dir, f.name)}: ${r.why}` });
+  }
 }
-if (failures.length > 0) say(`\nFiles that failed:\n${failures.join('\n')}`);
+await Promise.all(Array.from({ length: Math.min(jobs, waiting.length) }, lane));
+failures.sort((a, b) => a.order - b.order);
+if (failures.length > 0) say(`\nFiles that failed:\n${failures.map((f) => f.line).join('\n')}`);
 say(`\n${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
 process.exit(failed === 0 && skipped === 0 ? 0 : 1);
