@@ -22,7 +22,6 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes, scrypt as sc
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { openAuditLog } from './audit/log.js';
 import { listClients } from './db/queries/clients.js';
 import { listDownstreams } from './db/queries/downstream.js';
@@ -33,6 +32,9 @@ import type { SharedStore } from './db/store.js';
 import { copyRows, readSnapshot, tablesWithRows } from './db/copy.js';
 import { copyStoreFile, integrityCheck, lastAppliedMigration, storeFile } from './db/store-file.js';
 import { createSealer, MASTER_KEY_FILE } from './db/secrets.js';
+
+// node:zlib is loaded by the first backup or restore, not by every start of the appliance.
+const zlib = () => process.getBuiltinModule('node:zlib');
 import { packageRoot, packageVersion } from './lib/package-root.js';
 
 export const BACKUP_MAGIC = Buffer.from('GHBACKUP', 'ascii');
@@ -171,7 +173,7 @@ export async function createBackup(store: Pick<Store, 'sqlite'>, masterKey: Buff
   const aad = Buffer.concat([prefix, headerBytes]);
   const key = await deriveKey(passphrase, salt, KDF);
   const keyBlock = seal(key, masterKey, Buffer.concat([aad, Buffer.from('key')]));
-  const dbBlock = seal(key, gzipSync(database), Buffer.concat([aad, Buffer.from('database')]));
+  const dbBlock = seal(key, zlib().gzipSync(database), Buffer.concat([aad, Buffer.from('database')]));
   key.fill(0);
   const body = Buffer.concat([aad, keyBlock, dbBlock]);
   return Buffer.concat([body, createHash('sha256').update(body).digest()]);
@@ -237,7 +239,7 @@ export async function openBackup(file: Buffer, passphrase: string): Promise<Open
   if (zipped === null) throw corrupt('its database does not decrypt (the file was altered)');
   let database: Buffer;
   try {
-    database = gunzipSync(zipped, { maxOutputLength: Math.max(p.header.databaseBytes, 1) });
+    database = zlib().gunzipSync(zipped, { maxOutputLength: Math.max(p.header.databaseBytes, 1) });
   } catch {
     throw corrupt('its database does not decompress');
   }

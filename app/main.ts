@@ -4,10 +4,8 @@ import type { ServerType } from '@hono/node-server';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer as createHttpsServer } from 'node:https';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createSecureContext } from 'node:tls';
 import { createAuditFeed, FEED_COUNTERS, FEED_GAUGES, type AuditFeed } from './audit/feed.js';
 import { HEAD_EVERY_MS, KEYED_MARKER_FILE, openAuditLog } from './audit/log.js';
 import { syslogOrigin } from './audit/syslog.js';
@@ -196,7 +194,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     try {
       radsecCredentials = { cert: readFileSync(settings.radsecCert!), key: readFileSync(settings.radsecKey!), ca: readFileSync(settings.radsecCa!) };
       // Fail now, with the reason, rather than at the first connection.
-      createSecureContext({ cert: radsecCredentials.cert, key: radsecCredentials.key, ca: radsecCredentials.ca });
+      process.getBuiltinModule('node:tls').createSecureContext({ cert: radsecCredentials.cert, key: radsecCredentials.key, ca: radsecCredentials.ca });
     } catch (e) {
       await store.close();
       throw new ConfigError(`cannot use the RadSec certificate, key or CA: ${(e as Error).message}`);
@@ -626,7 +624,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
   const listen = (fetch: (req: Request) => Response | Promise<Response>, port: number, secureServer: boolean) =>
     new Promise<ServerType>((resolve, reject) => {
       const server = secureServer
-        ? serveHttp({ fetch, hostname: settings.httpAddress, port, createServer: createHttpsServer, serverOptions: { cert: tls!.cert, key: tls!.key } }, () => resolve(server))
+        ? serveHttp({ fetch, hostname: settings.httpAddress, port, createServer: process.getBuiltinModule('node:https').createServer, serverOptions: { cert: tls!.cert, key: tls!.key } }, () => resolve(server))
         : serveHttp({ fetch, hostname: settings.httpAddress, port }, () => resolve(server));
       server.once('error', reject);
     });

@@ -4,7 +4,6 @@
 // were lost. A write completes when the data is handed to the kernel; what a TCP connection loses
 // when it breaks, or a UDP datagram the network loses, cannot be known (RFC 6587 and 5426 say so).
 import dgram from 'node:dgram';
-import { lookup } from 'node:dns/promises';
 import { connect, isIP, type Socket } from 'node:net';
 import type { SyslogTarget } from '../config.js';
 import type { Logger } from '../lib/log.js';
@@ -121,7 +120,7 @@ export function udpTransport(target: SyslogTarget, log: Logger, backoff: Backoff
     let family: number;
     try {
       if (isIP(target.host) !== 0) [address, family] = [target.host, isIP(target.host)];
-      else ({ address, family } = await lookup(target.host));
+      else ({ address, family } = await process.getBuiltinModule('node:dns/promises').lookup(target.host));
     } catch (e) {
       if (!closed) retry((e as Error).message);
       return;

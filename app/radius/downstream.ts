@@ -4,7 +4,6 @@
 // reused right after its answer). An answer is taken only from the server's address and port
 // and only when its Response Authenticator (and Message-Authenticator) check out.
 import dgram from 'node:dgram';
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { checkResponse, Code, decodePacket, encodeAccountingRequest, encodeRequest, type Attribute, type RadiusPacket } from './codec.js';
 
@@ -165,7 +164,7 @@ export function createDownstreamLeg(opts: DownstreamOptions = {}): DownstreamLeg
   async function resolve(host: string): Promise<{ address: string; family: 4 | 6 }> {
     const hit = resolved.get(host);
     if (hit && hit.until > Date.now()) return hit;
-    const r = await lookup(host);
+    const r = await process.getBuiltinModule('node:dns/promises').lookup(host);
     const entry = { address: r.address, family: r.family as 4 | 6, until: Date.now() + RESOLVE_TTL_MS };
     resolved.set(host, entry);
     return entry;

@@ -12,12 +12,16 @@
 // against --radsec-ca and its name or address; a connection that drops fails its requests
 // (the pool then tries the next server and marks this one) and the next request reconnects.
 import type { Socket } from 'node:net';
-import { type TLSSocket, connect as tlsConnect, createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import type { TLSSocket, Server as TlsServer } from 'node:tls';
 import type { Logger } from '../lib/log.js';
 import { normalizeAddress } from '../lib/cidr.js';
 import type { ClientTable, RadiusClient } from './clients.js';
 import { checkResponse, Code, decodePacket, encodeAccountingRequest, encodeRequest, HEADER_LEN, MAX_PACKET, type Attribute } from './codec.js';
 import { ANSWER_CODES, DownstreamError, type DownstreamAnswer, type DownstreamTarget, type Exchange, type ExchangeKind } from './downstream.js';
+
+// node:tls is loaded when RadSec is first used, not with the module: it is about 7 ms of every
+// start (issue 18's cold start), and most appliances do not use RadSec.
+const tls = () => process.getBuiltinModule('node:tls');
 import type { Via } from './proxy.js';
 
 export const RADSEC_SECRET = Buffer.from('radsec', 'utf8');
@@ -87,7 +91,7 @@ export async function listenRadsec(address: string, port: number, deps: RadsecSe
   const sockets = new Set<TLSSocket>();
   /** Every TCP connection (in the handshake too), for the per-address cap and for shutdown. */
   const raw = new Map<string, Set<Socket>>();
-  const server: TlsServer = createTlsServer({ ...TLS_OPTIONS, cert: deps.credentials.cert, key: deps.credentials.key, ca: deps.credentials.ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: HANDSHAKE_MS });
+  const server: TlsServer = tls().createServer({ ...TLS_OPTIONS, cert: deps.credentials.cert, key: deps.credentials.key, ca: deps.credentials.ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: HANDSHAKE_MS });
   server.maxConnections = MAX_CONNECTIONS;
   // Before any TLS work: only addresses of configured clients, and a bounded number from each, so
   // that a stranger cannot hold the listener's connection slots.
@@ -232,7 +236,7 @@ export function createRadsecConnector(credentials: () => RadsecCredentials | und
   function open(target: DownstreamTarget, key: string): Connection {
     const creds = credentials();
     if (creds === undefined) throw new DownstreamError('send_error', 'RadSec needs --radsec-cert, --radsec-key and --radsec-ca');
-    const socket = tlsConnect({ ...TLS_OPTIONS, host: target.host, port: target.port, cert: creds.cert, key: creds.key, ca: creds.ca, rejectUnauthorized: true });
+    const socket = tls().connect({ ...TLS_OPTIONS, host: target.host, port: target.port, cert: creds.cert, key: creds.key, ca: creds.ca, rejectUnauthorized: true });
     const conn: Connection = { socket, ready: Promise.resolve(), pending: new Array<ClientPending | undefined>(256), free: Array.from({ length: 256 }, (_, i) => i), buffer: Buffer.alloc(0), lost: 0, silent: 0 };
     conn.ready = new Promise<void>((resolve, reject) => {
       socket.once('secureConnect', () => resolve());
