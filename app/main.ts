@@ -9,7 +9,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createAuditFeed, FEED_COUNTERS, FEED_GAUGES, type AuditFeed } from './audit/feed.js';
 import { HEAD_EVERY_MS, KEYED_MARKER_FILE, openAuditLog } from './audit/log.js';
 import { syslogOrigin } from './audit/syslog.js';
-import { createBackupOf } from './backup.js';
 import { ConfigError, OPTIONS, resolveSettings, type FixedOptions, type ResolvedSettings, type Settings } from './config.js';
 import { bindPasswordOf, directoryFromSettings, fixedBindPassword, type DirectoryState } from './directory/settings.js';
 import { listClients, listFixedClientsSeen, markFixedClientMessageAuthenticatorSeen, markMessageAuthenticatorSeen } from './db/queries/clients.js';
@@ -34,7 +33,6 @@ import { defaultNodeName, startHeartbeat, type Heartbeat, type NodeHealth } from
 import { countAdmins, deleteSessionsIdleSince } from './db/queries/admins.js';
 import type { AdminDeps } from './admin/deps.js';
 import type { WebDeps } from './routes/deps.js';
-import { loadAssets } from './routes/static.js';
 import { createLogger } from './lib/log.js';
 import { readSetupCode } from './lib/setup-code.js';
 import { Counters } from './lib/metrics.js';
@@ -518,9 +516,9 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     }
   }
 
-
   let ready = false;
-  const { assets, files } = loadAssets();
+  // The web side's modules (routes/static.js brings hono) load once RADIUS is answering.
+  const { assets, files } = (await import('./routes/static.js')).loadAssets();
   const admin: AdminDeps = {
     store,
     sealer,
@@ -570,7 +568,7 @@ export async function startAppliance(fixed: FixedOptions, env: NodeJS.ProcessEnv
     directorySync,
     bindPasswordSource: () => state.bindPassword?.source,
     // A cluster's PostgreSQL store is copied in one snapshot into the same format (app/backup.ts).
-    backup: (passphrase) => createBackupOf(store, masterKey, passphrase),
+    backup: async (passphrase) => (await import('./backup.js')).createBackupOf(store, masterKey, passphrase),
     verifyAudit: () => auditLog.verify(),
     pushRequests,
     ...(clusterRequests !== undefined ? { pushBoard: clusterRequests.board } : {}),

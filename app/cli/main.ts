@@ -6,41 +6,16 @@ import { startAppliance } from '../main.js';
 import { createLogger } from '../lib/log.js';
 import { packageVersion } from '../lib/package-root.js';
 import { exitOnFatal } from '../lib/process-events.js';
-import { ADMIN_HELP, adminCommand, TOKEN_HELP, tokenCommand } from './admins.js';
-import { AGENT_HELP, AGENT_TOKEN_HELP, agentCommand, agentTokenCommand } from './agent.js';
-import { AUDIT_HELP, auditCommand } from './audit.js';
-import { BACKUP_HELP, backupCommand, RESTORE_HELP, restoreCommand } from './backup.js';
-import { CLIENT_HELP, clientCommand } from './clients.js';
-import { DIRECTORY_HELP, directoryCommand } from './directory.js';
-import { POLICY_HELP, policyCommand } from './policy.js';
 import type { CliIo } from './context.js';
-import { DOWNSTREAM_HELP, downstreamCommand } from './downstream.js';
-import { renderHelp, wantsHelp, type CommandHelp } from './help.js';
+import { renderHelp, wantsHelp } from './help.js';
 import { openHiddenPrompt, PromptCancelled } from './prompt.js';
-import { SETTINGS_HELP, settingsCommand } from './settings.js';
-import { STORE_HELP, storeCommand } from './store.js';
-import { TOTP_HELP, totpCommand, USER_HELP, userCommand } from './users.js';
 
-type Run = (args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo) => Promise<number>;
-
-/** Every sub-command but serve: how it runs and what its --help says. */
-const SUBCOMMANDS: Readonly<Record<string, { run: Run; help: CommandHelp }>> = {
-  client: { run: clientCommand, help: CLIENT_HELP },
-  downstream: { run: downstreamCommand, help: DOWNSTREAM_HELP },
-  user: { run: userCommand, help: USER_HELP },
-  totp: { run: totpCommand, help: TOTP_HELP },
-  settings: { run: settingsCommand, help: SETTINGS_HELP },
-  directory: { run: directoryCommand, help: DIRECTORY_HELP },
-  policy: { run: policyCommand, help: POLICY_HELP },
-  admin: { run: adminCommand, help: ADMIN_HELP },
-  token: { run: tokenCommand, help: TOKEN_HELP },
-  agent: { run: (args, env) => agentCommand(args, env), help: AGENT_HELP },
-  'agent-token': { run: agentTokenCommand, help: AGENT_TOKEN_HELP },
-  audit: { run: auditCommand, help: AUDIT_HELP },
-  backup: { run: backupCommand, help: BACKUP_HELP },
-  restore: { run: restoreCommand, help: RESTORE_HELP },
-  store: { run: storeCommand, help: STORE_HELP },
-};
+/**
+ * The sub-commands but serve (./commands.js) are loaded only when one is asked for: `serve` then
+ * compiles none of them, which is part of issue 18's cold start. They load as one module, so the
+ * bundle keeps few files (each file the loader reads costs the start too).
+ */
+const subcommands = async () => (await import('./commands.js')).SUBCOMMANDS;
 
 const COMMANDS = `Commands:
   gatehouse [serve] [flags]            start the appliance
@@ -138,7 +113,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
         io.out(`${usage()}\n`);
         return 0;
       }
-      const command = name === undefined || more.length > 0 ? undefined : SUBCOMMANDS[name];
+      const all = await subcommands();
+      const command = name === undefined || more.length > 0 || !Object.hasOwn(all, name) ? undefined : all[name];
       if (command === undefined) throw new ConfigError(`help: '${rest.join(' ')}' is not a command (see gatehouse --help)`);
       io.out(renderHelp(command.help));
       return 0;
@@ -151,7 +127,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
       }
       return await serveCommand(args, env);
     }
-    const command = Object.hasOwn(SUBCOMMANDS, first) ? SUBCOMMANDS[first] : undefined;
+    const all = await subcommands();
+    const command = Object.hasOwn(all, first) ? all[first] : undefined;
     if (command === undefined) throw new ConfigError(`unknown command '${first}' (see gatehouse --help)`);
     if (wantsHelp(rest)) {
       io.out(renderHelp(command.help));
