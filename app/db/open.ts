@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { packageRoot } from '../lib/package-root.js';
@@ -35,6 +35,19 @@ function nativeAddon(): string | undefined {
   return existsSync(file) ? file : undefined;
 }
 
+/**
+ * Whether drizzle's migrator would apply nothing: it applies every migration of the journal newer
+ * than the newest one recorded in __drizzle_migrations, and this is that test, made from the
+ * journal alone. The migrator itself reads and hashes every migration file first, on every start
+ * (a few ms, issue 18's cold start), so it runs only when this says there is something to apply.
+ */
+function upToDate(sqlite: Database.Database, folder: string): boolean {
+  const journal = JSON.parse(readFileSync(join(folder, 'meta', '_journal.json'), 'utf8')) as { entries: { when: number }[] };
+  const newest = Math.max(...journal.entries.map((e) => e.when));
+  const last = sqlite.prepare('SELECT created_at FROM __drizzle_migrations ORDER BY created_at DESC LIMIT 1').pluck().get() as number | string | undefined;
+  return last !== undefined && Number(last) >= newest;
+}
+
 /** Open (creating if needed) DATA_DIR/gatehouse.sqlite, or ':memory:' for tests, and migrate it. */
 export function openStore(dataDirOrMemory: string): Store {
   let file = ':memory:';
@@ -61,12 +74,16 @@ export function openStore(dataDirOrMemory: string): Store {
   sqlite.pragma('foreign_keys = OFF');
   // The check reads every table, so it runs only when a migration was applied (it grows with the
   // store: tens of milliseconds of every start at 150k users otherwise).
-  const applied = (): number => (sqlite.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'").pluck().get() as number) === 0 ? 0 : (sqlite.prepare('SELECT count(*) FROM __drizzle_migrations').pluck().get() as number);
-  const before = applied();
-  migrate(db, { migrationsFolder: join(packageRoot(), 'migrations', 'sqlite') });
-  if (applied() !== before) {
-    const bad = sqlite.pragma('foreign_key_check') as unknown[];
-    if (bad.length > 0) throw new Error(`store has ${bad.length} foreign key violations after migration`);
+  const hasTable = (sqlite.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'").pluck().get() as number) !== 0;
+  const applied = (): number => (hasTable ? (sqlite.prepare('SELECT count(*) FROM __drizzle_migrations').pluck().get() as number) : 0);
+  const folder = join(packageRoot(), 'migrations', 'sqlite');
+  if (!hasTable || !upToDate(sqlite, folder)) {
+    const before = applied();
+    migrate(db, { migrationsFolder: folder });
+    if ((sqlite.prepare('SELECT count(*) FROM __drizzle_migrations').pluck().get() as number) !== before) {
+      const bad = sqlite.pragma('foreign_key_check') as unknown[];
+      if (bad.length > 0) throw new Error(`store has ${bad.length} foreign key violations after migration`);
+    }
   }
   sqlite.pragma('foreign_keys = ON');
   return {
