@@ -32,10 +32,10 @@ import type { SharedStore } from './db/store.js';
 import { copyRows, readSnapshot, tablesWithRows } from './db/copy.js';
 import { copyStoreFile, integrityCheck, lastAppliedMigration, storeFile } from './db/store-file.js';
 import { createSealer, MASTER_KEY_FILE } from './db/secrets.js';
+import { packageRoot, packageVersion } from './lib/package-root.js';
 
 // node:zlib is loaded by the first backup or restore, not by every start of the appliance.
 const zlib = () => process.getBuiltinModule('node:zlib');
-import { packageRoot, packageVersion } from './lib/package-root.js';
 
 export const BACKUP_MAGIC = Buffer.from('GHBACKUP', 'ascii');
 export const BACKUP_FORMAT_VERSION = 1;

@@ -18,11 +18,11 @@ import { normalizeAddress } from '../lib/cidr.js';
 import type { ClientTable, RadiusClient } from './clients.js';
 import { checkResponse, Code, decodePacket, encodeAccountingRequest, encodeRequest, HEADER_LEN, MAX_PACKET, type Attribute } from './codec.js';
 import { ANSWER_CODES, DownstreamError, type DownstreamAnswer, type DownstreamTarget, type Exchange, type ExchangeKind } from './downstream.js';
+import type { Via } from './proxy.js';
 
 // node:tls is loaded when RadSec is first used, not with the module: it is about 7 ms of every
 // start (issue 18's cold start), and most appliances do not use RadSec.
 const tls = () => process.getBuiltinModule('node:tls');
-import type { Via } from './proxy.js';
 
 export const RADSEC_SECRET = Buffer.from('radsec', 'utf8');
 /** TLS 1.2 and 1.3 only, and for 1.2 only forward-secret AEAD suites. */
