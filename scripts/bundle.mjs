@@ -21,7 +21,6 @@ const [entry = join(root, 'dist', 'app', 'cli', 'main.js'), outdir = join(root, 
 
 const { dependencies = {} } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const external = Object.keys(dependencies).filter((name) => !BUNDLED.has(name));
-// Chunk names carry a content hash: a stale chunk must not survive a rebuild.
 // CommonJS packages on the way to the first RADIUS answer are loaded with require(), not import:
 // Node's ESM loader runs its CommonJS export lexer over each file of such a package (and sets the
 // lexer up first), which made better-sqlite3 cost 18-27 ms of every start instead of 9-13 ms. The
@@ -37,6 +36,7 @@ const requireCjs = {
     }));
   },
 };
+// Chunk names carry a content hash: a stale chunk must not survive a rebuild.
 rmSync(outdir, { recursive: true, force: true });
 await build({
   plugins: [requireCjs],

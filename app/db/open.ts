@@ -77,12 +77,12 @@ export function openStore(dataDirOrMemory: string): Store {
   // The check reads every table, so it runs only when a migration was applied (it grows with the
   // store: tens of milliseconds of every start at 150k users otherwise).
   const hasTable = (sqlite.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'").pluck().get() as number) !== 0;
-  const applied = (): number => (hasTable ? (sqlite.prepare('SELECT count(*) FROM __drizzle_migrations').pluck().get() as number) : 0);
   const folder = join(packageRoot(), 'migrations', 'sqlite');
   if (!hasTable || !upToDate(sqlite, folder)) {
-    const before = applied();
+    const applied = () => sqlite.prepare('SELECT count(*) FROM __drizzle_migrations').pluck().get() as number;
+    const before = hasTable ? applied() : 0;
     migrate(db, { migrationsFolder: folder });
-    if ((sqlite.prepare('SELECT count(*) FROM __drizzle_migrations').pluck().get() as number) !== before) {
+    if (applied() !== before) {
       const bad = sqlite.pragma('foreign_key_check') as unknown[];
       if (bad.length > 0) throw new Error(`store has ${bad.length} foreign key violations after migration`);
     }
