@@ -156,7 +156,7 @@ class LoadGen {
 // ---------------------------------------------------------------------------------------------
 // measurements
 
-type TargetName = 'freeradius' | 'gatehouse';
+type TargetName = 'freeradius' | 'gatehouse' | 'relay';
 type PathName = 'pap' | 'totp';
 
 interface Measurement {
@@ -187,6 +187,8 @@ interface Measurement {
 interface Targets {
   fr: FreeRadiusProxy;
   gh: Appliance;
+  /** The floor: a bare Node.js relay (bench/relay.ts), PAP only. */
+  relay: Relay;
   down: FreeRadius;
   downPid: number;
 }
@@ -199,8 +201,8 @@ function job(port: number, path: PathName, requests: number, rate?: number): Job
 }
 
 async function measure(lg: LoadGen, t: Targets, phase: Measurement['phase'], round: number, target: TargetName, path: PathName, requests: number, rate?: number): Promise<Measurement> {
-  const pid = target === 'freeradius' ? t.fr.pid : t.gh.child.pid!;
-  const port = target === 'freeradius' ? t.fr.port : t.gh.radiusPort;
+  const pid = target === 'freeradius' ? t.fr.pid : target === 'relay' ? t.relay.child.pid! : t.gh.child.pid!;
+  const port = target === 'freeradius' ? t.fr.port : target === 'relay' ? t.relay.port : t.gh.radiusPort;
   const { result: r, cpuMs: cpu, peakKb, udpDrops } = await lg.run(job(port, path, requests, rate), [pid, t.downPid, lg.pid]);
   const m: Measurement = {
     phase,
@@ -232,6 +234,31 @@ async function measure(lg: LoadGen, t: Targets, phase: Measurement['phase'], rou
 
 function log(s: string): void {
   process.stderr.write(`${s}\n`);
+}
+
+interface Relay {
+  child: ChildProcess;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** bench/relay.ts in front of the downstream server: the floor of a RADIUS proxy in Node.js. */
+async function startRelay(downPort: number): Promise<Relay> {
+  const port = await freeUdpPort();
+  const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'relay.ts'), String(port), CLIENT_SECRET, String(downPort), DOWN_SECRET], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    void exited.then(() => reject(new Error('bench/relay.ts exited before it was ready')));
+  });
+  return {
+    child,
+    port,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -477,20 +504,22 @@ async function main(): Promise<void> {
 
   const fr = await startFreeRadiusProxy({ clients: [{ address: '127.0.0.1', secret: CLIENT_SECRET }], home: { address: '127.0.0.1', port: down.port, secret: DOWN_SECRET } });
   const gh = await startGatehouse(dataDir, ghArgs(down.port));
-  const targets: Targets = { fr, gh, down, downPid };
+  const relay = await startRelay(down.port);
+  const targets: Targets = { fr, gh, relay, down, downPid };
   const lg = new LoadGen();
   const measurements: Measurement[] = [];
   const cleanup = async () => {
     lg.close();
     writeFileSync(join(RESULTS, 'freeradius-proxy.log'), fr.logs());
     writeFileSync(join(RESULTS, 'freeradius-downstream.log'), down.logs());
-    await Promise.allSettled([fr.stop(), targets.gh.stop(), down.stop()]);
+    await Promise.allSettled([fr.stop(), targets.gh.stop(), relay.stop(), down.stop()]);
     await postgres?.stop();
   };
   try {
     // warm-up (JIT, socket pools, SQLite page cache): not recorded
     log('warm-up');
     await measure(lg, targets, 'throughput', 0, 'freeradius', 'pap', CFG.warmup);
+    await measure(lg, targets, 'throughput', 0, 'relay', 'pap', CFG.warmup);
     await measure(lg, targets, 'throughput', 0, 'gatehouse', 'pap', CFG.warmup);
     await measure(lg, targets, 'throughput', 0, 'gatehouse', 'totp', CFG.warmup);
 
@@ -499,6 +528,7 @@ async function main(): Promise<void> {
     for (let r = 1; r <= CFG.rounds; r++) {
       const order: [TargetName, PathName][] = [
         ['freeradius', 'pap'],
+        ['relay', 'pap'],
         ['gatehouse', 'pap'],
         ['gatehouse', 'totp'],
       ];
@@ -513,6 +543,7 @@ async function main(): Promise<void> {
     for (let r = 1; r <= CFG.sameLoadRounds; r++) {
       const order: [TargetName, PathName][] = [
         ['freeradius', 'pap'],
+        ['relay', 'pap'],
         ['gatehouse', 'pap'],
         ['gatehouse', 'totp'],
       ];
@@ -609,6 +640,7 @@ function summarise(ms: Measurement[]): Summary {
     s[phase] = {};
     for (const [target, path] of [
       ['freeradius', 'pap'],
+      ['relay', 'pap'],
       ['gatehouse', 'pap'],
       ['gatehouse', 'totp'],
     ] as const) {
@@ -673,6 +705,14 @@ export function report(out: Record<string, unknown>): string {
       };
       for (const path of ['pap', 'totp']) {
         lines.push(`  ratio gatehouse/${path} : freeradius/pap  throughput ${ratio('rps', path)}x  p50 ${ratio('p50Ms', path)}x  p99 ${ratio('p99Ms', path)}x  CPU/req ${ratio('cpuUsPerReq', path)}x  peak RSS ${ratio('peakRssMb', path)}x`);
+      }
+      // The floor: what a Node.js relay with no work of its own reaches against the same proxy,
+      // and Gatehouse's CPU per request above it (its own work: audit, lookups, checks, cache).
+      const relay = rows['relay/pap'];
+      const gh = rows['gatehouse/pap'];
+      if (relay !== undefined && fr !== undefined && gh !== undefined) {
+        const of = (k: string) => (relay[k]!.median / fr[k]!.median).toFixed(2);
+        lines.push(`  floor relay/pap : freeradius/pap  throughput ${of('rps')}x  CPU/req ${of('cpuUsPerReq')}x  peak RSS ${of('peakRssMb')}x; gatehouse/pap spends ${(gh['cpuUsPerReq']!.median - relay['cpuUsPerReq']!.median).toFixed(1)} us/req above it`);
       }
     }
     const thr = s['throughput'];
