@@ -3,8 +3,9 @@
 // as needed. Identifiers are recycled FIFO (FreeRADIUS logs "conflicting packet" when one is
 // reused right after its answer). An answer is taken only from the server's address and port
 // and only when its Response Authenticator (and Message-Authenticator) check out.
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { isIP } from 'node:net';
+import { udpSocket } from '../lib/udp.js';
 import { checkResponse, Code, decodePacket, encodeAccountingRequest, encodeRequest, type Attribute, type RadiusPacket } from './codec.js';
 
 export interface DownstreamTarget {
@@ -111,7 +112,7 @@ export function createDownstreamLeg(opts: DownstreamOptions = {}): DownstreamLeg
   };
 
   function openSlot(family: 4 | 6): Slot {
-    const sock = dgram.createSocket(family === 4 ? 'udp4' : 'udp6');
+    const sock = udpSocket(family === 4 ? 'udp4' : 'udp6');
     const free = new Uint8Array(256);
     for (let i = 0; i < 256; i++) free[i] = i;
     const slot: Slot = { sock, free, head: 0, count: 256, pending: new Array<Pending | undefined>(256) };

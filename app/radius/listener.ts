@@ -1,5 +1,5 @@
 // The client leg's transport: one UDP socket for RADIUS clients. No decisions here.
-import dgram from 'node:dgram';
+import { udpSocket } from '../lib/udp.js';
 
 export interface Listener {
   address: string;
@@ -12,7 +12,7 @@ export async function listenRadius(address: string, port: number, onPacket: (buf
   // The address was checked when the settings were read: an IPv6 literal is the one with a colon.
   // (net.isIPv6 would cost the start 8-10 ms: its first call compiles a very large regular
   // expression.)
-  const sock = dgram.createSocket({ type: address.includes(':') ? 'udp6' : 'udp4' });
+  const sock = udpSocket(address.includes(':') ? 'udp6' : 'udp4');
   await new Promise<void>((resolve, reject) => {
     sock.once('error', reject);
     sock.bind(port, address, () => {
