@@ -74,13 +74,20 @@ export function categorize(cf: CallFrame): string {
   if (/app\/radius\//.test(u)) return 'app: radius';
   if (/app\/lib\//.test(u)) return 'app: lib';
   if (/app\//.test(u)) return 'app: other';
+  // The bundle (scripts/bundle.mjs) has no source map: its chunks mix the app's modules.
+  if (/dist\/bundle\//.test(u)) return 'app (bundled)';
   if (/hono|node-server/.test(u)) return 'http (hono)';
   if (/^node:|internal\//.test(u)) return 'node internals';
   if (u === '') return 'V8 builtins/native';
   return 'other';
 }
 
-export function analyse(file: string, top = 25): ProfileSummary {
+/**
+ * `fromUs`: leave out the samples taken before this time (microseconds of the monotonic clock the
+ * profile's startTime is on, which is process.hrtime's on Linux): a profile covers the process's
+ * whole life, and the part of interest often starts later (after the start and a warm-up).
+ */
+export function analyse(file: string, top = 25, fromUs = 0): ProfileSummary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
@@ -93,7 +100,10 @@ export function analyse(file: string, top = 25): ProfileSummary {
   const frames = new Map<string, CallFrame>();
   let total = 0;
   let idle = 0;
+  let at = p.startTime;
   for (let i = 0; i < p.samples.length; i++) {
+    at += p.timeDeltas[i] ?? 0;
+    if (at < fromUs) continue;
     // timeDeltas[i] is the time before sample i; the interval after it is the fairer weight.
     const dt = (p.timeDeltas[i + 1] ?? p.timeDeltas[i] ?? 0) / 1000;
     total += dt;
@@ -136,7 +146,7 @@ export function analyse(file: string, top = 25): ProfileSummary {
     idleMs: Math.round(idle),
     self: rows(self),
     // Inclusive rows for app code only: where in our code the time goes.
-    inclusive: rows(new Map([...incl].filter(([k]) => /(^|\u0000)(app|dist\/app)\//.test(k.split('\u0000')[1] ?? '')))),
+    inclusive: rows(new Map([...incl].filter(([k]) => /^(app|dist\/app|dist\/bundle)\//.test(k.split('\u0000')[1] ?? '')))),
     categories: [...cats].sort((a, b) => b[1] - a[1]).map(([category, ms]) => ({ category, ms: Math.round(ms), pct: Math.round((1000 * ms) / busy) / 10 })),
   };
 }

@@ -568,6 +568,8 @@ async function main(): Promise<void> {
         // are each a different user's first, in the rounds as here.
         const warm = path === 'pap' ? CFG.papUsers : Math.round(CFG.warmup / 2);
         await measure(lg, targets, 'throughput', -1, 'gatehouse', path, warm);
+        // Only the measured run is analysed, not the start and the warm-up before it.
+        const from = Number(process.hrtime.bigint() / 1000n);
         const m = await measure(lg, targets, 'throughput', -1, 'gatehouse', path, CFG.requests);
         await targets.gh.stop();
         // The main thread's profile is the largest (worker threads, if any, write their own).
@@ -578,8 +580,8 @@ async function main(): Promise<void> {
           log(`no .cpuprofile written in ${dir}`);
           continue;
         }
-        profiles[path] = analyse(join(dir, file), 30);
-        (profiles[path] as ProfileSummary & { underProfiler: unknown }).underProfiler = { rps: m.rps, cpuUsPerReq: m.cpuUsPerReq, requests: warm + CFG.requests };
+        profiles[path] = analyse(join(dir, file), 30, from);
+        (profiles[path] as ProfileSummary & { underProfiler: unknown }).underProfiler = { rps: m.rps, cpuUsPerReq: m.cpuUsPerReq, requests: CFG.requests };
       }
     }
     out['profiles'] = profiles;
