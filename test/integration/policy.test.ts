@@ -46,11 +46,17 @@ P.before(async (ctx) => {
   ctx.seed = base32Decode(new URL(enrolled.split('\n').find((l) => l.startsWith('otpauth://'))!).searchParams.get('secret')!);
   await cli(['policy', 'add', 'Contractors', '--action', 'deny', '--groups', 'Contractors']);
   await cli(['policy', 'add', 'Break glass', '--action', 'password_only', '--groups', 'BreakGlass', '--reply', 'Class = breakglass']);
-  await cli(['policy', 'add', 'VPN users', '--action', 'require', '--groups', 'VPN-Users', '--reply', 'Class = "vpn-users"', '--reply', 'Fortinet-Group-Name = vpn', '--reply', 'Session-Timeout = 28800']);
   await cli(['policy', 'add', 'Lab closed', '--action', 'deny', '--client', 'lab']);
   await cli(['policy', 'move', 'Lab closed', 'up']);
   await cli(['policy', 'move', 'Lab closed', 'up']);
-  await cli(['policy', 'move', 'Lab closed', 'up']);
+  await cli(['policy', 'add', 'VPN users', '--action', 'require', '--groups', 'VPN-Users', '--reply', 'Class = "vpn-users"', '--reply', 'Fortinet-Group-Name = vpn', '--reply', 'Session-Timeout = 28800']);
+  // The appliance picks the CLI's writes up within about a second (PRAGMA data_version), not at
+  // once: the tests start once the last rule written decides a login. One reload reads every rule,
+  // so the earlier ones are in effect with it.
+  await waitFor('the rules in effect', async () => {
+    await login(ctx.gh, 'bob', 'bob-dir-pw');
+    return (await decisionOf(ctx.gh, 'bob')).policy === 'VPN users';
+  });
 });
 P.after(async (ctx) => {
   await ctx.gh?.stop();
