@@ -9,9 +9,9 @@
 //   native build and its Wine prefix and never run together (SHARED below). With more than one
 //   job, a file's output is printed in one piece when it ends, so two files' lines never
 //   interleave; with one it streams as it comes. On the 2-core CI machine TEST_JOBS=2 takes the
-//   suite from about 15 to about 10 minutes, but timing-sensitive tests (a RadSec push within
-//   FreeRADIUS's response window, a Windows pipe logon in the phone-approver test) failed in two of
-//   five clean-clone runs that way, so it is not the default.
+//   suite from about 15 to about 10 minutes, but timing-sensitive tests (radius-radsec's RadSec
+//   server tests, a Windows pipe logon in the phone-approver test; causes not found) failed in two
+//   of five clean-clone runs that way, so it is not the default.
 // - A file still running after TEST_FILE_TIMEOUT_MS (default 10 minutes) is stopped, with every
 //   process it started (its process group), and counted as failed: a hung file fails the run
 //   instead of stalling CI. (The longest file, native-client, builds native/ from scratch in a

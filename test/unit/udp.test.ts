@@ -18,16 +18,21 @@ async function receiver(type: 'udp4' | 'udp6'): Promise<{ port: number; next(): 
   };
 }
 
-async function bound(type: 'udp4' | 'udp6'): Promise<dgram.Socket> {
-  const s = udpSocket(type);
-  await new Promise<void>((resolve) => s.bind(0, resolve));
-  return s;
+/** A udpSocket of this type bound to any port, a receiver on loopback, both closed after `fn`. */
+async function withPair(type: 'udp4' | 'udp6', fn: (tx: dgram.Socket, rx: Awaited<ReturnType<typeof receiver>>) => Promise<void>): Promise<void> {
+  const rx = await receiver(type);
+  const tx = udpSocket(type);
+  await new Promise<void>((resolve) => tx.bind(0, resolve));
+  try {
+    await fn(tx, rx);
+  } finally {
+    tx.close();
+    rx.close();
+  }
 }
 
-Udp('an IPv4 literal: delivered, sent within send() (no lookup tick first)', async () => {
-  const rx = await receiver('udp4');
-  const tx = await bound('udp4');
-  try {
+Udp('an IPv4 literal: delivered, sent within send() (no lookup tick first)', () =>
+  withPair('udp4', async (tx, rx) => {
     const got = rx.next();
     const order: string[] = [];
     // dgram queues a send's callback on process.nextTick once the kernel has the datagram. With
@@ -37,38 +42,25 @@ Udp('an IPv4 literal: delivered, sent within send() (no lookup tick first)', asy
     process.nextTick(() => order.push('next tick'));
     assert.is((await got).toString(), 'hello');
     assert.equal(order, ['sent', 'next tick']);
-  } finally {
-    tx.close();
-    rx.close();
-  }
-});
+  }),
+);
 
-Udp('an IPv6 literal on a udp6 socket', async () => {
-  const rx = await receiver('udp6');
-  const tx = await bound('udp6');
-  try {
+Udp('an IPv6 literal on a udp6 socket', () =>
+  withPair('udp6', async (tx, rx) => {
     const got = rx.next();
     tx.send(Buffer.from('six'), rx.port, '::1');
     assert.is((await got).toString(), 'six');
-  } finally {
-    tx.close();
-    rx.close();
-  }
-});
+  }),
+);
 
-Udp('a name still goes through the resolver', async () => {
-  const rx = await receiver('udp4');
-  const tx = await bound('udp4');
-  try {
+Udp('a name still goes through the resolver', () =>
+  withPair('udp4', async (tx, rx) => {
     const got = rx.next();
     tx.send(Buffer.from('named'), rx.port, 'localhost');
     assert.is((await got).toString(), 'named');
     const failed = await new Promise<Error | null>((r) => tx.send(Buffer.from('x'), rx.port, 'no-such-host.invalid', (e) => r(e)));
     assert.ok(failed instanceof Error, 'an unknown name fails the send');
-  } finally {
-    tx.close();
-    rx.close();
-  }
-});
+  }),
+);
 
 Udp.run();
